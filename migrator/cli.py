@@ -1,0 +1,73 @@
+"""The `migrator` command line: one thin command per stage.
+
+Commands only parse options and call into the stage or service modules, so
+every behaviour stays testable without the CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    help="Migrate chat history into Microsoft Teams through Microsoft Graph.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+emulator_app = typer.Typer(help="The local Microsoft Graph emulator.", no_args_is_help=True)
+app.add_typer(emulator_app, name="emulator")
+
+
+@emulator_app.command("serve")
+def emulator_serve(
+    host: str = typer.Option("127.0.0.1", help="Loopback address to bind (only loopback is allowed)."),
+    port: int = typer.Option(0, help="TCP port; 0 picks a free one."),
+    tls_dir: Optional[Path] = typer.Option(None, help="Where ca.pem (and the CA key) live; reused across restarts."),
+    directory: Optional[Path] = typer.Option(None, help="Directory JSON: tenant, apps, users, chats."),
+    state: Optional[Path] = typer.Option(None, help="Persist all data to this file and reload it on start."),
+    faults: str = typer.Option("", help='Fault spec, e.g. "500:0.02,503:0.01,429:0.05,drop:0.01,latency:20ms".'),
+    channel_rps: float = typer.Option(5, help="Requests per second allowed per channel or chat."),
+    tenant_rps: float = typer.Option(200, help="Export requests per second allowed per tenant."),
+    seed: Optional[int] = typer.Option(None, help="Seed for fault injection, for repeatable runs."),
+    token_lifetime: int = typer.Option(3599, help="Access token lifetime in seconds."),
+) -> None:
+    """Run the Graph emulator over HTTPS; prints one READY line when listening."""
+    from migrator.emulator.server import EmulatorSettings, serve
+
+    serve(
+        EmulatorSettings(
+            host=host,
+            port=port,
+            tls_dir=tls_dir,
+            directory=directory,
+            state=state,
+            faults=faults,
+            channel_rps=channel_rps,
+            tenant_rps=tenant_rps,
+            seed=seed,
+            token_lifetime=token_lifetime,
+        )
+    )
+
+
+@emulator_app.command("dump")
+def emulator_dump(
+    url: str = typer.Option(..., help="Base URL printed in the emulator's READY line."),
+    ca: Path = typer.Option(..., help="The emulator's ca.pem."),
+) -> None:
+    """Print everything the emulator holds (teams, channels, messages, files, members) as JSON."""
+    import json
+
+    from migrator.emulator.operator import fetch_operator
+
+    typer.echo(json.dumps(fetch_operator(url, ca, "dump"), indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
