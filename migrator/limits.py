@@ -1,0 +1,24 @@
+"""Microsoft Graph limits the whole tool agrees on (graph-contract.md).
+
+The emulator enforces them, the client paces itself by them, analyse and
+transform plan around them: one definition keeps the three honest.
+"""
+
+# Import (seed 003 and the newer import article).
+CHANNEL_RPS = 5.0  # requests per second to one channel or chat
+MAX_BODY_BYTES = 28_000  # observed: larger HTML bodies are refused (413/400)
+MAX_INLINE_IMAGE_BYTES = 1_000_000  # observed: very large inline images are refused
+MAX_REQUEST_BYTES = 4_000_000  # keep one import request well under a few MB
+SIMPLE_UPLOAD_MAX_BYTES = 4 * 1024 * 1024  # PUT .../content; above this use an upload session
+
+# Export (seeds 000-002, 004).
+EXPORT_TENANT_RPS = 200.0  # per app per tenant
+EXPORT_APP_RPS = 600.0  # per app across tenants
+EXPORT_MAX_TOP = 50
+DELETED_RETENTION_DAYS = 30
+
+# Service-wide Teams limits (Graph "service-specific throttling limits").
+TEAMS_CALLS_PER_10S = 15_000  # any Teams call, per app per tenant
+CHANNEL_WRITES_PER_S = 30.0  # POST/PUT channel, per app per tenant
+TEAM_CREATES_PER_S = 6.0  # POST /teams, per app per tenant
+TEAM_CHANNEL_READS_PER_S = 60.0  # GET team / channel, per app per tenant
