@@ -1,0 +1,39 @@
+"""Microsoft Graph client: configuration, tokens, pacing, retries and typed errors."""
+
+from migrator.graph.config import GraphConfig
+from migrator.graph.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    ConnectionLostError,
+    ForbiddenError,
+    ForeignHostError,
+    GraphError,
+    NotFoundError,
+    PaymentRequiredError,
+    ServerError,
+    ThrottledError,
+    UnauthorizedError,
+)
+from migrator.graph.session import GraphSession
+from migrator.graph.stats import GraphStats
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ConflictError",
+    "ConnectionLostError",
+    "ForbiddenError",
+    "ForeignHostError",
+    "GraphConfig",
+    "GraphError",
+    "GraphSession",
+    "GraphStats",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "ServerError",
+    "ThrottledError",
+    "UnauthorizedError",
+]
