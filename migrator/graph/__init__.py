@@ -16,6 +16,7 @@ from migrator.graph.errors import (
     ThrottledError,
     UnauthorizedError,
 )
+from migrator.graph.ratelimit import RateLimiter
 from migrator.graph.session import GraphSession
 from migrator.graph.stats import GraphStats
 
@@ -33,6 +34,7 @@ __all__ = [
     "GraphStats",
     "NotFoundError",
     "PaymentRequiredError",
+    "RateLimiter",
     "ServerError",
     "ThrottledError",
     "UnauthorizedError",
