@@ -1,5 +1,6 @@
 """Microsoft Graph client: configuration, tokens, pacing, retries and typed errors."""
 
+from migrator.graph.auth import TokenProvider
 from migrator.graph.config import GraphConfig
 from migrator.graph.errors import (
     AuthenticationError,
@@ -37,5 +38,6 @@ __all__ = [
     "RateLimiter",
     "ServerError",
     "ThrottledError",
+    "TokenProvider",
     "UnauthorizedError",
 ]
