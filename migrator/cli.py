@@ -60,9 +60,9 @@ def emulator_dump(
     """Print everything the emulator holds (teams, channels, messages, files, members) as JSON."""
     import json
 
-    from migrator.emulator.operator import fetch_operator
+    from migrator.emulator.runner import operator_request
 
-    typer.echo(json.dumps(fetch_operator(url, ca, "dump"), indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(operator_request(url, ca, "dump"), indent=2, ensure_ascii=False))
 
 
 def main() -> None:

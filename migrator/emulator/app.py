@@ -1,0 +1,306 @@
+"""The emulator as an ASGI application: identity, Graph routes, throttling, faults, operator.
+
+Order of a Graph call, as the real service behaves: count it, add latency,
+maybe inject a fault, authenticate, authorise, throttle, apply the rule. A
+`drop` fault applies the rule and then closes the connection unanswered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import traceback
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from migrator import limits
+from migrator.emulator import routes
+from migrator.emulator.errors import (
+    BadRequest, GraphFault, MethodNotAllowed, NotFound, ServiceUnavailable, TokenError, TooManyRequests,
+)
+from migrator.emulator.faults import Faults, FaultSpecError
+from migrator.emulator.http import Call, Reply, envelope, localise, parse_query
+from migrator.emulator.identity import Identity
+from migrator.emulator.models import Graph
+from migrator.emulator.throttle import ConversationStats, Limit, SlidingWindows
+from migrator.timestamps import format_ms
+
+log = logging.getLogger("migrator.emulator")
+VERSIONS = ("v1.0", "beta")
+
+
+@dataclass
+class Limits:
+    """Every throttling limit, each configurable (contract: service-wide limits)."""
+
+    channel_rps: float = limits.CHANNEL_RPS
+    tenant_rps: float = limits.EXPORT_TENANT_RPS
+    app_export_rps: float = limits.EXPORT_APP_RPS
+    teams_calls_per_10s: float = limits.TEAMS_CALLS_PER_10S
+    channel_writes_per_s: float = limits.CHANNEL_WRITES_PER_S
+    team_creates_per_s: float = limits.TEAM_CREATES_PER_S
+    team_reads_per_s: float = limits.TEAM_CHANNEL_READS_PER_S
+
+
+class EmulatorApp:
+    def __init__(self, graph: Graph, identity: Identity, faults: Faults, limits_: Limits):
+        self.graph = graph
+        self.identity = identity
+        self.faults = faults
+        self.limits = limits_
+        self.windows = SlidingWindows()
+        self.stats = ConversationStats()
+        self.totals: dict[str, int] = {"requests": 0, "throttled": 0}
+        self.injected: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        base = f"https://{headers.get('host', 'localhost')}"
+        call = Call(method=scope["method"], path=scope["path"], version="", base=base,
+                    query=parse_query(scope.get("query_string", b"")), headers=headers, body=body)
+        request_id = str(uuid.uuid4())
+        drop = False
+        try:
+            reply, drop = await self._dispatch(call)
+        except GraphFault as fault:
+            reply = Reply(status=fault.status, headers=dict(fault.headers),
+                          body=envelope(fault, request_id, headers.get("client-request-id"), _now_text()))
+        except TokenError as error:
+            reply = _token_error(error, request_id)
+        except Exception:  # a bug in the emulator must still answer like a server, and say so
+            log.error("emulator error on %s %s\n%s", call.method, call.path, traceback.format_exc())
+            fault = GraphFault("The emulator failed to process the request; see its log.")
+            reply = Reply(status=500, body=envelope(fault, request_id, headers.get("client-request-id"), _now_text()))
+        if drop:
+            _close_without_answer(send)
+            return
+        await _respond(send, reply, request_id, headers.get("client-request-id"))
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.graph.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -------------------------------------------------------------- dispatch
+    async def _dispatch(self, call: Call) -> tuple[Reply, bool]:
+        segments = call.path.split("/", 2)
+        head = segments[1] if len(segments) > 1 else ""
+        if head == "_emulator":
+            return self._operator(call, segments[2] if len(segments) > 2 else ""), False
+        if head == "_upload":
+            return await self._graph_call(call, lambda: routes.upload_fragment(self.graph, segments[2], call), None)
+        if head in VERSIONS:
+            call.version, call.path = head, "/" + (segments[2] if len(segments) > 2 else "")
+            return await self._versioned(call)
+        return self._identity(call), False
+
+    async def _versioned(self, call: Call) -> tuple[Reply, bool]:
+        found = routes.router.match(call.method, call.path)
+        if found is None:
+            if routes.router.allows_path(call.path):
+                raise MethodNotAllowed(f"The {call.method} method is not supported for this resource.")
+            raise BadRequest(f"Resource not found for the segment '{call.path.rsplit('/', 1)[-1]}'.")
+        route, call.params = found
+        conversation = call.params.get("channel") or call.params.get("chat")
+
+        def handle() -> Reply:
+            call.principal = self.identity.authenticate(call.headers.get("authorization"))
+            routes.require_roles(call, route.roles)
+            self._throttle(route.kind, conversation, call.principal.app_id)
+            return route.handler(self.graph, call)
+
+        reply, drop = await self._graph_call(call, handle, conversation)
+        reply.body = localise(reply.body, call.base) if isinstance(reply.body, (dict, list)) else reply.body
+        return reply, drop
+
+    async def _graph_call(self, call: Call, handle, conversation: str | None) -> tuple[Reply, bool]:
+        """Counting, latency and injected faults around one Graph call."""
+        now = time.monotonic()
+        self.totals["requests"] += 1
+        if conversation:
+            self.stats.arrival(conversation, now)
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        fault = self.faults.draw()
+        if fault:
+            self.injected[fault] = self.injected.get(fault, 0) + 1
+        if fault and fault != "drop":
+            if fault == "429":
+                self._count_throttled(conversation)
+                raise TooManyRequests("Injected fault: too many requests.", retry_after=1)
+            if fault == "503":
+                raise ServiceUnavailable("Injected fault: the service is temporarily unavailable.")
+            injected = GraphFault(f"Injected fault: HTTP {fault}.")
+            injected.status = int(fault)
+            injected.code = {500: "InternalServerError", 502: "BadGateway", 504: "GatewayTimeout"}.get(int(fault), "UnknownError")
+            raise injected
+        try:
+            reply = handle()
+        except TooManyRequests:
+            self._count_throttled(conversation)
+            raise
+        return reply, fault == "drop"
+
+    def _count_throttled(self, conversation: str | None) -> None:
+        self.totals["throttled"] += 1
+        if conversation:
+            self.stats.throttled[conversation] += 1
+
+    def _throttle(self, kind: str, conversation: str | None, app_id: str) -> None:
+        lim = self.limits
+        scopes: list[tuple[Limit, str]] = []
+        if kind not in ("directory", "files"):
+            scopes.append((Limit("teams", lim.teams_calls_per_10s, 10.0), app_id))
+        if conversation:
+            scopes.append((Limit("conversation", lim.channel_rps), conversation))
+        per_kind = {
+            "export": [(Limit("export_tenant", lim.tenant_rps), "tenant"), (Limit("export_app", lim.app_export_rps), app_id)],
+            "create_team": [(Limit("create_team", lim.team_creates_per_s), app_id)],
+            "channel_write": [(Limit("channel_write", lim.channel_writes_per_s), app_id)],
+            "team_read": [(Limit("team_read", lim.team_reads_per_s), app_id)],
+        }
+        scopes.extend(per_kind.get(kind, []))
+        wait = self.windows.admit(time.monotonic(), scopes)
+        if wait > 0:
+            raise TooManyRequests("Too many requests; the application is over its request quota for this resource. Retry later.", retry_after=wait)
+
+    # -------------------------------------------------------------- identity
+    def _identity(self, call: Call) -> Reply:
+        parts = call.path.strip("/").split("/")
+        tenant = parts[0] if parts else ""
+        rest = "/".join(parts[1:])
+        if call.method == "GET" and rest == "v2.0/.well-known/openid-configuration":
+            return Reply(body=self.identity.openid_configuration(call.base, tenant))
+        if call.method == "GET" and rest == "discovery/v2.0/keys":
+            return Reply(body={"keys": []})
+        if call.method == "POST" and rest == "oauth2/v2.0/token":
+            form = parse_query(call.body)
+            return Reply(body=self.identity.issue_token(call.base, tenant, form))
+        raise NotFound(f"No such endpoint: {call.method} {call.path}")
+
+    # -------------------------------------------------------------- operator
+    def _operator(self, call: Call, name: str) -> Reply:
+        """Endpoints outside Graph's namespace for tests and operators (no token: loopback only)."""
+        if name == "dump" and call.method == "GET":
+            return Reply(body=localise(self.graph.dump(), call.base))
+        if name == "stats" and call.method == "GET":
+            return Reply(body=self.snapshot_stats())
+        if name == "faults":
+            if call.method == "POST":
+                payload = call.json()
+                try:
+                    self.faults = Faults.parse(payload.get("spec", ""), seed=payload.get("seed"))
+                except FaultSpecError as exc:
+                    raise BadRequest(str(exc)) from None
+            return Reply(body={"spec": self.faults.spec(), "injected": self.injected})
+        if name == "config":
+            if call.method == "POST":
+                self._configure(call.json())
+            return Reply(body=self.config())
+        if name == "reset" and call.method == "POST":
+            self.graph.reset()
+            self.windows.reset()
+            self.stats.reset()
+            self.totals = {"requests": 0, "throttled": 0}
+            self.injected = {}
+            return Reply(status=204)
+        if name == "mutate" and call.method == "POST":
+            return Reply(body=localise(self.graph.mutate(call.json()), call.base))
+        raise NotFound(f"No operator endpoint {call.method} /_emulator/{name}")
+
+    def config(self) -> dict[str, Any]:
+        return {**asdict(self.limits), "clock_offset_ms": self.graph.clock.offset_ms,
+                "evaluation_capacity": self.graph.evaluation_capacity, "provision_delay": self.graph.provision_delay,
+                "token_lifetime": self.identity.lifetime}
+
+    def _configure(self, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            if hasattr(self.limits, key):
+                setattr(self.limits, key, float(value))
+            elif key == "clock_offset_ms":
+                self.graph.clock.offset_ms = int(value)
+            elif key == "evaluation_capacity":
+                self.graph.evaluation_capacity = int(value)
+            elif key == "provision_delay":
+                self.graph.provision_delay = float(value)
+            elif key == "token_lifetime":
+                self.identity.lifetime = int(value)
+            else:
+                raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
+
+    def snapshot_stats(self) -> dict[str, Any]:
+        conversations = {
+            key: {"requests": self.stats.requests[key], "throttled": self.stats.throttled.get(key, 0), "peak_1s": self.stats.peak[key]}
+            for key in self.stats.requests
+        }
+        return {
+            "conversations": conversations,
+            "totals": {**self.totals, "faults": dict(self.injected),
+                       "peak_1s_max": max((c["peak_1s"] for c in conversations.values()), default=0)},
+            "limits": asdict(self.limits),
+        }
+
+
+async def _read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send, reply: Reply, request_id: str, client_request_id: str | None) -> None:
+    if reply.body is None:
+        payload = b""
+    elif isinstance(reply.body, bytes):
+        payload = reply.body
+    else:
+        payload = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [(b"request-id", request_id.encode()), (b"client-request-id", (client_request_id or request_id).encode()),
+               (b"content-length", str(len(payload)).encode())]
+    if payload:
+        headers.append((b"content-type", reply.content_type.encode()))
+    headers.extend((k.lower().encode(), v.encode()) for k, v in reply.headers.items())
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _close_without_answer(send) -> None:
+    """A lost response: the request was applied, the connection closes before any byte of the answer.
+
+    uvicorn's `send` is a bound method of its request cycle, which holds the
+    transport; closing it is the only way an ASGI app can hang up mid-request.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("drop faults need uvicorn's HTTP protocol (no transport found)")
+    transport.close()
+
+
+def _token_error(error: TokenError, request_id: str) -> Reply:
+    stamp = _now_text()
+    return Reply(status=error.status, body={
+        "error": error.error,
+        "error_description": f"{error.aadsts}: {error.description} Trace ID: {request_id} Correlation ID: {request_id} Timestamp: {stamp}",
+        "error_codes": [int(error.aadsts[6:])], "timestamp": stamp, "trace_id": request_id, "correlation_id": request_id,
+    })
+
+
+def _now_text() -> str:
+    return format_ms(time.time_ns() // 1_000_000)

@@ -1,0 +1,101 @@
+"""The emulated tenant's directory: the tenant, registered apps and users.
+
+Loaded from a JSON file (`--directory`); each top-level key the file omits
+comes from the built-in demo directory, so a file may list only `users`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEMO_PATH = Path(__file__).with_name("demo_directory.json")
+
+
+@dataclass(frozen=True)
+class App:
+    client_id: str
+    display_name: str
+    secret: str | None = field(default=None, repr=False)
+    certificates: tuple[str, ...] = field(default=(), repr=False)
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass
+class Directory:
+    tenant_id: str
+    domain: str
+    licensed: bool
+    evaluation_capacity: int
+    apps: dict[str, App]
+    users: dict[str, dict[str, Any]]
+    chats: list[dict[str, Any]]
+
+    def find_user(self, key: str) -> dict[str, Any] | None:
+        """By object id or userPrincipalName (case-insensitive), as Graph's /users/{id|upn}."""
+        if key in self.users:
+            return self.users[key]
+        lowered = key.lower()
+        return next((u for u in self.users.values() if u.get("userPrincipalName", "").lower() == lowered), None)
+
+    def is_tenant(self, name: str) -> bool:
+        return name.lower() in {self.tenant_id.lower(), self.domain.lower(), "organizations"}
+
+
+class DirectoryError(ValueError):
+    """A directory file that cannot be used; names the file and the entry."""
+
+
+def load_directory(path: Path | None) -> Directory:
+    demo = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+    raw = dict(demo)
+    if path is not None:
+        try:
+            given = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DirectoryError(f"{path}: cannot read the directory file: {exc}") from exc
+        if not isinstance(given, dict):
+            raise DirectoryError(f"{path}: expected a JSON object with tenant, apps, users, chats")
+        raw.update(given)
+        if "users" in given and "chats" not in given:
+            raw["chats"] = []  # the demo chats name demo users
+    return _build(raw, path or DEMO_PATH)
+
+
+def _build(raw: dict[str, Any], origin: Path) -> Directory:
+    tenant = raw.get("tenant", {})
+    apps = {}
+    for index, entry in enumerate(raw.get("apps", [])):
+        if "client_id" not in entry:
+            raise DirectoryError(f"{origin}: apps[{index}] has no client_id")
+        apps[entry["client_id"]] = App(
+            client_id=entry["client_id"],
+            display_name=entry.get("display_name", entry["client_id"]),
+            secret=entry.get("secret"),
+            certificates=tuple(entry.get("certificates", ())),
+            roles=frozenset(entry.get("roles", ())),
+        )
+    users = {}
+    for index, entry in enumerate(raw.get("users", [])):
+        if not entry.get("id"):
+            raise DirectoryError(f"{origin}: users[{index}] has no id")
+        user = {"id": entry["id"], "displayName": entry.get("displayName", entry["id"])}
+        user["mail"] = entry.get("mail")
+        user["userPrincipalName"] = entry.get("userPrincipalName") or entry.get("mail") or entry["id"]
+        user["licensed"] = bool(entry.get("licensed", True))
+        users[entry["id"]] = user
+    for index, chat in enumerate(raw.get("chats", [])):
+        unknown = [m for m in chat.get("members", []) if m not in users]
+        if unknown:
+            raise DirectoryError(f"{origin}: chats[{index}] names members not in users: {unknown}")
+    return Directory(
+        tenant_id=tenant.get("id", "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"),
+        domain=tenant.get("domain", "contoso.example"),
+        licensed=bool(tenant.get("licensed", True)),
+        evaluation_capacity=int(tenant.get("evaluation_capacity", 10_000)),
+        apps=apps,
+        users=users,
+        chats=list(raw.get("chats", [])),
+    )

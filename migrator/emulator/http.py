@@ -1,0 +1,117 @@
+"""The small HTTP vocabulary the emulator's routes speak: a parsed call and a reply.
+
+Kept apart from the routes so handlers stay one-liners over `models`, and the
+ASGI plumbing lives in one place (`app.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import parse_qs, urlencode
+
+from migrator.emulator.errors import BadRequest, GraphFault
+from migrator.emulator.identity import Principal
+from migrator.emulator.models import GRAPH
+
+if TYPE_CHECKING:
+    from migrator.emulator.models import Graph
+
+Handler = Callable[["Graph", "Call"], "Reply"]
+
+
+@dataclass
+class Call:
+    method: str
+    path: str  # without the version prefix
+    version: str  # "v1.0" or "beta"
+    base: str  # scheme://host:port the client used
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+    principal: Principal | None = None
+
+    def json(self) -> dict[str, Any]:
+        if not self.body:
+            return {}
+        try:
+            value = json.loads(self.body)
+        except ValueError:
+            raise BadRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.") from None
+        if not isinstance(value, dict):
+            raise BadRequest("The request payload must be a JSON object.")
+        return value
+
+    def int_param(self, name: str) -> int | None:
+        raw = self.query.get(name)
+        if raw is None:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise BadRequest(f"Invalid value '{raw}' for query parameter {name}.") from None
+
+    def link(self, **changes: str) -> str:
+        """This call's URL with some query parameters replaced (for @odata.nextLink)."""
+        query = dict(self.query, **changes)
+        return f"{self.base}/{self.version}{self.path}?{urlencode(query, safe='$/:')}"
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # dict/list → JSON, bytes → raw
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def parse_query(raw: bytes) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(raw.decode("latin-1"), keep_blank_values=True).items()}
+
+
+def localise(value: Any, base: str) -> Any:
+    """Stored URLs name graph.microsoft.com; a client of the emulator must be able to follow them."""
+    text = json.dumps(value, ensure_ascii=False)
+    if GRAPH not in text:
+        return value
+    return json.loads(text.replace(GRAPH, base))
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    roles: frozenset[str] | None  # any one of these application permissions; None: no token needed
+    kind: str  # throttling family, see app.scopes_for
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, pattern: str, roles: set[str] | None, kind: str = "teams"):
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(method, re.compile(f"^{pattern}$"), handler, frozenset(roles) if roles else None, kind))
+            return handler
+
+        return register
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route for this method and path, with its path parameters."""
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found and route.method == method:
+                return route, {k: v for k, v in found.groupdict().items() if v is not None}
+        return None
+
+    def allows_path(self, path: str) -> bool:
+        return any(route.pattern.match(path) for route in self.routes)
+
+
+def envelope(fault: GraphFault, request_id: str, client_request_id: str | None, date: str) -> dict[str, Any]:
+    return {"error": {"code": fault.code, "message": fault.message, "innerError": {
+        "date": date, "request-id": request_id, "client-request-id": client_request_id or request_id}}}

@@ -1,0 +1,838 @@
+"""The emulated tenant's state and every Graph rule the migrator depends on.
+
+Nothing here knows about HTTP: routes parse requests into plain arguments and
+call these methods, which either return Graph-shaped data or raise a
+`GraphFault`. Each rule cites the part of graph-contract.md it implements.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from migrator import limits
+from migrator.emulator import odata
+from migrator.emulator.directory import Directory
+from migrator.emulator.errors import (
+    BadRequest, Conflict, Forbidden, InvalidRequest, NameAlreadyExists, NotFound, PayloadTooLarge,
+    PaymentRequired, RangeNotSatisfiable, UserNotFound,
+)
+from migrator.emulator.store import Record, Store
+from migrator.timestamps import format_ms, parse_ms
+
+GRAPH = "https://graph.microsoft.com"  # stored URLs use this prefix; routes rewrite it to the emulator's
+MIGRATION = "migration"
+IN_PROGRESS, COMPLETED = "inProgress", "completed"
+DAY_MS = 86_400_000
+TEMPLATE = re.compile(r"teamsTemplates\('standard'\)$")
+USER_BIND = re.compile(r"users(?:\('([^']+)'\)|/([^/?]+))$")
+HOSTED_REF = re.compile(r"""\.\./hostedContents/([^/"']+)/\$value""")
+ATTACHMENT_REF = re.compile(r"""<attachment\s+id=["']([^"']+)["']""", re.IGNORECASE)
+CHANNEL_NAME_FORBIDDEN = set("~#%&*{}+/\\:<>?|'\"")
+FILE_NAME_FORBIDDEN = set('"*:<>?/\\|')
+IMPORTABLE_FIELDS = {
+    "body", "createdDateTime", "from", "hostedContents", "attachments", "mentions", "reactions", "subject",
+    "summary", "importance", "locale", "messageType", "@odata.type", "replyToId", "channelIdentity", "chatId",
+}
+
+
+class Clock:
+    """Graph's notion of now; tests move it to check retention windows and future times."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.offset_ms
+
+
+def public(record: Record) -> Record:
+    """A stored record as Graph shows it: internal `_` fields removed."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def _thread_id(suffix: str) -> str:
+    return f"19:{uuid.uuid4().hex}@{suffix}"
+
+
+def _b64decode(value: Any, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise BadRequest(f"{where}: contentBytes must be a base64 string.")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"{where}: contentBytes is not valid base64.") from None
+
+
+class Graph:
+    def __init__(self, directory: Directory, store: Store, clock: Clock | None = None, provision_delay: float = 0.2):
+        self.directory = directory
+        self.store = store
+        self.clock = clock or Clock()
+        self.provision_delay = provision_delay
+        self.evaluation_capacity = directory.evaluation_capacity
+        self._messages: dict[str, dict[str, Record]] = {}
+        self._used_ms: dict[str, set[int]] = {}
+        self._versions: dict[str, int] = {}
+        self._export_cache: dict[tuple, tuple[tuple, list[Record]]] = {}
+        self._reindex()
+        if not any(True for _ in store.values("conversations")):
+            self._seed_chats()
+
+    # ------------------------------------------------------------------ state
+    def _reindex(self) -> None:
+        self._messages.clear()
+        self._used_ms.clear()
+        for message in self.store.values("messages"):
+            self._index_message(message)
+
+    def _index_message(self, message: Record) -> None:
+        conv = message["_conv"]
+        self._messages.setdefault(conv, {})[message["id"]] = message
+        self._used_ms.setdefault(conv, set()).add(message["_created"])
+        self._versions[conv] = self._versions.get(conv, 0) + 1
+
+    def reset(self) -> None:
+        self.store.clear()
+        self._reindex()
+        self._export_cache.clear()
+        self._seed_chats()
+
+    def _seed_chats(self) -> None:
+        """Chats from the directory file, with their messages, so chat export can be tested."""
+        for chat in self.directory.chats:
+            created = parse_ms(chat.get("createdDateTime", "2024-01-01T00:00:00Z"))
+            record = self._new_chat_record(
+                chat.get("id") or _thread_id("thread.v2"), chat.get("chatType", "group"), chat.get("topic"),
+                list(chat["members"]), created,
+            )
+            for seed in chat.get("messages", []):
+                author = self.directory.users.get(seed.get("from", ""))
+                sender = (
+                    {"application": None, "device": None, "user": {
+                        "id": author["id"], "displayName": author["displayName"], "userIdentityType": "aadUser"}}
+                    if author else {"application": seed.get("application"), "device": None, "user": None}
+                )
+                self._store_message(
+                    record, parse_ms(seed["createdDateTime"]), sender,
+                    {"contentType": seed.get("contentType", "text"), "content": seed["body"]},
+                    message_type=seed.get("messageType", "message"),
+                )
+
+    # ------------------------------------------------------------------ teams
+    def create_team(self, body: dict, app_id: str) -> tuple[str, str]:
+        """POST /teams: 202 with (team id, operation id); the team is usable once the operation succeeds."""
+        mode = body.get("@microsoft.graph.teamCreationMode")
+        created = self._backdated(body, mode, "teamCreationMode")
+        if not TEMPLATE.search(str(body.get("template@odata.bind", ""))):
+            raise BadRequest("template@odata.bind must reference teamsTemplates('standard').")
+        name = body.get("displayName")
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequest("displayName is required.")
+        team_id, op_id = str(uuid.uuid4()), str(uuid.uuid4())
+        now = self.clock.now_ms()
+        ready = time.time() + self.provision_delay
+        team = {
+            "id": team_id, "displayName": name, "description": body.get("description"),
+            "createdDateTime": format_ms(created if created is not None else now), "isArchived": False,
+            "webUrl": f"https://teams.microsoft.com/l/team/{team_id}", "visibility": body.get("visibility", "private"),
+            "_created": created if created is not None else now, "_readyAt": ready, "_ownerApp": app_id,
+            "_migration": IN_PROGRESS if mode == MIGRATION else None,
+        }
+        self.store.put("teams", team_id, team)
+        self.store.put("operations", op_id, {"id": op_id, "_team": team_id, "_readyAt": ready, "_created": now})
+        self._create_channel_record(team, "General", "", "standard", team["_created"], mode == MIGRATION, app_id, general=True)
+        return team_id, op_id
+
+    def operation(self, team_id: str, op_id: str) -> Record:
+        op = self.store.get("operations", op_id)
+        if op is None or op["_team"] != team_id:
+            raise NotFound(f"Operation '{op_id}' was not found.")
+        done = time.time() >= op["_readyAt"]
+        return {
+            "id": op_id, "operationType": "createTeam", "status": "succeeded" if done else "inProgress",
+            "createdDateTime": format_ms(op["_created"]), "lastActionDateTime": format_ms(self.clock.now_ms()),
+            "attemptsCount": 1, "targetResourceId": team_id,
+            "targetResourceLocation": f"/teams('{team_id}')", "error": None,
+        }
+
+    def team(self, team_id: str) -> Record:
+        team = self.store.get("teams", team_id)
+        if team is None or time.time() < team["_readyAt"]:
+            raise NotFound(f"No team found with Group Id {team_id}")
+        return team
+
+    def render_team(self, team_id: str) -> Record:
+        return public(self.team(team_id))
+
+    def delete_group(self, group_id: str) -> None:
+        """DELETE /groups/{id}: the only way to redo a migrated team (contract: redo)."""
+        team = self.store.get("teams", group_id)
+        if team is None:
+            raise NotFound(f"Resource '{group_id}' does not exist or one of its queried reference-property objects are not present.")
+        for channel in self._team_channels(group_id):
+            self._delete_conversation(channel["id"])
+        for member in list(self.store.values("members")):
+            if member["_team"] == group_id:
+                self.store.delete("members", f"{group_id}|{member['userId']}")
+        for item in list(self.store.values("items")):
+            if item["_team"] == group_id:
+                self.store.delete("items", item["id"])
+        self.store.delete("teams", group_id)
+
+    def complete_team(self, team_id: str, app_id: str) -> None:
+        team = self.team(team_id)
+        if team["_migration"] != IN_PROGRESS:
+            raise BadRequest("The team is not in migration mode.")
+        self._require_owner(team, app_id)
+        open_channels = [c["displayName"] for c in self._team_channels(team_id) if c["_migration"] == IN_PROGRESS]
+        if open_channels:
+            raise BadRequest(
+                "All channels must complete migration before the team: still in migration mode: " + ", ".join(sorted(open_channels))
+            )
+        self.store.patch("teams", team_id, {"_migration": COMPLETED})
+
+    # --------------------------------------------------------------- channels
+    def _team_channels(self, team_id: str) -> list[Record]:
+        return [c for c in self.store.values("conversations") if c.get("_team") == team_id]
+
+    def create_channel(self, team_id: str, body: dict, app_id: str) -> tuple[int, Record]:
+        team = self.team(team_id)
+        mode = body.get("@microsoft.graph.channelCreationMode")
+        created = self._backdated(body, mode, "channelCreationMode")
+        name = body.get("displayName")
+        self._check_channel_name(name)
+        if any(c["displayName"].lower() == name.lower() for c in self._team_channels(team_id)):
+            raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
+        membership = body.get("membershipType", "standard")
+        if membership not in ("standard", "private", "shared"):
+            raise BadRequest(f"Invalid membershipType '{membership}'.")
+        if mode == MIGRATION and membership != "standard":
+            raise BadRequest("Only standard channels can be created in migration mode; create it, then call startMigration.")
+        members = self._channel_members(body) if membership != "standard" else []
+        channel = self._create_channel_record(
+            team, name, body.get("description"), membership,
+            created if created is not None else self.clock.now_ms(), mode == MIGRATION, app_id, members=members,
+        )
+        if mode == MIGRATION:
+            rendered = {key: None for key in ("createdDateTime", "isFavoriteByDefault", "email", "webUrl",
+                                               "membershipType", "moderationSettings")}
+            rendered.update({"id": channel["id"], "displayName": name, "description": channel["description"]})
+            return 202, rendered
+        return 201, public(channel)
+
+    def _channel_members(self, body: dict) -> list[dict]:
+        members = [self._member_from_bind(entry) for entry in body.get("members", [])]
+        if not any("owner" in m["roles"] for m in members):
+            raise BadRequest("A private or shared channel needs at least one member with the owner role.")
+        return members
+
+    def _create_channel_record(self, team: Record, name: str, description: str | None, membership: str,
+                               created: int, migration: bool, app_id: str, general: bool = False,
+                               members: list[dict] | None = None) -> Record:
+        channel_id = _thread_id("thread.tacv2")
+        channel = {
+            "id": channel_id, "displayName": name, "description": description,
+            "createdDateTime": format_ms(created), "membershipType": membership, "isFavoriteByDefault": None,
+            "email": "", "webUrl": f"https://teams.microsoft.com/l/channel/{channel_id}",
+            "_team": team["id"], "_kind": "channel", "_created": created, "_general": general,
+            "_migration": IN_PROGRESS if migration else None, "_ownerApp": app_id, "_members": members or [],
+        }
+        self.store.put("conversations", channel_id, channel)
+        return channel
+
+    def channel(self, team_id: str, channel_id: str) -> Record:
+        self.team(team_id)
+        channel = self.store.get("conversations", channel_id)
+        if channel is None or channel.get("_team") != team_id:
+            raise NotFound(f"Channel '{channel_id}' was not found in team '{team_id}'.")
+        return channel
+
+    def list_channels(self, team_id: str) -> list[Record]:
+        self.team(team_id)
+        return [self.render_conversation(c) for c in self._team_channels(team_id)]
+
+    def render_conversation(self, conv: Record) -> Record:
+        shown = public(conv)
+        shown["migrationMode"] = conv["_migration"]
+        if conv["_kind"] == "chat":
+            shown["members"] = [self._render_member(m) for m in conv["_members"]]
+        return shown
+
+    @staticmethod
+    def _check_channel_name(name: Any) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequest("displayName is required.")
+        bad = sorted(CHANNEL_NAME_FORBIDDEN & set(name))
+        if len(name) > 50 or bad or name[0] in "_." or name.endswith(".") or name.lower() == "general":
+            raise BadRequest(
+                f"Invalid channel displayName '{name}': at most 50 characters, none of ~ # % & * {{ }} + / \\ : < > ? | ' \", "
+                "not starting with _ or ., not ending with ., and not 'General'."
+            )
+
+    def start_migration(self, conv: Record, body: dict, app_id: str) -> None:
+        """startMigration on a channel or chat (contract: newer import APIs)."""
+        if conv["_kind"] == "chat" and conv["chatType"] == "meeting":
+            raise BadRequest("Meeting chats cannot be put into migration mode.")
+        if conv["_migration"] == IN_PROGRESS:
+            raise BadRequest("The conversation is already in migration mode.")
+        stamp = body.get("conversationCreationDateTime")
+        if stamp is not None:
+            created = self._parse_time(stamp, "conversationCreationDateTime")
+            if created >= conv["_created"]:
+                raise BadRequest("conversationCreationDateTime must be older than the conversation's current createdDateTime.")
+            self.store.patch("conversations", conv["id"], {"_created": created, "createdDateTime": format_ms(created)})
+        self.store.patch("conversations", conv["id"], {"_migration": IN_PROGRESS, "_ownerApp": app_id})
+
+    def complete_migration(self, conv: Record, app_id: str) -> None:
+        if conv["_migration"] != IN_PROGRESS:
+            raise BadRequest("The channel or chat is not in migration mode.")
+        self._require_owner(conv, app_id)
+        self.store.patch("conversations", conv["id"], {"_migration": COMPLETED})
+
+    @staticmethod
+    def _require_owner(resource: Record, app_id: str) -> None:
+        if resource.get("_ownerApp") not in (None, app_id):
+            raise Forbidden("Another application owns this migration session; only it can import or complete it.")
+
+    # ------------------------------------------------------------------ chats
+    def _new_chat_record(self, chat_id: str, chat_type: str, topic: str | None, members: list[str], created: int) -> Record:
+        chat = {
+            "id": chat_id, "topic": topic, "chatType": chat_type, "createdDateTime": format_ms(created),
+            "lastUpdatedDateTime": format_ms(created), "webUrl": f"https://teams.microsoft.com/l/chat/{chat_id}/0",
+            "tenantId": self.directory.tenant_id, "_kind": "chat", "_created": created, "_migration": None,
+            "_ownerApp": None, "_members": [{"userId": m, "roles": ["owner"]} for m in members],
+        }
+        return self.store.put("conversations", chat_id, chat)
+
+    def create_chat(self, body: dict) -> tuple[int, Record]:
+        chat_type = body.get("chatType")
+        if chat_type not in ("oneOnOne", "group"):
+            raise BadRequest("chatType must be oneOnOne or group.")
+        members = [self._member_from_bind(entry)["userId"] for entry in body.get("members", [])]
+        if chat_type == "oneOnOne":
+            if len(set(members)) != 2:
+                raise BadRequest("A oneOnOne chat needs exactly two distinct members.")
+            chat_id = "19:" + "_".join(sorted(members)) + "@unq.gbl.spaces"
+            existing = self.store.get("conversations", chat_id)
+            if existing is not None:
+                return 200, self.render_conversation(existing)
+        else:
+            if len(set(members)) < 2:
+                raise BadRequest("A group chat needs at least two members.")
+            chat_id = _thread_id("thread.v2")
+        chat = self._new_chat_record(chat_id, chat_type, body.get("topic"), sorted(set(members)), self.clock.now_ms())
+        return 201, self.render_conversation(chat)
+
+    def chat(self, chat_id: str) -> Record:
+        chat = self.store.get("conversations", chat_id)
+        if chat is None or chat["_kind"] != "chat":
+            raise NotFound(f"Chat '{chat_id}' was not found.")
+        return chat
+
+    def user_chats(self, user_id: str) -> list[Record]:
+        self.user(user_id)
+        return [self.render_conversation(c) for c in self._chats_of(user_id)]
+
+    def _chats_of(self, user_id: str) -> list[Record]:
+        return [c for c in self.store.values("conversations")
+                if c["_kind"] == "chat" and any(m["userId"] == user_id for m in c["_members"])]
+
+    # --------------------------------------------------------------- messages
+    def import_message(self, conv: Record, body: dict, app_id: str, reply_to: str | None = None) -> Record:
+        """POST .../messages or .../replies in migration mode, with every createdDateTime rule."""
+        if conv["_migration"] != IN_PROGRESS:
+            raise Forbidden(
+                "Messages can be imported only while the channel or chat is in migration mode "
+                "(created in migration mode or reopened with startMigration, and not yet completed)."
+            )
+        self._require_owner(conv, app_id)
+        unknown = sorted(set(body) - IMPORTABLE_FIELDS)
+        if unknown:
+            raise BadRequest(f"Invalid request: properties {unknown} do not exist on type 'microsoft.graph.chatMessage'.")
+        content, content_type = self._check_body(body.get("body"))
+        sender = self._check_from(body.get("from"))
+        for unsupported in ("mentions", "reactions"):
+            if body.get(unsupported):
+                raise BadRequest(f"'{unsupported}' cannot be imported; the import API does not support them.")
+        root = None
+        if reply_to is not None:
+            root = self._message(conv, reply_to)
+            if root.get("replyToId"):
+                raise BadRequest("Replies can only be posted to a root message.")
+        created = self._parse_time(body["createdDateTime"], "createdDateTime") if "createdDateTime" in body else self.clock.now_ms()
+        if created > self.clock.now_ms():
+            raise BadRequest("createdDateTime cannot be in the future.")
+        if created <= conv["_created"]:
+            raise BadRequest(
+                f"createdDateTime {format_ms(created)} must be later than the {conv['_kind']}'s createdDateTime {format_ms(conv['_created'])}."
+            )
+        if root is not None and created < root["_created"]:
+            raise BadRequest(f"A reply cannot be older than its thread root ({root['createdDateTime']}).")
+        hosted = self._check_hosted(body.get("hostedContents") or [], content)
+        attachments = self._check_attachments(body.get("attachments") or [], content)
+        if created in self._used_ms.get(conv["id"], ()):
+            raise Conflict(f"A message with createdDateTime {format_ms(created)} already exists in this {conv['_kind']}.")
+        return self._store_message(
+            conv, created, sender, {"contentType": content_type, "content": content}, reply_to=reply_to,
+            hosted=hosted, attachments=attachments, subject=body.get("subject"), summary=body.get("summary"),
+            importance=body.get("importance", "normal"),
+        )
+
+    def _store_message(self, conv: Record, created: int, sender: dict, body: dict, *, reply_to: str | None = None,
+                       hosted: list[tuple[str, str, str]] = (), attachments: list | None = None,
+                       subject: str | None = None, summary: str | None = None, importance: str = "normal",
+                       message_type: str = "message", message_id: str | None = None) -> Record:
+        message_id = message_id or str(created)
+        base = self._message_url(conv, message_id, reply_to)
+        hosted_ids = []
+        for temp_id, content_type, data in hosted:
+            hc_id = base64.urlsafe_b64encode(f"id={uuid.uuid4().hex},type=1".encode()).decode().rstrip("=")
+            self.store.put("hosted", f"{conv['id']}|{message_id}|{hc_id}",
+                           {"id": hc_id, "contentType": content_type, "contentBytes": data})
+            body["content"] = body["content"].replace(f"../hostedContents/{temp_id}/$value", f"{base}/hostedContents/{hc_id}/$value")
+            hosted_ids.append(hc_id)
+        stamp = format_ms(created)
+        message = {
+            "id": message_id, "replyToId": reply_to, "etag": message_id, "messageType": message_type,
+            "createdDateTime": stamp, "lastModifiedDateTime": stamp, "lastEditedDateTime": None, "deletedDateTime": None,
+            "subject": subject, "summary": summary, "chatId": conv["id"] if conv["_kind"] == "chat" else None,
+            "importance": importance, "locale": "en-us", "webUrl": None, "policyViolation": None, "eventDetail": None,
+            "channelIdentity": {"teamId": conv["_team"], "channelId": conv["id"]} if conv["_kind"] == "channel" else None,
+            "from": sender, "body": body, "attachments": attachments or [], "mentions": [], "reactions": [],
+            "_conv": conv["id"], "_created": created, "_modified": created, "_hosted": hosted_ids,
+        }
+        self.store.put("messages", f"{conv['id']}|{message_id}", message)
+        self._index_message(message)
+        return message
+
+    def _message_url(self, conv: Record, message_id: str, reply_to: str | None) -> str:
+        if conv["_kind"] == "chat":
+            return f"{GRAPH}/v1.0/chats/{conv['id']}/messages/{message_id}"
+        root = f"{GRAPH}/v1.0/teams/{conv['_team']}/channels/{conv['id']}/messages"
+        return f"{root}/{reply_to}/replies/{message_id}" if reply_to else f"{root}/{message_id}"
+
+    @staticmethod
+    def _check_body(body: Any) -> tuple[str, str]:
+        if not isinstance(body, dict) or not isinstance(body.get("content"), str):
+            raise BadRequest("body with a string content is required.")
+        content_type = str(body.get("contentType", "text")).lower()
+        if content_type not in ("html", "text"):
+            raise BadRequest("body.contentType must be html or text.")
+        if len(body["content"].encode("utf-8")) > limits.MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The message body exceeds the maximum size of {limits.MAX_BODY_BYTES} bytes.")
+        return body["content"], content_type
+
+    def _check_from(self, sender: Any) -> dict:
+        user = sender.get("user") if isinstance(sender, dict) else None
+        if not isinstance(user, dict) or not user.get("id"):
+            raise BadRequest("from.user with an id is required for imported messages.")
+        if user.get("userIdentityType", "aadUser") != "aadUser":
+            raise BadRequest("from.user.userIdentityType must be aadUser.")
+        known = self.directory.users.get(user["id"])
+        if known is None:
+            raise BadRequest(f"from.user.id '{user['id']}' is not a user of this tenant.")
+        return {"application": None, "device": None, "user": {
+            "id": known["id"], "displayName": user.get("displayName") or known["displayName"], "userIdentityType": "aadUser"}}
+
+    @staticmethod
+    def _check_hosted(items: list, content: str) -> list[tuple[str, str, str]]:
+        """Inline images: the only media type in the import schema, each referenced from the body."""
+        referenced = set(HOSTED_REF.findall(content))
+        seen: list[tuple[str, str, str]] = []
+        for index, item in enumerate(items):
+            where = f"hostedContents[{index}]"
+            temp_id = item.get("@microsoft.graph.temporaryId") if isinstance(item, dict) else None
+            if not temp_id:
+                raise BadRequest(f"{where}: @microsoft.graph.temporaryId is required.")
+            content_type = str(item.get("contentType", ""))
+            if not content_type.startswith("image/"):
+                raise BadRequest(f"{where}: only inline images can be imported (contentType image/*), not '{content_type}'.")
+            data = _b64decode(item.get("contentBytes"), where)
+            if len(data) > limits.MAX_INLINE_IMAGE_BYTES:
+                raise PayloadTooLarge(f"{where}: the inline image is larger than {limits.MAX_INLINE_IMAGE_BYTES} bytes.")
+            if temp_id not in referenced:
+                raise BadRequest(f"{where}: temporaryId '{temp_id}' is not referenced from the body as ../hostedContents/{temp_id}/$value.")
+            seen.append((temp_id, content_type, item["contentBytes"]))
+        missing = referenced - {temp_id for temp_id, _, _ in seen}
+        if missing:
+            raise BadRequest(f"The body references hostedContents that the request does not carry: {sorted(missing)}.")
+        return seen
+
+    def _check_attachments(self, items: list, content: str) -> list[dict]:
+        """Reference attachments to uploaded files, each matched by an <attachment id> tag in the body."""
+        referenced = set(ATTACHMENT_REF.findall(content))
+        known_urls = {item["webUrl"] for item in self.store.values("items") if "file" in item}
+        out = []
+        for index, item in enumerate(items):
+            where = f"attachments[{index}]"
+            if not isinstance(item, dict) or not item.get("id"):
+                raise BadRequest(f"{where}: id is required.")
+            if item.get("contentType") != "reference":
+                raise BadRequest(f"{where}: only reference attachments (files uploaded to SharePoint or OneDrive) can be imported.")
+            if item.get("contentUrl") not in known_urls:
+                raise BadRequest(f"{where}: contentUrl does not point to an existing file: upload the file first.")
+            if item["id"] not in referenced:
+                raise BadRequest(f"{where}: the body has no <attachment id=\"{item['id']}\"></attachment> for it.")
+            out.append({"id": item["id"], "contentType": "reference", "contentUrl": item["contentUrl"],
+                        "content": None, "name": item.get("name"), "thumbnailUrl": None, "teamsAppId": None})
+        missing = referenced - {a["id"] for a in out}
+        if missing:
+            raise BadRequest(f"The body has <attachment> tags without a matching attachment: {sorted(missing)}.")
+        return out
+
+    def _message(self, conv: Record, message_id: str) -> Record:
+        message = self._messages.get(conv["id"], {}).get(message_id)
+        if message is None:
+            raise NotFound(f"Message '{message_id}' was not found.")
+        return message
+
+    def get_message(self, conv: Record, message_id: str, reply_to: str | None = None) -> Record:
+        message = self._message(conv, message_id)
+        if message.get("replyToId") != reply_to:
+            raise NotFound(f"Message '{message_id}' was not found.")
+        return message
+
+    def list_messages(self, conv: Record, reply_to: str | None = None) -> list[Record]:
+        if reply_to is not None:
+            self._message(conv, reply_to)
+        found = [m for m in self._messages.get(conv["id"], {}).values() if m.get("replyToId") == reply_to]
+        return sorted(found, key=lambda m: (m["_created"], m["id"]))
+
+    def hosted_content(self, conv: Record, message_id: str, hc_id: str) -> Record:
+        self._message(conv, message_id)
+        hosted = self.store.get("hosted", f"{conv['id']}|{message_id}|{hc_id}")
+        if hosted is None:
+            raise NotFound(f"Hosted content '{hc_id}' was not found.")
+        return hosted
+
+    def hosted_contents(self, conv: Record, message_id: str) -> list[Record]:
+        message = self._message(conv, message_id)
+        return [{"id": hc, "contentType": self.hosted_content(conv, message_id, hc)["contentType"]} for hc in message["_hosted"]]
+
+    # ------------------------------------------------------------------ files
+    def files_folder(self, team_id: str, channel_id: str) -> Record:
+        channel = self.channel(team_id, channel_id)
+        folder_id = f"folder-{channel_id}"
+        folder = self.store.get("items", folder_id)
+        if folder is None:
+            drive_id = "b!" + hashlib.sha256(team_id.encode()).hexdigest()[:40]
+            site = re.sub(r"[^A-Za-z0-9]", "", self.team(team_id)["displayName"]) or "team"
+            folder = self.store.put("items", folder_id, {
+                "id": folder_id, "name": channel["displayName"], "folder": {"childCount": 0},
+                "webUrl": f"https://{self.directory.domain.split('.')[0]}.sharepoint.com/sites/{site}/Shared%20Documents/{channel['displayName']}",
+                "createdDateTime": format_ms(self.clock.now_ms()),
+                "parentReference": {"driveId": drive_id, "driveType": "documentLibrary"}, "_team": team_id,
+            })
+        return public(folder)
+
+    def drive_item(self, drive_id: str, item_id: str) -> Record:
+        item = self.store.get("items", item_id)
+        if item is None or item["parentReference"]["driveId"] != drive_id:
+            raise NotFound(f"Item '{item_id}' was not found in drive '{drive_id}'.")
+        return item
+
+    def children(self, drive_id: str, item_id: str) -> list[Record]:
+        self.drive_item(drive_id, item_id)
+        return [public(i) for i in self.store.values("items") if i.get("_parent") == item_id]
+
+    def put_content(self, drive_id: str, parent_id: str, name: str, data: bytes, conflict: str = "replace") -> tuple[int, Record]:
+        """PUT .../{parent}:/{name}:/content, the simple upload (small files only)."""
+        if len(data) > limits.SIMPLE_UPLOAD_MAX_BYTES:
+            raise PayloadTooLarge(f"Simple upload is limited to {limits.SIMPLE_UPLOAD_MAX_BYTES} bytes; use createUploadSession.")
+        return self._write_file(drive_id, parent_id, name, data, conflict)
+
+    def _write_file(self, drive_id: str, parent_id: str, name: str, data: bytes, conflict: str) -> tuple[int, Record]:
+        parent = self.drive_item(drive_id, parent_id)
+        self._check_file_name(name)
+        existing = next((i for i in self.store.values("items") if i.get("_parent") == parent_id and i["name"].lower() == name.lower()), None)
+        if existing is not None and conflict == "fail":
+            raise NameAlreadyExists(f"An item named '{name}' already exists.")
+        if existing is not None and conflict == "rename":
+            stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+            counter = 1
+            taken = {i["name"].lower() for i in self.store.values("items") if i.get("_parent") == parent_id}
+            while f"{stem} {counter}{dot}{ext}".lower() in taken:
+                counter += 1
+            name, existing = f"{stem} {counter}{dot}{ext}", None
+        item_id = existing["id"] if existing else "01" + uuid.uuid4().hex.upper()[:32]
+        now = format_ms(self.clock.now_ms())
+        item = {
+            "id": item_id, "name": name, "size": len(data), "webUrl": f"{parent['webUrl']}/{quote(name)}",
+            "createdDateTime": existing["createdDateTime"] if existing else now, "lastModifiedDateTime": now,
+            "file": {"mimeType": _mime(name), "hashes": {"sha256Hash": hashlib.sha256(data).hexdigest().upper()}},
+            "parentReference": {"driveId": drive_id, "driveType": "documentLibrary", "id": parent_id},
+            "_team": parent["_team"], "_parent": parent_id, "_content": base64.b64encode(data).decode(),
+        }
+        self.store.put("items", item_id, item)
+        return (200 if existing else 201), public(item)
+
+    def file_content(self, drive_id: str, item_id: str) -> bytes:
+        item = self.drive_item(drive_id, item_id)
+        if "_content" not in item:
+            raise BadRequest("The item is a folder and has no content.")
+        return base64.b64decode(item["_content"])
+
+    def create_upload_session(self, drive_id: str, parent_id: str, name: str, body: dict) -> Record:
+        self.drive_item(drive_id, parent_id)
+        self._check_file_name(name)
+        conflict = ((body or {}).get("item") or {}).get("@microsoft.graph.conflictBehavior", "replace")
+        session_id = uuid.uuid4().hex
+        expires = self.clock.now_ms() + DAY_MS
+        self.store.put("sessions", session_id, {
+            "id": session_id, "_drive": drive_id, "_parent": parent_id, "_name": name, "_conflict": conflict,
+            "_received": "", "_expires": expires,
+        })
+        return {"uploadUrl": f"{GRAPH}/_upload/{session_id}", "expirationDateTime": format_ms(expires), "nextExpectedRanges": ["0-"]}
+
+    def upload_fragment(self, session_id: str, content_range: str | None, data: bytes) -> tuple[int, Record]:
+        """PUT to an uploadUrl: fragments in order, each with its Content-Range."""
+        session = self.store.get("sessions", session_id)
+        if session is None or session["_expires"] < self.clock.now_ms():
+            raise NotFound("The upload session was not found or has expired.")
+        match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", (content_range or "").strip())
+        if not match:
+            raise BadRequest("Content-Range 'bytes start-end/total' is required.")
+        start, end, total = map(int, match.groups())
+        received = base64.b64decode(session["_received"])
+        if start != len(received) or end - start + 1 != len(data) or end >= total:
+            raise RangeNotSatisfiable(f"The fragment must start at byte {len(received)} and match its Content-Range.")
+        if len(data) > 60 * 1024 * 1024:
+            raise PayloadTooLarge("A fragment must be smaller than 60 MiB.")
+        received += data
+        if len(received) < total:
+            self.store.patch("sessions", session_id, {"_received": base64.b64encode(received).decode()})
+            return 202, {"expirationDateTime": format_ms(session["_expires"]), "nextExpectedRanges": [f"{len(received)}-"]}
+        self.store.delete("sessions", session_id)
+        return self._write_file(session["_drive"], session["_parent"], session["_name"], received, session["_conflict"])
+
+    @staticmethod
+    def _check_file_name(name: str) -> None:
+        if not name or name != name.strip() or FILE_NAME_FORBIDDEN & set(name) or name.endswith("."):
+            raise InvalidRequest(f"Invalid file name '{name}': no leading/trailing spaces, no \" * : < > ? / \\ |, not ending with '.'.")
+
+    # ---------------------------------------------------------------- members
+    def _member_from_bind(self, entry: dict) -> dict:
+        if not isinstance(entry, dict) or entry.get("@odata.type") != "#microsoft.graph.aadUserConversationMember":
+            raise BadRequest("Members must be #microsoft.graph.aadUserConversationMember.")
+        match = USER_BIND.search(str(entry.get("user@odata.bind", "")))
+        if not match:
+            raise BadRequest("user@odata.bind must reference users('{id}').")
+        user = self.directory.find_user(match.group(1) or match.group(2))
+        if user is None:
+            raise NotFound(f"User '{match.group(1) or match.group(2)}' was not found.")
+        roles = entry.get("roles", [])
+        if not isinstance(roles, list) or set(roles) - {"owner", "guest"}:
+            raise BadRequest("roles must be [] or ['owner'].")
+        return {"userId": user["id"], "roles": roles}
+
+    def add_member(self, team_id: str, body: dict) -> None:
+        """POST /teams/{t}/members: only after the team's completeMigration (contract: add member)."""
+        team = self.team(team_id)
+        if team["_migration"] == IN_PROGRESS:
+            raise BadRequest("Members can be added only after the team's completeMigration succeeded.")
+        member = self._member_from_bind(body)
+        key = f"{team_id}|{member['userId']}"
+        if self.store.get("members", key) is not None:
+            raise Conflict(f"User '{member['userId']}' is already a member of the team.")
+        self.store.put("members", key, {**member, "_team": team_id})
+
+    def list_members(self, team_id: str) -> list[Record]:
+        self.team(team_id)
+        return [self._render_member(m) for m in self.store.values("members") if m["_team"] == team_id]
+
+    def _render_member(self, member: dict) -> Record:
+        user = self.directory.users.get(member["userId"], {})
+        return {
+            "@odata.type": "#microsoft.graph.aadUserConversationMember", "id": member["userId"],
+            "roles": member["roles"], "displayName": user.get("displayName"), "userId": member["userId"],
+            "email": user.get("mail"), "tenantId": self.directory.tenant_id,
+        }
+
+    # ------------------------------------------------------------------ users
+    def user(self, key: str) -> Record:
+        user = self.directory.find_user(key)
+        if user is None:
+            raise UserNotFound(f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.")
+        return {k: v for k, v in user.items() if k != "licensed"}
+
+    def users(self, filter_text: str | None) -> list[Record]:
+        users = [self.user(uid) for uid in self.directory.users]
+        if not filter_text:
+            return users
+        match = re.fullmatch(r"\s*(mail|userPrincipalName|displayName)\s+eq\s+'((?:[^']|'')*)'\s*", filter_text)
+        if not match:
+            raise BadRequest(f"Unsupported filter for /users: {filter_text}")
+        prop, value = match.group(1), match.group(2).replace("''", "'").lower()
+        return [u for u in users if (u.get(prop) or "").lower() == value]
+
+    # ----------------------------------------------------------------- export
+    def export_scope_team(self, team_id: str, model: str | None) -> list[str]:
+        team = self.team(team_id)
+        self._bill(model, self.directory.licensed, f"The tenant needs a valid license to access this API (team '{team['displayName']}').")
+        return sorted(c["id"] for c in self._team_channels(team_id))
+
+    def export_scope_user(self, user_key: str, model: str | None) -> list[str]:
+        user = self.directory.find_user(user_key)
+        if user is None:
+            raise UserNotFound(f"Resource '{user_key}' does not exist.")
+        self._bill(model, user["licensed"], f"User '{user['id']}' needs a valid license to access this API.")
+        return sorted(c["id"] for c in self._chats_of(user["id"]))
+
+    def _bill(self, model: str | None, licensed: bool, licence_message: str) -> None:
+        """Seed 004: model A needs a licence, evaluation mode (no model) has a monthly capacity."""
+        if model not in (None, "A", "B"):
+            raise BadRequest(f"Invalid value '{model}' for the model query parameter; use A or B.")
+        if model == "A" and not licensed:
+            raise PaymentRequired(f"...{licence_message}...")
+        if model is None and self._evaluation_used() >= self.evaluation_capacity:
+            raise PaymentRequired("...evaluation mode capacity has been exceeded. Use a valid billing model...")
+
+    def _evaluation_key(self) -> str:
+        return time.strftime("%Y-%m", time.gmtime(self.clock.now_ms() / 1000))
+
+    def _evaluation_used(self) -> int:
+        record = self.store.get("meta", "evaluation") or {}
+        return record.get("used", 0) if record.get("month") == self._evaluation_key() else 0
+
+    def export_page(self, conv_ids: list[str], filter_text: str | None, top: int | None, skiptoken: str | None,
+                    model: str | None) -> tuple[list[Record], str | None]:
+        """One page of getAllMessages: (messages, skiptoken of the next page or None)."""
+        if top is not None and not 1 <= top <= limits.EXPORT_MAX_TOP:
+            raise BadRequest(f"$top must be between 1 and {limits.EXPORT_MAX_TOP}.")
+        predicate = odata.compile_filter(filter_text)
+        after = odata.decode_skiptoken(skiptoken) if skiptoken else None
+        retention = self.clock.now_ms() - limits.DELETED_RETENTION_DAYS * DAY_MS
+        page: list[Record] = []
+        size = top or 20
+        for message in self._export_sorted(conv_ids):
+            key = [message["_modified"], message["_conv"], message["id"]]
+            if after is not None and key <= after:
+                continue
+            if message.get("_deleted", retention) < retention:
+                continue  # deleted messages stay exportable for 30 days only
+            if predicate(message):
+                if len(page) == size:
+                    return page, odata.encode_skiptoken([page[-1]["_modified"], page[-1]["_conv"], page[-1]["id"]])
+                page.append(message)
+        if model is None and page:
+            self._count_evaluation(len(page))
+        return page, None
+
+    def _count_evaluation(self, count: int) -> None:
+        self.store.put("meta", "evaluation", {"month": self._evaluation_key(), "used": self._evaluation_used() + count})
+
+    def _export_sorted(self, conv_ids: list[str]) -> list[Record]:
+        """All messages of the scope ordered by (lastModified, conversation, id); cached until one changes."""
+        versions = tuple(self._versions.get(c, 0) for c in conv_ids)
+        cache_key = tuple(conv_ids)
+        cached = self._export_cache.get(cache_key)
+        if cached and cached[0] == versions:
+            return cached[1]
+        merged = [m for c in conv_ids for m in self._messages.get(c, {}).values()]
+        merged.sort(key=lambda m: (m["_modified"], m["_conv"], m["id"]))
+        if len(self._export_cache) > 256:
+            self._export_cache.clear()
+        self._export_cache[cache_key] = (versions, merged)
+        return merged
+
+    # --------------------------------------------------------------- operator
+    def mutate(self, op: dict) -> Record:
+        """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message."""
+        conv = self.store.get("conversations", str(op.get("conversation")))
+        if conv is None:
+            raise NotFound("conversation not found")
+        message = self._message(conv, str(op.get("message")))
+        now = self.clock.now_ms()
+        if op.get("op") == "delete":
+            fields = {"deletedDateTime": format_ms(now), "_deleted": now, "_modified": now, "lastModifiedDateTime": format_ms(now)}
+        elif op.get("op") == "edit":
+            body = dict(message["body"], content=str(op.get("content", "")))
+            fields = {"body": body, "lastEditedDateTime": format_ms(now), "_modified": now, "lastModifiedDateTime": format_ms(now)}
+        elif op.get("op") == "duplicate":
+            copy = self._store_message(
+                conv, message["_created"], message["from"], dict(message["body"]), reply_to=message.get("replyToId"),
+                attachments=message["attachments"], message_id=f"{message['id']}{uuid.uuid4().int % 1000:03d}",
+            )
+            return public(copy)
+        else:
+            raise BadRequest("op must be delete, edit or duplicate")
+        self.store.patch("messages", f"{conv['id']}|{message['id']}", fields)
+        self._versions[conv["id"]] = self._versions.get(conv["id"], 0) + 1
+        return public(message)
+
+    def dump(self) -> Record:
+        """Every team, channel, message, reply, hosted content, file and member, for tests and operators."""
+        def messages(conv: Record) -> list[Record]:
+            out = []
+            for root in self.list_messages(conv):
+                entry = self._dump_message(conv, root)
+                entry["replies"] = [self._dump_message(conv, r) for r in self.list_messages(conv, root["id"])]
+                out.append(entry)
+            return out
+
+        teams = []
+        for team in sorted(self.store.values("teams"), key=lambda t: t["_created"]):
+            channels = [dict(self.render_conversation(c), messages=messages(c), members=[self._render_member(m) for m in c["_members"]])
+                        for c in sorted(self._team_channels(team["id"]), key=lambda c: c["_created"])]
+            teams.append(dict(public(team), migrationMode=team["_migration"], channels=channels,
+                              members=self.list_members(team["id"]) if time.time() >= team["_readyAt"] else []))
+        chats = [dict(self.render_conversation(c), messages=messages(c))
+                 for c in self.store.values("conversations") if c["_kind"] == "chat"]
+        files = [dict(public(i), sha256=hashlib.sha256(base64.b64decode(i["_content"])).hexdigest())
+                 for i in self.store.values("items") if "_content" in i]
+        return {"teams": teams, "chats": chats, "files": files}
+
+    def _dump_message(self, conv: Record, message: Record) -> Record:
+        entry = public(message)
+        entry["hostedContents"] = []
+        for hc_id in message["_hosted"]:
+            hosted = self.hosted_content(conv, message["id"], hc_id)
+            data = base64.b64decode(hosted["contentBytes"])
+            entry["hostedContents"].append({"id": hc_id, "contentType": hosted["contentType"], "size": len(data),
+                                            "sha256": hashlib.sha256(data).hexdigest()})
+        return entry
+
+    # ---------------------------------------------------------------- helpers
+    def _backdated(self, body: dict, mode: Any, mode_name: str) -> int | None:
+        """Contract: a createdDateTime needs the migration creation mode and must not be in the future."""
+        if mode is not None and mode != MIGRATION:
+            raise BadRequest(f"Invalid value '{mode}' for @microsoft.graph.{mode_name}; the only value is 'migration'.")
+        if "createdDateTime" not in body:
+            return None
+        if mode != MIGRATION:
+            raise BadRequest(f"createdDateTime can only be set with @microsoft.graph.{mode_name} 'migration'.")
+        created = self._parse_time(body["createdDateTime"], "createdDateTime")
+        if created > self.clock.now_ms():
+            raise BadRequest("createdDateTime cannot be in the future.")
+        return created
+
+    @staticmethod
+    def _parse_time(value: Any, name: str) -> int:
+        try:
+            return parse_ms(value)
+        except ValueError:
+            raise BadRequest(f"{name} '{value}' is not a valid DateTimeOffset.") from None
+
+    def _delete_conversation(self, conv_id: str) -> None:
+        for message_id in list(self._messages.get(conv_id, {})):
+            message = self._messages[conv_id][message_id]
+            for hc_id in message["_hosted"]:
+                self.store.delete("hosted", f"{conv_id}|{message_id}|{hc_id}")
+            self.store.delete("messages", f"{conv_id}|{message_id}")
+        self._messages.pop(conv_id, None)
+        self._used_ms.pop(conv_id, None)
+        self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
+        self.store.delete("conversations", conv_id)
+        self.store.delete("items", f"folder-{conv_id}")
+
+
+def _mime(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

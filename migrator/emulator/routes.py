@@ -1,0 +1,333 @@
+"""Graph's URL surface: each route parses its request and calls one rule in `models`.
+
+Paths are written without the `/v1.0` or `/beta` prefix; both versions serve
+them (beta-only routes say so). `roles` lists the application permissions any
+one of which the token must carry, as Microsoft's permission tables do.
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import unquote
+
+from migrator.emulator.errors import BadRequest, Forbidden, NotFound
+from migrator.emulator.http import Call, Reply, Router
+from migrator.emulator.models import Graph, public
+
+ID = r"[^/]+"
+TEAM = rf"/teams/(?P<team>{ID})"
+CHANNEL = rf"{TEAM}/channels/(?P<channel>(?!getAllMessages$|allMessages$){ID})"
+CHAT = rf"/chats/(?P<chat>(?!getAllMessages$){ID})"
+ITEM_PATH = rf"/drives/(?P<drive>{ID})/items/(?P<parent>{ID}):/(?P<name>[^/]+):"
+
+MIGRATE = {"Teamwork.Migrate.All"}
+READ_TEAM = {"Team.ReadBasic.All", "TeamSettings.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Teamwork.Migrate.All"}
+READ_CHANNELS = {"Channel.ReadBasic.All", "ChannelSettings.Read.All", "Teamwork.Migrate.All"}
+CREATE_CHANNEL = {"Channel.Create", "Teamwork.Migrate.All"}
+READ_CHANNEL_MESSAGES = {"ChannelMessage.Read.All", "Teamwork.Migrate.All"}
+READ_CHATS = {"Chat.Read.All", "Chat.ReadWrite.All", "Teamwork.Migrate.All"}
+CREATE_CHAT = {"Chat.Create", "Chat.ReadWrite.All", "Teamwork.Migrate.All"}
+MEMBERS_WRITE = {"TeamMember.ReadWrite.All"}
+MEMBERS_READ = {"TeamMember.Read.All", "TeamMember.ReadWrite.All"}
+FILES = {"Files.ReadWrite.All", "Sites.ReadWrite.All"}
+USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
+GROUPS_WRITE = {"Group.ReadWrite.All", "Directory.ReadWrite.All"}
+EXPORT_TEAM = {"ChannelMessage.Read.All"}
+EXPORT_CHATS = {"Chat.Read.All", "Chat.ReadWrite.All"}
+
+router = Router()
+route = router.add
+
+
+def ok(body, status: int = 200, **headers: str) -> Reply:
+    return Reply(status=status, body=body, headers=headers)
+
+
+def collection(call: Call, context: str, items: list, page_size: int = 100) -> Reply:
+    """A listed collection, paged by `$top` and an offset `$skiptoken`."""
+    top = call.int_param("$top") or page_size
+    if top < 1:
+        raise BadRequest("$top must be positive.")
+    start = int(call.query.get("$skiptoken") or 0) if (call.query.get("$skiptoken") or "0").isdigit() else 0
+    page = items[start:start + top]
+    body = {"@odata.context": f"{call.base}/{call.version}/$metadata#{context}", "value": page}
+    if start + top < len(items):
+        body["@odata.nextLink"] = call.link(**{"$skiptoken": str(start + top)})
+    return ok(body)
+
+
+# ----------------------------------------------------------------------- teams
+@route("POST", "/teams", MIGRATE, kind="create_team")
+def create_team(graph: Graph, call: Call) -> Reply:
+    team_id, op_id = graph.create_team(call.json(), call.principal.app_id)
+    return Reply(status=202, headers={
+        "Location": f"/teams/{team_id}/operations/{op_id}", "Content-Location": f"/teams/{team_id}"})
+
+
+@route("GET", rf"{TEAM}/operations/(?P<op>{ID})", READ_TEAM | MIGRATE, kind="team_read")
+def get_operation(graph: Graph, call: Call) -> Reply:
+    return ok(graph.operation(call.params["team"], call.params["op"]))
+
+
+@route("GET", TEAM, READ_TEAM, kind="team_read")
+def get_team(graph: Graph, call: Call) -> Reply:
+    return ok(graph.render_team(call.params["team"]))
+
+
+@route("POST", rf"{TEAM}/completeMigration", MIGRATE)
+def complete_team(graph: Graph, call: Call) -> Reply:
+    graph.complete_team(call.params["team"], call.principal.app_id)
+    return Reply(status=204)
+
+
+@route("DELETE", rf"/groups/(?P<group>{ID})", GROUPS_WRITE)
+def delete_group(graph: Graph, call: Call) -> Reply:
+    graph.delete_group(call.params["group"])
+    return Reply(status=204)
+
+
+@route("POST", rf"{TEAM}/members", MEMBERS_WRITE)
+def add_member(graph: Graph, call: Call) -> Reply:
+    graph.add_member(call.params["team"], call.json())
+    return Reply(status=204)
+
+
+@route("GET", rf"{TEAM}/members", MEMBERS_READ)
+def list_members(graph: Graph, call: Call) -> Reply:
+    return collection(call, "teams/members", graph.list_members(call.params["team"]))
+
+
+# -------------------------------------------------------------------- export
+def _export(graph: Graph, call: Call, conv_ids: list[str]) -> Reply:
+    page, next_token = graph.export_page(
+        conv_ids, call.query.get("$filter"), call.int_param("$top"), call.query.get("$skiptoken"), call.query.get("model"))
+    body = {"@odata.context": f"{call.base}/{call.version}/$metadata#Collection(chatMessage)",
+            "@odata.count": len(page), "value": [public(m) for m in page]}
+    body["@odata.nextLink"] = call.link(**{"$skiptoken": next_token}) if next_token else None
+    return ok(body)
+
+
+def _beta_only(call: Call) -> None:
+    if call.version != "beta":
+        raise BadRequest(f"Resource not found for the segment 'allMessages' in {call.version}; use getAllMessages or /beta.")
+
+
+@route("GET", rf"{TEAM}/channels/getAllMessages", EXPORT_TEAM, kind="export")
+def export_team(graph: Graph, call: Call) -> Reply:
+    return _export(graph, call, graph.export_scope_team(call.params["team"], call.query.get("model")))
+
+
+@route("GET", rf"{TEAM}/channels/allMessages", EXPORT_TEAM, kind="export")
+def export_team_beta(graph: Graph, call: Call) -> Reply:
+    _beta_only(call)
+    return export_team(graph, call)
+
+
+@route("GET", rf"/users/(?P<user>{ID})/chats/getAllMessages", EXPORT_CHATS, kind="export")
+def export_user(graph: Graph, call: Call) -> Reply:
+    return _export(graph, call, graph.export_scope_user(call.params["user"], call.query.get("model")))
+
+
+@route("GET", rf"/users/(?P<user>{ID})/chats/allMessages", EXPORT_CHATS, kind="export")
+def export_user_beta(graph: Graph, call: Call) -> Reply:
+    _beta_only(call)
+    return export_user(graph, call)
+
+
+# ------------------------------------------------------------------ channels
+@route("GET", rf"{TEAM}/channels", READ_CHANNELS, kind="team_read")
+def list_channels(graph: Graph, call: Call) -> Reply:
+    return collection(call, f"teams('{call.params['team']}')/channels", graph.list_channels(call.params["team"]))
+
+
+@route("POST", rf"{TEAM}/channels", CREATE_CHANNEL, kind="channel_write")
+def create_channel(graph: Graph, call: Call) -> Reply:
+    status, channel = graph.create_channel(call.params["team"], call.json(), call.principal.app_id)
+    return ok(channel, status=status)
+
+
+@route("GET", CHANNEL, READ_CHANNELS, kind="team_read")
+def get_channel(graph: Graph, call: Call) -> Reply:
+    return ok(graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
+
+
+@route("POST", rf"{CHANNEL}/startMigration", MIGRATE)
+def start_channel_migration(graph: Graph, call: Call) -> Reply:
+    graph.start_migration(graph.channel(call.params["team"], call.params["channel"]), call.json(), call.principal.app_id)
+    return Reply(status=204)
+
+
+@route("POST", rf"{CHANNEL}/completeMigration", MIGRATE)
+def complete_channel(graph: Graph, call: Call) -> Reply:
+    graph.complete_migration(graph.channel(call.params["team"], call.params["channel"]), call.principal.app_id)
+    return Reply(status=204)
+
+
+@route("GET", rf"{CHANNEL}/filesFolder", FILES | {"Files.Read.All"})
+def files_folder(graph: Graph, call: Call) -> Reply:
+    return ok(graph.files_folder(call.params["team"], call.params["channel"]))
+
+
+# ------------------------------------------------------------------ messages
+def _conversation(graph: Graph, call: Call):
+    if "chat" in call.params:
+        return graph.chat(call.params["chat"])
+    return graph.channel(call.params["team"], call.params["channel"])
+
+
+MESSAGES = rf"(?:{CHANNEL}|{CHAT})/messages"
+MESSAGE = rf"{MESSAGES}/(?P<message>{ID})"
+REPLY = rf"{MESSAGE}/replies/(?P<reply>{ID})"
+
+
+@route("POST", MESSAGES, MIGRATE)
+def post_message(graph: Graph, call: Call) -> Reply:
+    conv = _conversation(graph, call)
+    message = graph.import_message(conv, call.json(), call.principal.app_id)
+    return ok(public(message), status=201 if conv["_kind"] == "chat" else 200)
+
+
+@route("POST", rf"{MESSAGE}/replies", MIGRATE)
+def post_reply(graph: Graph, call: Call) -> Reply:
+    conv = _conversation(graph, call)
+    return ok(public(graph.import_message(conv, call.json(), call.principal.app_id, reply_to=call.params["message"])))
+
+
+def require_roles(call: Call, wanted: frozenset[str] | set[str]) -> None:
+    """403 as Graph words it when the token carries none of the permissions an API accepts."""
+    if not call.principal.roles & wanted:
+        raise Forbidden(
+            f"Missing role permissions on the request. API requires one of '{', '.join(sorted(wanted))}'. "
+            f"Roles on the request '{', '.join(sorted(call.principal.roles))}'."
+        )
+
+
+def _read_roles(call: Call) -> None:
+    """Chat and channel reads need different permissions; one route serves both."""
+    require_roles(call, READ_CHATS if "chat" in call.params else READ_CHANNEL_MESSAGES)
+
+
+@route("GET", MESSAGES, READ_CHANNEL_MESSAGES | READ_CHATS)
+def list_messages(graph: Graph, call: Call) -> Reply:
+    _read_roles(call)
+    items = [public(m) for m in graph.list_messages(_conversation(graph, call))]
+    return collection(call, "chatMessages", items, page_size=20)
+
+
+@route("GET", MESSAGE, READ_CHANNEL_MESSAGES | READ_CHATS)
+def get_message(graph: Graph, call: Call) -> Reply:
+    _read_roles(call)
+    return ok(public(graph.get_message(_conversation(graph, call), call.params["message"])))
+
+
+@route("GET", rf"{MESSAGE}/replies", READ_CHANNEL_MESSAGES | READ_CHATS)
+def list_replies(graph: Graph, call: Call) -> Reply:
+    _read_roles(call)
+    items = [public(m) for m in graph.list_messages(_conversation(graph, call), call.params["message"])]
+    return collection(call, "chatMessages", items, page_size=20)
+
+
+@route("GET", REPLY, READ_CHANNEL_MESSAGES | READ_CHATS)
+def get_reply(graph: Graph, call: Call) -> Reply:
+    _read_roles(call)
+    return ok(public(graph.get_message(_conversation(graph, call), call.params["reply"], reply_to=call.params["message"])))
+
+
+def _hosted_target(call: Call) -> str:
+    return call.params.get("reply") or call.params["message"]
+
+
+HOSTED = rf"{MESSAGE}(?:/replies/(?P<reply>{ID}))?/hostedContents"
+
+
+@route("GET", HOSTED, READ_CHANNEL_MESSAGES | READ_CHATS)
+def list_hosted(graph: Graph, call: Call) -> Reply:
+    _read_roles(call)
+    return collection(call, "chatMessageHostedContents", graph.hosted_contents(_conversation(graph, call), _hosted_target(call)))
+
+
+@route("GET", rf"{HOSTED}/(?P<hc>{ID})/\$value", READ_CHANNEL_MESSAGES | READ_CHATS)
+def get_hosted_value(graph: Graph, call: Call) -> Reply:
+    _read_roles(call)
+    hosted = graph.hosted_content(_conversation(graph, call), _hosted_target(call), call.params["hc"])
+    return Reply(body=base64.b64decode(hosted["contentBytes"]), content_type=hosted["contentType"])
+
+
+# --------------------------------------------------------------------- chats
+@route("POST", "/chats", CREATE_CHAT)
+def create_chat(graph: Graph, call: Call) -> Reply:
+    status, chat = graph.create_chat(call.json())
+    return ok(chat, status=status)
+
+
+@route("GET", CHAT, READ_CHATS)
+def get_chat(graph: Graph, call: Call) -> Reply:
+    return ok(graph.render_conversation(graph.chat(call.params["chat"])))
+
+
+@route("POST", rf"{CHAT}/startMigration", MIGRATE)
+def start_chat_migration(graph: Graph, call: Call) -> Reply:
+    graph.start_migration(graph.chat(call.params["chat"]), call.json(), call.principal.app_id)
+    return Reply(status=204)
+
+
+@route("POST", rf"{CHAT}/completeMigration", MIGRATE)
+def complete_chat(graph: Graph, call: Call) -> Reply:
+    graph.complete_migration(graph.chat(call.params["chat"]), call.principal.app_id)
+    return Reply(status=204)
+
+
+@route("GET", rf"/users/(?P<user>{ID})/chats", READ_CHATS)
+def user_chats(graph: Graph, call: Call) -> Reply:
+    return collection(call, "chats", graph.user_chats(call.params["user"]))
+
+
+# --------------------------------------------------------------------- users
+@route("GET", "/users", USERS, kind="directory")
+def list_users(graph: Graph, call: Call) -> Reply:
+    return collection(call, "users", graph.users(call.query.get("$filter")))
+
+
+@route("GET", rf"/users/(?P<user>{ID})", USERS, kind="directory")
+def get_user(graph: Graph, call: Call) -> Reply:
+    return ok(graph.user(call.params["user"]))
+
+
+# --------------------------------------------------------------------- files
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", FILES | {"Files.Read.All"}, kind="files")
+def get_item(graph: Graph, call: Call) -> Reply:
+    return ok(public(graph.drive_item(call.params["drive"], call.params["item"])))
+
+
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/children", FILES | {"Files.Read.All"}, kind="files")
+def list_children(graph: Graph, call: Call) -> Reply:
+    return collection(call, "driveItems", graph.children(call.params["drive"], call.params["item"]))
+
+
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", FILES | {"Files.Read.All"}, kind="files")
+def get_content(graph: Graph, call: Call) -> Reply:
+    return Reply(body=graph.file_content(call.params["drive"], call.params["item"]), content_type="application/octet-stream")
+
+
+@route("PUT", rf"{ITEM_PATH}/content", FILES, kind="files")
+def put_content(graph: Graph, call: Call) -> Reply:
+    conflict = call.query.get("@microsoft.graph.conflictBehavior", "replace")
+    status, item = graph.put_content(call.params["drive"], call.params["parent"], _name(call), call.body, conflict)
+    return ok(item, status=status)
+
+
+@route("POST", rf"{ITEM_PATH}/createUploadSession", FILES, kind="files")
+def create_upload_session(graph: Graph, call: Call) -> Reply:
+    return ok(graph.create_upload_session(call.params["drive"], call.params["parent"], _name(call), call.json()))
+
+
+def _name(call: Call) -> str:
+    return unquote(call.params["name"])
+
+
+def upload_fragment(graph: Graph, session_id: str, call: Call) -> Reply:
+    """PUT to an uploadUrl: outside the versioned Graph namespace and without a bearer token, like SharePoint's."""
+    if call.method != "PUT":
+        raise NotFound("Upload sessions accept PUT only.")
+    status, body = graph.upload_fragment(session_id, call.headers.get("content-range"), call.body)
+    return ok(body, status=status)

@@ -1,0 +1,47 @@
+"""Graph timestamps as integer UTC milliseconds.
+
+Graph keeps `createdDateTime` to the millisecond and refuses a millisecond
+already used in a channel or chat, so every stage reasons in integer ms and
+formats with exactly three fractional digits; floats would round.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_ms(value: str) -> int:
+    """ISO-8601 to UTC epoch ms, truncating (never rounding) extra digits as Graph does.
+
+    A value without a zone is taken as UTC, like Graph does.
+    Raises ValueError naming the value when it is not a timestamp.
+    """
+    match = _ISO.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"not an ISO-8601 timestamp: {value!r}")
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
+    ms = int((moment - _EPOCH).total_seconds()) * 1000 + int((frac or "0").ljust(3, "0")[:3])
+    if zone and zone.upper() != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        ms -= sign * (int(digits[:2]) * 60 + int(digits[2:])) * 60_000
+    return ms
+
+
+def format_ms(ms: int) -> str:
+    """UTC epoch ms to `YYYY-MM-DDTHH:MM:SS.fffZ`."""
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
