@@ -1,0 +1,249 @@
+"""The source-neutral model every stage after the reader works on.
+
+A reader (Slack today; Mattermost, Discord or Teams exports later) turns its
+export into these objects, and `analyse`, `map`, `transform` and `load` read
+only them. That is why nothing here names a Slack file or field: a new source
+plugs in by implementing `Source` without touching the stages.
+
+Timestamps stay as the exact source string (`Message.ts`) next to an integer
+microsecond value (`Message.us`): the import API keys messages by millisecond
+and a float would round two different messages onto the same one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Any, BinaryIO, Protocol
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_TS = re.compile(r"(\d+)(?:\.(\d+))?", re.ASCII)
+
+
+def ts_to_micros(ts: str) -> int:
+    """Exact UTC microseconds of a source timestamp such as "1736478630.905399".
+
+    Parsed as a string because float(ts) loses the last digits of a 16-digit
+    value; a fraction finer than a microsecond is refused rather than rounded,
+    since two messages could then silently share a time.
+    """
+    match = _TS.fullmatch(ts) if isinstance(ts, str) else None
+    if match is None:
+        raise ValueError(f"not a timestamp of the form SECONDS.MICROS: {ts!r}")
+    seconds, fraction = match.group(1), match.group(2) or ""
+    if fraction[6:].strip("0"):
+        raise ValueError(f"timestamp {ts!r} is finer than a microsecond")
+    return int(seconds) * 1_000_000 + int(fraction[:6].ljust(6, "0"))
+
+
+def micros_to_datetime(us: int) -> datetime:
+    """Aware UTC datetime for integer microseconds, without going through a float."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def micros_to_iso(us: int) -> str:
+    """ISO-8601 UTC with microseconds and a `Z`, the form reports and inventories use."""
+    return micros_to_datetime(us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ConversationKind(StrEnum):
+    """Who could read a conversation in the source, which decides where it may go."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+    DM = "dm"
+    GROUP_DM = "group_dm"
+
+
+class FileStatus(StrEnum):
+    """Whether a file's bytes can be migrated, so nothing is lost without being counted."""
+
+    AVAILABLE = "available"  # bytes are inside the export
+    MISSING = "missing"  # the source hosted the bytes but the export does not carry them
+    EXTERNAL = "external"  # lives elsewhere (Google Drive, Box…): only a link exists
+    DELETED = "deleted"  # deleted or hidden in the source before the export
+
+
+@dataclass(slots=True)
+class Workspace:
+    id: str
+    name: str
+    domain: str | None = None
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    name: str
+    real_name: str = ""
+    display_name: str = ""
+    email: str | None = None
+    is_bot: bool = False
+    deleted: bool = False
+    is_guest: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The name a person would recognise: display name, then real name, then handle."""
+        return self.display_name or self.real_name or self.name or self.id
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    name: str
+    kind: ConversationKind
+    members: tuple[str, ...] = ()
+    created_us: int | None = None
+    creator: str | None = None
+    topic: str = ""
+    purpose: str = ""
+    is_general: bool = False
+    archived: bool = False
+    pins: tuple[str, ...] = ()  # ts of pinned messages
+    canvas_id: str | None = None  # the conversation's own canvas, when it has one
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class File:
+    id: str
+    name: str
+    title: str = ""
+    mimetype: str = ""
+    filetype: str = ""
+    size: int | None = None
+    status: FileStatus = FileStatus.MISSING
+    path: str | None = None  # inside the export, when status is AVAILABLE
+    url: str | None = None  # original link, with access tokens removed
+    user: str | None = None
+    created_us: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_image(self) -> bool:
+        return self.mimetype.startswith("image/")
+
+    @property
+    def is_canvas(self) -> bool:
+        return self.filetype in {"quip", "canvas"} or self.mimetype == "application/vnd.slack-docs"
+
+
+@dataclass(slots=True)
+class Reaction:
+    name: str
+    count: int
+    users: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Edit:
+    user: str | None
+    ts: str
+
+
+@dataclass(slots=True)
+class Message:
+    """One message record as the source stored it; nothing is interpreted away.
+
+    `extra` keeps every source field the model has no slot for, and
+    `unknown_fields` names those the reader did not recognise at all, so they
+    are counted in the inventory instead of vanishing.
+    """
+
+    ts: str
+    us: int
+    conversation_id: str
+    origin: str  # the file inside the export this record came from
+    user: str | None = None
+    bot_id: str | None = None
+    username: str | None = None  # the name a bot or integration posted under
+    text: str | None = None
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    files: list[File] = field(default_factory=list)
+    thread_ts: str | None = None
+    subtype: str | None = None
+    system: bool = False  # joins, leaves, topic changes…: an event, not something a person wrote
+    reactions: list[Reaction] = field(default_factory=list)
+    edited: Edit | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    commented_file: File | None = None  # the file a legacy file comment talks about
+    extra: dict[str, Any] = field(default_factory=dict)
+    unknown_fields: tuple[str, ...] = ()
+
+    @property
+    def is_reply(self) -> bool:
+        return self.thread_ts is not None and self.thread_ts != self.ts
+
+    @property
+    def root_ts(self) -> str:
+        """The ts of the thread this message belongs to (itself when it is a root)."""
+        return self.thread_ts if self.is_reply else self.ts  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class Day:
+    """One day file: the unit the reader streams, so memory stays flat."""
+
+    file: str
+    date: str
+    messages: list[Message]
+
+
+@dataclass(slots=True)
+class Quarantined:
+    """An item the reader could not use, with what went wrong and what to do."""
+
+    file: str
+    error: str
+    item: int | None = None  # position inside the file, when one record was refused
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"file": self.file, "error": self.error}
+        if self.item is not None:
+            entry["item"] = self.item
+        return entry
+
+
+@dataclass(slots=True)
+class Ignored:
+    """Something in the export that no stage reads, listed so the customer sees it."""
+
+    path: str
+    reason: str
+    entries: int = 1
+
+
+class SourceError(Exception):
+    """The input cannot be read at all; the CLI prints it and exits with code 2."""
+
+
+class Source(Protocol):
+    """What every reader offers the stages.
+
+    Conversations and messages are generators so that a stage holds one day
+    file at a time; `quarantine` grows while they are iterated.
+    """
+
+    kind: str
+    location: str
+    workspace: Workspace
+    users: Mapping[str, User]
+    quarantine: list[Quarantined]
+    ignored: list[Ignored]
+
+    def conversations(self) -> list[Conversation]: ...
+
+    def days(self, conversation: Conversation) -> Iterator[Day]: ...
+
+    def messages(self, conversation: Conversation) -> Iterator[Message]: ...
+
+    def canvases(self) -> list[File]: ...
+
+    def open_file(self, file: File) -> BinaryIO: ...
+
+    def close(self) -> None: ...

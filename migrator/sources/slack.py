@@ -1,0 +1,515 @@
+"""Read a standard Slack export (zip or unpacked folder) into the source model.
+
+Layout: `users.json`, `channels.json` (public), `groups.json` (private),
+`mpims.json` (group DMs), `dms.json`, optional `integration_logs.json` and
+`canvases.json`, one folder per conversation holding one JSON array per day,
+and uploaded files under `__uploads/{FILE_ID}/{name}` where the export has them.
+
+Exports seen in the wild differ from that description, so the reader accepts
+what real ones contain (users wrapped as `{"members": [...]}`, `created` as a
+string, a day file holding one message object, messages without `text`, 9-digit
+or duplicate ts) and quarantines, with the reason, only what it cannot use.
+Slack access tokens (`xoxe-…` in file URLs) are removed as files are read, so
+they never reach the model, reports or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from migrator.model import (
+    Conversation,
+    ConversationKind,
+    Day,
+    Edit,
+    File,
+    FileStatus,
+    Ignored,
+    Message,
+    Quarantined,
+    Reaction,
+    SourceError,
+    User,
+    Workspace,
+    ts_to_micros,
+)
+from migrator.sources.archive import ExportTree, ZipLimits, open_tree
+
+_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_UPLOADS = "__uploads"
+_NOT_CONVERSATIONS = {_UPLOADS, "__MACOSX"}
+_SLACKBOT = "USLACKBOT"
+
+# Conversation lists: file name, the kind its entries are, whether the export must have it.
+_CONVERSATION_FILES = (
+    ("channels.json", ConversationKind.PUBLIC, True),
+    ("groups.json", ConversationKind.PRIVATE, False),
+    ("mpims.json", ConversationKind.GROUP_DM, False),
+    ("dms.json", ConversationKind.DM, False),
+)
+_TOP_LEVEL_READ = {"users.json", "integration_logs.json", "canvases.json", "team_info.json"} | {
+    name for name, _, _ in _CONVERSATION_FILES
+}
+
+# Events rather than something a person wrote (Slack message subtypes).
+SYSTEM_SUBTYPES = frozenset(
+    {
+        "channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
+        "channel_archive", "channel_unarchive", "channel_convert_to_private", "channel_convert_to_public",
+        "channel_posting_permissions", "channel_canvas_updated", "group_join", "group_leave",
+        "group_topic", "group_purpose", "group_name", "group_archive", "group_unarchive",
+        "bot_add", "bot_remove", "bot_enable", "bot_disable", "app_conversation_join",
+        "app_conversation_leave", "pinned_item", "unpinned_item", "reminder_add",
+        "joiner_notification", "sh_room_created", "ekm_access_denied",
+    }
+)
+KNOWN_SUBTYPES = SYSTEM_SUBTYPES | {
+    "bot_message", "me_message", "thread_broadcast", "reply_broadcast", "file_share", "file_comment",
+    "file_mention", "tombstone", "slackbot_response", "huddle_thread", "message_changed",
+    "message_deleted", "message_replied", "document_mention",
+}
+
+# Message fields the model has a slot for.
+_MODELLED = {
+    "ts", "user", "bot_id", "username", "text", "blocks", "files", "file", "thread_ts",
+    "subtype", "reactions", "edited", "attachments",
+}
+# Fields Slack documents that the model keeps only in `extra`.
+_KNOWN_UNMODELLED = {
+    "type", "client_msg_id", "team", "user_team", "source_team", "user_profile", "bot_profile",
+    "parent_user_id", "reply_count", "reply_users_count", "reply_users", "replies", "latest_reply",
+    "subscribed", "last_read", "is_locked", "hidden", "root", "upload", "display_as_bot",
+    "is_starred", "pinned_to", "pinned_info", "x_files", "icons", "inviter", "purpose", "topic",
+    "name", "old_name", "is_intro", "comment", "app_id", "metadata", "replace_original",
+    "delete_original", "permalink", "item_type", "channel", "no_notifications", "is_thread_broadcast",
+    "thread_broadcast", "attachment_type", "edited_ts", "has_image", "bot_link", "reply_broadcast",
+    "room", "trigger_id", "files_count", "saved", "blocks_fallback", "assistant_app_thread",
+}
+
+
+class _Refused(Exception):
+    """One record cannot be used; it is quarantined with this message."""
+
+
+def _decode_json(data: bytes) -> Any:
+    """Parse export JSON, dropping Slack access tokens before anything sees the text."""
+    text = data.decode("utf-8-sig")
+    if "xox" in text:
+        text = _TOKEN.sub("[token removed]", text)
+    return json.loads(text)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}: {exc.reason})"
+    return f"cannot be read ({exc})"
+
+
+def _seconds_to_micros(value: Any) -> int | None:
+    """Slack writes `created` as an int or a string of one; anything else is no date."""
+    try:
+        return int(value) * 1_000_000
+    except (TypeError, ValueError):
+        return None
+
+
+def _text_of(value: Any) -> str:
+    """Topic and purpose are `{"value": ...}` objects, sometimes plain strings."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return value if isinstance(value, str) else ""
+
+
+def _email(profile: dict[str, Any]) -> str | None:
+    value = profile.get("email")
+    if isinstance(value, str) and _EMAIL.fullmatch(value.strip()):
+        return value.strip()
+    return None
+
+
+class SlackExport:
+    """A Slack export opened for streaming; implements `migrator.model.Source`."""
+
+    kind = "slack"
+
+    def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
+        self.location = str(path)
+        self.quarantine: list[Quarantined] = []
+        self.ignored: list[Ignored] = []
+        self.integration_logs: list[dict[str, Any]] = []
+        self._tree: ExportTree = open_tree(Path(path), limits)
+        try:
+            self._load()
+        except BaseException:
+            self._tree.close()
+            raise
+
+    # --- opening -------------------------------------------------------
+
+    def _load(self) -> None:
+        names = self._tree.names()
+        self.ignored.extend(self._tree.skipped)
+        self._prefix = self._find_root(names)
+        rel = [n[len(self._prefix):] for n in names if n.startswith(self._prefix)]
+        self._refuse_slackdump_dump(rel)
+        for required in ("users.json", "channels.json"):
+            if required not in rel:
+                raise SourceError(
+                    f"{self.location}: {required} is missing, so this is not a Slack export "
+                    "(a standard export has users.json and channels.json at its top level); "
+                    "export the workspace again from Slack's admin settings"
+                )
+        self.users = self._users()
+        self.workspace = self._workspace(rel)
+        self._conversations, self._folders = self._read_conversations(rel)
+        self._day_files = self._index_days(rel)
+        self._uploads = self._index_uploads(rel)
+        self._canvases = self._read_canvases(rel)
+        if "integration_logs.json" in rel:
+            self.integration_logs = self._read_list("integration_logs.json", "logs", required=False)
+        self._list_ignored(rel)
+
+    def _find_root(self, names: list[str]) -> str:
+        """Exports re-zipped from a folder carry one extra top-level folder: look inside it."""
+        if "users.json" in names or "channels.json" in names:
+            return ""
+        roots = {n.rsplit("/", 1)[0] for n in names if n.count("/") == 1 and n.endswith(("/users.json", "/channels.json"))}
+        return f"{roots.pop()}/" if len(roots) == 1 else ""
+
+    def _refuse_slackdump_dump(self, rel: list[str]) -> None:
+        """slackdump's own dump format (one object per conversation) is a common mix-up."""
+        if "channels.json" in rel or "users.json" in rel:
+            return
+        top_json = [n for n in rel if "/" not in n and n.endswith(".json")]
+        if not top_json:
+            return
+        try:
+            first = _decode_json(self._tree.read(self._prefix + top_json[0]))
+        except (ValueError, OSError, zipfile.BadZipFile):
+            return
+        if isinstance(first, dict) and "channel_id" in first and "messages" in first:
+            raise SourceError(
+                f"{self.location}: this is a slackdump 'dump' archive (one JSON object per conversation, "
+                f"e.g. {top_json[0]}), not a Slack export; produce a Slack-export zip with "
+                "`slackdump export` (or Slack's own export) and analyse that"
+            )
+
+    def _read_json(self, name: str) -> Any:
+        """Read a top-level file; a broken required file is fatal, so the caller decides."""
+        return _decode_json(self._tree.read(self._prefix + name))
+
+    def _read_list(self, name: str, wrapper: str, *, required: bool) -> list[Any]:
+        """A JSON array, or an API response wrapping it (`{"members": [...]}`)."""
+        try:
+            data = self._read_json(name)
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            if required:
+                raise SourceError(f"{self.location}: {name} is {_describe(exc)}; export the workspace again") from exc
+            self.quarantine.append(Quarantined(name, f"{_describe(exc)}; its entries are not read"))
+            return []
+        if isinstance(data, dict) and isinstance(data.get(wrapper), list):
+            data = data[wrapper]
+        if not isinstance(data, list):
+            message = f"{name} is a JSON {type(data).__name__}, not a list"
+            if required:
+                raise SourceError(f"{self.location}: {message}; export the workspace again")
+            self.quarantine.append(Quarantined(name, f"{message}; its entries are not read"))
+            return []
+        return data
+
+    def _workspace(self, rel: list[str]) -> Workspace:
+        """Slack exports do not name the workspace; team_info.json does when someone added it."""
+        stem = Path(self.location.rstrip("/")).name
+        name = re.split(r"\s+Slack export", stem, maxsplit=1)[0].removesuffix(".zip") or "Slack workspace"
+        if "team_info.json" in rel:
+            try:
+                team = self._read_json("team_info.json").get("team", {})
+                return Workspace(id=str(team.get("id", "")), name=team.get("name") or name, domain=team.get("domain"))
+            except (ValueError, OSError, AttributeError, zipfile.BadZipFile) as exc:
+                self.quarantine.append(Quarantined("team_info.json", f"{_describe(exc)}; workspace named {name!r}"))
+        team_ids = Counter(u.extra.get("team_id") for u in self.users.values() if u.extra.get("team_id"))
+        return Workspace(id=str(team_ids.most_common(1)[0][0]) if team_ids else "", name=name)
+
+    def _users(self) -> dict[str, User]:
+        users: dict[str, User] = {}
+        for index, raw in enumerate(self._read_list("users.json", "members", required=True)):
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                self.quarantine.append(Quarantined("users.json", "user entry without an id; not read", index))
+                continue
+            profile = raw.get("profile") if isinstance(raw.get("profile"), dict) else {}
+            users[raw["id"]] = User(
+                id=raw["id"],
+                name=str(raw.get("name") or ""),
+                real_name=str(raw.get("real_name") or profile.get("real_name") or ""),
+                display_name=str(profile.get("display_name") or ""),
+                email=_email(profile),
+                is_bot=bool(raw.get("is_bot")) or raw["id"] == _SLACKBOT,
+                deleted=bool(raw.get("deleted")),
+                is_guest=bool(raw.get("is_restricted") or raw.get("is_ultra_restricted")),
+                extra={k: v for k, v in raw.items() if k not in {"id", "name", "real_name", "deleted", "is_bot"}},
+            )
+        return users
+
+    def _read_conversations(self, rel: list[str]) -> tuple[list[Conversation], dict[str, str]]:
+        conversations: list[Conversation] = []
+        seen: set[str] = set()
+        for name, kind, required in _CONVERSATION_FILES:
+            if not required and name not in rel:
+                continue
+            for index, raw in enumerate(self._read_list(name, "channels", required=required)):
+                if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                    self.quarantine.append(Quarantined(name, "conversation entry without an id; not read", index))
+                    continue
+                if raw["id"] in seen:
+                    self.quarantine.append(Quarantined(name, f"conversation {raw['id']} is listed twice; second entry not read", index))
+                    continue
+                seen.add(raw["id"])
+                conversations.append(self._conversation(raw, kind))
+        folders_present = {n.split("/", 1)[0] for n in rel if "/" in n}
+        folders: dict[str, str] = {}
+        for conv in conversations:
+            for folder in (conv.name, conv.id):
+                if folder and folder in folders_present and folder not in folders.values():
+                    folders[conv.id] = folder
+                    break
+        return conversations, folders
+
+    def _conversation(self, raw: dict[str, Any], kind: ConversationKind) -> Conversation:
+        if kind is ConversationKind.PRIVATE and raw.get("is_mpim"):
+            kind = ConversationKind.GROUP_DM  # old exports list group DMs in groups.json
+        members = raw.get("members") if isinstance(raw.get("members"), list) else []
+        pins = raw.get("pins") if isinstance(raw.get("pins"), list) else []
+        canvas = (raw.get("properties") or {}).get("canvas") if isinstance(raw.get("properties"), dict) else None
+        return Conversation(
+            id=raw["id"],
+            name=str(raw.get("name") or raw["id"]),
+            kind=kind,
+            members=tuple(dict.fromkeys(str(m) for m in members)),  # a DM with yourself lists you twice
+            created_us=_seconds_to_micros(raw.get("created")),
+            creator=raw.get("creator") or None,
+            topic=_text_of(raw.get("topic")),
+            purpose=_text_of(raw.get("purpose")),
+            is_general=bool(raw.get("is_general")),
+            archived=bool(raw.get("is_archived")),
+            pins=tuple(str(p.get("id")) for p in pins if isinstance(p, dict) and p.get("id")),
+            canvas_id=canvas.get("file_id") if isinstance(canvas, dict) else None,
+            extra={k: v for k, v in raw.items() if k not in {"id", "name", "members", "created", "creator", "topic",
+                                                               "purpose", "is_general", "is_archived", "pins"}},
+        )
+
+    def _index_days(self, rel: list[str]) -> dict[str, list[str]]:
+        """Day files per conversation folder; folders nobody claims are quarantined, not skipped."""
+        by_folder: dict[str, list[str]] = defaultdict(list)
+        for name in rel:
+            if _is_day_file(name):
+                by_folder[name.split("/", 1)[0]].append(name)
+        claimed = set(self._folders.values())
+        for folder in sorted(set(by_folder) - claimed):
+            self.quarantine.append(
+                Quarantined(
+                    f"{folder}/",
+                    f"folder with {len(by_folder[folder])} day files has no entry in channels.json, groups.json, "
+                    "mpims.json or dms.json, so nobody knows who may read it; not read. Add the conversation "
+                    "to the right list or remove the folder",
+                )
+            )
+        return {folder: sorted(files) for folder, files in by_folder.items() if folder in claimed}
+
+    def _index_uploads(self, rel: list[str]) -> dict[str, dict[str, str]]:
+        uploads: dict[str, dict[str, str]] = defaultdict(dict)
+        for name in rel:
+            if _is_upload(name):
+                _, file_id, leaf = name.split("/")
+                uploads[file_id][leaf] = name
+        return dict(uploads)
+
+    def _read_canvases(self, rel: list[str]) -> list[File]:
+        if "canvases.json" not in rel:
+            return []
+        entries = self._read_list("canvases.json", "canvases", required=False)
+        return [self._file(raw) for raw in entries if isinstance(raw, dict)]
+
+    def _list_ignored(self, rel: list[str]) -> None:
+        """Everything no stage reads is listed, grouped by top-level entry."""
+        groups: dict[str, int] = defaultdict(int)
+        for name in rel:
+            if name in _TOP_LEVEL_READ or _is_day_file(name) or _is_upload(name):
+                continue
+            top, slash, _ = name.partition("/")
+            groups[top + slash] += 1
+        for path, count in sorted(groups.items()):
+            reason = "macOS archive metadata" if path.startswith("__MACOSX") else "not part of the Slack export format"
+            self.ignored.append(Ignored(path, reason, count))
+
+    # --- the Source interface -------------------------------------------
+
+    def conversations(self) -> list[Conversation]:
+        return list(self._conversations)
+
+    def canvases(self) -> list[File]:
+        return list(self._canvases)
+
+    def days(self, conversation: Conversation) -> Iterator[Day]:
+        folder = self._folders.get(conversation.id)
+        for name in self._day_files.get(folder, []) if folder else []:
+            day = self._read_day(conversation.id, name)
+            if day is not None:
+                yield day
+
+    def messages(self, conversation: Conversation) -> Iterator[Message]:
+        for day in self.days(conversation):
+            yield from day.messages
+
+    def open_file(self, file: File) -> BinaryIO:
+        if file.status is not FileStatus.AVAILABLE or file.path is None:
+            raise FileNotFoundError(f"file {file.id} ({file.name}) is not in the export: {file.status}")
+        return self._tree.open(self._prefix + file.path)
+
+    def close(self) -> None:
+        self._tree.close()
+
+    def __enter__(self) -> SlackExport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- day files and messages -----------------------------------------
+
+    def _read_day(self, conversation_id: str, name: str) -> Day | None:
+        try:
+            data = _decode_json(self._tree.read(self._prefix + name))
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            self.quarantine.append(Quarantined(name, f"{_describe(exc)}; fix or re-export this day file"))
+            return None
+        if isinstance(data, dict) and "ts" in data:
+            data = [data]  # some tools write a day holding one message as a bare object
+        if not isinstance(data, list):
+            self.quarantine.append(Quarantined(name, f"a JSON {type(data).__name__}, not a list of messages"))
+            return None
+        messages = []
+        for index, raw in enumerate(data):
+            try:
+                messages.append(self._message(raw, conversation_id, name))
+            except _Refused as exc:
+                self.quarantine.append(Quarantined(name, str(exc), index))
+        return Day(file=name, date=PurePosixPath(name).stem, messages=messages)
+
+    def _message(self, raw: Any, conversation_id: str, origin: str) -> Message:
+        if not isinstance(raw, dict):
+            raise _Refused(f"a JSON {type(raw).__name__} where a message object belongs")
+        ts = raw.get("ts")
+        if ts is None:
+            raise _Refused("message without ts (its time and identity); it cannot be placed in a timeline")
+        if isinstance(ts, int) and not isinstance(ts, bool):
+            ts = str(ts)
+        if not isinstance(ts, str):
+            raise _Refused(f"ts {ts!r} is not a string like \"1736478630.905399\" (a number may have lost digits)")
+        try:
+            us = ts_to_micros(ts)
+        except ValueError as exc:
+            raise _Refused(str(exc)) from exc
+        subtype = raw.get("subtype") if isinstance(raw.get("subtype"), str) else None
+        unknown = [k for k in raw if k not in _MODELLED and k not in _KNOWN_UNMODELLED]
+        files, commented = self._message_files(raw, subtype)
+        edited = raw.get("edited")
+        return Message(
+            ts=ts,
+            us=us,
+            conversation_id=conversation_id,
+            origin=origin,
+            user=_str_or_none(raw.get("user")),
+            bot_id=_str_or_none(raw.get("bot_id")),
+            username=_str_or_none(raw.get("username")),
+            text=raw.get("text") if isinstance(raw.get("text"), str) else None,
+            blocks=_dicts(raw.get("blocks")),
+            files=files,
+            thread_ts=_str_or_none(raw.get("thread_ts")),
+            subtype=subtype,
+            system=subtype in SYSTEM_SUBTYPES,
+            reactions=[
+                Reaction(name=str(r["name"]), count=int(r.get("count") or len(r.get("users") or [])),
+                         users=tuple(r.get("users") or ()))
+                for r in _dicts(raw.get("reactions")) if r.get("name")
+            ],
+            edited=Edit(user=_str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,
+            attachments=_dicts(raw.get("attachments")),
+            commented_file=commented,
+            extra={k: v for k, v in raw.items() if k not in _MODELLED},
+            unknown_fields=tuple(unknown),
+        )
+
+    def _message_files(self, raw: dict[str, Any], subtype: str | None) -> tuple[list[File], File | None]:
+        """Modern `files` arrays and the legacy single `file`; a comment's file is not attached to it."""
+        files = [self._file(f) for f in _dicts(raw.get("files"))]
+        legacy = raw.get("file")
+        if isinstance(legacy, dict):
+            if subtype in {"file_comment", "file_mention"}:
+                return files, self._file(legacy)
+            files.append(self._file(legacy))
+        return files, None
+
+    def _file(self, raw: dict[str, Any]) -> File:
+        file_id = str(raw.get("id") or "")
+        name = str(raw.get("name") or raw.get("title") or file_id or "file")
+        status, path = self._file_status(raw, file_id, name)
+        size = raw.get("size")
+        return File(
+            id=file_id,
+            name=name,
+            title=str(raw.get("title") or ""),
+            mimetype=str(raw.get("mimetype") or ""),
+            filetype=str(raw.get("filetype") or ""),
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            status=status,
+            path=path,
+            url=_str_or_none(raw.get("url_private_download") or raw.get("url_private") or raw.get("permalink")),
+            user=_str_or_none(raw.get("user")),
+            created_us=_seconds_to_micros(raw.get("created")),
+            extra={k: v for k, v in raw.items() if k not in {"id", "name", "title", "mimetype", "filetype", "size", "user", "created"}},
+        )
+
+    def _file_status(self, raw: dict[str, Any], file_id: str, name: str) -> tuple[FileStatus, str | None]:
+        mode = raw.get("mode")
+        if mode in {"tombstone", "hidden_by_limit"}:
+            return FileStatus.DELETED, None
+        if mode == "external" or raw.get("is_external"):
+            return FileStatus.EXTERNAL, None
+        stored = self._uploads.get(file_id, {})
+        if name in stored:
+            return FileStatus.AVAILABLE, stored[name]
+        if len(stored) == 1:  # exporters sometimes sanitise the file name
+            return FileStatus.AVAILABLE, next(iter(stored.values()))
+        return FileStatus.MISSING, None
+
+
+def _is_day_file(name: str) -> bool:
+    """`{conversation folder}/{day}.json`, whether or not a conversation claims the folder."""
+    parts = name.split("/")
+    return len(parts) == 2 and parts[0] not in _NOT_CONVERSATIONS and parts[1].endswith(".json")
+
+
+def _is_upload(name: str) -> bool:
+    """`__uploads/{FILE_ID}/{name}`."""
+    parts = name.split("/")
+    return len(parts) == 3 and parts[0] == _UPLOADS
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """A list of objects from a field that may be null, missing or malformed."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
