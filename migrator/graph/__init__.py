@@ -1,6 +1,7 @@
 """Microsoft Graph client: configuration, tokens, pacing, retries and typed errors."""
 
 from migrator.graph.auth import TokenProvider
+from migrator.graph.client import GraphClient
 from migrator.graph.config import GraphConfig
 from migrator.graph.errors import (
     AuthenticationError,
@@ -29,6 +30,7 @@ __all__ = [
     "ConnectionLostError",
     "ForbiddenError",
     "ForeignHostError",
+    "GraphClient",
     "GraphConfig",
     "GraphError",
     "GraphSession",
