@@ -11,6 +11,7 @@ import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from migrator.graph import (
+    ConflictError,
     ConnectionLostError,
     ForeignHostError,
     GraphClient,
@@ -160,9 +161,8 @@ def test_typed_error_from_client(rsps, client):
 
 def test_client_errors_are_not_retried(rsps, client, sleeps):
     rsps.add("POST", MESSAGES, status=409, json=envelope("Conflict", "duplicate createdDateTime"))
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ConflictError):
         client.post_json("/teams/t1/channels/c1/messages", {"body": {}})
-    assert info.value.status == 409
     assert len(graph_calls(rsps)) == 1 and sleeps == []
 
 

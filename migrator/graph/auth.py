@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import msal
+import requests
 
 from migrator.graph.config import GraphConfig
 from migrator.graph.errors import AuthenticationError, ConfigError
@@ -31,9 +32,10 @@ class TokenProvider:
     so the Graph client can retry them like any other unsent request.
     """
 
-    def __init__(self, config: GraphConfig, session: GraphSession | None = None) -> None:
+    def __init__(self, config: GraphConfig, session: requests.Session | None = None) -> None:
         self._config = config
-        # A plain requests.Session would let REQUESTS_CA_BUNDLE override our CA bundle.
+        # A plain requests.Session would let REQUESTS_CA_BUNDLE override our CA bundle,
+        # so only a GraphSession is shared; otherwise sign-in gets its own.
         self._session = session if isinstance(session, GraphSession) else GraphSession(config.verify)
         self._scopes = [f"{config.graph_url}/.default"]
         self._lock = threading.Lock()

@@ -68,7 +68,7 @@ class GraphClient:
         self.config = config
         self.stats = GraphStats()
         self._session = session or GraphSession(config.verify, timeout)
-        self._tokens = TokenProvider(config, self._session if isinstance(self._session, GraphSession) else None)
+        self._tokens = TokenProvider(config, self._session)
         self._limiter = limiter if limiter is not None else RateLimiter(per_key=CHANNEL_RPS)
         self._policy = RetryPolicy(max_retries, backoff_base, backoff_cap)
         self._timeout = timeout
