@@ -151,9 +151,14 @@ def _matching_certificate(app: App, header: dict) -> x509.Certificate | None:
     for pem in app.certificates:
         cert = x509.load_pem_x509_certificate(pem.encode())
         der = cert.public_bytes(Encoding.DER)
-        if header.get("x5t#S256") == _b64url(hashlib.sha256(der).digest()) or header.get("x5t") == _b64url(hashlib.sha1(der).digest()):
+        if _thumb(header.get("x5t#S256")) == _b64url(hashlib.sha256(der).digest()) or _thumb(header.get("x5t")) == _b64url(hashlib.sha1(der).digest()):
             return cert
     return None
+
+
+def _thumb(value: str | None) -> str | None:
+    """Thumbprints arrive base64url-encoded, with or without padding (MSAL pads)."""
+    return value.rstrip("=") if value else None
 
 
 def _b64url(raw: bytes) -> str:

@@ -72,7 +72,7 @@ def serve(settings: EmulatorSettings) -> None:
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app, ssl_certfile=str(files.cert), ssl_keyfile=str(files.key), access_log=False, log_level="warning",
-        lifespan="on", timeout_keep_alive=30, backlog=2048,
+        lifespan="on", timeout_keep_alive=30, backlog=2048, timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
 
