@@ -8,7 +8,6 @@ maybe inject a fault, authenticate, authorise, throttle, apply the rule. A
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import traceback
@@ -22,7 +21,7 @@ from migrator.emulator.errors import (
     BadRequest, GraphFault, MethodNotAllowed, NotFound, ServiceUnavailable, TokenError, TooManyRequests,
 )
 from migrator.emulator.faults import Faults, FaultSpecError
-from migrator.emulator.http import Call, Reply, envelope, localise, parse_query
+from migrator.emulator.http import Call, Reply, envelope, parse_query, render
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
 from migrator.emulator.throttle import ConversationStats, Limit, SlidingWindows
@@ -125,7 +124,7 @@ class EmulatorApp:
             return route.handler(self.graph, call)
 
         reply, drop = await self._graph_call(call, handle, conversation)
-        reply.body = localise(reply.body, call.base) if isinstance(reply.body, (dict, list)) else reply.body
+        reply.base = call.base
         return reply, drop
 
     async def _graph_call(self, call: Call, handle, conversation: str | None) -> tuple[Reply, bool]:
@@ -197,7 +196,7 @@ class EmulatorApp:
     def _operator(self, call: Call, name: str) -> Reply:
         """Endpoints outside Graph's namespace for tests and operators (no token: loopback only)."""
         if name == "dump" and call.method == "GET":
-            return Reply(body=localise(self.graph.dump(), call.base))
+            return Reply(body=self.graph.dump(), base=call.base)
         if name == "stats" and call.method == "GET":
             return Reply(body=self.snapshot_stats())
         if name == "faults":
@@ -220,7 +219,7 @@ class EmulatorApp:
             self.injected = {}
             return Reply(status=204)
         if name == "mutate" and call.method == "POST":
-            return Reply(body=localise(self.graph.mutate(call.json()), call.base))
+            return Reply(body=self.graph.mutate(call.json()), base=call.base)
         raise NotFound(f"No operator endpoint {call.method} /_emulator/{name}")
 
     def config(self) -> dict[str, Any]:
@@ -271,7 +270,7 @@ async def _respond(send, reply: Reply, request_id: str, client_request_id: str |
     elif isinstance(reply.body, bytes):
         payload = reply.body
     else:
-        payload = json.dumps(reply.body, ensure_ascii=False, separators=(",", ":")).encode()
+        payload = render(reply.body, reply.base)
     headers = [(b"request-id", request_id.encode()), (b"client-request-id", (client_request_id or request_id).encode()),
                (b"content-length", str(len(payload)).encode())]
     if payload:

@@ -64,6 +64,7 @@ class Call:
 class Reply:
     status: int = 200
     body: Any = None  # dict/list → JSON, bytes → raw
+    base: str = ""  # the emulator's own URL, for stored graph.microsoft.com links in JSON bodies
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
@@ -72,12 +73,10 @@ def parse_query(raw: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(raw.decode("latin-1"), keep_blank_values=True).items()}
 
 
-def localise(value: Any, base: str) -> Any:
-    """Stored URLs name graph.microsoft.com; a client of the emulator must be able to follow them."""
-    text = json.dumps(value, ensure_ascii=False)
-    if GRAPH not in text:
-        return value
-    return json.loads(text.replace(GRAPH, base))
+def render(body: Any, base: str) -> bytes:
+    """JSON bytes of a reply; stored URLs name graph.microsoft.com, so point them at this emulator."""
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return payload.replace(GRAPH.encode(), base.encode()) if base else payload
 
 
 @dataclass(frozen=True)

@@ -469,7 +469,7 @@ class Graph:
     def _check_attachments(self, items: list, content: str) -> list[dict]:
         """Reference attachments to uploaded files, each matched by an <attachment id> tag in the body."""
         referenced = set(ATTACHMENT_REF.findall(content))
-        known_urls = {item["webUrl"] for item in self.store.values("items") if "file" in item}
+        known_urls = {item["webUrl"] for item in self.store.values("items") if "file" in item} if items else set()
         out = []
         for index, item in enumerate(items):
             where = f"attachments[{index}]"
