@@ -7,9 +7,9 @@ error envelope); if it can run a whole Teams import and read the messages back
 through the emulator, the emulator speaks Graph, not just our dialect of it.
 
 Everything below goes through the SDK's generated request builders and models;
-there is no raw HTTP. MSAL gets the token, as in production. The one place
-where the emulator and Graph part ways (the spelling of the getAllMessages
-function URL) is worked around in plain sight and pinned by a strict xfail.
+there is no raw HTTP. MSAL gets the token, as in production. This test found
+that the emulator did not route the OData function spelling `getAllMessages()`
+that every Microsoft SDK uses; it now does.
 """
 
 from __future__ import annotations
@@ -214,20 +214,6 @@ async def general_channel_id(graph: GraphServiceClient, team_id: str) -> str:
     return next(c.id for c in channels.value if c.display_name == "General")
 
 
-def get_all_messages(graph: GraphServiceClient, url: str, team_id: str) -> GetAllMessagesRequestBuilder:
-    """The SDK's getAllMessages builder, aimed at the URL spelling the emulator routes.
-
-    The SDK calls the OData function as `.../channels/getAllMessages()`, as Graph's
-    API description (and every Microsoft SDK) spells it; Graph accepts that and the
-    bare `getAllMessages`. The emulator only routes the bare name and reads
-    `getAllMessages()` as a channel id (404). `with_url` keeps the SDK's own request
-    builder and response model, changing only the spelling; the strict xfail test
-    below fails as soon as the emulator learns the canonical form, so this can go.
-    """
-    builder = graph.teams.by_team_id(team_id).channels.get_all_messages
-    return builder.with_url(f"{url}/v1.0/teams/{team_id}/channels/getAllMessages")
-
-
 async def all_pages(builder: GetAllMessagesRequestBuilder) -> list[ChatMessage]:
     """Every message and reply of the team, following @odata.nextLink as Graph requires."""
     page = await builder.get()
@@ -271,7 +257,7 @@ async def _import_and_export(url: str, ca: Path) -> None:
         await graph.teams.by_team_id(team_id).channels.by_channel_id(general).complete_migration.post()
         await graph.teams.by_team_id(team_id).complete_migration.post()
 
-        exported = {m.id: m for m in await all_pages(get_all_messages(graph, url, team_id))}
+        exported = {m.id: m for m in await all_pages(graph.teams.by_team_id(team_id).channels.get_all_messages)}
         assert set(exported) == {root.id, reply.id}
         back_root, back_reply = exported[root.id], exported[reply.id]
         assert back_root.created_date_time == to_ms(ROOT_SENT)
@@ -291,26 +277,13 @@ def test_msgraph_sdk_imports_a_thread_and_reads_it_back(emulator):
     asyncio.run(_import_and_export(emulator.url, emulator.ca))
 
 
-class FunctionUrlNotRouted(Exception):
-    """The emulator's known deviation, raised only for exactly that symptom so nothing else hides behind the xfail."""
-
-
-async def _export_with_the_sdk_spelling(url: str, ca: Path) -> None:
+async def _export_empty_team(url: str, ca: Path) -> None:
     async with sdk_for(url, ca) as graph:
         team_id = await create_migration_team(graph, "Exported with msgraph-sdk")
-        try:
-            page = await graph.teams.by_team_id(team_id).channels.get_all_messages.get()
-        except ODataError as error:
-            if error.response_status_code == 404 and "getAllMessages()" in str(error.error.message if error.error else ""):
-                raise FunctionUrlNotRouted(error.error.message) from error
-            raise
+        page = await graph.teams.by_team_id(team_id).channels.get_all_messages.get()
         assert page is not None and page.value == []
 
 
-@pytest.mark.xfail(raises=FunctionUrlNotRouted, strict=True, reason=(
-    "emulator deviation: it routes GET /teams/{id}/channels/getAllMessages but not the OData function-call form "
-    "getAllMessages() that msgraph-sdk (and Graph's OpenAPI description) uses and Graph serves; "
-    "it takes 'getAllMessages()' for a channel id and answers 404"))
-def test_msgraph_sdk_reads_get_all_messages_by_its_own_url(emulator):
-    """Graph's own spelling of the export function; see get_all_messages() for the workaround above."""
-    asyncio.run(_export_with_the_sdk_spelling(emulator.url, emulator.ca))
+def test_msgraph_sdk_exports_an_empty_team(emulator):
+    """Graph's own spelling of the export function, `getAllMessages()`, on a team with nothing in it."""
+    asyncio.run(_export_empty_team(emulator.url, emulator.ca))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import traceback
 import uuid
@@ -29,6 +30,8 @@ from migrator.timestamps import format_ms
 
 log = logging.getLogger("migrator.emulator")
 VERSIONS = ("v1.0", "beta")
+_KEY_SEGMENT = re.compile(r"\('([^'/]*)'\)")
+_EMPTY_CALL = re.compile(r"\(\)(?=/|$)")
 
 
 @dataclass
@@ -104,7 +107,7 @@ class EmulatorApp:
         if head == "_upload":
             return await self._graph_call(call, lambda: routes.upload_fragment(self.graph, segments[2], call), None)
         if head in VERSIONS:
-            call.version, call.path = head, "/" + (segments[2] if len(segments) > 2 else "")
+            call.version, call.path = head, _canonical("/" + (segments[2] if len(segments) > 2 else ""))
             return await self._versioned(call)
         return self._identity(call), False
 
@@ -253,6 +256,14 @@ class EmulatorApp:
                        "peak_1s_max": max((c["peak_1s"] for c in conversations.values()), default=0)},
             "limits": asdict(self.limits),
         }
+
+
+def _canonical(path: str) -> str:
+    """OData spellings Graph also accepts: `teams('id')` for `teams/id`, `getAllMessages()` for `getAllMessages`.
+
+    SDKs generated from Graph's API description call functions with `()`.
+    """
+    return _EMPTY_CALL.sub("", _KEY_SEGMENT.sub(r"/\1", path))
 
 
 async def _read_body(receive) -> bytes:

@@ -712,6 +712,7 @@ class Graph:
         retention = self.clock.now_ms() - limits.DELETED_RETENTION_DAYS * DAY_MS
         page: list[Record] = []
         size = top or 20
+        next_token = None
         for message in self._export_sorted(conv_ids):
             key = [message["_modified"], message["_conv"], message["id"]]
             if after is not None and key <= after:
@@ -720,11 +721,12 @@ class Graph:
                 continue  # deleted messages stay exportable for 30 days only
             if predicate(message):
                 if len(page) == size:
-                    return page, odata.encode_skiptoken([page[-1]["_modified"], page[-1]["_conv"], page[-1]["id"]])
+                    next_token = odata.encode_skiptoken([page[-1]["_modified"], page[-1]["_conv"], page[-1]["id"]])
+                    break
                 page.append(message)
         if model is None and page:
             self._count_evaluation(len(page))
-        return page, None
+        return page, next_token
 
     def _count_evaluation(self, count: int) -> None:
         self.store.put("meta", "evaluation", {"month": self._evaluation_key(), "used": self._evaluation_used() + count})
