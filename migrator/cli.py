@@ -34,22 +34,18 @@ def emulator_serve(
     token_lifetime: int = typer.Option(3599, help="Access token lifetime in seconds."),
 ) -> None:
     """Run the Graph emulator over HTTPS; prints one READY line when listening."""
-    from migrator.emulator.server import EmulatorSettings, serve
+    from migrator.emulator.directory import DirectoryError
+    from migrator.emulator.faults import FaultSpecError
+    from migrator.emulator.server import EmulatorConfigError, EmulatorSettings, serve
 
-    serve(
-        EmulatorSettings(
-            host=host,
-            port=port,
-            tls_dir=tls_dir,
-            directory=directory,
-            state=state,
-            faults=faults,
-            channel_rps=channel_rps,
-            tenant_rps=tenant_rps,
-            seed=seed,
-            token_lifetime=token_lifetime,
-        )
+    settings = EmulatorSettings(
+        host=host, port=port, tls_dir=tls_dir, directory=directory, state=state, faults=faults,
+        channel_rps=channel_rps, tenant_rps=tenant_rps, seed=seed, token_lifetime=token_lifetime,
     )
+    try:
+        serve(settings)
+    except (DirectoryError, FaultSpecError, EmulatorConfigError, OSError) as error:
+        fail(f"emulator: {error}")
 
 
 @emulator_app.command("dump")
@@ -63,6 +59,37 @@ def emulator_dump(
     from migrator.emulator.runner import operator_request
 
     typer.echo(json.dumps(operator_request(url, ca, "dump"), indent=2, ensure_ascii=False))
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    """Print an input error as one clear line; the caller raises the returned Exit."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command("analyse")
+def analyse(
+    source: Path = typer.Argument(..., help="The Slack export: the .zip as downloaded, or its unpacked folder."),
+    out: Path = typer.Option(..., "--out", help="Folder for inventory.json and report.html."),
+    mappings: Optional[Path] = typer.Option(None, "--mappings", help="migration.yaml (or its folder) to report destinations and unmatched users."),
+) -> None:
+    """Inventory an export and write a self-contained dry-run report."""
+    from migrator.model import SourceError
+    from migrator.stages.analyse import REPORT_FILE, run_analyse, summary
+    from migrator.stages.mapping import MappingError
+
+    try:
+        inventory = run_analyse(source, out, mappings)
+    except (SourceError, MappingError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(summary(inventory))
+    typer.echo(f"wrote {out / 'inventory.json'} and {out / REPORT_FILE}")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """A clear one-line error and a non-zero exit, never a traceback, for bad input."""
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
 
 
 def main() -> None:
