@@ -61,12 +61,6 @@ def emulator_dump(
     typer.echo(json.dumps(operator_request(url, ca, "dump"), indent=2, ensure_ascii=False))
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    """Print an input error as one clear line; the caller raises the returned Exit."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 @app.command("analyse")
 def analyse(
     source: Path = typer.Argument(..., help="The Slack export: the .zip as downloaded, or its unpacked folder."),
@@ -81,7 +75,7 @@ def analyse(
     try:
         inventory = run_analyse(source, out, mappings)
     except (SourceError, MappingError) as exc:
-        raise _fail(str(exc)) from None
+        fail(f"error: {exc}")
     typer.echo(summary(inventory))
     typer.echo(f"wrote {out / 'inventory.json'} and {out / REPORT_FILE}")
 

@@ -89,7 +89,7 @@ _KNOWN_UNMODELLED = {
     "is_starred", "pinned_to", "pinned_info", "x_files", "icons", "inviter", "purpose", "topic",
     "name", "old_name", "is_intro", "comment", "app_id", "metadata", "replace_original",
     "delete_original", "permalink", "item_type", "channel", "no_notifications", "is_thread_broadcast",
-    "thread_broadcast", "attachment_type", "edited_ts", "has_image", "bot_link", "reply_broadcast",
+    "thread_broadcast", "attachment_type", "edited_ts", "bot_link", "reply_broadcast",
     "room", "trigger_id", "files_count", "saved", "blocks_fallback", "assistant_app_thread",
 }
 

@@ -1,0 +1,93 @@
+"""The analyse report: the inventory laid out for a customer, every number taken from inventory.json."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from migrator.reports.html import bar_chart, render, table
+
+# What each conversion means for the customer (graph-contract.md: out of the import API's scope).
+CONVERSIONS = {
+    "mentions": ("@mentions", "the person's name in bold; Teams import cannot create real mentions"),
+    "special_mentions": ("@here / @channel", "bold text; nobody is notified again"),
+    "reactions": ("reactions", "one summary line under the message (e.g. 👍 3)"),
+    "emoji": (":emoji: codes", "Unicode emoji; custom emoji stay as :name:"),
+    "code_blocks": ("code blocks", "preformatted text (<pre>)"),
+    "inline_code": ("inline code", "monospace text"),
+    "quotes": ("quotes", "an indented block"),
+    "links": ("links", "ordinary links"),
+    "edits": ("edited messages", "the last version, marked “(edited)”"),
+    "bot_attachments": ("bot attachments", "a readable card in the message body"),
+    "system_messages": ("system messages (joins, topic…)", "small grey notes, or skipped by a mapping option; counted either way"),
+    "thread_broadcasts": ("replies also sent to the channel", "kept as replies in their thread"),
+    "deleted_placeholders": ("deleted messages kept for their replies", "a “message deleted” root so the replies keep their thread"),
+    "canvases": ("canvases", "not importable: listed here, content stays in Slack or is exported separately"),
+    "pins": ("pinned messages", "not importable: the pin is lost, the message is migrated"),
+}
+ISSUES = {
+    "ms_collisions": "messages in the same millisecond as another message of their thread; Teams keeps milliseconds "
+                     "and refuses duplicates, so transform moves them 1 ms apart (counted in its report)",
+    "ms_collisions_channel": "messages in the same millisecond as another message anywhere in their conversation "
+                             "(the stricter rule of Microsoft's newer import article)",
+    "replies_before_root": "replies stamped before their thread's first message; Teams refuses them, so transform moves them just after it",
+    "oversize_messages": "messages estimated above the import body limit; transform splits them into numbered parts, never truncates "
+                         "(an upper estimate from the text until transform has converted them)",
+    "missing_files": "files whose bytes are not in the export; each becomes a placeholder with its name and original link",
+    "duplicate_ts": "records sharing one Slack ts (both are kept)",
+    "orphan_replies": "replies whose thread root is not in the export",
+}
+
+
+def _conversations_frame(channels: list[Mapping[str, Any]]) -> pd.DataFrame:
+    rows = [{**c, "first": (c["first"] or "")[:10], "last": (c["last"] or "")[:10]} for c in channels]
+    frame = pd.DataFrame(
+        rows, columns=["id", "label", "kind", "destination", "messages", "threads", "replies", "files", "first", "last"]
+    )
+    return frame.rename(columns={"label": "conversation"})
+
+
+def _frame(rows: list[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _out_of_scope(inventory: Mapping[str, Any]) -> pd.DataFrame:
+    rows = [
+        {"conversation": c["label"], "kind": c["kind"], "goes to": c["destination"], "messages": c["messages"]}
+        for c in inventory["channels"]
+        if "/" not in c["destination"]
+    ]
+    return _frame(rows, ["conversation", "kind", "goes to", "messages"])
+
+
+def render_report(inventory: Mapping[str, Any]) -> str:
+    """The whole HTML page; inline CSS, JS and SVG only, so it opens offline."""
+    months = inventory["messages_per_month"]
+    kinds: dict[str, int] = {}
+    for channel in inventory["channels"]:
+        kinds[channel["kind"]] = kinds.get(channel["kind"], 0) + channel["messages"]
+    conversions = _frame(
+        [{"key": key, "what": label, "messages": inventory["conversions"][key], "becomes in Teams": becomes}
+         for key, (label, becomes) in CONVERSIONS.items()],
+        ["key", "what", "messages", "becomes in Teams"],
+    )
+    return render(
+        "analyse.html.j2",
+        inv=inventory,
+        conversations=table(_conversations_frame(inventory["channels"]), "conversations", sortable=True),
+        month_chart=bar_chart(list(months), list(months.values()), title="Messages per month", ylabel="messages")
+        if months else None,
+        kind_chart=bar_chart(list(kinds), list(kinds.values()), title="Messages per kind of conversation",
+                             ylabel="messages", horizontal=True) if kinds else None,
+        conversions=table(conversions, "conversions"),
+        out_of_scope=table(_out_of_scope(inventory), "out-of-scope"),
+        issues=ISSUES,
+        quarantined=table(_frame(inventory["quarantined"], ["file", "item", "error"]), "quarantined"),
+        ignored=table(_frame(inventory["ignored"], ["path", "entries", "reason"]), "ignored"),
+        subtypes=table(_frame([{"subtype": k, "messages": v} for k, v in inventory["subtypes"].items()],
+                              ["subtype", "messages"]), "subtypes"),
+        unknown=table(_frame([{"field": k, "messages": v} for k, v in inventory["unknown_fields"].items()],
+                             ["field", "messages"]), "unknown-fields"),
+    )

@@ -1,0 +1,76 @@
+"""Rendering helpers shared by every report: templates, tables and charts."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+_ENV = Environment(
+    loader=PackageLoader("migrator.reports", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,  # a missing number must fail loudly, not render as blank
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def duration(seconds: float) -> str:
+    """A length of time as a person reads it: "23 s", "12 min", "3 h 05 min", "2 d 4 h"."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+_ENV.filters["num"] = lambda value: f"{value:,}" if isinstance(value, int) else value
+_ENV.filters["duration"] = duration
+
+# Text stays text (smaller, selectable); a fixed salt keeps the output byte-identical between runs.
+_SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "teams-migrator", "font.size": 9}
+
+
+def render(template: str, **context: Any) -> str:
+    return _ENV.get_template(template).render(**context)
+
+
+def table(frame: pd.DataFrame, table_id: str, *, sortable: bool = False) -> Markup:
+    """An HTML table from a DataFrame; cells are escaped, so source names cannot inject markup."""
+    classes = ["data", "sortable"] if sortable else ["data"]
+    html = frame.to_html(index=False, table_id=table_id, classes=classes, border=0, escape=True, na_rep="")
+    return Markup(html)
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str, ylabel: str, horizontal: bool = False) -> Markup:
+    """An inline SVG bar chart (matplotlib without pyplot, so no GUI backend or global state)."""
+    with rc_context(_SVG_STYLE):
+        height = max(2.6, 0.28 * len(labels) + 1) if horizontal else 3.2
+        figure = Figure(figsize=(8, height), layout="constrained")
+        axes = figure.add_subplot()
+        if horizontal:
+            axes.barh(list(labels), list(values), color="#4f6bed")
+            axes.invert_yaxis()
+            axes.set_xlabel(ylabel)
+        else:
+            axes.bar(list(labels), list(values), color="#4f6bed")
+            axes.set_ylabel(ylabel)
+            axes.tick_params(axis="x", labelrotation=45 if len(labels) > 8 else 0)
+        axes.set_title(title)
+        axes.spines[["top", "right"]].set_visible(False)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    return Markup(svg[svg.index("<svg"):])  # drop the XML prolog and the DTD reference

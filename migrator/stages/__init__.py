@@ -1,0 +1,1 @@
+"""One module per stage; each reads the previous stage's files and leaves reviewable files of its own."""

@@ -1,0 +1,406 @@
+"""The `analyse` stage: an honest inventory of an export and a dry-run report.
+
+It reads the export once, streaming day file by day file, and writes
+`inventory.json` (the numbers every later stage is reconciled against) and a
+self-contained `report.html` to show the customer before cutover. Per
+conversation it keeps only fixed-size counters plus one 8-byte integer per
+message for the timestamp checks, so memory stays flat as exports grow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from migrator.limits import (
+    CHANNEL_RPS,
+    MAX_BODY_BYTES,
+    MAX_INLINE_IMAGE_BYTES,
+    SIMPLE_UPLOAD_MAX_BYTES,
+    TEAMS_CALLS_PER_10S,
+)
+from migrator.model import Conversation, ConversationKind, File, FileStatus, Message, Source, micros_to_iso, ts_to_micros
+from migrator.reports.analyse import render_report
+from migrator.sources import open_source
+from migrator.stages.mapping import (
+    MIGRATION_FILE,
+    Mappings,
+    UserMapping,
+    check_mappings,
+    check_users,
+    conversation_label,
+    draft_mappings,
+    load_mappings,
+    load_users,
+)
+
+INVENTORY_FILE = "inventory.json"
+REPORT_FILE = "report.html"
+TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
+
+# Conversions the import API forces (graph-contract.md, scope of seed 003), detected in source text.
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_SPECIAL_MENTION = re.compile(r"<!(?:here|channel|everyone)[^>]*>")
+_EMOJI = re.compile(r":[a-z0-9_+'-]+:")
+_LINK = re.compile(r"<(?:https?|mailto):[^>]+>")
+_QUOTE = re.compile(r"^(?:&gt;|>)", re.MULTILINE)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+
+# Extra bytes each character costs once escaped into HTML, and the markup around the parts of a body.
+_ESCAPE_GROWTH = {"&": 4, "<": 3, ">": 3, '"': 5, "'": 4}
+_NEWLINE_MARKUP = len("<br>")
+_MENTION_MARKUP = 120  # <b>Display Name</b> instead of <@U123>
+_FILE_MARKUP = 400  # <attachment id=…> or an <img> with its hostedContents reference
+_ATTACHMENT_MARKUP = 600  # a card around a legacy bot attachment
+_REACTIONS_MARKUP = 200  # the summary line reactions become
+_PER_REACTION = 60
+
+
+def estimate_html_bytes(message: Message) -> int:
+    """An upper estimate of the message's HTML body once converted.
+
+    The transform stage does the real conversion; until then analyse counts a
+    message as oversize from this estimate, which is deliberately generous
+    (every special character escaped, every mention and file with room to
+    spare) so that a body that will exceed the limit is never missed.
+    """
+    text = message.text if message.text is not None else _blocks_text(message.blocks)
+    size = len(text.encode("utf-8"))
+    size += sum(text.count(char) * growth for char, growth in _ESCAPE_GROWTH.items())
+    size += text.count("\n") * _NEWLINE_MARKUP + len(_MENTION.findall(text)) * _MENTION_MARKUP
+    for attachment in message.attachments:
+        body = _blocks_text([attachment])
+        size += 2 * len(body.encode("utf-8")) + _ATTACHMENT_MARKUP
+    size += len(message.files) * _FILE_MARKUP
+    if message.reactions:
+        size += _REACTIONS_MARKUP + _PER_REACTION * len(message.reactions)
+    return size
+
+
+def _blocks_text(value: Any) -> str:
+    """All text inside a block or attachment structure, for messages that carry no `text`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(_blocks_text(v) for k, v in value.items() if k not in {"type", "block_id", "style", "color", "id"})
+    if isinstance(value, list):
+        return "\n".join(_blocks_text(v) for v in value)
+    return ""
+
+
+def _upload_requests(file: File) -> int:
+    """Requests to put one file in SharePoint; small images travel inside the message instead."""
+    if file.status is not FileStatus.AVAILABLE:
+        return 0
+    size = file.size or 0
+    if file.is_image and size <= MAX_INLINE_IMAGE_BYTES:
+        return 0
+    return max(1, math.ceil(size / SIMPLE_UPLOAD_MAX_BYTES))
+
+
+def _count_pairs(*keys: np.ndarray) -> int:
+    """How many entries share all their keys with at least one other entry."""
+    if not len(keys[0]):
+        return 0
+    order = np.lexsort(keys[::-1])
+    stacked = np.stack([k[order] for k in keys])
+    same_as_next = np.all(stacked[:, 1:] == stacked[:, :-1], axis=0)
+    in_group = np.zeros(len(order), dtype=bool)
+    in_group[1:] |= same_as_next
+    in_group[:-1] |= same_as_next
+    return int(in_group.sum())
+
+
+@dataclass
+class _Tally:
+    """Everything analyse learns about one conversation while streaming it."""
+
+    messages: int = 0
+    replies: int = 0
+    files: int = 0
+    before_root: int = 0
+    oversize: int = 0
+    requests: int = 0  # message posts, counting split parts
+    uploads: int = 0
+    first: int | None = None
+    last: int | None = None
+    thread_of: array = field(default_factory=lambda: array("q"))  # root us for every message
+    when: array = field(default_factory=lambda: array("q"))  # us of every message
+    root_us: array = field(default_factory=lambda: array("q"))  # us of every message that is not a reply
+
+    def add(self, message: Message, root_us: int, html_bytes: int) -> None:
+        self.messages += 1
+        self.first = message.us if self.first is None else min(self.first, message.us)
+        self.last = message.us if self.last is None else max(self.last, message.us)
+        self.files += len(message.files)
+        self.thread_of.append(root_us)
+        self.when.append(message.us)
+        if message.is_reply:
+            self.replies += 1
+            self.before_root += message.us < root_us
+        else:
+            self.root_us.append(message.us)
+        if html_bytes > MAX_BODY_BYTES:
+            self.oversize += 1
+        self.requests += max(1, math.ceil(html_bytes / MAX_BODY_BYTES))
+        self.uploads += sum(_upload_requests(f) for f in message.files)
+
+    def timeline(self) -> dict[str, int]:
+        thread_of = np.frombuffer(self.thread_of, dtype=np.int64)
+        when = np.frombuffer(self.when, dtype=np.int64)
+        reply_roots = np.unique(thread_of[thread_of != when])
+        missing_roots = reply_roots[~np.isin(reply_roots, np.frombuffer(self.root_us, dtype=np.int64))]
+        return {
+            "threads": len(reply_roots),
+            "ms_collisions": _count_pairs(thread_of, when // 1000),
+            "ms_collisions_channel": _count_pairs(when // 1000),
+            "duplicate_ts": _count_pairs(when),
+            "orphan_replies": int(np.isin(thread_of, missing_roots).sum()),  # replies whose root is not in the export
+        }
+
+
+@dataclass
+class _Features:
+    """What will be converted rather than migrated as-is (counted in messages)."""
+
+    counts: Counter = field(default_factory=Counter)
+    subtypes: Counter = field(default_factory=Counter)
+    unknown_fields: Counter = field(default_factory=Counter)
+    file_status: Counter = field(default_factory=Counter)
+    months: Counter = field(default_factory=Counter)
+    canvas_files: int = 0
+
+    def add(self, message: Message) -> None:
+        text = message.text or ""
+        found = {
+            "mentions": bool(_MENTION.search(text)),
+            "special_mentions": bool(_SPECIAL_MENTION.search(text)),
+            "emoji": bool(_EMOJI.search(text)),
+            "reactions": bool(message.reactions),
+            "code_blocks": "```" in text or _has_block(message.blocks, "rich_text_preformatted"),
+            "inline_code": bool(_INLINE_CODE.search(text.replace("```", ""))),
+            "quotes": bool(_QUOTE.search(text)) or _has_block(message.blocks, "rich_text_quote"),
+            "links": bool(_LINK.search(text)),
+            "edits": message.edited is not None,
+            "bot_attachments": bool(message.attachments),
+            "system_messages": message.system,
+            "thread_broadcasts": message.subtype == "thread_broadcast",
+            "deleted_placeholders": message.subtype == "tombstone",
+        }
+        self.counts.update(k for k, v in found.items() if v)
+        self.subtypes[message.subtype or "(none)"] += 1
+        self.unknown_fields.update(message.unknown_fields)
+        for file in message.files:
+            self.file_status[file.status.value] += 1
+            self.canvas_files += file.is_canvas
+        self.months[micros_to_iso(message.us)[:7]] += 1
+
+
+def _has_block(blocks: Iterable[Any], kind: str) -> bool:
+    return f'"{kind}"' in json.dumps(blocks) if blocks else False
+
+
+# --- the inventory ------------------------------------------------------------
+
+
+def _destination(mappings: Mappings, conv: Conversation) -> str:
+    route = mappings.route(conv.id)
+    if route is None:
+        return "not mapped"
+    if route.target is None:
+        return route.action
+    team = mappings.teams.get(route.team or "")
+    return f"{team.name if team else route.team} / {route.channel}"
+
+
+def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapping] | None) -> dict[str, Any]:
+    """Read the whole export once and return the inventory (plain JSON-able data)."""
+    conversations = source.conversations()
+    features = _Features()
+    channels = []
+    targets: Counter = Counter()  # requests per target channel
+    for conv in conversations:
+        tally = _Tally()
+        for message in source.messages(conv):
+            root_us = message.us if not message.is_reply else _root_micros(message)
+            tally.add(message, root_us, estimate_html_bytes(message))
+            features.add(message)
+        route = mappings.route(conv.id)
+        if route is not None and route.target is not None and tally.messages:
+            targets[route.target] += tally.requests + tally.uploads
+        channels.append(_channel_entry(source, mappings, conv, tally))
+    totals = {key: sum(c[key] for c in channels) for key in ("messages", "threads", "replies", "files")}
+    issues_keys = ("ms_collisions", "replies_before_root", "oversize_messages")
+    issues = {key: sum(c["_issues"][key] for c in channels) for key in issues_keys}
+    issues["missing_files"] = features.file_status[FileStatus.MISSING.value]
+    extra_issues = {key: sum(c["_issues"][key] for c in channels) for key in ("ms_collisions_channel", "duplicate_ts", "orphan_replies")}
+    for entry in channels:
+        del entry["_issues"]
+    canvases = source.canvases()
+    return {
+        "source": {"path": source.location, "kind": source.kind},
+        "workspace": {"id": source.workspace.id, "name": source.workspace.name},
+        "channels": channels,
+        "users": _user_counts(source),
+        "totals": {"conversations": len(conversations), **totals},
+        "quarantined": [q.to_dict() for q in source.quarantine],
+        "issues": {**issues, **extra_issues},
+        "ignored": [{"path": i.path, "reason": i.reason, "entries": i.entries} for i in source.ignored],
+        "conversions": {
+            **{key: features.counts[key] for key in _CONVERSION_KEYS},
+            "canvases": len({f.id for f in canvases} | {c.canvas_id for c in conversations if c.canvas_id}) + features.canvas_files,
+            "pins": sum(len(c.pins) for c in conversations),
+        },
+        "files": {status.value: features.file_status[status.value] for status in FileStatus},
+        "subtypes": dict(sorted(features.subtypes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "messages_per_month": dict(sorted(features.months.items())),
+        "user_lists": _user_lists(source, user_rows),
+        "estimate": _estimate(targets, mappings, source, user_rows),
+        "mappings": str(mappings.path) if user_rows is not None else None,
+    }
+
+
+_CONVERSION_KEYS = (
+    "mentions", "special_mentions", "reactions", "emoji", "code_blocks", "inline_code", "quotes", "links",
+    "edits", "bot_attachments", "system_messages", "thread_broadcasts", "deleted_placeholders",
+)
+
+
+def _root_micros(message: Message) -> int:
+    """The thread root's time is its ts, which every reply carries as thread_ts."""
+    try:
+        return ts_to_micros(message.root_ts)
+    except ValueError:
+        return message.us  # an unreadable thread_ts: treat the reply as its own thread
+
+
+def _channel_entry(source: Source, mappings: Mappings, conv: Conversation, tally: _Tally) -> dict[str, Any]:
+    timeline = tally.timeline()
+    return {
+        "id": conv.id,
+        "name": conv.name,
+        "kind": conv.kind.value,
+        "label": conversation_label(conv, source.users),
+        "members": len(conv.members),
+        "archived": conv.archived,
+        "destination": _destination(mappings, conv),
+        "messages": tally.messages,
+        "threads": timeline["threads"],
+        "replies": tally.replies,
+        "files": tally.files,
+        "first": micros_to_iso(tally.first) if tally.first is not None else None,
+        "last": micros_to_iso(tally.last) if tally.last is not None else None,
+        "_issues": {
+            "ms_collisions": timeline["ms_collisions"],
+            "replies_before_root": tally.before_root,
+            "oversize_messages": tally.oversize,
+            **{k: timeline[k] for k in ("ms_collisions_channel", "duplicate_ts", "orphan_replies")},
+        },
+    }
+
+
+def _user_counts(source: Source) -> dict[str, int]:
+    users = list(source.users.values())
+    return {
+        "total": len(users),
+        "bots": sum(u.is_bot for u in users),
+        "deleted": sum(u.deleted for u in users),
+        "without_email": sum(not u.is_bot and not u.email for u in users),  # bots never have one
+    }
+
+
+def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> dict[str, list[str]]:
+    users = list(source.users.values())
+    lists = {
+        "bots": [u.label for u in users if u.is_bot],
+        "deleted": [u.label for u in users if u.deleted],
+        "without_email": [u.label for u in users if not u.is_bot and not u.email],
+    }
+    if user_rows is not None:
+        mapped = {r.slack_id for r in user_rows if r.action == "map" and r.entra_id}
+        lists["not_in_directory"] = [u.label for u in users if u.id not in mapped]
+    return lists
+
+
+def _estimate(targets: Mapping[tuple[str, str], int], mappings: Mappings, source: Source,
+              user_rows: list[UserMapping] | None) -> dict[str, Any]:
+    """Import time: each target channel at CHANNEL_RPS in parallel, all of them within the tenant-wide rate.
+
+    Per channel: create, the message posts (split parts included), file
+    uploads, complete. Per team: create, complete, one request per member.
+    """
+    per_channel = {target: requests + 2 for target, requests in targets.items()}
+    used_teams = {team for team, _ in per_channel}
+    if user_rows is not None:
+        people = sum(r.action == "map" for r in user_rows)
+    else:
+        people = sum(not u.is_bot and not u.deleted for u in source.users.values())
+    team_requests = sum(2 + (people if mappings.teams[t].members is None else len(mappings.teams[t].members or ()))
+                        for t in used_teams if t in mappings.teams)
+    total = sum(per_channel.values()) + team_requests
+    slowest = max(per_channel.values(), default=0)
+    seconds = max(slowest / CHANNEL_RPS, total / TENANT_RPS)
+    return {
+        "requests": total,
+        "target_channels": len(per_channel),
+        "target_teams": len(used_teams),
+        "slowest_channel_requests": slowest,
+        "channel_rps": CHANNEL_RPS,
+        "tenant_rps": TENANT_RPS,
+        "seconds": math.ceil(seconds),
+    }
+
+
+# --- the stage ----------------------------------------------------------------
+
+
+def read_mappings(path: Path | None, source: Source) -> tuple[Mappings, list[UserMapping] | None, list[str]]:
+    """The consultant's mappings (with their problems) when given, otherwise the draft `map` would write."""
+    if path is None:
+        return draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, source.conversations(), None), None, []
+    mappings, problems = load_mappings(path)
+    rows, user_problems = load_users(mappings.users_path)
+    conversations = source.conversations()
+    problems += user_problems + check_mappings(mappings, conversations) + check_users(mappings, rows, source.users)
+    return mappings, rows, [str(p) for p in problems]
+
+
+def run_analyse(source_path: Path, out_dir: Path, mappings_path: Path | None = None) -> dict[str, Any]:
+    """Analyse an export and write inventory.json and report.html into out_dir."""
+    source = open_source(source_path)
+    try:
+        mappings, rows, problems = read_mappings(mappings_path, source)
+        inventory = build_inventory(source, mappings, rows)
+        inventory["mapping_problems"] = problems
+    finally:
+        source.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / INVENTORY_FILE).write_text(json.dumps(inventory, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / REPORT_FILE).write_text(render_report(inventory), encoding="utf-8")
+    return inventory
+
+
+def summary(inventory: Mapping[str, Any]) -> str:
+    """The few lines the CLI prints."""
+    totals, users, issues = inventory["totals"], inventory["users"], inventory["issues"]
+    minutes = inventory["estimate"]["seconds"] / 60
+    lines = [
+        f"{inventory['workspace']['name']} ({inventory['source']['kind']}): {totals['conversations']} conversations, "
+        f"{totals['messages']:,} messages ({totals['replies']:,} replies in {totals['threads']:,} threads), {totals['files']:,} files",
+        f"users: {users['total']} ({users['bots']} bots, {users['deleted']} deleted, {users['without_email']} people without email)",
+        f"issues: {issues['ms_collisions']} same-millisecond messages in a thread, {issues['replies_before_root']} replies "
+        f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in the export",
+        f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries",
+        f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
+    ]
+    return "\n".join(lines)
