@@ -1,0 +1,186 @@
+"""The plan: what `transform` writes and `load` and `verify` read.
+
+A plan folder is reviewable by a person and self-contained, so load never
+needs the source export again:
+
+    PLAN_DIR/manifest.json                 teams, channels, chats, members, counts, uploads
+    PLAN_DIR/{team}/{channel}.jsonl        one import request per line, in posting order
+    PLAN_DIR/chats/{chat}.jsonl            the same for chats
+    PLAN_DIR/files/...                     bytes of every file to upload (see PlannedUpload.path)
+    PLAN_DIR/archive/...                   conversations kept aside (not imported)
+
+Each line is a Graph import request plus plan-only fields (`key`, `kind`,
+`root_key`, `source_ts`, `uploads`, `note`): `to_request` strips them, so
+nothing the emulator or Graph would refuse as an unknown property is sent.
+Keys are stable between transform runs (source conversation + source ts),
+which is what lets a journal recognise a message across re-runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PLAN_VERSION = 1
+MANIFEST = "manifest.json"
+REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments")
+
+
+class PlanError(ValueError):
+    """A plan that cannot be loaded; names the file (and line) and what to do."""
+
+
+@dataclass
+class PlannedMember:
+    user_id: str  # Entra ID object id
+    display_name: str = ""
+    roles: list[str] = field(default_factory=list)  # [] or ["owner"]
+
+
+@dataclass
+class PlannedUpload:
+    key: str  # stable: the source file id
+    name: str  # file name in the channel's files folder
+    path: str  # relative to the plan folder, under files/
+    size: int
+    sha256: str
+
+
+@dataclass
+class PlannedConversation:
+    """A target channel (standard or private) or chat and its plan file."""
+
+    key: str  # stable id, e.g. "acme/general" or "chats/D123"
+    display_name: str
+    file: str  # relative to the plan folder
+    created: str  # createdDateTime, before the first message
+    messages: int = 0  # lines in `file`
+    roots: int = 0
+    replies: int = 0
+    description: str = ""
+    membership: str = "standard"  # standard | private (channels); oneOnOne | group (chats)
+    general: bool = False  # import into the team's existing General channel
+    members: list[PlannedMember] = field(default_factory=list)  # private channels and chats
+    uploads: list[PlannedUpload] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # source conversation ids merged here
+
+
+@dataclass
+class PlannedTeam:
+    key: str
+    display_name: str
+    created: str  # at or before its first channel's
+    description: str = ""
+    members: list[PlannedMember] = field(default_factory=list)
+    channels: list[PlannedConversation] = field(default_factory=list)
+
+
+@dataclass
+class Manifest:
+    source: dict[str, Any]
+    teams: list[PlannedTeam] = field(default_factory=list)
+    chats: list[PlannedConversation] = field(default_factory=list)
+    archive: list[dict[str, Any]] = field(default_factory=list)  # {"conversation", "reason", "file", "messages"}
+    version: int = PLAN_VERSION
+
+    def conversations(self) -> Iterator[tuple[PlannedTeam | None, PlannedConversation]]:
+        for team in self.teams:
+            for channel in team.channels:
+                yield team, channel
+        for chat in self.chats:
+            yield None, chat
+
+    def write(self, plan_dir: Path) -> Path:
+        path = Path(plan_dir) / MANIFEST
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, plan_dir: Path) -> "Manifest":
+        path = Path(plan_dir) / MANIFEST
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PlanError(f"{path}: no plan here; run `migrator transform` first") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PlanError(f"{path}: unreadable plan manifest ({exc}); run `migrator transform` again") from None
+        if raw.get("version") != PLAN_VERSION:
+            raise PlanError(f"{path}: plan version {raw.get('version')!r}, this migrator reads {PLAN_VERSION}; transform again")
+        try:
+            return cls(
+                source=raw["source"],
+                teams=[_team(t) for t in raw.get("teams", [])],
+                chats=[_conversation(c) for c in raw.get("chats", [])],
+                archive=list(raw.get("archive", [])),
+            )
+        except (KeyError, TypeError) as exc:
+            raise PlanError(f"{path}: malformed manifest ({exc!r}); transform again") from None
+
+
+def _conversation(raw: dict[str, Any]) -> PlannedConversation:
+    values = dict(raw)
+    values["members"] = [PlannedMember(**m) for m in raw.get("members", [])]
+    values["uploads"] = [PlannedUpload(**u) for u in raw.get("uploads", [])]
+    return PlannedConversation(**values)
+
+
+def _team(raw: dict[str, Any]) -> PlannedTeam:
+    values = dict(raw)
+    values["members"] = [PlannedMember(**m) for m in raw.get("members", [])]
+    values["channels"] = [_conversation(c) for c in raw.get("channels", [])]
+    return PlannedTeam(**values)
+
+
+def read_lines(plan_dir: Path, conversation: PlannedConversation) -> Iterator[dict[str, Any]]:
+    """The conversation's requests in posting order, streamed; a bad line names file and line."""
+    path = Path(plan_dir) / conversation.file
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read the plan file ({exc}); transform again") from None
+    with handle:
+        for number, text in enumerate(handle, 1):
+            try:
+                line = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise PlanError(f"{path}:{number}: not a JSON request ({exc.msg}); transform again") from None
+            if not isinstance(line, dict) or "key" not in line or "createdDateTime" not in line:
+                raise PlanError(f"{path}:{number}: a plan line needs at least key and createdDateTime")
+            yield line
+
+
+def write_lines(path: Path, lines: Iterator[dict[str, Any]]) -> int:
+    """Write requests as JSON lines; returns how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            count += 1
+    return count
+
+
+def to_request(line: Mapping[str, Any], upload_urls: Mapping[str, str]) -> dict[str, Any]:
+    """The Graph request body of a plan line: plan-only fields dropped, attachment links filled in.
+
+    A plan attachment names its upload (`"upload": key`); its `contentUrl` is
+    only known once load has put the file in the channel's folder.
+    """
+    request = {name: line[name] for name in REQUEST_FIELDS if line.get(name)}
+    if line.get("attachments"):
+        attachments = []
+        for attachment in line["attachments"]:
+            entry = {k: v for k, v in attachment.items() if k != "upload"}
+            if "upload" in attachment:
+                if attachment["upload"] not in upload_urls:
+                    raise PlanError(f"{line['key']}: upload {attachment['upload']!r} has not been uploaded")
+                entry["contentUrl"] = upload_urls[attachment["upload"]]
+            attachments.append(entry)
+        request["attachments"] = attachments
+    return request
