@@ -1,0 +1,194 @@
+"""The loader's crash-safe journal: what already exists in Teams, keyed by plan keys.
+
+SQLite in WAL mode; every state change is committed before the loader moves
+on, so after a crash, a kill -9 or a lost response a re-run knows exactly
+what landed. It holds Teams ids, states and Graph's error codes and
+request-ids, never a token, a secret or a message body.
+
+It is bound to one target (tenant and Graph host): a journal written against
+one tenant must not make a run against another believe its teams exist.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS teams (
+    team_key TEXT PRIMARY KEY, team_id TEXT, operation TEXT, state TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations (
+    conv_key TEXT PRIMARY KEY, team_key TEXT, graph_id TEXT, state TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (
+    conv_key TEXT NOT NULL, upload_key TEXT NOT NULL, item_id TEXT NOT NULL, web_url TEXT NOT NULL,
+    PRIMARY KEY (conv_key, upload_key));
+CREATE TABLE IF NOT EXISTS messages (
+    conv_key TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, message_id TEXT, how TEXT,
+    error TEXT, request_id TEXT, updated REAL NOT NULL, PRIMARY KEY (conv_key, key));
+CREATE TABLE IF NOT EXISTS members (
+    team_key TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_key, user_id));
+"""
+
+# Team states, in order: the POST was sent (outcome maybe unknown), the team exists,
+# every channel and the team completed migration, members added.
+REQUESTED, CREATED, COMPLETED, DONE = "requested", "created", "completed", "done"
+POSTED, FAILED = "posted", "failed"
+
+
+class JournalError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class MessageEntry:
+    state: str
+    message_id: str | None
+    how: str | None  # "posted" this run or "reconciled" (it had landed before)
+    error: str | None
+
+
+class Journal:
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = Path(path)
+        if readonly and not self.path.exists():
+            raise JournalError(f"{self.path}: no journal here; run `migrator load` first")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"file:{self.path}{'?mode=ro' if readonly else ''}"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.Lock()
+        if not readonly:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # survives a process crash; fsync at checkpoints
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, *args: object) -> tuple | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    # ------------------------------------------------------------- target
+    def bind(self, target: str) -> None:
+        """Refuse to mix targets: the journal's ids only mean something in one tenant."""
+        row = self._one("SELECT value FROM meta WHERE name = 'target'")
+        if row is None:
+            with self._write() as db:
+                db.execute("INSERT INTO meta VALUES ('target', ?)", (target,))
+        elif row[0] != target:
+            raise JournalError(
+                f"{self.path} records a migration into {row[0]}, not {target}; "
+                "use another --journal for this target (or delete this one only if that tenant is gone)"
+            )
+
+    # -------------------------------------------------------------- teams
+    def team(self, team_key: str) -> tuple[str | None, str | None, str] | None:
+        """(team id, operation URL, state) or None."""
+        return self._one("SELECT team_id, operation, state FROM teams WHERE team_key = ?", team_key)
+
+    def team_id(self, team_key: str) -> str | None:
+        row = self.team(team_key)
+        return row[0] if row else None
+
+    def set_team(self, team_key: str, state: str, team_id: str | None = None, operation: str | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO teams VALUES (?, ?, ?, ?, ?) ON CONFLICT(team_key) DO UPDATE SET "
+                "team_id = COALESCE(excluded.team_id, team_id), operation = COALESCE(excluded.operation, operation), "
+                "state = excluded.state, updated = excluded.updated",
+                (team_key, team_id, operation, state, time.time()),
+            )
+
+    def forget_team(self, team_key: str, conv_keys: list[str]) -> None:
+        """After the team was deleted in Teams: its next load starts from scratch."""
+        with self._write() as db:
+            db.execute("DELETE FROM teams WHERE team_key = ?", (team_key,))
+            db.execute("DELETE FROM members WHERE team_key = ?", (team_key,))
+            for conv_key in conv_keys:
+                for table in ("conversations", "uploads", "messages"):
+                    db.execute(f"DELETE FROM {table} WHERE conv_key = ?", (conv_key,))
+
+    # ------------------------------------------------------ conversations
+    def conversation(self, conv_key: str) -> tuple[str | None, str] | None:
+        """(channel or chat id, state) or None."""
+        return self._one("SELECT graph_id, state FROM conversations WHERE conv_key = ?", conv_key)
+
+    def conversation_id(self, conv_key: str) -> str | None:
+        row = self.conversation(conv_key)
+        return row[0] if row else None
+
+    def set_conversation(self, conv_key: str, team_key: str | None, state: str, graph_id: str | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?) ON CONFLICT(conv_key) DO UPDATE SET "
+                "graph_id = COALESCE(excluded.graph_id, graph_id), state = excluded.state, updated = excluded.updated",
+                (conv_key, team_key, graph_id, state, time.time()),
+            )
+
+    # ------------------------------------------------------------ uploads
+    def uploads(self, conv_key: str) -> dict[str, str]:
+        """Upload key → the file's webUrl, for every file already in the channel's folder."""
+        with self._lock:
+            rows = self._db.execute("SELECT upload_key, web_url FROM uploads WHERE conv_key = ?", (conv_key,)).fetchall()
+        return dict(rows)
+
+    def set_upload(self, conv_key: str, upload_key: str, item_id: str, web_url: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)", (conv_key, upload_key, item_id, web_url))
+
+    # ----------------------------------------------------------- messages
+    def messages(self, conv_key: str) -> dict[str, MessageEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, state, message_id, how, error FROM messages WHERE conv_key = ?", (conv_key,)).fetchall()
+        return {key: MessageEntry(state, message_id, how, error) for key, state, message_id, how, error in rows}
+
+    def posted(self, conv_key: str) -> dict[str, str]:
+        """Plan key → Teams message id of every message known to have landed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, message_id FROM messages WHERE conv_key = ? AND state = ?", (conv_key, POSTED)).fetchall()
+        return dict(rows)
+
+    def mark_posted(self, conv_key: str, key: str, message_id: str, how: str = POSTED) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)",
+                       (conv_key, key, POSTED, message_id, how, time.time()))
+
+    def mark_failed(self, conv_key: str, key: str, error: str, request_id: str | None) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, NULL, NULL, ?, ?, ?)",
+                       (conv_key, key, FAILED, error, request_id, time.time()))
+
+    # ------------------------------------------------------------ members
+    def members(self, team_key: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT user_id FROM members WHERE team_key = ?", (team_key,)).fetchall()
+        return {row[0] for row in rows}
+
+    def add_member(self, team_key: str, user_id: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO members VALUES (?, ?)", (team_key, user_id))
