@@ -80,6 +80,37 @@ def analyse(
     typer.echo(f"wrote {out / 'inventory.json'} and {out / REPORT_FILE}")
 
 
+@app.command("load")
+def load(
+    plan_dir: Path = typer.Argument(..., help="The plan folder written by `migrator transform`."),
+    journal: Optional[Path] = typer.Option(None, help="The crash-safe journal (default: PLAN_DIR/journal.sqlite)."),
+    out: Optional[Path] = typer.Option(None, help="Where load-report.html/.csv and load.log go (default: PLAN_DIR)."),
+    workers: int = typer.Option(8, min=1, help="Channels posted in parallel (each at 5 requests/s)."),
+    only: Optional[str] = typer.Option(None, help="Load only this team (plan key or display name)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Send nothing: print what would happen and how long it would take."),
+    complete_with_failures: bool = typer.Option(False, help="Complete channels even when some messages failed."),
+    directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
+) -> None:
+    """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
+    from migrator.stages.load.command import run_load
+
+    run_load(plan_dir, journal, out, workers, only, dry_run, complete_with_failures, directory)
+
+
+@app.command("reset")
+def reset(
+    plan_dir: Path = typer.Argument(..., help="The plan folder the team was loaded from."),
+    team: str = typer.Option(..., help="The team to delete and forget (plan key or display name)."),
+    journal: Optional[Path] = typer.Option(None, help="The journal (default: PLAN_DIR/journal.sqlite)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
+) -> None:
+    """Delete a migrated team (DELETE /groups/{id}) and forget it, so the next load migrates it again."""
+    from migrator.stages.load.command import run_reset
+
+    run_reset(plan_dir, team, journal, yes, directory)
+
+
 def fail(message: str, code: int = 2) -> None:
     """A clear one-line error and a non-zero exit, never a traceback, for bad input."""
     typer.echo(message, err=True)

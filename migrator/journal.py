@@ -113,6 +113,11 @@ class Journal:
         row = self.team(team_key)
         return row[0] if row else None
 
+    def team_key_of(self, team_id: str) -> str | None:
+        """Which plan team a Teams team already belongs to, so a lookup never adopts it twice."""
+        row = self._one("SELECT team_key FROM teams WHERE team_id = ?", team_id)
+        return row[0] if row else None
+
     def set_team(self, team_key: str, state: str, team_id: str | None = None, operation: str | None = None) -> None:
         with self._write() as db:
             db.execute(

@@ -172,6 +172,21 @@ class Graph:
     def render_team(self, team_id: str) -> Record:
         return public(self.team(team_id))
 
+    def groups(self, filter_text: str | None) -> list[Record]:
+        """GET /groups: the Microsoft 365 groups behind teams, filtered by displayName.
+
+        A loader whose `POST /teams` lost its answer finds out here whether the team exists.
+        """
+        groups = [{"id": t["id"], "displayName": t["displayName"], "description": t["description"],
+                   "resourceProvisioningOptions": ["Team"]} for t in self.store.values("teams")]
+        if not filter_text:
+            return groups
+        match = re.fullmatch(r"\s*displayName\s+eq\s+'((?:[^']|'')*)'\s*", filter_text)
+        if not match:
+            raise BadRequest(f"Unsupported filter for /groups: {filter_text}")
+        name = match.group(1).replace("''", "'")
+        return [g for g in groups if g["displayName"] == name]
+
     def delete_group(self, group_id: str) -> None:
         """DELETE /groups/{id}: the only way to redo a migrated team (contract: redo)."""
         team = self.store.get("teams", group_id)

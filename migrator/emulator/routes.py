@@ -80,6 +80,11 @@ def complete_team(graph: Graph, call: Call) -> Reply:
     return Reply(status=204)
 
 
+@route("GET", "/groups", GROUPS_WRITE | {"Group.Read.All"}, kind="directory")
+def list_groups(graph: Graph, call: Call) -> Reply:
+    return collection(call, "groups", graph.groups(call.query.get("$filter")))
+
+
 @route("DELETE", rf"/groups/(?P<group>{ID})", GROUPS_WRITE)
 def delete_group(graph: Graph, call: Call) -> Reply:
     graph.delete_group(call.params["group"])

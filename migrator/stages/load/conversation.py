@@ -1,0 +1,148 @@
+"""One channel's import: its files, then its messages in plan order, then completeMigration.
+
+Exactly once: a message already in the journal is skipped; any other is
+posted, and Graph's 409 (its millisecond is taken in this channel) means an
+earlier attempt landed but its answer was lost (a crash, a kill, a dropped
+connection), so the message is looked up instead of being posted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from migrator.graph import ConflictError, GraphClient, GraphError, NotFoundError
+from migrator.journal import COMPLETED, POSTED, Journal
+from migrator.plan import PlannedConversation, PlanError, read_lines, to_request
+from migrator.stages.load.outcome import ConversationOutcome
+from migrator.stages.load.provision import Provisioner
+from migrator.stages.load.uploads import UploadError, read_upload, upload
+from migrator.timestamps import parse_ms
+
+log = logging.getLogger("migrator.load")
+
+
+class ConversationLoader:
+    def __init__(self, client: GraphClient, journal: Journal, provisioner: Provisioner, plan_dir: Path,
+                 complete_with_failures: bool = False, on_message: Callable[[str, float], None] | None = None):
+        self.client = client
+        self.journal = journal
+        self.provisioner = provisioner
+        self.plan_dir = Path(plan_dir)
+        self.complete_with_failures = complete_with_failures
+        self.on_message = on_message or (lambda key, started: None)
+
+    def run(self, team_id: str, channel_id: str, conv: PlannedConversation, outcome: ConversationOutcome) -> None:
+        outcome.start()
+        base = f"/teams/{team_id}/channels/{channel_id}"
+        try:
+            if self.journal.conversation(conv.key)[1] != COMPLETED:
+                urls = self._uploads(base, team_id, channel_id, conv, outcome)
+                self._messages(base, conv, urls, outcome)
+                self._complete(team_id, channel_id, conv, outcome)
+            else:
+                outcome.already = outcome.planned
+                outcome.completed = True
+        finally:
+            outcome.finish()
+
+    # --------------------------------------------------------------- uploads
+    def _uploads(self, base: str, team_id: str, channel_id: str, conv: PlannedConversation,
+                 outcome: ConversationOutcome) -> dict[str, str]:
+        urls = self.journal.uploads(conv.key)
+        missing = [u for u in conv.uploads if u.key not in urls]
+        if not missing:
+            return urls
+        rate_key = f"channel:{team_id}/{channel_id}"  # uploads count against the channel's 5/s too
+        folder = self.client.get_json(f"{base}/filesFolder")
+        for planned in missing:
+            try:
+                item = upload(self.client, folder, planned, read_upload(self.plan_dir, planned), rate_key)
+            except (GraphError, UploadError) as error:
+                outcome.reasons[f"upload {planned.name}: {error}"] += 1
+                continue
+            self.journal.set_upload(conv.key, planned.key, item["id"], item["webUrl"])
+            urls[planned.key] = item["webUrl"]
+            outcome.uploads += 1
+        return urls
+
+    # -------------------------------------------------------------- messages
+    def _messages(self, base: str, conv: PlannedConversation, urls: dict[str, str], outcome: ConversationOutcome) -> None:
+        known = self.journal.messages(conv.key)
+        ids = {key: entry.message_id for key, entry in known.items() if entry.state == POSTED}
+        for line in read_lines(self.plan_dir, conv):
+            key = line["key"]
+            if key in ids:
+                outcome.already += 1
+                continue
+            if line.get("kind") == "reply":
+                root_id = ids.get(line.get("root_key"))
+                if root_id is None:
+                    self._failed(conv, outcome, key, "its thread root was not imported", None)
+                    continue
+                target = f"{base}/messages/{root_id}/replies"
+            else:
+                target = f"{base}/messages"
+            try:
+                request = to_request(line, urls)
+            except PlanError as error:
+                self._failed(conv, outcome, key, str(error), None)
+                continue
+            message_id = self._post(target, line, request, conv, outcome)
+            if message_id is not None:
+                ids[key] = message_id
+            self.on_message(conv.key, outcome.started)
+
+    def _post(self, target: str, line: dict[str, Any], request: dict[str, Any], conv: PlannedConversation,
+              outcome: ConversationOutcome) -> str | None:
+        """Post one message; a duplicate is impossible because Graph refuses a taken millisecond."""
+        key = line["key"]
+        try:
+            posted = self.client.post_json(target, request, idempotent=True)
+        except ConflictError:
+            return self._reconcile(target, line, conv, outcome)
+        except GraphError as error:
+            self._failed(conv, outcome, key, f"{error.status} {error.code}: {error.message}", error.request_id)
+            return None
+        self.journal.mark_posted(conv.key, key, posted["id"])
+        outcome.posted += 1
+        return posted["id"]
+
+    def _reconcile(self, target: str, line: dict[str, Any], conv: PlannedConversation, outcome: ConversationOutcome) -> str | None:
+        """Find the message that already holds this millisecond, and check it is ours."""
+        found = self._landed(target, line["createdDateTime"])
+        author = ((line.get("from") or {}).get("user") or {}).get("id")
+        if found is None or ((found.get("from") or {}).get("user") or {}).get("id") != author:
+            self._failed(conv, outcome, line["key"],
+                         "409: another message already uses this millisecond in the channel (was the plan changed since the last load?)", None)
+            return None
+        self.journal.mark_posted(conv.key, line["key"], found["id"], how="reconciled")
+        outcome.already += 1
+        log.info("%s: %s had landed before (reconciled after a 409)", conv.key, line["key"])
+        return found["id"]
+
+    def _landed(self, target: str, created: str) -> dict[str, Any] | None:
+        """The message at `created` in this thread or channel: by id first (Teams ids are the epoch ms), else by listing."""
+        try:
+            found = self.client.get_json(f"{target}/{parse_ms(created)}")
+            if found.get("createdDateTime") == created:
+                return found
+        except NotFoundError:
+            pass
+        return next((m for m in self.client.paginate(target, params={"$top": "50"}) if m.get("createdDateTime") == created), None)
+
+    def _failed(self, conv: PlannedConversation, outcome: ConversationOutcome, key: str, reason: str, request_id: str | None) -> None:
+        self.journal.mark_failed(conv.key, key, reason, request_id)
+        outcome.fail(reason)
+        log.warning("%s: %s failed: %s (request-id %s)", conv.key, key, reason, request_id or "-")
+
+    # ------------------------------------------------------------ completion
+    def _complete(self, team_id: str, channel_id: str, conv: PlannedConversation, outcome: ConversationOutcome) -> None:
+        """Close the channel only when everything landed: after completeMigration nothing more can be imported."""
+        incomplete = outcome.failed or len(self.journal.uploads(conv.key)) < len(conv.uploads)
+        if incomplete and not self.complete_with_failures:
+            return  # left in migration mode, so another load can retry what failed
+        self.provisioner.complete_channel(team_id, channel_id)
+        self.journal.set_conversation(conv.key, None, COMPLETED)
+        outcome.completed = True

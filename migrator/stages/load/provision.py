@@ -1,0 +1,170 @@
+"""Teams and channels: create them in migration mode, complete them in order, add members.
+
+Creation calls are not idempotent (a second POST makes a second team), so a
+call whose answer was lost is reconciled by looking the resource up before
+anything is sent again; the journal records the intent before the call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from migrator.graph import BadRequestError, ConflictError, ConnectionLostError, GraphClient, NotFoundError
+from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal
+from migrator.plan import PlannedConversation, PlannedTeam
+
+log = logging.getLogger("migrator.load")
+TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
+
+
+class LoadError(RuntimeError):
+    """A problem the run cannot work around; says what to do."""
+
+
+class Provisioner:
+    def __init__(self, client: GraphClient, journal: Journal, operation_timeout: float = 600.0):
+        self.client = client
+        self.journal = journal
+        self.operation_timeout = operation_timeout
+
+    # ------------------------------------------------------------------ teams
+    def team(self, team: PlannedTeam) -> str:
+        """The team's id, creating it in migration mode (backdated) unless the journal has it."""
+        row = self.journal.team(team.key)
+        if row and row[0] and row[2] != REQUESTED:
+            self._check_exists(team, row[0])
+            return row[0]
+        if row and row[1]:  # created, but we never saw the operation finish
+            return self._await(team, row[1])
+        if row:  # the POST was sent and its answer lost: look before creating another
+            found = self._find_team(team)
+            if found:
+                self.journal.set_team(team.key, CREATED, team_id=found)
+                return found
+        self.journal.set_team(team.key, REQUESTED)
+        body = {"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE,
+                "displayName": team.display_name, "description": team.description or None, "createdDateTime": team.created}
+        try:
+            response = self.client.request("POST", "/teams", json={k: v for k, v in body.items() if v is not None})
+        except ConnectionLostError:
+            found = self._find_team(team)
+            if not found:
+                raise
+            self.journal.set_team(team.key, CREATED, team_id=found)
+            return found
+        operation = self.client.resolve(response.headers["Location"])
+        team_id = response.headers.get("Content-Location", "").rstrip("/").split("/")[-1].strip("()'") or None
+        self.journal.set_team(team.key, REQUESTED, team_id=team_id, operation=operation)
+        return self._await(team, operation)
+
+    def _await(self, team: PlannedTeam, operation: str) -> str:
+        deadline = time.monotonic() + self.operation_timeout
+        delay = 0.2
+        while True:
+            status = self.client.get_json(operation)
+            if status["status"] == "succeeded":
+                team_id = status["targetResourceId"]
+                self.journal.set_team(team.key, CREATED, team_id=team_id)
+                return team_id
+            if status["status"] == "failed":
+                raise LoadError(f"team {team.display_name!r}: Teams reported the creation failed: {status.get('error')}")
+            if time.monotonic() > deadline:
+                raise LoadError(f"team {team.display_name!r} was not ready after {self.operation_timeout:.0f}s; run load again later")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+
+    def _find_team(self, team: PlannedTeam) -> str | None:
+        """The team a lost POST created, recognised by its name and its backdated creation time."""
+        escaped = team.display_name.replace("'", "''")
+        for group in self.client.paginate("/groups", params={"$filter": f"displayName eq '{escaped}'"}):
+            try:
+                found = self.client.get_json(f"/teams/{group['id']}")
+            except NotFoundError:
+                continue  # still provisioning or not a team
+            if found.get("createdDateTime") == team.created and self.journal.team_key_of(group["id"]) is None:
+                return group["id"]
+        return None
+
+    def _check_exists(self, team: PlannedTeam, team_id: str) -> None:
+        try:
+            self.client.get_json(f"/teams/{team_id}")
+        except NotFoundError:
+            raise LoadError(
+                f"team {team.display_name!r} ({team_id}) is in the journal but no longer exists in Teams; "
+                f"run `migrator reset --team {team.key!r}` to forget it, then load again"
+            ) from None
+
+    # --------------------------------------------------------------- channels
+    def channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str:
+        """The channel's id: the team's General channel, or a channel created in migration mode."""
+        row = self.journal.conversation(channel.key)
+        if row and row[0]:
+            return row[0]
+        if channel.general:
+            found = self._find_channel(team_id, "General")
+        else:
+            found = self._create_channel(team_id, channel)
+        if found is None:
+            raise LoadError(f"channel {channel.display_name!r}: not found in team {team_id} after creating it")
+        self.journal.set_conversation(channel.key, team_key, CREATED, graph_id=found)
+        return found
+
+    def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
+        body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": channel.display_name,
+                "description": channel.description or None, "membershipType": "standard", "createdDateTime": channel.created}
+        try:
+            return self.client.post_json(f"/teams/{team_id}/channels", {k: v for k, v in body.items() if v is not None})["id"]
+        except (ConnectionLostError, ConflictError):
+            # Lost answer, or a name that exists: channel names are unique in a team, so look it up.
+            return self._find_channel(team_id, channel.display_name)
+
+    def _find_channel(self, team_id: str, name: str) -> str | None:
+        for found in self.client.paginate(f"/teams/{team_id}/channels"):
+            if found["displayName"].lower() == name.lower():
+                return found["id"]
+        return None
+
+    # ------------------------------------------------------------- completion
+    def complete_channel(self, team_id: str, channel_id: str) -> None:
+        """completeMigration; a lost answer is recognised on a re-run by the channel's mode."""
+        try:
+            self.client.request("POST", f"/teams/{team_id}/channels/{channel_id}/completeMigration", idempotent=True)
+        except BadRequestError:
+            mode = self.client.get_json(f"/teams/{team_id}/channels/{channel_id}").get("migrationMode")
+            if mode == "inProgress":
+                raise
+            log.info("channel %s was already out of migration mode", channel_id)
+
+    def complete_team(self, team: PlannedTeam, team_id: str) -> None:
+        """Every channel still in migration mode (General included), then the team."""
+        if self.journal.team(team.key)[2] in (COMPLETED, DONE):
+            return
+        for found in self.client.paginate(f"/teams/{team_id}/channels"):
+            if found.get("migrationMode") == "inProgress":
+                self.complete_channel(team_id, found["id"])
+        try:
+            self.client.request("POST", f"/teams/{team_id}/completeMigration", idempotent=True)
+        except BadRequestError:
+            # Every channel is complete, so the one documented reason left is that the team
+            # already is: an earlier run's answer was lost.
+            log.info("team %s was already out of migration mode", team_id)
+        self.journal.set_team(team.key, COMPLETED)
+
+    def add_members(self, team: PlannedTeam, team_id: str) -> int:
+        """Members and owners, only after the team's completeMigration (Graph refuses them before)."""
+        added = 0
+        done = self.journal.members(team.key)
+        for member in team.members:
+            if member.user_id in done:
+                continue
+            body = {"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": member.roles,
+                    "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{member.user_id}')"}
+            try:
+                self.client.request("POST", f"/teams/{team_id}/members", json=body, idempotent=True)
+                added += 1
+            except ConflictError:
+                pass  # already a member: an earlier run's answer was lost
+            self.journal.add_member(team.key, member.user_id)
+        self.journal.set_team(team.key, DONE)
+        return added

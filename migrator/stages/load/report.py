@@ -1,0 +1,39 @@
+"""`load-report.csv` and `load-report.html`: per channel planned, posted, already present, failed, rate."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from migrator.reports.html import render, table
+from migrator.stages.load.outcome import LoadOutcome
+
+COLUMNS = ["team", "channel", "planned", "posted", "already_present", "failed", "uploads", "completed",
+           "seconds", "requests_per_s", "failure_reasons"]
+
+
+def rows(outcome: LoadOutcome) -> list[dict]:
+    return [{
+        "team": c.team, "channel": c.name, "planned": c.planned, "posted": c.posted, "already_present": c.already,
+        "failed": c.failed, "uploads": c.uploads, "completed": "yes" if c.completed else "no",
+        "seconds": round(c.seconds, 1), "requests_per_s": round(c.rate, 2),
+        "failure_reasons": "; ".join(f"{reason} (×{count})" for reason, count in c.reasons.most_common()),
+    } for c in outcome.conversations]
+
+
+def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = rows(outcome)
+    csv_path = out_dir / "load-report.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(data)
+    html_path = out_dir / "load-report.html"
+    frame = pd.DataFrame(data, columns=COLUMNS)
+    html_path.write_text(render("load.html.j2", outcome=outcome, channels=table(frame, "channels", sortable=True),
+                                totals={name: outcome.total(name) for name in ("planned", "posted", "already", "failed", "uploads")}),
+                         encoding="utf-8")
+    return csv_path, html_path

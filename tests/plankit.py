@@ -1,0 +1,63 @@
+"""Small hand-made plans for load tests, independent of transform."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from pathlib import Path
+
+from graphkit import ADA, ALAN, GRACE
+from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedTeam, PlannedUpload, write_lines
+from migrator.timestamps import format_ms, parse_ms
+
+PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")).decode()
+AUTHORS = [(ADA, "Ada Lovelace"), (GRACE, "Grace Hopper"), (ALAN, "Alan Turing")]
+START = parse_ms("2021-01-04T09:00:00.000Z")
+
+
+def build_plan(plan_dir: Path, channels: int = 2, messages: int = 12, team: str = "Acme", general: bool = True) -> Manifest:
+    """A team whose channels each hold `messages` lines: roots with a reply every third, an image, a file."""
+    planned = []
+    for index in range(channels):
+        name = "General" if general and index == 0 else f"channel-{index}"
+        key = f"acme/{name}"
+        upload_bytes = f"report of {name}\n".encode()
+        upload = PlannedUpload(key=f"F{index}", name=f"report-{index}.txt", path=f"files/{index}/report-{index}.txt",
+                               size=len(upload_bytes), sha256=hashlib.sha256(upload_bytes).hexdigest())
+        (plan_dir / "files" / str(index)).mkdir(parents=True, exist_ok=True)
+        (plan_dir / upload.path).write_bytes(upload_bytes)
+        count = write_lines(plan_dir / f"acme/{name}.jsonl", _lines(key, index, messages, upload))
+        planned.append(PlannedConversation(
+            key=key, display_name=name, file=f"acme/{name}.jsonl", created=format_ms(START - 60_000 * (index + 1)),
+            messages=count, general=general and index == 0, uploads=[upload]))
+    manifest = Manifest(source={"path": "hand-made", "kind": "test"}, teams=[PlannedTeam(
+        key="acme", display_name=team, created=format_ms(START - 3_600_000), description="test team",
+        members=[PlannedMember(ADA, "Ada Lovelace", ["owner"]), PlannedMember(GRACE, "Grace Hopper", [])],
+        channels=planned)])
+    manifest.write(plan_dir)
+    return manifest
+
+
+def _lines(conv_key: str, channel: int, messages: int, upload: PlannedUpload):
+    root_key = None
+    for i in range(messages):
+        user, name = AUTHORS[i % len(AUTHORS)]
+        key = f"{conv_key}:{i}"
+        line = {"key": key, "kind": "root", "root_key": None, "source_ts": str(i),
+                "createdDateTime": format_ms(START + i * 1000 + channel),
+                "from": {"user": {"id": user, "displayName": name, "userIdentityType": "aadUser"}},
+                "body": {"contentType": "html", "content": f"<p>message {i} in {conv_key}</p>"}}
+        if i % 3 == 2 and root_key:
+            line.update(kind="reply", root_key=root_key)
+        else:
+            root_key = key
+        if i == 1:
+            line["body"]["content"] += '<img src="../hostedContents/1/$value">'
+            line["hostedContents"] = [{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "image/png"}]
+        if i == 4:
+            attachment_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+            line["body"]["content"] += f'<attachment id="{attachment_id}"></attachment>'
+            line["attachments"] = [{"id": attachment_id, "contentType": "reference", "name": upload.name, "upload": upload.key}]
+            line["uploads"] = [upload.key]
+        yield line
