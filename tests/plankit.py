@@ -16,8 +16,13 @@ AUTHORS = [(ADA, "Ada Lovelace"), (GRACE, "Grace Hopper"), (ALAN, "Alan Turing")
 START = parse_ms("2021-01-04T09:00:00.000Z")
 
 
-def build_plan(plan_dir: Path, channels: int = 2, messages: int = 12, team: str = "Acme", general: bool = True) -> Manifest:
-    """A team whose channels each hold `messages` lines: roots with a reply every third, an image, a file."""
+def build_plan(plan_dir: Path, channels: int = 2, messages: int = 12, team: str = "Acme", general: bool = True,
+               private: bool = False, chats: bool = False) -> Manifest:
+    """A team whose channels each hold `messages` lines: roots with a reply every third, an image, a file.
+
+    `private` adds a private channel for Ada (owner) and Grace; `chats` a 1:1 chat of Ada and Alan and
+    a group chat of all three.
+    """
     planned = []
     for index in range(channels):
         name = "General" if general and index == 0 else f"channel-{index}"
@@ -31,10 +36,24 @@ def build_plan(plan_dir: Path, channels: int = 2, messages: int = 12, team: str 
         planned.append(PlannedConversation(
             key=key, display_name=name, file=f"acme/{name}.jsonl", created=format_ms(START - 60_000 * (index + 1)),
             messages=count, general=general and index == 0, uploads=[upload]))
+    if private:
+        count = write_lines(plan_dir / "acme/private.jsonl", _plain("acme/private", 5, 100, [ADA, GRACE]))
+        planned.append(PlannedConversation(
+            key="acme/private", display_name="leadership", file="acme/private.jsonl", created=format_ms(START - 1000),
+            messages=count, membership="private",
+            members=[PlannedMember(ADA, "Ada Lovelace", ["owner"]), PlannedMember(GRACE, "Grace Hopper", [])]))
+    planned_chats = []
+    if chats:
+        for key, kind, topic, people in [("chats/ada-alan", "oneOnOne", "", [ADA, ALAN]),
+                                         ("chats/trio", "group", "Launch crew", [ADA, GRACE, ALAN])]:
+            count = write_lines(plan_dir / f"{key}.jsonl", _plain(key, 4, 200, people))
+            planned_chats.append(PlannedConversation(
+                key=key, display_name=topic, file=f"{key}.jsonl", created=format_ms(START - 1000), messages=count,
+                membership=kind, members=[PlannedMember(p) for p in people]))
     manifest = Manifest(source={"path": "hand-made", "kind": "test"}, teams=[PlannedTeam(
         key="acme", display_name=team, created=format_ms(START - 3_600_000), description="test team",
         members=[PlannedMember(ADA, "Ada Lovelace", ["owner"]), PlannedMember(GRACE, "Grace Hopper", [])],
-        channels=planned)])
+        channels=planned)], chats=planned_chats)
     manifest.write(plan_dir)
     return manifest
 
@@ -61,3 +80,14 @@ def _lines(conv_key: str, channel: int, messages: int, upload: PlannedUpload):
             line["attachments"] = [{"id": attachment_id, "contentType": "reference", "name": upload.name, "upload": upload.key}]
             line["uploads"] = [upload.key]
         yield line
+
+
+def _plain(conv_key: str, count: int, offset: int, people: list[str]):
+    """Root messages only, as chats have no threads; each names its conversation so leaks are visible."""
+    names = dict(AUTHORS)
+    for i in range(count):
+        user = people[i % len(people)]
+        yield {"key": f"{conv_key}:{i}", "kind": "root", "root_key": None, "source_ts": str(i),
+               "createdDateTime": format_ms(START + offset * 1000 + i * 1000),
+               "from": {"user": {"id": user, "displayName": names[user], "userIdentityType": "aadUser"}},
+               "body": {"contentType": "html", "content": f"<p>secret {i} of {conv_key}</p>"}}

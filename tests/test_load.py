@@ -156,3 +156,28 @@ def test_a_bad_plan_is_refused_with_its_file(tmp_path, target_env):
     result = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "manifest.json" in result.stderr and "transform" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_path):
+    from graphkit import ADA, ALAN, GRACE, KATHERINE, RawGraph
+
+    build_plan(tmp_path, channels=1, messages=3, private=True, chats=True)
+    outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert outcome.ok and outcome.total("posted") == 3 + 5 + 4 + 4
+    dump = emulator.operator("dump")
+    private = next(c for c in dump["teams"][0]["channels"] if c["displayName"] == "leadership")
+    assert private["membershipType"] == "private" and private["migrationMode"] == "completed"
+    assert sorted(m["userId"] for m in private["members"]) == sorted([ADA, GRACE])
+    assert private["createdDateTime"] < private["messages"][0]["createdDateTime"]
+    chats = {c["chatType"]: c for c in dump["chats"] if c["migrationMode"] == "completed"}
+    assert len(chats["oneOnOne"]["messages"]) == 4 and chats["group"]["topic"] == "Launch crew"
+    graph = RawGraph(emulator)
+    seen = {}
+    for user in (ADA, GRACE, ALAN, KATHERINE):
+        page = graph.ok("GET", f"/users/{user}/chats/getAllMessages", params={"model": "B", "$top": "50"})
+        seen[user] = {m["body"]["content"].split(" of ")[1][:-4] for m in page["value"] if "secret" in m["body"]["content"]}
+    assert seen == {ADA: {"chats/ada-alan", "chats/trio"}, GRACE: {"chats/trio"},
+                    ALAN: {"chats/ada-alan", "chats/trio"}, KATHERINE: set()}
+    again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert again.ok and again.total("posted") == 0
+    assert len([c for c in emulator.operator("dump")["chats"] if c["migrationMode"]]) == 2

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from migrator.graph import GraphClient
@@ -50,23 +52,14 @@ def load(plan_dir: Path, client: GraphClient, journal: Journal, options: LoadOpt
     started = time.monotonic()
     provisioner = Provisioner(client, journal, options.operation_timeout)
     result = LoadOutcome()
-    work: list[tuple[PlannedTeam, str, str, PlannedConversation, ConversationOutcome]] = []
-    for team in teams:
-        team_id = provisioner.team(team)
-        for channel in team.channels:
-            channel_id = provisioner.channel(team.key, team_id, channel)
-            outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
-            work.append((team, team_id, channel_id, channel, outcome))
-            result.conversations.append(outcome)
-    progress = LoadProgress(sum(c.messages for _, _, _, c, _ in work))
-    for _, _, _, channel, _ in work:
-        progress.add(channel.key, f"{channel.display_name}", channel.messages)
-    loader = ConversationLoader(client, journal, provisioner, plan_dir, options.complete_with_failures,
-                                on_message=progress.advance)
+    work = _provision(provisioner, teams, manifest.chats if options.only is None else [], result)
+    progress = LoadProgress(sum(conv.messages for _, conv, _, _ in work))
+    for _, conv, _, _ in work:
+        progress.add(conv.key, conv.display_name, conv.messages)
+    loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="channel") as pool:
-            futures = [pool.submit(loader.run, team_id, channel_id, channel, outcome)
-                       for _, team_id, channel_id, channel, outcome in work]
+        with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="conversation") as pool:
+            futures = [pool.submit(loader.run, base, conv, outcome, complete) for base, conv, outcome, complete in work]
             for future in futures:
                 future.result()
     finally:
@@ -75,6 +68,29 @@ def load(plan_dir: Path, client: GraphClient, journal: Journal, options: LoadOpt
         _finish_team(provisioner, journal, team, result)
     result.seconds = time.monotonic() - started
     return result
+
+
+Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None]]
+
+
+def _provision(provisioner: Provisioner, teams: list[PlannedTeam], chats: list[PlannedConversation],
+               result: LoadOutcome) -> list[Work]:
+    """Teams, channels and chats exist (and are in migration mode) before any message is posted."""
+    work: list[Work] = []
+    for team in teams:
+        team_id = provisioner.team(team)
+        for channel in team.channels:
+            channel_id = provisioner.channel(team.key, team_id, channel)
+            outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
+            complete = partial(provisioner.complete_channel, team_id, channel_id)
+            work.append((f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete))
+            result.conversations.append(outcome)
+    for chat in chats:
+        chat_id = provisioner.chat(chat)
+        outcome = ConversationOutcome(chat.key, "(chats)", chat.display_name, chat.messages)
+        work.append((f"/chats/{chat_id}", chat, outcome, partial(provisioner.complete_chat, chat_id)))
+        result.conversations.append(outcome)
+    return work
 
 
 def _finish_team(provisioner: Provisioner, journal: Journal, team: PlannedTeam, result: LoadOutcome) -> None:

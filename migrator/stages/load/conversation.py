@@ -1,4 +1,4 @@
-"""One channel's import: its files, then its messages in plan order, then completeMigration.
+"""One channel's or chat's import: its files, then its messages in plan order, then completeMigration.
 
 Exactly once: a message already in the journal is skipped; any other is
 posted, and Graph's 409 (its millisecond is taken in this channel) means an
@@ -16,7 +16,6 @@ from migrator.graph import ConflictError, GraphClient, GraphError, NotFoundError
 from migrator.journal import COMPLETED, POSTED, Journal
 from migrator.plan import PlannedConversation, PlanError, read_lines, to_request
 from migrator.stages.load.outcome import ConversationOutcome
-from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.uploads import UploadError, read_upload, upload
 from migrator.timestamps import parse_ms
 
@@ -24,23 +23,22 @@ log = logging.getLogger("migrator.load")
 
 
 class ConversationLoader:
-    def __init__(self, client: GraphClient, journal: Journal, provisioner: Provisioner, plan_dir: Path,
+    def __init__(self, client: GraphClient, journal: Journal, plan_dir: Path,
                  complete_with_failures: bool = False, on_message: Callable[[str, float], None] | None = None):
         self.client = client
         self.journal = journal
-        self.provisioner = provisioner
         self.plan_dir = Path(plan_dir)
         self.complete_with_failures = complete_with_failures
         self.on_message = on_message or (lambda key, started: None)
 
-    def run(self, team_id: str, channel_id: str, conv: PlannedConversation, outcome: ConversationOutcome) -> None:
+    def run(self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]) -> None:
+        """`base` is the channel's or chat's path; `complete` its completeMigration."""
         outcome.start()
-        base = f"/teams/{team_id}/channels/{channel_id}"
         try:
             if self.journal.conversation(conv.key)[1] != COMPLETED:
-                urls = self._uploads(base, team_id, channel_id, conv, outcome)
+                urls = self._uploads(base, conv, outcome)
                 self._messages(base, conv, urls, outcome)
-                self._complete(team_id, channel_id, conv, outcome)
+                self._complete(conv, outcome, complete)
             else:
                 outcome.already = outcome.planned
                 outcome.completed = True
@@ -48,13 +46,14 @@ class ConversationLoader:
             outcome.finish()
 
     # --------------------------------------------------------------- uploads
-    def _uploads(self, base: str, team_id: str, channel_id: str, conv: PlannedConversation,
-                 outcome: ConversationOutcome) -> dict[str, str]:
+    def _uploads(self, base: str, conv: PlannedConversation, outcome: ConversationOutcome) -> dict[str, str]:
         urls = self.journal.uploads(conv.key)
         missing = [u for u in conv.uploads if u.key not in urls]
         if not missing:
             return urls
-        rate_key = f"channel:{team_id}/{channel_id}"  # uploads count against the channel's 5/s too
+        if not base.startswith("/teams/"):
+            raise PlanError(f"{conv.key}: files can only be uploaded to a channel's folder; transform links chat files instead")
+        rate_key = "channel:" + base.removeprefix("/teams/").replace("/channels/", "/")  # uploads count against the channel's 5/s
         folder = self.client.get_json(f"{base}/filesFolder")
         for planned in missing:
             try:
@@ -138,11 +137,11 @@ class ConversationLoader:
         log.warning("%s: %s failed: %s (request-id %s)", conv.key, key, reason, request_id or "-")
 
     # ------------------------------------------------------------ completion
-    def _complete(self, team_id: str, channel_id: str, conv: PlannedConversation, outcome: ConversationOutcome) -> None:
-        """Close the channel only when everything landed: after completeMigration nothing more can be imported."""
+    def _complete(self, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]) -> None:
+        """Close the conversation only when everything landed: after completeMigration nothing more can be imported."""
         incomplete = outcome.failed or len(self.journal.uploads(conv.key)) < len(conv.uploads)
         if incomplete and not self.complete_with_failures:
             return  # left in migration mode, so another load can retry what failed
-        self.provisioner.complete_channel(team_id, channel_id)
+        complete()
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True

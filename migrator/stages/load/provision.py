@@ -13,6 +13,7 @@ import time
 from migrator.graph import BadRequestError, ConflictError, ConnectionLostError, GraphClient, NotFoundError
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal
 from migrator.plan import PlannedConversation, PlannedTeam
+from migrator.timestamps import parse_ms
 
 log = logging.getLogger("migrator.load")
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
@@ -97,12 +98,17 @@ class Provisioner:
 
     # --------------------------------------------------------------- channels
     def channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str:
-        """The channel's id: the team's General channel, or a channel created in migration mode."""
+        """The channel's id: the team's General channel, a standard channel created in migration
+        mode, or a private channel created with its members and then put into migration mode."""
         row = self.journal.conversation(channel.key)
-        if row and row[0]:
+        if row and row[0] and row[1] != REQUESTED:
             return row[0]
         if channel.general:
             found = self._find_channel(team_id, "General")
+        elif channel.membership == "private":
+            found = row[0] if row and row[0] else self._create_private_channel(team_id, channel)
+            self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
+            self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
         else:
             found = self._create_channel(team_id, channel)
         if found is None:
@@ -113,11 +119,57 @@ class Provisioner:
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
         body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": channel.display_name,
                 "description": channel.description or None, "membershipType": "standard", "createdDateTime": channel.created}
+        return self._post_channel(team_id, channel, body)
+
+    def _create_private_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
+        """Private channels cannot be created in migration mode: create with members, then startMigration."""
+        body = {"displayName": channel.display_name, "description": channel.description or None,
+                "membershipType": "private", "members": [_member_bind(m.user_id, m.roles) for m in channel.members]}
+        return self._post_channel(team_id, channel, body)
+
+    def _post_channel(self, team_id: str, channel: PlannedConversation, body: dict) -> str | None:
         try:
             return self.client.post_json(f"/teams/{team_id}/channels", {k: v for k, v in body.items() if v is not None})["id"]
         except (ConnectionLostError, ConflictError):
             # Lost answer, or a name that exists: channel names are unique in a team, so look it up.
             return self._find_channel(team_id, channel.display_name)
+
+    def start_migration(self, base: str, created: str) -> None:
+        """startMigration backdated to the conversation's planned creation; a re-run finds it already open."""
+        current = self.client.get_json(base)
+        if current.get("migrationMode") == "inProgress":
+            return
+        existing = current.get("createdDateTime")
+        # The creation time can only move into the past; an older existing chat keeps its own.
+        body = {"conversationCreationDateTime": created} if not existing or parse_ms(created) < parse_ms(existing) else {}
+        try:
+            self.client.request("POST", f"{base}/startMigration", json=body, idempotent=True)
+        except BadRequestError:
+            if self.client.get_json(base).get("migrationMode") != "inProgress":
+                raise
+
+    # ------------------------------------------------------------------ chats
+    def chat(self, chat: PlannedConversation) -> str:
+        """A 1:1 or group chat with its members, in migration mode from its planned creation time."""
+        row = self.journal.conversation(chat.key)
+        if row and row[0] and row[1] != REQUESTED:
+            return row[0]
+        chat_id = row[0] if row and row[0] else self._create_chat(chat)
+        self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
+        self.start_migration(f"/chats/{chat_id}", chat.created)
+        self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
+        return chat_id
+
+    def _create_chat(self, chat: PlannedConversation) -> str:
+        body = {"chatType": chat.membership, "members": [_member_bind(m.user_id, ["owner"]) for m in chat.members]}
+        if chat.membership == "group" and chat.display_name:
+            body["topic"] = chat.display_name
+        # A oneOnOne chat is unique per pair, so re-sending after a lost answer returns the same chat;
+        # a group chat is not, hence the journal's REQUESTED mark before this call is made again.
+        return self.client.post_json("/chats", body, idempotent=chat.membership == "oneOnOne")["id"]
+
+    def complete_chat(self, chat_id: str) -> None:
+        self._complete(f"/chats/{chat_id}")
 
     def _find_channel(self, team_id: str, name: str) -> str | None:
         for found in self.client.paginate(f"/teams/{team_id}/channels"):
@@ -127,14 +179,16 @@ class Provisioner:
 
     # ------------------------------------------------------------- completion
     def complete_channel(self, team_id: str, channel_id: str) -> None:
-        """completeMigration; a lost answer is recognised on a re-run by the channel's mode."""
+        self._complete(f"/teams/{team_id}/channels/{channel_id}")
+
+    def _complete(self, base: str) -> None:
+        """completeMigration; a lost answer is recognised on a re-run by the conversation's mode."""
         try:
-            self.client.request("POST", f"/teams/{team_id}/channels/{channel_id}/completeMigration", idempotent=True)
+            self.client.request("POST", f"{base}/completeMigration", idempotent=True)
         except BadRequestError:
-            mode = self.client.get_json(f"/teams/{team_id}/channels/{channel_id}").get("migrationMode")
-            if mode == "inProgress":
+            if self.client.get_json(base).get("migrationMode") == "inProgress":
                 raise
-            log.info("channel %s was already out of migration mode", channel_id)
+            log.info("%s was already out of migration mode", base)
 
     def complete_team(self, team: PlannedTeam, team_id: str) -> None:
         """Every channel still in migration mode (General included), then the team."""
@@ -158,13 +212,17 @@ class Provisioner:
         for member in team.members:
             if member.user_id in done:
                 continue
-            body = {"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": member.roles,
-                    "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{member.user_id}')"}
             try:
-                self.client.request("POST", f"/teams/{team_id}/members", json=body, idempotent=True)
+                self.client.request("POST", f"/teams/{team_id}/members", json=_member_bind(member.user_id, member.roles),
+                                    idempotent=True)
                 added += 1
             except ConflictError:
                 pass  # already a member: an earlier run's answer was lost
             self.journal.add_member(team.key, member.user_id)
         self.journal.set_team(team.key, DONE)
         return added
+
+
+def _member_bind(user_id: str, roles: list[str]) -> dict:
+    return {"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": roles,
+            "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user_id}')"}
