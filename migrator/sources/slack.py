@@ -93,6 +93,8 @@ _KNOWN_UNMODELLED = {
     "room", "trigger_id", "files_count", "saved", "blocks_fallback", "assistant_app_thread",
 }
 
+_KNOWN = _MODELLED | _KNOWN_UNMODELLED
+
 
 class _Refused(Exception):
     """One record cannot be used; it is quarantined with this message."""
@@ -419,7 +421,7 @@ class SlackExport:
         except ValueError as exc:
             raise _Refused(str(exc)) from exc
         subtype = raw.get("subtype") if isinstance(raw.get("subtype"), str) else None
-        unknown = [k for k in raw if k not in _MODELLED and k not in _KNOWN_UNMODELLED]
+        unknown = [k for k in raw if k not in _KNOWN]
         files, commented = self._message_files(raw, subtype)
         edited = raw.get("edited")
         return Message(

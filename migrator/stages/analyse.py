@@ -14,7 +14,7 @@ import math
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from migrator.stages.mapping import (
 INVENTORY_FILE = "inventory.json"
 REPORT_FILE = "report.html"
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
+_DAY_US = 86_400 * 1_000_000
 
 # Conversions the import API forces (graph-contract.md, scope of seed 003), detected in source text.
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -176,19 +177,21 @@ class _Features:
     subtypes: Counter = field(default_factory=Counter)
     unknown_fields: Counter = field(default_factory=Counter)
     file_status: Counter = field(default_factory=Counter)
-    months: Counter = field(default_factory=Counter)
+    days: Counter = field(default_factory=Counter)  # messages per UTC day number
     canvas_files: int = 0
 
     def add(self, message: Message) -> None:
         text = message.text or ""
+        # Slack mirrors blocks in `text`, so blocks are only searched when a message has no text.
+        block_types = _block_types(message.blocks) if message.text is None else set()
         found = {
             "mentions": bool(_MENTION.search(text)),
             "special_mentions": bool(_SPECIAL_MENTION.search(text)),
             "emoji": bool(_EMOJI.search(text)),
             "reactions": bool(message.reactions),
-            "code_blocks": "```" in text or _has_block(message.blocks, "rich_text_preformatted"),
+            "code_blocks": "```" in text or "rich_text_preformatted" in block_types,
             "inline_code": bool(_INLINE_CODE.search(text.replace("```", ""))),
-            "quotes": bool(_QUOTE.search(text)) or _has_block(message.blocks, "rich_text_quote"),
+            "quotes": bool(_QUOTE.search(text)) or "rich_text_quote" in block_types,
             "links": bool(_LINK.search(text)),
             "edits": message.edited is not None,
             "bot_attachments": bool(message.attachments),
@@ -202,11 +205,29 @@ class _Features:
         for file in message.files:
             self.file_status[file.status.value] += 1
             self.canvas_files += file.is_canvas
-        self.months[micros_to_iso(message.us)[:7]] += 1
+        self.days[message.us // _DAY_US] += 1
+
+    def months(self) -> dict[str, int]:
+        """Messages per calendar month (UTC), from the per-day counts kept while streaming."""
+        months: Counter = Counter()
+        for day, count in self.days.items():
+            months[micros_to_iso(day * _DAY_US)[:7]] += count
+        return dict(sorted(months.items()))
 
 
-def _has_block(blocks: Iterable[Any], kind: str) -> bool:
-    return f'"{kind}"' in json.dumps(blocks) if blocks else False
+def _block_types(value: Any) -> set[str]:
+    """Every `type` inside a block structure."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("type"), str):
+                found.add(item["type"])
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 # --- the inventory ------------------------------------------------------------
@@ -263,7 +284,7 @@ def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapp
         "files": {status.value: features.file_status[status.value] for status in FileStatus},
         "subtypes": dict(sorted(features.subtypes.items(), key=lambda kv: (-kv[1], kv[0]))),
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "messages_per_month": dict(sorted(features.months.items())),
+        "messages_per_month": features.months(),
         "user_lists": _user_lists(source, user_rows),
         "estimate": _estimate(targets, mappings, source, user_rows),
         "mappings": str(mappings.path) if user_rows is not None else None,
