@@ -111,6 +111,41 @@ def reset(
     run_reset(plan_dir, team, journal, yes, directory)
 
 
+@app.command("map")
+def map_command(
+    source: Optional[Path] = typer.Argument(None, help="The Slack export (.zip or folder) to draft mappings for."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the drafted migration.yaml and users.csv."),
+    check: Optional[Path] = typer.Option(None, "--check", help="Validate the mapping files in this folder instead of drafting."),
+    check_source: Optional[Path] = typer.Option(None, "--source", help="With --check: the export to check against (default: `source:` in migration.yaml)."),
+    fallback: Optional[str] = typer.Option(None, "--fallback", help="Mail of the Entra account that posts for people not found in the directory."),
+    directory: Optional[Path] = typer.Option(None, "--directory", help="Without MIGRATOR_* credentials: the emulator's user directory JSON (default: sample_data/directory.json)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing mapping files (they may hold edits)."),
+) -> None:
+    """Draft mappings/migration.yaml and users.csv, or check them (--check): exit 1 when problems are found."""
+    from migrator.model import SourceError
+    from migrator.stages.mapping import MappingError, open_directory, run_check, run_map
+
+    try:
+        if check is not None:
+            problems = run_check(check, check_source)
+            for problem in problems:
+                typer.echo(str(problem))
+            typer.echo(f"{len(problems)} problems in {check}" if problems else f"{check}: no problems")
+            raise typer.Exit(1 if problems else 0)
+        if source is None or out is None:
+            fail("error: give SOURCE and --out to draft mappings, or --check DIR to validate them")
+        with open_directory(directory) as (lookup, where):
+            typer.echo(f"matching users by email in {where}")
+            result = run_map(source, out, lookup, fallback=fallback, force=force)
+    except (SourceError, MappingError) as exc:
+        fail(f"error: {exc}")
+    typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels, {result.archived} archived")
+    typer.echo(f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account")
+    if result.fallback and not result.fallback_found:
+        typer.echo(f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
+                   "set users.fallback/fallback_id or run again with --fallback EMAIL --force", err=True)
+
+
 def fail(message: str, code: int = 2) -> None:
     """A clear one-line error and a non-zero exit, never a traceback, for bad input."""
     typer.echo(message, err=True)

@@ -103,3 +103,10 @@ def zulip_export(tmp_path: Path) -> Path:
     for name in ("channels.json", "dms.json", "mpims.json"):
         shutil.copy(ZULIP / name, root / name)
     return root
+
+
+def sample_directory_lookup() -> Any:
+    """The mail lookup the emulator would answer from sample_data/directory.json, without starting it."""
+    users = json.loads(SAMPLE_DIRECTORY.read_text(encoding="utf-8"))["users"]
+    by_mail = {u["mail"].lower(): u for u in users if u.get("mail")}
+    return lambda mail: by_mail.get(mail.lower())

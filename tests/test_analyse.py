@@ -16,7 +16,8 @@ from migrator.cli import app
 from migrator.limits import CHANNEL_RPS, MAX_BODY_BYTES, TEAMS_CALLS_PER_10S
 from migrator.model import Message
 from migrator.stages.analyse import estimate_html_bytes, run_analyse
-from tests.slackkit import SAMPLE, message, write_export
+from migrator.stages.mapping import run_map
+from tests.slackkit import SAMPLE, message, sample_directory_lookup, write_export
 
 REQUIRED_KEYS = {"source", "channels", "users", "totals", "quarantined", "issues"}
 CHANNEL_KEYS = {"id", "name", "kind", "messages", "threads", "replies", "files", "first", "last"}
@@ -193,3 +194,29 @@ def test_counts_per_conversation_use_the_reader_not_file_order(tmp_path: Path) -
     for c in run_analyse(root, tmp_path / "out")["channels"]:
         counts[c["name"]] = (c["threads"], c["replies"])
     assert counts["general"] == (1, 2)
+
+
+def test_mappings_decide_destinations_and_show_who_is_not_in_the_directory(tmp_path: Path) -> None:
+    mappings = tmp_path / "mappings"
+    run_map(SAMPLE, mappings, sample_directory_lookup(), fallback="migration@contoso.example")
+    text = (mappings / "migration.yaml").read_text(encoding="utf-8")
+    text = text.replace("    channel: random\n", "    channel: engineering\n    merge: true\n", 1)
+    (mappings / "migration.yaml").write_text(text, encoding="utf-8")
+    inventory = run_analyse(SAMPLE, tmp_path / "out", mappings / "migration.yaml")
+    destinations = {c["name"]: c["destination"] for c in inventory["channels"]}
+    assert destinations["random"] == destinations["engineering"] == "Northwind Labs / engineering"
+    assert inventory["estimate"]["target_channels"] == 5 and inventory["mapping_problems"] == []
+    assert inventory["user_lists"]["not_in_directory"] == ["Søren", "Linus Old-Account", "Zoë (guest)", "deploybot", "Slackbot"]
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Not found in the directory" in html and "Søren" in html
+
+
+def test_broken_mappings_are_reported_not_fatal(tmp_path: Path) -> None:
+    mappings = tmp_path / "mappings"
+    run_map(SAMPLE, mappings, sample_directory_lookup(), fallback="migration@contoso.example")
+    text = (mappings / "migration.yaml").read_text(encoding="utf-8").replace("channel: random", "channel: ran/dom")
+    (mappings / "migration.yaml").write_text(text, encoding="utf-8")
+    inventory = run_analyse(SAMPLE, tmp_path / "out", mappings)
+    (problem,) = inventory["mapping_problems"]
+    assert "channel name 'ran/dom' contains /" in problem
+    assert "ran/dom" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")

@@ -12,7 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from migrator.stages.analyse import run_analyse
-from tests.slackkit import SAMPLE
+from migrator.stages.mapping import run_map
+from tests.slackkit import SAMPLE, sample_directory_lookup
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
@@ -48,7 +49,8 @@ def number(text: str) -> int:
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], BeautifulSoup, Path]:
     binary = chromium()
     out = tmp_path_factory.mktemp("report")
-    inventory = run_analyse(SAMPLE, out)
+    run_map(SAMPLE, out / "mappings", sample_directory_lookup(), fallback="migration@contoso.example")
+    run_analyse(SAMPLE, out, out / "mappings" / "migration.yaml")
     dom = headless(binary, out / "profile", "--dump-dom", (out / "report.html").as_uri()).stdout
     headless(binary, out / "profile-shot", "--window-size=1280,3000", f"--screenshot={out / 'report.png'}",
              (out / "report.html").as_uri())
@@ -69,7 +71,9 @@ def test_every_number_shown_equals_the_inventory(rendered: tuple[dict[str, Any],
     assert len(shown) >= 25
     for element in shown:
         assert number(element.get_text()) == lookup(inventory, element["data-inventory"]), element["data-inventory"]
-    for element in dom.select("[data-inventory-length]"):
+    lengths = dom.select("[data-inventory-length]")
+    assert [e["data-inventory-length"] for e in lengths] == ["user_lists.not_in_directory"]
+    for element in lengths:
         assert number(element.get_text()) == len(lookup(inventory, element["data-inventory-length"]))
 
 

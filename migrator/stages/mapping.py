@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from migrator.model import Conversation, ConversationKind, Source, User, Workspace
+from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.sources import open_source
 
 MIGRATION_FILE = "migration.yaml"
 USERS_FILE = "users.csv"
@@ -241,7 +244,7 @@ HEADER = """\
 #                 `members: all` means every mapped user, otherwise a list of Slack user ids.
 # conversations:  one entry per Slack conversation (`source` is its Slack id):
 #   team/channel  the target; `channel: General` posts into the team's General channel
-#   merge: true   needed on every further conversation that goes into an already used channel
+#   merge: true   when several conversations fill one channel, all but one of them need it
 #   action        migrate (default) | archive (kept as files, not imported) | skip (left out, counted)
 # A private channel or DM may only go to a team whose members could all read it in Slack.
 """
@@ -252,7 +255,7 @@ def render_mappings(mappings: Mappings, conversations: list[Conversation], users
     by_id = {c.id: c for c in conversations}
     out = [HEADER.format(folder=mappings.path.parent.as_posix()), "version: 1"]
     if mappings.source is not None:
-        out.append(f"source: {_scalar(mappings.source)}  # the export, relative to this file")
+        out.append(f"source: {_scalar(mappings.source)}  # the export; a relative path starts at this folder")
     out += ["users:", f"  file: {_scalar(mappings.users_file)}",
             f"  fallback: {_scalar(mappings.fallback)}  # Entra account that posts for people without one",
             f"  fallback_id: {_scalar(mappings.fallback_id)}", "", "teams:"]
@@ -447,7 +450,10 @@ def _load_yaml(path: Path) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        return None, [Problem(path.as_posix(), line, f"not valid YAML: {exc.problem or exc.context}")]
+        message = f"not valid YAML: {exc.problem or exc.context}"
+        if exc.context and exc.context_mark and exc.problem:  # where the unfinished construct began
+            message += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        return None, [Problem(path.as_posix(), line, message)]
 
 
 def load_mappings(path: Path) -> tuple[Mappings, list[Problem]]:
@@ -497,6 +503,7 @@ def check_mappings(mappings: Mappings, conversations: list[Conversation]) -> lis
     problems += _check_teams(mappings, where)
     seen: dict[str, int | None] = {}
     targets: dict[tuple[str, str], Route] = {}
+    owners: dict[tuple[str, str], Route] = {}
     for route in mappings.routes:
         if not route.source:
             continue
@@ -510,19 +517,25 @@ def check_mappings(mappings: Mappings, conversations: list[Conversation]) -> lis
             continue
         if route.action != "migrate" or route.team is None or route.channel is None:
             continue
-        problems += _check_route(mappings, route, conv, where)
+        problems += _check_access(mappings, route, conv, where)
+        naming = [Problem(where, route.line, f"channel name {route.channel!r} {reason}") for reason in channel_name_problems(route.channel)]
+        if naming:  # an invalid name is reported once, not again as a clash
+            problems += naming
+            continue
         key = route.target
         assert key is not None
-        first = targets.get(key)
-        if first is None:
-            targets[key] = route
-        elif first.channel != route.channel:
+        first = targets.setdefault(key, route)
+        if first.channel != route.channel:
             problems.append(Problem(where, route.line, f"channel {route.channel!r} differs only in case from {first.channel!r} "
                                                        f"(line {first.line}); Teams treats them as one name"))
-        elif not route.merge:
+            continue
+        if route.merge:
+            continue
+        owner = owners.setdefault(key, route)  # the one source a channel may have without `merge: true`
+        if owner is not route:
             problems.append(Problem(where, route.line, f"{route.source} goes into {route.team}/{route.channel}, which "
-                                                       f"{first.source} (line {first.line}) already fills; add `merge: true` "
-                                                       "to merge them or choose another channel"))
+                                                       f"{owner.source} (line {owner.line}) already fills; add `merge: true` "
+                                                       "to one of them to merge, or choose another channel"))
     for conv in conversations:
         if conv.id not in seen:
             problems.append(Problem(where, mappings.lines.get("conversations"),
@@ -545,11 +558,10 @@ def _check_teams(mappings: Mappings, where: str) -> list[Problem]:
     return problems
 
 
-def _check_route(mappings: Mappings, route: Route, conv: Conversation, where: str) -> list[Problem]:
+def _check_access(mappings: Mappings, route: Route, conv: Conversation, where: str) -> list[Problem]:
+    """The target team exists and adds no reader the source conversation did not have."""
     problems = []
-    assert route.team is not None and route.channel is not None
-    for reason in channel_name_problems(route.channel):
-        problems.append(Problem(where, route.line, f"channel name {route.channel!r} {reason}"))
+    assert route.team is not None
     team = mappings.teams.get(route.team)
     if team is None:
         problems.append(Problem(where, route.line, f"team {route.team!r} is not defined under teams"))
@@ -594,4 +606,111 @@ def check_users(mappings: Mappings, rows: list[UserMapping], users: Mapping[str,
         problems.append(Problem(mappings.path.as_posix(), mappings.lines.get("users"),
                                 f"{fallback_rows} users use the fallback account, but users.fallback/fallback_id is not set; "
                                 "name an Entra account (run `migrator map` with --fallback EMAIL)"))
+    return problems
+
+
+# --- the stage ----------------------------------------------------------------
+
+# The emulator's directory for sample_data/ when this runs from a checkout of the repository.
+SAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "sample_data" / "directory.json"
+
+
+def graph_lookup(client: Any) -> DirectoryLookup:
+    """Find an Entra user by mail through Graph (`GET /users?$filter=mail eq '…'`)."""
+
+    def lookup(mail: str) -> Mapping[str, Any] | None:
+        quoted = mail.replace("'", "''")  # OData string literal
+        return next(iter(client.paginate("/users", params={"$filter": f"mail eq '{quoted}'"})), None)
+
+    return lookup
+
+
+@contextmanager
+def open_directory(directory: Path | None, environ: Mapping[str, str] = os.environ) -> Iterator[tuple[DirectoryLookup, str]]:
+    """The tenant's directory when MIGRATOR_* credentials are set, else the embedded emulator.
+
+    Yields the lookup and a one-line description of where it looks, for the
+    consultant to see which directory the draft was matched against.
+    """
+    from migrator.graph import GraphClient, GraphConfig
+
+    if GraphConfig.has_credentials(environ):
+        config = GraphConfig.from_env(environ)
+        with GraphClient(config) as client:
+            yield graph_lookup(client), f"Microsoft Graph at {config.graph_url} (tenant {config.tenant_id})"
+        return
+    from migrator.emulator.runner import EmulatorProcess
+
+    chosen = directory or (SAMPLE_DIRECTORY if SAMPLE_DIRECTORY.is_file() else None)
+    with EmulatorProcess(directory=chosen) as emulator, GraphClient(emulator.graph_config()) as client:
+        yield graph_lookup(client), f"the embedded Graph emulator with {chosen or 'its demo directory'} (no MIGRATOR_* credentials set)"
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    migration: Path
+    users: Path
+    teams: int
+    channels: int
+    archived: int
+    mapped: int
+    fallback: int
+    fallback_found: bool
+
+
+def _source_reference(source_path: Path, out_dir: Path) -> str:
+    """Relative to the mappings folder when both live in one project (so the pair can move together)."""
+    source, folder = source_path.resolve(), out_dir.resolve()
+    if os.path.commonpath([source, folder]) == source.anchor:
+        return source.as_posix()
+    return Path(os.path.relpath(source, folder)).as_posix()
+
+
+def run_map(source_path: Path, out_dir: Path, lookup: DirectoryLookup, *, fallback: str | None = None,
+            force: bool = False) -> DraftResult:
+    """Draft migration.yaml and users.csv; existing files are kept unless force, since they hold edits."""
+    migration, users_csv = out_dir / MIGRATION_FILE, out_dir / USERS_FILE
+    existing = [p for p in (migration, users_csv) if p.exists()]
+    if existing and not force:
+        raise MappingError(f"{', '.join(map(str, existing))} already exist and may hold your edits; "
+                           "use --force to draft them again, or --check to validate them")
+    source = open_source(source_path)
+    try:
+        conversations = source.conversations()
+        mappings = draft_mappings(migration, source.workspace, conversations, _source_reference(source_path, out_dir))
+        rows = draft_users(source.users.values(), lookup)
+        found = lookup(fallback) if fallback else None
+        mappings.fallback, mappings.fallback_id = fallback, str(found["id"]) if found else None
+        out_dir.mkdir(parents=True, exist_ok=True)
+        migration.write_text(render_mappings(mappings, conversations, source.users), encoding="utf-8")
+        write_users_csv(users_csv, rows)
+    finally:
+        source.close()
+    routes = mappings.routes
+    return DraftResult(
+        migration=migration, users=users_csv, teams=len(mappings.teams),
+        channels=sum(r.target is not None for r in routes), archived=sum(r.action == "archive" for r in routes),
+        mapped=sum(r.action == "map" for r in rows), fallback=sum(r.action == "fallback" for r in rows),
+        fallback_found=found is not None,
+    )
+
+
+def run_check(folder: Path, source_override: Path | None = None) -> list[Problem]:
+    """Every problem in the mapping files, checked against the export they were drafted from."""
+    mappings, problems = load_mappings(folder)
+    if not mappings.lines:  # migration.yaml is not valid YAML: nothing further can be placed
+        return problems
+    rows, user_problems = load_users(mappings.users_path)
+    problems += user_problems
+    source_path = source_override
+    if source_path is None:
+        if not mappings.source:
+            return problems + [Problem(mappings.path.as_posix(), mappings.lines.get("version"),
+                                       "no `source:` to check against; add the export's path or pass --source")]
+        source_path = mappings.path.parent / mappings.source
+    source = open_source(source_path)
+    try:
+        problems += check_mappings(mappings, source.conversations()) + check_users(mappings, rows, source.users)
+    finally:
+        source.close()
     return problems

@@ -1,0 +1,259 @@
+"""map: drafting the mapping files, and --check explaining every problem with file and line."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from migrator.cli import app
+from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.stages.mapping import (
+    GENERAL,
+    MappingError,
+    channel_name_problems,
+    draft_mappings,
+    draft_users,
+    load_mappings,
+    run_check,
+    run_map,
+)
+from tests.slackkit import SAMPLE, write_export
+
+DIRECTORY = {
+    "ada@contoso.example": "e-ada",
+    "grace@contoso.example": "e-grace",
+    "alan@contoso.example": "e-alan",
+    "migration@contoso.example": "e-migration",
+}
+
+
+def fake_lookup(mail: str) -> Mapping[str, Any] | None:
+    """Stands in for `GET /users?$filter=mail eq '…'` in the pure tests."""
+    found = DIRECTORY.get(mail.lower())
+    return {"id": found, "mail": mail} if found else None
+
+
+@pytest.fixture
+def drafted(tmp_path: Path) -> Path:
+    """A project folder with a copy-free reference to the sample export and freshly drafted mappings."""
+    out = tmp_path / "mappings"
+    run_map(SAMPLE, out, fake_lookup, fallback="migration@contoso.example")
+    return out
+
+
+def edit(folder: Path, old: str, new: str, name: str = "migration.yaml") -> None:
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(folder: Path, needle: str, name: str = "migration.yaml") -> int:
+    lines = (folder / name).read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, start=1) if needle in line and not line.lstrip().startswith("#"))
+
+
+def problems_of(folder: Path) -> list[str]:
+    return [str(p) for p in run_check(folder)]
+
+
+# --- drafting -------------------------------------------------------------------
+
+
+def test_draft_of_the_sample_follows_the_rules(drafted: Path) -> None:
+    mappings, problems = load_mappings(drafted)
+    assert problems == [] and problems_of(drafted) == []
+    routes = {r.source: r for r in mappings.routes}
+    assert (routes["C01GENERAL"].team, routes["C01GENERAL"].channel) == ("northwind-labs", GENERAL)
+    assert (routes["C03ENGINEERING"].team, routes["C03ENGINEERING"].channel) == ("northwind-labs", "engineering")
+    leadership = routes["G01LEADERSHIP"]
+    assert mappings.teams[leadership.team].members == ("U01ADA", "U02GRACE", "U03ALAN")  # exactly the channel's members
+    assert mappings.teams["northwind-labs"].members is None and mappings.teams["northwind-labs"].name == "Northwind Labs"
+    assert {routes[c].action for c in ("D01ADAGRACE", "D02ALANMEI", "G02MPIM")} == {"archive"}
+    assert (drafted / mappings.source).resolve() == SAMPLE.resolve()
+    assert (mappings.fallback, mappings.fallback_id) == ("migration@contoso.example", "e-migration")
+
+
+def test_draft_users_by_email_with_fallback_for_the_rest(drafted: Path) -> None:
+    with (drafted / "users.csv").open(encoding="utf-8") as handle:
+        rows = {row["slack_id"]: row for row in csv.DictReader(handle)}
+    assert list(next(csv.reader((drafted / "users.csv").open(encoding="utf-8")))) == ["slack_id", "slack_name", "email", "entra_id", "action"]
+    assert (rows["U01ADA"]["entra_id"], rows["U01ADA"]["action"]) == ("e-ada", "map")
+    assert (rows["U08SOREN"]["entra_id"], rows["U08SOREN"]["action"]) == ("", "fallback")  # not in the directory
+    assert rows["U10ZOE"]["action"] == "fallback" and rows["U10ZOE"]["email"] == ""  # no email
+    assert rows["U11DEPLOY"]["action"] == "fallback"  # bots post through the fallback with their name
+    assert rows["U06MEI"]["slack_name"] == "李美 (Li Mei)"
+
+
+def test_bots_are_never_looked_up() -> None:
+    asked = []
+    bot = User(id="B1", name="bot", email="ada@contoso.example", is_bot=True)
+    rows = draft_users([bot], lambda mail: asked.append(mail) or None)
+    assert asked == [] and rows[0].action == "fallback"
+
+
+def test_drafted_channel_names_always_pass_the_teams_rules() -> None:
+    names = ["general", "General", "a/b:c?", "_hidden", ".dot", "ends.", "x" * 70, "a/b:c*", "naïve-ünïcode", "GENERAL"]
+    conversations = [Conversation(id="C0", name="main", kind=ConversationKind.PUBLIC, is_general=True)]
+    conversations += [Conversation(id=f"C{i + 1}", name=n, kind=ConversationKind.PUBLIC) for i, n in enumerate(names)]
+    mappings = draft_mappings(Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None)
+    channels = [r.channel for r in mappings.routes]
+    assert channels[0] == GENERAL and GENERAL not in channels[1:]
+    assert len({c.casefold() for c in channels}) == len(channels)  # unique, as Teams compares them
+    for channel in channels:
+        assert channel_name_problems(channel) == [], channel
+    assert channels[3] == "a-b-c-" and channels[9] == "naïve-ünïcode"
+
+
+def test_old_exports_without_is_general_use_the_channel_named_general() -> None:
+    conversations = [Conversation(id="C1", name="random", kind=ConversationKind.PUBLIC),
+                     Conversation(id="C2", name="general", kind=ConversationKind.PUBLIC)]
+    mappings = draft_mappings(Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None)
+    assert [r.channel for r in mappings.routes] == ["random", GENERAL]
+
+
+def test_drafting_never_overwrites_edits_without_force(drafted: Path) -> None:
+    with pytest.raises(MappingError, match="already exist and may hold your edits"):
+        run_map(SAMPLE, drafted, fake_lookup)
+    run_map(SAMPLE, drafted, fake_lookup, force=True)
+    assert load_mappings(drafted)[0].fallback is None
+
+
+# --- --check: every rule, with file and line ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("x" * 51, "is 51 characters long"),
+        ("a/b", "contains /"),
+        ("what?", "contains ?"),
+        ("it's", "contains '"),
+        ("_private", "starts with '_' or '.'"),
+        (".hidden", "starts with '_' or '.'"),
+        ("end.", "ends with '.'"),
+        ("general", "is reserved"),
+        ("GENERAL", "is reserved"),
+    ],
+)
+def test_channel_name_rules(drafted: Path, name: str, reason: str) -> None:
+    edit(drafted, "channel: random", f'channel: "{name}"')
+    (problem,) = problems_of(drafted)
+    assert problem.startswith(f"{drafted / 'migration.yaml'}:{line_of(drafted, 'source: C02RANDOM')}: ")
+    assert reason in problem
+
+
+def test_unknown_source_and_duplicates(drafted: Path) -> None:
+    edit(drafted, "source: C02RANDOM", "source: C99NOPE")
+    edit(drafted, "source: C04DESIGN", "source: C03ENGINEERING")
+    problems = problems_of(drafted)
+    yaml = drafted / "migration.yaml"
+    assert f"{yaml}:{line_of(drafted, 'source: C99NOPE')}: unknown source conversation 'C99NOPE'" in problems[0]
+    dup_line = [i for i, l in enumerate(yaml.read_text().splitlines(), 1) if "source: C03ENGINEERING" in l][1]
+    assert any(p.startswith(f"{yaml}:{dup_line}: conversation C03ENGINEERING is listed twice") for p in problems)
+    # the two conversations that lost their entries are reported as unmapped
+    assert sum("has no entry" in p for p in problems) == 2
+
+
+def test_two_sources_into_one_channel_need_merge(drafted: Path) -> None:
+    edit(drafted, "channel: design", "channel: engineering")
+    (problem,) = problems_of(drafted)
+    assert f":{line_of(drafted, 'source: C04DESIGN')}: " in problem and "add `merge: true`" in problem
+    edit(drafted, "channel: engineering\n  # #announcements", "channel: engineering\n    merge: true\n  # #announcements")
+    assert problems_of(drafted) == []
+    edit(drafted, "    channel: engineering\n    merge: true", "    channel: Engineering\n    merge: true")
+    (problem,) = problems_of(drafted)
+    assert "differs only in case" in problem
+
+
+def test_private_content_never_reaches_people_who_could_not_read_it(drafted: Path) -> None:
+    edit(drafted, "team: leadership", "team: northwind-labs")
+    edit(drafted, "    channel: General\n  # group DM", "    channel: leadership\n  # group DM")
+    (problem,) = problems_of(drafted)
+    assert f":{line_of(drafted, 'source: G01LEADERSHIP')}: private conversation leadership would be readable by every member" in problem
+    edit(drafted, "team: northwind-labs\n    channel: leadership", "team: leadership\n    channel: General")
+    edit(drafted, "members: [U01ADA, U02GRACE, U03ALAN]", "members: [U01ADA, U02GRACE, U03ALAN, U05JOSE]")
+    (problem,) = problems_of(drafted)
+    assert "would become readable by U05JOSE" in problem
+    edit(drafted, "    name: D01ADAGRACE\n    action: archive", "    name: D01ADAGRACE\n    team: leadership\n    channel: dm")
+    assert any("dm conversation D01ADAGRACE would become readable by U03ALAN, U05JOSE" in p for p in problems_of(drafted))
+
+
+def test_shape_problems_name_their_line(drafted: Path) -> None:
+    edit(drafted, "    channel: random", "    chanel: random")
+    edit(drafted, "team: leadership", "team: nowhere")
+    problems = problems_of(drafted)
+    assert f":{line_of(drafted, 'chanel: random')}: unknown key 'chanel'" in problems[0]
+    assert any(f":{line_of(drafted, 'source: C02RANDOM')}: conversation C02RANDOM has no 'channel'" in p for p in problems)
+    assert any(f":{line_of(drafted, 'source: G01LEADERSHIP')}: team 'nowhere' is not defined" in p for p in problems)
+
+
+def test_invalid_yaml_and_duplicate_keys_are_placed(drafted: Path) -> None:
+    edit(drafted, "    channel: design", "    channel: design\n    channel: again")
+    (problem,) = problems_of(drafted)
+    assert f":{line_of(drafted, 'channel: again')}: not valid YAML: key 'channel' appears twice" in problem
+    edit(drafted, "    channel: again", "    channel: [unclosed")
+    (problem,) = problems_of(drafted)
+    opened = line_of(drafted, "channel: [unclosed")
+    assert f"migration.yaml:{opened + 2}: not valid YAML: expected ',' or ']'" in problem  # where the parser gave up
+    assert f"(while parsing a flow sequence on line {opened})" in problem
+
+
+def test_users_csv_rules(drafted: Path) -> None:
+    csv_path = drafted / "users.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    ada = next(i for i, l in enumerate(lines) if l.startswith("U01ADA"))
+    lines[ada] = lines[ada].replace("e-ada", "")  # map without an Entra id
+    grace = next(i for i, l in enumerate(lines) if l.startswith("U02GRACE"))
+    lines[grace] = lines[grace].replace(",map", ",maybe")
+    lines = [l for l in lines if not l.startswith("U03ALAN")]  # a user without a row
+    lines.append(lines[ada])  # a duplicate
+    lines.append("U99GHOST,Ghost,,,skip")
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = problems_of(drafted)
+    where = str(csv_path)
+    assert f"{where}:{ada + 1}: user U01ADA (Ada Lovelace) has action map but no entra_id" in problems[0]
+    assert f"{where}:{grace + 1}: action 'maybe' is not one of map, fallback, skip" in problems[1]
+    assert any(p.startswith(f"{where}:") and "user U01ADA is listed twice" in p for p in problems)
+    assert any("unknown Slack user 'U99GHOST'" in p for p in problems)
+    assert any(p.startswith(f"{where}: user U03ALAN (alan.t) has no row") for p in problems)
+
+
+def test_fallback_users_need_a_fallback_account(drafted: Path) -> None:
+    edit(drafted, "fallback_id: e-migration", "fallback_id: null")
+    (problem,) = problems_of(drafted)
+    assert f"migration.yaml:{line_of(drafted, 'users:')}: 9 users use the fallback account" in problem
+
+
+def test_every_conversation_needs_an_entry(tmp_path: Path) -> None:
+    root = write_export(tmp_path / "export", {})
+    out = tmp_path / "mappings"
+    run_map(root, out, fake_lookup, fallback="migration@contoso.example")
+    edit(out, "  - source: C2\n    name: dev\n    team: export\n    channel: dev\n", "")
+    (problem,) = problems_of(out)
+    assert f":{line_of(out, 'conversations:')}: conversation C2 (public dev) has no entry" in problem
+
+
+# --- the command line --------------------------------------------------------------
+
+
+def test_cli_check_exit_codes(drafted: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(app, ["map", "--check", str(drafted)])
+    assert ok.exit_code == 0 and "no problems" in ok.output
+    edit(drafted, "channel: random", "channel: ran/dom")
+    bad = runner.invoke(app, ["map", "--check", str(drafted)])
+    assert bad.exit_code == 1
+    assert f"migration.yaml:{line_of(drafted, 'source: C02RANDOM')}: channel name 'ran/dom' contains /" in bad.output
+    missing = runner.invoke(app, ["map", "--check", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "not found; draft it with `migrator map" in missing.output
+
+
+def test_cli_map_needs_source_and_out() -> None:
+    result = CliRunner().invoke(app, ["map"])
+    assert result.exit_code == 2 and "give SOURCE and --out" in result.output
