@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install migrate test clean
+.PHONY: install migrate test clean chromium
 
 # (Re)install when pyproject.toml changes; the stamp keeps repeated runs fast.
 $(STAMP): pyproject.toml
@@ -15,7 +15,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The analyse report's browser test needs Debian's chromium; install it when missing and possible.
+# Never fatal: without it that test skips and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make test: installing chromium (apt-get) for the report's browser test" >&2; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+	      || echo "make test: chromium could not be installed; the report's browser test will skip" >&2; \
+	  else \
+	    echo "make test: chromium is missing and apt-get needs root; the report's browser test will skip" >&2; \
+	  fi; }
+
+test: $(STAMP) chromium
 	@# pytest exits 5 when it collected nothing: CI must never pass empty.
 	@$(PY) -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \

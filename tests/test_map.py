@@ -257,3 +257,10 @@ def test_cli_check_exit_codes(drafted: Path, tmp_path: Path) -> None:
 def test_cli_map_needs_source_and_out() -> None:
     result = CliRunner().invoke(app, ["map"])
     assert result.exit_code == 2 and "give SOURCE and --out" in result.output
+
+
+def test_the_committed_example_for_the_sample_checks_clean() -> None:
+    example = SAMPLE.parents[1] / "mappings"
+    assert problems_of(example) == []
+    mappings, _ = load_mappings(example)
+    assert mappings.teams["leadership"].name == "Northwind Leadership"
