@@ -235,6 +235,7 @@ class Source(Protocol):
     users: Mapping[str, User]
     quarantine: list[Quarantined]
     ignored: list[Ignored]
+    integration_logs: list[dict[str, Any]]  # apps and webhooks added or removed: reported, not migrated
 
     def conversations(self) -> list[Conversation]: ...
 

@@ -57,6 +57,7 @@ def test_slack_export_viewer_testarchive(tmp_path: Path) -> None:
     # old Slack ts count within a second (.000004, .000005): same millisecond in one channel
     assert inventory["issues"]["ms_collisions_channel"] > 0
     assert inventory["quarantined"] == [] and inventory["ignored"] == []
+    assert inventory["integrations"]["events"] == 30 and "Travis CI" in inventory["integrations"]["names"]
     # the archive holds xoxe- tokens in file URLs; none may leave the reader
     with zipfile.ZipFile(archive) as raw:
         assert any(b"xoxe-" in raw.read(n) for n in raw.namelist())

@@ -35,12 +35,10 @@ from migrator.stages.mapping import (
     MIGRATION_FILE,
     Mappings,
     UserMapping,
-    check_mappings,
-    check_users,
+    check_against,
     conversation_label,
     draft_mappings,
-    load_mappings,
-    load_users,
+    load_all,
 )
 
 INVENTORY_FILE = "inventory.json"
@@ -282,6 +280,7 @@ def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapp
             "pins": sum(len(c.pins) for c in conversations),
         },
         "files": {status.value: features.file_status[status.value] for status in FileStatus},
+        "integrations": _integrations(source.integration_logs),
         "subtypes": dict(sorted(features.subtypes.items(), key=lambda kv: (-kv[1], kv[0]))),
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
         "messages_per_month": features.months(),
@@ -328,6 +327,12 @@ def _channel_entry(source: Source, mappings: Mappings, conv: Conversation, tally
             **{k: timeline[k] for k in ("ms_collisions_channel", "duplicate_ts", "orphan_replies")},
         },
     }
+
+
+def _integrations(logs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apps and webhooks from the integration log; Teams apps are set up separately, so they are only listed."""
+    names = {str(e.get("service_type") or e.get("app_type") or e.get("name") or "") for e in logs if isinstance(e, dict)}
+    return {"events": len(logs), "names": sorted(n for n in names if n)}
 
 
 def _user_counts(source: Source) -> dict[str, int]:
@@ -389,10 +394,8 @@ def read_mappings(path: Path | None, source: Source) -> tuple[Mappings, list[Use
     """The consultant's mappings (with their problems) when given, otherwise the draft `map` would write."""
     if path is None:
         return draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, source.conversations(), None), None, []
-    mappings, problems = load_mappings(path)
-    rows, user_problems = load_users(mappings.users_path)
-    conversations = source.conversations()
-    problems += user_problems + check_mappings(mappings, conversations) + check_users(mappings, rows, source.users)
+    mappings, rows, problems = load_all(path)
+    problems += check_against(mappings, rows, source)
     return mappings, rows, [str(p) for p in problems]
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.model import Conversation, ConversationKind, Source, User, Workspace
 from migrator.sources import open_source
 
 MIGRATION_FILE = "migration.yaml"
@@ -695,13 +695,27 @@ def run_map(source_path: Path, out_dir: Path, lookup: DirectoryLookup, *, fallba
     )
 
 
+def load_all(path: Path) -> tuple[Mappings, list[UserMapping], list[Problem]]:
+    """migration.yaml (or its folder) and the users.csv it names, with their shape problems."""
+    mappings, problems = load_mappings(path)
+    if not mappings.lines:  # migration.yaml is not valid YAML: nothing further can be placed
+        return mappings, [], problems
+    rows, user_problems = load_users(mappings.users_path)
+    return mappings, rows, problems + user_problems
+
+
+def check_against(mappings: Mappings, rows: list[UserMapping], source: Source) -> list[Problem]:
+    """The rules that need the export: conversations, privacy, users."""
+    if not mappings.lines:
+        return []
+    return check_mappings(mappings, source.conversations()) + check_users(mappings, rows, source.users)
+
+
 def run_check(folder: Path, source_override: Path | None = None) -> list[Problem]:
     """Every problem in the mapping files, checked against the export they were drafted from."""
-    mappings, problems = load_mappings(folder)
-    if not mappings.lines:  # migration.yaml is not valid YAML: nothing further can be placed
+    mappings, rows, problems = load_all(folder)
+    if not mappings.lines:
         return problems
-    rows, user_problems = load_users(mappings.users_path)
-    problems += user_problems
     source_path = source_override
     if source_path is None:
         if not mappings.source:
@@ -710,7 +724,6 @@ def run_check(folder: Path, source_override: Path | None = None) -> list[Problem
         source_path = mappings.path.parent / mappings.source
     source = open_source(source_path)
     try:
-        problems += check_mappings(mappings, source.conversations()) + check_users(mappings, rows, source.users)
+        return problems + check_against(mappings, rows, source)
     finally:
         source.close()
-    return problems
