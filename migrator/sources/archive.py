@@ -28,7 +28,7 @@ _MIB = 1024 * 1024
 class ZipLimits:
     """What counts as absurd for an export; generous for real exports (tens of GB of uploads)."""
 
-    max_ratio: float = 100.0  # JSON compresses ~5-20x; bombs reach 1000x
+    max_ratio: float = 200.0  # JSON compresses ~5-50x; bombs reach 1000x
     ratio_min_bytes: int = _MIB  # tiny members ("[]") have meaningless ratios
     max_total_bytes: int = 1024**4  # 1 TiB declared in all
     max_members: int = 5_000_000

@@ -280,8 +280,9 @@ class SlackExport:
         folders: dict[str, str] = {}
         for conv in conversations:
             for folder in (conv.name, conv.id):
-                if folder and folder in folders_present and folder not in folders.values():
+                if folder in folders_present:
                     folders[conv.id] = folder
+                    folders_present.discard(folder)  # one folder belongs to one conversation
                     break
         return conversations, folders
 
@@ -290,7 +291,8 @@ class SlackExport:
             kind = ConversationKind.GROUP_DM  # old exports list group DMs in groups.json
         members = raw.get("members") if isinstance(raw.get("members"), list) else []
         pins = raw.get("pins") if isinstance(raw.get("pins"), list) else []
-        canvas = (raw.get("properties") or {}).get("canvas") if isinstance(raw.get("properties"), dict) else None
+        properties = raw.get("properties")
+        canvas = properties.get("canvas") if isinstance(properties, dict) else None
         return Conversation(
             id=raw["id"],
             name=str(raw.get("name") or raw["id"]),
