@@ -112,31 +112,25 @@ def _export(graph: Graph, call: Call, conv_ids: list[str]) -> Reply:
     return ok(body)
 
 
-def _beta_only(call: Call) -> None:
-    if call.version != "beta":
+EXPORT_FUNCTION = r"(?P<function>getAllMessages|allMessages)"
+
+
+def _export_function(call: Call) -> None:
+    """`getAllMessages` in v1.0 and beta; the older `allMessages` only in beta."""
+    if call.params["function"] == "allMessages" and call.version != "beta":
         raise BadRequest(f"Resource not found for the segment 'allMessages' in {call.version}; use getAllMessages or /beta.")
 
 
-@route("GET", rf"{TEAM}/channels/getAllMessages", EXPORT_TEAM, kind="export")
+@route("GET", rf"{TEAM}/channels/{EXPORT_FUNCTION}", EXPORT_TEAM, kind="export")
 def export_team(graph: Graph, call: Call) -> Reply:
+    _export_function(call)
     return _export(graph, call, graph.export_scope_team(call.params["team"], call.query.get("model")))
 
 
-@route("GET", rf"{TEAM}/channels/allMessages", EXPORT_TEAM, kind="export")
-def export_team_beta(graph: Graph, call: Call) -> Reply:
-    _beta_only(call)
-    return export_team(graph, call)
-
-
-@route("GET", rf"/users/(?P<user>{ID})/chats/getAllMessages", EXPORT_CHATS, kind="export")
+@route("GET", rf"/users/(?P<user>{ID})/chats/{EXPORT_FUNCTION}", EXPORT_CHATS, kind="export")
 def export_user(graph: Graph, call: Call) -> Reply:
+    _export_function(call)
     return _export(graph, call, graph.export_scope_user(call.params["user"], call.query.get("model")))
-
-
-@route("GET", rf"/users/(?P<user>{ID})/chats/allMessages", EXPORT_CHATS, kind="export")
-def export_user_beta(graph: Graph, call: Call) -> Reply:
-    _beta_only(call)
-    return export_user(graph, call)
 
 
 # ------------------------------------------------------------------ channels
