@@ -6,8 +6,9 @@ every behaviour stays testable without the CLI.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
@@ -18,6 +19,8 @@ app = typer.Typer(
 )
 emulator_app = typer.Typer(help="The local Microsoft Graph emulator.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
+export_app = typer.Typer(help="Export Teams conversations through the export APIs, incrementally.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 
 @emulator_app.command("serve")
@@ -144,6 +147,77 @@ def map_command(
     if result.fallback and not result.fallback_found:
         typer.echo(f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
                    "set users.fallback/fallback_id or run again with --fallback EMAIL --force", err=True)
+
+
+def _export_options(
+    out: Path = typer.Option(..., "--out", help="Folder of the archive: JSONL per conversation, images, state.json."),
+    since: Optional[str] = typer.Option(None, help="Only messages created or changed after this date or time (UTC)."),
+    until: Optional[str] = typer.Option(None, help="Only messages created or changed before this date or time (UTC)."),
+    from_user: List[str] = typer.Option([], "--from-user", help="Messages sent by this Entra object id (repeatable)."),
+    user_type: List[str] = typer.Option([], "--user-type", help="Messages sent by users of this identity type, e.g. aadUser (repeatable)."),
+    app_type: List[str] = typer.Option([], "--app-type", help="Messages sent by applications of this type, e.g. bot (repeatable)."),
+    system_messages: Optional[str] = typer.Option(None, "--system-messages", help="include | exclude | only system event messages."),
+    model: Optional[str] = typer.Option(None, help="Billing model A or B; absent: evaluation mode (limited monthly capacity)."),
+    format: str = typer.Option("jsonl", "--format", help="jsonl, or html to also write a browsable archive (index.html)."),
+    tenant_rps: float = typer.Option(200.0, help="Requests per second for the whole run (Graph allows 200 per tenant)."),
+    workers: int = typer.Option(16, min=1, help="Targets exported in parallel."),
+    full: bool = typer.Option(False, "--full", help="Ignore the watermarks: fetch the whole window again (no duplicates are written)."),
+    directory: Optional[Path] = typer.Option(None, help="Without credentials: directory file for the embedded emulator."),
+    emulator_dir: Optional[Path] = typer.Option(None, help="Without credentials: the embedded emulator's data folder (e.g. PLAN_DIR/emulator after a load; default OUT/emulator)."),
+) -> None:
+    """Declares the options every export command shares (see _with_export_options)."""
+
+
+def _with_export_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give an export command the shared options, declared once above, as an ExportRequest.
+
+    Typer reads a command's options from its signature, so the wrapper's
+    signature is the command's own parameters followed by the shared ones.
+    """
+    own = [p for p in inspect.signature(command).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    shared = list(inspect.signature(_export_options).parameters.values())
+
+    def wrapper(**values: Any) -> None:
+        from migrator.stages.export.command import ExportRequest
+
+        mine = {p.name: values.pop(p.name) for p in own}
+        values.update(from_user=tuple(values["from_user"]), user_type=tuple(values["user_type"]),
+                      app_type=tuple(values["app_type"]))
+        command(**mine, request=ExportRequest(**values))
+
+    wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**command.__annotations__, **_export_options.__annotations__}
+    wrapper.__doc__, wrapper.__name__ = command.__doc__, command.__name__
+    return wrapper
+
+
+@export_app.command("team")
+@_with_export_options
+def export_team(team_ids: List[str] = typer.Argument(..., metavar="TEAM_ID...", help="Team (group) ids."), **request: Any) -> None:
+    """Every channel message and reply of these teams (teams/{id}/channels/getAllMessages)."""
+    from migrator.stages.export.command import run_export
+
+    run_export("team", team_ids, False, request["request"])
+
+
+@export_app.command("user")
+@_with_export_options
+def export_user(user_ids: List[str] = typer.Argument(..., metavar="USER_ID...", help="User ids or principal names."), **request: Any) -> None:
+    """Every 1:1, group and meeting chat message of these users (users/{id}/chats/getAllMessages)."""
+    from migrator.stages.export.command import run_export
+
+    run_export("user", user_ids, False, request["request"])
+
+
+@export_app.command("users")
+@_with_export_options
+def export_users(every: bool = typer.Option(False, "--all", help="Every user of the directory (required)."), **request: Any) -> None:
+    """The chats of every user of the directory (GET /users, paged)."""
+    from migrator.stages.export.command import run_export
+
+    if not every:
+        fail("export users: give --all to export every user of the directory, or use `export user ID...` for some")
+    run_export("user", [], True, request["request"])
 
 
 def fail(message: str, code: int = 2) -> None:

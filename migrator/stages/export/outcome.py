@@ -1,0 +1,95 @@
+"""What an export run did, per target and overall: the numbers of the summary line and export-summary.json."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DONE, PAYMENT_REQUIRED, FAILED = "done", "payment required", "failed"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A team (its channels) or a user (their chats)."""
+
+    kind: str  # "team" | "user"
+    id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def path(self) -> str:
+        """The getAllMessages collection (v1.0) that holds every message of the target."""
+        if self.kind == "team":
+            return f"/teams/{self.id}/channels/getAllMessages"
+        return f"/users/{self.id}/chats/getAllMessages"
+
+    @property
+    def folder(self) -> str:
+        return "teams" if self.kind == "team" else "users"
+
+
+@dataclass
+class TargetOutcome:
+    target: Target
+    name: str = ""
+    status: str = ""  # done | payment required | failed
+    error: str | None = None
+    filter: str | None = None  # the $filter sent
+    resumed: bool = False  # continued an interrupted run from its cursor
+    pages: int = 0
+    messages: int = 0  # chatMessages received (versions, including repeats after an interruption)
+    new: int = 0  # versions written for the first time
+    deleted: int = 0  # received with deletedDateTime set
+    conversations: int = 0
+    attachments: int = 0
+    images: int = 0  # downloaded in this run
+    images_present: int = 0  # already on disk
+    image_failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be looked up, e.g. names without a permission
+    watermark: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class ExportOutcome:
+    targets: list[TargetOutcome] = field(default_factory=list)
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+    def total(self, name: str) -> int:
+        return sum(getattr(t, name) for t in self.targets)
+
+    def count(self, status: str) -> int:
+        return sum(1 for t in self.targets if t.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.status == DONE and not t.image_failures for t in self.targets)
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        done, paid, failed = self.count(DONE), self.count(PAYMENT_REQUIRED), self.count(FAILED)
+        return (
+            f"export: {len(self.targets)} targets ({done} done, {paid} payment required, {failed} failed), "
+            f"{self.total('messages'):,} messages ({self.total('new'):,} new, {self.total('deleted'):,} deleted), "
+            f"{self.total('pages'):,} pages, {self.total('images'):,} images, {self.requests:,} requests, "
+            f"{self.throttled:,} throttled, {self.errors:,} errors in {self.seconds:.1f} s: "
+            f"{self.requests_per_second:.1f} requests/s"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "targets": [dict(asdict(t), target=t.target.key) for t in self.targets],
+            "totals": {name: self.total(name) for name in ("pages", "messages", "new", "deleted", "images", "attachments")},
+            "requests": self.requests, "throttled": self.throttled, "retries": self.retries, "errors": self.errors,
+            "seconds": round(self.seconds, 3), "requests_per_second": round(self.requests_per_second, 1),
+        }

@@ -1,0 +1,226 @@
+"""The export core: many targets in parallel on one Graph client, each paged to the end and resumable.
+
+Targets run on a thread pool and share one GraphClient, whose limiter holds
+the whole run under the tenant's export budget (200 requests/s unless told
+otherwise) and paces image downloads per channel or chat; the client honours
+Retry-After on 429s. A 402 (billing) or any other error that survives the
+client's retries stops only its own target.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from migrator.graph import BadRequestError, GraphClient, GraphError, PaymentRequiredError
+from migrator.limits import EXPORT_MAX_TOP
+from migrator.stages.export.archive import ArchiveError, Message, TargetArchive, safe_name
+from migrator.stages.export.billing import MODELS, explain
+from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
+from migrator.stages.export.images import ImageTally, download_images
+from migrator.stages.export.outcome import DONE, FAILED, PAYMENT_REQUIRED, ExportOutcome, Target, TargetOutcome
+from migrator.stages.export.state import Cursor, ExportState, TargetState
+from migrator.timestamps import format_ms, now_ms, parse_ms
+
+log = logging.getLogger("migrator.export")
+
+# How far before the watermark a daily run starts again. Graph indexes a message a little after it is
+# written, so a message stamped just before the newest one seen can appear after the run read past it;
+# the overlap fetches such stragglers again, and the archive keeps each version once.
+WATERMARK_OVERLAP_MS = 5 * 60_000
+
+
+class Progress(Protocol):
+    def started(self, outcome: TargetOutcome) -> None: ...
+    def page(self, outcome: TargetOutcome) -> None: ...
+    def finished(self, outcome: TargetOutcome) -> None: ...
+
+
+class _Silent:
+    def started(self, outcome: TargetOutcome) -> None:
+        pass
+
+    page = finished = started
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    message_filter: MessageFilter = field(default_factory=MessageFilter)
+    since_ms: int | None = None  # lastModifiedDateTime gt
+    until_ms: int | None = None  # lastModifiedDateTime lt
+    model: str | None = None  # A | B | None (evaluation mode)
+    full: bool = False  # ignore the watermarks: fetch the whole window again (the archive adds no duplicate)
+    workers: int = 16
+    images: bool = True
+
+    def check(self) -> None:
+        """Raise FilterError before any request for options Graph would refuse."""
+        if self.model is not None and self.model not in MODELS:
+            raise FilterError(f"--model {self.model!r}: use A or B, or leave it out for evaluation mode")
+        build_filter(self.message_filter, self.since_ms, self.until_ms)
+
+
+def export(client: GraphClient, targets: list[Target], out_dir: Path, options: ExportOptions,
+           progress: Progress | None = None) -> ExportOutcome:
+    """Export every target into `out_dir`; returns per-target outcomes and the run's request counts."""
+    options.check()
+    state = ExportState(out_dir)
+    sender = options.message_filter.clause()
+    targets = list(dict.fromkeys(targets))  # the same team named twice is exported once
+    for target in targets:
+        state.check_filter(target.key, sender)
+    before = client.stats.snapshot()
+    started = time.monotonic()
+    runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress or _Silent()) for target in targets]
+    with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export") as pool:
+        results = list(pool.map(_TargetRun.run, runs))
+    after = client.stats.snapshot()
+    return ExportOutcome(
+        targets=results, seconds=time.monotonic() - started,
+        **{name: after[name] - before[name] for name in ("requests", "throttled", "retries", "errors")},
+    )
+
+
+def directory_users(client: GraphClient) -> list[str]:
+    """Every user id of the directory, paged (`export users --all`)."""
+    return [user["id"] for user in client.paginate("/users", params={"$select": "id", "$top": "999"})]
+
+
+class _TargetRun:
+    def __init__(self, client: GraphClient, state: ExportState, out_dir: Path, target: Target, options: ExportOptions,
+                 sender: str | None, progress: Progress) -> None:
+        self.client = client
+        self.state = state
+        self.target = target
+        self.options = options
+        self.sender = sender
+        self.progress = progress
+        self.archive = TargetArchive(out_dir / target.folder / safe_name(target.id))
+        self.outcome = TargetOutcome(target, name=target.id)
+
+    def run(self) -> TargetOutcome:
+        started = time.monotonic()
+        self.progress.started(self.outcome)
+        try:
+            self._export()
+            self.outcome.status = DONE
+        except PaymentRequiredError as error:
+            self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, explain(error, self.options.model)
+        except (GraphError, ArchiveError, OSError) as error:
+            self.outcome.status, self.outcome.error = FAILED, str(error)
+        self.outcome.seconds = time.monotonic() - started
+        if self.outcome.error:
+            log.warning("%s: %s", self.target.key, self.outcome.error)
+        self.progress.finished(self.outcome)
+        return self.outcome
+
+    def _export(self) -> None:
+        known = self.state.target(self.target.key)
+        since = self._since(known)
+        self.archive.open(since)
+        meta = self._describe()
+        query = build_filter(self.options.message_filter, since, self.options.until_ms)
+        self.outcome.filter = query
+        tally = ImageTally()
+        seen_max = None
+        for page, seen_max in self._pages(known.cursor, query):
+            self._store(page, tally)
+            if self.outcome.pages == 1:
+                self.archive.write_meta(meta)  # names next to the first files, even if the run stops later
+            link = page.get("@odata.nextLink")
+            if link:
+                cursor = Cursor(url=link, filter=query, model=self.options.model, seen_max=seen_max)
+                self.state.save_cursor(self.target.key, self.sender, cursor)
+            self.progress.page(self.outcome)
+        self.archive.write_meta(meta)
+        self.archive.finish()
+        self.outcome.images, self.outcome.images_present, self.outcome.image_failures = (
+            tally.downloaded, tally.present, tally.failed)
+        self.outcome.conversations = len(self.archive.lines)
+        self.outcome.watermark = _newest(known.watermark, seen_max)
+        self.state.complete(self.target.key, self.sender, self.outcome.watermark, format_ms(now_ms()))
+
+    def _since(self, known: TargetState) -> int | None:
+        """The later of --since and the watermark (less the overlap), unless --full."""
+        bounds = [self.options.since_ms]
+        if known.watermark and not self.options.full:
+            bounds.append(parse_ms(known.watermark) - WATERMARK_OVERLAP_MS)
+        return max((b for b in bounds if b is not None), default=None)
+
+    def _pages(self, cursor: Cursor | None, query: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
+        """Each page with the newest lastModifiedDateTime so far; from the cursor when it is for this query."""
+        seen_max = None
+        if cursor and cursor.filter == query and cursor.model == self.options.model:
+            self.outcome.resumed = True
+            seen_max = cursor.seen_max
+            try:
+                yield from self._walk(cursor.url, None, seen_max)
+                return
+            except BadRequestError as error:
+                if self.outcome.pages:
+                    raise
+                # A paging link Graph no longer accepts: start the window again; the archive drops repeats.
+                self.outcome.notes.append(f"the saved paging link was refused ({error.message}); fetched the window again")
+        params = {"$top": str(EXPORT_MAX_TOP)}
+        if query:
+            params["$filter"] = query
+        if self.options.model:
+            params["model"] = self.options.model
+        yield from self._walk(self.target.path, params, seen_max)
+
+    def _walk(self, url: str, params: dict[str, str] | None, seen_max: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
+        for page in self.client.pages(url, params):
+            for message in page.get("value", []):
+                seen_max = _newest(seen_max, message.get("lastModifiedDateTime"))
+            yield page, seen_max
+
+    def _store(self, page: dict[str, Any], tally: ImageTally) -> None:
+        messages: list[Message] = page.get("value", [])
+        new = self.archive.write(messages)
+        if self.options.images:
+            download_images(self.client, self.archive, messages, tally)
+        out = self.outcome
+        out.pages += 1
+        out.messages += len(messages)
+        out.new += len(new)
+        out.deleted += sum(1 for m in messages if m.get("deletedDateTime"))
+        out.attachments += sum(len(m.get("attachments") or []) for m in new)
+
+    def _describe(self) -> dict[str, Any]:
+        """Names for the summary and the HTML archive; without the permission to read them, ids do."""
+        meta = self.archive.read_meta()
+        try:
+            if self.target.kind == "team":
+                meta["name"] = self.client.get_json(f"/teams/{self.target.id}").get("displayName") or self.target.id
+                for channel in self.client.paginate(f"/teams/{self.target.id}/channels"):
+                    meta["conversations"][channel["id"]] = {"name": channel.get("displayName") or channel["id"],
+                                                            "kind": channel.get("membershipType") or "standard"}
+            else:
+                meta["name"] = self.client.get_json(f"/users/{self.target.id}").get("displayName") or self.target.id
+                for chat in self.client.paginate(f"/users/{self.target.id}/chats", params={"$expand": "members"}):
+                    meta["conversations"][chat["id"]] = {"name": _chat_name(chat), "kind": chat.get("chatType") or "chat"}
+        except GraphError as error:
+            self.outcome.notes.append(f"names not looked up ({error.status} {error.code}): the archive shows ids")
+        meta.update(kind=self.target.kind, id=self.target.id)
+        self.outcome.name = meta.get("name") or self.target.id
+        return meta
+
+
+def _chat_name(chat: dict[str, Any]) -> str:
+    if chat.get("topic"):
+        return chat["topic"]
+    people = [m.get("displayName") for m in chat.get("members") or [] if m.get("displayName")]
+    return ", ".join(people) or chat["id"]
+
+
+def _newest(current: str | None, candidate: str | None) -> str | None:
+    if candidate is None:
+        return current
+    if current is None or parse_ms(candidate) > parse_ms(current):
+        return candidate
+    return current

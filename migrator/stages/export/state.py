@@ -1,0 +1,119 @@
+"""`DIR/state.json`: per export target its watermark, its sender filter, and where a run stopped.
+
+The watermark (the newest `lastModifiedDateTime` seen) moves only when a
+target's run reached the last page, so a daily run asks Graph for what
+changed since the last *complete* run. While a run pages through a target,
+the next page's link (the cursor) is saved after each page is on disk, so an
+interrupted run resumes at the page it had not yet written instead of paying
+for every page again. The file is replaced atomically and holds no token:
+Graph's paging links carry only the query and a skip token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "state.json"
+STATE_VERSION = 1
+
+
+class StateError(ValueError):
+    """state.json cannot be used for this run; names the file and what to do."""
+
+
+@dataclass
+class Cursor:
+    """Where an interrupted run of one target stopped, valid only for the same query."""
+
+    url: str  # the @odata.nextLink of the first page not yet written
+    filter: str | None
+    model: str | None
+    seen_max: str | None  # newest lastModifiedDateTime written by the interrupted run
+
+
+@dataclass
+class TargetState:
+    sender_filter: str | None = None  # the identity/messageType group the archive was built with
+    watermark: str | None = None
+    completed_at: str | None = None
+    cursor: Cursor | None = None
+
+
+@dataclass
+class _File:
+    version: int = STATE_VERSION
+    targets: dict[str, TargetState] = field(default_factory=dict)
+
+
+class ExportState:
+    """Thread-safe: every target's worker records its progress here."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = Path(out_dir) / STATE_FILE
+        self._lock = threading.Lock()
+        self._data = self._read()
+
+    def _read(self) -> _File:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return _File()
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{self.path}: unreadable export state ({exc}); restore it from a backup, "
+                             "or export into a new --out folder") from None
+        if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
+            raise StateError(f"{self.path}: not an export state of version {STATE_VERSION}; use a new --out folder")
+        try:
+            return _File(targets={key: _target(value) for key, value in raw.get("targets", {}).items()})
+        except (TypeError, AttributeError) as exc:
+            raise StateError(f"{self.path}: malformed export state ({exc}); use a new --out folder") from None
+
+    def target(self, key: str) -> TargetState:
+        with self._lock:
+            return _copy(self._data.targets.get(key, TargetState()))
+
+    def check_filter(self, key: str, sender_filter: str | None) -> None:
+        """An archive built with one sender filter must not silently gain another's messages."""
+        known = self.target(key)
+        if (known.watermark or known.cursor) and known.sender_filter != sender_filter:
+            raise StateError(
+                f"{self.path}: {key} was exported with the sender filter {known.sender_filter or '(everyone)'!r}, "
+                f"this run asks for {sender_filter or '(everyone)'!r}; an incremental export keeps its filter, "
+                "so export a different selection into another --out folder"
+            )
+
+    def save_cursor(self, key: str, sender_filter: str | None, cursor: Cursor | None) -> None:
+        with self._lock:
+            entry = self._data.targets.setdefault(key, TargetState())
+            entry.sender_filter, entry.cursor = sender_filter, cursor
+            self._write()
+
+    def complete(self, key: str, sender_filter: str | None, watermark: str | None, completed_at: str) -> None:
+        with self._lock:
+            entry = self._data.targets.setdefault(key, TargetState())
+            entry.sender_filter, entry.cursor, entry.completed_at = sender_filter, None, completed_at
+            entry.watermark = watermark
+            self._write()
+
+    def _write(self) -> None:
+        """Replace the file atomically: a crash leaves the old state or the new one, never half of each."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{STATE_FILE}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(asdict(self._data), indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _target(raw: dict[str, Any]) -> TargetState:
+    cursor = raw.get("cursor")
+    return TargetState(sender_filter=raw.get("sender_filter"), watermark=raw.get("watermark"),
+                       completed_at=raw.get("completed_at"), cursor=Cursor(**cursor) if cursor else None)
+
+
+def _copy(state: TargetState) -> TargetState:
+    return TargetState(state.sender_filter, state.watermark, state.completed_at,
+                       Cursor(**asdict(state.cursor)) if state.cursor else None)
