@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from graphkit import ADA, ALAN, GRACE, RawGraph, message
+from graphkit import ADA, ALAN, GRACE, RawGraph, author, message
 from migrator.graph import GraphClient, RateLimiter
 from migrator.stages.export import ExportOptions, FilterError, MessageFilter, Target, export
 from migrator.stages.export.archive import read_messages, safe_name
@@ -19,6 +19,7 @@ from migrator.stages.export.filters import build_filter, parse_moment
 from migrator.timestamps import format_ms, parse_ms
 
 START = parse_ms("2021-03-01T09:00:00.000Z")
+NAMES = {ADA: "Ada Lovelace", GRACE: "Grace Hopper", ALAN: "Alan Turing"}
 
 
 def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -65,9 +66,11 @@ class SampleTeam:
             self.post(self.beta, f"beta {i}", people[i % 3])
 
     def post(self, channel: str, content: str, who: str, reply_to: str | None = None, **extra) -> dict:
-        self.clock += 1000
+        self.clock += 10_000  # the whole team spans longer than the export's watermark overlap
         path = f"/teams/{self.id}/channels/{channel}/messages" + (f"/{reply_to}/replies" if reply_to else "")
-        posted = self.graph.ok("POST", path, json=message(format_ms(self.clock), content, who, **extra))
+        body = message(format_ms(self.clock), content, who, **extra)
+        body["from"] = author(who, NAMES[who])
+        posted = self.graph.ok("POST", path, json=body)
         self.posted[posted["id"]] = posted
         return posted
 

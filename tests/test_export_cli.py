@@ -1,0 +1,84 @@
+"""The `export` commands end to end: output files, summary line, exit codes, and no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from graphkit import ADA, GRACE, KATHERINE
+from migrator.cli import app
+from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
+from test_export import SampleTeam, graph, team  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def tenant(emulator, monkeypatch) -> None:
+    """The commands talk to the test's emulator as if it were a customer's tenant."""
+    for name, value in {"MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+                        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET, "MIGRATOR_GRAPH_URL": emulator.url,
+                        "MIGRATOR_LOGIN_URL": emulator.url, "MIGRATOR_CA_BUNDLE": str(emulator.ca)}.items():
+        monkeypatch.setenv(name, value)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, ["export", *args])
+
+
+def test_export_team_as_html_writes_the_archive_and_a_summary(tenant, team, tmp_path):
+    result = invoke("team", team.id, "--out", str(tmp_path), "--format", "html")
+    assert result.exit_code == 0, result.output
+    summary_line = next(line for line in result.output.splitlines() if line.startswith("export: 1 targets"))
+    assert f"{len(team.posted)} messages ({len(team.posted)} new" in summary_line
+    for words in ("pages", "requests", "throttled", "errors", "requests/s"):
+        assert words in summary_line
+    summary = json.loads((tmp_path / "export-summary.json").read_text())
+    assert summary["totals"]["messages"] == len(team.posted) and summary["requests"] >= summary["totals"]["pages"]
+    assert (tmp_path / "index.html").is_file() and (tmp_path / "state.json").is_file()
+    everything = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".png")
+    assert DEMO_SECRET not in everything and "eyJ" not in everything and "Bearer" not in everything
+
+
+def test_export_users_all_pages_the_directory(tenant, tmp_path):
+    result = invoke("users", "--all", "--out", str(tmp_path), "--system-messages", "exclude")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "export-summary.json").read_text())
+    assert len(summary["targets"]) == 5 and {t["status"] for t in summary["targets"]} == {"done"}
+    assert summary["targets"][0]["filter"] == "messageType ne 'systemEventMessage'"
+
+
+def test_a_402_exits_1_after_the_other_targets_finished(tenant, tmp_path):
+    result = invoke("user", KATHERINE, ADA, "--out", str(tmp_path), "--model", "a")
+    assert result.exit_code == 1
+    assert "payment required" in result.output and "--model B" in result.output
+    assert "1 done, 1 payment required" in result.output
+
+
+@pytest.mark.parametrize("args, says", [
+    (["users", "--out", "OUT"], "give --all"),
+    (["user", ADA, "--out", "OUT", "--from-user", GRACE, "--system-messages", "only"], "cannot be combined"),
+    (["user", ADA, "--out", "OUT", "--user-type", "robot"], "--user-type 'robot'"),
+    (["user", ADA, "--out", "OUT", "--since", "last week"], "--since 'last week' is not a date"),
+    (["user", ADA, "--out", "OUT", "--model", "C"], "--model 'C'"),
+    (["user", ADA, "--out", "OUT", "--format", "pdf"], "--format 'pdf'"),
+])
+def test_bad_options_exit_2_with_one_clear_line(tenant, tmp_path, args, says):
+    result = invoke(*[str(tmp_path) if a == "OUT" else a for a in args])
+    assert result.exit_code == 2 and says in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_different_sender_filter_on_an_existing_archive_exits_2(tenant, tmp_path):
+    assert invoke("user", ADA, "--out", str(tmp_path), "--from-user", ADA).exit_code == 0
+    result = invoke("user", ADA, "--out", str(tmp_path))
+    assert result.exit_code == 2 and "keeps its filter" in result.output
+
+
+def test_without_credentials_the_embedded_emulator_is_used(monkeypatch, tmp_path: Path):
+    for name in ("MIGRATOR_TENANT_ID", "MIGRATOR_CLIENT_ID", "MIGRATOR_CLIENT_SECRET", "MIGRATOR_CLIENT_CERT"):
+        monkeypatch.delenv(name, raising=False)
+    result = invoke("user", ADA, "--out", str(tmp_path / "out"), "--emulator-dir", str(tmp_path / "emu"))
+    assert result.exit_code == 0, result.output
+    assert "the embedded Graph emulator" in result.output and (tmp_path / "emu" / "state.jsonl").exists()
