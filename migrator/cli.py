@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 emulator_app = typer.Typer(help="The local Microsoft Graph emulator.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
+sample_app = typer.Typer(help="Synthetic workspaces for benchmarks, reliability tests and demos.", no_args_is_help=True)
+app.add_typer(sample_app, name="sample")
 export_app = typer.Typer(help="Export Teams conversations through the export APIs, incrementally.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
@@ -218,6 +220,27 @@ def export_users(every: bool = typer.Option(False, "--all", help="Every user of 
     if not every:
         fail("export users: give --all to export every user of the directory, or use `export user ID...` for some")
     run_export("user", [], True, request["request"])
+
+
+@sample_app.command("generate")
+def sample_generate(
+    channels: int = typer.Option(..., "--channels", help="Channels: #general, other public ones and one private one."),
+    messages: int = typer.Option(..., "--messages", help="Messages in all (joins, roots and replies; 10% in DMs and group DMs)."),
+    threads_ratio: float = typer.Option(0.3, "--threads-ratio", help="Share of the messages that are thread replies."),
+    files: int = typer.Option(20, "--files", help="Files attached to messages (small PNG images and text documents)."),
+    seed: int = typer.Option(1, "--seed", help="The same seed always writes the same workspace."),
+    out: Path = typer.Option(..., "--out", help="New folder: the export goes to OUT/slack, the emulator directory to OUT/directory.json."),
+) -> None:
+    """Write a synthetic, realistic Slack export and the Entra directory that matches it."""
+    from migrator.sample import SampleError, SampleOptions, generate
+
+    try:
+        summary = generate(out, SampleOptions(channels, messages, threads_ratio, files, seed))
+    except (SampleError, OSError) as exc:
+        fail(f"sample: {exc}")
+    typer.echo(f"wrote {summary.export}: {summary.messages:,} messages ({summary.replies:,} replies) in "
+               f"{summary.conversations} conversations, {summary.day_files:,} day files, {summary.files} files, {summary.users} users")
+    typer.echo(f"wrote {summary.directory}: the matching directory (emulator serve --directory, map --directory)")
 
 
 def fail(message: str, code: int = 2) -> None:
