@@ -243,6 +243,22 @@ def sample_generate(
     typer.echo(f"wrote {summary.directory}: the matching directory (emulator serve --directory, map --directory)")
 
 
+@app.command("verify")
+def verify_command(
+    plan_dir: Path = typer.Argument(..., help="The plan folder that was loaded."),
+    journal: Optional[Path] = typer.Option(None, help="The load's journal (default: PLAN_DIR/journal.sqlite)."),
+    out: Optional[Path] = typer.Option(None, help="Where verify.json and verify.html go (default: PLAN_DIR/verify)."),
+    model: Optional[str] = typer.Option(None, help="Billing model A or B of the export APIs; absent: evaluation mode."),
+    tenant_rps: float = typer.Option(200.0, help="Export requests per second (Graph allows 200 per tenant)."),
+    workers: int = typer.Option(8, min=1, help="Teams read and conversations compared in parallel."),
+    directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
+) -> None:
+    """Read every migrated team and chat back through the export APIs and reconcile it with the plan; exit 1 on any difference."""
+    from migrator.stages.verify.command import run_verify
+
+    run_verify(plan_dir, journal, out, model, tenant_rps, workers, directory)
+
+
 def fail(message: str, code: int = 2) -> None:
     """A clear one-line error and a non-zero exit, never a traceback, for bad input."""
     typer.echo(message, err=True)

@@ -7,10 +7,10 @@ the CLI with the target, logging, progress and the HTML archive.
 from migrator.stages.export.archive import ArchiveError
 from migrator.stages.export.filters import FilterError, MessageFilter
 from migrator.stages.export.outcome import ExportOutcome, Target, TargetOutcome
-from migrator.stages.export.runner import ExportOptions, directory_users, export
+from migrator.stages.export.runner import ExportOptions, directory_users, export, export_limiter
 from migrator.stages.export.state import StateError
 
 __all__ = [
     "ArchiveError", "ExportOptions", "ExportOutcome", "FilterError", "MessageFilter", "StateError", "Target",
-    "TargetOutcome", "directory_users", "export",
+    "TargetOutcome", "directory_users", "export", "export_limiter",
 ]

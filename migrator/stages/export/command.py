@@ -10,14 +10,13 @@ import typer
 
 from migrator.cli import fail
 from migrator.emulator.runner import EmulatorStartError
-from migrator.graph import ConfigError, GraphClient, GraphError, RateLimiter
-from migrator.limits import CHANNEL_RPS
+from migrator.graph import ConfigError, GraphClient, GraphError
 from migrator.logfile import log_to
 from migrator.stages.export.archive import ArchiveError
 from migrator.stages.export.filters import FilterError, MessageFilter, parse_moment
 from migrator.stages.export.outcome import DONE, ExportOutcome, Target
 from migrator.stages.export.progress import ExportProgress
-from migrator.stages.export.runner import ExportOptions, directory_users, export
+from migrator.stages.export.runner import ExportOptions, directory_users, export, export_limiter
 from migrator.stages.export.state import StateError
 from migrator.target import graph_target
 
@@ -69,8 +68,7 @@ def run_export(kind: str, ids: list[str], every_user: bool, request: ExportReque
     try:
         with log_to(request.out / LOG_FILE), \
                 graph_target(request.emulator_dir or request.out / "emulator", request.directory) as target:
-            limiter = RateLimiter(per_key=CHANNEL_RPS, shared=request.tenant_rps)
-            with GraphClient(target.config, limiter=limiter) as client:
+            with GraphClient(target.config, limiter=export_limiter(request.tenant_rps)) as client:
                 if every_user:
                     try:
                         ids = directory_users(client)

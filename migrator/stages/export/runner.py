@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from migrator.graph import BadRequestError, GraphClient, GraphError, PaymentRequiredError
-from migrator.limits import EXPORT_MAX_TOP
+from migrator.graph import BadRequestError, GraphClient, GraphError, PaymentRequiredError, RateLimiter
+from migrator.limits import CHANNEL_RPS, EXPORT_MAX_TOP, EXPORT_TENANT_RPS
 from migrator.stages.export.archive import ArchiveError, Message, TargetArchive, safe_name
 from migrator.stages.export.billing import MODELS, explain
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
@@ -84,6 +84,11 @@ def export(client: GraphClient, targets: list[Target], out_dir: Path, options: E
         targets=results, seconds=time.monotonic() - started,
         **{name: after[name] - before[name] for name in ("requests", "throttled", "retries", "errors")},
     )
+
+
+def export_limiter(tenant_rps: float = EXPORT_TENANT_RPS) -> RateLimiter:
+    """The tenant's export budget for the whole run, plus each channel's pace for image downloads."""
+    return RateLimiter(per_key=CHANNEL_RPS, shared=tenant_rps)
 
 
 def directory_users(client: GraphClient) -> list[str]:

@@ -1,0 +1,110 @@
+"""`verify`: prove that a loaded plan landed, by reading it back through the export APIs.
+
+Each migrated team is read once through `teams/{id}/channels/getAllMessages`
+(and each migrated chat through one member's `chats/getAllMessages`), paged
+at `$top=50`; every planned message must be there exactly once, at its
+`createdDateTime`, with the same body, author, thread root, inline image
+bytes and attachments. The client passed in should cap the tenant's export
+rate (`export_limiter`), like the export command's does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from migrator.graph import GraphClient, GraphError, PaymentRequiredError
+from migrator.journal import Journal
+from migrator.limits import EXPORT_MAX_TOP
+from migrator.plan import Manifest, PlannedConversation, read_lines
+from migrator.stages.export.archive import Message, conversation_of
+from migrator.stages.export.billing import explain
+from migrator.stages.export.outcome import Target
+from migrator.stages.verify.compare import Evidence, check_conversation
+from migrator.stages.verify.outcome import ConversationCheck, Finding, VerifyOutcome
+
+__all__ = ["VerifyOptions", "VerifyOutcome", "verify"]
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    model: str | None = None  # billing model of the export APIs; None: evaluation mode
+    workers: int = 8  # conversations compared in parallel (image downloads are paced per channel)
+
+
+@dataclass
+class _Work:
+    check: ConversationCheck
+    conversation: PlannedConversation
+    scope: Target | None  # whose getAllMessages holds it; None when load never created it
+
+
+def verify(plan_dir: Path, client: GraphClient, journal: Journal, options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
+    manifest = Manifest.read(plan_dir)
+    before, started = client.stats.snapshot(), time.monotonic()
+    work = _plan_work(manifest, journal)
+    scopes = list(dict.fromkeys(w.scope for w in work if w.scope is not None))
+    with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="verify") as pool:
+        fetched = dict(zip(scopes, pool.map(lambda scope: _read(client, scope, options.model), scopes)))
+        compare = _comparer(client, journal, Path(plan_dir), fetched)
+        list(pool.map(compare, work))
+    after = client.stats.snapshot()
+    return VerifyOutcome(conversations=[w.check for w in work], requests=after["requests"] - before["requests"],
+                         throttled=after["throttled"] - before["throttled"], seconds=time.monotonic() - started)
+
+
+def _plan_work(manifest: Manifest, journal: Journal) -> list[_Work]:
+    work = []
+    for team, conversation in manifest.conversations():
+        graph_id = journal.conversation_id(conversation.key)
+        check = ConversationCheck(conversation.key, team.display_name if team else "(chats)", conversation.display_name,
+                                  graph_id, conversation.messages)
+        scope = None
+        if team is not None:
+            team_id = journal.team_id(team.key)
+            scope = Target("team", team_id) if team_id and graph_id else None
+        elif graph_id and conversation.members:
+            scope = Target("user", conversation.members[0].user_id)  # any member's chats include this chat
+        work.append(_Work(check, conversation, scope))
+    return work
+
+
+def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, list[Message]] | str:
+    """Every exported message of a team or user by conversation id, or why it could not be read."""
+    params = {"$top": str(EXPORT_MAX_TOP)}
+    if model:
+        params["model"] = model
+    by_conversation: dict[str, list[Message]] = {}
+    try:
+        for message in client.paginate(scope.path, params=params):
+            by_conversation.setdefault(conversation_of(message), []).append(message)
+    except PaymentRequiredError as error:
+        return explain(error, model)
+    except GraphError as error:
+        return str(error)
+    return by_conversation
+
+
+def _comparer(client: GraphClient, journal: Journal, plan_dir: Path,
+              fetched: dict[Target, dict[str, list[Message]] | str]) -> Callable[[_Work], None]:
+    def compare(item: _Work) -> None:
+        if item.scope is None:
+            item.check.missing = [_never_created(item.check, line) for line in read_lines(plan_dir, item.conversation)]
+            item.check.expected = len(item.check.missing)
+            return
+        found = fetched[item.scope]
+        if isinstance(found, str):
+            item.check.error = f"could not read {item.scope.kind} {item.scope.id}: {found}"
+            return
+        evidence = Evidence(posted=journal.posted(item.conversation.key), uploads=journal.uploads(item.conversation.key))
+        check_conversation(client, item.check, read_lines(plan_dir, item.conversation),
+                           found.get(item.check.graph_id, []), evidence)
+    return compare
+
+
+def _never_created(check: ConversationCheck, line: Message) -> Finding:
+    return Finding(check.key, line["key"], line["createdDateTime"], [],
+                   "its channel or chat was never created (not in the journal): run `migrator load`")

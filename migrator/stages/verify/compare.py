@@ -1,0 +1,171 @@
+"""Reconcile one planned conversation with what Teams exports for it.
+
+`createdDateTime` is unique to the millisecond in a channel or chat (the
+import API refuses a second message at a taken millisecond), so a planned
+line and an exported message match by that time; the journal's message id
+is checked against the match, not used to find it, so a wrong journal shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bs4 import BeautifulSoup
+
+from migrator.graph import GraphClient, GraphError
+from migrator.stages.export.images import hosted_images
+from migrator.stages.verify.outcome import ConversationCheck, Finding
+from migrator.timestamps import parse_ms
+
+PLANNED_IMAGE = re.compile(r"""\.\./hostedContents/([^/"']+)/\$value""")
+HOSTED_SRC = re.compile(r"/hostedContents/[^/]+/\$value$")
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the journal knows about one conversation."""
+
+    posted: dict[str, str]  # plan key -> Teams message id
+    uploads: dict[str, str]  # upload key -> the file's webUrl
+
+
+def normalise_html(content: str, content_type: str = "html") -> str:
+    """A body as Teams may re-serialise it: whitespace, attribute order and plain wrappers do not count.
+
+    Inline images become a placeholder (their URL changes on import; the
+    bytes are compared separately).
+    """
+    if str(content_type).lower() != "html":
+        return " ".join(content.split())
+    soup = BeautifulSoup(content, "html.parser")
+    for tag in soup.find_all(True):
+        if tag.name in ("div", "span") and not tag.attrs:
+            tag.unwrap()
+            continue
+        if tag.name == "img" and (PLANNED_IMAGE.search(str(tag.get("src", ""))) or HOSTED_SRC.search(str(tag.get("src", "")))):
+            tag["src"] = "hostedContents"
+        tag.attrs = {name: " ".join(str(v) for v in value) if isinstance(value, list) else value
+                     for name, value in sorted(tag.attrs.items())}
+    text = re.sub(r"\s+", " ", str(soup))
+    return re.sub(r">\s+<", "><", text).strip()
+
+
+def check_conversation(client: GraphClient, check: ConversationCheck, lines: Iterable[Message],
+                       exported: list[Message], evidence: Evidence) -> None:
+    """Fill `check` with missing, duplicated, mismatched and unexpected messages."""
+    at: dict[int, list[Message]] = {}
+    for message in exported:
+        at.setdefault(parse_ms(message["createdDateTime"]), []).append(message)
+    planned_times: set[int] = set()
+    chosen: dict[str, str] = {}  # plan key -> the Teams id it matched
+    pending: list[tuple[Message, Message]] = []
+    check.expected = 0  # counted from the plan file itself, which is what load posted
+    for line in lines:
+        check.expected += 1
+        ms = parse_ms(line["createdDateTime"])
+        planned_times.add(ms)
+        there = at.get(ms, [])
+        live = [m for m in there if not m.get("deletedDateTime")]
+        if not live:
+            detail = (f"deleted in Teams at {there[0]['deletedDateTime']}" if there else "not in Teams")
+            check.missing.append(_finding(check, line, there, detail))
+            continue
+        check.found += 1
+        if len(live) > 1:
+            check.duplicated.append(_finding(check, line, live, f"{len(live)} messages in Teams at this time"))
+        match = next((m for m in live if m["id"] == evidence.posted.get(line["key"])), live[0])
+        chosen[line["key"]] = match["id"]
+        pending.append((line, match))
+    for line, match in pending:
+        problems = _differences(client, check, line, match, chosen, evidence)
+        if problems:
+            check.mismatched.append(_finding(check, line, [match], "; ".join(problems)))
+    for ms, messages in sorted(at.items()):
+        if ms not in planned_times:
+            for message in messages:
+                check.unexpected.append(Finding(check.key, None, message["createdDateTime"], [message["id"]],
+                                                "in Teams but not in the plan (posted after the migration?)"))
+
+
+def _finding(check: ConversationCheck, line: Message, messages: list[Message], detail: str) -> Finding:
+    return Finding(check.key, line["key"], line["createdDateTime"], [m["id"] for m in messages], detail)
+
+
+def _differences(client: GraphClient, check: ConversationCheck, line: Message, message: Message,
+                 chosen: dict[str, str], evidence: Evidence) -> list[str]:
+    problems = []
+    journal_id = evidence.posted.get(line["key"])
+    if journal_id is None:
+        problems.append("the journal has no record of it (a load stopped before recording it; loading again reconciles)")
+    elif journal_id != message["id"]:
+        problems.append(f"the journal records id {journal_id}, Teams has {message['id']} at this time")
+    planned_author = _user(line.get("from"))
+    if planned_author != _user(message.get("from")):
+        problems.append(f"posted as {_user(message.get('from'))}, planned as {planned_author}")
+    expected_root = chosen.get(line.get("root_key")) if line.get("kind") == "reply" else None
+    if line.get("kind") == "reply" and expected_root is None:
+        problems.append(f"its thread root {line.get('root_key')} is not in Teams")
+    elif message.get("replyToId") != expected_root:
+        problems.append(f"under root {message.get('replyToId')}, planned under {expected_root}")
+    planned_body, body = line.get("body") or {}, message.get("body") or {}
+    if normalise_html(planned_body.get("content", ""), planned_body.get("contentType", "html")) != normalise_html(
+            body.get("content", ""), body.get("contentType", "html")):
+        problems.append(f"body differs: planned {_short(planned_body.get('content', ''))!r}, "
+                        f"Teams has {_short(body.get('content', ''))!r}")
+    problems += _image_differences(client, check, line, message)
+    problems += _attachment_differences(line, message, evidence.uploads)
+    return problems
+
+
+def _image_differences(client: GraphClient, check: ConversationCheck, line: Message, message: Message) -> list[str]:
+    """Each planned inline image must come back from hostedContents/{id}/$value with the same bytes."""
+    by_temp = {h.get("@microsoft.graph.temporaryId"): h for h in line.get("hostedContents") or []}
+    planned = [by_temp.get(temp) for temp in PLANNED_IMAGE.findall((line.get("body") or {}).get("content", ""))]
+    landed = hosted_images(message)
+    if len(planned) != len(landed):
+        return [f"{len(planned)} inline images planned, {len(landed)} in Teams"]
+    problems = []
+    for number, (hosted, (url, _)) in enumerate(zip(planned, landed), 1):
+        expected = hashlib.sha256(base64.b64decode((hosted or {}).get("contentBytes", ""))).hexdigest()
+        try:
+            found = hashlib.sha256(client.request("GET", url, headers={"Accept": "*/*"}).content).hexdigest()
+        except GraphError as error:
+            problems.append(f"inline image {number} not retrievable: {error.status} {error.code}")
+            continue
+        check.images += 1
+        if found != expected:
+            problems.append(f"inline image {number} differs (sha256 {found[:12]}…, planned {expected[:12]}…)")
+    return problems
+
+
+def _attachment_differences(line: Message, message: Message, uploads: dict[str, str]) -> list[str]:
+    landed = {a.get("id"): a for a in message.get("attachments") or []}
+    problems = []
+    for planned in line.get("attachments") or []:
+        found = landed.pop(planned.get("id"), None)
+        name = planned.get("name") or planned.get("id")
+        if found is None:
+            problems.append(f"attachment {name} is missing")
+            continue
+        if planned.get("name") and found.get("name") != planned["name"]:
+            problems.append(f"attachment {name} is named {found.get('name')!r}")
+        url = uploads.get(planned.get("upload")) if planned.get("upload") else planned.get("contentUrl")
+        if not found.get("contentUrl") or (url and found["contentUrl"] != url):
+            problems.append(f"attachment {name} links to {found.get('contentUrl')!r}, expected {url!r}")
+    problems += [f"attachment {a.get('name') or key} was not planned" for key, a in landed.items()]
+    return problems
+
+
+def _user(sender: Any) -> str | None:
+    return ((sender or {}).get("user") or {}).get("id")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

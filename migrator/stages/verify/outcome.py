@@ -1,0 +1,77 @@
+"""What verify found, per conversation and in total: the content of verify.json and verify.html."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PROBLEMS = ("missing", "duplicated", "mismatched")
+
+
+@dataclass
+class Finding:
+    """One planned message that did not land as planned, or one message nobody planned."""
+
+    conversation: str  # plan key of the channel or chat
+    key: str | None  # plan key of the message (None for an unexpected message)
+    createdDateTime: str
+    ids: list[str]  # Teams message ids involved
+    detail: str
+
+
+@dataclass
+class ConversationCheck:
+    key: str
+    team: str
+    name: str
+    graph_id: str | None
+    expected: int  # planned messages: the plan file's lines once read, the manifest's count until then
+    found: int = 0  # planned messages present in Teams (once or more, not deleted)
+    missing: list[Finding] = field(default_factory=list)
+    duplicated: list[Finding] = field(default_factory=list)
+    mismatched: list[Finding] = field(default_factory=list)
+    unexpected: list[Finding] = field(default_factory=list)  # in Teams, not in the plan (e.g. posted after migration)
+    images: int = 0  # inline images compared byte for byte
+    error: str | None = None  # why the conversation could not be read
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not any(getattr(self, name) for name in PROBLEMS)
+
+
+@dataclass
+class VerifyOutcome:
+    conversations: list[ConversationCheck] = field(default_factory=list)
+    requests: int = 0
+    throttled: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.conversations)
+
+    def count(self, name: str) -> int:
+        return sum(len(getattr(c, name)) for c in self.conversations)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(c, name) for c in self.conversations)
+
+    def as_json(self) -> dict[str, Any]:
+        """`{"expected", "found", "missing", "duplicated", "mismatched"}` in total and per conversation."""
+        findings = {name: [asdict(f) for c in self.conversations for f in getattr(c, name)]
+                    for name in (*PROBLEMS, "unexpected")}
+        return {
+            "ok": self.ok, "expected": self.total("expected"), "found": self.total("found"), **findings,
+            "images": self.total("images"),
+            "errors": [{"conversation": c.key, "error": c.error} for c in self.conversations if c.error],
+            "conversations": [dict(asdict(c), ok=c.ok) for c in self.conversations],
+            "requests": self.requests, "throttled": self.throttled, "seconds": round(self.seconds, 3),
+        }
+
+    def summary(self) -> str:
+        errors = sum(1 for c in self.conversations if c.error)
+        return (f"verify: {len(self.conversations)} conversations, {self.total('expected'):,} messages expected, "
+                f"{self.total('found'):,} found, {self.count('missing'):,} missing, {self.count('duplicated'):,} duplicated, "
+                f"{self.count('mismatched'):,} mismatched, {self.count('unexpected'):,} unexpected, "
+                f"{errors} not readable; {self.total('images'):,} images compared; "
+                f"{self.requests:,} requests in {self.seconds:.1f} s")
