@@ -26,7 +26,7 @@ def test_a_licence_402_stops_only_its_target_and_explains_the_billing_models(cli
 def test_evaluation_capacity_402_mid_target_keeps_what_was_written_and_model_b_completes_it(client, emulator, team, tmp_path):
     emulator.operator("config", {"evaluation_capacity": 50})
     target = Target("team", team.id)
-    stopped = export(client, [target], tmp_path, ExportOptions()).targets[0]
+    stopped = export(client, [target], tmp_path, ExportOptions(checkpoint_seconds=0)).targets[0]
     assert stopped.status == "payment required" and "evaluation mode capacity has been exceeded" in stopped.error
     assert "rerun with --model A" in stopped.error and stopped.pages == 1
     assert len(archived(tmp_path, target)) == 50

@@ -31,6 +31,18 @@ def state(out: Path) -> dict:
     return json.loads((out / "state.json").read_text())
 
 
+EVERY_PAGE = ExportOptions(checkpoint_seconds=0)  # save the cursor after every page, to test exactly where a run resumes
+
+
+def test_the_cursor_is_saved_at_checkpoints_not_after_every_page(client, team, tmp_path):
+    target = Target("team", team.id)
+    with pytest.raises(Interrupted):
+        export(client, [target], tmp_path, ExportOptions(checkpoint_seconds=3600), progress=StopAfter(1))
+    assert not (tmp_path / "state.json").exists()  # no checkpoint yet: a rerun starts the window again
+    again = export(client, [target], tmp_path, ExportOptions()).targets[0]
+    assert not again.resumed and again.new == len(team.posted) - 50 and max(versions(tmp_path, target).values()) == 1
+
+
 class Interrupted(Exception):
     """Stands for a crash or Ctrl-C at a chosen point of a run."""
 
@@ -83,11 +95,11 @@ def test_a_daily_run_fetches_only_what_changed_since_the_last_complete_run(clien
 def test_an_interrupted_run_resumes_at_the_page_it_had_not_written(client, team, tmp_path):
     target = Target("team", team.id)
     with pytest.raises(Interrupted):
-        export(client, [target], tmp_path, ExportOptions(), progress=StopAfter(1))
+        export(client, [target], tmp_path, EVERY_PAGE, progress=StopAfter(1))
     saved = state(tmp_path)["targets"][target.key]
     assert saved["watermark"] is None and "$skiptoken" in saved["cursor"]["url"]
     assert len(archived(tmp_path, target)) == 50
-    resumed = export(client, [target], tmp_path, ExportOptions()).targets[0]
+    resumed = export(client, [target], tmp_path, EVERY_PAGE).targets[0]
     assert resumed.resumed and resumed.status == "done"
     assert resumed.pages == -(-len(team.posted) // 50) - 1  # the written page is not fetched again
     assert sorted(versions(tmp_path, target)) == sorted((m["id"], m["lastModifiedDateTime"]) for m in team.posted.values())
@@ -111,10 +123,10 @@ def test_a_crash_after_writing_a_page_but_before_saving_its_cursor_adds_no_dupli
 
     monkeypatch.setattr(export_runner, "download_images", crash)
     with pytest.raises(Interrupted):
-        export(client, [target], tmp_path, ExportOptions())
+        export(client, [target], tmp_path, EVERY_PAGE)
     assert len(archived(tmp_path, target)) == min(total, 50 * crash_on_page)
     monkeypatch.setattr(export_runner, "download_images", real)
-    again = export(client, [target], tmp_path, ExportOptions()).targets[0]
+    again = export(client, [target], tmp_path, EVERY_PAGE).targets[0]
     assert again.resumed == (crash_on_page == 2)  # no cursor was saved before the first page completed
     assert again.pages == 3 - crash_on_page and again.new == (total - 50 if crash_on_page == 1 else 0)
     assert again.images == (1 if crash_on_page == 1 else 0)  # a refetched page gets its missing images
@@ -137,7 +149,7 @@ def test_kill_9_in_the_middle_of_the_cli_then_rerun(emulator, team, tmp_path):
            "MIGRATOR_CLIENT_SECRET": DEMO_SECRET, "MIGRATOR_GRAPH_URL": emulator.url, "MIGRATOR_LOGIN_URL": emulator.url,
            "MIGRATOR_CA_BUNDLE": str(emulator.ca)}
     command = [sys.executable, "-m", "migrator", "export", "team", team.id, "--out", str(tmp_path)]
-    emulator.operator("faults", {"spec": "latency:400ms"})
+    emulator.operator("faults", {"spec": "latency:1000ms"})  # the first page arrives after the 2 s checkpoint
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

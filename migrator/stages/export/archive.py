@@ -8,9 +8,11 @@
 
 A line is appended once per (conversation, message id, lastModifiedDateTime):
 an edit or a deletion adds the new version, a page fetched again after an
-interruption or in an overlapping window adds nothing. Each page's lines
-reach the disk (fsync) before the run's cursor moves past that page, so a
-crash can repeat a page (deduplicated here) but never skip one.
+interruption or in an overlapping window adds nothing. `sync()` puts the
+lines on disk (fsync) and the run calls it before its cursor or watermark
+moves past them, so a crash, even a power cut, can repeat pages (dropped
+here) but never skip one. Syncing at checkpoints rather than per page keeps
+parallel targets from queueing on the disk.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class TargetArchive:
         self.seen: set[tuple[str, str, str]] = set()
         self.attachments: list[dict[str, str]] = []
         self.lines: Counter[str] = Counter()  # lines per conversation file
+        self._unsynced: set[Path] = set()
 
     def open(self, since_ms: int | None) -> None:
         """Read what earlier runs wrote; only versions newer than `since_ms` can come back from Graph."""
@@ -75,7 +78,7 @@ class TargetArchive:
         return self.root / f"{safe_name(conversation)}.jsonl"
 
     def write(self, messages: Iterable[Message]) -> list[Message]:
-        """Append the versions not yet on disk; returns them. Durable when it returns."""
+        """Append the versions not yet written; returns them. A killed process loses none; see sync()."""
         fresh: dict[str, list[Message]] = {}
         for message in messages:
             key = version_key(message)
@@ -90,12 +93,18 @@ class TargetArchive:
             payload = "".join(json.dumps(m, ensure_ascii=False, separators=(",", ":")) + "\n" for m in batch)
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
+            self._unsynced.add(path)
             self.lines[path.name] += len(batch)
             for message in batch:
                 self.attachments.extend(_attachment_rows(message))
         return [m for batch in fresh.values() for m in batch]
+
+    def sync(self) -> None:
+        """Everything written so far is on disk, even across a power cut."""
+        for path in sorted(self._unsynced):
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        self._unsynced.clear()
 
     def image_dir(self, conversation: str, message_id: str) -> Path:
         return self.root / IMAGES_DIR / safe_name(conversation) / safe_name(message_id)

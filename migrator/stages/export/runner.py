@@ -57,6 +57,7 @@ class ExportOptions:
     full: bool = False  # ignore the watermarks: fetch the whole window again (the archive adds no duplicate)
     workers: int = 16
     images: bool = True
+    checkpoint_seconds: float = 2.0  # how often a target's cursor is saved; a resumed run repeats at most this much
 
     def check(self) -> None:
         """Raise FilterError before any request for options Graph would refuse."""
@@ -67,7 +68,10 @@ class ExportOptions:
 
 def export(client: GraphClient, targets: list[Target], out_dir: Path, options: ExportOptions,
            progress: Progress | None = None) -> ExportOutcome:
-    """Export every target into `out_dir`; returns per-target outcomes and the run's request counts."""
+    """Export every target into `out_dir`; returns per-target outcomes and the run's request counts.
+
+    Pass a client built with `export_limiter()` so the whole run stays within the tenant's budget.
+    """
     options.check()
     state = ExportState(out_dir)
     sender = options.message_filter.clause()
@@ -133,16 +137,20 @@ class _TargetRun:
         self.outcome.filter = query
         tally = ImageTally()
         seen_max = None
+        checkpoint = time.monotonic()
         for page, seen_max in self._pages(known.cursor, query):
             self._store(page, tally)
             if self.outcome.pages == 1:
                 self.archive.write_meta(meta)  # names next to the first files, even if the run stops later
             link = page.get("@odata.nextLink")
-            if link:
+            if link and time.monotonic() - checkpoint >= self.options.checkpoint_seconds:
+                self.archive.sync()  # the lines first: the cursor must never point past what is on disk
                 cursor = Cursor(url=link, filter=query, model=self.options.model, seen_max=seen_max)
                 self.state.save_cursor(self.target.key, self.sender, cursor)
+                checkpoint = time.monotonic()
             self.progress.page(self.outcome)
         self.archive.write_meta(meta)
+        self.archive.sync()
         self.archive.finish()
         self.outcome.images, self.outcome.images_present, self.outcome.image_failures = (
             tally.downloaded, tally.present, tally.failed)
