@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
 
 from migrator.cli import fail
+from migrator.emulator.runner import EmulatorStartError
 from migrator.graph import GraphClient, GraphError, NotFoundError
 from migrator.journal import Journal, JournalError
+from migrator.logfile import log_to
 from migrator.plan import Manifest, PlanError
 from migrator.reports.html import duration
 from migrator.stages.load import LoadError, LoadOptions, load, select_teams
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.report import write
 from migrator.target import graph_target
-
-
-def _log_to(path: Path) -> logging.Handler:
-    """Everything the loader logs goes to a file; the terminal shows progress and the summary."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s"))
-    root = logging.getLogger("migrator")
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
-    return handler
 
 
 def run_load(plan_dir: Path, journal_path: Path | None, out: Path | None, workers: int, only: str | None,
@@ -39,14 +29,13 @@ def run_load(plan_dir: Path, journal_path: Path | None, out: Path | None, worker
         if dry_run:
             _dry_run(manifest, teams, journal_path, workers)
             return
-        handler = _log_to(out / "load.log")
-        with Journal(journal_path) as journal, graph_target(journal_path.parent / "emulator", directory) as target:
+        with log_to(out / "load.log"), Journal(journal_path) as journal, \
+                graph_target(journal_path.parent / "emulator", directory) as target:
             journal.bind(target.fingerprint)
             typer.echo(f"load: {sum(c.messages for t in teams for c in t.channels)} messages into {target.description}")
             with GraphClient(target.config) as client:
                 outcome = load(plan_dir, client, journal, LoadOptions(workers, only, complete_with_failures))
-        logging.getLogger("migrator").removeHandler(handler)
-    except (PlanError, JournalError, LoadError, GraphError) as error:
+    except (PlanError, JournalError, LoadError, GraphError, EmulatorStartError) as error:
         fail(f"load: {error}")
     csv_path, html_path = write(outcome, out)
     typer.echo(
