@@ -32,6 +32,7 @@ USERS_FILE = "users.csv"
 USER_COLUMNS = ("slack_id", "slack_name", "email", "entra_id", "action")
 USER_ACTIONS = ("map", "fallback", "skip")
 ROUTE_ACTIONS = ("migrate", "archive", "skip")
+SYSTEM_MESSAGE_ACTIONS = ("keep", "skip")  # joins, leaves, topic changes: grey notes in Teams, or left out (counted)
 GENERAL = "General"  # the channel every team has; posting into it needs no channel creation
 ALL_MEMBERS = "all"
 
@@ -95,6 +96,7 @@ class Mappings:
     users_file: str = USERS_FILE
     fallback: str | None = None  # mail of the account that posts for unmatched users
     fallback_id: str | None = None
+    system_messages: str = "keep"  # one of SYSTEM_MESSAGE_ACTIONS
     teams: dict[str, Team] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # top-level key -> line
@@ -330,7 +332,7 @@ def _line(node: Any, key: str | None = None) -> int | None:
     return None
 
 
-_TOP_KEYS = {"version", "source", "users", "teams", "conversations"}
+_TOP_KEYS = {"version", "source", "users", "system_messages", "teams", "conversations"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
 _ROUTE_KEYS = {"source", "name", "action", "team", "channel", "merge"}
@@ -376,8 +378,12 @@ class _Reader:
             users_file=self.text(users, "file", "users", required=False) or USERS_FILE,
             fallback=self.text(users, "fallback", "users", required=False),
             fallback_id=self.text(users, "fallback_id", "users", required=False),
+            system_messages=self.text(data, "system_messages", "the top level", required=False) or "keep",
             lines=dict(data.lines),
         )
+        if mappings.system_messages not in SYSTEM_MESSAGE_ACTIONS:
+            self.problem(_line(data, "system_messages"), f"system_messages {mappings.system_messages!r} is not one of "
+                                                         f"{', '.join(SYSTEM_MESSAGE_ACTIONS)}")
         mappings.teams = self.teams(data.get("teams"), _line(data, "teams"))
         mappings.routes = self.routes(data.get("conversations"), _line(data, "conversations"))
         return mappings
