@@ -1,0 +1,161 @@
+"""Millisecond times every message of a target channel or chat can be imported at.
+
+The import API keeps `createdDateTime` to the millisecond, refuses one already
+used anywhere in the channel or chat (409), refuses a reply older than its
+root and anything in the future (graph-contract.md). Slack times are
+microseconds, several source channels may merge into one target, and exports
+contain duplicates and replies stamped before their root. So, in order:
+
+1. every source time is truncated to its millisecond (as Graph would);
+2. within a thread (root first, then replies by source time) a time equal to
+   or before the previous one becomes previous + 1 ms; a reply stamped
+   before its root therefore lands at root + 1 ms;
+3. across the whole target, in time order, a millisecond already taken moves
+   to the next free one that keeps its thread ascending;
+4. anything after `now` is pulled back, latest first, to the latest free
+   millisecond that keeps its thread ascending.
+
+A split message occupies `span` consecutive milliseconds, one per part. Every
+moved message keeps its original time and the rules that moved it, for the
+report. Pure functions on integers, so the property tests can hammer them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+THREAD_ORDER = "thread_order"  # same millisecond as, or before, the previous message of its thread
+REPLY_BEFORE_ROOT = "reply_before_root"
+CHANNEL_COLLISION = "channel_collision"  # its millisecond was taken elsewhere in the target
+FUTURE = "future"
+REASONS = {
+    THREAD_ORDER: "same millisecond as (or earlier than) the previous message of its thread: moved just after it",
+    REPLY_BEFORE_ROOT: "reply stamped before its thread's first message: moved just after it",
+    CHANNEL_COLLISION: "millisecond already used in the target channel or chat: moved to the next free one",
+    FUTURE: "time in the future: moved back to the latest free millisecond before the transform ran",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    thread: int  # which thread of the target it belongs to
+    us: int  # source time, UTC microseconds
+    root: bool
+    span: int = 1  # consecutive milliseconds it needs (parts of a split message)
+
+
+@dataclass(slots=True)
+class Placement:
+    ms: int  # planned createdDateTime of its first part, UTC milliseconds
+    original: int  # the source time truncated to the millisecond
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def moved(self) -> bool:
+        return self.ms != self.original
+
+
+def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
+    """A placement per entry, in the same order, meeting every rule above."""
+    placements = [Placement(e.us // 1000, e.us // 1000) for e in entries]
+    threads = thread_order(entries)
+    _order_threads(entries, threads, placements)
+    _unique(entries, placements)
+    if any(p.ms + e.span - 1 > now_ms for e, p in zip(entries, placements)):
+        _pull_back(entries, placements, now_ms)
+    return placements
+
+
+def thread_order(entries: Sequence[Entry]) -> dict[int, list[int]]:
+    """Entry indexes per thread in the order they must ascend: the root, then replies by source time."""
+    threads: dict[int, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        threads[entry.thread].append(index)
+    for members in threads.values():
+        members.sort(key=lambda i: (not entries[i].root, entries[i].us, i))
+    return threads
+
+
+def _order_threads(entries: Sequence[Entry], threads: dict[int, list[int]], placements: list[Placement]) -> None:
+    for members in threads.values():
+        first = entries[members[0]]
+        root_us = first.us if first.root else None
+        previous_end: int | None = None
+        for index in members:
+            entry, placement = entries[index], placements[index]
+            if previous_end is not None and placement.ms <= previous_end:
+                before_root = root_us is not None and not entry.root and entry.us < root_us
+                placement.reasons.append(REPLY_BEFORE_ROOT if before_root else THREAD_ORDER)
+                placement.ms = previous_end + 1
+            previous_end = placement.ms + entry.span - 1
+
+
+def _unique(entries: Sequence[Entry], placements: list[Placement]) -> None:
+    """Step 3: in time order, each entry takes the first free milliseconds at or after its own."""
+    taken = _Taken()
+    thread_end: dict[int, int] = {}
+    for index in sorted(range(len(entries)), key=lambda i: (placements[i].ms, i)):
+        entry, placement = entries[index], placements[index]
+        lower = placement.ms
+        if entry.thread in thread_end:
+            lower = max(lower, thread_end[entry.thread] + 1)
+        start = taken.free_run(lower, entry.span)
+        if start != placement.ms:
+            placement.reasons.append(CHANNEL_COLLISION)
+            placement.ms = start
+        taken.take(start, entry.span)
+        thread_end[entry.thread] = start + entry.span - 1
+
+
+def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: int) -> None:
+    """Step 4: latest first, so each entry only ever needs to stay below what follows it in its thread."""
+    used = {p.ms + k for e, p in zip(entries, placements) for k in range(e.span)}
+    next_start: dict[int, int] = {}
+    for index in sorted(range(len(entries)), key=lambda i: (placements[i].ms, i), reverse=True):
+        entry, placement = entries[index], placements[index]
+        upper = now_ms - entry.span + 1
+        if entry.thread in next_start:
+            upper = min(upper, next_start[entry.thread] - entry.span)
+        if placement.ms > upper:
+            used.difference_update(range(placement.ms, placement.ms + entry.span))
+            start = upper
+            while any(start + k in used for k in range(entry.span)):
+                start -= 1
+            placement.reasons.append(FUTURE)
+            placement.ms = start
+            used.update(range(start, start + entry.span))
+        next_start[entry.thread] = placement.ms
+
+
+class _Taken:
+    """Used milliseconds, with a jump table so a crowd in one millisecond costs linear, not quadratic, time."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}  # taken ms -> a later ms to look at next
+
+    def free(self, ms: int) -> int:
+        path = []
+        while ms in self._next:
+            path.append(ms)
+            ms = self._next[ms]
+        for step in path:
+            self._next[step] = ms
+        return ms
+
+    def free_run(self, ms: int, span: int) -> int:
+        """The first start at or after `ms` with `span` free milliseconds in a row."""
+        start = self.free(ms)
+        offset = 1
+        while offset < span:
+            found = self.free(start + offset)
+            if found != start + offset:
+                start, offset = self.free(found), 1
+            else:
+                offset += 1
+        return start
+
+    def take(self, start: int, span: int) -> None:
+        for ms in range(start, start + span):
+            self._next[ms] = ms + 1
