@@ -131,7 +131,7 @@ def test_a_team_is_paged_to_the_end_and_written_as_graph_returned_it(client, tea
 def test_inline_images_are_downloaded_next_to_the_jsonl_and_attachments_listed(client, team, tmp_path):
     target = Target("team", team.id)
     result = export(client, [target], tmp_path, ExportOptions()).targets[0]
-    assert result.images == 1 and not result.image_failures
+    assert result.images == 1 and not result.image_failures and result.attachments == 1
     with_image = next(m for m in team.posted.values() if "hostedContents" in m["body"]["content"])
     files = list((tmp_path / "teams" / safe_name(team.id) / "hostedContents" / safe_name(team.alpha)
                   / safe_name(with_image["id"])).glob("*"))

@@ -173,3 +173,48 @@ def _minus(stamp: str, ms: int) -> str:
     from migrator.timestamps import format_ms
 
     return format_ms(parse_ms(stamp) - ms)
+
+
+def test_a_paging_link_graph_no_longer_accepts_starts_the_window_again(client, team, tmp_path):
+    target = Target("team", team.id)
+    with pytest.raises(Interrupted):
+        export(client, [target], tmp_path, EVERY_PAGE, progress=StopAfter(1))
+    saved = state(tmp_path)
+    cursor = saved["targets"][target.key]["cursor"]
+    cursor["url"] = cursor["url"].split("$skiptoken=")[0] + "$skiptoken=expired!"
+    (tmp_path / "state.json").write_text(json.dumps(saved))
+    again = export(client, [target], tmp_path, EVERY_PAGE).targets[0]
+    assert again.status == "done" and again.resumed and "paging link was refused" in again.notes[0]
+    assert again.pages == -(-len(team.posted) // 50) and again.new == len(team.posted) - 50
+    assert max(versions(tmp_path, target).values()) == 1
+
+
+def test_a_window_that_ends_before_the_watermark_fetches_nothing_unless_full(client, team, tmp_path):
+    target = Target("team", team.id)
+    export(client, [target], tmp_path, ExportOptions())
+    until = parse_ms(min(m["lastModifiedDateTime"] for m in team.posted.values())) + 1
+    early = export(client, [target], tmp_path, ExportOptions(until_ms=until)).targets[0]
+    assert early.status == "done" and early.pages == 0 and "use --full" in early.notes[-1]
+    full = export(client, [target], tmp_path, ExportOptions(until_ms=until, full=True)).targets[0]
+    assert full.pages == 1 and full.messages == 1 and full.new == 0
+
+
+def test_a_cut_line_longer_than_a_read_block_is_removed_too(tmp_path):
+    from migrator.stages.export.archive import TargetArchive
+
+    complete = json.dumps({"id": "1", "chatId": "19:c", "lastModifiedDateTime": "2024-01-01T00:00:00.000Z"}) + "\n"
+    path = tmp_path / "19%3Ac.jsonl"
+    path.write_text(complete + '{"id": "2", "body": "' + "x" * 200_000, encoding="utf-8")
+    archive = TargetArchive(tmp_path)
+    archive.open(None)
+    assert path.read_text(encoding="utf-8") == complete and archive.lines == {path.name: 1}
+
+
+def test_two_runs_cannot_write_into_the_same_folder(client, tmp_path):
+    from migrator.stages.export import StateError
+    from migrator.stages.export.state import ExportState
+
+    with ExportState(tmp_path):
+        with pytest.raises(StateError, match="another export is writing into this folder"):
+            export(client, [Target("user", ADA)], tmp_path, ExportOptions())
+    assert export(client, [Target("user", ADA)], tmp_path, ExportOptions()).ok  # released when the first one ends

@@ -41,12 +41,17 @@ def safe_name(graph_id: str) -> str:
     return quote(graph_id, safe="@.-_=")
 
 
+class ArchiveError(ValueError):
+    """A file of an earlier export is damaged, or Graph sent something that cannot be filed; says which."""
+
+
 def conversation_of(message: Message) -> str:
     """The channel or chat a message belongs to; every exported chatMessage names one."""
     identity = message.get("channelIdentity") or {}
     conversation = identity.get("channelId") or message.get("chatId")
     if not conversation:
-        raise ValueError(f"message {message.get('id')!r} names neither a channel nor a chat")
+        raise ArchiveError(f"message {message.get('id')!r} names neither a channel (channelIdentity) nor a chat (chatId); "
+                           "Graph's answer is not an exported chatMessage")
     return conversation
 
 
@@ -122,8 +127,8 @@ class TargetArchive:
         self.root.mkdir(parents=True, exist_ok=True)
         _replace(self.root / META_FILE, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
 
-    def finish(self) -> None:
-        """The attachment list, rebuilt from every version on disk so it never misses one."""
+    def finish(self) -> int:
+        """Write the attachment list, rebuilt from every version on disk so it never misses one; returns its length."""
         rows = sorted({tuple(r.items()): r for r in self.attachments}.values(),
                       key=lambda r: (r["conversation"], r["createdDateTime"], r["message"], r["name"]))
         self.root.mkdir(parents=True, exist_ok=True)
@@ -134,10 +139,7 @@ class TargetArchive:
             writer.writeheader()
             writer.writerows(rows)
         os.replace(tmp, path)
-
-
-class ArchiveError(ValueError):
-    """A file of an earlier export is damaged; names it and the line."""
+        return len(rows)
 
 
 def read_messages(path: Path) -> Iterator[Message]:
@@ -156,9 +158,19 @@ def read_messages(path: Path) -> Iterator[Message]:
 def _read_repaired(path: Path) -> Iterator[Message]:
     """Drop a last line a crash cut short (every complete line ends with a newline), then read."""
     with open(path, "rb+") as handle:
-        data = handle.read()
-        if data and not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
+        end = handle.seek(0, os.SEEK_END)
+        keep = end
+        while keep > 0:  # walk back from the end to the last newline, a block at a time
+            start = max(0, keep - 65_536)
+            handle.seek(start)
+            block = handle.read(keep - start)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            keep = start
+        if keep != end:
+            handle.truncate(keep)
     yield from read_messages(path)
 
 

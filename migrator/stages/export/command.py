@@ -91,8 +91,8 @@ def _report(outcome: ExportOutcome, request: ExportRequest) -> None:
     for result in outcome.targets:
         if result.status != DONE:
             typer.echo(f"export: {result.target.kind} {result.name}: {result.status}: {result.error}", err=True)
-        for failure in result.image_failures:
-            typer.echo(f"export: {result.target.kind} {result.name}: {failure}", err=True)
+        for line in result.image_failures + result.notes:
+            typer.echo(f"export: {result.target.kind} {result.name}: {line}", err=True)
     if request.format == "html":
         from migrator.reports.export_archive import render_archive
 

@@ -44,7 +44,7 @@ class TargetOutcome:
     new: int = 0  # versions written for the first time
     deleted: int = 0  # received with deletedDateTime set
     conversations: int = 0
-    attachments: int = 0
+    attachments: int = 0  # links listed in the target's attachments.csv
     images: int = 0  # downloaded in this run
     images_present: int = 0  # already on disk
     image_failures: list[str] = field(default_factory=list)

@@ -56,7 +56,6 @@ class ExportOptions:
     model: str | None = None  # A | B | None (evaluation mode)
     full: bool = False  # ignore the watermarks: fetch the whole window again (the archive adds no duplicate)
     workers: int = 16
-    images: bool = True
     checkpoint_seconds: float = 2.0  # how often a target's cursor is saved; a resumed run repeats at most this much
 
     def check(self) -> None:
@@ -73,16 +72,16 @@ def export(client: GraphClient, targets: list[Target], out_dir: Path, options: E
     Pass a client built with `export_limiter()` so the whole run stays within the tenant's budget.
     """
     options.check()
-    state = ExportState(out_dir)
     sender = options.message_filter.clause()
     targets = list(dict.fromkeys(targets))  # the same team named twice is exported once
-    for target in targets:
-        state.check_filter(target.key, sender)
-    before = client.stats.snapshot()
-    started = time.monotonic()
-    runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress or _Silent()) for target in targets]
-    with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export") as pool:
-        results = list(pool.map(_TargetRun.run, runs))
+    with ExportState(out_dir) as state:
+        for target in targets:
+            state.check_filter(target.key, sender)
+        before = client.stats.snapshot()
+        started = time.monotonic()
+        runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress or _Silent()) for target in targets]
+        with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export") as pool:
+            results = list(pool.map(_TargetRun.run, runs))
     after = client.stats.snapshot()
     return ExportOutcome(
         targets=results, seconds=time.monotonic() - started,
@@ -133,7 +132,12 @@ class _TargetRun:
         since = self._since(known)
         self.archive.open(since)
         meta = self._describe()
-        query = build_filter(self.options.message_filter, since, self.options.until_ms)
+        until = self.options.until_ms
+        if since is not None and until is not None and since >= until:
+            self.outcome.notes.append(f"nothing to fetch: the watermark {known.watermark} is after --until; "
+                                      "use --full to fetch this window again")
+            return
+        query = build_filter(self.options.message_filter, since, until)
         self.outcome.filter = query
         tally = ImageTally()
         seen_max = None
@@ -151,7 +155,7 @@ class _TargetRun:
             self.progress.page(self.outcome)
         self.archive.write_meta(meta)
         self.archive.sync()
-        self.archive.finish()
+        self.outcome.attachments = self.archive.finish()
         self.outcome.images, self.outcome.images_present, self.outcome.image_failures = (
             tally.downloaded, tally.present, tally.failed)
         self.outcome.conversations = len(self.archive.lines)
@@ -195,14 +199,12 @@ class _TargetRun:
     def _store(self, page: dict[str, Any], tally: ImageTally) -> None:
         messages: list[Message] = page.get("value", [])
         new = self.archive.write(messages)
-        if self.options.images:
-            download_images(self.client, self.archive, messages, tally)
+        download_images(self.client, self.archive, messages, tally)
         out = self.outcome
         out.pages += 1
         out.messages += len(messages)
         out.new += len(new)
         out.deleted += sum(1 for m in messages if m.get("deletedDateTime"))
-        out.attachments += sum(len(m.get("attachments") or []) for m in new)
 
     def _describe(self) -> dict[str, Any]:
         """Names for the summary and the HTML archive; without the permission to read them, ids do."""

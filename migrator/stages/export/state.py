@@ -11,6 +11,7 @@ Graph's paging links carry only the query and a skip token.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 STATE_FILE = "state.json"
+LOCK_FILE = ".export.lock"
 STATE_VERSION = 1
 
 
@@ -51,12 +53,37 @@ class _File:
 
 
 class ExportState:
-    """Thread-safe: every target's worker records its progress here."""
+    """Thread-safe: every target's worker records its progress here.
+
+    Holds an exclusive lock on the folder while open: two runs appending to
+    the same files would each write the lines the other just wrote.
+    """
 
     def __init__(self, out_dir: Path) -> None:
         self.path = Path(out_dir) / STATE_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder_lock = open(self.path.with_name(LOCK_FILE), "a+")
+        try:
+            fcntl.flock(self._folder_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._folder_lock.close()
+            raise StateError(f"{self.path.parent}: another export is writing into this folder; "
+                             "wait for it to finish or use another --out") from None
         self._lock = threading.Lock()
-        self._data = self._read()
+        try:
+            self._data = self._read()
+        except StateError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._folder_lock.close()  # closing releases the lock
+
+    def __enter__(self) -> ExportState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _read(self) -> _File:
         try:
@@ -87,7 +114,7 @@ class ExportState:
                 "so export a different selection into another --out folder"
             )
 
-    def save_cursor(self, key: str, sender_filter: str | None, cursor: Cursor | None) -> None:
+    def save_cursor(self, key: str, sender_filter: str | None, cursor: Cursor) -> None:
         with self._lock:
             entry = self._data.targets.setdefault(key, TargetState())
             entry.sender_filter, entry.cursor = sender_filter, cursor
@@ -102,8 +129,7 @@ class ExportState:
 
     def _write(self) -> None:
         """Replace the file atomically: a crash leaves the old state or the new one, never half of each."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{STATE_FILE}.{threading.get_ident()}.tmp")
+        tmp = self.path.with_name(f".{STATE_FILE}.tmp")  # writers hold self._lock
         tmp.write_text(json.dumps(asdict(self._data), indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
 

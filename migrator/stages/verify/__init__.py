@@ -20,7 +20,7 @@ from migrator.graph import GraphClient, GraphError, PaymentRequiredError
 from migrator.journal import Journal
 from migrator.limits import EXPORT_MAX_TOP
 from migrator.plan import Manifest, PlannedConversation, read_lines
-from migrator.stages.export.archive import Message, conversation_of
+from migrator.stages.export.archive import ArchiveError, Message, conversation_of
 from migrator.stages.export.billing import explain
 from migrator.stages.export.outcome import Target
 from migrator.stages.verify.compare import Evidence, check_conversation
@@ -83,7 +83,7 @@ def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, li
             by_conversation.setdefault(conversation_of(message), []).append(message)
     except PaymentRequiredError as error:
         return explain(error, model)
-    except GraphError as error:
+    except (GraphError, ArchiveError) as error:
         return str(error)
     return by_conversation
 
