@@ -66,11 +66,16 @@ def emulator_dump(
     typer.echo(json.dumps(operator_request(url, ca, "dump"), indent=2, ensure_ascii=False))
 
 
+SOURCE_FORMAT_OPTION = typer.Option(
+    None, "--source-format", help="slack, mattermost, discord or teams; detected from the export when left out.")
+
+
 @app.command("analyse")
 def analyse(
-    source: Path = typer.Argument(..., help="The Slack export: the .zip as downloaded, or its unpacked folder."),
+    source: Path = typer.Argument(..., help="The export: the .zip as downloaded, or its unpacked folder."),
     out: Path = typer.Option(..., "--out", help="Folder for inventory.json and report.html."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", help="migration.yaml (or its folder) to report destinations and unmatched users."),
+    source_format: Optional[str] = SOURCE_FORMAT_OPTION,
 ) -> None:
     """Inventory an export and write a self-contained dry-run report."""
     from migrator.model import SourceError
@@ -78,7 +83,7 @@ def analyse(
     from migrator.stages.mapping import MappingError
 
     try:
-        inventory = run_analyse(source, out, mappings)
+        inventory = run_analyse(source, out, mappings, source_format)
     except (SourceError, MappingError) as exc:
         fail(f"error: {exc}")
     typer.echo(summary(inventory))
@@ -125,6 +130,7 @@ def map_command(
     fallback: Optional[str] = typer.Option(None, "--fallback", help="Mail of the Entra account that posts for people not found in the directory."),
     directory: Optional[Path] = typer.Option(None, "--directory", help="Without MIGRATOR_* credentials: the emulator's user directory JSON (default: sample_data/directory.json)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing mapping files (they may hold edits)."),
+    source_format: Optional[str] = SOURCE_FORMAT_OPTION,
 ) -> None:
     """Draft mappings/migration.yaml and users.csv, or check them (--check): exit 1 when problems are found."""
     from migrator.model import SourceError
@@ -132,7 +138,7 @@ def map_command(
 
     try:
         if check is not None:
-            problems = run_check(check, check_source)
+            problems = run_check(check, check_source, source_format)
             for problem in problems:
                 typer.echo(str(problem))
             typer.echo(f"{len(problems)} problems in {check}" if problems else f"{check}: no problems")
@@ -141,7 +147,7 @@ def map_command(
             fail("error: give SOURCE and --out to draft mappings, or --check DIR to validate them")
         with open_directory(directory) as (lookup, where):
             typer.echo(f"matching users by email in {where}")
-            result = run_map(source, out, lookup, fallback=fallback, force=force)
+            result = run_map(source, out, lookup, fallback=fallback, force=force, source_format=source_format)
     except (SourceError, MappingError) as exc:
         fail(f"error: {exc}")
     typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels, {result.archived} archived")

@@ -1,21 +1,76 @@
 """Readers that turn an export into the source model (`migrator.model`).
 
 Stages call `open_source` and never import a reader directly, so adding a
-source kind touches only this package.
+source kind touches only this package. Without a kind the format is told
+from the export's own layout, which each format documents: Slack's
+`users.json`/`channels.json`, Mattermost's JSONL starting with a `version`
+line, `migrator export`'s `teams/`/`users/` folders of JSONL and `meta.json`,
+DiscordChatExporter's JSON objects with `guild`, `channel` and `messages`.
+Anything else is handed to the Slack reader, whose errors say what a Slack
+export must contain (the behaviour before other sources existed).
 """
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
+from typing import Callable
 
-from migrator.model import Source
+from migrator.model import Source, SourceError
+from migrator.sources.archive import ExportTree, open_tree
+from migrator.sources.mattermost import MattermostExport
 from migrator.sources.slack import SlackExport
 
-SOURCE_KINDS = ("slack",)
+_READERS: dict[str, Callable[[Path], Source]] = {
+    "slack": SlackExport,
+    "mattermost": MattermostExport,
+}
+SOURCE_KINDS = tuple(_READERS)
+_SNIFF_BYTES = 4096
+_TEAMS_FILE = re.compile(r"(?:^|/)(?:teams|users)/[^/]+/(?:meta\.json|[^/]+\.jsonl)$")
+_SLACK_FILE = re.compile(r"^(?:[^/]+/)?(?:users|channels)\.json$")
 
 
-def open_source(path: Path | str, kind: str = "slack") -> Source:
-    """Open an export of the given kind; the caller closes it."""
-    if kind != "slack":
-        raise ValueError(f"unknown source kind {kind!r}; known: {', '.join(SOURCE_KINDS)}")
-    return SlackExport(path)
+def open_source(path: Path | str, kind: str | None = None) -> Source:
+    """Open an export of the given kind, or of the kind its layout shows; the caller closes it."""
+    if kind is not None and kind not in _READERS:
+        raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
+    return _READERS[kind or detect_format(Path(path))](Path(path))
+
+
+def detect_format(path: Path) -> str:
+    """The source kind an export's files show; "slack" when none matches, so its reader explains what is missing."""
+    if path.is_file() and not zipfile.is_zipfile(path):
+        return {".jsonl": "mattermost", ".json": "discord"}.get(path.suffix.lower(), "slack")
+    if not path.exists():
+        return "slack"
+    tree = open_tree(path)
+    try:
+        return _detect_in(tree)
+    finally:
+        tree.close()
+
+
+def _detect_in(tree: ExportTree) -> str:
+    names = tree.names()
+    if any(_SLACK_FILE.match(n) for n in names):
+        return "slack"
+    if any(_TEAMS_FILE.search(n) for n in names):
+        return "teams"
+    for name in names:
+        if name.endswith(".jsonl") and _start(tree, name).lstrip("\ufeff \n").startswith('{"type":"version"'):
+            return "mattermost"
+        if name.endswith(".json") and all(f'"{key}"' in _start(tree, name) for key in ("guild", "channel")):
+            return "discord"
+    return "slack"
+
+
+def _start(tree: ExportTree, name: str) -> str:
+    """The first bytes of a member, whitespace removed, enough to recognise its format."""
+    try:
+        with tree.open(name) as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except (OSError, zipfile.BadZipFile):
+        return ""
+    return re.sub(r"\s+", "", head.decode("utf-8", errors="replace"))

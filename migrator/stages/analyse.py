@@ -399,9 +399,10 @@ def read_mappings(path: Path | None, source: Source) -> tuple[Mappings, list[Use
     return mappings, rows, [str(p) for p in problems]
 
 
-def run_analyse(source_path: Path, out_dir: Path, mappings_path: Path | None = None) -> dict[str, Any]:
-    """Analyse an export and write inventory.json and report.html into out_dir."""
-    source = open_source(source_path)
+def run_analyse(source_path: Path, out_dir: Path, mappings_path: Path | None = None,
+                source_format: str | None = None) -> dict[str, Any]:
+    """Analyse an export and write inventory.json and report.html into out_dir (format detected unless given)."""
+    source = open_source(source_path, source_format)
     try:
         mappings, rows, problems = read_mappings(mappings_path, source)
         inventory = build_inventory(source, mappings, rows)

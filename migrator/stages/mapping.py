@@ -673,14 +673,14 @@ def _source_reference(source_path: Path, out_dir: Path) -> str:
 
 
 def run_map(source_path: Path, out_dir: Path, lookup: DirectoryLookup, *, fallback: str | None = None,
-            force: bool = False) -> DraftResult:
+            force: bool = False, source_format: str | None = None) -> DraftResult:
     """Draft migration.yaml and users.csv; existing files are kept unless force, since they hold edits."""
     migration, users_csv = out_dir / MIGRATION_FILE, out_dir / USERS_FILE
     existing = [p for p in (migration, users_csv) if p.exists()]
     if existing and not force:
         raise MappingError(f"{', '.join(map(str, existing))} already exist and may hold your edits; "
                            "use --force to draft them again, or --check to validate them")
-    source = open_source(source_path)
+    source = open_source(source_path, source_format)
     try:
         conversations = source.conversations()
         mappings = draft_mappings(migration, source.workspace, conversations, _source_reference(source_path, out_dir))
@@ -717,7 +717,7 @@ def check_against(mappings: Mappings, rows: list[UserMapping], source: Source) -
     return check_mappings(mappings, source.conversations()) + check_users(mappings, rows, source.users)
 
 
-def run_check(folder: Path, source_override: Path | None = None) -> list[Problem]:
+def run_check(folder: Path, source_override: Path | None = None, source_format: str | None = None) -> list[Problem]:
     """Every problem in the mapping files, checked against the export they were drafted from."""
     mappings, rows, problems = load_all(folder)
     if not mappings.lines:
@@ -728,7 +728,7 @@ def run_check(folder: Path, source_override: Path | None = None) -> list[Problem
             return problems + [Problem(mappings.path.as_posix(), mappings.lines.get("version"),
                                        "no `source:` to check against; add the export's path or pass --source")]
         source_path = mappings.path.parent / mappings.source
-    source = open_source(source_path)
+    source = open_source(source_path, source_format)
     try:
         return problems + check_against(mappings, rows, source)
     finally:

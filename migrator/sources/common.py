@@ -1,0 +1,222 @@
+"""What the Mattermost, Discord and Teams readers share: times, text formats, JSON lines, the spool.
+
+Those three formats do not store a conversation's messages in day files the
+way Slack does: Mattermost interleaves every channel in one JSONL file, Teams
+appends edited versions of a message to the end of its file, and Discord
+replies point at a message by id. So each reader copies its records once into
+a `Spool` (SQLite in a temporary folder) and streams them back per
+conversation in time order, a day at a time: memory stays flat however large
+the export, and the source file is read once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from migrator.model import Day, Ignored, micros_to_iso
+from migrator.sources.archive import ExportTree, ZipLimits, open_tree
+from migrator.sources.slack import _describe, _dicts, _str_or_none
+
+# `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
+TEXT_FORMAT = "text_format"
+MARKDOWN = "markdown"  # Mattermost: CommonMark with @username mentions and :emoji: names
+DISCORD_MARKDOWN = "discord-markdown"  # DiscordChatExporter: Discord markdown, mentions already rendered as @name
+HTML = "html"  # Teams: the chatMessage body as Teams stored it, to be kept (mentions and images re-pointed)
+
+__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "TEXT_FORMAT", "Refused", "Spool", "Spooled", "describe",
+           "dicts", "group_days", "iso_to_micros", "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "str_or_none"]
+
+describe = _describe  # one wording for unreadable JSON across readers
+dicts = _dicts
+str_or_none = _str_or_none
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE | re.ASCII
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class Refused(Exception):
+    """One record cannot be used; the reader quarantines it with this message."""
+
+
+def micros_to_ts(us: int) -> str:
+    """The model's `ts` ("SECONDS.MICROS") for a time the source gives in another form."""
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
+def ms_to_micros(value: Any) -> int:
+    """Epoch milliseconds (Mattermost's `create_at`) as integer microseconds."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise Refused(f"time {value!r} is not epoch milliseconds like 1704103200000")
+    return value * 1000
+
+
+def iso_to_micros(value: Any) -> int:
+    """Exact UTC microseconds of an ISO-8601 time (Discord's and Graph's), never through a float.
+
+    A zone-less time is UTC, as Graph means it; digits finer than a microsecond
+    must be zero (.NET writes seven), otherwise two messages could share a time.
+    """
+    match = _ISO.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise Refused(f"time {value!r} is not ISO-8601 like 2024-01-01T10:00:00.000+00:00")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    fraction = fraction or ""
+    if fraction[6:].strip("0"):
+        raise Refused(f"time {value!r} is finer than a microsecond")
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise Refused(f"time {value!r} is not a date ({exc})") from exc
+    us = (moment - _EPOCH) // _MICROSECOND + int(fraction[:6].ljust(6, "0"))
+    if zone and zone.upper() != "Z":
+        digits = zone[1:].replace(":", "")
+        offset = (int(digits[:2]) * 60 + int(digits[2:])) * 60_000_000
+        us -= offset if zone[0] == "+" else -offset
+    return us
+
+
+def read_json_lines(handle: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    """(line number, value) per non-blank line; a line that is not JSON yields its Refused error instead."""
+    for number, raw in enumerate(handle, 1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except json.JSONDecodeError as exc:
+            yield number, Refused(f"not valid JSON (column {exc.colno}: {exc.msg}); fix the line or export again")
+        except (ValueError, UnicodeDecodeError) as exc:
+            yield number, Refused(f"{describe(exc)}; fix the line or export again")
+
+
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    """One record back from the spool, with what the reader learnt about it while copying."""
+
+    record_id: str
+    us: int
+    root_us: int | None  # the thread root's time when this record is a reply whose root is in the spool
+    origin: str
+    item: int
+    payload: Any
+
+
+class Spool:
+    """Records per conversation on disk, streamed back in time order.
+
+    A record is keyed by (conversation, id): adding a key again keeps the
+    version with the greater `version` string (Graph's lastModifiedDateTime),
+    so an archive that appended an edit or a re-fetched page yields each
+    message once.
+    """
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="migrator-spool-")
+        self._db = sqlite3.connect(Path(self._folder.name) / "spool.sqlite")
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE records (
+                conversation TEXT NOT NULL, id TEXT NOT NULL, us INTEGER NOT NULL, seq INTEGER NOT NULL,
+                root_id TEXT, version TEXT NOT NULL, origin TEXT NOT NULL, item INTEGER NOT NULL, payload TEXT NOT NULL,
+                PRIMARY KEY (conversation, id)
+            );
+            CREATE INDEX by_time ON records (conversation, us, seq);
+            """
+        )
+        self._seq = 0
+
+    def add(self, conversation: str, record_id: str, us: int, payload: Any, origin: str, item: int, *,
+            root_id: str | None = None, version: str = "") -> None:
+        self._seq += 1
+        self._db.execute(
+            """INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (conversation, id) DO UPDATE SET
+                 us = excluded.us, root_id = excluded.root_id, version = excluded.version, origin = excluded.origin,
+                 item = excluded.item, payload = excluded.payload
+               WHERE excluded.version > records.version""",
+            (conversation, record_id, us, self._seq, root_id, version, origin, item,
+             json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
+        )
+
+    def root_of(self, conversation: str, record_id: str) -> str | None:
+        """The thread root of a stored record (itself when it is a root), or None when it is not stored."""
+        row = self._db.execute("SELECT root_id FROM records WHERE conversation = ? AND id = ?",
+                               (conversation, record_id)).fetchone()
+        return None if row is None else (row[0] or record_id)
+
+    def count(self, conversation: str) -> int:
+        return self._db.execute("SELECT count(*) FROM records WHERE conversation = ?", (conversation,)).fetchone()[0]
+
+    def records(self, conversation: str) -> Iterator[Spooled]:
+        """A conversation's records, oldest first (ties in the order they were added)."""
+        cursor = self._db.execute(
+            """SELECT r.id, r.us, root.us, r.origin, r.item, r.payload FROM records r
+               LEFT JOIN records root ON root.conversation = r.conversation AND root.id = r.root_id
+               WHERE r.conversation = ? ORDER BY r.us, r.seq""",
+            (conversation,),
+        )
+        while rows := cursor.fetchmany(500):
+            for record_id, us, root_us, origin, item, payload in rows:
+                yield Spooled(record_id, us, root_us, origin, item, json.loads(payload))
+
+    def close(self) -> None:
+        self._db.close()
+        self._folder.cleanup()
+
+
+def group_days(messages: Iterator[tuple[str, Any]]) -> Iterator[Day]:
+    """(origin, message) pairs in time order into one `Day` per UTC date, holding one day at a time."""
+    current: Day | None = None
+    for origin, message in messages:
+        date = micros_to_iso(message.us)[:10]
+        if current is None or current.date != date:
+            if current is not None:
+                yield current
+            current = Day(file=origin, date=date, messages=[])
+        current.messages.append(message)
+    if current is not None:
+        yield current
+
+
+class SingleFileTree:
+    """One exported file given on its own (a Discord channel's JSON, a Mattermost JSONL), as an `ExportTree`."""
+
+    def __init__(self, path: Path) -> None:
+        self.location = str(path)
+        self.skipped: list[Ignored] = []
+        self._path = path
+
+    def names(self) -> list[str]:
+        return [self._path.name]
+
+    def open(self, name: str) -> BinaryIO:
+        if name != self._path.name:
+            raise FileNotFoundError(f"{name} is not in the export: only {self._path.name} was given")
+        return self._path.open("rb")
+
+    def read(self, name: str) -> bytes:
+        with self.open(name) as handle:
+            return handle.read()
+
+    def close(self) -> None:
+        """Nothing to release: the file is opened per read."""
+
+
+def open_export(path: Path, single_suffix: str, limits: ZipLimits) -> ExportTree:
+    """A zip or folder through `archive.open_tree` (its safety checks), or one bare file of the format's own kind."""
+    if path.is_file() and path.suffix.lower() == single_suffix and not zipfile.is_zipfile(path):
+        return SingleFileTree(path)
+    return open_tree(path, limits)
