@@ -10,6 +10,7 @@ runs exported content or calls the network.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,8 @@ class TargetIndex:
 
 @dataclass
 class Thread:
-    root: dict[str, Any] | None  # None when the root is not in the export (outside the window or filter)
-    replies: list[dict[str, Any]] = field(default_factory=list)
+    root: Message | None  # None when the root is not in the export (outside the window or filter)
+    replies: list[Message] = field(default_factory=list)
 
 
 def render_archive(out_dir: Path) -> Path:
@@ -85,7 +86,7 @@ def _render_target(out_dir: Path, root: Path, label: str) -> TargetIndex:
     return target
 
 
-def latest_versions(versions: Any) -> list[Message]:
+def latest_versions(versions: Iterable[Message]) -> list[Message]:
     """The newest version of each message (a later line wins a tie), in time order."""
     newest: dict[str, Message] = {}
     for message in versions:

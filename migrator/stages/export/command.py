@@ -96,7 +96,10 @@ def _report(outcome: ExportOutcome, request: ExportRequest) -> None:
     if request.format == "html":
         from migrator.reports.export_archive import render_archive
 
-        typer.echo(f"export: archive {render_archive(request.out)}")
+        try:
+            typer.echo(f"export: archive {render_archive(request.out)}")
+        except ArchiveError as error:
+            fail(f"export: the HTML archive was not written: {error}", code=1)
     typer.echo(outcome.summary())
     typer.echo(f"export: details in {request.out / SUMMARY_FILE} and {request.out / LOG_FILE}")
     if not outcome.ok:

@@ -40,6 +40,7 @@ def local_image(image_dir: Path, hosted_id: str) -> Path | None:
 
 
 def download_images(client: GraphClient, archive: TargetArchive, messages: list[Message], tally: ImageTally) -> None:
+    """Every image of a page, not only of its new lines: a page fetched again after a crash gets the ones it missed."""
     for message in messages:
         images = hosted_images(message)
         if not images:
