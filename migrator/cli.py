@@ -90,6 +90,25 @@ def analyse(
     typer.echo(f"wrote {out / 'inventory.json'} and {out / REPORT_FILE}")
 
 
+@app.command("transform")
+def transform(
+    source: Path = typer.Argument(..., help="The Slack export: the .zip as downloaded, or its unpacked folder."),
+    mappings: Path = typer.Option(..., "--mappings", help="The folder holding migration.yaml and users.csv (or migration.yaml itself)."),
+    out: Path = typer.Option(..., "--out", help="The plan folder: manifest.json, one JSONL per channel, files/, archive/, reports."),
+) -> None:
+    """Write the exact import requests (the plan) for `load`, and a report that adds up to the export."""
+    from migrator.model import SourceError
+    from migrator.stages.mapping import MappingError
+    from migrator.stages.transform import TransformError, summary, transform as run_transform
+
+    try:
+        result = run_transform(source, mappings, out)
+    except (SourceError, MappingError, TransformError) as exc:
+        fail(f"error: {exc}")
+    typer.echo(summary(result))
+    typer.echo(f"wrote the plan in {out} ({result.report_html.name}, {result.report_json.name})")
+
+
 @app.command("load")
 def load(
     plan_dir: Path = typer.Argument(..., help="The plan folder written by `migrator transform`."),

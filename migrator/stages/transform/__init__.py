@@ -1,0 +1,255 @@
+"""The `transform` stage: the source model and the mappings as the exact requests load will send.
+
+Everything that decides what lands in Teams happens here and is written down
+for review before anything is sent: per target channel a JSONL file of
+import requests in posting order, the manifest (teams, channels, backdated
+creation times, members, uploads), the files to upload, the archive of what
+is not imported, and a report whose counts add up to the export's inventory.
+Each source conversation is streamed once; see `planner.py` for why memory
+stays flat.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrator.model import Conversation, Source, User
+from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
+from migrator.sources import open_source
+from migrator.stages.mapping import GENERAL, Mappings, Route, UserMapping, check_against, conversation_label, load_all
+from migrator.stages.transform import report as reporting
+from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
+from migrator.stages.transform.authors import Authors
+from migrator.stages.transform.context import Context
+from migrator.stages.transform.files import COUNT_KEYS, FilePlanner, FileStore, safe_component, unique_name
+from migrator.stages.transform.planner import ChannelPlan, Run, Target
+from migrator.timestamps import format_ms, now_ms as current_ms
+
+FILES_DIR = "files"
+OWNER_FLAGS = ("is_primary_owner", "is_owner", "is_admin")  # Slack workspace roles that own the team in Teams
+
+
+class TransformError(Exception):
+    """The mappings cannot be carried out; lists every problem with file and line (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    plan_dir: Path
+    manifest: Manifest
+    report: dict[str, Any]
+    report_json: Path
+    report_html: Path
+
+
+def transform(source_path: Path, mappings_path: Path, out_dir: Path, *, now_ms: int | None = None) -> TransformResult:
+    """Write the plan for `source_path` as `mappings_path` (migration.yaml or its folder) says, into `out_dir`.
+
+    `now_ms` is the moment nothing may be later than (default: now); tests fix it.
+    """
+    mappings, rows, problems = load_all(Path(mappings_path))
+    source = open_source(Path(source_path))
+    try:
+        problems += check_against(mappings, rows, source)
+        if problems:
+            raise TransformError(
+                f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run again:\n"
+                + "\n".join(str(p) for p in problems)
+            )
+        out_dir = Path(out_dir)
+        _prepare_plan_dir(out_dir)
+        manifest, report = _Transform(source, mappings, rows, out_dir, now_ms or current_ms()).run(Path(source_path))
+    finally:
+        source.close()
+    json_path, html_path = reporting.write(report, out_dir)
+    return TransformResult(out_dir, manifest, report, json_path, html_path)
+
+
+def summary(result: TransformResult) -> str:
+    """The few lines the CLI prints."""
+    m, lines, files = result.report["messages"], result.report["lines"], result.report["files"]
+    channels = sum(len(t.channels) for t in result.manifest.teams)
+    return "\n".join([
+        f"{m['read']:,} messages read: {m['planned']:,} planned, {m['archived']:,} archived, "
+        f"{m['skipped_conversations'] + m['skipped_system'] + m['skipped_authors']:,} left out",
+        f"{lines['written']:,} import requests for {channels} channels in {len(result.manifest.teams)} teams "
+        f"({lines['split_extra']:,} extra parts of split messages, {lines['thread_placeholders']:,} stand-in thread starts)",
+        f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
+        f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
+    ])
+
+
+def _prepare_plan_dir(out_dir: Path) -> None:
+    """A plan written again replaces the last one; the journal of a load beside it is kept."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not (out_dir / MANIFEST).is_file():
+        return
+    try:
+        previous = Manifest.read(out_dir)
+    except PlanError:
+        previous = None
+    root = out_dir.resolve()
+    for _, conversation in previous.conversations() if previous else []:
+        path = (out_dir / conversation.file).resolve()
+        if path.is_relative_to(root):
+            path.unlink(missing_ok=True)
+    for folder in (FILES_DIR, ARCHIVE_DIR):
+        shutil.rmtree(out_dir / folder, ignore_errors=True)
+
+
+class _Transform:
+    """One run: the shared state and the order things are written in."""
+
+    def __init__(self, source: Source, mappings: Mappings, rows: list[UserMapping], out_dir: Path, now_ms: int) -> None:
+        self.source, self.mappings, self.rows, self.out_dir, self.now_ms = source, mappings, rows, out_dir, now_ms
+        self.conversations = source.conversations()
+        self.authors = Authors(mappings, rows, source.users)
+        channels = {c.id: c.name for c in self.conversations}
+        self.files = FilePlanner(source, FileStore(source, out_dir, FILES_DIR))
+        self.tally = reporting.Tally()
+        self.run_state = Run(source, self.authors, Context(users=self.authors.names, channels=channels), self.files,
+                             self.tally, mappings.system_messages != "skip", now_ms)
+        self.archiver = Archiver(source, self.authors.names, channels, out_dir)
+
+    def run(self, source_path: Path) -> tuple[Manifest, dict[str, Any]]:
+        targets = _targets(self.mappings, self.conversations)
+        planned = self._plan_targets(targets)
+        archive = self._archive_and_skip()
+        teams = self._teams(targets, planned)
+        manifest = Manifest(source=self._header(source_path), teams=teams, archive=archive)
+        manifest.write(self.out_dir)
+        order = {c.id: i for i, c in enumerate(self.conversations)}
+        self.tally.conversations.sort(key=lambda row: order[row["id"]])
+        return manifest, self._report(manifest, targets)
+
+    def _plan_targets(self, targets: list[Target]) -> dict[str, PlannedConversation]:
+        planned = {}
+        with tempfile.TemporaryDirectory(prefix=".spool-", dir=self.out_dir) as spool_dir:
+            for number, target in enumerate(targets):
+                with open(Path(spool_dir) / f"{number}.spool", "w+b") as spool:
+                    plan = ChannelPlan(self.run_state, target, spool)
+                    for conversation in target.sources:
+                        counts = plan.add(conversation)
+                        self._row(conversation, "migrate", target.key, read=counts["read"], planned=counts["planned"],
+                                  skipped_system=counts["skipped_system"], skipped_authors=counts["skipped_author"])
+                    planned[target.key] = plan.finish(self.out_dir)
+        return planned
+
+    def _archive_and_skip(self) -> list[dict[str, Any]]:
+        archive = []
+        by_id = {c.id: c for c in self.conversations}
+        for route in self.mappings.routes:
+            conversation = by_id[route.source]
+            if route.action == "archive":
+                entry = self.archiver.archive(conversation, conversation_label(conversation, self.source.users),
+                                              "mapped to archive in migration.yaml")
+                archive.append(entry)
+                self._row(conversation, "archive", entry["page"], read=entry["messages"], archived=entry["messages"])
+            elif route.action == "skip":
+                read = sum(1 for _ in self.source.messages(conversation))
+                self._row(conversation, "skip", "", read=read, skipped_conversations=read)
+        return archive
+
+    def _row(self, conversation: Conversation, action: str, target: str, **counts: int) -> None:
+        row = {"id": conversation.id, "name": conversation.name, "kind": conversation.kind.value, "action": action,
+               "target": target, "read": 0, **{key: 0 for key in reporting.MESSAGE_KEYS}}
+        row.update(counts)
+        self.tally.conversations.append(row)
+
+    def _teams(self, targets: list[Target], planned: dict[str, PlannedConversation]) -> list[PlannedTeam]:
+        """Teams that receive at least one channel, created at or before their earliest channel."""
+        teams: dict[str, PlannedTeam] = {}
+        for target in targets:
+            channel = planned[target.key]
+            team = teams.get(target.team)
+            if team is None:
+                mapped = self.mappings.teams[target.team]
+                team = teams[target.team] = PlannedTeam(key=mapped.key, display_name=mapped.name, created=channel.created,
+                                                        description=mapped.description)
+            team.channels.append(channel)
+            team.created = min(team.created, channel.created)
+        for team in teams.values():
+            sources = [c for t in targets if t.team == team.key for c in t.sources]
+            team.members = _members(self.mappings.teams[team.key].members, self.rows, self.source.users, sources)
+        return list(teams.values())
+
+    def _header(self, source_path: Path) -> dict[str, Any]:
+        return {"path": str(source_path), "kind": self.source.kind, "workspace": self.source.workspace.name,
+                "mappings": str(self.mappings.path), "transformed_at": format_ms(self.now_ms)}
+
+    def _report(self, manifest: Manifest, targets: list[Target]) -> dict[str, Any]:
+        uploads = {u.key: u for _, c in manifest.conversations() for u in c.uploads}
+        counts = self.files.counts
+        files = {"total": sum(counts[k] for k in COUNT_KEYS), **{k: counts[k] for k in COUNT_KEYS},
+                 "upload_files": len(uploads), "upload_bytes": sum(u.size for u in uploads.values()),
+                 "placeholders": self.files.placeholders}
+        authors = {**{k: self.authors.counts[k] for k in ("mapped", "fallback", "skipped")},
+                   "fallback_for": dict(self.authors.fallback_names.most_common()),
+                   "skipped_list": [{"author": name, "reason": reason, "messages": n}
+                                    for (name, reason), n in self.authors.skipped.most_common()]}
+        return reporting.build(
+            self.tally, header={"source": manifest.source, "plan": str(self.out_dir), "transformed_at": manifest.source["transformed_at"]},
+            lines_written=sum(c.messages for _, c in manifest.conversations()), files=files, authors=authors,
+            unsupported=self.run_state.ctx.unsupported, targets=_target_rows(manifest), teams=_team_rows(manifest),
+            archive=manifest.archive, quarantined=[q.to_dict() for q in self.source.quarantine],
+        )
+
+
+def _targets(mappings: Mappings, conversations: list[Conversation]) -> list[Target]:
+    """Target channels in the order migration.yaml names them, each with the conversations merged into it."""
+    by_id = {c.id: c for c in conversations}
+    targets: dict[tuple[str, str], Target] = {}
+    file_names: dict[str, set[str]] = {}
+    for route in mappings.routes:
+        if route.target is None:
+            continue
+        conversation = by_id[route.source]
+        target = targets.get(route.target)
+        if target is None:
+            target = targets[route.target] = _target(route, conversation, file_names.setdefault(route.team or "", set()))
+        target.sources.append(conversation)
+    return list(targets.values())
+
+
+def _target(route: Route, conversation: Conversation, taken: set[str]) -> Target:
+    assert route.team is not None and route.channel is not None  # route.target is set
+    name = unique_name(safe_component(route.channel) or "channel", taken)
+    return Target(key=f"{route.team}/{route.channel}", team=route.team, display_name=route.channel,
+                  file=f"{safe_component(route.team)}/{name}.jsonl", general=route.channel == GENERAL,
+                  description=conversation.purpose or conversation.topic)
+
+
+def _members(listed: tuple[str, ...] | None, rows: list[UserMapping], users: dict[str, User],
+             sources: list[Conversation]) -> list[PlannedMember]:
+    """Everyone the mapping puts in the team who has an Entra account; workspace admins and the
+    creators of the team's source conversations become owners."""
+    creators = {c.creator for c in sources if c.creator}
+    by_id = {row.slack_id: row for row in rows}
+    wanted = [row.slack_id for row in rows] if listed is None else list(listed)
+    members: dict[str, PlannedMember] = {}
+    for slack_id in wanted:
+        row = by_id.get(slack_id)
+        if row is None or row.action != "map" or not row.entra_id or row.entra_id in members:
+            continue
+        user = users.get(slack_id)
+        admin = user is not None and any(user.extra.get(flag) for flag in OWNER_FLAGS)
+        owner = admin or (listed is not None and slack_id in creators)
+        members[row.entra_id] = PlannedMember(row.entra_id, row.slack_name or (user.label if user else slack_id),
+                                              ["owner"] if owner else [])
+    return list(members.values())
+
+
+def _target_rows(manifest: Manifest) -> list[dict[str, Any]]:
+    return [{"team": team.display_name if team else "", "channel": c.display_name, "key": c.key, "general": c.general,
+             "messages": c.messages, "roots": c.roots, "replies": c.replies, "uploads": len(c.uploads),
+             "created": c.created, "file": c.file, "sources": c.sources} for team, c in manifest.conversations()]
+
+
+def _team_rows(manifest: Manifest) -> list[dict[str, Any]]:
+    return [{"key": t.key, "name": t.display_name, "created": t.created, "channels": len(t.channels),
+             "members": len(t.members), "owners": [m.display_name for m in t.members if "owner" in m.roles]}
+            for t in manifest.teams]

@@ -1,0 +1,94 @@
+"""Conversations kept aside rather than imported: DMs, group DMs, anything mapped to `archive`.
+
+The customer keeps them as `archive/{conversation}.jsonl` (one message per
+line: time, author, the original text and the same safe HTML a plan would
+carry) and `archive/{conversation}.html`, a page that reads like the
+conversation did (threads under their first message), with the files the
+export holds copied to `archive/files/` and linked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from migrator.model import Conversation, File, FileStatus, Message, Source, micros_to_iso
+from migrator.plan import write_lines
+from migrator.reports.html import render as render_page
+from migrator.stages.transform import bodies
+from migrator.stages.transform.context import Context
+from migrator.stages.transform.files import UNREADABLE, FileStore, clean_url, placeholder, safe_component
+from migrator.stages.transform.markup import Element, el, render
+from migrator.stages.transform.planner import keyed_messages
+
+ARCHIVE_DIR = "archive"
+FILES_DIR = f"{ARCHIVE_DIR}/files"
+
+
+class Archiver:
+    def __init__(self, source: Source, names: Mapping[str, str], channels: Mapping[str, str], plan_dir: Path) -> None:
+        self.source = source
+        self.names = names
+        self.ctx = Context(users=names, channels=channels)  # its own: archived content is not counted as imported
+        self.plan_dir = plan_dir
+        self.store = FileStore(source, plan_dir, FILES_DIR)
+
+    def archive(self, conversation: Conversation, label: str, reason: str) -> dict[str, Any]:
+        """Write the conversation's JSONL and page; returns its manifest entry."""
+        stem = f"{ARCHIVE_DIR}/{safe_component(conversation.id)}"
+        lines = [self._line(key, message) for key, message in keyed_messages(conversation, self.source.messages(conversation))]
+        write_lines(self.plan_dir / f"{stem}.jsonl", iter(lines))
+        page = render_page("transform_archive.html.j2", name=label, kind=conversation.kind.value, reason=reason,
+                           count=len(lines), threads=_threads(lines))
+        (self.plan_dir / f"{stem}.html").write_text(page, encoding="utf-8")
+        return {"conversation": conversation.id, "name": label, "kind": conversation.kind.value, "reason": reason,
+                "file": f"{stem}.jsonl", "page": f"{stem}.html", "messages": len(lines),
+                "files": sum(1 for line in lines for f in line["files"] if f["path"])}
+
+    def _line(self, key: str, message: Message) -> dict[str, Any]:
+        self.ctx.features.clear()
+        files = [self._file(file) for file in message.files]
+        blocks = bodies.content(message, self.ctx) + [node for _, node in files] + bodies.notes(message, self.ctx)
+        return {
+            "key": key, "ts": message.ts, "time": micros_to_iso(message.us),
+            "thread_ts": message.thread_ts, "reply": message.is_reply, "user": message.user,
+            "author": self.names.get(message.user or "") or message.username or message.user or message.bot_id or "",
+            "subtype": message.subtype, "text": message.text, "html": render(blocks),
+            "files": [entry for entry, _ in files],
+        }
+
+    def _file(self, file: File) -> tuple[dict[str, Any], Element]:
+        """A copy next to the page when the export has the bytes, otherwise the plan's placeholder line."""
+        entry: dict[str, Any] = {"name": file.name, "status": file.status.value, "path": None,
+                                 "url": clean_url(file.url) if file.url else None}
+        if file.status is FileStatus.AVAILABLE:
+            try:
+                stored = self.store.store(file.id or f"{file.name}-{file.created_us}", file)
+            except UNREADABLE:
+                return {**entry, "status": "unreadable"}, placeholder(file, "unreadable")
+            entry["path"] = stored.path
+            href = quote(stored.path.removeprefix(f"{ARCHIVE_DIR}/"))
+            shown: Element = Element("img", [], (("src", href), ("alt", file.name))) if file.is_image else el("span", "📎 " + file.name)
+            return entry, el("p", Element("a", [shown], (("href", href),)))
+        return entry, placeholder(file, file.status.value)
+
+
+def _threads(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Roots in time order with their replies under them; replies whose root is absent form their own group."""
+    threads: dict[str, dict[str, Any]] = {}
+    first_root: dict[str, str] = {}  # ts -> key of the first root with it (Slack ts are not always unique)
+    for line in lines:
+        shown = {**line, "html": Markup(line["html"])}  # built by markup.render: escaped, our tags only
+        if line["reply"]:
+            thread_id = first_root.get(line["thread_ts"], f"missing:{line['thread_ts']}")
+            threads.setdefault(thread_id, {"root": None, "replies": []})["replies"].append(shown)
+        else:
+            first_root.setdefault(line["ts"], line["key"])
+            threads.setdefault(line["key"], {"root": None, "replies": []})["root"] = shown
+    for thread in threads.values():
+        thread["replies"].sort(key=lambda reply: reply["time"])
+    return sorted(threads.values(), key=lambda t: (t["root"] or t["replies"][0])["time"])

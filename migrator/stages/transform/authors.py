@@ -1,0 +1,88 @@
+"""Who posts each message in Teams, decided by users.csv.
+
+`map` people post as their Entra user; `fallback` people, bots, integrations
+and authors the export does not know post as the fallback account, and the
+message then starts with "Originally posted by NAME" so nobody's words lose
+their author; `skip` people's messages are left out and counted. A message
+that needs the fallback account when none is configured is skipped too,
+and counted apart so the consultant sees why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from migrator.model import Message, User
+from migrator.stages.mapping import Mappings, UserMapping
+
+SKIPPED_BY_MAPPING = "users.csv says skip"
+NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    sender: dict[str, Any]  # the request's `from`
+    posted_by: str | None = None  # the original author's name when the fallback account posts
+
+
+class Authors:
+    def __init__(self, mappings: Mappings, rows: list[UserMapping], users: Mapping[str, User]) -> None:
+        self.users = users
+        self.rows = {row.slack_id: row for row in rows}
+        self.bots = {str(u.extra["profile"]["bot_id"]): u.id for u in users.values()
+                     if isinstance(u.extra.get("profile"), dict) and u.extra["profile"].get("bot_id")}
+        self.fallback = _sender(mappings.fallback_id, mappings.fallback or "Migration account") if mappings.fallback_id else None
+        self.names = {user_id: self._name(user_id) for user_id in users}
+        self.counts: Counter = Counter({"mapped": 0, "fallback": 0, "skipped": 0})
+        self.fallback_names: Counter = Counter()  # original author -> messages the fallback account posted
+        self.skipped: Counter = Counter()  # (author, reason) -> messages left out
+
+    def _name(self, user_id: str) -> str:
+        row = self.rows.get(user_id)
+        user = self.users.get(user_id)
+        return (row.slack_name if row else "") or (user.label if user else "") or user_id
+
+    def for_message(self, message: Message) -> Author | None:
+        """The author to post as, or None when the message is to be left out (counted)."""
+        user_id = message.user or self.bots.get(message.bot_id or "")
+        row = self.rows.get(user_id or "")
+        name = self._original_name(message, user_id)
+        if row is not None and row.action == "map" and row.entra_id:
+            self.counts["mapped"] += 1
+            return Author(_sender(row.entra_id, self.names.get(row.slack_id, name)))
+        if row is not None and row.action == "skip":
+            return self._skip(name, SKIPPED_BY_MAPPING)
+        if self.fallback is None:
+            return self._skip(name, NO_FALLBACK)
+        self.counts["fallback"] += 1
+        self.fallback_names[name] += 1
+        return Author(self.fallback, posted_by=name)
+
+    def placeholder_author(self, first_reply: Author) -> Author:
+        """Who posts a thread's stand-in first message: the fallback account, else the first reply's author."""
+        return Author(self.fallback) if self.fallback is not None else Author(first_reply.sender)
+
+    def _skip(self, name: str, reason: str) -> None:
+        self.counts["skipped"] += 1
+        self.skipped[(name, reason)] += 1
+        return None
+
+    def _original_name(self, message: Message, user_id: str | None) -> str:
+        """The name Slack showed: a bot's username, the export's copy of the profile, or the user list's."""
+        if message.username and not message.user:
+            return message.username
+        if user_id and user_id in self.names:
+            return self.names[user_id]
+        profile = message.extra.get("user_profile") or message.extra.get("bot_profile")
+        if isinstance(profile, dict):
+            for key in ("real_name", "display_name", "name"):
+                if profile.get(key):
+                    return str(profile[key])
+        return message.username or user_id or message.bot_id or "an unknown author"
+
+
+def _sender(user_id: str, display_name: str) -> dict[str, Any]:
+    return {"user": {"id": user_id, "displayName": display_name, "userIdentityType": "aadUser"}}

@@ -1,0 +1,72 @@
+"""A source message as the blocks of its HTML body: what was written, then the migrator's notes.
+
+The body is kept as a list of top-level elements (paragraphs, quotes, code,
+lists, cards) rather than one string, so `split.py` can cut an oversized
+message between blocks and each part stays valid HTML. Everything the import
+API cannot carry is turned into something a reader understands and counted in
+`Context.features`: mentions become bold names, reactions a summary line,
+edits an "(edited)" note, system events small grey notes.
+"""
+
+from __future__ import annotations
+
+from migrator.model import Message
+from migrator.stages.transform import mrkdwn
+from migrator.stages.transform.blocks import render_blocks
+from migrator.stages.transform.cards import render_cards
+from migrator.stages.transform.context import Context
+from migrator.stages.transform.markup import Element, el, emoji_char, note
+
+DELETED = "This message was deleted in Slack; it is kept because replies belong to it."
+EMPTY = "(This message had no text.)"
+
+
+def content(message: Message, ctx: Context) -> list[Element]:
+    """What the author wrote (or the event that happened), as top-level blocks."""
+    if message.subtype == "tombstone":
+        ctx.features.add("deleted_placeholders")
+        return [note(DELETED)]
+    if message.system:
+        ctx.features.add("system_messages")
+        return [note(*mrkdwn.inline(message.text or message.subtype or "", ctx))]
+    blocks = render_blocks(message.blocks, ctx) if message.blocks else []
+    if not blocks and message.text:
+        blocks = mrkdwn.blocks(message.text, ctx)
+    if message.subtype == "me_message":
+        blocks = [el("p", el("i", *b.children)) if b.tag == "p" else b for b in blocks]
+    blocks += render_cards(message.attachments, ctx)
+    if message.commented_file is not None:
+        ctx.features.add("file_comments")
+        blocks.append(note("Comment on the file ", el("b", message.commented_file.name)))
+    return blocks
+
+
+def notes(message: Message, ctx: Context) -> list[Element]:
+    """What Slack showed around the message that Teams cannot: edits, broadcasts, reactions."""
+    out: list[Element] = []
+    if message.subtype == "thread_broadcast":
+        ctx.features.add("thread_broadcasts")
+        out.append(note("(also sent to the channel)"))
+    if message.edited is not None:
+        ctx.features.add("edits")
+        out.append(note("(edited)"))
+    if message.reactions:
+        ctx.features.add("reactions")
+        summary = " · ".join(f"{_reaction(r.name)} {r.count}" for r in message.reactions)
+        out.append(note("Reactions: " + summary))
+    return out
+
+
+def posted_by(name: str) -> Element:
+    """The first line of a message the fallback account posts for someone without an Entra account."""
+    return note("Originally posted by ", el("b", name))
+
+
+def empty_note() -> Element:
+    return note(EMPTY)
+
+
+def _reaction(name: str) -> str:
+    """Reaction names carry their skin tone as `+1::skin-tone-3`; custom emoji keep their :name:."""
+    base, _, tone = name.partition("::")
+    return emoji_char(base, tone or None) or f":{name}:"

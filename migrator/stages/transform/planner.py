@@ -1,0 +1,303 @@
+"""One target channel's plan file: every message of its source conversations as import requests.
+
+Messages are rendered as they stream in and spooled to disk (marshal), while
+only a small record per message stays in memory: the timeline needs every
+time of the target before any can be fixed (replies arrive in later day
+files than their root; merged sources interleave), and a channel of a
+million messages must not be held as requests. Once all sources are read,
+threads are resolved (a reply whose first message is missing or left out
+gets a stand-in root), times are placed (`timeline.place`), and the spool is
+written out in time order, which is also a valid posting order: every root
+comes before its replies.
+"""
+
+from __future__ import annotations
+
+import marshal
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+from migrator.limits import MAX_BODY_BYTES
+from migrator.model import Conversation, Message, Source, ts_to_micros
+from migrator.plan import PlannedConversation, write_lines
+from migrator.stages.transform import bodies
+from migrator.stages.transform.authors import Author, Authors
+from migrator.stages.transform.context import Context
+from migrator.stages.transform.files import ChannelUploads, FilePlanner, FileParts
+from migrator.stages.transform.markup import Element, note, render
+from migrator.stages.transform.report import Tally
+from migrator.stages.transform.split import size, split_blocks
+from migrator.stages.transform.timeline import Entry, Placement, place
+from migrator.timestamps import format_ms
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+MISSING_ROOT = "The message that started this thread is not in the export."
+SKIPPED_ROOT = "The message that started this thread was not migrated ({reason})."
+SKIPPED_SYSTEM = "a system message, skipped by migration.yaml"
+SKIPPED_AUTHOR = "its author is not migrated"
+
+
+def keyed_messages(conversation: Conversation, messages: Iterator[Message]) -> Iterator[tuple[str, Message]]:
+    """Each message with its stable key, `conversation:ts`; a repeated ts (Slack ts are not always unique)
+    gets `/2`, `/3`… in stream order, which is stable because day files are read in name order."""
+    seen: Counter = Counter()
+    for message in messages:
+        seen[message.ts] += 1
+        key = f"{conversation.id}:{message.ts}"
+        yield (key if seen[message.ts] == 1 else f"{key}/{seen[message.ts]}"), message
+
+
+def part_marker(number: int, total: int) -> Element:
+    return note(f"(part {number} of {total})")
+
+
+MARKER_BYTES = size(render([part_marker(9999, 9999)]))
+
+
+@dataclass
+class Run:
+    """What every channel of one transform shares."""
+
+    source: Source
+    authors: Authors
+    ctx: Context
+    files: FilePlanner
+    tally: Tally
+    keep_system: bool
+    now_ms: int
+
+
+@dataclass(slots=True)
+class _Record:
+    """What stays in memory per planned message: enough to place it in time and find it in the spool."""
+
+    key: str
+    ts: str
+    thread: tuple[str, str]  # (source conversation, root ts)
+    root: bool
+    us: int
+    span: int
+    offset: int
+    length: int
+
+
+@dataclass
+class Target:
+    """A target channel of a team and the source conversations that fill it."""
+
+    key: str  # "team/channel", stable between runs
+    team: str
+    display_name: str
+    file: str  # relative to the plan folder
+    general: bool
+    description: str
+    sources: list[Conversation] = field(default_factory=list)
+
+
+class ChannelPlan:
+    def __init__(self, run: Run, target: Target, spool: BinaryIO) -> None:
+        self.run = run
+        self.target = target
+        self.spool = spool
+        self.records: list[_Record] = []
+        self.uploads = ChannelUploads()
+        self.skipped_roots: dict[tuple[str, str], str] = {}
+        self._end = 0  # where the next spooled message goes
+        self._at_end = True  # False once a read has moved the file position
+
+    # --- reading --------------------------------------------------------------
+
+    def add(self, conversation: Conversation) -> Counter:
+        """Render every message of one source conversation; returns its counts for the report."""
+        counts: Counter = Counter({"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0})
+        for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
+            counts["read"] += 1
+            if message.system and not self.run.keep_system:
+                counts["skipped_system"] += 1
+                self._left_out(conversation, message, SKIPPED_SYSTEM)
+                continue
+            author = self.run.authors.for_message(message)
+            if author is None:
+                counts["skipped_author"] += 1
+                self._left_out(conversation, message, SKIPPED_AUTHOR)
+                continue
+            self._plan(conversation, message, key, author)
+            counts["planned"] += 1
+        return counts
+
+    def _left_out(self, conversation: Conversation, message: Message, reason: str) -> None:
+        if not message.is_reply:
+            self.skipped_roots.setdefault((conversation.id, message.ts), reason)
+
+    def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
+        ctx = self.run.ctx
+        ctx.features.clear()
+        files = self.run.files.for_message(message.files, key, self.uploads)
+        blocks = bodies.content(message, ctx) + files.nodes + bodies.notes(message, ctx)
+        if not blocks:
+            ctx.features.add("empty_messages")
+            blocks = [bodies.empty_note()]
+        preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
+        rendered = [render([block]) for block in blocks]
+        content = self._valid(preamble + "".join(rendered))
+        if size(content) <= MAX_BODY_BYTES:
+            parts = [_part(content, files)]
+        else:
+            parts = self._split(key, preamble, [self._valid(html) for html in rendered], files)
+        self.run.tally.conversions.update(ctx.features)
+        common: dict[str, Any] = {"from": author.sender}
+        if author.posted_by:
+            common["note"] = f"posted by the fallback account for {author.posted_by}"
+        thread = (conversation.id, message.root_ts)
+        self._spool(key, message.ts, thread, not message.is_reply, message.us, common, parts)
+
+    def _valid(self, html: str) -> str:
+        """Lone surrogates (broken UTF-16 in the export's JSON) cannot be written: shown as U+FFFD, counted."""
+        try:
+            html.encode("utf-8")
+        except UnicodeEncodeError:
+            self.run.ctx.features.add("invalid_characters")
+            return _SURROGATES.sub("\ufffd", html)
+        return html
+
+    def _split(self, key: str, preamble: str, rendered: list[str], files: FileParts) -> list[dict[str, Any]]:
+        """Numbered parts, each within the body limit, each carrying the images and files it shows."""
+        self.run.ctx.features.add("split_messages")
+        chunks = split_blocks(rendered, MAX_BODY_BYTES - size(preamble) - MARKER_BYTES)
+        total = len(chunks)
+        parts = [_part(preamble + render([part_marker(n, total)]) + "".join(chunk), files) for n, chunk in enumerate(chunks, 1)]
+        self.run.tally.splits.append({"key": key, "parts": total, "bytes": sum(size(html) for html in rendered)})
+        return parts
+
+    def _spool(self, key: str, ts: str, thread: tuple[str, str], root: bool, us: int,
+               common: dict[str, Any], parts: list[dict[str, Any]]) -> None:
+        data = marshal.dumps((common, parts))
+        if not self._at_end:  # stand-in roots are spooled after reads
+            self.spool.seek(self._end)
+            self._at_end = True
+        self.spool.write(data)
+        self.records.append(_Record(key, ts, thread, root, us, len(parts), self._end, len(data)))
+        self._end += len(data)
+
+    # --- writing ---------------------------------------------------------------
+
+    def finish(self, plan_dir: Path) -> PlannedConversation:
+        """Resolve threads, place every message in time, and write the plan file in posting order."""
+        root_keys = self._resolve_threads()
+        thread_ids = {thread: index for index, thread in enumerate(root_keys)}
+        entries = [Entry(thread_ids[self._thread_of(r)], r.us, r.root, r.span) for r in self.records]
+        placements = place(entries, self.run.now_ms)
+        order = sorted(range(len(self.records)), key=lambda i: placements[i].ms)
+        counts: Counter = Counter()
+        lines = self._lines(order, placements, root_keys, counts)
+        written = write_lines(plan_dir / self.target.file, lines)
+        first = min((p.ms for p in placements), default=None)
+        return PlannedConversation(
+            key=self.target.key, display_name=self.target.display_name, file=self.target.file,
+            created=format_ms(self._created(first)), messages=written, roots=counts["root"], replies=counts["reply"],
+            description=self.target.description, general=self.target.general,
+            uploads=list(self.uploads.by_key.values()), sources=[c.id for c in self.target.sources],
+        )
+
+    def _thread_of(self, record: _Record) -> tuple[str, str]:
+        return (record.thread[0], record.key) if record.root else record.thread
+
+    def _resolve_threads(self) -> dict[tuple[str, str], str]:
+        """Root key per thread; a root's own thread is (conversation, its key), replies join the first
+        root with their thread_ts, and replies without one get a stand-in root."""
+        first_root: dict[tuple[str, str], str] = {}
+        for record in self.records:
+            if record.root:
+                first_root.setdefault(record.thread, record.key)
+        root_keys: dict[tuple[str, str], str] = {}
+        orphans: dict[tuple[str, str], list[_Record]] = {}
+        for record in self.records:
+            if record.root:
+                root_keys[(record.thread[0], record.key)] = record.key
+            elif record.thread in first_root:
+                record.thread = (record.thread[0], first_root[record.thread])
+            else:
+                orphans.setdefault(record.thread, []).append(record)
+        taken = {record.key for record in self.records}
+        for thread, replies in orphans.items():
+            key = self._stand_in_root(thread, replies, taken)
+            for record in replies:
+                record.thread = (thread[0], key)
+            root_keys[(thread[0], key)] = key
+        return root_keys
+
+    def _stand_in_root(self, thread: tuple[str, str], replies: list[_Record], taken: set[str]) -> str:
+        """A first message for replies whose own is missing, so they stay a thread in Teams."""
+        conversation, ts = thread
+        key = f"{conversation}:{ts}"
+        if key in taken:
+            key += "/thread-start"
+        taken.add(key)
+        reason = self.skipped_roots.get(thread)
+        text = SKIPPED_ROOT.format(reason=reason) if reason else MISSING_ROOT
+        try:
+            us = ts_to_micros(ts)
+        except ValueError:
+            us = min(r.us for r in replies)
+        first_reply = marshal.loads(self._read(replies[0]))[0]
+        author = self.run.authors.placeholder_author(Author(first_reply["from"]))
+        common = {"from": author.sender, "note": f"stand-in for the thread's first message: {reason or 'not in the export'}"}
+        self._spool(key, ts, (conversation, key), True, us, common, [_part(render([note(text)]), FileParts())])
+        self.run.tally.thread_placeholders.append({"key": key, "reason": reason or "not in the export", "replies": len(replies)})
+        return key
+
+    def _read(self, record: _Record) -> bytes:
+        self._at_end = False
+        self.spool.seek(record.offset)
+        return self.spool.read(record.length)
+
+    def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
+               counts: Counter) -> Iterator[dict[str, Any]]:
+        for index in order:
+            record, placement = self.records[index], placements[index]
+            common, parts = marshal.loads(self._read(record))
+            moved = self._moved(record, placement)
+            root_key = record.key if record.root else root_keys[self._thread_of(record)]
+            for number, part in enumerate(parts):
+                is_root = record.root and number == 0
+                notes = [common.get("note"), moved if number == 0 else None,
+                         f"part {number + 1} of {len(parts)}" if len(parts) > 1 else None]
+                line = {
+                    "key": record.key if number == 0 else f"{record.key}/part-{number + 1}",
+                    "kind": "root" if is_root else "reply",
+                    "root_key": None if is_root else root_key,
+                    "source_ts": record.ts,
+                    "createdDateTime": format_ms(placement.ms + number),
+                    "from": common["from"],
+                    "body": {"contentType": "html", "content": part["body"]},
+                    "hostedContents": part["hostedContents"],
+                    "attachments": part["attachments"],
+                    "uploads": part["uploads"],
+                }
+                if any(notes):
+                    line["note"] = "; ".join(n for n in notes if n)
+                counts[line["kind"]] += 1
+                yield line
+
+    def _moved(self, record: _Record, placement: Placement) -> str | None:
+        if not placement.moved:
+            return None
+        self.run.tally.adjust(self.target.key, record.key, placement.original, placement.ms, placement.reasons)
+        return f"time moved from {format_ms(placement.original)} ({', '.join(placement.reasons)})"
+
+    def _created(self, first_ms: int | None) -> int:
+        """Before the first message (Graph refuses a message at or before its channel's creation)."""
+        known = [c.created_us // 1000 for c in self.target.sources if c.created_us is not None]
+        return min(known + ([first_ms - 1] if first_ms is not None else []) + [self.run.now_ms - 1])
+
+
+def _part(body: str, files: FileParts) -> dict[str, Any]:
+    """One request's body with exactly the inline images and attachments it references."""
+    hosted = [h for h in files.hosted if f"../hostedContents/{h['@microsoft.graph.temporaryId']}/$value" in body]
+    attachments = [a for a in files.attachments if f'id="{a["id"]}"' in body]
+    uploads = list(dict.fromkeys(a["upload"] for a in attachments))
+    return {"body": body, "hostedContents": hosted, "attachments": attachments, "uploads": uploads}
+
