@@ -19,12 +19,14 @@ from typing import Callable
 
 from migrator.model import Source, SourceError
 from migrator.sources.archive import ExportTree, open_tree
+from migrator.sources.discord import DiscordExport
 from migrator.sources.mattermost import MattermostExport
 from migrator.sources.slack import SlackExport
 
 _READERS: dict[str, Callable[[Path], Source]] = {
     "slack": SlackExport,
     "mattermost": MattermostExport,
+    "discord": DiscordExport,
 }
 SOURCE_KINDS = tuple(_READERS)
 _SNIFF_BYTES = 4096

@@ -1,0 +1,396 @@
+"""Read DiscordChatExporter JSON exports (one file per channel, media beside them) into the source model.
+
+Each file is one object: `guild`, `channel` (`type`, `category`, `name`,
+`topic`), `dateRange`, `messages` and `messageCount`. A channel can be large,
+so the file is never loaded whole: `_JsonObject` walks the top-level keys and
+hands out `messages` one element at a time.
+
+Discord has no threads in the Slack or Teams sense: a message may `reference`
+an earlier one (a reply). In Teams that becomes a reply in the thread of the
+referenced message's root, so a reply to a reply joins the first message's
+thread. Exported with `--media`, attachment `url`s are paths relative to the
+JSON file; otherwise they point at Discord's CDN and the bytes are not in the
+export. Discord accounts have no email, so every person is mapped by hand in
+users.csv or goes to the fallback account.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlparse
+
+from migrator.model import (
+    Conversation,
+    ConversationKind,
+    Day,
+    Edit,
+    File,
+    FileStatus,
+    Ignored,
+    Message,
+    Quarantined,
+    Reaction,
+    SourceError,
+    User,
+    Workspace,
+)
+from migrator.sources.archive import ZipLimits
+from migrator.sources.common import (
+    DISCORD_MARKDOWN,
+    TEXT_FORMAT,
+    Refused,
+    Spool,
+    Spooled,
+    describe,
+    dicts,
+    group_days,
+    iso_to_micros,
+    micros_to_ts,
+    open_export,
+    str_or_none,
+)
+
+_KINDS = {
+    "DirectTextChat": ConversationKind.DM,
+    "DirectGroupTextChat": ConversationKind.GROUP_DM,
+    "GuildPrivateThread": ConversationKind.PRIVATE,
+}
+_PERSON_TYPES = {"Default", "Reply", "ThreadStarterMessage"}  # anything else is an event (joins, pins, calls…)
+_MESSAGE_FIELDS = {"id", "type", "timestamp", "timestampEdited", "callEndedTimestamp", "isPinned", "content",
+                   "author", "attachments", "embeds", "stickers", "reactions", "mentions", "reference",
+                   "interaction", "inlineEmojis"}
+_DIRECT_MESSAGES = "0"  # the guild id DiscordChatExporter gives direct messages
+_CHUNK = 1 << 20
+_MAX_VALUE_CHARS = 64 << 20  # one message bigger than this is a broken file, not a message
+
+
+class DiscordExport:
+    """DiscordChatExporter JSON files opened for streaming; implements `migrator.model.Source`."""
+
+    kind = "discord"
+
+    def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
+        self.location = str(path)
+        self.quarantine: list[Quarantined] = []
+        self.ignored: list[Ignored] = []
+        self.integration_logs: list[dict[str, Any]] = []
+        self.users: dict[str, User] = {}
+        self._tree = open_export(Path(path), ".json", limits)
+        self._spool = Spool()
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    # --- opening: every channel file once, into the spool ------------------
+
+    def _load(self) -> None:
+        names = self._tree.names()
+        self.ignored.extend(self._tree.skipped)
+        self._names = set(names)
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._guild: dict[str, Any] = {}
+        self._members: dict[str, dict[str, None]] = defaultdict(dict)
+        self._pins: dict[str, list[str]] = defaultdict(list)
+        self._media: set[str] = set()
+        not_channels: dict[str, str] = {}
+        for name in sorted(n for n in names if n.lower().endswith(".json")):
+            reason = self._read_channel_file(name)
+            if reason is not None:
+                not_channels[name] = reason
+        if not self._channels:
+            raise SourceError(
+                f"{self.location}: no DiscordChatExporter channel file (a .json object with guild, channel and "
+                "messages), so this is not a Discord export; export the channels again with --format Json"
+            )
+        for name, reason in not_channels.items():
+            self.ignored.append(Ignored(name, f"not a DiscordChatExporter channel: {reason}"))
+        self._list_unread(names)
+        guild_name = str(self._guild.get("name") or "Discord")
+        self.workspace = Workspace(id=str(self._guild.get("id") or ""), name=guild_name)
+
+    def _read_channel_file(self, name: str) -> str | None:
+        """Spool one channel file; for a file that is not one, the reason (it is then listed, not read)."""
+        channel: dict[str, Any] | None = None
+        count = 0
+        try:
+            with self._tree.open(name) as handle:
+                document = _JsonObject(handle)
+                for key in document.keys():
+                    if key == "messages" and channel is not None:
+                        conversation = self._channels.setdefault(channel["id"], {**channel, "_file": name})["id"]
+                        for index, raw in document.elements():
+                            count += 1
+                            try:
+                                self._spool_message(conversation, name, index, raw)
+                            except Refused as exc:
+                                self.quarantine.append(Quarantined(name, str(exc), index))
+                        continue
+                    value = document.value()
+                    if key == "guild" and isinstance(value, dict) and value.get("id") != _DIRECT_MESSAGES:
+                        self._guild = self._guild or value
+                    elif key == "channel" and isinstance(value, dict) and isinstance(value.get("id"), str):
+                        channel = value
+        except (Refused, ValueError, OSError, EOFError) as exc:
+            reason = str(exc) if isinstance(exc, Refused) else describe(exc)
+            if channel is None:
+                return reason
+            self.quarantine.append(Quarantined(name, f"{reason}, after {count} messages; the rest of this file is "
+                                                     "not read: export the channel again", count))
+        if channel is None or channel["id"] not in self._channels:
+            return "JSON without guild, channel and messages"
+        return None
+
+    def _spool_message(self, conversation: str, origin: str, index: int, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            raise Refused(f"a JSON {type(raw).__name__} where a message object belongs")
+        message_id = raw.get("id")
+        if not isinstance(message_id, str) or not message_id:
+            raise Refused("message without an id; replies could not find it")
+        us = iso_to_micros(raw.get("timestamp"))
+        author = raw.get("author")
+        if not isinstance(author, dict) or not isinstance(author.get("id"), str):
+            raise Refused("message without an author id")
+        for person in [author, *dicts(raw.get("mentions"))]:
+            self._person(conversation, person)
+        reference = raw.get("reference") if isinstance(raw.get("reference"), dict) else {}
+        root_id = None
+        if raw.get("type") == "Reply" and reference.get("messageId") and reference.get("channelId") in (None, conversation):
+            root_id = self._spool.root_of(conversation, str(reference["messageId"]))
+        self._spool.add(conversation, message_id, us, {**raw, "_root_found": root_id is not None}, origin, index,
+                        root_id=root_id, version=str(raw.get("timestampEdited") or ""))
+        if raw.get("isPinned"):
+            self._pins[conversation].append(micros_to_ts(us))
+        self._media.update(p for a in dicts(raw.get("attachments")) if (p := self._local(origin, a.get("url"))))
+
+    def _person(self, conversation: str, raw: dict[str, Any]) -> None:
+        if not isinstance(raw.get("id"), str):
+            return
+        self._members[conversation][raw["id"]] = None
+        if raw["id"] not in self.users:
+            self.users[raw["id"]] = User(
+                id=raw["id"], name=str(raw.get("name") or ""), display_name=str(raw.get("nickname") or ""),
+                is_bot=bool(raw.get("isBot")),
+                extra={k: v for k, v in raw.items() if k not in {"id", "name", "nickname", "isBot"}},
+            )
+
+    def _local(self, origin: str, url: Any) -> str | None:
+        """The export member a `--media` attachment url names (relative to its JSON file), when it is there."""
+        if not isinstance(url, str) or urlparse(url).scheme in {"http", "https"}:
+            return None
+        relative = unquote(url).replace("\\", "/")
+        folder = PurePosixPath(origin).parent
+        for candidate in (str(folder / relative) if str(folder) != "." else relative, relative):
+            normal = _normalise(candidate)
+            if normal in self._names:
+                return normal
+        return None
+
+    def _list_unread(self, names: list[str]) -> None:
+        unread: Counter[str] = Counter()
+        for name in names:
+            if name.lower().endswith(".json") or name in self._media:
+                continue
+            top, slash, _ = name.partition("/")
+            unread[top + slash] += 1
+        for path, count in sorted(unread.items()):
+            self.ignored.append(Ignored(path, "not referenced by any exported message", count))
+
+    # --- the Source interface -------------------------------------------
+
+    def conversations(self) -> list[Conversation]:
+        return [self._conversation(channel_id, raw) for channel_id, raw in self._channels.items()]
+
+    def _conversation(self, channel_id: str, raw: dict[str, Any]) -> Conversation:
+        name = str(raw.get("name") or channel_id)
+        category = str(raw.get("category") or "")
+        return Conversation(
+            id=channel_id, name=name, kind=_KINDS.get(str(raw.get("type")), ConversationKind.PUBLIC),
+            members=tuple(self._members.get(channel_id, ())), topic=str(raw.get("topic") or ""),
+            pins=tuple(self._pins.get(channel_id, ())),
+            extra={k: v for k, v in raw.items() if k not in {"id", "name", "topic"}} | {"category": category},
+        )
+
+    def canvases(self) -> list[File]:
+        return []
+
+    def days(self, conversation: Conversation) -> Iterator[Day]:
+        return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))
+
+    def messages(self, conversation: Conversation) -> Iterator[Message]:
+        for day in self.days(conversation):
+            yield from day.messages
+
+    def open_file(self, file: File) -> BinaryIO:
+        if file.status is not FileStatus.AVAILABLE or file.path is None:
+            raise FileNotFoundError(f"file {file.id} ({file.name}) is not in the export: {file.status}")
+        return self._tree.open(file.path)
+
+    def close(self) -> None:
+        self._spool.close()
+        self._tree.close()
+
+    def __enter__(self) -> DiscordExport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- messages --------------------------------------------------------
+
+    def _message(self, record: Spooled, conversation_id: str) -> Message:
+        raw: dict[str, Any] = record.payload
+        author = raw["author"]["id"]
+        kind = str(raw.get("type") or "Default")
+        edited = raw.get("timestampEdited")
+        extra = {k: v for k, v in raw.items() if k not in {"author", "content", "attachments", "embeds", "reactions",
+                                                         "timestamp", "timestampEdited", "type", "_root_found"}}
+        reference = raw.get("reference")
+        if kind == "Reply" and isinstance(reference, dict) and reference.get("messageId") and not raw["_root_found"]:
+            extra["reply_to_missing"] = str(reference["messageId"])  # kept as a message of its own, link noted
+        return Message(
+            ts=micros_to_ts(record.us), us=record.us, conversation_id=conversation_id,
+            origin=f"{record.origin}#{record.item}", user=author, text=str(raw.get("content") or ""),
+            files=[self._file(a, record.origin, author) for a in dicts(raw.get("attachments"))],
+            thread_ts=micros_to_ts(record.root_us) if record.root_us is not None else None,
+            subtype=None if kind == "Default" else kind, system=kind not in _PERSON_TYPES,
+            reactions=[_reaction(r) for r in dicts(raw.get("reactions"))],
+            edited=Edit(user=author, ts=micros_to_ts(iso_to_micros(edited))) if edited else None,
+            attachments=dicts(raw.get("embeds")), extra={TEXT_FORMAT: DISCORD_MARKDOWN, **extra},
+            unknown_fields=tuple(k for k in raw if k not in _MESSAGE_FIELDS and k != "_root_found"),
+        )
+
+    def _file(self, raw: dict[str, Any], origin: str, author: str) -> File:
+        name = str(raw.get("fileName") or "file")
+        member = self._local(origin, raw.get("url"))
+        size = raw.get("fileSizeBytes")
+        url = str_or_none(raw.get("url"))
+        return File(
+            id=str(raw.get("id") or name), name=name, title=name, mimetype=mimetypes.guess_type(name)[0] or "",
+            filetype=PurePosixPath(name).suffix.lstrip("."),
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            status=FileStatus.AVAILABLE if member else FileStatus.MISSING, path=member,
+            url=url if url and urlparse(url).scheme in {"http", "https"} else None, user=author,
+        )
+
+
+def _reaction(raw: dict[str, Any]) -> Reaction:
+    """Named by the emoji's code (`thumbsup`) when DiscordChatExporter gives one, else by its character."""
+    emoji = raw.get("emoji") if isinstance(raw.get("emoji"), dict) else {}
+    users = tuple(str(u["id"]) for u in dicts(raw.get("users")) if u.get("id"))
+    count = raw.get("count")
+    return Reaction(name=str(emoji.get("code") or emoji.get("name") or "?"),
+                    count=count if isinstance(count, int) and count > 0 else len(users), users=users)
+
+
+def _normalise(path: str) -> str:
+    """Collapse `a/./b` and `a/x/../b` without ever leaving the export (a `..` past the top stays and is not found)."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in {"", "."}:
+            continue
+        if part == ".." and parts and parts[-1] != "..":
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
+class _JsonObject:
+    """A top-level JSON object read key by key, its arrays element by element, from a stream.
+
+    Only one value (one message) is held at a time; `json.JSONDecoder.raw_decode`
+    does the parsing, and the buffer grows when a value crosses its end.
+    """
+
+    _DECODER = json.JSONDecoder()
+    _SPACE = re.compile(r"[ \t\n\r]*")
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._text = io.TextIOWrapper(handle, encoding="utf-8-sig")
+        self._buffer = ""
+        self._at = 0
+        self._eof = False
+        self._read = 0  # characters dropped from the buffer, so errors can say where they are
+
+    def keys(self) -> Iterator[str]:
+        """Each key in turn; the caller reads its value (`value` or `elements`) before asking for the next."""
+        self._expect("{")
+        if self._peek() == "}":
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise Refused(f"a key that is not a string at character {self._where()}")
+            self._expect(":")
+            yield key
+            if self._peek() == "}":
+                self._at += 1
+                return
+            self._expect(",")
+
+    def elements(self) -> Iterator[tuple[int, Any]]:
+        """(index, value) of each element of the array that comes next."""
+        self._expect("[")
+        if self._peek() == "]":
+            self._at += 1
+            return
+        index = 0
+        while True:
+            yield index, self.value()
+            index += 1
+            if self._peek() == "]":
+                self._at += 1
+                return
+            self._expect(",")
+
+    def value(self) -> Any:
+        self._peek()
+        while True:
+            try:
+                value, end = self._DECODER.raw_decode(self._buffer, self._at)
+            except json.JSONDecodeError as exc:
+                if self._eof or not self._more():
+                    raise Refused(f"not valid JSON at character {self._read + exc.pos} ({exc.msg})") from None
+                continue
+            if end == len(self._buffer) and not self._eof and self._more():
+                continue  # a number at the end of the buffer may go on in the next chunk
+            self._at = end
+            return value
+
+    def _more(self) -> bool:
+        if len(self._buffer) - self._at > _MAX_VALUE_CHARS:
+            raise Refused(f"a value longer than {_MAX_VALUE_CHARS:,} characters at character {self._where()}")
+        chunk = self._text.read(_CHUNK)
+        if not chunk:
+            self._eof = True
+            return False
+        self._read += self._at
+        self._buffer = self._buffer[self._at:] + chunk
+        self._at = 0
+        return True
+
+    def _peek(self) -> str:
+        while True:
+            self._at = self._SPACE.match(self._buffer, self._at).end()  # type: ignore[union-attr]
+            if self._at < len(self._buffer):
+                return self._buffer[self._at]
+            if not self._more():
+                return ""
+
+    def _expect(self, char: str) -> None:
+        found = self._peek()
+        if found != char:
+            raise Refused(f"not valid JSON at character {self._where()}: expected {char!r}, found {found or 'the end'!r}")
+        self._at += 1
+
+    def _where(self) -> int:
+        return self._read + self._at
