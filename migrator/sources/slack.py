@@ -39,7 +39,7 @@ from migrator.model import (
     Workspace,
     ts_to_micros,
 )
-from migrator.sources.archive import ExportTree, ZipLimits, open_tree
+from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -374,9 +374,7 @@ class SlackExport:
             yield from day.messages
 
     def open_file(self, file: File) -> BinaryIO:
-        if file.status is not FileStatus.AVAILABLE or file.path is None:
-            raise FileNotFoundError(f"file {file.id} ({file.name}) is not in the export: {file.status}")
-        return self._tree.open(self._prefix + file.path)
+        return self._tree.open(self._prefix + member_of(file))
 
     def close(self) -> None:
         self._tree.close()

@@ -136,7 +136,7 @@ class ChannelPlan:
         ctx = self.run.ctx
         ctx.features.clear()
         files = self.run.files.for_message(message.files, key, self.uploads)
-        blocks = bodies.content(message, ctx) + files.nodes + bodies.notes(message, ctx)
+        blocks = bodies.content(message, ctx, files) + files.nodes + bodies.notes(message, ctx)
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
