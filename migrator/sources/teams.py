@@ -333,6 +333,8 @@ def _event_type(raw: dict[str, Any]) -> str:
 def _event_text(raw: dict[str, Any]) -> str:
     """What a system event said, from its eventDetail: "members added: Ada Lovelace, Grace Hopper"."""
     detail = raw.get("eventDetail") if isinstance(raw.get("eventDetail"), dict) else {}
+    if not detail:
+        return "a Teams system event (the export carries no details)"
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", _event_type(raw).removesuffix("EventMessageDetail")).lower() or "event"
     names = [str((m or {}).get("displayName") or "") for m in dicts(detail.get("members"))]
     for key in ("channelDisplayName", "chatDisplayName", "teamDisplayName", "callDuration"):

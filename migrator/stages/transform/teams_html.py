@@ -61,7 +61,7 @@ class _Builder(HTMLParser):
         self.ctx = ctx
         self.files = files
         self.root = Element("root")
-        self.stack: list[Element] = [self.root]
+        self.stack: list[tuple[str, Element]] = [("", self.root)]  # (source tag, what it became) per open element
         self.dropping = 0  # depth inside a dropped element (script, style…)
         self.mentions = _mentions(message)
         self.images = {f.extra.get("hosted_content"): f.id for f in message.files if f.extra.get("hosted_content")}
@@ -82,7 +82,7 @@ class _Builder(HTMLParser):
             self._text(values.get("alt", ""))
             self.dropping += 1  # its content repeats the alt text
         elif tag == "attachment":
-            self.stack[-1].children.extend(self.files.take(values.get("id", "")))
+            self._here().children.extend(self.files.take(values.get("id", "")))
             self.dropping += 1
         elif tag in BLOCK or tag in INLINE:
             self._open(tag, values)
@@ -99,9 +99,8 @@ class _Builder(HTMLParser):
         if tag == "at" and self.mention is not None:
             self.mention = None
             return
-        name = _canonical(tag)
         for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == name:
+            if self.stack[depth][0] == tag:
                 del self.stack[depth:]  # closes anything left open inside it, as browsers do
                 return
 
@@ -122,33 +121,34 @@ class _Builder(HTMLParser):
             element = Element(name, [], tuple((k, v) for k, v in values.items() if k in SPANS and v.isdigit()))
         else:
             element = Element(name)
-        self.stack[-1].append(element)
+        self._here().append(element)
         if name not in VOID:
-            self.stack.append(element)
+            self.stack.append((tag, element))
 
     def _mention(self, mention_id: str) -> None:
         """The mention's text is replaced by the mapped person's name; nothing inside <at> is read."""
         self.ctx.features.add("mentions")
         user_id, text = self.mentions.get(mention_id, ("", ""))
         self.mention = el("b", self.ctx.user_name(user_id, text) if user_id else text or "@someone")
-        self.stack[-1].append(self.mention)
+        self._here().append(self.mention)
 
     def _image(self, values: dict[str, str]) -> None:
         match = _HOSTED.search(values.get("src", ""))
         file_id = self.images.get(match.group(1)) if match else None
         placed = self.files.take(file_id) if file_id else []
         if placed:
-            self.stack[-1].children.extend(placed)
+            self._here().children.extend(placed)
             return
         self.ctx.unsupported_item("external image")  # an image hosted elsewhere: a link, not fetched
-        self.stack[-1].append(link(values.get("src", ""), "🖼 " + (values.get("alt") or "image")))
+        self._here().append(link(values.get("src", ""), "🖼 " + (values.get("alt") or "image")))
 
     def _text(self, text: str) -> None:
         if text:
-            self.stack[-1].append(text.replace("\r\n", "\n").replace("\n", " ") if "pre" not in self._open_tags() else text)
+            in_pre = any(element.tag == "pre" for _, element in self.stack)
+            self._here().append(text if in_pre else text.replace("\r\n", "\n").replace("\n", " "))
 
-    def _open_tags(self) -> set[str]:
-        return {element.tag for element in self.stack}
+    def _here(self) -> Element:
+        return self.stack[-1][1]
 
 
 def _canonical(tag: str) -> str:
