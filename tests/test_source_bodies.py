@@ -107,6 +107,6 @@ def test_teams_html_loose_text_becomes_paragraphs_and_unknown_tags_unwrap() -> N
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("<>&\"'/=ab pscriptimgonerrorhref:[]()*_~`#@!-\n")), max_size=80))
-def test_no_source_text_can_inject_markup(text: str) -> None:
+def test_no_text_of_another_source_can_inject_markup(text: str) -> None:
     for kind in (MARKDOWN, DISCORD_MARKDOWN, HTML, PLAIN):
         assert_safe(body(text, kind))

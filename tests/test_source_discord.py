@@ -166,3 +166,20 @@ def test_a_large_channel_file_streams_with_flat_memory(tmp_path: Path) -> None:
     small = _peak(tmp_path / "small", 4_000)
     large = _peak(tmp_path / "large", 24_000)  # ~9 MB of JSON in one file
     assert large < small * 1.5, f"peak grew from {small:,} to {large:,} bytes for 6x the messages"
+
+
+def test_embeds_stickers_and_commands_are_cards_nothing_dropped(tmp_path: Path) -> None:
+    embed = {"title": "Build #12", "url": "https://ci.example/12", "description": "All **green**",
+             "author": {"name": "CI"}, "fields": [{"name": "Branch", "value": "main", "isInline": True}],
+             "footer": {"text": "today"}, "thumbnail": {"url": "https://ci.example/t.png"}}
+    root = channel_file(tmp_path / "export", [message(1, "", embeds=[embed],
+                        stickers=[{"id": "9", "name": "wave", "format": "Png", "sourceUrl": "https://cdn.example/9.png"}],
+                        interaction={"id": "5", "name": "deploy", "user": {"id": "10", "name": "ada", "nickname": "Ada"}})])
+    with DiscordExport(root) as export:
+        (channel,) = export.conversations()
+        (only,) = export.messages(channel)
+    card, sticker, command = only.attachments
+    assert (card["title"], card["title_link"], card["text"], card["author_name"], card["footer"]) == \
+        ("Build #12", "https://ci.example/12", "All **green**", "CI", "today")
+    assert card["fields"] == [{"title": "Branch", "value": "main"}] and card["image_url"] == "https://ci.example/t.png"
+    assert sticker["title"] == "Sticker: wave" and command["footer"] == "/deploy used by Ada"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from migrator.model import ConversationKind, FileStatus, SourceError
 from migrator.sources import detect_format
 from migrator.sources.teams import TeamsExport
 from migrator.stages.analyse import run_analyse
+from migrator.timestamps import format_ms
 from tests.slackkit import REPO, zip_folder
 
 SAMPLE = REPO / "sample_data" / "teams"
@@ -170,3 +172,32 @@ def test_mentions_reactions_cards_and_replies(tmp_path: Path) -> None:
     assert [c.get("author_name") for c in cards.attachments] == [None, "Ada Lovelace"]
     assert "cannot import" in cards.attachments[0]["fallback"] and cards.attachments[1]["text"] == "earlier words"
     assert added.system and added.text == "members added: Grace Hopper" and added.subtype == "membersAddedEventMessageDetail"
+
+
+def _peak_while_streaming(root: Path, messages: int) -> int:
+    """A channel of `messages` (a quarter of them replies), each also edited once later in the file."""
+    start = 1704067200000
+    lines = []
+    for i in range(messages):
+        line = chat_message(0, "<p>message " + "x" * 200 + "</p>", id=str(start + i * 900_000),
+                            createdDateTime=format_ms(start + i * 900_000), lastModifiedDateTime=format_ms(start + i * 900_000))
+        if i % 4 == 3:
+            line["replyToId"] = str(start + (i - 1) * 900_000)
+        lines.append(line)
+    lines += [{**line, "lastModifiedDateTime": "2025-01-01T00:00:00.000Z", "lastEditedDateTime": "2025-01-01T00:00:00.000Z"}
+              for line in lines[::10]]
+    archive(root, lines)
+    tracemalloc.start()
+    try:
+        with TeamsExport(root) as export:
+            count = sum(len(day.messages) for c in export.conversations() for day in export.days(c))
+        assert count == messages
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_stays_flat_as_the_export_grows(tmp_path: Path) -> None:
+    small = _peak_while_streaming(tmp_path / "small", 1_000)
+    large = _peak_while_streaming(tmp_path / "large", 8_000)
+    assert large < small * 1.5, f"peak grew from {small:,} to {large:,} bytes for 8x the messages"

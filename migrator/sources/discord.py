@@ -226,7 +226,8 @@ class DiscordExport(SpooledExport):
             subtype=None if kind == "Default" else kind, system=kind not in _PERSON_TYPES,
             reactions=[_reaction(r) for r in dicts(raw.get("reactions"))],
             edited=Edit(user=author, ts=micros_to_ts(iso_to_micros(edited))) if edited else None,
-            attachments=[_card(e) for e in dicts(raw.get("embeds"))], extra={TEXT_FORMAT: DISCORD_MARKDOWN, **extra},
+            attachments=[_card(e) for e in dicts(raw.get("embeds"))] + _extras_as_cards(raw),
+            extra={TEXT_FORMAT: DISCORD_MARKDOWN, **extra},
             unknown_fields=tuple(k for k in raw if k not in _MESSAGE_FIELDS and k != "_root_found"),
         )
 
@@ -258,6 +259,17 @@ def _card(embed: dict[str, Any]) -> dict[str, Any]:
         "image_url": text(embed.get("image"), "url") or text(embed.get("thumbnail"), "url"),
         "footer": text(embed.get("footer"), "text"), "embed": embed,
     }
+
+
+def _extras_as_cards(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stickers and slash-command use, which Discord shows with the message, as lines a reader sees in Teams."""
+    cards = [{"title": f"Sticker: {s.get('name') or 'unnamed'}", "title_link": str(s.get("sourceUrl") or "")}
+             for s in dicts(raw.get("stickers"))]
+    interaction = raw.get("interaction") if isinstance(raw.get("interaction"), dict) else {}
+    if interaction.get("name"):
+        user = interaction.get("user") if isinstance(interaction.get("user"), dict) else {}
+        cards.append({"footer": f"/{interaction['name']} used by {user.get('nickname') or user.get('name') or 'someone'}"})
+    return cards
 
 
 def _reaction(raw: dict[str, Any]) -> Reaction:

@@ -38,7 +38,7 @@ def content(message: Message, ctx: Context, files: FileParts | None = None) -> l
         blocks = text.blocks(message, ctx, files if files is not None else FileParts())
     if message.subtype == "me_message":
         blocks = [el("p", el("i", *b.children)) if b.tag == "p" else b for b in blocks]
-    blocks += render_cards(message.attachments, ctx)
+    blocks += render_cards(message.attachments, ctx, text.syntax(message))
     if message.commented_file is not None:
         ctx.features.add("file_comments")
         blocks.append(note("Comment on the file ", el("b", message.commented_file.name)))
