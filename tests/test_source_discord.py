@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from migrator.model import ConversationKind, FileStatus, SourceError
 from migrator.sources.discord import DiscordExport
 from migrator.stages.analyse import run_analyse
-from tests.slackkit import REPO, zip_folder, zip_members
+from tests.slackkit import REPO, streaming_peak, zip_folder, zip_members
 
 SAMPLE = REPO / "sample_data" / "discord"
 GUILD = {"id": "1", "name": "Guild"}
@@ -151,15 +150,7 @@ def test_attachment_url_with_dotdot_is_not_followed(tmp_path: Path) -> None:
 def _peak(root: Path, count: int) -> int:
     messages = [message(i, "x" * 300, timestamp=f"2024-01-{1 + i // 2000:02d}T00:00:00.{i % 1000:03d}+00:00",
                         id=str(10_000 + i)) for i in range(count)]
-    channel_file(root, messages)
-    tracemalloc.start()
-    try:
-        with DiscordExport(root) as export:
-            (conv,) = export.conversations()
-            assert sum(len(d.messages) for d in export.days(conv)) == count
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return streaming_peak(DiscordExport, channel_file(root, messages), count)
 
 
 def test_a_large_channel_file_streams_with_flat_memory(tmp_path: Path) -> None:

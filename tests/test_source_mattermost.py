@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from migrator.model import ConversationKind, FileStatus, SourceError
 from migrator.sources.mattermost import MattermostExport
 from migrator.stages.analyse import run_analyse
-from tests.slackkit import REPO, zip_folder, zip_members
+from tests.slackkit import REPO, streaming_peak, zip_folder, zip_members
 
 SAMPLE = REPO / "sample_data" / "mattermost"
 VERSION = {"type": "version", "version": 1}
@@ -159,15 +158,7 @@ def _peak_while_streaming(root: Path, posts: int) -> int:
     start = 1704067200000
     lines += [post(start + i * 900_000, f"message {i} " + "x" * 200, replies=[{"user": "grace", "message": "re",
               "create_at": start + i * 900_000 + 1}]) for i in range(posts)]  # 96 posts a day
-    write_jsonl(root, lines)
-    tracemalloc.start()
-    try:
-        with MattermostExport(root) as export:
-            count = sum(len(day.messages) for c in export.conversations() for day in export.days(c))
-        assert count == 2 * posts
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return streaming_peak(MattermostExport, write_jsonl(root, lines), 2 * posts)
 
 
 def test_memory_stays_flat_as_the_export_grows(tmp_path: Path) -> None:

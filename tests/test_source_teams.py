@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from migrator.sources import detect_format
 from migrator.sources.teams import TeamsExport
 from migrator.stages.analyse import run_analyse
 from migrator.timestamps import format_ms
-from tests.slackkit import REPO, zip_folder
+from tests.slackkit import REPO, streaming_peak, zip_folder
 
 SAMPLE = REPO / "sample_data" / "teams"
 CHANNEL = "19:general@thread.tacv2"
@@ -186,15 +185,7 @@ def _peak_while_streaming(root: Path, messages: int) -> int:
         lines.append(line)
     lines += [{**line, "lastModifiedDateTime": "2025-01-01T00:00:00.000Z", "lastEditedDateTime": "2025-01-01T00:00:00.000Z"}
               for line in lines[::10]]
-    archive(root, lines)
-    tracemalloc.start()
-    try:
-        with TeamsExport(root) as export:
-            count = sum(len(day.messages) for c in export.conversations() for day in export.days(c))
-        assert count == messages
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return streaming_peak(TeamsExport, archive(root, lines), messages)
 
 
 def test_memory_stays_flat_as_the_export_grows(tmp_path: Path) -> None:
