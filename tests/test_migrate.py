@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from plankit import assert_landed_exactly
 from migrator.cli import app
+from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT, EmulatorProcess
 from migrator.plan import Manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +29,29 @@ def planned_messages(plan: Path) -> int:
     return sum(conversation.messages for _, conversation in manifest.conversations())
 
 
-def test_sample_migrates_verifies_clean_and_a_rerun_resumes(no_credentials: None, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def sample_tenant(tmp_path_factory):
+    """An emulator holding the sample's directory, reached through credentials as a customer's tenant is."""
+    with EmulatorProcess(directory=DIRECTORY, tls_dir=tmp_path_factory.mktemp("sample-tenant")) as emu:
+        yield emu
+
+
+def test_the_sample_lands_exactly_as_planned_at_five_per_second(sample_tenant, monkeypatch, tmp_path: Path) -> None:
+    env = {"MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID, "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
+           "MIGRATOR_GRAPH_URL": sample_tenant.url, "MIGRATOR_LOGIN_URL": sample_tenant.url,
+           "MIGRATOR_CA_BUNDLE": str(sample_tenant.ca)}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = migrate(tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "tenant " + DEMO_TENANT in result.output and not (tmp_path / "out" / "emulator").exists()
+    assert_landed_exactly(sample_tenant.operator("dump"), tmp_path / "out" / "plan")
+    stats = sample_tenant.operator("stats")
+    assert stats["totals"]["throttled"] == 0
+    assert max(c["peak_1s"] for c in stats["conversations"].values()) <= 5
+
+
+def test_sample_migrates_into_the_embedded_emulator_and_a_rerun_resumes(no_credentials: None, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = migrate(out)
     assert first.exit_code == 0, first.output
