@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from migratekit import migrate_sample, plan_sample
+from migratekit import DEMO_DIRECTORY, migrate_sample, plan_sample
 from migrator.cli import app
 from migrator.plan import Manifest, read_lines
 from teamskit import write_teams_export
@@ -93,3 +93,13 @@ def test_cli_transform_takes_the_source_format(tmp_path: Path) -> None:
     right = CliRunner().invoke(app, ["transform", str(SAMPLES / "discord"), "--mappings", str(tmp_path / "mappings"),
                                      "--out", str(tmp_path / "plan2"), "--source-format", "discord"])
     assert right.exit_code == 0, right.output
+
+
+def test_cli_migrate_runs_a_mattermost_export_end_to_end(no_credentials: None, tmp_path: Path) -> None:
+    """`migrator migrate` with the format named: analyse → transform → load → verify on the embedded emulator."""
+    plan_sample(SAMPLES / "mattermost", tmp_path)  # the drafted mappings, matched against the demo directory
+    result = CliRunner().invoke(app, ["migrate", str(SAMPLES / "mattermost"), "--mappings", str(tmp_path / "mappings"),
+                                      "--out", str(tmp_path / "out"), "--directory", str(DEMO_DIRECTORY),
+                                      "--source-format", "mattermost"])
+    assert result.exit_code == 0, result.output
+    assert Manifest.read(tmp_path / "out" / "plan").source["kind"] == "mattermost"
