@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from migratekit import DEMO_DIRECTORY, migrate_sample, plan_sample
 from migrator.cli import app
 from migrator.plan import Manifest, read_lines
+from migrator.reports.export_archive import render_archive
+from migrator.sources.teams import TeamsExport
 from teamskit import write_teams_export
 from tests.slackkit import REPO
 
@@ -80,9 +82,15 @@ def test_sample_migrates_and_verifies_clean(sample: str, emulator, tmp_path: Pat
 def test_a_fresh_export_migrates_into_another_team(emulator, tmp_path: Path) -> None:
     """Our exporter's own output, straight from a tenant, goes through the Teams reader and back in, clean."""
     exported = write_teams_export(emulator, tmp_path / "source", tmp_path / "export")
+    render_archive(exported)  # as `export --format html` leaves it: pages the reader lists and does not read
+    with TeamsExport(exported) as export:
+        reasons = {i.reason for i in export.ignored}
+    assert "a conversation page of the browsable archive" in reasons and "the browsable archive (built from the JSONL files)" in reasons
     migration = migrate_sample(emulator, exported, tmp_path / "again", source_format="teams")
     assert migration.loaded.ok and migration.verified.ok, migration.verified.as_json()
-    assert migration.plan.report["messages"]["read"] == GOLDEN["teams"]["messages"][0]
+    report = migration.plan.report
+    assert report["messages"]["read"] == GOLDEN["teams"]["messages"][0] and report["quarantined"] == []
+    assert (report["authors"]["mapped"], report["authors"]["fallback"]) == GOLDEN["teams"]["authors"]  # emails recorded
 
 
 def test_cli_transform_takes_the_source_format(tmp_path: Path) -> None:
