@@ -42,6 +42,8 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["issues"]["orphan_replies"] == 0
     assert inventory["conversions"]["pins"] == 2 and inventory["conversions"]["system_messages"] == 3
     assert inventory["conversions"]["edits"] == 2 and inventory["conversions"]["bot_attachments"] == 2
+    conversions = inventory["conversions"]  # counted in Discord Markdown, as transform converts them
+    assert (conversions["mentions"], conversions["links"], conversions["code_blocks"], conversions["inline_code"]) == (1, 1, 1, 1)
     assert inventory["quarantined"] == [] and inventory["ignored"] == []
     kinds = {c["name"]: (c["kind"], c["messages"], c["replies"]) for c in inventory["channels"]}
     assert kinds == {"general": ("public", 12, 4), "dev": ("public", 7, 3), "release-planning": ("private", 3, 1),

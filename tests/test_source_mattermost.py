@@ -42,6 +42,8 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["issues"]["orphan_replies"] == 0 and inventory["issues"]["replies_before_root"] == 0
     assert inventory["conversions"]["reactions"] == 5 and inventory["conversions"]["edits"] == 3
     assert inventory["conversions"]["pins"] == 2 and inventory["conversions"]["system_messages"] == 1
+    conversions = inventory["conversions"]  # counted in Markdown, as transform converts them
+    assert (conversions["mentions"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (1, 1, 1, 3)
     assert inventory["quarantined"] == [] and inventory["ignored"] == []
     kinds = {c["id"]: (c["kind"], c["messages"]) for c in inventory["channels"]}
     assert kinds == {"northwind.town-square": ("public", 10), "northwind.engineering": ("public", 11),

@@ -49,6 +49,9 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["users"] == {"total": 5, "bots": 0, "deleted": 0, "without_email": 0}
     assert inventory["files"] == {"available": 3, "missing": 0, "external": 1, "deleted": 0}
     assert inventory["conversions"]["edits"] == 1 and inventory["conversions"]["system_messages"] == 2
+    conversions = inventory["conversions"]  # read from the HTML kept, not from Slack's markup
+    assert (conversions["links"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (17, 15, 6, 17)
+    assert inventory["issues"]["oversize_messages"] == 0  # HTML is kept, not escaped: no growth to estimate
     assert inventory["issues"]["orphan_replies"] == 0 and inventory["quarantined"] == []
     assert {i["path"] for i in inventory["ignored"]} == {
         "state.json", "teams/1c631bbf-35bd-4466-9a13-d6e84dc561dd/attachments.csv",
