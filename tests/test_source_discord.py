@@ -100,6 +100,7 @@ def test_bad_messages_are_quarantined_by_position(tmp_path: Path) -> None:
     root = channel_file(tmp_path / "export", [
         message(1), {"id": "2", "content": "no time", "author": AUTHOR}, "text", message(4, timestamp="yesterday"),
         {"id": "5", "timestamp": "2024-01-01T10:00:05+00:00", "content": "nobody"}, message(6),
+        message(7, timestampEdited="later"),
     ])
     (root / "notes.txt").write_text("x")
     (root / "other.json").write_text('{"hello": "world"}')
@@ -108,7 +109,8 @@ def test_bad_messages_are_quarantined_by_position(tmp_path: Path) -> None:
         assert [m.text for m in export.messages(conv)] == ["hi", "hi"]
         refused = {q.item: q.error for q in export.quarantine}
         ignored = {i.path: i.reason for i in export.ignored}
-    assert set(refused) == {1, 2, 3, 4}
+    assert set(refused) == {1, 2, 3, 4, 6}
+    assert "'later' is not ISO-8601" in refused[6]
     assert "'yesterday' is not ISO-8601" in refused[3] and "not ISO-8601" in refused[1]
     assert "a JSON str where a message object belongs" in refused[2] and "without an author" in refused[4]
     assert ignored["other.json"] == "not a DiscordChatExporter channel: JSON without guild, channel and messages" and "not referenced" in ignored["notes.txt"]

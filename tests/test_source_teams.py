@@ -103,6 +103,7 @@ def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> Non
         chat_message(4, createdDateTime="yesterday"),
         ["not", "a", "message"],
         chat_message(5, "<p>fine</p>"),
+        chat_message(6, lastEditedDateTime="after lunch"),
     ])
     (root / "teams/t1/meta.json").write_text("{not json", encoding="utf-8")
     (root / "notes.txt").write_text("x")
@@ -118,6 +119,7 @@ def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> Non
     assert "names neither a channel" in refused[(name, 4)]
     assert "'yesterday' is not ISO-8601" in refused[(name, 5)]
     assert "where a chatMessage object belongs" in refused[(name, 6)]
+    assert "'after lunch' is not ISO-8601" in refused[(name, 8)]
     assert "named by id and treated as private" in refused[("meta.json", None)]
     assert ignored["notes.txt"] == "not part of a `migrator export` archive"
 

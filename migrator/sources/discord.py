@@ -143,6 +143,8 @@ class DiscordExport(SpooledExport):
         if not isinstance(message_id, str) or not message_id:
             raise Refused("message without an id; replies could not find it")
         us = iso_to_micros(raw.get("timestamp"))
+        if raw.get("timestampEdited"):
+            iso_to_micros(raw["timestampEdited"])  # refused now, with its position, rather than while streaming
         author = raw.get("author")
         if not isinstance(author, dict) or not isinstance(author.get("id"), str):
             raise Refused("message without an author id")

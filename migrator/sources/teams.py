@@ -162,6 +162,8 @@ class TeamsExport(SpooledExport):
         if conversation is None:
             raise Refused(f"message {message_id} names neither a channel (channelIdentity) nor a chat (chatId)")
         us = iso_to_micros(value.get("createdDateTime"))
+        if value.get("lastEditedDateTime"):
+            iso_to_micros(value["lastEditedDateTime"])  # refused now, with its line, rather than while streaming
         if conversation not in self._conversations:
             info = target.meta.get("conversations", {}).get(conversation) if isinstance(target.meta.get("conversations"), dict) else None
             self._conversations[conversation] = {**(info if isinstance(info, dict) else {}),
@@ -230,7 +232,7 @@ class TeamsExport(SpooledExport):
             system=system or deleted,
             reactions=[] if deleted else _reactions(raw.get("reactions")),
             edited=Edit(user=str_or_none(user.get("id")), ts=micros_to_ts(iso_to_micros(edited)))
-            if isinstance(edited, str) and edited and not deleted else None,
+            if edited and not deleted else None,
             attachments=[] if deleted else _cards(raw.get("attachments")),
             extra={TEXT_FORMAT: HTML if html and not (system or deleted) else PLAIN, **extra},
             unknown_fields=tuple(k for k in raw if k not in _MESSAGE_FIELDS and k != _ROOT),
