@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from migratekit import DEMO_DIRECTORY, migrate_sample, plan_sample
@@ -13,6 +14,7 @@ from migrator.cli import app
 from migrator.plan import Manifest, read_lines
 from migrator.reports.export_archive import render_archive
 from migrator.sources.teams import TeamsExport
+from migrator.stages.mapping import run_check
 from teamskit import write_teams_export
 from tests.slackkit import REPO
 
@@ -33,8 +35,10 @@ GOLDEN: dict[str, dict[str, Any]] = {
     },
     "teams": {
         "messages": (306, 300, 6), "files": (3, 0, 1), "authors": (300, 0), "archived": 2,
-        "teams": {"Northwind Labs": {"random": (57, 40, 17), "announcements": (19, 19, 0), "General": (82, 48, 34),
-                                    "design": (36, 21, 15), "engineering": (106, 64, 42)}},
+        # a team exported with users' chats: each channel drafted as a private team of the source team's people
+        "teams": {"random": {"General": (57, 40, 17)}, "announcements": {"General": (19, 19, 0)},
+                  "General": {"General": (82, 48, 34)}, "design": {"General": (36, 21, 15)},
+                  "engineering": {"General": (106, 64, 42)}},
     },
 }
 
@@ -111,3 +115,26 @@ def test_cli_migrate_runs_a_mattermost_export_end_to_end(no_credentials: None, t
                                       "--source-format", "mattermost"])
     assert result.exit_code == 0, result.output
     assert Manifest.read(tmp_path / "out" / "plan").source["kind"] == "mattermost"
+
+
+def test_a_source_teams_channels_can_share_one_target_team_of_its_people(tmp_path: Path) -> None:
+    """The draft gives each channel its own team; putting them back together, with the team's people, checks clean,
+    and adding someone from outside the source team is refused."""
+    plan_sample(SAMPLES / "teams", tmp_path)
+    with TeamsExport(SAMPLES / "teams") as export:
+        channels = [c for c in export.conversations() if c.extra.get("channel")]
+        chats = [c for c in export.conversations() if not c.extra.get("channel")]
+    people = list(channels[0].members)
+    migration = tmp_path / "mappings" / "migration.yaml"
+    drafted = yaml.safe_load(migration.read_text(encoding="utf-8"))
+
+    def write(members: list[str]) -> list[str]:
+        routes = [{"source": c.id, "team": "labs", "channel": "General" if c.is_general else c.name} for c in channels]
+        routes += [{"source": c.id, "action": "archive"} for c in chats]
+        migration.write_text(yaml.safe_dump({**drafted, "teams": {"labs": {"name": "Northwind Labs", "members": members}},
+                                             "conversations": routes}), encoding="utf-8")
+        return [str(p) for p in run_check(tmp_path / "mappings")]
+
+    assert write(people) == []
+    outsider = write([*people, "someone-else"])
+    assert len(outsider) == len(channels) and all("who could not read it" in p for p in outsider)

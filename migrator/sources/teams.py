@@ -97,6 +97,7 @@ class TeamsExport(SpooledExport):
         self._names = set(names)
         self._conversations: dict[str, dict[str, Any]] = {}  # id -> what meta.json and the messages say
         self._members: dict[str, dict[str, None]] = defaultdict(dict)
+        self._target_people: dict[str, dict[str, None]] = defaultdict(dict)  # everyone a target's messages or meta name
         self._images: dict[str, str] = {}  # image member without its extension -> member
         targets: dict[str, _Target] = {}
         unread: Counter[str] = Counter()
@@ -120,7 +121,8 @@ class TeamsExport(SpooledExport):
                 "is not an archive written by `migrator export`; export the team or the users' chats again"
             )
         for target in targets.values():
-            self._people(target.meta)
+            self._people(target)
+        self._one_team = len(targets) == 1 and _is_team(next(iter(targets)))
         for path, count in sorted(unread.items()):
             reason = _RUN_FILES.get(PurePosixPath(path).name, "a conversation page of the browsable archive"
                                     if path.endswith(".html") else "not part of a `migrator export` archive")
@@ -168,12 +170,13 @@ class TeamsExport(SpooledExport):
             info = target.meta.get("conversations", {}).get(conversation) if isinstance(target.meta.get("conversations"), dict) else None
             self._conversations[conversation] = {**(info if isinstance(info, dict) else {}),
                                                  "team": target.meta.get("name") if identity else None,
-                                                 "channel": bool(identity)}
+                                                 "channel": bool(identity), "target": target.root}
         reply_to = str_or_none(value.get("replyToId"))
         self._spool.add(conversation, message_id, us, {**value, _ROOT: target.root}, origin, number,
                         root_id=reply_to, version=str(value.get("lastModifiedDateTime") or ""))
         for person in _people_of(value):
             self._members[conversation][person["id"]] = None
+            self._target_people[target.root][person["id"]] = None
             self._user(person["id"], person.get("displayName"))
 
     def _user(self, user_id: str, name: Any, email: Any = None, *, rename: bool = False) -> None:
@@ -186,12 +189,13 @@ class TeamsExport(SpooledExport):
         if isinstance(email, str) and "@" in email and not user.email:
             user.email = email.strip()
 
-    def _people(self, meta: dict[str, Any]) -> None:
+    def _people(self, target: _Target) -> None:
         """Names and emails the export recorded (`meta.json` `people`), so `map` can match by email."""
-        people = meta.get("people")
+        people = target.meta.get("people")
         for user_id, person in (people.items() if isinstance(people, dict) else []):
             if isinstance(person, dict):
                 self._user(str(user_id), person.get("name"), person.get("email"), rename=True)
+                self._target_people[target.root][str(user_id)] = None
 
     # --- the Source interface -------------------------------------------
 
@@ -199,12 +203,21 @@ class TeamsExport(SpooledExport):
         return [self._conversation(cid, info) for cid, info in self._conversations.items()]
 
     def _conversation(self, conversation_id: str, info: dict[str, Any]) -> Conversation:
+        """A standard channel is public only when its team is all the export holds.
+
+        A team's channels are readable by that team's members alone; with other teams' or users' chats in the
+        same export, "everyone in the export" is more people than that, so the channel is private to the
+        people its team's messages name, and `map` keeps it from anyone else.
+        """
         listed = info.get("members") if isinstance(info.get("members"), list) else None
         members = tuple(str(m) for m in listed) if listed else tuple(self._members.get(conversation_id, ()))
         name = str(info.get("name") or conversation_id)
+        kind = _KINDS.get(str(info.get("kind")), ConversationKind.PRIVATE)
+        if kind is ConversationKind.PUBLIC and not self._one_team:
+            kind, members = ConversationKind.PRIVATE, tuple(self._target_people[info["target"]])
         return Conversation(
-            id=conversation_id, name=name, kind=_KINDS.get(str(info.get("kind")), ConversationKind.PRIVATE),
-            members=members, is_general=bool(info.get("channel")) and name == "General",
+            id=conversation_id, name=name, kind=kind, members=members,
+            is_general=bool(info.get("channel")) and name == "General",
             extra={k: v for k, v in info.items() if k not in {"name", "kind", "members"}},
         )
 
@@ -262,6 +275,10 @@ class TeamsExport(SpooledExport):
                 extra={"hosted_content": hosted_id},
             ))
         return files
+
+
+def _is_team(root: str) -> bool:
+    return root.rpartition("/")[0].endswith("teams")
 
 
 def _top(name: str) -> str:
