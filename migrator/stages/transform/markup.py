@@ -53,10 +53,15 @@ def render(nodes: Iterable[Node], pre: bool = False) -> str:
     return "".join(out)
 
 
+def newlines(text: str) -> str:
+    """CR and CRLF as LF: HTML parsers (Teams' included) turn a raw CR into LF, so the body would change."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
     for node in nodes:
         if isinstance(node, str):
-            text = escape(node, quote=False)
+            text = escape(newlines(node), quote=False)
             out.append(text if pre or "\n" not in text else text.replace("\n", "<br>"))
             continue
         attrs = "".join(f' {name}="{escape(value, quote=True)}"' for name, value in node.attrs)
