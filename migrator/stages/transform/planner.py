@@ -112,23 +112,26 @@ class ChannelPlan:
 
     def add(self, conversation: Conversation) -> Counter:
         """Render every message of one source conversation; returns its counts for the report."""
-        counts: Counter = Counter({"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0})
+        counts: Counter = Counter({"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0,
+                                   "files": 0, "files_left_out": 0})
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             counts["read"] += 1
+            counts["files"] += len(message.files)
             if message.system and not self.run.keep_system:
                 counts["skipped_system"] += 1
-                self._left_out(conversation, message, SKIPPED_SYSTEM)
+                self._left_out(conversation, message, SKIPPED_SYSTEM, counts)
                 continue
             author = self.run.authors.for_message(message)
             if author is None:
                 counts["skipped_author"] += 1
-                self._left_out(conversation, message, SKIPPED_AUTHOR)
+                self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
             self._plan(conversation, message, key, author)
             counts["planned"] += 1
         return counts
 
-    def _left_out(self, conversation: Conversation, message: Message, reason: str) -> None:
+    def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter) -> None:
+        counts["files_left_out"] += len(message.files)
         if not message.is_reply:
             self.skipped_roots.setdefault((conversation.id, message.ts), reason)
 
