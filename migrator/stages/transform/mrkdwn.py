@@ -30,6 +30,7 @@ _INLINE = re.compile(
     r"|(?P<delim>[*_~])"
 )
 _ANGLE = re.compile(r"<([^<>\n]*)>")
+_MARKUP = re.compile(r"[<>&*_~`:\n\r]")  # a text without any of these is one plain paragraph
 
 
 def _decode(text: str) -> str:
@@ -41,6 +42,8 @@ def _decode(text: str) -> str:
 
 def blocks(text: str, ctx: Context) -> list[Element]:
     """Paragraphs, quotes and code blocks of a mrkdwn text."""
+    if _MARKUP.search(text) is None:  # most messages: skip the parser
+        return [Element("p", [text])] if text.strip() else []
     segments = newlines(text).split(FENCE)
     if len(segments) % 2 == 0:  # an odd number of fences: the last one is a literal ```
         segments[-2:] = [segments[-2] + FENCE + segments[-1]]
