@@ -191,7 +191,7 @@ class _Transform:
         counts = self.files.counts
         files = {"total": sum(counts[k] for k in COUNT_KEYS), **{k: counts[k] for k in COUNT_KEYS},
                  "upload_files": len(uploads), "upload_bytes": sum(u.size for u in uploads.values()),
-                 "placeholders": self.files.placeholders}
+                 "missing_files": len(self.files.placeholders), "placeholders": self.files.placeholders}
         authors = {**{k: self.authors.counts[k] for k in ("mapped", "fallback", "skipped")},
                    "fallback_for": dict(self.authors.fallback_names.most_common()),
                    "skipped_list": [{"author": name, "reason": reason, "messages": n}
