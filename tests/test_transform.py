@@ -6,12 +6,15 @@ import base64
 import hashlib
 import json
 import shutil
+import tempfile
 from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from migrator.cli import app
@@ -242,3 +245,34 @@ def test_a_message_far_over_the_limit_becomes_parts_that_keep_every_character(tm
     assert all(p["kind"] == "reply" and p["root_key"] == "C1:1700000000.000000" for p in parts)
     text = "".join(BeautifulSoup(p["body"]["content"], "html.parser").get_text().split(")", 1)[1] for p in parts)
     assert text.replace(" ", "") == words.replace(" ", "")
+
+
+@st.composite
+def crowded_exports(draw: st.DrawFn) -> dict[str, Any]:
+    """Two channels (to be merged) whose messages crowd a few seconds: repeated ts, replies before their
+    root, replies to roots that do not exist, times after `now`."""
+    base = 1_700_000_000
+    roots: list[str] = []
+    channels: dict[str, list[dict[str, Any]]] = {"general/2023-11-14.json": [], "dev/2023-11-14.json": []}
+    for _ in range(draw(st.integers(1, 25))):
+        ts = f"{base + draw(st.integers(-2, 12))}.{draw(st.sampled_from([0, 1, 999, 1000, 500_000])):06d}"
+        day = draw(st.sampled_from(sorted(channels)))
+        if roots and draw(st.booleans()):
+            channels[day].append(message(ts, "reply", user=draw(st.sampled_from(["U1", "U2", "U3"])),
+                                         thread_ts=draw(st.sampled_from(roots + [f"{base - 5}.000000"]))))
+        else:
+            roots.append(ts)
+            channels[day].append(message(ts, "root", user=draw(st.sampled_from(["U1", "U2"]))))
+    return channels
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(crowded_exports())
+def test_any_export_gives_a_plan_graph_accepts_with_every_message_once(tmp_path, files) -> None:
+    with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+        now = (1_700_000_000 + 5) * 1000
+        result, lines = transform_export(Path(work), files, now_ms=now,
+                                         edit={"    channel: dev\n": "    channel: General\n    merge: true\n"})
+        planned = [line for conv in lines.values() for line in conv]
+        sources = [line["key"] for line in planned if "/part-" not in line["key"] and not line.get("note", "").startswith("stand-in")]
+        assert len(sources) == len(set(sources)) == sum(len(day) for day in files.values())
