@@ -192,8 +192,9 @@ class _TargetRun:
 
     def _walk(self, url: str, params: dict[str, str] | None, seen_max: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
         for page in self.client.pages(url, params):
-            for message in page.get("value", []):
-                seen_max = _newest(seen_max, message.get("lastModifiedDateTime"))
+            stamps = [m["lastModifiedDateTime"] for m in page.get("value", []) if m.get("lastModifiedDateTime")]
+            if stamps:  # each stamp parsed once: at 200 pages/s, parsing is a visible share of the exporter's CPU
+                seen_max = _newest(seen_max, max(stamps, key=parse_ms))
             yield page, seen_max
 
     def _store(self, page: dict[str, Any], tally: ImageTally) -> None:
