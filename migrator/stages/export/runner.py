@@ -74,7 +74,7 @@ def export(client: GraphClient, targets: list[Target], out_dir: Path, options: E
     options.check()
     sender = options.message_filter.clause()
     targets = list(dict.fromkeys(targets))  # the same team named twice is exported once
-    with ExportState(out_dir) as state:
+    with ExportState(out_dir, flush_seconds=options.checkpoint_seconds) as state:
         for target in targets:
             state.check_filter(target.key, sender)
         before = client.stats.snapshot()
