@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from migrator.stages.transform.context import Context
-from migrator.stages.transform.markup import Element, Node, el, emoji_char, link, text_of
+from migrator.stages.transform.markup import Element, Node, el, emoji_char, link, newlines, text_of
 
 _PARSER = MarkdownIt("commonmark", {"breaks": True, "html": False}).enable(["strikethrough", "table"])
 _SYNTAX = re.compile(r"[*_~`#>|\[\]!<&\\]|^\s*(?:[-+]|\d+[.)])\s|^\s{4}|\n\s*\n|^(?:-{3,}|={3,})\s*$", re.MULTILINE)
@@ -38,6 +38,7 @@ _BLOCKS = {"paragraph": "p", "blockquote": "blockquote", "bullet_list": "ul", "o
 
 def blocks(text: str, ctx: Context, channels_by_name: bool = True) -> list[Element]:
     """Top-level blocks of a Markdown text; `channels_by_name` reads `~name` as a channel link (Mattermost)."""
+    text = newlines(text)
     if not _SYNTAX.search(text):
         return [el("p", *inline_text(text, ctx, channels_by_name))] if text.strip() else []
     return _Builder(ctx, channels_by_name).build(_PARSER.parse(text))
