@@ -23,7 +23,7 @@ from typing import Any
 from migrator.model import Message
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FileParts
-from migrator.stages.transform.markup import Element, Node, el, link
+from migrator.stages.transform.markup import Element, Node, el, link, newlines
 
 BLOCK = frozenset({"p", "div", "ul", "ol", "li", "pre", "blockquote", "table", "thead", "tbody", "tr", "td", "th",
                    "h1", "h2", "h3", "h4", "h5", "h6", "hr"})
@@ -145,7 +145,8 @@ class _Builder(HTMLParser):
     def _text(self, text: str) -> None:
         if text:
             in_pre = any(element.tag == "pre" for _, element in self.stack)
-            self._here().append(text if in_pre else text.replace("\r\n", "\n").replace("\n", " "))
+            text = newlines(text)
+            self._here().append(text if in_pre else text.replace("\n", " "))
 
     def _here(self) -> Element:
         return self.stack[-1][1]
