@@ -73,6 +73,8 @@ def test_teams_plan_keeps_html_and_rehosts_inline_images(tmp_path: Path) -> None
     edited = next(line for line in lines if "Edited after the migration" in line["body"]["content"])
     assert "<b>numbers</b>" in edited["body"]["content"] and "(edited)" in edited["body"]["content"]
     assert all(line["from"]["user"]["id"].startswith("a0000000-") for line in lines)  # mapped by email
+    runbook = next(line["body"]["content"] for line in lines if "runbook.txt" in line["body"]["content"])
+    assert "the source tenant's SharePoint" in runbook and "Slack" not in runbook  # a linked file: its link, in place
 
 
 @pytest.mark.parametrize("sample", sorted(GOLDEN))

@@ -32,8 +32,10 @@ MARKDOWN = "markdown"  # Mattermost: CommonMark with @username mentions and :emo
 DISCORD_MARKDOWN = "discord-markdown"  # DiscordChatExporter: Discord markdown, mentions already rendered as @name
 HTML = "html"  # Teams: the chatMessage body as Teams stored it, to be kept (mentions and images re-pointed)
 PLAIN = "plain"  # text shown as written (Teams text bodies, the descriptions readers write for system events)
+# `File.extra[PLACEHOLDER_REASON]`: why the bytes are not in the export, in the source's own words (default: Slack's).
+PLACEHOLDER_REASON = "placeholder_reason"
 
-__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "PLAIN", "TEXT_FORMAT", "Refused", "Spool", "SpooledExport", "Spooled",
+__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN", "TEXT_FORMAT", "Refused", "Spool", "SpooledExport", "Spooled",
            "describe",
            "dicts", "group_days", "iso_to_micros", "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "str_or_none"]
 

@@ -35,6 +35,7 @@ from migrator.model import Reaction, SourceError, User, Workspace
 from migrator.sources.archive import ExportTree, ZipLimits, open_tree
 from migrator.sources.common import (
     HTML,
+    PLACEHOLDER_REASON,
     PLAIN,
     TEXT_FORMAT,
     Refused,
@@ -306,7 +307,8 @@ def _linked_files(raw: dict[str, Any]) -> list[File]:
         name = str(attachment.get("name") or "file")
         files.append(File(id=str(attachment.get("id") or name), name=name, title=name,
                           mimetype=mimetypes.guess_type(name)[0] or "", filetype=PurePosixPath(name).suffix.lstrip("."),
-                          status=FileStatus.EXTERNAL, url=str_or_none(attachment.get("contentUrl"))))
+                          status=FileStatus.EXTERNAL, url=str_or_none(attachment.get("contentUrl")),
+                          extra={PLACEHOLDER_REASON: "stored in the source tenant's SharePoint, only its link was exported"}))
     return files
 
 

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from migrator.limits import MAX_BODY_BYTES, MAX_INLINE_IMAGE_BYTES, MAX_REQUEST_BYTES
 from migrator.model import File, FileStatus, Source
 from migrator.plan import PlannedUpload
+from migrator.sources.common import PLACEHOLDER_REASON
 from migrator.stages.transform.markup import Element, Node, el, link, note
 
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})  # what Teams draws inline
@@ -36,8 +37,8 @@ MAX_NAME = 200
 _TOKEN_PARAMS = {"t", "token", "access_token"}
 _PLACEHOLDER = {
     FileStatus.MISSING: "not in the export",
-    FileStatus.EXTERNAL: "stored outside the export (only its link was exported)",
-    FileStatus.DELETED: "deleted in the source before the export",
+    FileStatus.EXTERNAL: "stored outside Slack",
+    FileStatus.DELETED: "deleted in Slack before the export",
     FileStatus.AVAILABLE: "could not be read from the export",
 }
 UNREADABLE = (OSError, zipfile.BadZipFile, EOFError)  # a truncated or corrupt member of the export
@@ -185,7 +186,8 @@ def placeholder(file: File, count_key: str) -> Element:
     """The line that stands for a file whose bytes cannot travel: its name, size and original link."""
     url = clean_url(file.url) if file.url else None
     status = FileStatus.AVAILABLE if count_key == "unreadable" else file.status
-    described = [f" ({human_size(file.size)})" if file.size is not None else "", f", {_PLACEHOLDER[status]}"]
+    where = file.extra.get(PLACEHOLDER_REASON) if count_key != "unreadable" else None  # the reader's words for its source
+    described = [f" ({human_size(file.size)})" if file.size is not None else "", f", {where or _PLACEHOLDER[status]}"]
     tail: list[Any] = [": ", link(url, url)] if url else []
     return note("📎 ", el("b", file.name), *described, *tail)
 
