@@ -157,8 +157,9 @@ def map_command(
 
     try:
         if check is not None:
-            problems = run_check(check, check_source, source_format)
-            for problem in problems:
+            notes: list = []
+            problems = run_check(check, check_source, source_format, notes)
+            for problem in problems + notes:
                 typer.echo(str(problem))
             typer.echo(f"{len(problems)} problems in {check}" if problems else f"{check}: no problems")
             raise typer.Exit(1 if problems else 0)
@@ -169,7 +170,8 @@ def map_command(
             result = run_map(source, out, lookup, fallback=fallback, force=force, source_format=source_format)
     except (SourceError, MappingError) as exc:
         fail(f"error: {exc}")
-    typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels, {result.archived} archived")
+    typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels ({result.private_channels} private), "
+               f"{result.chats} chats, {result.archived} archived")
     typer.echo(f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account")
     if result.fallback and not result.fallback_found:
         typer.echo(f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
