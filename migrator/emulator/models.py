@@ -53,6 +53,9 @@ class Clock:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
 
+MAX_PRIVATE_CHANNEL_MEMBERS = 200  # members a private channel can be created with (channel: create)
+
+
 def public(record: Record) -> Record:
     """A stored record as Graph shows it: internal `_` fields removed."""
     return {k: v for k, v in record.items() if not k.startswith("_")}
@@ -231,7 +234,7 @@ class Graph:
             raise BadRequest(f"Invalid membershipType '{membership}'.")
         if mode == MIGRATION and membership != "standard":
             raise BadRequest("Only standard channels can be created in migration mode; create it, then call startMigration.")
-        members = self._channel_members(body) if membership != "standard" else []
+        members = self._channel_members(team_id, body) if membership != "standard" else []
         channel = self._create_channel_record(
             team, name, body.get("description"), membership,
             created if created is not None else self.clock.now_ms(), mode == MIGRATION, app_id, members=members,
@@ -243,11 +246,25 @@ class Graph:
             return 202, rendered
         return 201, public(channel)
 
-    def _channel_members(self, body: dict) -> list[dict]:
+    def _channel_members(self, team_id: str, body: dict) -> list[dict]:
+        """A private channel's members are a subset of its team's: Graph refuses anyone else (and the team has
+        members only once its completeMigration succeeded)."""
         members = [self._member_from_bind(entry) for entry in body.get("members", [])]
         if not any("owner" in m["roles"] for m in members):
             raise BadRequest("A private or shared channel needs at least one member with the owner role.")
+        if len(members) > MAX_PRIVATE_CHANNEL_MEMBERS:
+            raise BadRequest(f"A private channel can be created with at most {MAX_PRIVATE_CHANNEL_MEMBERS} members.")
+        outsiders = [m["userId"] for m in members if self.store.get("members", f"{team_id}|{m['userId']}") is None]
+        if outsiders:
+            raise BadRequest(f"Members of a private channel must be members of the team first: {', '.join(outsiders)}.")
         return members
+
+    def channel_members(self, team_id: str, channel_id: str) -> list[Record]:
+        """A private channel's own members; a standard channel's are its team's."""
+        channel = self.channel(team_id, channel_id)
+        if channel["membershipType"] == "standard":
+            return self.list_members(team_id)
+        return [self._render_member(m) for m in channel["_members"]]
 
     def _create_channel_record(self, team: Record, name: str, description: str | None, membership: str,
                                created: int, migration: bool, app_id: str, general: bool = False,
