@@ -129,15 +129,17 @@ def load(
 @app.command("reset")
 def reset(
     plan_dir: Path = typer.Argument(..., help="The plan folder the team was loaded from."),
-    team: str = typer.Option(..., help="The team to delete and forget (plan key or display name)."),
+    team: Optional[str] = typer.Option(None, help="The team to delete and forget (plan key or display name)."),
+    channel: Optional[str] = typer.Option(None, help="One channel to delete and forget (plan key team/channel, or its name)."),
+    chat: Optional[str] = typer.Option(None, help="A chat: refused with the reason (Graph cannot delete a chat)."),
     journal: Optional[Path] = typer.Option(None, help="The journal (default: PLAN_DIR/journal.sqlite)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
 ) -> None:
-    """Delete a migrated team (DELETE /groups/{id}) and forget it, so the next load migrates it again."""
+    """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again."""
     from migrator.stages.load.command import run_reset
 
-    run_reset(plan_dir, team, journal, yes, directory)
+    run_reset(plan_dir, team, channel, chat, journal, yes, directory)
 
 
 @app.command("map")

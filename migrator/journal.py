@@ -132,9 +132,12 @@ class Journal:
         with self._write() as db:
             db.execute("DELETE FROM teams WHERE team_key = ?", (team_key,))
             db.execute("DELETE FROM members WHERE team_key = ?", (team_key,))
-            for conv_key in conv_keys:
-                for table in ("conversations", "uploads", "messages"):
-                    db.execute(f"DELETE FROM {table} WHERE conv_key = ?", (conv_key,))
+            _forget_conversations(db, conv_keys)
+
+    def forget_conversation(self, conv_key: str) -> None:
+        """After the channel was deleted in Teams: its next load creates and fills it again."""
+        with self._write() as db:
+            _forget_conversations(db, [conv_key])
 
     # ------------------------------------------------------ conversations
     def conversation(self, conv_key: str) -> tuple[str | None, str] | None:
@@ -197,3 +200,9 @@ class Journal:
     def add_member(self, team_key: str, user_id: str) -> None:
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO members VALUES (?, ?)", (team_key, user_id))
+
+
+def _forget_conversations(db: sqlite3.Connection, conv_keys: list[str]) -> None:
+    for conv_key in conv_keys:
+        for table in ("conversations", "uploads", "messages"):
+            db.execute(f"DELETE FROM {table} WHERE conv_key = ?", (conv_key,))

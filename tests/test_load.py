@@ -136,12 +136,14 @@ def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env)
 
 
 def test_dry_run_sends_nothing(emulator, tmp_path, target_env):
-    build_plan(tmp_path, channels=2, messages=10)
+    build_plan(tmp_path, channels=2, messages=10, private=True, chats=True)
     before = emulator.operator("stats")["totals"]["requests"]
     result = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path), "--dry-run"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "nothing is sent" in result.stdout and "10 of 10 messages to post" in result.stdout
+    assert "nothing is sent" in result.stdout and "channel: Acme / channel-1: 10 of 10 messages to post" in result.stdout
+    assert "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
+    assert "2 channels, 1 private channels; 2 chats" in result.stdout
     assert emulator.operator("stats")["totals"]["requests"] == before
 
 
@@ -181,3 +183,29 @@ def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_pa
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0
     assert len([c for c in emulator.operator("dump")["chats"] if c["migrationMode"]]) == 2
+
+
+def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp_path, target_env):
+    build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
+    load_command = [sys.executable, "-m", "migrator", "load", str(tmp_path)]
+    assert subprocess.run(load_command, capture_output=True, text=True, timeout=300).returncode == 0
+
+    def channels() -> dict:
+        return {c["displayName"]: c for c in emulator.operator("dump")["teams"][0]["channels"]}
+
+    old = channels()["channel-1"]["id"]
+    reset = [sys.executable, "-m", "migrator", "reset", str(tmp_path), "--yes"]
+    done = subprocess.run(reset + ["--channel", "acme/channel-1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "channel-1" not in channels()  # deleted, and renamed first so that its name is free again
+    again = subprocess.run(load_command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    channel = channels()["channel-1"]
+    assert channel["id"] != old and channel["migrationMode"] == "completed" and len(channel["messages"]) == 3
+    assert_landed_exactly(emulator, tmp_path)
+    chat = subprocess.run(reset + ["--chat", "Launch crew"], capture_output=True, text=True, timeout=120)
+    assert chat.returncode == 2 and "cannot delete a chat" in chat.stderr and "startMigration" in chat.stderr
+    general = subprocess.run(reset + ["--channel", "General"], capture_output=True, text=True, timeout=120)
+    assert general.returncode == 2 and "cannot be deleted; reset the team" in general.stderr
+    both = subprocess.run(reset + ["--team", "Acme", "--channel", "General"], capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "exactly one of --team, --channel or --chat" in both.stderr

@@ -203,6 +203,8 @@ class Graph:
         for item in list(self.store.values("items")):
             if item["_team"] == group_id:
                 self.store.delete("items", item["id"])
+        for key in [k for k in self.store.collections.get("deleted_channels", {}) if k.startswith(f"{group_id}|")]:
+            self.store.delete("deleted_channels", key)
         self.store.delete("teams", group_id)
 
     def complete_team(self, team_id: str, app_id: str) -> None:
@@ -227,8 +229,9 @@ class Graph:
         created = self._backdated(body, mode, "channelCreationMode")
         name = body.get("displayName")
         self._check_channel_name(name)
-        if any(c["displayName"].lower() == name.lower() for c in self._team_channels(team_id)):
-            raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
+        self._check_name_free(team_id, name)
+        if mode == MIGRATION and team["_migration"] != IN_PROGRESS:
+            raise BadRequest("Migration channels can only be created in a team under migration.")
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
             raise BadRequest(f"Invalid membershipType '{membership}'.")
@@ -279,6 +282,31 @@ class Graph:
         }
         self.store.put("conversations", channel_id, channel)
         return channel
+
+    def _check_name_free(self, team_id: str, name: str) -> None:
+        """Channel names are unique in a team, and (observed) a deleted channel keeps its name."""
+        taken = any(c["displayName"].lower() == name.lower() for c in self._team_channels(team_id))
+        if taken or self.store.get("deleted_channels", f"{team_id}|{name.lower()}") is not None:
+            raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
+
+    def update_channel(self, team_id: str, channel_id: str, body: dict) -> None:
+        """PATCH a channel's displayName or description; General keeps its name."""
+        channel = self.channel(team_id, channel_id)
+        fields = {key: body[key] for key in ("displayName", "description") if key in body}
+        if "displayName" in fields and fields["displayName"] != channel["displayName"]:
+            if channel["_general"]:
+                raise BadRequest("The General channel cannot be renamed.")
+            self._check_channel_name(fields["displayName"])
+            self._check_name_free(team_id, fields["displayName"])
+        self.store.patch("conversations", channel_id, fields)
+
+    def delete_channel(self, team_id: str, channel_id: str) -> None:
+        """DELETE a channel and what was imported into it; its name stays taken in the team."""
+        channel = self.channel(team_id, channel_id)
+        if channel["_general"]:
+            raise BadRequest("The General channel cannot be deleted.")
+        self.store.put("deleted_channels", f"{team_id}|{channel['displayName'].lower()}", {"_team": team_id})
+        self._delete_conversation(channel_id)
 
     def channel(self, team_id: str, channel_id: str) -> Record:
         self.team(team_id)

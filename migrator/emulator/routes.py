@@ -30,6 +30,8 @@ CREATE_CHAT = {"Chat.Create", "Chat.ReadWrite.All", "Teamwork.Migrate.All"}
 MEMBERS_WRITE = {"TeamMember.ReadWrite.All"}
 MEMBERS_READ = {"TeamMember.Read.All", "TeamMember.ReadWrite.All"}
 CHANNEL_MEMBERS_READ = {"ChannelMember.Read.All", "ChannelMember.ReadWrite.All"}
+CHANNEL_WRITE = {"ChannelSettings.ReadWrite.All", "Group.ReadWrite.All"}
+CHANNEL_DELETE = {"Channel.Delete.All", "Group.ReadWrite.All"}
 FILES = {"Files.ReadWrite.All", "Sites.ReadWrite.All"}
 USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
 GROUPS_WRITE = {"Group.ReadWrite.All", "Directory.ReadWrite.All"}
@@ -149,6 +151,18 @@ def create_channel(graph: Graph, call: Call) -> Reply:
 @route("GET", CHANNEL, READ_CHANNELS, kind="team_read")
 def get_channel(graph: Graph, call: Call) -> Reply:
     return ok(graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
+
+
+@route("PATCH", CHANNEL, CHANNEL_WRITE, kind="channel_write")
+def update_channel(graph: Graph, call: Call) -> Reply:
+    graph.update_channel(call.params["team"], call.params["channel"], call.json())
+    return Reply(status=204)
+
+
+@route("DELETE", CHANNEL, CHANNEL_DELETE, kind="channel_write")
+def delete_channel(graph: Graph, call: Call) -> Reply:
+    graph.delete_channel(call.params["team"], call.params["channel"])
+    return Reply(status=204)
 
 
 @route("GET", rf"{CHANNEL}/members", CHANNEL_MEMBERS_READ)
