@@ -175,7 +175,7 @@ def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp
     assert again.returncode == 0, again.stdout + again.stderr
     channel = channels()["channel-1"]
     assert channel["id"] != old and channel["migrationMode"] == "completed" and len(channel["messages"]) == 3
-    assert_landed_exactly(emulator, tmp_path)
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
     chat = subprocess.run(reset + ["--chat", "Launch crew"], capture_output=True, text=True, timeout=120)
     assert chat.returncode == 2 and "cannot delete a chat" in chat.stderr and "startMigration" in chat.stderr
     general = subprocess.run(reset + ["--channel", "General"], capture_output=True, text=True, timeout=120)
