@@ -144,6 +144,11 @@ class Journal:
         """(channel or chat id, state) or None."""
         return self._one("SELECT graph_id, state FROM conversations WHERE conv_key = ?", conv_key)
 
+    def conversation_key_of(self, graph_id: str) -> str | None:
+        """Which plan conversation a Teams channel or chat already belongs to, so a lookup never adopts it twice."""
+        row = self._one("SELECT conv_key FROM conversations WHERE graph_id = ?", graph_id)
+        return row[0] if row else None
+
     def conversation_id(self, conv_key: str) -> str | None:
         row = self.conversation(conv_key)
         return row[0] if row else None

@@ -51,7 +51,7 @@ def test_a_plan_lands_exactly_once_at_five_per_second(emulator, tmp_path):
 
 
 def test_faults_never_duplicate_or_lose(emulator, tmp_path):
-    build_plan(tmp_path, channels=2, messages=15)
+    build_plan(tmp_path, channels=2, messages=15, private=True, chats=True)
     emulator.operator("faults", {"spec": "500:0.05,503:0.05,429:0.05,drop:0.08", "seed": 11})
     for _ in range(6):
         outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite", workers=2)
@@ -182,3 +182,18 @@ def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp
     assert general.returncode == 2 and "cannot be deleted; reset the team" in general.stderr
     both = subprocess.run(reset + ["--team", "Acme", "--channel", "General"], capture_output=True, text=True, timeout=120)
     assert both.returncode == 2 and "exactly one of --team, --channel or --chat" in both.stderr
+
+
+def test_a_group_chat_whose_creation_answer_was_lost_is_found_not_created_twice(emulator, tmp_path):
+    from migrator.journal import REQUESTED
+    from migrator.stages.load.provision import Provisioner
+
+    trio = build_plan(tmp_path, channels=1, messages=3, chats=True).chats[1]
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("test")
+        provisioner = Provisioner(client, journal)
+        journal.set_conversation(trio.key, None, REQUESTED)  # the mark load makes before POST /chats...
+        landed = provisioner._create_chat(trio)  # ...the POST that landed, whose answer was lost
+        assert provisioner.chat(trio) == landed
+    groups = [c for c in emulator.operator("dump")["chats"] if c["chatType"] == "group" and c["topic"] == "Launch crew"]
+    assert len(groups) == 1 and groups[0]["migrationMode"] == "inProgress"

@@ -160,7 +160,15 @@ class Provisioner:
         row = self.journal.conversation(chat.key)
         if row and row[0] and row[1] != REQUESTED:
             return row[0]
-        chat_id = row[0] if row and row[0] else self._create_chat(chat)
+        chat_id = row[0] if row and row[0] else self._find_chat(chat) if row else None  # row: a POST may have landed
+        if chat_id is None:
+            self.journal.set_conversation(chat.key, None, REQUESTED)
+            try:
+                chat_id = self._create_chat(chat)
+            except ConnectionLostError:
+                chat_id = self._find_chat(chat)
+                if chat_id is None:
+                    raise
         self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
         self.start_migration(f"/chats/{chat_id}", chat.created)
         self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
@@ -173,6 +181,18 @@ class Provisioner:
         # A oneOnOne chat is unique per pair, so re-sending after a lost answer returns the same chat;
         # a group chat is not, hence the journal's REQUESTED mark before this call is made again.
         return self.client.post_json("/chats", body, idempotent=chat.membership == "oneOnOne")["id"]
+
+    def _find_chat(self, chat: PlannedConversation) -> str | None:
+        """The chat a POST whose answer was lost created: same type, topic and members, never put into
+        migration mode, and not already another conversation's in the journal."""
+        wanted = sorted(m.user_id for m in chat.members)
+        topic = chat.display_name if chat.membership == "group" else None
+        for found in self.client.paginate(f"/users/{wanted[0]}/chats", params={"$expand": "members"}):
+            members = sorted(m["userId"] for m in found.get("members", []))
+            if (found.get("chatType"), found.get("topic") or None, members) == (chat.membership, topic or None, wanted) \
+                    and found.get("migrationMode") is None and self.journal.conversation_key_of(found["id"]) is None:
+                return found["id"]
+        return None
 
     def complete_chat(self, chat_id: str) -> None:
         self._complete(f"/chats/{chat_id}")
