@@ -1,4 +1,4 @@
-"""Conversations kept aside rather than imported: DMs, group DMs, anything mapped to `archive`.
+"""Conversations kept aside rather than imported: anything mapped to `archive`, and DMs that cannot be a chat.
 
 The customer keeps them as `archive/{conversation}.jsonl` (one message per
 line: time, author, the original text and the same safe HTML a plan would
