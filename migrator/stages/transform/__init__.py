@@ -152,7 +152,8 @@ class _Transform:
                     for conversation in target.sources:
                         counts = plan.add(conversation)
                         self._row(conversation, "migrate", target.key, read=counts["read"], planned=counts["planned"],
-                                  skipped_system=counts["skipped_system"], skipped_authors=counts["skipped_author"])
+                                  skipped_system=counts["skipped_system"], skipped_authors=counts["skipped_author"],
+                                  files=counts["files"], files_left_out=counts["files_left_out"])
                     planned[target.key] = plan.finish(self.out_dir)
         return planned
 
@@ -172,15 +173,19 @@ class _Transform:
                 reason = not_chats.get(route.source, "mapped to archive in migration.yaml")
                 entry = self.archiver.archive(conversation, conversation_label(conversation, self.source.users), reason)
                 archive.append(entry)
-                self._row(conversation, "archive", entry["page"], read=entry["messages"], archived=entry["messages"])
+                self._row(conversation, "archive", entry["page"], read=entry["messages"], archived=entry["messages"],
+                          files=entry["files_read"], files_archived=entry["files_read"])
             elif route.action == "skip":
-                read = sum(1 for _ in self.source.messages(conversation))
-                self._row(conversation, "skip", "", read=read, skipped_conversations=read)
+                read = files = 0
+                for message in self.source.messages(conversation):
+                    read, files = read + 1, files + len(message.files)
+                self._row(conversation, "skip", "", read=read, skipped_conversations=read, files=files, files_left_out=files)
         return archive
 
     def _row(self, conversation: Conversation, action: str, target: str, **counts: int) -> None:
         row = {"id": conversation.id, "name": conversation.name, "kind": conversation.kind.value, "action": action,
-               "target": target, "read": 0, **{key: 0 for key in reporting.MESSAGE_KEYS}}
+               "target": target, "read": 0, **{key: 0 for key in reporting.MESSAGE_KEYS},
+               **{key: 0 for key in reporting.FILE_ROW_KEYS}}
         row.update(counts)
         self.tally.conversations.append(row)
 
@@ -210,7 +215,7 @@ class _Transform:
         counts = self.files.counts
         files = {"total": sum(counts[k] for k in COUNT_KEYS), **{k: counts[k] for k in COUNT_KEYS},
                  "upload_files": len(uploads), "upload_bytes": sum(u.size for u in uploads.values()),
-                 "placeholders": self.files.placeholders}
+                 "missing_files": len(self.files.placeholders), "placeholders": self.files.placeholders}
         authors = {**{k: self.authors.counts[k] for k in ("mapped", "fallback", "skipped")},
                    "fallback_for": dict(self.authors.fallback_names.most_common()),
                    "skipped_list": [{"author": name, "reason": reason, "messages": n}

@@ -47,7 +47,8 @@ class Archiver:
         (self.plan_dir / f"{stem}.html").write_text(page, encoding="utf-8")
         return {"conversation": conversation.id, "name": label, "kind": conversation.kind.value, "reason": reason,
                 "file": f"{stem}.jsonl", "page": f"{stem}.html", "messages": len(lines),
-                "files": sum(1 for line in lines for f in line["files"] if f["path"])}
+                "files": sum(1 for line in lines for f in line["files"] if f["path"]),
+                "files_read": sum(len(line["files"]) for line in lines)}
 
     def _line(self, key: str, message: Message) -> dict[str, Any]:
         self.ctx.features.clear()

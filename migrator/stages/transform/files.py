@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from migrator.limits import MAX_BODY_BYTES, MAX_INLINE_IMAGE_BYTES, MAX_REQUEST_BYTES
 from migrator.model import File, FileStatus, Source
@@ -211,14 +211,15 @@ def safe_component(value: str) -> str:
 
 
 def clean_url(url: str) -> str:
-    """The original link without access tokens (the reader already masked Slack's xox… tokens)."""
+    """The original link without access tokens (the reader already masked Slack's xox… tokens), its path
+    percent-encoded (Slack writes file names with spaces into it)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "[link removed: not a valid URL]"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k.lower() not in _TOKEN_PARAMS and "token removed" not in v and "xox" not in v]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(path=quote(parts.path, safe="/%:@!$&'()*+,;=~"), query=urlencode(query)))
 
 
 def human_size(size: int) -> str:
