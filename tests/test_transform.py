@@ -70,8 +70,8 @@ def test_the_report_adds_up_to_the_inventory(sample, tmp_path) -> None:
     inventory = run_analyse(SAMPLE, tmp_path / "analyse")
     assert_adds_up(report, inventory)
     assert json.loads((plan / REPORT_JSON).read_text(encoding="utf-8")) == report
-    assert report["messages"] == {**report["messages"], "read": 370, "planned": 331, "archived": 39}
-    assert (report["lines"]["written"], report["lines"]["split_extra"]) == (332, 1)
+    assert report["messages"] == {**report["messages"], "read": 370, "planned": 370, "archived": 0}  # DMs are chats
+    assert (report["lines"]["written"], report["lines"]["split_extra"]) == (371, 1)
     assert sum(len(lines) for lines in plan_lines(plan).values()) == report["lines"]["written"]
     html = (plan / REPORT_HTML).read_text(encoding="utf-8")
     assert "does not add up" not in html and "370" in html
@@ -167,9 +167,11 @@ def test_bad_mappings_stop_transform_with_file_and_line(tmp_path) -> None:
 def test_the_cli_writes_the_plan_and_says_what_it_did(tmp_path) -> None:
     result = CliRunner().invoke(app, ["transform", str(SAMPLE), "--mappings", str(MAPPINGS), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "370 messages read: 331 planned, 39 archived, 0 left out" in result.output
+    assert "370 messages read: 370 planned, 0 archived, 0 left out" in result.output
+    assert "for 6 channels (1 private) in 1 teams and 3 chats" in result.output
     assert (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file()
-    assert sorted(p.name for p in (tmp_path / "archive").glob("*.html")) == ["D01ADAGRACE.html", "D02ALANMEI.html", "G02MPIM.html"]
+    assert sorted(p.name for p in (tmp_path / "chats").glob("*.jsonl")) == ["D01ADAGRACE.jsonl", "D02ALANMEI.jsonl", "G02MPIM.jsonl"]
+    assert not list((tmp_path / "archive").glob("*.html"))
 
 
 # --- hand-made exports: the timeline and merge rules end to end ---------------------------------

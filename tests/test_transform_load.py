@@ -54,7 +54,7 @@ def test_every_request_of_the_sample_plan_is_accepted_and_verifies(sample_emulat
     plan = tmp_path / "plan"
     transform(SAMPLE, REPO / "mappings", plan, now_ms=NOW)
     posted, planned = load_and_verify(sample_emulator, plan, tmp_path / "journal.sqlite")
-    assert posted == planned == 332
+    assert posted == planned == 371  # the private channel and the three DMs (as chats) included
 
 
 def _demo_lookup(mail: str):
