@@ -123,7 +123,8 @@ def load(
     """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
     from migrator.stages.load.command import run_load
 
-    run_load(plan_dir, journal, out, workers, only, dry_run, complete_with_failures, directory)
+    if not run_load(plan_dir, journal, out, workers, only, dry_run, complete_with_failures, directory):
+        raise typer.Exit(1)
 
 
 @app.command("reset")
@@ -268,6 +269,30 @@ def sample_generate(
     typer.echo(f"wrote {summary.directory}: the matching directory (emulator serve --directory, map --directory)")
 
 
+@app.command("migrate")
+def migrate(
+    source: Path = typer.Argument(..., help="The export: the .zip as downloaded, or its unpacked folder."),
+    mappings: Path = typer.Option(..., "--mappings", help="The folder holding migration.yaml and users.csv."),
+    out: Path = typer.Option(..., "--out", help="One folder for every stage's files: analyse/, plan/, journal, reports, verify/."),
+    workers: int = typer.Option(8, min=1, help="Channels and chats posted in parallel (each at 5 requests/s)."),
+    model: Optional[str] = typer.Option(None, help="Billing model A or B of the export APIs used by verify; absent: evaluation mode."),
+    directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
+    source_format: Optional[str] = SOURCE_FORMAT_OPTION,
+) -> None:
+    """Run analyse, transform, load and verify in one go; safe to re-run, exit 1 unless everything verifies clean."""
+    from migrator.model import SourceError
+    from migrator.stages.mapping import MappingError
+    from migrator.stages.migrate import run_migrate
+    from migrator.stages.transform import TransformError
+
+    try:
+        clean = run_migrate(source, mappings, out, directory, workers, source_format, model)
+    except (SourceError, MappingError, TransformError) as exc:
+        fail(f"error: {exc}")
+    if not clean:
+        raise typer.Exit(1)
+
+
 @app.command("verify")
 def verify_command(
     plan_dir: Path = typer.Argument(..., help="The plan folder that was loaded."),
@@ -281,7 +306,8 @@ def verify_command(
     """Read every migrated team and chat back through the export APIs and reconcile it with the plan; exit 1 on any difference."""
     from migrator.stages.verify.command import run_verify
 
-    run_verify(plan_dir, journal, out, model, tenant_rps, workers, directory)
+    if not run_verify(plan_dir, journal, out, model, tenant_rps, workers, directory):
+        raise typer.Exit(1)
 
 
 def fail(message: str, code: int = 2) -> None:
