@@ -131,15 +131,17 @@ def load(
 @app.command("reset")
 def reset(
     plan_dir: Path = typer.Argument(..., help="The plan folder the team was loaded from."),
-    team: str = typer.Option(..., help="The team to delete and forget (plan key or display name)."),
+    team: Optional[str] = typer.Option(None, help="The team to delete and forget (plan key or display name)."),
+    channel: Optional[str] = typer.Option(None, help="One channel to delete and forget (plan key team/channel, or its name)."),
+    chat: Optional[str] = typer.Option(None, help="A chat: refused with the reason (Graph cannot delete a chat)."),
     journal: Optional[Path] = typer.Option(None, help="The journal (default: PLAN_DIR/journal.sqlite)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
 ) -> None:
-    """Delete a migrated team (DELETE /groups/{id}) and forget it, so the next load migrates it again."""
+    """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again."""
     from migrator.stages.load.command import run_reset
 
-    run_reset(plan_dir, team, journal, yes, directory)
+    run_reset(plan_dir, team, channel, chat, journal, yes, directory)
 
 
 @app.command("map")
@@ -159,8 +161,9 @@ def map_command(
 
     try:
         if check is not None:
-            problems = run_check(check, check_source, source_format)
-            for problem in problems:
+            notes: list = []
+            problems = run_check(check, check_source, source_format, notes)
+            for problem in problems + notes:
                 typer.echo(str(problem))
             typer.echo(f"{len(problems)} problems in {check}" if problems else f"{check}: no problems")
             raise typer.Exit(1 if problems else 0)
@@ -171,7 +174,8 @@ def map_command(
             result = run_map(source, out, lookup, fallback=fallback, force=force, source_format=source_format)
     except (SourceError, MappingError) as exc:
         fail(f"error: {exc}")
-    typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels, {result.archived} archived")
+    typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels ({result.private_channels} private), "
+               f"{result.chats} chats, {result.archived} archived")
     typer.echo(f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account")
     if result.fallback and not result.fallback_found:
         typer.echo(f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "

@@ -27,6 +27,7 @@ from typing import Any
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
 REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments")
+CHAT_TYPES = ("oneOnOne", "group")  # a PlannedConversation with one of these memberships is a chat
 
 
 class PlanError(ValueError):

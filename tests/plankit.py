@@ -96,8 +96,8 @@ def _plain(conv_key: str, count: int, offset: int, people: list[str]):
 
 
 def assert_landed_exactly(dump: dict, plan_dir: Path) -> None:
-    """The emulator's dump holds the plan's teams exactly: every planned message once, same time, same
-    body, under the right root, its images and files there; channels and teams completed, members added."""
+    """The emulator's dump holds the plan's teams and chats exactly: every planned message once, same time, same
+    body, under the right root, its images and files there; channels, chats and teams completed, members added."""
     manifest = Manifest.read(plan_dir)
     teams = {team["displayName"]: team for team in dump["teams"]}
     assert sorted(teams) == sorted(t.display_name for t in manifest.teams), "no missing team, no orphan from a lost creation"
@@ -112,6 +112,12 @@ def assert_landed_exactly(dump: dict, plan_dir: Path) -> None:
             channel = channels[planned.display_name]
             assert channel["migrationMode"] == "completed"
             _assert_messages(channel["messages"], list(read_lines(plan_dir, planned)), files)
+    chats = {tuple(sorted(m["userId"] for m in c["members"])): c for c in dump["chats"] if c["migrationMode"]}
+    assert len(chats) == len(manifest.chats), "every planned chat, and no other, was migrated"
+    for planned in manifest.chats:
+        chat = chats[tuple(sorted(m.user_id for m in planned.members))]
+        assert chat["migrationMode"] == "completed" and chat["chatType"] == planned.membership
+        _assert_messages(chat["messages"], list(read_lines(plan_dir, planned)), files)
 
 
 def _assert_messages(roots: list[dict], lines: list[dict], files: set[str]) -> None:

@@ -51,7 +51,7 @@ def test_a_plan_lands_exactly_once_at_five_per_second(emulator, tmp_path):
 
 
 def test_faults_never_duplicate_or_lose(emulator, tmp_path):
-    build_plan(tmp_path, channels=2, messages=15)
+    build_plan(tmp_path, channels=2, messages=15, private=True, chats=True)
     emulator.operator("faults", {"spec": "500:0.05,503:0.05,429:0.05,drop:0.08", "seed": 11})
     for _ in range(6):
         outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite", workers=2)
@@ -109,12 +109,14 @@ def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env)
 
 
 def test_dry_run_sends_nothing(emulator, tmp_path, target_env):
-    build_plan(tmp_path, channels=2, messages=10)
+    build_plan(tmp_path, channels=2, messages=10, private=True, chats=True)
     before = emulator.operator("stats")["totals"]["requests"]
     result = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path), "--dry-run"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "nothing is sent" in result.stdout and "10 of 10 messages to post" in result.stdout
+    assert "nothing is sent" in result.stdout and "channel: Acme / channel-1: 10 of 10 messages to post" in result.stdout
+    assert "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
+    assert "2 channels, 1 private channels; 2 chats" in result.stdout
     assert emulator.operator("stats")["totals"]["requests"] == before
 
 
@@ -154,3 +156,44 @@ def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_pa
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0
     assert len([c for c in emulator.operator("dump")["chats"] if c["migrationMode"]]) == 2
+
+
+def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp_path, target_env):
+    build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
+    load_command = [sys.executable, "-m", "migrator", "load", str(tmp_path)]
+    assert subprocess.run(load_command, capture_output=True, text=True, timeout=300).returncode == 0
+
+    def channels() -> dict:
+        return {c["displayName"]: c for c in emulator.operator("dump")["teams"][0]["channels"]}
+
+    old = channels()["channel-1"]["id"]
+    reset = [sys.executable, "-m", "migrator", "reset", str(tmp_path), "--yes"]
+    done = subprocess.run(reset + ["--channel", "acme/channel-1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "channel-1" not in channels()  # deleted, and renamed first so that its name is free again
+    again = subprocess.run(load_command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    channel = channels()["channel-1"]
+    assert channel["id"] != old and channel["migrationMode"] == "completed" and len(channel["messages"]) == 3
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
+    chat = subprocess.run(reset + ["--chat", "Launch crew"], capture_output=True, text=True, timeout=120)
+    assert chat.returncode == 2 and "cannot delete a chat" in chat.stderr and "startMigration" in chat.stderr
+    general = subprocess.run(reset + ["--channel", "General"], capture_output=True, text=True, timeout=120)
+    assert general.returncode == 2 and "cannot be deleted; reset the team" in general.stderr
+    both = subprocess.run(reset + ["--team", "Acme", "--channel", "General"], capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "exactly one of --team, --channel or --chat" in both.stderr
+
+
+def test_a_group_chat_whose_creation_answer_was_lost_is_found_not_created_twice(emulator, tmp_path):
+    from migrator.journal import REQUESTED
+    from migrator.stages.load.provision import Provisioner
+
+    trio = build_plan(tmp_path, channels=1, messages=3, chats=True).chats[1]
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("test")
+        provisioner = Provisioner(client, journal)
+        journal.set_conversation(trio.key, None, REQUESTED)  # the mark load makes before POST /chats...
+        landed = provisioner._create_chat(trio)  # ...the POST that landed, whose answer was lost
+        assert provisioner.chat(trio) == landed
+    groups = [c for c in emulator.operator("dump")["chats"] if c["chatType"] == "group" and c["topic"] == "Launch crew"]
+    assert len(groups) == 1 and groups[0]["migrationMode"] == "inProgress"

@@ -22,7 +22,9 @@ from migrator.limits import MAX_BODY_BYTES
 from migrator.plan import Manifest, read_lines
 from migrator.stages.analyse import run_analyse
 from migrator.stages.mapping import run_map
+from migrator.sources import open_source
 from migrator.stages.transform import TransformError, transform
+from migrator.stages.transform.archive import Archiver
 from migrator.stages.transform.report import REPORT_HTML, REPORT_JSON
 from migrator.timestamps import parse_ms
 from tests.slackkit import SAMPLE, message, write_export
@@ -70,8 +72,8 @@ def test_the_report_adds_up_to_the_inventory(sample, tmp_path) -> None:
     inventory = run_analyse(SAMPLE, tmp_path / "analyse")
     assert_adds_up(report, inventory)
     assert json.loads((plan / REPORT_JSON).read_text(encoding="utf-8")) == report
-    assert report["messages"] == {**report["messages"], "read": 370, "planned": 331, "archived": 39}
-    assert (report["lines"]["written"], report["lines"]["split_extra"]) == (332, 1)
+    assert report["messages"] == {**report["messages"], "read": 370, "planned": 370, "archived": 0}  # DMs are chats
+    assert (report["lines"]["written"], report["lines"]["split_extra"]) == (371, 1)
     assert sum(len(lines) for lines in plan_lines(plan).values()) == report["lines"]["written"]
     html = (plan / REPORT_HTML).read_text(encoding="utf-8")
     assert "does not add up" not in html and "370" in html
@@ -167,9 +169,11 @@ def test_bad_mappings_stop_transform_with_file_and_line(tmp_path) -> None:
 def test_the_cli_writes_the_plan_and_says_what_it_did(tmp_path) -> None:
     result = CliRunner().invoke(app, ["transform", str(SAMPLE), "--mappings", str(MAPPINGS), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "370 messages read: 331 planned, 39 archived, 0 left out" in result.output
+    assert "370 messages read: 370 planned, 0 archived, 0 left out" in result.output
+    assert "for 6 channels (1 private) in 1 teams and 3 chats" in result.output
     assert (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file()
-    assert sorted(p.name for p in (tmp_path / "archive").glob("*.html")) == ["D01ADAGRACE.html", "D02ALANMEI.html", "G02MPIM.html"]
+    assert sorted(p.name for p in (tmp_path / "chats").glob("*.jsonl")) == ["D01ADAGRACE.jsonl", "D02ALANMEI.jsonl", "G02MPIM.jsonl"]
+    assert not list((tmp_path / "archive").glob("*.html"))
 
 
 # --- hand-made exports: the timeline and merge rules end to end ---------------------------------
@@ -276,3 +280,30 @@ def test_any_export_gives_a_plan_graph_accepts_with_every_message_once(tmp_path,
         planned = [line for conv in lines.values() for line in conv]
         sources = [line["key"] for line in planned if "/part-" not in line["key"] and not line.get("note", "").startswith("stand-in")]
         assert len(sources) == len(set(sources)) == sum(len(day) for day in files.values())
+
+
+def test_archived_conversations_keep_every_message_as_lines_and_a_readable_page(tmp_path) -> None:
+    export = write_export(tmp_path / "export", {
+        "dms.json": [{"id": "D1", "members": ["U1", "U2"], "created": 1700000000}],
+        "D1/2023-11-14.json": [
+            message("1700000001.000000", "root &lt;b&gt;not bold&lt;/b&gt; &amp; <@U2>"),  # as Slack stores typed markup
+            message("1700000002.000000", "reply", user="U2", thread_ts="1700000001.000000"),
+            message("1700000003.000000", "reply to a missing root", thread_ts="1699999999.000000"),
+        ],
+    })
+    source = open_source(export)
+    try:
+        (dm,) = [c for c in source.conversations() if c.id == "D1"]
+        entry = Archiver(source, {"U1": "Ada", "U2": "Grace"}, {}, tmp_path / "plan").archive(dm, "DM: Ada, Grace", "a DM")
+    finally:
+        source.close()
+    assert (entry["messages"], entry["files_read"], entry["reason"]) == (3, 0, "a DM")
+    lines = [json.loads(line) for line in (tmp_path / "plan" / entry["file"]).read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["text"] == "root &lt;b&gt;not bold&lt;/b&gt; &amp; <@U2>"  # the original, untouched
+    assert lines[0]["html"] == "<p>root &lt;b&gt;not bold&lt;/b&gt; &amp; <b>Grace</b></p>"
+    page = BeautifulSoup((tmp_path / "plan" / entry["page"]).read_text(encoding="utf-8"), "html.parser")
+    threads = page.find_all("section", class_="thread")
+    assert [[a.get("class") for a in t.find_all("article")] for t in threads] == [
+        [["message"], ["message", "reply"]], [["message", "reply"]]]
+    assert threads[1].find("p", class_="orphan") is not None
+    assert page.find("b", string="not bold") is None and "root <b>not bold</b> & Grace" in threads[0].get_text()

@@ -1,7 +1,8 @@
-"""Plans of sample_data and of the real exports in ../shared, posted through `load` into the emulator.
+"""Plans of the real exports in ../shared, posted through `load` into the emulator and verified.
 
 The emulator enforces the import rules (graph-contract.md), so a plan it takes
-whole, and that verify then reads back unchanged, is one Teams accepts.
+whole, and that verify then reads back unchanged, is one Teams accepts. The
+sample's plan goes the same way in test_verify_sample.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.stages.analyse import run_analyse
@@ -21,10 +21,9 @@ from migrator.stages.transform import transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.target import Target as GraphTarget
 from migrator.timestamps import parse_ms
-from tests.slackkit import SAMPLE, SAMPLE_DIRECTORY, shared_fixtures, zulip_export
+from tests.slackkit import shared_fixtures, zulip_export
 from tests.transformkit import assert_adds_up, assert_golden, assert_plan_rules, golden_view, plan_lines
 
-REPO = Path(__file__).resolve().parents[1]
 NOW = parse_ms("2026-01-01T00:00:00.000Z")
 DEMO_FALLBACK = {"migration@contoso.example": "a0000000-0000-4000-8000-000000000001"}  # demo_directory.json
 
@@ -41,20 +40,6 @@ def load_and_verify(emulator, plan: Path, journal: Path) -> tuple[int, int]:
         checked = verify(plan, client, j, VerifyOptions())
     assert checked.ok, checked.as_json()
     return outcome.total("posted"), sum(len(lines) for lines in plan_lines(plan).values())
-
-
-@pytest.fixture(scope="module")
-def sample_emulator(tmp_path_factory):
-    """An emulator whose directory holds the sample's people (the session one has the demo tenant's)."""
-    with EmulatorProcess(directory=SAMPLE_DIRECTORY, tls_dir=tmp_path_factory.mktemp("tls")) as emu:
-        yield emu
-
-
-def test_every_request_of_the_sample_plan_is_accepted_and_verifies(sample_emulator, tmp_path) -> None:
-    plan = tmp_path / "plan"
-    transform(SAMPLE, REPO / "mappings", plan, now_ms=NOW)
-    posted, planned = load_and_verify(sample_emulator, plan, tmp_path / "journal.sqlite")
-    assert posted == planned == 332
 
 
 def _demo_lookup(mail: str):

@@ -39,10 +39,10 @@ _PLACEHOLDER = {
     FileStatus.MISSING: "not in the export",
     FileStatus.EXTERNAL: "stored outside Slack",
     FileStatus.DELETED: "deleted in Slack before the export",
-    FileStatus.AVAILABLE: "could not be read from the export",
 }
 UNREADABLE = (OSError, zipfile.BadZipFile, EOFError)  # a truncated or corrupt member of the export
-COUNT_KEYS = ("inline_images", "uploaded", "missing", "external", "deleted", "unreadable")
+COUNT_KEYS = ("inline_images", "uploaded", "missing", "external", "deleted", "unreadable", "in_chat")
+_NOT_UPLOADED = {"unreadable": "could not be read from the export", "in_chat": "sent in a chat, which has no files folder"}
 
 
 @dataclass(slots=True)
@@ -121,7 +121,9 @@ class FilePlanner:
         self.counts: Counter = Counter({key: 0 for key in COUNT_KEYS})
         self.placeholders: list[dict[str, Any]] = []
 
-    def for_message(self, files: list[File], message_key: str, uploads: ChannelUploads) -> FileParts:
+    def for_message(self, files: list[File], message_key: str, uploads: ChannelUploads | None) -> FileParts:
+        """`uploads` is None for a chat: it has no files folder, so its files that are not inline images
+        become placeholders with their original link."""
         parts = FileParts()
         hosted_bytes = 0
         for index, file in enumerate(files):
@@ -129,7 +131,7 @@ class FilePlanner:
             parts.by_file[file.id] = parts.nodes[-1]  # each file adds exactly one node
         return parts
 
-    def _one(self, parts: FileParts, file: File, index: int, message_key: str, uploads: ChannelUploads,
+    def _one(self, parts: FileParts, file: File, index: int, message_key: str, uploads: ChannelUploads | None,
              hosted_bytes: int) -> int:
         """Plan one file; returns the inline image bytes the request carries so far."""
         key = file.id or f"{message_key}/file-{index}"
@@ -138,6 +140,9 @@ class FilePlanner:
             if data is not None:
                 self._inline(parts, file, data)
                 return hosted_bytes + len(data)
+        if file.status is FileStatus.AVAILABLE and uploads is None:
+            self._placeholder(parts, file, message_key, "in_chat")
+            return hosted_bytes
         if file.status is FileStatus.AVAILABLE:
             try:
                 stored = self.store.store(key, file)
@@ -185,9 +190,9 @@ class FilePlanner:
 def placeholder(file: File, count_key: str) -> Element:
     """The line that stands for a file whose bytes cannot travel: its name, size and original link."""
     url = clean_url(file.url) if file.url else None
-    status = FileStatus.AVAILABLE if count_key == "unreadable" else file.status
-    where = file.extra.get(PLACEHOLDER_REASON) if count_key != "unreadable" else None  # the reader's words for its source
-    described = [f" ({human_size(file.size)})" if file.size is not None else "", f", {where or _PLACEHOLDER[status]}"]
+    where = file.extra.get(PLACEHOLDER_REASON) if count_key not in _NOT_UPLOADED else None  # the reader's own words
+    why = _NOT_UPLOADED.get(count_key) or where or _PLACEHOLDER[file.status]
+    described = [f" ({human_size(file.size)})" if file.size is not None else "", f", {why}"]
     tail: list[Any] = [": ", link(url, url)] if url else []
     return note("📎 ", el("b", file.name), *described, *tail)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import marshal
 import re
+import time
 from json.encoder import encode_basestring
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import BinaryIO, Iterator
 
 from migrator.limits import MAX_BODY_BYTES
 from migrator.model import Conversation, Message, Source, ts_to_micros
-from migrator.plan import PlannedConversation, write_encoded_lines
+from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
 from migrator.stages.transform import bodies
 from migrator.stages.transform.authors import Author, Authors
 from migrator.stages.transform.context import Context
@@ -53,6 +54,15 @@ def keyed_messages(conversation: Conversation, messages: Iterator[Message]) -> I
         seen[message.ts] += 1
         key = f"{conversation.id}:{message.ts}"
         yield (key if seen[message.ts] == 1 else f"{key}/{seen[message.ts]}"), message
+
+
+def thread_reply_note(root_ts: str) -> Element:
+    """What a thread reply says in a chat, where Teams has no threads: which thread it answered."""
+    try:
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts_to_micros(root_ts) // 1_000_000))
+    except ValueError:
+        return note("↪ reply in a thread")
+    return note(f"↪ reply in a thread started {started}")
 
 
 def part_marker(number: int, total: int) -> Element:
@@ -92,15 +102,22 @@ class _Record:
 
 @dataclass
 class Target:
-    """A target channel of a team and the source conversations that fill it."""
+    """A target channel of a team, or a chat, and the source conversations that fill it."""
 
-    key: str  # "team/channel", stable between runs
-    team: str
+    key: str  # "team/channel" or "chats/{source id}", stable between runs
+    team: str  # "" for a chat
     display_name: str
     file: str  # relative to the plan folder
     general: bool
     description: str
+    membership: str = "standard"  # standard | private (channels); oneOnOne | group (chats)
+    members: list[PlannedMember] = field(default_factory=list)  # private channels and chats: exactly who may read it
     sources: list[Conversation] = field(default_factory=list)
+
+    @property
+    def is_chat(self) -> bool:
+        """Chats have no threads (replies become messages with a note) and no files folder (files are linked)."""
+        return self.membership in CHAT_TYPES
 
 
 class ChannelPlan:
@@ -144,11 +161,15 @@ class ChannelPlan:
     def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
         ctx = self.run.ctx
         ctx.features.clear()
-        files = self.run.files.for_message(message.files, key, self.uploads) if message.files else NO_FILES
+        files = (self.run.files.for_message(message.files, key, None if self.target.is_chat else self.uploads)
+                 if message.files else NO_FILES)
         blocks = bodies.content(message, ctx, files) + files.nodes + bodies.notes(message, ctx)
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
+        if self.target.is_chat and message.is_reply:
+            ctx.features.add("chat_thread_replies")
+            blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
         content, length = self._valid(preamble + render(blocks))
         if length <= MAX_BODY_BYTES:
@@ -207,8 +228,9 @@ class ChannelPlan:
         return PlannedConversation(
             key=self.target.key, display_name=self.target.display_name, file=self.target.file,
             created=format_ms(self._created(first)), messages=written, roots=counts["root"], replies=counts["reply"],
-            description=self.target.description, general=self.target.general,
-            uploads=list(self.uploads.by_key.values()), sources=[c.id for c in self.target.sources],
+            description=self.target.description, general=self.target.general, membership=self.target.membership,
+            members=self.target.members, uploads=list(self.uploads.by_key.values()),
+            sources=[c.id for c in self.target.sources],
         )
 
     def _thread_of(self, record: _Record) -> tuple[str, str]:
@@ -273,7 +295,7 @@ class ChannelPlan:
             root_key = record.key if record.root else root_keys[self._thread_of(record)]
             source_ts = _encode(record.ts)
             for number, part in enumerate(parts):
-                is_root = record.root and number == 0
+                is_root = self.target.is_chat or (record.root and number == 0)  # a chat has no replies
                 key = record.key if number == 0 else f"{record.key}/part-{number + 1}"
                 notes = [n for n in (note, moved if number == 0 else None,
                                      f"part {number + 1} of {len(parts)}" if len(parts) > 1 else None) if n]

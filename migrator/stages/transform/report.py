@@ -49,6 +49,7 @@ CONVERSIONS = {
     "thread_broadcasts": "replies also sent to the channel → kept as replies, with a note",
     "file_comments": "comments on files → the comment, with the file's name",
     "unsupported_blocks": "messages with interactive or unknown blocks (left out, counted by type below)",
+    "chat_thread_replies": "thread replies in DMs → messages of the chat with a note naming the thread (chats have no threads)",
     "split_messages": "messages longer than the import limit → numbered parts",
     "empty_messages": "messages with nothing to show → a note",
     "invalid_characters": "broken characters in the export → U+FFFD",
@@ -118,7 +119,7 @@ def render_html(report: dict[str, Any]) -> str:
     """A self-contained page; every table is escaped by `table`, so source names cannot inject markup."""
     adjustments = [{**a, "reasons": ", ".join(a["reasons"])} for a in report["timeline"]["adjustments"]]
     tables = {
-        "targets": _frame(report["targets"], ["team", "channel", "general", "messages", "roots", "replies", "uploads", "created", "file"]),
+        "targets": _frame(report["targets"], ["team", "channel", "membership", "general", "messages", "roots", "replies", "uploads", "created", "file"]),
         "conversations": _frame(report["conversations"], ["id", "name", "kind", "action", "target", "read", *MESSAGE_KEYS, "files"]),
         "conversions": _frame([{"conversion": text, "messages": report["conversions"][key]} for key, text in CONVERSIONS.items()],
                               ["conversion", "messages"]),
