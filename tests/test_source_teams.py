@@ -45,24 +45,24 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     inventory = run_analyse(SAMPLE, tmp_path / "analysis")
     assert inventory["source"]["kind"] == "teams"
     assert inventory["workspace"]["name"] == "Northwind Labs"
-    assert inventory["totals"] == {"conversations": 7, "messages": 306, "threads": 39, "replies": 108, "files": 4}
+    assert inventory["totals"] == {"conversations": 8, "messages": 353, "threads": 42, "replies": 120, "files": 5}
     assert inventory["users"] == {"total": 5, "bots": 0, "deleted": 0, "without_email": 0}
-    assert inventory["files"] == {"available": 3, "missing": 0, "external": 1, "deleted": 0}
+    assert inventory["files"] == {"available": 3, "missing": 0, "external": 2, "deleted": 0}
     assert inventory["conversions"]["edits"] == 1 and inventory["conversions"]["system_messages"] == 2
     conversions = inventory["conversions"]  # read from the HTML kept, not from Slack's markup
-    assert (conversions["links"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (17, 15, 6, 17)
+    assert (conversions["links"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (17, 16, 6, 17)
     assert inventory["issues"]["oversize_messages"] == 0  # HTML is kept, not escaped: no growth to estimate
     assert inventory["issues"]["orphan_replies"] == 0 and inventory["quarantined"] == []
     assert {i["path"] for i in inventory["ignored"]} == {
-        "state.json", "teams/1c631bbf-35bd-4466-9a13-d6e84dc561dd/attachments.csv",
+        "state.json", "teams/cd5a94de-5d20-4b51-ab99-b9f527216dff/attachments.csv",
         "users/a0000000-0000-4000-8000-000000000002/attachments.csv"}
     kinds = {c["name"]: (c["kind"], c["messages"], c["replies"]) for c in inventory["channels"]}
     # With Ada's chats beside the team, "everyone in the export" is more than the team: its channels are private to it.
     assert kinds == {"General": ("private", 82, 34), "random": ("private", 57, 17), "engineering": ("private", 106, 42),
-                     "design": ("private", 36, 15), "announcements": ("private", 19, 0),
-                     "Launch planning": ("group_dm", 3, 0), "Ada Lovelace, Grace Hopper": ("dm", 3, 0)}
-    team = {c["members"] for c in inventory["channels"] if c["kind"] == "private"}
-    assert team == {5}
+                     "design": ("private", 36, 15), "announcements": ("private", 19, 0), "leadership": ("private", 32, 12),
+                     "Launch planning": ("group_dm", 3, 0), "Ada Lovelace, Grace Hopper": ("dm", 18, 0)}
+    standard = {c["members"] for c in inventory["channels"] if c["kind"] == "private" and c["name"] != "leadership"}
+    assert standard == {5}  # the people the team's messages name; the private channel keeps its own 3
 
 
 def test_sample_versions_are_folded_and_images_found() -> None:
