@@ -44,8 +44,9 @@ class Figure:
 class GrowthRow:
     stage: str
     messages: int
-    seconds: float
+    seconds: float  # wall time
     peak_rss_mb: float | None = None
+    cpu_seconds: float | None = None  # the stage's own process; wall time also counts whatever else the machine ran
 
     @property
     def us_per_message(self) -> float:
@@ -68,10 +69,11 @@ class Results:
         self.growth.append(row)
 
     def growth_table(self) -> str:
-        lines = ["growth: stage      messages     seconds   µs/message   peak RSS MB"]
+        lines = ["growth: stage      messages     seconds   µs/message   CPU seconds   peak RSS MB"]
         for row in self.growth:
             rss = f"{row.peak_rss_mb:11.0f}" if row.peak_rss_mb is not None else f"{'-':>11}"
-            lines.append(f"growth: {row.stage:<10} {row.messages:>9,} {row.seconds:>11.1f} {row.us_per_message:>12.1f} {rss}")
+            cpu = f"{row.cpu_seconds:13.1f}" if row.cpu_seconds is not None else f"{'-':>13}"
+            lines.append(f"growth: {row.stage:<10} {row.messages:>9,} {row.seconds:>11.1f} {row.us_per_message:>12.1f} {cpu} {rss}")
         return "\n".join(lines)
 
     def write(self, path: Path) -> None:
@@ -79,7 +81,8 @@ class Results:
             "command": self.command,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(time.time() - self.started, 1),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                        "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},  # other work on the machine skews speeds
             "figures": {f.name: {**asdict(f), "ok": f.ok} for f in self.figures},
             "growth": [{**asdict(r), "us_per_message": round(r.us_per_message, 2)} for r in self.growth],
         }

@@ -82,16 +82,17 @@ def offline_stages(results: Results, work: Path, sizes: tuple[int, ...], transfo
     """
     for size in sizes:
         workspace = stages.generate(work, size)
-        results.grow(GrowthRow("generate", size, workspace.generated.seconds, workspace.generated.peak_rss_mb))
+        results.grow(GrowthRow("generate", size, workspace.generated.seconds, workspace.generated.peak_rss_mb,
+                                     workspace.generated.cpu_seconds))
         analysed = stages.analyse(workspace, work)
-        results.grow(GrowthRow("analyse", size, analysed.seconds, analysed.peak_rss_mb))
+        results.grow(GrowthRow("analyse", size, analysed.seconds, analysed.peak_rss_mb, analysed.cpu_seconds))
         if size == FIGURE_MESSAGES:
             results.add(Figure("analyse_msgs_per_s", round(size / analysed.cpu_seconds), "", "messages/s",
                                f"{size:,} messages, {analysed.seconds:.0f} s wall"))
             results.add(Figure("analyse_peak_rss_mb", round(analysed.peak_rss_mb), "<= 300", "MB", f"{size:,} messages"))
         if size in transform_sizes:
             transformed = stages.transform(workspace, stages.mappings(workspace, work), work / f"plan-{size}", work)
-            results.grow(GrowthRow("transform", size, transformed.seconds, transformed.peak_rss_mb))
+            results.grow(GrowthRow("transform", size, transformed.seconds, transformed.peak_rss_mb, transformed.cpu_seconds))
             if size == max(transform_sizes):
                 results.add(Figure("transform_msgs_per_s", round(size / transformed.cpu_seconds), ">= 20,000", "messages/s",
                                    f"{size:,} messages, {transformed.seconds:.0f} s wall, peak {transformed.peak_rss_mb:.0f} MB"))
