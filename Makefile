@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job: the sample Slack export through analyse, transform, load and verify into the embedded
+# Graph emulator (or the tenant named by MIGRATOR_* credentials). Re-running resumes; OUT keeps every report.
+OUT ?= out
+migrate: $(STAMP)
+	$(PY) -m migrator migrate sample_data/slack --mappings mappings --out $(OUT) --directory sample_data/directory.json
+
 # The analyse report's browser test needs Debian's chromium; install it when missing and possible.
 # Never fatal: without it that test skips and says why.
 chromium:

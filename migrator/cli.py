@@ -123,21 +123,24 @@ def load(
     """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
     from migrator.stages.load.command import run_load
 
-    run_load(plan_dir, journal, out, workers, only, dry_run, complete_with_failures, directory)
+    if not run_load(plan_dir, journal, out, workers, only, dry_run, complete_with_failures, directory):
+        raise typer.Exit(1)
 
 
 @app.command("reset")
 def reset(
     plan_dir: Path = typer.Argument(..., help="The plan folder the team was loaded from."),
-    team: str = typer.Option(..., help="The team to delete and forget (plan key or display name)."),
+    team: Optional[str] = typer.Option(None, help="The team to delete and forget (plan key or display name)."),
+    channel: Optional[str] = typer.Option(None, help="One channel to delete and forget (plan key team/channel, or its name)."),
+    chat: Optional[str] = typer.Option(None, help="A chat: refused with the reason (Graph cannot delete a chat)."),
     journal: Optional[Path] = typer.Option(None, help="The journal (default: PLAN_DIR/journal.sqlite)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
 ) -> None:
-    """Delete a migrated team (DELETE /groups/{id}) and forget it, so the next load migrates it again."""
+    """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again."""
     from migrator.stages.load.command import run_reset
 
-    run_reset(plan_dir, team, journal, yes, directory)
+    run_reset(plan_dir, team, channel, chat, journal, yes, directory)
 
 
 @app.command("map")
@@ -157,8 +160,9 @@ def map_command(
 
     try:
         if check is not None:
-            problems = run_check(check, check_source, source_format)
-            for problem in problems:
+            notes: list = []
+            problems = run_check(check, check_source, source_format, notes)
+            for problem in problems + notes:
                 typer.echo(str(problem))
             typer.echo(f"{len(problems)} problems in {check}" if problems else f"{check}: no problems")
             raise typer.Exit(1 if problems else 0)
@@ -169,7 +173,8 @@ def map_command(
             result = run_map(source, out, lookup, fallback=fallback, force=force, source_format=source_format)
     except (SourceError, MappingError) as exc:
         fail(f"error: {exc}")
-    typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels, {result.archived} archived")
+    typer.echo(f"wrote {result.migration}: {result.teams} teams, {result.channels} channels ({result.private_channels} private), "
+               f"{result.chats} chats, {result.archived} archived")
     typer.echo(f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account")
     if result.fallback and not result.fallback_found:
         typer.echo(f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
@@ -268,6 +273,30 @@ def sample_generate(
     typer.echo(f"wrote {summary.directory}: the matching directory (emulator serve --directory, map --directory)")
 
 
+@app.command("migrate")
+def migrate(
+    source: Path = typer.Argument(..., help="The export: the .zip as downloaded, or its unpacked folder."),
+    mappings: Path = typer.Option(..., "--mappings", help="The folder holding migration.yaml and users.csv."),
+    out: Path = typer.Option(..., "--out", help="One folder for every stage's files: analyse/, plan/, journal, reports, verify/."),
+    workers: int = typer.Option(8, min=1, help="Channels and chats posted in parallel (each at 5 requests/s)."),
+    model: Optional[str] = typer.Option(None, help="Billing model A or B of the export APIs used by verify; absent: evaluation mode."),
+    directory: Optional[Path] = typer.Option(None, help="Directory file for the embedded emulator (no credentials set)."),
+    source_format: Optional[str] = SOURCE_FORMAT_OPTION,
+) -> None:
+    """Run analyse, transform, load and verify in one go; safe to re-run, exit 1 unless everything verifies clean."""
+    from migrator.model import SourceError
+    from migrator.stages.mapping import MappingError
+    from migrator.stages.migrate import run_migrate
+    from migrator.stages.transform import TransformError
+
+    try:
+        clean = run_migrate(source, mappings, out, directory, workers, source_format, model)
+    except (SourceError, MappingError, TransformError) as exc:
+        fail(f"error: {exc}")
+    if not clean:
+        raise typer.Exit(1)
+
+
 @app.command("verify")
 def verify_command(
     plan_dir: Path = typer.Argument(..., help="The plan folder that was loaded."),
@@ -281,7 +310,8 @@ def verify_command(
     """Read every migrated team and chat back through the export APIs and reconcile it with the plan; exit 1 on any difference."""
     from migrator.stages.verify.command import run_verify
 
-    run_verify(plan_dir, journal, out, model, tenant_rps, workers, directory)
+    if not run_verify(plan_dir, journal, out, model, tenant_rps, workers, directory):
+        raise typer.Exit(1)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -132,14 +132,22 @@ class Journal:
         with self._write() as db:
             db.execute("DELETE FROM teams WHERE team_key = ?", (team_key,))
             db.execute("DELETE FROM members WHERE team_key = ?", (team_key,))
-            for conv_key in conv_keys:
-                for table in ("conversations", "uploads", "messages"):
-                    db.execute(f"DELETE FROM {table} WHERE conv_key = ?", (conv_key,))
+            _forget_conversations(db, conv_keys)
+
+    def forget_conversation(self, conv_key: str) -> None:
+        """After the channel was deleted in Teams: its next load creates and fills it again."""
+        with self._write() as db:
+            _forget_conversations(db, [conv_key])
 
     # ------------------------------------------------------ conversations
     def conversation(self, conv_key: str) -> tuple[str | None, str] | None:
         """(channel or chat id, state) or None."""
         return self._one("SELECT graph_id, state FROM conversations WHERE conv_key = ?", conv_key)
+
+    def conversation_key_of(self, graph_id: str) -> str | None:
+        """Which plan conversation a Teams channel or chat already belongs to, so a lookup never adopts it twice."""
+        row = self._one("SELECT conv_key FROM conversations WHERE graph_id = ?", graph_id)
+        return row[0] if row else None
 
     def conversation_id(self, conv_key: str) -> str | None:
         row = self.conversation(conv_key)
@@ -197,3 +205,9 @@ class Journal:
     def add_member(self, team_key: str, user_id: str) -> None:
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO members VALUES (?, ?)", (team_key, user_id))
+
+
+def _forget_conversations(db: sqlite3.Connection, conv_keys: list[str]) -> None:
+    for conv_key in conv_keys:
+        for table in ("conversations", "uploads", "messages"):
+            db.execute(f"DELETE FROM {table} WHERE conv_key = ?", (conv_key,))

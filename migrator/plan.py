@@ -27,6 +27,7 @@ from typing import Any
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
 REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments")
+CHAT_TYPES = ("oneOnOne", "group")  # a PlannedConversation with one of these memberships is a chat
 
 
 class PlanError(ValueError):
@@ -157,11 +158,16 @@ def read_lines(plan_dir: Path, conversation: PlannedConversation) -> Iterator[di
 
 def write_lines(path: Path, lines: Iterator[dict[str, Any]]) -> int:
     """Write requests as JSON lines; returns how many."""
+    return write_encoded_lines(path, (json.dumps(line, ensure_ascii=False, separators=(",", ":")) for line in lines))
+
+
+def write_encoded_lines(path: Path, texts: Iterator[str]) -> int:
+    """Write lines already encoded as compact JSON objects (one per string, no newline); returns how many."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with open(path, "w", encoding="utf-8") as out:
-        for line in lines:
-            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        for text in texts:
+            out.write(text + "\n")
             count += 1
     return count
 

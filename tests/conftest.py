@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,10 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared is absent ({SHARED}): the real Slack fixtures live only in the project's workspace")
     return SHARED
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No MIGRATOR_* settings: commands start their embedded emulator, as on a laptop without a tenant."""
+    for name in [name for name in os.environ if name.startswith("MIGRATOR_")]:
+        monkeypatch.delenv(name)

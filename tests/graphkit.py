@@ -30,6 +30,11 @@ def message(created: str, content: str = "hello", user_id: str = ADA, **extra: A
     return {"createdDateTime": created, "from": author(user_id), "body": {"contentType": "html", "content": content}, **extra}
 
 
+def code(response) -> tuple[int, str]:
+    """A Graph answer's status and error code, as the contract's error tables name them."""
+    return response.status_code, response.json()["error"]["code"] if response.content else ""
+
+
 class RawGraph:
     def __init__(self, emu: EmulatorProcess, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_SECRET):
         self.emu = emu

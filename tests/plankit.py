@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from pathlib import Path
 
 from graphkit import ADA, ALAN, GRACE
-from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedTeam, PlannedUpload, write_lines
+from migrator.plan import Manifest, PlannedConversation, read_lines, PlannedMember, PlannedTeam, PlannedUpload, write_lines
 from migrator.timestamps import format_ms, parse_ms
 
 PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")).decode()
 AUTHORS = [(ADA, "Ada Lovelace"), (GRACE, "Grace Hopper"), (ALAN, "Alan Turing")]
+IMG = re.compile(r'src="[^"]*hostedContents/[^"]*"')
 START = parse_ms("2021-01-04T09:00:00.000Z")
 
 
@@ -91,3 +93,45 @@ def _plain(conv_key: str, count: int, offset: int, people: list[str]):
                "createdDateTime": format_ms(START + offset * 1000 + i * 1000),
                "from": {"user": {"id": user, "displayName": names[user], "userIdentityType": "aadUser"}},
                "body": {"contentType": "html", "content": f"<p>secret {i} of {conv_key}</p>"}}
+
+
+def assert_landed_exactly(dump: dict, plan_dir: Path) -> None:
+    """The emulator's dump holds the plan's teams and chats exactly: every planned message once, same time, same
+    body, under the right root, its images and files there; channels, chats and teams completed, members added."""
+    manifest = Manifest.read(plan_dir)
+    teams = {team["displayName"]: team for team in dump["teams"]}
+    assert sorted(teams) == sorted(t.display_name for t in manifest.teams), "no missing team, no orphan from a lost creation"
+    files = {f["webUrl"] for f in dump["files"]}
+    for planned_team in manifest.teams:
+        team = teams[planned_team.display_name]
+        assert team["migrationMode"] == "completed"
+        assert sorted((m["userId"], m["roles"]) for m in team["members"]) == sorted(
+            (m.user_id, m.roles) for m in planned_team.members)
+        channels = {c["displayName"]: c for c in team["channels"]}
+        for planned in planned_team.channels:
+            channel = channels[planned.display_name]
+            assert channel["migrationMode"] == "completed"
+            _assert_messages(channel["messages"], list(read_lines(plan_dir, planned)), files)
+    chats = {tuple(sorted(m["userId"] for m in c["members"])): c for c in dump["chats"] if c["migrationMode"]}
+    assert len(chats) == len(manifest.chats), "every planned chat, and no other, was migrated"
+    for planned in manifest.chats:
+        chat = chats[tuple(sorted(m.user_id for m in planned.members))]
+        assert chat["migrationMode"] == "completed" and chat["chatType"] == planned.membership
+        _assert_messages(chat["messages"], list(read_lines(plan_dir, planned)), files)
+
+
+def _assert_messages(roots: list[dict], lines: list[dict], files: set[str]) -> None:
+    landed = {}
+    for root in roots:
+        landed[root["createdDateTime"]] = (root, None)
+        for reply in root["replies"]:
+            landed[reply["createdDateTime"]] = (reply, root["createdDateTime"])
+    assert len(landed) == sum(1 + len(r["replies"]) for r in roots) == len(lines)
+    created_of = {line["key"]: line["createdDateTime"] for line in lines}
+    for line in lines:
+        message, root_time = landed[line["createdDateTime"]]
+        assert IMG.sub("IMG", message["body"]["content"]) == IMG.sub("IMG", line["body"]["content"])
+        assert root_time == (created_of[line["root_key"]] if line["kind"] == "reply" else None)
+        assert len(message["hostedContents"]) == len(line.get("hostedContents", []))
+        for attachment in message["attachments"]:
+            assert attachment["contentUrl"] in files

@@ -74,8 +74,11 @@ def test_sample_shows_what_it_was_written_to_show(sample_inventory: dict[str, An
     assert sample_inventory["files"] == {"available": 5, "missing": 1, "external": 1, "deleted": 0}
     destinations = {c["name"]: c["destination"] for c in sample_inventory["channels"]}
     assert destinations["general"] == "Northwind Labs / General"
-    assert destinations["leadership"] == "leadership / General"
-    assert destinations["D01ADAGRACE"] == "archive"
+    assert destinations["leadership"] == "Northwind Labs / leadership"
+    assert destinations["D01ADAGRACE"] == "DM: ada, Grace"
+    goes = {c["name"]: c["goes_to"] for c in sample_inventory["channels"]}
+    assert (goes["general"], goes["leadership"], goes["D01ADAGRACE"], goes["mpdm-ada--jose--mei-1"]) == (
+        "channel", "private channel", "chat", "chat")
     assert sample_inventory["conversions"]["pins"] == 2 and sample_inventory["conversions"]["canvases"] == 1
 
 
@@ -206,9 +209,27 @@ def test_mappings_decide_destinations_and_show_who_is_not_in_the_directory(tmp_p
     destinations = {c["name"]: c["destination"] for c in inventory["channels"]}
     assert destinations["random"] == destinations["engineering"] == "Northwind Labs / engineering"
     assert inventory["estimate"]["target_channels"] == 5 and inventory["mapping_problems"] == []
+    assert inventory["estimate"]["target_chats"] == 3
     assert inventory["user_lists"]["not_in_directory"] == ["Søren", "Linus Old-Account", "Zoë (guest)", "deploybot", "Slackbot"]
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "Not found in the directory" in html and "Søren" in html
+
+
+def test_the_dry_run_report_shows_where_private_conversations_go(tmp_path: Path) -> None:
+    mappings = tmp_path / "mappings"
+    run_map(SAMPLE, mappings, sample_directory_lookup(), fallback="migration@contoso.example")
+    users = (mappings / "users.csv").read_text(encoding="utf-8").splitlines()
+    users = [line.replace(",map", ",fallback") if line.startswith("U06MEI") else line for line in users]
+    (mappings / "users.csv").write_text("\n".join(users) + "\n", encoding="utf-8")
+    inventory = run_analyse(SAMPLE, tmp_path / "out", mappings)
+    goes = {c["id"]: (c["goes_to"], c["destination"]) for c in inventory["channels"]}
+    reason = "not a chat: 美 has no Entra account in users.csv, and a Teams chat needs every participant"
+    assert goes["D02ALANMEI"] == ("archive", reason)
+    assert goes["D01ADAGRACE"] == ("chat", "DM: ada, Grace")
+    assert goes["G01LEADERSHIP"] == ("private channel", "Northwind Labs / leadership")
+    assert inventory["estimate"]["target_chats"] == 1
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "private channel" in html and reason in html and "DM: ada, Grace" in html
 
 
 def test_broken_mappings_are_reported_not_fatal(tmp_path: Path) -> None:

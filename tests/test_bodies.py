@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -45,7 +46,9 @@ def assert_safe(html: str) -> None:
             assert tag["href"].lower().startswith(SAFE_SCHEMES)
         if tag.name == "span" and tag.attrs:
             assert tag["style"] == NOTE_STYLE
-    assert str(soup).replace("<br/>", "<br>").replace("<hr/>", "<hr>") == html
+    # bs4 turns a whitespace-only string into one space or newline; whitespace cannot unbalance anything
+    reserialised = re.sub(r"<(br|hr|img)([^>]*)/>", r"<\1\2>", str(soup))  # void elements as we write them
+    assert "".join(reserialised.split()) == "".join(html.split())
 
 
 # --- mrkdwn ---------------------------------------------------------------------
@@ -104,10 +107,11 @@ def test_no_source_text_can_inject_markup(text: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_characters="*_~`<>&:\r", blacklist_categories=("Cs",)), max_size=60))
 def test_plain_text_comes_through_unchanged(text: str) -> None:
     html = mrk(text)
+    if not text.strip():
+        assert html == ""  # nothing to show: the message gets the "no text" note instead
+        return
     soup = BeautifulSoup(html.replace("<br>", "\n"), "html.parser")
-    if text.replace("\n", "").strip() == "" and "\n" in text:
-        return  # blank lines only: nothing to show
-    assert soup.get_text() == ("\n".join(text.split("\n")) if text else "")
+    assert soup.get_text() == text
 
 
 # --- Block Kit -------------------------------------------------------------------
@@ -264,7 +268,7 @@ def test_zulip_fixture_code_block_keeps_its_arrow_escaped_once() -> None:
 
 
 def test_zulip_fixture_workspace_mentions_and_emojis() -> None:
-    assert fixture_html("message_with_workspace_mentions") == "<p><b>@channel</b> <u><i><b><b>@here</b></b></i></u> test mention</p>"
+    assert fixture_html("message_with_workspace_mentions") == "<p><b>@channel</b> <b><i><u><b>@here</b></u></i></b> test mention</p>"
     assert fixture_html("message_with_emojis") == "<p>Hello there! Here are some emojis 🏀 🏂 🏁</p>"
 
 

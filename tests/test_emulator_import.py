@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from graphkit import ADA, GRACE, OTHER_APP, TEMPLATE, RawGraph, message
+from graphkit import ADA, GRACE, OTHER_APP, TEMPLATE, RawGraph, code, message
 
 PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")).decode()
 
@@ -22,10 +22,6 @@ def graph(emulator) -> RawGraph:
     """Rule tests post faster than 5/s to one channel; throttling has its own tests."""
     emulator.operator("config", {"channel_rps": 10_000})
     return RawGraph(emulator)
-
-
-def code(response) -> tuple[int, str]:
-    return response.status_code, response.json()["error"]["code"] if response.content else ""
 
 
 # ---------------------------------------------------------------- teams

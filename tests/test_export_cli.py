@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
+import time
 from pathlib import Path
 
 import pytest
+import responses
 from typer.testing import CliRunner
 
 from graphkit import ADA, GRACE, KATHERINE
 from migrator.cli import app
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
+from migrator.graph.stats import GraphStats
+from migrator.stages.export.outcome import DONE, Target, TargetOutcome
+from migrator.stages.export import directory_users
+from migrator.stages.export.progress import ExportProgress
 from test_export import SampleTeam, graph, team  # noqa: F401  (fixtures)
+from test_graph_client import GRAPH, client, rsps, sleeps  # noqa: F401  (fixtures: a mocked Graph)
 
 
 @pytest.fixture
@@ -49,6 +57,16 @@ def test_export_users_all_pages_the_directory(tenant, tmp_path):
     assert summary["targets"][0]["filter"] == "messageType ne 'systemEventMessage'"
 
 
+def test_every_user_means_every_page_of_the_directory(rsps, client):  # noqa: F811
+    url = f"{GRAPH}/users"
+    first = {"$select": "id", "$top": "999"}
+    rsps.add("GET", url, match=[responses.matchers.query_param_matcher(first)],
+             json={"value": [{"id": "u1"}, {"id": "u2"}], "@odata.nextLink": f"{url}?$select=id&$top=999&$skiptoken=p2"})
+    rsps.add("GET", url, match=[responses.matchers.query_param_matcher({**first, "$skiptoken": "p2"})],
+             json={"value": [{"id": "u3"}]})
+    assert directory_users(client) == ["u1", "u2", "u3"]
+
+
 def test_a_402_exits_1_after_the_other_targets_finished(tenant, tmp_path):
     result = invoke("user", KATHERINE, ADA, "--out", str(tmp_path), "--model", "a")
     assert result.exit_code == 1
@@ -82,3 +100,21 @@ def test_without_credentials_the_embedded_emulator_is_used(monkeypatch, tmp_path
     result = invoke("user", ADA, "--out", str(tmp_path / "out"), "--emulator-dir", str(tmp_path / "emu"))
     assert result.exit_code == 0, result.output
     assert "the embedded Graph emulator" in result.output and (tmp_path / "emu" / "state.jsonl").exists()
+
+
+def test_progress_without_a_terminal_prints_a_plain_line_with_targets_messages_pages_and_rate():
+    stats, stream = GraphStats(), io.StringIO()
+    progress = ExportProgress(2, stats, every=0.01, stream=stream)
+    ada = TargetOutcome(Target("user", ADA), name="Ada Lovelace")
+    progress.started(ada)
+    ada.messages, ada.pages, ada.status = 120, 3, DONE
+    stats.add("requests", 4)
+    progress.page(ada)
+    progress.finished(ada)
+    assert progress.line().startswith("export: 1/2 targets, 120 messages, 3 pages, ")
+    assert progress.line().endswith(" requests/s")
+    deadline = time.monotonic() + 30
+    while "1/2 targets" not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    progress.close()
+    assert "export: 1/2 targets, 120 messages, 3 pages" in stream.getvalue()

@@ -218,3 +218,17 @@ def test_two_runs_cannot_write_into_the_same_folder(client, tmp_path):
         with pytest.raises(StateError, match="another export is writing into this folder"):
             export(client, [Target("user", ADA)], tmp_path, ExportOptions())
     assert export(client, [Target("user", ADA)], tmp_path, ExportOptions()).ok  # released when the first one ends
+
+
+def test_state_changes_are_written_at_most_once_per_interval_and_always_on_close(tmp_path):
+    from migrator.stages.export.state import Cursor, ExportState
+
+    with ExportState(tmp_path, flush_seconds=3600) as saved:
+        saved.save_cursor("team:a", None, Cursor(url="https://g/next?$skiptoken=1", filter=None, model=None, seen_max=None))
+        first = state(tmp_path)  # the first change is written at once
+        saved.complete("team:a", None, "2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z")
+        saved.complete("team:b", None, "2024-01-03T00:00:00.000Z", "2024-01-04T00:00:00.000Z")
+        assert state(tmp_path) == first and first["targets"]["team:a"]["cursor"]["url"].endswith("=1")
+    written = state(tmp_path)["targets"]
+    assert written["team:a"]["cursor"] is None and written["team:a"]["watermark"] == "2024-01-01T00:00:00.000Z"
+    assert written["team:b"]["watermark"] == "2024-01-03T00:00:00.000Z"

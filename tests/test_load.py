@@ -14,15 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from plankit import build_plan
+from plankit import assert_landed_exactly, build_plan
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.graph import GraphClient
 from migrator.journal import Journal, JournalError
 from migrator.plan import Manifest, read_lines
 from migrator.stages.load import LoadOptions, load
-
-IMG = re.compile(r'src="[^"]*hostedContents/[^"]*"')
-
 
 @pytest.fixture
 def target_env(emulator, monkeypatch) -> dict[str, str]:
@@ -40,53 +37,21 @@ def run_load(emulator, plan_dir: Path, journal: Path, **options):
         return load(plan_dir, client, j, LoadOptions(**options))
 
 
-def assert_landed_exactly(emulator, plan_dir: Path) -> None:
-    """Every planned message once, same time, same body, under the right root; images and files there."""
-    manifest = Manifest.read(plan_dir)
-    dump = emulator.operator("dump")
-    assert len(dump["teams"]) == 1, "one team, no orphan from a lost creation"
-    team = dump["teams"][0]
-    assert team["migrationMode"] == "completed"
-    assert sorted((m["userId"], m["roles"]) for m in team["members"]) == sorted(
-        (m.user_id, m.roles) for m in manifest.teams[0].members)
-    channels = {c["displayName"]: c for c in team["channels"]}
-    files = {f["webUrl"]: f for f in dump["files"]}
-    for planned in manifest.teams[0].channels:
-        channel = channels[planned.display_name]
-        assert channel["migrationMode"] == "completed"
-        landed = {}
-        for root in channel["messages"]:
-            landed[root["createdDateTime"]] = (root, None)
-            for reply in root["replies"]:
-                landed[reply["createdDateTime"]] = (reply, root["createdDateTime"])
-        lines = list(read_lines(plan_dir, planned))
-        assert len(landed) == sum(1 + len(r["replies"]) for r in channel["messages"]) == len(lines)
-        created_of = {line["key"]: line["createdDateTime"] for line in lines}
-        for line in lines:
-            message, root_time = landed[line["createdDateTime"]]
-            assert IMG.sub("IMG", message["body"]["content"]) == IMG.sub("IMG", line["body"]["content"].replace(
-                'src="../hostedContents/1/$value"', 'src="x/hostedContents/1"'))
-            assert root_time == (created_of[line["root_key"]] if line["kind"] == "reply" else None)
-            assert len(message["hostedContents"]) == len(line.get("hostedContents", []))
-            for attachment in message["attachments"]:
-                assert attachment["contentUrl"] in files
-
-
 def test_a_plan_lands_exactly_once_at_five_per_second(emulator, tmp_path):
     build_plan(tmp_path, channels=3, messages=12)
     outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite", workers=3)
     assert outcome.ok and outcome.total("posted") == 36 and outcome.total("uploads") == 3
-    assert_landed_exactly(emulator, tmp_path)
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
     stats = emulator.operator("stats")
     assert stats["totals"]["throttled"] == 0
     assert max(c["peak_1s"] for c in stats["conversations"].values()) <= 5
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0 and again.total("already") == 36
-    assert_landed_exactly(emulator, tmp_path)
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
 
 
 def test_faults_never_duplicate_or_lose(emulator, tmp_path):
-    build_plan(tmp_path, channels=2, messages=15)
+    build_plan(tmp_path, channels=2, messages=15, private=True, chats=True)
     emulator.operator("faults", {"spec": "500:0.05,503:0.05,429:0.05,drop:0.08", "seed": 11})
     for _ in range(6):
         outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite", workers=2)
@@ -98,7 +63,12 @@ def test_faults_never_duplicate_or_lose(emulator, tmp_path):
         reconciled = [e for c in Manifest.read(tmp_path).teams[0].channels for e in journal.messages(c.key).values() if e.how == "reconciled"]
     assert reconciled, "a dropped answer to a message post must have been reconciled through its 409"
     emulator.operator("faults", {"spec": ""})
-    assert_landed_exactly(emulator, tmp_path)
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
+
+
+def conversation_requests(emulator) -> int:
+    """Requests the emulator counted against channels so far."""
+    return sum(c["requests"] for c in emulator.operator("stats")["conversations"].values())
 
 
 def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, target_env):
@@ -106,14 +76,17 @@ def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, target_en
     command = [sys.executable, "-m", "migrator", "load", str(tmp_path), "--workers", "2"]
     rng = random.Random(5)
     for _ in range(4):
+        posted = conversation_requests(emulator)
         loader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-        time.sleep(rng.uniform(1.0, 3.0))
+        while conversation_requests(emulator) == posted and loader.poll() is None:
+            time.sleep(0.05)  # a busy machine starts Python slowly: kill only once this run is posting
+        time.sleep(rng.uniform(0.0, 2.0))
         loader.send_signal(signal.SIGKILL)
         loader.wait()
     final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert final.returncode == 0, final.stdout + final.stderr
     assert "0 failed" in final.stdout
-    assert_landed_exactly(emulator, tmp_path)
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
     already = int(re.search(r"(\d+) already present", final.stdout).group(1))
     assert 0 < already < 80, "the killed runs must have landed part of the plan, and not all of it"
 
@@ -130,18 +103,20 @@ def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env)
     second = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr
     assert emulator.operator("dump")["teams"][0]["id"] != old_team
-    assert_landed_exactly(emulator, tmp_path)
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
     assert (tmp_path / "load-report.csv").read_text().count("\n") == 3
     assert "Load report" in (tmp_path / "load-report.html").read_text()
 
 
 def test_dry_run_sends_nothing(emulator, tmp_path, target_env):
-    build_plan(tmp_path, channels=2, messages=10)
+    build_plan(tmp_path, channels=2, messages=10, private=True, chats=True)
     before = emulator.operator("stats")["totals"]["requests"]
     result = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path), "--dry-run"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "nothing is sent" in result.stdout and "10 of 10 messages to post" in result.stdout
+    assert "nothing is sent" in result.stdout and "channel: Acme / channel-1: 10 of 10 messages to post" in result.stdout
+    assert "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
+    assert "2 channels, 1 private channels; 2 chats" in result.stdout
     assert emulator.operator("stats")["totals"]["requests"] == before
 
 
@@ -181,3 +156,44 @@ def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_pa
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0
     assert len([c for c in emulator.operator("dump")["chats"] if c["migrationMode"]]) == 2
+
+
+def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp_path, target_env):
+    build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
+    load_command = [sys.executable, "-m", "migrator", "load", str(tmp_path)]
+    assert subprocess.run(load_command, capture_output=True, text=True, timeout=300).returncode == 0
+
+    def channels() -> dict:
+        return {c["displayName"]: c for c in emulator.operator("dump")["teams"][0]["channels"]}
+
+    old = channels()["channel-1"]["id"]
+    reset = [sys.executable, "-m", "migrator", "reset", str(tmp_path), "--yes"]
+    done = subprocess.run(reset + ["--channel", "acme/channel-1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "channel-1" not in channels()  # deleted, and renamed first so that its name is free again
+    again = subprocess.run(load_command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    channel = channels()["channel-1"]
+    assert channel["id"] != old and channel["migrationMode"] == "completed" and len(channel["messages"]) == 3
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
+    chat = subprocess.run(reset + ["--chat", "Launch crew"], capture_output=True, text=True, timeout=120)
+    assert chat.returncode == 2 and "cannot delete a chat" in chat.stderr and "startMigration" in chat.stderr
+    general = subprocess.run(reset + ["--channel", "General"], capture_output=True, text=True, timeout=120)
+    assert general.returncode == 2 and "cannot be deleted; reset the team" in general.stderr
+    both = subprocess.run(reset + ["--team", "Acme", "--channel", "General"], capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "exactly one of --team, --channel or --chat" in both.stderr
+
+
+def test_a_group_chat_whose_creation_answer_was_lost_is_found_not_created_twice(emulator, tmp_path):
+    from migrator.journal import REQUESTED
+    from migrator.stages.load.provision import Provisioner
+
+    trio = build_plan(tmp_path, channels=1, messages=3, chats=True).chats[1]
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("test")
+        provisioner = Provisioner(client, journal)
+        journal.set_conversation(trio.key, None, REQUESTED)  # the mark load makes before POST /chats...
+        landed = provisioner._create_chat(trio)  # ...the POST that landed, whose answer was lost
+        assert provisioner.chat(trio) == landed
+    groups = [c for c in emulator.operator("dump")["chats"] if c["chatType"] == "group" and c["topic"] == "Launch crew"]
+    assert len(groups) == 1 and groups[0]["migrationMode"] == "inProgress"

@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 from migrator.cli import app
 from migrator.model import Conversation, ConversationKind, User, Workspace
 from migrator.stages.mapping import (
+    CHAT,
     GENERAL,
+    PRIVATE_CHANNEL,
     MappingError,
     channel_name_problems,
     draft_mappings,
@@ -72,9 +74,13 @@ def test_draft_of_the_sample_follows_the_rules(drafted: Path) -> None:
     assert (routes["C01GENERAL"].team, routes["C01GENERAL"].channel) == ("northwind-labs", GENERAL)
     assert (routes["C03ENGINEERING"].team, routes["C03ENGINEERING"].channel) == ("northwind-labs", "engineering")
     leadership = routes["G01LEADERSHIP"]
-    assert mappings.teams[leadership.team].members == ("U01ADA", "U02GRACE", "U03ALAN")  # exactly the channel's members
+    assert (leadership.kind, leadership.team, leadership.channel) == (PRIVATE_CHANNEL, "northwind-labs", "leadership")
+    assert list(mappings.teams) == ["northwind-labs"]
     assert mappings.teams["northwind-labs"].members is None and mappings.teams["northwind-labs"].name == "Northwind Labs"
-    assert {routes[c].action for c in ("D01ADAGRACE", "D02ALANMEI", "G02MPIM")} == {"archive"}
+    assert (routes["D01ADAGRACE"].action, routes["D01ADAGRACE"].kind) == ("migrate", CHAT)  # ada and Grace are in Entra
+    assert {routes[c].action for c in ("D02ALANMEI", "G02MPIM")} == {"archive"}  # 美 is not in the fake directory
+    text = (drafted / "migration.yaml").read_text(encoding="utf-8")
+    assert "action: archive  # 美 has no Entra account in users.csv, and a Teams chat needs every participant" in text
     assert (drafted / mappings.source).resolve() == SAMPLE.resolve()
     assert (mappings.fallback, mappings.fallback_id) == ("migration@contoso.example", "e-migration")
 
@@ -172,21 +178,60 @@ def test_two_sources_into_one_channel_need_merge(drafted: Path) -> None:
 
 
 def test_private_content_never_reaches_people_who_could_not_read_it(drafted: Path) -> None:
-    edit(drafted, "team: leadership", "team: northwind-labs")
-    edit(drafted, "    channel: General\n  # group DM", "    channel: leadership\n  # group DM")
+    edit(drafted, "target: private_channel", "target: own_team")
     (problem,) = problems_of(drafted)
     assert f":{line_of(drafted, 'source: G01LEADERSHIP')}: private conversation leadership would be readable by every member" in problem
+    edit(drafted, "teams:\n", "teams:\n  leadership:\n    name: Leadership\n    members: [U01ADA, U02GRACE, U03ALAN, U05JOSE]\n")
     edit(drafted, "team: northwind-labs\n    channel: leadership", "team: leadership\n    channel: General")
-    edit(drafted, "members: [U01ADA, U02GRACE, U03ALAN]", "members: [U01ADA, U02GRACE, U03ALAN, U05JOSE]")
     (problem,) = problems_of(drafted)
     assert "would become readable by U05JOSE" in problem
-    edit(drafted, "    name: D01ADAGRACE\n    action: archive", "    name: D01ADAGRACE\n    team: leadership\n    channel: dm")
+    edit(drafted, "    target: chat", "    target: own_team\n    team: leadership\n    channel: dm")
     assert any("dm conversation D01ADAGRACE would become readable by U03ALAN, U05JOSE" in p for p in problems_of(drafted))
+
+
+def test_a_private_channel_has_exactly_its_members(drafted: Path) -> None:
+    at = line_of(drafted, "source: G01LEADERSHIP")
+    edit(drafted, "    channel: leadership", "    channel: General")
+    (problem,) = problems_of(drafted)
+    assert f":{at}: General is the team's standard channel" in problem
+    edit(drafted, "    channel: General\n  # group", "    channel: design\n  # group")
+    (problem,) = problems_of(drafted)
+    assert f":{at}: G01LEADERSHIP and C04DESIGN" in problem and "holds exactly one Slack conversation" in problem
+    edit(drafted, "    channel: design\n  # group", "    channel: leadership\n  # group")
+    edit(drafted, "    members: all", "    members: [U01ADA, U02GRACE]")
+    (problem,) = problems_of(drafted)
+    assert f":{at}: U03ALAN could read private channel leadership in Slack but is not in team 'northwind-labs'" in problem
+    edit(drafted, "    members: [U01ADA, U02GRACE]", "    members: all")
+    rows = (drafted / "users.csv").read_text(encoding="utf-8").replace(",map\n", ",fallback\n")
+    (drafted / "users.csv").write_text(rows, encoding="utf-8")
+    assert any(f":{at}: no member of private channel leadership has an Entra account" in p for p in problems_of(drafted))
+
+
+def test_targets_must_suit_the_conversation(drafted: Path) -> None:
+    edit(drafted, "    target: chat\n", "    target: chat\n    team: northwind-labs\n    channel: dm\n")
+    edit(drafted, "    channel: random", "    channel: random\n    target: chat")
+    edit(drafted, "  - source: D02ALANMEI\n    name: D02ALANMEI\n    action: archive", "  - source: D02ALANMEI\n    name: D02ALANMEI\n    target: chats")
+    problems = problems_of(drafted)
+    assert any(f":{line_of(drafted, 'source: C02RANDOM')}: target 'chat' is not possible for public conversation random" in p
+               for p in problems)
+    assert any(f":{line_of(drafted, 'source: D01ADAGRACE')}: D01ADAGRACE goes to a chat, which has no team or channel" in p
+               for p in problems)
+    assert any(f":{line_of(drafted, 'target: chats')}: conversation D02ALANMEI: target 'chats' is not one of" in p for p in problems)
+
+
+def test_a_chat_whose_people_are_not_all_in_entra_is_noted_not_refused(drafted: Path) -> None:
+    edit(drafted, "  - source: D02ALANMEI\n    name: D02ALANMEI\n    action: archive", "  - source: D02ALANMEI\n    name: D02ALANMEI")
+    notes: list = []
+    assert run_check(drafted, notes=notes) == []
+    (note,) = notes
+    assert f":{line_of(drafted, 'source: D02ALANMEI')}: note: DM: alan.t, 美 will be archived, not a chat: 美 has no Entra account" in str(note)
+    result = CliRunner().invoke(app, ["map", "--check", str(drafted)])
+    assert result.exit_code == 0 and "will be archived, not a chat" in result.output
 
 
 def test_shape_problems_name_their_line(drafted: Path) -> None:
     edit(drafted, "    channel: random", "    chanel: random")
-    edit(drafted, "team: leadership", "team: nowhere")
+    edit(drafted, "team: northwind-labs\n    channel: leadership", "team: nowhere\n    channel: leadership")
     problems = problems_of(drafted)
     assert f":{line_of(drafted, 'chanel: random')}: unknown key 'chanel'" in problems[0]
     assert any(f":{line_of(drafted, 'source: C02RANDOM')}: conversation C02RANDOM has no 'channel'" in p for p in problems)
@@ -215,8 +260,8 @@ def test_users_csv_rules(drafted: Path) -> None:
     lines.append(lines[ada])  # a duplicate
     lines.append("U99GHOST,Ghost,,,skip")
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    problems = problems_of(drafted)
     where = str(csv_path)
+    problems = [p for p in problems_of(drafted) if p.startswith(where)]
     assert f"{where}:{ada + 1}: user U01ADA (Ada Lovelace) has action map but no entra_id" in problems[0]
     assert f"{where}:{grace + 1}: action 'maybe' is not one of map, fallback, skip" in problems[1]
     assert any(p.startswith(f"{where}:") and "user U01ADA is listed twice" in p for p in problems)
@@ -263,4 +308,6 @@ def test_the_committed_example_for_the_sample_checks_clean() -> None:
     example = SAMPLE.parents[1] / "mappings"
     assert problems_of(example) == []
     mappings, _ = load_mappings(example)
-    assert mappings.teams["leadership"].name == "Northwind Leadership"
+    routes = {r.source: r for r in mappings.routes}
+    assert (routes["G01LEADERSHIP"].kind, routes["G01LEADERSHIP"].channel) == (PRIVATE_CHANNEL, "leadership")
+    assert {routes[c].kind for c in ("D01ADAGRACE", "D02ALANMEI", "G02MPIM")} == {CHAT}  # the sample's DMs land as chats

@@ -22,12 +22,6 @@ def users_csv(folder: Path) -> dict[str, dict[str, str]]:
         return {row["slack_id"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.fixture
-def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MIGRATOR_TENANT_ID", "MIGRATOR_CLIENT_ID", "MIGRATOR_CLIENT_SECRET", "MIGRATOR_CLIENT_CERT"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def test_lookup_by_mail_through_graph(emulator) -> None:
     with GraphClient(emulator.graph_config()) as client:
         lookup = graph_lookup(client)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from migrator.stages.transform.timeline import (
     CHANNEL_COLLISION,
     FUTURE,
+    REASONS,
     REPLY_BEFORE_ROOT,
     THREAD_ORDER,
     Entry,
@@ -55,7 +56,12 @@ def test_every_rule_holds_for_any_input(target: tuple[list[Entry], int]) -> None
         assert all(placements[i].ms > placements[root].ms for i in members[1:]), "a reply is not after its root"
     for entry, placement in zip(entries, placements):
         assert placement.original == entry.us // 1000
-        assert placement.moved == bool(placement.reasons)
+        assert placement.moved == bool(placement.reasons), "an adjustment without its reason, or a reason without one"
+        assert set(placement.reasons) <= set(REASONS)
+        if placement.ms > placement.original:
+            assert set(placement.reasons) & {THREAD_ORDER, REPLY_BEFORE_ROOT, CHANNEL_COLLISION}, "moved later for no rule"
+        if placement.ms < placement.original:
+            assert FUTURE in placement.reasons, "moved earlier although it was not in the future"
 
 
 @settings(max_examples=200, deadline=None)
@@ -98,7 +104,19 @@ def test_future_messages_are_pulled_back_keeping_their_order() -> None:
     assert [p.reasons for p in placed] == [[], [FUTURE], [FUTURE]]
 
 
+def test_a_reply_moved_after_its_root_and_back_onto_its_own_time_was_not_adjusted() -> None:
+    placed = place([Entry(0, (NOW + 5000) * 1000, True), Entry(0, NOW * 1000, False)], NOW)
+    assert [p.ms - NOW for p in placed] == [-1, 0]
+    assert [p.reasons for p in placed] == [[FUTURE], []] and not placed[1].moved
+
+
 def test_a_crowd_in_one_millisecond_is_spread_in_linear_time() -> None:
     entries = [Entry(i, 1_000_000, True) for i in range(50_000)]
     placed = place(entries, NOW)
     assert sorted(p.ms for p in placed) == list(range(1000, 51_000))
+
+
+def test_a_crowd_in_the_future_is_pulled_back_in_linear_time() -> None:
+    entries = [Entry(i, (NOW + 60_000) * 1000, True) for i in range(50_000)]
+    placed = place(entries, NOW)
+    assert sorted(p.ms for p in placed) == list(range(NOW - 49_999, NOW + 1))

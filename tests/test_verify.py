@@ -175,6 +175,18 @@ def test_a_402_makes_conversations_unreadable_with_the_billing_explanation(emula
     assert run_verify(emulator, plan, journal, model="B").ok
 
 
+@pytest.mark.parametrize("spec", ["429:0.3", "503:0.3", "drop:0.3"])
+def test_throttling_and_lost_answers_while_reading_back_change_nothing(emulator, loaded, spec):
+    plan, journal = loaded
+    emulator.operator("faults", {"spec": spec, "seed": 7})  # verify sends 5 requests; this seed faults the 2nd and 4th
+    outcome = run_verify(emulator, plan, journal)
+    assert outcome.ok, outcome.summary()
+    assert outcome.total("found") == outcome.total("expected") == 49 and outcome.total("images") == 3
+    assert sum(emulator.operator("faults")["injected"].values()) > 0
+    if spec.startswith("429"):
+        assert outcome.throttled > 0 and f"({outcome.throttled:,} throttled)" in outcome.summary()
+
+
 def test_unexpected_messages_are_listed_but_do_not_fail():
     check = ConversationCheck("acme/x", "Acme", "x", "19:x", 1)
     line = {"key": "k1", "kind": "root", "createdDateTime": "2021-01-01T00:00:00.000Z",

@@ -53,6 +53,9 @@ class Clock:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
 
+MAX_PRIVATE_CHANNEL_MEMBERS = 200  # members a private channel can be created with (channel: create)
+
+
 def public(record: Record) -> Record:
     """A stored record as Graph shows it: internal `_` fields removed."""
     return {k: v for k, v in record.items() if not k.startswith("_")}
@@ -200,6 +203,8 @@ class Graph:
         for item in list(self.store.values("items")):
             if item["_team"] == group_id:
                 self.store.delete("items", item["id"])
+        for key in [k for k in self.store.collections.get("deleted_channels", {}) if k.startswith(f"{group_id}|")]:
+            self.store.delete("deleted_channels", key)
         self.store.delete("teams", group_id)
 
     def complete_team(self, team_id: str, app_id: str) -> None:
@@ -224,14 +229,15 @@ class Graph:
         created = self._backdated(body, mode, "channelCreationMode")
         name = body.get("displayName")
         self._check_channel_name(name)
-        if any(c["displayName"].lower() == name.lower() for c in self._team_channels(team_id)):
-            raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
+        self._check_name_free(team_id, name)
+        if mode == MIGRATION and team["_migration"] != IN_PROGRESS:
+            raise BadRequest("Migration channels can only be created in a team under migration.")
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
             raise BadRequest(f"Invalid membershipType '{membership}'.")
         if mode == MIGRATION and membership != "standard":
             raise BadRequest("Only standard channels can be created in migration mode; create it, then call startMigration.")
-        members = self._channel_members(body) if membership != "standard" else []
+        members = self._channel_members(team_id, body) if membership != "standard" else []
         channel = self._create_channel_record(
             team, name, body.get("description"), membership,
             created if created is not None else self.clock.now_ms(), mode == MIGRATION, app_id, members=members,
@@ -243,11 +249,25 @@ class Graph:
             return 202, rendered
         return 201, public(channel)
 
-    def _channel_members(self, body: dict) -> list[dict]:
+    def _channel_members(self, team_id: str, body: dict) -> list[dict]:
+        """A private channel's members are a subset of its team's: Graph refuses anyone else (and the team has
+        members only once its completeMigration succeeded)."""
         members = [self._member_from_bind(entry) for entry in body.get("members", [])]
         if not any("owner" in m["roles"] for m in members):
             raise BadRequest("A private or shared channel needs at least one member with the owner role.")
+        if len(members) > MAX_PRIVATE_CHANNEL_MEMBERS:
+            raise BadRequest(f"A private channel can be created with at most {MAX_PRIVATE_CHANNEL_MEMBERS} members.")
+        outsiders = [m["userId"] for m in members if self.store.get("members", f"{team_id}|{m['userId']}") is None]
+        if outsiders:
+            raise BadRequest(f"Members of a private channel must be members of the team first: {', '.join(outsiders)}.")
         return members
+
+    def channel_members(self, team_id: str, channel_id: str) -> list[Record]:
+        """A private channel's own members; a standard channel's are its team's."""
+        channel = self.channel(team_id, channel_id)
+        if channel["membershipType"] == "standard":
+            return self.list_members(team_id)
+        return [self._render_member(m) for m in channel["_members"]]
 
     def _create_channel_record(self, team: Record, name: str, description: str | None, membership: str,
                                created: int, migration: bool, app_id: str, general: bool = False,
@@ -262,6 +282,31 @@ class Graph:
         }
         self.store.put("conversations", channel_id, channel)
         return channel
+
+    def _check_name_free(self, team_id: str, name: str) -> None:
+        """Channel names are unique in a team, and (observed) a deleted channel keeps its name."""
+        taken = any(c["displayName"].lower() == name.lower() for c in self._team_channels(team_id))
+        if taken or self.store.get("deleted_channels", f"{team_id}|{name.lower()}") is not None:
+            raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
+
+    def update_channel(self, team_id: str, channel_id: str, body: dict) -> None:
+        """PATCH a channel's displayName or description; General keeps its name."""
+        channel = self.channel(team_id, channel_id)
+        fields = {key: body[key] for key in ("displayName", "description") if key in body}
+        if "displayName" in fields and fields["displayName"] != channel["displayName"]:
+            if channel["_general"]:
+                raise BadRequest("The General channel cannot be renamed.")
+            self._check_channel_name(fields["displayName"])
+            self._check_name_free(team_id, fields["displayName"])
+        self.store.patch("conversations", channel_id, fields)
+
+    def delete_channel(self, team_id: str, channel_id: str) -> None:
+        """DELETE a channel and what was imported into it; its name stays taken in the team."""
+        channel = self.channel(team_id, channel_id)
+        if channel["_general"]:
+            raise BadRequest("The General channel cannot be deleted.")
+        self.store.put("deleted_channels", f"{team_id}|{channel['displayName'].lower()}", {"_team": team_id})
+        self._delete_conversation(channel_id)
 
     def channel(self, team_id: str, channel_id: str) -> Record:
         self.team(team_id)

@@ -29,6 +29,9 @@ READ_CHATS = {"Chat.Read.All", "Chat.ReadWrite.All", "Teamwork.Migrate.All"}
 CREATE_CHAT = {"Chat.Create", "Chat.ReadWrite.All", "Teamwork.Migrate.All"}
 MEMBERS_WRITE = {"TeamMember.ReadWrite.All"}
 MEMBERS_READ = {"TeamMember.Read.All", "TeamMember.ReadWrite.All"}
+CHANNEL_MEMBERS_READ = {"ChannelMember.Read.All", "ChannelMember.ReadWrite.All"}
+CHANNEL_WRITE = {"ChannelSettings.ReadWrite.All", "Group.ReadWrite.All"}
+CHANNEL_DELETE = {"Channel.Delete.All", "Group.ReadWrite.All"}
 FILES = {"Files.ReadWrite.All", "Sites.ReadWrite.All"}
 USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
 GROUPS_WRITE = {"Group.ReadWrite.All", "Directory.ReadWrite.All"}
@@ -150,6 +153,23 @@ def get_channel(graph: Graph, call: Call) -> Reply:
     return ok(graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
 
 
+@route("PATCH", CHANNEL, CHANNEL_WRITE, kind="channel_write")
+def update_channel(graph: Graph, call: Call) -> Reply:
+    graph.update_channel(call.params["team"], call.params["channel"], call.json())
+    return Reply(status=204)
+
+
+@route("DELETE", CHANNEL, CHANNEL_DELETE, kind="channel_write")
+def delete_channel(graph: Graph, call: Call) -> Reply:
+    graph.delete_channel(call.params["team"], call.params["channel"])
+    return Reply(status=204)
+
+
+@route("GET", rf"{CHANNEL}/members", CHANNEL_MEMBERS_READ)
+def channel_members(graph: Graph, call: Call) -> Reply:
+    return collection(call, "channels/members", graph.channel_members(call.params["team"], call.params["channel"]))
+
+
 @route("POST", rf"{CHANNEL}/startMigration", MIGRATE)
 def start_channel_migration(graph: Graph, call: Call) -> Reply:
     graph.start_migration(graph.channel(call.params["team"], call.params["channel"]), call.json(), call.principal.app_id)
@@ -189,6 +209,8 @@ def post_message(graph: Graph, call: Call) -> Reply:
 @route("POST", rf"{MESSAGE}/replies", MIGRATE)
 def post_reply(graph: Graph, call: Call) -> Reply:
     conv = _conversation(graph, call)
+    if conv["_kind"] == "chat":
+        raise BadRequest("Chat messages have no replies; import every chat message with POST /chats/{id}/messages.")
     return ok(public(graph.import_message(conv, call.json(), call.principal.app_id, reply_to=call.params["message"])))
 
 

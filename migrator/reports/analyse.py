@@ -54,12 +54,14 @@ def _frame(rows: list[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
 
 
 def _out_of_scope(inventory: Mapping[str, Any]) -> pd.DataFrame:
+    """Every conversation that is not public or not imported into a standard channel, and where it goes."""
     rows = [
-        {"conversation": c["label"], "kind": c["kind"], "goes to": c["destination"], "messages": c["messages"]}
+        {"conversation": c["label"], "kind": c["kind"], "goes to": c["goes_to"], "where": c["destination"], "members": c["members"],
+         "messages": c["messages"]}
         for c in inventory["channels"]
-        if "/" not in c["destination"]
+        if c["kind"] != "public" or c["goes_to"] != "channel"
     ]
-    return _frame(rows, ["conversation", "kind", "goes to", "messages"])
+    return _frame(rows, ["conversation", "kind", "goes to", "where", "members", "messages"])
 
 
 def render_report(inventory: Mapping[str, Any]) -> str:

@@ -28,13 +28,16 @@ from migrator.limits import (
     SIMPLE_UPLOAD_MAX_BYTES,
     TEAMS_CALLS_PER_10S,
 )
-from migrator.model import Conversation, ConversationKind, File, FileStatus, Message, Source, micros_to_iso, ts_to_micros
+from migrator.model import Conversation, ConversationKind, File, FileStatus, Message, Source, User, micros_to_iso, ts_to_micros
 from migrator.reports.analyse import render_report
 from migrator.sources import open_source
 from migrator.stages.mapping import (
+    CHAT,
     MIGRATION_FILE,
+    PRIVATE_CHANNEL,
     Mappings,
     UserMapping,
+    chat_fallback_reason,
     check_against,
     conversation_label,
     draft_mappings,
@@ -231,14 +234,21 @@ def _block_types(value: Any) -> set[str]:
 # --- the inventory ------------------------------------------------------------
 
 
-def _destination(mappings: Mappings, conv: Conversation) -> str:
+def destination(mappings: Mappings, conv: Conversation, rows: list[UserMapping] | None,
+                users: Mapping[str, User]) -> tuple[str, str]:
+    """Where a conversation lands, for a reader: (what: channel | private channel | chat | archive | skip |
+    not mapped, where). A DM mapped to a chat that cannot be one (checked when users.csv is known) is archived."""
     route = mappings.route(conv.id)
     if route is None:
-        return "not mapped"
-    if route.target is None:
-        return route.action
+        return "not mapped", ""
+    if route.action != "migrate":
+        return route.action, ""
+    if route.kind == CHAT:
+        reason = chat_fallback_reason(conv, rows, users) if rows is not None else None
+        return ("archive", f"not a chat: {reason}") if reason else ("chat", conversation_label(conv, users))
     team = mappings.teams.get(route.team or "")
-    return f"{team.name if team else route.team} / {route.channel}"
+    where = f"{team.name if team else route.team} / {route.channel}"
+    return ("private channel" if route.kind == PRIVATE_CHANNEL else "channel"), where
 
 
 def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapping] | None) -> dict[str, Any]:
@@ -253,10 +263,13 @@ def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapp
             root_us = message.us if not message.is_reply else _root_micros(message)
             tally.add(message, root_us, estimate_html_bytes(message))
             features.add(message)
+        entry = _channel_entry(source, conv, tally, destination(mappings, conv, user_rows, source.users))
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
-        channels.append(_channel_entry(source, mappings, conv, tally))
+        elif entry["goes_to"] == "chat" and tally.messages:
+            targets[("", conv.id)] += tally.requests  # a chat: no team; its files are linked, not uploaded
+        channels.append(entry)
     totals = {key: sum(c[key] for c in channels) for key in ("messages", "threads", "replies", "files")}
     issues_keys = ("ms_collisions", "replies_before_root", "oversize_messages")
     issues = {key: sum(c["_issues"][key] for c in channels) for key in issues_keys}
@@ -304,7 +317,7 @@ def _root_micros(message: Message) -> int:
         return message.us  # an unreadable thread_ts: treat the reply as its own thread
 
 
-def _channel_entry(source: Source, mappings: Mappings, conv: Conversation, tally: _Tally) -> dict[str, Any]:
+def _channel_entry(source: Source, conv: Conversation, tally: _Tally, goes: tuple[str, str]) -> dict[str, Any]:
     timeline = tally.timeline()
     return {
         "id": conv.id,
@@ -313,7 +326,8 @@ def _channel_entry(source: Source, mappings: Mappings, conv: Conversation, tally
         "label": conversation_label(conv, source.users),
         "members": len(conv.members),
         "archived": conv.archived,
-        "destination": _destination(mappings, conv),
+        "goes_to": goes[0],
+        "destination": goes[1] or goes[0],
         "messages": tally.messages,
         "threads": timeline["threads"],
         "replies": tally.replies,
@@ -360,13 +374,14 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> dict[str
 
 def _estimate(targets: Mapping[tuple[str, str], int], mappings: Mappings, source: Source,
               user_rows: list[UserMapping] | None) -> dict[str, Any]:
-    """Import time: each target channel at CHANNEL_RPS in parallel, all of them within the tenant-wide rate.
+    """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
 
-    Per channel: create, the message posts (split parts included), file
-    uploads, complete. Per team: create, complete, one request per member.
+    Per channel or chat: create (with startMigration), the message posts (split
+    parts included), file uploads, complete. Per team: create, complete, one
+    request per member.
     """
     per_channel = {target: requests + 2 for target, requests in targets.items()}
-    used_teams = {team for team, _ in per_channel}
+    used_teams = {team for team, _ in per_channel if team}  # chats are keyed ("", id)
     if user_rows is not None:
         people = sum(r.action == "map" for r in user_rows)
     else:
@@ -378,7 +393,8 @@ def _estimate(targets: Mapping[tuple[str, str], int], mappings: Mappings, source
     seconds = max(slowest / CHANNEL_RPS, total / TENANT_RPS)
     return {
         "requests": total,
-        "target_channels": len(per_channel),
+        "target_channels": sum(1 for team, _ in per_channel if team),
+        "target_chats": sum(1 for team, _ in per_channel if not team),
         "target_teams": len(used_teams),
         "slowest_channel_requests": slowest,
         "channel_rps": CHANNEL_RPS,
@@ -426,6 +442,7 @@ def summary(inventory: Mapping[str, Any]) -> str:
         f"issues: {issues['ms_collisions']} same-millisecond messages in a thread, {issues['replies_before_root']} replies "
         f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in the export",
         f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries",
+        "destinations: " + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]
     return "\n".join(lines)

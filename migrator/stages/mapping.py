@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,14 @@ USERS_FILE = "users.csv"
 USER_COLUMNS = ("slack_id", "slack_name", "email", "entra_id", "action")
 USER_ACTIONS = ("map", "fallback", "skip")
 ROUTE_ACTIONS = ("migrate", "archive", "skip")
+# Where a migrated conversation lands: a standard channel, a private channel of the team with exactly the
+# source's mapped members, a channel of a team of its own (whose members the team lists), or a Teams chat.
+CHANNEL, PRIVATE_CHANNEL, OWN_TEAM, CHAT = "channel", "private_channel", "own_team", "chat"
+TARGETS = (CHANNEL, PRIVATE_CHANNEL, OWN_TEAM, CHAT)
+DEFAULT_TARGET = {ConversationKind.PUBLIC: CHANNEL, ConversationKind.PRIVATE: PRIVATE_CHANNEL,
+                  ConversationKind.DM: CHAT, ConversationKind.GROUP_DM: CHAT}
+ALLOWED_TARGETS = {ConversationKind.PUBLIC: (CHANNEL,), ConversationKind.PRIVATE: (PRIVATE_CHANNEL, OWN_TEAM),
+                   ConversationKind.DM: (CHAT, OWN_TEAM), ConversationKind.GROUP_DM: (CHAT, OWN_TEAM)}
 SYSTEM_MESSAGE_ACTIONS = ("keep", "skip")  # joins, leaves, topic changes: grey notes in Teams, or left out (counted)
 GENERAL = "General"  # the channel every team has; posting into it needs no channel creation
 ALL_MEMBERS = "all"
@@ -80,11 +88,13 @@ class Route:
     merge: bool = False
     name: str = ""  # the source name, for people reading the file
     line: int | None = None
+    kind: str | None = None  # one of TARGETS; None until `resolve_targets` applies the default of the source's kind
+    note: str = ""  # why the draft archives it (written as a comment, never read back)
 
     @property
     def target(self) -> tuple[str, str] | None:
-        """(team, channel) compared case-insensitively, as Teams compares channel names."""
-        if self.action != "migrate" or self.team is None or self.channel is None:
+        """(team, channel) compared case-insensitively, as Teams compares channel names; None for chats."""
+        if self.action != "migrate" or self.kind == CHAT or self.team is None or self.channel is None:
             return None
         return self.team, self.channel.casefold()
 
@@ -117,6 +127,37 @@ class UserMapping:
     entra_id: str
     action: str
     line: int | None = None
+
+
+def _posts_as_self(row: UserMapping | None) -> bool:
+    return row is not None and row.action == "map" and bool(row.entra_id)
+
+
+def mapped_members(conversation: Conversation, rows: Iterable[UserMapping]) -> list[UserMapping]:
+    """The conversation's members who have an Entra account (users.csv `map`), in its order, one per account:
+    exactly the people who may read it in Teams."""
+    by_id = {row.slack_id: row for row in rows}
+    found: dict[str, UserMapping] = {}
+    for member in conversation.members:
+        row = by_id.get(member)
+        if _posts_as_self(row):
+            assert row is not None
+            found.setdefault(row.entra_id, row)
+    return list(found.values())
+
+
+def chat_fallback_reason(conversation: Conversation, rows: list[UserMapping], users: Mapping[str, User]) -> str | None:
+    """Why this DM or group DM cannot become a Teams chat (it is archived instead), or None when it can:
+    a chat has exactly its participants as members, so every one of them needs an Entra account."""
+    by_id = {row.slack_id: row for row in rows}
+    missing = [m for m in dict.fromkeys(conversation.members) if not _posts_as_self(by_id.get(m))]
+    if missing:
+        names = ", ".join(users[m].label if m in users else m for m in missing)
+        return (f"{names} {'has' if len(missing) == 1 else 'have'} no Entra account in users.csv, "
+                "and a Teams chat needs every participant")
+    if len(mapped_members(conversation, rows)) < 2:
+        return "a Teams chat needs two different people"
+    return None
 
 
 # --- drafting ---------------------------------------------------------------
@@ -175,31 +216,40 @@ def conversation_label(conversation: Conversation, users: Mapping[str, User]) ->
     return f"#{conversation.name}"
 
 
-def draft_mappings(path: Path, workspace: Workspace, conversations: list[Conversation], source: str | None) -> Mappings:
-    """One team for the workspace, a team per private channel, DMs to the archive.
+def draft_mappings(path: Path, workspace: Workspace, conversations: list[Conversation], source: str | None,
+                   rows: list[UserMapping] | None = None, users: Mapping[str, User] | None = None) -> Mappings:
+    """One team for the workspace: public channels as its standard channels, private channels as its
+    private channels (readable by exactly their mapped members), DMs and group DMs as Teams chats.
 
-    Private channels get their own team because migration mode cannot create
-    private channels, and a standard channel of the workspace team would show
-    their history to everyone in the workspace.
+    With `rows` (the drafted users.csv) a conversation that cannot land that way is drafted to the archive
+    with the reason beside it: a chat or private channel needs its people to have Entra accounts.
     """
     main = Team(key=slug(workspace.name), name=workspace.name, description=f"Migrated from the Slack workspace {workspace.name}")
-    teams = {main.key: main}
     routes: list[Route] = []
     general = general_channel(conversations)
     taken: set[str] = {GENERAL.casefold()}
     for conv in conversations:
-        if conv.kind is ConversationKind.PUBLIC:
-            channel = GENERAL if conv is general else _safe_channel_name(conv.name, taken)
-            routes.append(Route(source=conv.id, team=main.key, channel=channel, name=conv.name))
-        elif conv.kind is ConversationKind.PRIVATE:
-            key = slug(conv.name)
-            while key in teams:
-                key += "-private"
-            teams[key] = Team(key=key, name=conv.name, description=f"Private Slack channel #{conv.name}", members=conv.members)
-            routes.append(Route(source=conv.id, team=key, channel=GENERAL, name=conv.name))
+        kind = DEFAULT_TARGET[conv.kind]
+        reason = _draft_archive_reason(conv, kind, rows, users or {})
+        if reason:
+            routes.append(Route(source=conv.id, action="archive", name=conv.name, note=reason))
+        elif kind == CHAT:
+            routes.append(Route(source=conv.id, name=conv.name, kind=CHAT))
         else:
-            routes.append(Route(source=conv.id, action="archive", name=conv.name))
-    return Mappings(path=path, source=source, teams=teams, routes=routes)
+            channel = GENERAL if conv is general else _safe_channel_name(conv.name, taken)
+            routes.append(Route(source=conv.id, team=main.key, channel=channel, name=conv.name, kind=kind))
+    return Mappings(path=path, source=source, teams={main.key: main}, routes=routes)
+
+
+def _draft_archive_reason(conv: Conversation, kind: str, rows: list[UserMapping] | None,
+                          users: Mapping[str, User]) -> str | None:
+    if rows is None:
+        return None
+    if kind == CHAT:
+        return chat_fallback_reason(conv, rows, users)
+    if kind == PRIVATE_CHANNEL and not mapped_members(conv, rows):
+        return "no member has an Entra account, so nobody could read it in Teams"
+    return None
 
 
 def draft_users(users: Iterable[User], lookup: DirectoryLookup) -> list[UserMapping]:
@@ -246,9 +296,13 @@ HEADER = """\
 #                 `members: all` means every mapped user, otherwise a list of Slack user ids.
 # conversations:  one entry per Slack conversation (`source` is its Slack id):
 #   team/channel  the target; `channel: General` posts into the team's General channel
+#   target        private channels: private_channel (default; a private channel of `team` whose members are
+#                 exactly the Slack channel's mapped members) or own_team (a channel of a team whose members
+#                 the team lists); DMs and group DMs: chat (default; a Teams chat of exactly its participants,
+#                 archived instead when one of them has no Entra account) or own_team
 #   merge: true   when several conversations fill one channel, all but one of them need it
 #   action        migrate (default) | archive (kept as files, not imported) | skip (left out, counted)
-# A private channel or DM may only go to a team whose members could all read it in Slack.
+# Private content may only reach people who could read it in Slack; `map --check` refuses anything else.
 """
 
 
@@ -276,9 +330,12 @@ def render_mappings(mappings: Mappings, conversations: list[Conversation], users
         out.append(f"  - source: {_scalar(route.source)}")
         out.append(f"    name: {_scalar(route.name)}")
         if route.action != "migrate":
-            out.append(f"    action: {route.action}")
+            out.append(f"    action: {route.action}" + (f"  # {route.note}" if route.note else ""))
         else:
-            out += [f"    team: {_scalar(route.team)}", f"    channel: {_scalar(route.channel)}"]
+            if route.kind not in (None, CHANNEL):
+                out.append(f"    target: {route.kind}")
+            if route.kind != CHAT:
+                out += [f"    team: {_scalar(route.team)}", f"    channel: {_scalar(route.channel)}"]
         if route.merge:
             out.append("    merge: true")
     return "\n".join(out) + "\n"
@@ -335,7 +392,7 @@ def _line(node: Any, key: str | None = None) -> int | None:
 _TOP_KEYS = {"version", "source", "users", "system_messages", "teams", "conversations"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
-_ROUTE_KEYS = {"source", "name", "action", "team", "channel", "merge"}
+_ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"}
 
 
 class _Reader:
@@ -430,15 +487,20 @@ class _Reader:
             merge = entry.get("merge", False)
             if not isinstance(merge, bool):
                 self.problem(_line(entry, "merge"), f"{where}: merge must be true or false")
+            target = self.text(entry, "target", where, required=False)
+            if target is not None and target not in TARGETS:
+                self.problem(_line(entry, "target"), f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
+                target = None
             routes.append(
                 Route(
                     source=source or "",
                     action=action,
-                    team=self.text(entry, "team", where, required=action == "migrate"),
-                    channel=self.text(entry, "channel", where, required=action == "migrate"),
+                    team=self.text(entry, "team", where, required=False),  # whether it needs them depends on its target
+                    channel=self.text(entry, "channel", where, required=False),
                     merge=merge is True,
                     name=self.text(entry, "name", where, required=False) or "",
                     line=_line(entry),
+                    kind=target,
                 )
             )
         return routes
@@ -501,11 +563,20 @@ def load_users(path: Path) -> tuple[list[UserMapping], list[Problem]]:
 # --- checking ---------------------------------------------------------------
 
 
-def check_mappings(mappings: Mappings, conversations: list[Conversation]) -> list[Problem]:
-    """Every rule migration.yaml must meet before a migration may start."""
+def resolve_targets(mappings: Mappings, conversations: list[Conversation]) -> None:
+    """Give each route without `target:` the default of its source's kind (see DEFAULT_TARGET)."""
+    by_id = {c.id: c for c in conversations}
+    mappings.routes = [replace(r, kind=DEFAULT_TARGET[by_id[r.source].kind]) if r.kind is None and r.source in by_id else r
+                       for r in mappings.routes]
+
+
+def check_mappings(mappings: Mappings, conversations: list[Conversation], rows: list[UserMapping] | None = None) -> list[Problem]:
+    """Every rule migration.yaml must meet before a migration may start (the member rules of private
+    channels need `rows`, users.csv)."""
     where = mappings.path.as_posix()
     problems: list[Problem] = []
     by_id = {c.id: c for c in conversations}
+    resolve_targets(mappings, conversations)
     problems += _check_teams(mappings, where)
     seen: dict[str, int | None] = {}
     targets: dict[tuple[str, str], Route] = {}
@@ -521,9 +592,13 @@ def check_mappings(mappings: Mappings, conversations: list[Conversation]) -> lis
         if conv is None:
             problems.append(Problem(where, route.line, f"unknown source conversation {route.source!r}: the export has no such channel, group or DM"))
             continue
-        if route.action != "migrate" or route.team is None or route.channel is None:
+        if route.action != "migrate":
             continue
-        problems += _check_access(mappings, route, conv, where)
+        target_problems = _check_target(mappings, route, conv, rows, where)
+        if target_problems or route.kind == CHAT:
+            problems += target_problems
+            continue
+        assert route.team is not None and route.channel is not None  # _check_target found both
         naming = [Problem(where, route.line, f"channel name {route.channel!r} {reason}") for reason in channel_name_problems(route.channel)]
         if naming:  # an invalid name is reported once, not again as a clash
             problems += naming
@@ -534,6 +609,11 @@ def check_mappings(mappings: Mappings, conversations: list[Conversation]) -> lis
         if first.channel != route.channel:
             problems.append(Problem(where, route.line, f"channel {route.channel!r} differs only in case from {first.channel!r} "
                                                        f"(line {first.line}); Teams treats them as one name"))
+            continue
+        if first is not route and PRIVATE_CHANNEL in (first.kind, route.kind):
+            problems.append(Problem(where, route.line, f"{route.source} and {first.source} (line {first.line}) both go to "
+                                                       f"{route.team}/{route.channel}, a private channel; a private channel "
+                                                       "holds exactly one Slack conversation, so give each its own channel"))
             continue
         if route.merge:
             continue
@@ -562,6 +642,67 @@ def _check_teams(mappings: Mappings, where: str) -> list[Problem]:
                                                       "people could not tell them apart"))
         names.setdefault(team.name.casefold(), team)
     return problems
+
+
+def _check_target(mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None,
+                  where: str) -> list[Problem]:
+    """The route's target suits its source's kind and names what that target needs."""
+    allowed = ALLOWED_TARGETS[conv.kind]
+    if route.kind not in allowed:
+        return [Problem(where, route.line, f"target {route.kind!r} is not possible for {conv.kind.value} conversation "
+                                           f"{conv.name}; use {' or '.join(allowed)} (or action: archive)")]
+    if route.kind == CHAT:
+        if route.team is not None or route.channel is not None:
+            return [Problem(where, route.line, f"{route.source} goes to a chat, which has no team or channel; remove them, "
+                                               f"or write target: {OWN_TEAM}")]
+        return []
+    for key, value in (("team", route.team), ("channel", route.channel)):
+        if value is None:
+            return [Problem(where, route.line, f"conversation {route.source} has no {key!r}")]
+    if route.kind == PRIVATE_CHANNEL:
+        return _check_private_channel(mappings, route, conv, rows, where)
+    return _check_access(mappings, route, conv, where)
+
+
+def _check_private_channel(mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None,
+                           where: str) -> list[Problem]:
+    """A private channel is readable by exactly the source's mapped members, who must all be members of its team."""
+    team = mappings.teams.get(route.team or "")
+    if team is None:
+        return [Problem(where, route.line, f"team {route.team!r} is not defined under teams")]
+    if route.channel == GENERAL:
+        return [Problem(where, route.line, f"{GENERAL} is the team's standard channel, readable by the whole team; give the "
+                                           f"private channel {conv.name} a name of its own (or write target: {OWN_TEAM})")]
+    if rows is None:
+        return []
+    members = mapped_members(conv, rows)
+    if not members:
+        return [Problem(where, route.line, f"no member of private channel {conv.name} has an Entra account in users.csv, so "
+                                           "nobody could read it in Teams; map its members or archive it")]
+    if team.members is not None:
+        outside = [m.slack_id for m in members if m.slack_id not in team.members]
+        if outside:
+            return [Problem(where, route.line, f"{', '.join(outside)} could read private channel {conv.name} in Slack but "
+                                               f"{'is' if len(outside) == 1 else 'are'} not in team {team.key!r}, and a "
+                                               "private channel's members must be members of its team; add them to the "
+                                               f"team's members, or write target: {OWN_TEAM}")]
+    return []
+
+
+def chat_notes(mappings: Mappings, rows: list[UserMapping], source: Source) -> list[Problem]:
+    """DMs and group DMs mapped to a chat that will be archived instead, with the reason (not problems:
+    transform archives them and says why in its report)."""
+    where = mappings.path.as_posix()
+    notes = []
+    for conv in source.conversations():
+        route = mappings.route(conv.id)
+        if route is None or route.action != "migrate" or route.kind != CHAT:
+            continue
+        reason = chat_fallback_reason(conv, rows, source.users)
+        if reason:
+            notes.append(Problem(where, route.line, f"note: {conversation_label(conv, source.users)} will be archived, "
+                                                    f"not a chat: {reason}"))
+    return notes
 
 
 def _check_access(mappings: Mappings, route: Route, conv: Conversation, where: str) -> list[Problem]:
@@ -658,6 +799,8 @@ class DraftResult:
     users: Path
     teams: int
     channels: int
+    private_channels: int
+    chats: int
     archived: int
     mapped: int
     fallback: int
@@ -683,8 +826,9 @@ def run_map(source_path: Path, out_dir: Path, lookup: DirectoryLookup, *, fallba
     source = open_source(source_path, source_format)
     try:
         conversations = source.conversations()
-        mappings = draft_mappings(migration, source.workspace, conversations, _source_reference(source_path, out_dir))
         rows = draft_users(source.users.values(), lookup)
+        mappings = draft_mappings(migration, source.workspace, conversations, _source_reference(source_path, out_dir),
+                                  rows, source.users)
         found = lookup(fallback) if fallback else None
         mappings.fallback, mappings.fallback_id = fallback, str(found["id"]) if found else None
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -695,7 +839,8 @@ def run_map(source_path: Path, out_dir: Path, lookup: DirectoryLookup, *, fallba
     routes = mappings.routes
     return DraftResult(
         migration=migration, users=users_csv, teams=len(mappings.teams),
-        channels=sum(r.target is not None for r in routes), archived=sum(r.action == "archive" for r in routes),
+        channels=sum(r.target is not None for r in routes), private_channels=sum(r.kind == PRIVATE_CHANNEL for r in routes),
+        chats=sum(r.kind == CHAT and r.action == "migrate" for r in routes), archived=sum(r.action == "archive" for r in routes),
         mapped=sum(r.action == "map" for r in rows), fallback=sum(r.action == "fallback" for r in rows),
         fallback_found=found is not None,
     )
@@ -714,11 +859,13 @@ def check_against(mappings: Mappings, rows: list[UserMapping], source: Source) -
     """The rules that need the export: conversations, privacy, users."""
     if not mappings.lines:
         return []
-    return check_mappings(mappings, source.conversations()) + check_users(mappings, rows, source.users)
+    return check_mappings(mappings, source.conversations(), rows) + check_users(mappings, rows, source.users)
 
 
-def run_check(folder: Path, source_override: Path | None = None, source_format: str | None = None) -> list[Problem]:
-    """Every problem in the mapping files, checked against the export they were drafted from."""
+def run_check(folder: Path, source_override: Path | None = None, source_format: str | None = None,
+              notes: list[Problem] | None = None) -> list[Problem]:
+    """Every problem in the mapping files, checked against the export they were drafted from; `notes`
+    collects what is not a problem but changes the outcome (DMs that will be archived instead of chats)."""
     mappings, rows, problems = load_all(folder)
     if not mappings.lines:
         return problems
@@ -730,6 +877,9 @@ def run_check(folder: Path, source_override: Path | None = None, source_format: 
         source_path = mappings.path.parent / mappings.source
     source = open_source(source_path, source_format)
     try:
-        return problems + check_against(mappings, rows, source)
+        problems += check_against(mappings, rows, source)
+        if notes is not None:
+            notes += chat_notes(mappings, rows, source)
+        return problems
     finally:
         source.close()

@@ -74,7 +74,7 @@ def export(client: GraphClient, targets: list[Target], out_dir: Path, options: E
     options.check()
     sender = options.message_filter.clause()
     targets = list(dict.fromkeys(targets))  # the same team named twice is exported once
-    with ExportState(out_dir) as state:
+    with ExportState(out_dir, flush_seconds=options.checkpoint_seconds) as state:
         for target in targets:
             state.check_filter(target.key, sender)
         before = client.stats.snapshot()
@@ -192,8 +192,9 @@ class _TargetRun:
 
     def _walk(self, url: str, params: dict[str, str] | None, seen_max: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
         for page in self.client.pages(url, params):
-            for message in page.get("value", []):
-                seen_max = _newest(seen_max, message.get("lastModifiedDateTime"))
+            stamps = [m["lastModifiedDateTime"] for m in page.get("value", []) if m.get("lastModifiedDateTime")]
+            if stamps:  # each stamp parsed once: at 200 pages/s, parsing is a visible share of the exporter's CPU
+                seen_max = _newest(seen_max, max(stamps, key=parse_ms))
             yield page, seen_max
 
     def _store(self, page: dict[str, Any], tally: ImageTally) -> None:

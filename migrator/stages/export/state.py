@@ -7,6 +7,12 @@ the next page's link (the cursor) is saved after each page is on disk, so an
 interrupted run resumes at the page it had not yet written instead of paying
 for every page again. The file is replaced atomically and holds no token:
 Graph's paging links carry only the query and a skip token.
+
+The whole file is rewritten on a change, so with thousands of targets writing
+it per change would cost more than the export; changes are written at most
+once per `flush_seconds` (and always on close). A crash loses at most that
+much: the pages after the last written cursor are fetched again and their
+lines dropped as repeats, exactly as after a crash between checkpoints.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,8 +66,11 @@ class ExportState:
     the same files would each write the lines the other just wrote.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, flush_seconds: float = 0.0) -> None:
         self.path = Path(out_dir) / STATE_FILE
+        self._flush_seconds = flush_seconds
+        self._written_at = float("-inf")
+        self._dirty = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._folder_lock = open(self.path.with_name(LOCK_FILE), "a+")
         try:
@@ -77,7 +87,13 @@ class ExportState:
             raise
 
     def close(self) -> None:
-        self._folder_lock.close()  # closing releases the lock
+        """Write what is pending (even after an error: it only names lines already on disk), then unlock."""
+        try:
+            with self._lock:
+                if self._dirty:
+                    self._write()
+        finally:
+            self._folder_lock.close()  # closing releases the lock
 
     def __enter__(self) -> ExportState:
         return self
@@ -118,13 +134,18 @@ class ExportState:
         with self._lock:
             entry = self._data.targets.setdefault(key, TargetState())
             entry.sender_filter, entry.cursor = sender_filter, cursor
-            self._write()
+            self._changed()
 
     def complete(self, key: str, sender_filter: str | None, watermark: str | None, completed_at: str) -> None:
         with self._lock:
             entry = self._data.targets.setdefault(key, TargetState())
             entry.sender_filter, entry.cursor, entry.completed_at = sender_filter, None, completed_at
             entry.watermark = watermark
+            self._changed()
+
+    def _changed(self) -> None:
+        self._dirty = True
+        if time.monotonic() - self._written_at >= self._flush_seconds:
             self._write()
 
     def _write(self) -> None:
@@ -132,6 +153,7 @@ class ExportState:
         tmp = self.path.with_name(f".{STATE_FILE}.tmp")  # writers hold self._lock
         tmp.write_text(json.dumps(asdict(self._data), indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
+        self._dirty, self._written_at = False, time.monotonic()
 
 
 def _target(raw: dict[str, Any]) -> TargetState:

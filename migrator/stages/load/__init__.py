@@ -1,9 +1,13 @@
 """`load`: put a plan into Teams in the order the import API demands, exactly once.
 
-Order per team: create it in migration mode → create its channels → (per
-channel, channels in parallel) upload files, post messages, completeMigration
-→ completeMigration on the team → add members and owners. Every step is
-recorded in the journal and resumes where it stopped.
+Order per team: create it in migration mode → create its standard channels →
+(per channel, channels and chats in parallel) upload files, post messages,
+completeMigration → completeMigration on the team → add members and owners →
+its private channels (created with their members, who must be team members
+by then, and reopened with startMigration) → their messages and completion.
+Chats are created with their members and startMigration alongside the
+standard channels. Every step is recorded in the journal and resumes where
+it stopped.
 """
 
 from __future__ import annotations
@@ -49,23 +53,21 @@ def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
 def load(plan_dir: Path, client: GraphClient, journal: Journal, options: LoadOptions) -> LoadOutcome:
     manifest = Manifest.read(plan_dir)
     teams = select_teams(manifest, options.only)
+    chats = manifest.chats if options.only is None else []
     started = time.monotonic()
     provisioner = Provisioner(client, journal, options.operation_timeout)
     result = LoadOutcome()
-    work = _provision(provisioner, teams, manifest.chats if options.only is None else [], result)
-    progress = LoadProgress(sum(conv.messages for _, conv, _, _ in work))
-    for _, conv, _, _ in work:
+    progress = LoadProgress(sum(conv.messages for _, conv in _planned(teams, chats)))
+    for _, conv in _planned(teams, chats):
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="conversation") as pool:
-            futures = [pool.submit(loader.run, base, conv, outcome, complete) for base, conv, outcome, complete in work]
-            for future in futures:
-                future.result()
+        _run(loader, _provision(provisioner, teams, chats, result), options.workers)
+        for team in teams:
+            _finish_team(provisioner, journal, team, result)
+        _run(loader, _provision_private(provisioner, teams, result), options.workers)
     finally:
         progress.close()
-    for team in teams:
-        _finish_team(provisioner, journal, team, result)
     result.seconds = time.monotonic() - started
     return result
 
@@ -73,18 +75,29 @@ def load(plan_dir: Path, client: GraphClient, journal: Journal, options: LoadOpt
 Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None]]
 
 
+def _planned(teams: list[PlannedTeam], chats: list[PlannedConversation]) -> list[tuple[PlannedTeam | None, PlannedConversation]]:
+    return [(team, channel) for team in teams for channel in team.channels] + [(None, chat) for chat in chats]
+
+
+def _run(loader: ConversationLoader, work: list[Work], workers: int) -> None:
+    """Conversations in parallel, each paced on its own."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="conversation") as pool:
+        futures = [pool.submit(loader.run, base, conv, outcome, complete) for base, conv, outcome, complete in work]
+        for future in futures:
+            future.result()
+
+
 def _provision(provisioner: Provisioner, teams: list[PlannedTeam], chats: list[PlannedConversation],
                result: LoadOutcome) -> list[Work]:
-    """Teams, channels and chats exist (and are in migration mode) before any message is posted."""
+    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted."""
     work: list[Work] = []
     for team in teams:
         team_id = provisioner.team(team)
         for channel in team.channels:
+            if channel.membership == "private":
+                continue  # after the team's members: see _provision_private
             channel_id = provisioner.channel(team.key, team_id, channel)
-            outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
-            complete = partial(provisioner.complete_channel, team_id, channel_id)
-            work.append((f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete))
-            result.conversations.append(outcome)
+            work.append(_channel_work(provisioner, team, team_id, channel_id, channel, result))
     for chat in chats:
         chat_id = provisioner.chat(chat)
         outcome = ConversationOutcome(chat.key, "(chats)", chat.display_name, chat.messages)
@@ -93,9 +106,40 @@ def _provision(provisioner: Provisioner, teams: list[PlannedTeam], chats: list[P
     return work
 
 
+def _provision_private(provisioner: Provisioner, teams: list[PlannedTeam], result: LoadOutcome) -> list[Work]:
+    """Private channels of the teams whose members are in: a private channel's members must already be members
+    of its team, and Graph adds team members only after the team's completeMigration. Each is created with its
+    members, then reopened with startMigration (backdated) for the import."""
+    work: list[Work] = []
+    for team in teams:
+        private = [c for c in team.channels if c.membership == "private"]
+        if not private:
+            continue
+        if team.display_name not in result.teams_completed:
+            for channel in private:
+                outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
+                outcome.reasons["not created: its team is not completed yet (see above); load again"] += 1
+                result.conversations.append(outcome)
+            continue
+        team_id = provisioner.journal.team_id(team.key)
+        for channel in private:
+            channel_id = provisioner.channel(team.key, team_id, channel)
+            work.append(_channel_work(provisioner, team, team_id, channel_id, channel, result))
+    return work
+
+
+def _channel_work(provisioner: Provisioner, team: PlannedTeam, team_id: str, channel_id: str,
+                  channel: PlannedConversation, result: LoadOutcome) -> Work:
+    outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
+    result.conversations.append(outcome)
+    complete = partial(provisioner.complete_channel, team_id, channel_id)
+    return f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete
+
+
 def _finish_team(provisioner: Provisioner, journal: Journal, team: PlannedTeam, result: LoadOutcome) -> None:
     """Complete the team and add its members once, and only once, every channel completed."""
-    open_channels = [c.display_name for c in result.conversations if c.key in {ch.key for ch in team.channels} and not c.completed]
+    keys = {ch.key for ch in team.channels if ch.membership != "private"}
+    open_channels = [c.display_name for c in result.conversations if c.key in keys and not c.completed]
     if open_channels:
         result.teams_blocked[team.display_name] = (
             "channels still in migration mode because something failed: " + ", ".join(open_channels)

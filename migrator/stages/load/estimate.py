@@ -12,16 +12,17 @@ from dataclasses import dataclass
 
 from migrator import limits
 from migrator.journal import POSTED, Journal
-from migrator.plan import Manifest, PlannedTeam
+from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
 
 
 @dataclass
 class ChannelEstimate:
-    team: str
+    team: str  # "(chat)" for a chat
     channel: str
     messages: int
     already: int
     uploads: int
+    kind: str = "channel"  # channel | private channel | chat
 
     @property
     def requests(self) -> int:
@@ -30,14 +31,18 @@ class ChannelEstimate:
 
 
 def estimate(manifest: Manifest, teams: list[PlannedTeam], journal: Journal | None, workers: int,
-             channel_rps: float = limits.CHANNEL_RPS, tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10) -> tuple[list[ChannelEstimate], float]:
+             channel_rps: float = limits.CHANNEL_RPS, tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10,
+             chats: list[PlannedConversation] | None = None) -> tuple[list[ChannelEstimate], float]:
+    """Rows per channel of `teams` and per chat of `chats` (default: the manifest's), and the seconds for all."""
     rows = []
-    for team in teams:
-        for channel in team.channels:
-            done = sum(1 for e in journal.messages(channel.key).values() if e.state == POSTED) if journal else 0
-            known = journal.uploads(channel.key) if journal else {}
-            rows.append(ChannelEstimate(team.display_name, channel.display_name, channel.messages, done,
-                                        sum(1 for u in channel.uploads if u.key not in known)))
+    planned = [(team.display_name, channel) for team in teams for channel in team.channels]
+    planned += [("(chat)", chat) for chat in (manifest.chats if chats is None else chats)]
+    for team_name, conv in planned:
+        done = sum(1 for e in journal.messages(conv.key).values() if e.state == POSTED) if journal else 0
+        known = journal.uploads(conv.key) if journal else {}
+        kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
+        rows.append(ChannelEstimate(team_name, conv.display_name, conv.messages, done,
+                                    sum(1 for u in conv.uploads if u.key not in known), kind))
     finish = [0.0] * max(1, workers)
     heapq.heapify(finish)
     for row in sorted(rows, key=lambda r: r.requests, reverse=True):

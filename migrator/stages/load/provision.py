@@ -103,21 +103,25 @@ class Provisioner:
 
     # --------------------------------------------------------------- channels
     def channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str:
-        """The channel's id: the team's General channel, a standard channel created in migration
-        mode, or a private channel created with its members and then put into migration mode."""
+        """The channel's id: the team's General channel, a standard channel created in migration mode,
+        or a channel created as usual and then put into migration mode: private channels (with their
+        members), and any channel of a team already completed (one redone with `reset --channel`), since
+        Graph creates migration-mode channels only in a team under migration."""
         row = self.journal.conversation(channel.key)
         if row and row[0] and row[1] != REQUESTED:
             return row[0]
         if channel.general:
             found = self._find_channel(team_id, "General")
-        elif channel.membership == "private":
-            found = row[0] if row and row[0] else self._create_private_channel(team_id, channel)
+        elif channel.membership == "private" or self.journal.team(team_key)[2] in (COMPLETED, DONE):
+            found = row[0] if row and row[0] else self._create_open_channel(team_id, channel)
+            if found is None:
+                raise _not_found(channel, team_id)
             self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
             self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
         else:
             found = self._create_channel(team_id, channel)
         if found is None:
-            raise LoadError(f"channel {channel.display_name!r}: not found in team {team_id} after creating it")
+            raise _not_found(channel, team_id)
         self.journal.set_conversation(channel.key, team_key, CREATED, graph_id=found)
         return found
 
@@ -126,10 +130,12 @@ class Provisioner:
                 "description": channel.description or None, "membershipType": "standard", "createdDateTime": channel.created}
         return self._post_channel(team_id, channel, body)
 
-    def _create_private_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
-        """Private channels cannot be created in migration mode: create with members, then startMigration."""
-        body = {"displayName": channel.display_name, "description": channel.description or None,
-                "membershipType": "private", "members": [_member_bind(m.user_id, m.roles) for m in channel.members]}
+    def _create_open_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
+        """A channel outside migration mode (startMigration follows); a private one with its members."""
+        body: dict = {"displayName": channel.display_name, "description": channel.description or None,
+                      "membershipType": channel.membership}
+        if channel.membership == "private":
+            body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
         return self._post_channel(team_id, channel, body)
 
     def _post_channel(self, team_id: str, channel: PlannedConversation, body: dict) -> str | None:
@@ -171,7 +177,15 @@ class Provisioner:
         row = self.journal.conversation(chat.key)
         if row and row[0] and row[1] != REQUESTED:
             return row[0]
-        chat_id = row[0] if row and row[0] else self._create_chat(chat)
+        chat_id = row[0] if row and row[0] else self._find_chat(chat) if row else None  # row: a POST may have landed
+        if chat_id is None:
+            self.journal.set_conversation(chat.key, None, REQUESTED)
+            try:
+                chat_id = self._create_chat(chat)
+            except ConnectionLostError:
+                chat_id = self._find_chat(chat)
+                if chat_id is None:
+                    raise
         self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
         self.start_migration(f"/chats/{chat_id}", chat.created)
         self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
@@ -184,6 +198,18 @@ class Provisioner:
         # A oneOnOne chat is unique per pair, so re-sending after a lost answer returns the same chat;
         # a group chat is not, hence the journal's REQUESTED mark before this call is made again.
         return self.client.post_json("/chats", body, idempotent=chat.membership == "oneOnOne")["id"]
+
+    def _find_chat(self, chat: PlannedConversation) -> str | None:
+        """The chat a POST whose answer was lost created: same type, topic and members, never put into
+        migration mode, and not already another conversation's in the journal."""
+        wanted = sorted(m.user_id for m in chat.members)
+        topic = chat.display_name if chat.membership == "group" else None
+        for found in self.client.paginate(f"/users/{wanted[0]}/chats", params={"$expand": "members"}):
+            members = sorted(m["userId"] for m in found.get("members", []))
+            if (found.get("chatType"), found.get("topic") or None, members) == (chat.membership, topic or None, wanted) \
+                    and found.get("migrationMode") is None and self.journal.conversation_key_of(found["id"]) is None:
+                return found["id"]
+        return None
 
     def complete_chat(self, chat_id: str) -> None:
         self._complete(f"/chats/{chat_id}")
@@ -238,6 +264,10 @@ class Provisioner:
             self.journal.add_member(team.key, member.user_id)
         self.journal.set_team(team.key, DONE)
         return added
+
+
+def _not_found(channel: PlannedConversation, team_id: str) -> LoadError:
+    return LoadError(f"channel {channel.display_name!r}: not found in team {team_id} after creating it")
 
 
 def _member_bind(user_id: str, roles: list[str]) -> dict:

@@ -20,7 +20,19 @@ from typing import Any
 from migrator.model import Conversation, Source, User
 from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
 from migrator.sources import open_source
-from migrator.stages.mapping import GENERAL, Mappings, Route, UserMapping, check_against, conversation_label, load_all
+from migrator.stages.mapping import (
+    CHAT,
+    GENERAL,
+    PRIVATE_CHANNEL,
+    Mappings,
+    Route,
+    UserMapping,
+    chat_fallback_reason,
+    check_against,
+    conversation_label,
+    load_all,
+    mapped_members,
+)
 from migrator.stages.transform import report as reporting
 from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
@@ -30,6 +42,7 @@ from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms, now_ms as current_ms
 
 FILES_DIR = "files"
+CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
 OWNER_FLAGS = ("is_primary_owner", "is_owner", "is_admin")  # Slack workspace roles that own the team in Teams
 
 
@@ -73,10 +86,12 @@ def summary(result: TransformResult) -> str:
     """The few lines the CLI prints."""
     m, lines, files = result.report["messages"], result.report["lines"], result.report["files"]
     channels = sum(len(t.channels) for t in result.manifest.teams)
+    private = sum(c.membership == "private" for t in result.manifest.teams for c in t.channels)
     return "\n".join([
         f"{m['read']:,} messages read: {m['planned']:,} planned, {m['archived']:,} archived, "
         f"{m['skipped_conversations'] + m['skipped_system'] + m['skipped_authors']:,} left out",
-        f"{lines['written']:,} import requests for {channels} channels in {len(result.manifest.teams)} teams "
+        f"{lines['written']:,} import requests for {channels} channels ({private} private) in {len(result.manifest.teams)} teams "
+        f"and {len(result.manifest.chats)} chats "
         f"({lines['split_extra']:,} extra parts of split messages, {lines['thread_placeholders']:,} stand-in thread starts)",
         f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
         f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
@@ -116,11 +131,13 @@ class _Transform:
         self.archiver = Archiver(source, self.authors.names, channels, out_dir)
 
     def run(self, source_path: Path) -> tuple[Manifest, dict[str, Any]]:
-        targets = _targets(self.mappings, self.conversations)
+        not_chats = self._chat_fallbacks()
+        targets = _targets(self.mappings, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
-        archive = self._archive_and_skip()
-        teams = self._teams(targets, planned)
-        manifest = Manifest(source=self._header(source_path), teams=teams, archive=archive)
+        archive = self._archive_and_skip(not_chats)
+        teams = self._teams([t for t in targets if not t.is_chat], planned)
+        chats = [planned[t.key] for t in targets if t.is_chat]
+        manifest = Manifest(source=self._header(source_path), teams=teams, chats=chats, archive=archive)
         manifest.write(self.out_dir)
         order = {c.id: i for i, c in enumerate(self.conversations)}
         self.tally.conversations.sort(key=lambda row: order[row["id"]])
@@ -135,28 +152,40 @@ class _Transform:
                     for conversation in target.sources:
                         counts = plan.add(conversation)
                         self._row(conversation, "migrate", target.key, read=counts["read"], planned=counts["planned"],
-                                  skipped_system=counts["skipped_system"], skipped_authors=counts["skipped_author"])
+                                  skipped_system=counts["skipped_system"], skipped_authors=counts["skipped_author"],
+                                  files=counts["files"], files_left_out=counts["files_left_out"])
                     planned[target.key] = plan.finish(self.out_dir)
         return planned
 
-    def _archive_and_skip(self) -> list[dict[str, Any]]:
+    def _chat_fallbacks(self) -> dict[str, str]:
+        """DMs mapped to a chat that cannot be one (someone has no Entra account): source id -> why."""
+        by_id = {c.id: c for c in self.conversations}
+        reasons = {route.source: chat_fallback_reason(by_id[route.source], self.rows, self.source.users)
+                   for route in self.mappings.routes if route.action == "migrate" and route.kind == CHAT}
+        return {source: f"not a chat: {reason}" for source, reason in reasons.items() if reason}
+
+    def _archive_and_skip(self, not_chats: dict[str, str]) -> list[dict[str, Any]]:
         archive = []
         by_id = {c.id: c for c in self.conversations}
         for route in self.mappings.routes:
             conversation = by_id[route.source]
-            if route.action == "archive":
-                entry = self.archiver.archive(conversation, conversation_label(conversation, self.source.users),
-                                              "mapped to archive in migration.yaml")
+            if route.action == "archive" or route.source in not_chats:
+                reason = not_chats.get(route.source, "mapped to archive in migration.yaml")
+                entry = self.archiver.archive(conversation, conversation_label(conversation, self.source.users), reason)
                 archive.append(entry)
-                self._row(conversation, "archive", entry["page"], read=entry["messages"], archived=entry["messages"])
+                self._row(conversation, "archive", entry["page"], read=entry["messages"], archived=entry["messages"],
+                          files=entry["files_read"], files_archived=entry["files_read"])
             elif route.action == "skip":
-                read = sum(1 for _ in self.source.messages(conversation))
-                self._row(conversation, "skip", "", read=read, skipped_conversations=read)
+                read = files = 0
+                for message in self.source.messages(conversation):
+                    read, files = read + 1, files + len(message.files)
+                self._row(conversation, "skip", "", read=read, skipped_conversations=read, files=files, files_left_out=files)
         return archive
 
     def _row(self, conversation: Conversation, action: str, target: str, **counts: int) -> None:
         row = {"id": conversation.id, "name": conversation.name, "kind": conversation.kind.value, "action": action,
-               "target": target, "read": 0, **{key: 0 for key in reporting.MESSAGE_KEYS}}
+               "target": target, "read": 0, **{key: 0 for key in reporting.MESSAGE_KEYS},
+               **{key: 0 for key in reporting.FILE_ROW_KEYS}}
         row.update(counts)
         self.tally.conversations.append(row)
 
@@ -186,7 +215,7 @@ class _Transform:
         counts = self.files.counts
         files = {"total": sum(counts[k] for k in COUNT_KEYS), **{k: counts[k] for k in COUNT_KEYS},
                  "upload_files": len(uploads), "upload_bytes": sum(u.size for u in uploads.values()),
-                 "placeholders": self.files.placeholders}
+                 "missing_files": len(self.files.placeholders), "placeholders": self.files.placeholders}
         authors = {**{k: self.authors.counts[k] for k in ("mapped", "fallback", "skipped")},
                    "fallback_for": dict(self.authors.fallback_names.most_common()),
                    "skipped_list": [{"author": name, "reason": reason, "messages": n}
@@ -199,18 +228,24 @@ class _Transform:
         )
 
 
-def _targets(mappings: Mappings, conversations: list[Conversation]) -> list[Target]:
-    """Target channels in the order migration.yaml names them, each with the conversations merged into it."""
+def _targets(mappings: Mappings, conversations: list[Conversation], rows: list[UserMapping], users: dict[str, User],
+             not_chats: dict[str, str]) -> list[Target]:
+    """Target channels and chats in the order migration.yaml names them, each with the conversations merged into it."""
     by_id = {c.id: c for c in conversations}
     targets: dict[tuple[str, str], Target] = {}
     file_names: dict[str, set[str]] = {}
     for route in mappings.routes:
+        conversation = by_id[route.source]
+        if route.action == "migrate" and route.kind == CHAT and route.source not in not_chats:
+            targets[(CHATS_DIR, conversation.id)] = _chat(conversation, rows, file_names.setdefault(CHATS_DIR, set()))
+            targets[(CHATS_DIR, conversation.id)].sources.append(conversation)
         if route.target is None:
             continue
-        conversation = by_id[route.source]
         target = targets.get(route.target)
         if target is None:
             target = targets[route.target] = _target(route, conversation, file_names.setdefault(route.team or "", set()))
+            if route.kind == PRIVATE_CHANNEL:  # map --check allows exactly one source per private channel
+                target.membership, target.members = "private", _private_members(conversation, rows, users)
         target.sources.append(conversation)
     return list(targets.values())
 
@@ -221,6 +256,32 @@ def _target(route: Route, conversation: Conversation, taken: set[str]) -> Target
     return Target(key=f"{route.team}/{route.channel}", team=route.team, display_name=route.channel,
                   file=f"{safe_component(route.team)}/{name}.jsonl", general=route.channel == GENERAL,
                   description=conversation.purpose or conversation.topic)
+
+
+def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) -> Target:
+    """A 1:1 or group chat whose members are exactly the DM's participants (all mapped: see _chat_fallbacks);
+    its name lists them, and becomes the topic of a group chat."""
+    people = mapped_members(conversation, rows)
+    name = unique_name(safe_component(conversation.id), taken)
+    return Target(key=f"{CHATS_DIR}/{conversation.id}", team="", display_name=", ".join(p.slack_name for p in people),
+                  file=f"{CHATS_DIR}/{name}.jsonl", general=False, description="",
+                  membership="oneOnOne" if len(people) == 2 else "group",
+                  members=[PlannedMember(p.entra_id, p.slack_name, ["owner"]) for p in people])
+
+
+def _private_members(conversation: Conversation, rows: list[UserMapping], users: dict[str, User]) -> list[PlannedMember]:
+    """Exactly the Slack channel's mapped members; its owner is its creator when mapped, else its first member
+    who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
+    channel without a mapped member)."""
+    people = mapped_members(conversation, rows)
+    admins = [p for p in people if _administers(users.get(p.slack_id))]
+    owner = next((p for p in people if p.slack_id == conversation.creator), None) or next(iter(admins), people[0])
+    return [PlannedMember(p.entra_id, p.slack_name, ["owner"] if p is owner else []) for p in people]
+
+
+def _administers(user: User | None) -> bool:
+    """An owner or admin of the Slack workspace, who owns what they are a member of in Teams."""
+    return user is not None and any(user.extra.get(flag) for flag in OWNER_FLAGS)
 
 
 def _members(listed: tuple[str, ...] | None, rows: list[UserMapping], users: dict[str, User],
@@ -236,15 +297,15 @@ def _members(listed: tuple[str, ...] | None, rows: list[UserMapping], users: dic
         if row is None or row.action != "map" or not row.entra_id or row.entra_id in members:
             continue
         user = users.get(slack_id)
-        admin = user is not None and any(user.extra.get(flag) for flag in OWNER_FLAGS)
-        owner = admin or (listed is not None and slack_id in creators)
+        owner = _administers(user) or (listed is not None and slack_id in creators)
         members[row.entra_id] = PlannedMember(row.entra_id, row.slack_name or (user.label if user else slack_id),
                                               ["owner"] if owner else [])
     return list(members.values())
 
 
 def _target_rows(manifest: Manifest) -> list[dict[str, Any]]:
-    return [{"team": team.display_name if team else "", "channel": c.display_name, "key": c.key, "general": c.general,
+    return [{"team": team.display_name if team else "(chat)", "channel": c.display_name, "key": c.key,
+             "membership": c.membership, "general": c.general,
              "messages": c.messages, "roots": c.roots, "replies": c.replies, "uploads": len(c.uploads),
              "created": c.created, "file": c.file, "sources": c.sources} for team, c in manifest.conversations()]
 

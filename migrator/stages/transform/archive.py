@@ -1,4 +1,4 @@
-"""Conversations kept aside rather than imported: DMs, group DMs, anything mapped to `archive`.
+"""Conversations kept aside rather than imported: anything mapped to `archive`, and DMs that cannot be a chat.
 
 The customer keeps them as `archive/{conversation}.jsonl` (one message per
 line: time, author, the original text and the same safe HTML a plan would
@@ -47,7 +47,8 @@ class Archiver:
         (self.plan_dir / f"{stem}.html").write_text(page, encoding="utf-8")
         return {"conversation": conversation.id, "name": label, "kind": conversation.kind.value, "reason": reason,
                 "file": f"{stem}.jsonl", "page": f"{stem}.html", "messages": len(lines),
-                "files": sum(1 for line in lines for f in line["files"] if f["path"])}
+                "files": sum(1 for line in lines for f in line["files"] if f["path"]),
+                "files_read": sum(len(line["files"]) for line in lines)}
 
     def _line(self, key: str, message: Message) -> dict[str, Any]:
         self.ctx.features.clear()
@@ -78,7 +79,8 @@ class Archiver:
 
 
 def _threads(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Roots in time order with their replies under them; replies whose root is absent form their own group."""
+    """Roots in time order with their replies under them (`messages`: the root, then the replies);
+    replies whose root is absent form their own group."""
     threads: dict[str, dict[str, Any]] = {}
     first_root: dict[str, str] = {}  # ts -> key of the first root with it (Slack ts are not always unique)
     for line in lines:
@@ -91,4 +93,5 @@ def _threads(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             threads.setdefault(line["key"], {"root": None, "replies": []})["root"] = shown
     for thread in threads.values():
         thread["replies"].sort(key=lambda reply: reply["time"])
+        thread["messages"] = ([thread["root"]] if thread["root"] else []) + thread["replies"]
     return sorted(threads.values(), key=lambda t: (t["root"] or t["replies"][0])["time"])

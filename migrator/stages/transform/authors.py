@@ -10,9 +10,11 @@ and counted apart so the consultant sees why.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from migrator.model import Message, User
@@ -26,6 +28,10 @@ NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
 class Author:
     sender: dict[str, Any]  # the request's `from`
     posted_by: str | None = None  # the original author's name when the fallback account posts
+
+    @property
+    def sender_json(self) -> str:
+        return _sender_json(self.sender["user"]["id"], self.sender["user"]["displayName"])
 
 
 class Authors:
@@ -52,7 +58,7 @@ class Authors:
         name = self._original_name(message, user_id)
         if row is not None and row.action == "map" and row.entra_id:
             self.counts["mapped"] += 1
-            return Author(_sender(row.entra_id, self.names.get(row.slack_id, name)))
+            return _person(row.entra_id, self.names.get(row.slack_id, name))
         if row is not None and row.action == "skip":
             return self._skip(name, SKIPPED_BY_MAPPING)
         if self.fallback is None:
@@ -86,3 +92,15 @@ class Authors:
 
 def _sender(user_id: str, display_name: str) -> dict[str, Any]:
     return {"user": {"id": user_id, "displayName": display_name, "userIdentityType": "aadUser"}}
+
+
+@lru_cache(maxsize=65_536)
+def _person(entra_id: str, display_name: str) -> Author:
+    """One Author per person: their messages share it, so nothing is built per message."""
+    return Author(_sender(entra_id, display_name))
+
+
+@lru_cache(maxsize=65_536)
+def _sender_json(user_id: str, display_name: str) -> str:
+    """The `from` of a plan line as JSON, encoded once per person (plan lines are written as text)."""
+    return json.dumps(_sender(user_id, display_name), ensure_ascii=False, separators=(",", ":"))

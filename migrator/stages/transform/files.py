@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from migrator.limits import MAX_BODY_BYTES, MAX_INLINE_IMAGE_BYTES, MAX_REQUEST_BYTES
 from migrator.model import File, FileStatus, Source
@@ -38,10 +38,10 @@ _PLACEHOLDER = {
     FileStatus.MISSING: "not in the export",
     FileStatus.EXTERNAL: "stored outside Slack",
     FileStatus.DELETED: "deleted in Slack before the export",
-    FileStatus.AVAILABLE: "could not be read from the export",
 }
 UNREADABLE = (OSError, zipfile.BadZipFile, EOFError)  # a truncated or corrupt member of the export
-COUNT_KEYS = ("inline_images", "uploaded", "missing", "external", "deleted", "unreadable")
+COUNT_KEYS = ("inline_images", "uploaded", "missing", "external", "deleted", "unreadable", "in_chat")
+_NOT_UPLOADED = {"unreadable": "could not be read from the export", "in_chat": "sent in a chat, which has no files folder"}
 
 
 @dataclass(slots=True)
@@ -110,7 +110,9 @@ class FilePlanner:
         self.counts: Counter = Counter({key: 0 for key in COUNT_KEYS})
         self.placeholders: list[dict[str, Any]] = []
 
-    def for_message(self, files: list[File], message_key: str, uploads: ChannelUploads) -> FileParts:
+    def for_message(self, files: list[File], message_key: str, uploads: ChannelUploads | None) -> FileParts:
+        """`uploads` is None for a chat: it has no files folder, so its files that are not inline images
+        become placeholders with their original link."""
         parts = FileParts()
         hosted_bytes = 0
         for index, file in enumerate(files):
@@ -121,6 +123,9 @@ class FilePlanner:
                     hosted_bytes += len(data)
                     self._inline(parts, file, data)
                     continue
+            if file.status is FileStatus.AVAILABLE and uploads is None:
+                self._placeholder(parts, file, message_key, "in_chat")
+                continue
             if file.status is FileStatus.AVAILABLE:
                 try:
                     stored = self.store.store(key, file)
@@ -168,8 +173,8 @@ class FilePlanner:
 def placeholder(file: File, count_key: str) -> Element:
     """The line that stands for a file whose bytes cannot travel: its name, size and original link."""
     url = clean_url(file.url) if file.url else None
-    status = FileStatus.AVAILABLE if count_key == "unreadable" else file.status
-    described = [f" ({human_size(file.size)})" if file.size is not None else "", f", {_PLACEHOLDER[status]}"]
+    why = _NOT_UPLOADED.get(count_key) or _PLACEHOLDER[file.status]
+    described = [f" ({human_size(file.size)})" if file.size is not None else "", f", {why}"]
     tail: list[Any] = [": ", link(url, url)] if url else []
     return note("📎 ", el("b", file.name), *described, *tail)
 
@@ -206,14 +211,15 @@ def safe_component(value: str) -> str:
 
 
 def clean_url(url: str) -> str:
-    """The original link without access tokens (the reader already masked Slack's xox… tokens)."""
+    """The original link without access tokens (the reader already masked Slack's xox… tokens), its path
+    percent-encoded (Slack writes file names with spaces into it)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "[link removed: not a valid URL]"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k.lower() not in _TOKEN_PARAMS and "token removed" not in v and "xox" not in v]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(path=quote(parts.path, safe="/%:@!$&'()*+,;=~"), query=urlencode(query)))
 
 
 def human_size(size: int) -> str:

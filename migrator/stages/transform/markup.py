@@ -53,11 +53,21 @@ def render(nodes: Iterable[Node], pre: bool = False) -> str:
     return "".join(out)
 
 
+def newlines(text: str) -> str:
+    """CR and CRLF as LF: HTML parsers (Teams' included) turn a raw CR into LF, so the body would change."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
     for node in nodes:
-        if isinstance(node, str):
-            text = escape(node, quote=False)
-            out.append(text if pre or "\n" not in text else text.replace("\n", "<br>"))
+        if type(node) is str:
+            if "&" in node or "<" in node or ">" in node:
+                node = escape(node, quote=False)
+            if "\n" in node or "\r" in node:
+                node = newlines(node)
+                if not pre:
+                    node = node.replace("\n", "<br>")
+            out.append(node)
             continue
         attrs = "".join(f' {name}="{escape(value, quote=True)}"' for name, value in node.attrs)
         out.append(f"<{node.tag}{attrs}>")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html import unescape
 
 from migrator.stages.transform.context import Context
-from migrator.stages.transform.markup import Element, Node, el, emoji_char, link, text_of
+from migrator.stages.transform.markup import Element, Node, el, emoji_char, link, newlines, text_of
 
 FENCE = "```"
 EMPHASIS = {"*": "b", "_": "i", "~": "s"}
@@ -30,6 +30,7 @@ _INLINE = re.compile(
     r"|(?P<delim>[*_~])"
 )
 _ANGLE = re.compile(r"<([^<>\n]*)>")
+_MARKUP = re.compile(r"[<>&*_~`:\n\r]")  # a text without any of these is one plain paragraph
 
 
 def _decode(text: str) -> str:
@@ -41,7 +42,9 @@ def _decode(text: str) -> str:
 
 def blocks(text: str, ctx: Context) -> list[Element]:
     """Paragraphs, quotes and code blocks of a mrkdwn text."""
-    segments = text.split(FENCE)
+    if _MARKUP.search(text) is None:  # most messages: skip the parser
+        return [Element("p", [text])] if text.strip() else []
+    segments = newlines(text).split(FENCE)
     if len(segments) % 2 == 0:  # an odd number of fences: the last one is a literal ```
         segments[-2:] = [segments[-2] + FENCE + segments[-1]]
     out: list[Element] = []
@@ -102,7 +105,7 @@ def _flush(out: list[Element], lines: list[str], quoted: bool, ctx: Context) -> 
 
 def inline(text: str, ctx: Context) -> list[Node]:
     """Inline nodes of a text that may hold several lines (newlines become <br> when rendered)."""
-    return inline_lines(text.split("\n"), ctx)
+    return inline_lines(newlines(text).split("\n"), ctx)
 
 
 def inline_lines(lines: list[str], ctx: Context) -> list[Node]:

@@ -1,6 +1,7 @@
 """One target channel's plan file: every message of its source conversations as import requests.
 
-Messages are rendered as they stream in and spooled to disk (marshal), while
+Messages are rendered as they stream in and spooled to disk, already encoded
+as the JSON of their requests (marshal around it), while
 only a small record per message stays in memory: the timeline needs every
 time of the target before any can be fixed (replies arrive in later day
 files than their root; merged sources interleave), and a channel of a
@@ -13,16 +14,19 @@ comes before its replies.
 
 from __future__ import annotations
 
+import json
 import marshal
 import re
+import time
+from json.encoder import encode_basestring
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import BinaryIO, Iterator
 
 from migrator.limits import MAX_BODY_BYTES
 from migrator.model import Conversation, Message, Source, ts_to_micros
-from migrator.plan import PlannedConversation, write_lines
+from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
 from migrator.stages.transform import bodies
 from migrator.stages.transform.authors import Author, Authors
 from migrator.stages.transform.context import Context
@@ -34,6 +38,8 @@ from migrator.stages.transform.timeline import Entry, Placement, place
 from migrator.timestamps import format_ms
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_encode = encode_basestring  # a JSON string, exactly as json.dumps(..., ensure_ascii=False) writes it
+NO_FILES = FileParts()  # a message without files (never changed)
 MISSING_ROOT = "The message that started this thread is not in the export."
 SKIPPED_ROOT = "The message that started this thread was not migrated ({reason})."
 SKIPPED_SYSTEM = "a system message, skipped by migration.yaml"
@@ -48,6 +54,15 @@ def keyed_messages(conversation: Conversation, messages: Iterator[Message]) -> I
         seen[message.ts] += 1
         key = f"{conversation.id}:{message.ts}"
         yield (key if seen[message.ts] == 1 else f"{key}/{seen[message.ts]}"), message
+
+
+def thread_reply_note(root_ts: str) -> Element:
+    """What a thread reply says in a chat, where Teams has no threads: which thread it answered."""
+    try:
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts_to_micros(root_ts) // 1_000_000))
+    except ValueError:
+        return note("↪ reply in a thread")
+    return note(f"↪ reply in a thread started {started}")
 
 
 def part_marker(number: int, total: int) -> Element:
@@ -82,19 +97,27 @@ class _Record:
     span: int
     offset: int
     length: int
+    author: Author  # shared by every message of one person
 
 
 @dataclass
 class Target:
-    """A target channel of a team and the source conversations that fill it."""
+    """A target channel of a team, or a chat, and the source conversations that fill it."""
 
-    key: str  # "team/channel", stable between runs
-    team: str
+    key: str  # "team/channel" or "chats/{source id}", stable between runs
+    team: str  # "" for a chat
     display_name: str
     file: str  # relative to the plan folder
     general: bool
     description: str
+    membership: str = "standard"  # standard | private (channels); oneOnOne | group (chats)
+    members: list[PlannedMember] = field(default_factory=list)  # private channels and chats: exactly who may read it
     sources: list[Conversation] = field(default_factory=list)
+
+    @property
+    def is_chat(self) -> bool:
+        """Chats have no threads (replies become messages with a note) and no files folder (files are linked)."""
+        return self.membership in CHAT_TYPES
 
 
 class ChannelPlan:
@@ -112,74 +135,81 @@ class ChannelPlan:
 
     def add(self, conversation: Conversation) -> Counter:
         """Render every message of one source conversation; returns its counts for the report."""
-        counts: Counter = Counter({"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0})
+        counts: Counter = Counter({"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0,
+                                   "files": 0, "files_left_out": 0})
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             counts["read"] += 1
+            counts["files"] += len(message.files)
             if message.system and not self.run.keep_system:
                 counts["skipped_system"] += 1
-                self._left_out(conversation, message, SKIPPED_SYSTEM)
+                self._left_out(conversation, message, SKIPPED_SYSTEM, counts)
                 continue
             author = self.run.authors.for_message(message)
             if author is None:
                 counts["skipped_author"] += 1
-                self._left_out(conversation, message, SKIPPED_AUTHOR)
+                self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
             self._plan(conversation, message, key, author)
             counts["planned"] += 1
         return counts
 
-    def _left_out(self, conversation: Conversation, message: Message, reason: str) -> None:
+    def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter) -> None:
+        counts["files_left_out"] += len(message.files)
         if not message.is_reply:
             self.skipped_roots.setdefault((conversation.id, message.ts), reason)
 
     def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
         ctx = self.run.ctx
         ctx.features.clear()
-        files = self.run.files.for_message(message.files, key, self.uploads)
+        files = (self.run.files.for_message(message.files, key, None if self.target.is_chat else self.uploads)
+                 if message.files else NO_FILES)
         blocks = bodies.content(message, ctx) + files.nodes + bodies.notes(message, ctx)
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
+        if self.target.is_chat and message.is_reply:
+            ctx.features.add("chat_thread_replies")
+            blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
-        rendered = [render([block]) for block in blocks]
-        content = self._valid(preamble + "".join(rendered))
-        if size(content) <= MAX_BODY_BYTES:
-            parts = [_part(content, files)]
+        content, length = self._valid(preamble + render(blocks))
+        if length <= MAX_BODY_BYTES:
+            parts = [_part(author, content, files)]
         else:
-            parts = self._split(key, preamble, [self._valid(html) for html in rendered], files)
+            parts = self._split(key, author, preamble, [self._valid(render([block]))[0] for block in blocks], files)
         self.run.tally.conversions.update(ctx.features)
-        common: dict[str, Any] = {"from": author.sender}
-        if author.posted_by:
-            common["note"] = f"posted by the fallback account for {author.posted_by}"
+        note = f"posted by the fallback account for {author.posted_by}" if author.posted_by else None
         thread = (conversation.id, message.root_ts)
-        self._spool(key, message.ts, thread, not message.is_reply, message.us, common, parts)
+        self._spool(key, message.ts, thread, not message.is_reply, message.us, author, note, parts)
 
-    def _valid(self, html: str) -> str:
-        """Lone surrogates (broken UTF-16 in the export's JSON) cannot be written: shown as U+FFFD, counted."""
+    def _valid(self, html: str) -> tuple[str, int]:
+        """The HTML and its size in bytes. Lone surrogates (broken UTF-16 in the export's JSON) cannot be
+        written: shown as U+FFFD, counted."""
         try:
-            html.encode("utf-8")
+            return html, len(html.encode("utf-8"))
         except UnicodeEncodeError:
             self.run.ctx.features.add("invalid_characters")
-            return _SURROGATES.sub("\ufffd", html)
-        return html
+            html = _SURROGATES.sub("\ufffd", html)
+            return html, size(html)
 
-    def _split(self, key: str, preamble: str, rendered: list[str], files: FileParts) -> list[dict[str, Any]]:
+    def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
         """Numbered parts, each within the body limit, each carrying the images and files it shows."""
         self.run.ctx.features.add("split_messages")
         chunks = split_blocks(rendered, MAX_BODY_BYTES - size(preamble) - MARKER_BYTES)
         total = len(chunks)
-        parts = [_part(preamble + render([part_marker(n, total)]) + "".join(chunk), files) for n, chunk in enumerate(chunks, 1)]
+        parts = [_part(author, preamble + render([part_marker(n, total)]) + "".join(chunk), files)
+                 for n, chunk in enumerate(chunks, 1)]
         self.run.tally.splits.append({"key": key, "parts": total, "bytes": sum(size(html) for html in rendered)})
         return parts
 
-    def _spool(self, key: str, ts: str, thread: tuple[str, str], root: bool, us: int,
-               common: dict[str, Any], parts: list[dict[str, Any]]) -> None:
-        data = marshal.dumps((common, parts))
+    def _spool(self, key: str, ts: str, thread: tuple[str, str], root: bool, us: int, author: Author,
+               note: str | None, parts: list[str]) -> None:
+        """`parts` are the encoded request fields of each part (see `_part`); `note` is for the reviewer."""
+        data = marshal.dumps((note, parts))
         if not self._at_end:  # stand-in roots are spooled after reads
             self.spool.seek(self._end)
             self._at_end = True
         self.spool.write(data)
-        self.records.append(_Record(key, ts, thread, root, us, len(parts), self._end, len(data)))
+        self.records.append(_Record(key, ts, thread, root, us, len(parts), self._end, len(data), author))
         self._end += len(data)
 
     # --- writing ---------------------------------------------------------------
@@ -193,13 +223,14 @@ class ChannelPlan:
         order = sorted(range(len(self.records)), key=lambda i: placements[i].ms)
         counts: Counter = Counter()
         lines = self._lines(order, placements, root_keys, counts)
-        written = write_lines(plan_dir / self.target.file, lines)
+        written = write_encoded_lines(plan_dir / self.target.file, lines)
         first = min((p.ms for p in placements), default=None)
         return PlannedConversation(
             key=self.target.key, display_name=self.target.display_name, file=self.target.file,
             created=format_ms(self._created(first)), messages=written, roots=counts["root"], replies=counts["reply"],
-            description=self.target.description, general=self.target.general,
-            uploads=list(self.uploads.by_key.values()), sources=[c.id for c in self.target.sources],
+            description=self.target.description, general=self.target.general, membership=self.target.membership,
+            members=self.target.members, uploads=list(self.uploads.by_key.values()),
+            sources=[c.id for c in self.target.sources],
         )
 
     def _thread_of(self, record: _Record) -> tuple[str, str]:
@@ -242,10 +273,10 @@ class ChannelPlan:
             us = ts_to_micros(ts)
         except ValueError:
             us = min(r.us for r in replies)
-        first_reply = marshal.loads(self._read(replies[0]))[0]
-        author = self.run.authors.placeholder_author(Author(first_reply["from"]))
-        common = {"from": author.sender, "note": f"stand-in for the thread's first message: {reason or 'not in the export'}"}
-        self._spool(key, ts, (conversation, key), True, us, common, [_part(render([note(text)]), FileParts())])
+        author = self.run.authors.placeholder_author(replies[0].author)
+        self._spool(key, ts, (conversation, key), True, us, author,
+                    f"stand-in for the thread's first message: {reason or 'not in the export'}",
+                    [_part(author, render([note(text)]), NO_FILES)])
         self.run.tally.thread_placeholders.append({"key": key, "reason": reason or "not in the export", "replies": len(replies)})
         return key
 
@@ -255,32 +286,26 @@ class ChannelPlan:
         return self.spool.read(record.length)
 
     def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
-               counts: Counter) -> Iterator[dict[str, Any]]:
+               counts: Counter) -> Iterator[str]:
+        """Each plan line as JSON text: the plan fields, then the request fields spooled ready-encoded."""
         for index in order:
             record, placement = self.records[index], placements[index]
-            common, parts = marshal.loads(self._read(record))
+            note, parts = marshal.loads(self._read(record))
             moved = self._moved(record, placement)
             root_key = record.key if record.root else root_keys[self._thread_of(record)]
+            source_ts = _encode(record.ts)
             for number, part in enumerate(parts):
-                is_root = record.root and number == 0
-                notes = [common.get("note"), moved if number == 0 else None,
-                         f"part {number + 1} of {len(parts)}" if len(parts) > 1 else None]
-                line = {
-                    "key": record.key if number == 0 else f"{record.key}/part-{number + 1}",
-                    "kind": "root" if is_root else "reply",
-                    "root_key": None if is_root else root_key,
-                    "source_ts": record.ts,
-                    "createdDateTime": format_ms(placement.ms + number),
-                    "from": common["from"],
-                    "body": {"contentType": "html", "content": part["body"]},
-                    "hostedContents": part["hostedContents"],
-                    "attachments": part["attachments"],
-                    "uploads": part["uploads"],
-                }
-                if any(notes):
-                    line["note"] = "; ".join(n for n in notes if n)
-                counts[line["kind"]] += 1
-                yield line
+                is_root = self.target.is_chat or (record.root and number == 0)  # a chat has no replies
+                key = record.key if number == 0 else f"{record.key}/part-{number + 1}"
+                notes = [n for n in (note, moved if number == 0 else None,
+                                     f"part {number + 1} of {len(parts)}" if len(parts) > 1 else None) if n]
+                kind = "root" if is_root else "reply"
+                counts[kind] += 1
+                yield "".join((
+                    '{"key":', _encode(key), ',"kind":"', kind, '","root_key":', "null" if is_root else _encode(root_key),
+                    ',"source_ts":', source_ts, ',"createdDateTime":"', format_ms(placement.ms + number), '",', part,
+                    ',"note":' + _encode("; ".join(notes)) if notes else "", "}",
+                ))
 
     def _moved(self, record: _Record, placement: Placement) -> str | None:
         if not placement.moved:
@@ -294,10 +319,16 @@ class ChannelPlan:
         return min(known + ([first_ms - 1] if first_ms is not None else []) + [self.run.now_ms - 1])
 
 
-def _part(body: str, files: FileParts) -> dict[str, Any]:
-    """One request's body with exactly the inline images and attachments it references."""
+def _part(author: Author, body: str, files: FileParts) -> str:
+    """The request fields of one part, encoded: `from`, the body, and exactly the inline images and
+    attachments it references (with the uploads they need)."""
+    if files is NO_FILES:
+        return f'"from":{author.sender_json},"body":{{"contentType":"html","content":{_encode(body)}}},' \
+               '"hostedContents":[],"attachments":[],"uploads":[]'
     hosted = [h for h in files.hosted if f"../hostedContents/{h['@microsoft.graph.temporaryId']}/$value" in body]
     attachments = [a for a in files.attachments if f'id="{a["id"]}"' in body]
     uploads = list(dict.fromkeys(a["upload"] for a in attachments))
-    return {"body": body, "hostedContents": hosted, "attachments": attachments, "uploads": uploads}
+    fields = {"from": author.sender, "body": {"contentType": "html", "content": body},
+              "hostedContents": hosted, "attachments": attachments, "uploads": uploads}
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:-1]
 

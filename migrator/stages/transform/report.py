@@ -5,10 +5,11 @@ rests on, with the numbers filled in:
 
     read    = planned + archived + skipped_conversations + skipped_system + skipped_authors
     written = planned + split_extra + thread_placeholders
+    files   = inline_images + uploaded + missing + external + deleted + unreadable + archived + left_out
 
 `read` is every message record the reader produced (analyse's
-`totals.messages`); `written` is every line of the plan files. Files in
-planned messages add up the same way (inline + uploaded + placeholders).
+`totals.messages`); `written` is every line of the plan files; `files` is
+every file of every message read (analyse's `totals.files`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from migrator.reports.html import render, table
+from migrator.stages.transform.files import COUNT_KEYS
 from migrator.stages.transform.timeline import REASONS
 from migrator.timestamps import format_ms
 
@@ -29,6 +31,7 @@ REPORT_JSON = "transform-report.json"
 REPORT_HTML = "transform-report.html"
 SHOWN_ROWS = 500  # per table in the HTML page; the JSON lists everything
 MESSAGE_KEYS = ("planned", "archived", "skipped_conversations", "skipped_system", "skipped_authors")
+FILE_ROW_KEYS = ("files", "files_archived", "files_left_out")  # per conversation: read, in the archive, left out
 CONVERSIONS = {
     "mentions": "@mentions → the person's name in bold",
     "channel_links": "#channel links → the channel's name in bold",
@@ -46,6 +49,7 @@ CONVERSIONS = {
     "thread_broadcasts": "replies also sent to the channel → kept as replies, with a note",
     "file_comments": "comments on files → the comment, with the file's name",
     "unsupported_blocks": "messages with interactive or unknown blocks (left out, counted by type below)",
+    "chat_thread_replies": "thread replies in DMs → messages of the chat with a note naming the thread (chats have no threads)",
     "split_messages": "messages longer than the import limit → numbered parts",
     "empty_messages": "messages with nothing to show → a note",
     "invalid_characters": "broken characters in the export → U+FFFD",
@@ -77,6 +81,11 @@ def build(tally: Tally, *, header: dict[str, Any], lines_written: int, files: di
     lines = {"written": lines_written, "planned": messages["planned"],
              "split_extra": sum(s["parts"] - 1 for s in tally.splits),
              "thread_placeholders": len(tally.thread_placeholders)}
+    in_export = sum(c["files"] for c in tally.conversations)
+    files = {**files, "in_export": in_export, "archived": sum(c["files_archived"] for c in tally.conversations),
+             "left_out": sum(c["files_left_out"] for c in tally.conversations)}
+    files["equation"] = "in_export = " + " + ".join((*COUNT_KEYS, "archived", "left_out"))
+    files["balanced"] = in_export == sum(files[k] for k in (*COUNT_KEYS, "archived", "left_out"))
     return {
         **header,
         "messages": {**messages, "equation": "read = " + " + ".join(MESSAGE_KEYS),
@@ -110,8 +119,8 @@ def render_html(report: dict[str, Any]) -> str:
     """A self-contained page; every table is escaped by `table`, so source names cannot inject markup."""
     adjustments = [{**a, "reasons": ", ".join(a["reasons"])} for a in report["timeline"]["adjustments"]]
     tables = {
-        "targets": _frame(report["targets"], ["team", "channel", "general", "messages", "roots", "replies", "uploads", "created", "file"]),
-        "conversations": _frame(report["conversations"], ["id", "name", "kind", "action", "target", "read", *MESSAGE_KEYS]),
+        "targets": _frame(report["targets"], ["team", "channel", "membership", "general", "messages", "roots", "replies", "uploads", "created", "file"]),
+        "conversations": _frame(report["conversations"], ["id", "name", "kind", "action", "target", "read", *MESSAGE_KEYS, "files"]),
         "conversions": _frame([{"conversion": text, "messages": report["conversions"][key]} for key, text in CONVERSIONS.items()],
                               ["conversion", "messages"]),
         "adjustments": _frame(adjustments[:SHOWN_ROWS], ["target", "key", "original", "planned", "reasons"]),

@@ -17,7 +17,9 @@ contain duplicates and replies stamped before their root. So, in order:
 
 A split message occupies `span` consecutive milliseconds, one per part. Every
 moved message keeps its original time and the rules that moved it, for the
-report. Pure functions on integers, so the property tests can hammer them.
+report; a message that ends where it started (a reply moved after its root,
+then pulled back with it out of the future) was not adjusted and has no
+reasons. Pure functions on integers, so the property tests can hammer them.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
     _unique(entries, placements)
     if any(p.ms + e.span - 1 > now_ms for e, p in zip(entries, placements)):
         _pull_back(entries, placements, now_ms)
+    for placement in placements:
+        if placement.ms == placement.original:
+            placement.reasons.clear()  # moved forward, then back onto its own time: not an adjustment
     return placements
 
 
@@ -94,7 +99,7 @@ def _order_threads(entries: Sequence[Entry], threads: dict[int, list[int]], plac
 
 def _unique(entries: Sequence[Entry], placements: list[Placement]) -> None:
     """Step 3: in time order, each entry takes the first free milliseconds at or after its own."""
-    taken = _Taken()
+    taken = _Taken(1)
     thread_end: dict[int, int] = {}
     for index in sorted(range(len(entries)), key=lambda i: (placements[i].ms, i)):
         entry, placement = entries[index], placements[index]
@@ -105,13 +110,21 @@ def _unique(entries: Sequence[Entry], placements: list[Placement]) -> None:
         if start != placement.ms:
             placement.reasons.append(CHANNEL_COLLISION)
             placement.ms = start
-        taken.take(start, entry.span)
+        taken.take(start, start + entry.span - 1)
         thread_end[entry.thread] = start + entry.span - 1
 
 
 def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: int) -> None:
-    """Step 4: latest first, so each entry only ever needs to stay below what follows it in its thread."""
-    used = {p.ms + k for e, p in zip(entries, placements) for k in range(e.span)}
+    """Step 4: latest first, so each entry only ever needs to stay below what follows it in its thread.
+
+    An entry that moves lands strictly below its old milliseconds, and every
+    entry handled after it lies below those too, so the milliseconds it
+    leaves are never wanted again: they stay marked, and the search for the
+    latest free run can use the same jump table as step 3, walking down.
+    """
+    taken = _Taken(-1)
+    for entry, placement in zip(entries, placements):
+        taken.take(placement.ms, placement.ms + entry.span - 1)
     next_start: dict[int, int] = {}
     for index in sorted(range(len(entries)), key=lambda i: (placements[i].ms, i), reverse=True):
         entry, placement = entries[index], placements[index]
@@ -119,43 +132,46 @@ def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: in
         if entry.thread in next_start:
             upper = min(upper, next_start[entry.thread] - entry.span)
         if placement.ms > upper:
-            used.difference_update(range(placement.ms, placement.ms + entry.span))
-            start = upper
-            while any(start + k in used for k in range(entry.span)):
-                start -= 1
+            start = taken.free_run(upper + entry.span - 1, entry.span) - entry.span + 1
             placement.reasons.append(FUTURE)
             placement.ms = start
-            used.update(range(start, start + entry.span))
+            taken.take(start, start + entry.span - 1)
         next_start[entry.thread] = placement.ms
 
 
 class _Taken:
-    """Used milliseconds, with a jump table so a crowd in one millisecond costs linear, not quadratic, time."""
+    """Used milliseconds, with a jump table so a crowd in one millisecond costs linear, not quadratic, time.
 
-    def __init__(self) -> None:
-        self._next: dict[int, int] = {}  # taken ms -> a later ms to look at next
+    `step` is the direction searches walk: +1 finds the first free millisecond
+    at or after one, -1 the last at or before it.
+    """
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self._next: dict[int, int] = {}  # taken ms -> a ms further along `step` to look at next
 
     def free(self, ms: int) -> int:
         path = []
         while ms in self._next:
             path.append(ms)
             ms = self._next[ms]
-        for step in path:
-            self._next[step] = ms
+        for visited in path:
+            self._next[visited] = ms
         return ms
 
     def free_run(self, ms: int, span: int) -> int:
-        """The first start at or after `ms` with `span` free milliseconds in a row."""
+        """The nearest ms at or beyond `ms` (along `step`) where `span` free milliseconds follow in a row."""
         start = self.free(ms)
         offset = 1
         while offset < span:
-            found = self.free(start + offset)
-            if found != start + offset:
-                start, offset = self.free(found), 1
+            probe = start + offset * self.step
+            found = self.free(probe)
+            if found != probe:
+                start, offset = found, 1
             else:
                 offset += 1
         return start
 
-    def take(self, start: int, span: int) -> None:
-        for ms in range(start, start + span):
-            self._next[ms] = ms + 1
+    def take(self, first: int, last: int) -> None:
+        for ms in range(first, last + 1):
+            self._next[ms] = ms + self.step

@@ -10,6 +10,7 @@ rate (`export_limiter`), like the export command's does.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ from migrator.stages.verify.compare import Evidence, check_conversation
 from migrator.stages.verify.outcome import ConversationCheck, Finding, VerifyOutcome
 
 __all__ = ["VerifyOptions", "VerifyOutcome", "verify"]
+
+log = logging.getLogger("migrator.verify")
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def _comparer(client: GraphClient, journal: Journal, plan_dir: Path,
         found = fetched[item.scope]
         if isinstance(found, str):
             item.check.error = f"could not read {item.scope.kind} {item.scope.id}: {found}"
+            log.warning("%s: %s", item.check.key, item.check.error)
             return
         evidence = Evidence(posted=journal.posted(item.conversation.key), uploads=journal.uploads(item.conversation.key))
         check_conversation(client, item.check, read_lines(plan_dir, item.conversation),

@@ -23,7 +23,8 @@ SHOWN = 20  # findings echoed to the terminal; the reports have all of them
 
 
 def run_verify(plan_dir: Path, journal_path: Path | None, out: Path | None, model: str | None, tenant_rps: float,
-               workers: int, directory: Path | None) -> None:
+               workers: int, directory: Path | None) -> bool:
+    """True when everything planned was read back exactly once and unchanged."""
     journal_path = journal_path or plan_dir / "journal.sqlite"
     out = out or plan_dir / "verify"
     model = model.upper() if model else None
@@ -54,5 +55,4 @@ def run_verify(plan_dir: Path, journal_path: Path | None, out: Path | None, mode
         typer.echo(f"verify: … and {len(findings) - SHOWN} more in {json_path}", err=True)
     typer.echo(outcome.summary())
     typer.echo(f"verify: reports {json_path} and {html_path}")
-    if not outcome.ok:
-        raise typer.Exit(1)
+    return outcome.ok

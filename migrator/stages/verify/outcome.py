@@ -74,4 +74,4 @@ class VerifyOutcome:
                 f"{self.total('found'):,} found, {self.count('missing'):,} missing, {self.count('duplicated'):,} duplicated, "
                 f"{self.count('mismatched'):,} mismatched, {self.count('unexpected'):,} unexpected, "
                 f"{errors} not readable; {self.total('images'):,} images compared; "
-                f"{self.requests:,} requests in {self.seconds:.1f} s")
+                f"{self.requests:,} requests ({self.throttled:,} throttled) in {self.seconds:.1f} s")

@@ -1,0 +1,151 @@
+"""The newer import APIs of graph-contract.md ("Newer import APIs"): chats, private channels, startMigration,
+each rule checked over real HTTPS against the emulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from graphkit import ADA, ALAN, GRACE, KATHERINE, OTHER_APP, RawGraph, code, message
+from migrator.emulator.runner import EmulatorProcess
+
+
+@pytest.fixture
+def graph(emulator) -> RawGraph:
+    emulator.operator("config", {"channel_rps": 10_000})
+    return RawGraph(emulator)
+
+
+def member(user: str, roles: list[str] | None = None) -> dict:
+    return {"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": ["owner"] if roles is None else roles,
+            "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user}')"}
+
+
+def chat(graph: RawGraph, kind: str, *people: str, topic: str | None = None):
+    body = {"chatType": kind, "members": [member(p) for p in people]}
+    if topic:
+        body["topic"] = topic
+    return graph.call("POST", "/chats", json=body)
+
+
+def completed_team(graph: RawGraph, *people: str) -> str:
+    """A team out of migration mode with these members, as private channels need."""
+    team = graph.create_team()
+    graph.ok("POST", f"/teams/{team}/channels/{graph.general(team)}/completeMigration")
+    graph.ok("POST", f"/teams/{team}/completeMigration")
+    for person in people:
+        graph.ok("POST", f"/teams/{team}/members", json=member(person, []))
+    return team
+
+
+# ------------------------------------------------------------------- chats
+def test_one_on_one_chats_are_unique_per_pair_and_group_chats_have_topics(graph):
+    first = chat(graph, "oneOnOne", ADA, ALAN)
+    assert first.status_code == 201
+    again = chat(graph, "oneOnOne", ALAN, ADA)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    group = chat(graph, "group", ADA, GRACE, ALAN, topic="Launch crew")
+    assert group.status_code == 201 and group.json()["topic"] == "Launch crew"
+    assert chat(graph, "group", ADA, GRACE, ALAN, topic="Launch crew").json()["id"] != group.json()["id"]
+    assert code(chat(graph, "oneOnOne", ADA)) == (400, "BadRequest")
+    assert code(chat(graph, "meeting", ADA, GRACE)) == (400, "BadRequest")
+    assert graph.ok("GET", f"/chats/{first.json()['id']}")["migrationMode"] is None
+
+
+def test_chat_messages_only_in_migration_mode_and_never_as_replies(graph):
+    chat_id = chat(graph, "oneOnOne", ADA, ALAN).json()["id"]
+    base = f"/chats/{chat_id}"
+    created = graph.ok("GET", base)["createdDateTime"]
+    assert code(graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))) == (403, "Forbidden")
+    assert code(graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": created})) == (400, "BadRequest")
+    assert graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"}).status_code == 204
+    shown = graph.ok("GET", base)
+    assert shown["migrationMode"] == "inProgress" and shown["createdDateTime"] == "2020-01-01T00:00:00.000Z"
+    assert code(graph.call("POST", f"{base}/startMigration", json={})) == (400, "BadRequest")  # already open
+    assert code(graph.call("POST", f"{base}/messages", json=message("2019-12-31T00:00:00Z"))) == (400, "BadRequest")
+    posted = graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))
+    assert posted.status_code == 201 and posted.json()["chatId"] == chat_id
+    assert code(graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))) == (409, "Conflict")
+    reply = graph.call("POST", f"{base}/messages/{posted.json()['id']}/replies", json=message("2020-06-02T00:00:00Z"))
+    assert code(reply) == (400, "BadRequest")
+    other = RawGraph(graph.emu, *OTHER_APP)
+    assert code(other.call("POST", f"{base}/messages", json=message("2020-06-03T00:00:00Z"))) == (403, "Forbidden")
+    assert code(other.call("POST", f"{base}/completeMigration")) == (403, "Forbidden")
+    assert graph.call("POST", f"{base}/completeMigration").status_code == 204
+    assert graph.ok("GET", base)["migrationMode"] == "completed"
+    assert code(graph.call("POST", f"{base}/messages", json=message("2020-06-04T00:00:00Z"))) == (403, "Forbidden")
+    assert code(graph.call("POST", f"{base}/completeMigration")) == (400, "BadRequest")
+    # a new session may be opened later, by the same rules
+    assert graph.call("POST", f"{base}/startMigration", json={}).status_code == 204
+
+
+def test_chat_messages_are_exported_for_their_members_only(graph):
+    chat_id = chat(graph, "oneOnOne", ADA, ALAN).json()["id"]
+    graph.ok("POST", f"/chats/{chat_id}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"})
+    graph.ok("POST", f"/chats/{chat_id}/messages", json=message("2020-06-01T00:00:00Z", "only ada and alan"))
+    for user, sees in ((ADA, True), (ALAN, True), (GRACE, False), (KATHERINE, False)):
+        page = graph.ok("GET", f"/users/{user}/chats/getAllMessages", params={"model": "B", "$top": "50"})
+        assert any("only ada and alan" in m["body"]["content"] for m in page["value"]) is sees, user
+
+
+def test_meeting_chats_cannot_be_migrated(tmp_path):
+    directory = tmp_path / "directory.json"
+    directory.write_text(json.dumps({"chats": [{"id": "19:meeting_demo@thread.v2", "chatType": "meeting",
+                                                "members": [ADA, GRACE], "createdDateTime": "2024-01-10T09:00:00Z"}]}))
+    with EmulatorProcess(directory=directory, tls_dir=tmp_path / "tls") as emu:
+        refused = RawGraph(emu).call("POST", "/chats/19:meeting_demo@thread.v2/startMigration", json={})
+        assert code(refused) == (400, "BadRequest") and "Meeting chats" in refused.json()["error"]["message"]
+
+
+# --------------------------------------------------------- private channels
+def test_private_channels_have_team_members_only_and_then_start_migration(graph):
+    team = completed_team(graph, ADA, GRACE)
+    body = {"displayName": "leadership", "membershipType": "private", "members": [member(ADA), member(GRACE, [])]}
+    refused = graph.call("POST", f"/teams/{team}/channels", json={**body, "members": [member(ADA), member(ALAN, [])]})
+    assert code(refused) == (400, "BadRequest") and "members of the team" in refused.json()["error"]["message"]
+    no_owner = graph.call("POST", f"/teams/{team}/channels", json={**body, "members": [member(ADA, [])]})
+    assert code(no_owner) == (400, "BadRequest")
+    in_migration = {**body, "@microsoft.graph.channelCreationMode": "migration", "createdDateTime": "2020-01-02T00:00:00Z"}
+    assert code(graph.call("POST", f"/teams/{team}/channels", json=in_migration)) == (400, "BadRequest")
+    created = graph.call("POST", f"/teams/{team}/channels", json=body)
+    assert created.status_code == 201 and created.json()["membershipType"] == "private"
+    base = f"/teams/{team}/channels/{created.json()['id']}"
+    members = graph.ok("GET", f"{base}/members")["value"]
+    assert sorted((m["userId"], m["roles"]) for m in members) == sorted([(ADA, ["owner"]), (GRACE, [])])
+    assert graph.ok("GET", base)["migrationMode"] is None
+    assert code(graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))) == (403, "Forbidden")
+    assert graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"}).status_code == 204
+    assert graph.ok("GET", base)["createdDateTime"] == "2020-01-01T00:00:00.000Z"
+    assert graph.ok("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))["channelIdentity"]["teamId"] == team
+    assert graph.call("POST", f"{base}/completeMigration").status_code == 204
+    assert graph.ok("GET", base)["migrationMode"] == "completed"
+    standard = graph.ok("GET", f"/teams/{team}/channels/{graph.general(team)}/members")["value"]
+    assert {m["userId"] for m in standard} == {ADA, GRACE}  # a standard channel's members are its team's
+
+
+def test_migration_channels_only_in_a_team_under_migration(graph):
+    team = completed_team(graph)
+    body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": "late", "membershipType": "standard",
+            "createdDateTime": "2020-01-02T00:00:00Z"}
+    refused = graph.call("POST", f"/teams/{team}/channels", json=body)
+    assert code(refused) == (400, "BadRequest") and "team under migration" in refused.json()["error"]["message"]
+    created = graph.call("POST", f"/teams/{team}/channels", json={"displayName": "late", "membershipType": "standard"})
+    assert created.status_code == 201
+    base = f"/teams/{team}/channels/{created.json()['id']}"
+    assert graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-02T00:00:00Z"}).status_code == 204
+
+
+def test_a_deleted_channel_keeps_its_name_so_reset_renames_first(graph):
+    team = completed_team(graph)
+    first = graph.ok("POST", f"/teams/{team}/channels", json={"displayName": "ops", "membershipType": "standard"})["id"]
+    assert graph.call("DELETE", f"/teams/{team}/channels/{first}").status_code == 204
+    again = graph.call("POST", f"/teams/{team}/channels", json={"displayName": "ops", "membershipType": "standard"})
+    assert code(again) == (409, "NameAlreadyExists")
+    second = graph.ok("POST", f"/teams/{team}/channels", json={"displayName": "ops2", "membershipType": "standard"})["id"]
+    assert graph.call("PATCH", f"/teams/{team}/channels/{second}", json={"displayName": "ops2 (reset)"}).status_code == 204
+    assert graph.call("DELETE", f"/teams/{team}/channels/{second}").status_code == 204
+    assert graph.call("POST", f"/teams/{team}/channels", json={"displayName": "ops2", "membershipType": "standard"}).status_code == 201
+    general = graph.general(team)
+    assert code(graph.call("DELETE", f"/teams/{team}/channels/{general}")) == (400, "BadRequest")
+    assert code(graph.call("PATCH", f"/teams/{team}/channels/{general}", json={"displayName": "Main"})) == (400, "BadRequest")
