@@ -105,7 +105,10 @@ def _decode_json(data: bytes) -> Any:
     text = data.decode("utf-8-sig")
     if "xox" in text:
         text = _TOKEN.sub("[token removed]", text)
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except RecursionError:  # e.g. rich-text blocks nested thousands deep: the parser's stack, not a crash
+        raise ValueError("nested too deeply to read (more levels than Python's recursion limit)") from None
 
 
 def _describe(exc: Exception) -> str:
