@@ -100,6 +100,23 @@ def test_ca_bundle_is_used_even_with_requests_ca_bundle_and_a_plain_session(rsps
     assert {c.request.req_kwargs["verify"] for c in rsps.calls} == {CONFIG.ca_bundle}
 
 
+def test_environment_proxies_are_honoured_and_read_once_per_host(rsps, client, monkeypatch):
+    """A consultant behind a corporate proxy reaches Graph through it; the environment is read once, not per call."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.example:3128")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    lookups = []
+    real = requests.Session.merge_environment_settings
+    monkeypatch.setattr(requests.Session, "merge_environment_settings",
+                        lambda self, url, *rest: lookups.append(url) or real(self, url, *rest))
+    rsps.add("GET", f"{GRAPH}/me", json={})
+    for _ in range(3):
+        client.get_json("/me")
+    proxies = [c.request.req_kwargs["proxies"].get("https") for c in graph_calls(rsps)]
+    assert proxies == ["http://proxy.corp.example:3128"] * 3
+    assert [url for url in lookups if url.startswith(GRAPH)] == [f"{GRAPH}/me"]
+
+
 def test_resolve_location_without_version(client):
     assert client.resolve("/teams/t1/operations/op1") == f"{GRAPH}/teams/t1/operations/op1"
 
