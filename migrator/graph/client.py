@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 
 from migrator.graph.auth import TokenProvider
@@ -128,12 +129,12 @@ class GraphClient:
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         resp = self.request("GET", path, params=params, **kwargs)
-        return resp.json() if resp.content else {}
+        return orjson.loads(resp.content) if resp.content else {}
 
     def post_json(self, path: str, json: Any, **kwargs: Any) -> dict[str, Any] | None:
         """The response body, or None when Graph answers without one (202, 204)."""
         resp = self.request("POST", path, json=json, **kwargs)
-        return resp.json() if resp.content else None
+        return orjson.loads(resp.content) if resp.content else None
 
     def pages(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Each page of a collection; the nextLink already carries the query, so params go only to the first."""
