@@ -184,6 +184,8 @@ class ChannelPlan:
     def _valid(self, html: str) -> tuple[str, int]:
         """The HTML and its size in bytes. Lone surrogates (broken UTF-16 in the export's JSON) cannot be
         written: shown as U+FFFD, counted."""
+        if html.isascii():  # most bodies: the length is the size, no copy needed
+            return html, len(html)
         try:
             return html, len(html.encode("utf-8"))
         except UnicodeEncodeError:
@@ -297,14 +299,13 @@ class ChannelPlan:
             for number, part in enumerate(parts):
                 is_root = self.target.is_chat or (record.root and number == 0)  # a chat has no replies
                 key = record.key if number == 0 else f"{record.key}/part-{number + 1}"
-                notes = [n for n in (note, moved if number == 0 else None,
-                                     f"part {number + 1} of {len(parts)}" if len(parts) > 1 else None) if n]
+                notes = _notes(note, moved if number == 0 else None, number, len(parts))
                 kind = "root" if is_root else "reply"
                 counts[kind] += 1
                 yield "".join((
                     '{"key":', _encode(key), ',"kind":"', kind, '","root_key":', "null" if is_root else _encode(root_key),
                     ',"source_ts":', source_ts, ',"createdDateTime":"', format_ms(placement.ms + number), '",', part,
-                    ',"note":' + _encode("; ".join(notes)) if notes else "", "}",
+                    ',"note":' + _encode(notes) if notes else "", "}",
                 ))
 
     def _moved(self, record: _Record, placement: Placement) -> str | None:
@@ -317,6 +318,13 @@ class ChannelPlan:
         """Before the first message (Graph refuses a message at or before its channel's creation)."""
         known = [c.created_us // 1000 for c in self.target.sources if c.created_us is not None]
         return min(known + ([first_ms - 1] if first_ms is not None else []) + [self.run.now_ms - 1])
+
+
+def _notes(note: str | None, moved: str | None, number: int, total: int) -> str:
+    """The reviewer's note of one part: why it was posted so, whether its time moved, which part it is."""
+    if total == 1:  # nearly every message: no list to build
+        return f"{note}; {moved}" if note and moved else note or moved or ""
+    return "; ".join(n for n in (note, moved, f"part {number + 1} of {total}") if n)
 
 
 def _part(author: Author, body: str, files: FileParts) -> str:
