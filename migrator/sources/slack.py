@@ -430,7 +430,7 @@ class SlackExport:
         files, commented = self._message_files(raw, subtype) if "files" in raw or "file" in raw else ([], None)
         edited = get("edited")
         reactions = get("reactions")
-        return Message(
+        message = Message(
             ts=ts,
             us=us,
             conversation_id=conversation_id,
@@ -448,9 +448,12 @@ class SlackExport:
             edited=Edit(user=_str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,
             attachments=_dicts(get("attachments")),
             commented_file=commented,
-            extra={k: v for k, v in raw.items() if k not in _MODELLED},
+            extra=raw,
             unknown_fields=() if raw.keys() <= _KNOWN else tuple(k for k in raw if k not in _KNOWN),
         )
+        for modelled in _MODELLED.intersection(raw):  # the record becomes `extra`: cheaper than copying it
+            del raw[modelled]
+        return message
 
     def _message_files(self, raw: dict[str, Any], subtype: str | None) -> tuple[list[File], File | None]:
         """Modern `files` arrays and the legacy single `file`; a comment's file is not attached to it."""
