@@ -63,7 +63,7 @@ class Placement:
 
 def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
     """A placement per entry, in the same order, meeting every rule above."""
-    placements = [Placement(e.us // 1000, e.us // 1000) for e in entries]
+    placements = [Placement(ms, ms, []) for ms in (e.us // 1000 for e in entries)]
     threads = thread_order(entries)
     _order_threads(entries, threads, placements)
     _unique(entries, placements)
@@ -81,7 +81,8 @@ def thread_order(entries: Sequence[Entry]) -> dict[int, list[int]]:
     for index, entry in enumerate(entries):
         threads[entry.thread].append(index)
     for members in threads.values():
-        members.sort(key=lambda i: (not entries[i].root, entries[i].us, i))
+        if len(members) > 1:  # most threads are a lone message; indexes are already ascending, the sort is stable
+            members.sort(key=lambda i: (not entries[i].root, entries[i].us))
     return threads
 
 
