@@ -39,5 +39,18 @@ test: $(STAMP) chromium
 	  if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
 	  exit $$rc
 
+.PHONY: bench bench-full reliability
+
+# Speed and memory against Graph's limits (bench/results.json); the slow sizes only in bench-full.
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+bench-full: $(STAMP)
+	$(PY) -m bench.run --full
+
+# Faults, kill -9, an emulator restart, bad input and secrets; a short version runs in `make test`.
+reliability: $(STAMP)
+	$(PY) -m bench.reliability
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

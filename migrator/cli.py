@@ -92,9 +92,10 @@ def analyse(
 
 @app.command("transform")
 def transform(
-    source: Path = typer.Argument(..., help="The Slack export: the .zip as downloaded, or its unpacked folder."),
+    source: Path = typer.Argument(..., help="The export: the .zip as downloaded, or its unpacked folder."),
     mappings: Path = typer.Option(..., "--mappings", help="The folder holding migration.yaml and users.csv (or migration.yaml itself)."),
     out: Path = typer.Option(..., "--out", help="The plan folder: manifest.json, one JSONL per channel, files/, archive/, reports."),
+    source_format: Optional[str] = SOURCE_FORMAT_OPTION,
 ) -> None:
     """Write the exact import requests (the plan) for `load`, and a report that adds up to the export."""
     from migrator.model import SourceError
@@ -102,7 +103,7 @@ def transform(
     from migrator.stages.transform import TransformError, summary, transform as run_transform
 
     try:
-        result = run_transform(source, mappings, out)
+        result = run_transform(source, mappings, out, source_format=source_format)
     except (SourceError, MappingError, TransformError) as exc:
         fail(f"error: {exc}")
     typer.echo(summary(result))

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import tracemalloc
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +112,14 @@ def sample_directory_lookup() -> Any:
     users = json.loads(SAMPLE_DIRECTORY.read_text(encoding="utf-8"))["users"]
     by_mail = {u["mail"].lower(): u for u in users if u.get("mail")}
     return lambda mail: by_mail.get(mail.lower())
+
+
+def streaming_peak(reader: Callable[[Path], Any], root: Path, expected: int) -> int:
+    """Peak traced memory while a reader streams every day of every conversation (and reads `expected` messages)."""
+    tracemalloc.start()
+    try:
+        with reader(root) as export:
+            assert sum(len(day.messages) for c in export.conversations() for day in export.days(c)) == expected
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
+import msal
 import pytest
 import requests
 import responses
@@ -22,6 +23,7 @@ from migrator.graph import (
     ThrottledError,
     UnauthorizedError,
 )
+from migrator.graph import auth
 from migrator.graph.testing import mock_login, token_endpoint
 
 SECRET = "s3cr3t-value-xyz"
@@ -98,6 +100,40 @@ def test_ca_bundle_is_used_even_with_requests_ca_bundle_and_a_plain_session(rsps
     rsps.add("GET", f"{GRAPH}/me", json={})
     client.get_json("/me")
     assert {c.request.req_kwargs["verify"] for c in rsps.calls} == {CONFIG.ca_bundle}
+
+
+def test_environment_proxies_are_honoured_and_read_once_per_host(rsps, client, monkeypatch):
+    """A consultant behind a corporate proxy reaches Graph through it; the environment is read once, not per call."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.example:3128")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    lookups = []
+    real = requests.Session.merge_environment_settings
+    monkeypatch.setattr(requests.Session, "merge_environment_settings",
+                        lambda self, url, *rest: lookups.append(url) or real(self, url, *rest))
+    rsps.add("GET", f"{GRAPH}/me", json={})
+    for _ in range(3):
+        client.get_json("/me")
+    proxies = [c.request.req_kwargs["proxies"].get("https") for c in graph_calls(rsps)]
+    assert proxies == ["http://proxy.corp.example:3128"] * 3
+    assert [url for url in lookups if url.startswith(GRAPH)] == [f"{GRAPH}/me"]
+
+
+def test_a_token_is_reused_until_shortly_before_it_expires(rsps, client, monkeypatch):
+    """No trip through MSAL's locked cache per request; renewed ahead of expiry like MSAL itself would."""
+    asked = []
+    real = msal.ConfidentialClientApplication.acquire_token_for_client
+    monkeypatch.setattr(msal.ConfidentialClientApplication, "acquire_token_for_client",
+                        lambda self, *a, **k: asked.append(1) or real(self, *a, **k))
+    rsps.add("GET", f"{GRAPH}/me", json={})
+    for _ in range(5):
+        client.get_json("/me")
+    assert len(asked) == 1
+    later = auth.time.monotonic() + 3599 - auth.EARLY_REFRESH_S + 1
+    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    client.get_json("/me")
+    assert len(asked) == 2
+    assert {c.request.headers["Authorization"] for c in graph_calls(rsps)} == {f"Bearer {TOKEN1}"}
 
 
 def test_resolve_location_without_version(client):

@@ -45,9 +45,14 @@ def test_channels_in_parallel_never_exceed_five_per_second(emulator):
         team = new_team(client)
         channels = [new_channel(client, team, f"c{i}") for i in range(2)]
 
+        spans: dict[str, tuple[float, float]] = {}
+
         def post_all(channel: str) -> None:
+            answered = []
             for i in range(11):
                 client.post_json(f"/teams/{team}/channels/{channel}/messages", message(f"2021-01-01T00:00:00.{i:03d}Z"))
+                answered.append(time.monotonic())
+            spans[channel] = (answered[0], answered[-1])
 
         started = time.monotonic()
         workers = [threading.Thread(target=post_all, args=(c,)) for c in channels]
@@ -59,7 +64,9 @@ def test_channels_in_parallel_never_exceed_five_per_second(emulator):
     stats = emulator.operator("stats")
     assert stats["totals"]["throttled"] == 0
     assert all(stats["conversations"][c]["peak_1s"] <= 5 for c in channels)
-    assert 2.0 <= elapsed < 4.0  # 11 requests per channel at 5/s, channels in parallel
+    assert elapsed >= 2.0  # 11 requests per channel at 5/s
+    # in parallel: each channel had answers while the other was still posting (by overlap, not a wall-clock bound)
+    assert max(first for first, _ in spans.values()) < min(last for _, last in spans.values())
 
 
 def test_retries_honour_retry_after_and_count_throttling(emulator):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from migrator.model import ConversationKind, FileStatus, SourceError
 from migrator.sources.discord import DiscordExport
 from migrator.stages.analyse import run_analyse
-from tests.slackkit import REPO, zip_folder, zip_members
+from tests.slackkit import REPO, streaming_peak, zip_folder, zip_members
 
 SAMPLE = REPO / "sample_data" / "discord"
 GUILD = {"id": "1", "name": "Guild"}
@@ -43,6 +42,8 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["issues"]["orphan_replies"] == 0
     assert inventory["conversions"]["pins"] == 2 and inventory["conversions"]["system_messages"] == 3
     assert inventory["conversions"]["edits"] == 2 and inventory["conversions"]["bot_attachments"] == 2
+    conversions = inventory["conversions"]  # counted in Discord Markdown, as transform converts them
+    assert (conversions["mentions"], conversions["links"], conversions["code_blocks"], conversions["inline_code"]) == (1, 1, 1, 1)
     assert inventory["quarantined"] == [] and inventory["ignored"] == []
     kinds = {c["name"]: (c["kind"], c["messages"], c["replies"]) for c in inventory["channels"]}
     assert kinds == {"general": ("public", 12, 4), "dev": ("public", 7, 3), "release-planning": ("private", 3, 1),
@@ -99,6 +100,7 @@ def test_bad_messages_are_quarantined_by_position(tmp_path: Path) -> None:
     root = channel_file(tmp_path / "export", [
         message(1), {"id": "2", "content": "no time", "author": AUTHOR}, "text", message(4, timestamp="yesterday"),
         {"id": "5", "timestamp": "2024-01-01T10:00:05+00:00", "content": "nobody"}, message(6),
+        message(7, timestampEdited="later"),
     ])
     (root / "notes.txt").write_text("x")
     (root / "other.json").write_text('{"hello": "world"}')
@@ -107,7 +109,8 @@ def test_bad_messages_are_quarantined_by_position(tmp_path: Path) -> None:
         assert [m.text for m in export.messages(conv)] == ["hi", "hi"]
         refused = {q.item: q.error for q in export.quarantine}
         ignored = {i.path: i.reason for i in export.ignored}
-    assert set(refused) == {1, 2, 3, 4}
+    assert set(refused) == {1, 2, 3, 4, 6}
+    assert "'later' is not ISO-8601" in refused[6]
     assert "'yesterday' is not ISO-8601" in refused[3] and "not ISO-8601" in refused[1]
     assert "a JSON str where a message object belongs" in refused[2] and "without an author" in refused[4]
     assert ignored["other.json"] == "not a DiscordChatExporter channel: JSON without guild, channel and messages" and "not referenced" in ignored["notes.txt"]
@@ -151,18 +154,27 @@ def test_attachment_url_with_dotdot_is_not_followed(tmp_path: Path) -> None:
 def _peak(root: Path, count: int) -> int:
     messages = [message(i, "x" * 300, timestamp=f"2024-01-{1 + i // 2000:02d}T00:00:00.{i % 1000:03d}+00:00",
                         id=str(10_000 + i)) for i in range(count)]
-    channel_file(root, messages)
-    tracemalloc.start()
-    try:
-        with DiscordExport(root) as export:
-            (conv,) = export.conversations()
-            assert sum(len(d.messages) for d in export.days(conv)) == count
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return streaming_peak(DiscordExport, channel_file(root, messages), count)
 
 
 def test_a_large_channel_file_streams_with_flat_memory(tmp_path: Path) -> None:
     small = _peak(tmp_path / "small", 4_000)
     large = _peak(tmp_path / "large", 24_000)  # ~9 MB of JSON in one file
     assert large < small * 1.5, f"peak grew from {small:,} to {large:,} bytes for 6x the messages"
+
+
+def test_embeds_stickers_and_commands_are_cards_nothing_dropped(tmp_path: Path) -> None:
+    embed = {"title": "Build #12", "url": "https://ci.example/12", "description": "All **green**",
+             "author": {"name": "CI"}, "fields": [{"name": "Branch", "value": "main", "isInline": True}],
+             "footer": {"text": "today"}, "thumbnail": {"url": "https://ci.example/t.png"}}
+    root = channel_file(tmp_path / "export", [message(1, "", embeds=[embed],
+                        stickers=[{"id": "9", "name": "wave", "format": "Png", "sourceUrl": "https://cdn.example/9.png"}],
+                        interaction={"id": "5", "name": "deploy", "user": {"id": "10", "name": "ada", "nickname": "Ada"}})])
+    with DiscordExport(root) as export:
+        (channel,) = export.conversations()
+        (only,) = export.messages(channel)
+    card, sticker, command = only.attachments
+    assert (card["title"], card["title_link"], card["text"], card["author_name"], card["footer"]) == \
+        ("Build #12", "https://ci.example/12", "All **green**", "CI", "today")
+    assert card["fields"] == [{"title": "Branch", "value": "main"}] and card["image_url"] == "https://ci.example/t.png"
+    assert sticker["title"] == "Sticker: wave" and command["footer"] == "/deploy used by Ada"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from migrator.model import ConversationKind, FileStatus, SourceError
 from migrator.sources.mattermost import MattermostExport
 from migrator.stages.analyse import run_analyse
-from tests.slackkit import REPO, zip_folder, zip_members
+from tests.slackkit import REPO, streaming_peak, zip_folder, zip_members
 
 SAMPLE = REPO / "sample_data" / "mattermost"
 VERSION = {"type": "version", "version": 1}
@@ -43,6 +42,8 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["issues"]["orphan_replies"] == 0 and inventory["issues"]["replies_before_root"] == 0
     assert inventory["conversions"]["reactions"] == 5 and inventory["conversions"]["edits"] == 3
     assert inventory["conversions"]["pins"] == 2 and inventory["conversions"]["system_messages"] == 1
+    conversions = inventory["conversions"]  # counted in Markdown, as transform converts them
+    assert (conversions["mentions"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (1, 1, 1, 3)
     assert inventory["quarantined"] == [] and inventory["ignored"] == []
     kinds = {c["id"]: (c["kind"], c["messages"]) for c in inventory["channels"]}
     assert kinds == {"northwind.town-square": ("public", 10), "northwind.engineering": ("public", 11),
@@ -159,18 +160,10 @@ def _peak_while_streaming(root: Path, posts: int) -> int:
     start = 1704067200000
     lines += [post(start + i * 900_000, f"message {i} " + "x" * 200, replies=[{"user": "grace", "message": "re",
               "create_at": start + i * 900_000 + 1}]) for i in range(posts)]  # 96 posts a day
-    write_jsonl(root, lines)
-    tracemalloc.start()
-    try:
-        with MattermostExport(root) as export:
-            count = sum(len(day.messages) for c in export.conversations() for day in export.days(c))
-        assert count == 2 * posts
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return streaming_peak(MattermostExport, write_jsonl(root, lines), 2 * posts)
 
 
 def test_memory_stays_flat_as_the_export_grows(tmp_path: Path) -> None:
-    small = _peak_while_streaming(tmp_path / "small", 2_000)
-    large = _peak_while_streaming(tmp_path / "large", 16_000)
+    small = _peak_while_streaming(tmp_path / "small", 1_000)
+    large = _peak_while_streaming(tmp_path / "large", 8_000)
     assert large < small * 1.5, f"peak grew from {small:,} to {large:,} bytes for 8x the posts"

@@ -25,7 +25,7 @@ from migrator.graph.errors import ConnectionLostError, GraphError
 from migrator.graph.ratelimit import RateLimiter
 from migrator.graph.redact import redact
 from migrator.graph.retry import NON_IDEMPOTENT_METHODS, TRANSIENT_EXCEPTIONS, RetryPolicy
-from migrator.graph.session import GraphSession
+from migrator.graph.session import GraphSession, ProxyCache, send
 from migrator.graph.stats import GraphStats
 from migrator.graph.urls import GraphUrls
 from migrator.limits import CHANNEL_RPS
@@ -69,6 +69,7 @@ class GraphClient:
         self.stats = GraphStats()
         self._session = session or GraphSession(config.verify, timeout)
         self._tokens = TokenProvider(config, self._session)
+        self._proxies = ProxyCache()
         self._limiter = limiter if limiter is not None else RateLimiter(per_key=CHANNEL_RPS)
         self._policy = RetryPolicy(max_retries, backoff_base, backoff_cap)
         self._timeout = timeout
@@ -187,14 +188,8 @@ class GraphClient:
         with self._limiter.slot(call.rate_key):
             self.stats.add("requests")
             started = time.monotonic()
-            resp = self._session.request(
-                call.method,
-                call.url,
-                headers=headers,
-                verify=self.config.verify,
-                timeout=self._timeout,
-                **call.body,
-            )
+            resp = send(self._session, self._proxies, call.method, call.url, headers, self.config.verify, self._timeout,
+                        **call.body)
         log.debug(
             "%s %s → %s in %.3fs (request-id %s)",
             call.method, call.path, resp.status_code, time.monotonic() - started, resp.headers.get("request-id"),

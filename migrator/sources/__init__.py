@@ -22,11 +22,13 @@ from migrator.sources.archive import ExportTree, open_tree
 from migrator.sources.discord import DiscordExport
 from migrator.sources.mattermost import MattermostExport
 from migrator.sources.slack import SlackExport
+from migrator.sources.teams import TeamsExport
 
 _READERS: dict[str, Callable[[Path], Source]] = {
     "slack": SlackExport,
     "mattermost": MattermostExport,
     "discord": DiscordExport,
+    "teams": TeamsExport,
 }
 SOURCE_KINDS = tuple(_READERS)
 _SNIFF_BYTES = 4096

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
-from migrator.model import Ignored, SourceError
+from migrator.model import File, FileStatus, Ignored, SourceError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MIB = 1024 * 1024
@@ -47,6 +47,13 @@ class ExportTree(Protocol):
     def read(self, name: str) -> bytes: ...
 
     def close(self) -> None: ...
+
+
+def member_of(file: File) -> str:
+    """Where a file's bytes are inside the export; FileNotFoundError when the export does not carry them."""
+    if file.status is not FileStatus.AVAILABLE or file.path is None:
+        raise FileNotFoundError(f"file {file.id} ({file.name}) is not in the export: {file.status}")
+    return file.path
 
 
 def open_tree(path: Path, limits: ZipLimits = ZipLimits()) -> ExportTree:

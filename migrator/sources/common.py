@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from migrator.model import Day, Ignored, micros_to_iso
-from migrator.sources.archive import ExportTree, ZipLimits, open_tree
+from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, micros_to_iso
+from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
 from migrator.sources.slack import _describe, _dicts, _str_or_none
 
 # `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
@@ -31,8 +31,12 @@ TEXT_FORMAT = "text_format"
 MARKDOWN = "markdown"  # Mattermost: CommonMark with @username mentions and :emoji: names
 DISCORD_MARKDOWN = "discord-markdown"  # DiscordChatExporter: Discord markdown, mentions already rendered as @name
 HTML = "html"  # Teams: the chatMessage body as Teams stored it, to be kept (mentions and images re-pointed)
+PLAIN = "plain"  # text shown as written (Teams text bodies, the descriptions readers write for system events)
+# `File.extra[PLACEHOLDER_REASON]`: why the bytes are not in the export, in the source's own words (default: Slack's).
+PLACEHOLDER_REASON = "placeholder_reason"
 
-__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "TEXT_FORMAT", "Refused", "Spool", "Spooled", "describe",
+__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN", "TEXT_FORMAT", "Refused", "Spool", "SpooledExport", "Spooled",
+           "describe",
            "dicts", "group_days", "iso_to_micros", "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "str_or_none"]
 
 describe = _describe  # one wording for unreadable JSON across readers
@@ -220,3 +224,63 @@ def open_export(path: Path, single_suffix: str, limits: ZipLimits) -> ExportTree
     if path.is_file() and path.suffix.lower() == single_suffix and not zipfile.is_zipfile(path):
         return SingleFileTree(path)
     return open_tree(path, limits)
+
+
+class SpooledExport:
+    """The `migrator.model.Source` interface of a reader that copies its records into a `Spool` once.
+
+    A reader says how its export is opened (`_open_tree`), reads it into the
+    spool (`_load`) and turns one spooled record into a `Message` (`_message`);
+    streaming conversations back a day at a time, files and closing are the same for all.
+    """
+
+    kind: str
+
+    def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
+        self.location = str(path)
+        self.quarantine: list[Quarantined] = []
+        self.ignored: list[Ignored] = []
+        self.integration_logs: list[dict[str, Any]] = []
+        self.users: dict[str, User] = {}
+        self._tree = self._open_tree(Path(path), limits)
+        self._spool = Spool()
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
+        raise NotImplementedError
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _message(self, record: Spooled, conversation_id: str) -> Message:
+        raise NotImplementedError
+
+    def conversations(self) -> list[Conversation]:
+        raise NotImplementedError
+
+    def canvases(self) -> list[File]:
+        return []  # only Slack has canvases
+
+    def days(self, conversation: Conversation) -> Iterator[Day]:
+        return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))
+
+    def messages(self, conversation: Conversation) -> Iterator[Message]:
+        for day in self.days(conversation):
+            yield from day.messages
+
+    def open_file(self, file: File) -> BinaryIO:
+        return self._tree.open(member_of(file))
+
+    def close(self) -> None:
+        self._spool.close()
+        self._tree.close()
+
+    def __enter__(self) -> SpooledExport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

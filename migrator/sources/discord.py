@@ -29,7 +29,6 @@ from urllib.parse import unquote, urlparse
 from migrator.model import (
     Conversation,
     ConversationKind,
-    Day,
     Edit,
     File,
     FileStatus,
@@ -41,16 +40,15 @@ from migrator.model import (
     User,
     Workspace,
 )
-from migrator.sources.archive import ZipLimits
+from migrator.sources.archive import ExportTree, ZipLimits
 from migrator.sources.common import (
     DISCORD_MARKDOWN,
     TEXT_FORMAT,
     Refused,
-    Spool,
+    SpooledExport,
     Spooled,
     describe,
     dicts,
-    group_days,
     iso_to_micros,
     micros_to_ts,
     open_export,
@@ -71,24 +69,13 @@ _CHUNK = 1 << 20
 _MAX_VALUE_CHARS = 64 << 20  # one message bigger than this is a broken file, not a message
 
 
-class DiscordExport:
+class DiscordExport(SpooledExport):
     """DiscordChatExporter JSON files opened for streaming; implements `migrator.model.Source`."""
 
     kind = "discord"
 
-    def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
-        self.location = str(path)
-        self.quarantine: list[Quarantined] = []
-        self.ignored: list[Ignored] = []
-        self.integration_logs: list[dict[str, Any]] = []
-        self.users: dict[str, User] = {}
-        self._tree = open_export(Path(path), ".json", limits)
-        self._spool = Spool()
-        try:
-            self._load()
-        except BaseException:
-            self.close()
-            raise
+    def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
+        return open_export(path, ".json", limits)
 
     # --- opening: every channel file once, into the spool ------------------
 
@@ -156,6 +143,8 @@ class DiscordExport:
         if not isinstance(message_id, str) or not message_id:
             raise Refused("message without an id; replies could not find it")
         us = iso_to_micros(raw.get("timestamp"))
+        if raw.get("timestampEdited"):
+            iso_to_micros(raw["timestampEdited"])  # refused now, with its position, rather than while streaming
         author = raw.get("author")
         if not isinstance(author, dict) or not isinstance(author.get("id"), str):
             raise Refused("message without an author id")
@@ -219,31 +208,6 @@ class DiscordExport:
             extra={k: v for k, v in raw.items() if k not in {"id", "name", "topic"}} | {"category": category},
         )
 
-    def canvases(self) -> list[File]:
-        return []
-
-    def days(self, conversation: Conversation) -> Iterator[Day]:
-        return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))
-
-    def messages(self, conversation: Conversation) -> Iterator[Message]:
-        for day in self.days(conversation):
-            yield from day.messages
-
-    def open_file(self, file: File) -> BinaryIO:
-        if file.status is not FileStatus.AVAILABLE or file.path is None:
-            raise FileNotFoundError(f"file {file.id} ({file.name}) is not in the export: {file.status}")
-        return self._tree.open(file.path)
-
-    def close(self) -> None:
-        self._spool.close()
-        self._tree.close()
-
-    def __enter__(self) -> DiscordExport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # --- messages --------------------------------------------------------
 
     def _message(self, record: Spooled, conversation_id: str) -> Message:
@@ -264,7 +228,8 @@ class DiscordExport:
             subtype=None if kind == "Default" else kind, system=kind not in _PERSON_TYPES,
             reactions=[_reaction(r) for r in dicts(raw.get("reactions"))],
             edited=Edit(user=author, ts=micros_to_ts(iso_to_micros(edited))) if edited else None,
-            attachments=dicts(raw.get("embeds")), extra={TEXT_FORMAT: DISCORD_MARKDOWN, **extra},
+            attachments=[_card(e) for e in dicts(raw.get("embeds"))] + _extras_as_cards(raw),
+            extra={TEXT_FORMAT: DISCORD_MARKDOWN, **extra},
             unknown_fields=tuple(k for k in raw if k not in _MESSAGE_FIELDS and k != "_root_found"),
         )
 
@@ -280,6 +245,33 @@ class DiscordExport:
             status=FileStatus.AVAILABLE if member else FileStatus.MISSING, path=member,
             url=url if url and urlparse(url).scheme in {"http", "https"} else None, user=author,
         )
+
+
+def _card(embed: dict[str, Any]) -> dict[str, Any]:
+    """An embed in the model's card form (Slack's attachment fields), so every part of it is shown; the original stays
+    under `embed`."""
+    def text(value: Any, key: str) -> str:
+        return str(value.get(key) or "") if isinstance(value, dict) else ""
+
+    return {
+        "author_name": text(embed.get("author"), "name"), "author_link": text(embed.get("author"), "url"),
+        "title": str(embed.get("title") or ""), "title_link": str(embed.get("url") or ""),
+        "text": str(embed.get("description") or ""),
+        "fields": [{"title": str(f.get("name") or ""), "value": str(f.get("value") or "")} for f in dicts(embed.get("fields"))],
+        "image_url": text(embed.get("image"), "url") or text(embed.get("thumbnail"), "url"),
+        "footer": text(embed.get("footer"), "text"), "embed": embed,
+    }
+
+
+def _extras_as_cards(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stickers and slash-command use, which Discord shows with the message, as lines a reader sees in Teams."""
+    cards = [{"title": f"Sticker: {s.get('name') or 'unnamed'}", "title_link": str(s.get("sourceUrl") or "")}
+             for s in dicts(raw.get("stickers"))]
+    interaction = raw.get("interaction") if isinstance(raw.get("interaction"), dict) else {}
+    if interaction.get("name"):
+        user = interaction.get("user") if isinstance(interaction.get("user"), dict) else {}
+        cards.append({"footer": f"/{interaction['name']} used by {user.get('nickname') or user.get('name') or 'someone'}"})
+    return cards
 
 
 def _reaction(raw: dict[str, Any]) -> Reaction:

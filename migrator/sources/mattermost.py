@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import mimetypes
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 from migrator.model import (
     Conversation,
     ConversationKind,
-    Day,
     Edit,
     File,
     FileStatus,
@@ -35,15 +33,14 @@ from migrator.model import (
     User,
     Workspace,
 )
-from migrator.sources.archive import ZipLimits
+from migrator.sources.archive import ExportTree, ZipLimits
 from migrator.sources.common import (
     MARKDOWN,
     TEXT_FORMAT,
     Refused,
-    Spool,
+    SpooledExport,
     Spooled,
     dicts,
-    group_days,
     micros_to_ts,
     ms_to_micros,
     open_export,
@@ -63,24 +60,13 @@ _POST_FIELDS = {"user", "type", "message", "props", "create_at", "edit_at", "fla
                 "attachments", "is_pinned", "replies", "team", "channel", "channel_members", "thread_followers"}
 
 
-class MattermostExport:
+class MattermostExport(SpooledExport):
     """A Mattermost bulk export opened for streaming; implements `migrator.model.Source`."""
 
     kind = "mattermost"
 
-    def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
-        self.location = str(path)
-        self.quarantine: list[Quarantined] = []
-        self.ignored: list[Ignored] = []
-        self.integration_logs: list[dict[str, Any]] = []
-        self.users: dict[str, User] = {}
-        self._tree = open_export(Path(path), ".jsonl", limits)
-        self._spool = Spool()
-        try:
-            self._load()
-        except BaseException:
-            self.close()
-            raise
+    def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
+        return open_export(path, ".jsonl", limits)
 
     # --- opening: one pass over the JSONL into the spool -------------------
 
@@ -265,36 +251,7 @@ class MattermostExport:
     def conversations(self) -> list[Conversation]:
         return list(self._conversations)
 
-    def canvases(self) -> list[File]:
-        return []
-
-    def days(self, conversation: Conversation) -> Iterator[Day]:
-        return group_days(self._messages(conversation.id))
-
-    def messages(self, conversation: Conversation) -> Iterator[Message]:
-        for day in self.days(conversation):
-            yield from day.messages
-
-    def open_file(self, file: File) -> BinaryIO:
-        if file.status is not FileStatus.AVAILABLE or file.path is None:
-            raise FileNotFoundError(f"file {file.id} ({file.name}) is not in the export: {file.status}")
-        return self._tree.open(file.path)
-
-    def close(self) -> None:
-        self._spool.close()
-        self._tree.close()
-
-    def __enter__(self) -> MattermostExport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # --- messages --------------------------------------------------------
-
-    def _messages(self, conversation_id: str) -> Iterator[tuple[str, Message]]:
-        for record in self._spool.records(conversation_id):
-            yield record.origin, self._message(record, conversation_id)
 
     def _message(self, record: Spooled, conversation_id: str) -> Message:
         post: dict[str, Any] = record.payload

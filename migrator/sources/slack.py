@@ -39,7 +39,7 @@ from migrator.model import (
     Workspace,
     ts_to_micros,
 )
-from migrator.sources.archive import ExportTree, ZipLimits, open_tree
+from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -105,7 +105,10 @@ def _decode_json(data: bytes) -> Any:
     text = data.decode("utf-8-sig")
     if "xox" in text:
         text = _TOKEN.sub("[token removed]", text)
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except RecursionError:  # e.g. rich-text blocks nested thousands deep: the parser's stack, not a crash
+        raise ValueError("nested too deeply to read (more levels than Python's recursion limit)") from None
 
 
 def _describe(exc: Exception) -> str:
@@ -374,9 +377,7 @@ class SlackExport:
             yield from day.messages
 
     def open_file(self, file: File) -> BinaryIO:
-        if file.status is not FileStatus.AVAILABLE or file.path is None:
-            raise FileNotFoundError(f"file {file.id} ({file.name}) is not in the export: {file.status}")
-        return self._tree.open(self._prefix + file.path)
+        return self._tree.open(self._prefix + member_of(file))
 
     def close(self) -> None:
         self._tree.close()

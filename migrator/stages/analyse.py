@@ -30,6 +30,7 @@ from migrator.limits import (
 )
 from migrator.model import Conversation, ConversationKind, File, FileStatus, Message, Source, User, micros_to_iso, ts_to_micros
 from migrator.reports.analyse import render_report
+from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
 from migrator.sources import open_source
 from migrator.stages.mapping import (
     CHAT,
@@ -49,13 +50,6 @@ REPORT_FILE = "report.html"
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
 _DAY_US = 86_400 * 1_000_000
 
-# Conversions the import API forces (graph-contract.md, scope of seed 003), detected in source text.
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_SPECIAL_MENTION = re.compile(r"<!(?:here|channel|everyone)[^>]*>")
-_EMOJI = re.compile(r":[a-z0-9_+'-]+:")
-_LINK = re.compile(r"<(?:https?|mailto):[^>]+>")
-_QUOTE = re.compile(r"^(?:&gt;|>)", re.MULTILINE)
-_INLINE_CODE = re.compile(r"`[^`\n]+`")
 
 # Extra bytes each character costs once escaped into HTML, and the markup around the parts of a body.
 _ESCAPE_GROWTH = {"&": 4, "<": 3, ">": 3, '"': 5, "'": 4}
@@ -67,6 +61,45 @@ _REACTIONS_MARKUP = 200  # the summary line reactions become
 _PER_REACTION = 60
 
 
+@dataclass(frozen=True)
+class _Syntax:
+    """How one source writes what the import API forces us to convert (graph-contract.md, scope of seed 003)."""
+
+    mention: re.Pattern[str]
+    special_mention: re.Pattern[str]
+    emoji: re.Pattern[str]
+    link: re.Pattern[str]
+    quote: re.Pattern[str]
+    inline_code: re.Pattern[str]
+    code_block: re.Pattern[str]
+    escaped: bool = True  # text is escaped into HTML (False: an HTML body, kept as it is)
+
+
+_NEVER = re.compile(r"(?!)")
+_SLACK = _Syntax(  # mrkdwn
+    mention=re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>"), special_mention=re.compile(r"<!(?:here|channel|everyone)[^>]*>"),
+    emoji=re.compile(r":[a-z0-9_+'-]+:"), link=re.compile(r"<(?:https?|mailto):[^>]+>"),
+    quote=re.compile(r"^(?:&gt;|>)", re.MULTILINE), inline_code=re.compile(r"`[^`\n]+`"), code_block=re.compile("```"),
+)
+_MARKDOWN = _Syntax(  # Mattermost and Discord
+    mention=re.compile(r"(?<![\w@])@(?!(?:here|channel|all|everyone)\b)[A-Za-z0-9][\w.-]*"),
+    special_mention=re.compile(r"(?<![\w@])@(?:here|channel|all|everyone)\b"), emoji=_SLACK.emoji,
+    link=re.compile(r"\[[^\]\n]*\]\([^)\s]+\)|https?://"), quote=re.compile(r"^>", re.MULTILINE),
+    inline_code=_SLACK.inline_code, code_block=_SLACK.code_block,
+)
+_HTML = _Syntax(  # Teams
+    mention=re.compile(r"<at\b", re.IGNORECASE), special_mention=_NEVER, emoji=re.compile(r"<emoji\b", re.IGNORECASE),
+    link=re.compile(r"<a\s", re.IGNORECASE), quote=re.compile(r"<blockquote\b", re.IGNORECASE),
+    inline_code=re.compile(r"<code\b", re.IGNORECASE), code_block=re.compile(r"<pre\b", re.IGNORECASE), escaped=False,
+)
+_PLAIN = _Syntax(_NEVER, _NEVER, _NEVER, _NEVER, _NEVER, _NEVER, _NEVER)
+_SYNTAX = {MARKDOWN: _MARKDOWN, DISCORD_MARKDOWN: _MARKDOWN, HTML: _HTML, PLAIN: _PLAIN}
+
+
+def _syntax(message: Message) -> _Syntax:
+    return _SYNTAX.get(message.extra.get(TEXT_FORMAT), _SLACK)
+
+
 def estimate_html_bytes(message: Message) -> int:
     """An upper estimate of the message's HTML body once converted.
 
@@ -76,9 +109,11 @@ def estimate_html_bytes(message: Message) -> int:
     spare) so that a body that will exceed the limit is never missed.
     """
     text = message.text if message.text is not None else _blocks_text(message.blocks)
-    size = len(text.encode("utf-8"))
-    size += sum(text.count(char) * growth for char, growth in _ESCAPE_GROWTH.items())
-    size += text.count("\n") * _NEWLINE_MARKUP + len(_MENTION.findall(text)) * _MENTION_MARKUP
+    syntax = _syntax(message)
+    size = len(text.encode("utf-8")) + len(syntax.mention.findall(text)) * _MENTION_MARKUP
+    if syntax.escaped:
+        size += sum(text.count(char) * growth for char, growth in _ESCAPE_GROWTH.items())
+        size += text.count("\n") * _NEWLINE_MARKUP
     for attachment in message.attachments:
         body = _blocks_text([attachment])
         size += 2 * len(body.encode("utf-8")) + _ATTACHMENT_MARKUP
@@ -183,17 +218,18 @@ class _Features:
 
     def add(self, message: Message) -> None:
         text = message.text or ""
+        syntax = _syntax(message)
         # Slack mirrors blocks in `text`, so blocks are only searched when a message has no text.
         block_types = _block_types(message.blocks) if message.text is None else set()
         found = {
-            "mentions": bool(_MENTION.search(text)),
-            "special_mentions": bool(_SPECIAL_MENTION.search(text)),
-            "emoji": bool(_EMOJI.search(text)),
+            "mentions": bool(syntax.mention.search(text)),
+            "special_mentions": bool(syntax.special_mention.search(text)),
+            "emoji": bool(syntax.emoji.search(text)),
             "reactions": bool(message.reactions),
-            "code_blocks": "```" in text or "rich_text_preformatted" in block_types,
-            "inline_code": bool(_INLINE_CODE.search(text.replace("```", ""))),
-            "quotes": bool(_QUOTE.search(text)) or "rich_text_quote" in block_types,
-            "links": bool(_LINK.search(text)),
+            "code_blocks": bool(syntax.code_block.search(text)) or "rich_text_preformatted" in block_types,
+            "inline_code": bool(syntax.inline_code.search(text.replace("```", ""))),
+            "quotes": bool(syntax.quote.search(text)) or "rich_text_quote" in block_types,
+            "links": bool(syntax.link.search(text)),
             "edits": message.edited is not None,
             "bot_attachments": bool(message.attachments),
             "system_messages": message.system,

@@ -60,7 +60,7 @@ def run_migrate(source: Path, mappings: Path, out: Path, directory: Path | None,
     """True when everything landed and read back clean; stage errors exit like the stage's own command."""
     layout = Layout(out)
     typer.echo(analyse_summary(run_analyse(source, layout.analyse, mappings, source_format)))
-    typer.echo(transform_summary(transform(source, mappings, layout.plan)))
+    typer.echo(transform_summary(transform(source, mappings, layout.plan, source_format=source_format)))
     loaded = run_load(layout.plan, layout.journal, out, workers, None, False, False, directory)
     verified = run_verify(layout.plan, layout.journal, layout.verify, model, DEFAULT_TENANT_RPS, workers, directory)
     typer.echo("reports:")

@@ -23,6 +23,7 @@ from migrator.stages.export.archive import ArchiveError, Message, TargetArchive,
 from migrator.stages.export.billing import MODELS, explain
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
 from migrator.stages.export.images import ImageTally, download_images
+from migrator.stages.export.people import add_member, look_up, named_in
 from migrator.stages.export.outcome import DONE, FAILED, PAYMENT_REQUIRED, ExportOutcome, Target, TargetOutcome
 from migrator.stages.export.state import Cursor, ExportState, TargetState
 from migrator.timestamps import format_ms, now_ms, parse_ms
@@ -110,6 +111,7 @@ class _TargetRun:
         self.progress = progress
         self.archive = TargetArchive(out_dir / target.folder / safe_name(target.id))
         self.outcome = TargetOutcome(target, name=target.id)
+        self.named: dict[str, str] = {}  # people the fetched messages name, looked up at the end
 
     def run(self) -> TargetOutcome:
         started = time.monotonic()
@@ -153,6 +155,9 @@ class _TargetRun:
                 self.state.save_cursor(self.target.key, self.sender, cursor)
                 checkpoint = time.monotonic()
             self.progress.page(self.outcome)
+        note = look_up(self.client, meta.setdefault("people", {}), self.named)
+        if note:
+            self.outcome.notes.append(note)
         self.archive.write_meta(meta)
         self.archive.sync()
         self.outcome.attachments = self.archive.finish()
@@ -200,6 +205,8 @@ class _TargetRun:
     def _store(self, page: dict[str, Any], tally: ImageTally) -> None:
         messages: list[Message] = page.get("value", [])
         new = self.archive.write(messages)
+        for message in messages:
+            self.named.update(named_in(message))
         download_images(self.client, self.archive, messages, tally)
         out = self.outcome
         out.pages += 1
@@ -219,7 +226,11 @@ class _TargetRun:
             else:
                 meta["name"] = self.client.get_json(f"/users/{self.target.id}").get("displayName") or self.target.id
                 for chat in self.client.paginate(f"/users/{self.target.id}/chats", params={"$expand": "members"}):
-                    meta["conversations"][chat["id"]] = {"name": _chat_name(chat), "kind": chat.get("chatType") or "chat"}
+                    members = [m for m in chat.get("members") or [] if m.get("userId")]
+                    meta["conversations"][chat["id"]] = {"name": _chat_name(chat), "kind": chat.get("chatType") or "chat",
+                                                         "members": [m["userId"] for m in members]}
+                    for member in members:
+                        add_member(meta.setdefault("people", {}), member)
         except GraphError as error:
             self.outcome.notes.append(f"names not looked up ({error.status} {error.code}): the archive shows ids")
         meta.update(kind=self.target.kind, id=self.target.id)

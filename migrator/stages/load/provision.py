@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import time
 
-from migrator.graph import BadRequestError, ConflictError, ConnectionLostError, GraphClient, NotFoundError
+from migrator.graph import BadRequestError, ConflictError, ConnectionLostError, GraphClient, NotFoundError, RateLimiter
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal
+from migrator.limits import CHANNEL_WRITES_PER_S
 from migrator.plan import PlannedConversation, PlannedTeam
 from migrator.timestamps import parse_ms
 
 log = logging.getLogger("migrator.load")
+LOST_ANSWER_ATTEMPTS = 4  # channel creations sent again after an answer was lost and no channel appeared
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
 
 
@@ -28,6 +30,9 @@ class Provisioner:
         self.client = client
         self.journal = journal
         self.operation_timeout = operation_timeout
+        # Graph allows 30 channel creations a second per tenant; workers creating channels together would
+        # otherwise earn 429s (seen with 50 channels in `make bench`).
+        self._channel_writes = RateLimiter(per_key=CHANNEL_WRITES_PER_S)
 
     # ------------------------------------------------------------------ teams
     def team(self, team: PlannedTeam) -> str:
@@ -134,11 +139,23 @@ class Provisioner:
         return self._post_channel(team_id, channel, body)
 
     def _post_channel(self, team_id: str, channel: PlannedConversation, body: dict) -> str | None:
-        try:
-            return self.client.post_json(f"/teams/{team_id}/channels", {k: v for k, v in body.items() if v is not None})["id"]
-        except (ConnectionLostError, ConflictError):
-            # Lost answer, or a name that exists: channel names are unique in a team, so look it up.
-            return self._find_channel(team_id, channel.display_name)
+        """Create the channel. Names are unique in a team, so after a lost answer (a dropped connection,
+        a 5xx) or a 409 the channel is looked up by name; a lost answer whose channel is not there was not
+        applied, and the POST is sent again (a 409 then still finds one that appears late)."""
+        payload = {k: v for k, v in body.items() if v is not None}
+        for attempt in range(1, LOST_ANSWER_ATTEMPTS + 1):
+            try:
+                with self._channel_writes.slot("channel-writes"):
+                    return self.client.post_json(f"/teams/{team_id}/channels", payload)["id"]
+            except ConflictError:
+                return self._find_channel(team_id, channel.display_name)
+            except ConnectionLostError:
+                found = self._find_channel(team_id, channel.display_name)
+                if found or attempt == LOST_ANSWER_ATTEMPTS:
+                    return found
+                log.warning("channel %r: no answer to its creation and not in the team; creating it again (attempt %d)",
+                            channel.display_name, attempt + 1)
+        return None
 
     def start_migration(self, base: str, created: str) -> None:
         """startMigration backdated to the conversation's planned creation; a re-run finds it already open."""

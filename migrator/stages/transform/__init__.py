@@ -59,13 +59,15 @@ class TransformResult:
     report_html: Path
 
 
-def transform(source_path: Path, mappings_path: Path, out_dir: Path, *, now_ms: int | None = None) -> TransformResult:
+def transform(source_path: Path, mappings_path: Path, out_dir: Path, *, now_ms: int | None = None,
+              source_format: str | None = None) -> TransformResult:
     """Write the plan for `source_path` as `mappings_path` (migration.yaml or its folder) says, into `out_dir`.
 
-    `now_ms` is the moment nothing may be later than (default: now); tests fix it.
+    `now_ms` is the moment nothing may be later than (default: now); tests fix it. `source_format`
+    names the export's format when detection should not decide (`migrator.sources.SOURCE_KINDS`).
     """
     mappings, rows, problems = load_all(Path(mappings_path))
-    source = open_source(Path(source_path))
+    source = open_source(Path(source_path), source_format)
     try:
         problems += check_against(mappings, rows, source)
         if problems:

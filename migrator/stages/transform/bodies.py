@@ -11,30 +11,34 @@ edits an "(edited)" note, system events small grey notes.
 from __future__ import annotations
 
 from migrator.model import Message
-from migrator.stages.transform import mrkdwn
+from migrator.stages.transform import text
 from migrator.stages.transform.blocks import render_blocks
 from migrator.stages.transform.cards import render_cards
 from migrator.stages.transform.context import Context
+from migrator.stages.transform.files import FileParts
 from migrator.stages.transform.markup import Element, el, emoji_char, note
 
 DELETED = "This message was deleted in Slack; it is kept because replies belong to it."
 EMPTY = "(This message had no text.)"
 
 
-def content(message: Message, ctx: Context) -> list[Element]:
-    """What the author wrote (or the event that happened), as top-level blocks."""
+def content(message: Message, ctx: Context, files: FileParts | None = None) -> list[Element]:
+    """What the author wrote (or the event that happened), as top-level blocks.
+
+    `files` is what transform made of the message's files; a body that shows them in place (Teams) takes them.
+    """
     if message.subtype == "tombstone":
         ctx.features.add("deleted_placeholders")
         return [note(DELETED)]
     if message.system:
         ctx.features.add("system_messages")
-        return [note(*mrkdwn.inline(message.text or message.subtype or "", ctx))]
+        return [note(*text.inline(message, message.text or message.subtype or "", ctx))]
     blocks = render_blocks(message.blocks, ctx) if message.blocks else []
     if not blocks and message.text:
-        blocks = mrkdwn.blocks(message.text, ctx)
+        blocks = text.blocks(message, ctx, files if files is not None else FileParts())
     if message.subtype == "me_message":
         blocks = [el("p", el("i", *b.children)) if b.tag == "p" else b for b in blocks]
-    blocks += render_cards(message.attachments, ctx)
+    blocks += render_cards(message.attachments, ctx, text.syntax(message))
     if message.commented_file is not None:
         ctx.features.add("file_comments")
         blocks.append(note("Comment on the file ", el("b", message.commented_file.name)))

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.stages.transform import mrkdwn
 from migrator.stages.transform.blocks import render_blocks
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.markup import Element, el, link, note
+from migrator.stages.transform.text import SLACK, Syntax
 
 
-def render_cards(attachments: list[dict[str, Any]], ctx: Context) -> list[Element]:
+def render_cards(attachments: list[dict[str, Any]], ctx: Context, syntax: Syntax = SLACK) -> list[Element]:
+    """`syntax` reads the cards' text: Slack's mrkdwn unless the message came from another source."""
     out: list[Element] = []
     for attachment in attachments:
         ctx.features.add("bot_attachments")
         if _text(attachment, "pretext"):
-            out.extend(mrkdwn.blocks(attachment["pretext"], ctx))
-        body = _card_body(attachment, ctx)
+            out.extend(syntax.blocks(attachment["pretext"], ctx))
+        body = _card_body(attachment, ctx, syntax)
         if not body and _text(attachment, "fallback"):
-            body = [el("p", *mrkdwn.inline(attachment["fallback"], ctx))]
+            body = [el("p", *syntax.inline(attachment["fallback"], ctx))]
         if body:
             out.append(Element("blockquote", body))
         else:
@@ -32,7 +33,7 @@ def render_cards(attachments: list[dict[str, Any]], ctx: Context) -> list[Elemen
     return out
 
 
-def _card_body(attachment: dict[str, Any], ctx: Context) -> list[Element]:
+def _card_body(attachment: dict[str, Any], ctx: Context, syntax: Syntax) -> list[Element]:
     body: list[Element] = []
     if _text(attachment, "author_name"):
         author = attachment["author_name"]
@@ -41,10 +42,10 @@ def _card_body(attachment: dict[str, Any], ctx: Context) -> list[Element]:
         title = attachment["title"]
         body.append(el("p", el("b", link(attachment["title_link"], title) if _text(attachment, "title_link") else title)))
     if _text(attachment, "text"):
-        body.extend(mrkdwn.blocks(attachment["text"], ctx))
+        body.extend(syntax.blocks(attachment["text"], ctx))
     for field in attachment.get("fields") or []:
         if isinstance(field, dict) and (_text(field, "title") or _text(field, "value")):
-            body.append(el("p", el("b", str(field.get("title") or "")), "\n", *mrkdwn.inline(str(field.get("value") or ""), ctx)))
+            body.append(el("p", el("b", str(field.get("title") or "")), "\n", *syntax.inline(str(field.get("value") or ""), ctx)))
     if isinstance(attachment.get("blocks"), list):
         body.extend(render_blocks(attachment["blocks"], ctx))
     for shared in attachment.get("message_blocks") or []:  # a message shared from another conversation
@@ -54,7 +55,7 @@ def _card_body(attachment: dict[str, Any], ctx: Context) -> list[Element]:
     if _text(attachment, "image_url"):
         body.append(el("p", "🖼 ", link(attachment["image_url"], "image")))
     if _text(attachment, "footer"):
-        body.append(note(*mrkdwn.inline(attachment["footer"], ctx)))
+        body.append(note(*syntax.inline(attachment["footer"], ctx)))
     return body
 
 

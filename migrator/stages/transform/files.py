@@ -26,7 +26,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from migrator.limits import MAX_BODY_BYTES, MAX_INLINE_IMAGE_BYTES, MAX_REQUEST_BYTES
 from migrator.model import File, FileStatus, Source
 from migrator.plan import PlannedUpload
-from migrator.stages.transform.markup import Element, el, link, note
+from migrator.sources.common import PLACEHOLDER_REASON
+from migrator.stages.transform.markup import Element, Node, el, link, note
 
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})  # what Teams draws inline
 HOSTED_BUDGET = MAX_REQUEST_BYTES - MAX_BODY_BYTES  # base64 of all inline images of one request
@@ -52,6 +53,16 @@ class FileParts:
     hosted: list[dict[str, str]] = field(default_factory=list)
     attachments: list[dict[str, str]] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
+    by_file: dict[str, Element] = field(default_factory=dict)  # file id -> the node in `nodes` that shows it
+
+    def take(self, file_id: str) -> list[Node]:
+        """What shows a file, for a body that places it itself (a Teams inline image or attachment): no longer
+        appended after the body. A paragraph is opened up, since the body's own element already holds it."""
+        node = self.by_file.pop(file_id, None)
+        if node is None:
+            return []
+        self.nodes = [n for n in self.nodes if n is not node]
+        return list(node.children) if node.tag == "p" else [node]
 
 
 @dataclass
@@ -116,26 +127,32 @@ class FilePlanner:
         parts = FileParts()
         hosted_bytes = 0
         for index, file in enumerate(files):
-            key = file.id or f"{message_key}/file-{index}"
-            if file.status is FileStatus.AVAILABLE and file.mimetype in INLINE_TYPES:
-                data = self._inline_bytes(file, HOSTED_BUDGET - hosted_bytes)
-                if data is not None:
-                    hosted_bytes += len(data)
-                    self._inline(parts, file, data)
-                    continue
-            if file.status is FileStatus.AVAILABLE and uploads is None:
-                self._placeholder(parts, file, message_key, "in_chat")
-                continue
-            if file.status is FileStatus.AVAILABLE:
-                try:
-                    stored = self.store.store(key, file)
-                except UNREADABLE:
-                    self._placeholder(parts, file, message_key, "unreadable")
-                    continue
-                self._reference(parts, uploads.add(key, file.name, stored), message_key, index)
-                continue
-            self._placeholder(parts, file, message_key, file.status.value)
+            hosted_bytes = self._one(parts, file, index, message_key, uploads, hosted_bytes)
+            parts.by_file[file.id] = parts.nodes[-1]  # each file adds exactly one node
         return parts
+
+    def _one(self, parts: FileParts, file: File, index: int, message_key: str, uploads: ChannelUploads | None,
+             hosted_bytes: int) -> int:
+        """Plan one file; returns the inline image bytes the request carries so far."""
+        key = file.id or f"{message_key}/file-{index}"
+        if file.status is FileStatus.AVAILABLE and file.mimetype in INLINE_TYPES:
+            data = self._inline_bytes(file, HOSTED_BUDGET - hosted_bytes)
+            if data is not None:
+                self._inline(parts, file, data)
+                return hosted_bytes + len(data)
+        if file.status is FileStatus.AVAILABLE and uploads is None:
+            self._placeholder(parts, file, message_key, "in_chat")
+            return hosted_bytes
+        if file.status is FileStatus.AVAILABLE:
+            try:
+                stored = self.store.store(key, file)
+            except UNREADABLE:
+                self._placeholder(parts, file, message_key, "unreadable")
+                return hosted_bytes
+            self._reference(parts, uploads.add(key, file.name, stored), message_key, index)
+            return hosted_bytes
+        self._placeholder(parts, file, message_key, file.status.value)
+        return hosted_bytes
 
     def _inline_bytes(self, file: File, budget: int) -> str | None:
         """The image as base64 when it fits one inline image and what is left of the request."""
@@ -173,7 +190,8 @@ class FilePlanner:
 def placeholder(file: File, count_key: str) -> Element:
     """The line that stands for a file whose bytes cannot travel: its name, size and original link."""
     url = clean_url(file.url) if file.url else None
-    why = _NOT_UPLOADED.get(count_key) or _PLACEHOLDER[file.status]
+    where = file.extra.get(PLACEHOLDER_REASON) if count_key not in _NOT_UPLOADED else None  # the reader's own words
+    why = _NOT_UPLOADED.get(count_key) or where or _PLACEHOLDER[file.status]
     described = [f" ({human_size(file.size)})" if file.size is not None else "", f", {why}"]
     tail: list[Any] = [": ", link(url, url)] if url else []
     return note("📎 ", el("b", file.name), *described, *tail)

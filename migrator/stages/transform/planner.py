@@ -164,7 +164,7 @@ class ChannelPlan:
         ctx.features.clear()
         files = (self.run.files.for_message(message.files, key, None if self.target.is_chat else self.uploads)
                  if message.files else NO_FILES)
-        blocks = bodies.content(message, ctx) + files.nodes + bodies.notes(message, ctx)
+        blocks = bodies.content(message, ctx, files) + files.nodes + bodies.notes(message, ctx)
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]

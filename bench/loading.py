@@ -1,0 +1,81 @@
+"""Load figures: pacing against 5 requests/s per channel, the speed-up over a naive loader, growth.
+
+Every run gets a fresh journal and an emptied emulator, whose own counters
+(429s sent, the most requests any channel received in one second) are read
+after the run, so pacing is judged by the server, not by the client.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.naive import naive_load
+from migrator.emulator.app import Limits
+from migrator.emulator.runner import EmulatorProcess
+from migrator.graph import GraphClient, RateLimiter
+from migrator.journal import Journal
+from migrator.limits import CHANNEL_RPS
+from migrator.stages.load import LoadOptions, load
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    channels: int
+    seconds: float  # the whole load: provisioning, posting, completion, members
+    posting_seconds: float  # first channel started → last channel finished
+    imports: int  # messages posted and files uploaded
+    failed: int
+    throttled: int  # 429s the emulator sent
+    peak_1s: int  # most requests one channel received in any one second
+
+    @property
+    def rate(self) -> float:
+        return self.imports / self.posting_seconds if self.posting_seconds else 0.0
+
+    @property
+    def ratio(self) -> float:
+        """Achieved import requests/s over what 5 requests/s per channel allows."""
+        return self.rate / (CHANNEL_RPS * self.channels)
+
+
+def fresh(emulator: EmulatorProcess, **limits: float) -> None:
+    """An empty emulator with Graph's default limits, or the ones given (counters start at zero)."""
+    emulator.operator("reset", {})
+    emulator.operator("faults", {"spec": ""})
+    emulator.operator("config", {**asdict(Limits()), **limits})
+
+
+def run_ours(emulator: EmulatorProcess, plan_dir: Path, workers: int, per_channel: float = CHANNEL_RPS) -> LoadRun:
+    """Our loader, all channels in parallel on `workers` threads, paced at `per_channel` requests/s."""
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch, \
+            Journal(Path(scratch) / "journal.sqlite") as journal, \
+            GraphClient(emulator.graph_config(), limiter=RateLimiter(per_key=per_channel)) as client:
+        journal.bind("bench")
+        outcome = load(plan_dir, client, journal, LoadOptions(workers=workers))
+    stats = emulator.operator("stats")
+    conversations = outcome.conversations
+    span = max(c.finished for c in conversations) - min(c.started for c in conversations)
+    return LoadRun(
+        channels=len(conversations), seconds=outcome.seconds, posting_seconds=span,
+        imports=outcome.total("posted") + outcome.total("uploads"), failed=outcome.total("failed"),
+        throttled=stats["totals"]["throttled"], peak_1s=stats["totals"]["peak_1s_max"],
+    )
+
+
+def run_raised(plan_dir: Path, directory: Path, per_channel: float, workers: int) -> LoadRun:
+    """A generated workspace's plan against an emulator whose per-channel limit is raised to `per_channel`:
+    what the loader itself costs per message once Graph's pacing is out of the way (the growth rows)."""
+    raised = {"channel_rps": per_channel, "channel_writes_per_s": per_channel, "team_creates_per_s": per_channel,
+              "team_reads_per_s": per_channel, "teams_calls_per_10s": per_channel * 1000}
+    with EmulatorProcess(directory=directory) as emulator:
+        fresh(emulator, **raised)
+        return run_ours(emulator, plan_dir, workers, per_channel)
+
+
+def run_naive(emulator: EmulatorProcess, plan_dir: Path) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch, \
+            Journal(Path(scratch) / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("bench")
+        return naive_load(plan_dir, client, journal)

@@ -1,0 +1,150 @@
+"""`make bench` / `make bench-full`: every figure of the issue, measured side by side in one run.
+
+    python -m bench.run [--full] [--keep] [--results bench/results.json]
+
+Prints one line per figure, `name: value (target: …)`, then the growth table,
+and writes the same to bench/results.json. Work files go to a temporary
+folder (kept with --keep). Exits 1 when a figure misses its target, so a
+regression is never silent; the line says which and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import capacity, exporting, loading, stages
+from bench.plans import even_plan
+from bench.report import Figure, GrowthRow, Results
+from migrator.emulator.runner import EmulatorProcess
+
+RESULTS = Path(__file__).with_name("results.json")
+RATIO_CHANNELS = (1, 10, 50)
+RATIO_MESSAGES = 60  # per channel: 12 s of posting at 5/s, long enough for a steady rate
+NAIVE_CHANNELS = 10
+RAISED_RPS = 1000.0  # per channel, for the load growth rows: the loader's own cost, not Graph's pacing
+FIGURE_MESSAGES = 1_000_000  # the size at which the offline figures are taken
+OFFLINE_SIZES = (10_000, 100_000, 1_000_000)
+TRANSFORM_SIZES = (10_000, 100_000)  # 1M takes minutes: make bench-full
+LOAD_SIZES = (1_000, 10_000)
+
+
+@contextlib.contextmanager
+def quiet(log: Path):
+    """Progress lines and retry warnings go to the run's log, so the terminal shows only figures."""
+    with open(log, "a", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+        yield
+
+
+def emulator_capacity(results: Results) -> None:
+    results.add(Figure("emulator_rps", round(capacity.measure_capacity()), ">= 1500", "requests/s",
+                       "3 client processes × 8 TLS connections, simple message imports, limits raised"))
+
+
+def load_pacing(results: Results, work: Path) -> None:
+    with EmulatorProcess() as emulator:
+        runs = {}
+        for channels in RATIO_CHANNELS:
+            plan = work / f"even-{channels}"
+            even_plan(plan, channels, RATIO_MESSAGES)
+            loading.fresh(emulator)
+            with quiet(work / "logs" / "load.log"):
+                run = runs[channels] = loading.run_ours(emulator, plan, workers=channels)
+            note = f"{run.imports} imports in {run.posting_seconds:.1f} s" + (f", {run.failed} failed" if run.failed else "")
+            results.add(Figure(f"load_rate_ratio_{channels}", round(run.ratio, 3), ">= 0.95", "", note))
+            results.add(Figure(f"load_throttled_{channels}", run.throttled, "<= 0", "429s", "sent by the emulator, any endpoint"))
+            results.add(Figure(f"load_peak_1s_{channels}", run.peak_1s, "<= 5", "requests", "most requests to one channel in any second"))
+        loading.fresh(emulator)
+        with quiet(work / "logs" / "load.log"):
+            naive = loading.run_naive(emulator, work / f"even-{NAIVE_CHANNELS}")
+        ours = runs[NAIVE_CHANNELS].seconds
+        results.add(Figure("load_vs_naive", round(naive / ours, 2), f">= {0.9 * NAIVE_CHANNELS:g}", "× faster",
+                           f"{NAIVE_CHANNELS} channels: naive {naive:.1f} s, ours {ours:.1f} s"))
+
+
+def export_rate(results: Results) -> None:
+    run = exporting.run_export()
+    note = f"{run.requests} requests in {run.seconds:.1f} s, {run.messages:,} messages, {run.throttled} throttled"
+    results.add(Figure("export_rate_ratio", round(run.ratio, 3), ">= 0.9", "", note + (f", {run.failed} users failed" if run.failed else "")))
+
+
+def offline_stages(results: Results, work: Path, sizes: tuple[int, ...], transform_sizes: tuple[int, ...]) -> None:
+    """generate, analyse and transform at each size, as the commands a consultant runs, in their own processes.
+
+    Speeds are messages per CPU second of that one process (each stage runs on one core): the machine may
+    be shared, and CPU time is what the stage itself cost; the wall time is in the note and the growth table.
+    """
+    for size in sizes:
+        workspace = stages.generate(work, size)
+        results.grow(GrowthRow("generate", size, workspace.generated.seconds, workspace.generated.peak_rss_mb,
+                                     workspace.generated.cpu_seconds))
+        analysed = stages.analyse(workspace, work)
+        results.grow(GrowthRow("analyse", size, analysed.seconds, analysed.peak_rss_mb, analysed.cpu_seconds))
+        if size == FIGURE_MESSAGES:
+            results.add(Figure("analyse_msgs_per_s", round(size / analysed.cpu_seconds), "", "messages/s",
+                               f"{size:,} messages, {analysed.seconds:.0f} s wall"))
+            results.add(Figure("analyse_peak_rss_mb", round(analysed.peak_rss_mb), "<= 300", "MB", f"{size:,} messages"))
+        if size in transform_sizes:
+            transformed = stages.transform(workspace, stages.mappings(workspace, work), work / f"plan-{size}", work)
+            results.grow(GrowthRow("transform", size, transformed.seconds, transformed.peak_rss_mb, transformed.cpu_seconds))
+            if size == max(transform_sizes):
+                results.add(Figure("transform_msgs_per_s", round(size / transformed.cpu_seconds), ">= 20,000", "messages/s",
+                                   f"{size:,} messages, {transformed.seconds:.0f} s wall, peak {transformed.peak_rss_mb:.0f} MB"))
+            shutil.rmtree(work / f"plan-{size}", ignore_errors=True)
+        shutil.rmtree(workspace.root, ignore_errors=True)  # a 1M workspace is ~0.8 GB: keep the disk bounded
+
+
+def load_growth(results: Results, work: Path, sizes: tuple[int, ...]) -> None:
+    """Generated workspaces through map and transform, loaded with the per-channel limit raised."""
+    for size in sizes:
+        workspace = stages.generate(work, size, seed=2)
+        plan = work / f"load-plan-{size}"
+        stages.transform(workspace, stages.mappings(workspace, work), plan, work)
+        with quiet(work / "logs" / "load.log"):
+            run = loading.run_raised(plan, workspace.directory, RAISED_RPS, workers=8)
+        if run.failed:
+            results.add(Figure(f"load_growth_failed_{size}", run.failed, "<= 0", "messages", "raised-limit load"))
+        results.grow(GrowthRow("load", run.imports, run.seconds))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also the slow sizes (transform 1M and 3M, analyse 3M, load 100k)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (workspaces, plans, logs)")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="teams-migrator-bench-"))
+    (work / "logs").mkdir()
+    logging.basicConfig(filename=work / "logs" / "bench.log", level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    results = Results(command="make bench-full" if args.full else "make bench")
+    print(f"bench: {results.command} on {work}", flush=True)
+    try:
+        emulator_capacity(results)
+        load_pacing(results, work)
+        export_rate(results)
+        offline_stages(results, work, OFFLINE_SIZES + ((3_000_000,) if args.full else ()),
+                       TRANSFORM_SIZES + ((1_000_000, 3_000_000) if args.full else ()))
+        load_growth(results, work, LOAD_SIZES + ((100_000,) if args.full else ()))
+        print(results.growth_table(), flush=True)
+    finally:
+        results.write(args.results)
+        if args.keep:
+            print(f"bench: work files kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    missed = [f.name for f in results.figures if f.ok is False]
+    minutes = (time.time() - results.started) / 60
+    print(f"bench: {len(results.figures)} figures in {minutes:.1f} min, written to {args.results}; "
+          + (f"MISSED: {', '.join(missed)}" if missed else "every target met"), flush=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
