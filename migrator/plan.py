@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
@@ -165,10 +165,25 @@ def write_encoded_lines(path: Path, texts: Iterator[str]) -> int:
     """Write lines already encoded as compact JSON objects (one per string, no newline); returns how many."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
+    batch: list[str] = []
     with open(path, "w", encoding="utf-8") as out:
         for text in texts:
-            out.write(text + "\n")
-            count += 1
+            batch.append(text)
+            if len(batch) == _WRITE_BATCH:
+                count += _write_batch(out, batch)
+        count += _write_batch(out, batch)
+    return count
+
+
+_WRITE_BATCH = 1024  # lines joined per write: one call per line costs more than encoding them
+
+
+def _write_batch(out: TextIO, batch: list[str]) -> int:
+    """Write the lines collected so far, each ending in a newline, and empty the batch; returns how many."""
+    if batch:
+        out.write("\n".join(batch) + "\n")
+    count = len(batch)
+    batch.clear()
     return count
 
 

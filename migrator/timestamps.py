@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from datetime import datetime, timezone
 
 _ISO = re.compile(
@@ -38,9 +39,22 @@ def parse_ms(value: str) -> int:
 
 
 def format_ms(ms: int) -> str:
-    """UTC epoch ms to `YYYY-MM-DDTHH:MM:SS.fffZ`."""
-    seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    """UTC epoch ms to `YYYY-MM-DDTHH:MM:SS.fffZ`.
+
+    Every plan line carries one, so only the date goes through strftime (once
+    per day, cached); the time of day is plain arithmetic.
+    """
+    days, ms_of_day = divmod(ms, 86_400_000)
+    seconds, millis = divmod(ms_of_day, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_date(days)}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _date(days: int) -> str:
+    """`YYYY-MM-DD` of a day counted from the epoch."""
+    return time.strftime("%Y-%m-%d", time.gmtime(days * 86_400))
 
 
 def now_ms() -> int:

@@ -423,35 +423,38 @@ class SlackExport:
             us = ts_to_micros(ts)
         except ValueError as exc:
             raise _Refused(str(exc)) from exc
-        subtype = raw.get("subtype") if isinstance(raw.get("subtype"), str) else None
-        unknown = [k for k in raw if k not in _KNOWN]
-        files, commented = self._message_files(raw, subtype)
-        edited = raw.get("edited")
-        return Message(
+        get = raw.get  # one bound method for the ~15 lookups of every message
+        subtype = get("subtype")
+        if not isinstance(subtype, str):
+            subtype = None
+        text = get("text")
+        files, commented = self._message_files(raw, subtype) if "files" in raw or "file" in raw else ([], None)
+        edited = get("edited")
+        reactions = get("reactions")
+        message = Message(
             ts=ts,
             us=us,
             conversation_id=conversation_id,
             origin=origin,
-            user=_str_or_none(raw.get("user")),
-            bot_id=_str_or_none(raw.get("bot_id")),
-            username=_str_or_none(raw.get("username")),
-            text=raw.get("text") if isinstance(raw.get("text"), str) else None,
-            blocks=_dicts(raw.get("blocks")),
+            user=_str_or_none(get("user")),
+            bot_id=_str_or_none(get("bot_id")),
+            username=_str_or_none(get("username")),
+            text=text if isinstance(text, str) else None,
+            blocks=_dicts(get("blocks")),
             files=files,
-            thread_ts=_str_or_none(raw.get("thread_ts")),
+            thread_ts=_str_or_none(get("thread_ts")),
             subtype=subtype,
             system=subtype in SYSTEM_SUBTYPES,
-            reactions=[
-                Reaction(name=str(r["name"]), count=int(r.get("count") or len(r.get("users") or [])),
-                         users=tuple(r.get("users") or ()))
-                for r in _dicts(raw.get("reactions")) if r.get("name")
-            ],
+            reactions=_reactions(reactions) if reactions else [],
             edited=Edit(user=_str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,
-            attachments=_dicts(raw.get("attachments")),
+            attachments=_dicts(get("attachments")),
             commented_file=commented,
-            extra={k: v for k, v in raw.items() if k not in _MODELLED},
-            unknown_fields=tuple(unknown),
+            extra=raw,
+            unknown_fields=() if raw.keys() <= _KNOWN else tuple(k for k in raw if k not in _KNOWN),
         )
+        for modelled in _MODELLED.intersection(raw):  # the record becomes `extra`: cheaper than copying it
+            del raw[modelled]
+        return message
 
     def _message_files(self, raw: dict[str, Any], subtype: str | None) -> tuple[list[File], File | None]:
         """Modern `files` arrays and the legacy single `file`; a comment's file is not attached to it."""
@@ -517,4 +520,12 @@ def _str_or_none(value: Any) -> str | None:
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
     """A list of objects from a field that may be null, missing or malformed."""
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    return [v for v in value if isinstance(v, dict)] if value and isinstance(value, list) else []
+
+
+def _reactions(value: Any) -> list[Reaction]:
+    """Named reactions with their count (older exports omit `count`: the users listed are the count)."""
+    return [
+        Reaction(name=str(r["name"]), count=int(r.get("count") or len(r.get("users") or [])), users=tuple(r.get("users") or ()))
+        for r in _dicts(value) if r.get("name")
+    ]

@@ -59,6 +59,7 @@ def newlines(text: str) -> str:
 
 
 def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
+    append = out.append
     for node in nodes:
         if type(node) is str:
             if "&" in node or "<" in node or ">" in node:
@@ -67,14 +68,23 @@ def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
                 node = newlines(node)
                 if not pre:
                     node = node.replace("\n", "<br>")
-            out.append(node)
+            append(node)
             continue
-        attrs = "".join(f' {name}="{escape(value, quote=True)}"' for name, value in node.attrs)
-        out.append(f"<{node.tag}{attrs}>")
-        if node.tag in VOID:
+        tag = node.tag
+        if node.attrs:
+            append(f"<{tag}" + "".join(f' {name}="{escape(value, quote=True)}"' for name, value in node.attrs) + ">")
+        else:
+            append(_OPEN.get(tag) or f"<{tag}>")
+        if tag in VOID:
             continue
-        _render(node.children, out, pre or node.tag == "pre")
-        out.append(f"</{node.tag}>")
+        if node.children:
+            _render(node.children, out, pre or tag == "pre")
+        append(_CLOSE.get(tag) or f"</{tag}>")
+
+
+# The tags bodies are made of, written once rather than formatted for every element of every message.
+_OPEN = {tag: f"<{tag}>" for tag in ("p", "span", "b", "i", "s", "u", "code", "pre", "blockquote", "ul", "ol", "li", "br")}
+_CLOSE = {tag: f"</{tag}>" for tag in _OPEN}
 
 
 def text_of(nodes: Iterable[Node]) -> str:

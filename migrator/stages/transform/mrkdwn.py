@@ -31,6 +31,7 @@ _INLINE = re.compile(
 )
 _ANGLE = re.compile(r"<([^<>\n]*)>")
 _MARKUP = re.compile(r"[<>&*_~`:\n\r]")  # a text without any of these is one plain paragraph
+_ONE_LINE = re.compile(r"[\n\r]|```")  # a text without these (nor a leading quote) is one inline paragraph
 
 
 def _decode(text: str) -> str:
@@ -44,6 +45,8 @@ def blocks(text: str, ctx: Context) -> list[Element]:
     """Paragraphs, quotes and code blocks of a mrkdwn text."""
     if _MARKUP.search(text) is None:  # most messages: skip the parser
         return [Element("p", [text])] if text.strip() else []
+    if _ONE_LINE.search(text) is None and not text.startswith(_QUOTE_MARKS):  # no code, quote or paragraph
+        return [Element("p", _line(text, ctx))] if text.strip() else []
     segments = newlines(text).split(FENCE)
     if len(segments) % 2 == 0:  # an odd number of fences: the last one is a literal ```
         segments[-2:] = [segments[-2] + FENCE + segments[-1]]

@@ -34,7 +34,7 @@ from migrator.stages.transform.files import ChannelUploads, FilePlanner, FilePar
 from migrator.stages.transform.markup import Element, note, render
 from migrator.stages.transform.report import Tally
 from migrator.stages.transform.split import size, split_blocks
-from migrator.stages.transform.timeline import Entry, Placement, place
+from migrator.stages.transform.timeline import Entry, Placement, place, time_order
 from migrator.timestamps import format_ms
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -49,11 +49,12 @@ SKIPPED_AUTHOR = "its author is not migrated"
 def keyed_messages(conversation: Conversation, messages: Iterator[Message]) -> Iterator[tuple[str, Message]]:
     """Each message with its stable key, `conversation:ts`; a repeated ts (Slack ts are not always unique)
     gets `/2`, `/3`… in stream order, which is stable because day files are read in name order."""
-    seen: Counter = Counter()
+    seen: dict[str, int] = {}  # a plain dict: Counter's __missing__ runs Python code for every new ts
+    prefix = f"{conversation.id}:"
     for message in messages:
-        seen[message.ts] += 1
-        key = f"{conversation.id}:{message.ts}"
-        yield (key if seen[message.ts] == 1 else f"{key}/{seen[message.ts]}"), message
+        ts = message.ts
+        count = seen[ts] = seen.get(ts, 0) + 1
+        yield (prefix + ts if count == 1 else f"{prefix}{ts}/{count}"), message
 
 
 def thread_reply_note(root_ts: str) -> Element:
@@ -176,14 +177,18 @@ class ChannelPlan:
             parts = [_part(author, content, files)]
         else:
             parts = self._split(key, author, preamble, [self._valid(render([block]))[0] for block in blocks], files)
-        self.run.tally.conversions.update(ctx.features)
+        if ctx.features:
+            self.run.tally.conversions.update(ctx.features)
         note = f"posted by the fallback account for {author.posted_by}" if author.posted_by else None
-        thread = (conversation.id, message.root_ts)
-        self._spool(key, message.ts, thread, not message.is_reply, message.us, author, note, parts)
+        reply = message.is_reply
+        thread = (conversation.id, message.thread_ts if reply else message.ts)
+        self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
 
     def _valid(self, html: str) -> tuple[str, int]:
         """The HTML and its size in bytes. Lone surrogates (broken UTF-16 in the export's JSON) cannot be
         written: shown as U+FFFD, counted."""
+        if html.isascii():  # most bodies: the length is the size, no copy needed
+            return html, len(html)
         try:
             return html, len(html.encode("utf-8"))
         except UnicodeEncodeError:
@@ -218,9 +223,10 @@ class ChannelPlan:
         """Resolve threads, place every message in time, and write the plan file in posting order."""
         root_keys = self._resolve_threads()
         thread_ids = {thread: index for index, thread in enumerate(root_keys)}
-        entries = [Entry(thread_ids[self._thread_of(r)], r.us, r.root, r.span) for r in self.records]
+        entries = [Entry(thread_ids[(r.thread[0], r.key) if r.root else r.thread], r.us, r.root, r.span)
+                   for r in self.records]  # `_thread_of` inlined: this runs once per message
         placements = place(entries, self.run.now_ms)
-        order = sorted(range(len(self.records)), key=lambda i: placements[i].ms)
+        order = time_order(placements)
         counts: Counter = Counter()
         lines = self._lines(order, placements, root_keys, counts)
         written = write_encoded_lines(plan_dir / self.target.file, lines)
@@ -297,14 +303,13 @@ class ChannelPlan:
             for number, part in enumerate(parts):
                 is_root = self.target.is_chat or (record.root and number == 0)  # a chat has no replies
                 key = record.key if number == 0 else f"{record.key}/part-{number + 1}"
-                notes = [n for n in (note, moved if number == 0 else None,
-                                     f"part {number + 1} of {len(parts)}" if len(parts) > 1 else None) if n]
+                notes = _notes(note, moved if number == 0 else None, number, len(parts))
                 kind = "root" if is_root else "reply"
                 counts[kind] += 1
                 yield "".join((
                     '{"key":', _encode(key), ',"kind":"', kind, '","root_key":', "null" if is_root else _encode(root_key),
                     ',"source_ts":', source_ts, ',"createdDateTime":"', format_ms(placement.ms + number), '",', part,
-                    ',"note":' + _encode("; ".join(notes)) if notes else "", "}",
+                    ',"note":' + _encode(notes) if notes else "", "}",
                 ))
 
     def _moved(self, record: _Record, placement: Placement) -> str | None:
@@ -317,6 +322,13 @@ class ChannelPlan:
         """Before the first message (Graph refuses a message at or before its channel's creation)."""
         known = [c.created_us // 1000 for c in self.target.sources if c.created_us is not None]
         return min(known + ([first_ms - 1] if first_ms is not None else []) + [self.run.now_ms - 1])
+
+
+def _notes(note: str | None, moved: str | None, number: int, total: int) -> str:
+    """The reviewer's note of one part: why it was posted so, whether its time moved, which part it is."""
+    if total == 1:  # nearly every message: no list to build
+        return f"{note}; {moved}" if note and moved else note or moved or ""
+    return "; ".join(n for n in (note, moved, f"part {number + 1} of {total}") if n)
 
 
 def _part(author: Author, body: str, files: FileParts) -> str:

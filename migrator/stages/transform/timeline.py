@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 THREAD_ORDER = "thread_order"  # same millisecond as, or before, the previous message of its thread
 REPLY_BEFORE_ROOT = "reply_before_root"
@@ -40,8 +41,9 @@ REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
+    """One message to place (a tuple: a channel has one per message, and tuples are the cheapest to build)."""
+
     thread: int  # which thread of the target it belongs to
     us: int  # source time, UTC microseconds
     root: bool
@@ -61,7 +63,7 @@ class Placement:
 
 def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
     """A placement per entry, in the same order, meeting every rule above."""
-    placements = [Placement(e.us // 1000, e.us // 1000) for e in entries]
+    placements = [Placement(ms, ms, []) for ms in (e.us // 1000 for e in entries)]
     threads = thread_order(entries)
     _order_threads(entries, threads, placements)
     _unique(entries, placements)
@@ -79,7 +81,8 @@ def thread_order(entries: Sequence[Entry]) -> dict[int, list[int]]:
     for index, entry in enumerate(entries):
         threads[entry.thread].append(index)
     for members in threads.values():
-        members.sort(key=lambda i: (not entries[i].root, entries[i].us, i))
+        if len(members) > 1:  # most threads are a lone message; indexes are already ascending, the sort is stable
+            members.sort(key=lambda i: (not entries[i].root, entries[i].us))
     return threads
 
 
@@ -101,7 +104,7 @@ def _unique(entries: Sequence[Entry], placements: list[Placement]) -> None:
     """Step 3: in time order, each entry takes the first free milliseconds at or after its own."""
     taken = _Taken(1)
     thread_end: dict[int, int] = {}
-    for index in sorted(range(len(entries)), key=lambda i: (placements[i].ms, i)):
+    for index in time_order(placements):
         entry, placement = entries[index], placements[index]
         lower = placement.ms
         if entry.thread in thread_end:
@@ -126,7 +129,7 @@ def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: in
     for entry, placement in zip(entries, placements):
         taken.take(placement.ms, placement.ms + entry.span - 1)
     next_start: dict[int, int] = {}
-    for index in sorted(range(len(entries)), key=lambda i: (placements[i].ms, i), reverse=True):
+    for index in reversed(time_order(placements)):
         entry, placement = entries[index], placements[index]
         upper = now_ms - entry.span + 1
         if entry.thread in next_start:
@@ -137,6 +140,11 @@ def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: in
             placement.ms = start
             taken.take(start, start + entry.span - 1)
         next_start[entry.thread] = placement.ms
+
+
+def time_order(placements: list[Placement]) -> list[int]:
+    """Indexes by placed ms, ties in entry order (the sort is stable, so no (ms, index) tuples are built)."""
+    return sorted(range(len(placements)), key=[p.ms for p in placements].__getitem__)
 
 
 class _Taken:
