@@ -131,7 +131,7 @@ def test_operator_dump_stats_config_and_cli(emulator):
                             capture_output=True, text=True, timeout=60, check=True)
     teams = json.loads(dumped.stdout)["teams"]
     assert teams[0]["id"] == team and {c["displayName"] for c in teams[0]["channels"]} == {"General", "Imported"}
-    assert emulator.operator("stats")["totals"]["requests"] >= 5
+    assert emulator.operator("stats")["totals"]["requests"] >= 4  # team, its operation, channel, message (+ a token unless cached)
     assert emulator.operator("config", {"channel_rps": 7})["channel_rps"] == 7
     with pytest.raises(requests.HTTPError):
         emulator.operator("config", {"no_such_setting": 1})
