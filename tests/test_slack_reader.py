@@ -119,6 +119,24 @@ def test_invalid_day_file_is_quarantined_and_reading_continues(tmp_path: Path) -
     assert errors["dev/2024-01-02.json"].startswith("not UTF-8 text")
 
 
+def test_json_the_fast_parser_refuses_is_still_read(tmp_path: Path) -> None:
+    """orjson reads day files; what it refuses but Python's json accepts (a lone surrogate escape from
+    broken UTF-16, a UTF-8 byte order mark) is read as before, not quarantined; an integer beyond 64 bits
+    (which orjson reads as a float) does not stop its file from being read."""
+    root = write_export(
+        tmp_path / "export",
+        {
+            "general/2024-01-01.json": '[{"type": "message", "ts": "1704067200.000001", "text": "half \\ud83d emoji"}]',
+            "general/2024-01-02.json": '[{"type": "message", "ts": "1704153600.000001", "text": "big", "n": 123456789012345678901234567890}]',
+            "general/2024-01-03.json": b'\xef\xbb\xbf[{"type": "message", "ts": "1704240000.000001", "text": "bom"}]',
+        },
+    )
+    with SlackExport(root) as export:
+        messages = read_all(export)["general"]
+        assert export.quarantine == []
+    assert [m.text for m in messages] == ["half \ud83d emoji", "big", "bom"]
+
+
 def test_message_without_ts_is_quarantined_with_its_position(tmp_path: Path) -> None:
     day = [message("1.000001"), {"type": "message", "text": "no ts"}, "not an object", message("2.000001"),
            {"type": "message", "ts": 3.5}, message("not-a-ts")]

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+import orjson
+
 from migrator.model import (
     Conversation,
     ConversationKind,
@@ -101,10 +103,18 @@ class _Refused(Exception):
 
 
 def _decode_json(data: bytes) -> Any:
-    """Parse export JSON, dropping Slack access tokens before anything sees the text."""
+    """Parse export JSON, dropping Slack access tokens before anything sees the text.
+
+    orjson first: it decodes day files several times faster than json. It reads an integer beyond
+    64 bits as a float; no field the stages use holds one (sizes, times and counts are far smaller).
+    """
     text = data.decode("utf-8-sig")
     if "xox" in text:
         text = _TOKEN.sub("[token removed]", text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass  # json accepts what orjson refuses (lone surrogates, NaN, huge integers) and words errors for the quarantine
     try:
         return json.loads(text)
     except RecursionError:  # e.g. rich-text blocks nested thousands deep: the parser's stack, not a crash
