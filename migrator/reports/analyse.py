@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
 from migrator.reports.html import bar_chart, render, table
 
 # What each conversion means for the customer (graph-contract.md: out of the import API's scope).
@@ -27,6 +25,7 @@ CONVERSIONS = {
     "canvases": ("canvases", "not importable: listed here, content stays in Slack or is exported separately"),
     "pins": ("pinned messages", "not importable: the pin is lost, the message is migrated"),
 }
+CONVERSATION_COLUMNS = ["id", "conversation", "kind", "destination", "messages", "threads", "replies", "files", "first", "last"]
 ISSUES = {
     "ms_collisions": "messages in the same millisecond as another message of their thread; Teams keeps milliseconds "
                      "and refuses duplicates, so transform moves them 1 ms apart (counted in its report)",
@@ -41,27 +40,18 @@ ISSUES = {
 }
 
 
-def _conversations_frame(channels: list[Mapping[str, Any]]) -> pd.DataFrame:
-    rows = [{**c, "first": (c["first"] or "")[:10], "last": (c["last"] or "")[:10]} for c in channels]
-    frame = pd.DataFrame(
-        rows, columns=["id", "label", "kind", "destination", "messages", "threads", "replies", "files", "first", "last"]
-    )
-    return frame.rename(columns={"label": "conversation"})
+def _conversations(channels: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{**c, "conversation": c["label"], "first": (c["first"] or "")[:10], "last": (c["last"] or "")[:10]} for c in channels]
 
 
-def _frame(rows: list[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _out_of_scope(inventory: Mapping[str, Any]) -> pd.DataFrame:
+def _out_of_scope(inventory: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every conversation that is not public or not imported into a standard channel, and where it goes."""
-    rows = [
+    return [
         {"conversation": c["label"], "kind": c["kind"], "goes to": c["goes_to"], "where": c["destination"], "members": c["members"],
          "messages": c["messages"]}
         for c in inventory["channels"]
         if c["kind"] != "public" or c["goes_to"] != "channel"
     ]
-    return _frame(rows, ["conversation", "kind", "goes to", "where", "members", "messages"])
 
 
 def render_report(inventory: Mapping[str, Any]) -> str:
@@ -70,26 +60,22 @@ def render_report(inventory: Mapping[str, Any]) -> str:
     kinds: dict[str, int] = {}
     for channel in inventory["channels"]:
         kinds[channel["kind"]] = kinds.get(channel["kind"], 0) + channel["messages"]
-    conversions = _frame(
-        [{"key": key, "what": label, "messages": inventory["conversions"][key], "becomes in Teams": becomes}
-         for key, (label, becomes) in CONVERSIONS.items()],
-        ["key", "what", "messages", "becomes in Teams"],
-    )
+    conversions = [{"key": key, "what": label, "messages": inventory["conversions"][key], "becomes in Teams": becomes}
+                   for key, (label, becomes) in CONVERSIONS.items()]
     return render(
         "analyse.html.j2",
         inv=inventory,
-        conversations=table(_conversations_frame(inventory["channels"]), "conversations", sortable=True),
+        conversations=table(_conversations(inventory["channels"]), CONVERSATION_COLUMNS, "conversations", sortable=True),
         month_chart=bar_chart(list(months), list(months.values()), title="Messages per month", ylabel="messages")
         if months else None,
         kind_chart=bar_chart(list(kinds), list(kinds.values()), title="Messages per kind of conversation",
                              ylabel="messages", horizontal=True) if kinds else None,
-        conversions=table(conversions, "conversions"),
-        out_of_scope=table(_out_of_scope(inventory), "out-of-scope"),
+        conversions=table(conversions, ["key", "what", "messages", "becomes in Teams"], "conversions"),
+        out_of_scope=table(_out_of_scope(inventory), ["conversation", "kind", "goes to", "where", "members", "messages"], "out-of-scope"),
         issues=ISSUES,
-        quarantined=table(_frame(inventory["quarantined"], ["file", "item", "error"]), "quarantined"),
-        ignored=table(_frame(inventory["ignored"], ["path", "entries", "reason"]), "ignored"),
-        subtypes=table(_frame([{"subtype": k, "messages": v} for k, v in inventory["subtypes"].items()],
-                              ["subtype", "messages"]), "subtypes"),
-        unknown=table(_frame([{"field": k, "messages": v} for k, v in inventory["unknown_fields"].items()],
-                             ["field", "messages"]), "unknown-fields"),
+        quarantined=table(inventory["quarantined"], ["file", "item", "error"], "quarantined"),
+        ignored=table(inventory["ignored"], ["path", "entries", "reason"], "ignored"),
+        subtypes=table([{"subtype": k, "messages": v} for k, v in inventory["subtypes"].items()], ["subtype", "messages"], "subtypes"),
+        unknown=table([{"field": k, "messages": v} for k, v in inventory["unknown_fields"].items()], ["field", "messages"],
+                      "unknown-fields"),
     )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 _ENV = Environment(
     loader=PackageLoader("migrator.reports", "templates"),
@@ -45,11 +44,22 @@ def render(template: str, **context: Any) -> str:
     return _ENV.get_template(template).render(**context)
 
 
-def table(frame: pd.DataFrame, table_id: str, *, sortable: bool = False) -> Markup:
-    """An HTML table from a DataFrame; cells are escaped, so source names cannot inject markup."""
-    classes = ["data", "sortable"] if sortable else ["data"]
-    html = frame.to_html(index=False, table_id=table_id, classes=classes, border=0, escape=True, na_rep="")
-    return Markup(html)
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], table_id: str, *, sortable: bool = False) -> Markup:
+    """An HTML table of `columns` from each row (a missing or None value is an empty cell).
+
+    Every header and cell is escaped, so source names cannot inject markup. Written
+    here rather than through a DataFrame: importing pandas cost every stage 0.4 s of CPU
+    for what is only ever a list of rows shown as a table.
+    """
+    classes = "data sortable" if sortable else "data"
+    head = "".join(f"<th>{escape(column)}</th>" for column in columns)
+    body = "\n".join("<tr>" + "".join(f"<td>{_cell(row.get(column))}</td>" for column in columns) + "</tr>" for row in rows)
+    return Markup(f'<table class="{classes}" id="{escape(table_id)}">\n<thead><tr>{head}</tr></thead>\n'
+                  f"<tbody>\n{body}\n</tbody>\n</table>")
+
+
+def _cell(value: Any) -> Markup | str:
+    return "" if value is None else escape(value)
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str, ylabel: str, horizontal: bool = False) -> Markup:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from migrator.reports.html import render, table
 from migrator.stages.verify.outcome import PROBLEMS, VerifyOutcome
 
@@ -25,6 +23,6 @@ def write(outcome: VerifyOutcome, out_dir: Path) -> tuple[Path, Path]:
     findings = {name: [(c, f) for c in outcome.conversations for f in getattr(c, name)] for name in (*PROBLEMS, "unexpected")}
     html_path = out_dir / HTML_FILE
     html_path.write_text(render("verify.html.j2", outcome=outcome, findings=findings,
-                                conversations=table(pd.DataFrame(rows, columns=COLUMNS), "conversations", sortable=True)),
+                                conversations=table(rows, COLUMNS, "conversations", sortable=True)),
                          encoding="utf-8")
     return json_path, html_path

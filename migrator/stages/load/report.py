@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pandas as pd
-
 from migrator.reports.html import render, table
 from migrator.stages.load.outcome import LoadOutcome
 
@@ -32,8 +30,7 @@ def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
         writer.writeheader()
         writer.writerows(data)
     html_path = out_dir / "load-report.html"
-    frame = pd.DataFrame(data, columns=COLUMNS)
-    html_path.write_text(render("load.html.j2", outcome=outcome, channels=table(frame, "channels", sortable=True),
+    html_path.write_text(render("load.html.j2", outcome=outcome, channels=table(data, COLUMNS, "channels", sortable=True),
                                 totals={name: outcome.total(name) for name in ("planned", "posted", "already", "failed", "uploads")}),
                          encoding="utf-8")
     return csv_path, html_path

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from migrator.reports.html import render, table
 from migrator.stages.transform.files import COUNT_KEYS
 from migrator.stages.transform.timeline import REASONS
@@ -119,24 +117,19 @@ def render_html(report: dict[str, Any]) -> str:
     """A self-contained page; every table is escaped by `table`, so source names cannot inject markup."""
     adjustments = [{**a, "reasons": ", ".join(a["reasons"])} for a in report["timeline"]["adjustments"]]
     tables = {
-        "targets": _frame(report["targets"], ["team", "channel", "membership", "general", "messages", "roots", "replies", "uploads", "created", "file"]),
-        "conversations": _frame(report["conversations"], ["id", "name", "kind", "action", "target", "read", *MESSAGE_KEYS, "files"]),
-        "conversions": _frame([{"conversion": text, "messages": report["conversions"][key]} for key, text in CONVERSIONS.items()],
-                              ["conversion", "messages"]),
-        "adjustments": _frame(adjustments[:SHOWN_ROWS], ["target", "key", "original", "planned", "reasons"]),
-        "splits": _frame(report["split"][:SHOWN_ROWS], ["key", "parts", "bytes"]),
-        "thread_placeholders": _frame(report["thread_placeholders"][:SHOWN_ROWS], ["key", "reason", "replies"]),
-        "file_placeholders": _frame(report["files"]["placeholders"][:SHOWN_ROWS], ["message", "name", "status", "size", "url"]),
-        "fallback": _frame([{"author": k, "messages": v} for k, v in report["authors"]["fallback_for"].items()], ["author", "messages"]),
-        "skipped_authors": _frame(report["authors"]["skipped_list"], ["author", "reason", "messages"]),
-        "teams": _frame([{**t, "owners": ", ".join(t["owners"])} for t in report["teams"]],
-                        ["name", "key", "created", "channels", "members", "owners"]),
-        "unsupported": _frame([{"type": k, "count": v} for k, v in report["unsupported"].items()], ["type", "count"]),
-        "quarantined": _frame(report["quarantined"], ["file", "item", "error"]),
+        "targets": (report["targets"], ["team", "channel", "membership", "general", "messages", "roots", "replies", "uploads", "created", "file"]),
+        "conversations": (report["conversations"], ["id", "name", "kind", "action", "target", "read", *MESSAGE_KEYS, "files"]),
+        "conversions": ([{"conversion": text, "messages": report["conversions"][key]} for key, text in CONVERSIONS.items()],
+                        ["conversion", "messages"]),
+        "adjustments": (adjustments[:SHOWN_ROWS], ["target", "key", "original", "planned", "reasons"]),
+        "splits": (report["split"][:SHOWN_ROWS], ["key", "parts", "bytes"]),
+        "thread_placeholders": (report["thread_placeholders"][:SHOWN_ROWS], ["key", "reason", "replies"]),
+        "file_placeholders": (report["files"]["placeholders"][:SHOWN_ROWS], ["message", "name", "status", "size", "url"]),
+        "fallback": ([{"author": k, "messages": v} for k, v in report["authors"]["fallback_for"].items()], ["author", "messages"]),
+        "skipped_authors": (report["authors"]["skipped_list"], ["author", "reason", "messages"]),
+        "teams": ([{**t, "owners": ", ".join(t["owners"])} for t in report["teams"]], ["name", "key", "created", "channels", "members", "owners"]),
+        "unsupported": ([{"type": k, "count": v} for k, v in report["unsupported"].items()], ["type", "count"]),
+        "quarantined": (report["quarantined"], ["file", "item", "error"]),
     }
     return render("transform.html.j2", report=report, shown=SHOWN_ROWS,
-                  tables={name: table(frame, name, sortable=True) for name, frame in tables.items()})
-
-
-def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+                  tables={name: table(rows, columns, name, sortable=True) for name, (rows, columns) in tables.items()})
