@@ -11,8 +11,10 @@ the parts' text gives back the whole message.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+if TYPE_CHECKING:
+    from bs4 import NavigableString, Tag
 
 
 class SplitError(ValueError):
@@ -45,6 +47,8 @@ def _pack(pieces: list[str], budget: int) -> list[list[str]]:
 
 
 def _cut_block(html: str, budget: int) -> list[str]:
+    from bs4 import BeautifulSoup  # imported here: only oversized blocks need a parser, and bs4 costs 0.1 s to import
+
     soup = BeautifulSoup(html, "html.parser")
     pieces: list[str] = []
     for node in soup.contents:
@@ -53,6 +57,8 @@ def _cut_block(html: str, budget: int) -> list[str]:
 
 
 def _cut_node(node: Tag | NavigableString, budget: int, in_pre: bool) -> list[str]:
+    from bs4 import Tag
+
     if isinstance(node, Tag):
         html = node.decode(formatter="minimal")
         return [html] if size(html) <= budget else _cut_tag(node, budget, in_pre)
