@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migrator import collector
 from migrator.model import Conversation, Source, User
 from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
 from migrator.sources import open_source
@@ -77,7 +78,8 @@ def transform(source_path: Path, mappings_path: Path, out_dir: Path, *, now_ms: 
             )
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
-        manifest, report = _Transform(source, mappings, rows, out_dir, now_ms or current_ms()).run(Path(source_path))
+        with collector.streaming():
+            manifest, report = _Transform(source, mappings, rows, out_dir, now_ms or current_ms()).run(Path(source_path))
     finally:
         source.close()
     json_path, html_path = reporting.write(report, out_dir)
