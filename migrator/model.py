@@ -30,6 +30,8 @@ def ts_to_micros(ts: str) -> int:
     methods rather than a regex: every message of every export passes here.
     """
     seconds, dot, fraction = ts.partition(".") if isinstance(ts, str) else ("", "", "")
+    if len(fraction) == 6 and ts.isascii() and seconds.isdigit() and fraction.isdigit():  # Slack's own form
+        return int(seconds) * 1_000_000 + int(fraction)
     if not (_digits(seconds) and (_digits(fraction) or not dot)):
         raise ValueError(f"not a timestamp of the form SECONDS.MICROS: {ts!r}")
     if fraction[6:].strip("0"):

@@ -138,20 +138,24 @@ class ChannelPlan:
         """Render every message of one source conversation; returns its counts for the report."""
         counts: Counter = Counter({"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0,
                                    "files": 0, "files_left_out": 0})
+        read = files = planned = 0  # plain ints in the loop: a Counter item update per message costs more
+        keep_system, for_message = self.run.keep_system, self.run.authors.for_message
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
-            counts["read"] += 1
-            counts["files"] += len(message.files)
-            if message.system and not self.run.keep_system:
+            read += 1
+            if message.files:
+                files += len(message.files)
+            if message.system and not keep_system:
                 counts["skipped_system"] += 1
                 self._left_out(conversation, message, SKIPPED_SYSTEM, counts)
                 continue
-            author = self.run.authors.for_message(message)
+            author = for_message(message)
             if author is None:
                 counts["skipped_author"] += 1
                 self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
             self._plan(conversation, message, key, author)
-            counts["planned"] += 1
+            planned += 1
+        counts.update(read=read, files=files, planned=planned)
         return counts
 
     def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter) -> None:
