@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -28,10 +28,11 @@ NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
 class Author:
     sender: dict[str, Any]  # the request's `from`
     posted_by: str | None = None  # the original author's name when the fallback account posts
+    sender_json: str = field(init=False, repr=False, compare=False)  # `from` as JSON: every plan line carries it
 
-    @property
-    def sender_json(self) -> str:
-        return _sender_json(self.sender["user"]["id"], self.sender["user"]["displayName"])
+    def __post_init__(self) -> None:
+        user = self.sender["user"]
+        object.__setattr__(self, "sender_json", _sender_json(user["id"], user["displayName"]))
 
 
 class Authors:
@@ -42,6 +43,9 @@ class Authors:
                      if isinstance(u.extra.get("profile"), dict) and u.extra["profile"].get("bot_id")}
         self.fallback = _sender(mappings.fallback_id, mappings.fallback or "Migration account") if mappings.fallback_id else None
         self.names = {user_id: self._name(user_id) for user_id in users}
+        # Who posts as themselves, decided once per person rather than once per message.
+        self.mapped = {row.slack_id: _person(row.entra_id, self.names[row.slack_id]) for row in rows
+                       if row.action == "map" and row.entra_id and row.slack_id in self.names}
         self.counts: Counter = Counter({"mapped": 0, "fallback": 0, "skipped": 0})
         self.fallback_names: Counter = Counter()  # original author -> messages the fallback account posted
         self.skipped: Counter = Counter()  # (author, reason) -> messages left out
@@ -54,6 +58,10 @@ class Authors:
     def for_message(self, message: Message) -> Author | None:
         """The author to post as, or None when the message is to be left out (counted)."""
         user_id = message.user or self.bots.get(message.bot_id or "")
+        author = self.mapped.get(user_id)  # type: ignore[arg-type]
+        if author is not None:
+            self.counts["mapped"] += 1
+            return author
         row = self.rows.get(user_id or "")
         name = self._original_name(message, user_id)
         if row is not None and row.action == "map" and row.entra_id:
