@@ -434,48 +434,47 @@ class SlackExport:
             us = ts_to_micros(ts)
         except ValueError as exc:
             raise _Refused(str(exc)) from exc
-        get = raw.get  # one bound method for the ~15 lookups of every message
-        subtype = get("subtype")
+        unknown = () if raw.keys() <= _KNOWN else tuple(k for k in raw if k not in _KNOWN)
+        pop = raw.pop  # modelled fields leave the record as they are read; what stays is `extra`, not copied
+        del raw["ts"]
+        subtype = pop("subtype", None)
         if not isinstance(subtype, str):
             subtype = None
-        text = get("text")
-        files, commented = self._message_files(raw, subtype) if "files" in raw or "file" in raw else ([], None)
-        edited = get("edited")
-        reactions = get("reactions")
-        message = Message(
+        text = pop("text", None)
+        files, commented = (self._message_files(pop("files", None), pop("file", None), subtype)
+                            if "files" in raw or "file" in raw else ([], None))
+        edited = pop("edited", None)
+        reactions = pop("reactions", None)
+        return Message(
             ts=ts,
             us=us,
             conversation_id=conversation_id,
             origin=origin,
-            user=_str_or_none(get("user")),
-            bot_id=_str_or_none(get("bot_id")),
-            username=_str_or_none(get("username")),
+            user=_str_or_none(pop("user", None)),
+            bot_id=_str_or_none(pop("bot_id", None)),
+            username=_str_or_none(pop("username", None)),
             text=text if isinstance(text, str) else None,
-            blocks=_dicts(get("blocks")),
+            blocks=_dicts(pop("blocks", None)),
             files=files,
-            thread_ts=_str_or_none(get("thread_ts")),
+            thread_ts=_str_or_none(pop("thread_ts", None)),
             subtype=subtype,
             system=subtype in SYSTEM_SUBTYPES,
             reactions=_reactions(reactions) if reactions else [],
             edited=Edit(user=_str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,
-            attachments=_dicts(get("attachments")),
+            attachments=_dicts(pop("attachments", None)),
             commented_file=commented,
             extra=raw,
-            unknown_fields=() if raw.keys() <= _KNOWN else tuple(k for k in raw if k not in _KNOWN),
+            unknown_fields=unknown,
         )
-        for modelled in _MODELLED.intersection(raw):  # the record becomes `extra`: cheaper than copying it
-            del raw[modelled]
-        return message
 
-    def _message_files(self, raw: dict[str, Any], subtype: str | None) -> tuple[list[File], File | None]:
+    def _message_files(self, files: Any, legacy: Any, subtype: str | None) -> tuple[list[File], File | None]:
         """Modern `files` arrays and the legacy single `file`; a comment's file is not attached to it."""
-        files = [self._file(f) for f in _dicts(raw.get("files"))]
-        legacy = raw.get("file")
+        planned = [self._file(f) for f in _dicts(files)]
         if isinstance(legacy, dict):
             if subtype in {"file_comment", "file_mention"}:
-                return files, self._file(legacy)
-            files.append(self._file(legacy))
-        return files, None
+                return planned, self._file(legacy)
+            planned.append(self._file(legacy))
+        return planned, None
 
     def _file(self, raw: dict[str, Any]) -> File:
         file_id = str(raw.get("id") or "")
