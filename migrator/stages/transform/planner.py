@@ -228,7 +228,7 @@ class ChannelPlan:
         root_keys = self._resolve_threads()
         thread_ids = {thread: index for index, thread in enumerate(root_keys)}
         entries = [Entry(thread_ids[(r.thread[0], r.key) if r.root else r.thread], r.us, r.root, r.span)
-                   for r in self.records]  # `_thread_of` inlined: this runs once per message
+                   for r in self.records]  # a root's thread is (conversation, its own key)
         placements = place(entries, self.run.now_ms)
         order = time_order(placements)
         counts: Counter = Counter()
@@ -242,9 +242,6 @@ class ChannelPlan:
             members=self.target.members, uploads=list(self.uploads.by_key.values()),
             sources=[c.id for c in self.target.sources],
         )
-
-    def _thread_of(self, record: _Record) -> tuple[str, str]:
-        return (record.thread[0], record.key) if record.root else record.thread
 
     def _resolve_threads(self) -> dict[tuple[str, str], str]:
         """Root key per thread; a root's own thread is (conversation, its key), replies join the first
@@ -298,27 +295,31 @@ class ChannelPlan:
     def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
                counts: Counter) -> Iterator[str]:
         """Each plan line as JSON text: the plan fields, then the request fields spooled ready-encoded."""
+        records, is_chat = self.records, self.target.is_chat
+        roots = replies = 0  # plain ints in the loop, added to `counts` once the last line is out
         for index in order:
-            record, placement = self.records[index], placements[index]
+            record, placement = records[index], placements[index]
             note, parts = marshal.loads(self._read(record))
-            moved = self._moved(record, placement)
-            root_key = record.key if record.root else root_keys[self._thread_of(record)]
+            moved = self._moved(record, placement) if placement.ms != placement.original else None
+            root_key = record.key if record.root else root_keys[record.thread]  # a reply's thread is its root's
             source_ts = _encode(record.ts)
             for number, part in enumerate(parts):
-                is_root = self.target.is_chat or (record.root and number == 0)  # a chat has no replies
+                is_root = is_chat or (record.root and number == 0)  # a chat has no replies
                 key = record.key if number == 0 else f"{record.key}/part-{number + 1}"
-                notes = _notes(note, moved if number == 0 else None, number, len(parts))
-                kind = "root" if is_root else "reply"
-                counts[kind] += 1
+                notes = _notes(note, moved if number == 0 else None, number, len(parts)) if note or moved or len(parts) > 1 else ""
+                if is_root:
+                    roots += 1
+                else:
+                    replies += 1
                 yield "".join((
-                    '{"key":', _encode(key), ',"kind":"', kind, '","root_key":', "null" if is_root else _encode(root_key),
+                    '{"key":', _encode(key), ',"kind":"', "root" if is_root else "reply",
+                    '","root_key":', "null" if is_root else _encode(root_key),
                     ',"source_ts":', source_ts, ',"createdDateTime":"', format_ms(placement.ms + number), '",', part,
                     ',"note":' + _encode(notes) if notes else "", "}",
                 ))
+        counts.update(root=roots, reply=replies)
 
-    def _moved(self, record: _Record, placement: Placement) -> str | None:
-        if not placement.moved:
-            return None
+    def _moved(self, record: _Record, placement: Placement) -> str:
         self.run.tally.adjust(self.target.key, record.key, placement.original, placement.ms, placement.reasons)
         return f"time moved from {format_ms(placement.original)} ({', '.join(placement.reasons)})"
 
