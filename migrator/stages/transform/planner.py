@@ -1,8 +1,8 @@
 """One target channel's plan file: every message of its source conversations as import requests.
 
 Messages are rendered as they stream in and spooled to disk, already encoded
-as the JSON of their requests (marshal around it), while
-only a small record per message stays in memory: the timeline needs every
+as the JSON of their requests, while only a small record per message stays
+in memory: the timeline needs every
 time of the target before any can be fixed (replies arrive in later day
 files than their root; merged sources interleave), and a channel of a
 million messages must not be held as requests. Once all sources are read,
@@ -15,7 +15,6 @@ comes before its replies.
 from __future__ import annotations
 
 import json
-import marshal
 import re
 import time
 from json.encoder import encode_basestring
@@ -71,6 +70,7 @@ def part_marker(number: int, total: int) -> Element:
 
 
 MARKER_BYTES = size(render([part_marker(9999, 9999)]))
+SPOOL_BATCH = 1 << 20  # bytes of spooled messages written at once
 
 
 @dataclass
@@ -99,6 +99,7 @@ class _Record:
     offset: int
     length: int
     author: Author  # shared by every message of one person
+    note: str | None  # for the reviewer; shared by every message of one fallback author
 
 
 @dataclass
@@ -130,7 +131,9 @@ class ChannelPlan:
         self.uploads = ChannelUploads()
         self.skipped_roots: dict[tuple[str, str], str] = {}
         self._end = 0  # where the next spooled message goes
-        self._at_end = True  # False once a read has moved the file position
+        self._pending: list[bytes] = []  # spooled messages not written yet: one write per batch, not per message
+        self._written = 0  # where the pending ones go in the file
+        self._fallback_notes: dict[str, str] = {}
 
     # --- reading --------------------------------------------------------------
 
@@ -183,7 +186,7 @@ class ChannelPlan:
             parts = self._split(key, author, preamble, [self._valid(render([block]))[0] for block in blocks], files)
         if ctx.features:
             self.run.tally.conversions.update(ctx.features)
-        note = f"posted by the fallback account for {author.posted_by}" if author.posted_by else None
+        note = self._fallback_note(author.posted_by) if author.posted_by else None
         reply = message.is_reply
         thread = (conversation.id, message.thread_ts if reply else message.ts)
         self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
@@ -210,16 +213,31 @@ class ChannelPlan:
         self.run.tally.splits.append({"key": key, "parts": total, "bytes": sum(size(html) for html in rendered)})
         return parts
 
+    def _fallback_note(self, name: str) -> str:
+        note = self._fallback_notes.get(name)
+        if note is None:
+            note = self._fallback_notes[name] = f"posted by the fallback account for {name}"
+        return note
+
     def _spool(self, key: str, ts: str, thread: tuple[str, str], root: bool, us: int, author: Author,
                note: str | None, parts: list[str]) -> None:
-        """`parts` are the encoded request fields of each part (see `_part`); `note` is for the reviewer."""
-        data = marshal.dumps((note, parts))
-        if not self._at_end:  # stand-in roots are spooled after reads
-            self.spool.seek(self._end)
-            self._at_end = True
-        self.spool.write(data)
-        self.records.append(_Record(key, ts, thread, root, us, len(parts), self._end, len(data), author))
+        """`parts` are the encoded request fields of each part (see `_part`); `note` is for the reviewer.
+
+        The parts are stored as UTF-8 separated by NUL, which JSON text never holds raw (encoders escape
+        it); `surrogatepass` keeps any lone surrogate a source name carries exactly as it was.
+        """
+        data = "\x00".join(parts).encode("utf-8", "surrogatepass")
+        self._pending.append(data)
+        self.records.append(_Record(key, ts, thread, root, us, len(parts), self._end, len(data), author, note))
         self._end += len(data)
+        if self._end - self._written >= SPOOL_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.spool.seek(self._written)  # reads move the position; stand-in roots are spooled after reads
+        self.spool.write(b"".join(self._pending))
+        self._pending.clear()
+        self._written = self._end
 
     # --- writing ---------------------------------------------------------------
 
@@ -287,10 +305,12 @@ class ChannelPlan:
         self.run.tally.thread_placeholders.append({"key": key, "reason": reason or "not in the export", "replies": len(replies)})
         return key
 
-    def _read(self, record: _Record) -> bytes:
-        self._at_end = False
+    def _read(self, record: _Record) -> list[str]:
+        """The encoded parts of one spooled message."""
+        if self._pending:
+            self._flush()
         self.spool.seek(record.offset)
-        return self.spool.read(record.length)
+        return self.spool.read(record.length).decode("utf-8", "surrogatepass").split("\x00")
 
     def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
                counts: Counter) -> Iterator[str]:
@@ -299,7 +319,7 @@ class ChannelPlan:
         roots = replies = 0  # plain ints in the loop, added to `counts` once the last line is out
         for index in order:
             record, placement = records[index], placements[index]
-            note, parts = marshal.loads(self._read(record))
+            note, parts = record.note, self._read(record)
             moved = self._moved(record, placement) if placement.ms != placement.original else None
             root_key = record.key if record.root else root_keys[record.thread]  # a reply's thread is its root's
             source_ts = _encode(record.ts)
