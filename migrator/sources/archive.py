@@ -183,7 +183,7 @@ class FolderTree:
 
     def read(self, name: str) -> bytes:
         """Every day file is read here: a plain path join, since building a Path costs more than the read."""
-        with open(os.path.join(self._root, name), "rb") as handle:
+        with open(os.path.join(self._root, name), "rb", buffering=0) as handle:  # read whole: no buffer object needed
             return handle.read()
 
     def close(self) -> None:

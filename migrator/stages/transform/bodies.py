@@ -38,7 +38,8 @@ def content(message: Message, ctx: Context, files: FileParts | None = None) -> l
         blocks = text.blocks(message, ctx, files if files is not None else FileParts())
     if message.subtype == "me_message":
         blocks = [el("p", el("i", *b.children)) if b.tag == "p" else b for b in blocks]
-    blocks += render_cards(message.attachments, ctx, text.syntax(message))
+    if message.attachments:
+        blocks += render_cards(message.attachments, ctx, text.syntax(message))
     if message.commented_file is not None:
         ctx.features.add("file_comments")
         blocks.append(note("Comment on the file ", el("b", message.commented_file.name)))
@@ -48,6 +49,8 @@ def content(message: Message, ctx: Context, files: FileParts | None = None) -> l
 def notes(message: Message, ctx: Context) -> list[Element]:
     """What Slack showed around the message that Teams cannot: edits, broadcasts, reactions."""
     out: list[Element] = []
+    if message.subtype is None and message.edited is None and not message.reactions:  # most messages: nothing to add
+        return out
     if message.subtype == "thread_broadcast":
         ctx.features.add("thread_broadcasts")
         out.append(note("(also sent to the channel)"))
