@@ -12,23 +12,20 @@ export must contain (the behaviour before other sources existed).
 
 from __future__ import annotations
 
+import importlib
 import re
 import zipfile
 from pathlib import Path
-from typing import Callable
 
 from migrator.model import Source, SourceError
 from migrator.sources.archive import ExportTree, open_tree
-from migrator.sources.discord import DiscordExport
-from migrator.sources.mattermost import MattermostExport
-from migrator.sources.slack import SlackExport
-from migrator.sources.teams import TeamsExport
 
-_READERS: dict[str, Callable[[Path], Source]] = {
-    "slack": SlackExport,
-    "mattermost": MattermostExport,
-    "discord": DiscordExport,
-    "teams": TeamsExport,
+# Each reader's module and class, imported when chosen: a run reads one format.
+_READERS = {
+    "slack": ("migrator.sources.slack", "SlackExport"),
+    "mattermost": ("migrator.sources.mattermost", "MattermostExport"),
+    "discord": ("migrator.sources.discord", "DiscordExport"),
+    "teams": ("migrator.sources.teams", "TeamsExport"),
 }
 SOURCE_KINDS = tuple(_READERS)
 _SNIFF_BYTES = 4096
@@ -40,7 +37,8 @@ def open_source(path: Path | str, kind: str | None = None) -> Source:
     """Open an export of the given kind, or of the kind its layout shows; the caller closes it."""
     if kind is not None and kind not in _READERS:
         raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
-    return _READERS[kind or detect_format(Path(path))](Path(path))
+    module, reader = _READERS[kind or detect_format(Path(path))]
+    return getattr(importlib.import_module(module), reader)(Path(path))
 
 
 def detect_format(path: Path) -> str:

@@ -13,15 +13,16 @@ chat messages), which keeps transform's throughput close to Slack's.
 from __future__ import annotations
 
 import re
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.markup import Element, Node, el, emoji_char, link, newlines, text_of
 
-_PARSER = MarkdownIt("commonmark", {"breaks": True, "html": False}).enable(["strikethrough", "table"])
 _SYNTAX = re.compile(r"[*_~`#>|\[\]!<&\\]|^\s*(?:[-+]|\d+[.)])\s|^\s{4}|\n\s*\n|^(?:-{3,}|={3,})\s*$", re.MULTILINE)
 # Inside text: bare links, @mentions, ~channel links (Mattermost), :emoji: names.
 _INLINE = re.compile(
@@ -36,12 +37,21 @@ _BLOCKS = {"paragraph": "p", "blockquote": "blockquote", "bullet_list": "ul", "o
            "heading": None, "table": "table", "thead": "thead", "tbody": "tbody", "tr": "tr", "th": "th", "td": "td"}
 
 
+@cache
+def _parser() -> MarkdownIt:
+    """Built on first use: only Mattermost and Discord text is Markdown, and markdown-it costs every
+    Slack run 40 ms to import."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"breaks": True, "html": False}).enable(["strikethrough", "table"])
+
+
 def blocks(text: str, ctx: Context, channels_by_name: bool = True) -> list[Element]:
     """Top-level blocks of a Markdown text; `channels_by_name` reads `~name` as a channel link (Mattermost)."""
     text = newlines(text)
     if not _SYNTAX.search(text):
         return [el("p", *inline_text(text, ctx, channels_by_name))] if text.strip() else []
-    return _Builder(ctx, channels_by_name).build(_PARSER.parse(text))
+    return _Builder(ctx, channels_by_name).build(_parser().parse(text))
 
 
 def inline_text(text: str, ctx: Context, channels_by_name: bool = True) -> list[Node]:
