@@ -301,3 +301,23 @@ def test_access_tokens_never_reach_the_model(tmp_path: Path) -> None:
         (msg,) = read_all(export)["general"]
     assert "xoxe-" not in repr(msg)
     assert msg.files[0].url == "https://files.slack.com/a.js?t=[token removed]"
+
+
+def test_every_modelled_field_lands_in_its_own_slot(tmp_path: Path) -> None:
+    """The reader builds Message positionally (for speed); each field must still reach its own attribute."""
+    raw = {"type": "message", "ts": "1704067200.000002", "thread_ts": "1704067200.000001", "user": "U1",
+           "bot_id": "B9", "username": "ci", "text": "hi", "subtype": "thread_broadcast",
+           "blocks": [{"type": "rich_text", "elements": []}], "attachments": [{"fallback": "card"}],
+           "reactions": [{"name": "+1", "count": 2, "users": ["U1", "U2"]}],
+           "edited": {"user": "U1", "ts": "1704067300.000000"}, "files": [{"id": "F1", "name": "a.txt"}], "x_new": 1}
+    root = write_export(tmp_path / "export", {"general/2024-01-01.json": [raw]})
+    with SlackExport(root) as export:
+        (m,) = read_all(export)["general"]
+    assert (m.ts, m.us, m.conversation_id, m.origin) == ("1704067200.000002", 1704067200000002, "C1", "general/2024-01-01.json")
+    assert (m.user, m.bot_id, m.username, m.text, m.thread_ts, m.subtype, m.system) == (
+        "U1", "B9", "ci", "hi", "1704067200.000001", "thread_broadcast", False)
+    assert m.blocks == [{"type": "rich_text", "elements": []}] and m.attachments == [{"fallback": "card"}]
+    assert [(r.name, r.count, r.users) for r in m.reactions] == [("+1", 2, ("U1", "U2"))]
+    assert (m.edited.user, m.edited.ts) == ("U1", "1704067300.000000")
+    assert [f.id for f in m.files] == ["F1"] and m.commented_file is None
+    assert m.extra == {"type": "message", "x_new": 1} and m.unknown_fields == ("x_new",)

@@ -445,26 +445,27 @@ class SlackExport:
                             if "files" in raw or "file" in raw else ([], None))
         edited = pop("edited", None)
         reactions = pop("reactions", None)
+        # Positional, in the field order of Message: keywords cost a microsecond more per message (2% of transform).
         return Message(
-            ts=ts,
-            us=us,
-            conversation_id=conversation_id,
-            origin=origin,
-            user=_str_or_none(pop("user", None)),
-            bot_id=_str_or_none(pop("bot_id", None)),
-            username=_str_or_none(pop("username", None)),
-            text=text if isinstance(text, str) else None,
-            blocks=_dicts(pop("blocks", None)),
-            files=files,
-            thread_ts=_str_or_none(pop("thread_ts", None)),
-            subtype=subtype,
-            system=subtype in SYSTEM_SUBTYPES,
-            reactions=_reactions(reactions) if reactions else [],
-            edited=Edit(user=_str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,
-            attachments=_dicts(pop("attachments", None)),
-            commented_file=commented,
-            extra=raw,
-            unknown_fields=unknown,
+            ts,
+            us,
+            conversation_id,
+            origin,
+            _str_or_none(pop("user", None)),  # user
+            _str_or_none(pop("bot_id", None)),  # bot_id
+            _str_or_none(pop("username", None)),  # username
+            text if isinstance(text, str) else None,  # text
+            _dicts(pop("blocks", None)),  # blocks
+            files,
+            _str_or_none(pop("thread_ts", None)),  # thread_ts
+            subtype,
+            subtype in SYSTEM_SUBTYPES,  # system
+            _reactions(reactions) if reactions else [],  # reactions
+            Edit(user=_str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,  # edited
+            _dicts(pop("attachments", None)),  # attachments
+            commented,  # commented_file
+            raw,  # extra
+            unknown,  # unknown_fields
         )
 
     def _message_files(self, files: Any, legacy: Any, subtype: str | None) -> tuple[list[File], File | None]:
