@@ -310,7 +310,8 @@ class ChannelPlan:
         if self._pending:
             self._flush()
         self.spool.seek(record.offset)
-        return self.spool.read(record.length).decode("utf-8", "surrogatepass").split("\x00")
+        text = self.spool.read(record.length).decode("utf-8", "surrogatepass")
+        return [text] if record.span == 1 else text.split("\x00")  # most messages are one part: no scan for NUL
 
     def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
                counts: Counter) -> Iterator[str]:
