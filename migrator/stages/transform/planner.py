@@ -126,6 +126,7 @@ class ChannelPlan:
     def __init__(self, run: Run, target: Target, spool: BinaryIO) -> None:
         self.run = run
         self.target = target
+        self.is_chat = target.is_chat  # asked for every message
         self.spool = spool
         self.records: list[_Record] = []
         self.uploads = ChannelUploads()
@@ -169,13 +170,14 @@ class ChannelPlan:
     def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
         ctx = self.run.ctx
         ctx.features.clear()
-        files = (self.run.files.for_message(message.files, key, None if self.target.is_chat else self.uploads)
+        reply = message.is_reply
+        files = (self.run.files.for_message(message.files, key, None if self.is_chat else self.uploads)
                  if message.files else NO_FILES)
         blocks = bodies.content(message, ctx, files) + files.nodes + bodies.notes(message, ctx)
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
-        if self.target.is_chat and message.is_reply:
+        if self.is_chat and reply:
             ctx.features.add("chat_thread_replies")
             blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
@@ -187,7 +189,6 @@ class ChannelPlan:
         if ctx.features:
             self.run.tally.conversions.update(ctx.features)
         note = self._fallback_note(author.posted_by) if author.posted_by else None
-        reply = message.is_reply
         thread = (conversation.id, message.thread_ts if reply else message.ts)
         self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
 
@@ -316,7 +317,7 @@ class ChannelPlan:
     def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
                counts: Counter) -> Iterator[str]:
         """Each plan line as JSON text: the plan fields, then the request fields spooled ready-encoded."""
-        records, is_chat = self.records, self.target.is_chat
+        records, is_chat = self.records, self.is_chat
         roots = replies = 0  # plain ints in the loop, added to `counts` once the last line is out
         for index in order:
             record, placement = records[index], placements[index]
