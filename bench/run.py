@@ -32,9 +32,9 @@ RAISED_RPS = 1000.0  # per channel, for the load growth rows: the loader's own c
 FIGURE_MESSAGES = 1_000_000  # the size at which the offline figures are taken
 OFFLINE_SIZES = (10_000, 100_000, 1_000_000)
 TRANSFORM_SIZES = (10_000, 100_000)  # 1M takes minutes: make bench-full
-# The transform figure is the best of three runs of the same plan, as timeit takes the minimum: other work
-# on a shared machine only ever adds CPU time to a run (up to a third, measured), never takes it away.
-FIGURE_RUNS = 3
+# The transform figure is the best of five runs of the same plan, as timeit takes the minimum of five by
+# default: other work on a shared machine only ever adds CPU time to a run (up to a third, measured here).
+FIGURE_RUNS = 5
 LOAD_SIZES = (1_000, 10_000)
 
 
