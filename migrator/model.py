@@ -30,18 +30,12 @@ def ts_to_micros(ts: str) -> int:
     methods rather than a regex: every message of every export passes here.
     """
     seconds, dot, fraction = ts.partition(".") if isinstance(ts, str) else ("", "", "")
-    if len(fraction) == 6 and ts.isascii() and seconds.isdigit() and fraction.isdigit():  # Slack's own form
-        return int(seconds) * 1_000_000 + int(fraction)
-    if not (_digits(seconds) and (_digits(fraction) or not dot)):
+    # isascii first: str.isdigit alone also accepts "²" and other scripts' digits.
+    if not (isinstance(ts, str) and ts.isascii() and seconds.isdigit() and (fraction.isdigit() or not dot)):
         raise ValueError(f"not a timestamp of the form SECONDS.MICROS: {ts!r}")
     if fraction[6:].strip("0"):
         raise ValueError(f"timestamp {ts!r} is finer than a microsecond")
     return int(seconds) * 1_000_000 + int(fraction[:6].ljust(6, "0"))
-
-
-def _digits(text: str) -> bool:
-    """One or more ASCII digits (str.isdigit alone also accepts "²" and other scripts' digits)."""
-    return text.isascii() and text.isdigit()
 
 
 def micros_to_datetime(us: int) -> datetime:

@@ -17,8 +17,11 @@ from pathlib import Path
 import typer
 
 from migrator.stages.analyse import REPORT_FILE, run_analyse, summary as analyse_summary
+from migrator.reports.verify import HTML_FILE as VERIFY_HTML
 from migrator.stages.load.command import run_load
+from migrator.stages.load.report import HTML_FILE as LOAD_HTML
 from migrator.stages.transform import summary as transform_summary, transform
+from migrator.stages.transform.report import REPORT_HTML as TRANSFORM_HTML
 from migrator.stages.verify.command import run_verify
 
 DEFAULT_TENANT_RPS = 200.0
@@ -49,9 +52,9 @@ class Layout:
     def reports(self) -> list[tuple[str, Path]]:
         return [
             ("analyse", self.analyse / REPORT_FILE),
-            ("transform", self.plan / "transform-report.html"),
-            ("load", self.out / "load-report.html"),
-            ("verify", self.verify / "verify.html"),
+            ("transform", self.plan / TRANSFORM_HTML),
+            ("load", self.out / LOAD_HTML),
+            ("verify", self.verify / VERIFY_HTML),
         ]
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from migrator.reports.html import render, table
 from migrator.stages.load.outcome import LoadOutcome
 
+CSV_FILE = "load-report.csv"
+HTML_FILE = "load-report.html"
 COLUMNS = ["team", "channel", "planned", "posted", "already_present", "failed", "uploads", "completed",
            "seconds", "requests_per_s", "failure_reasons"]
 
@@ -24,12 +26,12 @@ def rows(outcome: LoadOutcome) -> list[dict]:
 def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     data = rows(outcome)
-    csv_path = out_dir / "load-report.csv"
+    csv_path = out_dir / CSV_FILE
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(data)
-    html_path = out_dir / "load-report.html"
+    html_path = out_dir / HTML_FILE
     html_path.write_text(render("load.html.j2", outcome=outcome, channels=table(data, COLUMNS, "channels", sortable=True),
                                 totals={name: outcome.total(name) for name in ("planned", "posted", "already", "failed", "uploads")}),
                          encoding="utf-8")

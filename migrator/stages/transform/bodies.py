@@ -49,8 +49,6 @@ def content(message: Message, ctx: Context, files: FileParts | None = None) -> l
 def notes(message: Message, ctx: Context) -> list[Element]:
     """What Slack showed around the message that Teams cannot: edits, broadcasts, reactions."""
     out: list[Element] = []
-    if message.subtype is None and message.edited is None and not message.reactions:  # most messages: nothing to add
-        return out
     if message.subtype == "thread_broadcast":
         ctx.features.add("thread_broadcasts")
         out.append(note("(also sent to the channel)"))

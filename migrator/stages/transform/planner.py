@@ -146,8 +146,7 @@ class ChannelPlan:
         keep_system, for_message = self.run.keep_system, self.run.authors.for_message
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             read += 1
-            if message.files:
-                files += len(message.files)
+            files += len(message.files)
             if message.system and not keep_system:
                 counts["skipped_system"] += 1
                 self._left_out(conversation, message, SKIPPED_SYSTEM, counts)
@@ -322,13 +321,13 @@ class ChannelPlan:
         for index in order:
             record, placement = records[index], placements[index]
             note, parts = record.note, self._read(record)
-            moved = self._moved(record, placement) if placement.ms != placement.original else None
+            moved = self._moved(record, placement) if placement.moved else None
             root_key = record.key if record.root else root_keys[record.thread]  # a reply's thread is its root's
             source_ts = _encode(record.ts)
             for number, part in enumerate(parts):
                 is_root = is_chat or (record.root and number == 0)  # a chat has no replies
                 key = record.key if number == 0 else f"{record.key}/part-{number + 1}"
-                notes = _notes(note, moved if number == 0 else None, number, len(parts)) if note or moved or len(parts) > 1 else ""
+                notes = _notes(note, moved if number == 0 else None, number, len(parts))
                 if is_root:
                     roots += 1
                 else:
