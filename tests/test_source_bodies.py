@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from migrator.model import File, FileStatus, Message
@@ -107,6 +107,9 @@ def test_teams_html_loose_text_becomes_paragraphs_and_unknown_tags_unwrap() -> N
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("<>&\"'/=ab pscriptimgonerrorhref:[]()*_~`#@!-\n")), max_size=80))
+@example("<![a:")  # malformed marked sections: Python's HTMLParser asserts on them (found by this test)
+@example("<![:")
+@example("<![CDATA[<script>alert(1)</script>]]>")
 def test_no_text_of_another_source_can_inject_markup(text: str) -> None:
     for kind in (MARKDOWN, DISCORD_MARKDOWN, HTML, PLAIN):
         assert_safe(body(text, kind))

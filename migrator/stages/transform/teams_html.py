@@ -67,6 +67,15 @@ class _Builder(HTMLParser):
         self.images = {f.extra.get("hosted_content"): f.id for f in message.files if f.extra.get("hosted_content")}
         self.mention: Element | None = None
 
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        """`<![CDATA[…]]>` and the like; a malformed one (`<![a:`) makes Python's parser raise
+        AssertionError instead of recovering, so its `<![` is kept as text and parsing goes on."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            self.handle_data(self.rawdata[i:i + 3])
+            return i + 3
+
     # --- tags -------------------------------------------------------------------
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
