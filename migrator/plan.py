@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
@@ -157,32 +157,33 @@ def read_lines(plan_dir: Path, conversation: PlannedConversation) -> Iterator[di
 
 
 def write_lines(path: Path, lines: Iterator[dict[str, Any]]) -> int:
-    """Write requests as JSON lines; returns how many."""
-    return write_encoded_lines(path, (json.dumps(line, ensure_ascii=False, separators=(",", ":")) for line in lines))
+    """Write objects as JSON lines; returns how many."""
+    return write_encoded_lines(path, (json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() for line in lines))
 
 
-def write_encoded_lines(path: Path, texts: Iterator[str]) -> int:
-    """Write lines already encoded as compact JSON objects (one per string, no newline); returns how many."""
+def write_encoded_lines(path: Path, lines: Iterator[bytes]) -> int:
+    """Write lines already encoded as compact UTF-8 JSON objects (one per item, no newline); returns how many."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    batch: list[str] = []
-    with open(path, "w", encoding="utf-8") as out:
-        for text in texts:
-            batch.append(text)
+    batch: list[bytes] = []
+    with open(path, "wb") as out:
+        for line in lines:
+            batch.append(line)
             if len(batch) == _WRITE_BATCH:
                 count += _write_batch(out, batch)
         count += _write_batch(out, batch)
     return count
 
 
-_WRITE_BATCH = 1024  # lines joined per write: one call per line costs more than encoding them
+_WRITE_BATCH = 1024  # lines joined per write: one call per line costs more than building them
 
 
-def _write_batch(out: TextIO, batch: list[str]) -> int:
+def _write_batch(out: BinaryIO, batch: list[bytes]) -> int:
     """Write the lines collected so far, each ending in a newline, and empty the batch; returns how many."""
-    if batch:
-        out.write("\n".join(batch) + "\n")
     count = len(batch)
+    if count:
+        out.write(b"\n".join(batch))
+        out.write(b"\n")
     batch.clear()
     return count
 

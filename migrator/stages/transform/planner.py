@@ -186,7 +186,9 @@ class ChannelPlan:
         else:
             parts = self._split(key, author, preamble, [self._valid(render([block]))[0] for block in blocks], files)
         if ctx.features:
-            self.run.tally.conversions.update(ctx.features)
+            conversions = self.run.tally.conversions
+            for feature in ctx.features:  # not Counter.update: its Mapping check costs more than these few additions
+                conversions[feature] += 1
         note = self._fallback_note(author.posted_by) if author.posted_by else None
         thread = (conversation.id, message.thread_ts if reply else message.ts)
         self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
@@ -223,10 +225,10 @@ class ChannelPlan:
                note: str | None, parts: list[str]) -> None:
         """`parts` are the encoded request fields of each part (see `_part`); `note` is for the reviewer.
 
-        The parts are stored as UTF-8 separated by NUL, which JSON text never holds raw (encoders escape
-        it); `surrogatepass` keeps any lone surrogate a source name carries exactly as it was.
+        The parts are stored as the UTF-8 the plan file gets, separated by NUL, which JSON text never holds
+        raw (encoders escape it).
         """
-        data = "\x00".join(parts).encode("utf-8", "surrogatepass")
+        data = "\x00".join(parts).encode()
         self._pending.append(data)
         self.records.append(_Record(key, ts, thread, root, us, len(parts), self._end, len(data), author, note))
         self._end += len(data)
@@ -305,17 +307,18 @@ class ChannelPlan:
         self.run.tally.thread_placeholders.append({"key": key, "reason": reason or "not in the export", "replies": len(replies)})
         return key
 
-    def _read(self, record: _Record) -> list[str]:
-        """The encoded parts of one spooled message."""
+    def _read(self, record: _Record) -> list[bytes]:
+        """The encoded parts of one spooled message, as the UTF-8 they are written in."""
         if self._pending:
             self._flush()
         self.spool.seek(record.offset)
-        text = self.spool.read(record.length).decode("utf-8", "surrogatepass")
-        return [text] if record.span == 1 else text.split("\x00")  # most messages are one part: no scan for NUL
+        data = self.spool.read(record.length)
+        return [data] if record.span == 1 else data.split(b"\x00")  # most messages are one part: no scan for NUL
 
     def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
-               counts: Counter) -> Iterator[str]:
-        """Each plan line as JSON text: the plan fields, then the request fields spooled ready-encoded."""
+               counts: Counter) -> Iterator[bytes]:
+        """Each plan line as UTF-8 JSON: the plan fields, then the request fields spooled ready-encoded
+        (bytes throughout, so the bodies are never decoded and encoded again)."""
         records, is_chat = self.records, self.is_chat
         roots = replies = 0  # plain ints in the loop, added to `counts` once the last line is out
         for index in order:
@@ -332,12 +335,13 @@ class ChannelPlan:
                     roots += 1
                 else:
                     replies += 1
-                yield "".join((
+                head = "".join((
                     '{"key":', _encode(key), ',"kind":"', "root" if is_root else "reply",
                     '","root_key":', "null" if is_root else _encode(root_key),
-                    ',"source_ts":', source_ts, ',"createdDateTime":"', format_ms(placement.ms + number), '",', part,
-                    ',"note":' + _encode(notes) if notes else "", "}",
+                    ',"source_ts":', source_ts, ',"createdDateTime":"', format_ms(placement.ms + number), '",',
                 ))
+                tail = ',"note":' + _encode(notes) + "}" if notes else "}"
+                yield b"".join((head.encode(), part, tail.encode()))
         counts.update(root=roots, reply=replies)
 
     def _moved(self, record: _Record, placement: Placement) -> str:
