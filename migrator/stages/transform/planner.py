@@ -33,7 +33,7 @@ from migrator.stages.transform.files import ChannelUploads, FilePlanner, FilePar
 from migrator.stages.transform.markup import Element, note, render
 from migrator.stages.transform.report import Tally
 from migrator.stages.transform.split import size, split_blocks
-from migrator.stages.transform.timeline import Entry, Placement, place, time_order
+from migrator.stages.transform.timeline import Placement, place, time_order
 from migrator.timestamps import format_ms
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -92,7 +92,7 @@ class _Record:
 
     key: str
     ts: str
-    thread: tuple[str, str]  # (source conversation, root ts)
+    thread: tuple[str, str]  # (source conversation, root ts); once threads are resolved, (…, root key)
     root: bool
     us: int
     span: int
@@ -245,14 +245,11 @@ class ChannelPlan:
 
     def finish(self, plan_dir: Path) -> PlannedConversation:
         """Resolve threads, place every message in time, and write the plan file in posting order."""
-        root_keys = self._resolve_threads()
-        thread_ids = {thread: index for index, thread in enumerate(root_keys)}
-        entries = [Entry(thread_ids[(r.thread[0], r.key) if r.root else r.thread], r.us, r.root, r.span)
-                   for r in self.records]  # a root's thread is (conversation, its own key)
-        placements = place(entries, self.run.now_ms)
+        self._resolve_threads()
+        placements = place(self.records, self.run.now_ms)  # a record has what placing reads: thread, us, root, span
         order = time_order(placements)
         counts: Counter = Counter()
-        lines = self._lines(order, placements, root_keys, counts)
+        lines = self._lines(order, placements, counts)
         written = write_encoded_lines(plan_dir / self.target.file, lines)
         first = min((p.ms for p in placements), default=None)
         return PlannedConversation(
@@ -263,29 +260,27 @@ class ChannelPlan:
             sources=[c.id for c in self.target.sources],
         )
 
-    def _resolve_threads(self) -> dict[tuple[str, str], str]:
-        """Root key per thread; a root's own thread is (conversation, its key), replies join the first
-        root with their thread_ts, and replies without one get a stand-in root."""
+    def _resolve_threads(self) -> None:
+        """Every record's thread becomes (conversation, its root's key): a root's own key, the first root
+        with a reply's thread_ts, or, for replies without one, a stand-in root's."""
         first_root: dict[tuple[str, str], str] = {}
         for record in self.records:
             if record.root:
                 first_root.setdefault(record.thread, record.key)
-        root_keys: dict[tuple[str, str], str] = {}
         orphans: dict[tuple[str, str], list[_Record]] = {}
         for record in self.records:
             if record.root:
-                root_keys[(record.thread[0], record.key)] = record.key
+                record.thread = (record.thread[0], record.key)
             elif record.thread in first_root:
                 record.thread = (record.thread[0], first_root[record.thread])
             else:
                 orphans.setdefault(record.thread, []).append(record)
-        taken = {record.key for record in self.records}
-        for thread, replies in orphans.items():
-            key = self._stand_in_root(thread, replies, taken)
-            for record in replies:
-                record.thread = (thread[0], key)
-            root_keys[(thread[0], key)] = key
-        return root_keys
+        if orphans:
+            taken = {record.key for record in self.records}
+            for thread, replies in orphans.items():
+                key = self._stand_in_root(thread, replies, taken)
+                for record in replies:
+                    record.thread = (thread[0], key)
 
     def _stand_in_root(self, thread: tuple[str, str], replies: list[_Record], taken: set[str]) -> str:
         """A first message for replies whose own is missing, so they stay a thread in Teams."""
@@ -315,8 +310,7 @@ class ChannelPlan:
         data = self.spool.read(record.length)
         return [data] if record.span == 1 else data.split(b"\x00")  # most messages are one part: no scan for NUL
 
-    def _lines(self, order: list[int], placements: list[Placement], root_keys: dict[tuple[str, str], str],
-               counts: Counter) -> Iterator[bytes]:
+    def _lines(self, order: list[int], placements: list[Placement], counts: Counter) -> Iterator[bytes]:
         """Each plan line as UTF-8 JSON: the plan fields, then the request fields spooled ready-encoded
         (bytes throughout, so the bodies are never decoded and encoded again)."""
         records, is_chat = self.records, self.is_chat
@@ -325,7 +319,7 @@ class ChannelPlan:
             record, placement = records[index], placements[index]
             note, parts = record.note, self._read(record)
             moved = self._moved(record, placement) if placement.moved else None
-            root_key = record.key if record.root else root_keys[record.thread]  # a reply's thread is its root's
+            root_key = record.thread[1]  # (conversation, root key): a root's is its own
             source_ts = _encode(record.ts)
             for number, part in enumerate(parts):
                 is_root = is_chat or (record.root and number == 0)  # a chat has no replies

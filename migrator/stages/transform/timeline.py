@@ -25,7 +25,7 @@ reasons. Pure functions on integers, so the property tests can hammer them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -42,9 +42,10 @@ REASONS = {
 
 
 class Entry(NamedTuple):
-    """One message to place (a tuple: a channel has one per message, and tuples are the cheapest to build)."""
+    """One message to place. Placing reads only these four attributes, so any object that has them
+    (the planner's own per-message records) is placed as it is, without a copy per message."""
 
-    thread: int  # which thread of the target it belongs to
+    thread: Hashable  # which thread of the target it belongs to
     us: int  # source time, UTC microseconds
     root: bool
     span: int = 1  # consecutive milliseconds it needs (parts of a split message)
@@ -63,11 +64,10 @@ class Placement:
 
 def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
     """A placement per entry, in the same order, meeting every rule above."""
-    placements = [Placement(ms, ms, []) for ms in (e.us // 1000 for e in entries)]
+    placements = [Placement(e.us // 1000, e.us // 1000, []) for e in entries]
     threads = thread_order(entries)
     _order_threads(entries, threads, placements)
-    _unique(entries, placements)
-    if any(p.ms + e.span - 1 > now_ms for e, p in zip(entries, placements)):
+    if _unique(entries, placements) > now_ms:
         _pull_back(entries, placements, now_ms)
     for placement in placements:
         if placement.ms == placement.original:
@@ -75,9 +75,9 @@ def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
     return placements
 
 
-def thread_order(entries: Sequence[Entry]) -> dict[int, list[int]]:
+def thread_order(entries: Sequence[Entry]) -> dict[Hashable, list[int]]:
     """Entry indexes per thread in the order they must ascend: the root, then replies by source time."""
-    threads: dict[int, list[int]] = defaultdict(list)
+    threads: dict[Hashable, list[int]] = defaultdict(list)
     for index, entry in enumerate(entries):
         threads[entry.thread].append(index)
     for members in threads.values():
@@ -86,8 +86,10 @@ def thread_order(entries: Sequence[Entry]) -> dict[int, list[int]]:
     return threads
 
 
-def _order_threads(entries: Sequence[Entry], threads: dict[int, list[int]], placements: list[Placement]) -> None:
+def _order_threads(entries: Sequence[Entry], threads: dict[Hashable, list[int]], placements: list[Placement]) -> None:
     for members in threads.values():
+        if len(members) == 1:  # a lone message has nothing to be ordered after
+            continue
         first = entries[members[0]]
         root_us = first.us if first.root else None
         previous_end: int | None = None
@@ -100,21 +102,29 @@ def _order_threads(entries: Sequence[Entry], threads: dict[int, list[int]], plac
             previous_end = placement.ms + entry.span - 1
 
 
-def _unique(entries: Sequence[Entry], placements: list[Placement]) -> None:
-    """Step 3: in time order, each entry takes the first free milliseconds at or after its own."""
+def _unique(entries: Sequence[Entry], placements: list[Placement]) -> int:
+    """Step 3: in time order, each entry takes the first free milliseconds at or after its own.
+
+    Returns the latest millisecond taken (-1 without entries), so step 4 runs only when it must.
+    """
     taken = _Taken(1)
-    thread_end: dict[int, int] = {}
+    thread_end: dict[Hashable, int] = {}
+    latest = -1
     for index in time_order(placements):
         entry, placement = entries[index], placements[index]
         lower = placement.ms
-        if entry.thread in thread_end:
-            lower = max(lower, thread_end[entry.thread] + 1)
+        previous = thread_end.get(entry.thread)
+        if previous is not None and previous >= lower:
+            lower = previous + 1
         start = taken.free_run(lower, entry.span)
         if start != placement.ms:
             placement.reasons.append(CHANNEL_COLLISION)
             placement.ms = start
-        taken.take(start, start + entry.span - 1)
-        thread_end[entry.thread] = start + entry.span - 1
+        end = thread_end[entry.thread] = start + entry.span - 1
+        taken.take(start, end)
+        if end > latest:
+            latest = end
+    return latest
 
 
 def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: int) -> None:
@@ -128,7 +138,7 @@ def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: in
     taken = _Taken(-1)
     for entry, placement in zip(entries, placements):
         taken.take(placement.ms, placement.ms + entry.span - 1)
-    next_start: dict[int, int] = {}
+    next_start: dict[Hashable, int] = {}
     for index in reversed(time_order(placements)):
         entry, placement = entries[index], placements[index]
         upper = now_ms - entry.span + 1
@@ -159,12 +169,15 @@ class _Taken:
         self._next: dict[int, int] = {}  # taken ms -> a ms further along `step` to look at next
 
     def free(self, ms: int) -> int:
+        jumps = self._next
+        if ms not in jumps:  # most times are free: no path to compress
+            return ms
         path = []
-        while ms in self._next:
+        while ms in jumps:
             path.append(ms)
-            ms = self._next[ms]
+            ms = jumps[ms]
         for visited in path:
-            self._next[visited] = ms
+            jumps[visited] = ms
         return ms
 
     def free_run(self, ms: int, span: int) -> int:
