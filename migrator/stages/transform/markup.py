@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import escape
 from typing import Union
 from urllib.parse import urlsplit
@@ -72,7 +73,7 @@ def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
             continue
         tag = node.tag
         if node.attrs:
-            append(f"<{tag}" + "".join(f' {name}="{escape(value, quote=True)}"' for name, value in node.attrs) + ">")
+            append(_open_tag(tag, node.attrs))
         else:
             append(_OPEN.get(tag) or f"<{tag}>")
         if tag in VOID:
@@ -85,6 +86,12 @@ def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
 # The tags bodies are made of, written once rather than formatted for every element of every message.
 _OPEN = {tag: f"<{tag}>" for tag in ("p", "span", "b", "i", "s", "u", "code", "pre", "blockquote", "ul", "ol", "li", "br")}
 _CLOSE = {tag: f"</{tag}>" for tag in _OPEN}
+
+
+@lru_cache(maxsize=4096)
+def _open_tag(tag: str, attrs: tuple[tuple[str, str], ...]) -> str:
+    """An opening tag with attributes, kept: every note of every message opens the same styled span."""
+    return f"<{tag}" + "".join(f' {name}="{escape(value, quote=True)}"' for name, value in attrs) + ">"
 
 
 def text_of(nodes: Iterable[Node]) -> str:
