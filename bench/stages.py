@@ -35,10 +35,12 @@ def migrator(*args: str) -> list[str]:
     return [sys.executable, "-m", "migrator", *args]
 
 
-def generate(work: Path, messages: int, channels: int = CHANNELS, seed: int = 1) -> Workspace:
-    root = work / f"workspace-{messages}-seed{seed}"
+def generate(work: Path, messages: int, channels: int = CHANNELS, seed: int = 1, plain: bool = False) -> Workspace:
+    """A realistic workspace (every kind of message, one file per 2,000), or only plain-text messages."""
+    root = work / f"workspace-{messages}-seed{seed}{'-plain' if plain else ''}"
+    content = ["--plain"] if plain else ["--files", str(max(10, messages // 2000))]
     cost = measure(migrator("sample", "generate", "--channels", str(channels), "--messages", str(messages),
-                            "--files", str(max(10, messages // 2000)), "--seed", str(seed), "--out", str(root)),
+                            *content, "--seed", str(seed), "--out", str(root)),
                    work / "logs" / f"generate-{root.name}.log")
     return Workspace(root, messages, cost)
 

@@ -258,15 +258,17 @@ def sample_generate(
     channels: int = typer.Option(..., "--channels", help="Channels: #general, other public ones and one private one."),
     messages: int = typer.Option(..., "--messages", help="Messages in all (joins, roots and replies; 10% in DMs and group DMs)."),
     threads_ratio: float = typer.Option(0.3, "--threads-ratio", help="Share of the messages that are thread replies."),
-    files: int = typer.Option(20, "--files", help="Files attached to messages (small PNG images and text documents)."),
+    files: Optional[int] = typer.Option(None, "--files", help="Files attached to messages (small PNG images and text documents); 20 unless --plain."),
     seed: int = typer.Option(1, "--seed", help="The same seed always writes the same workspace."),
+    plain: bool = typer.Option(False, "--plain", help="Every message plain text by a person: no markup, blocks, files, bots, joins, edits or reactions."),
     out: Path = typer.Option(..., "--out", help="New folder: the export goes to OUT/slack, the emulator directory to OUT/directory.json."),
 ) -> None:
     """Write a synthetic, realistic Slack export and the Entra directory that matches it."""
     from migrator.sample import SampleError, SampleOptions, generate
 
     try:
-        summary = generate(out, SampleOptions(channels, messages, threads_ratio, files, seed))
+        options = SampleOptions(channels, messages, threads_ratio, (0 if plain else 20) if files is None else files, seed, plain=plain)
+        summary = generate(out, options)
     except (SampleError, OSError) as exc:
         fail(f"sample: {exc}")
     typer.echo(f"wrote {summary.export}: {summary.messages:,} messages ({summary.replies:,} replies) in "

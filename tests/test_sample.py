@@ -145,6 +145,21 @@ def test_the_command_writes_a_workspace(tmp_path):
     assert len(records(tmp_path / "slack")) == 120
 
 
+def test_a_plain_workspace_holds_only_plain_text_by_people(tmp_path):
+    """What the transform speed target is set for: threads as usual, nothing else to convert."""
+    result = subprocess.run([sys.executable, "-m", "migrator", "sample", "generate", "--channels", "4", "--messages", "600",
+                             "--plain", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    messages = records(tmp_path / "slack")
+    assert len(messages) == 600 and not (tmp_path / "slack" / "__uploads").exists()
+    assert any(m.get("thread_ts") not in (None, m["ts"]) for m in messages), "plain messages still form threads"
+    extras = {"blocks", "files", "subtype", "bot_id", "edited", "reactions", "attachments"}
+    assert not [m for m in messages if extras & m.keys()]
+    assert not [m["text"] for m in messages if set(m["text"]) & set("<>&*_~`:\n")], "plain text has no mrkdwn"
+    with pytest.raises(SampleError, match="--plain messages carry no files"):
+        generate(tmp_path / "x", SampleOptions(channels=2, messages=10, files=3, plain=True))
+
+
 def peak_rss_kb(messages: int, out: Path) -> int:
     """Peak memory of a child process generating `messages`."""
     code = ("import sys; from pathlib import Path; from migrator.sample import SampleOptions, generate; "

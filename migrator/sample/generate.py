@@ -52,6 +52,7 @@ class SampleOptions:
     files: int = 20
     seed: int = 1
     users: int | None = None  # default grows with the channels
+    plain: bool = False  # every message plain text by a person: no markup, blocks, files, bots, joins, edits, reactions
 
     def check(self) -> None:
         if self.channels < 1:
@@ -62,6 +63,8 @@ class SampleOptions:
             raise SampleError("--threads-ratio is the share of messages that are replies: from 0 up to (not including) 1")
         if self.users is not None and self.users < 3:
             raise SampleError("--users must be at least 3")
+        if self.plain and self.files:
+            raise SampleError("--plain messages carry no files: give --files 0 or leave --files out")
 
 
 @dataclass
@@ -159,7 +162,7 @@ def generate(out: Path, options: SampleOptions) -> SampleSummary:
     profiles = {p.id: _profile(p.slack) for p in people}
     channels = [(c.entry["id"], c.entry["name"]) for c in conversations if c.kind == "public"]
     for conversation, shape in zip(conversations, shapes):
-        _write_conversation(export, conversation, shape, options.seed, team_id, profiles, channels, bot, picker, summary)
+        _write_conversation(export, conversation, shape, options, team_id, profiles, channels, bot, picker, summary)
     summary.files = picker.made
     _write_json(summary.directory, _directory(people))
     return summary
@@ -318,21 +321,22 @@ def _split(conversations: list[_Conversation], weights: list[float], total: int)
 
 
 def _shape(conversation: _Conversation, options: SampleOptions) -> Shape:
-    return Shape.of(conversation.records, len(conversation.members), options.threads_ratio, join_members=not conversation.is_chat)
+    return Shape.of(conversation.records, len(conversation.members), options.threads_ratio,
+                    join_members=not (conversation.is_chat or options.plain))
 
 
 # ---------------------------------------------------------------- writing
-def _write_conversation(export: Path, conversation: _Conversation, shape: Shape, seed: int, team_id: str,
+def _write_conversation(export: Path, conversation: _Conversation, shape: Shape, options: SampleOptions, team_id: str,
                         profiles: dict[str, dict[str, Any]], channels: list[tuple[str, str]], bot: Bot,
                         picker: _FilePicker, summary: SampleSummary) -> None:
-    conv_seed = f"{seed}:{conversation.entry['id']}"
+    conv_seed = f"{options.seed}:{conversation.entry['id']}"
     first_day_us = conversation.first_day_us
-    public = conversation.kind == "public"
+    posting_bot = bot if conversation.kind == "public" and not options.plain else None
     timeline = Timeline(conv_seed, shape, conversation.members, first_day_us,
                         datetime.fromtimestamp(first_day_us // 1_000_000, timezone.utc).weekday(),
-                        bot=bot.user_id if public else None, bot_share=BOT_SHARE if public else 0.0)
+                        bot=posting_bot.user_id if posting_bot else None, bot_share=BOT_SHARE if posting_bot else 0.0)
     writer = RecordWriter(random.Random(conv_seed + ":text"), team_id, profiles, Audience(conversation.members, channels),
-                          bot if public else None)
+                          posting_bot, plain=options.plain)
     folder = export / conversation.folder
     for day_us, posts in timeline:
         records = []

@@ -40,8 +40,9 @@ class RecordWriter:
     """Records of one conversation; draws from its own random stream so conversations are independent."""
 
     def __init__(self, rng: random.Random, team_id: str, profiles: Mapping[str, dict[str, Any]],
-                 audience: text.Audience, bot: Bot | None, join_subtype: str = "channel_join"):
+                 audience: text.Audience, bot: Bot | None, join_subtype: str = "channel_join", plain: bool = False):
         self.rng = rng
+        self.plain = plain  # plain-text messages only: the baseline transform's speed target is set for
         self.team_id = team_id
         self.profiles = profiles
         self.audience = audience
@@ -66,13 +67,14 @@ class RecordWriter:
         elif post.kind == "reply":
             record["thread_ts"] = slack_ts(post.thread_us)
             record["parent_user_id"] = post.parent_user
-            if self.rng.random() < BROADCAST_SHARE:
+            if not self.plain and self.rng.random() < BROADCAST_SHARE:
                 record["subtype"] = "thread_broadcast"
-        self._decorate(record, post)
+        if not self.plain:
+            self._decorate(record, post)
         return record
 
     def _user_message(self, user: str, ts: str) -> dict[str, Any]:
-        segments = text.draw(self.rng, self.audience)
+        segments = [("text", text.sentence(self.rng))] if self.plain else text.draw(self.rng, self.audience)
         record: dict[str, Any] = {
             "client_msg_id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
             "type": "message", "text": text.mrkdwn(segments), "user": user, "ts": ts,
@@ -80,7 +82,7 @@ class RecordWriter:
         }
         if user in self.profiles:
             record["user_profile"] = self.profiles[user]
-        if self.rng.random() < text.BLOCKS_SHARE:
+        if not self.plain and self.rng.random() < text.BLOCKS_SHARE:
             record["blocks"] = [text.rich_text(segments, _block_id(self.rng))]
         return record
 

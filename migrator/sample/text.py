@@ -31,7 +31,7 @@ Segment = tuple[str, ...]  # ("text", s) | ("user", id) | ("channel", id, name) 
 
 def draw(rng: random.Random, audience: Audience) -> list[Segment]:
     """The segments of one message; most are a plain sentence or two, some carry everything at once."""
-    segments: list[Segment] = [("text", _sentence(rng))]
+    segments: list[Segment] = [("text", sentence(rng))]
     roll = rng.random()
     if roll < 0.12 and audience.members:
         segments[0:0] = [("user", rng.choice(audience.members)), ("text", " ")]
@@ -50,16 +50,17 @@ def draw(rng: random.Random, audience: Audience) -> list[Segment]:
     elif roll < 0.49:
         segments += [("text", " " + rng.choice(vocab.SPECIAL_TEXT))]
     elif roll < 0.52:
-        segments = [("quote", _sentence(rng)), ("text", "\n")] + segments
+        segments = [("quote", sentence(rng)), ("text", "\n")] + segments
     elif roll < 0.55:
         segments += [("text", " "), ("bold", rng.choice(vocab.WORDS)), ("text", " "), ("italic", rng.choice(vocab.WORDS)),
                      ("text", " "), ("strike", rng.choice(vocab.WORDS))]
     if rng.random() < 0.15:
-        segments += [("text", "\n" + _sentence(rng))]
+        segments += [("text", "\n" + sentence(rng))]
     return segments
 
 
-def _sentence(rng: random.Random) -> str:
+def sentence(rng: random.Random) -> str:
+    """Words and an ending, nothing else: a plain message, or the text around other segments."""
     words = rng.choices(vocab.WORDS, k=rng.randint(3, 14))
     return words[0].capitalize() + " " + " ".join(words[1:]) + rng.choice(vocab.SENTENCE_ENDS)
 
