@@ -24,7 +24,6 @@ from typing import IO, Any, BinaryIO
 
 from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, micros_to_iso
 from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
-from migrator.sources.slack import _describe, _dicts, _str_or_none
 
 # `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
 TEXT_FORMAT = "text_format"
@@ -39,10 +38,6 @@ __all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN"
            "describe",
            "dicts", "group_days", "iso_to_micros", "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "str_or_none"]
 
-describe = _describe  # one wording for unreadable JSON across readers
-dicts = _dicts
-str_or_none = _str_or_none
-
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE | re.ASCII
 )
@@ -52,6 +47,26 @@ _MICROSECOND = timedelta(microseconds=1)
 
 class Refused(Exception):
     """One record cannot be used; the reader quarantines it with this message."""
+
+
+def describe(exc: Exception) -> str:
+    """One wording for unreadable JSON across readers, for the quarantine."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}: {exc.reason})"
+    return f"cannot be read ({exc})"
+
+
+def str_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """A list of objects from a field that may be null, missing or malformed."""
+    return [v for v in value if isinstance(v, dict)] if value and isinstance(value, list) else []
 
 
 def micros_to_ts(us: int) -> str:
