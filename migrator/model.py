@@ -225,7 +225,7 @@ class Source(Protocol):
     """What every reader offers the stages.
 
     Conversations and messages are generators so that a stage holds one day
-    file at a time; `quarantine` grows while they are iterated.
+    file at a time; `quarantine` and `repaired` grow while they are iterated.
     """
 
     kind: str
@@ -233,6 +233,9 @@ class Source(Protocol):
     workspace: Workspace
     users: Mapping[str, User]
     quarantine: list[Quarantined]
+    # Per export file, how many strings had broken characters (lone UTF-16 surrogates, which no file can hold)
+    # replaced by U+FFFD as the reader decoded it: nothing here ever holds one, and the reports list each file.
+    repaired: Mapping[str, int]
     ignored: list[Ignored]
     integration_logs: list[dict[str, Any]]  # apps and webhooks added or removed: reported, not migrated
 

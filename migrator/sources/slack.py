@@ -10,12 +10,13 @@ what real ones contain (users wrapped as `{"members": [...]}`, `created` as a
 string, a day file holding one message object, messages without `text`, 9-digit
 or duplicate ts) and quarantines, with the reason, only what it cannot use.
 Slack access tokens (`xoxe-…` in file URLs) are removed as files are read, so
-they never reach the model, reports or logs.
+they never reach the model, reports or logs. Half an emoji escaped on its own
+(a lone UTF-16 surrogate, which has no UTF-8 form) becomes U+FFFD as its file
+is decoded, counted per file in `repaired`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections import Counter, defaultdict
@@ -42,7 +43,7 @@ from migrator.model import (
     ts_to_micros,
 )
 from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
-from migrator.sources.common import describe, dicts, str_or_none
+from migrator.sources.common import Repairs, describe, dicts, loads_repaired, str_or_none
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -103,22 +104,24 @@ class _Refused(Exception):
     """One record cannot be used; it is quarantined with this message."""
 
 
-def _decode_json(data: bytes) -> Any:
-    """Parse export JSON, dropping Slack access tokens before anything sees the text.
+def _decode_json(data: bytes) -> tuple[Any, int]:
+    """Parse export JSON, dropping Slack access tokens before anything sees the text; with the value, how many of
+    its strings had broken characters (lone surrogates) replaced by U+FFFD.
 
     orjson first, on the bytes when they hold no token: it decodes day files several times
     faster than json and checks the UTF-8 itself. It reads an integer beyond 64 bits as a
     float; no field the stages use holds one (sizes, times and counts are far smaller).
+    orjson refuses lone surrogates, so only json's path needs to look for them.
     """
     if b"xox" in data:  # rare: the token goes before anything parses the text
         data = _TOKEN.sub("[token removed]", data.decode("utf-8-sig")).encode()
     try:
-        return orjson.loads(data)
+        return orjson.loads(data), 0
     except orjson.JSONDecodeError:
         pass  # json accepts what orjson refuses (a byte order mark, lone surrogates, NaN) and words errors for the quarantine
     text = data.decode("utf-8-sig")
     try:
-        return json.loads(text)
+        return loads_repaired(text)
     except RecursionError:  # e.g. rich-text blocks nested thousands deep: the parser's stack, not a crash
         raise ValueError("nested too deeply to read (more levels than Python's recursion limit)") from None
 
@@ -153,6 +156,7 @@ class SlackExport:
     def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
         self.location = str(path)
         self.quarantine: list[Quarantined] = []
+        self.repaired = Repairs()
         self.ignored: list[Ignored] = []
         self.integration_logs: list[dict[str, Any]] = []
         self._tree: ExportTree = open_tree(Path(path), limits)
@@ -202,7 +206,7 @@ class SlackExport:
         if not top_json:
             return
         try:
-            first = _decode_json(self._tree.read(self._prefix + top_json[0]))
+            first, _ = _decode_json(self._tree.read(self._prefix + top_json[0]))
         except (ValueError, OSError, zipfile.BadZipFile):
             return
         if isinstance(first, dict) and "channel_id" in first and "messages" in first:
@@ -213,8 +217,11 @@ class SlackExport:
             )
 
     def _read_json(self, name: str) -> Any:
-        """Read a top-level file; a broken required file is fatal, so the caller decides."""
-        return _decode_json(self._tree.read(self._prefix + name))
+        """Read a file of the export, noting the strings repaired in it; the caller decides what an error means
+        (a broken required file is fatal, a broken day file is quarantined)."""
+        value, repaired = _decode_json(self._tree.read(self._prefix + name))
+        self.repaired.add(name, repaired)
+        return value
 
     def _read_list(self, name: str, wrapper: str, *, required: bool) -> list[Any]:
         """A JSON array, or an API response wrapping it (`{"members": [...]}`)."""
@@ -396,7 +403,7 @@ class SlackExport:
 
     def _read_day(self, conversation_id: str, name: str) -> Day | None:
         try:
-            data = _decode_json(self._tree.read(self._prefix + name))
+            data = self._read_json(name)
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
             self.quarantine.append(Quarantined(name, f"{describe(exc)}; fix or re-export this day file"))
             return None
