@@ -217,6 +217,11 @@ class Ignored:
     entries: int = 1
 
 
+def repaired_rows(repaired: Mapping[str, int]) -> list[dict[str, Any]]:
+    """`Source.repaired` as the rows the inventory and the transform report list: file, strings changed."""
+    return [{"file": file, "strings": strings} for file, strings in repaired.items()]
+
+
 class SourceError(Exception):
     """The input cannot be read at all; the CLI prints it and exits with code 2."""
 
