@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -197,6 +198,23 @@ def test_unread_entries_are_listed_not_dropped(tmp_path: Path) -> None:
     assert ignored["__MACOSX/"] == ("macOS archive metadata", 1)
     assert ignored["general/"] == ("not part of the Slack export format", 1)
     assert "symbolic link" in ignored["link.json"][0]
+
+
+def test_a_file_whose_name_is_not_utf8_is_listed_not_read(tmp_path: Path) -> None:
+    """Python hands such a name over as lone surrogates, which no report or plan could be written with."""
+    root = write_export(tmp_path / "export", {"general/2024-01-01.json": [message("1.000001")]})
+    try:
+        (root / "general" / os.fsdecode(b"2024-01-02-caf\xe9.json")).write_text("[]", encoding="utf-8")
+        (root / os.fsdecode(b"caf\xe9-link.json")).symlink_to("/etc/hostname")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    with SlackExport(root) as export:
+        (general, _) = export.conversations()
+        assert len(list(export.messages(general))) == 1
+        ignored = {i.path: i.reason for i in export.ignored}
+    assert ignored["general/2024-01-02-caf\ufffd.json"].startswith("file name is not UTF-8")
+    assert "symbolic link" in ignored["caf\ufffd-link.json"]
+    assert json.dumps(ignored, ensure_ascii=False).encode("utf-8")
 
 
 # --- real-world shapes -------------------------------------------------------
