@@ -217,6 +217,11 @@ class Ignored:
     entries: int = 1
 
 
+def repaired_rows(repaired: Mapping[str, int]) -> list[dict[str, Any]]:
+    """`Source.repaired` as the rows the inventory and the transform report list: file, strings changed."""
+    return [{"file": file, "strings": strings} for file, strings in repaired.items()]
+
+
 class SourceError(Exception):
     """The input cannot be read at all; the CLI prints it and exits with code 2."""
 
@@ -225,7 +230,7 @@ class Source(Protocol):
     """What every reader offers the stages.
 
     Conversations and messages are generators so that a stage holds one day
-    file at a time; `quarantine` grows while they are iterated.
+    file at a time; `quarantine` and `repaired` grow while they are iterated.
     """
 
     kind: str
@@ -233,6 +238,9 @@ class Source(Protocol):
     workspace: Workspace
     users: Mapping[str, User]
     quarantine: list[Quarantined]
+    # Per export file, how many strings had broken characters (lone UTF-16 surrogates, which no file can hold)
+    # replaced by U+FFFD as the reader decoded it: nothing here ever holds one, and the reports list each file.
+    repaired: Mapping[str, int]
     ignored: list[Ignored]
     integration_logs: list[dict[str, Any]]  # apps and webhooks added or removed: reported, not migrated
 

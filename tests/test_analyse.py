@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from migrator.cli import app
 from migrator.limits import CHANNEL_RPS, MAX_BODY_BYTES, TEAMS_CALLS_PER_10S
 from migrator.model import Message
-from migrator.stages.analyse import estimate_html_bytes, run_analyse
+from migrator.stages.analyse import estimate_html_bytes, run_analyse, summary
 from migrator.stages.mapping import run_map
 from tests.slackkit import SAMPLE, message, sample_directory_lookup, write_export
 
@@ -186,6 +186,17 @@ def test_quarantine_reaches_inventory_and_report(tmp_path: Path) -> None:
     assert inventory["quarantined"][1]["item"] == 0
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "general/2024-01-01.json" in html and "not valid JSON" in html
+
+
+def test_broken_characters_replaced_are_listed_in_inventory_report_and_summary(tmp_path: Path) -> None:
+    day = json.dumps([message("1704067200.000001", "half \ud83d emoji, whole \ud83d\ude00"),
+                      message("1704067201.000001", "\udc00", user_profile={"real_name": "x \ud800"})])
+    root = write_export(tmp_path / "export", {"general/2024-01-01.json": day})
+    inventory = run_analyse(root, tmp_path / "out")
+    assert inventory["repaired"] == [{"file": "general/2024-01-01.json", "strings": 3}]
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Broken characters replaced by U+FFFD" in html and "<td>general/2024-01-01.json</td><td>3</td>" in html
+    assert "broken characters replaced by U+FFFD: 3 strings in 1 files" in summary(inventory)
 
 
 def test_counts_per_conversation_use_the_reader_not_file_order(tmp_path: Path) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from migrator.model import ConversationKind, FileStatus, SourceError
 from migrator.sources.archive import ZipLimits
-from migrator.sources.slack import SlackExport
+from migrator.sources.slack import SlackExport, _decode_json
 from tests.slackkit import message, patch_central_directory, write_export, zip_folder, zip_members
 
 
@@ -121,8 +124,8 @@ def test_invalid_day_file_is_quarantined_and_reading_continues(tmp_path: Path) -
 
 def test_json_the_fast_parser_refuses_is_still_read(tmp_path: Path) -> None:
     """orjson reads day files; what it refuses but Python's json accepts (a lone surrogate escape from
-    broken UTF-16, a UTF-8 byte order mark) is read as before, not quarantined; an integer beyond 64 bits
-    (which orjson reads as a float) does not stop its file from being read."""
+    broken UTF-16, a UTF-8 byte order mark) is read, not quarantined, the half character as U+FFFD and listed;
+    an integer beyond 64 bits (which orjson reads as a float) does not stop its file from being read."""
     root = write_export(
         tmp_path / "export",
         {
@@ -134,7 +137,25 @@ def test_json_the_fast_parser_refuses_is_still_read(tmp_path: Path) -> None:
     with SlackExport(root) as export:
         messages = read_all(export)["general"]
         assert export.quarantine == []
-    assert [m.text for m in messages] == ["half \ud83d emoji", "big", "bom"]
+        assert export.repaired == {"general/2024-01-01.json": 1}
+    assert [m.text for m in messages] == ["half \ufffd emoji", "big", "bom"]
+
+
+ANY_CHARACTER = st.characters(exclude_categories=())  # surrogates included
+SURROGATE = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=())
+
+
+@settings(max_examples=300)
+@given(st.text(ANY_CHARACTER | SURROGATE))
+@example("cut \ud83d, whole \ud83d\ude00, reversed \ude00\ud83d")
+def test_any_string_with_any_surrogates_decodes_to_text_every_file_can_hold(text: str) -> None:
+    """Escaped as JSON writes UTF-16 (`ensure_ascii`), a string decodes to what a UTF-16 decoder makes of it: a
+    complete pair one character, each lone surrogate U+FFFD; as a value, a key and a list item alike, each counted."""
+    value, repaired = _decode_json(json.dumps([{"text": text, "key " + text: [text]}]).encode())
+    expected = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    assert value == [{"text": expected, "key " + expected: [expected]}]
+    assert repaired == (3 if expected.count("\ufffd") > text.count("\ufffd") else 0)
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # every string has a UTF-8 form
 
 
 def test_message_without_ts_is_quarantined_with_its_position(tmp_path: Path) -> None:
@@ -177,6 +198,23 @@ def test_unread_entries_are_listed_not_dropped(tmp_path: Path) -> None:
     assert ignored["__MACOSX/"] == ("macOS archive metadata", 1)
     assert ignored["general/"] == ("not part of the Slack export format", 1)
     assert "symbolic link" in ignored["link.json"][0]
+
+
+def test_a_file_whose_name_is_not_utf8_is_listed_not_read(tmp_path: Path) -> None:
+    """Python hands such a name over as lone surrogates, which no report or plan could be written with."""
+    root = write_export(tmp_path / "export", {"general/2024-01-01.json": [message("1.000001")]})
+    try:
+        (root / "general" / os.fsdecode(b"2024-01-02-caf\xe9.json")).write_text("[]", encoding="utf-8")
+        (root / os.fsdecode(b"caf\xe9-link.json")).symlink_to("/etc/hostname")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    with SlackExport(root) as export:
+        (general, _) = export.conversations()
+        assert len(list(export.messages(general))) == 1
+        ignored = {i.path: i.reason for i in export.ignored}
+    assert ignored["general/2024-01-02-caf\ufffd.json"].startswith("file name is not UTF-8")
+    assert "symbolic link" in ignored["caf\ufffd-link.json"]
+    assert json.dumps(ignored, ensure_ascii=False).encode("utf-8")
 
 
 # --- real-world shapes -------------------------------------------------------

@@ -24,11 +24,11 @@ def message(n: int, content: str = "hi", **fields: Any) -> dict[str, Any]:
 
 
 def channel_file(root: Path, messages: list[Any], name: str = "general.json", channel_id: str = "100",
-                 kind: str = "GuildTextChat") -> Path:
+                 kind: str = "GuildTextChat", *, ensure_ascii: bool = False) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     document = {"guild": GUILD, "channel": {"id": channel_id, "type": kind, "name": name.removesuffix(".json")},
                 "messages": messages, "messageCount": len(messages)}
-    (root / name).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    (root / name).write_text(json.dumps(document, ensure_ascii=ensure_ascii), encoding="utf-8")
     return root
 
 
@@ -114,6 +114,18 @@ def test_bad_messages_are_quarantined_by_position(tmp_path: Path) -> None:
     assert "'yesterday' is not ISO-8601" in refused[3] and "not ISO-8601" in refused[1]
     assert "a JSON str where a message object belongs" in refused[2] and "without an author" in refused[4]
     assert ignored["other.json"] == "not a DiscordChatExporter channel: JSON without guild, channel and messages" and "not referenced" in ignored["notes.txt"]
+
+
+def test_broken_characters_are_replaced_and_listed_per_file(tmp_path: Path) -> None:
+    """A lone surrogate escape (half an emoji) becomes U+FFFD as each value is decoded; a whole pair stays."""
+    author = {**AUTHOR, "nickname": "Ada \ud83d"}
+    root = channel_file(tmp_path / "export", [message(1, "cut \udc00, whole \ud83d\ude00", author=author), message(2)],
+                        ensure_ascii=True)  # the escapes kept, as written
+    with DiscordExport(root) as export:
+        (conv,) = export.conversations()
+        assert [m.text for m in export.messages(conv)] == ["cut \ufffd, whole \U0001F600", "hi"]
+        assert export.users["10"].display_name == "Ada \ufffd"
+        assert export.repaired == {"general.json": 2}
 
 
 def test_a_file_cut_short_keeps_what_came_before(tmp_path: Path) -> None:

@@ -155,6 +155,21 @@ def test_direct_messages_with_participants_and_a_missing_attachment(tmp_path: Pa
         assert hey.files[0].status is FileStatus.MISSING and hey.files[0].name == "file.txt"
 
 
+def test_broken_characters_are_replaced_and_listed_per_file(tmp_path: Path) -> None:
+    """A lone surrogate escape (half an emoji) becomes U+FFFD before the spool or any stage sees it; a whole pair stays."""
+    user = {"type": "user", "user": {"username": "ada", "email": "ada@example.com", "first_name": "Ada \ud83d",
+                                     "last_name": "Lovelace"}}
+    replies = [{"user": "ada", "message": "reply \udc00", "create_at": 1704103202000}]
+    lines = [VERSION, TEAM, CHANNEL, user, post(1704103200000, "cut \ud83d, whole \ud83d\ude00", replies=replies),
+             post(1704103201000, "plain")]
+    root = write_jsonl(tmp_path / "export", [json.dumps(line) for line in lines])  # the escapes kept, as written
+    with MattermostExport(root) as export:
+        (general,) = export.conversations()
+        assert [m.text for m in export.messages(general)] == ["cut \ufffd, whole \U0001F600", "plain", "reply \ufffd"]
+        assert export.users["ada"].real_name == "Ada \ufffd Lovelace"
+        assert export.repaired == {"import.jsonl": 3}
+
+
 def _peak_while_streaming(root: Path, posts: int) -> int:
     lines: list[Any] = [VERSION, TEAM, CHANNEL]
     start = 1704067200000

@@ -181,6 +181,21 @@ def test_mentions_reactions_cards_and_replies(tmp_path: Path) -> None:
     assert added.system and added.text == "members added: Grace Hopper" and added.subtype == "membersAddedEventMessageDetail"
 
 
+def test_broken_characters_are_replaced_and_listed_per_file(tmp_path: Path) -> None:
+    """A lone surrogate escape (half an emoji) becomes U+FFFD: in meta.json, in a message, and in a card's JSON, which
+    is a string inside the message decoded only when the message is read; a whole pair stays."""
+    card = {"id": "c1", "contentType": "application/vnd.microsoft.card.adaptive",
+            "content": json.dumps({"title": "card \ud83d", "text": "whole \ud83d\ude00"})}  # escaped again inside
+    root = archive(tmp_path / "export", [chat_message(1, "<p>cut \udc00</p>", attachments=[card])],
+                   meta={"kind": "team", "name": "Acme", "conversations": {CHANNEL: {"name": "Gen \ud83d", "kind": "standard"}}})
+    with TeamsExport(root) as export:
+        (general,) = export.conversations()
+        (message,) = export.messages(general)
+        assert general.name == "Gen \ufffd" and message.text == "<p>cut \ufffd</p>"
+        assert (message.attachments[0]["title"], message.attachments[0]["text"]) == ("card \ufffd", "whole \U0001F600")
+        assert export.repaired == {"teams/t1/meta.json": 1, "teams/t1/19%3Ageneral@thread.tacv2.jsonl": 2}
+
+
 def _peak_while_streaming(root: Path, messages: int) -> int:
     """A channel of `messages` (a quarter of them replies), each also edited once later in the file."""
     start = 1704067200000

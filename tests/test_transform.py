@@ -27,7 +27,7 @@ from migrator.stages.transform import TransformError, transform
 from migrator.stages.transform.archive import Archiver
 from migrator.stages.transform.report import REPORT_HTML, REPORT_JSON
 from migrator.timestamps import parse_ms
-from tests.slackkit import SAMPLE, message, write_export
+from tests.slackkit import CHANNELS, SAMPLE, USERS, message, write_export
 from tests.transformkit import assert_adds_up, assert_golden, assert_plan_rules, by_thread, golden_view, plan_lines
 
 REPO = Path(__file__).resolve().parents[1]
@@ -307,3 +307,50 @@ def test_archived_conversations_keep_every_message_as_lines_and_a_readable_page(
         [["message"], ["message", "reply"]], [["message", "reply"]]]
     assert threads[1].find("p", class_="orphan") is not None
     assert page.find("b", string="not bold") is None and "root <b>not bold</b> & Grace" in threads[0].get_text()
+
+
+# --- broken characters --------------------------------------------------------------------
+
+
+def broken_export() -> dict[str, str]:
+    """Lone UTF-16 surrogate escapes (half an emoji) in a person's name, a bot's name, a channel's name and topic,
+    channel, DM and archived DM texts, beside a complete pair. `json.dumps` keeps them as escapes, as an exporter
+    that cut UTF-16 in two wrote them."""
+    users = [*USERS[:1], {**USERS[1], "real_name": "Grace \ud83d Hopper"}, *USERS[2:]]
+    channels = [CHANNELS[0], {**CHANNELS[1], "name": "dev\ud83d", "topic": {"value": "builds \udc00 here"}}]
+    return {name: json.dumps(value) for name, value in {
+        "users.json": users,
+        "channels.json": channels,
+        "dms.json": [{"id": "D1", "members": ["U1", "U2"], "created": 1700000000},
+                     {"id": "D2", "members": ["U1", "U3"], "created": 1700000000}],  # U3 has no email: archived
+        "general/2023-11-14.json": [
+            message("1700000000.000100", "cut \ud83d here, whole \ud83d\ude00 there, ask <@U2>"),
+            {"type": "message", "subtype": "bot_message", "bot_id": "B9", "username": "deploy \udead bot",
+             "text": "deployed", "ts": "1700000001.000000"},
+        ],
+        "C2/2023-11-14.json": [message("1700000002.000000", "in dev")],  # its folder is named by id, as its name is broken
+        "D1/2023-11-14.json": [message("1700000003.000000", "dm \ud83d text", user="U2")],
+        "D2/2023-11-14.json": [message("1700000004.000000", "archived \udbff text")],
+    }.items()}
+
+
+def test_broken_characters_become_u_fffd_in_every_stage_and_are_listed(tmp_path) -> None:
+    result, lines = transform_export(tmp_path, broken_export())
+    written = {path: path.read_bytes().decode("utf-8") for folder in ("plan", "analyse", "mappings")
+               for path in (tmp_path / folder).rglob("*") if path.is_file()}  # strict UTF-8, every file
+    (general,) = [v for k, v in lines.items() if k.endswith("/General")]
+    first, bot = (line["body"]["content"] for line in general)
+    assert "cut \ufffd here, whole \U0001F600 there, ask <b>Grace \ufffd Hopper</b>" in first
+    assert "deploy \ufffd bot" in bot and "deployed" in bot
+    (chat,) = [v for k, v in lines.items() if k.endswith("D1")]
+    assert "dm \ufffd text" in chat[0]["body"]["content"]
+    (dev,) = [c for _, c in Manifest.read(tmp_path / "plan").conversations() if c.key.endswith("/dev\ufffd")]
+    assert (dev.display_name, dev.description) == ("dev\ufffd", "builds \ufffd here")
+    assert written[tmp_path / "plan" / "archive" / "D2.jsonl"].count("archived \ufffd text") == 2  # text and html
+    repaired = {"users.json": 1, "channels.json": 2, "general/2023-11-14.json": 2, "D1/2023-11-14.json": 1,
+                "D2/2023-11-14.json": 1}
+    assert {r["file"]: r["strings"] for r in result.report["repaired"]} == repaired
+    inventory = json.loads(written[tmp_path / "analyse" / "inventory.json"])
+    assert {r["file"]: r["strings"] for r in inventory["repaired"]} == repaired
+    html = written[tmp_path / "plan" / REPORT_HTML]
+    assert "Broken characters replaced by U+FFFD (5 files)" in html and "D2/2023-11-14.json" in html

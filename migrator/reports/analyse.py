@@ -74,6 +74,7 @@ def render_report(inventory: Mapping[str, Any]) -> str:
         out_of_scope=table(_out_of_scope(inventory), ["conversation", "kind", "goes to", "where", "members", "messages"], "out-of-scope"),
         issues=ISSUES,
         quarantined=table(inventory["quarantined"], ["file", "item", "error"], "quarantined"),
+        repaired=table(inventory["repaired"], ["file", "strings"], "repaired"),
         ignored=table(inventory["ignored"], ["path", "entries", "reason"], "ignored"),
         subtypes=table([{"subtype": k, "messages": v} for k, v in inventory["subtypes"].items()], ["subtype", "messages"], "subtypes"),
         unknown=table([{"field": k, "messages": v} for k, v in inventory["unknown_fields"].items()], ["field", "messages"],

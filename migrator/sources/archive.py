@@ -21,6 +21,8 @@ from migrator.model import File, FileStatus, Ignored, SourceError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MIB = 1024 * 1024
+_NOT_UTF8 = ("file name is not UTF-8 (shown with U+FFFD for its broken bytes), so no plan or report could name it; "
+             "not read: rename it in UTF-8 and run again")
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,11 @@ class ZipTree:
 
 
 class FolderTree:
-    """An unpacked export; symbolic links are not followed so nothing outside it is read."""
+    """An unpacked export; symbolic links are not followed so nothing outside it is read.
+
+    A name that is not UTF-8 on disk reaches Python as lone surrogates (PEP 383), which no file can be written
+    with: such a file is listed as not read, its name shown with U+FFFD, and is never given to a reader.
+    """
 
     def __init__(self, root: Path) -> None:
         self.location = str(root)
@@ -168,11 +174,16 @@ class FolderTree:
                 for entry in entries:
                     rel = prefix + entry.name
                     if entry.is_symlink():
-                        self.skipped.append(Ignored(rel, "symbolic link, not followed (it could point outside the export)"))
+                        self.skipped.append(Ignored(_shown(rel),
+                                                    "symbolic link, not followed (it could point outside the export)"))
                     elif entry.is_dir(follow_symlinks=False):
                         pending.append(rel + "/")
                     elif entry.is_file(follow_symlinks=False):
-                        names.append(rel)
+                        shown = _shown(rel)
+                        if shown == rel:
+                            names.append(rel)
+                        else:
+                            self.skipped.append(Ignored(shown, _NOT_UTF8))
         return sorted(names)
 
     def names(self) -> list[str]:
@@ -188,3 +199,9 @@ class FolderTree:
 
     def close(self) -> None:
         """Nothing to release: files are opened per read."""
+
+
+def _shown(name: str) -> str:
+    """A name from the file system as text any file can hold: bytes that are not UTF-8 on disk (lone surrogates
+    in Python) as U+FFFD; the name itself when it is UTF-8, as nearly every name is."""
+    return name if name.isascii() else os.fsencode(name).decode("utf-8", "replace")

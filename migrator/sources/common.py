@@ -19,12 +19,12 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, micros_to_iso
 from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
-from migrator.sources.slack import _describe, _dicts, _str_or_none
 
 # `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
 TEXT_FORMAT = "text_format"
@@ -35,13 +35,9 @@ PLAIN = "plain"  # text shown as written (Teams text bodies, the descriptions re
 # `File.extra[PLACEHOLDER_REASON]`: why the bytes are not in the export, in the source's own words (default: Slack's).
 PLACEHOLDER_REASON = "placeholder_reason"
 
-__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN", "TEXT_FORMAT", "Refused", "Spool", "SpooledExport", "Spooled",
-           "describe",
-           "dicts", "group_days", "iso_to_micros", "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "str_or_none"]
-
-describe = _describe  # one wording for unreadable JSON across readers
-dicts = _dicts
-str_or_none = _str_or_none
+__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN", "SURROGATE_ESCAPE", "TEXT_FORMAT", "Refused",
+           "Repairs", "Spool", "SpooledExport", "Spooled", "describe", "dicts", "group_days", "iso_to_micros", "loads_repaired",
+           "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "repair_surrogates", "str_or_none"]
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE | re.ASCII
@@ -50,8 +46,87 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+# JSON's escape for a UTF-16 surrogate (\uD800 to \uDFFF), paired or not: text without one cannot decode
+# to a lone surrogate.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_replace_surrogates = partial(_SURROGATE.subn, "\ufffd")  # (text with U+FFFD for each surrogate, how many)
+
+
 class Refused(Exception):
     """One record cannot be used; the reader quarantines it with this message."""
+
+
+class Repairs(dict[str, int]):
+    """Per export file, how many of its strings had broken characters replaced by U+FFFD (`Source.repaired`)."""
+
+    def add(self, file: str, strings: int) -> None:
+        if strings:
+            self[file] = self.get(file, 0) + strings
+
+
+def describe(exc: Exception) -> str:
+    """One wording for unreadable JSON across readers, for the quarantine."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}: {exc.reason})"
+    return f"cannot be read ({exc})"
+
+
+def str_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """A list of objects from a field that may be null, missing or malformed."""
+    return [v for v in value if isinstance(v, dict)] if value and isinstance(value, list) else []
+
+
+def repair_surrogates(value: Any) -> tuple[Any, int]:
+    """The decoded JSON `value` with every lone UTF-16 surrogate replaced by U+FFFD, and how many strings changed.
+
+    JSON may escape half of a UTF-16 pair on its own (`"\\ud83d"`, an emoji cut in two); Python's json accepts it
+    and yields a str that has no UTF-8 form, so every later write of it would fail. A complete pair is one
+    character once decoded and stays. Dict keys are repaired too. Containers are changed in place and walked
+    with a stack, not recursion: what json could nest, this can walk.
+    """
+    holder = [value]
+    changed = 0
+    stack: list[Any] = [holder]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(_SURROGATE.search(key) for key in item):
+                pairs = list(item.items())
+                item.clear()
+                for key, child in pairs:
+                    fixed, found = _replace_surrogates(key)
+                    item[fixed] = child
+                    changed += bool(found)
+            children = item.items()
+        else:
+            children = enumerate(item)
+        for slot, child in children:
+            if isinstance(child, str):
+                fixed, found = _replace_surrogates(child)
+                if found:
+                    item[slot] = fixed
+                    changed += 1
+            elif isinstance(child, (dict, list)):
+                stack.append(child)
+    return holder[0], changed
+
+
+def loads_repaired(text: str) -> tuple[Any, int]:
+    """`json.loads(text)` with lone surrogates repaired (`repair_surrogates`), and how many strings that changed.
+
+    The walk runs only when the text holds a surrogate escape at all, so ordinary text pays one scan.
+    """
+    value = json.loads(text)
+    return repair_surrogates(value) if SURROGATE_ESCAPE.search(text) else (value, 0)
 
 
 def micros_to_ts(us: int) -> str:
@@ -91,13 +166,16 @@ def iso_to_micros(value: Any) -> int:
     return us
 
 
-def read_json_lines(handle: IO[bytes]) -> Iterator[tuple[int, Any]]:
-    """(line number, value) per non-blank line; a line that is not JSON yields its Refused error instead."""
+def read_json_lines(handle: IO[bytes], name: str, repairs: Repairs) -> Iterator[tuple[int, Any]]:
+    """(line number, value) per non-blank line of the file `name`; a line that is not JSON yields its Refused error
+    instead. Broken characters are replaced and counted in `repairs`."""
     for number, raw in enumerate(handle, 1):
         if not raw.strip():
             continue
         try:
-            yield number, json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            value, repaired = loads_repaired(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            repairs.add(name, repaired)
+            yield number, value
         except json.JSONDecodeError as exc:
             yield number, Refused(f"not valid JSON (column {exc.colno}: {exc.msg}); fix the line or export again")
         except (ValueError, UnicodeDecodeError) as exc:
@@ -239,6 +317,7 @@ class SpooledExport:
     def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
         self.location = str(path)
         self.quarantine: list[Quarantined] = []
+        self.repaired = Repairs()
         self.ignored: list[Ignored] = []
         self.integration_logs: list[dict[str, Any]] = []
         self.users: dict[str, User] = {}

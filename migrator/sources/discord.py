@@ -43,8 +43,10 @@ from migrator.model import (
 from migrator.sources.archive import ExportTree, ZipLimits
 from migrator.sources.common import (
     DISCORD_MARKDOWN,
+    SURROGATE_ESCAPE,
     TEXT_FORMAT,
     Refused,
+    Repairs,
     SpooledExport,
     Spooled,
     describe,
@@ -52,6 +54,7 @@ from migrator.sources.common import (
     iso_to_micros,
     micros_to_ts,
     open_export,
+    repair_surrogates,
     str_or_none,
 )
 
@@ -110,7 +113,7 @@ class DiscordExport(SpooledExport):
         count = 0
         try:
             with self._tree.open(name) as handle:
-                document = _JsonObject(handle)
+                document = _JsonObject(handle, name, self.repaired)
                 for key in document.keys():
                     if key == "messages" and channel is not None:
                         conversation = self._channels.setdefault(channel["id"], {**channel, "_file": name})["id"]
@@ -300,14 +303,18 @@ class _JsonObject:
     """A top-level JSON object read key by key, its arrays element by element, from a stream.
 
     Only one value (one message) is held at a time; `json.JSONDecoder.raw_decode`
-    does the parsing, and the buffer grows when a value crosses its end.
+    does the parsing, and the buffer grows when a value crosses its end. A value
+    whose text escapes a surrogate is repaired (`repair_surrogates`) and counted
+    in `repairs` under the file's `name`.
     """
 
     _DECODER = json.JSONDecoder()
     _SPACE = re.compile(r"[ \t\n\r]*")
 
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(self, handle: BinaryIO, name: str, repairs: Repairs) -> None:
         self._text = io.TextIOWrapper(handle, encoding="utf-8-sig")
+        self._name = name
+        self._repairs = repairs
         self._buffer = ""
         self._at = 0
         self._eof = False
@@ -355,7 +362,10 @@ class _JsonObject:
                 continue
             if end == len(self._buffer) and not self._eof and self._more():
                 continue  # a number at the end of the buffer may go on in the next chunk
-            self._at = end
+            start, self._at = self._at, end
+            if SURROGATE_ESCAPE.search(self._buffer, start, end):
+                value, repaired = repair_surrogates(value)
+                self._repairs.add(self._name, repaired)
             return value
 
     def _more(self) -> bool:

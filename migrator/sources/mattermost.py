@@ -92,7 +92,7 @@ class MattermostExport(SpooledExport):
         self._attached: set[str] = set()
         self._seen_version = False
         with self._tree.open(self._jsonl) as handle:
-            for number, value in read_json_lines(handle):
+            for number, value in read_json_lines(handle, self._jsonl, self.repaired):
                 try:
                     self._line(number, value)
                 except Refused as exc:

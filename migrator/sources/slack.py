@@ -10,12 +10,13 @@ what real ones contain (users wrapped as `{"members": [...]}`, `created` as a
 string, a day file holding one message object, messages without `text`, 9-digit
 or duplicate ts) and quarantines, with the reason, only what it cannot use.
 Slack access tokens (`xoxe-…` in file URLs) are removed as files are read, so
-they never reach the model, reports or logs.
+they never reach the model, reports or logs. Half an emoji escaped on its own
+(a lone UTF-16 surrogate, which has no UTF-8 form) becomes U+FFFD as its file
+is decoded, counted per file in `repaired`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections import Counter, defaultdict
@@ -42,6 +43,7 @@ from migrator.model import (
     ts_to_micros,
 )
 from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
+from migrator.sources.common import Repairs, describe, dicts, loads_repaired, str_or_none
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -102,32 +104,26 @@ class _Refused(Exception):
     """One record cannot be used; it is quarantined with this message."""
 
 
-def _decode_json(data: bytes) -> Any:
-    """Parse export JSON, dropping Slack access tokens before anything sees the text.
+def _decode_json(data: bytes) -> tuple[Any, int]:
+    """Parse export JSON, dropping Slack access tokens before anything sees the text; with the value, how many of
+    its strings had broken characters (lone surrogates) replaced by U+FFFD.
 
     orjson first, on the bytes when they hold no token: it decodes day files several times
     faster than json and checks the UTF-8 itself. It reads an integer beyond 64 bits as a
     float; no field the stages use holds one (sizes, times and counts are far smaller).
+    orjson refuses lone surrogates, so only json's path needs to look for them.
     """
     if b"xox" in data:  # rare: the token goes before anything parses the text
         data = _TOKEN.sub("[token removed]", data.decode("utf-8-sig")).encode()
     try:
-        return orjson.loads(data)
+        return orjson.loads(data), 0
     except orjson.JSONDecodeError:
         pass  # json accepts what orjson refuses (a byte order mark, lone surrogates, NaN) and words errors for the quarantine
     text = data.decode("utf-8-sig")
     try:
-        return json.loads(text)
+        return loads_repaired(text)
     except RecursionError:  # e.g. rich-text blocks nested thousands deep: the parser's stack, not a crash
         raise ValueError("nested too deeply to read (more levels than Python's recursion limit)") from None
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-    if isinstance(exc, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {exc.start}: {exc.reason})"
-    return f"cannot be read ({exc})"
 
 
 def _seconds_to_micros(value: Any) -> int | None:
@@ -160,6 +156,7 @@ class SlackExport:
     def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
         self.location = str(path)
         self.quarantine: list[Quarantined] = []
+        self.repaired = Repairs()
         self.ignored: list[Ignored] = []
         self.integration_logs: list[dict[str, Any]] = []
         self._tree: ExportTree = open_tree(Path(path), limits)
@@ -209,7 +206,7 @@ class SlackExport:
         if not top_json:
             return
         try:
-            first = _decode_json(self._tree.read(self._prefix + top_json[0]))
+            first, _ = _decode_json(self._tree.read(self._prefix + top_json[0]))
         except (ValueError, OSError, zipfile.BadZipFile):
             return
         if isinstance(first, dict) and "channel_id" in first and "messages" in first:
@@ -220,8 +217,11 @@ class SlackExport:
             )
 
     def _read_json(self, name: str) -> Any:
-        """Read a top-level file; a broken required file is fatal, so the caller decides."""
-        return _decode_json(self._tree.read(self._prefix + name))
+        """Read a file of the export, noting the strings repaired in it; the caller decides what an error means
+        (a broken required file is fatal, a broken day file is quarantined)."""
+        value, repaired = _decode_json(self._tree.read(self._prefix + name))
+        self.repaired.add(name, repaired)
+        return value
 
     def _read_list(self, name: str, wrapper: str, *, required: bool) -> list[Any]:
         """A JSON array, or an API response wrapping it (`{"members": [...]}`)."""
@@ -229,8 +229,8 @@ class SlackExport:
             data = self._read_json(name)
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             if required:
-                raise SourceError(f"{self.location}: {name} is {_describe(exc)}; export the workspace again") from exc
-            self.quarantine.append(Quarantined(name, f"{_describe(exc)}; its entries are not read"))
+                raise SourceError(f"{self.location}: {name} is {describe(exc)}; export the workspace again") from exc
+            self.quarantine.append(Quarantined(name, f"{describe(exc)}; its entries are not read"))
             return []
         if isinstance(data, dict) and isinstance(data.get(wrapper), list):
             data = data[wrapper]
@@ -251,7 +251,7 @@ class SlackExport:
                 team = self._read_json("team_info.json").get("team", {})
                 return Workspace(id=str(team.get("id", "")), name=team.get("name") or name, domain=team.get("domain"))
             except (ValueError, OSError, AttributeError, zipfile.BadZipFile) as exc:
-                self.quarantine.append(Quarantined("team_info.json", f"{_describe(exc)}; workspace named {name!r}"))
+                self.quarantine.append(Quarantined("team_info.json", f"{describe(exc)}; workspace named {name!r}"))
         team_ids = Counter(u.extra.get("team_id") for u in self.users.values() if u.extra.get("team_id"))
         return Workspace(id=str(team_ids.most_common(1)[0][0]) if team_ids else "", name=name)
 
@@ -403,9 +403,9 @@ class SlackExport:
 
     def _read_day(self, conversation_id: str, name: str) -> Day | None:
         try:
-            data = _decode_json(self._tree.read(self._prefix + name))
+            data = self._read_json(name)
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            self.quarantine.append(Quarantined(name, f"{_describe(exc)}; fix or re-export this day file"))
+            self.quarantine.append(Quarantined(name, f"{describe(exc)}; fix or re-export this day file"))
             return None
         if isinstance(data, dict) and "ts" in data:
             data = [data]  # some tools write a day holding one message as a bare object
@@ -451,18 +451,18 @@ class SlackExport:
             us,
             conversation_id,
             origin,
-            _str_or_none(pop("user", None)),  # user
-            _str_or_none(pop("bot_id", None)),  # bot_id
-            _str_or_none(pop("username", None)),  # username
+            str_or_none(pop("user", None)),  # user
+            str_or_none(pop("bot_id", None)),  # bot_id
+            str_or_none(pop("username", None)),  # username
             text if isinstance(text, str) else None,  # text
-            _dicts(pop("blocks", None)),  # blocks
+            dicts(pop("blocks", None)),  # blocks
             files,
-            _str_or_none(pop("thread_ts", None)),  # thread_ts
+            str_or_none(pop("thread_ts", None)),  # thread_ts
             subtype,
             subtype in SYSTEM_SUBTYPES,  # system
             _reactions(reactions) if reactions else [],  # reactions
-            Edit(user=_str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,  # edited
-            _dicts(pop("attachments", None)),  # attachments
+            Edit(user=str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,  # edited
+            dicts(pop("attachments", None)),  # attachments
             commented,  # commented_file
             raw,  # extra
             unknown,  # unknown_fields
@@ -470,7 +470,7 @@ class SlackExport:
 
     def _message_files(self, files: Any, legacy: Any, subtype: str | None) -> tuple[list[File], File | None]:
         """Modern `files` arrays and the legacy single `file`; a comment's file is not attached to it."""
-        planned = [self._file(f) for f in _dicts(files)]
+        planned = [self._file(f) for f in dicts(files)]
         if isinstance(legacy, dict):
             if subtype in {"file_comment", "file_mention"}:
                 return planned, self._file(legacy)
@@ -491,8 +491,8 @@ class SlackExport:
             size=size if isinstance(size, int) and not isinstance(size, bool) else None,
             status=status,
             path=path,
-            url=_str_or_none(raw.get("url_private_download") or raw.get("url_private") or raw.get("permalink")),
-            user=_str_or_none(raw.get("user")),
+            url=str_or_none(raw.get("url_private_download") or raw.get("url_private") or raw.get("permalink")),
+            user=str_or_none(raw.get("user")),
             created_us=_seconds_to_micros(raw.get("created")),
             extra={k: v for k, v in raw.items() if k not in {"id", "name", "title", "mimetype", "filetype", "size", "user", "created"}},
         )
@@ -523,20 +523,9 @@ def _is_upload(name: str) -> bool:
     return len(parts) == 3 and parts[0] == _UPLOADS
 
 
-def _str_or_none(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    """A list of objects from a field that may be null, missing or malformed."""
-    return [v for v in value if isinstance(v, dict)] if value and isinstance(value, list) else []
-
-
 def _reactions(value: Any) -> list[Reaction]:
     """Named reactions with their count (older exports omit `count`: the users listed are the count)."""
     return [
         Reaction(name=str(r["name"]), count=int(r.get("count") or len(r.get("users") or [])), users=tuple(r.get("users") or ()))
-        for r in _dicts(value) if r.get("name")
+        for r in dicts(value) if r.get("name")
     ]

@@ -19,7 +19,6 @@ them by the email the export recorded.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 from collections import Counter, defaultdict
@@ -39,10 +38,12 @@ from migrator.sources.common import (
     PLAIN,
     TEXT_FORMAT,
     Refused,
+    Repairs,
     SpooledExport,
     Spooled,
     dicts,
     iso_to_micros,
+    loads_repaired,
     micros_to_ts,
     read_json_lines,
     str_or_none,
@@ -137,7 +138,8 @@ class TeamsExport(SpooledExport):
         if name not in self._names:
             return {}
         try:
-            meta = json.loads(self._tree.read(name).decode("utf-8"))
+            meta, repaired = loads_repaired(self._tree.read(name).decode("utf-8"))
+            self.repaired.add(name, repaired)
         except (ValueError, OSError) as exc:
             self.quarantine.append(Quarantined(name, f"not readable JSON ({exc}); conversations of this target are "
                                                      "named by id and treated as private: export the target again"))
@@ -146,7 +148,7 @@ class TeamsExport(SpooledExport):
 
     def _read_conversation(self, target: _Target, name: str) -> None:
         with self._tree.open(name) as handle:
-            for number, value in read_json_lines(handle):
+            for number, value in read_json_lines(handle, name, self.repaired):
                 try:
                     self._spool_message(target, name, number, value)
                 except Refused as exc:
@@ -247,7 +249,7 @@ class TeamsExport(SpooledExport):
             reactions=[] if deleted else _reactions(raw.get("reactions")),
             edited=Edit(user=str_or_none(user.get("id")), ts=micros_to_ts(iso_to_micros(edited)))
             if edited and not deleted else None,
-            attachments=[] if deleted else _cards(raw.get("attachments")),
+            attachments=[] if deleted else _cards(raw.get("attachments"), self.repaired, record.origin),
             extra={TEXT_FORMAT: HTML if html and not (system or deleted) else PLAIN, **extra},
             unknown_fields=tuple(k for k in raw if k not in _MESSAGE_FIELDS and k != _ROOT),
         )
@@ -312,8 +314,11 @@ def _linked_files(raw: dict[str, Any]) -> list[File]:
     return files
 
 
-def _cards(value: Any) -> list[dict[str, Any]]:
-    """Cards and quoted messages as the model's cards: a quoted reply shows who wrote what; a card its title."""
+def _cards(value: Any, repairs: Repairs, origin: str) -> list[dict[str, Any]]:
+    """Cards and quoted messages as the model's cards: a quoted reply shows who wrote what; a card its title.
+
+    A card's content is JSON inside a string of the message, decoded only here, so its broken characters are
+    repaired and counted here too, against the message's file (`origin`)."""
     cards = []
     for attachment in dicts(value):
         kind = str(attachment.get("contentType") or "")
@@ -321,9 +326,10 @@ def _cards(value: Any) -> list[dict[str, Any]]:
             continue
         content = attachment.get("content")
         try:
-            parsed = json.loads(content) if isinstance(content, str) else content
+            parsed, repaired = loads_repaired(content) if isinstance(content, str) else (content, 0)
         except ValueError:
-            parsed = None
+            parsed, repaired = None, 0
+        repairs.add(origin, repaired)
         parsed = parsed if isinstance(parsed, dict) else {}
         if kind == "messageReference":
             sender = ((parsed.get("messageSender") or {}).get("user") or {}) if isinstance(parsed.get("messageSender"), dict) else {}

@@ -28,7 +28,8 @@ from migrator.limits import (
     SIMPLE_UPLOAD_MAX_BYTES,
     TEAMS_CALLS_PER_10S,
 )
-from migrator.model import Conversation, ConversationKind, File, FileStatus, Message, Source, User, micros_to_iso, ts_to_micros
+from migrator.model import (Conversation, ConversationKind, File, FileStatus, Message, Source, User, micros_to_iso,
+                            repaired_rows, ts_to_micros)
 from migrator.reports.analyse import render_report
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
 from migrator.sources import open_source
@@ -321,6 +322,7 @@ def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapp
         "users": _user_counts(source),
         "totals": {"conversations": len(conversations), **totals},
         "quarantined": [q.to_dict() for q in source.quarantine],
+        "repaired": repaired_rows(source.repaired),  # read after streaming: day files are decoded as they stream
         "issues": {**issues, **extra_issues},
         "ignored": [{"path": i.path, "reason": i.reason, "entries": i.entries} for i in source.ignored],
         "conversions": {
@@ -469,7 +471,7 @@ def run_analyse(source_path: Path, out_dir: Path, mappings_path: Path | None = N
 
 def summary(inventory: Mapping[str, Any]) -> str:
     """The few lines the CLI prints."""
-    totals, users, issues = inventory["totals"], inventory["users"], inventory["issues"]
+    totals, users, issues, repaired = inventory["totals"], inventory["users"], inventory["issues"], inventory["repaired"]
     minutes = inventory["estimate"]["seconds"] / 60
     lines = [
         f"{inventory['workspace']['name']} ({inventory['source']['kind']}): {totals['conversations']} conversations, "
@@ -477,7 +479,9 @@ def summary(inventory: Mapping[str, Any]) -> str:
         f"users: {users['total']} ({users['bots']} bots, {users['deleted']} deleted, {users['without_email']} people without email)",
         f"issues: {issues['ms_collisions']} same-millisecond messages in a thread, {issues['replies_before_root']} replies "
         f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in the export",
-        f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries",
+        f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries"
+        + (f"; broken characters replaced by U+FFFD: {sum(r['strings'] for r in repaired)} strings in {len(repaired)} files"
+           if repaired else ""),
         "destinations: " + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]

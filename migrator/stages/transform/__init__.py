@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import collector
-from migrator.model import Conversation, Source, User
+from migrator.model import Conversation, Source, User, repaired_rows
 from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
 from migrator.sources import open_source
 from migrator.stages.mapping import (
@@ -229,6 +229,7 @@ class _Transform:
             lines_written=sum(c.messages for _, c in manifest.conversations()), files=files, authors=authors,
             unsupported=self.run_state.ctx.unsupported, targets=_target_rows(manifest), teams=_team_rows(manifest),
             archive=manifest.archive, quarantined=[q.to_dict() for q in self.source.quarantine],
+            repaired=repaired_rows(self.source.repaired),
         )
 
 

@@ -15,7 +15,6 @@ comes before its replies.
 from __future__ import annotations
 
 import json
-import re
 import time
 from json.encoder import encode_basestring
 from collections import Counter
@@ -36,7 +35,6 @@ from migrator.stages.transform.split import size, split_blocks
 from migrator.stages.transform.timeline import Placement, place, time_order
 from migrator.timestamps import format_ms
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _encode = encode_basestring  # a JSON string, exactly as json.dumps(..., ensure_ascii=False) writes it
 NO_FILES = FileParts()  # a message without files (never changed)
 MISSING_ROOT = "The message that started this thread is not in the export."
@@ -180,11 +178,11 @@ class ChannelPlan:
             ctx.features.add("chat_thread_replies")
             blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
-        content, length = self._valid(preamble + render(blocks))
-        if length <= MAX_BODY_BYTES:
+        content = preamble + render(blocks)
+        if self._size(content) <= MAX_BODY_BYTES:
             parts = [_part(author, content, files)]
         else:
-            parts = self._split(key, author, preamble, [self._valid(render([block]))[0] for block in blocks], files)
+            parts = self._split(key, author, preamble, [render([block]) for block in blocks], files)
         if ctx.features:
             conversions = self.run.tally.conversions
             for feature in ctx.features:  # not Counter.update: its Mapping check costs more than these few additions
@@ -193,17 +191,15 @@ class ChannelPlan:
         thread = (conversation.id, message.thread_ts if reply else message.ts)
         self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
 
-    def _valid(self, html: str) -> tuple[str, int]:
-        """The HTML and its size in bytes. Lone surrogates (broken UTF-16 in the export's JSON) cannot be
-        written: shown as U+FFFD, counted."""
-        if html.isascii():  # most bodies: the length is the size, no copy needed
-            return html, len(html)
-        try:
-            return html, len(html.encode("utf-8"))
-        except UnicodeEncodeError:
-            self.run.ctx.features.add("invalid_characters")
-            html = _SURROGATES.sub("\ufffd", html)
-            return html, size(html)
+    @staticmethod
+    def _size(html: str) -> int:
+        """A body's size in bytes; most bodies are ASCII, whose length is their size, with no encoded copy made.
+
+        Every body encodes: the readers replace lone surrogates (broken UTF-16 in an export's JSON) with U+FFFD and
+        list them (`Source.repaired`), and the text decoders (html.unescape, html.parser, markdown-it) turn a
+        surrogate character reference into U+FFFD.
+        """
+        return len(html) if html.isascii() else len(html.encode("utf-8"))
 
     def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
         """Numbered parts, each within the body limit, each carrying the images and files it shows."""

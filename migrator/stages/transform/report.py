@@ -50,7 +50,6 @@ CONVERSIONS = {
     "chat_thread_replies": "thread replies in DMs → messages of the chat with a note naming the thread (chats have no threads)",
     "split_messages": "messages longer than the import limit → numbered parts",
     "empty_messages": "messages with nothing to show → a note",
-    "invalid_characters": "broken characters in the export → U+FFFD",
 }
 
 
@@ -73,7 +72,7 @@ class Tally:
 
 def build(tally: Tally, *, header: dict[str, Any], lines_written: int, files: dict[str, Any],
           authors: dict[str, Any], unsupported: Counter, targets: list[dict[str, Any]], teams: list[dict[str, Any]],
-          archive: list[dict[str, Any]], quarantined: list[dict[str, Any]]) -> dict[str, Any]:
+          archive: list[dict[str, Any]], quarantined: list[dict[str, Any]], repaired: list[dict[str, Any]]) -> dict[str, Any]:
     """The report as plain JSON-able data, with both sums checked."""
     messages = {key: sum(c[key] for c in tally.conversations) for key in ("read", *MESSAGE_KEYS)}
     lines = {"written": lines_written, "planned": messages["planned"],
@@ -103,6 +102,7 @@ def build(tally: Tally, *, header: dict[str, Any], lines_written: int, files: di
         "teams": teams,
         "archive": archive,
         "quarantined": quarantined,
+        "repaired": repaired,
     }
 
 
@@ -130,6 +130,7 @@ def render_html(report: dict[str, Any]) -> str:
         "teams": ([{**t, "owners": ", ".join(t["owners"])} for t in report["teams"]], ["name", "key", "created", "channels", "members", "owners"]),
         "unsupported": ([{"type": k, "count": v} for k, v in report["unsupported"].items()], ["type", "count"]),
         "quarantined": (report["quarantined"], ["file", "item", "error"]),
+        "repaired": (report["repaired"], ["file", "strings"]),
     }
     return render("transform.html.j2", report=report, shown=SHOWN_ROWS,
                   tables={name: table(rows, columns, name, sortable=True) for name, (rows, columns) in tables.items()})
