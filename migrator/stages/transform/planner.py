@@ -179,7 +179,9 @@ class ChannelPlan:
             blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
         content = preamble + render(blocks)
-        if self._size(content) <= MAX_BODY_BYTES:
+        # UTF-8 takes at most 4 bytes a character, so only a body of over 7,000 characters is measured. Every
+        # body encodes: readers turn lone surrogates into U+FFFD (`Source.repaired`), as html.unescape does.
+        if len(content) * 4 <= MAX_BODY_BYTES or size(content) <= MAX_BODY_BYTES:
             parts = [_part(author, content, files)]
         else:
             parts = self._split(key, author, preamble, [render([block]) for block in blocks], files)
@@ -190,16 +192,6 @@ class ChannelPlan:
         note = self._fallback_note(author.posted_by) if author.posted_by else None
         thread = (conversation.id, message.thread_ts if reply else message.ts)
         self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
-
-    @staticmethod
-    def _size(html: str) -> int:
-        """A body's size in bytes; most bodies are ASCII, whose length is their size, with no encoded copy made.
-
-        Every body encodes: the readers replace lone surrogates (broken UTF-16 in an export's JSON) with U+FFFD and
-        list them (`Source.repaired`), and the text decoders (html.unescape, html.parser, markdown-it) turn a
-        surrogate character reference into U+FFFD.
-        """
-        return len(html) if html.isascii() else len(html.encode("utf-8"))
 
     def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
         """Numbered parts, each within the body limit, each carrying the images and files it shows."""
