@@ -7,13 +7,16 @@ read at least that. So a small starter process (`python -m bench.child`,
 about 10 MB) forks the command, waits for it and writes what it cost to a
 file; the benchmark's own memory never mixes into the figure.
 
-    python -m bench.child COST_FILE COMMAND...
+    python bench/child.py COST_FILE COMMAND...
+
+It is started by its file path, so it works from any folder, and imports only the standard library.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -42,16 +45,30 @@ def measure(command: list[str], log: Path, env: dict[str, str] | None = None) ->
     log.parent.mkdir(parents=True, exist_ok=True)
     cost_file = log.with_name(log.name + ".cost.json")
     cost_file.unlink(missing_ok=True)
+    started = time.monotonic()
     with open(log, "wb") as out:
-        subprocess.run([sys.executable, "-m", "bench.child", str(cost_file), *command],
-                       stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
-    measured = json.loads(cost_file.read_text(encoding="utf-8"))
-    code = measured.pop("code")
-    cost = ChildCost(**measured)
+        starter = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(cost_file), *command],
+                                 stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
+    if cost_file.is_file():
+        measured = json.loads(cost_file.read_text(encoding="utf-8"))
+        code = measured.pop("code")
+        cost = ChildCost(**measured)
+    else:  # the starter itself failed or was killed: its own exit and the wall time are all there is
+        code, cost = starter.returncode, ChildCost(time.monotonic() - started, 0.0, 0.0)
     if code != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise ChildFailed(f"{' '.join(command)} exited {code}:\n{tail}", code, cost)
+        raise ChildFailed(f"{' '.join(command)} {_ending(code)}:\n{tail}", code, cost)
     return cost
+
+
+def _ending(code: int) -> str:
+    """How a process ended, as a person reads it: a negative code is the signal that killed it."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited {code}"
 
 
 def main(argv: list[str]) -> int:
@@ -62,8 +79,9 @@ def main(argv: list[str]) -> int:
     if pid == 0:
         try:
             os.execvp(command[0], command)
-        finally:
-            os._exit(127)  # the command could not be started; the parent sees 127, as a shell would say
+        except OSError as exc:  # said in the log; 127 not found, 126 found but not runnable, as shells say
+            os.write(2, f"cannot start {command[0]}: {exc.strerror}\n".encode())
+            os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
     _, status, usage = os.wait4(pid, 0)
     cost = ChildCost(time.monotonic() - started, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
     code = os.waitstatus_to_exitcode(status)

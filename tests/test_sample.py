@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import struct
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.child import measure
 from migrator.model import ConversationKind
 from migrator.sample import SampleError, SampleOptions, generate
 from migrator.sources.slack import SlackExport
@@ -160,18 +160,14 @@ def test_a_plain_workspace_holds_only_plain_text_by_people(tmp_path):
         generate(tmp_path / "x", SampleOptions(channels=2, messages=10, files=3, plain=True))
 
 
-def peak_rss_kb(messages: int, out: Path) -> int:
-    """Peak memory of a child process generating `messages`."""
+def peak_rss_mb(messages: int, out: Path) -> float:
+    """Peak memory of a child process generating `messages`: its own, not pytest's (see bench/child.py)."""
     code = ("import sys; from pathlib import Path; from migrator.sample import SampleOptions, generate; "
             f"generate(Path(sys.argv[1]), SampleOptions(channels=20, messages={messages}, files=20))")
-    process = subprocess.Popen([sys.executable, "-c", code, str(out)])
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode == 0
-    return usage.ru_maxrss
+    return measure([sys.executable, "-c", code, str(out)], out.with_suffix(".log")).peak_rss_mb
 
 
 def test_memory_stays_flat_as_messages_grow_tenfold(tmp_path):
-    small = peak_rss_kb(10_000, tmp_path / "small")
-    large = peak_rss_kb(100_000, tmp_path / "large")
-    assert large - small < 15_000, f"{small} kB for 10k messages, {large} kB for 100k"
+    small = peak_rss_mb(10_000, tmp_path / "small")
+    large = peak_rss_mb(100_000, tmp_path / "large")
+    assert large - small < 15, f"{small:.0f} MB for 10k messages, {large:.0f} MB for 100k"
