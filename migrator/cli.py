@@ -267,8 +267,7 @@ def sample_generate(
     from migrator.sample import SampleError, SampleOptions, generate
 
     try:
-        options = SampleOptions(channels, messages, threads_ratio, (0 if plain else 20) if files is None else files, seed, plain=plain)
-        summary = generate(out, options)
+        summary = generate(out, SampleOptions(channels, messages, threads_ratio, files, seed, plain=plain))
     except (SampleError, OSError) as exc:
         fail(f"sample: {exc}")
     typer.echo(f"wrote {summary.export}: {summary.messages:,} messages ({summary.replies:,} replies) in "

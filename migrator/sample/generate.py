@@ -38,6 +38,7 @@ END_DAY = datetime(2024, 12, 2, tzinfo=timezone.utc)  # histories end here, safe
 CHAT_SHARE = 0.1  # of all messages, in DMs and group DMs
 CHANNEL_SKEW = 0.6  # channel i gets a weight (i + 1) ** -CHANNEL_SKEW: #general is the busiest
 BOT_SHARE = 0.02  # of roots in public channels
+DEFAULT_FILES = 20  # attached to messages of a realistic workspace
 
 
 class SampleError(ValueError):
@@ -49,21 +50,27 @@ class SampleOptions:
     channels: int = 10  # public channels plus the private one
     messages: int = 1000  # every record: joins, roots and replies, in channels and chats
     threads_ratio: float = 0.3  # share of messages that are thread replies
-    files: int = 20
+    files: int | None = None  # None: DEFAULT_FILES, or none at all in a plain workspace
     seed: int = 1
     users: int | None = None  # default grows with the channels
     plain: bool = False  # every message plain text by a person: no markup, blocks, files, bots, joins, edits, reactions
 
+    @property
+    def file_count(self) -> int:
+        if self.files is not None:
+            return self.files
+        return 0 if self.plain else DEFAULT_FILES
+
     def check(self) -> None:
         if self.channels < 1:
             raise SampleError("--channels must be at least 1")
-        if self.messages < 0 or self.files < 0:
+        if self.messages < 0 or self.file_count < 0:
             raise SampleError("--messages and --files cannot be negative")
         if not 0.0 <= self.threads_ratio < 1.0:
             raise SampleError("--threads-ratio is the share of messages that are replies: from 0 up to (not including) 1")
         if self.users is not None and self.users < 3:
             raise SampleError("--users must be at least 3")
-        if self.plain and self.files:
+        if self.plain and self.file_count:
             raise SampleError("--plain messages carry no files: give --files 0 or leave --files out")
 
 
@@ -158,7 +165,7 @@ def generate(out: Path, options: SampleOptions) -> SampleSummary:
     _write_json(export / "users.json", [p.slack for p in people] + [_bot_user(bot, team_id)])
     for name, kind in (("channels.json", "public"), ("groups.json", "private"), ("dms.json", "dm"), ("mpims.json", "group_dm")):
         _write_json(export / name, [c.entry for c in conversations if c.kind == kind])
-    picker = _FilePicker(options.seed, options.files, sum(s.records - s.joins for s in shapes))
+    picker = _FilePicker(options.seed, options.file_count, sum(s.records - s.joins for s in shapes))
     profiles = {p.id: _profile(p.slack) for p in people}
     channels = [(c.entry["id"], c.entry["name"]) for c in conversations if c.kind == "public"]
     for conversation, shape in zip(conversations, shapes):

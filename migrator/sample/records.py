@@ -42,7 +42,7 @@ class RecordWriter:
     def __init__(self, rng: random.Random, team_id: str, profiles: Mapping[str, dict[str, Any]],
                  audience: text.Audience, bot: Bot | None, join_subtype: str = "channel_join", plain: bool = False):
         self.rng = rng
-        self.plain = plain  # plain-text messages only: the baseline transform's speed target is set for
+        self.plain = plain  # plain text by people only: the messages transform's speed target is set for
         self.team_id = team_id
         self.profiles = profiles
         self.audience = audience
