@@ -90,7 +90,8 @@ _CLOSE = {tag: f"</{tag}>" for tag in _OPEN}
 
 @lru_cache(maxsize=4096)
 def _open_tag(tag: str, attrs: tuple[tuple[str, str], ...]) -> str:
-    """An opening tag with attributes, kept: every note of every message opens the same styled span."""
+    """An opening tag with attributes, kept: every note of every message opens the same styled span (a
+    link's own href only passes through the cache)."""
     return f"<{tag}" + "".join(f' {name}="{escape(value, quote=True)}"' for name, value in attrs) + ">"
 
 

@@ -179,8 +179,9 @@ class ChannelPlan:
             blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
         content = preamble + render(blocks)
-        # UTF-8 takes at most 4 bytes a character, so only a body of over 7,000 characters is measured. Every
-        # body encodes: readers turn lone surrogates into U+FFFD (`Source.repaired`), as html.unescape does.
+        # UTF-8 takes at most 4 bytes a character, so only a body longer than MAX_BODY_BYTES // 4 characters is
+        # measured. Every body encodes: readers turn lone surrogates into U+FFFD (`Source.repaired`), as
+        # html.unescape does.
         if len(content) * 4 <= MAX_BODY_BYTES or size(content) <= MAX_BODY_BYTES:
             parts = [_part(author, content, files)]
         else:

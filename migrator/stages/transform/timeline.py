@@ -19,7 +19,7 @@ A split message occupies `span` consecutive milliseconds, one per part. Every
 moved message keeps its original time and the rules that moved it, for the
 report; a message that ends where it started (a reply moved after its root,
 then pulled back with it out of the future) was not adjusted and has no
-reasons. Pure functions on integers, so the property tests can hammer them.
+reasons. Pure functions of times, spans and thread identities, so the property tests can hammer them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 THREAD_ORDER = "thread_order"  # same millisecond as, or before, the previous message of its thread
 REPLY_BEFORE_ROOT = "reply_before_root"
@@ -41,9 +41,25 @@ REASONS = {
 }
 
 
+class Placeable(Protocol):
+    """What placing reads of a message, and all it reads: the planner's own per-message records are
+    placed as they are, without a copy per message."""
+
+    @property
+    def thread(self) -> Hashable: ...  # which thread of the target it belongs to
+
+    @property
+    def us(self) -> int: ...  # source time, UTC microseconds
+
+    @property
+    def root(self) -> bool: ...
+
+    @property
+    def span(self) -> int: ...  # consecutive milliseconds it needs (parts of a split message)
+
+
 class Entry(NamedTuple):
-    """One message to place. Placing reads only these four attributes, so any object that has them
-    (the planner's own per-message records) is placed as it is, without a copy per message."""
+    """A message to place, for callers (and tests) that have no record of their own."""
 
     thread: Hashable  # which thread of the target it belongs to
     us: int  # source time, UTC microseconds
@@ -62,7 +78,7 @@ class Placement:
         return self.ms != self.original
 
 
-def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
+def place(entries: Sequence[Placeable], now_ms: int) -> list[Placement]:
     """A placement per entry, in the same order, meeting every rule above."""
     placements = [Placement(e.us // 1000, e.us // 1000, []) for e in entries]
     threads = thread_order(entries)
@@ -75,7 +91,7 @@ def place(entries: Sequence[Entry], now_ms: int) -> list[Placement]:
     return placements
 
 
-def thread_order(entries: Sequence[Entry]) -> dict[Hashable, list[int]]:
+def thread_order(entries: Sequence[Placeable]) -> dict[Hashable, list[int]]:
     """Entry indexes per thread in the order they must ascend: the root, then replies by source time."""
     threads: dict[Hashable, list[int]] = defaultdict(list)
     for index, entry in enumerate(entries):
@@ -86,7 +102,7 @@ def thread_order(entries: Sequence[Entry]) -> dict[Hashable, list[int]]:
     return threads
 
 
-def _order_threads(entries: Sequence[Entry], threads: dict[Hashable, list[int]], placements: list[Placement]) -> None:
+def _order_threads(entries: Sequence[Placeable], threads: dict[Hashable, list[int]], placements: list[Placement]) -> None:
     for members in threads.values():
         if len(members) == 1:  # a lone message has nothing to be ordered after
             continue
@@ -102,7 +118,7 @@ def _order_threads(entries: Sequence[Entry], threads: dict[Hashable, list[int]],
             previous_end = placement.ms + entry.span - 1
 
 
-def _unique(entries: Sequence[Entry], placements: list[Placement]) -> int:
+def _unique(entries: Sequence[Placeable], placements: list[Placement]) -> int:
     """Step 3: in time order, each entry takes the first free milliseconds at or after its own.
 
     Returns the latest millisecond taken (-1 without entries), so step 4 runs only when it must.
@@ -127,7 +143,7 @@ def _unique(entries: Sequence[Entry], placements: list[Placement]) -> int:
     return latest
 
 
-def _pull_back(entries: Sequence[Entry], placements: list[Placement], now_ms: int) -> None:
+def _pull_back(entries: Sequence[Placeable], placements: list[Placement], now_ms: int) -> None:
     """Step 4: latest first, so each entry only ever needs to stay below what follows it in its thread.
 
     An entry that moves lands strictly below its old milliseconds, and every
