@@ -196,7 +196,8 @@ def test_broken_characters_replaced_are_listed_in_inventory_report_and_summary(t
     assert inventory["repaired"] == [{"file": "general/2024-01-01.json", "strings": 3}]
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "Broken characters replaced by U+FFFD" in html and "<td>general/2024-01-01.json</td><td>3</td>" in html
-    assert "broken characters replaced by U+FFFD: 3 strings in 1 files" in summary(inventory)
+    assert "broken characters replaced by U+FFFD: 3 strings in 1 file" in summary(inventory)
+    assert "1</span> file holds text" in html
 
 
 def test_counts_per_conversation_use_the_reader_not_file_order(tmp_path: Path) -> None:

@@ -480,8 +480,8 @@ def summary(inventory: Mapping[str, Any]) -> str:
         f"issues: {issues['ms_collisions']} same-millisecond messages in a thread, {issues['replies_before_root']} replies "
         f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in the export",
         f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries"
-        + (f"; broken characters replaced by U+FFFD: {sum(r['strings'] for r in repaired)} strings in {len(repaired)} files"
-           if repaired else ""),
+        + (f"; broken characters replaced by U+FFFD: {sum(r['strings'] for r in repaired)} strings in "
+           f"{len(repaired)} {'file' if len(repaired) == 1 else 'files'}" if repaired else ""),
         "destinations: " + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]
