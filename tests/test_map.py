@@ -238,6 +238,14 @@ def test_shape_problems_name_their_line(drafted: Path) -> None:
     assert any(f":{line_of(drafted, 'source: G01LEADERSHIP')}: team 'nowhere' is not defined" in p for p in problems)
 
 
+def test_half_a_character_escaped_in_yaml_is_refused_with_its_line(drafted: Path) -> None:
+    """YAML reads "\\ud83d" as a lone UTF-16 surrogate, which no plan, report or Teams name could hold."""
+    edit(drafted, "    channel: design", '    channel: "design \\ud83d"')
+    (problem,) = problems_of(drafted)
+    line = line_of(drafted, 'channel: "design')
+    assert f":{line}: not valid YAML: half a character" in problem
+
+
 def test_invalid_yaml_and_duplicate_keys_are_placed(drafted: Path) -> None:
     edit(drafted, "    channel: design", "    channel: design\n    channel: again")
     (problem,) = problems_of(drafted)

@@ -35,7 +35,7 @@ PLAIN = "plain"  # text shown as written (Teams text bodies, the descriptions re
 # `File.extra[PLACEHOLDER_REASON]`: why the bytes are not in the export, in the source's own words (default: Slack's).
 PLACEHOLDER_REASON = "placeholder_reason"
 
-__all__ = ["DISCORD_MARKDOWN", "HTML", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN", "SURROGATE_ESCAPE", "TEXT_FORMAT", "Refused",
+__all__ = ["DISCORD_MARKDOWN", "HTML", "LONE_SURROGATE", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN", "SURROGATE_ESCAPE", "TEXT_FORMAT", "Refused",
            "Repairs", "Spool", "SpooledExport", "Spooled", "describe", "dicts", "group_days", "iso_to_micros", "loads_repaired",
            "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "repair_surrogates", "str_or_none"]
 
@@ -49,8 +49,8 @@ _MICROSECOND = timedelta(microseconds=1)
 # JSON's escape for a UTF-16 surrogate (\uD800 to \uDFFF), paired or not: text without one cannot decode
 # to a lone surrogate.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_replace_surrogates = partial(_SURROGATE.subn, "\ufffd")  # (text with U+FFFD for each surrogate, how many)
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in JSON-decoded text every surrogate is alone: json joins a pair
+_replace_surrogates = partial(LONE_SURROGATE.subn, "\ufffd")  # (text with U+FFFD for each surrogate, how many)
 
 
 class Refused(Exception):
@@ -99,7 +99,7 @@ def repair_surrogates(value: Any) -> tuple[Any, int]:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if any(_SURROGATE.search(key) for key in item):
+            if any(LONE_SURROGATE.search(key) for key in item):
                 pairs = list(item.items())
                 item.clear()
                 for key, child in pairs:

@@ -26,6 +26,7 @@ import yaml
 
 from migrator.model import Conversation, ConversationKind, Source, User, Workspace
 from migrator.sources import open_source
+from migrator.sources.common import LONE_SURROGATE
 
 MIGRATION_FILE = "migration.yaml"
 USERS_FILE = "users.csv"
@@ -381,6 +382,20 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
 
 
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+def _construct_str(loader: _LineLoader, node: yaml.ScalarNode) -> str:
+    """A string, refused with its line when it escapes half a character ("\\ud83d"): no plan or Teams name
+    could hold it."""
+    value = loader.construct_scalar(node)
+    if LONE_SURROGATE.search(value):
+        raise yaml.constructor.ConstructorError(
+            None, None, "half a character (a lone UTF-16 surrogate escape such as \\ud83d): write the whole character",
+            node.start_mark)
+    return value
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
 def _line(node: Any, key: str | None = None) -> int | None:
