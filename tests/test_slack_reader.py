@@ -206,6 +206,9 @@ def test_a_file_whose_name_is_not_utf8_is_listed_not_read(tmp_path: Path) -> Non
     try:
         (root / "general" / os.fsdecode(b"2024-01-02-caf\xe9.json")).write_text("[]", encoding="utf-8")
         (root / os.fsdecode(b"caf\xe9-link.json")).symlink_to("/etc/hostname")
+        (root / os.fsdecode(b"caf\xe9")).mkdir()
+        for day in ("2024-01-01.json", "2024-01-02.json"):
+            (root / os.fsdecode(b"caf\xe9") / day).write_text("[]", encoding="utf-8")
     except (OSError, UnicodeError):
         pytest.skip("this file system refuses names that are not UTF-8")
     with SlackExport(root) as export:
@@ -214,6 +217,8 @@ def test_a_file_whose_name_is_not_utf8_is_listed_not_read(tmp_path: Path) -> Non
         ignored = {i.path: i.reason for i in export.ignored}
     assert ignored["general/2024-01-02-caf\ufffd.json"].startswith("file name is not UTF-8")
     assert "symbolic link" in ignored["caf\ufffd-link.json"]
+    assert ignored["caf\ufffd/"].startswith("folder name is not UTF-8")  # once, not once per file inside
+    assert not [path for path in ignored if path.startswith("caf\ufffd/2024")]
     assert json.dumps(ignored, ensure_ascii=False).encode("utf-8")
 
 

@@ -21,7 +21,7 @@ from migrator.model import File, FileStatus, Ignored, SourceError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MIB = 1024 * 1024
-_NOT_UTF8 = ("file name is not UTF-8 (shown with U+FFFD for its broken bytes), so no plan or report could name it; "
+_NOT_UTF8 = ("{what} name is not UTF-8 (shown with U+FFFD for its broken bytes), so no plan or report could name it; "
              "not read: rename it in UTF-8 and run again")
 
 
@@ -176,14 +176,14 @@ class FolderTree:
                     if entry.is_symlink():
                         self.skipped.append(Ignored(_shown(rel),
                                                     "symbolic link, not followed (it could point outside the export)"))
+                    elif _shown(entry.name) != entry.name:  # listed once, a folder with nothing in it read
+                        folder = entry.is_dir(follow_symlinks=False)
+                        self.skipped.append(Ignored(_shown(rel) + ("/" if folder else ""),
+                                                    _NOT_UTF8.format(what="folder" if folder else "file")))
                     elif entry.is_dir(follow_symlinks=False):
                         pending.append(rel + "/")
                     elif entry.is_file(follow_symlinks=False):
-                        shown = _shown(rel)
-                        if shown == rel:
-                            names.append(rel)
-                        else:
-                            self.skipped.append(Ignored(shown, _NOT_UTF8))
+                        names.append(rel)
         return sorted(names)
 
     def names(self) -> list[str]:
