@@ -3,7 +3,7 @@
 Peak RSS comes from the kernel's accounting of that one process (`wait4`),
 but Linux starts a process's peak at the size of the process that forked it:
 measured straight from the benchmark (about 110 MB by then), every figure
-read at least that. So a small starter process (`python -m bench.child`,
+read at least that. So a small starter process (this file run as a script,
 about 10 MB) forks the command, waits for it and writes what it cost to a
 file; the benchmark's own memory never mixes into the figure.
 

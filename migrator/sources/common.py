@@ -49,7 +49,7 @@ _MICROSECOND = timedelta(microseconds=1)
 # JSON's escape for a UTF-16 surrogate (\uD800 to \uDFFF), paired or not: text without one cannot decode
 # to a lone surrogate.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in JSON-decoded text every surrogate is alone: json joins a pair
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # any surrogate in a str: json has already joined each whole pair
 _replace_surrogates = partial(LONE_SURROGATE.subn, "\ufffd")  # (text with U+FFFD for each surrogate, how many)
 
 

@@ -225,7 +225,7 @@ class ChannelPlan:
             self._flush()
 
     def _flush(self) -> None:
-        self.spool.seek(self._written)  # reads move the position; stand-in roots are spooled after reads
+        """Write the pending messages where the last batch ended: the spool is only read once all are written."""
         self.spool.write(b"".join(self._pending))
         self._pending.clear()
         self._written = self._end
@@ -234,7 +234,8 @@ class ChannelPlan:
 
     def finish(self, plan_dir: Path) -> PlannedConversation:
         """Resolve threads, place every message in time, and write the plan file in posting order."""
-        self._resolve_threads()
+        self._resolve_threads()  # may spool stand-in roots
+        self._flush()
         placements = place(self.records, self.run.now_ms)  # a record has what placing reads: thread, us, root, span
         order = time_order(placements)
         counts: Counter = Counter()
@@ -293,8 +294,6 @@ class ChannelPlan:
 
     def _read(self, record: _Record) -> list[bytes]:
         """The encoded parts of one spooled message, as the UTF-8 they are written in."""
-        if self._pending:
-            self._flush()
         self.spool.seek(record.offset)
         data = self.spool.read(record.length)
         return [data] if record.span == 1 else data.split(b"\x00")  # most messages are one part: no scan for NUL
