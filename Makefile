@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install migrate test clean chromium
+.PHONY: install migrate test lint clean chromium
 
 # (Re)install when pyproject.toml changes; the stamp keeps repeated runs fast.
 $(STAMP): pyproject.toml
@@ -33,7 +33,12 @@ chromium:
 	    echo "make test: chromium is missing and apt-get needs root; the report's browser test will skip" >&2; \
 	  fi; }
 
-test: $(STAMP) chromium
+# Style and static checks (configured in pyproject.toml); `make test` runs them first.
+lint: $(STAMP)
+	@$(PY) -m ruff check migrator tests bench
+	@$(PY) -m ruff format --check --quiet migrator tests bench
+
+test: $(STAMP) chromium lint
 	@# pytest exits 5 when it collected nothing: CI must never pass empty.
 	@$(PY) -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \

@@ -27,8 +27,13 @@ from migrator.journal import Journal
 from migrator.stages.load.provision import Provisioner
 from migrator.timestamps import format_ms, parse_ms
 
-UNLIMITED = {"channel_rps": 1e9, "teams_calls_per_10s": 1e12, "channel_writes_per_s": 1e9, "team_creates_per_s": 1e9,
-             "team_reads_per_s": 1e9}
+UNLIMITED = {
+    "channel_rps": 1e9,
+    "teams_calls_per_10s": 1e12,
+    "channel_writes_per_s": 1e9,
+    "team_creates_per_s": 1e9,
+    "team_reads_per_s": 1e9,
+}
 FIRST_MESSAGE = parse_ms("2022-03-02T00:00:00.000Z")  # after even_plan's channels were created
 
 
@@ -53,8 +58,10 @@ def measure_capacity(processes: int = 3, connections: int = 8, channels: int = 8
         emulator.operator("config", UNLIMITED)
         paths, author, token = _provision(emulator, Path(scratch), channels)
         start = time.time() + 3.0  # every process connected and warm before counting
-        drives = [Drive(emulator.url, str(emulator.ca), token, paths, author, connections, index, start, start + seconds)
-                  for index in range(processes)]
+        drives = [
+            Drive(emulator.url, str(emulator.ca), token, paths, author, connections, index, start, start + seconds)
+            for index in range(processes)
+        ]
         context = multiprocessing.get_context("spawn")
         with context.Pool(processes) as pool:
             counts = pool.map(_drive, drives)
@@ -69,15 +76,23 @@ def _provision(emulator: EmulatorProcess, scratch: Path, channels: int) -> tuple
         journal.bind("bench")
         provisioner = Provisioner(client, journal)
         team_id = provisioner.team(team)
-        paths = [f"/v1.0/teams/{team_id}/channels/{provisioner.channel(team.key, team_id, c)}/messages" for c in team.channels]
+        paths = [
+            f"/v1.0/teams/{team_id}/channels/{provisioner.channel(team.key, team_id, c)}/messages"
+            for c in team.channels
+        ]
         token = client.request("GET", f"/teams/{team_id}").request.headers["Authorization"].removeprefix("Bearer ")
     owner = team.members[0]
-    return paths, {"user": {"id": owner.user_id, "displayName": owner.display_name, "userIdentityType": "aadUser"}}, token
+    return (
+        paths,
+        {"user": {"id": owner.user_id, "displayName": owner.display_name, "userIdentityType": "aadUser"}},
+        token,
+    )
 
 
 def _drive(drive: Drive) -> int:
     try:
         import uvloop
+
         return uvloop.run(_connections(drive))
     except ImportError:
         return asyncio.run(_connections(drive))
@@ -94,15 +109,22 @@ async def _connection(drive: Drive, context: ssl.SSLContext, number: int) -> int
     reader, writer = await asyncio.open_connection(where.hostname, where.port, ssl=context)
     slot = drive.index * drive.connections + number
     path = drive.channels[slot % len(drive.channels)]
-    head = (f"POST {path} HTTP/1.1\r\nHost: {where.netloc}\r\nAuthorization: Bearer {drive.token}\r\n"
-            "Content-Type: application/json\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {where.netloc}\r\nAuthorization: Bearer {drive.token}\r\n"
+        "Content-Type: application/json\r\n"
+    )
     answered = 0
     sequence = 0
     while time.time() < drive.stop:
         sequence += 1
         created = format_ms(FIRST_MESSAGE + slot * 100_000_000 + sequence)  # unique in its channel
-        body = json.dumps({"createdDateTime": created, "from": drive.author,
-                           "body": {"contentType": "html", "content": f"<p>message {sequence}</p>"}}).encode()
+        body = json.dumps(
+            {
+                "createdDateTime": created,
+                "from": drive.author,
+                "body": {"contentType": "html", "content": f"<p>message {sequence}</p>"},
+            }
+        ).encode()
         writer.write(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
         status = await _response(reader)
         if drive.start <= time.time() < drive.stop and 200 <= status < 300:

@@ -47,8 +47,13 @@ def measure(command: list[str], log: Path, env: dict[str, str] | None = None) ->
     cost_file.unlink(missing_ok=True)
     started = time.monotonic()
     with open(log, "wb") as out:
-        starter = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(cost_file), *command],
-                                 stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
+        starter = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), str(cost_file), *command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
+        )
     if cost_file.is_file():
         measured = json.loads(cost_file.read_text(encoding="utf-8"))
         code = measured.pop("code")

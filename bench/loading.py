@@ -49,33 +49,47 @@ def fresh(emulator: EmulatorProcess, **limits: float) -> None:
 
 def run_ours(emulator: EmulatorProcess, plan_dir: Path, workers: int, per_channel: float = CHANNEL_RPS) -> LoadRun:
     """Our loader, all channels in parallel on `workers` threads, paced at `per_channel` requests/s."""
-    with tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch, \
-            Journal(Path(scratch) / "journal.sqlite") as journal, \
-            GraphClient(emulator.graph_config(), limiter=RateLimiter(per_key=per_channel)) as client:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch,
+        Journal(Path(scratch) / "journal.sqlite") as journal,
+        GraphClient(emulator.graph_config(), limiter=RateLimiter(per_key=per_channel)) as client,
+    ):
         journal.bind("bench")
         outcome = load(plan_dir, client, journal, LoadOptions(workers=workers))
     stats = emulator.operator("stats")
     conversations = outcome.conversations
     span = max(c.finished for c in conversations) - min(c.started for c in conversations)
     return LoadRun(
-        channels=len(conversations), seconds=outcome.seconds, posting_seconds=span,
-        imports=outcome.total("posted") + outcome.total("uploads"), failed=outcome.total("failed"),
-        throttled=stats["totals"]["throttled"], peak_1s=stats["totals"]["peak_1s_max"],
+        channels=len(conversations),
+        seconds=outcome.seconds,
+        posting_seconds=span,
+        imports=outcome.total("posted") + outcome.total("uploads"),
+        failed=outcome.total("failed"),
+        throttled=stats["totals"]["throttled"],
+        peak_1s=stats["totals"]["peak_1s_max"],
     )
 
 
 def run_raised(plan_dir: Path, directory: Path, per_channel: float, workers: int) -> LoadRun:
     """A generated workspace's plan against an emulator whose per-channel limit is raised to `per_channel`:
     what the loader itself costs per message once Graph's pacing is out of the way (the growth rows)."""
-    raised = {"channel_rps": per_channel, "channel_writes_per_s": per_channel, "team_creates_per_s": per_channel,
-              "team_reads_per_s": per_channel, "teams_calls_per_10s": per_channel * 1000}
+    raised = {
+        "channel_rps": per_channel,
+        "channel_writes_per_s": per_channel,
+        "team_creates_per_s": per_channel,
+        "team_reads_per_s": per_channel,
+        "teams_calls_per_10s": per_channel * 1000,
+    }
     with EmulatorProcess(directory=directory) as emulator:
         fresh(emulator, **raised)
         return run_ours(emulator, plan_dir, workers, per_channel)
 
 
 def run_naive(emulator: EmulatorProcess, plan_dir: Path) -> float:
-    with tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch, \
-            Journal(Path(scratch) / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch,
+        Journal(Path(scratch) / "journal.sqlite") as journal,
+        GraphClient(emulator.graph_config()) as client,
+    ):
         journal.bind("bench")
         return naive_load(plan_dir, client, journal)

@@ -28,11 +28,17 @@ def naive_load(plan_dir: Path, client: GraphClient, journal: Journal) -> float:
             channel_id = provisioner.channel(team.key, team_id, channel)
             base = f"/teams/{team_id}/channels/{channel_id}"
             folder = client.get_json(f"{base}/filesFolder")
-            urls = {u.key: upload(client, folder, u, read_upload(plan_dir, u), f"channel:{team_id}/{channel_id}")["webUrl"]
-                    for u in channel.uploads}
+            urls = {
+                u.key: upload(client, folder, u, read_upload(plan_dir, u), f"channel:{team_id}/{channel_id}")["webUrl"]
+                for u in channel.uploads
+            }
             ids: dict[str, str] = {}
             for line in read_lines(plan_dir, channel):
-                target = f"{base}/messages/{ids[line['root_key']]}/replies" if line["kind"] == "reply" else f"{base}/messages"
+                target = (
+                    f"{base}/messages/{ids[line['root_key']]}/replies"
+                    if line["kind"] == "reply"
+                    else f"{base}/messages"
+                )
                 ids[line["key"]] = client.post_json(target, to_request(line, urls))["id"]
             provisioner.complete_channel(team_id, channel_id)
         provisioner.complete_team(team, team_id)

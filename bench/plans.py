@@ -34,17 +34,40 @@ def even_plan(plan_dir: Path, channels: int, messages: int, team: str = "Bench")
         name = "General" if index == 0 else f"channel-{index:03d}"
         key = f"bench/{name}"
         data = f"file of {name}\n".encode()
-        upload = PlannedUpload(key=f"F{index}", name=f"notes-{index}.txt", path=f"files/{index}/notes-{index}.txt",
-                               size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        upload = PlannedUpload(
+            key=f"F{index}",
+            name=f"notes-{index}.txt",
+            path=f"files/{index}/notes-{index}.txt",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
         (plan_dir / upload.path).parent.mkdir(parents=True, exist_ok=True)
         (plan_dir / upload.path).write_bytes(data)
         count = write_lines(plan_dir / f"bench/{name}.jsonl", _lines(key, index, messages, authors, image))
-        planned.append(PlannedConversation(key=key, display_name=name, file=f"bench/{name}.jsonl",
-                                           created=format_ms(START - 60_000), messages=count, general=index == 0,
-                                           uploads=[upload]))
-    manifest = Manifest(source={"path": "bench.plans.even_plan", "kind": "bench"}, teams=[PlannedTeam(
-        key="bench", display_name=team, created=format_ms(START - 3_600_000), description="benchmark team",
-        members=[PlannedMember(authors[0][0], authors[0][1], ["owner"])], channels=planned)])
+        planned.append(
+            PlannedConversation(
+                key=key,
+                display_name=name,
+                file=f"bench/{name}.jsonl",
+                created=format_ms(START - 60_000),
+                messages=count,
+                general=index == 0,
+                uploads=[upload],
+            )
+        )
+    manifest = Manifest(
+        source={"path": "bench.plans.even_plan", "kind": "bench"},
+        teams=[
+            PlannedTeam(
+                key="bench",
+                display_name=team,
+                created=format_ms(START - 3_600_000),
+                description="benchmark team",
+                members=[PlannedMember(authors[0][0], authors[0][1], ["owner"])],
+                channels=planned,
+            )
+        ],
+    )
     manifest.write(plan_dir)
     return manifest
 
@@ -55,21 +78,29 @@ def _lines(conv_key: str, channel: int, messages: int, authors: list[tuple[str, 
         user, name = authors[(i + channel) % len(authors)]
         key = f"{conv_key}:{i}"
         content = f"<p>Message {i} of {conv_key}: the quarterly numbers are <b>ready</b> for review.</p>"
-        line = {"key": key, "kind": "root", "root_key": None, "source_ts": str(i),
-                "createdDateTime": format_ms(START + i * 1000 + channel),
-                "from": {"user": {"id": user, "displayName": name, "userIdentityType": "aadUser"}},
-                "body": {"contentType": "html", "content": content}}
+        line = {
+            "key": key,
+            "kind": "root",
+            "root_key": None,
+            "source_ts": str(i),
+            "createdDateTime": format_ms(START + i * 1000 + channel),
+            "from": {"user": {"id": user, "displayName": name, "userIdentityType": "aadUser"}},
+            "body": {"contentType": "html", "content": content},
+        }
         if i % REPLY_EVERY == REPLY_EVERY - 1 and root_key:
             line.update(kind="reply", root_key=root_key)
         else:
             root_key = key
         if i % IMAGE_EVERY == 1:
             line["body"]["content"] += '<img src="../hostedContents/1/$value">'
-            line["hostedContents"] = [{"@microsoft.graph.temporaryId": "1", "contentBytes": image, "contentType": "image/png"}]
+            line["hostedContents"] = [
+                {"@microsoft.graph.temporaryId": "1", "contentBytes": image, "contentType": "image/png"}
+            ]
         if i == 2:
             attachment = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
-            line["attachments"] = [{"id": attachment, "contentType": "reference", "name": f"notes-{channel}.txt",
-                                    "upload": f"F{channel}"}]
+            line["attachments"] = [
+                {"id": attachment, "contentType": "reference", "name": f"notes-{channel}.txt", "upload": f"F{channel}"}
+            ]
             line["body"]["content"] += f'<attachment id="{attachment}"></attachment>'
             line["uploads"] = [f"F{channel}"]
         yield line

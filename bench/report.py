@@ -73,7 +73,10 @@ class Results:
         for row in self.growth:
             rss = f"{row.peak_rss_mb:11.0f}" if row.peak_rss_mb is not None else f"{'-':>11}"
             cpu = f"{row.cpu_seconds:13.1f}" if row.cpu_seconds is not None else f"{'-':>13}"
-            lines.append(f"growth: {row.stage:<10} {row.messages:>9,} {row.seconds:>11.1f} {row.us_per_message:>12.1f} {cpu} {rss}")
+            lines.append(
+                f"growth: {row.stage:<10} {row.messages:>9,} {row.seconds:>11.1f} {row.us_per_message:>12.1f} {cpu} "
+                f"{rss}"
+            )
         return "\n".join(lines)
 
     def write(self, path: Path) -> None:
@@ -81,8 +84,12 @@ class Results:
             "command": self.command,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(time.time() - self.started, 1),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                        "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},  # other work on the machine skews speeds
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            },  # other work on the machine skews speeds
             "figures": {f.name: {**asdict(f), "ok": f.ok} for f in self.figures},
             "growth": [{**asdict(r), "us_per_message": round(r.us_per_message, 2)} for r in self.growth],
         }

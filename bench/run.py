@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from bench import capacity, exporting, loading, stages
-from bench.plans import even_plan
 from bench.child import ChildCost
+from bench.plans import even_plan
 from bench.report import Figure, GrowthRow, Results
 from migrator.emulator.runner import EmulatorProcess
 
@@ -48,8 +48,15 @@ def quiet(log: Path):
 
 
 def emulator_capacity(results: Results) -> None:
-    results.add(Figure("emulator_rps", round(capacity.measure_capacity()), ">= 1500", "requests/s",
-                       "3 client processes × 8 TLS connections, simple message imports, limits raised"))
+    results.add(
+        Figure(
+            "emulator_rps",
+            round(capacity.measure_capacity()),
+            ">= 1500",
+            "requests/s",
+            "3 client processes × 8 TLS connections, simple message imports, limits raised",
+        )
+    )
 
 
 def load_pacing(results: Results, work: Path) -> None:
@@ -61,22 +68,51 @@ def load_pacing(results: Results, work: Path) -> None:
             loading.fresh(emulator)
             with quiet(work / "logs" / "load.log"):
                 run = runs[channels] = loading.run_ours(emulator, plan, workers=channels)
-            note = f"{run.imports} imports in {run.posting_seconds:.1f} s" + (f", {run.failed} failed" if run.failed else "")
+            note = f"{run.imports} imports in {run.posting_seconds:.1f} s" + (
+                f", {run.failed} failed" if run.failed else ""
+            )
             results.add(Figure(f"load_rate_ratio_{channels}", round(run.ratio, 3), ">= 0.95", "", note))
-            results.add(Figure(f"load_throttled_{channels}", run.throttled, "<= 0", "429s", "sent by the emulator, any endpoint"))
-            results.add(Figure(f"load_peak_1s_{channels}", run.peak_1s, "<= 5", "requests", "most requests to one channel in any second"))
+            results.add(
+                Figure(
+                    f"load_throttled_{channels}", run.throttled, "<= 0", "429s", "sent by the emulator, any endpoint"
+                )
+            )
+            results.add(
+                Figure(
+                    f"load_peak_1s_{channels}",
+                    run.peak_1s,
+                    "<= 5",
+                    "requests",
+                    "most requests to one channel in any second",
+                )
+            )
         loading.fresh(emulator)
         with quiet(work / "logs" / "load.log"):
             naive = loading.run_naive(emulator, work / f"even-{NAIVE_CHANNELS}")
         ours = runs[NAIVE_CHANNELS].seconds
-        results.add(Figure("load_vs_naive", round(naive / ours, 2), f">= {0.9 * NAIVE_CHANNELS:g}", "× faster",
-                           f"{NAIVE_CHANNELS} channels: naive {naive:.1f} s, ours {ours:.1f} s"))
+        results.add(
+            Figure(
+                "load_vs_naive",
+                round(naive / ours, 2),
+                f">= {0.9 * NAIVE_CHANNELS:g}",
+                "× faster",
+                f"{NAIVE_CHANNELS} channels: naive {naive:.1f} s, ours {ours:.1f} s",
+            )
+        )
 
 
 def export_rate(results: Results) -> None:
     run = exporting.run_export()
     note = f"{run.requests} requests in {run.seconds:.1f} s, {run.messages:,} messages, {run.throttled} throttled"
-    results.add(Figure("export_rate_ratio", round(run.ratio, 3), ">= 0.9", "", note + (f", {run.failed} users failed" if run.failed else "")))
+    results.add(
+        Figure(
+            "export_rate_ratio",
+            round(run.ratio, 3),
+            ">= 0.9",
+            "",
+            note + (f", {run.failed} users failed" if run.failed else ""),
+        )
+    )
 
 
 def offline_stages(results: Results, work: Path, sizes: tuple[int, ...], transform_sizes: tuple[int, ...]) -> None:
@@ -87,18 +123,36 @@ def offline_stages(results: Results, work: Path, sizes: tuple[int, ...], transfo
     """
     for size in sizes:
         workspace = stages.generate(work, size)
-        results.grow(GrowthRow("generate", size, workspace.generated.seconds, workspace.generated.peak_rss_mb,
-                                     workspace.generated.cpu_seconds))
+        results.grow(
+            GrowthRow(
+                "generate",
+                size,
+                workspace.generated.seconds,
+                workspace.generated.peak_rss_mb,
+                workspace.generated.cpu_seconds,
+            )
+        )
         analysed = stages.analyse(workspace, work)
         results.grow(GrowthRow("analyse", size, analysed.seconds, analysed.peak_rss_mb, analysed.cpu_seconds))
         if size == FIGURE_MESSAGES:
-            results.add(Figure("analyse_msgs_per_s", round(size / analysed.cpu_seconds), "", "messages/s",
-                               f"{size:,} messages, {analysed.seconds:.0f} s wall"))
-            results.add(Figure("analyse_peak_rss_mb", round(analysed.peak_rss_mb), "<= 300", "MB", f"{size:,} messages"))
+            results.add(
+                Figure(
+                    "analyse_msgs_per_s",
+                    round(size / analysed.cpu_seconds),
+                    "",
+                    "messages/s",
+                    f"{size:,} messages, {analysed.seconds:.0f} s wall",
+                )
+            )
+            results.add(
+                Figure("analyse_peak_rss_mb", round(analysed.peak_rss_mb), "<= 300", "MB", f"{size:,} messages")
+            )
         if size in transform_sizes:
             figure = "transform_msgs_per_s" if size == max(transform_sizes) else None
             transformed = transform_speed(results, workspace, work, figure, "realistic messages")
-            results.grow(GrowthRow("transform", size, transformed.seconds, transformed.peak_rss_mb, transformed.cpu_seconds))
+            results.grow(
+                GrowthRow("transform", size, transformed.seconds, transformed.peak_rss_mb, transformed.cpu_seconds)
+            )
         shutil.rmtree(workspace.root, ignore_errors=True)  # a 1M workspace is ~0.8 GB: keep the disk bounded
 
 
@@ -109,15 +163,24 @@ def plain_transform(results: Results, work: Path) -> None:
     shutil.rmtree(workspace.root, ignore_errors=True)
 
 
-def transform_speed(results: Results, workspace: stages.Workspace, work: Path, figure: str | None, what: str) -> ChildCost:
+def transform_speed(
+    results: Results, workspace: stages.Workspace, work: Path, figure: str | None, what: str
+) -> ChildCost:
     """One transform of the workspace; for a named figure, the fastest of FIGURE_RUNS, recorded as its speed."""
     mappings, plan = stages.mappings(workspace, work), work / f"plan-{workspace.root.name}"
     costs = [stages.transform(workspace, mappings, plan, work) for _ in range(FIGURE_RUNS if figure else 1)]
     best = min(costs, key=lambda cost: cost.cpu_seconds)
     if figure is not None:
-        results.add(Figure(figure, round(workspace.messages / best.cpu_seconds), ">= 20,000", "messages/s",
-                           f"{workspace.messages:,} {what}, best of {len(costs)} runs (CPU s: "
-                           f"{', '.join(f'{cost.cpu_seconds:.1f}' for cost in costs)}), peak {best.peak_rss_mb:.0f} MB"))
+        results.add(
+            Figure(
+                figure,
+                round(workspace.messages / best.cpu_seconds),
+                ">= 20,000",
+                "messages/s",
+                f"{workspace.messages:,} {what}, best of {len(costs)} runs (CPU s: "
+                f"{', '.join(f'{cost.cpu_seconds:.1f}' for cost in costs)}), peak {best.peak_rss_mb:.0f} MB",
+            )
+        )
     shutil.rmtree(plan, ignore_errors=True)
     return best
 
@@ -137,22 +200,31 @@ def load_growth(results: Results, work: Path, sizes: tuple[int, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="also the slow sizes (transform 1M and 3M, analyse 3M, load 100k)")
+    parser.add_argument(
+        "--full", action="store_true", help="also the slow sizes (transform 1M and 3M, analyse 3M, load 100k)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (workspaces, plans, logs)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="teams-migrator-bench-"))
     (work / "logs").mkdir()
-    logging.basicConfig(filename=work / "logs" / "bench.log", level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        filename=work / "logs" / "bench.log",
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     results = Results(command="make bench-full" if args.full else "make bench")
     print(f"bench: {results.command} on {work}", flush=True)
     try:
         emulator_capacity(results)
         load_pacing(results, work)
         export_rate(results)
-        offline_stages(results, work, OFFLINE_SIZES + ((3_000_000,) if args.full else ()),
-                       TRANSFORM_SIZES + ((1_000_000, 3_000_000) if args.full else ()))
+        offline_stages(
+            results,
+            work,
+            OFFLINE_SIZES + ((3_000_000,) if args.full else ()),
+            TRANSFORM_SIZES + ((1_000_000, 3_000_000) if args.full else ()),
+        )
         plain_transform(results, work)
         load_growth(results, work, LOAD_SIZES + ((100_000,) if args.full else ()))
         print(results.growth_table(), flush=True)
@@ -164,8 +236,11 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     missed = [f.name for f in results.figures if f.ok is False]
     minutes = (time.time() - results.started) / 60
-    print(f"bench: {len(results.figures)} figures in {minutes:.1f} min, written to {args.results}; "
-          + (f"MISSED: {', '.join(missed)}" if missed else "every target met"), flush=True)
+    print(
+        f"bench: {len(results.figures)} figures in {minutes:.1f} min, written to {args.results}; "
+        + (f"MISSED: {', '.join(missed)}" if missed else "every target met"),
+        flush=True,
+    )
     return 1 if missed else 0
 
 

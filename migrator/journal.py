@@ -70,7 +70,7 @@ class Journal:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -165,7 +165,9 @@ class Journal:
     def uploads(self, conv_key: str) -> dict[str, str]:
         """Upload key → the file's webUrl, for every file already in the channel's folder."""
         with self._lock:
-            rows = self._db.execute("SELECT upload_key, web_url FROM uploads WHERE conv_key = ?", (conv_key,)).fetchall()
+            rows = self._db.execute(
+                "SELECT upload_key, web_url FROM uploads WHERE conv_key = ?", (conv_key,)
+            ).fetchall()
         return dict(rows)
 
     def set_upload(self, conv_key: str, upload_key: str, item_id: str, web_url: str) -> None:
@@ -176,25 +178,31 @@ class Journal:
     def messages(self, conv_key: str) -> dict[str, MessageEntry]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, state, message_id, how, error FROM messages WHERE conv_key = ?", (conv_key,)).fetchall()
+                "SELECT key, state, message_id, how, error FROM messages WHERE conv_key = ?", (conv_key,)
+            ).fetchall()
         return {key: MessageEntry(state, message_id, how, error) for key, state, message_id, how, error in rows}
 
     def posted(self, conv_key: str) -> dict[str, str]:
         """Plan key → Teams message id of every message known to have landed."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, message_id FROM messages WHERE conv_key = ? AND state = ?", (conv_key, POSTED)).fetchall()
+                "SELECT key, message_id FROM messages WHERE conv_key = ? AND state = ?", (conv_key, POSTED)
+            ).fetchall()
         return dict(rows)
 
     def mark_posted(self, conv_key: str, key: str, message_id: str, how: str = POSTED) -> None:
         with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)",
-                       (conv_key, key, POSTED, message_id, how, time.time()))
+            db.execute(
+                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)",
+                (conv_key, key, POSTED, message_id, how, time.time()),
+            )
 
     def mark_failed(self, conv_key: str, key: str, error: str, request_id: str | None) -> None:
         with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, NULL, NULL, ?, ?, ?)",
-                       (conv_key, key, FAILED, error, request_id, time.time()))
+            db.execute(
+                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, NULL, NULL, ?, ?, ?)",
+                (conv_key, key, FAILED, error, request_id, time.time()),
+            )
 
     # ------------------------------------------------------------ members
     def members(self, team_key: str) -> set[str]:

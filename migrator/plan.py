@@ -103,7 +103,7 @@ class Manifest:
         return path
 
     @classmethod
-    def read(cls, plan_dir: Path) -> "Manifest":
+    def read(cls, plan_dir: Path) -> Manifest:
         path = Path(plan_dir) / MANIFEST
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -112,7 +112,9 @@ class Manifest:
         except (OSError, json.JSONDecodeError) as exc:
             raise PlanError(f"{path}: unreadable plan manifest ({exc}); run `migrator transform` again") from None
         if raw.get("version") != PLAN_VERSION:
-            raise PlanError(f"{path}: plan version {raw.get('version')!r}, this migrator reads {PLAN_VERSION}; transform again")
+            raise PlanError(
+                f"{path}: plan version {raw.get('version')!r}, this migrator reads {PLAN_VERSION}; transform again"
+            )
         try:
             return cls(
                 source=raw["source"],
@@ -142,7 +144,7 @@ def read_lines(plan_dir: Path, conversation: PlannedConversation) -> Iterator[di
     """The conversation's requests in posting order, streamed; a bad line names file and line."""
     path = Path(plan_dir) / conversation.file
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8")  # noqa: SIM115  (opened apart so only opening errors are caught)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan file ({exc}); transform again") from None
     with handle:
@@ -158,7 +160,9 @@ def read_lines(plan_dir: Path, conversation: PlannedConversation) -> Iterator[di
 
 def write_lines(path: Path, lines: Iterator[dict[str, Any]]) -> int:
     """Write objects as JSON lines; returns how many."""
-    return write_encoded_lines(path, (json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() for line in lines))
+    return write_encoded_lines(
+        path, (json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() for line in lines)
+    )
 
 
 def write_encoded_lines(path: Path, lines: Iterator[bytes]) -> int:

@@ -48,5 +48,7 @@ def graph_target(state_dir: Path, directory: Path | None = None, faults: str = "
         yield Target(GraphConfig.from_env(), None)
         return
     state_dir.mkdir(parents=True, exist_ok=True)
-    with EmulatorProcess(directory=directory, state=state_dir / "state.jsonl", tls_dir=state_dir / "tls", faults=faults) as emu:
+    with EmulatorProcess(
+        directory=directory, state=state_dir / "state.jsonl", tls_dir=state_dir / "tls", faults=faults
+    ) as emu:
         yield Target(emu.graph_config(), emu)

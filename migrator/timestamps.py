@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_ms(value: str) -> int:
@@ -29,7 +29,7 @@ def parse_ms(value: str) -> int:
     if not match:
         raise ValueError(f"not an ISO-8601 timestamp: {value!r}")
     year, month, day, hour, minute, second, frac, zone = match.groups()
-    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
     ms = int((moment - _EPOCH).total_seconds()) * 1000 + int((frac or "0").ljust(3, "0")[:3])
     if zone and zone.upper() != "Z":
         sign = 1 if zone[0] == "+" else -1
@@ -49,7 +49,7 @@ def format_ms(ms: int) -> str:
     seconds, millis = divmod(ms_of_day, 1000)
     minutes, second = divmod(seconds, 60)
     hour, minute = divmod(minutes, 60)
-    return "%sT%02d:%02d:%02d.%03dZ" % (_date(days), hour, minute, second, millis)
+    return f"{_date(days)}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
 
 
 @lru_cache(maxsize=4096)

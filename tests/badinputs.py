@@ -83,7 +83,7 @@ def corrupt_zip(base: Path, where: Path) -> Path:
     """A zip whose compressed data was overwritten in the middle (a bad download): CRC and inflate errors."""
     data = bytearray(_zip(base, where / "whole.zip").read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 4096] = bytes(range(256)) * 16
+    data[middle : middle + 4096] = bytes(range(256)) * 16
     (where / "corrupt.zip").write_bytes(bytes(data))
     return where / "corrupt.zip"
 
@@ -115,13 +115,15 @@ def without_ts_or_user(base: Path, where: Path) -> Path:
     def edit(messages: list[dict]) -> None:
         messages[0].pop("ts")
         messages[1].pop("user")
+
     return _with_messages(base, where, edit)
 
 
 def absurd_timestamps(base: Path, where: Path) -> Path:
     def edit(messages: list[dict]) -> None:
-        for message, ts in zip(messages, ("99999999999.000001", "-1.000000", "not-a-time", "1e300")):
+        for message, ts in zip(messages, ("99999999999.000001", "-1.000000", "not-a-time", "1e300"), strict=False):
             message["ts"] = ts
+
     return _with_messages(base, where, edit)
 
 
@@ -129,18 +131,27 @@ def huge_message(base: Path, where: Path) -> Path:
     def edit(messages: list[dict]) -> None:
         messages[0]["text"] = ("All the numbers. " * (MESSAGE_BYTES // 17 + 1))[:MESSAGE_BYTES]
         messages[0].pop("blocks", None)
+
     return _with_messages(base, where, edit)
 
 
 def deep_blocks(base: Path, where: Path) -> Path:
-    """Rich-text elements nested far deeper than any recursive parser survives (written as text: json.dumps recurses)."""
+    """Rich-text elements nested far deeper than any recursive parser survives (written as text: json.dumps
+    recurses).
+    """
     export = _copy(base, where)
     day = _day_file(export)
     messages = _messages(day)
     messages[0]["blocks"] = "DEEP"
-    nested = '{"type": "rich_text_list", "elements": [' * DEEP_BLOCKS + '{"type": "text", "text": "deep"}' + "]}" * DEEP_BLOCKS
-    day.write_text(json.dumps(messages).replace('"DEEP"', f'[{{"type": "rich_text", "elements": [{nested}]}}]', 1),
-                   encoding="utf-8")
+    nested = (
+        '{"type": "rich_text_list", "elements": [' * DEEP_BLOCKS
+        + '{"type": "text", "text": "deep"}'
+        + "]}" * DEEP_BLOCKS
+    )
+    day.write_text(
+        json.dumps(messages).replace('"DEEP"', f'[{{"type": "rich_text", "elements": [{nested}]}}]', 1),
+        encoding="utf-8",
+    )
     return export
 
 
@@ -152,9 +163,16 @@ def huge_users_json(base: Path, where: Path) -> Path:
         out.write("[")
         out.write(", ".join(json.dumps(u) for u in users))
         for index in range(HUGE_USERS):
-            extra = {**template, "id": f"UX{index:09d}", "name": f"extra.user.{index}",
-                     "profile": {**template.get("profile", {}), "email": f"extra.user.{index}@contoso.example",
-                                 "real_name": f"Extra User {index}"}}
+            extra = {
+                **template,
+                "id": f"UX{index:09d}",
+                "name": f"extra.user.{index}",
+                "profile": {
+                    **template.get("profile", {}),
+                    "email": f"extra.user.{index}@contoso.example",
+                    "real_name": f"Extra User {index}",
+                },
+            }
             out.write(", " + json.dumps(extra))
         out.write("]")
     return export

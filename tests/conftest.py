@@ -11,9 +11,17 @@ from migrator.emulator.runner import EmulatorProcess
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_CONFIG = {
-    "channel_rps": 5, "tenant_rps": 200, "app_export_rps": 600, "teams_calls_per_10s": 15000,
-    "channel_writes_per_s": 30, "team_creates_per_s": 6, "team_reads_per_s": 60,
-    "clock_offset_ms": 0, "evaluation_capacity": 10000, "provision_delay": 0.05, "token_lifetime": 3599,
+    "channel_rps": 5,
+    "tenant_rps": 200,
+    "app_export_rps": 600,
+    "teams_calls_per_10s": 15000,
+    "channel_writes_per_s": 30,
+    "team_creates_per_s": 6,
+    "team_reads_per_s": 60,
+    "clock_offset_ms": 0,
+    "evaluation_capacity": 10000,
+    "provision_delay": 0.05,
+    "token_lifetime": 3599,
 }
 
 

@@ -27,7 +27,12 @@ def author(user_id: str = ADA, name: str = "Ada Lovelace") -> dict:
 
 
 def message(created: str, content: str = "hello", user_id: str = ADA, **extra: Any) -> dict:
-    return {"createdDateTime": created, "from": author(user_id), "body": {"contentType": "html", "content": content}, **extra}
+    return {
+        "createdDateTime": created,
+        "from": author(user_id),
+        "body": {"contentType": "html", "content": content},
+        **extra,
+    }
 
 
 def code(response) -> tuple[int, str]:
@@ -41,11 +46,23 @@ class RawGraph:
         self.verify = str(emu.ca)
         self.token = self.fetch_token(client_id, secret).json()["access_token"]
 
-    def fetch_token(self, client_id: str, secret: str, tenant: str = DEMO_TENANT, scope: str = "https://graph.microsoft.com/.default"):
-        return requests.post(f"{self.emu.url}/{tenant}/oauth2/v2.0/token", verify=self.verify, timeout=30, data={
-            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope})
+    def fetch_token(
+        self,
+        client_id: str,
+        secret: str,
+        tenant: str = DEMO_TENANT,
+        scope: str = "https://graph.microsoft.com/.default",
+    ):
+        return requests.post(
+            f"{self.emu.url}/{tenant}/oauth2/v2.0/token",
+            verify=self.verify,
+            timeout=30,
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope},
+        )
 
-    def call(self, method: str, path: str, version: str = "v1.0", token: str | None = None, **kwargs: Any) -> requests.Response:
+    def call(
+        self, method: str, path: str, version: str = "v1.0", token: str | None = None, **kwargs: Any
+    ) -> requests.Response:
         url = path if path.startswith("https://") else f"{self.emu.url}/{version}{path}"
         headers = kwargs.pop("headers", {})
         headers.setdefault("Authorization", f"Bearer {token or self.token}")
@@ -57,8 +74,13 @@ class RawGraph:
         return response.json() if response.content else None
 
     def create_team(self, name: str = "Team", created: str = "2020-01-01T00:00:00.000Z", **extra: Any) -> str:
-        body = {"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE,
-                "displayName": name, "createdDateTime": created, **extra}
+        body = {
+            "@microsoft.graph.teamCreationMode": "migration",
+            "template@odata.bind": TEMPLATE,
+            "displayName": name,
+            "createdDateTime": created,
+            **extra,
+        }
         response = self.call("POST", "/teams", json=body)
         assert response.status_code == 202, response.text
         location = response.headers["Location"]
@@ -69,14 +91,20 @@ class RawGraph:
         raise AssertionError("team creation did not succeed")
 
     def create_channel(self, team: str, name: str = "Imported", created: str = "2020-01-02T00:00:00.000Z") -> str:
-        body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": name,
-                "membershipType": "standard", "createdDateTime": created}
+        body = {
+            "@microsoft.graph.channelCreationMode": "migration",
+            "displayName": name,
+            "membershipType": "standard",
+            "createdDateTime": created,
+        }
         response = self.call("POST", f"/teams/{team}/channels", json=body)
         assert response.status_code == 202, response.text
         return response.json()["id"]
 
     def general(self, team: str) -> str:
-        return next(c["id"] for c in self.ok("GET", f"/teams/{team}/channels")["value"] if c["displayName"] == "General")
+        return next(
+            c["id"] for c in self.ok("GET", f"/teams/{team}/channels")["value"] if c["displayName"] == "General"
+        )
 
     def team_with_channel(self) -> tuple[str, str]:
         team = self.create_team()

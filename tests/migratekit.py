@@ -8,9 +8,10 @@ people it lacks post through its migration account.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient, RateLimiter

@@ -9,7 +9,15 @@ import uuid
 from pathlib import Path
 
 from graphkit import ADA, ALAN, GRACE
-from migrator.plan import Manifest, PlannedConversation, read_lines, PlannedMember, PlannedTeam, PlannedUpload, write_lines
+from migrator.plan import (
+    Manifest,
+    PlannedConversation,
+    PlannedMember,
+    PlannedTeam,
+    PlannedUpload,
+    read_lines,
+    write_lines,
+)
 from migrator.timestamps import format_ms, parse_ms
 
 PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")).decode()
@@ -18,8 +26,15 @@ IMG = re.compile(r'src="[^"]*hostedContents/[^"]*"')
 START = parse_ms("2021-01-04T09:00:00.000Z")
 
 
-def build_plan(plan_dir: Path, channels: int = 2, messages: int = 12, team: str = "Acme", general: bool = True,
-               private: bool = False, chats: bool = False) -> Manifest:
+def build_plan(
+    plan_dir: Path,
+    channels: int = 2,
+    messages: int = 12,
+    team: str = "Acme",
+    general: bool = True,
+    private: bool = False,
+    chats: bool = False,
+) -> Manifest:
     """A team whose channels each hold `messages` lines: roots with a reply every third, an image, a file.
 
     `private` adds a private channel for Ada (owner) and Grace; `chats` a 1:1 chat of Ada and Alan and
@@ -30,32 +45,72 @@ def build_plan(plan_dir: Path, channels: int = 2, messages: int = 12, team: str 
         name = "General" if general and index == 0 else f"channel-{index}"
         key = f"acme/{name}"
         upload_bytes = f"report of {name}\n".encode()
-        upload = PlannedUpload(key=f"F{index}", name=f"report-{index}.txt", path=f"files/{index}/report-{index}.txt",
-                               size=len(upload_bytes), sha256=hashlib.sha256(upload_bytes).hexdigest())
+        upload = PlannedUpload(
+            key=f"F{index}",
+            name=f"report-{index}.txt",
+            path=f"files/{index}/report-{index}.txt",
+            size=len(upload_bytes),
+            sha256=hashlib.sha256(upload_bytes).hexdigest(),
+        )
         (plan_dir / "files" / str(index)).mkdir(parents=True, exist_ok=True)
         (plan_dir / upload.path).write_bytes(upload_bytes)
         count = write_lines(plan_dir / f"acme/{name}.jsonl", _lines(key, index, messages, upload))
-        planned.append(PlannedConversation(
-            key=key, display_name=name, file=f"acme/{name}.jsonl", created=format_ms(START - 60_000 * (index + 1)),
-            messages=count, general=general and index == 0, uploads=[upload]))
+        planned.append(
+            PlannedConversation(
+                key=key,
+                display_name=name,
+                file=f"acme/{name}.jsonl",
+                created=format_ms(START - 60_000 * (index + 1)),
+                messages=count,
+                general=general and index == 0,
+                uploads=[upload],
+            )
+        )
     if private:
         count = write_lines(plan_dir / "acme/private.jsonl", _plain("acme/private", 5, 100, [ADA, GRACE]))
-        planned.append(PlannedConversation(
-            key="acme/private", display_name="leadership", file="acme/private.jsonl", created=format_ms(START - 1000),
-            messages=count, membership="private",
-            members=[PlannedMember(ADA, "Ada Lovelace", ["owner"]), PlannedMember(GRACE, "Grace Hopper", [])]))
+        planned.append(
+            PlannedConversation(
+                key="acme/private",
+                display_name="leadership",
+                file="acme/private.jsonl",
+                created=format_ms(START - 1000),
+                messages=count,
+                membership="private",
+                members=[PlannedMember(ADA, "Ada Lovelace", ["owner"]), PlannedMember(GRACE, "Grace Hopper", [])],
+            )
+        )
     planned_chats = []
     if chats:
-        for key, kind, topic, people in [("chats/ada-alan", "oneOnOne", "", [ADA, ALAN]),
-                                         ("chats/trio", "group", "Launch crew", [ADA, GRACE, ALAN])]:
+        for key, kind, topic, people in [
+            ("chats/ada-alan", "oneOnOne", "", [ADA, ALAN]),
+            ("chats/trio", "group", "Launch crew", [ADA, GRACE, ALAN]),
+        ]:
             count = write_lines(plan_dir / f"{key}.jsonl", _plain(key, 4, 200, people))
-            planned_chats.append(PlannedConversation(
-                key=key, display_name=topic, file=f"{key}.jsonl", created=format_ms(START - 1000), messages=count,
-                membership=kind, members=[PlannedMember(p) for p in people]))
-    manifest = Manifest(source={"path": "hand-made", "kind": "test"}, teams=[PlannedTeam(
-        key="acme", display_name=team, created=format_ms(START - 3_600_000), description="test team",
-        members=[PlannedMember(ADA, "Ada Lovelace", ["owner"]), PlannedMember(GRACE, "Grace Hopper", [])],
-        channels=planned)], chats=planned_chats)
+            planned_chats.append(
+                PlannedConversation(
+                    key=key,
+                    display_name=topic,
+                    file=f"{key}.jsonl",
+                    created=format_ms(START - 1000),
+                    messages=count,
+                    membership=kind,
+                    members=[PlannedMember(p) for p in people],
+                )
+            )
+    manifest = Manifest(
+        source={"path": "hand-made", "kind": "test"},
+        teams=[
+            PlannedTeam(
+                key="acme",
+                display_name=team,
+                created=format_ms(START - 3_600_000),
+                description="test team",
+                members=[PlannedMember(ADA, "Ada Lovelace", ["owner"]), PlannedMember(GRACE, "Grace Hopper", [])],
+                channels=planned,
+            )
+        ],
+        chats=planned_chats,
+    )
     manifest.write(plan_dir)
     return manifest
 
@@ -65,21 +120,30 @@ def _lines(conv_key: str, channel: int, messages: int, upload: PlannedUpload):
     for i in range(messages):
         user, name = AUTHORS[i % len(AUTHORS)]
         key = f"{conv_key}:{i}"
-        line = {"key": key, "kind": "root", "root_key": None, "source_ts": str(i),
-                "createdDateTime": format_ms(START + i * 1000 + channel),
-                "from": {"user": {"id": user, "displayName": name, "userIdentityType": "aadUser"}},
-                "body": {"contentType": "html", "content": f"<p>message {i} in {conv_key}</p>"}}
+        line = {
+            "key": key,
+            "kind": "root",
+            "root_key": None,
+            "source_ts": str(i),
+            "createdDateTime": format_ms(START + i * 1000 + channel),
+            "from": {"user": {"id": user, "displayName": name, "userIdentityType": "aadUser"}},
+            "body": {"contentType": "html", "content": f"<p>message {i} in {conv_key}</p>"},
+        }
         if i % 3 == 2 and root_key:
             line.update(kind="reply", root_key=root_key)
         else:
             root_key = key
         if i == 1:
             line["body"]["content"] += '<img src="../hostedContents/1/$value">'
-            line["hostedContents"] = [{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "image/png"}]
+            line["hostedContents"] = [
+                {"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "image/png"}
+            ]
         if i == 4:
             attachment_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
             line["body"]["content"] += f'<attachment id="{attachment_id}"></attachment>'
-            line["attachments"] = [{"id": attachment_id, "contentType": "reference", "name": upload.name, "upload": upload.key}]
+            line["attachments"] = [
+                {"id": attachment_id, "contentType": "reference", "name": upload.name, "upload": upload.key}
+            ]
             line["uploads"] = [upload.key]
         yield line
 
@@ -89,10 +153,15 @@ def _plain(conv_key: str, count: int, offset: int, people: list[str]):
     names = dict(AUTHORS)
     for i in range(count):
         user = people[i % len(people)]
-        yield {"key": f"{conv_key}:{i}", "kind": "root", "root_key": None, "source_ts": str(i),
-               "createdDateTime": format_ms(START + offset * 1000 + i * 1000),
-               "from": {"user": {"id": user, "displayName": names[user], "userIdentityType": "aadUser"}},
-               "body": {"contentType": "html", "content": f"<p>secret {i} of {conv_key}</p>"}}
+        yield {
+            "key": f"{conv_key}:{i}",
+            "kind": "root",
+            "root_key": None,
+            "source_ts": str(i),
+            "createdDateTime": format_ms(START + offset * 1000 + i * 1000),
+            "from": {"user": {"id": user, "displayName": names[user], "userIdentityType": "aadUser"}},
+            "body": {"contentType": "html", "content": f"<p>secret {i} of {conv_key}</p>"},
+        }
 
 
 def assert_landed_exactly(dump: dict, plan_dir: Path) -> None:
@@ -100,13 +169,16 @@ def assert_landed_exactly(dump: dict, plan_dir: Path) -> None:
     body, under the right root, its images and files there; channels, chats and teams completed, members added."""
     manifest = Manifest.read(plan_dir)
     teams = {team["displayName"]: team for team in dump["teams"]}
-    assert sorted(teams) == sorted(t.display_name for t in manifest.teams), "no missing team, no orphan from a lost creation"
+    assert sorted(teams) == sorted(t.display_name for t in manifest.teams), (
+        "no missing team, no orphan from a lost creation"
+    )
     files = {f["webUrl"] for f in dump["files"]}
     for planned_team in manifest.teams:
         team = teams[planned_team.display_name]
         assert team["migrationMode"] == "completed"
         assert sorted((m["userId"], m["roles"]) for m in team["members"]) == sorted(
-            (m.user_id, m.roles) for m in planned_team.members)
+            (m.user_id, m.roles) for m in planned_team.members
+        )
         channels = {c["displayName"]: c for c in team["channels"]}
         for planned in planned_team.channels:
             channel = channels[planned.display_name]

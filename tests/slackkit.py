@@ -32,7 +32,12 @@ def shared_fixtures() -> Path:
 
 
 USERS = [
-    {"id": "U1", "name": "ada", "real_name": "Ada Lovelace", "profile": {"email": "ada@example.com", "display_name": "ada"}},
+    {
+        "id": "U1",
+        "name": "ada",
+        "real_name": "Ada Lovelace",
+        "profile": {"email": "ada@example.com", "display_name": "ada"},
+    },
     {"id": "U2", "name": "grace", "real_name": "Grace Hopper", "profile": {"email": "grace@example.com"}},
     {"id": "U3", "name": "old", "deleted": True, "profile": {}},
     {"id": "B1", "name": "ci-bot", "is_bot": True, "profile": {}},

@@ -34,7 +34,9 @@ RUN_FILES = ("export.log", ".export.lock")  # about the run (timings, the emulat
 
 
 def write_teams_export(emulator: EmulatorProcess, work: Path, out: Path) -> Path:
-    """Migrate the Slack sample into the emulator, export its main team and Ada's chats, edit and delete, export again."""
+    """Migrate the Slack sample into the emulator, export its main team and Ada's chats, edit and delete, export
+    again.
+    """
     migration = migrate_sample(emulator, SLACK_SAMPLE, work / "slack")
     assert migration.loaded.ok and migration.verified.ok, "the Slack sample must migrate cleanly first"
     plan_dir = migration.plan.plan_dir
@@ -60,8 +62,12 @@ def _edits(journal: Journal, manifest: Manifest, plan_dir: Path) -> list[dict[st
     conversation = str(journal.conversation_id(channel.key))
     reply = next(line for line in reversed(lines) if line["kind"] == "reply")
     return [
-        {"op": "edit", "conversation": conversation, "message": posted[lines[2]["key"]],
-         "content": "<p>Edited after the migration: the <b>numbers</b> were updated.</p>"},
+        {
+            "op": "edit",
+            "conversation": conversation,
+            "message": posted[lines[2]["key"]],
+            "content": "<p>Edited after the migration: the <b>numbers</b> were updated.</p>",
+        },
         {"op": "delete", "conversation": conversation, "message": posted[reply["key"]]},
     ]
 

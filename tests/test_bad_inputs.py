@@ -25,9 +25,23 @@ def corpus_base(tmp_path_factory) -> tuple[Path, Path]:
     """A valid export and the mappings drafted for it (which still apply to every broken variant)."""
     root = tmp_path_factory.mktemp("bad-input-base")
     base = base_workspace(root)
-    subprocess.run([sys.executable, "-m", "migrator", "map", str(base), "--out", str(root / "mappings"),
-                    "--fallback", FALLBACK_MAIL, "--directory", str(root / DIRECTORY_FILE)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrator",
+            "map",
+            str(base),
+            "--out",
+            str(root / "mappings"),
+            "--fallback",
+            FALLBACK_MAIL,
+            "--directory",
+            str(root / DIRECTORY_FILE),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return base, root / "mappings"
 
 

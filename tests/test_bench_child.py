@@ -26,7 +26,9 @@ def test_a_failing_command_says_how_it_ended_with_its_cost(tmp_path: Path) -> No
         measure([sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], tmp_path / "fail.log")
     assert failed.value.code == 3 and "exited 3" in str(failed.value) and "boom" in str(failed.value)
     with pytest.raises(ChildFailed) as killed:
-        measure([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], tmp_path / "kill.log")
+        measure(
+            [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], tmp_path / "kill.log"
+        )
     assert killed.value.code == -9 and "was killed by SIGKILL" in str(killed.value)
     with pytest.raises(ChildFailed) as missing:
         measure([str(tmp_path / "no-such-program")], tmp_path / "missing.log")

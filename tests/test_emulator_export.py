@@ -21,13 +21,21 @@ def team(graph) -> tuple[str, dict[str, dict]]:
     team, first = graph.team_with_channel()
     second = graph.create_channel(team, "Second")
     posted = {}
-    for channel, stamp, who in [(first, "2021-01-01T10:00:00.000Z", ADA), (first, "2021-01-02T10:00:00.000Z", GRACE),
-                                (second, "2021-01-03T10:00:00.000Z", ADA), (second, "2021-01-04T10:00:00.000Z", GRACE),
-                                (first, "2021-01-05T10:00:00.000Z", ADA)]:
-        posted[stamp] = graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message(stamp, f"m {stamp}", who))
+    for channel, stamp, who in [
+        (first, "2021-01-01T10:00:00.000Z", ADA),
+        (first, "2021-01-02T10:00:00.000Z", GRACE),
+        (second, "2021-01-03T10:00:00.000Z", ADA),
+        (second, "2021-01-04T10:00:00.000Z", GRACE),
+        (first, "2021-01-05T10:00:00.000Z", ADA),
+    ]:
+        posted[stamp] = graph.ok(
+            "POST", f"/teams/{team}/channels/{channel}/messages", json=message(stamp, f"m {stamp}", who)
+        )
     root = posted["2021-01-01T10:00:00.000Z"]["id"]
     for stamp, who in [("2021-01-06T10:00:00.000Z", GRACE), ("2021-01-07T10:00:00.000Z", ADA)]:
-        posted[stamp] = graph.ok("POST", f"/teams/{team}/channels/{first}/messages/{root}/replies", json=message(stamp, "re", who))
+        posted[stamp] = graph.ok(
+            "POST", f"/teams/{team}/channels/{first}/messages/{root}/replies", json=message(stamp, "re", who)
+        )
     return team, posted
 
 
@@ -62,32 +70,42 @@ def test_top_is_at_most_50_and_allmessages_is_beta(graph, team):
     assert len(found) == 7
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ("lastModifiedDateTime gt 2021-01-02T00:00:00.000Z and lastModifiedDateTime lt 2021-01-05T00:00:00.000Z", 3),
-    ("lastModifiedDateTime gt 2021-01-06T10:00:00.000Z", 1),
-    (f"from/user/id eq '{GRACE}'", 3),
-    (f"from/user/id eq '{GRACE}' or from/user/id eq '{ADA}'", 7),
-    ("from/user/userIdentityType eq 'aadUser'", 7),
-    ("from/application/applicationIdentityType eq 'bot'", 0),
-    ("messageType ne 'systemEventMessage'", 7),
-    (f"(from/user/id eq '{ADA}' or messageType eq 'systemEventMessage') and lastModifiedDateTime lt 2021-01-04T00:00:00Z", 2),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("lastModifiedDateTime gt 2021-01-02T00:00:00.000Z and lastModifiedDateTime lt 2021-01-05T00:00:00.000Z", 3),
+        ("lastModifiedDateTime gt 2021-01-06T10:00:00.000Z", 1),
+        (f"from/user/id eq '{GRACE}'", 3),
+        (f"from/user/id eq '{GRACE}' or from/user/id eq '{ADA}'", 7),
+        ("from/user/userIdentityType eq 'aadUser'", 7),
+        ("from/application/applicationIdentityType eq 'bot'", 0),
+        ("messageType ne 'systemEventMessage'", 7),
+        (
+            f"(from/user/id eq '{ADA}' or messageType eq 'systemEventMessage') and lastModifiedDateTime lt "
+            "2021-01-04T00:00:00Z",
+            2,
+        ),
+    ],
+)
 def test_filters(graph, team, expression, expected):
     team_id, _ = team
     found, _ = everything(graph, f"/teams/{team_id}/channels/getAllMessages", {"$filter": expression, "$top": "3"})
     assert len(found) == expected
 
 
-@pytest.mark.parametrize("expression", [
-    "lastModifiedDateTime ge 2021-01-01T00:00:00Z",
-    "lastModifiedDateTime gt yesterday",
-    "createdDateTime gt 2021-01-01T00:00:00Z",
-    "from/user/userIdentityType eq 'robot'",
-    f"from/user/id eq '{ADA}' and from/user/id eq '{GRACE}'",
-    f"lastModifiedDateTime gt 2021-01-01T00:00:00Z or from/user/id eq '{ADA}'",
-    "messageType eq 'message'",
-    "from/user/id eq",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "lastModifiedDateTime ge 2021-01-01T00:00:00Z",
+        "lastModifiedDateTime gt yesterday",
+        "createdDateTime gt 2021-01-01T00:00:00Z",
+        "from/user/userIdentityType eq 'robot'",
+        f"from/user/id eq '{ADA}' and from/user/id eq '{GRACE}'",
+        f"lastModifiedDateTime gt 2021-01-01T00:00:00Z or from/user/id eq '{ADA}'",
+        "messageType eq 'message'",
+        "from/user/id eq",
+    ],
+)
 def test_unsupported_filters_are_refused(graph, team, expression):
     team_id, _ = team
     response = graph.call("GET", f"/teams/{team_id}/channels/getAllMessages", params={"$filter": expression})
@@ -99,10 +117,13 @@ def test_chat_export_is_per_member(graph):
     alan, _ = everything(graph, f"/users/{ALAN}/chats/getAllMessages")
     assert len(ada) == 6 and len(alan) == 3
     assert ONE_ON_ONE in {m["chatId"] for m in ada} and ONE_ON_ONE not in {m["chatId"] for m in alan}
-    system, _ = everything(graph, f"/users/{GRACE}/chats/getAllMessages", {"$filter": "messageType eq 'systemEventMessage'"})
+    system, _ = everything(
+        graph, f"/users/{GRACE}/chats/getAllMessages", {"$filter": "messageType eq 'systemEventMessage'"}
+    )
     assert [m["messageType"] for m in system] == ["systemEventMessage"]
-    bots, _ = everything(graph, f"/users/{ADA}/chats/getAllMessages",
-                         {"$filter": "from/application/applicationIdentityType eq 'bot'"})
+    bots, _ = everything(
+        graph, f"/users/{ADA}/chats/getAllMessages", {"$filter": "from/application/applicationIdentityType eq 'bot'"}
+    )
     assert [m["from"]["application"]["displayName"] for m in bots] == ["Build bot"]
     assert everything(graph, f"/users/{KATHERINE}/chats/getAllMessages")[0] == []
 
@@ -115,14 +136,19 @@ def test_billing_models_and_licences(graph, emulator):
     emulator.operator("config", {"evaluation_capacity": 4})
     assert graph.call("GET", f"/users/{ADA}/chats/getAllMessages", params={"$top": "5"}).status_code == 200
     capacity = graph.call("GET", f"/users/{ADA}/chats/getAllMessages")
-    assert capacity.status_code == 402 and "evaluation mode capacity has been exceeded" in capacity.json()["error"]["message"]
+    assert (
+        capacity.status_code == 402
+        and "evaluation mode capacity has been exceeded" in capacity.json()["error"]["message"]
+    )
     assert graph.call("GET", f"/users/{ADA}/chats/getAllMessages", params={"model": "A"}).status_code == 200
 
 
 def test_deleted_messages_are_kept_30_days(graph, emulator, team):
     team_id, posted = team
     victim = posted["2021-01-02T10:00:00.000Z"]
-    emulator.operator("mutate", {"op": "delete", "conversation": victim["channelIdentity"]["channelId"], "message": victim["id"]})
+    emulator.operator(
+        "mutate", {"op": "delete", "conversation": victim["channelIdentity"]["channelId"], "message": victim["id"]}
+    )
     found, _ = everything(graph, f"/teams/{team_id}/channels/getAllMessages")
     deleted = [m for m in found if m["id"] == victim["id"]]
     assert len(found) == 7 and deleted[0]["deletedDateTime"] is not None

@@ -9,7 +9,6 @@ import sys
 import time
 
 import msal
-import pytest
 import requests
 import trustme
 
@@ -30,7 +29,9 @@ class _VerifyingSession(requests.Session):
 def test_ready_line_and_loopback_only(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "migrator", "emulator", "serve", "--port", "0", "--tls-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline().strip()
         assert re.fullmatch(r"READY https://127\.0\.0\.1:\d+ ca=\S+/ca\.pem", line), line
@@ -38,13 +39,19 @@ def test_ready_line_and_loopback_only(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
-    refused = subprocess.run([sys.executable, "-m", "migrator", "emulator", "serve", "--host", "0.0.0.0"],
-                             capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [sys.executable, "-m", "migrator", "emulator", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode != 0 and "loopback" in refused.stderr
 
 
 def test_openid_configuration_and_unknown_tenant(emulator):
-    config = requests.get(f"{emulator.url}/{DEMO_TENANT}/v2.0/.well-known/openid-configuration", verify=str(emulator.ca)).json()
+    config = requests.get(
+        f"{emulator.url}/{DEMO_TENANT}/v2.0/.well-known/openid-configuration", verify=str(emulator.ca)
+    ).json()
     assert config["token_endpoint"] == f"{emulator.url}/{DEMO_TENANT}/oauth2/v2.0/token"
     graph = RawGraph(emulator)
     unknown = graph.fetch_token(DEMO_CLIENT_ID, DEMO_SECRET, tenant="not-a-tenant")
@@ -65,8 +72,13 @@ def test_wrong_secret_unknown_app_and_bad_scope(emulator):
 
 def test_msal_gets_a_token_with_a_secret(emulator):
     app = msal.ConfidentialClientApplication(
-        DEMO_CLIENT_ID, client_credential=DEMO_SECRET, authority=f"{emulator.url}/{DEMO_TENANT}",
-        validate_authority=False, instance_discovery=False, http_client=_VerifyingSession(str(emulator.ca)))
+        DEMO_CLIENT_ID,
+        client_credential=DEMO_SECRET,
+        authority=f"{emulator.url}/{DEMO_TENANT}",
+        validate_authority=False,
+        instance_discovery=False,
+        http_client=_VerifyingSession(str(emulator.ca)),
+    )
     result = app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
     assert "access_token" in result, result
     graph = RawGraph(emulator)
@@ -79,15 +91,33 @@ def test_certificate_assertion(tmp_path):
     good = ca.issue_cert("migrator-app", key_type=trustme.KeyType.RSA)
     other = ca.issue_cert("someone-else", key_type=trustme.KeyType.RSA)
     directory = tmp_path / "directory.json"
-    directory.write_text(json.dumps({"apps": [{"client_id": "cert-app", "roles": ["User.Read.All"],
-                                               "certificates": [good.cert_chain_pems[0].bytes().decode()]}]}))
+    directory.write_text(
+        json.dumps(
+            {
+                "apps": [
+                    {
+                        "client_id": "cert-app",
+                        "roles": ["User.Read.All"],
+                        "certificates": [good.cert_chain_pems[0].bytes().decode()],
+                    }
+                ]
+            }
+        )
+    )
     with EmulatorProcess(directory=directory, tls_dir=tmp_path / "tls") as emu:
+
         def token(cert) -> dict:
             app = msal.ConfidentialClientApplication(
-                "cert-app", authority=f"{emu.url}/{DEMO_TENANT}", validate_authority=False, instance_discovery=False,
-                client_credential={"private_key": cert.private_key_pem.bytes().decode(),
-                                   "public_certificate": cert.cert_chain_pems[0].bytes().decode()},
-                http_client=_VerifyingSession(str(emu.ca)))
+                "cert-app",
+                authority=f"{emu.url}/{DEMO_TENANT}",
+                validate_authority=False,
+                instance_discovery=False,
+                client_credential={
+                    "private_key": cert.private_key_pem.bytes().decode(),
+                    "public_certificate": cert.cert_chain_pems[0].bytes().decode(),
+                },
+                http_client=_VerifyingSession(str(emu.ca)),
+            )
             return app.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
 
         accepted = token(good)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d494844520000000100
 
 
 def future() -> str:
-    return (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 @pytest.fixture
@@ -27,8 +27,12 @@ def graph(emulator) -> RawGraph:
 # ---------------------------------------------------------------- teams
 def test_team_creation_is_asynchronous(graph, emulator):
     emulator.operator("config", {"provision_delay": 0.5})
-    body = {"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE,
-            "displayName": "Async", "createdDateTime": "2019-03-14T11:22:17.043Z"}
+    body = {
+        "@microsoft.graph.teamCreationMode": "migration",
+        "template@odata.bind": TEMPLATE,
+        "displayName": "Async",
+        "createdDateTime": "2019-03-14T11:22:17.043Z",
+    }
     created = graph.call("POST", "/teams", json=body)
     assert created.status_code == 202 and not created.content
     location, team = created.headers["Location"], created.headers["Content-Location"].split("/")[2]
@@ -41,15 +45,22 @@ def test_team_creation_is_asynchronous(graph, emulator):
     assert graph.ok("GET", f"/teams/{team}")["createdDateTime"] == "2019-03-14T11:22:17.043Z"
 
 
-@pytest.mark.parametrize("change", [
-    {"createdDateTime": "FUTURE"},
-    {"@microsoft.graph.teamCreationMode": None},
-    {"@microsoft.graph.teamCreationMode": "normal"},
-    {"template@odata.bind": None},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"createdDateTime": "FUTURE"},
+        {"@microsoft.graph.teamCreationMode": None},
+        {"@microsoft.graph.teamCreationMode": "normal"},
+        {"template@odata.bind": None},
+    ],
+)
 def test_team_creation_refusals(graph, change):
-    body = {"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE,
-            "displayName": "T", "createdDateTime": "2020-01-01T00:00:00Z"}
+    body = {
+        "@microsoft.graph.teamCreationMode": "migration",
+        "template@odata.bind": TEMPLATE,
+        "displayName": "T",
+        "createdDateTime": "2020-01-01T00:00:00Z",
+    }
     for key, value in change.items():
         if value is None:
             body.pop(key)
@@ -61,8 +72,13 @@ def test_team_creation_refusals(graph, change):
 # ------------------------------------------------------------- channels
 def test_channel_creation_in_migration_mode(graph):
     team = graph.create_team()
-    body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": "Architecture Discussion",
-            "description": "d", "membershipType": "standard", "createdDateTime": "2020-03-14T11:22:17.047Z"}
+    body = {
+        "@microsoft.graph.channelCreationMode": "migration",
+        "displayName": "Architecture Discussion",
+        "description": "d",
+        "membershipType": "standard",
+        "createdDateTime": "2020-03-14T11:22:17.047Z",
+    }
     response = graph.call("POST", f"/teams/{team}/channels", json=body)
     assert response.status_code == 202
     shown = response.json()
@@ -75,20 +91,27 @@ def test_channel_creation_in_migration_mode(graph):
     assert code(again) == (409, "NameAlreadyExists")
 
 
-@pytest.mark.parametrize("change", [
-    {"createdDateTime": "FUTURE"},
-    {"@microsoft.graph.channelCreationMode": None},
-    {"membershipType": "private"},
-    {"displayName": "a/b"},
-    {"displayName": "x" * 51},
-    {"displayName": "_hidden"},
-    {"displayName": "ends."},
-    {"displayName": "General"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"createdDateTime": "FUTURE"},
+        {"@microsoft.graph.channelCreationMode": None},
+        {"membershipType": "private"},
+        {"displayName": "a/b"},
+        {"displayName": "x" * 51},
+        {"displayName": "_hidden"},
+        {"displayName": "ends."},
+        {"displayName": "General"},
+    ],
+)
 def test_channel_creation_refusals(graph, change):
     team = graph.create_team()
-    body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": "Ok", "membershipType": "standard",
-            "createdDateTime": "2020-01-02T00:00:00Z"}
+    body = {
+        "@microsoft.graph.channelCreationMode": "migration",
+        "displayName": "Ok",
+        "membershipType": "standard",
+        "createdDateTime": "2020-01-02T00:00:00Z",
+    }
     for key, value in change.items():
         if value is None:
             body.pop(key)
@@ -102,8 +125,11 @@ def test_messages_and_replies_keep_backdated_times(graph):
     team, channel = graph.team_with_channel()
     root = graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2020-09-16T05:50:31.0025302Z"))
     assert root["createdDateTime"] == "2020-09-16T05:50:31.002Z"  # truncated to the millisecond
-    reply = graph.ok("POST", f"/teams/{team}/channels/{channel}/messages/{root['id']}/replies",
-                     json=message("2020-09-16T05:50:32.000Z", "re"))
+    reply = graph.ok(
+        "POST",
+        f"/teams/{team}/channels/{channel}/messages/{root['id']}/replies",
+        json=message("2020-09-16T05:50:32.000Z", "re"),
+    )
     assert reply["replyToId"] == root["id"]
     shown = graph.ok("GET", f"/teams/{team}/channels/{channel}/messages/{root['id']}/replies/{reply['id']}")
     assert shown["body"]["content"] == "re" and shown["from"]["user"]["id"] == ADA
@@ -136,14 +162,17 @@ def test_channels_are_independent_for_milliseconds(graph):
         graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2020-05-05T05:05:05.555Z"))
 
 
-@pytest.mark.parametrize("body, status", [
-    (message("2020-03-01T00:00:00Z", key="plan-key"), 400),  # plan fields must not leak into requests
-    (message("2020-03-01T00:00:00Z", mentions=[{"id": 0}]), 400),
-    (message("2020-03-01T00:00:00Z", reactions=[{"reactionType": "like"}]), 400),
-    (message("2020-03-01T00:00:00Z", user_id="00000000-0000-0000-0000-00000000dead"), 400),
-    ({"createdDateTime": "2020-03-01T00:00:00Z", "body": {"content": "no author"}}, 400),
-    (message("2020-03-01T00:00:00Z", "x" * 28_001), 413),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (message("2020-03-01T00:00:00Z", key="plan-key"), 400),  # plan fields must not leak into requests
+        (message("2020-03-01T00:00:00Z", mentions=[{"id": 0}]), 400),
+        (message("2020-03-01T00:00:00Z", reactions=[{"reactionType": "like"}]), 400),
+        (message("2020-03-01T00:00:00Z", user_id="00000000-0000-0000-0000-00000000dead"), 400),
+        ({"createdDateTime": "2020-03-01T00:00:00Z", "body": {"content": "no author"}}, 400),
+        (message("2020-03-01T00:00:00Z", "x" * 28_001), 413),
+    ],
+)
 def test_message_schema_refusals(graph, body, status):
     team, channel = graph.team_with_channel()
     assert graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=body).status_code == status
@@ -151,11 +180,16 @@ def test_message_schema_refusals(graph, body, status):
 
 def test_inline_images_are_stored_and_served(graph):
     team, channel = graph.team_with_channel()
-    body = message("2020-04-01T00:00:00Z", '<p>look</p><img src="../hostedContents/1/$value">',
-                   hostedContents=[{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "image/png"}])
+    body = message(
+        "2020-04-01T00:00:00Z",
+        '<p>look</p><img src="../hostedContents/1/$value">',
+        hostedContents=[{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "image/png"}],
+    )
     posted = graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=body)
     src = posted["body"]["content"].split('src="')[1].split('"')[0]
-    assert src.startswith(f"{graph.emu.url}/v1.0/teams/{team}/channels/{channel}/messages/{posted['id']}/hostedContents/")
+    assert src.startswith(
+        f"{graph.emu.url}/v1.0/teams/{team}/channels/{channel}/messages/{posted['id']}/hostedContents/"
+    )
     image = graph.call("GET", src)
     assert image.status_code == 200 and image.content == base64.b64decode(PNG)
     assert image.headers["content-type"] == "image/png"
@@ -163,12 +197,24 @@ def test_inline_images_are_stored_and_served(graph):
     assert [h["contentType"] for h in listed] == ["image/png"]
 
 
-@pytest.mark.parametrize("content, hosted", [
-    ("<p>no reference</p>", [{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "image/png"}]),
-    ('<img src="../hostedContents/2/$value">', []),
-    ('<img src="../hostedContents/1/$value">', [{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "application/pdf"}]),
-    ('<img src="../hostedContents/1/$value">', [{"@microsoft.graph.temporaryId": "1", "contentBytes": "not base64!", "contentType": "image/png"}]),
-])
+@pytest.mark.parametrize(
+    "content, hosted",
+    [
+        (
+            "<p>no reference</p>",
+            [{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "image/png"}],
+        ),
+        ('<img src="../hostedContents/2/$value">', []),
+        (
+            '<img src="../hostedContents/1/$value">',
+            [{"@microsoft.graph.temporaryId": "1", "contentBytes": PNG, "contentType": "application/pdf"}],
+        ),
+        (
+            '<img src="../hostedContents/1/$value">',
+            [{"@microsoft.graph.temporaryId": "1", "contentBytes": "not base64!", "contentType": "image/png"}],
+        ),
+    ],
+)
 def test_inline_image_refusals(graph, content, hosted):
     team, channel = graph.team_with_channel()
     body = message("2020-04-01T00:00:00Z", content, hostedContents=hosted)
@@ -190,22 +236,34 @@ def test_files_folder_and_simple_upload_then_reference_attachment(graph):
     assert item["size"] == 13 and item["webUrl"].endswith("/report.pdf")
     assert graph.call("GET", f"/drives/{drive}/items/{item['id']}/content").content == b"%PDF-1.4 demo"
     attachment = {"id": "3b2c", "contentType": "reference", "contentUrl": item["webUrl"], "name": "report.pdf"}
-    posted = graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message(
-        "2020-04-02T00:00:00Z", 'see <attachment id="3b2c"></attachment>', attachments=[attachment]))
+    posted = graph.ok(
+        "POST",
+        f"/teams/{team}/channels/{channel}/messages",
+        json=message("2020-04-02T00:00:00Z", 'see <attachment id="3b2c"></attachment>', attachments=[attachment]),
+    )
     assert posted["attachments"][0]["contentUrl"] == item["webUrl"]
     too_big = graph.call("PUT", f"/drives/{drive}/items/{parent}:/big.bin:/content", data=b"0" * (4 * 1024 * 1024 + 1))
     assert too_big.status_code == 413
 
 
-@pytest.mark.parametrize("content, url_ok", [
-    ('<attachment id="3b2c"></attachment>', False),  # the file was never uploaded
-    ("no tag in the body", True),
-])
+@pytest.mark.parametrize(
+    "content, url_ok",
+    [
+        ('<attachment id="3b2c"></attachment>', False),  # the file was never uploaded
+        ("no tag in the body", True),
+    ],
+)
 def test_reference_attachment_refusals(graph, content, url_ok):
     team, channel, folder = upload_target(graph)
     drive, parent = folder["parentReference"]["driveId"], folder["id"]
-    url = graph.ok("PUT", f"/drives/{drive}/items/{parent}:/a.txt:/content", data=b"a")["webUrl"] if url_ok else "https://x/y"
-    body = message("2020-04-02T00:00:00Z", content, attachments=[{"id": "3b2c", "contentType": "reference", "contentUrl": url}])
+    url = (
+        graph.ok("PUT", f"/drives/{drive}/items/{parent}:/a.txt:/content", data=b"a")["webUrl"]
+        if url_ok
+        else "https://x/y"
+    )
+    body = message(
+        "2020-04-02T00:00:00Z", content, attachments=[{"id": "3b2c", "contentType": "reference", "contentUrl": url}]
+    )
     assert code(graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=body)) == (400, "BadRequest")
 
 
@@ -219,8 +277,13 @@ def test_upload_session_in_fragments(graph):
     import requests
 
     def put(start: int, end: int):
-        return requests.put(url, data=payload[start:end + 1], verify=graph.verify, timeout=30,
-                            headers={"Content-Range": f"bytes {start}-{end}/{len(payload)}"})
+        return requests.put(
+            url,
+            data=payload[start : end + 1],
+            verify=graph.verify,
+            timeout=30,
+            headers={"Content-Range": f"bytes {start}-{end}/{len(payload)}"},
+        )
 
     first = put(0, 327_679)
     assert first.status_code == 202 and first.json()["nextExpectedRanges"] == ["327680-"]
@@ -234,8 +297,11 @@ def test_upload_session_in_fragments(graph):
 def test_completion_order_and_members(graph):
     team, channel = graph.team_with_channel()
     general = graph.general(team)
-    member = {"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": ["owner"],
-              "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{GRACE}')"}
+    member = {
+        "@odata.type": "#microsoft.graph.aadUserConversationMember",
+        "roles": ["owner"],
+        "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{GRACE}')",
+    }
     assert code(graph.call("POST", f"/teams/{team}/members", json=member)) == (400, "BadRequest")
     assert code(graph.call("POST", f"/teams/{team}/completeMigration")) == (400, "BadRequest")
     assert graph.call("POST", f"/teams/{team}/channels/{channel}/completeMigration").status_code == 204
@@ -255,7 +321,9 @@ def test_completion_order_and_members(graph):
 def test_another_app_cannot_complete_or_import(graph, emulator):
     team, channel = graph.team_with_channel()
     other = RawGraph(emulator, *OTHER_APP)
-    assert code(other.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2020-06-01T00:00:00Z"))) == (403, "Forbidden")
+    assert code(
+        other.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2020-06-01T00:00:00Z"))
+    ) == (403, "Forbidden")
     assert code(other.call("POST", f"/teams/{team}/channels/{channel}/completeMigration")) == (403, "Forbidden")
 
 
@@ -282,7 +350,9 @@ def test_user_directory(graph):
 
 def test_beta_serves_the_same_surface(graph):
     team, channel = graph.team_with_channel()
-    posted = graph.call("POST", f"/teams/{team}/channels/{channel}/messages", version="beta", json=message("2020-07-01T00:00:00Z"))
+    posted = graph.call(
+        "POST", f"/teams/{team}/channels/{channel}/messages", version="beta", json=message("2020-07-01T00:00:00Z")
+    )
     assert posted.status_code == 200
     assert graph.call("GET", f"/teams/{team}/channels/{channel}/messages/{posted.json()['id']}").status_code == 200
     assert graph.call("GET", "/nonsense").status_code == 400

@@ -18,8 +18,11 @@ def graph(emulator) -> RawGraph:
 
 
 def member(user: str, roles: list[str] | None = None) -> dict:
-    return {"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": ["owner"] if roles is None else roles,
-            "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user}')"}
+    return {
+        "@odata.type": "#microsoft.graph.aadUserConversationMember",
+        "roles": ["owner"] if roles is None else roles,
+        "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user}')",
+    }
 
 
 def chat(graph: RawGraph, kind: str, *people: str, topic: str | None = None):
@@ -58,8 +61,16 @@ def test_chat_messages_only_in_migration_mode_and_never_as_replies(graph):
     base = f"/chats/{chat_id}"
     created = graph.ok("GET", base)["createdDateTime"]
     assert code(graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))) == (403, "Forbidden")
-    assert code(graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": created})) == (400, "BadRequest")
-    assert graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"}).status_code == 204
+    assert code(graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": created})) == (
+        400,
+        "BadRequest",
+    )
+    assert (
+        graph.call(
+            "POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"}
+        ).status_code
+        == 204
+    )
     shown = graph.ok("GET", base)
     assert shown["migrationMode"] == "inProgress" and shown["createdDateTime"] == "2020-01-01T00:00:00.000Z"
     assert code(graph.call("POST", f"{base}/startMigration", json={})) == (400, "BadRequest")  # already open
@@ -91,8 +102,20 @@ def test_chat_messages_are_exported_for_their_members_only(graph):
 
 def test_meeting_chats_cannot_be_migrated(tmp_path):
     directory = tmp_path / "directory.json"
-    directory.write_text(json.dumps({"chats": [{"id": "19:meeting_demo@thread.v2", "chatType": "meeting",
-                                                "members": [ADA, GRACE], "createdDateTime": "2024-01-10T09:00:00Z"}]}))
+    directory.write_text(
+        json.dumps(
+            {
+                "chats": [
+                    {
+                        "id": "19:meeting_demo@thread.v2",
+                        "chatType": "meeting",
+                        "members": [ADA, GRACE],
+                        "createdDateTime": "2024-01-10T09:00:00Z",
+                    }
+                ]
+            }
+        )
+    )
     with EmulatorProcess(directory=directory, tls_dir=tmp_path / "tls") as emu:
         refused = RawGraph(emu).call("POST", "/chats/19:meeting_demo@thread.v2/startMigration", json={})
         assert code(refused) == (400, "BadRequest") and "Meeting chats" in refused.json()["error"]["message"]
@@ -106,7 +129,11 @@ def test_private_channels_have_team_members_only_and_then_start_migration(graph)
     assert code(refused) == (400, "BadRequest") and "members of the team" in refused.json()["error"]["message"]
     no_owner = graph.call("POST", f"/teams/{team}/channels", json={**body, "members": [member(ADA, [])]})
     assert code(no_owner) == (400, "BadRequest")
-    in_migration = {**body, "@microsoft.graph.channelCreationMode": "migration", "createdDateTime": "2020-01-02T00:00:00Z"}
+    in_migration = {
+        **body,
+        "@microsoft.graph.channelCreationMode": "migration",
+        "createdDateTime": "2020-01-02T00:00:00Z",
+    }
     assert code(graph.call("POST", f"/teams/{team}/channels", json=in_migration)) == (400, "BadRequest")
     created = graph.call("POST", f"/teams/{team}/channels", json=body)
     assert created.status_code == 201 and created.json()["membershipType"] == "private"
@@ -115,9 +142,16 @@ def test_private_channels_have_team_members_only_and_then_start_migration(graph)
     assert sorted((m["userId"], m["roles"]) for m in members) == sorted([(ADA, ["owner"]), (GRACE, [])])
     assert graph.ok("GET", base)["migrationMode"] is None
     assert code(graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))) == (403, "Forbidden")
-    assert graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"}).status_code == 204
+    assert (
+        graph.call(
+            "POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"}
+        ).status_code
+        == 204
+    )
     assert graph.ok("GET", base)["createdDateTime"] == "2020-01-01T00:00:00.000Z"
-    assert graph.ok("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))["channelIdentity"]["teamId"] == team
+    assert (
+        graph.ok("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))["channelIdentity"]["teamId"] == team
+    )
     assert graph.call("POST", f"{base}/completeMigration").status_code == 204
     assert graph.ok("GET", base)["migrationMode"] == "completed"
     standard = graph.ok("GET", f"/teams/{team}/channels/{graph.general(team)}/members")["value"]
@@ -126,14 +160,23 @@ def test_private_channels_have_team_members_only_and_then_start_migration(graph)
 
 def test_migration_channels_only_in_a_team_under_migration(graph):
     team = completed_team(graph)
-    body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": "late", "membershipType": "standard",
-            "createdDateTime": "2020-01-02T00:00:00Z"}
+    body = {
+        "@microsoft.graph.channelCreationMode": "migration",
+        "displayName": "late",
+        "membershipType": "standard",
+        "createdDateTime": "2020-01-02T00:00:00Z",
+    }
     refused = graph.call("POST", f"/teams/{team}/channels", json=body)
     assert code(refused) == (400, "BadRequest") and "team under migration" in refused.json()["error"]["message"]
     created = graph.call("POST", f"/teams/{team}/channels", json={"displayName": "late", "membershipType": "standard"})
     assert created.status_code == 201
     base = f"/teams/{team}/channels/{created.json()['id']}"
-    assert graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-02T00:00:00Z"}).status_code == 204
+    assert (
+        graph.call(
+            "POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-02T00:00:00Z"}
+        ).status_code
+        == 204
+    )
 
 
 def test_a_deleted_channel_keeps_its_name_so_reset_renames_first(graph):
@@ -142,10 +185,22 @@ def test_a_deleted_channel_keeps_its_name_so_reset_renames_first(graph):
     assert graph.call("DELETE", f"/teams/{team}/channels/{first}").status_code == 204
     again = graph.call("POST", f"/teams/{team}/channels", json={"displayName": "ops", "membershipType": "standard"})
     assert code(again) == (409, "NameAlreadyExists")
-    second = graph.ok("POST", f"/teams/{team}/channels", json={"displayName": "ops2", "membershipType": "standard"})["id"]
-    assert graph.call("PATCH", f"/teams/{team}/channels/{second}", json={"displayName": "ops2 (reset)"}).status_code == 204
+    second = graph.ok("POST", f"/teams/{team}/channels", json={"displayName": "ops2", "membershipType": "standard"})[
+        "id"
+    ]
+    assert (
+        graph.call("PATCH", f"/teams/{team}/channels/{second}", json={"displayName": "ops2 (reset)"}).status_code == 204
+    )
     assert graph.call("DELETE", f"/teams/{team}/channels/{second}").status_code == 204
-    assert graph.call("POST", f"/teams/{team}/channels", json={"displayName": "ops2", "membershipType": "standard"}).status_code == 201
+    assert (
+        graph.call(
+            "POST", f"/teams/{team}/channels", json={"displayName": "ops2", "membershipType": "standard"}
+        ).status_code
+        == 201
+    )
     general = graph.general(team)
     assert code(graph.call("DELETE", f"/teams/{team}/channels/{general}")) == (400, "BadRequest")
-    assert code(graph.call("PATCH", f"/teams/{team}/channels/{general}", json={"displayName": "Main"})) == (400, "BadRequest")
+    assert code(graph.call("PATCH", f"/teams/{team}/channels/{general}", json={"displayName": "Main"})) == (
+        400,
+        "BadRequest",
+    )

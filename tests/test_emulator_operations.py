@@ -22,7 +22,9 @@ def stamp(index: int) -> str:
 def test_more_than_five_requests_per_second_to_a_channel_get_429(emulator):
     graph = RawGraph(emulator)
     team, channel = graph.team_with_channel()
-    answers = [graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message(stamp(i))) for i in range(8)]
+    answers = [
+        graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message(stamp(i))) for i in range(8)
+    ]
     throttled = [a for a in answers if a.status_code == 429]
     assert len(throttled) >= 3 and all(a.status_code in (200, 429) for a in answers)
     assert all(int(a.headers["Retry-After"]) >= 1 for a in throttled)
@@ -36,7 +38,10 @@ def test_a_paced_client_is_never_throttled(emulator):
     other = graph.create_channel(team, "Other")
     for i in range(12):  # two channels in parallel, each at 5/s
         for target in (channel, other):
-            assert graph.call("POST", f"/teams/{team}/channels/{target}/messages", json=message(stamp(i))).status_code == 200
+            assert (
+                graph.call("POST", f"/teams/{team}/channels/{target}/messages", json=message(stamp(i))).status_code
+                == 200
+            )
         time.sleep(0.21)
     stats = emulator.operator("stats")
     assert stats["totals"]["throttled"] == 0
@@ -98,8 +103,12 @@ def test_faults_are_reproducible_for_a_seed():
 
 
 def test_cli_refuses_a_bad_fault_spec():
-    result = subprocess.run([sys.executable, "-m", "migrator", "emulator", "serve", "--faults", "500:7"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "migrator", "emulator", "serve", "--faults", "500:7"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "500:7" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -114,24 +123,35 @@ def test_state_survives_kill_and_restart(tmp_path):
     with EmulatorProcess(state=state, tls_dir=tls_dir) as emu:
         assert emu.ca.read_bytes() == ca  # running clients keep trusting a restarted emulator
         graph = RawGraph(emu)
-        again = graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-05-01T00:00:00.000Z"))
+        again = graph.call(
+            "POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-05-01T00:00:00.000Z")
+        )
         assert again.status_code == 409
         graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-05-02T00:00:00.000Z"))
     with EmulatorProcess(state=state, tls_dir=tls_dir) as emu:  # after a graceful stop too
         messages = emu.operator("dump")["teams"][0]["channels"]
         assert sorted(m["createdDateTime"] for c in messages for m in c["messages"]) == [
-            "2021-05-01T00:00:00.000Z", "2021-05-02T00:00:00.000Z"]
+            "2021-05-01T00:00:00.000Z",
+            "2021-05-02T00:00:00.000Z",
+        ]
 
 
 def test_operator_dump_stats_config_and_cli(emulator):
     graph = RawGraph(emulator)
     team, channel = graph.team_with_channel()
     graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-06-01T00:00:00.000Z"))
-    dumped = subprocess.run([sys.executable, "-m", "migrator", "emulator", "dump", "--url", emulator.url, "--ca", str(emulator.ca)],
-                            capture_output=True, text=True, timeout=60, check=True)
+    dumped = subprocess.run(
+        [sys.executable, "-m", "migrator", "emulator", "dump", "--url", emulator.url, "--ca", str(emulator.ca)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     teams = json.loads(dumped.stdout)["teams"]
     assert teams[0]["id"] == team and {c["displayName"] for c in teams[0]["channels"]} == {"General", "Imported"}
-    assert emulator.operator("stats")["totals"]["requests"] >= 4  # team, its operation, channel, message (+ a token unless cached)
+    assert (
+        emulator.operator("stats")["totals"]["requests"] >= 4
+    )  # team, its operation, channel, message (+ a token unless cached)
     assert emulator.operator("config", {"channel_rps": 7})["channel_rps"] == 7
     with pytest.raises(requests.HTTPError):
         emulator.operator("config", {"no_such_setting": 1})

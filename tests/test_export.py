@@ -24,8 +24,10 @@ NAMES = {ADA: "Ada Lovelace", GRACE: "Grace Hopper", ALAN: "Alan Turing"}
 
 def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     """A real (decodable) PNG, so a browser can show it."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
@@ -52,12 +54,18 @@ class SampleTeam:
             extra, content = {}, f"<p>alpha {i} <b>bold</b></p>"
             if i == 3:
                 content += '<img src="../hostedContents/1/$value">'
-                extra["hostedContents"] = [{"@microsoft.graph.temporaryId": "1", "contentBytes": base64.b64encode(IMAGE).decode(),
-                                            "contentType": "image/png"}]
+                extra["hostedContents"] = [
+                    {
+                        "@microsoft.graph.temporaryId": "1",
+                        "contentBytes": base64.b64encode(IMAGE).decode(),
+                        "contentType": "image/png",
+                    }
+                ]
             if i == 7:
                 content += '<attachment id="att-7"></attachment>'
-                extra["attachments"] = [{"id": "att-7", "contentType": "reference", "contentUrl": self.file["webUrl"],
-                                         "name": "plan.txt"}]
+                extra["attachments"] = [
+                    {"id": "att-7", "contentType": "reference", "contentUrl": self.file["webUrl"], "name": "plan.txt"}
+                ]
             root = self.post(self.alpha, content, people[i % 2], **extra)
             if i % 10 == 0:
                 for r in range(2):
@@ -85,20 +93,22 @@ class SampleTeam:
         return found
 
 
-@pytest.fixture
-def graph(emulator) -> RawGraph:
+@pytest.fixture(name="graph")
+def graph_fixture(emulator) -> RawGraph:
     emulator.operator("config", {"channel_rps": 10_000})
     return RawGraph(emulator)
 
 
-@pytest.fixture
-def team(graph) -> SampleTeam:
+@pytest.fixture(name="team")
+def team_fixture(graph) -> SampleTeam:
     return SampleTeam(graph)
 
 
-@pytest.fixture
-def client(emulator):
-    with GraphClient(emulator.graph_config(), limiter=RateLimiter(per_key=5, shared=200), backoff_base=0.05) as graph_client:
+@pytest.fixture(name="client")
+def client_fixture(emulator):
+    with GraphClient(
+        emulator.graph_config(), limiter=RateLimiter(per_key=5, shared=200), backoff_base=0.05
+    ) as graph_client:
         yield graph_client
 
 
@@ -133,12 +143,22 @@ def test_inline_images_are_downloaded_next_to_the_jsonl_and_attachments_listed(c
     result = export(client, [target], tmp_path, ExportOptions()).targets[0]
     assert result.images == 1 and not result.image_failures and result.attachments == 1
     with_image = next(m for m in team.posted.values() if "hostedContents" in m["body"]["content"])
-    files = list((tmp_path / "teams" / safe_name(team.id) / "hostedContents" / safe_name(team.alpha)
-                  / safe_name(with_image["id"])).glob("*"))
+    files = list(
+        (
+            tmp_path
+            / "teams"
+            / safe_name(team.id)
+            / "hostedContents"
+            / safe_name(team.alpha)
+            / safe_name(with_image["id"])
+        ).glob("*")
+    )
     assert [f.suffix for f in files] == [".png"] and files[0].read_bytes() == IMAGE
     with open(tmp_path / "teams" / safe_name(team.id) / "attachments.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["name"], r["contentUrl"], r["conversation"]) for r in rows] == [("plan.txt", team.file["webUrl"], team.alpha)]
+    assert [(r["name"], r["contentUrl"], r["conversation"]) for r in rows] == [
+        ("plan.txt", team.file["webUrl"], team.alpha)
+    ]
     again = export(client, [target], tmp_path, ExportOptions(full=True)).targets[0]
     assert again.images == 0 and again.images_present == 1 and again.new == 0
 
@@ -150,7 +170,8 @@ def test_chats_of_users_are_exported_per_chat(client, emulator, tmp_path):
     lines = archived(tmp_path, ada)
     assert len(lines) == 6 and {m["chatId"] for m in lines} == {
         "19:a0000000-0000-4000-8000-000000000002_a0000000-0000-4000-8000-000000000003@unq.gbl.spaces",
-        "19:0f1e2d3c4b5a69788796a5b4c3d2e1f0@thread.v2"}
+        "19:0f1e2d3c4b5a69788796a5b4c3d2e1f0@thread.v2",
+    }
     assert outcome.targets[0].name == "Ada Lovelace" and outcome.targets[1].messages == 0
     meta = json.loads((tmp_path / "users" / ADA / "meta.json").read_text())
     assert meta["conversations"]["19:0f1e2d3c4b5a69788796a5b4c3d2e1f0@thread.v2"]["name"] == "Launch planning"
@@ -166,21 +187,31 @@ SYSTEM_FORMS = [
     (MessageFilter(system_messages="only"), "messageType eq 'systemEventMessage'"),
     (MessageFilter(system_messages="exclude"), "messageType ne 'systemEventMessage'"),
     (MessageFilter(system_messages="include"), None),
-    (MessageFilter(app_types=("bot",), system_messages="include"),
-     "from/application/applicationIdentityType eq 'bot' or messageType eq 'systemEventMessage'"),
-    (MessageFilter(from_users=(ADA,), user_types=("federatedUser",), app_types=("bot", "tenantBot")),
-     f"from/user/id eq '{ADA}' or from/user/userIdentityType eq 'federatedUser' or "
-     "from/application/applicationIdentityType eq 'bot' or from/application/applicationIdentityType eq 'tenantBot'"),
+    (
+        MessageFilter(app_types=("bot",), system_messages="include"),
+        "from/application/applicationIdentityType eq 'bot' or messageType eq 'systemEventMessage'",
+    ),
+    (
+        MessageFilter(from_users=(ADA,), user_types=("federatedUser",), app_types=("bot", "tenantBot")),
+        f"from/user/id eq '{ADA}' or from/user/userIdentityType eq 'federatedUser' or "
+        "from/application/applicationIdentityType eq 'bot' or from/application/applicationIdentityType eq 'tenantBot'",
+    ),
 ]
 
 
-def expected(messages: list[dict], message_filter: MessageFilter, since: int | None = None, until: int | None = None) -> set[str]:
+def expected(
+    messages: list[dict], message_filter: MessageFilter, since: int | None = None, until: int | None = None
+) -> set[str]:
     """What the filter means, computed here from an unfiltered export."""
+
     def sender_ok(m: dict) -> bool:
         user, app = (m["from"] or {}).get("user") or {}, (m["from"] or {}).get("application") or {}
         system = m["messageType"] == "systemEventMessage"
-        senders = (user.get("id") in message_filter.from_users or user.get("userIdentityType") in message_filter.user_types
-                   or app.get("applicationIdentityType") in message_filter.app_types)
+        senders = (
+            user.get("id") in message_filter.from_users
+            or user.get("userIdentityType") in message_filter.user_types
+            or app.get("applicationIdentityType") in message_filter.app_types
+        )
         if message_filter.senders:
             return senders or (message_filter.system_messages == "include" and system)
         return {"only": system, "exclude": not system}.get(message_filter.system_messages, True)
@@ -203,12 +234,15 @@ def test_every_sender_filter_form_selects_what_it_says(client, tmp_path, message
     assert got == expected(archived(tmp_path / "all", everyone), message_filter)
 
 
-@pytest.mark.parametrize("since, until", [
-    ("2024-01-10T09:01:00Z", None),
-    (None, "2024-02-01"),
-    ("2024-01-10T09:02:00Z", "2024-02-01T10:06:00.000Z"),
-    ("2024-01-10", "2024-01-11"),
-])
+@pytest.mark.parametrize(
+    "since, until",
+    [
+        ("2024-01-10T09:01:00Z", None),
+        (None, "2024-02-01"),
+        ("2024-01-10T09:02:00Z", "2024-02-01T10:06:00.000Z"),
+        ("2024-01-10", "2024-01-11"),
+    ],
+)
 def test_date_ranges_use_last_modified_gt_and_lt(client, tmp_path, since, until):
     since_ms = parse_moment(since, "--since") if since else None
     until_ms = parse_moment(until, "--until") if until else None
@@ -227,24 +261,33 @@ def test_date_ranges_use_last_modified_gt_and_lt(client, tmp_path, since, until)
 def test_the_filter_grammar_graph_accepts():
     since, until = parse_ms("2024-01-01T00:00:00Z"), parse_ms("2024-02-01T00:00:00Z")
     assert build_filter(MessageFilter(), since, until) == (
-        "lastModifiedDateTime gt 2024-01-01T00:00:00.000Z and lastModifiedDateTime lt 2024-02-01T00:00:00.000Z")
+        "lastModifiedDateTime gt 2024-01-01T00:00:00.000Z and lastModifiedDateTime lt 2024-02-01T00:00:00.000Z"
+    )
     assert build_filter(MessageFilter(from_users=(ADA,)), since, None) == (
-        f"lastModifiedDateTime gt 2024-01-01T00:00:00.000Z and from/user/id eq '{ADA}'")
+        f"lastModifiedDateTime gt 2024-01-01T00:00:00.000Z and from/user/id eq '{ADA}'"
+    )
     assert build_filter(MessageFilter(from_users=(ADA, GRACE)), None, until) == (
-        f"lastModifiedDateTime lt 2024-02-01T00:00:00.000Z and (from/user/id eq '{ADA}' or from/user/id eq '{GRACE}')")
+        f"lastModifiedDateTime lt 2024-02-01T00:00:00.000Z and (from/user/id eq '{ADA}' or from/user/id eq '{GRACE}')"
+    )
     assert parse_moment("2024-05-01", "--since") == parse_ms("2024-05-01T00:00:00Z")
 
 
-@pytest.mark.parametrize("options, says", [
-    (ExportOptions(MessageFilter(from_users=(ADA,), system_messages="exclude")), "every non-system message"),
-    (ExportOptions(MessageFilter(app_types=("bot",), system_messages="only")), "system messages plus the senders"),
-    (ExportOptions(MessageFilter(user_types=("robot",))), "--user-type 'robot' is not a type Graph knows"),
-    (ExportOptions(MessageFilter(app_types=("aadUser",))), "--app-type 'aadUser'"),
-    (ExportOptions(MessageFilter(from_users=("ada@contoso.example",))), "not an Entra object id"),
-    (ExportOptions(MessageFilter(system_messages="some")), "--system-messages 'some'"),
-    (ExportOptions(since_ms=parse_ms("2024-02-01T00:00:00Z"), until_ms=parse_ms("2024-01-01T00:00:00Z")), "is not before --until"),
-    (ExportOptions(model="C"), "--model 'C'"),
-])
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        (ExportOptions(MessageFilter(from_users=(ADA,), system_messages="exclude")), "every non-system message"),
+        (ExportOptions(MessageFilter(app_types=("bot",), system_messages="only")), "system messages plus the senders"),
+        (ExportOptions(MessageFilter(user_types=("robot",))), "--user-type 'robot' is not a type Graph knows"),
+        (ExportOptions(MessageFilter(app_types=("aadUser",))), "--app-type 'aadUser'"),
+        (ExportOptions(MessageFilter(from_users=("ada@contoso.example",))), "not an Entra object id"),
+        (ExportOptions(MessageFilter(system_messages="some")), "--system-messages 'some'"),
+        (
+            ExportOptions(since_ms=parse_ms("2024-02-01T00:00:00Z"), until_ms=parse_ms("2024-01-01T00:00:00Z")),
+            "is not before --until",
+        ),
+        (ExportOptions(model="C"), "--model 'C'"),
+    ],
+)
 def test_combinations_graph_refuses_are_refused_before_any_request(client, tmp_path, options, says):
     with pytest.raises(FilterError, match=says):
         export(client, [Target("user", ADA)], tmp_path, options)

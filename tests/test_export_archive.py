@@ -13,19 +13,23 @@ from migrator.reports.export_archive import latest_versions, render_archive
 from migrator.reports.export_sanitize import sanitize
 from migrator.stages.export import ExportOptions, Target, export
 from migrator.stages.export.archive import read_messages, safe_name
-from test_export import SampleTeam, client, graph, team  # noqa: F401  (fixtures)
+from test_export import SampleTeam, client_fixture, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
 from test_report_chromium import chromium, headless
 
-EVIL = ('<p>evil</p><script>document.title="pwned"</script><img src="https://example.invalid/x.png" '
-        'onerror="document.title=\'pwned\'"><a href="javascript:document.title=\'pwned\'">click</a>'
-        '<at id="0">Grace Hopper</at> <emoji alt="🎉"></emoji><style>body{display:none}</style>')
+EVIL = (
+    '<p>evil</p><script>document.title="pwned"</script><img src="https://example.invalid/x.png" '
+    "onerror=\"document.title='pwned'\"><a href=\"javascript:document.title='pwned'\">click</a>"
+    '<at id="0">Grace Hopper</at> <emoji alt="🎉"></emoji><style>body{display:none}</style>'
+)
 
 
 @pytest.fixture
 def archive(client, team, emulator, tmp_path) -> tuple[SampleTeam, Path]:
     team.post(team.beta, EVIL, GRACE)
     ids = sorted(team.posted, key=lambda i: team.posted[i]["createdDateTime"])
-    emulator.operator("mutate", {"op": "edit", "conversation": team.alpha, "message": ids[0], "content": "<p>edited text</p>"})
+    emulator.operator(
+        "mutate", {"op": "edit", "conversation": team.alpha, "message": ids[0], "content": "<p>edited text</p>"}
+    )
     emulator.operator("mutate", {"op": "delete", "conversation": team.alpha, "message": ids[1]})
     outcome = export(client, [Target("team", team.id), Target("user", ADA)], tmp_path, ExportOptions())
     assert outcome.ok
@@ -46,8 +50,10 @@ def test_the_index_lists_every_conversation_with_its_counts(archive):
     assert set(links) >= {"Alpha", "Beta", "Launch planning", "Ada Lovelace, Grace Hopper"}
     for href in links.values():
         assert (out / unquote(href)).is_file()
-    rows = {tr.find("a").get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
-            for tr in page.select("table tbody tr")}
+    rows = {
+        tr.find("a").get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in page.select("table tbody tr")
+    }
     alpha_lines = list(read_messages(out / "teams" / safe_name(team.id) / f"{safe_name(team.alpha)}.jsonl"))
     assert int(rows["Alpha"][2]) == len(latest_versions(alpha_lines)) and rows["Alpha"][3] == "1"
     assert int(page.find(id="total-messages").get_text().replace(",", "")) == len(team.posted) + 6
@@ -92,9 +98,13 @@ def test_exported_content_cannot_run_or_call_out(archive):
 
 
 def test_the_sanitiser_keeps_formatting_and_only_local_images():
-    html = ('<div><p>Hi <b>there</b> <a href="https://contoso.example/x" onclick="x()">link</a></p>'
-            '<img src="https://graph/v1.0/chats/c/messages/1/hostedContents/abc/$value" onload="x()">'
-            '<iframe src="https://evil"></iframe><custom>kept text</custom></div>')
+    html = (
+        '<div><p>Hi <b>there</b> <a href="https://contoso.example/x" onclick="x()">link</a></p>'
+        '<img src="https://graph/v1.0/chats/c/messages/1/hostedContents/abc/$value" onload="x()">'
+        '<iframe src="https://evil"></iframe><custom>kept text</custom></div>'
+    )
     clean = sanitize(html, lambda src: "hostedContents/c/1/abc.png" if "abc" in src else None)
-    assert clean == ('<div><p>Hi <b>there</b> <a href="https://contoso.example/x" rel="noopener noreferrer">link</a></p>'
-                     '<img class="archive-image" src="hostedContents/c/1/abc.png"/>kept text</div>')
+    assert clean == (
+        '<div><p>Hi <b>there</b> <a href="https://contoso.example/x" rel="noopener noreferrer">link</a></p>'
+        '<img class="archive-image" src="hostedContents/c/1/abc.png"/>kept text</div>'
+    )

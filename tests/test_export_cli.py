@@ -15,19 +15,24 @@ from graphkit import ADA, GRACE, KATHERINE
 from migrator.cli import app
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.graph.stats import GraphStats
-from migrator.stages.export.outcome import DONE, Target, TargetOutcome
 from migrator.stages.export import directory_users
+from migrator.stages.export.outcome import DONE, Target, TargetOutcome
 from migrator.stages.export.progress import ExportProgress
-from test_export import SampleTeam, graph, team  # noqa: F401  (fixtures)
-from test_graph_client import GRAPH, client, rsps, sleeps  # noqa: F401  (fixtures: a mocked Graph)
+from test_export import SampleTeam, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
+from test_graph_client import GRAPH, client_fixture, rsps_fixture, sleeps_fixture  # noqa: F401  (fixtures: a mocked Graph)
 
 
 @pytest.fixture
 def tenant(emulator, monkeypatch) -> None:
     """The commands talk to the test's emulator as if it were a customer's tenant."""
-    for name, value in {"MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-                        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET, "MIGRATOR_GRAPH_URL": emulator.url,
-                        "MIGRATOR_LOGIN_URL": emulator.url, "MIGRATOR_CA_BUNDLE": str(emulator.ca)}.items():
+    for name, value in {
+        "MIGRATOR_TENANT_ID": DEMO_TENANT,
+        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
+        "MIGRATOR_GRAPH_URL": emulator.url,
+        "MIGRATOR_LOGIN_URL": emulator.url,
+        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -45,7 +50,9 @@ def test_export_team_as_html_writes_the_archive_and_a_summary(tenant, team, tmp_
     summary = json.loads((tmp_path / "export-summary.json").read_text())
     assert summary["totals"]["messages"] == len(team.posted) and summary["requests"] >= summary["totals"]["pages"]
     assert (tmp_path / "index.html").is_file() and (tmp_path / "state.json").is_file()
-    everything = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".png")
+    everything = "".join(
+        p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".png"
+    )
     assert DEMO_SECRET not in everything and "eyJ" not in everything and "Bearer" not in everything
 
 
@@ -60,10 +67,18 @@ def test_export_users_all_pages_the_directory(tenant, tmp_path):
 def test_every_user_means_every_page_of_the_directory(rsps, client):  # noqa: F811
     url = f"{GRAPH}/users"
     first = {"$select": "id", "$top": "999"}
-    rsps.add("GET", url, match=[responses.matchers.query_param_matcher(first)],
-             json={"value": [{"id": "u1"}, {"id": "u2"}], "@odata.nextLink": f"{url}?$select=id&$top=999&$skiptoken=p2"})
-    rsps.add("GET", url, match=[responses.matchers.query_param_matcher({**first, "$skiptoken": "p2"})],
-             json={"value": [{"id": "u3"}]})
+    rsps.add(
+        "GET",
+        url,
+        match=[responses.matchers.query_param_matcher(first)],
+        json={"value": [{"id": "u1"}, {"id": "u2"}], "@odata.nextLink": f"{url}?$select=id&$top=999&$skiptoken=p2"},
+    )
+    rsps.add(
+        "GET",
+        url,
+        match=[responses.matchers.query_param_matcher({**first, "$skiptoken": "p2"})],
+        json={"value": [{"id": "u3"}]},
+    )
     assert directory_users(client) == ["u1", "u2", "u3"]
 
 
@@ -74,14 +89,17 @@ def test_a_402_exits_1_after_the_other_targets_finished(tenant, tmp_path):
     assert "1 done, 1 payment required" in result.output
 
 
-@pytest.mark.parametrize("args, says", [
-    (["users", "--out", "OUT"], "give --all"),
-    (["user", ADA, "--out", "OUT", "--from-user", GRACE, "--system-messages", "only"], "cannot be combined"),
-    (["user", ADA, "--out", "OUT", "--user-type", "robot"], "--user-type 'robot'"),
-    (["user", ADA, "--out", "OUT", "--since", "last week"], "--since 'last week' is not a date"),
-    (["user", ADA, "--out", "OUT", "--model", "C"], "--model 'C'"),
-    (["user", ADA, "--out", "OUT", "--format", "pdf"], "--format 'pdf'"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["users", "--out", "OUT"], "give --all"),
+        (["user", ADA, "--out", "OUT", "--from-user", GRACE, "--system-messages", "only"], "cannot be combined"),
+        (["user", ADA, "--out", "OUT", "--user-type", "robot"], "--user-type 'robot'"),
+        (["user", ADA, "--out", "OUT", "--since", "last week"], "--since 'last week' is not a date"),
+        (["user", ADA, "--out", "OUT", "--model", "C"], "--model 'C'"),
+        (["user", ADA, "--out", "OUT", "--format", "pdf"], "--format 'pdf'"),
+    ],
+)
 def test_bad_options_exit_2_with_one_clear_line(tenant, tmp_path, args, says):
     result = invoke(*[str(tmp_path) if a == "OUT" else a for a in args])
     assert result.exit_code == 2 and says in result.output

@@ -9,7 +9,7 @@ import pytest
 from graphkit import ADA, GRACE, KATHERINE
 from migrator.graph import GraphClient, RateLimiter
 from migrator.stages.export import ExportOptions, Target, export
-from test_export import SampleTeam, archived, client, graph, team  # noqa: F401  (fixtures)
+from test_export import SampleTeam, archived, client_fixture, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
 
 
 def test_a_licence_402_stops_only_its_target_and_explains_the_billing_models(client, tmp_path):
@@ -23,7 +23,9 @@ def test_a_licence_402_stops_only_its_target_and_explains_the_billing_models(cli
     assert f"user:{KATHERINE}" not in state["targets"]  # no watermark for a target that did not finish
 
 
-def test_evaluation_capacity_402_mid_target_keeps_what_was_written_and_model_b_completes_it(client, emulator, team, tmp_path):
+def test_evaluation_capacity_402_mid_target_keeps_what_was_written_and_model_b_completes_it(
+    client, emulator, team, tmp_path
+):
     emulator.operator("config", {"evaluation_capacity": 50})
     target = Target("team", team.id)
     stopped = export(client, [target], tmp_path, ExportOptions(checkpoint_seconds=0)).targets[0]
@@ -44,7 +46,9 @@ def test_throttled_by_graph_the_export_waits_as_told_and_completes(emulator, tea
     with GraphClient(emulator.graph_config(), limiter=RateLimiter(per_key=5, shared=200), backoff_base=0.05) as greedy:
         targets = [Target("team", team.id), Target("user", ADA), Target("user", GRACE)]
         outcome = export(greedy, targets, tmp_path, ExportOptions())
-    assert outcome.ok and outcome.throttled > 0 and outcome.throttled == emulator.operator("stats")["totals"]["throttled"]
+    assert (
+        outcome.ok and outcome.throttled > 0 and outcome.throttled == emulator.operator("stats")["totals"]["throttled"]
+    )
     assert len(archived(tmp_path, targets[0])) == len(team.posted)
     assert f"{outcome.throttled:,} throttled" in outcome.summary()
 
@@ -72,6 +76,8 @@ def test_the_tenant_budget_keeps_graph_from_throttling(emulator, team, tmp_path)
 def test_server_errors_and_lost_answers_on_reads_are_retried(client, emulator, team, tmp_path, spec):
     emulator.operator("faults", {"spec": spec, "seed": 3})
     target = Target("team", team.id)
-    outcome = export(client, [target] + [Target("user", user) for user in (ADA, GRACE, KATHERINE)], tmp_path, ExportOptions())
+    outcome = export(
+        client, [target] + [Target("user", user) for user in (ADA, GRACE, KATHERINE)], tmp_path, ExportOptions()
+    )
     assert outcome.ok and outcome.retries > 0
     assert len({m["id"] for m in archived(tmp_path, target)}) == len(archived(tmp_path, target)) == len(team.posted)

@@ -1,4 +1,6 @@
-"""The people an export names, with their email: looked up once, and a directory that refuses is a note, not a failure."""
+"""The people an export names, with their email: looked up once, and a directory that refuses is a note, not a
+failure.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +10,14 @@ from migrator.graph import GraphClient, GraphConfig, RateLimiter
 from migrator.graph.testing import mock_login
 from migrator.stages.export.people import add_member, look_up, named_in
 
-CONFIG = GraphConfig(tenant_id="tenant-1", client_id="client-1", client_secret="s3cr3t", graph_url="https://graph.test",
-                     login_url="https://login.test", ca_bundle="/tmp/emulator-ca.pem")
+CONFIG = GraphConfig(
+    tenant_id="tenant-1",
+    client_id="client-1",
+    client_secret="s3cr3t",
+    graph_url="https://graph.test",
+    login_url="https://login.test",
+    ca_bundle="/tmp/emulator-ca.pem",
+)
 USERS = "https://graph.test/v1.0/users"
 
 
@@ -18,8 +26,10 @@ def error(status: int, code: str) -> dict:
 
 
 def test_authors_and_mentions_are_named() -> None:
-    message = {"from": {"user": {"id": "u1", "displayName": "Ada"}},
-               "mentions": [{"id": 0, "mentioned": {"user": {"id": "u2", "displayName": "Grace"}}}, "junk"]}
+    message = {
+        "from": {"user": {"id": "u1", "displayName": "Ada"}},
+        "mentions": [{"id": 0, "mentioned": {"user": {"id": "u2", "displayName": "Grace"}}}, "junk"],
+    }
     assert named_in(message) == {"u1": "Ada", "u2": "Grace"}
     assert named_in({"from": {"application": {"id": "bot"}}}) == {}
 
@@ -32,10 +42,16 @@ def test_emails_are_looked_up_once_and_a_departed_person_keeps_the_name() -> Non
         mock.get(f"{USERS}/u1", json={"id": "u1", "displayName": "Ada Lovelace", "mail": "ada@contoso.example"})
         mock.get(f"{USERS}/u2", **error(404, "Request_ResourceNotFound"))
         note = look_up(client, people, {"u1": "Ada", "u2": "Grace", "u3": "Alan"})
-        assert [c.request.url.split("?")[0] for c in mock.calls if "/users/" in c.request.url] == [f"{USERS}/u1", f"{USERS}/u2"]
+        assert [c.request.url.split("?")[0] for c in mock.calls if "/users/" in c.request.url] == [
+            f"{USERS}/u1",
+            f"{USERS}/u2",
+        ]
     assert note is None
-    assert people == {"u1": {"name": "Ada Lovelace", "email": "ada@contoso.example"}, "u2": {"name": "Grace", "email": ""},
-                      "u3": {"name": "Alan", "email": "alan@contoso.example"}}
+    assert people == {
+        "u1": {"name": "Ada Lovelace", "email": "ada@contoso.example"},
+        "u2": {"name": "Grace", "email": ""},
+        "u3": {"name": "Alan", "email": "alan@contoso.example"},
+    }
 
 
 def test_a_directory_that_refuses_leaves_names_and_a_note() -> None:

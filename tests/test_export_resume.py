@@ -20,7 +20,7 @@ from migrator.stages.export import runner as export_runner
 from migrator.stages.export.archive import safe_name
 from migrator.stages.export.runner import WATERMARK_OVERLAP_MS
 from migrator.timestamps import parse_ms
-from test_export import SampleTeam, archived, client, graph, team  # noqa: F401  (fixtures)
+from test_export import SampleTeam, archived, client_fixture, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
 
 
 def versions(out: Path, target: Target) -> Counter:
@@ -31,7 +31,9 @@ def state(out: Path) -> dict:
     return json.loads((out / "state.json").read_text())
 
 
-EVERY_PAGE = ExportOptions(checkpoint_seconds=0)  # save the cursor after every page, to test exactly where a run resumes
+EVERY_PAGE = ExportOptions(
+    checkpoint_seconds=0
+)  # save the cursor after every page, to test exactly where a run resumes
 
 
 def test_the_cursor_is_saved_at_checkpoints_not_after_every_page(client, team, tmp_path):
@@ -71,13 +73,17 @@ def test_a_daily_run_fetches_only_what_changed_since_the_last_complete_run(clien
     assert state(tmp_path)["targets"][target.key]["watermark"] == first.watermark == newest
 
     nothing = export(client, [target], tmp_path, ExportOptions()).targets[0]
-    within_overlap = [m for m in team.posted.values() if parse_ms(m["lastModifiedDateTime"]) > parse_ms(newest) - WATERMARK_OVERLAP_MS]
+    within_overlap = [
+        m for m in team.posted.values() if parse_ms(m["lastModifiedDateTime"]) > parse_ms(newest) - WATERMARK_OVERLAP_MS
+    ]
     assert nothing.messages == len(within_overlap) and nothing.new == 0 and nothing.pages == 1
     assert nothing.filter == f"lastModifiedDateTime gt {_minus(newest, WATERMARK_OVERLAP_MS)}"
 
     ids = sorted(team.posted, key=lambda i: team.posted[i]["createdDateTime"])
     edited, removed = ids[0], ids[1]
-    emulator.operator("mutate", {"op": "edit", "conversation": team.alpha, "message": edited, "content": "<p>changed</p>"})
+    emulator.operator(
+        "mutate", {"op": "edit", "conversation": team.alpha, "message": edited, "content": "<p>changed</p>"}
+    )
     emulator.operator("mutate", {"op": "delete", "conversation": team.alpha, "message": removed})
     team.clock += 3_600_000
     added = team.post(team.beta, "a new day", ADA)
@@ -102,14 +108,17 @@ def test_an_interrupted_run_resumes_at_the_page_it_had_not_written(client, team,
     resumed = export(client, [target], tmp_path, EVERY_PAGE).targets[0]
     assert resumed.resumed and resumed.status == "done"
     assert resumed.pages == -(-len(team.posted) // 50) - 1  # the written page is not fetched again
-    assert sorted(versions(tmp_path, target)) == sorted((m["id"], m["lastModifiedDateTime"]) for m in team.posted.values())
+    assert sorted(versions(tmp_path, target)) == sorted(
+        (m["id"], m["lastModifiedDateTime"]) for m in team.posted.values()
+    )
     assert max(versions(tmp_path, target).values()) == 1
     assert state(tmp_path)["targets"][target.key]["cursor"] is None
 
 
 @pytest.mark.parametrize("crash_on_page", [1, 2])
-def test_a_crash_after_writing_a_page_but_before_saving_its_cursor_adds_no_duplicate(client, team, tmp_path, monkeypatch,
-                                                                                      crash_on_page):
+def test_a_crash_after_writing_a_page_but_before_saving_its_cursor_adds_no_duplicate(
+    client, team, tmp_path, monkeypatch, crash_on_page
+):
     target = Target("team", team.id)
     real, calls = export_runner.download_images, []
     total = len(team.posted)
@@ -145,9 +154,15 @@ def test_a_line_cut_short_by_a_crash_is_repaired(client, team, tmp_path):
 
 def test_kill_9_in_the_middle_of_the_cli_then_rerun(emulator, team, tmp_path):
     """A real process killed hard while paging; the rerun completes the archive exactly."""
-    env = {**os.environ, "MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-           "MIGRATOR_CLIENT_SECRET": DEMO_SECRET, "MIGRATOR_GRAPH_URL": emulator.url, "MIGRATOR_LOGIN_URL": emulator.url,
-           "MIGRATOR_CA_BUNDLE": str(emulator.ca)}
+    env = {
+        **os.environ,
+        "MIGRATOR_TENANT_ID": DEMO_TENANT,
+        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
+        "MIGRATOR_GRAPH_URL": emulator.url,
+        "MIGRATOR_LOGIN_URL": emulator.url,
+        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
+    }
     command = [sys.executable, "-m", "migrator", "export", "team", team.id, "--out", str(tmp_path)]
     emulator.operator("faults", {"spec": "latency:1000ms"})  # the first page arrives after the 2 s checkpoint
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -166,7 +181,9 @@ def test_kill_9_in_the_middle_of_the_cli_then_rerun(emulator, team, tmp_path):
     summary = json.loads((tmp_path / "export-summary.json").read_text())
     assert summary["targets"][0]["resumed"] is True
     assert max(versions(tmp_path, target).values()) == 1
-    assert sorted(versions(tmp_path, target)) == sorted((m["id"], m["lastModifiedDateTime"]) for m in team.posted.values())
+    assert sorted(versions(tmp_path, target)) == sorted(
+        (m["id"], m["lastModifiedDateTime"]) for m in team.posted.values()
+    )
 
 
 def _minus(stamp: str, ms: int) -> str:
@@ -214,9 +231,8 @@ def test_two_runs_cannot_write_into_the_same_folder(client, tmp_path):
     from migrator.stages.export import StateError
     from migrator.stages.export.state import ExportState
 
-    with ExportState(tmp_path):
-        with pytest.raises(StateError, match="another export is writing into this folder"):
-            export(client, [Target("user", ADA)], tmp_path, ExportOptions())
+    with ExportState(tmp_path), pytest.raises(StateError, match="another export is writing into this folder"):
+        export(client, [Target("user", ADA)], tmp_path, ExportOptions())
     assert export(client, [Target("user", ADA)], tmp_path, ExportOptions()).ok  # released when the first one ends
 
 
@@ -224,7 +240,9 @@ def test_state_changes_are_written_at_most_once_per_interval_and_always_on_close
     from migrator.stages.export.state import Cursor, ExportState
 
     with ExportState(tmp_path, flush_seconds=3600) as saved:
-        saved.save_cursor("team:a", None, Cursor(url="https://g/next?$skiptoken=1", filter=None, model=None, seen_max=None))
+        saved.save_cursor(
+            "team:a", None, Cursor(url="https://g/next?$skiptoken=1", filter=None, model=None, seen_max=None)
+        )
         first = state(tmp_path)  # the first change is written at once
         saved.complete("team:a", None, "2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z")
         saved.complete("team:b", None, "2024-01-03T00:00:00.000Z", "2024-01-04T00:00:00.000Z")

@@ -20,26 +20,61 @@ USERS, CHATS, PER_CHAT = 50, 50, 240
 def busy_directory(path: Path) -> int:
     """50 users in 50 group chats of three; returns how many messages each chat holds."""
     rng = random.Random(7)
-    users = [{"id": f"b0000000-0000-4000-8000-{i:012d}", "displayName": f"User {i}", "mail": f"u{i}@contoso.example",
-              "userPrincipalName": f"u{i}@contoso.example", "licensed": True} for i in range(USERS)]
+    users = [
+        {
+            "id": f"b0000000-0000-4000-8000-{i:012d}",
+            "displayName": f"User {i}",
+            "mail": f"u{i}@contoso.example",
+            "userPrincipalName": f"u{i}@contoso.example",
+            "licensed": True,
+        }
+        for i in range(USERS)
+    ]
     start = parse_ms("2023-01-01T00:00:00Z")
     chats = []
     for c in range(CHATS):
         members = rng.sample([u["id"] for u in users], 3)
-        chats.append({"id": f"19:{c:032x}@thread.v2", "chatType": "group", "topic": f"chat {c}", "members": members,
-                      "createdDateTime": format_ms(start),
-                      "messages": [{"from": members[m % 3], "createdDateTime": format_ms(start + 1000 * (m + 1) + c),
-                                    "body": f"message {m} of chat {c}"} for m in range(PER_CHAT)]})
-    path.write_text(json.dumps({"users": users, "chats": chats, "tenant": {
-        "id": DEMO_TENANT, "domain": "contoso.example", "licensed": True, "evaluation_capacity": 10**9}}))
+        chats.append(
+            {
+                "id": f"19:{c:032x}@thread.v2",
+                "chatType": "group",
+                "topic": f"chat {c}",
+                "members": members,
+                "createdDateTime": format_ms(start),
+                "messages": [
+                    {
+                        "from": members[m % 3],
+                        "createdDateTime": format_ms(start + 1000 * (m + 1) + c),
+                        "body": f"message {m} of chat {c}",
+                    }
+                    for m in range(PER_CHAT)
+                ],
+            }
+        )
+    path.write_text(
+        json.dumps(
+            {
+                "users": users,
+                "chats": chats,
+                "tenant": {
+                    "id": DEMO_TENANT,
+                    "domain": "contoso.example",
+                    "licensed": True,
+                    "evaluation_capacity": 10**9,
+                },
+            }
+        )
+    )
     return PER_CHAT
 
 
 @pytest.mark.slow
 def test_fifty_users_in_parallel_reach_the_tenant_budget_without_a_429(tmp_path):
     busy_directory(tmp_path / "directory.json")
-    with EmulatorProcess(directory=tmp_path / "directory.json", tls_dir=tmp_path / "tls") as emulator, \
-            GraphClient(emulator.graph_config(), limiter=export_limiter()) as client:
+    with (
+        EmulatorProcess(directory=tmp_path / "directory.json", tls_dir=tmp_path / "tls") as emulator,
+        GraphClient(emulator.graph_config(), limiter=export_limiter()) as client,
+    ):
         users = [u for u in directory_users(client) if u.startswith("b0")]
         outcome = export(client, [Target("user", u) for u in users], tmp_path / "out", ExportOptions(model="B"))
         stats = emulator.operator("stats")["totals"]

@@ -18,10 +18,11 @@ import asyncio
 import re
 import ssl
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -60,15 +61,17 @@ SCOPE = "https://graph.microsoft.com/.default"
 LOCATION = re.compile(r"/teams(?:/|\(')(?P<team>[^/'()]+)'?\)?/operations(?:/|\(')(?P<op>[^/'()]+)'?\)?")
 
 # The SDK's generated classes announce their own deprecations when first imported; that is not ours to fix.
-pytestmark = [pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
+]
 
 # Backdated like a real import. The message times carry sub-millisecond digits on
 # purpose: Graph keeps milliseconds (truncated), and the read-back must show exactly that.
-TEAM_CREATED = datetime(2019, 5, 1, 9, 0, 0, tzinfo=timezone.utc)
-CHANNEL_CREATED = datetime(2019, 5, 1, 9, 30, 0, tzinfo=timezone.utc)
-ROOT_SENT = datetime(2019, 5, 2, 10, 11, 12, 345678, tzinfo=timezone.utc)
-REPLY_SENT = datetime(2019, 5, 2, 10, 15, 0, 999999, tzinfo=timezone.utc)
+TEAM_CREATED = datetime(2019, 5, 1, 9, 0, 0, tzinfo=UTC)
+CHANNEL_CREATED = datetime(2019, 5, 1, 9, 30, 0, tzinfo=UTC)
+ROOT_SENT = datetime(2019, 5, 2, 10, 11, 12, 345678, tzinfo=UTC)
+REPLY_SENT = datetime(2019, 5, 2, 10, 15, 0, 999999, tzinfo=UTC)
 ROOT_HTML = "<p>Hello from <b>Slack</b> &amp; 2019</p>"
 REPLY_HTML = "<p>A reply, imported with its <i>original</i> time</p>"
 
@@ -99,8 +102,13 @@ class _VerifyingSession(requests.Session):
 def msal_app(url: str, ca: Path) -> msal.ConfidentialClientApplication:
     """The demo app as MSAL sees it: the emulator is the authority (no Microsoft discovery calls)."""
     return msal.ConfidentialClientApplication(
-        DEMO_CLIENT_ID, client_credential=DEMO_SECRET, authority=f"{url}/{DEMO_TENANT}",
-        validate_authority=False, instance_discovery=False, http_client=_VerifyingSession(str(ca)))
+        DEMO_CLIENT_ID,
+        client_credential=DEMO_SECRET,
+        authority=f"{url}/{DEMO_TENANT}",
+        validate_authority=False,
+        instance_discovery=False,
+        http_client=_VerifyingSession(str(ca)),
+    )
 
 
 class MsalTokenProvider(AccessTokenProvider):
@@ -115,12 +123,16 @@ class MsalTokenProvider(AccessTokenProvider):
         self._app = app
         self._hosts = AllowedHostsValidator([host])
 
-    async def get_authorization_token(self, uri: str, additional_authentication_context: dict[str, Any] = {}) -> str:
+    async def get_authorization_token(
+        self, uri: str, additional_authentication_context: dict[str, Any] | None = None
+    ) -> str:
         if urlparse(uri).scheme != "https" or not self._hosts.is_url_host_valid(uri):
             return ""
         result = await asyncio.to_thread(self._app.acquire_token_for_client, scopes=[SCOPE])
         if "access_token" not in result:
-            raise AssertionError(f"MSAL could not get a token: {result.get('error')}: {result.get('error_description')}")
+            raise AssertionError(
+                f"MSAL could not get a token: {result.get('error')}: {result.get('error_description')}"
+            )
         return result["access_token"]
 
     def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
@@ -135,8 +147,10 @@ def graph_client(url: str, http: httpx.AsyncClient, tokens: AccessTokenProvider)
     handlers live in that middleware, so the client goes through
     GraphClientFactory first, exactly as the SDK does with its own default client.
     """
-    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(tokens),
-                                  client=GraphClientFactory.create_with_default_middleware(client=http))
+    adapter = GraphRequestAdapter(
+        BaseBearerTokenAuthenticationProvider(tokens),
+        client=GraphClientFactory.create_with_default_middleware(client=http),
+    )
     adapter.base_url = f"{url}/v1.0"
     return GraphServiceClient(request_adapter=adapter)
 
@@ -153,8 +167,12 @@ async def create_migration_team(graph: GraphServiceClient, name: str) -> str:
     The SDK returns None for the empty 202, so the operation URL is read from
     the response headers through kiota's headers-inspection option.
     """
-    team = Team(display_name=name, description="imported by msgraph-sdk", created_date_time=TEAM_CREATED,
-                additional_data={"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE})
+    team = Team(
+        display_name=name,
+        description="imported by msgraph-sdk",
+        created_date_time=TEAM_CREATED,
+        additional_data={"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE},
+    )
     headers = HeadersInspectionHandlerOption(inspect_response_headers=True)
     created = await graph.teams.post(team, request_configuration=RequestConfiguration(options=[headers]))
     assert created is None, "POST /teams has no body: the team exists only once its operation succeeds"
@@ -192,9 +210,13 @@ async def wait_for_operation(graph: GraphServiceClient, team_id: str, operation_
 
 async def create_migration_channel(graph: GraphServiceClient, team_id: str, name: str) -> str:
     """POST a standard channel in migration mode, backdated; Graph answers with the new channel's id."""
-    channel = Channel(display_name=name, description="from Slack #general", created_date_time=CHANNEL_CREATED,
-                      membership_type=ChannelMembershipType.Standard,
-                      additional_data={"@microsoft.graph.channelCreationMode": "migration"})
+    channel = Channel(
+        display_name=name,
+        description="from Slack #general",
+        created_date_time=CHANNEL_CREATED,
+        membership_type=ChannelMembershipType.Standard,
+        additional_data={"@microsoft.graph.channelCreationMode": "migration"},
+    )
     created = await graph.teams.by_team_id(team_id).channels.post(channel)
     assert created is not None and created.id, created
     return created.id
@@ -203,8 +225,11 @@ async def create_migration_channel(graph: GraphServiceClient, team_id: str, name
 def imported_message(sent: datetime, user_id: str, name: str, html: str) -> ChatMessage:
     """A message as the import API takes it: original time, original author (an Entra user), HTML body."""
     author = Identity(id=user_id, display_name=name, additional_data={"userIdentityType": "aadUser"})
-    return ChatMessage(created_date_time=sent, from_=ChatMessageFromIdentitySet(user=author),
-                       body=ItemBody(content_type=BodyType.Html, content=html))
+    return ChatMessage(
+        created_date_time=sent,
+        from_=ChatMessageFromIdentitySet(user=author),
+        body=ItemBody(content_type=BodyType.Html, content=html),
+    )
 
 
 async def general_channel_id(graph: GraphServiceClient, team_id: str) -> str:
@@ -241,7 +266,8 @@ async def _import_and_export(url: str, ca: Path) -> None:
         root = await channel.messages.post(imported_message(ROOT_SENT, ADA, "Ada Lovelace", ROOT_HTML))
         assert root is not None and root.id and root.created_date_time == to_ms(ROOT_SENT)
         reply = await channel.messages.by_chat_message_id(root.id).replies.post(
-            imported_message(REPLY_SENT, GRACE, "Grace Hopper", REPLY_HTML))
+            imported_message(REPLY_SENT, GRACE, "Grace Hopper", REPLY_HTML)
+        )
         assert reply is not None and reply.id and reply.reply_to_id == root.id
 
         # Graph's error envelope reaches the SDK as a typed ODataError: a second message in the

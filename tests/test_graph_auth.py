@@ -140,7 +140,7 @@ def test_authority_checks_only_skipped_off_microsoft(monkeypatch, login_url, exp
 def key_and_cert():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "teams-migrator test app")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -155,9 +155,7 @@ def key_and_cert():
 
 
 def write_pem(path, key, cert, password=None):
-    encryption = (
-        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
-    )
+    encryption = serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     path.write_bytes(key_pem + cert.public_bytes(serialization.Encoding.PEM))
     return str(path)
@@ -220,7 +218,9 @@ def test_encrypted_key_needs_a_password(tmp_path, key_and_cert):
 def test_pem_without_certificate_is_refused(tmp_path, key_and_cert):
     key, _ = key_and_cert
     path = tmp_path / "key-only.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     with pytest.raises(ConfigError, match="certificate"):
         TokenProvider(cert_config(str(path))).token()
 

@@ -2,7 +2,7 @@ import logging
 import threading
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import msal
@@ -22,8 +22,8 @@ from migrator.graph import (
     ServerError,
     ThrottledError,
     UnauthorizedError,
+    auth,
 )
-from migrator.graph import auth
 from migrator.graph.testing import mock_login, token_endpoint
 
 SECRET = "s3cr3t-value-xyz"
@@ -42,20 +42,20 @@ CONFIG = GraphConfig(
 )
 
 
-@pytest.fixture
-def rsps():
+@pytest.fixture(name="rsps")
+def rsps_fixture():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock_login(mock, CONFIG, tokens=(TOKEN1, TOKEN2))
         yield mock
 
 
-@pytest.fixture
-def sleeps():
+@pytest.fixture(name="sleeps")
+def sleeps_fixture():
     return []
 
 
-@pytest.fixture
-def client(sleeps):
+@pytest.fixture(name="client")
+def client_fixture(sleeps):
     return GraphClient(CONFIG, limiter=RateLimiter.unlimited(), sleep=sleeps.append)
 
 
@@ -109,8 +109,11 @@ def test_environment_proxies_are_honoured_and_read_once_per_host(rsps, client, m
         monkeypatch.delenv(name, raising=False)
     lookups = []
     real = requests.Session.merge_environment_settings
-    monkeypatch.setattr(requests.Session, "merge_environment_settings",
-                        lambda self, url, *rest: lookups.append(url) or real(self, url, *rest))
+    monkeypatch.setattr(
+        requests.Session,
+        "merge_environment_settings",
+        lambda self, url, *rest: lookups.append(url) or real(self, url, *rest),
+    )
     rsps.add("GET", f"{GRAPH}/me", json={})
     for _ in range(3):
         client.get_json("/me")
@@ -123,8 +126,11 @@ def test_a_token_is_reused_until_shortly_before_it_expires(rsps, client, monkeyp
     """No trip through MSAL's locked cache per request; renewed ahead of expiry like MSAL itself would."""
     asked = []
     real = msal.ConfidentialClientApplication.acquire_token_for_client
-    monkeypatch.setattr(msal.ConfidentialClientApplication, "acquire_token_for_client",
-                        lambda self, *a, **k: asked.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(
+        msal.ConfidentialClientApplication,
+        "acquire_token_for_client",
+        lambda self, *a, **k: asked.append(1) or real(self, *a, **k),
+    )
     rsps.add("GET", f"{GRAPH}/me", json={})
     for _ in range(5):
         client.get_json("/me")
@@ -153,12 +159,24 @@ def test_caller_headers_cannot_replace_authorization(rsps, client):
 
 def test_paginate_follows_next_links_across_three_pages(rsps, client):
     url = f"{GRAPH}/teams/t1/channels/getAllMessages"
-    rsps.add("GET", url, match=[responses.matchers.query_param_matcher({"$top": "50"})],
-             json={"value": [{"id": "1"}, {"id": "2"}], "@odata.nextLink": f"{url}?$top=50&$skiptoken=p2"})
-    rsps.add("GET", url, match=[responses.matchers.query_param_matcher({"$top": "50", "$skiptoken": "p2"})],
-             json={"value": [{"id": "3"}], "@odata.nextLink": f"{url}?$top=50&$skiptoken=p3"})
-    rsps.add("GET", url, match=[responses.matchers.query_param_matcher({"$top": "50", "$skiptoken": "p3"})],
-             json={"value": [{"id": "4"}], "@odata.nextLink": None})
+    rsps.add(
+        "GET",
+        url,
+        match=[responses.matchers.query_param_matcher({"$top": "50"})],
+        json={"value": [{"id": "1"}, {"id": "2"}], "@odata.nextLink": f"{url}?$top=50&$skiptoken=p2"},
+    )
+    rsps.add(
+        "GET",
+        url,
+        match=[responses.matchers.query_param_matcher({"$top": "50", "$skiptoken": "p2"})],
+        json={"value": [{"id": "3"}], "@odata.nextLink": f"{url}?$top=50&$skiptoken=p3"},
+    )
+    rsps.add(
+        "GET",
+        url,
+        match=[responses.matchers.query_param_matcher({"$top": "50", "$skiptoken": "p3"})],
+        json={"value": [{"id": "4"}], "@odata.nextLink": None},
+    )
     items = list(client.paginate("/teams/t1/channels/getAllMessages", params={"$top": 50}))
     assert [item["id"] for item in items] == ["1", "2", "3", "4"]
     assert len(graph_calls(rsps)) == 3
@@ -170,7 +188,9 @@ def test_pages_stop_when_next_link_is_absent(rsps, client):
 
 
 def test_foreign_next_link_is_refused_before_sending(rsps, client):
-    rsps.add("GET", f"{GRAPH}/users", json={"value": [], "@odata.nextLink": "https://evil.test/v1.0/users?$skiptoken=x"})
+    rsps.add(
+        "GET", f"{GRAPH}/users", json={"value": [], "@odata.nextLink": "https://evil.test/v1.0/users?$skiptoken=x"}
+    )
     pages = client.pages("/users")
     next(pages)
     with pytest.raises(ForeignHostError, match="evil.test"):
@@ -182,14 +202,19 @@ def test_foreign_next_link_is_refused_before_sending(rsps, client):
 
 
 def test_typed_error_from_client(rsps, client):
-    rsps.add("GET", f"{GRAPH}/users/nobody", status=404,
-             json=envelope("Request_ResourceNotFound", "Resource 'nobody' does not exist", "rid-404"))
+    rsps.add(
+        "GET",
+        f"{GRAPH}/users/nobody",
+        status=404,
+        json=envelope("Request_ResourceNotFound", "Resource 'nobody' does not exist", "rid-404"),
+    )
     with pytest.raises(NotFoundError) as info:
         client.get_json("/users/nobody")
     error = info.value
     assert (error.status, error.code, error.request_id) == (404, "Request_ResourceNotFound", "rid-404")
     assert str(error) == (
-        "GET /v1.0/users/nobody → 404 Not Found: [Request_ResourceNotFound] Resource 'nobody' does not exist (request-id rid-404)"
+        "GET /v1.0/users/nobody → 404 Not Found: [Request_ResourceNotFound] Resource 'nobody' does not exist "
+        "(request-id rid-404)"
     )
     assert error.client_request_id == graph_calls(rsps)[0].request.headers["client-request-id"]
     assert client.stats.snapshot() == {"requests": 1, "retries": 0, "throttled": 0, "errors": 1}
@@ -214,7 +239,7 @@ def test_retry_after_seconds_is_honoured_exactly(rsps, client, sleeps):
 
 
 def test_retry_after_http_date_is_honoured(rsps, client, sleeps):
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=120), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
     rsps.add("GET", f"{GRAPH}/me", status=503, headers={"Retry-After": when})
     rsps.add("GET", f"{GRAPH}/me", json={})
     client.get_json("/me")
@@ -222,8 +247,9 @@ def test_retry_after_http_date_is_honoured(rsps, client, sleeps):
 
 
 def test_backoff_is_bounded_and_jittered_then_gives_up(rsps, sleeps):
-    client = GraphClient(CONFIG, limiter=RateLimiter.unlimited(), sleep=sleeps.append,
-                         max_retries=6, backoff_base=0.5, backoff_cap=3.0)
+    client = GraphClient(
+        CONFIG, limiter=RateLimiter.unlimited(), sleep=sleeps.append, max_retries=6, backoff_base=0.5, backoff_cap=3.0
+    )
     rsps.add("GET", f"{GRAPH}/me", status=504, json=envelope("GatewayTimeout", "gateway"))
     with pytest.raises(ServerError):
         client.get_json("/me")
@@ -242,8 +268,9 @@ def test_throttling_that_persists_raises_throttled_error(rsps, sleeps):
     assert client.stats.snapshot() == {"requests": 3, "retries": 2, "throttled": 3, "errors": 1}
 
 
-@pytest.mark.parametrize("failure", [dropped(), refused(), requests.exceptions.ReadTimeout(),
-                                     requests.exceptions.ChunkedEncodingError()])
+@pytest.mark.parametrize(
+    "failure", [dropped(), refused(), requests.exceptions.ReadTimeout(), requests.exceptions.ChunkedEncodingError()]
+)
 def test_idempotent_get_is_retried_on_connection_errors(rsps, client, sleeps, failure):
     rsps.add("GET", f"{GRAPH}/me", body=failure)
     rsps.add("GET", f"{GRAPH}/me", json={"id": "me"})
@@ -271,7 +298,9 @@ def test_post_is_not_resent_after_a_server_error(rsps, client, sleeps, status):
     assert len(graph_calls(rsps)) == 1 and sleeps == []
 
 
-@pytest.mark.parametrize("failure", [dropped(), requests.exceptions.ReadTimeout(), requests.exceptions.ChunkedEncodingError()])
+@pytest.mark.parametrize(
+    "failure", [dropped(), requests.exceptions.ReadTimeout(), requests.exceptions.ChunkedEncodingError()]
+)
 def test_post_is_not_resent_after_the_connection_dropped(rsps, client, sleeps, failure):
     rsps.add("POST", MESSAGES, body=failure)
     rsps.add("POST", MESSAGES, json={"id": "m1"})
@@ -299,8 +328,15 @@ def test_post_is_retried_when_graph_surely_did_not_apply_it(rsps, client, sleeps
 
 @pytest.mark.parametrize(
     ("method", "override", "retried"),
-    [("PUT", None, True), ("DELETE", None, True), ("GET", None, True), ("PATCH", None, False),
-     ("POST", None, False), ("POST", True, True), ("PUT", False, False)],
+    [
+        ("PUT", None, True),
+        ("DELETE", None, True),
+        ("GET", None, True),
+        ("PATCH", None, False),
+        ("POST", None, False),
+        ("POST", True, True),
+        ("PUT", False, False),
+    ],
 )
 def test_idempotency_follows_method_and_override(rsps, client, sleeps, method, override, retried):
     rsps.add(method, f"{GRAPH}/drives/d/items/x", status=500)
@@ -340,7 +376,9 @@ def test_rejected_token_is_refreshed_once(rsps, client):
 
 def test_token_rejected_twice_raises(rsps, client):
     for _ in range(2):
-        rsps.add("GET", f"{GRAPH}/me", status=401, json=envelope("InvalidAuthenticationToken", "Access token is invalid"))
+        rsps.add(
+            "GET", f"{GRAPH}/me", status=401, json=envelope("InvalidAuthenticationToken", "Access token is invalid")
+        )
     rsps.add("GET", f"{GRAPH}/me", json={})  # only an endless refresh loop would get here
     with pytest.raises(UnauthorizedError):
         client.get_json("/me")
@@ -361,14 +399,18 @@ def test_secret_and_tokens_never_leak(rsps, sleeps, caplog):
     client = GraphClient(CONFIG, limiter=RateLimiter.unlimited(), sleep=sleeps.append, max_retries=1)
     rsps.add("GET", f"{GRAPH}/me", status=401, json=envelope("InvalidAuthenticationToken", f"bad Bearer {TOKEN1}"))
     rsps.add("GET", f"{GRAPH}/me", status=429, headers={"Retry-After": "1"})
-    rsps.add("GET", f"{GRAPH}/me", status=500, json=envelope("InternalServerError", f"echo Authorization: Bearer {TOKEN2}"))
+    rsps.add(
+        "GET", f"{GRAPH}/me", status=500, json=envelope("InternalServerError", f"echo Authorization: Bearer {TOKEN2}")
+    )
     rsps.add("POST", MESSAGES, body=dropped())
     rsps.add("GET", f"{GRAPH}/chats", body=requests.exceptions.ReadTimeout(f"read timed out Bearer {TOKEN2}"))
     errors = []
     with caplog.at_level(logging.DEBUG):
-        for call in (lambda: client.get_json("/me"),
-                     lambda: client.post_json("/teams/t1/channels/c1/messages", {"x": SECRET}),
-                     lambda: client.get_json("/chats")):
+        for call in (
+            lambda: client.get_json("/me"),
+            lambda: client.post_json("/teams/t1/channels/c1/messages", {"x": SECRET}),
+            lambda: client.get_json("/chats"),
+        ):
             with pytest.raises(Exception) as info:
                 call()
             errors.append(info.value)
@@ -412,8 +454,13 @@ def test_post_json_returns_none_for_empty_answers(rsps, client):
 
 def test_from_env(rsps):
     client = GraphClient.from_env(
-        {"MIGRATOR_TENANT_ID": "tenant-1", "MIGRATOR_CLIENT_ID": "client-1", "MIGRATOR_CLIENT_SECRET": SECRET,
-         "MIGRATOR_GRAPH_URL": "https://graph.test", "MIGRATOR_LOGIN_URL": "https://login.test"},
+        {
+            "MIGRATOR_TENANT_ID": "tenant-1",
+            "MIGRATOR_CLIENT_ID": "client-1",
+            "MIGRATOR_CLIENT_SECRET": SECRET,
+            "MIGRATOR_GRAPH_URL": "https://graph.test",
+            "MIGRATOR_LOGIN_URL": "https://login.test",
+        },
         limiter=RateLimiter.unlimited(),
     )
     rsps.add("GET", f"{GRAPH}/me", json={"id": "me"})

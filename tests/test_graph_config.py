@@ -20,7 +20,11 @@ def test_from_env_reads_every_setting(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     config = GraphConfig.from_env(
-        env(MIGRATOR_GRAPH_URL="https://127.0.0.1:8443/", MIGRATOR_LOGIN_URL="https://127.0.0.1:8443", MIGRATOR_CA_BUNDLE=str(ca))
+        env(
+            MIGRATOR_GRAPH_URL="https://127.0.0.1:8443/",
+            MIGRATOR_LOGIN_URL="https://127.0.0.1:8443",
+            MIGRATOR_CA_BUNDLE=str(ca),
+        )
     )
     assert config.tenant_id == "tenant-1"
     assert config.client_id == "client-1"

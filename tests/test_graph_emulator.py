@@ -18,8 +18,12 @@ def make_client(emulator, **kwargs) -> GraphClient:
 
 
 def new_team(client: GraphClient) -> str:
-    body = {"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE,
-            "displayName": "Client", "createdDateTime": "2020-01-01T00:00:00Z"}
+    body = {
+        "@microsoft.graph.teamCreationMode": "migration",
+        "template@odata.bind": TEMPLATE,
+        "displayName": "Client",
+        "createdDateTime": "2020-01-01T00:00:00Z",
+    }
     created = client.request("POST", "/teams", json=body)
     operation = client.resolve(created.headers["Location"])
     while client.get_json(operation)["status"] != "succeeded":
@@ -28,8 +32,12 @@ def new_team(client: GraphClient) -> str:
 
 
 def new_channel(client: GraphClient, team: str, name: str) -> str:
-    body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": name,
-            "membershipType": "standard", "createdDateTime": "2020-01-02T00:00:00Z"}
+    body = {
+        "@microsoft.graph.channelCreationMode": "migration",
+        "displayName": name,
+        "membershipType": "standard",
+        "createdDateTime": "2020-01-02T00:00:00Z",
+    }
     return client.post_json(f"/teams/{team}/channels", body)["id"]
 
 

@@ -39,7 +39,11 @@ def envelope(code, message, request_id="rid-1", client_request_id="crid-1"):
         "error": {
             "code": code,
             "message": message,
-            "innerError": {"date": "2024-01-01T00:00:00", "request-id": request_id, "client-request-id": client_request_id},
+            "innerError": {
+                "date": "2024-01-01T00:00:00",
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
         }
     }
 
@@ -77,7 +81,8 @@ def test_unlisted_status_is_plain_graph_error():
 def test_str_reads_well_and_drops_query():
     error = GraphError.from_response(response(409, json_body=envelope("NameAlreadyExists", "Channel name exists")))
     assert str(error) == (
-        "POST /v1.0/teams/t1/channels/c1/messages → 409 Conflict: [NameAlreadyExists] Channel name exists (request-id rid-1)"
+        "POST /v1.0/teams/t1/channels/c1/messages → 409 Conflict: [NameAlreadyExists] Channel name exists (request-id "
+        "rid-1)"
     )
     assert error.url == "https://graph.test/v1.0/teams/t1/channels/c1/messages"
     assert "skiptoken" not in repr(error)
@@ -93,7 +98,10 @@ def test_falls_back_to_header_and_text_when_not_an_envelope():
     assert error.message == "<html>Bad gateway</html>"
     assert error.request_id == "hdr-rid"
     assert error.client_request_id == "crid-sent"
-    assert str(error) == "GET /v1.0/teams/t1/channels/c1/messages → 502 Bad Gateway: <html>Bad gateway</html> (request-id hdr-rid)"
+    assert (
+        str(error)
+        == "GET /v1.0/teams/t1/channels/c1/messages → 502 Bad Gateway: <html>Bad gateway</html> (request-id hdr-rid)"
+    )
 
 
 def test_empty_body_uses_status_phrase():
@@ -103,7 +111,9 @@ def test_empty_body_uses_status_phrase():
 
 def test_echoed_tokens_are_redacted():
     error = GraphError.from_response(
-        response(400, json_body=envelope("BadRequest", f"bad header Authorization: Bearer {JWT} in client_secret=hunter2"))
+        response(
+            400, json_body=envelope("BadRequest", f"bad header Authorization: Bearer {JWT} in client_secret=hunter2")
+        )
     )
     assert JWT not in str(error)
     assert "hunter2" not in str(error)
@@ -116,5 +126,11 @@ def test_hint_is_appended():
 
 
 def test_authentication_error_names_the_sign_in():
-    error = AuthenticationError("invalid_client: AADSTS7000215: Invalid client secret", code="AADSTS7000215", url="https://login.test/t")
-    assert str(error) == "sign-in at https://login.test/t refused: [AADSTS7000215] invalid_client: AADSTS7000215: Invalid client secret"
+    error = AuthenticationError(
+        "invalid_client: AADSTS7000215: Invalid client secret", code="AADSTS7000215", url="https://login.test/t"
+    )
+    assert (
+        str(error)
+        == "sign-in at https://login.test/t refused: [AADSTS7000215] invalid_client: AADSTS7000215: Invalid client "
+        "secret"
+    )

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -16,7 +16,7 @@ def with_retry_after(value):
     return resp
 
 
-NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,11 @@ def test_backoff_is_bounded_by_cap_and_jittered():
 def test_status_rules_for_writes_and_reads():
     policy = RetryPolicy()
     assert [s for s in (400, 404, 409, 429, 500, 502, 503, 504) if policy.retry_status(s, idempotent=True)] == [
-        429, 500, 502, 503, 504,
+        429,
+        500,
+        502,
+        503,
+        504,
     ]
     assert [s for s in (400, 429, 500, 502, 503, 504) if policy.retry_status(s, idempotent=False)] == [429, 503]
 

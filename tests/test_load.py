@@ -12,20 +12,26 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from plankit import assert_landed_exactly, build_plan
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.graph import GraphClient
 from migrator.journal import Journal, JournalError
-from migrator.plan import Manifest, read_lines
+from migrator.plan import Manifest
 from migrator.stages.load import LoadOptions, load
+from plankit import assert_landed_exactly, build_plan
+
 
 @pytest.fixture
 def target_env(emulator, monkeypatch) -> dict[str, str]:
     """Point the commands at the test's emulator as if it were a tenant."""
-    env = {"MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID, "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-           "MIGRATOR_GRAPH_URL": emulator.url, "MIGRATOR_LOGIN_URL": emulator.url, "MIGRATOR_CA_BUNDLE": str(emulator.ca)}
+    env = {
+        "MIGRATOR_TENANT_ID": DEMO_TENANT,
+        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
+        "MIGRATOR_GRAPH_URL": emulator.url,
+        "MIGRATOR_LOGIN_URL": emulator.url,
+        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -60,7 +66,12 @@ def test_faults_never_duplicate_or_lose(emulator, tmp_path):
     assert outcome.ok
     assert emulator.operator("faults")["injected"].get("drop", 0) > 0
     with Journal(tmp_path / "journal.sqlite") as journal:
-        reconciled = [e for c in Manifest.read(tmp_path).teams[0].channels for e in journal.messages(c.key).values() if e.how == "reconciled"]
+        reconciled = [
+            e
+            for c in Manifest.read(tmp_path).teams[0].channels
+            for e in journal.messages(c.key).values()
+            if e.how == "reconciled"
+        ]
     assert reconciled, "a dropped answer to a message post must have been reconciled through its 409"
     emulator.operator("faults", {"spec": ""})
     assert_landed_exactly(emulator.operator("dump"), tmp_path)
@@ -93,14 +104,22 @@ def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, target_en
 
 def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env):
     build_plan(tmp_path, channels=2, messages=4)
-    first = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    first = subprocess.run(
+        [sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
     assert first.returncode == 0, first.stderr
     old_team = emulator.operator("dump")["teams"][0]["id"]
-    reset = subprocess.run([sys.executable, "-m", "migrator", "reset", str(tmp_path), "--team", "Acme", "--yes"],
-                           capture_output=True, text=True, timeout=120)
+    reset = subprocess.run(
+        [sys.executable, "-m", "migrator", "reset", str(tmp_path), "--team", "Acme", "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert reset.returncode == 0, reset.stderr
     assert emulator.operator("dump")["teams"] == []
-    second = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        [sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
     assert second.returncode == 0, second.stderr
     assert emulator.operator("dump")["teams"][0]["id"] != old_team
     assert_landed_exactly(emulator.operator("dump"), tmp_path)
@@ -111,11 +130,19 @@ def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env)
 def test_dry_run_sends_nothing(emulator, tmp_path, target_env):
     build_plan(tmp_path, channels=2, messages=10, private=True, chats=True)
     before = emulator.operator("stats")["totals"]["requests"]
-    result = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path), "--dry-run"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "migrator", "load", str(tmp_path), "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    assert "nothing is sent" in result.stdout and "channel: Acme / channel-1: 10 of 10 messages to post" in result.stdout
-    assert "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
+    assert (
+        "nothing is sent" in result.stdout and "channel: Acme / channel-1: 10 of 10 messages to post" in result.stdout
+    )
+    assert (
+        "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
+    )
     assert "2 channels, 1 private channels; 2 chats" in result.stdout
     assert emulator.operator("stats")["totals"]["requests"] == before
 
@@ -128,7 +155,9 @@ def test_a_journal_belongs_to_one_target(tmp_path):
 
 
 def test_a_bad_plan_is_refused_with_its_file(tmp_path, target_env):
-    result = subprocess.run([sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2 and "manifest.json" in result.stderr and "transform" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -150,9 +179,15 @@ def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_pa
     seen = {}
     for user in (ADA, GRACE, ALAN, KATHERINE):
         page = graph.ok("GET", f"/users/{user}/chats/getAllMessages", params={"model": "B", "$top": "50"})
-        seen[user] = {m["body"]["content"].split(" of ")[1][:-4] for m in page["value"] if "secret" in m["body"]["content"]}
-    assert seen == {ADA: {"chats/ada-alan", "chats/trio"}, GRACE: {"chats/trio"},
-                    ALAN: {"chats/ada-alan", "chats/trio"}, KATHERINE: set()}
+        seen[user] = {
+            m["body"]["content"].split(" of ")[1][:-4] for m in page["value"] if "secret" in m["body"]["content"]
+        }
+    assert seen == {
+        ADA: {"chats/ada-alan", "chats/trio"},
+        GRACE: {"chats/trio"},
+        ALAN: {"chats/ada-alan", "chats/trio"},
+        KATHERINE: set(),
+    }
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0
     assert len([c for c in emulator.operator("dump")["chats"] if c["migrationMode"]]) == 2
@@ -180,7 +215,9 @@ def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp
     assert chat.returncode == 2 and "cannot delete a chat" in chat.stderr and "startMigration" in chat.stderr
     general = subprocess.run(reset + ["--channel", "General"], capture_output=True, text=True, timeout=120)
     assert general.returncode == 2 and "cannot be deleted; reset the team" in general.stderr
-    both = subprocess.run(reset + ["--team", "Acme", "--channel", "General"], capture_output=True, text=True, timeout=120)
+    both = subprocess.run(
+        reset + ["--team", "Acme", "--channel", "General"], capture_output=True, text=True, timeout=120
+    )
     assert both.returncode == 2 and "exactly one of --team, --channel or --chat" in both.stderr
 
 

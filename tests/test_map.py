@@ -76,7 +76,9 @@ def test_draft_of_the_sample_follows_the_rules(drafted: Path) -> None:
     leadership = routes["G01LEADERSHIP"]
     assert (leadership.kind, leadership.team, leadership.channel) == (PRIVATE_CHANNEL, "northwind-labs", "leadership")
     assert list(mappings.teams) == ["northwind-labs"]
-    assert mappings.teams["northwind-labs"].members is None and mappings.teams["northwind-labs"].name == "Northwind Labs"
+    assert (
+        mappings.teams["northwind-labs"].members is None and mappings.teams["northwind-labs"].name == "Northwind Labs"
+    )
     assert (routes["D01ADAGRACE"].action, routes["D01ADAGRACE"].kind) == ("migrate", CHAT)  # ada and Grace are in Entra
     assert {routes[c].action for c in ("D02ALANMEI", "G02MPIM")} == {"archive"}  # 美 is not in the fake directory
     text = (drafted / "migration.yaml").read_text(encoding="utf-8")
@@ -88,7 +90,13 @@ def test_draft_of_the_sample_follows_the_rules(drafted: Path) -> None:
 def test_draft_users_by_email_with_fallback_for_the_rest(drafted: Path) -> None:
     with (drafted / "users.csv").open(encoding="utf-8") as handle:
         rows = {row["slack_id"]: row for row in csv.DictReader(handle)}
-    assert list(next(csv.reader((drafted / "users.csv").open(encoding="utf-8")))) == ["slack_id", "slack_name", "email", "entra_id", "action"]
+    assert list(next(csv.reader((drafted / "users.csv").open(encoding="utf-8")))) == [
+        "slack_id",
+        "slack_name",
+        "email",
+        "entra_id",
+        "action",
+    ]
     assert (rows["U01ADA"]["entra_id"], rows["U01ADA"]["action"]) == ("e-ada", "map")
     assert (rows["U08SOREN"]["entra_id"], rows["U08SOREN"]["action"]) == ("", "fallback")  # not in the directory
     assert rows["U10ZOE"]["action"] == "fallback" and rows["U10ZOE"]["email"] == ""  # no email
@@ -117,8 +125,10 @@ def test_drafted_channel_names_always_pass_the_teams_rules() -> None:
 
 
 def test_old_exports_without_is_general_use_the_channel_named_general() -> None:
-    conversations = [Conversation(id="C1", name="random", kind=ConversationKind.PUBLIC),
-                     Conversation(id="C2", name="general", kind=ConversationKind.PUBLIC)]
+    conversations = [
+        Conversation(id="C1", name="random", kind=ConversationKind.PUBLIC),
+        Conversation(id="C2", name="general", kind=ConversationKind.PUBLIC),
+    ]
     mappings = draft_mappings(Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None)
     assert [r.channel for r in mappings.routes] == ["random", GENERAL]
 
@@ -160,7 +170,7 @@ def test_unknown_source_and_duplicates(drafted: Path) -> None:
     problems = problems_of(drafted)
     yaml = drafted / "migration.yaml"
     assert f"{yaml}:{line_of(drafted, 'source: C99NOPE')}: unknown source conversation 'C99NOPE'" in problems[0]
-    dup_line = [i for i, l in enumerate(yaml.read_text().splitlines(), 1) if "source: C03ENGINEERING" in l][1]
+    dup_line = [i for i, text in enumerate(yaml.read_text().splitlines(), 1) if "source: C03ENGINEERING" in text][1]
     assert any(p.startswith(f"{yaml}:{dup_line}: conversation C03ENGINEERING is listed twice") for p in problems)
     # the two conversations that lost their entries are reported as unmapped
     assert sum("has no entry" in p for p in problems) == 2
@@ -170,7 +180,9 @@ def test_two_sources_into_one_channel_need_merge(drafted: Path) -> None:
     edit(drafted, "channel: design", "channel: engineering")
     (problem,) = problems_of(drafted)
     assert f":{line_of(drafted, 'source: C04DESIGN')}: " in problem and "add `merge: true`" in problem
-    edit(drafted, "channel: engineering\n  # #announcements", "channel: engineering\n    merge: true\n  # #announcements")
+    edit(
+        drafted, "channel: engineering\n  # #announcements", "channel: engineering\n    merge: true\n  # #announcements"
+    )
     assert problems_of(drafted) == []
     edit(drafted, "    channel: engineering\n    merge: true", "    channel: Engineering\n    merge: true")
     (problem,) = problems_of(drafted)
@@ -180,13 +192,22 @@ def test_two_sources_into_one_channel_need_merge(drafted: Path) -> None:
 def test_private_content_never_reaches_people_who_could_not_read_it(drafted: Path) -> None:
     edit(drafted, "target: private_channel", "target: own_team")
     (problem,) = problems_of(drafted)
-    assert f":{line_of(drafted, 'source: G01LEADERSHIP')}: private conversation leadership would be readable by every member" in problem
-    edit(drafted, "teams:\n", "teams:\n  leadership:\n    name: Leadership\n    members: [U01ADA, U02GRACE, U03ALAN, U05JOSE]\n")
+    assert (
+        f":{line_of(drafted, 'source: G01LEADERSHIP')}: private conversation leadership would be readable by every "
+        "member" in problem
+    )
+    edit(
+        drafted,
+        "teams:\n",
+        "teams:\n  leadership:\n    name: Leadership\n    members: [U01ADA, U02GRACE, U03ALAN, U05JOSE]\n",
+    )
     edit(drafted, "team: northwind-labs\n    channel: leadership", "team: leadership\n    channel: General")
     (problem,) = problems_of(drafted)
     assert "would become readable by U05JOSE" in problem
     edit(drafted, "    target: chat", "    target: own_team\n    team: leadership\n    channel: dm")
-    assert any("dm conversation D01ADAGRACE would become readable by U03ALAN, U05JOSE" in p for p in problems_of(drafted))
+    assert any(
+        "dm conversation D01ADAGRACE would become readable by U03ALAN, U05JOSE" in p for p in problems_of(drafted)
+    )
 
 
 def test_a_private_channel_has_exactly_its_members(drafted: Path) -> None:
@@ -200,31 +221,53 @@ def test_a_private_channel_has_exactly_its_members(drafted: Path) -> None:
     edit(drafted, "    channel: design\n  # group", "    channel: leadership\n  # group")
     edit(drafted, "    members: all", "    members: [U01ADA, U02GRACE]")
     (problem,) = problems_of(drafted)
-    assert f":{at}: U03ALAN could read private channel leadership in Slack but is not in team 'northwind-labs'" in problem
+    assert (
+        f":{at}: U03ALAN could read private channel leadership in Slack but is not in team 'northwind-labs'" in problem
+    )
     edit(drafted, "    members: [U01ADA, U02GRACE]", "    members: all")
     rows = (drafted / "users.csv").read_text(encoding="utf-8").replace(",map\n", ",fallback\n")
     (drafted / "users.csv").write_text(rows, encoding="utf-8")
-    assert any(f":{at}: no member of private channel leadership has an Entra account" in p for p in problems_of(drafted))
+    assert any(
+        f":{at}: no member of private channel leadership has an Entra account" in p for p in problems_of(drafted)
+    )
 
 
 def test_targets_must_suit_the_conversation(drafted: Path) -> None:
     edit(drafted, "    target: chat\n", "    target: chat\n    team: northwind-labs\n    channel: dm\n")
     edit(drafted, "    channel: random", "    channel: random\n    target: chat")
-    edit(drafted, "  - source: D02ALANMEI\n    name: D02ALANMEI\n    action: archive", "  - source: D02ALANMEI\n    name: D02ALANMEI\n    target: chats")
+    edit(
+        drafted,
+        "  - source: D02ALANMEI\n    name: D02ALANMEI\n    action: archive",
+        "  - source: D02ALANMEI\n    name: D02ALANMEI\n    target: chats",
+    )
     problems = problems_of(drafted)
-    assert any(f":{line_of(drafted, 'source: C02RANDOM')}: target 'chat' is not possible for public conversation random" in p
-               for p in problems)
-    assert any(f":{line_of(drafted, 'source: D01ADAGRACE')}: D01ADAGRACE goes to a chat, which has no team or channel" in p
-               for p in problems)
-    assert any(f":{line_of(drafted, 'target: chats')}: conversation D02ALANMEI: target 'chats' is not one of" in p for p in problems)
+    assert any(
+        f":{line_of(drafted, 'source: C02RANDOM')}: target 'chat' is not possible for public conversation random" in p
+        for p in problems
+    )
+    assert any(
+        f":{line_of(drafted, 'source: D01ADAGRACE')}: D01ADAGRACE goes to a chat, which has no team or channel" in p
+        for p in problems
+    )
+    assert any(
+        f":{line_of(drafted, 'target: chats')}: conversation D02ALANMEI: target 'chats' is not one of" in p
+        for p in problems
+    )
 
 
 def test_a_chat_whose_people_are_not_all_in_entra_is_noted_not_refused(drafted: Path) -> None:
-    edit(drafted, "  - source: D02ALANMEI\n    name: D02ALANMEI\n    action: archive", "  - source: D02ALANMEI\n    name: D02ALANMEI")
+    edit(
+        drafted,
+        "  - source: D02ALANMEI\n    name: D02ALANMEI\n    action: archive",
+        "  - source: D02ALANMEI\n    name: D02ALANMEI",
+    )
     notes: list = []
     assert run_check(drafted, notes=notes) == []
     (note,) = notes
-    assert f":{line_of(drafted, 'source: D02ALANMEI')}: note: DM: alan.t, 美 will be archived, not a chat: 美 has no Entra account" in str(note)
+    assert (
+        f":{line_of(drafted, 'source: D02ALANMEI')}: note: DM: alan.t, 美 will be archived, not a chat: "
+        "美 has no Entra account" in str(note)
+    )
     result = CliRunner().invoke(app, ["map", "--check", str(drafted)])
     assert result.exit_code == 0 and "will be archived, not a chat" in result.output
 
@@ -234,7 +277,9 @@ def test_shape_problems_name_their_line(drafted: Path) -> None:
     edit(drafted, "team: northwind-labs\n    channel: leadership", "team: nowhere\n    channel: leadership")
     problems = problems_of(drafted)
     assert f":{line_of(drafted, 'chanel: random')}: unknown key 'chanel'" in problems[0]
-    assert any(f":{line_of(drafted, 'source: C02RANDOM')}: conversation C02RANDOM has no 'channel'" in p for p in problems)
+    assert any(
+        f":{line_of(drafted, 'source: C02RANDOM')}: conversation C02RANDOM has no 'channel'" in p for p in problems
+    )
     assert any(f":{line_of(drafted, 'source: G01LEADERSHIP')}: team 'nowhere' is not defined" in p for p in problems)
 
 
@@ -260,11 +305,11 @@ def test_invalid_yaml_and_duplicate_keys_are_placed(drafted: Path) -> None:
 def test_users_csv_rules(drafted: Path) -> None:
     csv_path = drafted / "users.csv"
     lines = csv_path.read_text(encoding="utf-8").splitlines()
-    ada = next(i for i, l in enumerate(lines) if l.startswith("U01ADA"))
+    ada = next(i for i, row in enumerate(lines) if row.startswith("U01ADA"))
     lines[ada] = lines[ada].replace("e-ada", "")  # map without an Entra id
-    grace = next(i for i, l in enumerate(lines) if l.startswith("U02GRACE"))
+    grace = next(i for i, row in enumerate(lines) if row.startswith("U02GRACE"))
     lines[grace] = lines[grace].replace(",map", ",maybe")
-    lines = [l for l in lines if not l.startswith("U03ALAN")]  # a user without a row
+    lines = [row for row in lines if not row.startswith("U03ALAN")]  # a user without a row
     lines.append(lines[ada])  # a duplicate
     lines.append("U99GHOST,Ghost,,,skip")
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -318,4 +363,6 @@ def test_the_committed_example_for_the_sample_checks_clean() -> None:
     mappings, _ = load_mappings(example)
     routes = {r.source: r for r in mappings.routes}
     assert (routes["G01LEADERSHIP"].kind, routes["G01LEADERSHIP"].channel) == (PRIVATE_CHANNEL, "leadership")
-    assert {routes[c].kind for c in ("D01ADAGRACE", "D02ALANMEI", "G02MPIM")} == {CHAT}  # the sample's DMs land as chats
+    assert {routes[c].kind for c in ("D01ADAGRACE", "D02ALANMEI", "G02MPIM")} == {
+        CHAT
+    }  # the sample's DMs land as chats

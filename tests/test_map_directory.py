@@ -41,7 +41,9 @@ def test_draft_against_the_demo_directory(emulator, tmp_path: Path) -> None:
     assert run_check(tmp_path / "m") == []
 
 
-def test_cli_without_credentials_uses_the_embedded_emulator_and_sample_directory(no_credentials: None, tmp_path: Path) -> None:
+def test_cli_without_credentials_uses_the_embedded_emulator_and_sample_directory(
+    no_credentials: None, tmp_path: Path
+) -> None:
     out = tmp_path / "mappings"
     result = CliRunner().invoke(app, ["map", str(SAMPLE), "--out", str(out), "--fallback", "migration@contoso.example"])
     assert result.exit_code == 0, result.output
@@ -58,7 +60,9 @@ def test_cli_without_credentials_uses_the_embedded_emulator_and_sample_directory
 
 def test_cli_directory_option(no_credentials: None, tmp_path: Path) -> None:
     directory = tmp_path / "directory.json"
-    directory.write_text(json.dumps({"users": [{"id": "soren-id", "displayName": "Søren", "mail": "soren@contoso.example"}]}))
+    directory.write_text(
+        json.dumps({"users": [{"id": "soren-id", "displayName": "Søren", "mail": "soren@contoso.example"}]})
+    )
     result = CliRunner().invoke(app, ["map", str(SAMPLE), "--out", str(tmp_path / "m"), "--directory", str(directory)])
     assert result.exit_code == 0, result.output
     rows = users_csv(tmp_path / "m")
@@ -71,9 +75,12 @@ def test_cli_directory_option(no_credentials: None, tmp_path: Path) -> None:
 def test_cli_with_credentials_asks_that_tenant(emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = emulator.graph_config()
     for name, value in {
-        "MIGRATOR_TENANT_ID": config.tenant_id, "MIGRATOR_CLIENT_ID": config.client_id,
-        "MIGRATOR_CLIENT_SECRET": config.client_secret, "MIGRATOR_GRAPH_URL": config.graph_url,
-        "MIGRATOR_LOGIN_URL": config.login_url, "MIGRATOR_CA_BUNDLE": str(config.ca_bundle),
+        "MIGRATOR_TENANT_ID": config.tenant_id,
+        "MIGRATOR_CLIENT_ID": config.client_id,
+        "MIGRATOR_CLIENT_SECRET": config.client_secret,
+        "MIGRATOR_GRAPH_URL": config.graph_url,
+        "MIGRATOR_LOGIN_URL": config.login_url,
+        "MIGRATOR_CA_BUNDLE": str(config.ca_bundle),
     }.items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["map", str(SAMPLE), "--out", str(tmp_path / "m")])

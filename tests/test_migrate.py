@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from plankit import assert_landed_exactly
 from migrator.cli import app
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT, EmulatorProcess
 from migrator.plan import Manifest
+from plankit import assert_landed_exactly
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "slack"
@@ -20,8 +20,10 @@ DIRECTORY = ROOT / "sample_data" / "directory.json"
 
 
 def migrate(out: Path, *extra: str):
-    return CliRunner().invoke(app, ["migrate", str(SAMPLE), "--mappings", str(MAPPINGS), "--out", str(out),
-                                    "--directory", str(DIRECTORY), *extra])
+    return CliRunner().invoke(
+        app,
+        ["migrate", str(SAMPLE), "--mappings", str(MAPPINGS), "--out", str(out), "--directory", str(DIRECTORY), *extra],
+    )
 
 
 def planned_messages(plan: Path) -> int:
@@ -37,9 +39,14 @@ def sample_tenant(tmp_path_factory):
 
 
 def test_the_sample_lands_exactly_as_planned_at_five_per_second(sample_tenant, monkeypatch, tmp_path: Path) -> None:
-    env = {"MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID, "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-           "MIGRATOR_GRAPH_URL": sample_tenant.url, "MIGRATOR_LOGIN_URL": sample_tenant.url,
-           "MIGRATOR_CA_BUNDLE": str(sample_tenant.ca)}
+    env = {
+        "MIGRATOR_TENANT_ID": DEMO_TENANT,
+        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
+        "MIGRATOR_GRAPH_URL": sample_tenant.url,
+        "MIGRATOR_LOGIN_URL": sample_tenant.url,
+        "MIGRATOR_CA_BUNDLE": str(sample_tenant.ca),
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     result = migrate(tmp_path / "out")
@@ -61,8 +68,14 @@ def test_sample_migrates_into_the_embedded_emulator_and_a_rerun_resumes(no_crede
     assert planned > 300
     assert verified["ok"] and verified["expected"] == verified["found"] == planned
     assert verified["missing"] == verified["duplicated"] == verified["mismatched"] == []
-    for report in ("analyse/inventory.json", "analyse/report.html", "plan/transform-report.html",
-                   "load-report.html", "load-report.csv", "verify/verify.html"):
+    for report in (
+        "analyse/inventory.json",
+        "analyse/report.html",
+        "plan/transform-report.html",
+        "load-report.html",
+        "load-report.csv",
+        "verify/verify.html",
+    ):
         assert (out / report).is_file(), report
     assert f"{planned} posted, 0 already present, 0 failed" in first.output
 
@@ -73,6 +86,8 @@ def test_sample_migrates_into_the_embedded_emulator_and_a_rerun_resumes(no_crede
 
 
 def test_missing_mappings_are_a_clear_error(no_credentials: None, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["migrate", str(SAMPLE), "--mappings", str(tmp_path / "none"), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["migrate", str(SAMPLE), "--mappings", str(tmp_path / "none"), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2
     assert str(tmp_path / "none") in result.output and "migrator map" in result.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -52,7 +52,7 @@ def test_non_string_ts_is_refused() -> None:
 
 def test_micros_convert_to_utc_without_rounding() -> None:
     us = ts_to_micros("1736478630.905399")
-    assert micros_to_datetime(us) == datetime(2025, 1, 10, 3, 10, 30, 905399, tzinfo=timezone.utc)
+    assert micros_to_datetime(us) == datetime(2025, 1, 10, 3, 10, 30, 905399, tzinfo=UTC)
     assert micros_to_iso(us) == "2025-01-10T03:10:30.905399Z"
     assert micros_to_iso(ts_to_micros("144139100.000008")) == "1974-07-27T06:38:20.000008Z"
 

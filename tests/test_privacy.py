@@ -31,8 +31,10 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, dict[str, dict]]:
     work = tmp_path_factory.mktemp("privacy")
     plan, journal = work / "plan", work / "journal.sqlite"
     transform(SAMPLE, MAPPINGS, plan)
-    with EmulatorProcess(directory=SAMPLE_DIRECTORY, tls_dir=work / "tls", extra_args=["--channel-rps", "10000"]) as emu, \
-            GraphClient(emu.graph_config(), limiter=RateLimiter.unlimited()) as client:
+    with (
+        EmulatorProcess(directory=SAMPLE_DIRECTORY, tls_dir=work / "tls", extra_args=["--channel-rps", "10000"]) as emu,
+        GraphClient(emu.graph_config(), limiter=RateLimiter.unlimited()) as client,
+    ):
         with Journal(journal) as j:
             j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
             assert load(plan, client, j, LoadOptions(workers=8)).ok
@@ -63,7 +65,11 @@ def slack_readers() -> dict[str, set[str]]:
     assert problems == []
     source = open_source(SAMPLE)
     try:
-        return {c.id: {m.entra_id for m in mapped_members(c, rows)} for c in source.conversations() if c.kind.value != "public"}
+        return {
+            c.id: {m.entra_id for m in mapped_members(c, rows)}
+            for c in source.conversations()
+            if c.kind.value != "public"
+        }
     finally:
         source.close()
 
@@ -81,7 +87,9 @@ def test_every_private_message_is_read_by_exactly_its_slack_readers(migrated) ->
             teams_id = j.conversation_id(conversation.key)
             for line in read_lines(plan, conversation):
                 seen = exported["readers"].get((teams_id, line["createdDateTime"]))
-                assert seen == expected[source], f"{conversation.key} {line['key']}: read by {seen}, in Slack by {expected[source]}"
+                assert seen == expected[source], (
+                    f"{conversation.key} {line['key']}: read by {seen}, in Slack by {expected[source]}"
+                )
                 checked[source] += 1
     # the private channel and all three DMs landed (as a private channel and chats), none archived
     assert set(checked) == set(expected) == {"G01LEADERSHIP", "G02MPIM", "D01ADAGRACE", "D02ALANMEI"}
@@ -95,12 +103,19 @@ def test_nobody_else_reads_anything_private(migrated) -> None:
     expected = slack_readers()
     manifest = Manifest.read(plan)
     with Journal(journal, readonly=True) as j:
-        private_ids = {j.conversation_id(c.key): expected[c.sources[0]]
-                       for _, c in manifest.conversations() if c.sources[0] in expected}
+        private_ids = {
+            j.conversation_id(c.key): expected[c.sources[0]]
+            for _, c in manifest.conversations()
+            if c.sources[0] in expected
+        }
     directory = json.loads(SAMPLE_DIRECTORY.read_text(encoding="utf-8"))
     assert set(exported["users"]) == {u["id"] for u in directory["users"]}
-    leaks = [(conversation, created, sorted(who - private_ids[conversation]))
-             for (conversation, created), who in exported["readers"].items()
-             if conversation in private_ids and who - private_ids[conversation]]
+    leaks = [
+        (conversation, created, sorted(who - private_ids[conversation]))
+        for (conversation, created), who in exported["readers"].items()
+        if conversation in private_ids and who - private_ids[conversation]
+    ]
     assert leaks == []
-    assert all(c in private_ids or c.endswith("@thread.tacv2") for c, _ in exported["readers"])  # chats are all planned ones
+    assert all(
+        c in private_ids or c.endswith("@thread.tacv2") for c, _ in exported["readers"]
+    )  # chats are all planned ones

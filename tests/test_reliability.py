@@ -23,7 +23,9 @@ def planned(tmp_path_factory):
 
 def test_faults_lose_and_duplicate_nothing(planned):
     plan, work = planned
-    assert check_faults(plan, work, WORKERS).startswith(f"faults: {plan.messages}/{plan.messages} landed, 0 missing, 0 duplicated")
+    assert check_faults(plan, work, WORKERS).startswith(
+        f"faults: {plan.messages}/{plan.messages} landed, 0 missing, 0 duplicated"
+    )
 
 
 def test_kill_minus_nine_of_the_loader_loses_and_duplicates_nothing(planned):

@@ -23,14 +23,24 @@ def chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.skip("no Chromium binary found (Debian package `chromium`; `make test` installs it when apt-get can run as root)")
+    pytest.skip(
+        "no Chromium binary found (Debian package `chromium`; `make test` installs it when apt-get can run as root)"
+    )
 
 
 def headless(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
-        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", *args,
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=180, check=True)
 
@@ -52,8 +62,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
     run_map(SAMPLE, out / "mappings", sample_directory_lookup(), fallback="migration@contoso.example")
     run_analyse(SAMPLE, out, out / "mappings" / "migration.yaml")
     dom = headless(binary, out / "profile", "--dump-dom", (out / "report.html").as_uri()).stdout
-    headless(binary, out / "profile-shot", "--window-size=1280,3000", f"--screenshot={out / 'report.png'}",
-             (out / "report.html").as_uri())
+    headless(
+        binary,
+        out / "profile-shot",
+        "--window-size=1280,3000",
+        f"--screenshot={out / 'report.png'}",
+        (out / "report.html").as_uri(),
+    )
     return json.loads((out / "inventory.json").read_text(encoding="utf-8")), BeautifulSoup(dom, "html.parser"), out
 
 
@@ -81,7 +96,10 @@ def test_the_conversation_table_equals_the_inventory(rendered: tuple[dict[str, A
     inventory, dom, _ = rendered
     table = dom.find("table", id="conversations")
     headers = [th.get_text(strip=True) for th in table.find("thead").find_all("th")]
-    rows = [dict(zip(headers, (td.get_text(strip=True) for td in tr.find_all("td")))) for tr in table.find("tbody").find_all("tr")]
+    rows = [
+        dict(zip(headers, (td.get_text(strip=True) for td in tr.find_all("td")), strict=True))
+        for tr in table.find("tbody").find_all("tr")
+    ]
     assert len(rows) == len(inventory["channels"])
     by_id = {row["id"]: row for row in rows}
     for channel in inventory["channels"]:

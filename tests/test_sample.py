@@ -107,7 +107,7 @@ def test_it_has_what_real_exports_have(workspace):
     for image in images:
         data = image.read_bytes()
         width, height = struct.unpack(">II", data[16:24])
-        idat = data[33 + 8: 33 + 8 + struct.unpack(">I", data[33:37])[0]]
+        idat = data[33 + 8 : 33 + 8 + struct.unpack(">I", data[33:37])[0]]
         assert len(zlib.decompress(idat)) == height * (1 + 3 * width), f"{image} is a valid RGB PNG"
 
 
@@ -123,7 +123,9 @@ def test_the_directory_matches_the_people_by_email(workspace):
     private = json.loads((out / "slack" / "groups.json").read_text(encoding="utf-8"))
     by_id = {u["id"]: u for u in users}
     assert len(private) == 1 and private[0]["members"]
-    assert all(by_id[m]["profile"]["email"] in mails for m in private[0]["members"]), "private history needs no fallback"
+    assert all(by_id[m]["profile"]["email"] in mails for m in private[0]["members"]), (
+        "private history needs no fallback"
+    )
 
 
 def test_bad_options_are_refused_and_a_used_folder_is_never_mixed(tmp_path, workspace):
@@ -132,14 +134,50 @@ def test_bad_options_are_refused_and_a_used_folder_is_never_mixed(tmp_path, work
         generate(out, SampleOptions(channels=2, messages=10))
     with pytest.raises(SampleError, match="threads-ratio"):
         generate(tmp_path / "x", SampleOptions(channels=2, messages=10, threads_ratio=1.0))
-    result = subprocess.run([sys.executable, "-m", "migrator", "sample", "generate", "--channels", "0", "--messages", "5",
-                             "--out", str(tmp_path / "y")], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrator",
+            "sample",
+            "generate",
+            "--channels",
+            "0",
+            "--messages",
+            "5",
+            "--out",
+            str(tmp_path / "y"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "channels" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_command_writes_a_workspace(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "migrator", "sample", "generate", "--channels", "3", "--messages", "120",
-                             "--files", "2", "--seed", "3", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrator",
+            "sample",
+            "generate",
+            "--channels",
+            "3",
+            "--messages",
+            "120",
+            "--files",
+            "2",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "120 messages" in result.stdout and (tmp_path / "directory.json").is_file()
     assert len(records(tmp_path / "slack")) == 120
@@ -147,8 +185,25 @@ def test_the_command_writes_a_workspace(tmp_path):
 
 def test_a_plain_workspace_holds_only_plain_text_by_people(tmp_path):
     """What the transform speed target is set for: threads as usual, nothing else to convert."""
-    result = subprocess.run([sys.executable, "-m", "migrator", "sample", "generate", "--channels", "4", "--messages", "600",
-                             "--plain", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrator",
+            "sample",
+            "generate",
+            "--channels",
+            "4",
+            "--messages",
+            "600",
+            "--plain",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     messages = records(tmp_path / "slack")
     assert len(messages) == 600 and not (tmp_path / "slack" / "__uploads").exists()
@@ -162,8 +217,10 @@ def test_a_plain_workspace_holds_only_plain_text_by_people(tmp_path):
 
 def peak_rss_mb(messages: int, out: Path) -> float:
     """Peak memory of a child process generating `messages`: its own, not pytest's (see bench/child.py)."""
-    code = ("import sys; from pathlib import Path; from migrator.sample import SampleOptions, generate; "
-            f"generate(Path(sys.argv[1]), SampleOptions(channels=20, messages={messages}, files=20))")
+    code = (
+        "import sys; from pathlib import Path; from migrator.sample import SampleOptions, generate; "
+        f"generate(Path(sys.argv[1]), SampleOptions(channels=20, messages={messages}, files=20))"
+    )
     return measure([sys.executable, "-c", code, str(out)], out.with_suffix(".log")).peak_rss_mb
 
 

@@ -45,7 +45,9 @@ def test_a_file_that_is_not_a_zip_is_fatal(tmp_path: Path) -> None:
 
 
 def test_corrupt_zip_is_fatal(tmp_path: Path) -> None:
-    good = zip_folder(write_export(tmp_path / "export", {"general/2024-01-01.json": [message("1.000001")]}), tmp_path / "good.zip")
+    good = zip_folder(
+        write_export(tmp_path / "export", {"general/2024-01-01.json": [message("1.000001")]}), tmp_path / "good.zip"
+    )
     data = good.read_bytes()
     bad = tmp_path / "bad.zip"
     # keep the end-of-central-directory record (so it still looks like a zip) but damage what it points at
@@ -60,7 +62,9 @@ def test_broken_users_json_is_fatal(tmp_path: Path) -> None:
         SlackExport(root)
 
 
-@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.json", "general/../../x.json", "C:/windows.json", "a\\..\\..\\b"])
+@pytest.mark.parametrize(
+    "name", ["/etc/passwd", "../outside.json", "general/../../x.json", "C:/windows.json", "a\\..\\..\\b"]
+)
 def test_zip_member_escaping_the_archive_is_refused(tmp_path: Path, name: str) -> None:
     path = zip_members(tmp_path / "evil.zip", {"users.json": b"[]", "channels.json": b"[]", name: b"[]"})
     with pytest.raises(SourceError, match="refused"):
@@ -68,7 +72,10 @@ def test_zip_member_escaping_the_archive_is_refused(tmp_path: Path, name: str) -
 
 
 def test_zip_bomb_ratio_is_refused_before_extraction(tmp_path: Path) -> None:
-    path = zip_members(tmp_path / "bomb.zip", {"users.json": b"[]", "channels.json": b"[]", "general/2024-01-01.json": b"\0" * (8 << 20)})
+    path = zip_members(
+        tmp_path / "bomb.zip",
+        {"users.json": b"[]", "channels.json": b"[]", "general/2024-01-01.json": b"\0" * (8 << 20)},
+    )
     with pytest.raises(SourceError, match=r"ratio .* zip bomb"):
         SlackExport(path)
 
@@ -130,7 +137,9 @@ def test_json_the_fast_parser_refuses_is_still_read(tmp_path: Path) -> None:
         tmp_path / "export",
         {
             "general/2024-01-01.json": '[{"type": "message", "ts": "1704067200.000001", "text": "half \\ud83d emoji"}]',
-            "general/2024-01-02.json": '[{"type": "message", "ts": "1704153600.000001", "text": "big", "n": 123456789012345678901234567890}]',
+            "general/2024-01-02.json": (
+                '[{"type": "message", "ts": "1704153600.000001", "text": "big", "n": 123456789012345678901234567890}]'
+            ),
             "general/2024-01-03.json": b'\xef\xbb\xbf[{"type": "message", "ts": "1704240000.000001", "text": "bom"}]',
         },
     )
@@ -159,8 +168,14 @@ def test_any_string_with_any_surrogates_decodes_to_text_every_file_can_hold(text
 
 
 def test_message_without_ts_is_quarantined_with_its_position(tmp_path: Path) -> None:
-    day = [message("1.000001"), {"type": "message", "text": "no ts"}, "not an object", message("2.000001"),
-           {"type": "message", "ts": 3.5}, message("not-a-ts")]
+    day = [
+        message("1.000001"),
+        {"type": "message", "text": "no ts"},
+        "not an object",
+        message("2.000001"),
+        {"type": "message", "ts": 3.5},
+        message("not-a-ts"),
+    ]
     root = write_export(tmp_path / "export", {"general/2024-01-01.json": day})
     with SlackExport(root) as export:
         assert [m.ts for m in read_all(export)["general"]] == ["1.000001", "2.000001"]
@@ -180,7 +195,9 @@ def test_day_file_that_is_an_object_without_ts_is_quarantined(tmp_path: Path) ->
 
 
 def test_folder_without_a_conversation_entry_is_quarantined(tmp_path: Path) -> None:
-    root = write_export(tmp_path / "export", {"ghost/2024-01-01.json": [message("1.000001")], "ghost/2024-01-02.json": []})
+    root = write_export(
+        tmp_path / "export", {"ghost/2024-01-01.json": [message("1.000001")], "ghost/2024-01-02.json": []}
+    )
     with SlackExport(root) as export:
         assert export.quarantine[0].file == "ghost/"
         assert "2 day files has no entry in channels.json" in export.quarantine[0].error
@@ -226,22 +243,35 @@ def test_a_file_whose_name_is_not_utf8_is_listed_not_read(tmp_path: Path) -> Non
 
 
 def test_quirks_of_real_exports_are_read(tmp_path: Path) -> None:
-    users = {"ok": True, "members": [{"id": "U1", "name": "ada", "profile": {"email": "  ada@example.com "}},
-                                     {"id": "U2", "name": "bob", "profile": {"email": "not an email"}},
-                                     {"id": "USLACKBOT", "name": "slackbot", "profile": None}]}
+    users = {
+        "ok": True,
+        "members": [
+            {"id": "U1", "name": "ada", "profile": {"email": "  ada@example.com "}},
+            {"id": "U2", "name": "bob", "profile": {"email": "not an email"}},
+            {"id": "USLACKBOT", "name": "slackbot", "profile": None},
+        ],
+    }
     root = write_export(
         tmp_path / "export",
         {
             "users.json": users,
-            "groups.json": [{"id": "G1", "name": "secret", "members": ["U1"]},
-                            {"id": "G2", "name": "mpdm-ada--bob-1", "is_mpim": True, "members": ["U1", "U2"]}],
+            "groups.json": [
+                {"id": "G1", "name": "secret", "members": ["U1"]},
+                {"id": "G2", "name": "mpdm-ada--bob-1", "is_mpim": True, "members": ["U1", "U2"]},
+            ],
             "dms.json": [{"id": "D1", "created": 1, "members": ["U1", "U1"]}],
             "general/2024-01-01.json": message("1704067200.000001", "single object"),
             "dev/2024-01-01.json": [
                 {"type": "message", "user": "U1", "ts": "144139100.000008", "files": [{"id": "F1", "name": "a.png"}]},
-                message("1704067200.000002", "dup"), message("1704067200.000002", "dup again"),
-                message("1704067201.000001", "broadcast", subtype="thread_broadcast", thread_ts="144139100.000008",
-                        root={"ts": "144139100.000008"}),
+                message("1704067200.000002", "dup"),
+                message("1704067200.000002", "dup again"),
+                message(
+                    "1704067201.000001",
+                    "broadcast",
+                    subtype="thread_broadcast",
+                    thread_ts="144139100.000008",
+                    root={"ts": "144139100.000008"},
+                ),
                 message("1704067202.000001", "joined", subtype="channel_join"),
                 message("1704067203.000001", "deleted", subtype="tombstone", hidden=True),
                 message("1704067204.000001", "new", subtype="brand_new_subtype", sparkle=True, channel_name="dev"),
@@ -254,8 +284,13 @@ def test_quirks_of_real_exports_are_read(tmp_path: Path) -> None:
         assert export.users["U2"].email is None  # kept in extra, counted as without email
         assert export.users["USLACKBOT"].is_bot
         kinds = {c.id: c.kind for c in export.conversations()}
-        assert kinds == {"C1": ConversationKind.PUBLIC, "C2": ConversationKind.PUBLIC, "G1": ConversationKind.PRIVATE,
-                         "G2": ConversationKind.GROUP_DM, "D1": ConversationKind.DM}
+        assert kinds == {
+            "C1": ConversationKind.PUBLIC,
+            "C2": ConversationKind.PUBLIC,
+            "G1": ConversationKind.PRIVATE,
+            "G2": ConversationKind.GROUP_DM,
+            "D1": ConversationKind.DM,
+        }
         convs = {c.id: c for c in export.conversations()}
         assert convs["C2"].created_us == 1700000100_000000  # "created" given as a string
         assert convs["D1"].members == ("U1",)
@@ -280,11 +315,16 @@ def test_zip_with_one_extra_top_folder_and_uploads(tmp_path: Path) -> None:
         tmp_path / "export",
         {
             "general/2024-01-01.json": [
-                message("1.000001", files=[{"id": "F1", "name": "pic.png", "mimetype": "image/png"},
-                                           {"id": "F2", "name": "gone.pdf", "mode": "hosted"},
-                                           {"id": "F3", "name": "doc", "mode": "external", "is_external": True},
-                                           {"id": "F4", "mode": "tombstone"},
-                                           {"id": "F5", "name": "Report: Q1.pdf"}]),
+                message(
+                    "1.000001",
+                    files=[
+                        {"id": "F1", "name": "pic.png", "mimetype": "image/png"},
+                        {"id": "F2", "name": "gone.pdf", "mode": "hosted"},
+                        {"id": "F3", "name": "doc", "mode": "external", "is_external": True},
+                        {"id": "F4", "mode": "tombstone"},
+                        {"id": "F5", "name": "Report: Q1.pdf"},
+                    ],
+                ),
                 message("2.000001", subtype="file_comment", file={"id": "F1", "name": "pic.png"}),
             ],
             "__uploads/F1/pic.png": png,
@@ -296,8 +336,13 @@ def test_zip_with_one_extra_top_folder_and_uploads(tmp_path: Path) -> None:
         assert export.workspace.name == "Acme"
         first, comment = read_all(export)["general"]
         statuses = [f.status for f in first.files]
-        assert statuses == [FileStatus.AVAILABLE, FileStatus.MISSING, FileStatus.EXTERNAL, FileStatus.DELETED,
-                            FileStatus.AVAILABLE]
+        assert statuses == [
+            FileStatus.AVAILABLE,
+            FileStatus.MISSING,
+            FileStatus.EXTERNAL,
+            FileStatus.DELETED,
+            FileStatus.AVAILABLE,
+        ]
         with export.open_file(first.files[0]) as handle:
             assert handle.read() == png
         with export.open_file(first.files[4]) as handle:
@@ -308,8 +353,13 @@ def test_zip_with_one_extra_top_folder_and_uploads(tmp_path: Path) -> None:
 
 
 def test_zip_and_folder_read_the_same(tmp_path: Path) -> None:
-    root = write_export(tmp_path / "export", {"general/2024-01-01.json": [message("1.000001"), message("2.000002")],
-                                             "general/2024-01-02.json": [message("86401.000001")]})
+    root = write_export(
+        tmp_path / "export",
+        {
+            "general/2024-01-01.json": [message("1.000001"), message("2.000002")],
+            "general/2024-01-02.json": [message("86401.000001")],
+        },
+    )
     path = zip_folder(root, tmp_path / "export.zip")
     with SlackExport(root) as folder, SlackExport(path) as archive:
         assert [[(m.ts, m.origin) for m in d.messages] for c in folder.conversations() for d in folder.days(c)] == [
@@ -319,14 +369,19 @@ def test_zip_and_folder_read_the_same(tmp_path: Path) -> None:
 
 
 def test_crc_error_in_a_day_file_is_quarantined(tmp_path: Path) -> None:
-    path = zip_members(tmp_path / "export.zip", {"users.json": b"[]",
-                                                 "channels.json": json.dumps(CHANNEL).encode(),
-                                                 "general/2024-01-01.json": json.dumps([message("1.000001")]).encode()})
+    path = zip_members(
+        tmp_path / "export.zip",
+        {
+            "users.json": b"[]",
+            "channels.json": json.dumps(CHANNEL).encode(),
+            "general/2024-01-01.json": json.dumps([message("1.000001")]).encode(),
+        },
+    )
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo("general/2024-01-01.json")
     crc_offset = data.rindex(b"PK\x01\x02") + 16  # the day file's central record is the last one
-    data[crc_offset:crc_offset + 4] = (info.CRC ^ 0xFFFFFFFF).to_bytes(4, "little")
+    data[crc_offset : crc_offset + 4] = (info.CRC ^ 0xFFFFFFFF).to_bytes(4, "little")
     path.write_bytes(bytes(data))
     with SlackExport(path) as export:
         assert read_all(export)["general"] == []
@@ -338,8 +393,17 @@ CHANNEL = [{"id": "C1", "name": "general", "members": []}]
 
 def test_access_tokens_never_reach_the_model(tmp_path: Path) -> None:
     token = "xoxe-11731706867-321311368407-319706615745-facd2299712e432c2895384f6981646e"
-    root = write_export(tmp_path / "export", {"general/2024-01-01.json": [message(
-        "1.000001", files=[{"id": "F1", "name": "a.js", "url_private": f"https://files.slack.com/a.js?t={token}"}])]})
+    root = write_export(
+        tmp_path / "export",
+        {
+            "general/2024-01-01.json": [
+                message(
+                    "1.000001",
+                    files=[{"id": "F1", "name": "a.js", "url_private": f"https://files.slack.com/a.js?t={token}"}],
+                )
+            ]
+        },
+    )
     with SlackExport(root) as export:
         (msg,) = read_all(export)["general"]
     assert "xoxe-" not in repr(msg)
@@ -348,17 +412,40 @@ def test_access_tokens_never_reach_the_model(tmp_path: Path) -> None:
 
 def test_every_modelled_field_lands_in_its_own_slot(tmp_path: Path) -> None:
     """The reader builds Message positionally (for speed); each field must still reach its own attribute."""
-    raw = {"type": "message", "ts": "1704067200.000002", "thread_ts": "1704067200.000001", "user": "U1",
-           "bot_id": "B9", "username": "ci", "text": "hi", "subtype": "thread_broadcast",
-           "blocks": [{"type": "rich_text", "elements": []}], "attachments": [{"fallback": "card"}],
-           "reactions": [{"name": "+1", "count": 2, "users": ["U1", "U2"]}],
-           "edited": {"user": "U1", "ts": "1704067300.000000"}, "files": [{"id": "F1", "name": "a.txt"}], "x_new": 1}
+    raw = {
+        "type": "message",
+        "ts": "1704067200.000002",
+        "thread_ts": "1704067200.000001",
+        "user": "U1",
+        "bot_id": "B9",
+        "username": "ci",
+        "text": "hi",
+        "subtype": "thread_broadcast",
+        "blocks": [{"type": "rich_text", "elements": []}],
+        "attachments": [{"fallback": "card"}],
+        "reactions": [{"name": "+1", "count": 2, "users": ["U1", "U2"]}],
+        "edited": {"user": "U1", "ts": "1704067300.000000"},
+        "files": [{"id": "F1", "name": "a.txt"}],
+        "x_new": 1,
+    }
     root = write_export(tmp_path / "export", {"general/2024-01-01.json": [raw]})
     with SlackExport(root) as export:
         (m,) = read_all(export)["general"]
-    assert (m.ts, m.us, m.conversation_id, m.origin) == ("1704067200.000002", 1704067200000002, "C1", "general/2024-01-01.json")
+    assert (m.ts, m.us, m.conversation_id, m.origin) == (
+        "1704067200.000002",
+        1704067200000002,
+        "C1",
+        "general/2024-01-01.json",
+    )
     assert (m.user, m.bot_id, m.username, m.text, m.thread_ts, m.subtype, m.system) == (
-        "U1", "B9", "ci", "hi", "1704067200.000001", "thread_broadcast", False)
+        "U1",
+        "B9",
+        "ci",
+        "hi",
+        "1704067200.000001",
+        "thread_broadcast",
+        False,
+    )
     assert m.blocks == [{"type": "rich_text", "elements": []}] and m.attachments == [{"fallback": "card"}]
     assert [(r.name, r.count, r.users) for r in m.reactions] == [("+1", 2, ("U1", "U2"))]
     assert (m.edited.user, m.edited.ts) == ("U1", "1704067300.000000")

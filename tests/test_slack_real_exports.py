@@ -46,10 +46,20 @@ def analyse(path: Path, tmp_path: Path) -> tuple[dict[str, Any], str]:
 def test_slack_export_viewer_testarchive(tmp_path: Path) -> None:
     archive = shared_fixtures() / "slack-export-viewer" / "testarchive.zip"
     inventory, report = analyse(archive, tmp_path)
-    assert [(c["name"], c["kind"]) for c in inventory["channels"]] == [("enrique", "public"), ("traveling-sailor", "public")]
+    assert [(c["name"], c["kind"]) for c in inventory["channels"]] == [
+        ("enrique", "public"),
+        ("traveling-sailor", "public"),
+    ]
     assert inventory["totals"] == {"conversations": 2, "messages": 158, "threads": 0, "replies": 0, "files": 3}
     assert [c["messages"] for c in inventory["channels"]] == [102, 56]
-    assert inventory["subtypes"] == {"bot_message": 94, "(none)": 49, "channel_join": 8, "bot_add": 3, "file_share": 3, "file_comment": 1}
+    assert inventory["subtypes"] == {
+        "bot_message": 94,
+        "(none)": 49,
+        "channel_join": 8,
+        "bot_add": 3,
+        "file_share": 3,
+        "file_comment": 1,
+    }
     assert inventory["users"] == {"total": 4, "bots": 0, "deleted": 0, "without_email": 4}
     assert inventory["conversions"]["bot_attachments"] == sum(bool(m.get("attachments")) for m in raw_messages(archive))
     assert inventory["conversions"]["edits"] == 1 and inventory["conversions"]["reactions"] == 1
@@ -68,7 +78,11 @@ def test_slackdump_standard_export(tmp_path: Path) -> None:
     archive = shared_fixtures() / "slackdump" / "source_export.zip"
     inventory, _ = analyse(archive, tmp_path)
     (channel,) = inventory["channels"]
-    assert (channel["name"], channel["kind"], channel["destination"]) == ("B75B4C7", "public", "source_export / General")
+    assert (channel["name"], channel["kind"], channel["destination"]) == (
+        "B75B4C7",
+        "public",
+        "source_export / General",
+    )
     assert inventory["totals"] == {"conversations": 1, "messages": 16, "threads": 3, "replies": 4, "files": 2}
     assert channel["first"] == "2025-01-10T03:08:34.897649Z"
     assert inventory["users"] == {"total": 10, "bots": 6, "deleted": 1, "without_email": 4}
@@ -135,7 +149,9 @@ def test_zulip_message_fixtures_as_day_files(tmp_path: Path) -> None:
     assert inventory["users"]["total"] == 5 and inventory["users"]["without_email"] == 0  # slackbot counts as a bot
     assert inventory["issues"]["duplicate_ts"] > 0  # same ts across files and threads
     assert inventory["issues"]["ms_collisions"] > 0
-    assert inventory["unknown_fields"]["channel_name"] == sum("channel_name" in m for m in raw)  # added by Zulip's loader
+    assert inventory["unknown_fields"]["channel_name"] == sum(
+        "channel_name" in m for m in raw
+    )  # added by Zulip's loader
     assert inventory["conversions"]["canvases"] >= 1 and inventory["conversions"]["thread_broadcasts"] == 1
     assert min(c["first"] for c in inventory["channels"] if c["first"]) == "1974-07-27T06:38:20.000008Z"  # 9-digit ts
     assert "xoxe-" not in report and "xoxe-" not in json.dumps(inventory)

@@ -17,8 +17,15 @@ from migrator.stages.transform.markup import Element, el, render
 from tests.test_bodies import assert_safe
 
 HEADINGS = {f"h{n}": set() for n in range(1, 7)}
-KEPT = {"div": set(), "u": set(), "sub": set(), "sup": set(), "thead": set(), "th": {"colspan", "rowspan"},
-        "td": {"colspan", "rowspan"}}
+KEPT = {
+    "div": set(),
+    "u": set(),
+    "sub": set(),
+    "sup": set(),
+    "thead": set(),
+    "th": {"colspan", "rowspan"},
+    "td": {"colspan", "rowspan"},
+}
 
 
 def ctx() -> Context:
@@ -42,18 +49,24 @@ def allow_kept_teams_tags(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(test_bodies, "ALLOWED", {**test_bodies.ALLOWED, **HEADINGS, **KEPT})
 
 
-@pytest.mark.parametrize("text, html", [
-    ("plain words", "<p>plain words</p>"),
-    ("**bold** _it_ ~~gone~~ `x`", "<p><b>bold</b> <i>it</i> <s>gone</s> <code>x</code></p>"),
-    ("hi @ada and @nobody, @channel", "<p>hi <b>Ada Lovelace</b> and <b>@nobody</b>, <b>@channel</b></p>"),
-    ("line one\nline two", "<p>line one<br>line two</p>"),
-    ("```\n<b>code</b>\n```", "<pre>&lt;b&gt;code&lt;/b&gt;</pre>"),
-    ("- one\n- two", "<ul><li>one</li><li>two</li></ul>"),
-    ("# Release", "<p><b>Release</b></p>"),
-    ("see [docs](https://example.com) :tada:", '<p>see <a href="https://example.com">docs</a> 🎉</p>'),
-    ("[x](javascript:alert(1)) <script>alert(1)</script>", "<p>[x](javascript:alert(1)) &lt;script&gt;alert(1)&lt;/script&gt;</p>"),
-    ("mail ada@example.com", "<p>mail ada@example.com</p>"),
-])
+@pytest.mark.parametrize(
+    "text, html",
+    [
+        ("plain words", "<p>plain words</p>"),
+        ("**bold** _it_ ~~gone~~ `x`", "<p><b>bold</b> <i>it</i> <s>gone</s> <code>x</code></p>"),
+        ("hi @ada and @nobody, @channel", "<p>hi <b>Ada Lovelace</b> and <b>@nobody</b>, <b>@channel</b></p>"),
+        ("line one\nline two", "<p>line one<br>line two</p>"),
+        ("```\n<b>code</b>\n```", "<pre>&lt;b&gt;code&lt;/b&gt;</pre>"),
+        ("- one\n- two", "<ul><li>one</li><li>two</li></ul>"),
+        ("# Release", "<p><b>Release</b></p>"),
+        ("see [docs](https://example.com) :tada:", '<p>see <a href="https://example.com">docs</a> 🎉</p>'),
+        (
+            "[x](javascript:alert(1)) <script>alert(1)</script>",
+            "<p>[x](javascript:alert(1)) &lt;script&gt;alert(1)&lt;/script&gt;</p>",
+        ),
+        ("mail ada@example.com", "<p>mail ada@example.com</p>"),
+    ],
+)
 def test_mattermost_markdown(text: str, html: str) -> None:
     rendered = body(text, MARKDOWN)
     assert rendered == html
@@ -82,18 +95,29 @@ def image_parts() -> FileParts:
 
 
 def test_teams_html_is_kept_with_images_mentions_and_files_in_place() -> None:
-    files = [File(id="C/m1/hc1", name="hc1.png", mimetype="image/png", status=FileStatus.AVAILABLE,
-                  extra={"hosted_content": "hc1"})]
+    files = [
+        File(
+            id="C/m1/hc1",
+            name="hc1.png",
+            mimetype="image/png",
+            status=FileStatus.AVAILABLE,
+            extra={"hosted_content": "hc1"},
+        )
+    ]
     mentions = [{"id": 0, "mentionText": "Grace", "mentioned": {"user": {"id": "u-grace"}}}]
-    html = ('<div><p>Hi <at id="0">Grace</at>, <strong>look</strong>:</p>'
-            '<p><img src="https://graph.microsoft.com/v1.0/teams/t/channels/c/messages/m1/hostedContents/hc1/$value" '
-            'onerror="alert(1)" style="width:100px"></p><attachment id="att-1"></attachment>'
-            '<script>alert(1)</script><a href="javascript:x()">bad</a> <a href="https://ok.example">ok</a></div>')
+    html = (
+        '<div><p>Hi <at id="0">Grace</at>, <strong>look</strong>:</p>'
+        '<p><img src="https://graph.microsoft.com/v1.0/teams/t/channels/c/messages/m1/hostedContents/hc1/$value" '
+        'onerror="alert(1)" style="width:100px"></p><attachment id="att-1"></attachment>'
+        '<script>alert(1)</script><a href="javascript:x()">bad</a> <a href="https://ok.example">ok</a></div>'
+    )
     parts = image_parts()
     rendered = body(html, HTML, parts, files=files, extra={"mentions": mentions})
-    assert rendered == ('<div><p>Hi <b>Grace Hopper (Contoso)</b>, <b>look</b>:</p>'
-                        '<p><img src="../hostedContents/1/$value"></p><span>📎 report.docx</span>'
-                        '<span>bad</span> <a href="https://ok.example">ok</a></div>')
+    assert rendered == (
+        "<div><p>Hi <b>Grace Hopper (Contoso)</b>, <b>look</b>:</p>"
+        '<p><img src="../hostedContents/1/$value"></p><span>📎 report.docx</span>'
+        '<span>bad</span> <a href="https://ok.example">ok</a></div>'
+    )
     assert parts.nodes == [] and parts.by_file == {}  # placed in the body, not appended after it
     assert_safe(rendered.replace('<img src="../hostedContents/1/$value">', ""))  # bs4 writes void tags as <img/>
 
@@ -101,8 +125,10 @@ def test_teams_html_is_kept_with_images_mentions_and_files_in_place() -> None:
 def test_teams_html_loose_text_becomes_paragraphs_and_unknown_tags_unwrap() -> None:
     rendered = body('text <custom>inside</custom><p>para</p>tail <emoji alt="😀">x</emoji>', HTML)
     assert rendered == "<p>text inside</p><p>para</p><p>tail 😀</p>"
-    assert body('<img src="https://elsewhere.example/a.png" alt="chart">', HTML) == \
-        '<p><a href="https://elsewhere.example/a.png">🖼 chart</a></p>'
+    assert (
+        body('<img src="https://elsewhere.example/a.png" alt="chart">', HTML)
+        == '<p><a href="https://elsewhere.example/a.png">🖼 chart</a></p>'
+    )
 
 
 @settings(max_examples=200, deadline=None)

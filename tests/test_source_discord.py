@@ -1,4 +1,6 @@
-"""The DiscordChatExporter reader: replies join their root's thread, media is found, big files stream, bad input is named."""
+"""The DiscordChatExporter reader: replies join their root's thread, media is found, big files stream, bad input is
+named.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +21,32 @@ AUTHOR = {"id": "10", "name": "ada", "nickname": "Ada", "isBot": False}
 
 
 def message(n: int, content: str = "hi", **fields: Any) -> dict[str, Any]:
-    return {"id": str(n), "type": "Default", "timestamp": f"2024-01-01T10:{n // 60 % 60:02d}:{n % 60:02d}.000+00:00",
-            "content": content, "author": AUTHOR, **fields}
+    return {
+        "id": str(n),
+        "type": "Default",
+        "timestamp": f"2024-01-01T10:{n // 60 % 60:02d}:{n % 60:02d}.000+00:00",
+        "content": content,
+        "author": AUTHOR,
+        **fields,
+    }
 
 
-def channel_file(root: Path, messages: list[Any], name: str = "general.json", channel_id: str = "100",
-                 kind: str = "GuildTextChat", *, ensure_ascii: bool = False) -> Path:
+def channel_file(
+    root: Path,
+    messages: list[Any],
+    name: str = "general.json",
+    channel_id: str = "100",
+    kind: str = "GuildTextChat",
+    *,
+    ensure_ascii: bool = False,
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    document = {"guild": GUILD, "channel": {"id": channel_id, "type": kind, "name": name.removesuffix(".json")},
-                "messages": messages, "messageCount": len(messages)}
+    document = {
+        "guild": GUILD,
+        "channel": {"id": channel_id, "type": kind, "name": name.removesuffix(".json")},
+        "messages": messages,
+        "messageCount": len(messages),
+    }
     (root / name).write_text(json.dumps(document, ensure_ascii=ensure_ascii), encoding="utf-8")
     return root
 
@@ -43,11 +62,21 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["conversions"]["pins"] == 2 and inventory["conversions"]["system_messages"] == 3
     assert inventory["conversions"]["edits"] == 2 and inventory["conversions"]["bot_attachments"] == 2
     conversions = inventory["conversions"]  # counted in Discord Markdown, as transform converts them
-    assert (conversions["mentions"], conversions["links"], conversions["code_blocks"], conversions["inline_code"]) == (1, 1, 1, 1)
+    assert (conversions["mentions"], conversions["links"], conversions["code_blocks"], conversions["inline_code"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
     assert inventory["quarantined"] == [] and inventory["ignored"] == []
     kinds = {c["name"]: (c["kind"], c["messages"], c["replies"]) for c in inventory["channels"]}
-    assert kinds == {"general": ("public", 12, 4), "dev": ("public", 7, 3), "release-planning": ("private", 3, 1),
-                     "gracehopper": ("dm", 3, 1), "ada.l, alan_t, zoë": ("group_dm", 4, 0)}
+    assert kinds == {
+        "general": ("public", 12, 4),
+        "dev": ("public", 7, 3),
+        "release-planning": ("private", 3, 1),
+        "gracehopper": ("dm", 3, 1),
+        "ada.l, alan_t, zoë": ("group_dm", 4, 0),
+    }
 
 
 def test_a_reply_to_a_reply_joins_the_first_messages_thread() -> None:
@@ -73,7 +102,11 @@ def test_media_files_and_a_reply_whose_message_is_gone() -> None:
         with export.open_file(bracket) as handle:
             assert handle.read(4) == b"\x89PNG"
     assert bracket.status is FileStatus.AVAILABLE and bracket.is_image
-    assert clip.status is FileStatus.MISSING and clip.url is not None and clip.url.startswith("https://cdn.discordapp.com/")
+    assert (
+        clip.status is FileStatus.MISSING
+        and clip.url is not None
+        and clip.url.startswith("https://cdn.discordapp.com/")
+    )
     orphan = dev[-1]
     assert not orphan.is_reply and orphan.extra["reply_to_missing"] == "1100000000000999999"
 
@@ -81,8 +114,10 @@ def test_media_files_and_a_reply_whose_message_is_gone() -> None:
 def test_zip_of_the_export_reads_like_the_folder(tmp_path: Path) -> None:
     packed = zip_folder(SAMPLE, tmp_path / "discord.zip")
     with DiscordExport(SAMPLE) as folder, DiscordExport(packed) as archive:
+
         def everything(export: DiscordExport) -> list[tuple[str, str | None, int]]:
             return [(m.ts, m.thread_ts, len(m.files)) for c in export.conversations() for m in export.messages(c)]
+
         assert everything(folder) == everything(archive)
         kinds = {c.name: c.kind for c in archive.conversations()}
     assert kinds["gracehopper"] is ConversationKind.DM
@@ -97,11 +132,18 @@ def test_one_channel_file_on_its_own(tmp_path: Path) -> None:
 
 
 def test_bad_messages_are_quarantined_by_position(tmp_path: Path) -> None:
-    root = channel_file(tmp_path / "export", [
-        message(1), {"id": "2", "content": "no time", "author": AUTHOR}, "text", message(4, timestamp="yesterday"),
-        {"id": "5", "timestamp": "2024-01-01T10:00:05+00:00", "content": "nobody"}, message(6),
-        message(7, timestampEdited="later"),
-    ])
+    root = channel_file(
+        tmp_path / "export",
+        [
+            message(1),
+            {"id": "2", "content": "no time", "author": AUTHOR},
+            "text",
+            message(4, timestamp="yesterday"),
+            {"id": "5", "timestamp": "2024-01-01T10:00:05+00:00", "content": "nobody"},
+            message(6),
+            message(7, timestampEdited="later"),
+        ],
+    )
     (root / "notes.txt").write_text("x")
     (root / "other.json").write_text('{"hello": "world"}')
     with DiscordExport(root) as export:
@@ -113,17 +155,23 @@ def test_bad_messages_are_quarantined_by_position(tmp_path: Path) -> None:
     assert "'later' is not ISO-8601" in refused[6]
     assert "'yesterday' is not ISO-8601" in refused[3] and "not ISO-8601" in refused[1]
     assert "a JSON str where a message object belongs" in refused[2] and "without an author" in refused[4]
-    assert ignored["other.json"] == "not a DiscordChatExporter channel: JSON without guild, channel and messages" and "not referenced" in ignored["notes.txt"]
+    assert (
+        ignored["other.json"] == "not a DiscordChatExporter channel: JSON without guild, channel and messages"
+        and "not referenced" in ignored["notes.txt"]
+    )
 
 
 def test_broken_characters_are_replaced_and_listed_per_file(tmp_path: Path) -> None:
     """A lone surrogate escape (half an emoji) becomes U+FFFD as each value is decoded; a whole pair stays."""
     author = {**AUTHOR, "nickname": "Ada \ud83d"}
-    root = channel_file(tmp_path / "export", [message(1, "cut \udc00, whole \ud83d\ude00", author=author), message(2)],
-                        ensure_ascii=True)  # the escapes kept, as written
+    root = channel_file(
+        tmp_path / "export",
+        [message(1, "cut \udc00, whole \ud83d\ude00", author=author), message(2)],
+        ensure_ascii=True,
+    )  # the escapes kept, as written
     with DiscordExport(root) as export:
         (conv,) = export.conversations()
-        assert [m.text for m in export.messages(conv)] == ["cut \ufffd, whole \U0001F600", "hi"]
+        assert [m.text for m in export.messages(conv)] == ["cut \ufffd, whole \U0001f600", "hi"]
         assert export.users["10"].display_name == "Ada \ufffd"
         assert export.repaired == {"general.json": 2}
 
@@ -154,8 +202,14 @@ def test_media_path_escaping_the_export_is_refused_by_the_archive(tmp_path: Path
 
 
 def test_attachment_url_with_dotdot_is_not_followed(tmp_path: Path) -> None:
-    root = channel_file(tmp_path / "export" / "inner", [message(1, attachments=[
-        {"id": "9", "url": "../../secret.png", "fileName": "secret.png", "fileSizeBytes": 1}])])
+    root = channel_file(
+        tmp_path / "export" / "inner",
+        [
+            message(
+                1, attachments=[{"id": "9", "url": "../../secret.png", "fileName": "secret.png", "fileSizeBytes": 1}]
+            )
+        ],
+    )
     (tmp_path / "secret.png").write_bytes(b"x")
     with DiscordExport(root) as export:
         (conv,) = export.conversations()
@@ -164,8 +218,12 @@ def test_attachment_url_with_dotdot_is_not_followed(tmp_path: Path) -> None:
 
 
 def _peak(root: Path, count: int) -> int:
-    messages = [message(i, "x" * 300, timestamp=f"2024-01-{1 + i // 2000:02d}T00:00:00.{i % 1000:03d}+00:00",
-                        id=str(10_000 + i)) for i in range(count)]
+    messages = [
+        message(
+            i, "x" * 300, timestamp=f"2024-01-{1 + i // 2000:02d}T00:00:00.{i % 1000:03d}+00:00", id=str(10_000 + i)
+        )
+        for i in range(count)
+    ]
     return streaming_peak(DiscordExport, channel_file(root, messages), count)
 
 
@@ -176,17 +234,37 @@ def test_a_large_channel_file_streams_with_flat_memory(tmp_path: Path) -> None:
 
 
 def test_embeds_stickers_and_commands_are_cards_nothing_dropped(tmp_path: Path) -> None:
-    embed = {"title": "Build #12", "url": "https://ci.example/12", "description": "All **green**",
-             "author": {"name": "CI"}, "fields": [{"name": "Branch", "value": "main", "isInline": True}],
-             "footer": {"text": "today"}, "thumbnail": {"url": "https://ci.example/t.png"}}
-    root = channel_file(tmp_path / "export", [message(1, "", embeds=[embed],
-                        stickers=[{"id": "9", "name": "wave", "format": "Png", "sourceUrl": "https://cdn.example/9.png"}],
-                        interaction={"id": "5", "name": "deploy", "user": {"id": "10", "name": "ada", "nickname": "Ada"}})])
+    embed = {
+        "title": "Build #12",
+        "url": "https://ci.example/12",
+        "description": "All **green**",
+        "author": {"name": "CI"},
+        "fields": [{"name": "Branch", "value": "main", "isInline": True}],
+        "footer": {"text": "today"},
+        "thumbnail": {"url": "https://ci.example/t.png"},
+    }
+    root = channel_file(
+        tmp_path / "export",
+        [
+            message(
+                1,
+                "",
+                embeds=[embed],
+                stickers=[{"id": "9", "name": "wave", "format": "Png", "sourceUrl": "https://cdn.example/9.png"}],
+                interaction={"id": "5", "name": "deploy", "user": {"id": "10", "name": "ada", "nickname": "Ada"}},
+            )
+        ],
+    )
     with DiscordExport(root) as export:
         (channel,) = export.conversations()
         (only,) = export.messages(channel)
     card, sticker, command = only.attachments
-    assert (card["title"], card["title_link"], card["text"], card["author_name"], card["footer"]) == \
-        ("Build #12", "https://ci.example/12", "All **green**", "CI", "today")
+    assert (card["title"], card["title_link"], card["text"], card["author_name"], card["footer"]) == (
+        "Build #12",
+        "https://ci.example/12",
+        "All **green**",
+        "CI",
+        "today",
+    )
     assert card["fields"] == [{"title": "Branch", "value": "main"}] and card["image_url"] == "https://ci.example/t.png"
     assert sticker["title"] == "Sticker: wave" and command["footer"] == "/deploy used by Ada"

@@ -20,8 +20,17 @@ CHANNEL = {"type": "channel", "channel": {"team": "acme", "name": "general", "di
 
 
 def post(create_at: int, message: str = "hi", **fields: Any) -> dict[str, Any]:
-    return {"type": "post", "post": {"team": "acme", "channel": "general", "user": "ada", "message": message,
-                                     "create_at": create_at, **fields}}
+    return {
+        "type": "post",
+        "post": {
+            "team": "acme",
+            "channel": "general",
+            "user": "ada",
+            "message": message,
+            "create_at": create_at,
+            **fields,
+        },
+    }
 
 
 def write_jsonl(root: Path, lines: list[Any], name: str = "import.jsonl") -> Path:
@@ -43,12 +52,22 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["conversions"]["reactions"] == 5 and inventory["conversions"]["edits"] == 3
     assert inventory["conversions"]["pins"] == 2 and inventory["conversions"]["system_messages"] == 1
     conversions = inventory["conversions"]  # counted in Markdown, as transform converts them
-    assert (conversions["mentions"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (1, 1, 1, 3)
+    assert (conversions["mentions"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (
+        1,
+        1,
+        1,
+        3,
+    )
     assert inventory["quarantined"] == [] and inventory["ignored"] == []
     kinds = {c["id"]: (c["kind"], c["messages"]) for c in inventory["channels"]}
-    assert kinds == {"northwind.town-square": ("public", 10), "northwind.engineering": ("public", 11),
-                     "northwind.leadership": ("private", 3), "northwind.old-launch": ("public", 2),
-                     "dm:ada,grace": ("dm", 4), "dm:ada,alan,zoë": ("group_dm", 3)}
+    assert kinds == {
+        "northwind.town-square": ("public", 10),
+        "northwind.engineering": ("public", 11),
+        "northwind.leadership": ("private", 3),
+        "northwind.old-launch": ("public", 2),
+        "dm:ada,grace": ("dm", 4),
+        "dm:ada,alan,zoë": ("group_dm", 3),
+    }
 
 
 def test_sample_messages_carry_threads_files_and_people() -> None:
@@ -76,8 +95,10 @@ def test_sample_messages_carry_threads_files_and_people() -> None:
 def test_zip_and_folder_read_the_same(tmp_path: Path) -> None:
     archive = zip_folder(SAMPLE, tmp_path / "mattermost_export.zip")
     with MattermostExport(SAMPLE) as folder, MattermostExport(archive) as packed:
+
         def everything(export: MattermostExport) -> list[tuple[str, str | None, str | None]]:
             return [(m.ts, m.text, m.thread_ts) for c in export.conversations() for m in export.messages(c)]
+
         assert everything(folder) == everything(packed)
         image = next(f for c in packed.conversations() for m in packed.messages(c) for f in m.files if f.is_image)
         with packed.open_file(image) as handle:
@@ -85,18 +106,29 @@ def test_zip_and_folder_read_the_same(tmp_path: Path) -> None:
 
 
 def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> None:
-    root = write_jsonl(tmp_path / "export", [
-        VERSION, TEAM, CHANNEL,
-        post(1704067200000, "first"),
-        '{"type": "post", "post": {"team": "acme"',
-        post(1704067201000, "no such channel", channel="ghost"),
-        post("yesterday", "bad time"),
-        post(1704067202000, "root", replies=[{"user": "grace", "message": "no time"},
-                                             {"user": "grace", "message": "ok", "create_at": 1704067203000}]),
-        {"type": "emoji", "emoji": {"name": "party", "image": "emoji/party.png"}},
-        {"type": "hologram", "hologram": {}},
-        ["not", "an", "object"],
-    ])
+    root = write_jsonl(
+        tmp_path / "export",
+        [
+            VERSION,
+            TEAM,
+            CHANNEL,
+            post(1704067200000, "first"),
+            '{"type": "post", "post": {"team": "acme"',
+            post(1704067201000, "no such channel", channel="ghost"),
+            post("yesterday", "bad time"),
+            post(
+                1704067202000,
+                "root",
+                replies=[
+                    {"user": "grace", "message": "no time"},
+                    {"user": "grace", "message": "ok", "create_at": 1704067203000},
+                ],
+            ),
+            {"type": "emoji", "emoji": {"name": "party", "image": "emoji/party.png"}},
+            {"type": "hologram", "hologram": {}},
+            ["not", "an", "object"],
+        ],
+    )
     (root / "notes.txt").write_text("x")
     with MattermostExport(root) as export:
         (general,) = export.conversations()
@@ -108,16 +140,19 @@ def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> Non
     assert "'acme.ghost', which no channel line defines" in refused[6]
     assert "'yesterday' is not epoch milliseconds" in refused[7]
     assert refused[8].startswith("reply 1:")
-    assert "without a \"type\"" in refused[11]
+    assert 'without a "type"' in refused[11]
     assert ignored["import.jsonl (emoji lines)"][1] == 1
     assert ignored["import.jsonl (hologram lines)"] == ("not a line type of the Mattermost bulk export format", 1)
     assert ignored["notes.txt"][0] == "not part of the Mattermost bulk export format"
 
 
-@pytest.mark.parametrize(("lines", "message"), [
-    ([TEAM], r"line 1 is not \{\"type\": \"version\""),
-    ([], "has no version line"),
-])
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([TEAM], r"line 1 is not \{\"type\": \"version\""),
+        ([], "has no version line"),
+    ],
+)
 def test_not_a_bulk_export_is_fatal(tmp_path: Path, lines: list[Any], message: str) -> None:
     with pytest.raises(SourceError, match=message):
         MattermostExport(write_jsonl(tmp_path / "export", lines))
@@ -140,14 +175,37 @@ def test_unsafe_zip_is_refused_by_the_shared_archive_checks(tmp_path: Path) -> N
 
 
 def test_direct_messages_with_participants_and_a_missing_attachment(tmp_path: Path) -> None:
-    root = write_jsonl(tmp_path / "export", [
-        VERSION, TEAM, CHANNEL,
-        {"type": "direct_channel", "direct_channel": {"participants": [{"username": "grace"}, {"username": "ada"}]}},
-        {"type": "direct_post", "direct_post": {"channel_members": ["ada", "grace"], "user": "grace", "message": "hey",
-                                                "create_at": 1704067200000, "attachments": [{"path": "gone/file.txt"}]}},
-        {"type": "direct_post", "direct_post": {"channel_members": ["ada"], "user": "ada", "message": "note to self",
-                                                "create_at": 1704067201000}},
-    ])
+    root = write_jsonl(
+        tmp_path / "export",
+        [
+            VERSION,
+            TEAM,
+            CHANNEL,
+            {
+                "type": "direct_channel",
+                "direct_channel": {"participants": [{"username": "grace"}, {"username": "ada"}]},
+            },
+            {
+                "type": "direct_post",
+                "direct_post": {
+                    "channel_members": ["ada", "grace"],
+                    "user": "grace",
+                    "message": "hey",
+                    "create_at": 1704067200000,
+                    "attachments": [{"path": "gone/file.txt"}],
+                },
+            },
+            {
+                "type": "direct_post",
+                "direct_post": {
+                    "channel_members": ["ada"],
+                    "user": "ada",
+                    "message": "note to self",
+                    "create_at": 1704067201000,
+                },
+            },
+        ],
+    )
     with MattermostExport(root) as export:
         convs = {c.id: c for c in export.conversations()}
         assert convs["dm:ada,grace"].kind is ConversationKind.DM and convs["dm:ada"].members == ("ada",)
@@ -156,16 +214,26 @@ def test_direct_messages_with_participants_and_a_missing_attachment(tmp_path: Pa
 
 
 def test_broken_characters_are_replaced_and_listed_per_file(tmp_path: Path) -> None:
-    """A lone surrogate escape (half an emoji) becomes U+FFFD before the spool or any stage sees it; a whole pair stays."""
-    user = {"type": "user", "user": {"username": "ada", "email": "ada@example.com", "first_name": "Ada \ud83d",
-                                     "last_name": "Lovelace"}}
+    """A lone surrogate escape (half an emoji) becomes U+FFFD before the spool or any stage sees it; a whole pair
+    stays.
+    """
+    user = {
+        "type": "user",
+        "user": {"username": "ada", "email": "ada@example.com", "first_name": "Ada \ud83d", "last_name": "Lovelace"},
+    }
     replies = [{"user": "ada", "message": "reply \udc00", "create_at": 1704103202000}]
-    lines = [VERSION, TEAM, CHANNEL, user, post(1704103200000, "cut \ud83d, whole \ud83d\ude00", replies=replies),
-             post(1704103201000, "plain")]
+    lines = [
+        VERSION,
+        TEAM,
+        CHANNEL,
+        user,
+        post(1704103200000, "cut \ud83d, whole \ud83d\ude00", replies=replies),
+        post(1704103201000, "plain"),
+    ]
     root = write_jsonl(tmp_path / "export", [json.dumps(line) for line in lines])  # the escapes kept, as written
     with MattermostExport(root) as export:
         (general,) = export.conversations()
-        assert [m.text for m in export.messages(general)] == ["cut \ufffd, whole \U0001F600", "plain", "reply \ufffd"]
+        assert [m.text for m in export.messages(general)] == ["cut \ufffd, whole \U0001f600", "plain", "reply \ufffd"]
         assert export.users["ada"].real_name == "Ada \ufffd Lovelace"
         assert export.repaired == {"import.jsonl": 3}
 
@@ -173,8 +241,14 @@ def test_broken_characters_are_replaced_and_listed_per_file(tmp_path: Path) -> N
 def _peak_while_streaming(root: Path, posts: int) -> int:
     lines: list[Any] = [VERSION, TEAM, CHANNEL]
     start = 1704067200000
-    lines += [post(start + i * 900_000, f"message {i} " + "x" * 200, replies=[{"user": "grace", "message": "re",
-              "create_at": start + i * 900_000 + 1}]) for i in range(posts)]  # 96 posts a day
+    lines += [
+        post(
+            start + i * 900_000,
+            f"message {i} " + "x" * 200,
+            replies=[{"user": "grace", "message": "re", "create_at": start + i * 900_000 + 1}],
+        )
+        for i in range(posts)
+    ]  # 96 posts a day
     return streaming_peak(MattermostExport, write_jsonl(root, lines), 2 * posts)
 
 

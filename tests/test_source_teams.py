@@ -23,14 +23,30 @@ GRACE = {"id": "u-grace", "displayName": "Grace Hopper", "userIdentityType": "aa
 
 def chat_message(n: int, content: str = "<p>hi</p>", **fields: Any) -> dict[str, Any]:
     stamp = f"2024-01-01T10:00:{n:02d}.000Z"
-    return {"id": str(1704103200000 + n * 1000), "replyToId": None, "messageType": "message", "createdDateTime": stamp,
-            "lastModifiedDateTime": stamp, "channelIdentity": {"teamId": "t1", "channelId": CHANNEL},
-            "from": {"user": ADA}, "body": {"contentType": "html", "content": content}, "attachments": [],
-            "mentions": [], "reactions": [], **fields}
+    return {
+        "id": str(1704103200000 + n * 1000),
+        "replyToId": None,
+        "messageType": "message",
+        "createdDateTime": stamp,
+        "lastModifiedDateTime": stamp,
+        "channelIdentity": {"teamId": "t1", "channelId": CHANNEL},
+        "from": {"user": ADA},
+        "body": {"contentType": "html", "content": content},
+        "attachments": [],
+        "mentions": [],
+        "reactions": [],
+        **fields,
+    }
 
 
-def archive(root: Path, lines: list[Any], *, target: str = "teams/t1", name: str = "19%3Ageneral@thread.tacv2.jsonl",
-            meta: dict[str, Any] | None = None) -> Path:
+def archive(
+    root: Path,
+    lines: list[Any],
+    *,
+    target: str = "teams/t1",
+    name: str = "19%3Ageneral@thread.tacv2.jsonl",
+    meta: dict[str, Any] | None = None,
+) -> Path:
     """An export folder with one conversation file; a str line is written as it is (to make broken lines)."""
     folder = root / target
     folder.mkdir(parents=True, exist_ok=True)
@@ -50,17 +66,31 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["files"] == {"available": 3, "missing": 0, "external": 2, "deleted": 0}
     assert inventory["conversions"]["edits"] == 1 and inventory["conversions"]["system_messages"] == 2
     conversions = inventory["conversions"]  # read from the HTML kept, not from Slack's markup
-    assert (conversions["links"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (17, 16, 6, 17)
+    assert (conversions["links"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (
+        17,
+        16,
+        6,
+        17,
+    )
     assert inventory["issues"]["oversize_messages"] == 0  # HTML is kept, not escaped: no growth to estimate
     assert inventory["issues"]["orphan_replies"] == 0 and inventory["quarantined"] == []
     assert {i["path"] for i in inventory["ignored"]} == {
-        "state.json", "teams/cd5a94de-5d20-4b51-ab99-b9f527216dff/attachments.csv",
-        "users/a0000000-0000-4000-8000-000000000002/attachments.csv"}
+        "state.json",
+        "teams/cd5a94de-5d20-4b51-ab99-b9f527216dff/attachments.csv",
+        "users/a0000000-0000-4000-8000-000000000002/attachments.csv",
+    }
     kinds = {c["name"]: (c["kind"], c["messages"], c["replies"]) for c in inventory["channels"]}
     # With Ada's chats beside the team, "everyone in the export" is more than the team: its channels are private to it.
-    assert kinds == {"General": ("private", 82, 34), "random": ("private", 57, 17), "engineering": ("private", 106, 42),
-                     "design": ("private", 36, 15), "announcements": ("private", 19, 0), "leadership": ("private", 32, 12),
-                     "Launch planning": ("group_dm", 3, 0), "Ada Lovelace, Grace Hopper": ("dm", 18, 0)}
+    assert kinds == {
+        "General": ("private", 82, 34),
+        "random": ("private", 57, 17),
+        "engineering": ("private", 106, 42),
+        "design": ("private", 36, 15),
+        "announcements": ("private", 19, 0),
+        "leadership": ("private", 32, 12),
+        "Launch planning": ("group_dm", 3, 0),
+        "Ada Lovelace, Grace Hopper": ("dm", 18, 0),
+    }
     standard = {c["members"] for c in inventory["channels"] if c["kind"] == "private" and c["name"] != "leadership"}
     assert standard == {5}  # the people the team's messages name; the private channel keeps its own 3
 
@@ -92,22 +122,27 @@ def test_zip_and_folder_read_the_same(tmp_path: Path) -> None:
     packed = zip_folder(SAMPLE, tmp_path / "teams-export.zip")
     assert detect_format(SAMPLE) == detect_format(packed) == "teams"
     with TeamsExport(SAMPLE) as folder, TeamsExport(packed) as zipped:
+
         def everything(export: TeamsExport) -> list[tuple[str, str | None, int]]:
             return [(m.ts, m.text, len(m.files)) for c in export.conversations() for m in export.messages(c)]
+
         assert everything(folder) == everything(zipped)
 
 
 def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> None:
-    root = archive(tmp_path / "export", [
-        chat_message(1),
-        '{"id": "broken"',
-        {k: v for k, v in chat_message(2).items() if k != "id"},
-        {k: v for k, v in chat_message(3).items() if k != "channelIdentity"},
-        chat_message(4, createdDateTime="yesterday"),
-        ["not", "a", "message"],
-        chat_message(5, "<p>fine</p>"),
-        chat_message(6, lastEditedDateTime="after lunch"),
-    ])
+    root = archive(
+        tmp_path / "export",
+        [
+            chat_message(1),
+            '{"id": "broken"',
+            {k: v for k, v in chat_message(2).items() if k != "id"},
+            {k: v for k, v in chat_message(3).items() if k != "channelIdentity"},
+            chat_message(4, createdDateTime="yesterday"),
+            ["not", "a", "message"],
+            chat_message(5, "<p>fine</p>"),
+            chat_message(6, lastEditedDateTime="after lunch"),
+        ],
+    )
     (root / "teams/t1/meta.json").write_text("{not json", encoding="utf-8")
     (root / "notes.txt").write_text("x")
     with TeamsExport(root) as export:
@@ -136,11 +171,19 @@ def test_no_conversation_file_is_fatal(tmp_path: Path) -> None:
 
 def test_a_chat_exported_for_each_member_is_read_once_in_its_newest_version(tmp_path: Path) -> None:
     first = chat_message(1, channelIdentity=None, chatId="19:chat@thread.v2")
-    newer = {**first, "lastModifiedDateTime": "2024-01-02T00:00:00.000Z", "lastEditedDateTime": "2024-01-02T00:00:00.000Z",
-             "body": {"contentType": "html", "content": "<p>edited</p>"}}
-    meta = {"kind": "user", "conversations": {"19:chat@thread.v2": {"name": "Ada, Grace", "kind": "oneOnOne",
-                                                                    "members": ["u-ada", "u-grace"]}},
-            "people": {"u-ada": {"name": "Ada L.", "email": "ada@example.com"}}}
+    newer = {
+        **first,
+        "lastModifiedDateTime": "2024-01-02T00:00:00.000Z",
+        "lastEditedDateTime": "2024-01-02T00:00:00.000Z",
+        "body": {"contentType": "html", "content": "<p>edited</p>"},
+    }
+    meta = {
+        "kind": "user",
+        "conversations": {
+            "19:chat@thread.v2": {"name": "Ada, Grace", "kind": "oneOnOne", "members": ["u-ada", "u-grace"]}
+        },
+        "people": {"u-ada": {"name": "Ada L.", "email": "ada@example.com"}},
+    }
     root = archive(tmp_path / "export", [first, newer], target="users/u-ada", name="chat.jsonl", meta=meta)
     archive(root, [newer, first], target="users/u-grace", name="chat.jsonl")
     with TeamsExport(root) as export:
@@ -152,21 +195,48 @@ def test_a_chat_exported_for_each_member_is_read_once_in_its_newest_version(tmp_
 
 
 def test_mentions_reactions_cards_and_replies(tmp_path: Path) -> None:
-    root_message = chat_message(1, '<p>Hi <at id="0">Grace Hopper</at></p>',
-                                mentions=[{"id": 0, "mentionText": "Grace Hopper", "mentioned": {"user": GRACE}}],
-                                reactions=[{"reactionType": "like", "user": {"user": {"id": "u-grace"}}},
-                                           {"reactionType": "😂", "user": {"user": {"id": "u-ada"}}}])
+    root_message = chat_message(
+        1,
+        '<p>Hi <at id="0">Grace Hopper</at></p>',
+        mentions=[{"id": 0, "mentionText": "Grace Hopper", "mentioned": {"user": GRACE}}],
+        reactions=[
+            {"reactionType": "like", "user": {"user": {"id": "u-grace"}}},
+            {"reactionType": "😂", "user": {"user": {"id": "u-ada"}}},
+        ],
+    )
     reply = chat_message(2, "<p>reply</p>", replyToId=root_message["id"], **{"from": {"user": GRACE}})
     orphan = chat_message(3, "<p>root outside the window</p>", replyToId="1704099600000")
-    card = chat_message(4, '<attachment id="c1"></attachment>', attachments=[
-        {"id": "c1", "contentType": "application/vnd.microsoft.card.adaptive", "content": '{"type": "AdaptiveCard"}'},
-        {"id": "q1", "contentType": "messageReference",
-         "content": json.dumps({"messagePreview": "earlier words", "messageSender": {"user": ADA}})}])
-    event = chat_message(5, "<systemEventMessage/>", messageType="systemEventMessage", **{"from": None},
-                         eventDetail={"@odata.type": "#microsoft.graph.membersAddedEventMessageDetail",
-                                      "members": [{"id": "u-grace", "displayName": "Grace Hopper"}]})
-    root = archive(tmp_path / "export", [root_message, reply, orphan, card, event],
-                   meta={"kind": "team", "name": "Acme", "conversations": {CHANNEL: {"name": "General", "kind": "standard"}}})
+    card = chat_message(
+        4,
+        '<attachment id="c1"></attachment>',
+        attachments=[
+            {
+                "id": "c1",
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "content": '{"type": "AdaptiveCard"}',
+            },
+            {
+                "id": "q1",
+                "contentType": "messageReference",
+                "content": json.dumps({"messagePreview": "earlier words", "messageSender": {"user": ADA}}),
+            },
+        ],
+    )
+    event = chat_message(
+        5,
+        "<systemEventMessage/>",
+        messageType="systemEventMessage",
+        **{"from": None},
+        eventDetail={
+            "@odata.type": "#microsoft.graph.membersAddedEventMessageDetail",
+            "members": [{"id": "u-grace", "displayName": "Grace Hopper"}],
+        },
+    )
+    root = archive(
+        tmp_path / "export",
+        [root_message, reply, orphan, card, event],
+        meta={"kind": "team", "name": "Acme", "conversations": {CHANNEL: {"name": "General", "kind": "standard"}}},
+    )
     with TeamsExport(root) as export:
         (general,) = export.conversations()
         messages = list(export.messages(general))
@@ -178,21 +248,31 @@ def test_mentions_reactions_cards_and_replies(tmp_path: Path) -> None:
     assert stray.is_reply and stray.thread_ts == "1704099600.000000"  # Teams ids are the root's epoch ms
     assert [c.get("author_name") for c in cards.attachments] == [None, "Ada Lovelace"]
     assert "cannot import" in cards.attachments[0]["fallback"] and cards.attachments[1]["text"] == "earlier words"
-    assert added.system and added.text == "members added: Grace Hopper" and added.subtype == "membersAddedEventMessageDetail"
+    assert (
+        added.system
+        and added.text == "members added: Grace Hopper"
+        and added.subtype == "membersAddedEventMessageDetail"
+    )
 
 
 def test_broken_characters_are_replaced_and_listed_per_file(tmp_path: Path) -> None:
     """A lone surrogate escape (half an emoji) becomes U+FFFD: in meta.json, in a message, and in a card's JSON, which
     is a string inside the message decoded only when the message is read; a whole pair stays."""
-    card = {"id": "c1", "contentType": "application/vnd.microsoft.card.adaptive",
-            "content": json.dumps({"title": "card \ud83d", "text": "whole \ud83d\ude00"})}  # escaped again inside
-    root = archive(tmp_path / "export", [chat_message(1, "<p>cut \udc00</p>", attachments=[card])],
-                   meta={"kind": "team", "name": "Acme", "conversations": {CHANNEL: {"name": "Gen \ud83d", "kind": "standard"}}})
+    card = {
+        "id": "c1",
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "content": json.dumps({"title": "card \ud83d", "text": "whole \ud83d\ude00"}),
+    }  # escaped again inside
+    root = archive(
+        tmp_path / "export",
+        [chat_message(1, "<p>cut \udc00</p>", attachments=[card])],
+        meta={"kind": "team", "name": "Acme", "conversations": {CHANNEL: {"name": "Gen \ud83d", "kind": "standard"}}},
+    )
     with TeamsExport(root) as export:
         (general,) = export.conversations()
         (message,) = export.messages(general)
         assert general.name == "Gen \ufffd" and message.text == "<p>cut \ufffd</p>"
-        assert (message.attachments[0]["title"], message.attachments[0]["text"]) == ("card \ufffd", "whole \U0001F600")
+        assert (message.attachments[0]["title"], message.attachments[0]["text"]) == ("card \ufffd", "whole \U0001f600")
         assert export.repaired == {"teams/t1/meta.json": 1, "teams/t1/19%3Ageneral@thread.tacv2.jsonl": 2}
 
 
@@ -201,13 +281,20 @@ def _peak_while_streaming(root: Path, messages: int) -> int:
     start = 1704067200000
     lines = []
     for i in range(messages):
-        line = chat_message(0, "<p>message " + "x" * 200 + "</p>", id=str(start + i * 900_000),
-                            createdDateTime=format_ms(start + i * 900_000), lastModifiedDateTime=format_ms(start + i * 900_000))
+        line = chat_message(
+            0,
+            "<p>message " + "x" * 200 + "</p>",
+            id=str(start + i * 900_000),
+            createdDateTime=format_ms(start + i * 900_000),
+            lastModifiedDateTime=format_ms(start + i * 900_000),
+        )
         if i % 4 == 3:
             line["replyToId"] = str(start + (i - 1) * 900_000)
         lines.append(line)
-    lines += [{**line, "lastModifiedDateTime": "2025-01-01T00:00:00.000Z", "lastEditedDateTime": "2025-01-01T00:00:00.000Z"}
-              for line in lines[::10]]
+    lines += [
+        {**line, "lastModifiedDateTime": "2025-01-01T00:00:00.000Z", "lastEditedDateTime": "2025-01-01T00:00:00.000Z"}
+        for line in lines[::10]
+    ]
     return streaming_peak(TeamsExport, archive(root, lines), messages)
 
 

@@ -24,17 +24,37 @@ SAMPLES = REPO / "sample_data"
 # and per target team its channels with (lines, roots, replies).
 GOLDEN: dict[str, dict[str, Any]] = {
     "mattermost": {  # nobody has an Entra account: the private channel and the DMs fall back to the archive
-        "messages": (33, 23, 10), "files": (1, 0, 1), "authors": (0, 23), "archived": 3, "chats": 0,
+        "messages": (33, 23, 10),
+        "files": (1, 0, 1),
+        "authors": (0, 23),
+        "archived": 3,
+        "chats": 0,
         "teams": {"Northwind Traders": {"General": (10, 5, 5), "Engineering": (11, 5, 6), "Old Launch": (2, 1, 1)}},
     },
     "discord": {  # likewise: no Discord account has an email
-        "messages": (29, 19, 10), "files": (1, 1, 1), "authors": (0, 19), "archived": 3, "chats": 0,
+        "messages": (29, 19, 10),
+        "files": (1, 1, 1),
+        "authors": (0, 19),
+        "archived": 3,
+        "chats": 0,
         "teams": {"Northwind Gaming": {"dev": (7, 4, 3), "General": (12, 8, 4)}},
     },
     "teams": {  # a team exported with users' chats: its channels are private channels of its people; chats stay chats
-        "messages": (353, 353, 0), "files": (3, 0, 2), "authors": (351, 2), "archived": 0, "chats": 2,
-        "teams": {"Northwind Labs": {"General-slack": (82, 48, 34), "leadership": (32, 20, 12), "announcements": (19, 19, 0),
-                                    "engineering": (106, 64, 42), "design": (36, 21, 15), "random": (57, 40, 17)}},
+        "messages": (353, 353, 0),
+        "files": (3, 0, 2),
+        "authors": (351, 2),
+        "archived": 0,
+        "chats": 2,
+        "teams": {
+            "Northwind Labs": {
+                "General-slack": (82, 48, 34),
+                "leadership": (32, 20, 12),
+                "announcements": (19, 19, 0),
+                "engineering": (106, 64, 42),
+                "design": (36, 21, 15),
+                "random": (57, 40, 17),
+            }
+        },
     },
 }
 
@@ -60,7 +80,9 @@ def target(target_process):
 
 
 def shape(manifest: Manifest) -> dict[str, dict[str, tuple[int, int, int]]]:
-    return {t.display_name: {c.display_name: (c.messages, c.roots, c.replies) for c in t.channels} for t in manifest.teams}
+    return {
+        t.display_name: {c.display_name: (c.messages, c.roots, c.replies) for c in t.channels} for t in manifest.teams
+    }
 
 
 @pytest.mark.parametrize("sample", sorted(GOLDEN))
@@ -69,7 +91,9 @@ def test_golden_plan(sample: str, tmp_path: Path) -> None:
     result = plan_sample(SAMPLES / sample, tmp_path)
     report = result.report
     assert result.manifest.source["kind"] == sample
-    assert (report["messages"]["read"], report["messages"]["planned"], report["messages"]["archived"]) == golden["messages"]
+    assert (report["messages"]["read"], report["messages"]["planned"], report["messages"]["archived"]) == golden[
+        "messages"
+    ]
     assert report["messages"]["balanced"] and report["lines"]["balanced"] and report["quarantined"] == []
     files = report["files"]
     assert (files["inline_images"], files["uploaded"], len(files["placeholders"])) == golden["files"]
@@ -108,7 +132,10 @@ def test_a_fresh_export_migrates_into_another_tenant(emulator, target, tmp_path:
     render_archive(exported)  # as `export --format html` leaves it: pages the reader lists and does not read
     with TeamsExport(exported) as export:
         reasons = {i.reason for i in export.ignored}
-    assert "a conversation page of the browsable archive" in reasons and "the browsable archive (built from the JSONL files)" in reasons
+    assert (
+        "a conversation page of the browsable archive" in reasons
+        and "the browsable archive (built from the JSONL files)" in reasons
+    )
     migration = migrate_sample(target, exported, tmp_path / "again", source_format="teams")
     assert migration.loaded.ok and migration.verified.ok, migration.verified.as_json()
     report = migration.plan.report
@@ -118,20 +145,53 @@ def test_a_fresh_export_migrates_into_another_tenant(emulator, target, tmp_path:
 
 def test_cli_transform_takes_the_source_format(tmp_path: Path) -> None:
     plan_sample(SAMPLES / "discord", tmp_path)
-    wrong = CliRunner().invoke(app, ["transform", str(SAMPLES / "discord"), "--mappings", str(tmp_path / "mappings"),
-                                     "--out", str(tmp_path / "plan2"), "--source-format", "mattermost"])
+    wrong = CliRunner().invoke(
+        app,
+        [
+            "transform",
+            str(SAMPLES / "discord"),
+            "--mappings",
+            str(tmp_path / "mappings"),
+            "--out",
+            str(tmp_path / "plan2"),
+            "--source-format",
+            "mattermost",
+        ],
+    )
     assert wrong.exit_code == 2 and "JSONL" in wrong.output
-    right = CliRunner().invoke(app, ["transform", str(SAMPLES / "discord"), "--mappings", str(tmp_path / "mappings"),
-                                     "--out", str(tmp_path / "plan2"), "--source-format", "discord"])
+    right = CliRunner().invoke(
+        app,
+        [
+            "transform",
+            str(SAMPLES / "discord"),
+            "--mappings",
+            str(tmp_path / "mappings"),
+            "--out",
+            str(tmp_path / "plan2"),
+            "--source-format",
+            "discord",
+        ],
+    )
     assert right.exit_code == 0, right.output
 
 
 def test_cli_migrate_runs_a_mattermost_export_end_to_end(no_credentials: None, tmp_path: Path) -> None:
     """`migrator migrate` with the format named: analyse → transform → load → verify on the embedded emulator."""
     plan_sample(SAMPLES / "mattermost", tmp_path)  # the drafted mappings, matched against the demo directory
-    result = CliRunner().invoke(app, ["migrate", str(SAMPLES / "mattermost"), "--mappings", str(tmp_path / "mappings"),
-                                      "--out", str(tmp_path / "out"), "--directory", str(DEMO_DIRECTORY),
-                                      "--source-format", "mattermost"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "migrate",
+            str(SAMPLES / "mattermost"),
+            "--mappings",
+            str(tmp_path / "mappings"),
+            "--out",
+            str(tmp_path / "out"),
+            "--directory",
+            str(DEMO_DIRECTORY),
+            "--source-format",
+            "mattermost",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert Manifest.read(tmp_path / "out" / "plan").source["kind"] == "mattermost"
-

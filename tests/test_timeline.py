@@ -29,13 +29,15 @@ def targets(draw: st.DrawFn) -> tuple[list[Entry], int]:
         root_us = BASE_US + draw(st.integers(-3000, 12_000))
         entries.append(Entry(thread, root_us, True, draw(st.sampled_from([1, 1, 1, 2, 3]))))
         for _ in range(draw(st.integers(0, 6))):
-            entries.append(Entry(thread, root_us + draw(st.integers(-4000, 6000)), False, draw(st.sampled_from([1, 1, 2]))))
+            entries.append(
+                Entry(thread, root_us + draw(st.integers(-4000, 6000)), False, draw(st.sampled_from([1, 1, 2])))
+            )
     order = draw(st.permutations(range(len(entries))))
     return [entries[i] for i in order], NOW
 
 
 def milliseconds(entries: list[Entry], placements: list) -> list[int]:
-    return [p.ms + k for e, p in zip(entries, placements) for k in range(e.span)]
+    return [p.ms + k for e, p in zip(entries, placements, strict=True) for k in range(e.span)]
 
 
 @settings(max_examples=400, deadline=None)
@@ -49,17 +51,19 @@ def test_every_rule_holds_for_any_input(target: tuple[list[Entry], int]) -> None
     assert max(used) <= now, "a message is in the future"
     for members in thread_order(entries).values():
         ends = [(placements[i].ms, placements[i].ms + entries[i].span - 1) for i in members]
-        for (_, previous_end), (start, _) in zip(ends, ends[1:]):
+        for (_, previous_end), (start, _) in zip(ends, ends[1:], strict=False):
             assert start > previous_end, "a thread does not ascend"
         root = members[0]
         assert entries[root].root
         assert all(placements[i].ms > placements[root].ms for i in members[1:]), "a reply is not after its root"
-    for entry, placement in zip(entries, placements):
+    for entry, placement in zip(entries, placements, strict=True):
         assert placement.original == entry.us // 1000
         assert placement.moved == bool(placement.reasons), "an adjustment without its reason, or a reason without one"
         assert set(placement.reasons) <= set(REASONS)
         if placement.ms > placement.original:
-            assert set(placement.reasons) & {THREAD_ORDER, REPLY_BEFORE_ROOT, CHANNEL_COLLISION}, "moved later for no rule"
+            assert set(placement.reasons) & {THREAD_ORDER, REPLY_BEFORE_ROOT, CHANNEL_COLLISION}, (
+                "moved later for no rule"
+            )
         if placement.ms < placement.original:
             assert FUTURE in placement.reasons, "moved earlier although it was not in the future"
 
@@ -97,8 +101,14 @@ def test_a_split_message_takes_consecutive_milliseconds() -> None:
 
 
 def test_future_messages_are_pulled_back_keeping_their_order() -> None:
-    placed = place([Entry(0, (NOW - 1) * 1000, True), Entry(0, (NOW + 5000) * 1000, False),
-                    Entry(1, (NOW + 60_000) * 1000, True, span=2)], NOW)
+    placed = place(
+        [
+            Entry(0, (NOW - 1) * 1000, True),
+            Entry(0, (NOW + 5000) * 1000, False),
+            Entry(1, (NOW + 60_000) * 1000, True, span=2),
+        ],
+        NOW,
+    )
     # the latest goes first: the split message needs two free milliseconds, NOW-1 is the root's
     assert [p.ms - NOW for p in placed] == [-1, 0, -3]
     assert [p.reasons for p in placed] == [[], [FUTURE], [FUTURE]]

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.limits import MAX_BODY_BYTES
-from migrator.plan import Manifest, read_lines
+from migrator.plan import Manifest
+from migrator.sources import open_source
 from migrator.stages.analyse import run_analyse
 from migrator.stages.mapping import run_map
-from migrator.sources import open_source
 from migrator.stages.transform import TransformError, transform
 from migrator.stages.transform.archive import Archiver
 from migrator.stages.transform.report import REPORT_HTML, REPORT_JSON
@@ -107,7 +107,10 @@ def test_images_go_inline_files_are_uploaded_missing_ones_become_placeholders(sa
         assert upload.sha256 in exported
     placeholders = {p["name"]: p for p in report["files"]["placeholders"]}
     assert report["files"]["missing_files"] == len(placeholders) == 2
-    assert {name: p["status"] for name, p in placeholders.items()} == {"architecture.key": "missing", "Payments spec": "external"}
+    assert {name: p["status"] for name, p in placeholders.items()} == {
+        "architecture.key": "missing",
+        "Payments spec": "external",
+    }
     line = next(line for line in lines if line["key"] == placeholders["Payments spec"]["message"])
     text = BeautifulSoup(line["body"]["content"], "html.parser").get_text()
     assert "📎 Payments spec (47.1 KB), stored outside Slack: https://files.slack.com/" in text
@@ -125,8 +128,11 @@ def test_a_long_message_is_split_into_numbered_replies_never_truncated(sample) -
     assert all(len(p["body"]["content"].encode()) <= MAX_BODY_BYTES for p in parts)
     texts = [BeautifulSoup(p["body"]["content"], "html.parser").get_text() for p in parts]
     assert texts[0].startswith("(part 1 of 2)") and texts[1].startswith("(part 2 of 2)")
-    raw = next(m for m in json.loads((SAMPLE / "engineering" / "2024-03-26.json").read_text(encoding="utf-8"))
-               if m["ts"] == split["key"].split(":")[1])
+    raw = next(
+        m
+        for m in json.loads((SAMPLE / "engineering" / "2024-03-26.json").read_text(encoding="utf-8"))
+        if m["ts"] == split["key"].split(":")[1]
+    )
     whole = texts[0].removeprefix("(part 1 of 2)") + texts[1].removeprefix("(part 2 of 2)")
     code = unescape(raw["text"].split("```")[1].strip("\n"))
     assert code in whole  # every line of the log, in order
@@ -140,11 +146,15 @@ def test_fallback_authors_say_who_wrote_and_skipped_ones_are_counted(sample, tmp
     assert all("Originally posted by" in line["body"]["content"] for line in fallback)
     folder = shutil.copytree(MAPPINGS, tmp_path / "mappings")
     rows = (folder / "users.csv").read_text(encoding="utf-8").splitlines()
-    (folder / "users.csv").write_text("\n".join(
-        row.rsplit(",", 1)[0] + ",skip" if "Zoë Contractor" in row else row for row in rows) + "\n", encoding="utf-8")
+    (folder / "users.csv").write_text(
+        "\n".join(row.rsplit(",", 1)[0] + ",skip" if "Zoë Contractor" in row else row for row in rows) + "\n",
+        encoding="utf-8",
+    )
     skipped = transform(SAMPLE, folder, tmp_path / "plan", now_ms=NOW).report
     zoe = report["authors"]["fallback_for"]["Zoë Contractor"]
-    assert skipped["authors"]["skipped_list"] == [{"author": "Zoë Contractor", "reason": "users.csv says skip", "messages": zoe}]
+    assert skipped["authors"]["skipped_list"] == [
+        {"author": "Zoë Contractor", "reason": "users.csv says skip", "messages": zoe}
+    ]
     assert skipped["messages"]["skipped_authors"] == zoe
     assert skipped["messages"]["balanced"] and skipped["lines"]["balanced"] and skipped["files"]["balanced"]
     assert_plan_rules(tmp_path / "plan", NOW)
@@ -159,10 +169,12 @@ def test_system_messages_can_be_skipped_and_are_counted(tmp_path) -> None:
 
 
 def test_bad_mappings_stop_transform_with_file_and_line(tmp_path) -> None:
-    folder = edited_mappings(tmp_path, {"    channel: design\n": "    channel: \"de#sign\"\n"})
+    folder = edited_mappings(tmp_path, {"    channel: design\n": '    channel: "de#sign"\n'})
     with pytest.raises(TransformError, match=r"migration\.yaml:\d+"):
         transform(SAMPLE, folder, tmp_path / "plan", now_ms=NOW)
-    result = CliRunner().invoke(app, ["transform", str(SAMPLE), "--mappings", str(folder), "--out", str(tmp_path / "plan")])
+    result = CliRunner().invoke(
+        app, ["transform", str(SAMPLE), "--mappings", str(folder), "--out", str(tmp_path / "plan")]
+    )
     assert result.exit_code == 2 and "migration.yaml:" in result.output
 
 
@@ -172,7 +184,11 @@ def test_the_cli_writes_the_plan_and_says_what_it_did(tmp_path) -> None:
     assert "370 messages read: 370 planned, 0 archived, 0 left out" in result.output
     assert "for 6 channels (1 private) in 1 teams and 3 chats" in result.output
     assert (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file()
-    assert sorted(p.name for p in (tmp_path / "chats").glob("*.jsonl")) == ["D01ADAGRACE.jsonl", "D02ALANMEI.jsonl", "G02MPIM.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "chats").glob("*.jsonl")) == [
+        "D01ADAGRACE.jsonl",
+        "D02ALANMEI.jsonl",
+        "G02MPIM.jsonl",
+    ]
     assert not list((tmp_path / "archive").glob("*.html"))
 
 
@@ -203,17 +219,22 @@ def transform_export(tmp_path: Path, files: dict[str, Any], now_ms: int = NOW, e
 
 def test_duplicates_replies_before_their_root_merged_channels_and_the_future(tmp_path) -> None:
     now = parse_ms("2023-11-14T22:13:30.000Z")  # 1700000010 s
-    result, lines = transform_export(tmp_path, {
-        "general/2023-11-14.json": [
-            message("1700000000.000100", "root"),
-            message("1699999999.000000", "reply stamped before its root", thread_ts="1700000000.000100"),
-            message("1700000000.000100", "same ts as the root, a second record"),
-            message("1700000000.000900", "same millisecond", user="U2"),
-            message("1700000100.000000", "in the future"),
-            message("1700000200.000000", "further in the future", thread_ts="1700000000.000100"),
-        ],
-        "dev/2023-11-14.json": [message("1700000000.000500", "same millisecond, merged from #dev")],
-    }, now_ms=now, edit={"    channel: dev\n": "    channel: General\n    merge: true\n"})
+    result, lines = transform_export(
+        tmp_path,
+        {
+            "general/2023-11-14.json": [
+                message("1700000000.000100", "root"),
+                message("1699999999.000000", "reply stamped before its root", thread_ts="1700000000.000100"),
+                message("1700000000.000100", "same ts as the root, a second record"),
+                message("1700000000.000900", "same millisecond", user="U2"),
+                message("1700000100.000000", "in the future"),
+                message("1700000200.000000", "further in the future", thread_ts="1700000000.000100"),
+            ],
+            "dev/2023-11-14.json": [message("1700000000.000500", "same millisecond, merged from #dev")],
+        },
+        now_ms=now,
+        edit={"    channel: dev\n": "    channel: General\n    merge: true\n"},
+    )
     (general,) = [v for k, v in lines.items() if k.endswith("/General")]
     assert len(general) == 7 and result.report["messages"]["planned"] == 7
     keys = [line["key"] for line in general]
@@ -223,15 +244,23 @@ def test_duplicates_replies_before_their_root_merged_channels_and_the_future(tmp
     assert "future" in moved["C1:1700000100.000000"]
     thread = by_thread(general)["C1:1700000000.000100"]
     assert [line["body"]["content"] for line in thread] == [
-        "<p>root</p>", "<p>reply stamped before its root</p>", "<p>further in the future</p>"]
+        "<p>root</p>",
+        "<p>reply stamped before its root</p>",
+        "<p>further in the future</p>",
+    ]
     assert result.report["timeline"]["moved"] == len(result.report["timeline"]["adjustments"]) >= 4
 
 
 def test_replies_whose_root_is_missing_get_a_stand_in_first_message(tmp_path) -> None:
-    result, lines = transform_export(tmp_path, {"general/2023-11-14.json": [
-        message("1700000001.000000", "orphan reply", thread_ts="1700000000.000000"),
-        message("1700000002.000000", "second orphan reply", thread_ts="1700000000.000000", user="U2"),
-    ]})
+    result, lines = transform_export(
+        tmp_path,
+        {
+            "general/2023-11-14.json": [
+                message("1700000001.000000", "orphan reply", thread_ts="1700000000.000000"),
+                message("1700000002.000000", "second orphan reply", thread_ts="1700000000.000000", user="U2"),
+            ]
+        },
+    )
     (general,) = [v for k, v in lines.items() if k.endswith("/General")]
     assert [line["kind"] for line in general] == ["root", "reply", "reply"]
     assert "not in the export" in general[0]["body"]["content"] and general[0]["from"]["user"]["id"] == FALLBACK
@@ -240,9 +269,19 @@ def test_replies_whose_root_is_missing_get_a_stand_in_first_message(tmp_path) ->
 
 def test_a_message_far_over_the_limit_becomes_parts_that_keep_every_character(tmp_path) -> None:
     words = " ".join(f"word{i}&<{i}>" for i in range(12_000))  # ~150 KB once escaped, no line breaks
-    result, lines = transform_export(tmp_path, {"general/2023-11-14.json": [
-        message("1700000000.000000", "root"), message("1700000001.000000", words.replace("&", "&amp;").replace("<", "&lt;")
-                                                      .replace(">", "&gt;"), thread_ts="1700000000.000000")]})
+    result, lines = transform_export(
+        tmp_path,
+        {
+            "general/2023-11-14.json": [
+                message("1700000000.000000", "root"),
+                message(
+                    "1700000001.000000",
+                    words.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+                    thread_ts="1700000000.000000",
+                ),
+            ]
+        },
+    )
     (general,) = [v for k, v in lines.items() if k.endswith("/General")]
     parts = general[1:]
     assert len(parts) == result.report["split"][0]["parts"] >= 6
@@ -262,8 +301,14 @@ def crowded_exports(draw: st.DrawFn) -> dict[str, Any]:
         ts = f"{base + draw(st.integers(-2, 12))}.{draw(st.sampled_from([0, 1, 999, 1000, 500_000])):06d}"
         day = draw(st.sampled_from(sorted(channels)))
         if roots and draw(st.booleans()):
-            channels[day].append(message(ts, "reply", user=draw(st.sampled_from(["U1", "U2", "U3"])),
-                                         thread_ts=draw(st.sampled_from(roots + [f"{base - 5}.000000"]))))
+            channels[day].append(
+                message(
+                    ts,
+                    "reply",
+                    user=draw(st.sampled_from(["U1", "U2", "U3"])),
+                    thread_ts=draw(st.sampled_from(roots + [f"{base - 5}.000000"])),
+                )
+            )
         else:
             roots.append(ts)
             channels[day].append(message(ts, "root", user=draw(st.sampled_from(["U1", "U2"]))))
@@ -275,26 +320,38 @@ def crowded_exports(draw: st.DrawFn) -> dict[str, Any]:
 def test_any_export_gives_a_plan_graph_accepts_with_every_message_once(tmp_path, files) -> None:
     with tempfile.TemporaryDirectory(dir=tmp_path) as work:
         now = (1_700_000_000 + 5) * 1000
-        result, lines = transform_export(Path(work), files, now_ms=now,
-                                         edit={"    channel: dev\n": "    channel: General\n    merge: true\n"})
+        result, lines = transform_export(
+            Path(work), files, now_ms=now, edit={"    channel: dev\n": "    channel: General\n    merge: true\n"}
+        )
         planned = [line for conv in lines.values() for line in conv]
-        sources = [line["key"] for line in planned if "/part-" not in line["key"] and not line.get("note", "").startswith("stand-in")]
+        sources = [
+            line["key"]
+            for line in planned
+            if "/part-" not in line["key"] and not line.get("note", "").startswith("stand-in")
+        ]
         assert len(sources) == len(set(sources)) == sum(len(day) for day in files.values())
 
 
 def test_archived_conversations_keep_every_message_as_lines_and_a_readable_page(tmp_path) -> None:
-    export = write_export(tmp_path / "export", {
-        "dms.json": [{"id": "D1", "members": ["U1", "U2"], "created": 1700000000}],
-        "D1/2023-11-14.json": [
-            message("1700000001.000000", "root &lt;b&gt;not bold&lt;/b&gt; &amp; <@U2>"),  # as Slack stores typed markup
-            message("1700000002.000000", "reply", user="U2", thread_ts="1700000001.000000"),
-            message("1700000003.000000", "reply to a missing root", thread_ts="1699999999.000000"),
-        ],
-    })
+    export = write_export(
+        tmp_path / "export",
+        {
+            "dms.json": [{"id": "D1", "members": ["U1", "U2"], "created": 1700000000}],
+            "D1/2023-11-14.json": [
+                message(
+                    "1700000001.000000", "root &lt;b&gt;not bold&lt;/b&gt; &amp; <@U2>"
+                ),  # as Slack stores typed markup
+                message("1700000002.000000", "reply", user="U2", thread_ts="1700000001.000000"),
+                message("1700000003.000000", "reply to a missing root", thread_ts="1699999999.000000"),
+            ],
+        },
+    )
     source = open_source(export)
     try:
         (dm,) = [c for c in source.conversations() if c.id == "D1"]
-        entry = Archiver(source, {"U1": "Ada", "U2": "Grace"}, {}, tmp_path / "plan").archive(dm, "DM: Ada, Grace", "a DM")
+        entry = Archiver(source, {"U1": "Ada", "U2": "Grace"}, {}, tmp_path / "plan").archive(
+            dm, "DM: Ada, Grace", "a DM"
+        )
     finally:
         source.close()
     assert (entry["messages"], entry["files_read"], entry["reason"]) == (3, 0, "a DM")
@@ -304,7 +361,9 @@ def test_archived_conversations_keep_every_message_as_lines_and_a_readable_page(
     page = BeautifulSoup((tmp_path / "plan" / entry["page"]).read_text(encoding="utf-8"), "html.parser")
     threads = page.find_all("section", class_="thread")
     assert [[a.get("class") for a in t.find_all("article")] for t in threads] == [
-        [["message"], ["message", "reply"]], [["message", "reply"]]]
+        [["message"], ["message", "reply"]],
+        [["message", "reply"]],
+    ]
     assert threads[1].find("p", class_="orphan") is not None
     assert page.find("b", string="not bold") is None and "root <b>not bold</b> & Grace" in threads[0].get_text()
 
@@ -318,37 +377,59 @@ def broken_export() -> dict[str, str]:
     that cut UTF-16 in two wrote them."""
     users = [*USERS[:1], {**USERS[1], "real_name": "Grace \ud83d Hopper"}, *USERS[2:]]
     channels = [CHANNELS[0], {**CHANNELS[1], "name": "dev\ud83d", "topic": {"value": "builds \udc00 here"}}]
-    return {name: json.dumps(value) for name, value in {
-        "users.json": users,
-        "channels.json": channels,
-        "dms.json": [{"id": "D1", "members": ["U1", "U2"], "created": 1700000000},
-                     {"id": "D2", "members": ["U1", "U3"], "created": 1700000000}],  # U3 has no email: archived
-        "general/2023-11-14.json": [
-            message("1700000000.000100", "cut \ud83d here, whole \ud83d\ude00 there, ask <@U2>"),
-            {"type": "message", "subtype": "bot_message", "bot_id": "B9", "username": "deploy \udead bot",
-             "text": "deployed", "ts": "1700000001.000000"},
-        ],
-        "C2/2023-11-14.json": [message("1700000002.000000", "in dev")],  # its folder is named by id, as its name is broken
-        "D1/2023-11-14.json": [message("1700000003.000000", "dm \ud83d text", user="U2")],
-        "D2/2023-11-14.json": [message("1700000004.000000", "archived \udbff text")],
-    }.items()}
+    return {
+        name: json.dumps(value)
+        for name, value in {
+            "users.json": users,
+            "channels.json": channels,
+            "dms.json": [
+                {"id": "D1", "members": ["U1", "U2"], "created": 1700000000},
+                {"id": "D2", "members": ["U1", "U3"], "created": 1700000000},
+            ],  # U3 has no email: archived
+            "general/2023-11-14.json": [
+                message("1700000000.000100", "cut \ud83d here, whole \ud83d\ude00 there, ask <@U2>"),
+                {
+                    "type": "message",
+                    "subtype": "bot_message",
+                    "bot_id": "B9",
+                    "username": "deploy \udead bot",
+                    "text": "deployed",
+                    "ts": "1700000001.000000",
+                },
+            ],
+            "C2/2023-11-14.json": [
+                message("1700000002.000000", "in dev")
+            ],  # its folder is named by id, as its name is broken
+            "D1/2023-11-14.json": [message("1700000003.000000", "dm \ud83d text", user="U2")],
+            "D2/2023-11-14.json": [message("1700000004.000000", "archived \udbff text")],
+        }.items()
+    }
 
 
 def test_broken_characters_become_u_fffd_in_every_stage_and_are_listed(tmp_path) -> None:
     result, lines = transform_export(tmp_path, broken_export())
-    written = {path: path.read_bytes().decode("utf-8") for folder in ("plan", "analyse", "mappings")
-               for path in (tmp_path / folder).rglob("*") if path.is_file()}  # strict UTF-8, every file
+    written = {
+        path: path.read_bytes().decode("utf-8")
+        for folder in ("plan", "analyse", "mappings")
+        for path in (tmp_path / folder).rglob("*")
+        if path.is_file()
+    }  # strict UTF-8, every file
     (general,) = [v for k, v in lines.items() if k.endswith("/General")]
     first, bot = (line["body"]["content"] for line in general)
-    assert "cut \ufffd here, whole \U0001F600 there, ask <b>Grace \ufffd Hopper</b>" in first
+    assert "cut \ufffd here, whole \U0001f600 there, ask <b>Grace \ufffd Hopper</b>" in first
     assert "deploy \ufffd bot" in bot and "deployed" in bot
     (chat,) = [v for k, v in lines.items() if k.endswith("D1")]
     assert "dm \ufffd text" in chat[0]["body"]["content"]
     (dev,) = [c for _, c in Manifest.read(tmp_path / "plan").conversations() if c.key.endswith("/dev\ufffd")]
     assert (dev.display_name, dev.description) == ("dev\ufffd", "builds \ufffd here")
     assert written[tmp_path / "plan" / "archive" / "D2.jsonl"].count("archived \ufffd text") == 2  # text and html
-    repaired = {"users.json": 1, "channels.json": 2, "general/2023-11-14.json": 2, "D1/2023-11-14.json": 1,
-                "D2/2023-11-14.json": 1}
+    repaired = {
+        "users.json": 1,
+        "channels.json": 2,
+        "general/2023-11-14.json": 2,
+        "D1/2023-11-14.json": 1,
+        "D2/2023-11-14.json": 1,
+    }
     assert {r["file"]: r["strings"] for r in result.report["repaired"]} == repaired
     inventory = json.loads(written[tmp_path / "analyse" / "inventory.json"])
     assert {r["file"]: r["strings"] for r in inventory["repaired"]} == repaired

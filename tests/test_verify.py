@@ -60,8 +60,10 @@ def conversation_id(journal: Path, key: str) -> str:
 
 def findings(outcome) -> dict[str, list[tuple[str, str, str]]]:
     data = outcome.as_json()
-    return {name: sorted((f["conversation"], f["key"], f["detail"]) for f in data[name])
-            for name in ("missing", "duplicated", "mismatched", "unexpected")}
+    return {
+        name: sorted((f["conversation"], f["key"], f["detail"]) for f in data[name])
+        for name in ("missing", "duplicated", "mismatched", "unexpected")
+    }
 
 
 def test_a_loaded_plan_verifies_clean(emulator, loaded):
@@ -82,20 +84,33 @@ def test_a_deleted_a_duplicated_and_an_edited_message_are_reported_exactly(emula
     general, first, second = "acme/General", "acme/channel-1", "acme/channel-2"
     deleted, duplicated, edited = lines[first][5], lines[second][6], lines[general][7]
     for key, line, op in [(first, deleted, "delete"), (second, duplicated, "duplicate"), (general, edited, "edit")]:
-        emulator.operator("mutate", {"op": op, "conversation": conversation_id(journal, key),
-                                     "message": teams_ids(journal, key)[line["key"]], "content": "<p>tampered</p>"})
+        emulator.operator(
+            "mutate",
+            {
+                "op": op,
+                "conversation": conversation_id(journal, key),
+                "message": teams_ids(journal, key)[line["key"]],
+                "content": "<p>tampered</p>",
+            },
+        )
     outcome = run_verify(emulator, plan, journal)
     found = findings(outcome)
     assert [(c, k) for c, k, _ in found["missing"]] == [(first, deleted["key"])]
     assert found["missing"][0][2].startswith("deleted in Teams at ")
     assert found["duplicated"] == [(second, duplicated["key"], "2 messages in Teams at this time")]
     assert [(c, k) for c, k, _ in found["mismatched"]] == [(general, edited["key"])]
-    assert found["mismatched"][0][2] == (f"body differs: planned {edited['body']['content']!r}, Teams has '<p>tampered</p>'")
+    assert found["mismatched"][0][2] == (
+        f"body differs: planned {edited['body']['content']!r}, Teams has '<p>tampered</p>'"
+    )
     assert found["unexpected"] == [] and not outcome.ok
     data = outcome.as_json()
     assert data["expected"] == data["found"] + 1
     per_channel = {c["key"]: c for c in data["conversations"]}
-    assert (len(per_channel[first]["missing"]), len(per_channel[second]["duplicated"]), len(per_channel[general]["mismatched"])) == (1, 1, 1)
+    assert (
+        len(per_channel[first]["missing"]),
+        len(per_channel[second]["duplicated"]),
+        len(per_channel[general]["mismatched"]),
+    ) == (1, 1, 1)
     assert per_channel[first]["found"] == per_channel[first]["expected"] - 1
     original = teams_ids(journal, second)[duplicated["key"]]
     assert data["duplicated"][0]["ids"][0] == original and len(set(data["duplicated"][0]["ids"])) == 2
@@ -131,13 +146,16 @@ def _other_attachment(line: dict) -> None:
     line["attachments"][0]["id"] = "0000"
 
 
-@pytest.mark.parametrize("index, change, detail", [
-    (1, _other_image, "inline image 1 differs"),
-    (5, _other_root, "under root"),
-    (0, _other_author, f"planned as {ALAN}"),
-    (4, _renamed_attachment, "attachment renamed.txt is named 'report-1.txt'"),
-    (4, _other_attachment, "attachment report-1.txt is missing; attachment report-1.txt was not planned"),
-])
+@pytest.mark.parametrize(
+    "index, change, detail",
+    [
+        (1, _other_image, "inline image 1 differs"),
+        (5, _other_root, "under root"),
+        (0, _other_author, f"planned as {ALAN}"),
+        (4, _renamed_attachment, "attachment renamed.txt is named 'report-1.txt'"),
+        (4, _other_attachment, "attachment report-1.txt is missing; attachment report-1.txt was not planned"),
+    ],
+)
 def test_each_kind_of_difference_is_named(emulator, loaded, index, change, detail):
     plan, journal = loaded
     line = tamper(plan, "acme/channel-1", index, change)
@@ -154,7 +172,9 @@ def test_a_wrong_journal_id_is_reported(emulator, loaded):
     with Journal(journal) as j:
         j.mark_posted("acme/General", line["key"], "12345")
     found = findings(run_verify(emulator, plan, journal))
-    assert found["mismatched"] == [("acme/General", line["key"], f"the journal records id 12345, Teams has {real} at this time")]
+    assert found["mismatched"] == [
+        ("acme/General", line["key"], f"the journal records id 12345, Teams has {real} at this time")
+    ]
 
 
 def test_conversations_the_journal_never_created_are_all_missing(emulator, loaded, tmp_path):
@@ -189,33 +209,64 @@ def test_throttling_and_lost_answers_while_reading_back_change_nothing(emulator,
 
 def test_unexpected_messages_are_listed_but_do_not_fail():
     check = ConversationCheck("acme/x", "Acme", "x", "19:x", 1)
-    line = {"key": "k1", "kind": "root", "createdDateTime": "2021-01-01T00:00:00.000Z",
-            "from": {"user": {"id": "u"}}, "body": {"contentType": "html", "content": "<p>a</p>"}}
-    exported = [{"id": "1", "createdDateTime": "2021-01-01T00:00:00.000Z", "replyToId": None, "from": {"user": {"id": "u"}},
-                 "body": {"contentType": "html", "content": "<div><p>a</p></div>"}, "attachments": []},
-                {"id": "2", "createdDateTime": "2021-01-02T00:00:00.000Z", "replyToId": None, "from": {"user": {"id": "u"}},
-                 "body": {"contentType": "html", "content": "later"}, "attachments": []}]
+    line = {
+        "key": "k1",
+        "kind": "root",
+        "createdDateTime": "2021-01-01T00:00:00.000Z",
+        "from": {"user": {"id": "u"}},
+        "body": {"contentType": "html", "content": "<p>a</p>"},
+    }
+    exported = [
+        {
+            "id": "1",
+            "createdDateTime": "2021-01-01T00:00:00.000Z",
+            "replyToId": None,
+            "from": {"user": {"id": "u"}},
+            "body": {"contentType": "html", "content": "<div><p>a</p></div>"},
+            "attachments": [],
+        },
+        {
+            "id": "2",
+            "createdDateTime": "2021-01-02T00:00:00.000Z",
+            "replyToId": None,
+            "from": {"user": {"id": "u"}},
+            "body": {"contentType": "html", "content": "later"},
+            "attachments": [],
+        },
+    ]
     check_conversation(None, check, [line], exported, Evidence(posted={"k1": "1"}, uploads={}))  # type: ignore[arg-type]
     assert check.ok and check.found == 1 and [f.ids for f in check.unexpected] == [["2"]]
 
 
-@pytest.mark.parametrize("planned_html, landed_html, same", [
-    ("<p>a  b</p>", "<div><p>a b</p></div>", True),
-    ('<p class="x" id="y">a</p>', '<p id="y" class="x">a</p>', True),
-    ('<p>a</p><img src="../hostedContents/1/$value">', '<p>a</p><img src="https://g/v1.0/teams/t/channels/c/messages/1/hostedContents/aWQ9/$value">', True),
-    ("<p>a &amp; b</p>", "<p>a &#38; b</p>", True),
-    ("<p>a</p>", "<p>b</p>", False),
-    ("<b>a</b>", "<i>a</i>", False),
-])
+@pytest.mark.parametrize(
+    "planned_html, landed_html, same",
+    [
+        ("<p>a  b</p>", "<div><p>a b</p></div>", True),
+        ('<p class="x" id="y">a</p>', '<p id="y" class="x">a</p>', True),
+        (
+            '<p>a</p><img src="../hostedContents/1/$value">',
+            '<p>a</p><img src="https://g/v1.0/teams/t/channels/c/messages/1/hostedContents/aWQ9/$value">',
+            True,
+        ),
+        ("<p>a &amp; b</p>", "<p>a &#38; b</p>", True),
+        ("<p>a</p>", "<p>b</p>", False),
+        ("<b>a</b>", "<i>a</i>", False),
+    ],
+)
 def test_body_comparison_ignores_only_serialisation(planned_html, landed_html, same):
     assert (normalise_html(planned_html) == normalise_html(landed_html)) is same
 
 
 @pytest.fixture
 def tenant(emulator, monkeypatch) -> None:
-    for name, value in {"MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-                        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET, "MIGRATOR_GRAPH_URL": emulator.url,
-                        "MIGRATOR_LOGIN_URL": emulator.url, "MIGRATOR_CA_BUNDLE": str(emulator.ca)}.items():
+    for name, value in {
+        "MIGRATOR_TENANT_ID": DEMO_TENANT,
+        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
+        "MIGRATOR_GRAPH_URL": emulator.url,
+        "MIGRATOR_LOGIN_URL": emulator.url,
+        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -227,8 +278,14 @@ def test_the_command_writes_both_reports_and_exits_by_the_result(emulator, tenan
     assert "0 missing, 0 duplicated, 0 mismatched" in clean.output
     assert json.loads((out / "verify.json").read_text())["ok"] is True and (out / "verify.html").is_file()
     line = planned(plan)["acme/channel-2"][2]
-    emulator.operator("mutate", {"op": "delete", "conversation": conversation_id(journal, "acme/channel-2"),
-                                 "message": teams_ids(journal, "acme/channel-2")[line["key"]]})
+    emulator.operator(
+        "mutate",
+        {
+            "op": "delete",
+            "conversation": conversation_id(journal, "acme/channel-2"),
+            "message": teams_ids(journal, "acme/channel-2")[line["key"]],
+        },
+    )
     broken = CliRunner().invoke(app, ["verify", str(plan), "--journal", str(journal), "--out", str(out)])
     assert broken.exit_code == 1 and f"missing: acme/channel-2 {line['key']}" in broken.output
     report = json.loads((out / "verify.json").read_text())

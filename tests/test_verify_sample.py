@@ -56,8 +56,15 @@ def test_the_migrated_sample_verifies_clean_then_reports_damage_exactly(sample_e
     duplicated = next((k, line) for k, line in every if line.get("attachments") and (k, line) != deleted)
     edited = next((k, line) for k, line in every if line.get("hostedContents"))
     for (key, line), op in [(deleted, "delete"), (duplicated, "duplicate"), (edited, "edit")]:
-        sample_emulator.operator("mutate", {"op": op, "conversation": conversation_id(journal, key),
-                                            "message": teams_ids(journal, key)[line["key"]], "content": "<p>tampered</p>"})
+        sample_emulator.operator(
+            "mutate",
+            {
+                "op": op,
+                "conversation": conversation_id(journal, key),
+                "message": teams_ids(journal, key)[line["key"]],
+                "content": "<p>tampered</p>",
+            },
+        )
     damaged = run_verify(sample_emulator, plan, journal)
     found = findings(damaged)
     assert [(c, k) for c, k, _ in found["missing"]] == [(deleted[0], deleted[1]["key"])]
@@ -80,4 +87,5 @@ def test_the_migrated_sample_verifies_clean_then_reports_damage_exactly(sample_e
         assert [row.find_all("td")[1].get_text() for row in page.select(f"#{name}-list tbody tr")] == [line["key"]]
     rows = page.select("#conversations tbody tr")
     assert len(rows) == len(lines) and sum(row.find_all("td")[-1].get_text() == "ok" for row in rows) == (
-        len(lines) - len({deleted[0], duplicated[0], edited[0]}))
+        len(lines) - len({deleted[0], duplicated[0], edited[0]})
+    )

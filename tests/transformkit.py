@@ -46,7 +46,7 @@ def assert_plan_rules(plan_dir: Path, now_ms: int) -> None:
         uploads = {u.key for u in conv.uploads}
         roots: dict[str, int] = {}
         last_in_thread: dict[str, int] = {}
-        for line, ms in zip(lines, times):
+        for line, ms in zip(lines, times, strict=False):
             assert line["key"] not in keys, f"{line['key']} planned twice"
             keys.add(line["key"])
             if line["kind"] == "root":
@@ -94,11 +94,20 @@ def golden_view(plan_dir: Path) -> list[dict[str, Any]]:
     manifest = Manifest.read(plan_dir)
     out: list[dict[str, Any]] = []
     for team, conv in manifest.conversations():
-        out.append({"conversation": conv.key, "team_created": team.created if team else None, "created": conv.created,
-                    "file": conv.file, "uploads": [(u.name, u.size, u.sha256) for u in conv.uploads]})
+        out.append(
+            {
+                "conversation": conv.key,
+                "team_created": team.created if team else None,
+                "created": conv.created,
+                "file": conv.file,
+                "uploads": [(u.name, u.size, u.sha256) for u in conv.uploads],
+            }
+        )
         for line in read_lines(plan_dir, conv):
-            line["hostedContents"] = [{**h, "contentBytes": "sha256:" + hashlib.sha256(
-                base64.b64decode(h["contentBytes"])).hexdigest()} for h in line["hostedContents"]]
+            line["hostedContents"] = [
+                {**h, "contentBytes": "sha256:" + hashlib.sha256(base64.b64decode(h["contentBytes"])).hexdigest()}
+                for h in line["hostedContents"]
+            ]
             out.append(line)
     return out
 
@@ -112,7 +121,7 @@ def assert_golden(name: str, value: list[dict[str, Any]]) -> None:
         path.write_text(text, encoding="utf-8")
     expected = path.read_text(encoding="utf-8").splitlines()
     actual = text.splitlines()
-    for number, (want, got) in enumerate(zip(expected, actual), 1):
+    for number, (want, got) in enumerate(zip(expected, actual, strict=False), 1):
         assert got == want, f"{path}:{number} differs (MIGRATOR_UPDATE_GOLDEN=1 rewrites it after review)"
     assert len(actual) == len(expected), f"{path}: {len(expected)} lines expected, {len(actual)} written"
 

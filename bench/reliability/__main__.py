@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(f"reliability: work files in {work}", flush=True)
     planned = planned_workspace(work, CHANNELS, MESSAGES)
-    print(f"reliability: a generated workspace of {CHANNELS} channels, {planned.messages:,} planned messages", flush=True)
+    print(
+        f"reliability: a generated workspace of {CHANNELS} channels, {planned.messages:,} planned messages", flush=True
+    )
     checks: list[Callable[[], str | list[str]]] = [
         lambda: check_faults(planned, work, WORKERS),
         lambda: check_kills(planned, work, WORKERS),
@@ -53,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(said) if isinstance(said, list) else said, flush=True)
         except CheckFailed as problem:
             failed += _fail(str(problem))
-    print(f"reliability: {len(checks) - failed}/{len(checks)} checks passed in {(time.monotonic() - started) / 60:.1f} min",
-          flush=True)
+    print(
+        f"reliability: {len(checks) - failed}/{len(checks)} checks passed in {(time.monotonic() - started) / 60:.1f} "
+        "min",
+        flush=True,
+    )
     if args.keep or failed:
         print(f"reliability: work files kept in {work}")
     else:

@@ -14,15 +14,23 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.reliability.migration import (Planned, load_command, load_until_done, require_clean, runs_text,
-                                         target_env, verify_plan)
+from bench.reliability.migration import (
+    Planned,
+    load_command,
+    load_until_done,
+    require_clean,
+    runs_text,
+    target_env,
+    verify_plan,
+)
 from migrator.emulator.runner import EmulatorProcess
 
 POLL = 0.05  # seconds between looks at the emulator's request count
 
 
-def check_kills(planned: Planned, work: Path, workers: int, kills: int = 20, seed: int = 20,
-                step: tuple[int, int] = (20, 200)) -> str:
+def check_kills(
+    planned: Planned, work: Path, workers: int, kills: int = 20, seed: int = 20, step: tuple[int, int] = (20, 200)
+) -> str:
     """Kill the loader `kills` times, each once the emulator has answered a seeded random number of requests
     (in `step`) since that loader started: moments in the middle of the work, whatever the machine's speed."""
     journal = work / "kills-journal.sqlite"
@@ -30,8 +38,12 @@ def check_kills(planned: Planned, work: Path, workers: int, kills: int = 20, see
     with EmulatorProcess(directory=planned.workspace.directory) as emulator:
         env = target_env(emulator)
         for _ in range(kills):
-            loader = subprocess.Popen(load_command(planned.plan, journal, workers), env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            loader = subprocess.Popen(
+                load_command(planned.plan, journal, workers),
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             _after_requests(emulator, loader, rng.randint(*step))
             loader.send_signal(signal.SIGKILL)
             loader.wait()
@@ -39,8 +51,10 @@ def check_kills(planned: Planned, work: Path, workers: int, kills: int = 20, see
         runs = load_until_done(planned.plan, journal, env, workers)
         verdict = verify_plan(planned.plan, journal, env, work / "kills-verify")
     require_clean("kill -9", verdict, planned.messages)
-    return (f"kill -9: {verdict.line()} ({kills} kills after {step[0]}–{step[1]} requests of a run, seed {seed}; "
-            f"{before:,} requests answered by then; {runs_text(runs)} to finish)")
+    return (
+        f"kill -9: {verdict.line()} ({kills} kills after {step[0]}–{step[1]} requests of a run, seed {seed}; "
+        f"{before:,} requests answered by then; {runs_text(runs)} to finish)"
+    )
 
 
 def _after_requests(emulator: EmulatorProcess, loader: subprocess.Popen, requests: int) -> None:
@@ -50,29 +64,36 @@ def _after_requests(emulator: EmulatorProcess, loader: subprocess.Popen, request
         time.sleep(POLL)
 
 
-def check_emulator_restart(planned: Planned, work: Path, workers: int, seed: int = 9,
-                           step: tuple[int, int] = (100, 400)) -> str:
-    """Kill -9 the emulator while a load runs, restart it on the same port from its --state file; load again until done."""
+def check_emulator_restart(
+    planned: Planned, work: Path, workers: int, seed: int = 9, step: tuple[int, int] = (100, 400)
+) -> str:
+    """Kill -9 the emulator while a load runs, restart it on the same port from its --state file; load again until
+    done.
+    """
     journal = work / "restart-journal.sqlite"
     state, tls = work / "restart-state.jsonl", work / "restart-tls"
     moment = random.Random(seed).randint(*step)
     first = EmulatorProcess(directory=planned.workspace.directory, state=state, tls_dir=tls).start()
     try:
         env = target_env(first)
-        loader = subprocess.Popen(load_command(planned.plan, journal, workers), env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        loader = subprocess.Popen(
+            load_command(planned.plan, journal, workers), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         _after_requests(first, loader, moment)
         first.kill()
     finally:
         first.kill()
     port = first.url.rsplit(":", 1)[1]
     records = sum(1 for _ in state.open("rb"))
-    with EmulatorProcess(directory=planned.workspace.directory, state=state, tls_dir=tls,
-                         extra_args=["--port", port]) as second:
+    with EmulatorProcess(
+        directory=planned.workspace.directory, state=state, tls_dir=tls, extra_args=["--port", port]
+    ) as second:
         interrupted = loader.wait()
         runs = load_until_done(planned.plan, journal, env, workers)
         verdict = verify_plan(planned.plan, journal, target_env(second), work / "restart-verify")
     require_clean("emulator restart", verdict, planned.messages)
-    return (f"emulator restart: {verdict.line()} (emulator killed -9 after {moment} requests of the load, with {records:,} "
-            f"state records, restarted from --state; the interrupted load exited {interrupted}, "
-            f"then {runs_text(runs)} to finish)")
+    return (
+        f"emulator restart: {verdict.line()} (emulator killed -9 after {moment} requests of the load, with {records:,} "
+        f"state records, restarted from --state; the interrupted load exited {interrupted}, "
+        f"then {runs_text(runs)} to finish)"
+    )

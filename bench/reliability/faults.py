@@ -17,7 +17,9 @@ SPEC = "500:0.03,503:0.02,429:0.05,drop:0.02,latency:10ms"
 def check_faults(planned: Planned, work: Path, workers: int, seed: int = 3) -> str:
     """The summary line; raises CheckFailed when anything is missing, duplicated or different."""
     journal = work / "faults-journal.sqlite"
-    with EmulatorProcess(directory=planned.workspace.directory, faults=SPEC, extra_args=["--seed", str(seed)]) as emulator:
+    with EmulatorProcess(
+        directory=planned.workspace.directory, faults=SPEC, extra_args=["--seed", str(seed)]
+    ) as emulator:
         env = target_env(emulator)
         runs = load_until_done(planned.plan, journal, env, workers)
         injected = emulator.operator("faults")["injected"]

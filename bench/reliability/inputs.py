@@ -40,15 +40,28 @@ def check_inputs(work: Path) -> list[str]:
     root = work / "bad-input"
     base = base_workspace(root / "base")
     mappings = root / "mappings"
-    measure(migrator("map", str(base), "--out", str(mappings), "--fallback", FALLBACK_MAIL,
-                     "--directory", str(root / "base" / DIRECTORY_FILE)), root / "map.log")
+    measure(
+        migrator(
+            "map",
+            str(base),
+            "--out",
+            str(mappings),
+            "--fallback",
+            FALLBACK_MAIL,
+            "--directory",
+            str(root / "base" / DIRECTORY_FILE),
+        ),
+        root / "map.log",
+    )
     lines, problems = [], []
     for case in CASES:
         where = root / re.sub(r"[^a-z0-9]+", "-", case.name.lower())
         where.mkdir(parents=True)
         export = case.build(base, where)
-        outcomes = [_run(where, "analyse", [str(export), "--out", str(where / "analysed")]),
-                    _run(where, "transform", [str(export), "--mappings", str(mappings), "--out", str(where / "plan")])]
+        outcomes = [
+            _run(where, "analyse", [str(export), "--out", str(where / "analysed")]),
+            _run(where, "transform", [str(export), "--mappings", str(mappings), "--out", str(where / "plan")]),
+        ]
         wrong = [problem for outcome in outcomes for problem in _judge(case, outcome)]
         if not any(o.code == 2 or o.accounted for o in outcomes):
             wrong.append("neither command refused it nor reported it")
@@ -66,7 +79,9 @@ def _run(where: Path, command: str, args: list[str]) -> Outcome:
         code = 0
     except ChildFailed as failed:
         cost, code = failed.cost, failed.code
-    report = {"analyse": where / "analysed" / "inventory.json", "transform": where / "plan" / "transform-report.json"}[command]
+    report = {"analyse": where / "analysed" / "inventory.json", "transform": where / "plan" / "transform-report.json"}[
+        command
+    ]
     accounted = 0
     if code == 0 and report.is_file():
         found = json.loads(report.read_text(encoding="utf-8"))
@@ -89,8 +104,10 @@ def _judge(case: Case, outcome: Outcome) -> list[str]:
 
 def _describe(outcomes: list[Outcome]) -> str:
     """`analyse: 1 reported, transform: refused (error: …); peak 158 MB`."""
-    said = [f"{o.command}: " + (f"refused ({_first_line(o.output)})" if o.code == 2 else f"{o.accounted} reported")
-            for o in outcomes]
+    said = [
+        f"{o.command}: " + (f"refused ({_first_line(o.output)})" if o.code == 2 else f"{o.accounted} reported")
+        for o in outcomes
+    ]
     return ", ".join(said) + f"; peak {max(o.peak_rss_mb for o in outcomes):.0f} MB"
 
 

@@ -38,9 +38,15 @@ def planned_workspace(work: Path, channels: int, messages: int, seed: int = 7) -
 def target_env(emulator: EmulatorProcess, secret: str = DEMO_SECRET, cert: Path | None = None) -> dict[str, str]:
     """The environment that points `migrator` at this emulator as a tenant, with a secret or a certificate."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATOR_")}
-    env.update({"MIGRATOR_TENANT_ID": DEMO_TENANT, "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-                "MIGRATOR_GRAPH_URL": emulator.url, "MIGRATOR_LOGIN_URL": emulator.url,
-                "MIGRATOR_CA_BUNDLE": str(emulator.ca)})
+    env.update(
+        {
+            "MIGRATOR_TENANT_ID": DEMO_TENANT,
+            "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+            "MIGRATOR_GRAPH_URL": emulator.url,
+            "MIGRATOR_LOGIN_URL": emulator.url,
+            "MIGRATOR_CA_BUNDLE": str(emulator.ca),
+        }
+    )
     if cert is not None:
         env["MIGRATOR_CLIENT_CERT"] = str(cert)
     else:
@@ -60,12 +66,15 @@ def load_until_done(plan: Path, journal: Path, env: dict[str, str], workers: int
     """
     codes: list[int] = []
     while len(codes) < runs:
-        done = subprocess.run(load_command(plan, journal, workers), env=env, capture_output=True, text=True,
-                              timeout=RUN_TIMEOUT)
+        done = subprocess.run(
+            load_command(plan, journal, workers), env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT
+        )
         codes.append(done.returncode)
         if done.returncode == 0:
             return codes
-    raise CheckFailed(f"load still not done after {runs} runs (exit codes {codes}):\n{(done.stdout + done.stderr)[-2000:]}")
+    raise CheckFailed(
+        f"load still not done after {runs} runs (exit codes {codes}):\n{(done.stdout + done.stderr)[-2000:]}"
+    )
 
 
 def runs_text(codes: list[int]) -> str:
@@ -90,22 +99,36 @@ class Verdict:
 
     def line(self) -> str:
         line = f"{self.found:,}/{self.expected:,} landed, {self.missing} missing, {self.duplicated} duplicated"
-        return line + (f", {self.mismatched} mismatched" if self.mismatched else "") + (
-            f", {self.errors} unreadable" if self.errors else "")
+        return (
+            line
+            + (f", {self.mismatched} mismatched" if self.mismatched else "")
+            + (f", {self.errors} unreadable" if self.errors else "")
+        )
 
 
 def verify_plan(plan: Path, journal: Path, env: dict[str, str], out: Path) -> Verdict:
     """`migrator verify` and its verify.json, reduced to the counts a check judges."""
-    done = subprocess.run(migrator("verify", str(plan), "--journal", str(journal), "--out", str(out)), env=env,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    done = subprocess.run(
+        migrator("verify", str(plan), "--journal", str(journal), "--out", str(out)),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
     report = out / "verify.json"
     out.mkdir(parents=True, exist_ok=True)
     (out / "verify-output.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
     if done.returncode not in (0, 1) or not report.is_file():
         raise CheckFailed(f"verify exited {done.returncode}:\n{done.stderr[-2000:]}")
     found = json.loads(report.read_text(encoding="utf-8"))
-    return Verdict(found["expected"], found["found"], len(found["missing"]), len(found["duplicated"]),
-                   len(found["mismatched"]), len(found["errors"]))
+    return Verdict(
+        found["expected"],
+        found["found"],
+        len(found["missing"]),
+        len(found["duplicated"]),
+        len(found["mismatched"]),
+        len(found["errors"]),
+    )
 
 
 def require_clean(name: str, verdict: Verdict, planned: int) -> None:

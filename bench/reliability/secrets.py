@@ -16,9 +16,15 @@ from pathlib import Path
 
 import trustme
 
-from bench.reliability.migration import (RUN_TIMEOUT, CheckFailed, Planned, load_command, require_clean, target_env,
-                                         verify_plan)
-from bench.stages import migrator
+from bench.reliability.migration import (
+    RUN_TIMEOUT,
+    CheckFailed,
+    Planned,
+    load_command,
+    require_clean,
+    target_env,
+    verify_plan,
+)
 from migrator.emulator.directory import DEMO_PATH
 from migrator.emulator.runner import DEMO_CLIENT_ID, EmulatorProcess
 
@@ -29,18 +35,26 @@ def check_secrets(planned: Planned, work: Path, workers: int) -> str:
     secret = f"bench-{secrets.token_urlsafe(24)}"
     pem, certificate, key_lines = _certificate(work / "app.pem")
     directory = _directory(planned.workspace.directory, work / "secrets-directory.json", secret, certificate)
-    folders = [_run(planned, work / f"secrets-{name}", directory, workers, secret=secret, cert=cert)
-               for name, cert in (("secret", None), ("certificate", pem))]
+    folders = [
+        _run(planned, work / f"secrets-{name}", directory, workers, secret=secret, cert=cert)
+        for name, cert in (("secret", None), ("certificate", pem))
+    ]
     files = [f for folder in folders for f in sorted(folder.rglob("*")) if f.is_file()]
     needles = {"the client secret": [secret.encode()], "the private key": [b"PRIVATE KEY", *key_lines]}
-    found = [f"{where} holds {what}" for where in files for what, hits in needles.items()
-             if any(hit in where.read_bytes() for hit in hits)]
+    found = [
+        f"{where} holds {what}"
+        for where in files
+        for what, hits in needles.items()
+        if any(hit in where.read_bytes() for hit in hits)
+    ]
     found += [f"{where} holds a token (JWT)" for where in files if JWT.search(where.read_bytes())]
     if found:
         raise CheckFailed("secrets: " + "; ".join(found[:10]))
     size = sum(f.stat().st_size for f in files) / 1e6
-    return (f"secrets: none found in {len(files)} files ({size:.1f} MB: logs, reports, journals, plans, output) "
-            f"after a load and verify with a client secret and with a certificate")
+    return (
+        f"secrets: none found in {len(files)} files ({size:.1f} MB: logs, reports, journals, plans, output) "
+        f"after a load and verify with a client secret and with a certificate"
+    )
 
 
 def _certificate(path: Path) -> tuple[Path, str, list[bytes]]:
@@ -71,8 +85,12 @@ def _run(planned: Planned, folder: Path, directory: Path, workers: int, secret: 
     journal = folder / "journal.sqlite"
     with EmulatorProcess(directory=directory) as emulator:
         env = target_env(emulator, secret=secret, cert=cert)
-        done = subprocess.run(load_command(plan, journal, workers) + ["--out", str(folder / "load")], env=env,
-                              capture_output=True, timeout=RUN_TIMEOUT)
+        done = subprocess.run(
+            load_command(plan, journal, workers) + ["--out", str(folder / "load")],
+            env=env,
+            capture_output=True,
+            timeout=RUN_TIMEOUT,
+        )
         (folder / "load-output.txt").write_bytes(done.stdout + done.stderr)
         if done.returncode != 0:
             raise CheckFailed(f"secrets: load exited {done.returncode}: {done.stderr[-1000:]!r}")

@@ -19,7 +19,13 @@ from typing import Any
 from migrator import limits
 from migrator.emulator import routes
 from migrator.emulator.errors import (
-    BadRequest, GraphFault, MethodNotAllowed, NotFound, ServiceUnavailable, TokenError, TooManyRequests,
+    BadRequest,
+    GraphFault,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    TokenError,
+    TooManyRequests,
 )
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.http import Call, Reply, envelope, parse_query, render
@@ -68,15 +74,25 @@ class EmulatorApp:
         body = await _read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         base = f"https://{headers.get('host', 'localhost')}"
-        call = Call(method=scope["method"], path=scope["path"], version="", base=base,
-                    query=parse_query(scope.get("query_string", b"")), headers=headers, body=body)
+        call = Call(
+            method=scope["method"],
+            path=scope["path"],
+            version="",
+            base=base,
+            query=parse_query(scope.get("query_string", b"")),
+            headers=headers,
+            body=body,
+        )
         request_id = str(uuid.uuid4())
         drop = False
         try:
             reply, drop = await self._dispatch(call)
         except GraphFault as fault:
-            reply = Reply(status=fault.status, headers=dict(fault.headers),
-                          body=envelope(fault, request_id, headers.get("client-request-id"), _now_text()))
+            reply = Reply(
+                status=fault.status,
+                headers=dict(fault.headers),
+                body=envelope(fault, request_id, headers.get("client-request-id"), _now_text()),
+            )
         except TokenError as error:
             reply = _token_error(error, request_id)
         except Exception:  # a bug in the emulator must still answer like a server, and say so
@@ -149,7 +165,9 @@ class EmulatorApp:
                 raise ServiceUnavailable("Injected fault: the service is temporarily unavailable.")
             injected = GraphFault(f"Injected fault: HTTP {fault}.")
             injected.status = int(fault)
-            injected.code = {500: "InternalServerError", 502: "BadGateway", 504: "GatewayTimeout"}.get(int(fault), "UnknownError")
+            injected.code = {500: "InternalServerError", 502: "BadGateway", 504: "GatewayTimeout"}.get(
+                int(fault), "UnknownError"
+            )
             raise injected
         try:
             reply = handle()
@@ -171,7 +189,10 @@ class EmulatorApp:
         if conversation:
             scopes.append((Limit("conversation", lim.channel_rps), conversation))
         per_kind = {
-            "export": [(Limit("export_tenant", lim.tenant_rps), "tenant"), (Limit("export_app", lim.app_export_rps), app_id)],
+            "export": [
+                (Limit("export_tenant", lim.tenant_rps), "tenant"),
+                (Limit("export_app", lim.app_export_rps), app_id),
+            ],
             "create_team": [(Limit("create_team", lim.team_creates_per_s), app_id)],
             "channel_write": [(Limit("channel_write", lim.channel_writes_per_s), app_id)],
             "team_read": [(Limit("team_read", lim.team_reads_per_s), app_id)],
@@ -179,7 +200,10 @@ class EmulatorApp:
         scopes.extend(per_kind.get(kind, []))
         wait = self.windows.admit(time.monotonic(), scopes)
         if wait > 0:
-            raise TooManyRequests("Too many requests; the application is over its request quota for this resource. Retry later.", retry_after=wait)
+            raise TooManyRequests(
+                "Too many requests; the application is over its request quota for this resource. Retry later.",
+                retry_after=wait,
+            )
 
     # -------------------------------------------------------------- identity
     def _identity(self, call: Call) -> Reply:
@@ -226,9 +250,13 @@ class EmulatorApp:
         raise NotFound(f"No operator endpoint {call.method} /_emulator/{name}")
 
     def config(self) -> dict[str, Any]:
-        return {**asdict(self.limits), "clock_offset_ms": self.graph.clock.offset_ms,
-                "evaluation_capacity": self.graph.evaluation_capacity, "provision_delay": self.graph.provision_delay,
-                "token_lifetime": self.identity.lifetime}
+        return {
+            **asdict(self.limits),
+            "clock_offset_ms": self.graph.clock.offset_ms,
+            "evaluation_capacity": self.graph.evaluation_capacity,
+            "provision_delay": self.graph.provision_delay,
+            "token_lifetime": self.identity.lifetime,
+        }
 
     def _configure(self, changes: dict[str, Any]) -> None:
         for key, value in changes.items():
@@ -247,13 +275,20 @@ class EmulatorApp:
 
     def snapshot_stats(self) -> dict[str, Any]:
         conversations = {
-            key: {"requests": self.stats.requests[key], "throttled": self.stats.throttled.get(key, 0), "peak_1s": self.stats.peak[key]}
+            key: {
+                "requests": self.stats.requests[key],
+                "throttled": self.stats.throttled.get(key, 0),
+                "peak_1s": self.stats.peak[key],
+            }
             for key in self.stats.requests
         }
         return {
             "conversations": conversations,
-            "totals": {**self.totals, "faults": dict(self.injected),
-                       "peak_1s_max": max((c["peak_1s"] for c in conversations.values()), default=0)},
+            "totals": {
+                **self.totals,
+                "faults": dict(self.injected),
+                "peak_1s_max": max((c["peak_1s"] for c in conversations.values()), default=0),
+            },
             "limits": asdict(self.limits),
         }
 
@@ -282,8 +317,11 @@ async def _respond(send, reply: Reply, request_id: str, client_request_id: str |
         payload = reply.body
     else:
         payload = render(reply.body, reply.base)
-    headers = [(b"request-id", request_id.encode()), (b"client-request-id", (client_request_id or request_id).encode()),
-               (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"request-id", request_id.encode()),
+        (b"client-request-id", (client_request_id or request_id).encode()),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     if payload:
         headers.append((b"content-type", reply.content_type.encode()))
     headers.extend((k.lower().encode(), v.encode()) for k, v in reply.headers.items())
@@ -305,11 +343,18 @@ def _close_without_answer(send) -> None:
 
 def _token_error(error: TokenError, request_id: str) -> Reply:
     stamp = _now_text()
-    return Reply(status=error.status, body={
-        "error": error.error,
-        "error_description": f"{error.aadsts}: {error.description} Trace ID: {request_id} Correlation ID: {request_id} Timestamp: {stamp}",
-        "error_codes": [int(error.aadsts[6:])], "timestamp": stamp, "trace_id": request_id, "correlation_id": request_id,
-    })
+    return Reply(
+        status=error.status,
+        body={
+            "error": error.error,
+            "error_description": f"{error.aadsts}: {error.description} Trace ID: {request_id} Correlation ID: "
+            f"{request_id} Timestamp: {stamp}",
+            "error_codes": [int(error.aadsts[6:])],
+            "timestamp": stamp,
+            "trace_id": request_id,
+            "correlation_id": request_id,
+        },
+    )
 
 
 def _now_text() -> str:

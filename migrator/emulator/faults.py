@@ -30,7 +30,7 @@ class Faults:
         self._rng = random.Random(self.seed)
 
     @classmethod
-    def parse(cls, spec: str, seed: int | None = None) -> "Faults":
+    def parse(cls, spec: str, seed: int | None = None) -> Faults:
         """`"500:0.02,503:0.01,429:0.05,drop:0.01,latency:20ms"`; errors name the bad item."""
         rates: dict[str, float] = {}
         latency = 0.0

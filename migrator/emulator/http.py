@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
 from migrator.emulator.errors import BadRequest, GraphFault
@@ -40,7 +41,10 @@ class Call:
         try:
             value = json.loads(self.body)
         except ValueError:
-            raise BadRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.") from None
+            raise BadRequest(
+                "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid "
+                "JSON format."
+            ) from None
         if not isinstance(value, dict):
             raise BadRequest("The request payload must be a JSON object.")
         return value
@@ -94,7 +98,9 @@ class Router:
 
     def add(self, method: str, pattern: str, roles: set[str] | None, kind: str = "teams"):
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method, re.compile(f"^{pattern}$"), handler, frozenset(roles) if roles else None, kind))
+            self.routes.append(
+                Route(method, re.compile(f"^{pattern}$"), handler, frozenset(roles) if roles else None, kind)
+            )
             return handler
 
         return register
@@ -112,5 +118,14 @@ class Router:
 
 
 def envelope(fault: GraphFault, request_id: str, client_request_id: str | None, date: str) -> dict[str, Any]:
-    return {"error": {"code": fault.code, "message": fault.message, "innerError": {
-        "date": date, "request-id": request_id, "client-request-id": client_request_id or request_id}}}
+    return {
+        "error": {
+            "code": fault.code,
+            "message": fault.message,
+            "innerError": {
+                "date": date,
+                "request-id": request_id,
+                "client-request-id": client_request_id or request_id,
+            },
+        }
+    }

@@ -58,31 +58,53 @@ class Identity:
         """The client-credentials grant with a secret or a certificate assertion."""
         self._require_tenant(tenant)
         if form.get("grant_type") != "client_credentials":
-            raise TokenError(400, "unsupported_grant_type", "AADSTS70003", "The app requested an unsupported grant type.")
+            raise TokenError(
+                400, "unsupported_grant_type", "AADSTS70003", "The app requested an unsupported grant type."
+            )
         app = self.directory.apps.get(form.get("client_id", ""))
         if app is None:
             raise TokenError(
-                400, "unauthorized_client", "AADSTS700016",
+                400,
+                "unauthorized_client",
+                "AADSTS700016",
                 f"Application with identifier '{form.get('client_id', '')}' was not found in the directory.",
             )
         resource = _resource_of(form.get("scope", ""))
         if form.get("client_assertion"):
             self._check_assertion(app, form, f"{base}/{tenant}/oauth2/v2.0/token")
-        elif not form.get("client_secret") or not app.secret or not secrets.compare_digest(form["client_secret"], app.secret):
+        elif (
+            not form.get("client_secret")
+            or not app.secret
+            or not secrets.compare_digest(form["client_secret"], app.secret)
+        ):
             raise TokenError(
-                401, "invalid_client", "AADSTS7000215",
+                401,
+                "invalid_client",
+                "AADSTS7000215",
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
                 "value, not the client secret ID, for a secret added to app '" + app.client_id + "'.",
             )
         now = int(time.time())
         claims = {
-            "aud": resource, "iss": f"https://sts.windows.net/{self.directory.tenant_id}/",
-            "iat": now, "nbf": now, "exp": now + self.lifetime, "appid": app.client_id,
-            "tid": self.directory.tenant_id, "roles": sorted(app.roles), "idtyp": "app",
-            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, app.client_id)), "uti": uuid.uuid4().hex,
+            "aud": resource,
+            "iss": f"https://sts.windows.net/{self.directory.tenant_id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime,
+            "appid": app.client_id,
+            "tid": self.directory.tenant_id,
+            "roles": sorted(app.roles),
+            "idtyp": "app",
+            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, app.client_id)),
+            "uti": uuid.uuid4().hex,
         }
         token = jwt.encode(claims, self._key, algorithm="HS256")
-        return {"token_type": "Bearer", "expires_in": self.lifetime, "ext_expires_in": self.lifetime, "access_token": token}
+        return {
+            "token_type": "Bearer",
+            "expires_in": self.lifetime,
+            "ext_expires_in": self.lifetime,
+            "access_token": token,
+        }
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal behind a Graph call's bearer token, or 401 as Graph words it."""
@@ -108,7 +130,9 @@ class Identity:
     def _require_tenant(self, tenant: str) -> None:
         if not self.directory.is_tenant(tenant):
             raise TokenError(
-                400, "invalid_tenant", "AADSTS90002",
+                400,
+                "invalid_tenant",
+                "AADSTS90002",
                 f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID.",
             )
 
@@ -123,26 +147,45 @@ class Identity:
         cert = _matching_certificate(app, header)
         if cert is None:
             raise TokenError(
-                401, "invalid_client", "AADSTS700027",
-                f"The certificate with identifier used to sign the client assertion is not registered on application '{app.client_id}'.",
+                401,
+                "invalid_client",
+                "AADSTS700027",
+                "The certificate with identifier used to sign the client assertion is not registered on application "
+                f"'{app.client_id}'.",
             )
         try:
             claims = jwt.decode(
-                assertion, cert.public_key(), algorithms=["RS256", "PS256"], audience=audience,
+                assertion,
+                cert.public_key(),
+                algorithms=["RS256", "PS256"],
+                audience=audience,
                 options={"require": ["exp", "aud", "iss", "sub"]},
             )
         except jwt.PyJWTError as exc:
-            raise TokenError(401, "invalid_client", "AADSTS700027", f"Client assertion failed signature validation: {type(exc).__name__}.") from None
+            raise TokenError(
+                401,
+                "invalid_client",
+                "AADSTS700027",
+                f"Client assertion failed signature validation: {type(exc).__name__}.",
+            ) from None
         if claims["iss"] != app.client_id or claims["sub"] != app.client_id:
-            raise TokenError(401, "invalid_client", "AADSTS700021", "Client assertion application identifier doesn't match 'client_id' parameter.")
+            raise TokenError(
+                401,
+                "invalid_client",
+                "AADSTS700021",
+                "Client assertion application identifier doesn't match 'client_id' parameter.",
+            )
 
 
 def _resource_of(scope: str) -> str:
     scopes = scope.split()
     if len(scopes) != 1 or not scopes[0].endswith("/.default"):
         raise TokenError(
-            400, "invalid_scope", "AADSTS1002012",
-            f"The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+            400,
+            "invalid_scope",
+            "AADSTS1002012",
+            f"The provided value for scope {scope} is not valid. Client credential flows must have a scope value with "
+            "/.default suffixed to the resource identifier (application ID URI).",
         )
     return scopes[0][: -len("/.default")]
 
@@ -151,7 +194,9 @@ def _matching_certificate(app: App, header: dict) -> x509.Certificate | None:
     for pem in app.certificates:
         cert = x509.load_pem_x509_certificate(pem.encode())
         der = cert.public_bytes(Encoding.DER)
-        if _thumb(header.get("x5t#S256")) == _b64url(hashlib.sha256(der).digest()) or _thumb(header.get("x5t")) == _b64url(hashlib.sha1(der).digest()):
+        if _thumb(header.get("x5t#S256")) == _b64url(hashlib.sha256(der).digest()) or _thumb(
+            header.get("x5t")
+        ) == _b64url(hashlib.sha1(der).digest()):
             return cert
     return None
 
@@ -163,4 +208,3 @@ def _thumb(value: str | None) -> str | None:
 
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-

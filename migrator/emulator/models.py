@@ -21,8 +21,16 @@ from migrator import limits
 from migrator.emulator import odata
 from migrator.emulator.directory import Directory
 from migrator.emulator.errors import (
-    BadRequest, Conflict, Forbidden, InvalidRequest, NameAlreadyExists, NotFound, PayloadTooLarge,
-    PaymentRequired, RangeNotSatisfiable, UserNotFound,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NameAlreadyExists,
+    NotFound,
+    PayloadTooLarge,
+    PaymentRequired,
+    RangeNotSatisfiable,
+    UserNotFound,
 )
 from migrator.emulator.store import Record, Store
 from migrator.timestamps import format_ms, parse_ms
@@ -38,8 +46,22 @@ ATTACHMENT_REF = re.compile(r"""<attachment\s+id=["']([^"']+)["']""", re.IGNOREC
 CHANNEL_NAME_FORBIDDEN = set("~#%&*{}+/\\:<>?|'\"")
 FILE_NAME_FORBIDDEN = set('"*:<>?/\\|')
 IMPORTABLE_FIELDS = {
-    "body", "createdDateTime", "from", "hostedContents", "attachments", "mentions", "reactions", "subject",
-    "summary", "importance", "locale", "messageType", "@odata.type", "replyToId", "channelIdentity", "chatId",
+    "body",
+    "createdDateTime",
+    "from",
+    "hostedContents",
+    "attachments",
+    "mentions",
+    "reactions",
+    "subject",
+    "summary",
+    "importance",
+    "locale",
+    "messageType",
+    "@odata.type",
+    "replyToId",
+    "channelIdentity",
+    "chatId",
 }
 
 
@@ -113,18 +135,31 @@ class Graph:
         for chat in self.directory.chats:
             created = parse_ms(chat.get("createdDateTime", "2024-01-01T00:00:00Z"))
             record = self._new_chat_record(
-                chat.get("id") or _thread_id("thread.v2"), chat.get("chatType", "group"), chat.get("topic"),
-                list(chat["members"]), created,
+                chat.get("id") or _thread_id("thread.v2"),
+                chat.get("chatType", "group"),
+                chat.get("topic"),
+                list(chat["members"]),
+                created,
             )
             for seed in chat.get("messages", []):
                 author = self.directory.users.get(seed.get("from", ""))
                 sender = (
-                    {"application": None, "device": None, "user": {
-                        "id": author["id"], "displayName": author["displayName"], "userIdentityType": "aadUser"}}
-                    if author else {"application": seed.get("application"), "device": None, "user": None}
+                    {
+                        "application": None,
+                        "device": None,
+                        "user": {
+                            "id": author["id"],
+                            "displayName": author["displayName"],
+                            "userIdentityType": "aadUser",
+                        },
+                    }
+                    if author
+                    else {"application": seed.get("application"), "device": None, "user": None}
                 )
                 self._store_message(
-                    record, parse_ms(seed["createdDateTime"]), sender,
+                    record,
+                    parse_ms(seed["createdDateTime"]),
+                    sender,
                     {"contentType": seed.get("contentType", "text"), "content": seed["body"]},
                     message_type=seed.get("messageType", "message"),
                 )
@@ -143,15 +178,23 @@ class Graph:
         now = self.clock.now_ms()
         ready = time.time() + self.provision_delay
         team = {
-            "id": team_id, "displayName": name, "description": body.get("description"),
-            "createdDateTime": format_ms(created if created is not None else now), "isArchived": False,
-            "webUrl": f"https://teams.microsoft.com/l/team/{team_id}", "visibility": body.get("visibility", "private"),
-            "_created": created if created is not None else now, "_readyAt": ready, "_ownerApp": app_id,
+            "id": team_id,
+            "displayName": name,
+            "description": body.get("description"),
+            "createdDateTime": format_ms(created if created is not None else now),
+            "isArchived": False,
+            "webUrl": f"https://teams.microsoft.com/l/team/{team_id}",
+            "visibility": body.get("visibility", "private"),
+            "_created": created if created is not None else now,
+            "_readyAt": ready,
+            "_ownerApp": app_id,
             "_migration": IN_PROGRESS if mode == MIGRATION else None,
         }
         self.store.put("teams", team_id, team)
         self.store.put("operations", op_id, {"id": op_id, "_team": team_id, "_readyAt": ready, "_created": now})
-        self._create_channel_record(team, "General", "", "standard", team["_created"], mode == MIGRATION, app_id, general=True)
+        self._create_channel_record(
+            team, "General", "", "standard", team["_created"], mode == MIGRATION, app_id, general=True
+        )
         return team_id, op_id
 
     def operation(self, team_id: str, op_id: str) -> Record:
@@ -160,10 +203,15 @@ class Graph:
             raise NotFound(f"Operation '{op_id}' was not found.")
         done = time.time() >= op["_readyAt"]
         return {
-            "id": op_id, "operationType": "createTeam", "status": "succeeded" if done else "inProgress",
-            "createdDateTime": format_ms(op["_created"]), "lastActionDateTime": format_ms(self.clock.now_ms()),
-            "attemptsCount": 1, "targetResourceId": team_id,
-            "targetResourceLocation": f"/teams('{team_id}')", "error": None,
+            "id": op_id,
+            "operationType": "createTeam",
+            "status": "succeeded" if done else "inProgress",
+            "createdDateTime": format_ms(op["_created"]),
+            "lastActionDateTime": format_ms(self.clock.now_ms()),
+            "attemptsCount": 1,
+            "targetResourceId": team_id,
+            "targetResourceLocation": f"/teams('{team_id}')",
+            "error": None,
         }
 
     def team(self, team_id: str) -> Record:
@@ -180,8 +228,15 @@ class Graph:
 
         A loader whose `POST /teams` lost its answer finds out here whether the team exists.
         """
-        groups = [{"id": t["id"], "displayName": t["displayName"], "description": t["description"],
-                   "resourceProvisioningOptions": ["Team"]} for t in self.store.values("teams")]
+        groups = [
+            {
+                "id": t["id"],
+                "displayName": t["displayName"],
+                "description": t["description"],
+                "resourceProvisioningOptions": ["Team"],
+            }
+            for t in self.store.values("teams")
+        ]
         if not filter_text:
             return groups
         match = re.fullmatch(r"\s*displayName\s+eq\s+'((?:[^']|'')*)'\s*", filter_text)
@@ -194,7 +249,10 @@ class Graph:
         """DELETE /groups/{id}: the only way to redo a migrated team (contract: redo)."""
         team = self.store.get("teams", group_id)
         if team is None:
-            raise NotFound(f"Resource '{group_id}' does not exist or one of its queried reference-property objects are not present.")
+            raise NotFound(
+                f"Resource '{group_id}' does not exist or one of its queried reference-property objects are not "
+                "present."
+            )
         for channel in self._team_channels(group_id):
             self._delete_conversation(channel["id"])
         for member in list(self.store.values("members")):
@@ -215,7 +273,8 @@ class Graph:
         open_channels = [c["displayName"] for c in self._team_channels(team_id) if c["_migration"] == IN_PROGRESS]
         if open_channels:
             raise BadRequest(
-                "All channels must complete migration before the team: still in migration mode: " + ", ".join(sorted(open_channels))
+                "All channels must complete migration before the team: still in migration mode: "
+                + ", ".join(sorted(open_channels))
             )
         self.store.patch("teams", team_id, {"_migration": COMPLETED})
 
@@ -236,15 +295,32 @@ class Graph:
         if membership not in ("standard", "private", "shared"):
             raise BadRequest(f"Invalid membershipType '{membership}'.")
         if mode == MIGRATION and membership != "standard":
-            raise BadRequest("Only standard channels can be created in migration mode; create it, then call startMigration.")
+            raise BadRequest(
+                "Only standard channels can be created in migration mode; create it, then call startMigration."
+            )
         members = self._channel_members(team_id, body) if membership != "standard" else []
         channel = self._create_channel_record(
-            team, name, body.get("description"), membership,
-            created if created is not None else self.clock.now_ms(), mode == MIGRATION, app_id, members=members,
+            team,
+            name,
+            body.get("description"),
+            membership,
+            created if created is not None else self.clock.now_ms(),
+            mode == MIGRATION,
+            app_id,
+            members=members,
         )
         if mode == MIGRATION:
-            rendered = {key: None for key in ("createdDateTime", "isFavoriteByDefault", "email", "webUrl",
-                                               "membershipType", "moderationSettings")}
+            rendered = {
+                key: None
+                for key in (
+                    "createdDateTime",
+                    "isFavoriteByDefault",
+                    "email",
+                    "webUrl",
+                    "membershipType",
+                    "moderationSettings",
+                )
+            }
             rendered.update({"id": channel["id"], "displayName": name, "description": channel["description"]})
             return 202, rendered
         return 201, public(channel)
@@ -269,16 +345,35 @@ class Graph:
             return self.list_members(team_id)
         return [self._render_member(m) for m in channel["_members"]]
 
-    def _create_channel_record(self, team: Record, name: str, description: str | None, membership: str,
-                               created: int, migration: bool, app_id: str, general: bool = False,
-                               members: list[dict] | None = None) -> Record:
+    def _create_channel_record(
+        self,
+        team: Record,
+        name: str,
+        description: str | None,
+        membership: str,
+        created: int,
+        migration: bool,
+        app_id: str,
+        general: bool = False,
+        members: list[dict] | None = None,
+    ) -> Record:
         channel_id = _thread_id("thread.tacv2")
         channel = {
-            "id": channel_id, "displayName": name, "description": description,
-            "createdDateTime": format_ms(created), "membershipType": membership, "isFavoriteByDefault": None,
-            "email": "", "webUrl": f"https://teams.microsoft.com/l/channel/{channel_id}",
-            "_team": team["id"], "_kind": "channel", "_created": created, "_general": general,
-            "_migration": IN_PROGRESS if migration else None, "_ownerApp": app_id, "_members": members or [],
+            "id": channel_id,
+            "displayName": name,
+            "description": description,
+            "createdDateTime": format_ms(created),
+            "membershipType": membership,
+            "isFavoriteByDefault": None,
+            "email": "",
+            "webUrl": f"https://teams.microsoft.com/l/channel/{channel_id}",
+            "_team": team["id"],
+            "_kind": "channel",
+            "_created": created,
+            "_general": general,
+            "_migration": IN_PROGRESS if migration else None,
+            "_ownerApp": app_id,
+            "_members": members or [],
         }
         self.store.put("conversations", channel_id, channel)
         return channel
@@ -333,7 +428,8 @@ class Graph:
         bad = sorted(CHANNEL_NAME_FORBIDDEN & set(name))
         if len(name) > 50 or bad or name[0] in "_." or name.endswith(".") or name.lower() == "general":
             raise BadRequest(
-                f"Invalid channel displayName '{name}': at most 50 characters, none of ~ # % & * {{ }} + / \\ : < > ? | ' \", "
+                f"Invalid channel displayName '{name}': at most 50 characters, none of ~ # % & * {{ }} + / \\ : < > ? "
+                "| ' \", "
                 "not starting with _ or ., not ending with ., and not 'General'."
             )
 
@@ -347,7 +443,9 @@ class Graph:
         if stamp is not None:
             created = self._parse_time(stamp, "conversationCreationDateTime")
             if created >= conv["_created"]:
-                raise BadRequest("conversationCreationDateTime must be older than the conversation's current createdDateTime.")
+                raise BadRequest(
+                    "conversationCreationDateTime must be older than the conversation's current createdDateTime."
+                )
             self.store.patch("conversations", conv["id"], {"_created": created, "createdDateTime": format_ms(created)})
         self.store.patch("conversations", conv["id"], {"_migration": IN_PROGRESS, "_ownerApp": app_id})
 
@@ -363,12 +461,22 @@ class Graph:
             raise Forbidden("Another application owns this migration session; only it can import or complete it.")
 
     # ------------------------------------------------------------------ chats
-    def _new_chat_record(self, chat_id: str, chat_type: str, topic: str | None, members: list[str], created: int) -> Record:
+    def _new_chat_record(
+        self, chat_id: str, chat_type: str, topic: str | None, members: list[str], created: int
+    ) -> Record:
         chat = {
-            "id": chat_id, "topic": topic, "chatType": chat_type, "createdDateTime": format_ms(created),
-            "lastUpdatedDateTime": format_ms(created), "webUrl": f"https://teams.microsoft.com/l/chat/{chat_id}/0",
-            "tenantId": self.directory.tenant_id, "_kind": "chat", "_created": created, "_migration": None,
-            "_ownerApp": None, "_members": [{"userId": m, "roles": ["owner"]} for m in members],
+            "id": chat_id,
+            "topic": topic,
+            "chatType": chat_type,
+            "createdDateTime": format_ms(created),
+            "lastUpdatedDateTime": format_ms(created),
+            "webUrl": f"https://teams.microsoft.com/l/chat/{chat_id}/0",
+            "tenantId": self.directory.tenant_id,
+            "_kind": "chat",
+            "_created": created,
+            "_migration": None,
+            "_ownerApp": None,
+            "_members": [{"userId": m, "roles": ["owner"]} for m in members],
         }
         return self.store.put("conversations", chat_id, chat)
 
@@ -402,8 +510,11 @@ class Graph:
         return [self.render_conversation(c) for c in self._chats_of(user_id)]
 
     def _chats_of(self, user_id: str) -> list[Record]:
-        return [c for c in self.store.values("conversations")
-                if c["_kind"] == "chat" and any(m["userId"] == user_id for m in c["_members"])]
+        return [
+            c
+            for c in self.store.values("conversations")
+            if c["_kind"] == "chat" and any(m["userId"] == user_id for m in c["_members"])
+        ]
 
     # --------------------------------------------------------------- messages
     def import_message(self, conv: Record, body: dict, app_id: str, reply_to: str | None = None) -> Record:
@@ -416,7 +527,9 @@ class Graph:
         self._require_owner(conv, app_id)
         unknown = sorted(set(body) - IMPORTABLE_FIELDS)
         if unknown:
-            raise BadRequest(f"Invalid request: properties {unknown} do not exist on type 'microsoft.graph.chatMessage'.")
+            raise BadRequest(
+                f"Invalid request: properties {unknown} do not exist on type 'microsoft.graph.chatMessage'."
+            )
         content, content_type = self._check_body(body.get("body"))
         sender = self._check_from(body.get("from"))
         for unsupported in ("mentions", "reactions"):
@@ -427,47 +540,99 @@ class Graph:
             root = self._message(conv, reply_to)
             if root.get("replyToId"):
                 raise BadRequest("Replies can only be posted to a root message.")
-        created = self._parse_time(body["createdDateTime"], "createdDateTime") if "createdDateTime" in body else self.clock.now_ms()
+        created = (
+            self._parse_time(body["createdDateTime"], "createdDateTime")
+            if "createdDateTime" in body
+            else self.clock.now_ms()
+        )
         if created > self.clock.now_ms():
             raise BadRequest("createdDateTime cannot be in the future.")
         if created <= conv["_created"]:
             raise BadRequest(
-                f"createdDateTime {format_ms(created)} must be later than the {conv['_kind']}'s createdDateTime {format_ms(conv['_created'])}."
+                f"createdDateTime {format_ms(created)} must be later than the {conv['_kind']}'s createdDateTime "
+                f"{format_ms(conv['_created'])}."
             )
         if root is not None and created < root["_created"]:
             raise BadRequest(f"A reply cannot be older than its thread root ({root['createdDateTime']}).")
         hosted = self._check_hosted(body.get("hostedContents") or [], content)
         attachments = self._check_attachments(body.get("attachments") or [], content)
         if created in self._used_ms.get(conv["id"], ()):
-            raise Conflict(f"A message with createdDateTime {format_ms(created)} already exists in this {conv['_kind']}.")
+            raise Conflict(
+                f"A message with createdDateTime {format_ms(created)} already exists in this {conv['_kind']}."
+            )
         return self._store_message(
-            conv, created, sender, {"contentType": content_type, "content": content}, reply_to=reply_to,
-            hosted=hosted, attachments=attachments, subject=body.get("subject"), summary=body.get("summary"),
+            conv,
+            created,
+            sender,
+            {"contentType": content_type, "content": content},
+            reply_to=reply_to,
+            hosted=hosted,
+            attachments=attachments,
+            subject=body.get("subject"),
+            summary=body.get("summary"),
             importance=body.get("importance", "normal"),
         )
 
-    def _store_message(self, conv: Record, created: int, sender: dict, body: dict, *, reply_to: str | None = None,
-                       hosted: list[tuple[str, str, str]] = (), attachments: list | None = None,
-                       subject: str | None = None, summary: str | None = None, importance: str = "normal",
-                       message_type: str = "message", message_id: str | None = None) -> Record:
+    def _store_message(
+        self,
+        conv: Record,
+        created: int,
+        sender: dict,
+        body: dict,
+        *,
+        reply_to: str | None = None,
+        hosted: list[tuple[str, str, str]] = (),
+        attachments: list | None = None,
+        subject: str | None = None,
+        summary: str | None = None,
+        importance: str = "normal",
+        message_type: str = "message",
+        message_id: str | None = None,
+    ) -> Record:
         message_id = message_id or str(created)
         base = self._message_url(conv, message_id, reply_to)
         hosted_ids = []
         for temp_id, content_type, data in hosted:
             hc_id = base64.urlsafe_b64encode(f"id={uuid.uuid4().hex},type=1".encode()).decode().rstrip("=")
-            self.store.put("hosted", f"{conv['id']}|{message_id}|{hc_id}",
-                           {"id": hc_id, "contentType": content_type, "contentBytes": data})
-            body["content"] = body["content"].replace(f"../hostedContents/{temp_id}/$value", f"{base}/hostedContents/{hc_id}/$value")
+            self.store.put(
+                "hosted",
+                f"{conv['id']}|{message_id}|{hc_id}",
+                {"id": hc_id, "contentType": content_type, "contentBytes": data},
+            )
+            body["content"] = body["content"].replace(
+                f"../hostedContents/{temp_id}/$value", f"{base}/hostedContents/{hc_id}/$value"
+            )
             hosted_ids.append(hc_id)
         stamp = format_ms(created)
         message = {
-            "id": message_id, "replyToId": reply_to, "etag": message_id, "messageType": message_type,
-            "createdDateTime": stamp, "lastModifiedDateTime": stamp, "lastEditedDateTime": None, "deletedDateTime": None,
-            "subject": subject, "summary": summary, "chatId": conv["id"] if conv["_kind"] == "chat" else None,
-            "importance": importance, "locale": "en-us", "webUrl": None, "policyViolation": None, "eventDetail": None,
-            "channelIdentity": {"teamId": conv["_team"], "channelId": conv["id"]} if conv["_kind"] == "channel" else None,
-            "from": sender, "body": body, "attachments": attachments or [], "mentions": [], "reactions": [],
-            "_conv": conv["id"], "_created": created, "_modified": created, "_hosted": hosted_ids,
+            "id": message_id,
+            "replyToId": reply_to,
+            "etag": message_id,
+            "messageType": message_type,
+            "createdDateTime": stamp,
+            "lastModifiedDateTime": stamp,
+            "lastEditedDateTime": None,
+            "deletedDateTime": None,
+            "subject": subject,
+            "summary": summary,
+            "chatId": conv["id"] if conv["_kind"] == "chat" else None,
+            "importance": importance,
+            "locale": "en-us",
+            "webUrl": None,
+            "policyViolation": None,
+            "eventDetail": None,
+            "channelIdentity": {"teamId": conv["_team"], "channelId": conv["id"]}
+            if conv["_kind"] == "channel"
+            else None,
+            "from": sender,
+            "body": body,
+            "attachments": attachments or [],
+            "mentions": [],
+            "reactions": [],
+            "_conv": conv["id"],
+            "_created": created,
+            "_modified": created,
+            "_hosted": hosted_ids,
         }
         self.store.put("messages", f"{conv['id']}|{message_id}", message)
         self._index_message(message)
@@ -499,8 +664,15 @@ class Graph:
         known = self.directory.users.get(user["id"])
         if known is None:
             raise BadRequest(f"from.user.id '{user['id']}' is not a user of this tenant.")
-        return {"application": None, "device": None, "user": {
-            "id": known["id"], "displayName": user.get("displayName") or known["displayName"], "userIdentityType": "aadUser"}}
+        return {
+            "application": None,
+            "device": None,
+            "user": {
+                "id": known["id"],
+                "displayName": user.get("displayName") or known["displayName"],
+                "userIdentityType": "aadUser",
+            },
+        }
 
     @staticmethod
     def _check_hosted(items: list, content: str) -> list[tuple[str, str, str]]:
@@ -514,12 +686,19 @@ class Graph:
                 raise BadRequest(f"{where}: @microsoft.graph.temporaryId is required.")
             content_type = str(item.get("contentType", ""))
             if not content_type.startswith("image/"):
-                raise BadRequest(f"{where}: only inline images can be imported (contentType image/*), not '{content_type}'.")
+                raise BadRequest(
+                    f"{where}: only inline images can be imported (contentType image/*), not '{content_type}'."
+                )
             data = _b64decode(item.get("contentBytes"), where)
             if len(data) > limits.MAX_INLINE_IMAGE_BYTES:
-                raise PayloadTooLarge(f"{where}: the inline image is larger than {limits.MAX_INLINE_IMAGE_BYTES} bytes.")
+                raise PayloadTooLarge(
+                    f"{where}: the inline image is larger than {limits.MAX_INLINE_IMAGE_BYTES} bytes."
+                )
             if temp_id not in referenced:
-                raise BadRequest(f"{where}: temporaryId '{temp_id}' is not referenced from the body as ../hostedContents/{temp_id}/$value.")
+                raise BadRequest(
+                    f"{where}: temporaryId '{temp_id}' is not referenced from the body as "
+                    f"../hostedContents/{temp_id}/$value."
+                )
             seen.append((temp_id, content_type, item["contentBytes"]))
         missing = referenced - {temp_id for temp_id, _, _ in seen}
         if missing:
@@ -536,13 +715,24 @@ class Graph:
             if not isinstance(item, dict) or not item.get("id"):
                 raise BadRequest(f"{where}: id is required.")
             if item.get("contentType") != "reference":
-                raise BadRequest(f"{where}: only reference attachments (files uploaded to SharePoint or OneDrive) can be imported.")
+                raise BadRequest(
+                    f"{where}: only reference attachments (files uploaded to SharePoint or OneDrive) can be imported."
+                )
             if item.get("contentUrl") not in known_urls:
                 raise BadRequest(f"{where}: contentUrl does not point to an existing file: upload the file first.")
             if item["id"] not in referenced:
-                raise BadRequest(f"{where}: the body has no <attachment id=\"{item['id']}\"></attachment> for it.")
-            out.append({"id": item["id"], "contentType": "reference", "contentUrl": item["contentUrl"],
-                        "content": None, "name": item.get("name"), "thumbnailUrl": None, "teamsAppId": None})
+                raise BadRequest(f'{where}: the body has no <attachment id="{item["id"]}"></attachment> for it.')
+            out.append(
+                {
+                    "id": item["id"],
+                    "contentType": "reference",
+                    "contentUrl": item["contentUrl"],
+                    "content": None,
+                    "name": item.get("name"),
+                    "thumbnailUrl": None,
+                    "teamsAppId": None,
+                }
+            )
         missing = referenced - {a["id"] for a in out}
         if missing:
             raise BadRequest(f"The body has <attachment> tags without a matching attachment: {sorted(missing)}.")
@@ -575,7 +765,10 @@ class Graph:
 
     def hosted_contents(self, conv: Record, message_id: str) -> list[Record]:
         message = self._message(conv, message_id)
-        return [{"id": hc, "contentType": self.hosted_content(conv, message_id, hc)["contentType"]} for hc in message["_hosted"]]
+        return [
+            {"id": hc, "contentType": self.hosted_content(conv, message_id, hc)["contentType"]}
+            for hc in message["_hosted"]
+        ]
 
     # ------------------------------------------------------------------ files
     def files_folder(self, team_id: str, channel_id: str) -> Record:
@@ -585,12 +778,19 @@ class Graph:
         if folder is None:
             drive_id = "b!" + hashlib.sha256(team_id.encode()).hexdigest()[:40]
             site = re.sub(r"[^A-Za-z0-9]", "", self.team(team_id)["displayName"]) or "team"
-            folder = self.store.put("items", folder_id, {
-                "id": folder_id, "name": channel["displayName"], "folder": {"childCount": 0},
-                "webUrl": f"https://{self.directory.domain.split('.')[0]}.sharepoint.com/sites/{site}/Shared%20Documents/{channel['displayName']}",
-                "createdDateTime": format_ms(self.clock.now_ms()),
-                "parentReference": {"driveId": drive_id, "driveType": "documentLibrary"}, "_team": team_id,
-            })
+            folder = self.store.put(
+                "items",
+                folder_id,
+                {
+                    "id": folder_id,
+                    "name": channel["displayName"],
+                    "folder": {"childCount": 0},
+                    "webUrl": f"https://{self.directory.domain.split('.')[0]}.sharepoint.com/sites/{site}/Shared%20Documents/{channel['displayName']}",
+                    "createdDateTime": format_ms(self.clock.now_ms()),
+                    "parentReference": {"driveId": drive_id, "driveType": "documentLibrary"},
+                    "_team": team_id,
+                },
+            )
         return public(folder)
 
     def drive_item(self, drive_id: str, item_id: str) -> Record:
@@ -603,16 +803,27 @@ class Graph:
         self.drive_item(drive_id, item_id)
         return [public(i) for i in self.store.values("items") if i.get("_parent") == item_id]
 
-    def put_content(self, drive_id: str, parent_id: str, name: str, data: bytes, conflict: str = "replace") -> tuple[int, Record]:
+    def put_content(
+        self, drive_id: str, parent_id: str, name: str, data: bytes, conflict: str = "replace"
+    ) -> tuple[int, Record]:
         """PUT .../{parent}:/{name}:/content, the simple upload (small files only)."""
         if len(data) > limits.SIMPLE_UPLOAD_MAX_BYTES:
-            raise PayloadTooLarge(f"Simple upload is limited to {limits.SIMPLE_UPLOAD_MAX_BYTES} bytes; use createUploadSession.")
+            raise PayloadTooLarge(
+                f"Simple upload is limited to {limits.SIMPLE_UPLOAD_MAX_BYTES} bytes; use createUploadSession."
+            )
         return self._write_file(drive_id, parent_id, name, data, conflict)
 
     def _write_file(self, drive_id: str, parent_id: str, name: str, data: bytes, conflict: str) -> tuple[int, Record]:
         parent = self.drive_item(drive_id, parent_id)
         self._check_file_name(name)
-        existing = next((i for i in self.store.values("items") if i.get("_parent") == parent_id and i["name"].lower() == name.lower()), None)
+        existing = next(
+            (
+                i
+                for i in self.store.values("items")
+                if i.get("_parent") == parent_id and i["name"].lower() == name.lower()
+            ),
+            None,
+        )
         if existing is not None and conflict == "fail":
             raise NameAlreadyExists(f"An item named '{name}' already exists.")
         if existing is not None and conflict == "rename":
@@ -625,11 +836,17 @@ class Graph:
         item_id = existing["id"] if existing else "01" + uuid.uuid4().hex.upper()[:32]
         now = format_ms(self.clock.now_ms())
         item = {
-            "id": item_id, "name": name, "size": len(data), "webUrl": f"{parent['webUrl']}/{quote(name)}",
-            "createdDateTime": existing["createdDateTime"] if existing else now, "lastModifiedDateTime": now,
+            "id": item_id,
+            "name": name,
+            "size": len(data),
+            "webUrl": f"{parent['webUrl']}/{quote(name)}",
+            "createdDateTime": existing["createdDateTime"] if existing else now,
+            "lastModifiedDateTime": now,
             "file": {"mimeType": _mime(name), "hashes": {"sha256Hash": hashlib.sha256(data).hexdigest().upper()}},
             "parentReference": {"driveId": drive_id, "driveType": "documentLibrary", "id": parent_id},
-            "_team": parent["_team"], "_parent": parent_id, "_content": base64.b64encode(data).decode(),
+            "_team": parent["_team"],
+            "_parent": parent_id,
+            "_content": base64.b64encode(data).decode(),
         }
         self.store.put("items", item_id, item)
         return (200 if existing else 201), public(item)
@@ -646,11 +863,24 @@ class Graph:
         conflict = ((body or {}).get("item") or {}).get("@microsoft.graph.conflictBehavior", "replace")
         session_id = uuid.uuid4().hex
         expires = self.clock.now_ms() + DAY_MS
-        self.store.put("sessions", session_id, {
-            "id": session_id, "_drive": drive_id, "_parent": parent_id, "_name": name, "_conflict": conflict,
-            "_received": "", "_expires": expires,
-        })
-        return {"uploadUrl": f"{GRAPH}/_upload/{session_id}", "expirationDateTime": format_ms(expires), "nextExpectedRanges": ["0-"]}
+        self.store.put(
+            "sessions",
+            session_id,
+            {
+                "id": session_id,
+                "_drive": drive_id,
+                "_parent": parent_id,
+                "_name": name,
+                "_conflict": conflict,
+                "_received": "",
+                "_expires": expires,
+            },
+        )
+        return {
+            "uploadUrl": f"{GRAPH}/_upload/{session_id}",
+            "expirationDateTime": format_ms(expires),
+            "nextExpectedRanges": ["0-"],
+        }
 
     def upload_fragment(self, session_id: str, content_range: str | None, data: bytes) -> tuple[int, Record]:
         """PUT to an uploadUrl: fragments in order, each with its Content-Range."""
@@ -669,14 +899,19 @@ class Graph:
         received += data
         if len(received) < total:
             self.store.patch("sessions", session_id, {"_received": base64.b64encode(received).decode()})
-            return 202, {"expirationDateTime": format_ms(session["_expires"]), "nextExpectedRanges": [f"{len(received)}-"]}
+            return 202, {
+                "expirationDateTime": format_ms(session["_expires"]),
+                "nextExpectedRanges": [f"{len(received)}-"],
+            }
         self.store.delete("sessions", session_id)
         return self._write_file(session["_drive"], session["_parent"], session["_name"], received, session["_conflict"])
 
     @staticmethod
     def _check_file_name(name: str) -> None:
         if not name or name != name.strip() or FILE_NAME_FORBIDDEN & set(name) or name.endswith("."):
-            raise InvalidRequest(f"Invalid file name '{name}': no leading/trailing spaces, no \" * : < > ? / \\ |, not ending with '.'.")
+            raise InvalidRequest(
+                f"Invalid file name '{name}': no leading/trailing spaces, no \" * : < > ? / \\ |, not ending with '.'."
+            )
 
     # ---------------------------------------------------------------- members
     def _member_from_bind(self, entry: dict) -> dict:
@@ -711,16 +946,22 @@ class Graph:
     def _render_member(self, member: dict) -> Record:
         user = self.directory.users.get(member["userId"], {})
         return {
-            "@odata.type": "#microsoft.graph.aadUserConversationMember", "id": member["userId"],
-            "roles": member["roles"], "displayName": user.get("displayName"), "userId": member["userId"],
-            "email": user.get("mail"), "tenantId": self.directory.tenant_id,
+            "@odata.type": "#microsoft.graph.aadUserConversationMember",
+            "id": member["userId"],
+            "roles": member["roles"],
+            "displayName": user.get("displayName"),
+            "userId": member["userId"],
+            "email": user.get("mail"),
+            "tenantId": self.directory.tenant_id,
         }
 
     # ------------------------------------------------------------------ users
     def user(self, key: str) -> Record:
         user = self.directory.find_user(key)
         if user is None:
-            raise UserNotFound(f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.")
+            raise UserNotFound(
+                f"Resource '{key}' does not exist or one of its queried reference-property objects are not present."
+            )
         return {k: v for k, v in user.items() if k != "licensed"}
 
     def users(self, filter_text: str | None) -> list[Record]:
@@ -736,7 +977,11 @@ class Graph:
     # ----------------------------------------------------------------- export
     def export_scope_team(self, team_id: str, model: str | None) -> list[str]:
         team = self.team(team_id)
-        self._bill(model, self.directory.licensed, f"The tenant needs a valid license to access this API (team '{team['displayName']}').")
+        self._bill(
+            model,
+            self.directory.licensed,
+            f"The tenant needs a valid license to access this API (team '{team['displayName']}').",
+        )
         return sorted(c["id"] for c in self._team_channels(team_id))
 
     def export_scope_user(self, user_key: str, model: str | None) -> list[str]:
@@ -762,8 +1007,9 @@ class Graph:
         record = self.store.get("meta", "evaluation") or {}
         return record.get("used", 0) if record.get("month") == self._evaluation_key() else 0
 
-    def export_page(self, conv_ids: list[str], filter_text: str | None, top: int | None, skiptoken: str | None,
-                    model: str | None) -> tuple[list[Record], str | None]:
+    def export_page(
+        self, conv_ids: list[str], filter_text: str | None, top: int | None, skiptoken: str | None, model: str | None
+    ) -> tuple[list[Record], str | None]:
         """One page of getAllMessages: (messages, skiptoken of the next page or None)."""
         if top is not None and not 1 <= top <= limits.EXPORT_MAX_TOP:
             raise BadRequest(f"$top must be between 1 and {limits.EXPORT_MAX_TOP}.")
@@ -814,14 +1060,29 @@ class Graph:
         message = self._message(conv, str(op.get("message")))
         now = self.clock.now_ms()
         if op.get("op") == "delete":
-            fields = {"deletedDateTime": format_ms(now), "_deleted": now, "_modified": now, "lastModifiedDateTime": format_ms(now)}
+            fields = {
+                "deletedDateTime": format_ms(now),
+                "_deleted": now,
+                "_modified": now,
+                "lastModifiedDateTime": format_ms(now),
+            }
         elif op.get("op") == "edit":
             body = dict(message["body"], content=str(op.get("content", "")))
-            fields = {"body": body, "lastEditedDateTime": format_ms(now), "_modified": now, "lastModifiedDateTime": format_ms(now)}
+            fields = {
+                "body": body,
+                "lastEditedDateTime": format_ms(now),
+                "_modified": now,
+                "lastModifiedDateTime": format_ms(now),
+            }
         elif op.get("op") == "duplicate":
             copy = self._store_message(
-                conv, message["_created"], message["from"], dict(message["body"]), reply_to=message.get("replyToId"),
-                attachments=message["attachments"], message_id=f"{message['id']}{uuid.uuid4().int % 1000:03d}",
+                conv,
+                message["_created"],
+                message["from"],
+                dict(message["body"]),
+                reply_to=message.get("replyToId"),
+                attachments=message["attachments"],
+                message_id=f"{message['id']}{uuid.uuid4().int % 1000:03d}",
             )
             return public(copy)
         else:
@@ -832,6 +1093,7 @@ class Graph:
 
     def dump(self) -> Record:
         """Every team, channel, message, reply, hosted content, file and member, for tests and operators."""
+
         def messages(conv: Record) -> list[Record]:
             out = []
             for root in self.list_messages(conv):
@@ -842,14 +1104,32 @@ class Graph:
 
         teams = []
         for team in sorted(self.store.values("teams"), key=lambda t: t["_created"]):
-            channels = [dict(self.render_conversation(c), messages=messages(c), members=[self._render_member(m) for m in c["_members"]])
-                        for c in sorted(self._team_channels(team["id"]), key=lambda c: c["_created"])]
-            teams.append(dict(public(team), migrationMode=team["_migration"], channels=channels,
-                              members=self.list_members(team["id"]) if time.time() >= team["_readyAt"] else []))
-        chats = [dict(self.render_conversation(c), messages=messages(c))
-                 for c in self.store.values("conversations") if c["_kind"] == "chat"]
-        files = [dict(public(i), sha256=hashlib.sha256(base64.b64decode(i["_content"])).hexdigest())
-                 for i in self.store.values("items") if "_content" in i]
+            channels = [
+                dict(
+                    self.render_conversation(c),
+                    messages=messages(c),
+                    members=[self._render_member(m) for m in c["_members"]],
+                )
+                for c in sorted(self._team_channels(team["id"]), key=lambda c: c["_created"])
+            ]
+            teams.append(
+                dict(
+                    public(team),
+                    migrationMode=team["_migration"],
+                    channels=channels,
+                    members=self.list_members(team["id"]) if time.time() >= team["_readyAt"] else [],
+                )
+            )
+        chats = [
+            dict(self.render_conversation(c), messages=messages(c))
+            for c in self.store.values("conversations")
+            if c["_kind"] == "chat"
+        ]
+        files = [
+            dict(public(i), sha256=hashlib.sha256(base64.b64decode(i["_content"])).hexdigest())
+            for i in self.store.values("items")
+            if "_content" in i
+        ]
         return {"teams": teams, "chats": chats, "files": files}
 
     def _dump_message(self, conv: Record, message: Record) -> Record:
@@ -858,8 +1138,14 @@ class Graph:
         for hc_id in message["_hosted"]:
             hosted = self.hosted_content(conv, message["id"], hc_id)
             data = base64.b64decode(hosted["contentBytes"])
-            entry["hostedContents"].append({"id": hc_id, "contentType": hosted["contentType"], "size": len(data),
-                                            "sha256": hashlib.sha256(data).hexdigest()})
+            entry["hostedContents"].append(
+                {
+                    "id": hc_id,
+                    "contentType": hosted["contentType"],
+                    "size": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
         return entry
 
     # ---------------------------------------------------------------- helpers

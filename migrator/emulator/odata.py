@@ -11,15 +11,23 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from migrator.emulator.errors import BadRequest
 from migrator.timestamps import parse_ms
 
 Predicate = Callable[[dict[str, Any]], bool]
 
-USER_TYPES = {"aadUser", "onPremiseAadUser", "anonymousGuest", "federatedUser",
-              "personalMicrosoftAccountUser", "skypeUser", "phoneUser"}
+USER_TYPES = {
+    "aadUser",
+    "onPremiseAadUser",
+    "anonymousGuest",
+    "federatedUser",
+    "personalMicrosoftAccountUser",
+    "skypeUser",
+    "phoneUser",
+}
 APP_TYPES = {"aadApplication", "bot", "tenantBot", "office365Connector", "outgoingWebhook"}
 
 _TOKEN = re.compile(r"\s*(\(|\)|'(?:[^']|'')*'|\"[^\"]*\"|[^\s()]+)")

@@ -21,7 +21,13 @@ CHAT = rf"/chats/(?P<chat>(?!getAllMessages$){ID})"
 ITEM_PATH = rf"/drives/(?P<drive>{ID})/items/(?P<parent>{ID}):/(?P<name>[^/]+):"
 
 MIGRATE = {"Teamwork.Migrate.All"}
-READ_TEAM = {"Team.ReadBasic.All", "TeamSettings.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Teamwork.Migrate.All"}
+READ_TEAM = {
+    "Team.ReadBasic.All",
+    "TeamSettings.Read.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Teamwork.Migrate.All",
+}
 READ_CHANNELS = {"Channel.ReadBasic.All", "ChannelSettings.Read.All", "Teamwork.Migrate.All"}
 CREATE_CHANNEL = {"Channel.Create", "Teamwork.Migrate.All"}
 READ_CHANNEL_MESSAGES = {"ChannelMessage.Read.All", "Teamwork.Migrate.All"}
@@ -52,7 +58,7 @@ def collection(call: Call, context: str, items: list, page_size: int = 100) -> R
     if top < 1:
         raise BadRequest("$top must be positive.")
     start = int(call.query.get("$skiptoken") or 0) if (call.query.get("$skiptoken") or "0").isdigit() else 0
-    page = items[start:start + top]
+    page = items[start : start + top]
     body = {"@odata.context": f"{call.base}/{call.version}/$metadata#{context}", "value": page}
     if start + top < len(items):
         body["@odata.nextLink"] = call.link(**{"$skiptoken": str(start + top)})
@@ -63,8 +69,10 @@ def collection(call: Call, context: str, items: list, page_size: int = 100) -> R
 @route("POST", "/teams", MIGRATE, kind="create_team")
 def create_team(graph: Graph, call: Call) -> Reply:
     team_id, op_id = graph.create_team(call.json(), call.principal.app_id)
-    return Reply(status=202, headers={
-        "Location": f"/teams/{team_id}/operations/{op_id}", "Content-Location": f"/teams/{team_id}"})
+    return Reply(
+        status=202,
+        headers={"Location": f"/teams/{team_id}/operations/{op_id}", "Content-Location": f"/teams/{team_id}"},
+    )
 
 
 @route("GET", rf"{TEAM}/operations/(?P<op>{ID})", READ_TEAM | MIGRATE, kind="team_read")
@@ -108,9 +116,17 @@ def list_members(graph: Graph, call: Call) -> Reply:
 # -------------------------------------------------------------------- export
 def _export(graph: Graph, call: Call, conv_ids: list[str]) -> Reply:
     page, next_token = graph.export_page(
-        conv_ids, call.query.get("$filter"), call.int_param("$top"), call.query.get("$skiptoken"), call.query.get("model"))
-    body = {"@odata.context": f"{call.base}/{call.version}/$metadata#Collection(chatMessage)",
-            "@odata.count": len(page), "value": [public(m) for m in page]}
+        conv_ids,
+        call.query.get("$filter"),
+        call.int_param("$top"),
+        call.query.get("$skiptoken"),
+        call.query.get("model"),
+    )
+    body = {
+        "@odata.context": f"{call.base}/{call.version}/$metadata#Collection(chatMessage)",
+        "@odata.count": len(page),
+        "value": [public(m) for m in page],
+    }
     body["@odata.nextLink"] = call.link(**{"$skiptoken": next_token}) if next_token else None
     return ok(body)
 
@@ -121,7 +137,9 @@ EXPORT_FUNCTION = r"(?P<function>getAllMessages|allMessages)"
 def _export_function(call: Call) -> None:
     """`getAllMessages` in v1.0 and beta; the older `allMessages` only in beta."""
     if call.params["function"] == "allMessages" and call.version != "beta":
-        raise BadRequest(f"Resource not found for the segment 'allMessages' in {call.version}; use getAllMessages or /beta.")
+        raise BadRequest(
+            f"Resource not found for the segment 'allMessages' in {call.version}; use getAllMessages or /beta."
+        )
 
 
 @route("GET", rf"{TEAM}/channels/{EXPORT_FUNCTION}", EXPORT_TEAM, kind="export")
@@ -172,7 +190,9 @@ def channel_members(graph: Graph, call: Call) -> Reply:
 
 @route("POST", rf"{CHANNEL}/startMigration", MIGRATE)
 def start_channel_migration(graph: Graph, call: Call) -> Reply:
-    graph.start_migration(graph.channel(call.params["team"], call.params["channel"]), call.json(), call.principal.app_id)
+    graph.start_migration(
+        graph.channel(call.params["team"], call.params["channel"]), call.json(), call.principal.app_id
+    )
     return Reply(status=204)
 
 
@@ -251,7 +271,9 @@ def list_replies(graph: Graph, call: Call) -> Reply:
 @route("GET", REPLY, READ_CHANNEL_MESSAGES | READ_CHATS)
 def get_reply(graph: Graph, call: Call) -> Reply:
     _read_roles(call)
-    return ok(public(graph.get_message(_conversation(graph, call), call.params["reply"], reply_to=call.params["message"])))
+    return ok(
+        public(graph.get_message(_conversation(graph, call), call.params["reply"], reply_to=call.params["message"]))
+    )
 
 
 def _hosted_target(call: Call) -> str:
@@ -264,7 +286,9 @@ HOSTED = rf"{MESSAGE}(?:/replies/(?P<reply>{ID}))?/hostedContents"
 @route("GET", HOSTED, READ_CHANNEL_MESSAGES | READ_CHATS)
 def list_hosted(graph: Graph, call: Call) -> Reply:
     _read_roles(call)
-    return collection(call, "chatMessageHostedContents", graph.hosted_contents(_conversation(graph, call), _hosted_target(call)))
+    return collection(
+        call, "chatMessageHostedContents", graph.hosted_contents(_conversation(graph, call), _hosted_target(call))
+    )
 
 
 @route("GET", rf"{HOSTED}/(?P<hc>{ID})/\$value", READ_CHANNEL_MESSAGES | READ_CHATS)
@@ -327,7 +351,9 @@ def list_children(graph: Graph, call: Call) -> Reply:
 
 @route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", FILES | {"Files.Read.All"}, kind="files")
 def get_content(graph: Graph, call: Call) -> Reply:
-    return Reply(body=graph.file_content(call.params["drive"], call.params["item"]), content_type="application/octet-stream")
+    return Reply(
+        body=graph.file_content(call.params["drive"], call.params["item"]), content_type="application/octet-stream"
+    )
 
 
 @route("PUT", rf"{ITEM_PATH}/content", FILES, kind="files")

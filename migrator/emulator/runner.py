@@ -28,8 +28,15 @@ class EmulatorStartError(RuntimeError):
 class EmulatorProcess:
     """`with EmulatorProcess(directory=...) as emu:` gives `emu.url`, `emu.ca`, `emu.graph_config()`."""
 
-    def __init__(self, directory: Path | None = None, state: Path | None = None, tls_dir: Path | None = None,
-                 faults: str = "", extra_args: list[str] | None = None, startup_timeout: float = 60.0):
+    def __init__(
+        self,
+        directory: Path | None = None,
+        state: Path | None = None,
+        tls_dir: Path | None = None,
+        faults: str = "",
+        extra_args: list[str] | None = None,
+        startup_timeout: float = 60.0,
+    ):
         self.directory = directory
         self.state = state
         self.tls_dir = Path(tls_dir) if tls_dir else Path(tempfile.mkdtemp(prefix="graph-emulator-"))
@@ -40,7 +47,7 @@ class EmulatorProcess:
         self.url = ""
         self.ca = Path()
 
-    def start(self) -> "EmulatorProcess":
+    def start(self) -> EmulatorProcess:
         args = [sys.executable, "-m", "migrator", "emulator", "serve", "--port", "0", "--tls-dir", str(self.tls_dir)]
         if self.directory:
             args += ["--directory", str(self.directory)]
@@ -87,7 +94,7 @@ class EmulatorProcess:
             self.process.kill()
             self.process.wait(timeout=15)
 
-    def __enter__(self) -> "EmulatorProcess":
+    def __enter__(self) -> EmulatorProcess:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -97,8 +104,14 @@ class EmulatorProcess:
         """A client configuration for one of the demo apps of this emulator."""
         from migrator.graph.config import GraphConfig
 
-        return GraphConfig(graph_url=self.url, login_url=self.url, tenant_id=DEMO_TENANT, client_id=client_id,
-                           client_secret=secret, ca_bundle=self.ca)
+        return GraphConfig(
+            graph_url=self.url,
+            login_url=self.url,
+            tenant_id=DEMO_TENANT,
+            client_id=client_id,
+            client_secret=secret,
+            ca_bundle=self.ca,
+        )
 
     def operator(self, name: str, payload: dict | None = None) -> Any:
         return operator_request(self.url, self.ca, name, payload)
@@ -113,4 +126,3 @@ def operator_request(url: str, ca: Path, name: str, payload: dict | None = None)
         response = requests.post(target, json=payload, verify=str(ca), timeout=60)
     response.raise_for_status()
     return response.json() if response.content else None
-

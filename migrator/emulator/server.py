@@ -44,7 +44,9 @@ def build_app(settings: EmulatorSettings) -> EmulatorApp:
     directory = load_directory(settings.directory)
     graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay)
     limits = Limits(channel_rps=settings.channel_rps, tenant_rps=settings.tenant_rps)
-    return EmulatorApp(graph, Identity(directory, settings.token_lifetime), Faults.parse(settings.faults, settings.seed), limits)
+    return EmulatorApp(
+        graph, Identity(directory, settings.token_lifetime), Faults.parse(settings.faults, settings.seed), limits
+    )
 
 
 def _loopback_socket(host: str, port: int) -> socket.socket:
@@ -74,8 +76,15 @@ def serve(settings: EmulatorSettings) -> None:
     sock = _loopback_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
-        app, ssl_certfile=str(files.cert), ssl_keyfile=str(files.key), access_log=False, log_level="warning",
-        lifespan="on", timeout_keep_alive=30, backlog=2048, timeout_graceful_shutdown=1,
+        app,
+        ssl_certfile=str(files.cert),
+        ssl_keyfile=str(files.key),
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=30,
+        backlog=2048,
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
 

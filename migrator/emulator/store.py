@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 Record = dict[str, Any]
 
@@ -66,7 +67,7 @@ class Store:
                 for key, record in records.items():
                     out.write(json.dumps(["put", collection, key, record], separators=(",", ":")) + "\n")
         os.replace(tmp, self.path)
-        self._log = open(self.path, "a", encoding="utf-8")
+        self._log = open(self.path, "a", encoding="utf-8")  # noqa: SIM115  (the append log stays open until close())
 
     def close(self) -> None:
         if self._log:

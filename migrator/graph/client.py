@@ -189,11 +189,23 @@ class GraphClient:
         with self._limiter.slot(call.rate_key):
             self.stats.add("requests")
             started = time.monotonic()
-            resp = send(self._session, self._proxies, call.method, call.url, headers, self.config.verify, self._timeout,
-                        **call.body)
+            resp = send(
+                self._session,
+                self._proxies,
+                call.method,
+                call.url,
+                headers,
+                self.config.verify,
+                self._timeout,
+                **call.body,
+            )
         log.debug(
             "%s %s → %s in %.3fs (request-id %s)",
-            call.method, call.path, resp.status_code, time.monotonic() - started, resp.headers.get("request-id"),
+            call.method,
+            call.path,
+            resp.status_code,
+            time.monotonic() - started,
+            resp.headers.get("request-id"),
         )
         return resp
 
@@ -222,7 +234,13 @@ class GraphClient:
     def _log_retry(self, call: _Call, reason: str, request_id: str | None, attempt: int, wait: float) -> None:
         log.warning(
             "%s %s failed (%s, request-id %s); retry %d of %d in %.2fs",
-            call.method, call.path, reason, request_id or "-", attempt, self._policy.max_retries, wait,
+            call.method,
+            call.path,
+            reason,
+            request_id or "-",
+            attempt,
+            self._policy.max_retries,
+            wait,
         )
 
 

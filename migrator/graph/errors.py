@@ -57,8 +57,7 @@ class GraphError(Exception):
             status=resp.status_code,
             code=code,
             request_id=inner.get("request-id") or resp.headers.get("request-id"),
-            client_request_id=inner.get("client-request-id")
-            or resp.request.headers.get("client-request-id"),
+            client_request_id=inner.get("client-request-id") or resp.request.headers.get("client-request-id"),
             method=resp.request.method,
             url=resp.request.url,
             hint=hint,

@@ -62,12 +62,30 @@ class ProxyCache:
             return self._proxies[key]
 
 
-def send(session: requests.Session, proxies: ProxyCache, method: str, url: str, headers: Mapping[str, str],
-         verify: str | bool, timeout: float, params: Mapping[str, Any] | None = None, json: Any = None,
-         data: Any = None) -> requests.Response:
+def send(
+    session: requests.Session,
+    proxies: ProxyCache,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    verify: str | bool,
+    timeout: float,
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    data: Any = None,
+) -> requests.Response:
     """One request as `Session.request` would send it (session headers under the call's, environment proxies,
     redirects followed), without its per-call merging; Graph calls carry no cookies or auth objects."""
     prepared = PreparedRequest()
-    prepared.prepare(method=method, url=url, headers={**session.headers, **headers}, params=params, json=json, data=data)
-    return session.send(prepared, verify=verify, timeout=timeout, proxies=proxies.get(session, url),
-                        stream=False, cert=None, allow_redirects=True)
+    prepared.prepare(
+        method=method, url=url, headers={**session.headers, **headers}, params=params, json=json, data=data
+    )
+    return session.send(
+        prepared,
+        verify=verify,
+        timeout=timeout,
+        proxies=proxies.get(session, url),
+        stream=False,
+        cert=None,
+        allow_redirects=True,
+    )

@@ -51,9 +51,13 @@ class GraphUrls:
         """`channel:{team}/{channel}` or `chat:{chat}` for calls on one conversation, else None."""
         segments = self._resource_segments(url)
         lowered = [s.lower() for s in segments]
-        if len(segments) >= 4 and lowered[0] == "teams" and lowered[2] == "channels":
-            if lowered[3] not in _COLLECTION_ACTIONS:
-                return f"channel:{segments[1]}/{segments[3]}"
+        if (
+            len(segments) >= 4
+            and lowered[0] == "teams"
+            and lowered[2] == "channels"
+            and lowered[3] not in _COLLECTION_ACTIONS
+        ):
+            return f"channel:{segments[1]}/{segments[3]}"
         if len(segments) >= 2 and lowered[0] == "chats" and lowered[1] not in _COLLECTION_ACTIONS:
             return f"chat:{segments[1]}"
         return None

@@ -19,36 +19,65 @@ CONVERSIONS = {
     "links": ("links", "ordinary links"),
     "edits": ("edited messages", "the last version, marked “(edited)”"),
     "bot_attachments": ("bot attachments", "a readable card in the message body"),
-    "system_messages": ("system messages (joins, topic…)", "small grey notes, or skipped by a mapping option; counted either way"),
+    "system_messages": (
+        "system messages (joins, topic…)",
+        "small grey notes, or skipped by a mapping option; counted either way",
+    ),
     "thread_broadcasts": ("replies also sent to the channel", "kept as replies in their thread"),
-    "deleted_placeholders": ("deleted messages kept for their replies", "a “message deleted” root so the replies keep their thread"),
+    "deleted_placeholders": (
+        "deleted messages kept for their replies",
+        "a “message deleted” root so the replies keep their thread",
+    ),
     "canvases": ("canvases", "not importable: listed here, content stays in Slack or is exported separately"),
     "pins": ("pinned messages", "not importable: the pin is lost, the message is migrated"),
 }
-CONVERSATION_COLUMNS = ["id", "conversation", "kind", "destination", "messages", "threads", "replies", "files", "first", "last"]
+CONVERSATION_COLUMNS = [
+    "id",
+    "conversation",
+    "kind",
+    "destination",
+    "messages",
+    "threads",
+    "replies",
+    "files",
+    "first",
+    "last",
+]
 ISSUES = {
     "ms_collisions": "messages in the same millisecond as another message of their thread; Teams keeps milliseconds "
-                     "and refuses duplicates, so transform moves them 1 ms apart (counted in its report)",
+    "and refuses duplicates, so transform moves them 1 ms apart (counted in its report)",
     "ms_collisions_channel": "messages in the same millisecond as another message anywhere in their conversation "
-                             "(the stricter rule of Microsoft's newer import article)",
-    "replies_before_root": "replies stamped before their thread's first message; Teams refuses them, so transform moves them just after it",
-    "oversize_messages": "messages estimated above the import body limit; transform splits them into numbered parts, never truncates "
-                         "(an upper estimate from the text until transform has converted them)",
-    "missing_files": "files whose bytes are not in the export; each becomes a placeholder with its name and original link",
+    "(the stricter rule of Microsoft's newer import article)",
+    "replies_before_root": "replies stamped before their thread's first message; Teams refuses them, so transform "
+    "moves them just after it",
+    "oversize_messages": "messages estimated above the import body limit; transform splits them into numbered parts, "
+    "never truncates "
+    "(an upper estimate from the text until transform has converted them)",
+    "missing_files": "files whose bytes are not in the export; each becomes a placeholder with its name and original "
+    "link",
     "duplicate_ts": "records sharing one Slack ts (both are kept)",
     "orphan_replies": "replies whose thread root is not in the export",
 }
 
 
 def _conversations(channels: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{**c, "conversation": c["label"], "first": (c["first"] or "")[:10], "last": (c["last"] or "")[:10]} for c in channels]
+    return [
+        {**c, "conversation": c["label"], "first": (c["first"] or "")[:10], "last": (c["last"] or "")[:10]}
+        for c in channels
+    ]
 
 
 def _out_of_scope(inventory: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every conversation that is not public or not imported into a standard channel, and where it goes."""
     return [
-        {"conversation": c["label"], "kind": c["kind"], "goes to": c["goes_to"], "where": c["destination"], "members": c["members"],
-         "messages": c["messages"]}
+        {
+            "conversation": c["label"],
+            "kind": c["kind"],
+            "goes to": c["goes_to"],
+            "where": c["destination"],
+            "members": c["members"],
+            "messages": c["messages"],
+        }
         for c in inventory["channels"]
         if c["kind"] != "public" or c["goes_to"] != "channel"
     ]
@@ -60,23 +89,46 @@ def render_report(inventory: Mapping[str, Any]) -> str:
     kinds: dict[str, int] = {}
     for channel in inventory["channels"]:
         kinds[channel["kind"]] = kinds.get(channel["kind"], 0) + channel["messages"]
-    conversions = [{"key": key, "what": label, "messages": inventory["conversions"][key], "becomes in Teams": becomes}
-                   for key, (label, becomes) in CONVERSIONS.items()]
+    conversions = [
+        {"key": key, "what": label, "messages": inventory["conversions"][key], "becomes in Teams": becomes}
+        for key, (label, becomes) in CONVERSIONS.items()
+    ]
     return render(
         "analyse.html.j2",
         inv=inventory,
-        conversations=table(_conversations(inventory["channels"]), CONVERSATION_COLUMNS, "conversations", sortable=True),
+        conversations=table(
+            _conversations(inventory["channels"]), CONVERSATION_COLUMNS, "conversations", sortable=True
+        ),
         month_chart=bar_chart(list(months), list(months.values()), title="Messages per month", ylabel="messages")
-        if months else None,
-        kind_chart=bar_chart(list(kinds), list(kinds.values()), title="Messages per kind of conversation",
-                             ylabel="messages", horizontal=True) if kinds else None,
+        if months
+        else None,
+        kind_chart=bar_chart(
+            list(kinds),
+            list(kinds.values()),
+            title="Messages per kind of conversation",
+            ylabel="messages",
+            horizontal=True,
+        )
+        if kinds
+        else None,
         conversions=table(conversions, ["key", "what", "messages", "becomes in Teams"], "conversions"),
-        out_of_scope=table(_out_of_scope(inventory), ["conversation", "kind", "goes to", "where", "members", "messages"], "out-of-scope"),
+        out_of_scope=table(
+            _out_of_scope(inventory),
+            ["conversation", "kind", "goes to", "where", "members", "messages"],
+            "out-of-scope",
+        ),
         issues=ISSUES,
         quarantined=table(inventory["quarantined"], ["file", "item", "error"], "quarantined"),
         repaired=table(inventory["repaired"], ["file", "strings"], "repaired"),
         ignored=table(inventory["ignored"], ["path", "entries", "reason"], "ignored"),
-        subtypes=table([{"subtype": k, "messages": v} for k, v in inventory["subtypes"].items()], ["subtype", "messages"], "subtypes"),
-        unknown=table([{"field": k, "messages": v} for k, v in inventory["unknown_fields"].items()], ["field", "messages"],
-                      "unknown-fields"),
+        subtypes=table(
+            [{"subtype": k, "messages": v} for k, v in inventory["subtypes"].items()],
+            ["subtype", "messages"],
+            "subtypes",
+        ),
+        unknown=table(
+            [{"field": k, "messages": v} for k, v in inventory["unknown_fields"].items()],
+            ["field", "messages"],
+            "unknown-fields",
+        ),
     )

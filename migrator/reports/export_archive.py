@@ -59,10 +59,17 @@ def render_archive(out_dir: Path) -> Path:
         for root in sorted(p for p in (out_dir / folder).glob("*") if p.is_dir()):
             targets.append(_render_target(out_dir, root, label))
     index = out_dir / INDEX_FILE
-    index.write_text(render("export_index.html.j2", targets=targets,
-                            totals={"conversations": sum(len(t.conversations) for t in targets),
-                                    "messages": sum(c.messages for t in targets for c in t.conversations)}),
-                     encoding="utf-8")
+    index.write_text(
+        render(
+            "export_index.html.j2",
+            targets=targets,
+            totals={
+                "conversations": sum(len(t.conversations) for t in targets),
+                "messages": sum(c.messages for t in targets for c in t.conversations),
+            },
+        ),
+        encoding="utf-8",
+    )
     return index
 
 
@@ -78,10 +85,17 @@ def _render_target(out_dir: Path, root: Path, label: str) -> TargetIndex:
         page = path.with_suffix(".html")
         page.write_text(_conversation_page(root, conversation, info, target.name, messages), encoding="utf-8")
         times = sorted(m["createdDateTime"] for m in messages)
-        target.conversations.append(Conversation(
-            name=info.get("name") or conversation, kind=info.get("kind") or "", messages=len(messages),
-            deleted=sum(1 for m in messages if m.get("deletedDateTime")),
-            page=quote(page.relative_to(out_dir).as_posix()), first=times[0][:10], last=times[-1][:10]))
+        target.conversations.append(
+            Conversation(
+                name=info.get("name") or conversation,
+                kind=info.get("kind") or "",
+                messages=len(messages),
+                deleted=sum(1 for m in messages if m.get("deletedDateTime")),
+                page=quote(page.relative_to(out_dir).as_posix()),
+                first=times[0][:10],
+                last=times[-1][:10],
+            )
+        )
     target.conversations.sort(key=lambda c: c.name.lower())
     return target
 
@@ -107,8 +121,9 @@ def threads(messages: list[Message]) -> list[Thread]:
     return list(by_id.values()) + list(orphans.values())
 
 
-def _conversation_page(root: Path, conversation: str, info: dict[str, Any], target_name: str,
-                       messages: list[Message]) -> str:
+def _conversation_page(
+    root: Path, conversation: str, info: dict[str, Any], target_name: str, messages: list[Message]
+) -> str:
     images = root / IMAGES_DIR / safe_name(conversation)
 
     def view(message: Message) -> dict[str, Any]:
@@ -119,14 +134,26 @@ def _conversation_page(root: Path, conversation: str, info: dict[str, Any], targ
             found = local_image(folder, match.group(1)) if match else None
             return quote(found.relative_to(root).as_posix()) if found else None
 
-        return {"message": message, "author": _author(message), "body": _body(message, resolve),
-                "attachments": message.get("attachments") or []}
+        return {
+            "message": message,
+            "author": _author(message),
+            "body": _body(message, resolve),
+            "attachments": message.get("attachments") or [],
+        }
 
-    return render("export_conversation.html.j2", target=target_name, name=info.get("name") or conversation,
-                  kind=info.get("kind") or "", conversation=conversation, count=len(messages),
-                  index=f"../../{INDEX_FILE}",
-                  threads=[{"root": view(t.root) if t.root else None, "replies": [view(r) for r in t.replies]}
-                           for t in threads(messages)])
+    return render(
+        "export_conversation.html.j2",
+        target=target_name,
+        name=info.get("name") or conversation,
+        kind=info.get("kind") or "",
+        conversation=conversation,
+        count=len(messages),
+        index=f"../../{INDEX_FILE}",
+        threads=[
+            {"root": view(t.root) if t.root else None, "replies": [view(r) for r in t.replies]}
+            for t in threads(messages)
+        ],
+    )
 
 
 def _author(message: Message) -> str:

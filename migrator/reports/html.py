@@ -44,7 +44,9 @@ def render(template: str, **context: Any) -> str:
     return _ENV.get_template(template).render(**context)
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], table_id: str, *, sortable: bool = False) -> Markup:
+def table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], table_id: str, *, sortable: bool = False
+) -> Markup:
     """An HTML table of `columns` from each row (a missing or None value is an empty cell).
 
     Every header and cell is escaped, so source names cannot inject markup. Written
@@ -53,16 +55,22 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], table_id: s
     """
     classes = "data sortable" if sortable else "data"
     head = "".join(f"<th>{escape(column)}</th>" for column in columns)
-    body = "\n".join("<tr>" + "".join(f"<td>{_cell(row.get(column))}</td>" for column in columns) + "</tr>" for row in rows)
-    return Markup(f'<table class="{classes}" id="{escape(table_id)}">\n<thead><tr>{head}</tr></thead>\n'
-                  f"<tbody>\n{body}\n</tbody>\n</table>")
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{_cell(row.get(column))}</td>" for column in columns) + "</tr>" for row in rows
+    )
+    return Markup(
+        f'<table class="{classes}" id="{escape(table_id)}">\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table>"
+    )
 
 
 def _cell(value: Any) -> Markup | str:
     return "" if value is None else escape(value)
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str, ylabel: str, horizontal: bool = False) -> Markup:
+def bar_chart(
+    labels: Sequence[str], values: Sequence[int], *, title: str, ylabel: str, horizontal: bool = False
+) -> Markup:
     """An inline SVG bar chart (matplotlib without pyplot, so no GUI backend or global state).
 
     matplotlib is imported here, not at the top: only analyse draws charts, and
@@ -88,4 +96,4 @@ def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str, ylabe
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
-    return Markup(svg[svg.index("<svg"):])  # drop the XML prolog and the DTD reference
+    return Markup(svg[svg.index("<svg") :])  # drop the XML prolog and the DTD reference

@@ -10,19 +10,47 @@ from migrator.stages.verify.outcome import PROBLEMS, VerifyOutcome
 
 JSON_FILE = "verify.json"
 HTML_FILE = "verify.html"
-COLUMNS = ["team", "conversation", "expected", "found", "missing", "duplicated", "mismatched", "unexpected", "images", "result"]
+COLUMNS = [
+    "team",
+    "conversation",
+    "expected",
+    "found",
+    "missing",
+    "duplicated",
+    "mismatched",
+    "unexpected",
+    "images",
+    "result",
+]
 
 
 def write(outcome: VerifyOutcome, out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / JSON_FILE
     json_path.write_text(json.dumps(outcome.as_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    rows = [{"team": c.team, "conversation": c.name, "expected": c.expected, "found": c.found,
-             **{name: len(getattr(c, name)) for name in (*PROBLEMS, "unexpected")}, "images": c.images,
-             "result": "ok" if c.ok else (c.error or "problems")} for c in outcome.conversations]
-    findings = {name: [(c, f) for c in outcome.conversations for f in getattr(c, name)] for name in (*PROBLEMS, "unexpected")}
+    rows = [
+        {
+            "team": c.team,
+            "conversation": c.name,
+            "expected": c.expected,
+            "found": c.found,
+            **{name: len(getattr(c, name)) for name in (*PROBLEMS, "unexpected")},
+            "images": c.images,
+            "result": "ok" if c.ok else (c.error or "problems"),
+        }
+        for c in outcome.conversations
+    ]
+    findings = {
+        name: [(c, f) for c in outcome.conversations for f in getattr(c, name)] for name in (*PROBLEMS, "unexpected")
+    }
     html_path = out_dir / HTML_FILE
-    html_path.write_text(render("verify.html.j2", outcome=outcome, findings=findings,
-                                conversations=table(rows, COLUMNS, "conversations", sortable=True)),
-                         encoding="utf-8")
+    html_path.write_text(
+        render(
+            "verify.html.j2",
+            outcome=outcome,
+            findings=findings,
+            conversations=table(rows, COLUMNS, "conversations", sortable=True),
+        ),
+        encoding="utf-8",
+    )
     return json_path, html_path

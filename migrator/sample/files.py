@@ -42,12 +42,22 @@ def draw_file(rng: random.Random, file_id: str) -> SampleFile:
     suffix = rng.randint(1, 999)
     if rng.random() < IMAGE_SHARE:
         width, height = rng.randint(8, 64), rng.randint(8, 64)
-        return SampleFile(file_id, f"{topic}-{suffix}.png", f"{topic.capitalize()} {suffix}", "image/png", "png", "PNG",
-                          png(width, height, rng), width, height)
+        return SampleFile(
+            file_id,
+            f"{topic}-{suffix}.png",
+            f"{topic.capitalize()} {suffix}",
+            "image/png",
+            "png",
+            "PNG",
+            png(width, height, rng),
+            width,
+            height,
+        )
     extension, mimetype, pretty = rng.choice(_DOCUMENTS)
     title = f"{topic.capitalize()} {suffix}"
-    return SampleFile(file_id, f"{topic}-{suffix}.{extension}", title, mimetype, extension, pretty,
-                      _document(extension, title, rng))
+    return SampleFile(
+        file_id, f"{topic}-{suffix}.{extension}", title, mimetype, extension, pretty, _document(extension, title, rng)
+    )
 
 
 def png(width: int, height: int, rng: random.Random) -> bytes:
@@ -59,7 +69,9 @@ def png(width: int, height: int, rng: random.Random) -> bytes:
         b"\x00" + b"".join(first if ((x + y) // stripe) % 2 else second for x in range(width)) for y in range(height)
     )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 9)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 9)) + _chunk(b"IEND", b"")
+    )
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -69,11 +81,19 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def _document(extension: str, title: str, rng: random.Random) -> bytes:
     lines = [" ".join(rng.choices(vocab.WORDS, k=rng.randint(4, 12))) for _ in range(rng.randint(2, 40))]
     if extension == "csv":
-        text = "id,name,amount\n" + "".join(f"{i},{rng.choice(vocab.WORDS)},{rng.randint(1, 10_000)}\n" for i in range(len(lines)))
+        text = "id,name,amount\n" + "".join(
+            f"{i},{rng.choice(vocab.WORDS)},{rng.randint(1, 10_000)}\n" for i in range(len(lines))
+        )
     elif extension == "md":
-        text = f"# {title}\n\n" + "\n".join(f"- {line}" for line in lines) + "\n\n" + rng.choice(vocab.UNICODE_PHRASES) + "\n"
+        text = (
+            f"# {title}\n\n"
+            + "\n".join(f"- {line}" for line in lines)
+            + "\n\n"
+            + rng.choice(vocab.UNICODE_PHRASES)
+            + "\n"
+        )
     elif extension == "json":
-        text = "{\"title\": \"" + title + "\", \"lines\": [" + ", ".join(f"\"{line}\"" for line in lines) + "]}\n"
+        text = '{"title": "' + title + '", "lines": [' + ", ".join(f'"{line}"' for line in lines) + "]}\n"
     else:
         text = "\n".join(lines) + "\n"
     return text.encode("utf-8")

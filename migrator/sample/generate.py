@@ -20,7 +20,7 @@ import random
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ EXPORT_DIR = "slack"
 DIRECTORY_FILE = "directory.json"
 DOMAIN = "contoso.example"
 FALLBACK_MAIL = f"migration@{DOMAIN}"
-END_DAY = datetime(2024, 12, 2, tzinfo=timezone.utc)  # histories end here, safely in the past
+END_DAY = datetime(2024, 12, 2, tzinfo=UTC)  # histories end here, safely in the past
 CHAT_SHARE = 0.1  # of all messages, in DMs and group DMs
 CHANNEL_SKEW = 0.6  # channel i gets a weight (i + 1) ** -CHANNEL_SKEW: #general is the busiest
 BOT_SHARE = 0.02  # of roots in public channels
@@ -67,7 +67,9 @@ class SampleOptions:
         if self.messages < 0 or self.file_count < 0:
             raise SampleError("--messages and --files cannot be negative")
         if not 0.0 <= self.threads_ratio < 1.0:
-            raise SampleError("--threads-ratio is the share of messages that are replies: from 0 up to (not including) 1")
+            raise SampleError(
+                "--threads-ratio is the share of messages that are replies: from 0 up to (not including) 1"
+            )
         if self.users is not None and self.users < 3:
             raise SampleError("--users must be at least 3")
         if self.plain and self.file_count:
@@ -158,17 +160,23 @@ def generate(out: Path, options: SampleOptions) -> SampleSummary:
     conversations = _conversations(rng, options, people, bot)
     _allocate(conversations, options.messages)
     shapes = [_shape(c, options) for c in conversations]
-    for conversation, shape in zip(conversations, shapes):
+    for conversation, shape in zip(conversations, shapes, strict=True):
         conversation.place(shape)
-    summary = SampleSummary(export=export, directory=Path(out) / DIRECTORY_FILE, users=len(people) + 1,
-                            conversations=len(conversations))
+    summary = SampleSummary(
+        export=export, directory=Path(out) / DIRECTORY_FILE, users=len(people) + 1, conversations=len(conversations)
+    )
     _write_json(export / "users.json", [p.slack for p in people] + [_bot_user(bot, team_id)])
-    for name, kind in (("channels.json", "public"), ("groups.json", "private"), ("dms.json", "dm"), ("mpims.json", "group_dm")):
+    for name, kind in (
+        ("channels.json", "public"),
+        ("groups.json", "private"),
+        ("dms.json", "dm"),
+        ("mpims.json", "group_dm"),
+    ):
         _write_json(export / name, [c.entry for c in conversations if c.kind == kind])
     picker = _FilePicker(options.seed, options.file_count, sum(s.records - s.joins for s in shapes))
     profiles = {p.id: _profile(p.slack) for p in people}
     channels = [(c.entry["id"], c.entry["name"]) for c in conversations if c.kind == "public"]
-    for conversation, shape in zip(conversations, shapes):
+    for conversation, shape in zip(conversations, shapes, strict=True):
         _write_conversation(export, conversation, shape, options, team_id, profiles, channels, bot, picker, summary)
     summary.files = picker.made
     _write_json(summary.directory, _directory(people))
@@ -180,7 +188,9 @@ def _slack_id(rng: random.Random, length: int = 10) -> str:
     return "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", k=length))
 
 
-_ASCII = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "đ": "d", "ı": "i", "'": "", " ": ""})
+_ASCII = str.maketrans(
+    {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "đ": "d", "ı": "i", "'": "", " ": ""}
+)
 
 
 def _ascii(name: str) -> str:
@@ -200,43 +210,97 @@ def _people(rng: random.Random, options: SampleOptions, team_id: str) -> tuple[l
             handle += str(index)
         taken.add(handle)
         user_id = "U" + _slack_id(rng)
-        people.append(_Person({
-            "id": user_id, "team_id": team_id, "name": handle, "deleted": index == count - 1, "color": "9f69e7",
-            "real_name": f"{first} {last}", "tz": "Europe/London", "tz_label": "Greenwich Mean Time", "tz_offset": 0,
-            "profile": {"real_name": f"{first} {last}", "real_name_normalized": _ascii(f"{first} {last}"),
-                        "display_name": first if index % 3 else "", "display_name_normalized": _ascii(first) if index % 3 else "",
-                        "email": f"{handle}@{DOMAIN}", "first_name": first, "last_name": last, "team": team_id,
-                        "avatar_hash": f"g{rng.randrange(10**11):011d}"},
-            "is_admin": index == 0, "is_owner": index == 0, "is_primary_owner": index == 0, "is_restricted": False,
-            "is_ultra_restricted": False, "is_bot": False, "is_app_user": False, "updated": int(END_DAY.timestamp()),
-        }, entra_id=str(uuid.UUID(int=rng.getrandbits(128), version=4))))
+        people.append(
+            _Person(
+                {
+                    "id": user_id,
+                    "team_id": team_id,
+                    "name": handle,
+                    "deleted": index == count - 1,
+                    "color": "9f69e7",
+                    "real_name": f"{first} {last}",
+                    "tz": "Europe/London",
+                    "tz_label": "Greenwich Mean Time",
+                    "tz_offset": 0,
+                    "profile": {
+                        "real_name": f"{first} {last}",
+                        "real_name_normalized": _ascii(f"{first} {last}"),
+                        "display_name": first if index % 3 else "",
+                        "display_name_normalized": _ascii(first) if index % 3 else "",
+                        "email": f"{handle}@{DOMAIN}",
+                        "first_name": first,
+                        "last_name": last,
+                        "team": team_id,
+                        "avatar_hash": f"g{rng.randrange(10**11):011d}",
+                    },
+                    "is_admin": index == 0,
+                    "is_owner": index == 0,
+                    "is_primary_owner": index == 0,
+                    "is_restricted": False,
+                    "is_ultra_restricted": False,
+                    "is_bot": False,
+                    "is_app_user": False,
+                    "updated": int(END_DAY.timestamp()),
+                },
+                entra_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            )
+        )
     bot = Bot(user_id="U" + _slack_id(rng), bot_id="B" + _slack_id(rng), name="deploybot")
     return people, bot
 
 
 def _bot_user(bot: Bot, team_id: str) -> dict[str, Any]:
-    return {"id": bot.user_id, "team_id": team_id, "name": bot.name, "deleted": False, "real_name": "Deploy Bot",
-            "profile": {"real_name": "Deploy Bot", "display_name": "", "bot_id": bot.bot_id, "team": team_id},
-            "is_bot": True, "is_app_user": False, "updated": int(END_DAY.timestamp())}
+    return {
+        "id": bot.user_id,
+        "team_id": team_id,
+        "name": bot.name,
+        "deleted": False,
+        "real_name": "Deploy Bot",
+        "profile": {"real_name": "Deploy Bot", "display_name": "", "bot_id": bot.bot_id, "team": team_id},
+        "is_bot": True,
+        "is_app_user": False,
+        "updated": int(END_DAY.timestamp()),
+    }
 
 
 def _profile(person: dict[str, Any]) -> dict[str, Any]:
     """The `user_profile` Slack copies into each message a person writes."""
     profile = person["profile"]
-    return {"avatar_hash": profile["avatar_hash"], "first_name": profile["first_name"], "real_name": person["real_name"],
-            "display_name": profile["display_name"], "team": person["team_id"], "name": person["name"],
-            "is_restricted": False, "is_ultra_restricted": False}
+    return {
+        "avatar_hash": profile["avatar_hash"],
+        "first_name": profile["first_name"],
+        "real_name": person["real_name"],
+        "display_name": profile["display_name"],
+        "team": person["team_id"],
+        "name": person["name"],
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+    }
 
 
 def _directory(people: list[_Person]) -> dict[str, Any]:
     """Entra users for everyone still in the workspace, plus the account that posts for the others."""
-    users = [{"id": "c0a80000-0000-4000-8000-000000000001", "displayName": "Migration Account", "mail": FALLBACK_MAIL,
-              "userPrincipalName": FALLBACK_MAIL, "licensed": True}]
+    users = [
+        {
+            "id": "c0a80000-0000-4000-8000-000000000001",
+            "displayName": "Migration Account",
+            "mail": FALLBACK_MAIL,
+            "userPrincipalName": FALLBACK_MAIL,
+            "licensed": True,
+        }
+    ]
     for person in people:
         if not person.deleted:
             mail = person.slack["profile"]["email"]
-            users.append({"id": person.entra_id, "displayName": person.slack["real_name"], "mail": mail,
-                          "userPrincipalName": mail, "licensed": True})
+            users.append(
+                {
+                    "id": person.entra_id,
+                    "displayName": person.slack["real_name"],
+                    "mail": mail,
+                    "userPrincipalName": mail,
+                    "licensed": True,
+                }
+            )
     return {"users": users}
 
 
@@ -273,8 +337,14 @@ def _conversations(rng: random.Random, options: SampleOptions, people: list[_Per
         members = rng.sample(active, min(len(active), rng.randint(3, 5)))
         name = "mpdm-" + "--".join(handles[m] for m in members) + f"-{number}"
         entry = _channel_entry(rng, name, members, members[0], prefix="G")
-        entry.update(is_mpim=True, purpose={"value": "Group messaging with: " + " ".join("@" + handles[m] for m in members),
-                                            "creator": members[0], "last_set": 0})
+        entry.update(
+            is_mpim=True,
+            purpose={
+                "value": "Group messaging with: " + " ".join("@" + handles[m] for m in members),
+                "creator": members[0],
+                "last_set": 0,
+            },
+        )
         found.append(_Conversation("group_dm", entry, name, members))
     return found
 
@@ -297,12 +367,21 @@ def _channel_names(rng: random.Random, count: int) -> list[str]:
     return names[:count]
 
 
-def _channel_entry(rng: random.Random, name: str, members: list[str], creator: str, prefix: str = "C") -> dict[str, Any]:
+def _channel_entry(
+    rng: random.Random, name: str, members: list[str], creator: str, prefix: str = "C"
+) -> dict[str, Any]:
     topic = " ".join(rng.choices(vocab.WORDS, k=4)).capitalize()
-    return {"id": prefix + _slack_id(rng), "name": name, "created": 0, "creator": creator, "is_archived": False,
-            "is_general": False, "members": list(members),
-            "topic": {"value": topic, "creator": creator, "last_set": 0},
-            "purpose": {"value": f"Everything about {name}", "creator": creator, "last_set": 0}}
+    return {
+        "id": prefix + _slack_id(rng),
+        "name": name,
+        "created": 0,
+        "creator": creator,
+        "is_archived": False,
+        "is_general": False,
+        "members": list(members),
+        "topic": {"value": topic, "creator": creator, "last_set": 0},
+        "purpose": {"value": f"Everything about {name}", "creator": creator, "last_set": 0},
+    }
 
 
 def _allocate(conversations: list[_Conversation], total: int) -> None:
@@ -323,27 +402,52 @@ def _split(conversations: list[_Conversation], weights: list[float], total: int)
     by_remainder = sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])
     for i in by_remainder[: total - sum(counts)]:
         counts[i] += 1
-    for conversation, count in zip(conversations, counts):
+    for conversation, count in zip(conversations, counts, strict=True):
         conversation.records = count
 
 
 def _shape(conversation: _Conversation, options: SampleOptions) -> Shape:
-    return Shape.of(conversation.records, len(conversation.members), options.threads_ratio,
-                    join_members=not (conversation.is_chat or options.plain))
+    return Shape.of(
+        conversation.records,
+        len(conversation.members),
+        options.threads_ratio,
+        join_members=not (conversation.is_chat or options.plain),
+    )
 
 
 # ---------------------------------------------------------------- writing
-def _write_conversation(export: Path, conversation: _Conversation, shape: Shape, options: SampleOptions, team_id: str,
-                        profiles: dict[str, dict[str, Any]], channels: list[tuple[str, str]], bot: Bot,
-                        picker: _FilePicker, summary: SampleSummary) -> None:
+def _write_conversation(
+    export: Path,
+    conversation: _Conversation,
+    shape: Shape,
+    options: SampleOptions,
+    team_id: str,
+    profiles: dict[str, dict[str, Any]],
+    channels: list[tuple[str, str]],
+    bot: Bot,
+    picker: _FilePicker,
+    summary: SampleSummary,
+) -> None:
     conv_seed = f"{options.seed}:{conversation.entry['id']}"
     first_day_us = conversation.first_day_us
     posting_bot = bot if conversation.kind == "public" and not options.plain else None
-    timeline = Timeline(conv_seed, shape, conversation.members, first_day_us,
-                        datetime.fromtimestamp(first_day_us // 1_000_000, timezone.utc).weekday(),
-                        bot=posting_bot.user_id if posting_bot else None, bot_share=BOT_SHARE if posting_bot else 0.0)
-    writer = RecordWriter(random.Random(conv_seed + ":text"), team_id, profiles, Audience(conversation.members, channels),
-                          posting_bot, plain=options.plain)
+    timeline = Timeline(
+        conv_seed,
+        shape,
+        conversation.members,
+        first_day_us,
+        datetime.fromtimestamp(first_day_us // 1_000_000, UTC).weekday(),
+        bot=posting_bot.user_id if posting_bot else None,
+        bot_share=BOT_SHARE if posting_bot else 0.0,
+    )
+    writer = RecordWriter(
+        random.Random(conv_seed + ":text"),
+        team_id,
+        profiles,
+        Audience(conversation.members, channels),
+        posting_bot,
+        plain=options.plain,
+    )
     folder = export / conversation.folder
     for day_us, posts in timeline:
         records = []
@@ -354,7 +458,7 @@ def _write_conversation(export: Path, conversation: _Conversation, shape: Shape,
             records.append(writer.record(post, files))
             summary.replies += post.kind == "reply"
         folder.mkdir(exist_ok=True)
-        day = datetime.fromtimestamp(day_us // 1_000_000, timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(day_us // 1_000_000, UTC).strftime("%Y-%m-%d")
         (folder / f"{day}.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         summary.day_files += 1
         summary.messages += len(records)

@@ -52,8 +52,14 @@ def draw(rng: random.Random, audience: Audience) -> list[Segment]:
     elif roll < 0.52:
         segments = [("quote", sentence(rng)), ("text", "\n")] + segments
     elif roll < 0.55:
-        segments += [("text", " "), ("bold", rng.choice(vocab.WORDS)), ("text", " "), ("italic", rng.choice(vocab.WORDS)),
-                     ("text", " "), ("strike", rng.choice(vocab.WORDS))]
+        segments += [
+            ("text", " "),
+            ("bold", rng.choice(vocab.WORDS)),
+            ("text", " "),
+            ("italic", rng.choice(vocab.WORDS)),
+            ("text", " "),
+            ("strike", rng.choice(vocab.WORDS)),
+        ]
     if rng.random() < 0.15:
         segments += [("text", "\n" + sentence(rng))]
     return segments

@@ -53,7 +53,7 @@ class Shape:
         return self.records - self.joins - self.replies
 
     @classmethod
-    def of(cls, records: int, members: int, reply_share: float, join_members: bool) -> "Shape":
+    def of(cls, records: int, members: int, reply_share: float, join_members: bool) -> Shape:
         joins = min(members, records // 10) if join_members else 0
         rest = records - joins
         replies = min(round(rest * reply_share), max(rest - 1, 0))  # at least one root to hang them on
@@ -78,8 +78,16 @@ def _time_of_day(rng: random.Random) -> int:
 class Timeline:
     """The posts of one conversation, grouped by UTC day, in time order within each day."""
 
-    def __init__(self, seed: str, shape: Shape, members: Sequence[str], first_day_us: int, weekday: int,
-                 bot: str | None = None, bot_share: float = 0.0):
+    def __init__(
+        self,
+        seed: str,
+        shape: Shape,
+        members: Sequence[str],
+        first_day_us: int,
+        weekday: int,
+        bot: str | None = None,
+        bot_share: float = 0.0,
+    ):
         self.seed = seed
         self.shape = shape
         self.members = list(members)
@@ -134,8 +142,10 @@ class Timeline:
 
     def _joins(self, start: int) -> list[Post]:
         first = start + 8 * 3600 * _US_PER_S
-        return [Post(self._take(first + i * 7 * _US_PER_S + self._rng.randrange(_US_PER_S)), user, "join")
-                for i, user in enumerate(self.members[: self.shape.joins])]
+        return [
+            Post(self._take(first + i * 7 * _US_PER_S + self._rng.randrange(_US_PER_S)), user, "join")
+            for i, user in enumerate(self.members[: self.shape.joins])
+        ]
 
     def _root_times(self, start: int, count: int) -> list[int]:
         times = sorted(start + _time_of_day(self._rng) for _ in range(count))

@@ -21,8 +21,10 @@ from migrator.model import File, FileStatus, Ignored, SourceError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MIB = 1024 * 1024
-_NOT_UTF8 = ("{what} name is not UTF-8 (shown with U+FFFD for its broken bytes), so no plan or report could name it; "
-             "not read: rename it in UTF-8 and run again")
+_NOT_UTF8 = (
+    "{what} name is not UTF-8 (shown with U+FFFD for its broken bytes), so no plan or report could name it; "
+    "not read: rename it in UTF-8 and run again"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class ZipLimits:
     ratio_min_bytes: int = _MIB  # tiny members ("[]") have meaningless ratios
     max_total_bytes: int = 1024**4  # 1 TiB declared in all
     max_members: int = 5_000_000
+
+
+DEFAULT_ZIP_LIMITS = ZipLimits()
 
 
 class ExportTree(Protocol):
@@ -89,7 +94,9 @@ def _check_member_name(archive: Path, name: str) -> str:
 def _check_sizes(archive: Path, infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
     """Refuse a zip bomb from its central directory alone, before reading any member."""
     if len(infos) > limits.max_members:
-        raise SourceError(f"{archive}: refused, {len(infos):,} members is more than any export has ({limits.max_members:,})")
+        raise SourceError(
+            f"{archive}: refused, {len(infos):,} members is more than any export has ({limits.max_members:,})"
+        )
     total = 0
     for info in infos:
         total += info.file_size
@@ -174,12 +181,17 @@ class FolderTree:
                 for entry in entries:
                     rel = prefix + entry.name
                     if entry.is_symlink():
-                        self.skipped.append(Ignored(_shown(rel),
-                                                    "symbolic link, not followed (it could point outside the export)"))
+                        self.skipped.append(
+                            Ignored(_shown(rel), "symbolic link, not followed (it could point outside the export)")
+                        )
                     elif _shown(entry.name) != entry.name:  # listed once, a folder with nothing in it read
                         folder = entry.is_dir(follow_symlinks=False)
-                        self.skipped.append(Ignored(_shown(rel) + ("/" if folder else ""),
-                                                    _NOT_UTF8.format(what="folder" if folder else "file")))
+                        self.skipped.append(
+                            Ignored(
+                                _shown(rel) + ("/" if folder else ""),
+                                _NOT_UTF8.format(what="folder" if folder else "file"),
+                            )
+                        )
                     elif entry.is_dir(follow_symlinks=False):
                         pending.append(rel + "/")
                     elif entry.is_file(follow_symlinks=False):

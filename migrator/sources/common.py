@@ -18,13 +18,13 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, micros_to_iso
-from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
+from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 
 # `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
 TEXT_FORMAT = "text_format"
@@ -35,14 +35,37 @@ PLAIN = "plain"  # text shown as written (Teams text bodies, the descriptions re
 # `File.extra[PLACEHOLDER_REASON]`: why the bytes are not in the export, in the source's own words (default: Slack's).
 PLACEHOLDER_REASON = "placeholder_reason"
 
-__all__ = ["DISCORD_MARKDOWN", "HTML", "LONE_SURROGATE", "MARKDOWN", "PLACEHOLDER_REASON", "PLAIN", "SURROGATE_ESCAPE", "TEXT_FORMAT", "Refused",
-           "Repairs", "Spool", "SpooledExport", "Spooled", "describe", "dicts", "group_days", "iso_to_micros", "loads_repaired",
-           "open_export", "micros_to_ts", "ms_to_micros", "read_json_lines", "repair_surrogates", "str_or_none"]
+__all__ = [
+    "DISCORD_MARKDOWN",
+    "HTML",
+    "LONE_SURROGATE",
+    "MARKDOWN",
+    "PLACEHOLDER_REASON",
+    "PLAIN",
+    "SURROGATE_ESCAPE",
+    "TEXT_FORMAT",
+    "Refused",
+    "Repairs",
+    "Spool",
+    "SpooledExport",
+    "Spooled",
+    "describe",
+    "dicts",
+    "group_days",
+    "iso_to_micros",
+    "loads_repaired",
+    "open_export",
+    "micros_to_ts",
+    "ms_to_micros",
+    "read_json_lines",
+    "repair_surrogates",
+    "str_or_none",
+]
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE | re.ASCII
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -155,7 +178,7 @@ def iso_to_micros(value: Any) -> int:
     if fraction[6:].strip("0"):
         raise Refused(f"time {value!r} is finer than a microsecond")
     try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc)
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
     except ValueError as exc:
         raise Refused(f"time {value!r} is not a date ({exc})") from exc
     us = (moment - _EPOCH) // _MICROSECOND + int(fraction[:6].ljust(6, "0"))
@@ -220,8 +243,18 @@ class Spool:
         )
         self._seq = 0
 
-    def add(self, conversation: str, record_id: str, us: int, payload: Any, origin: str, item: int, *,
-            root_id: str | None = None, version: str = "") -> None:
+    def add(
+        self,
+        conversation: str,
+        record_id: str,
+        us: int,
+        payload: Any,
+        origin: str,
+        item: int,
+        *,
+        root_id: str | None = None,
+        version: str = "",
+    ) -> None:
         self._seq += 1
         self._db.execute(
             """INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -229,14 +262,24 @@ class Spool:
                  us = excluded.us, root_id = excluded.root_id, version = excluded.version, origin = excluded.origin,
                  item = excluded.item, payload = excluded.payload
                WHERE excluded.version > records.version""",
-            (conversation, record_id, us, self._seq, root_id, version, origin, item,
-             json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
+            (
+                conversation,
+                record_id,
+                us,
+                self._seq,
+                root_id,
+                version,
+                origin,
+                item,
+                json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            ),
         )
 
     def root_of(self, conversation: str, record_id: str) -> str | None:
         """The thread root of a stored record (itself when it is a root), or None when it is not stored."""
-        row = self._db.execute("SELECT root_id FROM records WHERE conversation = ? AND id = ?",
-                               (conversation, record_id)).fetchone()
+        row = self._db.execute(
+            "SELECT root_id FROM records WHERE conversation = ? AND id = ?", (conversation, record_id)
+        ).fetchone()
         return None if row is None else (row[0] or record_id)
 
     def count(self, conversation: str) -> int:
@@ -314,7 +357,7 @@ class SpooledExport:
 
     kind: str
 
-    def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
+    def __init__(self, path: Path | str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
         self.location = str(path)
         self.quarantine: list[Quarantined] = []
         self.repaired = Repairs()

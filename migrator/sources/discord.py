@@ -47,8 +47,8 @@ from migrator.sources.common import (
     TEXT_FORMAT,
     Refused,
     Repairs,
-    SpooledExport,
     Spooled,
+    SpooledExport,
     describe,
     dicts,
     iso_to_micros,
@@ -64,9 +64,24 @@ _KINDS = {
     "GuildPrivateThread": ConversationKind.PRIVATE,
 }
 _PERSON_TYPES = {"Default", "Reply", "ThreadStarterMessage"}  # anything else is an event (joins, pins, calls…)
-_MESSAGE_FIELDS = {"id", "type", "timestamp", "timestampEdited", "callEndedTimestamp", "isPinned", "content",
-                   "author", "attachments", "embeds", "stickers", "reactions", "mentions", "reference",
-                   "interaction", "inlineEmojis"}
+_MESSAGE_FIELDS = {
+    "id",
+    "type",
+    "timestamp",
+    "timestampEdited",
+    "callEndedTimestamp",
+    "isPinned",
+    "content",
+    "author",
+    "attachments",
+    "embeds",
+    "stickers",
+    "reactions",
+    "mentions",
+    "reference",
+    "interaction",
+    "inlineEmojis",
+}
 _DIRECT_MESSAGES = "0"  # the guild id DiscordChatExporter gives direct messages
 _CHUNK = 1 << 20
 _MAX_VALUE_CHARS = 64 << 20  # one message bigger than this is a broken file, not a message
@@ -114,7 +129,7 @@ class DiscordExport(SpooledExport):
         try:
             with self._tree.open(name) as handle:
                 document = _JsonObject(handle, name, self.repaired)
-                for key in document.keys():
+                for key in document.keys():  # noqa: SIM118  (a streaming reader's keys(), not a dict)
                     if key == "messages" and channel is not None:
                         conversation = self._channels.setdefault(channel["id"], {**channel, "_file": name})["id"]
                         for index, raw in document.elements():
@@ -133,8 +148,13 @@ class DiscordExport(SpooledExport):
             reason = str(exc) if isinstance(exc, Refused) else describe(exc)
             if channel is None:
                 return reason
-            self.quarantine.append(Quarantined(name, f"{reason}, after {count} messages; the rest of this file is "
-                                                     "not read: export the channel again", count))
+            self.quarantine.append(
+                Quarantined(
+                    name,
+                    f"{reason}, after {count} messages; the rest of this file is not read: export the channel again",
+                    count,
+                )
+            )
         if channel is None or channel["id"] not in self._channels:
             return "JSON without guild, channel and messages"
         return None
@@ -155,10 +175,22 @@ class DiscordExport(SpooledExport):
             self._person(conversation, person)
         reference = raw.get("reference") if isinstance(raw.get("reference"), dict) else {}
         root_id = None
-        if raw.get("type") == "Reply" and reference.get("messageId") and reference.get("channelId") in (None, conversation):
+        if (
+            raw.get("type") == "Reply"
+            and reference.get("messageId")
+            and reference.get("channelId") in (None, conversation)
+        ):
             root_id = self._spool.root_of(conversation, str(reference["messageId"]))
-        self._spool.add(conversation, message_id, us, {**raw, "_root_found": root_id is not None}, origin, index,
-                        root_id=root_id, version=str(raw.get("timestampEdited") or ""))
+        self._spool.add(
+            conversation,
+            message_id,
+            us,
+            {**raw, "_root_found": root_id is not None},
+            origin,
+            index,
+            root_id=root_id,
+            version=str(raw.get("timestampEdited") or ""),
+        )
         if raw.get("isPinned"):
             self._pins[conversation].append(micros_to_ts(us))
         self._media.update(p for a in dicts(raw.get("attachments")) if (p := self._local(origin, a.get("url"))))
@@ -169,7 +201,9 @@ class DiscordExport(SpooledExport):
         self._members[conversation][raw["id"]] = None
         if raw["id"] not in self.users:
             self.users[raw["id"]] = User(
-                id=raw["id"], name=str(raw.get("name") or ""), display_name=str(raw.get("nickname") or ""),
+                id=raw["id"],
+                name=str(raw.get("name") or ""),
+                display_name=str(raw.get("nickname") or ""),
                 is_bot=bool(raw.get("isBot")),
                 extra={k: v for k, v in raw.items() if k not in {"id", "name", "nickname", "isBot"}},
             )
@@ -205,8 +239,11 @@ class DiscordExport(SpooledExport):
         name = str(raw.get("name") or channel_id)
         category = str(raw.get("category") or "")
         return Conversation(
-            id=channel_id, name=name, kind=_KINDS.get(str(raw.get("type")), ConversationKind.PUBLIC),
-            members=tuple(self._members.get(channel_id, ())), topic=str(raw.get("topic") or ""),
+            id=channel_id,
+            name=name,
+            kind=_KINDS.get(str(raw.get("type")), ConversationKind.PUBLIC),
+            members=tuple(self._members.get(channel_id, ())),
+            topic=str(raw.get("topic") or ""),
             pins=tuple(self._pins.get(channel_id, ())),
             extra={k: v for k, v in raw.items() if k not in {"id", "name", "topic"}} | {"category": category},
         )
@@ -218,17 +255,36 @@ class DiscordExport(SpooledExport):
         author = raw["author"]["id"]
         kind = str(raw.get("type") or "Default")
         edited = raw.get("timestampEdited")
-        extra = {k: v for k, v in raw.items() if k not in {"author", "content", "attachments", "embeds", "reactions",
-                                                         "timestamp", "timestampEdited", "type", "_root_found"}}
+        extra = {
+            k: v
+            for k, v in raw.items()
+            if k
+            not in {
+                "author",
+                "content",
+                "attachments",
+                "embeds",
+                "reactions",
+                "timestamp",
+                "timestampEdited",
+                "type",
+                "_root_found",
+            }
+        }
         reference = raw.get("reference")
         if kind == "Reply" and isinstance(reference, dict) and reference.get("messageId") and not raw["_root_found"]:
             extra["reply_to_missing"] = str(reference["messageId"])  # kept as a message of its own, link noted
         return Message(
-            ts=micros_to_ts(record.us), us=record.us, conversation_id=conversation_id,
-            origin=f"{record.origin}#{record.item}", user=author, text=str(raw.get("content") or ""),
+            ts=micros_to_ts(record.us),
+            us=record.us,
+            conversation_id=conversation_id,
+            origin=f"{record.origin}#{record.item}",
+            user=author,
+            text=str(raw.get("content") or ""),
             files=[self._file(a, record.origin, author) for a in dicts(raw.get("attachments"))],
             thread_ts=micros_to_ts(record.root_us) if record.root_us is not None else None,
-            subtype=None if kind == "Default" else kind, system=kind not in _PERSON_TYPES,
+            subtype=None if kind == "Default" else kind,
+            system=kind not in _PERSON_TYPES,
             reactions=[_reaction(r) for r in dicts(raw.get("reactions"))],
             edited=Edit(user=author, ts=micros_to_ts(iso_to_micros(edited))) if edited else None,
             attachments=[_card(e) for e in dicts(raw.get("embeds"))] + _extras_as_cards(raw),
@@ -242,38 +298,53 @@ class DiscordExport(SpooledExport):
         size = raw.get("fileSizeBytes")
         url = str_or_none(raw.get("url"))
         return File(
-            id=str(raw.get("id") or name), name=name, title=name, mimetype=mimetypes.guess_type(name)[0] or "",
+            id=str(raw.get("id") or name),
+            name=name,
+            title=name,
+            mimetype=mimetypes.guess_type(name)[0] or "",
             filetype=PurePosixPath(name).suffix.lstrip("."),
             size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-            status=FileStatus.AVAILABLE if member else FileStatus.MISSING, path=member,
-            url=url if url and urlparse(url).scheme in {"http", "https"} else None, user=author,
+            status=FileStatus.AVAILABLE if member else FileStatus.MISSING,
+            path=member,
+            url=url if url and urlparse(url).scheme in {"http", "https"} else None,
+            user=author,
         )
 
 
 def _card(embed: dict[str, Any]) -> dict[str, Any]:
     """An embed in the model's card form (Slack's attachment fields), so every part of it is shown; the original stays
     under `embed`."""
+
     def text(value: Any, key: str) -> str:
         return str(value.get(key) or "") if isinstance(value, dict) else ""
 
     return {
-        "author_name": text(embed.get("author"), "name"), "author_link": text(embed.get("author"), "url"),
-        "title": str(embed.get("title") or ""), "title_link": str(embed.get("url") or ""),
+        "author_name": text(embed.get("author"), "name"),
+        "author_link": text(embed.get("author"), "url"),
+        "title": str(embed.get("title") or ""),
+        "title_link": str(embed.get("url") or ""),
         "text": str(embed.get("description") or ""),
-        "fields": [{"title": str(f.get("name") or ""), "value": str(f.get("value") or "")} for f in dicts(embed.get("fields"))],
+        "fields": [
+            {"title": str(f.get("name") or ""), "value": str(f.get("value") or "")} for f in dicts(embed.get("fields"))
+        ],
         "image_url": text(embed.get("image"), "url") or text(embed.get("thumbnail"), "url"),
-        "footer": text(embed.get("footer"), "text"), "embed": embed,
+        "footer": text(embed.get("footer"), "text"),
+        "embed": embed,
     }
 
 
 def _extras_as_cards(raw: dict[str, Any]) -> list[dict[str, Any]]:
     """Stickers and slash-command use, which Discord shows with the message, as lines a reader sees in Teams."""
-    cards = [{"title": f"Sticker: {s.get('name') or 'unnamed'}", "title_link": str(s.get("sourceUrl") or "")}
-             for s in dicts(raw.get("stickers"))]
+    cards = [
+        {"title": f"Sticker: {s.get('name') or 'unnamed'}", "title_link": str(s.get("sourceUrl") or "")}
+        for s in dicts(raw.get("stickers"))
+    ]
     interaction = raw.get("interaction") if isinstance(raw.get("interaction"), dict) else {}
     if interaction.get("name"):
         user = interaction.get("user") if isinstance(interaction.get("user"), dict) else {}
-        cards.append({"footer": f"/{interaction['name']} used by {user.get('nickname') or user.get('name') or 'someone'}"})
+        cards.append(
+            {"footer": f"/{interaction['name']} used by {user.get('nickname') or user.get('name') or 'someone'}"}
+        )
     return cards
 
 
@@ -282,8 +353,11 @@ def _reaction(raw: dict[str, Any]) -> Reaction:
     emoji = raw.get("emoji") if isinstance(raw.get("emoji"), dict) else {}
     users = tuple(str(u["id"]) for u in dicts(raw.get("users")) if u.get("id"))
     count = raw.get("count")
-    return Reaction(name=str(emoji.get("code") or emoji.get("name") or "?"),
-                    count=count if isinstance(count, int) and count > 0 else len(users), users=users)
+    return Reaction(
+        name=str(emoji.get("code") or emoji.get("name") or "?"),
+        count=count if isinstance(count, int) and count > 0 else len(users),
+        users=users,
+    )
 
 
 def _normalise(path: str) -> str:
@@ -376,7 +450,7 @@ class _JsonObject:
             self._eof = True
             return False
         self._read += self._at
-        self._buffer = self._buffer[self._at:] + chunk
+        self._buffer = self._buffer[self._at :] + chunk
         self._at = 0
         return True
 
@@ -391,7 +465,9 @@ class _JsonObject:
     def _expect(self, char: str) -> None:
         found = self._peek()
         if found != char:
-            raise Refused(f"not valid JSON at character {self._where()}: expected {char!r}, found {found or 'the end'!r}")
+            raise Refused(
+                f"not valid JSON at character {self._where()}: expected {char!r}, found {found or 'the end'!r}"
+            )
         self._at += 1
 
     def _where(self) -> int:

@@ -38,8 +38,8 @@ from migrator.sources.common import (
     MARKDOWN,
     TEXT_FORMAT,
     Refused,
-    SpooledExport,
     Spooled,
+    SpooledExport,
     dicts,
     micros_to_ts,
     ms_to_micros,
@@ -56,8 +56,23 @@ _NOT_MIGRATED = {
     "emoji": "custom emoji images; messages keep their :name:",
     "role": "roles are Mattermost configuration",
 }
-_POST_FIELDS = {"user", "type", "message", "props", "create_at", "edit_at", "flagged_by", "reactions",
-                "attachments", "is_pinned", "replies", "team", "channel", "channel_members", "thread_followers"}
+_POST_FIELDS = {
+    "user",
+    "type",
+    "message",
+    "props",
+    "create_at",
+    "edit_at",
+    "flagged_by",
+    "reactions",
+    "attachments",
+    "is_pinned",
+    "replies",
+    "team",
+    "channel",
+    "channel_members",
+    "thread_followers",
+}
 
 
 class MattermostExport(SpooledExport):
@@ -77,7 +92,8 @@ class MattermostExport(SpooledExport):
         if len(lines) != 1:
             found = f"{len(lines)} JSONL files ({', '.join(lines)})" if lines else "no JSONL file"
             raise SourceError(
-                f"{self.location}: {found}, so this is not one Mattermost bulk export (mmctl export create writes a zip "
+                f"{self.location}: {found}, so this is not one Mattermost bulk export (mmctl export create writes a "
+                "zip "
                 "with one .jsonl file and a data/ folder); give the zip as downloaded with mmctl export download"
             )
         self._jsonl = lines[0]
@@ -100,7 +116,7 @@ class MattermostExport(SpooledExport):
         if not self._seen_version:
             raise SourceError(
                 f"{self.location}: {self._jsonl} has no version line, so it is not a Mattermost bulk export "
-                "(its first line is {\"type\": \"version\", \"version\": 1}); export again with mmctl export create"
+                '(its first line is {"type": "version", "version": 1}); export again with mmctl export create'
             )
         self.workspace = self._workspace()
         self._conversations = [self._conversation(cid, raw) for cid, raw in self._channels.items()]
@@ -110,7 +126,7 @@ class MattermostExport(SpooledExport):
         if isinstance(value, Refused):
             raise value
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-            raise Refused("a line without a \"type\"; every bulk export line names its type")
+            raise Refused('a line without a "type"; every bulk export line names its type')
         kind = value["type"]
         if number == 1 or kind == "version":
             self._version(value)
@@ -121,8 +137,15 @@ class MattermostExport(SpooledExport):
             if not isinstance(body, dict) and kind not in _NOT_MIGRATED:
                 raise Refused(f"a {kind!r} line without its {kind!r} object")
             return
-        handler = {"team": self._team, "channel": self._channel, "user": self._user, "bot": self._bot,
-                   "post": self._post, "direct_channel": self._direct_channel, "direct_post": self._post}.get(kind)
+        handler = {
+            "team": self._team,
+            "channel": self._channel,
+            "user": self._user,
+            "bot": self._bot,
+            "post": self._post,
+            "direct_channel": self._direct_channel,
+            "direct_post": self._post,
+        }.get(kind)
         if handler is None:
             self._skipped_types[kind] += 1
             return
@@ -131,7 +154,7 @@ class MattermostExport(SpooledExport):
     def _version(self, value: dict[str, Any]) -> None:
         if value.get("type") != "version" or value.get("version") != 1:
             raise SourceError(
-                f"{self.location}: {self._jsonl} line 1 is not {{\"type\": \"version\", \"version\": 1}}, so this is not a "
+                f'{self.location}: {self._jsonl} line 1 is not {{"type": "version", "version": 1}}, so this is not a '
                 "Mattermost bulk export this reader knows; export again with mmctl export create"
             )
         self._seen_version = True
@@ -151,8 +174,12 @@ class MattermostExport(SpooledExport):
         full = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
         email = str_or_none(user.get("email"))
         self.users[username] = User(
-            id=username, name=username, real_name=full, display_name=str(user.get("nickname") or ""),
-            email=email.strip() if email and "@" in email else None, deleted=bool(user.get("delete_at")),
+            id=username,
+            name=username,
+            real_name=full,
+            display_name=str(user.get("nickname") or ""),
+            email=email.strip() if email and "@" in email else None,
+            deleted=bool(user.get("delete_at")),
             is_guest="system_guest" in str(user.get("roles") or ""),
             extra={k: v for k, v in user.items() if k not in {"username", "email", "teams"}},
         )
@@ -162,9 +189,14 @@ class MattermostExport(SpooledExport):
 
     def _bot(self, number: int, bot: dict[str, Any]) -> None:
         username = _required_name(bot, "username")
-        self.users[username] = User(id=username, name=username, display_name=str(bot.get("display_name") or ""),
-                                    is_bot=True, deleted=bool(bot.get("delete_at")),
-                                    extra={k: v for k, v in bot.items() if k != "username"})
+        self.users[username] = User(
+            id=username,
+            name=username,
+            display_name=str(bot.get("display_name") or ""),
+            is_bot=True,
+            deleted=bool(bot.get("delete_at")),
+            extra={k: v for k, v in bot.items() if k != "username"},
+        )
 
     def _direct_channel(self, number: int, channel: dict[str, Any]) -> None:
         members = _direct_members(channel)
@@ -178,11 +210,15 @@ class MattermostExport(SpooledExport):
         else:
             conversation = f"{_required_name(post, 'team')}.{_required_name(post, 'channel')}"
             if conversation not in self._channels:
-                raise Refused(f"post in channel {conversation!r}, which no channel line defines; "
-                              "export the whole team so its channels come with it")
+                raise Refused(
+                    f"post in channel {conversation!r}, which no channel line defines; "
+                    "export the whole team so its channels come with it"
+                )
         us = ms_to_micros(post.get("create_at"))
         root_id = str(number)
-        self._spool.add(conversation, root_id, us, {k: v for k, v in post.items() if k != "replies"}, self._jsonl, number)
+        self._spool.add(
+            conversation, root_id, us, {k: v for k, v in post.items() if k != "replies"}, self._jsonl, number
+        )
         self._note_post(conversation, post, us)
         for index, reply in enumerate(post.get("replies") or []):
             try:
@@ -213,14 +249,25 @@ class MattermostExport(SpooledExport):
         if "_members" in raw:
             members = tuple(raw["_members"])
             kind = ConversationKind.DM if len(members) <= 2 else ConversationKind.GROUP_DM
-            return Conversation(id=conversation_id, name=", ".join(members), kind=kind, members=members,
-                                topic=str(raw.get("header") or ""), pins=pins,
-                                extra={k: v for k, v in raw.items() if k not in {"_members", "members", "participants"}})
+            return Conversation(
+                id=conversation_id,
+                name=", ".join(members),
+                kind=kind,
+                members=members,
+                topic=str(raw.get("header") or ""),
+                pins=pins,
+                extra={k: v for k, v in raw.items() if k not in {"_members", "members", "participants"}},
+            )
         return Conversation(
-            id=conversation_id, name=str(raw.get("display_name") or raw["name"]), kind=_CHANNEL_KINDS[raw["type"]],
-            members=tuple(dict.fromkeys(self._members.get(conversation_id, ()))), topic=str(raw.get("header") or ""),
-            purpose=str(raw.get("purpose") or ""), is_general=raw["name"] == "town-square",
-            archived=bool(raw.get("deleted_at")), pins=pins,
+            id=conversation_id,
+            name=str(raw.get("display_name") or raw["name"]),
+            kind=_CHANNEL_KINDS[raw["type"]],
+            members=tuple(dict.fromkeys(self._members.get(conversation_id, ()))),
+            topic=str(raw.get("header") or ""),
+            purpose=str(raw.get("purpose") or ""),
+            is_general=raw["name"] == "town-square",
+            archived=bool(raw.get("deleted_at")),
+            pins=pins,
             extra={k: v for k, v in raw.items() if k not in {"display_name", "type", "header", "purpose"}},
         )
 
@@ -233,11 +280,16 @@ class MattermostExport(SpooledExport):
         unread: Counter[str] = Counter()
         for name in names:
             if name != self._jsonl and name not in referenced:
-                top, slash, _ = name[len(self._prefix):].partition("/")
+                top, slash, _ = name[len(self._prefix) :].partition("/")
                 unread[top + slash] += 1
         for path, count in sorted(unread.items()):
-            self.ignored.append(Ignored(path, "files no post attaches" if path == _DATA else
-                                        "not part of the Mattermost bulk export format", count))
+            self.ignored.append(
+                Ignored(
+                    path,
+                    "files no post attaches" if path == _DATA else "not part of the Mattermost bulk export format",
+                    count,
+                )
+            )
 
     def _member(self, path: str) -> str | None:
         """The export member an attachment `path` names: the import tool reads it from `data/`."""
@@ -261,16 +313,29 @@ class MattermostExport(SpooledExport):
         subtype = str_or_none(post.get("type"))
         props = post.get("props") if isinstance(post.get("props"), dict) else {}
         return Message(
-            ts=ts, us=record.us, conversation_id=conversation_id, origin=f"{record.origin}:{record.item}",
-            user=user, text=post.get("message") if isinstance(post.get("message"), str) else None,
+            ts=ts,
+            us=record.us,
+            conversation_id=conversation_id,
+            origin=f"{record.origin}:{record.item}",
+            user=user,
+            text=post.get("message") if isinstance(post.get("message"), str) else None,
             files=[self._file(a, user) for a in dicts(post.get("attachments"))],
             thread_ts=micros_to_ts(record.root_us) if record.root_us is not None else None,
-            subtype=subtype, system=bool(subtype and subtype.startswith("system_")),
+            subtype=subtype,
+            system=bool(subtype and subtype.startswith("system_")),
             reactions=_reactions(post.get("reactions")),
-            edited=Edit(user=user, ts=micros_to_ts(edit_at * 1000)) if isinstance(edit_at, int) and edit_at > 0 else None,
+            edited=Edit(user=user, ts=micros_to_ts(edit_at * 1000))
+            if isinstance(edit_at, int) and edit_at > 0
+            else None,
             attachments=dicts(props.get("attachments")),
-            extra={TEXT_FORMAT: MARKDOWN, **{k: v for k, v in post.items() if k not in {"user", "message", "attachments",
-                                                                                        "reactions", "type", "create_at"}}},
+            extra={
+                TEXT_FORMAT: MARKDOWN,
+                **{
+                    k: v
+                    for k, v in post.items()
+                    if k not in {"user", "message", "attachments", "reactions", "type", "create_at"}
+                },
+            },
             unknown_fields=tuple(k for k in post if k not in _POST_FIELDS),
         )
 
@@ -278,10 +343,17 @@ class MattermostExport(SpooledExport):
         path = str(attachment.get("path") or "")
         member = self._member(path) if path else None
         name = PurePosixPath(path).name or "file"
-        return File(id=path, name=name, title=name, mimetype=mimetypes.guess_type(name)[0] or "",
-                    filetype=PurePosixPath(name).suffix.lstrip("."),
-                    status=FileStatus.AVAILABLE if member else FileStatus.MISSING, path=member, user=user,
-                    extra={k: v for k, v in attachment.items() if k != "path"})
+        return File(
+            id=path,
+            name=name,
+            title=name,
+            mimetype=mimetypes.guess_type(name)[0] or "",
+            filetype=PurePosixPath(name).suffix.lstrip("."),
+            status=FileStatus.AVAILABLE if member else FileStatus.MISSING,
+            path=member,
+            user=user,
+            extra={k: v for k, v in attachment.items() if k != "path"},
+        )
 
 
 def _required_name(raw: dict[str, Any], key: str) -> str:

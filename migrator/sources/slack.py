@@ -42,7 +42,7 @@ from migrator.model import (
     Workspace,
     ts_to_micros,
 )
-from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
+from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 from migrator.sources.common import Repairs, describe, dicts, loads_repaired, str_or_none
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
@@ -65,36 +65,125 @@ _TOP_LEVEL_READ = {"users.json", "integration_logs.json", "canvases.json", "team
 # Events rather than something a person wrote (Slack message subtypes).
 SYSTEM_SUBTYPES = frozenset(
     {
-        "channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
-        "channel_archive", "channel_unarchive", "channel_convert_to_private", "channel_convert_to_public",
-        "channel_posting_permissions", "channel_canvas_updated", "group_join", "group_leave",
-        "group_topic", "group_purpose", "group_name", "group_archive", "group_unarchive",
-        "bot_add", "bot_remove", "bot_enable", "bot_disable", "app_conversation_join",
-        "app_conversation_leave", "pinned_item", "unpinned_item", "reminder_add",
-        "joiner_notification", "sh_room_created", "ekm_access_denied",
+        "channel_join",
+        "channel_leave",
+        "channel_topic",
+        "channel_purpose",
+        "channel_name",
+        "channel_archive",
+        "channel_unarchive",
+        "channel_convert_to_private",
+        "channel_convert_to_public",
+        "channel_posting_permissions",
+        "channel_canvas_updated",
+        "group_join",
+        "group_leave",
+        "group_topic",
+        "group_purpose",
+        "group_name",
+        "group_archive",
+        "group_unarchive",
+        "bot_add",
+        "bot_remove",
+        "bot_enable",
+        "bot_disable",
+        "app_conversation_join",
+        "app_conversation_leave",
+        "pinned_item",
+        "unpinned_item",
+        "reminder_add",
+        "joiner_notification",
+        "sh_room_created",
+        "ekm_access_denied",
     }
 )
 KNOWN_SUBTYPES = SYSTEM_SUBTYPES | {
-    "bot_message", "me_message", "thread_broadcast", "reply_broadcast", "file_share", "file_comment",
-    "file_mention", "tombstone", "slackbot_response", "huddle_thread", "message_changed",
-    "message_deleted", "message_replied", "document_mention",
+    "bot_message",
+    "me_message",
+    "thread_broadcast",
+    "reply_broadcast",
+    "file_share",
+    "file_comment",
+    "file_mention",
+    "tombstone",
+    "slackbot_response",
+    "huddle_thread",
+    "message_changed",
+    "message_deleted",
+    "message_replied",
+    "document_mention",
 }
 
 # Message fields the model has a slot for.
 _MODELLED = {
-    "ts", "user", "bot_id", "username", "text", "blocks", "files", "file", "thread_ts",
-    "subtype", "reactions", "edited", "attachments",
+    "ts",
+    "user",
+    "bot_id",
+    "username",
+    "text",
+    "blocks",
+    "files",
+    "file",
+    "thread_ts",
+    "subtype",
+    "reactions",
+    "edited",
+    "attachments",
 }
 # Fields Slack documents that the model keeps only in `extra`.
 _KNOWN_UNMODELLED = {
-    "type", "client_msg_id", "team", "user_team", "source_team", "user_profile", "bot_profile",
-    "parent_user_id", "reply_count", "reply_users_count", "reply_users", "replies", "latest_reply",
-    "subscribed", "last_read", "is_locked", "hidden", "root", "upload", "display_as_bot",
-    "is_starred", "pinned_to", "pinned_info", "x_files", "icons", "inviter", "purpose", "topic",
-    "name", "old_name", "is_intro", "comment", "app_id", "metadata", "replace_original",
-    "delete_original", "permalink", "item_type", "channel", "no_notifications", "is_thread_broadcast",
-    "thread_broadcast", "attachment_type", "edited_ts", "bot_link", "reply_broadcast",
-    "room", "trigger_id", "files_count", "saved", "blocks_fallback", "assistant_app_thread",
+    "type",
+    "client_msg_id",
+    "team",
+    "user_team",
+    "source_team",
+    "user_profile",
+    "bot_profile",
+    "parent_user_id",
+    "reply_count",
+    "reply_users_count",
+    "reply_users",
+    "replies",
+    "latest_reply",
+    "subscribed",
+    "last_read",
+    "is_locked",
+    "hidden",
+    "root",
+    "upload",
+    "display_as_bot",
+    "is_starred",
+    "pinned_to",
+    "pinned_info",
+    "x_files",
+    "icons",
+    "inviter",
+    "purpose",
+    "topic",
+    "name",
+    "old_name",
+    "is_intro",
+    "comment",
+    "app_id",
+    "metadata",
+    "replace_original",
+    "delete_original",
+    "permalink",
+    "item_type",
+    "channel",
+    "no_notifications",
+    "is_thread_broadcast",
+    "thread_broadcast",
+    "attachment_type",
+    "edited_ts",
+    "bot_link",
+    "reply_broadcast",
+    "room",
+    "trigger_id",
+    "files_count",
+    "saved",
+    "blocks_fallback",
+    "assistant_app_thread",
 }
 
 _KNOWN = _MODELLED | _KNOWN_UNMODELLED
@@ -118,7 +207,8 @@ def _decode_json(data: bytes) -> tuple[Any, int]:
     try:
         return orjson.loads(data), 0
     except orjson.JSONDecodeError:
-        pass  # json accepts what orjson refuses (a byte order mark, lone surrogates, NaN) and words errors for the quarantine
+        # json accepts what orjson refuses (a byte order mark, lone surrogates, NaN) and words errors for the quarantine
+        pass
     text = data.decode("utf-8-sig")
     try:
         return loads_repaired(text)
@@ -153,7 +243,7 @@ class SlackExport:
 
     kind = "slack"
 
-    def __init__(self, path: Path | str, limits: ZipLimits = ZipLimits()) -> None:
+    def __init__(self, path: Path | str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
         self.location = str(path)
         self.quarantine: list[Quarantined] = []
         self.repaired = Repairs()
@@ -172,7 +262,7 @@ class SlackExport:
         names = self._tree.names()
         self.ignored.extend(self._tree.skipped)
         self._prefix = self._find_root(names)
-        rel = [n[len(self._prefix):] for n in names if n.startswith(self._prefix)]
+        rel = [n[len(self._prefix) :] for n in names if n.startswith(self._prefix)]
         self._refuse_slackdump_dump(rel)
         for required in ("users.json", "channels.json"):
             if required not in rel:
@@ -195,7 +285,9 @@ class SlackExport:
         """Exports re-zipped from a folder carry one extra top-level folder: look inside it."""
         if "users.json" in names or "channels.json" in names:
             return ""
-        roots = {n.rsplit("/", 1)[0] for n in names if n.count("/") == 1 and n.endswith(("/users.json", "/channels.json"))}
+        roots = {
+            n.rsplit("/", 1)[0] for n in names if n.count("/") == 1 and n.endswith(("/users.json", "/channels.json"))
+        }
         return f"{roots.pop()}/" if len(roots) == 1 else ""
 
     def _refuse_slackdump_dump(self, rel: list[str]) -> None:
@@ -286,7 +378,9 @@ class SlackExport:
                     self.quarantine.append(Quarantined(name, "conversation entry without an id; not read", index))
                     continue
                 if raw["id"] in seen:
-                    self.quarantine.append(Quarantined(name, f"conversation {raw['id']} is listed twice; second entry not read", index))
+                    self.quarantine.append(
+                        Quarantined(name, f"conversation {raw['id']} is listed twice; second entry not read", index)
+                    )
                     continue
                 seen.add(raw["id"])
                 conversations.append(self._conversation(raw, kind))
@@ -320,8 +414,23 @@ class SlackExport:
             archived=bool(raw.get("is_archived")),
             pins=tuple(str(p.get("id")) for p in pins if isinstance(p, dict) and p.get("id")),
             canvas_id=canvas.get("file_id") if isinstance(canvas, dict) else None,
-            extra={k: v for k, v in raw.items() if k not in {"id", "name", "members", "created", "creator", "topic",
-                                                               "purpose", "is_general", "is_archived", "pins"}},
+            extra={
+                k: v
+                for k, v in raw.items()
+                if k
+                not in {
+                    "id",
+                    "name",
+                    "members",
+                    "created",
+                    "creator",
+                    "topic",
+                    "purpose",
+                    "is_general",
+                    "is_archived",
+                    "pins",
+                }
+            },
         )
 
     def _index_days(self, rel: list[str]) -> dict[str, list[str]]:
@@ -429,7 +538,7 @@ class SlackExport:
         if isinstance(ts, int) and not isinstance(ts, bool):
             ts = str(ts)
         if not isinstance(ts, str):
-            raise _Refused(f"ts {ts!r} is not a string like \"1736478630.905399\" (a number may have lost digits)")
+            raise _Refused(f'ts {ts!r} is not a string like "1736478630.905399" (a number may have lost digits)')
         try:
             us = ts_to_micros(ts)
         except ValueError as exc:
@@ -441,8 +550,11 @@ class SlackExport:
         if not isinstance(subtype, str):
             subtype = None
         text = pop("text", None)
-        files, commented = (self._message_files(pop("files", None), pop("file", None), subtype)
-                            if "files" in raw or "file" in raw else ([], None))
+        files, commented = (
+            self._message_files(pop("files", None), pop("file", None), subtype)
+            if "files" in raw or "file" in raw
+            else ([], None)
+        )
         edited = pop("edited", None)
         reactions = pop("reactions", None)
         # Positional, in the field order of Message: keywords cost a microsecond more per message (2% of transform).
@@ -461,7 +573,9 @@ class SlackExport:
             subtype,
             subtype in SYSTEM_SUBTYPES,  # system
             _reactions(reactions) if reactions else [],  # reactions
-            Edit(user=str_or_none(edited.get("user")), ts=str(edited.get("ts"))) if isinstance(edited, dict) else None,  # edited
+            Edit(user=str_or_none(edited.get("user")), ts=str(edited.get("ts")))
+            if isinstance(edited, dict)
+            else None,  # edited
             dicts(pop("attachments", None)),  # attachments
             commented,  # commented_file
             raw,  # extra
@@ -494,7 +608,11 @@ class SlackExport:
             url=str_or_none(raw.get("url_private_download") or raw.get("url_private") or raw.get("permalink")),
             user=str_or_none(raw.get("user")),
             created_us=_seconds_to_micros(raw.get("created")),
-            extra={k: v for k, v in raw.items() if k not in {"id", "name", "title", "mimetype", "filetype", "size", "user", "created"}},
+            extra={
+                k: v
+                for k, v in raw.items()
+                if k not in {"id", "name", "title", "mimetype", "filetype", "size", "user", "created"}
+            },
         )
 
     def _file_status(self, raw: dict[str, Any], file_id: str, name: str) -> tuple[FileStatus, str | None]:
@@ -526,6 +644,11 @@ def _is_upload(name: str) -> bool:
 def _reactions(value: Any) -> list[Reaction]:
     """Named reactions with their count (older exports omit `count`: the users listed are the count)."""
     return [
-        Reaction(name=str(r["name"]), count=int(r.get("count") or len(r.get("users") or [])), users=tuple(r.get("users") or ()))
-        for r in dicts(value) if r.get("name")
+        Reaction(
+            name=str(r["name"]),
+            count=int(r.get("count") or len(r.get("users") or [])),
+            users=tuple(r.get("users") or ()),
+        )
+        for r in dicts(value)
+        if r.get("name")
     ]

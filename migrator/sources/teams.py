@@ -29,8 +29,20 @@ from typing import Any
 
 import emoji
 
-from migrator.model import Conversation, ConversationKind, Edit, File, FileStatus, Ignored, Message, Quarantined
-from migrator.model import Reaction, SourceError, User, Workspace
+from migrator.model import (
+    Conversation,
+    ConversationKind,
+    Edit,
+    File,
+    FileStatus,
+    Ignored,
+    Message,
+    Quarantined,
+    Reaction,
+    SourceError,
+    User,
+    Workspace,
+)
 from migrator.sources.archive import ExportTree, ZipLimits, open_tree
 from migrator.sources.common import (
     HTML,
@@ -39,8 +51,8 @@ from migrator.sources.common import (
     TEXT_FORMAT,
     Refused,
     Repairs,
-    SpooledExport,
     Spooled,
+    SpooledExport,
     dicts,
     iso_to_micros,
     loads_repaired,
@@ -52,19 +64,60 @@ from migrator.sources.common import (
 _TARGET = re.compile(r"^(?P<root>(?:[^/]+/)*?(?:teams|users)/[^/]+)/(?P<rest>.+)$")
 _HOSTED = re.compile(r"""/hostedContents/([^/\s"'<>]+)/\$value""")
 # What the export itself writes beside the conversations: derived from the JSONL or about the run, not content.
-_RUN_FILES = {"attachments.csv": "the attachment list, rebuilt from the JSONL files",
-              "state.json": "the export's resume state", "export-summary.json": "the export run's summary",
-              "export.log": "the export run's log", ".export.lock": "the export run's lock", "index.html": "the browsable archive (built from the JSONL files)"}
+_RUN_FILES = {
+    "attachments.csv": "the attachment list, rebuilt from the JSONL files",
+    "state.json": "the export's resume state",
+    "export-summary.json": "the export run's summary",
+    "export.log": "the export run's log",
+    ".export.lock": "the export run's lock",
+    "index.html": "the browsable archive (built from the JSONL files)",
+}
 # Channel membership types and chat types (meta.json `kind`) as the model's kinds; anything else is private.
-_KINDS = {"standard": ConversationKind.PUBLIC, "private": ConversationKind.PRIVATE, "shared": ConversationKind.PRIVATE,
-          "oneOnOne": ConversationKind.DM, "group": ConversationKind.GROUP_DM, "meeting": ConversationKind.GROUP_DM}
+_KINDS = {
+    "standard": ConversationKind.PUBLIC,
+    "private": ConversationKind.PRIVATE,
+    "shared": ConversationKind.PRIVATE,
+    "oneOnOne": ConversationKind.DM,
+    "group": ConversationKind.GROUP_DM,
+    "meeting": ConversationKind.GROUP_DM,
+}
 # Teams' classic reaction names; newer exports carry the emoji itself.
-_REACTIONS = {"like": "+1", "heart": "heart", "laugh": "laughing", "surprised": "open_mouth", "sad": "cry",
-              "angry": "angry"}
-_MESSAGE_FIELDS = {"id", "replyToId", "etag", "messageType", "createdDateTime", "lastModifiedDateTime",
-                   "lastEditedDateTime", "deletedDateTime", "subject", "summary", "chatId", "channelIdentity",
-                   "importance", "locale", "webUrl", "from", "body", "attachments", "mentions", "reactions",
-                   "eventDetail", "policyViolation", "messageHistory", "onBehalfOf", "@odata.type", "@odata.context"}
+_REACTIONS = {
+    "like": "+1",
+    "heart": "heart",
+    "laugh": "laughing",
+    "surprised": "open_mouth",
+    "sad": "cry",
+    "angry": "angry",
+}
+_MESSAGE_FIELDS = {
+    "id",
+    "replyToId",
+    "etag",
+    "messageType",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "lastEditedDateTime",
+    "deletedDateTime",
+    "subject",
+    "summary",
+    "chatId",
+    "channelIdentity",
+    "importance",
+    "locale",
+    "webUrl",
+    "from",
+    "body",
+    "attachments",
+    "mentions",
+    "reactions",
+    "eventDetail",
+    "policyViolation",
+    "messageHistory",
+    "onBehalfOf",
+    "@odata.type",
+    "@odata.context",
+}
 _SYSTEM_TYPES = {"systemEventMessage", "unknownFutureValue"}
 _ROOT = "_root"  # the target folder a record came from, to find its images
 # A deleted message keeps its place (replies may belong to it) as an event: its content is gone from the export.
@@ -126,8 +179,12 @@ class TeamsExport(SpooledExport):
             self._people(target)
         self._one_team = len(targets) == 1 and _is_team(next(iter(targets)))
         for path, count in sorted(unread.items()):
-            reason = _RUN_FILES.get(PurePosixPath(path).name, "a conversation page of the browsable archive"
-                                    if path.endswith(".html") else "not part of a `migrator export` archive")
+            reason = _RUN_FILES.get(
+                PurePosixPath(path).name,
+                "a conversation page of the browsable archive"
+                if path.endswith(".html")
+                else "not part of a `migrator export` archive",
+            )
             self.ignored.append(Ignored(path, reason, count))
         teams = [t.meta.get("name") for t in targets.values() if t.meta.get("kind") == "team" and t.meta.get("name")]
         self.workspace = Workspace(id="", name=str(teams[0]) if teams else "Microsoft Teams")
@@ -141,8 +198,13 @@ class TeamsExport(SpooledExport):
             meta, repaired = loads_repaired(self._tree.read(name).decode("utf-8"))
             self.repaired.add(name, repaired)
         except (ValueError, OSError) as exc:
-            self.quarantine.append(Quarantined(name, f"not readable JSON ({exc}); conversations of this target are "
-                                                     "named by id and treated as private: export the target again"))
+            self.quarantine.append(
+                Quarantined(
+                    name,
+                    f"not readable JSON ({exc}); conversations of this target are "
+                    "named by id and treated as private: export the target again",
+                )
+            )
             return {}
         return meta if isinstance(meta, dict) else {}
 
@@ -170,13 +232,28 @@ class TeamsExport(SpooledExport):
         if value.get("lastEditedDateTime"):
             iso_to_micros(value["lastEditedDateTime"])  # refused now, with its line, rather than while streaming
         if conversation not in self._conversations:
-            info = target.meta.get("conversations", {}).get(conversation) if isinstance(target.meta.get("conversations"), dict) else None
-            self._conversations[conversation] = {**(info if isinstance(info, dict) else {}),
-                                                 "team": target.meta.get("name") if identity else None,
-                                                 "channel": bool(identity), "target": target.root}
+            info = (
+                target.meta.get("conversations", {}).get(conversation)
+                if isinstance(target.meta.get("conversations"), dict)
+                else None
+            )
+            self._conversations[conversation] = {
+                **(info if isinstance(info, dict) else {}),
+                "team": target.meta.get("name") if identity else None,
+                "channel": bool(identity),
+                "target": target.root,
+            }
         reply_to = str_or_none(value.get("replyToId"))
-        self._spool.add(conversation, message_id, us, {**value, _ROOT: target.root}, origin, number,
-                        root_id=reply_to, version=str(value.get("lastModifiedDateTime") or ""))
+        self._spool.add(
+            conversation,
+            message_id,
+            us,
+            {**value, _ROOT: target.root},
+            origin,
+            number,
+            root_id=reply_to,
+            version=str(value.get("lastModifiedDateTime") or ""),
+        )
         for person in _people_of(value):
             self._members[conversation][person["id"]] = None
             self._target_people[target.root][person["id"]] = None
@@ -195,7 +272,7 @@ class TeamsExport(SpooledExport):
     def _people(self, target: _Target) -> None:
         """Names and emails the export recorded (`meta.json` `people`), so `map` can match by email."""
         people = target.meta.get("people")
-        for user_id, person in (people.items() if isinstance(people, dict) else []):
+        for user_id, person in people.items() if isinstance(people, dict) else []:
             if isinstance(person, dict):
                 self._user(str(user_id), person.get("name"), person.get("email"), rename=True)
                 self._target_people[target.root][str(user_id)] = None
@@ -219,7 +296,10 @@ class TeamsExport(SpooledExport):
         if kind is ConversationKind.PUBLIC and not self._one_team:
             kind, members = ConversationKind.PRIVATE, tuple(self._target_people[info["target"]])
         return Conversation(
-            id=conversation_id, name=name, kind=kind, members=members,
+            id=conversation_id,
+            name=name,
+            kind=kind,
+            members=members,
             is_general=bool(info.get("channel")) and name == "General",
             extra={k: v for k, v in info.items() if k not in {"name", "kind", "members"}},
         )
@@ -238,17 +318,26 @@ class TeamsExport(SpooledExport):
         edited = raw.get("lastEditedDateTime")
         extra = {k: v for k, v in raw.items() if k not in {"from", "body", "attachments", "reactions", _ROOT}}
         return Message(
-            ts=micros_to_ts(record.us), us=record.us, conversation_id=conversation_id,
-            origin=f"{record.origin}:{record.item}", user=str_or_none(user.get("id")),
-            bot_id=str_or_none(app.get("id")), username=str_or_none(app.get("displayName")),
-            text=_event_text(raw) if system else DELETED.format(when=raw["deletedDateTime"]) if deleted else
-            str(body.get("content") or ""),
+            ts=micros_to_ts(record.us),
+            us=record.us,
+            conversation_id=conversation_id,
+            origin=f"{record.origin}:{record.item}",
+            user=str_or_none(user.get("id")),
+            bot_id=str_or_none(app.get("id")),
+            username=str_or_none(app.get("displayName")),
+            text=_event_text(raw)
+            if system
+            else DELETED.format(when=raw["deletedDateTime"])
+            if deleted
+            else str(body.get("content") or ""),
             files=[] if deleted else self._inline_images(raw, conversation_id) + _linked_files(raw),
-            thread_ts=self._thread_ts(raw, record), subtype=_event_type(raw) if system else "deleted" if deleted else None,
+            thread_ts=self._thread_ts(raw, record),
+            subtype=_event_type(raw) if system else "deleted" if deleted else None,
             system=system or deleted,
             reactions=[] if deleted else _reactions(raw.get("reactions")),
             edited=Edit(user=str_or_none(user.get("id")), ts=micros_to_ts(iso_to_micros(edited)))
-            if edited and not deleted else None,
+            if edited and not deleted
+            else None,
             attachments=[] if deleted else _cards(raw.get("attachments"), self.repaired, record.origin),
             extra={TEXT_FORMAT: HTML if html and not (system or deleted) else PLAIN, **extra},
             unknown_fields=tuple(k for k in raw if k not in _MESSAGE_FIELDS and k != _ROOT),
@@ -271,12 +360,18 @@ class TeamsExport(SpooledExport):
         for hosted_id in dict.fromkeys(m.group(1) for m in _HOSTED.finditer(content)):
             member = self._images.get(folder + self._safe(hosted_id))
             name = PurePosixPath(member).name if member else f"{self._safe(hosted_id)}.png"
-            files.append(File(
-                id=f"{conversation_id}/{raw['id']}/{hosted_id}", name=name, title=name,
-                mimetype=mimetypes.guess_type(name)[0] or "", filetype=PurePosixPath(name).suffix.lstrip("."),
-                status=FileStatus.AVAILABLE if member else FileStatus.MISSING, path=member,
-                extra={"hosted_content": hosted_id},
-            ))
+            files.append(
+                File(
+                    id=f"{conversation_id}/{raw['id']}/{hosted_id}",
+                    name=name,
+                    title=name,
+                    mimetype=mimetypes.guess_type(name)[0] or "",
+                    filetype=PurePosixPath(name).suffix.lstrip("."),
+                    status=FileStatus.AVAILABLE if member else FileStatus.MISSING,
+                    path=member,
+                    extra={"hosted_content": hosted_id},
+                )
+            )
         return files
 
 
@@ -307,10 +402,18 @@ def _linked_files(raw: dict[str, Any]) -> list[File]:
         if attachment.get("contentType") != "reference":
             continue
         name = str(attachment.get("name") or "file")
-        files.append(File(id=str(attachment.get("id") or name), name=name, title=name,
-                          mimetype=mimetypes.guess_type(name)[0] or "", filetype=PurePosixPath(name).suffix.lstrip("."),
-                          status=FileStatus.EXTERNAL, url=str_or_none(attachment.get("contentUrl")),
-                          extra={PLACEHOLDER_REASON: "stored in the source tenant's SharePoint, only its link was exported"}))
+        files.append(
+            File(
+                id=str(attachment.get("id") or name),
+                name=name,
+                title=name,
+                mimetype=mimetypes.guess_type(name)[0] or "",
+                filetype=PurePosixPath(name).suffix.lstrip("."),
+                status=FileStatus.EXTERNAL,
+                url=str_or_none(attachment.get("contentUrl")),
+                extra={PLACEHOLDER_REASON: "stored in the source tenant's SharePoint, only its link was exported"},
+            )
+        )
     return files
 
 
@@ -332,13 +435,27 @@ def _cards(value: Any, repairs: Repairs, origin: str) -> list[dict[str, Any]]:
         repairs.add(origin, repaired)
         parsed = parsed if isinstance(parsed, dict) else {}
         if kind == "messageReference":
-            sender = ((parsed.get("messageSender") or {}).get("user") or {}) if isinstance(parsed.get("messageSender"), dict) else {}
-            cards.append({"author_name": str(sender.get("displayName") or ""), "text": str(parsed.get("messagePreview") or ""),
-                          "fallback": "a quoted message"})
+            sender = (
+                ((parsed.get("messageSender") or {}).get("user") or {})
+                if isinstance(parsed.get("messageSender"), dict)
+                else {}
+            )
+            cards.append(
+                {
+                    "author_name": str(sender.get("displayName") or ""),
+                    "text": str(parsed.get("messagePreview") or ""),
+                    "fallback": "a quoted message",
+                }
+            )
             continue
         title = parsed.get("title") or attachment.get("name") or ""
-        cards.append({"title": str(title), "text": str(parsed.get("text") or ""),
-                      "fallback": f"a card ({kind or 'unknown type'}) that Teams cannot import"})
+        cards.append(
+            {
+                "title": str(title),
+                "text": str(parsed.get("text") or ""),
+                "fallback": f"a card ({kind or 'unknown type'}) that Teams cannot import",
+            }
+        )
     return cards
 
 

@@ -28,11 +28,20 @@ from migrator.limits import (
     SIMPLE_UPLOAD_MAX_BYTES,
     TEAMS_CALLS_PER_10S,
 )
-from migrator.model import (Conversation, ConversationKind, File, FileStatus, Message, Source, User, micros_to_iso,
-                            repaired_rows, ts_to_micros)
+from migrator.model import (
+    Conversation,
+    File,
+    FileStatus,
+    Message,
+    Source,
+    User,
+    micros_to_iso,
+    repaired_rows,
+    ts_to_micros,
+)
 from migrator.reports.analyse import render_report
-from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
 from migrator.sources import open_source
+from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
 from migrator.stages.mapping import (
     CHAT,
     MIGRATION_FILE,
@@ -78,20 +87,32 @@ class _Syntax:
 
 _NEVER = re.compile(r"(?!)")
 _SLACK = _Syntax(  # mrkdwn
-    mention=re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>"), special_mention=re.compile(r"<!(?:here|channel|everyone)[^>]*>"),
-    emoji=re.compile(r":[a-z0-9_+'-]+:"), link=re.compile(r"<(?:https?|mailto):[^>]+>"),
-    quote=re.compile(r"^(?:&gt;|>)", re.MULTILINE), inline_code=re.compile(r"`[^`\n]+`"), code_block=re.compile("```"),
+    mention=re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>"),
+    special_mention=re.compile(r"<!(?:here|channel|everyone)[^>]*>"),
+    emoji=re.compile(r":[a-z0-9_+'-]+:"),
+    link=re.compile(r"<(?:https?|mailto):[^>]+>"),
+    quote=re.compile(r"^(?:&gt;|>)", re.MULTILINE),
+    inline_code=re.compile(r"`[^`\n]+`"),
+    code_block=re.compile("```"),
 )
 _MARKDOWN = _Syntax(  # Mattermost and Discord
     mention=re.compile(r"(?<![\w@])@(?!(?:here|channel|all|everyone)\b)[A-Za-z0-9][\w.-]*"),
-    special_mention=re.compile(r"(?<![\w@])@(?:here|channel|all|everyone)\b"), emoji=_SLACK.emoji,
-    link=re.compile(r"\[[^\]\n]*\]\([^)\s]+\)|https?://"), quote=re.compile(r"^>", re.MULTILINE),
-    inline_code=_SLACK.inline_code, code_block=_SLACK.code_block,
+    special_mention=re.compile(r"(?<![\w@])@(?:here|channel|all|everyone)\b"),
+    emoji=_SLACK.emoji,
+    link=re.compile(r"\[[^\]\n]*\]\([^)\s]+\)|https?://"),
+    quote=re.compile(r"^>", re.MULTILINE),
+    inline_code=_SLACK.inline_code,
+    code_block=_SLACK.code_block,
 )
 _HTML = _Syntax(  # Teams
-    mention=re.compile(r"<at\b", re.IGNORECASE), special_mention=_NEVER, emoji=re.compile(r"<emoji\b", re.IGNORECASE),
-    link=re.compile(r"<a\s", re.IGNORECASE), quote=re.compile(r"<blockquote\b", re.IGNORECASE),
-    inline_code=re.compile(r"<code\b", re.IGNORECASE), code_block=re.compile(r"<pre\b", re.IGNORECASE), escaped=False,
+    mention=re.compile(r"<at\b", re.IGNORECASE),
+    special_mention=_NEVER,
+    emoji=re.compile(r"<emoji\b", re.IGNORECASE),
+    link=re.compile(r"<a\s", re.IGNORECASE),
+    quote=re.compile(r"<blockquote\b", re.IGNORECASE),
+    inline_code=re.compile(r"<code\b", re.IGNORECASE),
+    code_block=re.compile(r"<pre\b", re.IGNORECASE),
+    escaped=False,
 )
 _PLAIN = _Syntax(_NEVER, _NEVER, _NEVER, _NEVER, _NEVER, _NEVER, _NEVER)
 _SYNTAX = {MARKDOWN: _MARKDOWN, DISCORD_MARKDOWN: _MARKDOWN, HTML: _HTML, PLAIN: _PLAIN}
@@ -129,7 +150,9 @@ def _blocks_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return "\n".join(_blocks_text(v) for k, v in value.items() if k not in {"type", "block_id", "style", "color", "id"})
+        return "\n".join(
+            _blocks_text(v) for k, v in value.items() if k not in {"type", "block_id", "style", "color", "id"}
+        )
     if isinstance(value, list):
         return "\n".join(_blocks_text(v) for v in value)
     return ""
@@ -271,8 +294,9 @@ def _block_types(value: Any) -> set[str]:
 # --- the inventory ------------------------------------------------------------
 
 
-def destination(mappings: Mappings, conv: Conversation, rows: list[UserMapping] | None,
-                users: Mapping[str, User]) -> tuple[str, str]:
+def destination(
+    mappings: Mappings, conv: Conversation, rows: list[UserMapping] | None, users: Mapping[str, User]
+) -> tuple[str, str]:
     """Where a conversation lands, for a reader: (what: channel | private channel | chat | archive | skip |
     not mapped, where). A DM mapped to a chat that cannot be one (checked when users.csv is known) is archived."""
     route = mappings.route(conv.id)
@@ -311,7 +335,10 @@ def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapp
     issues_keys = ("ms_collisions", "replies_before_root", "oversize_messages")
     issues = {key: sum(c["_issues"][key] for c in channels) for key in issues_keys}
     issues["missing_files"] = features.file_status[FileStatus.MISSING.value]
-    extra_issues = {key: sum(c["_issues"][key] for c in channels) for key in ("ms_collisions_channel", "duplicate_ts", "orphan_replies")}
+    extra_issues = {
+        key: sum(c["_issues"][key] for c in channels)
+        for key in ("ms_collisions_channel", "duplicate_ts", "orphan_replies")
+    }
     for entry in channels:
         del entry["_issues"]
     canvases = source.canvases()
@@ -327,7 +354,8 @@ def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapp
         "ignored": [{"path": i.path, "reason": i.reason, "entries": i.entries} for i in source.ignored],
         "conversions": {
             **{key: features.counts[key] for key in _CONVERSION_KEYS},
-            "canvases": len({f.id for f in canvases} | {c.canvas_id for c in conversations if c.canvas_id}) + features.canvas_files,
+            "canvases": len({f.id for f in canvases} | {c.canvas_id for c in conversations if c.canvas_id})
+            + features.canvas_files,
             "pins": sum(len(c.pins) for c in conversations),
         },
         "files": {status.value: features.file_status[status.value] for status in FileStatus},
@@ -342,8 +370,19 @@ def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapp
 
 
 _CONVERSION_KEYS = (
-    "mentions", "special_mentions", "reactions", "emoji", "code_blocks", "inline_code", "quotes", "links",
-    "edits", "bot_attachments", "system_messages", "thread_broadcasts", "deleted_placeholders",
+    "mentions",
+    "special_mentions",
+    "reactions",
+    "emoji",
+    "code_blocks",
+    "inline_code",
+    "quotes",
+    "links",
+    "edits",
+    "bot_attachments",
+    "system_messages",
+    "thread_broadcasts",
+    "deleted_placeholders",
 )
 
 
@@ -383,7 +422,9 @@ def _channel_entry(source: Source, conv: Conversation, tally: _Tally, goes: tupl
 
 def _integrations(logs: list[dict[str, Any]]) -> dict[str, Any]:
     """Apps and webhooks from the integration log; Teams apps are set up separately, so they are only listed."""
-    names = {str(e.get("service_type") or e.get("app_type") or e.get("name") or "") for e in logs if isinstance(e, dict)}
+    names = {
+        str(e.get("service_type") or e.get("app_type") or e.get("name") or "") for e in logs if isinstance(e, dict)
+    }
     return {"events": len(logs), "names": sorted(n for n in names if n)}
 
 
@@ -410,8 +451,9 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> dict[str
     return lists
 
 
-def _estimate(targets: Mapping[tuple[str, str], int], mappings: Mappings, source: Source,
-              user_rows: list[UserMapping] | None) -> dict[str, Any]:
+def _estimate(
+    targets: Mapping[tuple[str, str], int], mappings: Mappings, source: Source, user_rows: list[UserMapping] | None
+) -> dict[str, Any]:
     """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
 
     Per channel or chat: create (with startMigration), the message posts (split
@@ -424,8 +466,11 @@ def _estimate(targets: Mapping[tuple[str, str], int], mappings: Mappings, source
         people = sum(r.action == "map" for r in user_rows)
     else:
         people = sum(not u.is_bot and not u.deleted for u in source.users.values())
-    team_requests = sum(2 + (people if mappings.teams[t].members is None else len(mappings.teams[t].members or ()))
-                        for t in used_teams if t in mappings.teams)
+    team_requests = sum(
+        2 + (people if mappings.teams[t].members is None else len(mappings.teams[t].members or ()))
+        for t in used_teams
+        if t in mappings.teams
+    )
     total = sum(per_channel.values()) + team_requests
     slowest = max(per_channel.values(), default=0)
     seconds = max(slowest / CHANNEL_RPS, total / TENANT_RPS)
@@ -447,14 +492,19 @@ def _estimate(targets: Mapping[tuple[str, str], int], mappings: Mappings, source
 def read_mappings(path: Path | None, source: Source) -> tuple[Mappings, list[UserMapping] | None, list[str]]:
     """The consultant's mappings (with their problems) when given, otherwise the draft `map` would write."""
     if path is None:
-        return draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, source.conversations(), None), None, []
+        return (
+            draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, source.conversations(), None),
+            None,
+            [],
+        )
     mappings, rows, problems = load_all(path)
     problems += check_against(mappings, rows, source)
     return mappings, rows, [str(p) for p in problems]
 
 
-def run_analyse(source_path: Path, out_dir: Path, mappings_path: Path | None = None,
-                source_format: str | None = None) -> dict[str, Any]:
+def run_analyse(
+    source_path: Path, out_dir: Path, mappings_path: Path | None = None, source_format: str | None = None
+) -> dict[str, Any]:
     """Analyse an export and write inventory.json and report.html into out_dir (format detected unless given)."""
     source = open_source(source_path, source_format)
     try:
@@ -471,18 +521,32 @@ def run_analyse(source_path: Path, out_dir: Path, mappings_path: Path | None = N
 
 def summary(inventory: Mapping[str, Any]) -> str:
     """The few lines the CLI prints."""
-    totals, users, issues, repaired = inventory["totals"], inventory["users"], inventory["issues"], inventory["repaired"]
+    totals, users, issues, repaired = (
+        inventory["totals"],
+        inventory["users"],
+        inventory["issues"],
+        inventory["repaired"],
+    )
     minutes = inventory["estimate"]["seconds"] / 60
     lines = [
         f"{inventory['workspace']['name']} ({inventory['source']['kind']}): {totals['conversations']} conversations, "
-        f"{totals['messages']:,} messages ({totals['replies']:,} replies in {totals['threads']:,} threads), {totals['files']:,} files",
-        f"users: {users['total']} ({users['bots']} bots, {users['deleted']} deleted, {users['without_email']} people without email)",
-        f"issues: {issues['ms_collisions']} same-millisecond messages in a thread, {issues['replies_before_root']} replies "
-        f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in the export",
+        f"{totals['messages']:,} messages ({totals['replies']:,} replies in {totals['threads']:,} threads), "
+        f"{totals['files']:,} files",
+        f"users: {users['total']} ({users['bots']} bots, {users['deleted']} deleted, {users['without_email']} people "
+        "without email)",
+        f"issues: {issues['ms_collisions']} same-millisecond messages in a thread, {issues['replies_before_root']} "
+        "replies "
+        f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in "
+        "the export",
         f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries"
-        + (f"; broken characters replaced by U+FFFD: {sum(r['strings'] for r in repaired)} strings in "
-           f"{len(repaired)} {'file' if len(repaired) == 1 else 'files'}" if repaired else ""),
-        "destinations: " + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
+        + (
+            f"; broken characters replaced by U+FFFD: {sum(r['strings'] for r in repaired)} strings in "
+            f"{len(repaired)} {'file' if len(repaired) == 1 else 'files'}"
+            if repaired
+            else ""
+        ),
+        "destinations: "
+        + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]
     return "\n".join(lines)

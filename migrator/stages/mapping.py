@@ -37,10 +37,18 @@ ROUTE_ACTIONS = ("migrate", "archive", "skip")
 # source's mapped members, a channel of a team of its own (whose members the team lists), or a Teams chat.
 CHANNEL, PRIVATE_CHANNEL, OWN_TEAM, CHAT = "channel", "private_channel", "own_team", "chat"
 TARGETS = (CHANNEL, PRIVATE_CHANNEL, OWN_TEAM, CHAT)
-DEFAULT_TARGET = {ConversationKind.PUBLIC: CHANNEL, ConversationKind.PRIVATE: PRIVATE_CHANNEL,
-                  ConversationKind.DM: CHAT, ConversationKind.GROUP_DM: CHAT}
-ALLOWED_TARGETS = {ConversationKind.PUBLIC: (CHANNEL,), ConversationKind.PRIVATE: (PRIVATE_CHANNEL, OWN_TEAM),
-                   ConversationKind.DM: (CHAT, OWN_TEAM), ConversationKind.GROUP_DM: (CHAT, OWN_TEAM)}
+DEFAULT_TARGET = {
+    ConversationKind.PUBLIC: CHANNEL,
+    ConversationKind.PRIVATE: PRIVATE_CHANNEL,
+    ConversationKind.DM: CHAT,
+    ConversationKind.GROUP_DM: CHAT,
+}
+ALLOWED_TARGETS = {
+    ConversationKind.PUBLIC: (CHANNEL,),
+    ConversationKind.PRIVATE: (PRIVATE_CHANNEL, OWN_TEAM),
+    ConversationKind.DM: (CHAT, OWN_TEAM),
+    ConversationKind.GROUP_DM: (CHAT, OWN_TEAM),
+}
 SYSTEM_MESSAGE_ACTIONS = ("keep", "skip")  # joins, leaves, topic changes: grey notes in Teams, or left out (counted)
 GENERAL = "General"  # the channel every team has; posting into it needs no channel creation
 ALL_MEMBERS = "all"
@@ -154,8 +162,10 @@ def chat_fallback_reason(conversation: Conversation, rows: list[UserMapping], us
     missing = [m for m in dict.fromkeys(conversation.members) if not _posts_as_self(by_id.get(m))]
     if missing:
         names = ", ".join(users[m].label if m in users else m for m in missing)
-        return (f"{names} {'has' if len(missing) == 1 else 'have'} no Entra account in users.csv, "
-                "and a Teams chat needs every participant")
+        return (
+            f"{names} {'has' if len(missing) == 1 else 'have'} no Entra account in users.csv, "
+            "and a Teams chat needs every participant"
+        )
     if len(mapped_members(conversation, rows)) < 2:
         return "a Teams chat needs two different people"
     return None
@@ -217,15 +227,23 @@ def conversation_label(conversation: Conversation, users: Mapping[str, User]) ->
     return f"#{conversation.name}"
 
 
-def draft_mappings(path: Path, workspace: Workspace, conversations: list[Conversation], source: str | None,
-                   rows: list[UserMapping] | None = None, users: Mapping[str, User] | None = None) -> Mappings:
+def draft_mappings(
+    path: Path,
+    workspace: Workspace,
+    conversations: list[Conversation],
+    source: str | None,
+    rows: list[UserMapping] | None = None,
+    users: Mapping[str, User] | None = None,
+) -> Mappings:
     """One team for the workspace: public channels as its standard channels, private channels as its
     private channels (readable by exactly their mapped members), DMs and group DMs as Teams chats.
 
     With `rows` (the drafted users.csv) a conversation that cannot land that way is drafted to the archive
     with the reason beside it: a chat or private channel needs its people to have Entra accounts.
     """
-    main = Team(key=slug(workspace.name), name=workspace.name, description=f"Migrated from the Slack workspace {workspace.name}")
+    main = Team(
+        key=slug(workspace.name), name=workspace.name, description=f"Migrated from the Slack workspace {workspace.name}"
+    )
     routes: list[Route] = []
     general = general_channel(conversations)
     taken: set[str] = {GENERAL.casefold()}
@@ -242,8 +260,9 @@ def draft_mappings(path: Path, workspace: Workspace, conversations: list[Convers
     return Mappings(path=path, source=source, teams={main.key: main}, routes=routes)
 
 
-def _draft_archive_reason(conv: Conversation, kind: str, rows: list[UserMapping] | None,
-                          users: Mapping[str, User]) -> str | None:
+def _draft_archive_reason(
+    conv: Conversation, kind: str, rows: list[UserMapping] | None, users: Mapping[str, User]
+) -> str | None:
     if rows is None:
         return None
     if kind == CHAT:
@@ -313,9 +332,14 @@ def render_mappings(mappings: Mappings, conversations: list[Conversation], users
     out = [HEADER.format(folder=mappings.path.parent.as_posix()), "version: 1"]
     if mappings.source is not None:
         out.append(f"source: {_scalar(mappings.source)}  # the export; a relative path starts at this folder")
-    out += ["users:", f"  file: {_scalar(mappings.users_file)}",
-            f"  fallback: {_scalar(mappings.fallback)}  # Entra account that posts for people without one",
-            f"  fallback_id: {_scalar(mappings.fallback_id)}", "", "teams:"]
+    out += [
+        "users:",
+        f"  file: {_scalar(mappings.users_file)}",
+        f"  fallback: {_scalar(mappings.fallback)}  # Entra account that posts for people without one",
+        f"  fallback_id: {_scalar(mappings.fallback_id)}",
+        "",
+        "teams:",
+    ]
     for team in mappings.teams.values():
         out += [f"  {team.key}:", f"    name: {_scalar(team.name)}", f"    description: {_scalar(team.description)}"]
         if team.members is None:
@@ -390,8 +414,11 @@ def _construct_str(loader: _LineLoader, node: yaml.ScalarNode) -> str:
     value = loader.construct_scalar(node)
     if LONE_SURROGATE.search(value):
         raise yaml.constructor.ConstructorError(
-            None, None, "half a character (a lone UTF-16 surrogate escape such as \\ud83d): write the whole character",
-            node.start_mark)
+            None,
+            None,
+            "half a character (a lone UTF-16 surrogate escape such as \\ud83d): write the whole character",
+            node.start_mark,
+        )
     return value
 
 
@@ -423,7 +450,9 @@ class _Reader:
     def unknown_keys(self, node: _LineDict, allowed: set[str], where: str) -> None:
         for key in node:
             if key not in allowed:
-                self.problem(_line(node, key), f"unknown key {key!r} in {where} (allowed: {', '.join(sorted(allowed))})")
+                self.problem(
+                    _line(node, key), f"unknown key {key!r} in {where} (allowed: {', '.join(sorted(allowed))})"
+                )
 
     def text(self, node: _LineDict, key: str, where: str, *, required: bool) -> str | None:
         value = node.get(key)
@@ -454,8 +483,10 @@ class _Reader:
             lines=dict(data.lines),
         )
         if mappings.system_messages not in SYSTEM_MESSAGE_ACTIONS:
-            self.problem(_line(data, "system_messages"), f"system_messages {mappings.system_messages!r} is not one of "
-                                                         f"{', '.join(SYSTEM_MESSAGE_ACTIONS)}")
+            self.problem(
+                _line(data, "system_messages"),
+                f"system_messages {mappings.system_messages!r} is not one of {', '.join(SYSTEM_MESSAGE_ACTIONS)}",
+            )
         mappings.teams = self.teams(data.get("teams"), _line(data, "teams"))
         mappings.routes = self.routes(data.get("conversations"), _line(data, "conversations"))
         return mappings
@@ -498,7 +529,9 @@ class _Reader:
             self.unknown_keys(entry, _ROUTE_KEYS, where)
             action = self.text(entry, "action", where, required=False) or "migrate"
             if action not in ROUTE_ACTIONS:
-                self.problem(_line(entry, "action"), f"{where}: action {action!r} is not one of {', '.join(ROUTE_ACTIONS)}")
+                self.problem(
+                    _line(entry, "action"), f"{where}: action {action!r} is not one of {', '.join(ROUTE_ACTIONS)}"
+                )
             merge = entry.get("merge", False)
             if not isinstance(merge, bool):
                 self.problem(_line(entry, "merge"), f"{where}: merge must be true or false")
@@ -562,14 +595,20 @@ def load_users(path: Path) -> tuple[list[UserMapping], list[Problem]]:
         header = next(reader, [])
         missing = [c for c in USER_COLUMNS if c not in header]
         if missing:
-            return [], [Problem(where, 1, f"header must name the columns {','.join(USER_COLUMNS)}; missing {', '.join(missing)}")]
+            return [], [
+                Problem(
+                    where, 1, f"header must name the columns {','.join(USER_COLUMNS)}; missing {', '.join(missing)}"
+                )
+            ]
         index = {c: header.index(c) for c in USER_COLUMNS}
         rows, problems = [], []
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(header):
-                problems.append(Problem(where, reader.line_num, f"has {len(values)} fields, the header has {len(header)}"))
+                problems.append(
+                    Problem(where, reader.line_num, f"has {len(values)} fields, the header has {len(header)}")
+                )
                 continue
             rows.append(UserMapping(**{c: values[index[c]].strip() for c in USER_COLUMNS}, line=reader.line_num))
     return rows, problems
@@ -581,11 +620,15 @@ def load_users(path: Path) -> tuple[list[UserMapping], list[Problem]]:
 def resolve_targets(mappings: Mappings, conversations: list[Conversation]) -> None:
     """Give each route without `target:` the default of its source's kind (see DEFAULT_TARGET)."""
     by_id = {c.id: c for c in conversations}
-    mappings.routes = [replace(r, kind=DEFAULT_TARGET[by_id[r.source].kind]) if r.kind is None and r.source in by_id else r
-                       for r in mappings.routes]
+    mappings.routes = [
+        replace(r, kind=DEFAULT_TARGET[by_id[r.source].kind]) if r.kind is None and r.source in by_id else r
+        for r in mappings.routes
+    ]
 
 
-def check_mappings(mappings: Mappings, conversations: list[Conversation], rows: list[UserMapping] | None = None) -> list[Problem]:
+def check_mappings(
+    mappings: Mappings, conversations: list[Conversation], rows: list[UserMapping] | None = None
+) -> list[Problem]:
     """Every rule migration.yaml must meet before a migration may start (the member rules of private
     channels need `rows`, users.csv)."""
     where = mappings.path.as_posix()
@@ -600,12 +643,24 @@ def check_mappings(mappings: Mappings, conversations: list[Conversation], rows: 
         if not route.source:
             continue
         if route.source in seen:
-            problems.append(Problem(where, route.line, f"conversation {route.source} is listed twice (first on line {seen[route.source]})"))
+            problems.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"conversation {route.source} is listed twice (first on line {seen[route.source]})",
+                )
+            )
             continue
         seen[route.source] = route.line
         conv = by_id.get(route.source)
         if conv is None:
-            problems.append(Problem(where, route.line, f"unknown source conversation {route.source!r}: the export has no such channel, group or DM"))
+            problems.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"unknown source conversation {route.source!r}: the export has no such channel, group or DM",
+                )
+            )
             continue
         if route.action != "migrate":
             continue
@@ -614,7 +669,10 @@ def check_mappings(mappings: Mappings, conversations: list[Conversation], rows: 
             problems += target_problems
             continue
         assert route.team is not None and route.channel is not None  # _check_target found both
-        naming = [Problem(where, route.line, f"channel name {route.channel!r} {reason}") for reason in channel_name_problems(route.channel)]
+        naming = [
+            Problem(where, route.line, f"channel name {route.channel!r} {reason}")
+            for reason in channel_name_problems(route.channel)
+        ]
         if naming:  # an invalid name is reported once, not again as a clash
             problems += naming
             continue
@@ -622,26 +680,49 @@ def check_mappings(mappings: Mappings, conversations: list[Conversation], rows: 
         assert key is not None
         first = targets.setdefault(key, route)
         if first.channel != route.channel:
-            problems.append(Problem(where, route.line, f"channel {route.channel!r} differs only in case from {first.channel!r} "
-                                                       f"(line {first.line}); Teams treats them as one name"))
+            problems.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"channel {route.channel!r} differs only in case from {first.channel!r} "
+                    f"(line {first.line}); Teams treats them as one name",
+                )
+            )
             continue
         if first is not route and PRIVATE_CHANNEL in (first.kind, route.kind):
-            problems.append(Problem(where, route.line, f"{route.source} and {first.source} (line {first.line}) both go to "
-                                                       f"{route.team}/{route.channel}, a private channel; a private channel "
-                                                       "holds exactly one Slack conversation, so give each its own channel"))
+            problems.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"{route.source} and {first.source} (line {first.line}) both go to "
+                    f"{route.team}/{route.channel}, a private channel; a private channel "
+                    "holds exactly one Slack conversation, so give each its own channel",
+                )
+            )
             continue
         if route.merge:
             continue
         owner = owners.setdefault(key, route)  # the one source a channel may have without `merge: true`
         if owner is not route:
-            problems.append(Problem(where, route.line, f"{route.source} goes into {route.team}/{route.channel}, which "
-                                                       f"{owner.source} (line {owner.line}) already fills; add `merge: true` "
-                                                       "to one of them to merge, or choose another channel"))
+            problems.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"{route.source} goes into {route.team}/{route.channel}, which "
+                    f"{owner.source} (line {owner.line}) already fills; add `merge: true` "
+                    "to one of them to merge, or choose another channel",
+                )
+            )
     for conv in conversations:
         if conv.id not in seen:
-            problems.append(Problem(where, mappings.lines.get("conversations"),
-                                    f"conversation {conv.id} ({conv.kind.value} {conv.name}) has no entry; "
-                                    "add one (action: skip to leave it out)"))
+            problems.append(
+                Problem(
+                    where,
+                    mappings.lines.get("conversations"),
+                    f"conversation {conv.id} ({conv.kind.value} {conv.name}) has no entry; "
+                    "add one (action: skip to leave it out)",
+                )
+            )
     return problems
 
 
@@ -650,26 +731,47 @@ def _check_teams(mappings: Mappings, where: str) -> list[Problem]:
     names: dict[str, Team] = {}
     for team in mappings.teams.values():
         if len(team.name) > MAX_TEAM_NAME:
-            problems.append(Problem(where, team.line, f"team {team.key!r}: name is longer than {MAX_TEAM_NAME} characters"))
+            problems.append(
+                Problem(where, team.line, f"team {team.key!r}: name is longer than {MAX_TEAM_NAME} characters")
+            )
         other = names.get(team.name.casefold())
         if other is not None and team.name:
-            problems.append(Problem(where, team.line, f"team {team.key!r} has the same name as {other.key!r} (line {other.line}); "
-                                                      "people could not tell them apart"))
+            problems.append(
+                Problem(
+                    where,
+                    team.line,
+                    f"team {team.key!r} has the same name as {other.key!r} (line {other.line}); "
+                    "people could not tell them apart",
+                )
+            )
         names.setdefault(team.name.casefold(), team)
     return problems
 
 
-def _check_target(mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None,
-                  where: str) -> list[Problem]:
+def _check_target(
+    mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None, where: str
+) -> list[Problem]:
     """The route's target suits its source's kind and names what that target needs."""
     allowed = ALLOWED_TARGETS[conv.kind]
     if route.kind not in allowed:
-        return [Problem(where, route.line, f"target {route.kind!r} is not possible for {conv.kind.value} conversation "
-                                           f"{conv.name}; use {' or '.join(allowed)} (or action: archive)")]
+        return [
+            Problem(
+                where,
+                route.line,
+                f"target {route.kind!r} is not possible for {conv.kind.value} conversation "
+                f"{conv.name}; use {' or '.join(allowed)} (or action: archive)",
+            )
+        ]
     if route.kind == CHAT:
         if route.team is not None or route.channel is not None:
-            return [Problem(where, route.line, f"{route.source} goes to a chat, which has no team or channel; remove them, "
-                                               f"or write target: {OWN_TEAM}")]
+            return [
+                Problem(
+                    where,
+                    route.line,
+                    f"{route.source} goes to a chat, which has no team or channel; remove them, "
+                    f"or write target: {OWN_TEAM}",
+                )
+            ]
         return []
     for key, value in (("team", route.team), ("channel", route.channel)):
         if value is None:
@@ -679,28 +781,47 @@ def _check_target(mappings: Mappings, route: Route, conv: Conversation, rows: li
     return _check_access(mappings, route, conv, where)
 
 
-def _check_private_channel(mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None,
-                           where: str) -> list[Problem]:
+def _check_private_channel(
+    mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None, where: str
+) -> list[Problem]:
     """A private channel is readable by exactly the source's mapped members, who must all be members of its team."""
     team = mappings.teams.get(route.team or "")
     if team is None:
         return [Problem(where, route.line, f"team {route.team!r} is not defined under teams")]
     if route.channel == GENERAL:
-        return [Problem(where, route.line, f"{GENERAL} is the team's standard channel, readable by the whole team; give the "
-                                           f"private channel {conv.name} a name of its own (or write target: {OWN_TEAM})")]
+        return [
+            Problem(
+                where,
+                route.line,
+                f"{GENERAL} is the team's standard channel, readable by the whole team; give the "
+                f"private channel {conv.name} a name of its own (or write target: {OWN_TEAM})",
+            )
+        ]
     if rows is None:
         return []
     members = mapped_members(conv, rows)
     if not members:
-        return [Problem(where, route.line, f"no member of private channel {conv.name} has an Entra account in users.csv, so "
-                                           "nobody could read it in Teams; map its members or archive it")]
+        return [
+            Problem(
+                where,
+                route.line,
+                f"no member of private channel {conv.name} has an Entra account in users.csv, so "
+                "nobody could read it in Teams; map its members or archive it",
+            )
+        ]
     if team.members is not None:
         outside = [m.slack_id for m in members if m.slack_id not in team.members]
         if outside:
-            return [Problem(where, route.line, f"{', '.join(outside)} could read private channel {conv.name} in Slack but "
-                                               f"{'is' if len(outside) == 1 else 'are'} not in team {team.key!r}, and a "
-                                               "private channel's members must be members of its team; add them to the "
-                                               f"team's members, or write target: {OWN_TEAM}")]
+            return [
+                Problem(
+                    where,
+                    route.line,
+                    f"{', '.join(outside)} could read private channel {conv.name} in Slack but "
+                    f"{'is' if len(outside) == 1 else 'are'} not in team {team.key!r}, and a "
+                    "private channel's members must be members of its team; add them to the "
+                    f"team's members, or write target: {OWN_TEAM}",
+                )
+            ]
     return []
 
 
@@ -715,8 +836,13 @@ def chat_notes(mappings: Mappings, rows: list[UserMapping], source: Source) -> l
             continue
         reason = chat_fallback_reason(conv, rows, source.users)
         if reason:
-            notes.append(Problem(where, route.line, f"note: {conversation_label(conv, source.users)} will be archived, "
-                                                    f"not a chat: {reason}"))
+            notes.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"note: {conversation_label(conv, source.users)} will be archived, not a chat: {reason}",
+                )
+            )
     return notes
 
 
@@ -730,15 +856,27 @@ def _check_access(mappings: Mappings, route: Route, conv: Conversation, where: s
     elif conv.kind is not ConversationKind.PUBLIC:
         readers = set(conv.members)
         if team.members is None:
-            problems.append(Problem(where, route.line, f"{conv.kind.value} conversation {conv.name} would be readable by "
-                                                       f"every member of team {team.key!r} (members: all); give it a team "
-                                                       "whose members are only its own members, or archive it"))
+            problems.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"{conv.kind.value} conversation {conv.name} would be readable by "
+                    f"every member of team {team.key!r} (members: all); give it a team "
+                    "whose members are only its own members, or archive it",
+                )
+            )
         else:
             outsiders = sorted(set(team.members) - readers)
             if outsiders:
-                problems.append(Problem(where, route.line, f"{conv.kind.value} conversation {conv.name} would become readable "
-                                                           f"by {', '.join(outsiders)} in team {team.key!r}, who could not "
-                                                           "read it in Slack; remove them from the team or archive it"))
+                problems.append(
+                    Problem(
+                        where,
+                        route.line,
+                        f"{conv.kind.value} conversation {conv.name} would become readable "
+                        f"by {', '.join(outsiders)} in team {team.key!r}, who could not "
+                        "read it in Slack; remove them from the team or archive it",
+                    )
+                )
     return problems
 
 
@@ -750,24 +888,39 @@ def check_users(mappings: Mappings, rows: list[UserMapping], users: Mapping[str,
     fallback_rows = 0
     for row in rows:
         if row.slack_id in seen:
-            problems.append(Problem(where, row.line, f"user {row.slack_id} is listed twice (first on line {seen[row.slack_id]})"))
+            problems.append(
+                Problem(where, row.line, f"user {row.slack_id} is listed twice (first on line {seen[row.slack_id]})")
+            )
             continue
         seen[row.slack_id] = row.line
         if row.slack_id not in users:
-            problems.append(Problem(where, row.line, f"unknown Slack user {row.slack_id!r}: the export has no such user"))
+            problems.append(
+                Problem(where, row.line, f"unknown Slack user {row.slack_id!r}: the export has no such user")
+            )
         if row.action not in USER_ACTIONS:
             problems.append(Problem(where, row.line, f"action {row.action!r} is not one of {', '.join(USER_ACTIONS)}"))
         elif row.action == "map" and not row.entra_id:
-            problems.append(Problem(where, row.line, f"user {row.slack_id} ({row.slack_name}) has action map but no entra_id; "
-                                                     "fill in the Entra object id or use fallback"))
+            problems.append(
+                Problem(
+                    where,
+                    row.line,
+                    f"user {row.slack_id} ({row.slack_name}) has action map but no entra_id; "
+                    "fill in the Entra object id or use fallback",
+                )
+            )
         fallback_rows += row.action == "fallback"
     for user_id, user in users.items():
         if user_id not in seen:
             problems.append(Problem(where, None, f"user {user_id} ({user.label}) has no row, so no target; add one"))
     if fallback_rows and not (mappings.fallback and mappings.fallback_id):
-        problems.append(Problem(mappings.path.as_posix(), mappings.lines.get("users"),
-                                f"{fallback_rows} users use the fallback account, but users.fallback/fallback_id is not set; "
-                                "name an Entra account (run `migrator map` with --fallback EMAIL)"))
+        problems.append(
+            Problem(
+                mappings.path.as_posix(),
+                mappings.lines.get("users"),
+                f"{fallback_rows} users use the fallback account, but users.fallback/fallback_id is not set; "
+                "name an Entra account (run `migrator map` with --fallback EMAIL)",
+            )
+        )
     return problems
 
 
@@ -788,7 +941,9 @@ def graph_lookup(client: Any) -> DirectoryLookup:
 
 
 @contextmanager
-def open_directory(directory: Path | None, environ: Mapping[str, str] = os.environ) -> Iterator[tuple[DirectoryLookup, str]]:
+def open_directory(
+    directory: Path | None, environ: Mapping[str, str] = os.environ
+) -> Iterator[tuple[DirectoryLookup, str]]:
     """The tenant's directory when MIGRATOR_* credentials are set, else the embedded emulator.
 
     Yields the lookup and a one-line description of where it looks, for the
@@ -805,7 +960,10 @@ def open_directory(directory: Path | None, environ: Mapping[str, str] = os.envir
 
     chosen = directory or (SAMPLE_DIRECTORY if SAMPLE_DIRECTORY.is_file() else None)
     with EmulatorProcess(directory=chosen) as emulator, GraphClient(emulator.graph_config()) as client:
-        yield graph_lookup(client), f"the embedded Graph emulator with {chosen or 'its demo directory'} (no MIGRATOR_* credentials set)"
+        yield (
+            graph_lookup(client),
+            f"the embedded Graph emulator with {chosen or 'its demo directory'} (no MIGRATOR_* credentials set)",
+        )
 
 
 @dataclass(frozen=True)
@@ -830,20 +988,30 @@ def _source_reference(source_path: Path, out_dir: Path) -> str:
     return Path(os.path.relpath(source, folder)).as_posix()
 
 
-def run_map(source_path: Path, out_dir: Path, lookup: DirectoryLookup, *, fallback: str | None = None,
-            force: bool = False, source_format: str | None = None) -> DraftResult:
+def run_map(
+    source_path: Path,
+    out_dir: Path,
+    lookup: DirectoryLookup,
+    *,
+    fallback: str | None = None,
+    force: bool = False,
+    source_format: str | None = None,
+) -> DraftResult:
     """Draft migration.yaml and users.csv; existing files are kept unless force, since they hold edits."""
     migration, users_csv = out_dir / MIGRATION_FILE, out_dir / USERS_FILE
     existing = [p for p in (migration, users_csv) if p.exists()]
     if existing and not force:
-        raise MappingError(f"{', '.join(map(str, existing))} already exist and may hold your edits; "
-                           "use --force to draft them again, or --check to validate them")
+        raise MappingError(
+            f"{', '.join(map(str, existing))} already exist and may hold your edits; "
+            "use --force to draft them again, or --check to validate them"
+        )
     source = open_source(source_path, source_format)
     try:
         conversations = source.conversations()
         rows = draft_users(source.users.values(), lookup)
-        mappings = draft_mappings(migration, source.workspace, conversations, _source_reference(source_path, out_dir),
-                                  rows, source.users)
+        mappings = draft_mappings(
+            migration, source.workspace, conversations, _source_reference(source_path, out_dir), rows, source.users
+        )
         found = lookup(fallback) if fallback else None
         mappings.fallback, mappings.fallback_id = fallback, str(found["id"]) if found else None
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -853,10 +1021,15 @@ def run_map(source_path: Path, out_dir: Path, lookup: DirectoryLookup, *, fallba
         source.close()
     routes = mappings.routes
     return DraftResult(
-        migration=migration, users=users_csv, teams=len(mappings.teams),
-        channels=sum(r.target is not None for r in routes), private_channels=sum(r.kind == PRIVATE_CHANNEL for r in routes),
-        chats=sum(r.kind == CHAT and r.action == "migrate" for r in routes), archived=sum(r.action == "archive" for r in routes),
-        mapped=sum(r.action == "map" for r in rows), fallback=sum(r.action == "fallback" for r in rows),
+        migration=migration,
+        users=users_csv,
+        teams=len(mappings.teams),
+        channels=sum(r.target is not None for r in routes),
+        private_channels=sum(r.kind == PRIVATE_CHANNEL for r in routes),
+        chats=sum(r.kind == CHAT and r.action == "migrate" for r in routes),
+        archived=sum(r.action == "archive" for r in routes),
+        mapped=sum(r.action == "map" for r in rows),
+        fallback=sum(r.action == "fallback" for r in rows),
         fallback_found=found is not None,
     )
 
@@ -877,8 +1050,12 @@ def check_against(mappings: Mappings, rows: list[UserMapping], source: Source) -
     return check_mappings(mappings, source.conversations(), rows) + check_users(mappings, rows, source.users)
 
 
-def run_check(folder: Path, source_override: Path | None = None, source_format: str | None = None,
-              notes: list[Problem] | None = None) -> list[Problem]:
+def run_check(
+    folder: Path,
+    source_override: Path | None = None,
+    source_format: str | None = None,
+    notes: list[Problem] | None = None,
+) -> list[Problem]:
     """Every problem in the mapping files, checked against the export they were drafted from; `notes`
     collects what is not a problem but changes the outcome (DMs that will be archived instead of chats)."""
     mappings, rows, problems = load_all(folder)
@@ -887,8 +1064,13 @@ def run_check(folder: Path, source_override: Path | None = None, source_format: 
     source_path = source_override
     if source_path is None:
         if not mappings.source:
-            return problems + [Problem(mappings.path.as_posix(), mappings.lines.get("version"),
-                                       "no `source:` to check against; add the export's path or pass --source")]
+            return problems + [
+                Problem(
+                    mappings.path.as_posix(),
+                    mappings.lines.get("version"),
+                    "no `source:` to check against; add the export's path or pass --source",
+                )
+            ]
         source_path = mappings.path.parent / mappings.source
     source = open_source(source_path, source_format)
     try:

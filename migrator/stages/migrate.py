@@ -16,11 +16,13 @@ from pathlib import Path
 
 import typer
 
-from migrator.stages.analyse import REPORT_FILE, run_analyse, summary as analyse_summary
 from migrator.reports.verify import HTML_FILE as VERIFY_HTML
+from migrator.stages.analyse import REPORT_FILE, run_analyse
+from migrator.stages.analyse import summary as analyse_summary
 from migrator.stages.load.command import run_load
 from migrator.stages.load.report import HTML_FILE as LOAD_HTML
-from migrator.stages.transform import summary as transform_summary, transform
+from migrator.stages.transform import summary as transform_summary
+from migrator.stages.transform import transform
 from migrator.stages.transform.report import REPORT_HTML as TRANSFORM_HTML
 from migrator.stages.verify.command import run_verify
 
@@ -58,8 +60,15 @@ class Layout:
         ]
 
 
-def run_migrate(source: Path, mappings: Path, out: Path, directory: Path | None, workers: int,
-                source_format: str | None = None, model: str | None = None) -> bool:
+def run_migrate(
+    source: Path,
+    mappings: Path,
+    out: Path,
+    directory: Path | None,
+    workers: int,
+    source_format: str | None = None,
+    model: str | None = None,
+) -> bool:
     """True when everything landed and read back clean; stage errors exit like the stage's own command."""
     layout = Layout(out)
     typer.echo(analyse_summary(run_analyse(source, layout.analyse, mappings, source_format)))
@@ -72,6 +81,9 @@ def run_migrate(source: Path, mappings: Path, out: Path, directory: Path | None,
     if loaded and verified:
         typer.echo("migrate: done; every planned message landed exactly once and reads back unchanged")
     else:
-        typer.echo("migrate: not clean; see the load and verify reports above, fix, and run migrate again "
-                   "(it resumes where it stopped)", err=True)
+        typer.echo(
+            "migrate: not clean; see the load and verify reports above, fix, and run migrate again "
+            "(it resumes where it stopped)",
+            err=True,
+        )
     return loaded and verified

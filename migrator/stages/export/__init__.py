@@ -11,6 +11,15 @@ from migrator.stages.export.runner import ExportOptions, directory_users, export
 from migrator.stages.export.state import StateError
 
 __all__ = [
-    "ArchiveError", "ExportOptions", "ExportOutcome", "FilterError", "MessageFilter", "StateError", "Target",
-    "TargetOutcome", "directory_users", "export", "export_limiter",
+    "ArchiveError",
+    "ExportOptions",
+    "ExportOutcome",
+    "FilterError",
+    "MessageFilter",
+    "StateError",
+    "Target",
+    "TargetOutcome",
+    "directory_users",
+    "export",
+    "export_limiter",
 ]

@@ -52,8 +52,10 @@ def conversation_of(message: Message) -> str:
     identity = message.get("channelIdentity") or {}
     conversation = identity.get("channelId") or message.get("chatId")
     if not conversation:
-        raise ArchiveError(f"message {message.get('id')!r} names neither a channel (channelIdentity) nor a chat (chatId); "
-                           "Graph's answer is not an exported chatMessage")
+        raise ArchiveError(
+            f"message {message.get('id')!r} names neither a channel (channelIdentity) nor a chat (chatId); "
+            "Graph's answer is not an exported chatMessage"
+        )
     return conversation
 
 
@@ -130,8 +132,10 @@ class TargetArchive:
 
     def finish(self) -> int:
         """Write the attachment list, rebuilt from every version on disk so it never misses one; returns its length."""
-        rows = sorted({tuple(r.items()): r for r in self.attachments}.values(),
-                      key=lambda r: (r["conversation"], r["createdDateTime"], r["message"], r["name"]))
+        rows = sorted(
+            {tuple(r.items()): r for r in self.attachments}.values(),
+            key=lambda r: (r["conversation"], r["createdDateTime"], r["message"], r["name"]),
+        )
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ATTACHMENTS_FILE
         tmp = path.with_suffix(".tmp")
@@ -152,8 +156,10 @@ def read_messages(path: Path) -> Iterator[Message]:
             try:
                 yield json.loads(line)
             except ValueError:
-                raise ArchiveError(f"{path}:{number}: not a JSON chatMessage; restore the file, or delete it and "
-                                   "export its target again with --full") from None
+                raise ArchiveError(
+                    f"{path}:{number}: not a JSON chatMessage; restore the file, or delete it and "
+                    "export its target again with --full"
+                ) from None
 
 
 def _read_repaired(path: Path) -> Iterator[Message]:
@@ -176,10 +182,17 @@ def _read_repaired(path: Path) -> Iterator[Message]:
 
 
 def _attachment_rows(message: Message) -> list[dict[str, str]]:
-    return [{"conversation": conversation_of(message), "message": str(message.get("id")),
-             "createdDateTime": str(message.get("createdDateTime")), "name": str(a.get("name") or ""),
-             "contentType": str(a.get("contentType") or ""), "contentUrl": str(a.get("contentUrl") or "")}
-            for a in message.get("attachments") or []]
+    return [
+        {
+            "conversation": conversation_of(message),
+            "message": str(message.get("id")),
+            "createdDateTime": str(message.get("createdDateTime")),
+            "name": str(a.get("name") or ""),
+            "contentType": str(a.get("contentType") or ""),
+            "contentUrl": str(a.get("contentUrl") or ""),
+        }
+        for a in message.get("attachments") or []
+    ]
 
 
 def _replace(path: Path, text: str) -> None:

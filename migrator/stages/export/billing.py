@@ -14,10 +14,10 @@ MODELS = ("A", "B")
 
 BILLING_MODELS = (
     "The Teams export APIs are metered. --model A: for security and compliance apps; every exported user "
-    "(or the tenant) needs a qualifying licence (E5-class), otherwise Graph answers 402 \"needs a valid license\". "
+    '(or the tenant) needs a qualifying licence (E5-class), otherwise Graph answers 402 "needs a valid license". '
     "--model B: for any other purpose; no licence needed, every message is billed to the Azure subscription "
     "linked to the app registration. No --model: evaluation mode, free but limited to a small monthly "
-    "capacity per app; past it Graph answers 402 \"evaluation mode capacity has been exceeded\" until next month."
+    'capacity per app; past it Graph answers 402 "evaluation mode capacity has been exceeded" until next month.'
 )
 
 
@@ -27,8 +27,10 @@ def explain(error: PaymentRequiredError, model: str | None) -> str:
     if "evaluation" in text.lower():
         advice = "the evaluation capacity is used up: rerun with --model A (licensed users) or --model B (billed)"
     elif model == "A" or "license" in text.lower():
-        advice = ("the user or tenant has no licence for model A: assign one, or rerun with --model B "
-                  "(no licence needed, billed per message)")
+        advice = (
+            "the user or tenant has no licence for model A: assign one, or rerun with --model B "
+            "(no licence needed, billed per message)"
+        )
     else:
         advice = f"model {model or 'evaluation'} does not cover this call: check the app's billing set-up"
     return f"402 Payment Required: {text} — {advice}. {BILLING_MODELS}"

@@ -53,7 +53,9 @@ class ExportRequest:
             message_filter=MessageFilter(self.from_user, self.user_type, self.app_type, self.system_messages),
             since_ms=parse_moment(self.since, "--since") if self.since else None,
             until_ms=parse_moment(self.until, "--until") if self.until else None,
-            model=self.model.upper() if self.model else None, full=self.full, workers=self.workers,
+            model=self.model.upper() if self.model else None,
+            full=self.full,
+            workers=self.workers,
         )
         options.check()
         return options
@@ -66,21 +68,23 @@ def run_export(kind: str, ids: list[str], every_user: bool, request: ExportReque
     except FilterError as error:
         fail(f"export: {error}")
     try:
-        with log_to(request.out / LOG_FILE), \
-                graph_target(request.emulator_dir or request.out / "emulator", request.directory) as target:
-            with GraphClient(target.config, limiter=export_limiter(request.tenant_rps)) as client:
-                if every_user:
-                    try:
-                        ids = directory_users(client)
-                    except GraphError as error:
-                        fail(f"export: listing the directory's users failed: {error}", code=1)
-                targets = [Target(kind, target_id) for target_id in ids]
-                typer.echo(f"export: {len(targets)} {kind}s from {target.description} into {request.out}")
-                progress = ExportProgress(len(targets), client.stats)
+        with (
+            log_to(request.out / LOG_FILE),
+            graph_target(request.emulator_dir or request.out / "emulator", request.directory) as target,
+            GraphClient(target.config, limiter=export_limiter(request.tenant_rps)) as client,
+        ):
+            if every_user:
                 try:
-                    outcome = export(client, targets, request.out, options, progress)
-                finally:
-                    progress.close()
+                    ids = directory_users(client)
+                except GraphError as error:
+                    fail(f"export: listing the directory's users failed: {error}", code=1)
+            targets = [Target(kind, target_id) for target_id in ids]
+            typer.echo(f"export: {len(targets)} {kind}s from {target.description} into {request.out}")
+            progress = ExportProgress(len(targets), client.stats)
+            try:
+                outcome = export(client, targets, request.out, options, progress)
+            finally:
+                progress.close()
     except (StateError, ArchiveError, ConfigError, EmulatorStartError) as error:
         fail(f"export: {error}")
     _report(outcome, request)

@@ -14,8 +14,15 @@ from dataclasses import dataclass
 
 from migrator.timestamps import format_ms, parse_ms
 
-USER_TYPES = ("aadUser", "onPremiseAadUser", "anonymousGuest", "federatedUser",
-              "personalMicrosoftAccountUser", "skypeUser", "phoneUser")
+USER_TYPES = (
+    "aadUser",
+    "onPremiseAadUser",
+    "anonymousGuest",
+    "federatedUser",
+    "personalMicrosoftAccountUser",
+    "skypeUser",
+    "phoneUser",
+)
 APP_TYPES = ("aadApplication", "bot", "tenantBot", "office365Connector", "outgoingWebhook")
 SYSTEM_CHOICES = ("include", "exclude", "only")
 SYSTEM = "messageType eq 'systemEventMessage'"
@@ -39,25 +46,34 @@ class MessageFilter:
 
     @property
     def senders(self) -> tuple[str, ...]:
-        return (tuple(f"from/user/id eq '{oid}'" for oid in self.from_users)
-                + tuple(f"from/user/userIdentityType eq '{kind}'" for kind in self.user_types)
-                + tuple(f"from/application/applicationIdentityType eq '{kind}'" for kind in self.app_types))
+        return (
+            tuple(f"from/user/id eq '{oid}'" for oid in self.from_users)
+            + tuple(f"from/user/userIdentityType eq '{kind}'" for kind in self.user_types)
+            + tuple(f"from/application/applicationIdentityType eq '{kind}'" for kind in self.app_types)
+        )
 
     def check(self) -> None:
         """Raise FilterError for a value Graph rejects or a combination `or` cannot express."""
         for oid in self.from_users:
             if not _GUID.match(oid):
-                raise FilterError(f"--from-user {oid!r} is not an Entra object id (a GUID such as "
-                                  "a0000000-0000-4000-8000-000000000002); look the person up by mail first")
+                raise FilterError(
+                    f"--from-user {oid!r} is not an Entra object id (a GUID such as "
+                    "a0000000-0000-4000-8000-000000000002); look the person up by mail first"
+                )
         _check_choices("--user-type", self.user_types, USER_TYPES)
         _check_choices("--app-type", self.app_types, APP_TYPES)
         if self.system_messages is not None and self.system_messages not in SYSTEM_CHOICES:
             raise FilterError(f"--system-messages {self.system_messages!r}: use one of {', '.join(SYSTEM_CHOICES)}")
         if self.senders and self.system_messages in ("exclude", "only"):
             raise FilterError(
-                f"--system-messages {self.system_messages} cannot be combined with --from-user, --user-type or --app-type: "
+                f"--system-messages {self.system_messages} cannot be combined with --from-user, --user-type or "
+                "--app-type: "
                 "Graph joins sender and messageType clauses only with 'or', so this would select "
-                + ("every non-system message" if self.system_messages == "exclude" else "system messages plus the senders' messages")
+                + (
+                    "every non-system message"
+                    if self.system_messages == "exclude"
+                    else "system messages plus the senders' messages"
+                )
                 + ". System event messages have no sender, so sender options already leave them out; "
                 "use --system-messages include to add them to the senders' messages"
             )
@@ -87,7 +103,9 @@ def parse_moment(value: str, option: str) -> int:
     try:
         return parse_ms(f"{text}T00:00:00Z" if _DAY.match(text) else text)
     except ValueError:
-        raise FilterError(f"{option} {value!r} is not a date (2024-05-01) or an ISO-8601 time (2024-05-01T08:00:00Z)") from None
+        raise FilterError(
+            f"{option} {value!r} is not a date (2024-05-01) or an ISO-8601 time (2024-05-01T08:00:00Z)"
+        ) from None
 
 
 def build_filter(message_filter: MessageFilter, since_ms: int | None, until_ms: int | None) -> str | None:

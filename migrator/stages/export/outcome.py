@@ -89,7 +89,13 @@ class ExportOutcome:
     def as_json(self) -> dict[str, Any]:
         return {
             "targets": [dict(asdict(t), target=t.target.key) for t in self.targets],
-            "totals": {name: self.total(name) for name in ("pages", "messages", "new", "deleted", "images", "attachments")},
-            "requests": self.requests, "throttled": self.throttled, "retries": self.retries, "errors": self.errors,
-            "seconds": round(self.seconds, 3), "requests_per_second": round(self.requests_per_second, 1),
+            "totals": {
+                name: self.total(name) for name in ("pages", "messages", "new", "deleted", "images", "attachments")
+            },
+            "requests": self.requests,
+            "throttled": self.throttled,
+            "retries": self.retries,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "requests_per_second": round(self.requests_per_second, 1),
         }

@@ -45,8 +45,9 @@ def look_up(client: GraphClient, people: People, named: dict[str, str]) -> str |
         if (people.get(user_id) or {}).get("email"):
             continue
         try:
-            user = client.get_json(f"/users/{quote(user_id, safe='')}",
-                                   params={"$select": "id,displayName,mail,userPrincipalName"})
+            user = client.get_json(
+                f"/users/{quote(user_id, safe='')}", params={"$select": "id,displayName,mail,userPrincipalName"}
+            )
         except NotFoundError:
             people[user_id] = {"name": name, "email": ""}
             continue
@@ -56,8 +57,10 @@ def look_up(client: GraphClient, people: People, named: dict[str, str]) -> str |
         except GraphError as error:
             _names_only(people, named)
             return f"people's emails not looked up ({error}); run the export again to retry"
-        people[user_id] = {"name": str(user.get("displayName") or name),
-                           "email": str(user.get("mail") or user.get("userPrincipalName") or "")}
+        people[user_id] = {
+            "name": str(user.get("displayName") or name),
+            "email": str(user.get("mail") or user.get("userPrincipalName") or ""),
+        }
     return None
 
 

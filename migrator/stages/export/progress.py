@@ -32,7 +32,9 @@ class ExportProgress:
         self._bars: Progress | None = None
         self._tasks: dict[str, int] = {}
         if self.stream.isatty():
-            self._bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+            self._bars = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+            )
             self._overall = self._bars.add_task(self.line())
             self._bars.start()
         else:
@@ -64,8 +66,10 @@ class ExportProgress:
         elapsed = max(1e-6, time.monotonic() - self._started)
         requests = self.stats.snapshot()["requests"] - self._requests_before
         messages = sum(t.messages for t in with_outcomes)
-        return (f"export: {len(self._finished)}/{self.targets} targets, {messages:,} messages, "
-                f"{sum(t.pages for t in with_outcomes):,} pages, {requests / elapsed:.1f} requests/s")
+        return (
+            f"export: {len(self._finished)}/{self.targets} targets, {messages:,} messages, "
+            f"{sum(t.pages for t in with_outcomes):,} pages, {requests / elapsed:.1f} requests/s"
+        )
 
     def _tick(self, every: float) -> None:
         while not self._stop.wait(every):

@@ -23,8 +23,8 @@ from migrator.stages.export.archive import ArchiveError, Message, TargetArchive,
 from migrator.stages.export.billing import MODELS, explain
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
 from migrator.stages.export.images import ImageTally, download_images
-from migrator.stages.export.people import add_member, look_up, named_in
 from migrator.stages.export.outcome import DONE, FAILED, PAYMENT_REQUIRED, ExportOutcome, Target, TargetOutcome
+from migrator.stages.export.people import add_member, look_up, named_in
 from migrator.stages.export.state import Cursor, ExportState, TargetState
 from migrator.timestamps import format_ms, now_ms, parse_ms
 
@@ -66,8 +66,9 @@ class ExportOptions:
         build_filter(self.message_filter, self.since_ms, self.until_ms)
 
 
-def export(client: GraphClient, targets: list[Target], out_dir: Path, options: ExportOptions,
-           progress: Progress | None = None) -> ExportOutcome:
+def export(
+    client: GraphClient, targets: list[Target], out_dir: Path, options: ExportOptions, progress: Progress | None = None
+) -> ExportOutcome:
     """Export every target into `out_dir`; returns per-target outcomes and the run's request counts.
 
     Pass a client built with `export_limiter()` so the whole run stays within the tenant's budget.
@@ -80,12 +81,18 @@ def export(client: GraphClient, targets: list[Target], out_dir: Path, options: E
             state.check_filter(target.key, sender)
         before = client.stats.snapshot()
         started = time.monotonic()
-        runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress or _Silent()) for target in targets]
-        with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export") as pool:
+        runs = [
+            _TargetRun(client, state, Path(out_dir), target, options, sender, progress or _Silent())
+            for target in targets
+        ]
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export"
+        ) as pool:
             results = list(pool.map(_TargetRun.run, runs))
     after = client.stats.snapshot()
     return ExportOutcome(
-        targets=results, seconds=time.monotonic() - started,
+        targets=results,
+        seconds=time.monotonic() - started,
         **{name: after[name] - before[name] for name in ("requests", "throttled", "retries", "errors")},
     )
 
@@ -101,8 +108,16 @@ def directory_users(client: GraphClient) -> list[str]:
 
 
 class _TargetRun:
-    def __init__(self, client: GraphClient, state: ExportState, out_dir: Path, target: Target, options: ExportOptions,
-                 sender: str | None, progress: Progress) -> None:
+    def __init__(
+        self,
+        client: GraphClient,
+        state: ExportState,
+        out_dir: Path,
+        target: Target,
+        options: ExportOptions,
+        sender: str | None,
+        progress: Progress,
+    ) -> None:
         self.client = client
         self.state = state
         self.target = target
@@ -136,8 +151,10 @@ class _TargetRun:
         meta = self._describe()
         until = self.options.until_ms
         if since is not None and until is not None and since >= until:
-            self.outcome.notes.append(f"nothing to fetch: the watermark {known.watermark} is after --until; "
-                                      "use --full to fetch this window again")
+            self.outcome.notes.append(
+                f"nothing to fetch: the watermark {known.watermark} is after --until; "
+                "use --full to fetch this window again"
+            )
             return
         query = build_filter(self.options.message_filter, since, until)
         self.outcome.filter = query
@@ -162,7 +179,10 @@ class _TargetRun:
         self.archive.sync()
         self.outcome.attachments = self.archive.finish()
         self.outcome.images, self.outcome.images_present, self.outcome.image_failures = (
-            tally.downloaded, tally.present, tally.failed)
+            tally.downloaded,
+            tally.present,
+            tally.failed,
+        )
         self.outcome.conversations = len(self.archive.lines)
         self.outcome.watermark = _newest(known.watermark, seen_max)
         self.state.complete(self.target.key, self.sender, self.outcome.watermark, format_ms(now_ms()))
@@ -187,7 +207,9 @@ class _TargetRun:
                 if self.outcome.pages:
                     raise
                 # A paging link Graph no longer accepts: start the window again; the archive drops repeats.
-                self.outcome.notes.append(f"the saved paging link was refused ({error.message}); fetched the window again")
+                self.outcome.notes.append(
+                    f"the saved paging link was refused ({error.message}); fetched the window again"
+                )
         params = {"$top": str(EXPORT_MAX_TOP)}
         if query:
             params["$filter"] = query
@@ -195,7 +217,9 @@ class _TargetRun:
             params["model"] = self.options.model
         yield from self._walk(self.target.path, params, seen_max)
 
-    def _walk(self, url: str, params: dict[str, str] | None, seen_max: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
+    def _walk(
+        self, url: str, params: dict[str, str] | None, seen_max: str | None
+    ) -> Iterator[tuple[dict[str, Any], str | None]]:
         for page in self.client.pages(url, params):
             stamps = [m["lastModifiedDateTime"] for m in page.get("value", []) if m.get("lastModifiedDateTime")]
             if stamps:  # each stamp parsed once: at 200 pages/s, parsing is a visible share of the exporter's CPU
@@ -221,14 +245,19 @@ class _TargetRun:
             if self.target.kind == "team":
                 meta["name"] = self.client.get_json(f"/teams/{self.target.id}").get("displayName") or self.target.id
                 for channel in self.client.paginate(f"/teams/{self.target.id}/channels"):
-                    meta["conversations"][channel["id"]] = {"name": channel.get("displayName") or channel["id"],
-                                                            "kind": channel.get("membershipType") or "standard"}
+                    meta["conversations"][channel["id"]] = {
+                        "name": channel.get("displayName") or channel["id"],
+                        "kind": channel.get("membershipType") or "standard",
+                    }
             else:
                 meta["name"] = self.client.get_json(f"/users/{self.target.id}").get("displayName") or self.target.id
                 for chat in self.client.paginate(f"/users/{self.target.id}/chats", params={"$expand": "members"}):
                     members = [m for m in chat.get("members") or [] if m.get("userId")]
-                    meta["conversations"][chat["id"]] = {"name": _chat_name(chat), "kind": chat.get("chatType") or "chat",
-                                                         "members": [m["userId"] for m in members]}
+                    meta["conversations"][chat["id"]] = {
+                        "name": _chat_name(chat),
+                        "kind": chat.get("chatType") or "chat",
+                        "members": [m["userId"] for m in members],
+                    }
                     for member in members:
                         add_member(meta.setdefault("people", {}), member)
         except GraphError as error:

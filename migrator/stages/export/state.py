@@ -72,13 +72,15 @@ class ExportState:
         self._written_at = float("-inf")
         self._dirty = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._folder_lock = open(self.path.with_name(LOCK_FILE), "a+")
+        self._folder_lock = open(self.path.with_name(LOCK_FILE), "a+")  # noqa: SIM115  (held until close())
         try:
             fcntl.flock(self._folder_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._folder_lock.close()
-            raise StateError(f"{self.path.parent}: another export is writing into this folder; "
-                             "wait for it to finish or use another --out") from None
+            raise StateError(
+                f"{self.path.parent}: another export is writing into this folder; "
+                "wait for it to finish or use another --out"
+            ) from None
         self._lock = threading.Lock()
         try:
             self._data = self._read()
@@ -107,8 +109,10 @@ class ExportState:
         except FileNotFoundError:
             return _File()
         except (OSError, ValueError) as exc:
-            raise StateError(f"{self.path}: unreadable export state ({exc}); restore it from a backup, "
-                             "or export into a new --out folder") from None
+            raise StateError(
+                f"{self.path}: unreadable export state ({exc}); restore it from a backup, "
+                "or export into a new --out folder"
+            ) from None
         if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
             raise StateError(f"{self.path}: not an export state of version {STATE_VERSION}; use a new --out folder")
         try:
@@ -158,10 +162,18 @@ class ExportState:
 
 def _target(raw: dict[str, Any]) -> TargetState:
     cursor = raw.get("cursor")
-    return TargetState(sender_filter=raw.get("sender_filter"), watermark=raw.get("watermark"),
-                       completed_at=raw.get("completed_at"), cursor=Cursor(**cursor) if cursor else None)
+    return TargetState(
+        sender_filter=raw.get("sender_filter"),
+        watermark=raw.get("watermark"),
+        completed_at=raw.get("completed_at"),
+        cursor=Cursor(**cursor) if cursor else None,
+    )
 
 
 def _copy(state: TargetState) -> TargetState:
-    return TargetState(state.sender_filter, state.watermark, state.completed_at,
-                       Cursor(**asdict(state.cursor)) if state.cursor else None)
+    return TargetState(
+        state.sender_filter,
+        state.watermark,
+        state.completed_at,
+        Cursor(**asdict(state.cursor)) if state.cursor else None,
+    )

@@ -75,7 +75,9 @@ def load(plan_dir: Path, client: GraphClient, journal: Journal, options: LoadOpt
 Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None]]
 
 
-def _planned(teams: list[PlannedTeam], chats: list[PlannedConversation]) -> list[tuple[PlannedTeam | None, PlannedConversation]]:
+def _planned(
+    teams: list[PlannedTeam], chats: list[PlannedConversation]
+) -> list[tuple[PlannedTeam | None, PlannedConversation]]:
     return [(team, channel) for team in teams for channel in team.channels] + [(None, chat) for chat in chats]
 
 
@@ -87,8 +89,9 @@ def _run(loader: ConversationLoader, work: list[Work], workers: int) -> None:
             future.result()
 
 
-def _provision(provisioner: Provisioner, teams: list[PlannedTeam], chats: list[PlannedConversation],
-               result: LoadOutcome) -> list[Work]:
+def _provision(
+    provisioner: Provisioner, teams: list[PlannedTeam], chats: list[PlannedConversation], result: LoadOutcome
+) -> list[Work]:
     """Teams, standard channels and chats exist (and are in migration mode) before any message is posted."""
     work: list[Work] = []
     for team in teams:
@@ -128,8 +131,14 @@ def _provision_private(provisioner: Provisioner, teams: list[PlannedTeam], resul
     return work
 
 
-def _channel_work(provisioner: Provisioner, team: PlannedTeam, team_id: str, channel_id: str,
-                  channel: PlannedConversation, result: LoadOutcome) -> Work:
+def _channel_work(
+    provisioner: Provisioner,
+    team: PlannedTeam,
+    team_id: str,
+    channel_id: str,
+    channel: PlannedConversation,
+    result: LoadOutcome,
+) -> Work:
     outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
     result.conversations.append(outcome)
     complete = partial(provisioner.complete_channel, team_id, channel_id)
@@ -142,7 +151,8 @@ def _finish_team(provisioner: Provisioner, journal: Journal, team: PlannedTeam, 
     open_channels = [c.display_name for c in result.conversations if c.key in keys and not c.completed]
     if open_channels:
         result.teams_blocked[team.display_name] = (
-            "channels still in migration mode because something failed: " + ", ".join(open_channels)
+            "channels still in migration mode because something failed: "
+            + ", ".join(open_channels)
             + "; fix the cause and load again (or --complete-with-failures)"
         )
         return

@@ -24,8 +24,16 @@ from migrator.target import graph_target
 from migrator.timestamps import format_ms, now_ms
 
 
-def run_load(plan_dir: Path, journal_path: Path | None, out: Path | None, workers: int, only: str | None,
-             dry_run: bool, complete_with_failures: bool, directory: Path | None) -> bool:
+def run_load(
+    plan_dir: Path,
+    journal_path: Path | None,
+    out: Path | None,
+    workers: int,
+    only: str | None,
+    dry_run: bool,
+    complete_with_failures: bool,
+    directory: Path | None,
+) -> bool:
     """True when every planned message landed (or, for a dry run, always); the reports say what did not."""
     journal_path = journal_path or plan_dir / "journal.sqlite"
     out = out or plan_dir
@@ -35,12 +43,17 @@ def run_load(plan_dir: Path, journal_path: Path | None, out: Path | None, worker
         if dry_run:
             _dry_run(manifest, teams, manifest.chats if only is None else [], journal_path, workers)
             return True
-        with log_to(out / "load.log"), Journal(journal_path) as journal, \
-                graph_target(journal_path.parent / "emulator", directory) as target:
+        with (
+            log_to(out / "load.log"),
+            Journal(journal_path) as journal,
+            graph_target(journal_path.parent / "emulator", directory) as target,
+        ):
             journal.bind(target.fingerprint)
             chats = manifest.chats if only is None else []
-            typer.echo(f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
-                       f"messages into {target.description}")
+            typer.echo(
+                f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
+                f"messages into {target.description}"
+            )
             with GraphClient(target.config) as client:
                 outcome = load(plan_dir, client, journal, LoadOptions(workers, only, complete_with_failures))
     except (PlanError, JournalError, LoadError, GraphError, EmulatorStartError) as error:
@@ -61,12 +74,16 @@ def _dry_run(manifest: Manifest, teams, chats, journal_path: Path, workers: int)
     journal = Journal(journal_path, readonly=True) if journal_path.exists() else None
     rows, seconds = estimate(manifest, teams, journal, workers, chats=chats)
     counts = Counter(row.kind for row in rows)
-    typer.echo(f"dry run: nothing is sent. {len(teams)} teams: {counts['channel']} channels, "
-               f"{counts['private channel']} private channels; {counts['chat']} chats; {workers} in parallel")
+    typer.echo(
+        f"dry run: nothing is sent. {len(teams)} teams: {counts['channel']} channels, "
+        f"{counts['private channel']} private channels; {counts['chat']} chats; {workers} in parallel"
+    )
     for row in rows:
         where = row.channel if row.kind == "chat" else f"{row.team} / {row.channel}"
-        typer.echo(f"  {row.kind}: {where}: {row.messages - row.already} of {row.messages} messages to post, "
-                   f"{row.uploads} files, {row.requests} requests, {duration(row.requests / 5)} at 5/s")
+        typer.echo(
+            f"  {row.kind}: {where}: {row.messages - row.already} of {row.messages} messages to post, "
+            f"{row.uploads} files, {row.requests} requests, {duration(row.requests / 5)} at 5/s"
+        )
     for entry in manifest.archive:
         typer.echo(f"  archive (not imported): {entry['name']}: {entry['messages']} messages, {entry['reason']}")
     typer.echo(f"dry run: about {duration(seconds)} in all")
@@ -80,8 +97,15 @@ CHAT_RESET_REFUSED = (
 )
 
 
-def run_reset(plan_dir: Path, team_name: str | None, channel_name: str | None, chat_name: str | None,
-              journal_path: Path | None, yes: bool, directory: Path | None) -> None:
+def run_reset(
+    plan_dir: Path,
+    team_name: str | None,
+    channel_name: str | None,
+    chat_name: str | None,
+    journal_path: Path | None,
+    yes: bool,
+    directory: Path | None,
+) -> None:
     """`reset --team`, `--channel` or `--chat` (refused with the reason): exactly one of them."""
     if sum(name is not None for name in (team_name, channel_name, chat_name)) != 1:
         fail("reset: name exactly one of --team, --channel or --chat")
@@ -116,26 +140,38 @@ def _reset_team(team: PlannedTeam, journal: Journal, journal_path: Path, yes: bo
     typer.echo(f"reset: team {team.display_name!r} deleted and forgotten; the next load migrates it again")
 
 
-def _reset_channel(team: PlannedTeam, channel: PlannedConversation, journal: Journal, journal_path: Path, yes: bool,
-                   directory: Path | None) -> None:
+def _reset_channel(
+    team: PlannedTeam,
+    channel: PlannedConversation,
+    journal: Journal,
+    journal_path: Path,
+    yes: bool,
+    directory: Path | None,
+) -> None:
     """Rename, then delete: Teams keeps a deleted channel's name, and the next load needs it for the new channel."""
     if channel.general:
         fail(f"reset: the General channel of {team.display_name!r} cannot be deleted; reset the team instead (--team)")
     team_id, channel_id = journal.team_id(team.key), journal.conversation_id(channel.key)
     if team_id is None or channel_id is None:
         fail(f"reset: the journal {journal_path} has no channel {channel.key!r}; nothing to delete")
-    if not yes and not typer.confirm(f"Delete channel {channel.display_name!r} of {team.display_name!r} and everything imported into it?"):
+    if not yes and not typer.confirm(
+        f"Delete channel {channel.display_name!r} of {team.display_name!r} and everything imported into it?"
+    ):
         raise typer.Exit(1)
     base = f"/teams/{team_id}/channels/{channel_id}"
     with _client(journal, journal_path, directory) as client:
         try:
             suffix = f" (reset {format_ms(now_ms())[:10]})"  # the name the deleted channel keeps, freeing the plan's
-            client.request("PATCH", base, json={"displayName": channel.display_name[:MAX_CHANNEL_NAME - len(suffix)] + suffix})
+            client.request(
+                "PATCH", base, json={"displayName": channel.display_name[: MAX_CHANNEL_NAME - len(suffix)] + suffix}
+            )
             client.request("DELETE", base)
         except NotFoundError:
             typer.echo(f"reset: channel {channel_id} was already deleted in Teams")
     journal.forget_conversation(channel.key)
-    typer.echo(f"reset: channel {channel.display_name!r} deleted and forgotten; the next load creates and fills it again")
+    typer.echo(
+        f"reset: channel {channel.display_name!r} deleted and forgotten; the next load creates and fills it again"
+    )
 
 
 @contextmanager
@@ -151,7 +187,9 @@ def _find_channel(manifest: Manifest, name: str) -> tuple[PlannedTeam, PlannedCo
     found = [(t, c) for t in manifest.teams for c in t.channels if name in (c.key, c.display_name)]
     if len(found) != 1:
         keys = ", ".join(c.key for _, c in (found or [(t, c) for t in manifest.teams for c in t.channels]))
-        raise LoadError(f"--channel {name!r} names {'several' if found else 'no'} channels of the plan; give one of: {keys}")
+        raise LoadError(
+            f"--channel {name!r} names {'several' if found else 'no'} channels of the plan; give one of: {keys}"
+        )
     return found[0]
 
 

@@ -9,12 +9,13 @@ connection), so the message is looked up instead of being posted again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from migrator.graph import ConflictError, GraphClient, GraphError, NotFoundError
 from migrator.journal import COMPLETED, POSTED, Journal
-from migrator.plan import PlannedConversation, PlanError, read_lines, to_request
+from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.outcome import ConversationOutcome
 from migrator.stages.load.uploads import UploadError, read_upload, upload
 from migrator.timestamps import parse_ms
@@ -23,15 +24,23 @@ log = logging.getLogger("migrator.load")
 
 
 class ConversationLoader:
-    def __init__(self, client: GraphClient, journal: Journal, plan_dir: Path,
-                 complete_with_failures: bool = False, on_message: Callable[[str, float], None] | None = None):
+    def __init__(
+        self,
+        client: GraphClient,
+        journal: Journal,
+        plan_dir: Path,
+        complete_with_failures: bool = False,
+        on_message: Callable[[str, float], None] | None = None,
+    ):
         self.client = client
         self.journal = journal
         self.plan_dir = Path(plan_dir)
         self.complete_with_failures = complete_with_failures
         self.on_message = on_message or (lambda key, started: None)
 
-    def run(self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]) -> None:
+    def run(
+        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]
+    ) -> None:
         """`base` is the channel's or chat's path; `complete` its completeMigration."""
         outcome.start()
         try:
@@ -52,8 +61,12 @@ class ConversationLoader:
         if not missing:
             return urls
         if not base.startswith("/teams/"):
-            raise PlanError(f"{conv.key}: files can only be uploaded to a channel's folder; transform links chat files instead")
-        rate_key = "channel:" + base.removeprefix("/teams/").replace("/channels/", "/")  # uploads count against the channel's 5/s
+            raise PlanError(
+                f"{conv.key}: files can only be uploaded to a channel's folder; transform links chat files instead"
+            )
+        rate_key = "channel:" + base.removeprefix("/teams/").replace(
+            "/channels/", "/"
+        )  # uploads count against the channel's 5/s
         folder = self.client.get_json(f"{base}/filesFolder")
         for planned in missing:
             try:
@@ -67,7 +80,9 @@ class ConversationLoader:
         return urls
 
     # -------------------------------------------------------------- messages
-    def _messages(self, base: str, conv: PlannedConversation, urls: dict[str, str], outcome: ConversationOutcome) -> None:
+    def _messages(
+        self, base: str, conv: PlannedConversation, urls: dict[str, str], outcome: ConversationOutcome
+    ) -> None:
         known = self.journal.messages(conv.key)
         ids = {key: entry.message_id for key, entry in known.items() if entry.state == POSTED}
         for line in read_lines(self.plan_dir, conv):
@@ -93,8 +108,14 @@ class ConversationLoader:
                 ids[key] = message_id
             self.on_message(conv.key, outcome.started)
 
-    def _post(self, target: str, line: dict[str, Any], request: dict[str, Any], conv: PlannedConversation,
-              outcome: ConversationOutcome) -> str | None:
+    def _post(
+        self,
+        target: str,
+        line: dict[str, Any],
+        request: dict[str, Any],
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+    ) -> str | None:
         """Post one message; a duplicate is impossible because Graph refuses a taken millisecond."""
         key = line["key"]
         try:
@@ -108,13 +129,21 @@ class ConversationLoader:
         outcome.posted += 1
         return posted["id"]
 
-    def _reconcile(self, target: str, line: dict[str, Any], conv: PlannedConversation, outcome: ConversationOutcome) -> str | None:
+    def _reconcile(
+        self, target: str, line: dict[str, Any], conv: PlannedConversation, outcome: ConversationOutcome
+    ) -> str | None:
         """Find the message that already holds this millisecond, and check it is ours."""
         found = self._landed(target, line["createdDateTime"])
         author = ((line.get("from") or {}).get("user") or {}).get("id")
         if found is None or ((found.get("from") or {}).get("user") or {}).get("id") != author:
-            self._failed(conv, outcome, line["key"],
-                         "409: another message already uses this millisecond in the channel (was the plan changed since the last load?)", None)
+            self._failed(
+                conv,
+                outcome,
+                line["key"],
+                "409: another message already uses this millisecond in the channel (was the plan changed since the "
+                "last load?)",
+                None,
+            )
             return None
         self.journal.mark_posted(conv.key, line["key"], found["id"], how="reconciled")
         outcome.already += 1
@@ -122,16 +151,23 @@ class ConversationLoader:
         return found["id"]
 
     def _landed(self, target: str, created: str) -> dict[str, Any] | None:
-        """The message at `created` in this thread or channel: by id first (Teams ids are the epoch ms), else by listing."""
+        """The message at `created` in this thread or channel: by id first (Teams ids are the epoch ms), else by
+        listing.
+        """
         try:
             found = self.client.get_json(f"{target}/{parse_ms(created)}")
             if found.get("createdDateTime") == created:
                 return found
         except NotFoundError:
             pass
-        return next((m for m in self.client.paginate(target, params={"$top": "50"}) if m.get("createdDateTime") == created), None)
+        return next(
+            (m for m in self.client.paginate(target, params={"$top": "50"}) if m.get("createdDateTime") == created),
+            None,
+        )
 
-    def _failed(self, conv: PlannedConversation, outcome: ConversationOutcome, key: str, reason: str, request_id: str | None) -> None:
+    def _failed(
+        self, conv: PlannedConversation, outcome: ConversationOutcome, key: str, reason: str, request_id: str | None
+    ) -> None:
         self.journal.mark_failed(conv.key, key, reason, request_id)
         outcome.fail(reason)
         log.warning("%s: %s failed: %s (request-id %s)", conv.key, key, reason, request_id or "-")

@@ -30,9 +30,15 @@ class ChannelEstimate:
         return self.messages - self.already + self.uploads + 2
 
 
-def estimate(manifest: Manifest, teams: list[PlannedTeam], journal: Journal | None, workers: int,
-             channel_rps: float = limits.CHANNEL_RPS, tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10,
-             chats: list[PlannedConversation] | None = None) -> tuple[list[ChannelEstimate], float]:
+def estimate(
+    manifest: Manifest,
+    teams: list[PlannedTeam],
+    journal: Journal | None,
+    workers: int,
+    channel_rps: float = limits.CHANNEL_RPS,
+    tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10,
+    chats: list[PlannedConversation] | None = None,
+) -> tuple[list[ChannelEstimate], float]:
     """Rows per channel of `teams` and per chat of `chats` (default: the manifest's), and the seconds for all."""
     rows = []
     planned = [(team.display_name, channel) for team in teams for channel in team.channels]
@@ -40,9 +46,23 @@ def estimate(manifest: Manifest, teams: list[PlannedTeam], journal: Journal | No
     for team_name, conv in planned:
         done = sum(1 for e in journal.messages(conv.key).values() if e.state == POSTED) if journal else 0
         known = journal.uploads(conv.key) if journal else {}
-        kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
-        rows.append(ChannelEstimate(team_name, conv.display_name, conv.messages, done,
-                                    sum(1 for u in conv.uploads if u.key not in known), kind))
+        kind = (
+            "chat"
+            if conv.membership in CHAT_TYPES
+            else "private channel"
+            if conv.membership == "private"
+            else "channel"
+        )
+        rows.append(
+            ChannelEstimate(
+                team_name,
+                conv.display_name,
+                conv.messages,
+                done,
+                sum(1 for u in conv.uploads if u.key not in known),
+                kind,
+            )
+        )
     finish = [0.0] * max(1, workers)
     heapq.heapify(finish)
     for row in sorted(rows, key=lambda r: r.requests, reverse=True):

@@ -21,8 +21,14 @@ class LoadProgress:
         self._bars: Progress | None = None
         self._tasks: dict[str, int] = {}
         if self.stream.isatty():
-            self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[rate]:.1f}/s"), TimeRemainingColumn(), transient=False)
+            self._bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:.1f}/s"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
             self._overall = self._bars.add_task("all conversations", total=total, rate=0.0)
             self._bars.start()
         else:

@@ -49,8 +49,13 @@ class Provisioner:
                 self.journal.set_team(team.key, CREATED, team_id=found)
                 return found
         self.journal.set_team(team.key, REQUESTED)
-        body = {"@microsoft.graph.teamCreationMode": "migration", "template@odata.bind": TEMPLATE,
-                "displayName": team.display_name, "description": team.description or None, "createdDateTime": team.created}
+        body = {
+            "@microsoft.graph.teamCreationMode": "migration",
+            "template@odata.bind": TEMPLATE,
+            "displayName": team.display_name,
+            "description": team.description or None,
+            "createdDateTime": team.created,
+        }
         try:
             response = self.client.request("POST", "/teams", json={k: v for k, v in body.items() if v is not None})
         except ConnectionLostError:
@@ -74,9 +79,14 @@ class Provisioner:
                 self.journal.set_team(team.key, CREATED, team_id=team_id)
                 return team_id
             if status["status"] == "failed":
-                raise LoadError(f"team {team.display_name!r}: Teams reported the creation failed: {status.get('error')}")
+                raise LoadError(
+                    f"team {team.display_name!r}: Teams reported the creation failed: {status.get('error')}"
+                )
             if time.monotonic() > deadline:
-                raise LoadError(f"team {team.display_name!r} was not ready after {self.operation_timeout:.0f}s; run load again later")
+                raise LoadError(
+                    f"team {team.display_name!r} was not ready after {self.operation_timeout:.0f}s; run load again "
+                    "later"
+                )
             time.sleep(delay)
             delay = min(delay * 1.5, 5.0)
 
@@ -126,14 +136,22 @@ class Provisioner:
         return found
 
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
-        body = {"@microsoft.graph.channelCreationMode": "migration", "displayName": channel.display_name,
-                "description": channel.description or None, "membershipType": "standard", "createdDateTime": channel.created}
+        body = {
+            "@microsoft.graph.channelCreationMode": "migration",
+            "displayName": channel.display_name,
+            "description": channel.description or None,
+            "membershipType": "standard",
+            "createdDateTime": channel.created,
+        }
         return self._post_channel(team_id, channel, body)
 
     def _create_open_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
         """A channel outside migration mode (startMigration follows); a private one with its members."""
-        body: dict = {"displayName": channel.display_name, "description": channel.description or None,
-                      "membershipType": channel.membership}
+        body: dict = {
+            "displayName": channel.display_name,
+            "description": channel.description or None,
+            "membershipType": channel.membership,
+        }
         if channel.membership == "private":
             body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
         return self._post_channel(team_id, channel, body)
@@ -153,8 +171,11 @@ class Provisioner:
                 found = self._find_channel(team_id, channel.display_name)
                 if found or attempt == LOST_ANSWER_ATTEMPTS:
                     return found
-                log.warning("channel %r: no answer to its creation and not in the team; creating it again (attempt %d)",
-                            channel.display_name, attempt + 1)
+                log.warning(
+                    "channel %r: no answer to its creation and not in the team; creating it again (attempt %d)",
+                    channel.display_name,
+                    attempt + 1,
+                )
         return None
 
     def start_migration(self, base: str, created: str) -> None:
@@ -164,7 +185,9 @@ class Provisioner:
             return
         existing = current.get("createdDateTime")
         # The creation time can only move into the past; an older existing chat keeps its own.
-        body = {"conversationCreationDateTime": created} if not existing or parse_ms(created) < parse_ms(existing) else {}
+        body = (
+            {"conversationCreationDateTime": created} if not existing or parse_ms(created) < parse_ms(existing) else {}
+        )
         try:
             self.client.request("POST", f"{base}/startMigration", json=body, idempotent=True)
         except BadRequestError:
@@ -206,8 +229,11 @@ class Provisioner:
         topic = chat.display_name if chat.membership == "group" else None
         for found in self.client.paginate(f"/users/{wanted[0]}/chats", params={"$expand": "members"}):
             members = sorted(m["userId"] for m in found.get("members", []))
-            if (found.get("chatType"), found.get("topic") or None, members) == (chat.membership, topic or None, wanted) \
-                    and found.get("migrationMode") is None and self.journal.conversation_key_of(found["id"]) is None:
+            if (
+                (found.get("chatType"), found.get("topic") or None, members) == (chat.membership, topic or None, wanted)
+                and found.get("migrationMode") is None
+                and self.journal.conversation_key_of(found["id"]) is None
+            ):
                 return found["id"]
         return None
 
@@ -256,8 +282,12 @@ class Provisioner:
             if member.user_id in done:
                 continue
             try:
-                self.client.request("POST", f"/teams/{team_id}/members", json=_member_bind(member.user_id, member.roles),
-                                    idempotent=True)
+                self.client.request(
+                    "POST",
+                    f"/teams/{team_id}/members",
+                    json=_member_bind(member.user_id, member.roles),
+                    idempotent=True,
+                )
                 added += 1
             except ConflictError:
                 pass  # already a member: an earlier run's answer was lost
@@ -271,5 +301,8 @@ def _not_found(channel: PlannedConversation, team_id: str) -> LoadError:
 
 
 def _member_bind(user_id: str, roles: list[str]) -> dict:
-    return {"@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": roles,
-            "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user_id}')"}
+    return {
+        "@odata.type": "#microsoft.graph.aadUserConversationMember",
+        "roles": roles,
+        "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user_id}')",
+    }

@@ -10,17 +10,38 @@ from migrator.stages.load.outcome import LoadOutcome
 
 CSV_FILE = "load-report.csv"
 HTML_FILE = "load-report.html"
-COLUMNS = ["team", "channel", "planned", "posted", "already_present", "failed", "uploads", "completed",
-           "seconds", "requests_per_s", "failure_reasons"]
+COLUMNS = [
+    "team",
+    "channel",
+    "planned",
+    "posted",
+    "already_present",
+    "failed",
+    "uploads",
+    "completed",
+    "seconds",
+    "requests_per_s",
+    "failure_reasons",
+]
 
 
 def rows(outcome: LoadOutcome) -> list[dict]:
-    return [{
-        "team": c.team, "channel": c.name, "planned": c.planned, "posted": c.posted, "already_present": c.already,
-        "failed": c.failed, "uploads": c.uploads, "completed": "yes" if c.completed else "no",
-        "seconds": round(c.seconds, 1), "requests_per_s": round(c.rate, 2),
-        "failure_reasons": "; ".join(f"{reason} (×{count})" for reason, count in c.reasons.most_common()),
-    } for c in outcome.conversations]
+    return [
+        {
+            "team": c.team,
+            "channel": c.name,
+            "planned": c.planned,
+            "posted": c.posted,
+            "already_present": c.already,
+            "failed": c.failed,
+            "uploads": c.uploads,
+            "completed": "yes" if c.completed else "no",
+            "seconds": round(c.seconds, 1),
+            "requests_per_s": round(c.rate, 2),
+            "failure_reasons": "; ".join(f"{reason} (×{count})" for reason, count in c.reasons.most_common()),
+        }
+        for c in outcome.conversations
+    ]
 
 
 def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
@@ -32,7 +53,13 @@ def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
         writer.writeheader()
         writer.writerows(data)
     html_path = out_dir / HTML_FILE
-    html_path.write_text(render("load.html.j2", outcome=outcome, channels=table(data, COLUMNS, "channels", sortable=True),
-                                totals={name: outcome.total(name) for name in ("planned", "posted", "already", "failed", "uploads")}),
-                         encoding="utf-8")
+    html_path.write_text(
+        render(
+            "load.html.j2",
+            outcome=outcome,
+            channels=table(data, COLUMNS, "channels", sortable=True),
+            totals={name: outcome.total(name) for name in ("planned", "posted", "already", "failed", "uploads")},
+        ),
+        encoding="utf-8",
+    )
     return csv_path, html_path

@@ -14,7 +14,7 @@ import requests
 
 from migrator.graph import GraphClient
 from migrator.limits import SIMPLE_UPLOAD_MAX_BYTES
-from migrator.plan import PlannedUpload, PlanError
+from migrator.plan import PlanError, PlannedUpload
 
 FRAGMENT = 320 * 1024 * 10  # a multiple of 320 KiB, as Microsoft asks of upload-session fragments
 
@@ -36,10 +36,19 @@ def upload(client: GraphClient, folder: dict, upload_: PlannedUpload, data: byte
     drive = folder["parentReference"]["driveId"]
     target = f"/drives/{drive}/items/{folder['id']}:/{quote(upload_.name)}:"
     if len(data) <= SIMPLE_UPLOAD_MAX_BYTES:
-        return client.request("PUT", f"{target}/content", data=data, rate_key=rate_key,
-                              headers={"Content-Type": "application/octet-stream"}).json()
-    session = client.post_json(f"{target}/createUploadSession", {"item": {"@microsoft.graph.conflictBehavior": "replace"}},
-                               rate_key=rate_key, idempotent=True)
+        return client.request(
+            "PUT",
+            f"{target}/content",
+            data=data,
+            rate_key=rate_key,
+            headers={"Content-Type": "application/octet-stream"},
+        ).json()
+    session = client.post_json(
+        f"{target}/createUploadSession",
+        {"item": {"@microsoft.graph.conflictBehavior": "replace"}},
+        rate_key=rate_key,
+        idempotent=True,
+    )
     return _send_fragments(client, session["uploadUrl"], data, upload_.name)
 
 
@@ -55,14 +64,19 @@ def _send_fragments(client: GraphClient, upload_url: str, data: bytes, name: str
     """
     answer: dict = {}
     for start in range(0, len(data), FRAGMENT):
-        chunk = data[start:start + FRAGMENT]
+        chunk = data[start : start + FRAGMENT]
         try:
             response = requests.put(
-                upload_url, data=chunk, verify=client.config.verify, timeout=120,
+                upload_url,
+                data=chunk,
+                verify=client.config.verify,
+                timeout=120,
                 headers={"Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(data)}"},
             )
         except requests.RequestException as exc:
-            raise UploadError(f"{name}: upload session lost at byte {start} ({type(exc).__name__}); load again") from None
+            raise UploadError(
+                f"{name}: upload session lost at byte {start} ({type(exc).__name__}); load again"
+            ) from None
         if not response.ok:
             raise UploadError(f"{name}: upload session refused the bytes at {start} with HTTP {response.status_code}")
         answer = response.json()

@@ -40,7 +40,8 @@ from migrator.stages.transform.authors import Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import COUNT_KEYS, FilePlanner, FileStore, safe_component, unique_name
 from migrator.stages.transform.planner import ChannelPlan, Run, Target
-from migrator.timestamps import format_ms, now_ms as current_ms
+from migrator.timestamps import format_ms
+from migrator.timestamps import now_ms as current_ms
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
@@ -60,8 +61,14 @@ class TransformResult:
     report_html: Path
 
 
-def transform(source_path: Path, mappings_path: Path, out_dir: Path, *, now_ms: int | None = None,
-              source_format: str | None = None) -> TransformResult:
+def transform(
+    source_path: Path,
+    mappings_path: Path,
+    out_dir: Path,
+    *,
+    now_ms: int | None = None,
+    source_format: str | None = None,
+) -> TransformResult:
     """Write the plan for `source_path` as `mappings_path` (migration.yaml or its folder) says, into `out_dir`.
 
     `now_ms` is the moment nothing may be later than (default: now); tests fix it. `source_format`
@@ -73,13 +80,15 @@ def transform(source_path: Path, mappings_path: Path, out_dir: Path, *, now_ms: 
         problems += check_against(mappings, rows, source)
         if problems:
             raise TransformError(
-                f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run again:\n"
-                + "\n".join(str(p) for p in problems)
+                f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run "
+                "again:\n" + "\n".join(str(p) for p in problems)
             )
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
         with collector.streaming():
-            manifest, report = _Transform(source, mappings, rows, out_dir, now_ms or current_ms()).run(Path(source_path))
+            manifest, report = _Transform(source, mappings, rows, out_dir, now_ms or current_ms()).run(
+                Path(source_path)
+            )
     finally:
         source.close()
     json_path, html_path = reporting.write(report, out_dir)
@@ -91,15 +100,19 @@ def summary(result: TransformResult) -> str:
     m, lines, files = result.report["messages"], result.report["lines"], result.report["files"]
     channels = sum(len(t.channels) for t in result.manifest.teams)
     private = sum(c.membership == "private" for t in result.manifest.teams for c in t.channels)
-    return "\n".join([
-        f"{m['read']:,} messages read: {m['planned']:,} planned, {m['archived']:,} archived, "
-        f"{m['skipped_conversations'] + m['skipped_system'] + m['skipped_authors']:,} left out",
-        f"{lines['written']:,} import requests for {channels} channels ({private} private) in {len(result.manifest.teams)} teams "
-        f"and {len(result.manifest.chats)} chats "
-        f"({lines['split_extra']:,} extra parts of split messages, {lines['thread_placeholders']:,} stand-in thread starts)",
-        f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
-        f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
-    ])
+    return "\n".join(
+        [
+            f"{m['read']:,} messages read: {m['planned']:,} planned, {m['archived']:,} archived, "
+            f"{m['skipped_conversations'] + m['skipped_system'] + m['skipped_authors']:,} left out",
+            f"{lines['written']:,} import requests for {channels} channels ({private} private) in "
+            f"{len(result.manifest.teams)} teams "
+            f"and {len(result.manifest.chats)} chats "
+            f"({lines['split_extra']:,} extra parts of split messages, {lines['thread_placeholders']:,} stand-in "
+            "thread starts)",
+            f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
+            f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
+        ]
+    )
 
 
 def _prepare_plan_dir(out_dir: Path) -> None:
@@ -130,8 +143,15 @@ class _Transform:
         channels = {c.id: c.name for c in self.conversations}
         self.files = FilePlanner(source, FileStore(source, out_dir, FILES_DIR))
         self.tally = reporting.Tally()
-        self.run_state = Run(source, self.authors, Context(users=self.authors.names, channels=channels), self.files,
-                             self.tally, mappings.system_messages != "skip", now_ms)
+        self.run_state = Run(
+            source,
+            self.authors,
+            Context(users=self.authors.names, channels=channels),
+            self.files,
+            self.tally,
+            mappings.system_messages != "skip",
+            now_ms,
+        )
         self.archiver = Archiver(source, self.authors.names, channels, out_dir)
 
     def run(self, source_path: Path) -> tuple[Manifest, dict[str, Any]]:
@@ -155,17 +175,28 @@ class _Transform:
                     plan = ChannelPlan(self.run_state, target, spool)
                     for conversation in target.sources:
                         counts = plan.add(conversation)
-                        self._row(conversation, "migrate", target.key, read=counts["read"], planned=counts["planned"],
-                                  skipped_system=counts["skipped_system"], skipped_authors=counts["skipped_author"],
-                                  files=counts["files"], files_left_out=counts["files_left_out"])
+                        self._row(
+                            conversation,
+                            "migrate",
+                            target.key,
+                            read=counts["read"],
+                            planned=counts["planned"],
+                            skipped_system=counts["skipped_system"],
+                            skipped_authors=counts["skipped_author"],
+                            files=counts["files"],
+                            files_left_out=counts["files_left_out"],
+                        )
                     planned[target.key] = plan.finish(self.out_dir)
         return planned
 
     def _chat_fallbacks(self) -> dict[str, str]:
         """DMs mapped to a chat that cannot be one (someone has no Entra account): source id -> why."""
         by_id = {c.id: c for c in self.conversations}
-        reasons = {route.source: chat_fallback_reason(by_id[route.source], self.rows, self.source.users)
-                   for route in self.mappings.routes if route.action == "migrate" and route.kind == CHAT}
+        reasons = {
+            route.source: chat_fallback_reason(by_id[route.source], self.rows, self.source.users)
+            for route in self.mappings.routes
+            if route.action == "migrate" and route.kind == CHAT
+        }
         return {source: f"not a chat: {reason}" for source, reason in reasons.items() if reason}
 
     def _archive_and_skip(self, not_chats: dict[str, str]) -> list[dict[str, Any]]:
@@ -177,19 +208,35 @@ class _Transform:
                 reason = not_chats.get(route.source, "mapped to archive in migration.yaml")
                 entry = self.archiver.archive(conversation, conversation_label(conversation, self.source.users), reason)
                 archive.append(entry)
-                self._row(conversation, "archive", entry["page"], read=entry["messages"], archived=entry["messages"],
-                          files=entry["files_read"], files_archived=entry["files_read"])
+                self._row(
+                    conversation,
+                    "archive",
+                    entry["page"],
+                    read=entry["messages"],
+                    archived=entry["messages"],
+                    files=entry["files_read"],
+                    files_archived=entry["files_read"],
+                )
             elif route.action == "skip":
                 read = files = 0
                 for message in self.source.messages(conversation):
                     read, files = read + 1, files + len(message.files)
-                self._row(conversation, "skip", "", read=read, skipped_conversations=read, files=files, files_left_out=files)
+                self._row(
+                    conversation, "skip", "", read=read, skipped_conversations=read, files=files, files_left_out=files
+                )
         return archive
 
     def _row(self, conversation: Conversation, action: str, target: str, **counts: int) -> None:
-        row = {"id": conversation.id, "name": conversation.name, "kind": conversation.kind.value, "action": action,
-               "target": target, "read": 0, **{key: 0 for key in reporting.MESSAGE_KEYS},
-               **{key: 0 for key in reporting.FILE_ROW_KEYS}}
+        row = {
+            "id": conversation.id,
+            "name": conversation.name,
+            "kind": conversation.kind.value,
+            "action": action,
+            "target": target,
+            "read": 0,
+            **{key: 0 for key in reporting.MESSAGE_KEYS},
+            **{key: 0 for key in reporting.FILE_ROW_KEYS},
+        }
         row.update(counts)
         self.tally.conversations.append(row)
 
@@ -201,8 +248,9 @@ class _Transform:
             team = teams.get(target.team)
             if team is None:
                 mapped = self.mappings.teams[target.team]
-                team = teams[target.team] = PlannedTeam(key=mapped.key, display_name=mapped.name, created=channel.created,
-                                                        description=mapped.description)
+                team = teams[target.team] = PlannedTeam(
+                    key=mapped.key, display_name=mapped.name, created=channel.created, description=mapped.description
+                )
             team.channels.append(channel)
             team.created = min(team.created, channel.created)
         for team in teams.values():
@@ -211,30 +259,59 @@ class _Transform:
         return list(teams.values())
 
     def _header(self, source_path: Path) -> dict[str, Any]:
-        return {"path": str(source_path), "kind": self.source.kind, "workspace": self.source.workspace.name,
-                "mappings": str(self.mappings.path), "transformed_at": format_ms(self.now_ms)}
+        return {
+            "path": str(source_path),
+            "kind": self.source.kind,
+            "workspace": self.source.workspace.name,
+            "mappings": str(self.mappings.path),
+            "transformed_at": format_ms(self.now_ms),
+        }
 
     def _report(self, manifest: Manifest, targets: list[Target]) -> dict[str, Any]:
         uploads = {u.key: u for _, c in manifest.conversations() for u in c.uploads}
         counts = self.files.counts
-        files = {"total": sum(counts[k] for k in COUNT_KEYS), **{k: counts[k] for k in COUNT_KEYS},
-                 "upload_files": len(uploads), "upload_bytes": sum(u.size for u in uploads.values()),
-                 "missing_files": len(self.files.placeholders), "placeholders": self.files.placeholders}
-        authors = {**{k: self.authors.counts[k] for k in ("mapped", "fallback", "skipped")},
-                   "fallback_for": dict(self.authors.fallback_names.most_common()),
-                   "skipped_list": [{"author": name, "reason": reason, "messages": n}
-                                    for (name, reason), n in self.authors.skipped.most_common()]}
+        files = {
+            "total": sum(counts[k] for k in COUNT_KEYS),
+            **{k: counts[k] for k in COUNT_KEYS},
+            "upload_files": len(uploads),
+            "upload_bytes": sum(u.size for u in uploads.values()),
+            "missing_files": len(self.files.placeholders),
+            "placeholders": self.files.placeholders,
+        }
+        authors = {
+            **{k: self.authors.counts[k] for k in ("mapped", "fallback", "skipped")},
+            "fallback_for": dict(self.authors.fallback_names.most_common()),
+            "skipped_list": [
+                {"author": name, "reason": reason, "messages": n}
+                for (name, reason), n in self.authors.skipped.most_common()
+            ],
+        }
         return reporting.build(
-            self.tally, header={"source": manifest.source, "plan": str(self.out_dir), "transformed_at": manifest.source["transformed_at"]},
-            lines_written=sum(c.messages for _, c in manifest.conversations()), files=files, authors=authors,
-            unsupported=self.run_state.ctx.unsupported, targets=_target_rows(manifest), teams=_team_rows(manifest),
-            archive=manifest.archive, quarantined=[q.to_dict() for q in self.source.quarantine],
+            self.tally,
+            header={
+                "source": manifest.source,
+                "plan": str(self.out_dir),
+                "transformed_at": manifest.source["transformed_at"],
+            },
+            lines_written=sum(c.messages for _, c in manifest.conversations()),
+            files=files,
+            authors=authors,
+            unsupported=self.run_state.ctx.unsupported,
+            targets=_target_rows(manifest),
+            teams=_team_rows(manifest),
+            archive=manifest.archive,
+            quarantined=[q.to_dict() for q in self.source.quarantine],
             repaired=repaired_rows(self.source.repaired),
         )
 
 
-def _targets(mappings: Mappings, conversations: list[Conversation], rows: list[UserMapping], users: dict[str, User],
-             not_chats: dict[str, str]) -> list[Target]:
+def _targets(
+    mappings: Mappings,
+    conversations: list[Conversation],
+    rows: list[UserMapping],
+    users: dict[str, User],
+    not_chats: dict[str, str],
+) -> list[Target]:
     """Target channels and chats in the order migration.yaml names them, each with the conversations merged into it."""
     by_id = {c.id: c for c in conversations}
     targets: dict[tuple[str, str], Target] = {}
@@ -248,7 +325,9 @@ def _targets(mappings: Mappings, conversations: list[Conversation], rows: list[U
             continue
         target = targets.get(route.target)
         if target is None:
-            target = targets[route.target] = _target(route, conversation, file_names.setdefault(route.team or "", set()))
+            target = targets[route.target] = _target(
+                route, conversation, file_names.setdefault(route.team or "", set())
+            )
             if route.kind == PRIVATE_CHANNEL:  # map --check allows exactly one source per private channel
                 target.membership, target.members = "private", _private_members(conversation, rows, users)
         target.sources.append(conversation)
@@ -258,9 +337,14 @@ def _targets(mappings: Mappings, conversations: list[Conversation], rows: list[U
 def _target(route: Route, conversation: Conversation, taken: set[str]) -> Target:
     assert route.team is not None and route.channel is not None  # route.target is set
     name = unique_name(safe_component(route.channel) or "channel", taken)
-    return Target(key=f"{route.team}/{route.channel}", team=route.team, display_name=route.channel,
-                  file=f"{safe_component(route.team)}/{name}.jsonl", general=route.channel == GENERAL,
-                  description=conversation.purpose or conversation.topic)
+    return Target(
+        key=f"{route.team}/{route.channel}",
+        team=route.team,
+        display_name=route.channel,
+        file=f"{safe_component(route.team)}/{name}.jsonl",
+        general=route.channel == GENERAL,
+        description=conversation.purpose or conversation.topic,
+    )
 
 
 def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) -> Target:
@@ -268,13 +352,21 @@ def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) 
     its name lists them, and becomes the topic of a group chat."""
     people = mapped_members(conversation, rows)
     name = unique_name(safe_component(conversation.id), taken)
-    return Target(key=f"{CHATS_DIR}/{conversation.id}", team="", display_name=", ".join(p.slack_name for p in people),
-                  file=f"{CHATS_DIR}/{name}.jsonl", general=False, description="",
-                  membership="oneOnOne" if len(people) == 2 else "group",
-                  members=[PlannedMember(p.entra_id, p.slack_name, ["owner"]) for p in people])
+    return Target(
+        key=f"{CHATS_DIR}/{conversation.id}",
+        team="",
+        display_name=", ".join(p.slack_name for p in people),
+        file=f"{CHATS_DIR}/{name}.jsonl",
+        general=False,
+        description="",
+        membership="oneOnOne" if len(people) == 2 else "group",
+        members=[PlannedMember(p.entra_id, p.slack_name, ["owner"]) for p in people],
+    )
 
 
-def _private_members(conversation: Conversation, rows: list[UserMapping], users: dict[str, User]) -> list[PlannedMember]:
+def _private_members(
+    conversation: Conversation, rows: list[UserMapping], users: dict[str, User]
+) -> list[PlannedMember]:
     """Exactly the Slack channel's mapped members; its owner is its creator when mapped, else its first member
     who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
     channel without a mapped member)."""
@@ -289,8 +381,9 @@ def _administers(user: User | None) -> bool:
     return user is not None and any(user.extra.get(flag) for flag in OWNER_FLAGS)
 
 
-def _members(listed: tuple[str, ...] | None, rows: list[UserMapping], users: dict[str, User],
-             sources: list[Conversation]) -> list[PlannedMember]:
+def _members(
+    listed: tuple[str, ...] | None, rows: list[UserMapping], users: dict[str, User], sources: list[Conversation]
+) -> list[PlannedMember]:
     """Everyone the mapping puts in the team who has an Entra account; workspace admins and the
     creators of the team's source conversations become owners."""
     creators = {c.creator for c in sources if c.creator}
@@ -303,19 +396,41 @@ def _members(listed: tuple[str, ...] | None, rows: list[UserMapping], users: dic
             continue
         user = users.get(slack_id)
         owner = _administers(user) or (listed is not None and slack_id in creators)
-        members[row.entra_id] = PlannedMember(row.entra_id, row.slack_name or (user.label if user else slack_id),
-                                              ["owner"] if owner else [])
+        members[row.entra_id] = PlannedMember(
+            row.entra_id, row.slack_name or (user.label if user else slack_id), ["owner"] if owner else []
+        )
     return list(members.values())
 
 
 def _target_rows(manifest: Manifest) -> list[dict[str, Any]]:
-    return [{"team": team.display_name if team else "(chat)", "channel": c.display_name, "key": c.key,
-             "membership": c.membership, "general": c.general,
-             "messages": c.messages, "roots": c.roots, "replies": c.replies, "uploads": len(c.uploads),
-             "created": c.created, "file": c.file, "sources": c.sources} for team, c in manifest.conversations()]
+    return [
+        {
+            "team": team.display_name if team else "(chat)",
+            "channel": c.display_name,
+            "key": c.key,
+            "membership": c.membership,
+            "general": c.general,
+            "messages": c.messages,
+            "roots": c.roots,
+            "replies": c.replies,
+            "uploads": len(c.uploads),
+            "created": c.created,
+            "file": c.file,
+            "sources": c.sources,
+        }
+        for team, c in manifest.conversations()
+    ]
 
 
 def _team_rows(manifest: Manifest) -> list[dict[str, Any]]:
-    return [{"key": t.key, "name": t.display_name, "created": t.created, "channels": len(t.channels),
-             "members": len(t.members), "owners": [m.display_name for m in t.members if "owner" in m.roles]}
-            for t in manifest.teams]
+    return [
+        {
+            "key": t.key,
+            "name": t.display_name,
+            "created": t.created,
+            "channels": len(t.channels),
+            "members": len(t.members),
+            "owners": [m.display_name for m in t.members if "owner" in m.roles],
+        }
+        for t in manifest.teams
+    ]

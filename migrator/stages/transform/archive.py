@@ -40,32 +40,58 @@ class Archiver:
     def archive(self, conversation: Conversation, label: str, reason: str) -> dict[str, Any]:
         """Write the conversation's JSONL and page; returns its manifest entry."""
         stem = f"{ARCHIVE_DIR}/{safe_component(conversation.id)}"
-        lines = [self._line(key, message) for key, message in keyed_messages(conversation, self.source.messages(conversation))]
+        lines = [
+            self._line(key, message)
+            for key, message in keyed_messages(conversation, self.source.messages(conversation))
+        ]
         write_lines(self.plan_dir / f"{stem}.jsonl", iter(lines))
-        page = render_page("transform_archive.html.j2", name=label, kind=conversation.kind.value, reason=reason,
-                           count=len(lines), threads=_threads(lines))
+        page = render_page(
+            "transform_archive.html.j2",
+            name=label,
+            kind=conversation.kind.value,
+            reason=reason,
+            count=len(lines),
+            threads=_threads(lines),
+        )
         (self.plan_dir / f"{stem}.html").write_text(page, encoding="utf-8")
-        return {"conversation": conversation.id, "name": label, "kind": conversation.kind.value, "reason": reason,
-                "file": f"{stem}.jsonl", "page": f"{stem}.html", "messages": len(lines),
-                "files": sum(1 for line in lines for f in line["files"] if f["path"]),
-                "files_read": sum(len(line["files"]) for line in lines)}
+        return {
+            "conversation": conversation.id,
+            "name": label,
+            "kind": conversation.kind.value,
+            "reason": reason,
+            "file": f"{stem}.jsonl",
+            "page": f"{stem}.html",
+            "messages": len(lines),
+            "files": sum(1 for line in lines for f in line["files"] if f["path"]),
+            "files_read": sum(len(line["files"]) for line in lines),
+        }
 
     def _line(self, key: str, message: Message) -> dict[str, Any]:
         self.ctx.features.clear()
         files = [self._file(file) for file in message.files]
         blocks = bodies.content(message, self.ctx) + [node for _, node in files] + bodies.notes(message, self.ctx)
         return {
-            "key": key, "ts": message.ts, "time": micros_to_iso(message.us),
-            "thread_ts": message.thread_ts, "reply": message.is_reply, "user": message.user,
+            "key": key,
+            "ts": message.ts,
+            "time": micros_to_iso(message.us),
+            "thread_ts": message.thread_ts,
+            "reply": message.is_reply,
+            "user": message.user,
             "author": self.names.get(message.user or "") or message.username or message.user or message.bot_id or "",
-            "subtype": message.subtype, "text": message.text, "html": render(blocks),
+            "subtype": message.subtype,
+            "text": message.text,
+            "html": render(blocks),
             "files": [entry for entry, _ in files],
         }
 
     def _file(self, file: File) -> tuple[dict[str, Any], Element]:
         """A copy next to the page when the export has the bytes, otherwise the plan's placeholder line."""
-        entry: dict[str, Any] = {"name": file.name, "status": file.status.value, "path": None,
-                                 "url": clean_url(file.url) if file.url else None}
+        entry: dict[str, Any] = {
+            "name": file.name,
+            "status": file.status.value,
+            "path": None,
+            "url": clean_url(file.url) if file.url else None,
+        }
         if file.status is FileStatus.AVAILABLE:
             try:
                 stored = self.store.store(file.id or f"{file.name}-{file.created_us}", file)
@@ -73,7 +99,11 @@ class Archiver:
                 return {**entry, "status": "unreadable"}, placeholder(file, "unreadable")
             entry["path"] = stored.path
             href = quote(stored.path.removeprefix(f"{ARCHIVE_DIR}/"))
-            shown: Element = Element("img", [], (("src", href), ("alt", file.name))) if file.is_image else el("span", "📎 " + file.name)
+            shown: Element = (
+                Element("img", [], (("src", href), ("alt", file.name)))
+                if file.is_image
+                else el("span", "📎 " + file.name)
+            )
             return entry, el("p", Element("a", [shown], (("href", href),)))
         return entry, placeholder(file, file.status.value)
 

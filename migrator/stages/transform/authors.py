@@ -39,13 +39,21 @@ class Authors:
     def __init__(self, mappings: Mappings, rows: list[UserMapping], users: Mapping[str, User]) -> None:
         self.users = users
         self.rows = {row.slack_id: row for row in rows}
-        self.bots = {str(u.extra["profile"]["bot_id"]): u.id for u in users.values()
-                     if isinstance(u.extra.get("profile"), dict) and u.extra["profile"].get("bot_id")}
-        self.fallback = _sender(mappings.fallback_id, mappings.fallback or "Migration account") if mappings.fallback_id else None
+        self.bots = {
+            str(u.extra["profile"]["bot_id"]): u.id
+            for u in users.values()
+            if isinstance(u.extra.get("profile"), dict) and u.extra["profile"].get("bot_id")
+        }
+        self.fallback = (
+            _sender(mappings.fallback_id, mappings.fallback or "Migration account") if mappings.fallback_id else None
+        )
         self.names = {user_id: self._name(user_id) for user_id in users}
         # Who posts as themselves, decided once per person rather than once per message.
-        self.mapped = {row.slack_id: _person(row.entra_id, self.names[row.slack_id]) for row in rows
-                       if row.action == "map" and row.entra_id and row.slack_id in self.names}
+        self.mapped = {
+            row.slack_id: _person(row.entra_id, self.names[row.slack_id])
+            for row in rows
+            if row.action == "map" and row.entra_id and row.slack_id in self.names
+        }
         self.counts: Counter = Counter({"mapped": 0, "fallback": 0, "skipped": 0})
         self.fallback_names: Counter = Counter()  # original author -> messages the fallback account posted
         self.skipped: Counter = Counter()  # (author, reason) -> messages left out

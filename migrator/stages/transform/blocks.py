@@ -156,7 +156,9 @@ def _broadcast(element: dict[str, Any], ctx: Context) -> Node:
 def _emoji(element: dict[str, Any], ctx: Context) -> Node:
     name = str(element.get("name") or "")
     tone = element.get("skin_tone")
-    char = emoji_from_codepoints(str(element.get("unicode") or "")) or emoji_char(name, SKIN_TONE.format(tone) if tone else None)
+    char = emoji_from_codepoints(str(element.get("unicode") or "")) or emoji_char(
+        name, SKIN_TONE.format(tone) if tone else None
+    )
     if char is None:
         return f":{name}:"  # a custom emoji stays as typed
     ctx.features.add("emoji")
@@ -172,8 +174,16 @@ def _fallback(element: dict[str, Any], ctx: Context) -> Node:
 
 
 _ELEMENTS: dict[str, Callable[[dict[str, Any], Context], Node]] = {
-    "text": _text, "link": _link, "user": _user, "usergroup": _usergroup, "channel": _channel,
-    "broadcast": _broadcast, "emoji": _emoji, "date": _fallback, "color": _fallback, "team": _fallback,
+    "text": _text,
+    "link": _link,
+    "user": _user,
+    "usergroup": _usergroup,
+    "channel": _channel,
+    "broadcast": _broadcast,
+    "emoji": _emoji,
+    "date": _fallback,
+    "color": _fallback,
+    "team": _fallback,
 }
 
 
@@ -234,7 +244,9 @@ def _table(block: dict[str, Any], ctx: Context) -> list[Element]:
             continue
         cells = []
         for cell in _dicts(row):
-            content = _rich_text(cell, ctx) if cell.get("type") == "rich_text" else [el("p", str(cell.get("text") or ""))]
+            content = (
+                _rich_text(cell, ctx) if cell.get("type") == "rich_text" else [el("p", str(cell.get("text") or ""))]
+            )
             cells.append(Element("td", list(content)))
         rows.append(Element("tr", cells))
     return [el("table", Element("tbody", rows))] if rows else []
@@ -246,8 +258,13 @@ def _unsupported(block: dict[str, Any], ctx: Context) -> list[Element]:
 
 
 _BLOCKS: dict[str, Callable[[dict[str, Any], Context], list[Element]]] = {
-    "rich_text": _rich_text, "section": _section, "header": _header, "divider": _divider,
-    "context": _context, "image": _image, "table": _table,
+    "rich_text": _rich_text,
+    "section": _section,
+    "header": _header,
+    "divider": _divider,
+    "context": _context,
+    "image": _image,
+    "table": _table,
 }
 
 

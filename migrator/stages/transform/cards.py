@@ -40,12 +40,21 @@ def _card_body(attachment: dict[str, Any], ctx: Context, syntax: Syntax) -> list
         body.append(el("p", link(attachment["author_link"], author) if _text(attachment, "author_link") else author))
     if _text(attachment, "title"):
         title = attachment["title"]
-        body.append(el("p", el("b", link(attachment["title_link"], title) if _text(attachment, "title_link") else title)))
+        body.append(
+            el("p", el("b", link(attachment["title_link"], title) if _text(attachment, "title_link") else title))
+        )
     if _text(attachment, "text"):
         body.extend(syntax.blocks(attachment["text"], ctx))
     for field in attachment.get("fields") or []:
         if isinstance(field, dict) and (_text(field, "title") or _text(field, "value")):
-            body.append(el("p", el("b", str(field.get("title") or "")), "\n", *syntax.inline(str(field.get("value") or ""), ctx)))
+            body.append(
+                el(
+                    "p",
+                    el("b", str(field.get("title") or "")),
+                    "\n",
+                    *syntax.inline(str(field.get("value") or ""), ctx),
+                )
+            )
     if isinstance(attachment.get("blocks"), list):
         body.extend(render_blocks(attachment["blocks"], ctx))
     for shared in attachment.get("message_blocks") or []:  # a message shared from another conversation

@@ -42,7 +42,10 @@ _PLACEHOLDER = {
 }
 UNREADABLE = (OSError, zipfile.BadZipFile, EOFError)  # a truncated or corrupt member of the export
 COUNT_KEYS = ("inline_images", "uploaded", "missing", "external", "deleted", "unreadable", "in_chat")
-_NOT_UPLOADED = {"unreadable": "could not be read from the export", "in_chat": "sent in a chat, which has no files folder"}
+_NOT_UPLOADED = {
+    "unreadable": "could not be read from the export",
+    "in_chat": "sent in a chat, which has no files folder",
+}
 
 
 @dataclass(slots=True)
@@ -131,8 +134,15 @@ class FilePlanner:
             parts.by_file[file.id] = parts.nodes[-1]  # each file adds exactly one node
         return parts
 
-    def _one(self, parts: FileParts, file: File, index: int, message_key: str, uploads: ChannelUploads | None,
-             hosted_bytes: int) -> int:
+    def _one(
+        self,
+        parts: FileParts,
+        file: File,
+        index: int,
+        message_key: str,
+        uploads: ChannelUploads | None,
+        hosted_bytes: int,
+    ) -> int:
         """Plan one file; returns the inline image bytes the request carries so far."""
         key = file.id or f"{message_key}/file-{index}"
         if file.status is FileStatus.AVAILABLE and file.mimetype in INLINE_TYPES:
@@ -168,13 +178,17 @@ class FilePlanner:
 
     def _inline(self, parts: FileParts, file: File, data: str) -> None:
         temporary_id = str(len(parts.hosted) + 1)
-        parts.hosted.append({"@microsoft.graph.temporaryId": temporary_id, "contentBytes": data, "contentType": file.mimetype})
+        parts.hosted.append(
+            {"@microsoft.graph.temporaryId": temporary_id, "contentBytes": data, "contentType": file.mimetype}
+        )
         parts.nodes.append(el("p", Element("img", [], (("src", f"../hostedContents/{temporary_id}/$value"),))))
         self.counts["inline_images"] += 1
 
     def _reference(self, parts: FileParts, upload: PlannedUpload, message_key: str, index: int) -> None:
         attachment_id = str(uuid.uuid5(ATTACHMENT_NAMESPACE, f"{message_key}/{index}/{upload.key}"))
-        parts.attachments.append({"id": attachment_id, "contentType": "reference", "name": upload.name, "upload": upload.key})
+        parts.attachments.append(
+            {"id": attachment_id, "contentType": "reference", "name": upload.name, "upload": upload.key}
+        )
         parts.nodes.append(Element("attachment", [], (("id", attachment_id),)))
         if upload.key not in parts.uploads:
             parts.uploads.append(upload.key)
@@ -183,8 +197,16 @@ class FilePlanner:
     def _placeholder(self, parts: FileParts, file: File, message_key: str, count_key: str) -> None:
         parts.nodes.append(placeholder(file, count_key))
         self.counts[count_key] += 1
-        self.placeholders.append({"message": message_key, "file": file.id, "name": file.name, "status": count_key,
-                                  "size": file.size, "url": clean_url(file.url) if file.url else None})
+        self.placeholders.append(
+            {
+                "message": message_key,
+                "file": file.id,
+                "name": file.name,
+                "status": count_key,
+                "size": file.size,
+                "url": clean_url(file.url) if file.url else None,
+            }
+        )
 
 
 def placeholder(file: File, count_key: str) -> Element:
@@ -235,8 +257,11 @@ def clean_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "[link removed: not a valid URL]"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in _TOKEN_PARAMS and "token removed" not in v and "xox" not in v]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _TOKEN_PARAMS and "token removed" not in v and "xox" not in v
+    ]
     return urlunsplit(parts._replace(path=quote(parts.path, safe="/%:@!$&'()*+,;=~"), query=urlencode(query)))
 
 

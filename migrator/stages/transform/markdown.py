@@ -33,8 +33,20 @@ _INLINE = re.compile(
 )
 _SPECIAL_MENTIONS = {"here", "channel", "all", "everyone"}
 _WRAPS = {"strong": "b", "em": "i", "s": "s"}
-_BLOCKS = {"paragraph": "p", "blockquote": "blockquote", "bullet_list": "ul", "ordered_list": "ol", "list_item": "li",
-           "heading": None, "table": "table", "thead": "thead", "tbody": "tbody", "tr": "tr", "th": "th", "td": "td"}
+_BLOCKS = {
+    "paragraph": "p",
+    "blockquote": "blockquote",
+    "bullet_list": "ul",
+    "ordered_list": "ol",
+    "list_item": "li",
+    "heading": None,
+    "table": "table",
+    "thead": "thead",
+    "tbody": "tbody",
+    "tr": "tr",
+    "th": "th",
+    "td": "td",
+}
 
 
 @cache
@@ -63,7 +75,7 @@ def inline_text(text: str, ctx: Context, channels_by_name: bool = True) -> list[
         if node is None:
             continue
         if match.start() > position:
-            nodes.append(text[position:match.start()])
+            nodes.append(text[position : match.start()])
         nodes.append(node)
         position = match.end()
     if position < len(text):

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
-from typing import Union
 from urllib.parse import urlsplit
 
 import emoji
@@ -35,7 +34,7 @@ class Element:
         self.children.append(node)
 
 
-Node = Union[str, Element]
+Node = str | Element
 
 
 def el(tag: str, *children: Node, **attrs: str) -> Element:
@@ -84,7 +83,9 @@ def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
 
 
 # The tags bodies are made of, written once rather than formatted for every element of every message.
-_OPEN = {tag: f"<{tag}>" for tag in ("p", "span", "b", "i", "s", "u", "code", "pre", "blockquote", "ul", "ol", "li", "br")}
+_OPEN = {
+    tag: f"<{tag}>" for tag in ("p", "span", "b", "i", "s", "u", "code", "pre", "blockquote", "ul", "ol", "li", "br")
+}
 _CLOSE = {tag: f"</{tag}>" for tag in _OPEN}
 
 
@@ -116,6 +117,7 @@ def link(url: str, *label: Node) -> Node:
 
 
 # --- emoji -------------------------------------------------------------------
+
 
 def _shortcodes() -> dict[str, str]:
     """Slack shortcode (without colons) to Unicode, from the `emoji` package's names and aliases."""

@@ -75,7 +75,7 @@ def _paragraphs(text: str, ctx: Context) -> list[Element]:
     for number, line in enumerate(lines):
         if line.startswith(("&gt;&gt;&gt;", ">>>")):
             _flush(out, run, quoting, ctx)
-            rest = [line.removeprefix("&gt;&gt;&gt;").removeprefix(">>>").removeprefix(" "), *lines[number + 1:]]
+            rest = [line.removeprefix("&gt;&gt;&gt;").removeprefix(">>>").removeprefix(" "), *lines[number + 1 :]]
             _flush(out, rest, True, ctx)
             return out
         quoted = line.startswith(_QUOTE_MARKS)
@@ -222,7 +222,7 @@ def plain(text: str, ctx: Context) -> str:
     out: list[str] = []
     position = 0
     for match in _ANGLE.finditer(text):
-        out.append(_decode(text[position:match.start()]))
+        out.append(_decode(text[position : match.start()]))
         node = angle(match.group(1), ctx)
         out.append(node if isinstance(node, str) else text_of([node]))
         position = match.end()

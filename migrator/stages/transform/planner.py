@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import time
-from json.encoder import encode_basestring
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from migrator.limits import MAX_BODY_BYTES
 from migrator.model import Conversation, Message, Source, ts_to_micros
@@ -28,7 +29,7 @@ from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_
 from migrator.stages.transform import bodies
 from migrator.stages.transform.authors import Author, Authors
 from migrator.stages.transform.context import Context
-from migrator.stages.transform.files import ChannelUploads, FilePlanner, FileParts
+from migrator.stages.transform.files import ChannelUploads, FileParts, FilePlanner
 from migrator.stages.transform.markup import Element, note, render
 from migrator.stages.transform.report import Tally
 from migrator.stages.transform.split import size, split_blocks
@@ -138,8 +139,9 @@ class ChannelPlan:
 
     def add(self, conversation: Conversation) -> Counter:
         """Render every message of one source conversation; returns its counts for the report."""
-        counts: Counter = Counter({"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0,
-                                   "files": 0, "files_left_out": 0})
+        counts: Counter = Counter(
+            {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
+        )
         read = files = planned = 0  # plain ints in the loop: a Counter item update per message costs more
         keep_system, for_message = self.run.keep_system, self.run.authors.for_message
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
@@ -168,8 +170,11 @@ class ChannelPlan:
         ctx = self.run.ctx
         ctx.features.clear()
         reply = message.is_reply
-        files = (self.run.files.for_message(message.files, key, None if self.is_chat else self.uploads)
-                 if message.files else NO_FILES)
+        files = (
+            self.run.files.for_message(message.files, key, None if self.is_chat else self.uploads)
+            if message.files
+            else NO_FILES
+        )
         blocks = bodies.content(message, ctx, files) + files.nodes + bodies.notes(message, ctx)
         if not blocks:
             ctx.features.add("empty_messages")
@@ -199,8 +204,10 @@ class ChannelPlan:
         self.run.ctx.features.add("split_messages")
         chunks = split_blocks(rendered, MAX_BODY_BYTES - size(preamble) - MARKER_BYTES)
         total = len(chunks)
-        parts = [_part(author, preamble + render([part_marker(n, total)]) + "".join(chunk), files)
-                 for n, chunk in enumerate(chunks, 1)]
+        parts = [
+            _part(author, preamble + render([part_marker(n, total)]) + "".join(chunk), files)
+            for n, chunk in enumerate(chunks, 1)
+        ]
         self.run.tally.splits.append({"key": key, "parts": total, "bytes": sum(size(html) for html in rendered)})
         return parts
 
@@ -210,8 +217,17 @@ class ChannelPlan:
             note = self._fallback_notes[name] = f"posted by the fallback account for {name}"
         return note
 
-    def _spool(self, key: str, ts: str, thread: tuple[str, str], root: bool, us: int, author: Author,
-               note: str | None, parts: list[str]) -> None:
+    def _spool(
+        self,
+        key: str,
+        ts: str,
+        thread: tuple[str, str],
+        root: bool,
+        us: int,
+        author: Author,
+        note: str | None,
+        parts: list[str],
+    ) -> None:
         """`parts` are the encoded request fields of each part (see `_part`); `note` is for the reviewer.
 
         The parts are stored as the UTF-8 the plan file gets, separated by NUL, which JSON text never holds
@@ -243,10 +259,18 @@ class ChannelPlan:
         written = write_encoded_lines(plan_dir / self.target.file, lines)
         first = min((p.ms for p in placements), default=None)
         return PlannedConversation(
-            key=self.target.key, display_name=self.target.display_name, file=self.target.file,
-            created=format_ms(self._created(first)), messages=written, roots=counts["root"], replies=counts["reply"],
-            description=self.target.description, general=self.target.general, membership=self.target.membership,
-            members=self.target.members, uploads=list(self.uploads.by_key.values()),
+            key=self.target.key,
+            display_name=self.target.display_name,
+            file=self.target.file,
+            created=format_ms(self._created(first)),
+            messages=written,
+            roots=counts["root"],
+            replies=counts["reply"],
+            description=self.target.description,
+            general=self.target.general,
+            membership=self.target.membership,
+            members=self.target.members,
+            uploads=list(self.uploads.by_key.values()),
             sources=[c.id for c in self.target.sources],
         )
 
@@ -286,10 +310,19 @@ class ChannelPlan:
         except ValueError:
             us = min(r.us for r in replies)
         author = self.run.authors.placeholder_author(replies[0].author)
-        self._spool(key, ts, (conversation, key), True, us, author,
-                    f"stand-in for the thread's first message: {reason or 'not in the export'}",
-                    [_part(author, render([note(text)]), NO_FILES)])
-        self.run.tally.thread_placeholders.append({"key": key, "reason": reason or "not in the export", "replies": len(replies)})
+        self._spool(
+            key,
+            ts,
+            (conversation, key),
+            True,
+            us,
+            author,
+            f"stand-in for the thread's first message: {reason or 'not in the export'}",
+            [_part(author, render([note(text)]), NO_FILES)],
+        )
+        self.run.tally.thread_placeholders.append(
+            {"key": key, "reason": reason or "not in the export", "replies": len(replies)}
+        )
         return key
 
     def _read(self, record: _Record) -> list[bytes]:
@@ -317,11 +350,21 @@ class ChannelPlan:
                     roots += 1
                 else:
                     replies += 1
-                head = "".join((
-                    '{"key":', _encode(key), ',"kind":"', "root" if is_root else "reply",
-                    '","root_key":', "null" if is_root else _encode(root_key),
-                    ',"source_ts":', source_ts, ',"createdDateTime":"', format_ms(placement.ms + number), '",',
-                ))
+                head = "".join(
+                    (
+                        '{"key":',
+                        _encode(key),
+                        ',"kind":"',
+                        "root" if is_root else "reply",
+                        '","root_key":',
+                        "null" if is_root else _encode(root_key),
+                        ',"source_ts":',
+                        source_ts,
+                        ',"createdDateTime":"',
+                        format_ms(placement.ms + number),
+                        '",',
+                    )
+                )
                 tail = ',"note":' + _encode(notes) + "}" if notes else "}"
                 yield b"".join((head.encode(), part, tail.encode()))
         counts.update(root=roots, reply=replies)
@@ -347,12 +390,18 @@ def _part(author: Author, body: str, files: FileParts) -> str:
     """The request fields of one part, encoded: `from`, the body, and exactly the inline images and
     attachments it references (with the uploads they need)."""
     if files is NO_FILES:
-        return f'"from":{author.sender_json},"body":{{"contentType":"html","content":{_encode(body)}}},' \
-               '"hostedContents":[],"attachments":[],"uploads":[]'
+        return (
+            f'"from":{author.sender_json},"body":{{"contentType":"html","content":{_encode(body)}}},'
+            '"hostedContents":[],"attachments":[],"uploads":[]'
+        )
     hosted = [h for h in files.hosted if f"../hostedContents/{h['@microsoft.graph.temporaryId']}/$value" in body]
     attachments = [a for a in files.attachments if f'id="{a["id"]}"' in body]
     uploads = list(dict.fromkeys(a["upload"] for a in attachments))
-    fields = {"from": author.sender, "body": {"contentType": "html", "content": body},
-              "hostedContents": hosted, "attachments": attachments, "uploads": uploads}
+    fields = {
+        "from": author.sender,
+        "body": {"contentType": "html", "content": body},
+        "hostedContents": hosted,
+        "attachments": attachments,
+        "uploads": uploads,
+    }
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:-1]
-

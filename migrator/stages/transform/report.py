@@ -47,7 +47,8 @@ CONVERSIONS = {
     "thread_broadcasts": "replies also sent to the channel → kept as replies, with a note",
     "file_comments": "comments on files → the comment, with the file's name",
     "unsupported_blocks": "messages with interactive or unknown blocks (left out, counted by type below)",
-    "chat_thread_replies": "thread replies in DMs → messages of the chat with a note naming the thread (chats have no threads)",
+    "chat_thread_replies": "thread replies in DMs → messages of the chat with a note naming the thread (chats have no "
+    "threads)",
     "split_messages": "messages longer than the import limit → numbered parts",
     "empty_messages": "messages with nothing to show → a note",
 }
@@ -65,35 +66,70 @@ class Tally:
     by_reason: Counter = field(default_factory=Counter)
 
     def adjust(self, target: str, key: str, original: int, planned: int, reasons: list[str]) -> None:
-        self.adjustments.append({"target": target, "key": key, "original": format_ms(original),
-                                 "planned": format_ms(planned), "reasons": list(reasons)})
+        self.adjustments.append(
+            {
+                "target": target,
+                "key": key,
+                "original": format_ms(original),
+                "planned": format_ms(planned),
+                "reasons": list(reasons),
+            }
+        )
         self.by_reason.update(reasons)
 
 
-def build(tally: Tally, *, header: dict[str, Any], lines_written: int, files: dict[str, Any],
-          authors: dict[str, Any], unsupported: Counter, targets: list[dict[str, Any]], teams: list[dict[str, Any]],
-          archive: list[dict[str, Any]], quarantined: list[dict[str, Any]], repaired: list[dict[str, Any]]) -> dict[str, Any]:
+def build(
+    tally: Tally,
+    *,
+    header: dict[str, Any],
+    lines_written: int,
+    files: dict[str, Any],
+    authors: dict[str, Any],
+    unsupported: Counter,
+    targets: list[dict[str, Any]],
+    teams: list[dict[str, Any]],
+    archive: list[dict[str, Any]],
+    quarantined: list[dict[str, Any]],
+    repaired: list[dict[str, Any]],
+) -> dict[str, Any]:
     """The report as plain JSON-able data, with both sums checked."""
     messages = {key: sum(c[key] for c in tally.conversations) for key in ("read", *MESSAGE_KEYS)}
-    lines = {"written": lines_written, "planned": messages["planned"],
-             "split_extra": sum(s["parts"] - 1 for s in tally.splits),
-             "thread_placeholders": len(tally.thread_placeholders)}
+    lines = {
+        "written": lines_written,
+        "planned": messages["planned"],
+        "split_extra": sum(s["parts"] - 1 for s in tally.splits),
+        "thread_placeholders": len(tally.thread_placeholders),
+    }
     in_export = sum(c["files"] for c in tally.conversations)
-    files = {**files, "in_export": in_export, "archived": sum(c["files_archived"] for c in tally.conversations),
-             "left_out": sum(c["files_left_out"] for c in tally.conversations)}
+    files = {
+        **files,
+        "in_export": in_export,
+        "archived": sum(c["files_archived"] for c in tally.conversations),
+        "left_out": sum(c["files_left_out"] for c in tally.conversations),
+    }
     files["equation"] = "in_export = " + " + ".join((*COUNT_KEYS, "archived", "left_out"))
     files["balanced"] = in_export == sum(files[k] for k in (*COUNT_KEYS, "archived", "left_out"))
     return {
         **header,
-        "messages": {**messages, "equation": "read = " + " + ".join(MESSAGE_KEYS),
-                     "balanced": messages["read"] == sum(messages[k] for k in MESSAGE_KEYS)},
-        "lines": {**lines, "equation": "written = planned + split_extra + thread_placeholders",
-                  "balanced": lines["written"] == lines["planned"] + lines["split_extra"] + lines["thread_placeholders"]},
+        "messages": {
+            **messages,
+            "equation": "read = " + " + ".join(MESSAGE_KEYS),
+            "balanced": messages["read"] == sum(messages[k] for k in MESSAGE_KEYS),
+        },
+        "lines": {
+            **lines,
+            "equation": "written = planned + split_extra + thread_placeholders",
+            "balanced": lines["written"] == lines["planned"] + lines["split_extra"] + lines["thread_placeholders"],
+        },
         "files": files,
         "conversions": {key: tally.conversions[key] for key in CONVERSIONS},
         "unsupported": dict(unsupported.most_common()),
-        "timeline": {"moved": len(tally.adjustments), "by_reason": {k: tally.by_reason[k] for k in REASONS},
-                     "reasons": REASONS, "adjustments": tally.adjustments},
+        "timeline": {
+            "moved": len(tally.adjustments),
+            "by_reason": {k: tally.by_reason[k] for k in REASONS},
+            "reasons": REASONS,
+            "adjustments": tally.adjustments,
+        },
         "split": tally.splits,
         "thread_placeholders": tally.thread_placeholders,
         "authors": authors,
@@ -117,20 +153,41 @@ def render_html(report: dict[str, Any]) -> str:
     """A self-contained page; every table is escaped by `table`, so source names cannot inject markup."""
     adjustments = [{**a, "reasons": ", ".join(a["reasons"])} for a in report["timeline"]["adjustments"]]
     tables = {
-        "targets": (report["targets"], ["team", "channel", "membership", "general", "messages", "roots", "replies", "uploads", "created", "file"]),
-        "conversations": (report["conversations"], ["id", "name", "kind", "action", "target", "read", *MESSAGE_KEYS, "files"]),
-        "conversions": ([{"conversion": text, "messages": report["conversions"][key]} for key, text in CONVERSIONS.items()],
-                        ["conversion", "messages"]),
+        "targets": (
+            report["targets"],
+            ["team", "channel", "membership", "general", "messages", "roots", "replies", "uploads", "created", "file"],
+        ),
+        "conversations": (
+            report["conversations"],
+            ["id", "name", "kind", "action", "target", "read", *MESSAGE_KEYS, "files"],
+        ),
+        "conversions": (
+            [{"conversion": text, "messages": report["conversions"][key]} for key, text in CONVERSIONS.items()],
+            ["conversion", "messages"],
+        ),
         "adjustments": (adjustments[:SHOWN_ROWS], ["target", "key", "original", "planned", "reasons"]),
         "splits": (report["split"][:SHOWN_ROWS], ["key", "parts", "bytes"]),
         "thread_placeholders": (report["thread_placeholders"][:SHOWN_ROWS], ["key", "reason", "replies"]),
-        "file_placeholders": (report["files"]["placeholders"][:SHOWN_ROWS], ["message", "name", "status", "size", "url"]),
-        "fallback": ([{"author": k, "messages": v} for k, v in report["authors"]["fallback_for"].items()], ["author", "messages"]),
+        "file_placeholders": (
+            report["files"]["placeholders"][:SHOWN_ROWS],
+            ["message", "name", "status", "size", "url"],
+        ),
+        "fallback": (
+            [{"author": k, "messages": v} for k, v in report["authors"]["fallback_for"].items()],
+            ["author", "messages"],
+        ),
         "skipped_authors": (report["authors"]["skipped_list"], ["author", "reason", "messages"]),
-        "teams": ([{**t, "owners": ", ".join(t["owners"])} for t in report["teams"]], ["name", "key", "created", "channels", "members", "owners"]),
+        "teams": (
+            [{**t, "owners": ", ".join(t["owners"])} for t in report["teams"]],
+            ["name", "key", "created", "channels", "members", "owners"],
+        ),
         "unsupported": ([{"type": k, "count": v} for k, v in report["unsupported"].items()], ["type", "count"]),
         "quarantined": (report["quarantined"], ["file", "item", "error"]),
         "repaired": (report["repaired"], ["file", "strings"]),
     }
-    return render("transform.html.j2", report=report, shown=SHOWN_ROWS,
-                  tables={name: table(rows, columns, name, sortable=True) for name, (rows, columns) in tables.items()})
+    return render(
+        "transform.html.j2",
+        report=report,
+        shown=SHOWN_ROWS,
+        tables={name: table(rows, columns, name, sortable=True) for name, (rows, columns) in tables.items()},
+    )

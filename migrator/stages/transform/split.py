@@ -95,7 +95,7 @@ def _cut_text(text: str, budget: int, in_pre: bool) -> list[str]:
         while size(escape(unit, quote=False)) > budget:
             head = _longest_prefix(unit, budget)
             pieces.append(escape(head, quote=False))
-            unit = unit[len(head):]
+            unit = unit[len(head) :]
         current = unit
     if current:
         pieces.append(escape(current, quote=False))

@@ -25,11 +25,52 @@ from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FileParts
 from migrator.stages.transform.markup import Element, Node, el, link, newlines
 
-BLOCK = frozenset({"p", "div", "ul", "ol", "li", "pre", "blockquote", "table", "thead", "tbody", "tr", "td", "th",
-                   "h1", "h2", "h3", "h4", "h5", "h6", "hr"})
+BLOCK = frozenset(
+    {
+        "p",
+        "div",
+        "ul",
+        "ol",
+        "li",
+        "pre",
+        "blockquote",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "td",
+        "th",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+    }
+)
 INLINE = frozenset({"b", "strong", "i", "em", "u", "s", "strike", "del", "span", "code", "br", "sub", "sup", "a"})
-DROP = frozenset({"script", "style", "iframe", "object", "embed", "noscript", "template", "head", "title", "svg",
-                  "math", "video", "audio", "form", "textarea", "select", "button"})
+DROP = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "object",
+        "embed",
+        "noscript",
+        "template",
+        "head",
+        "title",
+        "svg",
+        "math",
+        "video",
+        "audio",
+        "form",
+        "textarea",
+        "select",
+        "button",
+    }
+)
 VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "source", "wbr", "col", "area", "base", "param", "track"})
 SPANS = frozenset({"colspan", "rowspan"})
 _HOSTED = re.compile(r"/hostedContents/([^/\s\"'<>]+)/\$value")
@@ -73,7 +114,7 @@ class _Builder(HTMLParser):
         try:
             return super().parse_marked_section(i, report)
         except AssertionError:
-            self.handle_data(self.rawdata[i:i + 3])
+            self.handle_data(self.rawdata[i : i + 3])
             return i + 3
 
     # --- tags -------------------------------------------------------------------

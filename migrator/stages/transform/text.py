@@ -40,8 +40,9 @@ def _plain_inline(text: str, ctx: Context) -> list[Node]:
 SLACK = Syntax(mrkdwn.blocks, mrkdwn.inline)
 _SYNTAX = {
     MARKDOWN: Syntax(markdown.blocks, markdown.inline_text),
-    DISCORD_MARKDOWN: Syntax(partial(markdown.blocks, channels_by_name=False),
-                             partial(markdown.inline_text, channels_by_name=False)),
+    DISCORD_MARKDOWN: Syntax(
+        partial(markdown.blocks, channels_by_name=False), partial(markdown.inline_text, channels_by_name=False)
+    ),
     PLAIN: Syntax(_plain_blocks, _plain_inline),
     HTML: Syntax(_plain_blocks, _plain_inline),  # outside the body (cards, events) the Teams reader gives plain text
 }

@@ -102,7 +102,9 @@ def thread_order(entries: Sequence[Placeable]) -> dict[Hashable, list[int]]:
     return threads
 
 
-def _order_threads(entries: Sequence[Placeable], threads: dict[Hashable, list[int]], placements: list[Placement]) -> None:
+def _order_threads(
+    entries: Sequence[Placeable], threads: dict[Hashable, list[int]], placements: list[Placement]
+) -> None:
     for members in threads.values():
         if len(members) == 1:  # a lone message has nothing to be ordered after
             continue
@@ -152,7 +154,7 @@ def _pull_back(entries: Sequence[Placeable], placements: list[Placement], now_ms
     latest free run can use the same jump table as step 3, walking down.
     """
     taken = _Taken(-1)
-    for entry, placement in zip(entries, placements):
+    for entry, placement in zip(entries, placements, strict=True):
         taken.take(placement.ms, placement.ms + entry.span - 1)
     next_start: dict[Hashable, int] = {}
     for index in reversed(time_order(placements)):

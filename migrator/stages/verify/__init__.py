@@ -45,26 +45,37 @@ class _Work:
     scope: Target | None  # whose getAllMessages holds it; None when load never created it
 
 
-def verify(plan_dir: Path, client: GraphClient, journal: Journal, options: VerifyOptions = VerifyOptions()) -> VerifyOutcome:
+def verify(
+    plan_dir: Path, client: GraphClient, journal: Journal, options: VerifyOptions = VerifyOptions()
+) -> VerifyOutcome:
     manifest = Manifest.read(plan_dir)
     before, started = client.stats.snapshot(), time.monotonic()
     work = _plan_work(manifest, journal)
     scopes = list(dict.fromkeys(w.scope for w in work if w.scope is not None))
     with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="verify") as pool:
-        fetched = dict(zip(scopes, pool.map(lambda scope: _read(client, scope, options.model), scopes)))
+        fetched = dict(zip(scopes, pool.map(lambda scope: _read(client, scope, options.model), scopes), strict=True))
         compare = _comparer(client, journal, Path(plan_dir), fetched)
         list(pool.map(compare, work))
     after = client.stats.snapshot()
-    return VerifyOutcome(conversations=[w.check for w in work], requests=after["requests"] - before["requests"],
-                         throttled=after["throttled"] - before["throttled"], seconds=time.monotonic() - started)
+    return VerifyOutcome(
+        conversations=[w.check for w in work],
+        requests=after["requests"] - before["requests"],
+        throttled=after["throttled"] - before["throttled"],
+        seconds=time.monotonic() - started,
+    )
 
 
 def _plan_work(manifest: Manifest, journal: Journal) -> list[_Work]:
     work = []
     for team, conversation in manifest.conversations():
         graph_id = journal.conversation_id(conversation.key)
-        check = ConversationCheck(conversation.key, team.display_name if team else "(chats)", conversation.display_name,
-                                  graph_id, conversation.messages)
+        check = ConversationCheck(
+            conversation.key,
+            team.display_name if team else "(chats)",
+            conversation.display_name,
+            graph_id,
+            conversation.messages,
+        )
         scope = None
         if team is not None:
             team_id = journal.team_id(team.key)
@@ -91,8 +102,9 @@ def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, li
     return by_conversation
 
 
-def _comparer(client: GraphClient, journal: Journal, plan_dir: Path,
-              fetched: dict[Target, dict[str, list[Message]] | str]) -> Callable[[_Work], None]:
+def _comparer(
+    client: GraphClient, journal: Journal, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
+) -> Callable[[_Work], None]:
     def compare(item: _Work) -> None:
         if item.scope is None:
             item.check.missing = [_never_created(item.check, line) for line in read_lines(plan_dir, item.conversation)]
@@ -103,12 +115,21 @@ def _comparer(client: GraphClient, journal: Journal, plan_dir: Path,
             item.check.error = f"could not read {item.scope.kind} {item.scope.id}: {found}"
             log.warning("%s: %s", item.check.key, item.check.error)
             return
-        evidence = Evidence(posted=journal.posted(item.conversation.key), uploads=journal.uploads(item.conversation.key))
-        check_conversation(client, item.check, read_lines(plan_dir, item.conversation),
-                           found.get(item.check.graph_id, []), evidence)
+        evidence = Evidence(
+            posted=journal.posted(item.conversation.key), uploads=journal.uploads(item.conversation.key)
+        )
+        check_conversation(
+            client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence
+        )
+
     return compare
 
 
 def _never_created(check: ConversationCheck, line: Message) -> Finding:
-    return Finding(check.key, line["key"], line["createdDateTime"], [],
-                   "its channel or chat was never created (not in the journal): run `migrator load`")
+    return Finding(
+        check.key,
+        line["key"],
+        line["createdDateTime"],
+        [],
+        "its channel or chat was never created (not in the journal): run `migrator load`",
+    )

@@ -22,8 +22,15 @@ from migrator.target import graph_target
 SHOWN = 20  # findings echoed to the terminal; the reports have all of them
 
 
-def run_verify(plan_dir: Path, journal_path: Path | None, out: Path | None, model: str | None, tenant_rps: float,
-               workers: int, directory: Path | None) -> bool:
+def run_verify(
+    plan_dir: Path,
+    journal_path: Path | None,
+    out: Path | None,
+    model: str | None,
+    tenant_rps: float,
+    workers: int,
+    directory: Path | None,
+) -> bool:
     """True when everything planned was read back exactly once and unchanged."""
     journal_path = journal_path or plan_dir / "journal.sqlite"
     out = out or plan_dir / "verify"
@@ -36,8 +43,11 @@ def run_verify(plan_dir: Path, journal_path: Path | None, out: Path | None, mode
         fail(f"verify: {journal_path}: no journal here; run `migrator load` first (or give --journal)")
     try:
         Manifest.read(plan_dir)
-        with log_to(out / "verify.log"), Journal(journal_path) as journal, \
-                graph_target(journal_path.parent / "emulator", directory) as target:
+        with (
+            log_to(out / "verify.log"),
+            Journal(journal_path) as journal,
+            graph_target(journal_path.parent / "emulator", directory) as target,
+        ):
             journal.bind(target.fingerprint)
             typer.echo(f"verify: reading {plan_dir} back from {target.description}")
             with GraphClient(target.config, limiter=export_limiter(tenant_rps)) as client:
@@ -50,7 +60,10 @@ def run_verify(plan_dir: Path, journal_path: Path | None, out: Path | None, mode
             typer.echo(f"verify: {check.team} / {check.name}: {check.error}", err=True)
     findings = [(name, f) for name in PROBLEMS for c in outcome.conversations for f in getattr(c, name)]
     for name, finding in findings[:SHOWN]:
-        typer.echo(f"verify: {name}: {finding.conversation} {finding.key} at {finding.createdDateTime}: {finding.detail}", err=True)
+        typer.echo(
+            f"verify: {name}: {finding.conversation} {finding.key} at {finding.createdDateTime}: {finding.detail}",
+            err=True,
+        )
     if len(findings) > SHOWN:
         typer.echo(f"verify: … and {len(findings) - SHOWN} more in {json_path}", err=True)
     typer.echo(outcome.summary())

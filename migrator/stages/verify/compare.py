@@ -48,16 +48,21 @@ def normalise_html(content: str, content_type: str = "html") -> str:
         if tag.name in ("div", "span") and not tag.attrs:
             tag.unwrap()
             continue
-        if tag.name == "img" and (PLANNED_IMAGE.search(str(tag.get("src", ""))) or HOSTED_SRC.search(str(tag.get("src", "")))):
+        if tag.name == "img" and (
+            PLANNED_IMAGE.search(str(tag.get("src", ""))) or HOSTED_SRC.search(str(tag.get("src", "")))
+        ):
             tag["src"] = "hostedContents"
-        tag.attrs = {name: " ".join(str(v) for v in value) if isinstance(value, list) else value
-                     for name, value in sorted(tag.attrs.items())}
+        tag.attrs = {
+            name: " ".join(str(v) for v in value) if isinstance(value, list) else value
+            for name, value in sorted(tag.attrs.items())
+        }
     text = re.sub(r"\s+", " ", str(soup))
     return re.sub(r">\s+<", "><", text).strip()
 
 
-def check_conversation(client: GraphClient, check: ConversationCheck, lines: Iterable[Message],
-                       exported: list[Message], evidence: Evidence) -> None:
+def check_conversation(
+    client: GraphClient, check: ConversationCheck, lines: Iterable[Message], exported: list[Message], evidence: Evidence
+) -> None:
     """Fill `check` with missing, duplicated, mismatched and unexpected messages."""
     at: dict[int, list[Message]] = {}
     for message in exported:
@@ -73,7 +78,7 @@ def check_conversation(client: GraphClient, check: ConversationCheck, lines: Ite
         there = at.get(ms, [])
         live = [m for m in there if not m.get("deletedDateTime")]
         if not live:
-            detail = (f"deleted in Teams at {there[0]['deletedDateTime']}" if there else "not in Teams")
+            detail = f"deleted in Teams at {there[0]['deletedDateTime']}" if there else "not in Teams"
             check.missing.append(_finding(check, line, there, detail))
             continue
         check.found += 1
@@ -89,20 +94,35 @@ def check_conversation(client: GraphClient, check: ConversationCheck, lines: Ite
     for ms, messages in sorted(at.items()):
         if ms not in planned_times:
             for message in messages:
-                check.unexpected.append(Finding(check.key, None, message["createdDateTime"], [message["id"]],
-                                                "in Teams but not in the plan (posted after the migration?)"))
+                check.unexpected.append(
+                    Finding(
+                        check.key,
+                        None,
+                        message["createdDateTime"],
+                        [message["id"]],
+                        "in Teams but not in the plan (posted after the migration?)",
+                    )
+                )
 
 
 def _finding(check: ConversationCheck, line: Message, messages: list[Message], detail: str) -> Finding:
     return Finding(check.key, line["key"], line["createdDateTime"], [m["id"] for m in messages], detail)
 
 
-def _differences(client: GraphClient, check: ConversationCheck, line: Message, message: Message,
-                 chosen: dict[str, str], evidence: Evidence) -> list[str]:
+def _differences(
+    client: GraphClient,
+    check: ConversationCheck,
+    line: Message,
+    message: Message,
+    chosen: dict[str, str],
+    evidence: Evidence,
+) -> list[str]:
     problems = []
     journal_id = evidence.posted.get(line["key"])
     if journal_id is None:
-        problems.append("the journal has no record of it (a load stopped before recording it; loading again reconciles)")
+        problems.append(
+            "the journal has no record of it (a load stopped before recording it; loading again reconciles)"
+        )
     elif journal_id != message["id"]:
         problems.append(f"the journal records id {journal_id}, Teams has {message['id']} at this time")
     planned_author = _user(line.get("from"))
@@ -115,9 +135,12 @@ def _differences(client: GraphClient, check: ConversationCheck, line: Message, m
         problems.append(f"under root {message.get('replyToId')}, planned under {expected_root}")
     planned_body, body = line.get("body") or {}, message.get("body") or {}
     if normalise_html(planned_body.get("content", ""), planned_body.get("contentType", "html")) != normalise_html(
-            body.get("content", ""), body.get("contentType", "html")):
-        problems.append(f"body differs: planned {_short(planned_body.get('content', ''))!r}, "
-                        f"Teams has {_short(body.get('content', ''))!r}")
+        body.get("content", ""), body.get("contentType", "html")
+    ):
+        problems.append(
+            f"body differs: planned {_short(planned_body.get('content', ''))!r}, "
+            f"Teams has {_short(body.get('content', ''))!r}"
+        )
     problems += _image_differences(client, check, line, message)
     problems += _attachment_differences(line, message, evidence.uploads)
     return problems
@@ -131,7 +154,7 @@ def _image_differences(client: GraphClient, check: ConversationCheck, line: Mess
     if len(planned) != len(landed):
         return [f"{len(planned)} inline images planned, {len(landed)} in Teams"]
     problems = []
-    for number, (hosted, (url, _)) in enumerate(zip(planned, landed), 1):
+    for number, (hosted, (url, _)) in enumerate(zip(planned, landed, strict=True), 1):
         expected = hashlib.sha256(base64.b64decode((hosted or {}).get("contentBytes", ""))).hexdigest()
         try:
             found = hashlib.sha256(client.request("GET", url, headers={"Accept": "*/*"}).content).hexdigest()

@@ -58,20 +58,30 @@ class VerifyOutcome:
 
     def as_json(self) -> dict[str, Any]:
         """`{"expected", "found", "missing", "duplicated", "mismatched"}` in total and per conversation."""
-        findings = {name: [asdict(f) for c in self.conversations for f in getattr(c, name)]
-                    for name in (*PROBLEMS, "unexpected")}
+        findings = {
+            name: [asdict(f) for c in self.conversations for f in getattr(c, name)]
+            for name in (*PROBLEMS, "unexpected")
+        }
         return {
-            "ok": self.ok, "expected": self.total("expected"), "found": self.total("found"), **findings,
+            "ok": self.ok,
+            "expected": self.total("expected"),
+            "found": self.total("found"),
+            **findings,
             "images": self.total("images"),
             "errors": [{"conversation": c.key, "error": c.error} for c in self.conversations if c.error],
             "conversations": [dict(asdict(c), ok=c.ok) for c in self.conversations],
-            "requests": self.requests, "throttled": self.throttled, "seconds": round(self.seconds, 3),
+            "requests": self.requests,
+            "throttled": self.throttled,
+            "seconds": round(self.seconds, 3),
         }
 
     def summary(self) -> str:
         errors = sum(1 for c in self.conversations if c.error)
-        return (f"verify: {len(self.conversations)} conversations, {self.total('expected'):,} messages expected, "
-                f"{self.total('found'):,} found, {self.count('missing'):,} missing, {self.count('duplicated'):,} duplicated, "
-                f"{self.count('mismatched'):,} mismatched, {self.count('unexpected'):,} unexpected, "
-                f"{errors} not readable; {self.total('images'):,} images compared; "
-                f"{self.requests:,} requests ({self.throttled:,} throttled) in {self.seconds:.1f} s")
+        return (
+            f"verify: {len(self.conversations)} conversations, {self.total('expected'):,} messages expected, "
+            f"{self.total('found'):,} found, {self.count('missing'):,} missing, {self.count('duplicated'):,} "
+            "duplicated, "
+            f"{self.count('mismatched'):,} mismatched, {self.count('unexpected'):,} unexpected, "
+            f"{errors} not readable; {self.total('images'):,} images compared; "
+            f"{self.requests:,} requests ({self.throttled:,} throttled) in {self.seconds:.1f} s"
+        )
