@@ -18,10 +18,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 from migrator.model import Message
-from migrator.sanitize import HOSTED_CONTENT, TEAMS_IMPORT
+from migrator.sanitize import HOSTED_CONTENT, TEAMS_IMPORT, VOID
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FileParts
-from migrator.stages.transform.markup import VOID, Element, Node, el, link, newlines
+from migrator.stages.transform.markup import Element, Node, el, link, newlines
 
 BLOCK = frozenset(
     {
