@@ -9,8 +9,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from graphkit import ADA, GRACE
+from migrator.reports.archive_body import archive_body
 from migrator.reports.export_archive import latest_versions, render_archive
-from migrator.reports.export_sanitize import sanitize
 from migrator.stages.export import ExportOptions, Target, export
 from migrator.stages.export.archive import read_messages, safe_name
 from test_export import SampleTeam, client_fixture, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
@@ -97,14 +97,24 @@ def test_exported_content_cannot_run_or_call_out(archive):
     assert "[image not in the archive]" in body.get_text()
 
 
-def test_the_sanitiser_keeps_formatting_and_only_local_images():
+def test_an_archived_body_keeps_formatting_and_only_local_images():
     html = (
         '<div><p>Hi <b>there</b> <a href="https://contoso.example/x" onclick="x()">link</a></p>'
         '<img src="https://graph/v1.0/chats/c/messages/1/hostedContents/abc/$value" onload="x()">'
         '<iframe src="https://evil"></iframe><custom>kept text</custom></div>'
     )
-    clean = sanitize(html, lambda src: "hostedContents/c/1/abc.png" if "abc" in src else None)
+    clean = archive_body(html, lambda src: "hostedContents/c/1/abc.png" if "abc" in src else None)
     assert clean == (
         '<div><p>Hi <b>there</b> <a href="https://contoso.example/x" rel="noopener noreferrer">link</a></p>'
-        '<img class="archive-image" src="hostedContents/c/1/abc.png"/>kept text</div>'
+        '<img class="archive-image" src="hostedContents/c/1/abc.png">kept text</div>'
+    )
+
+
+def test_an_archived_body_shows_teams_elements_as_a_browser_can():
+    html = (
+        '<p><at id="0">Grace <i>Hopper</i></at> <emoji alt="🎉">:tada:</emoji> <emoji>😀</emoji>'
+        '<attachment id="1">card</attachment><img src="https://elsewhere.example/a.png" alt="remote"></p>'
+    )
+    assert archive_body(html, lambda src: None) == (
+        '<p><b>Grace <i>Hopper</i></b> 🎉 😀📎<span class="missing-image">[image not in the archive]</span></p>'
     )

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
-from migrator.reports.export_sanitize import ImageResolver, sanitize
+from migrator.reports.archive_body import ImageResolver, archive_body
 from migrator.reports.html import render
 from migrator.stages.export.archive import IMAGES_DIR, Message, TargetArchive, conversation_of, read_messages, safe_name
 from migrator.stages.export.images import HOSTED_URL, local_image
@@ -168,7 +168,7 @@ def _body(message: Message, resolve: ImageResolver) -> Markup:
     body = message.get("body") or {}
     content = body.get("content") or ""
     if str(body.get("contentType", "text")).lower() == "html":
-        return Markup(sanitize(content, resolve))
+        return Markup(archive_body(content, resolve))
     return Markup('<div class="text">') + escape(content) + Markup("</div>")
 
 

@@ -1,12 +1,10 @@
-"""A Teams message body (HTML, from `migrator export`) kept as HTML, rebuilt through an allow-list.
+"""A Teams message body (HTML, from `migrator export`) for import: sanitised, then re-pointed at the target tenant.
 
-The body was written by Teams, but it is still input: it is parsed (stdlib
-`html.parser`) and rebuilt as `markup.Element`s, so only formatting tags
-survive, attributes only where Teams needs them (links to http(s) and mail,
-table spans), and every string is escaped once on the way out. Scripts,
-styles and frames are dropped with their content, unknown tags are
-unwrapped (their text kept). Three Teams elements are re-pointed at the
-target tenant:
+The body is input: `migrator.sanitize.TEAMS_IMPORT` first keeps only the
+formatting the import takes, links to http(s) and mail, table spans and
+Teams' own elements. What it writes is well-formed, so it is read here
+(stdlib `html.parser`) into `markup.Element`s, every string escaped once on
+the way out, with the three Teams elements re-pointed at the target tenant:
 - `<at id="N">` (a mention): the mapped person's name in bold, since the
   import API takes no mentions;
 - `<img src=".../hostedContents/ID/$value">` (an inline image): the image
@@ -16,11 +14,11 @@ target tenant:
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 from typing import Any
 
 from migrator.model import Message
+from migrator.sanitize import HOSTED_CONTENT, TEAMS_IMPORT, VOID
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FileParts
 from migrator.stages.transform.markup import Element, Node, el, link, newlines
@@ -49,37 +47,12 @@ BLOCK = frozenset(
         "hr",
     }
 )
-INLINE = frozenset({"b", "strong", "i", "em", "u", "s", "strike", "del", "span", "code", "br", "sub", "sup", "a"})
-DROP = frozenset(
-    {
-        "script",
-        "style",
-        "iframe",
-        "object",
-        "embed",
-        "noscript",
-        "template",
-        "head",
-        "title",
-        "svg",
-        "math",
-        "video",
-        "audio",
-        "form",
-        "textarea",
-        "select",
-        "button",
-    }
-)
-VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "source", "wbr", "col", "area", "base", "param", "track"})
-SPANS = frozenset({"colspan", "rowspan"})
-_HOSTED = re.compile(r"/hostedContents/([^/\s\"'<>]+)/\$value")
 
 
 def blocks(message: Message, ctx: Context, files: FileParts) -> list[Element]:
     """The body's top-level blocks; loose inline content is gathered into paragraphs."""
     builder = _Builder(message, ctx, files)
-    builder.feed(message.text or "")
+    builder.feed(TEAMS_IMPORT.clean(message.text or ""))
     builder.close()
     out: list[Element] = []
     loose: list[Node] = []
@@ -97,65 +70,45 @@ def blocks(message: Message, ctx: Context, files: FileParts) -> list[Element]:
 
 
 class _Builder(HTMLParser):
+    """Reads sanitised HTML: only the policy's tags, every element closed, so each end tag closes the innermost."""
+
     def __init__(self, message: Message, ctx: Context, files: FileParts) -> None:
         super().__init__(convert_charrefs=True)
         self.ctx = ctx
         self.files = files
         self.root = Element("root")
-        self.stack: list[tuple[str, Element]] = [("", self.root)]  # (source tag, what it became) per open element
-        self.dropping = 0  # depth inside a dropped element (script, style…)
+        self.stack: list[Element] = [self.root]
+        self.replaced = 0  # depth inside a Teams element shown as a whole (<at>, <emoji>, <attachment>)
         self.mentions = _mentions(message)
         self.images = {f.extra.get("hosted_content"): f.id for f in message.files if f.extra.get("hosted_content")}
-        self.mention: Element | None = None
-
-    def parse_marked_section(self, i: int, report: int = 1) -> int:
-        """`<![CDATA[…]]>` and the like; a malformed one (`<![a:`) makes Python's parser raise
-        AssertionError instead of recovering, so its `<![` is kept as text and parsing goes on."""
-        try:
-            return super().parse_marked_section(i, report)
-        except AssertionError:
-            self.handle_data(self.rawdata[i : i + 3])
-            return i + 3
-
-    # --- tags -------------------------------------------------------------------
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k.lower(): v or "" for k, v in attrs}
-        if self.dropping or tag in DROP:
-            self.dropping += tag not in VOID
+        if self.replaced:
+            self.replaced += tag not in VOID
             return
-        if tag == "at":
-            self._mention(values.get("id", ""))
-        elif tag == "img":
+        values = {k: v or "" for k, v in attrs}
+        if tag == "img":
             self._image(values)
+        elif tag == "at":
+            self._mention(values.get("id", ""))
+            self.replaced = 1  # nothing inside <at> is read: the name shown is the mapped person's
         elif tag == "emoji":
             self._text(values.get("alt", ""))
-            self.dropping += 1  # its content repeats the alt text
+            self.replaced = 1  # its content repeats the alt text
         elif tag == "attachment":
             self._here().children.extend(self.files.take(values.get("id", "")))
-            self.dropping += 1
-        elif tag in BLOCK or tag in INLINE:
+            self.replaced = 1
+        else:
             self._open(tag, values)
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID:
-            self.handle_endtag(tag)
-
     def handle_endtag(self, tag: str) -> None:
-        if self.dropping:
-            self.dropping -= tag not in VOID
-            return
-        if tag == "at" and self.mention is not None:
-            self.mention = None
-            return
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth][0] == tag:
-                del self.stack[depth:]  # closes anything left open inside it, as browsers do
-                return
+        if self.replaced:
+            self.replaced -= 1
+        elif len(self.stack) > 1:
+            self.stack.pop()
 
     def handle_data(self, data: str) -> None:
-        if not self.dropping and self.mention is None:
+        if not self.replaced:
             self._text(data)
 
     # --- what the elements become ----------------------------------------------
@@ -167,23 +120,19 @@ class _Builder(HTMLParser):
             element = link(values.get("href", "").strip(), "")
             assert isinstance(element, Element)
             element.children.clear()
-        elif name in {"td", "th"}:
-            element = Element(name, [], tuple((k, v) for k, v in values.items() if k in SPANS and v.isdigit()))
         else:
-            element = Element(name)
+            element = Element(name, [], tuple(values.items()))  # only table spans are left to carry
         self._here().append(element)
         if name not in VOID:
-            self.stack.append((tag, element))
+            self.stack.append(element)
 
     def _mention(self, mention_id: str) -> None:
-        """The mention's text is replaced by the mapped person's name; nothing inside <at> is read."""
         self.ctx.features.add("mentions")
         user_id, text = self.mentions.get(mention_id, ("", ""))
-        self.mention = el("b", self.ctx.user_name(user_id, text) if user_id else text or "@someone")
-        self._here().append(self.mention)
+        self._here().append(el("b", self.ctx.user_name(user_id, text) if user_id else text or "@someone"))
 
     def _image(self, values: dict[str, str]) -> None:
-        match = _HOSTED.search(values.get("src", ""))
+        match = HOSTED_CONTENT.search(values.get("src", ""))
         file_id = self.images.get(match.group(1)) if match else None
         placed = self.files.take(file_id) if file_id else []
         if placed:
@@ -194,12 +143,12 @@ class _Builder(HTMLParser):
 
     def _text(self, text: str) -> None:
         if text:
-            in_pre = any(element.tag == "pre" for _, element in self.stack)
+            in_pre = any(element.tag == "pre" for element in self.stack)
             text = newlines(text)
             self._here().append(text if in_pre else text.replace("\n", " "))
 
     def _here(self) -> Element:
-        return self.stack[-1][1]
+        return self.stack[-1]
 
 
 def _canonical(tag: str) -> str:
