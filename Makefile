@@ -6,11 +6,14 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install migrate test lint clean chromium
 
-# (Re)install when pyproject.toml changes; the stamp keeps repeated runs fast.
+# (Re)install when pyproject.toml changes; the stamp keeps repeated runs fast. pip's own output (and the
+# machine's pip configuration notices) goes to $(INSTALL_LOG); only a failed install shows its tail.
+INSTALL_LOG := $(VENV)/install.log
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	@echo "installing teams-migrator and its dependencies into $(VENV) (log: $(INSTALL_LOG))"
+	@{ $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[test]'; } >$(INSTALL_LOG) 2>&1 \
+	  || { tail -n 30 $(INSTALL_LOG) >&2; echo "install failed: the whole log is $(INSTALL_LOG)" >&2; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
