@@ -24,12 +24,13 @@ from migrator.graph import GraphClient
 from migrator.journal import Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.stages.load.conversation import ConversationLoader
+from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
 from migrator.stages.load.progress import LoadProgress
-from migrator.stages.load.provision import LoadError, Provisioner
+from migrator.stages.load.provision import Provisioner
 
 log = logging.getLogger("migrator.load")
-__all__ = ["LoadError", "LoadOptions", "load", "select_teams"]
+__all__ = ["LoadError", "LoadOptions", "ProvisionError", "SelectionError", "load", "select_teams"]
 
 
 @dataclass
@@ -46,7 +47,7 @@ def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
     chosen = [t for t in manifest.teams if only in (t.key, t.display_name)]
     if not chosen:
         names = ", ".join(t.display_name for t in manifest.teams)
-        raise LoadError(f"--only {only!r} names no team of the plan; its teams are: {names}")
+        raise SelectionError(f"--only {only!r} names no team of the plan; its teams are: {names}")
     return chosen
 
 

@@ -16,7 +16,7 @@ from migrator.journal import Journal, JournalError
 from migrator.logfile import log_to
 from migrator.plan import Manifest, PlanError, PlannedConversation, PlannedTeam
 from migrator.reports.html import duration
-from migrator.stages.load import LoadError, LoadOptions, load, select_teams
+from migrator.stages.load import LoadError, LoadOptions, SelectionError, load, select_teams
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.report import write
 from migrator.stages.mapping import MAX_CHANNEL_NAME
@@ -187,7 +187,7 @@ def _find_channel(manifest: Manifest, name: str) -> tuple[PlannedTeam, PlannedCo
     found = [(t, c) for t in manifest.teams for c in t.channels if name in (c.key, c.display_name)]
     if len(found) != 1:
         keys = ", ".join(c.key for _, c in (found or [(t, c) for t in manifest.teams for c in t.channels]))
-        raise LoadError(
+        raise SelectionError(
             f"--channel {name!r} names {'several' if found else 'no'} channels of the plan; give one of: {keys}"
         )
     return found[0]
@@ -197,5 +197,5 @@ def _find_chat(manifest: Manifest, name: str) -> PlannedConversation:
     chat = next((c for c in manifest.chats if name in (c.key, c.display_name)), None)
     if chat is None:
         keys = ", ".join(c.key for c in manifest.chats) or "none"
-        raise LoadError(f"--chat {name!r} names no chat of the plan; its chats are: {keys}")
+        raise SelectionError(f"--chat {name!r} names no chat of the plan; its chats are: {keys}")
     return chat
