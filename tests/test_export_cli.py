@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from graphkit import ADA, GRACE, KATHERINE
 from migrator.cli import app
+from migrator.cli.progress import ExportBars
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.graph.stats import GraphStats
 from migrator.stages.export import directory_users
 from migrator.stages.export.outcome import DONE, Target, TargetOutcome
-from migrator.stages.export.progress import ExportProgress
 from test_export import SampleTeam, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
 from test_graph_client import GRAPH, client_fixture, rsps_fixture, sleeps_fixture  # noqa: F401  (fixtures: a mocked Graph)
 
@@ -122,7 +122,7 @@ def test_without_credentials_the_embedded_emulator_is_used(monkeypatch, tmp_path
 
 def test_progress_without_a_terminal_prints_a_plain_line_with_targets_messages_pages_and_rate():
     stats, stream = GraphStats(), io.StringIO()
-    progress = ExportProgress(2, stats, every=0.01, stream=stream)
+    progress = ExportBars(2, stats, every=0.01, stream=stream)
     ada = TargetOutcome(Target("user", ADA), name="Ada Lovelace")
     progress.started(ada)
     ada.messages, ada.pages, ada.status = 120, 3, DONE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -9,10 +10,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from migrator.cli.progress import LoadBars
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.graph import GraphClient
 from migrator.journal import Journal, JournalError
@@ -54,6 +57,44 @@ def test_a_plan_lands_exactly_once_at_five_per_second(emulator, tmp_path):
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0 and again.total("already") == 36
     assert_landed_exactly(emulator.operator("dump"), tmp_path)
+
+
+class RecordedProgress:
+    """What the load stage told its progress (migrator.progress.LoadProgress)."""
+
+    def __init__(self) -> None:
+        self.added: dict[str, int] = {}
+        self.advanced: Counter[str] = Counter()
+
+    def add(self, key: str, name: str, messages: int) -> None:
+        assert not self.advanced, "every conversation is added before the first message"
+        self.added[key] = messages
+
+    def advance(self, key: str, started: float) -> None:
+        assert started <= time.monotonic()
+        self.advanced[key] += 1
+
+
+def test_load_reports_every_conversation_and_message_through_the_progress_interface(emulator, tmp_path):
+    manifest = build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
+    progress = RecordedProgress()
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("test")
+        assert load(tmp_path, client, journal, LoadOptions(), progress).ok
+    planned = {c.key: c.messages for _, c in manifest.conversations()}
+    assert progress.added == planned and progress.advanced == planned
+
+
+def test_load_progress_without_a_terminal_prints_counts_rate_and_time_left():
+    stream = io.StringIO()
+    with LoadBars(every=0.01, stream=stream) as progress:
+        progress.add("acme/general", "General", 3)
+        progress.add("chats/ada-alan", "Ada, Alan", 1)
+        progress.advance("acme/general", time.monotonic())
+        deadline = time.monotonic() + 30
+        while "load: 1/4 messages" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert re.search(r"load: 1/4 messages, [\d.]+/s, about \d+s left", stream.getvalue())
 
 
 def test_faults_never_duplicate_or_lose(emulator, tmp_path):

@@ -170,10 +170,10 @@ app.command("users", help="The chats of every user of the directory (GET /users,
 def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None:
     """Export the targets of `kind` with these ids, or every user of the directory (None); exit 1 unless all
     were exported."""
+    from migrator.cli.progress import ExportBars
     from migrator.graph import GraphClient
     from migrator.logfile import log_to
     from migrator.stages.export import Target, directory_users, export, export_limiter
-    from migrator.stages.export.progress import ExportProgress
     from migrator.target import graph_target
 
     with step("export"):
@@ -185,11 +185,8 @@ def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None
         ):
             targets = [Target(kind, target_id) for target_id in (directory_users(client) if ids is None else ids)]
             typer.echo(f"export: {len(targets)} {kind}s from {target.description} into {request.out}")
-            progress = ExportProgress(len(targets), client.stats)
-            try:
+            with ExportBars(len(targets), client.stats) as progress:
                 outcome = export(client, targets, request.out, options, progress)
-            finally:
-                progress.close()
         _report(outcome, request)
 
 

@@ -57,7 +57,8 @@ def run_load(
     directory: Path | None = None,
 ) -> bool:
     """Load and print the outcome; True when every planned message landed (the reports say what did not)."""
-    from migrator.graph import GraphClient  # start-up: see migrator.cli
+    from migrator.cli.progress import LoadBars  # start-up: see migrator.cli
+    from migrator.graph import GraphClient
     from migrator.journal import Journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
@@ -81,8 +82,9 @@ def run_load(
                 f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
                 f"messages into {target.description}"
             )
-            with GraphClient(target.config) as client:
-                outcome = load_plan(plan_dir, client, journal, LoadOptions(workers, only, complete_with_failures))
+            with GraphClient(target.config) as client, LoadBars() as progress:
+                options = LoadOptions(workers, only, complete_with_failures)
+                outcome = load_plan(plan_dir, client, journal, options, progress)
         csv_path, html_path = write(outcome, out)
     typer.echo(
         f"load: {outcome.total('posted')} posted, {outcome.total('already')} already present, "

@@ -23,10 +23,10 @@ from pathlib import Path
 from migrator.graph import GraphClient
 from migrator.journal import Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
+from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.conversation import ConversationLoader
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
-from migrator.stages.load.progress import LoadProgress
 from migrator.stages.load.provision import Provisioner
 
 log = logging.getLogger("migrator.load")
@@ -51,24 +51,26 @@ def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
     return chosen
 
 
-def load(plan_dir: Path, client: GraphClient, journal: Journal, options: LoadOptions) -> LoadOutcome:
+def load(
+    plan_dir: Path,
+    client: GraphClient,
+    journal: Journal,
+    options: LoadOptions,
+    progress: LoadProgress = NO_PROGRESS,
+) -> LoadOutcome:
     manifest = Manifest.read(plan_dir)
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
     started = time.monotonic()
     provisioner = Provisioner(client, journal, options.operation_timeout)
     result = LoadOutcome()
-    progress = LoadProgress(sum(conv.messages for _, conv in _planned(teams, chats)))
     for _, conv in _planned(teams, chats):
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    try:
-        _run(loader, _provision(provisioner, teams, chats, result), options.workers)
-        for team in teams:
-            _finish_team(provisioner, journal, team, result)
-        _run(loader, _provision_private(provisioner, teams, result), options.workers)
-    finally:
-        progress.close()
+    _run(loader, _provision(provisioner, teams, chats, result), options.workers)
+    for team in teams:
+        _finish_team(provisioner, journal, team, result)
+    _run(loader, _provision_private(provisioner, teams, result), options.workers)
     result.seconds = time.monotonic() - started
     return result
 
