@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator.graph import BadRequestError, GraphClient, GraphError, PaymentRequiredError, RateLimiter
+from migrator.graph import (
+    AuthenticationError,
+    BadRequestError,
+    GraphClient,
+    GraphError,
+    PaymentRequiredError,
+    RateLimiter,
+)
 from migrator.limits import CHANNEL_RPS, EXPORT_MAX_TOP, EXPORT_TENANT_RPS
 from migrator.progress import NO_PROGRESS, ExportProgress
 from migrator.stages.export.archive import ArchiveError, Message, TargetArchive, safe_name
@@ -125,6 +132,8 @@ class _TargetRun:
             self.outcome.status = DONE
         except PaymentRequiredError as error:
             self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, explain(error, self.options.model)
+        except AuthenticationError:
+            raise  # the sign-in is refused for every target alike: the run stops, the user fixes the credentials
         except (GraphError, ArchiveError, OSError) as error:
             self.outcome.status, self.outcome.error = FAILED, str(error)
         self.outcome.seconds = time.monotonic() - started
