@@ -9,6 +9,8 @@ import typer
 
 from migrator.cli.options import Source, SourceFormat
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 def analyse(
     source: Source,
@@ -20,7 +22,7 @@ def analyse(
     source_format: SourceFormat = None,
 ) -> None:
     """Inventory an export and write a self-contained dry-run report."""
-    from migrator.stages.analyse import REPORT_FILE, run_analyse, summary  # start-up: see migrator.cli
+    from migrator.stages.analyse import REPORT_FILE, run_analyse, summary
 
     inventory = run_analyse(source, out, mappings, source_format)
     typer.echo(summary(inventory))

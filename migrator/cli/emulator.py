@@ -12,6 +12,8 @@ from migrator.cli.shell import step
 
 app = typer.Typer(help="The local Microsoft Graph emulator.", no_args_is_help=True)
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 @app.command("serve")
 def serve(

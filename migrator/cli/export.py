@@ -14,9 +14,12 @@ import typer
 
 from migrator.cli.shell import step
 from migrator.errors import OptionError
+from migrator.limits import EXPORT_TENANT_RPS
 
 if TYPE_CHECKING:
     from migrator.stages.export import ExportOptions, ExportOutcome
+
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
 SUMMARY_FILE = "export-summary.json"
 LOG_FILE = "export.log"
@@ -38,7 +41,7 @@ class ExportRequest:
     system_messages: str | None = None
     model: str | None = None
     format: str = "jsonl"
-    tenant_rps: float = 200.0
+    tenant_rps: float = EXPORT_TENANT_RPS
     workers: int = 16
     full: bool = False
     directory: Path | None = None
@@ -121,7 +124,7 @@ def _export_command(kind: str, own: Any, default: Any = ...) -> Callable[..., No
         system_messages: SystemMessages = None,
         model: Model = None,
         format: Format = "jsonl",
-        tenant_rps: TenantRps = 200.0,
+        tenant_rps: TenantRps = EXPORT_TENANT_RPS,
         workers: Workers = 16,
         full: Full = False,
         directory: Directory = None,

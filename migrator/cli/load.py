@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from migrator.plan import Manifest, PlannedConversation, PlannedTeam
     from migrator.stages.load.reset import ChannelReset, TeamReset
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 def load(
     plan_dir: Annotated[Path, typer.Argument(help="The plan folder written by `migrator transform`.")],
@@ -57,7 +59,7 @@ def run_load(
     directory: Path | None = None,
 ) -> bool:
     """Load and print the outcome; True when every planned message landed (the reports say what did not)."""
-    from migrator.cli.progress import LoadBars  # start-up: see migrator.cli
+    from migrator.cli.progress import LoadBars
     from migrator.graph import GraphClient
     from migrator.journal import Journal
     from migrator.logfile import log_to
@@ -98,7 +100,7 @@ def run_load(
 
 def dry_run_load(plan_dir: Path, journal_path: Path, workers: int, only: str | None) -> None:
     """Per channel and chat what is still to send, and where each archived conversation went instead."""
-    from migrator.journal import Journal  # start-up: see migrator.cli
+    from migrator.journal import Journal
     from migrator.plan import Manifest
     from migrator.stages.load import select_teams
 
@@ -117,7 +119,7 @@ def _print_estimate(
     journal: Journal | None,
     workers: int,
 ) -> None:
-    from migrator.reports.html import duration  # start-up: see migrator.cli
+    from migrator.reports.html import duration
     from migrator.stages.load.estimate import estimate
 
     rows, seconds = estimate(manifest, teams, journal, workers, chats=chats)
@@ -151,7 +153,7 @@ def reset(
     directory: EmulatorDirectory = None,
 ) -> None:
     """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again."""
-    from migrator.journal import Journal  # start-up: see migrator.cli
+    from migrator.journal import Journal
     from migrator.plan import Manifest
     from migrator.stages.load.reset import channel_reset, refuse_chat_reset, team_reset
 
@@ -171,7 +173,7 @@ def reset(
 
 
 def _reset_team(chosen: TeamReset, journal: Journal, yes: bool, directory: Path | None) -> None:
-    from migrator.stages.load.reset import reset_team  # start-up: see migrator.cli
+    from migrator.stages.load.reset import reset_team
 
     name = chosen.team.display_name
     if not yes and not typer.confirm(f"Delete team {name!r} ({chosen.team_id}) and everything imported into it?"):
@@ -183,7 +185,7 @@ def _reset_team(chosen: TeamReset, journal: Journal, yes: bool, directory: Path 
 
 
 def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory: Path | None) -> None:
-    from migrator.stages.load.reset import reset_channel  # start-up: see migrator.cli
+    from migrator.stages.load.reset import reset_channel
 
     name = chosen.channel.display_name
     if not yes and not typer.confirm(
@@ -199,7 +201,7 @@ def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory:
 @contextmanager
 def _client(journal: Journal, directory: Path | None) -> Iterator[GraphClient]:
     """A client for the journal's target: the tenant, or the embedded emulator that holds the journal's data."""
-    from migrator.graph import GraphClient  # start-up: see migrator.cli
+    from migrator.graph import GraphClient
     from migrator.target import graph_target
 
     with graph_target(journal.path.parent / "emulator", directory) as target:

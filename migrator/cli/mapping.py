@@ -10,6 +10,8 @@ import typer
 from migrator.cli.options import SourceFormat
 from migrator.errors import OptionError
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 def map_command(
     source: Annotated[
@@ -49,7 +51,7 @@ def map_command(
         _check(check, check_source, source_format)
     if source is None or out is None:
         raise OptionError("give SOURCE and --out to draft mappings, or --check DIR to validate them")
-    from migrator.stages.mapping import open_directory, run_map  # start-up: see migrator.cli
+    from migrator.stages.mapping import open_directory, run_map
 
     with open_directory(directory) as (lookup, where):
         typer.echo(f"matching users by email in {where}")
@@ -70,7 +72,7 @@ def map_command(
 
 def _check(folder: Path, source: Path | None, source_format: str | None) -> None:
     """Print every problem and note; exit 1 when there are problems, else 0."""
-    from migrator.stages.mapping import Problem, run_check  # start-up: see migrator.cli
+    from migrator.stages.mapping import Problem, run_check
 
     notes: list[Problem] = []
     problems = run_check(folder, source, source_format, notes)

@@ -12,6 +12,8 @@ from migrator.cli.options import EmulatorDirectory, Source, SourceFormat
 from migrator.cli.verify import run_verify
 from migrator.limits import EXPORT_TENANT_RPS
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 def migrate(
     source: Source,

@@ -11,6 +11,8 @@ from migrator.cli.shell import step
 
 app = typer.Typer(help="Synthetic workspaces for benchmarks, reliability tests and demos.", no_args_is_help=True)
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 @app.command("generate")
 def generate(

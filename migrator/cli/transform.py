@@ -9,6 +9,8 @@ import typer
 
 from migrator.cli.options import Source, SourceFormat
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 def transform(
     source: Source,
@@ -23,7 +25,7 @@ def transform(
     source_format: SourceFormat = None,
 ) -> None:
     """Write the exact import requests (the plan) for `load`, and a report that adds up to the export."""
-    from migrator.stages.transform import summary  # start-up: see migrator.cli
+    from migrator.stages.transform import summary
     from migrator.stages.transform import transform as run_transform
 
     result = run_transform(source, mappings, out, source_format=source_format)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 SHOWN = 20  # findings echoed to the terminal; the reports have all of them
 
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
 
 def verify(
     plan_dir: Annotated[Path, typer.Argument(help="The plan folder that was loaded.")],
