@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from graphkit import ADA, KATHERINE
 from migrator.cli import app
-from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.journal import Journal
 from migrator.sample.generate import FALLBACK_MAIL
 from plankit import build_plan
@@ -40,19 +39,6 @@ def said(result, code: int, words: str) -> bool:
     """The command ended with `code`, and its output (stdout and stderr) says `words`."""
     print(result.exit_code, result.output)  # shown by pytest when the assertion fails
     return result.exit_code == code and words in result.output
-
-
-@pytest.fixture
-def tenant(emulator, monkeypatch) -> None:
-    for name, value in {
-        "MIGRATOR_TENANT_ID": DEMO_TENANT,
-        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-        "MIGRATOR_GRAPH_URL": emulator.url,
-        "MIGRATOR_LOGIN_URL": emulator.url,
-        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
-    }.items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

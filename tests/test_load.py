@@ -16,28 +16,11 @@ from pathlib import Path
 import pytest
 
 from migrator.cli.progress import LoadBars
-from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.graph import GraphClient
 from migrator.journal import Journal, JournalError
 from migrator.plan import Manifest
 from migrator.stages.load import LoadOptions, load
 from plankit import assert_landed_exactly, build_plan
-
-
-@pytest.fixture
-def target_env(emulator, monkeypatch) -> dict[str, str]:
-    """Point the commands at the test's emulator as if it were a tenant."""
-    env = {
-        "MIGRATOR_TENANT_ID": DEMO_TENANT,
-        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-        "MIGRATOR_GRAPH_URL": emulator.url,
-        "MIGRATOR_LOGIN_URL": emulator.url,
-        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
 
 
 def run_load(emulator, plan_dir: Path, journal: Path, **options):
@@ -123,7 +106,7 @@ def conversation_requests(emulator) -> int:
     return sum(c["requests"] for c in emulator.operator("stats")["conversations"].values())
 
 
-def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, target_env):
+def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=40)  # 8 s of posting at 5/s: every kill lands mid-run
     command = [sys.executable, "-m", "migrator", "load", str(tmp_path), "--workers", "2"]
     rng = random.Random(5)
@@ -143,7 +126,7 @@ def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, target_en
     assert 0 < already < 80, "the killed runs must have landed part of the plan, and not all of it"
 
 
-def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env):
+def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=4)
     first = subprocess.run(
         [sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=300
@@ -168,7 +151,7 @@ def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env)
     assert "Load report" in (tmp_path / "load-report.html").read_text()
 
 
-def test_dry_run_sends_nothing(emulator, tmp_path, target_env):
+def test_dry_run_sends_nothing(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=10, private=True, chats=True)
     before = emulator.operator("stats")["totals"]["requests"]
     result = subprocess.run(
@@ -195,7 +178,7 @@ def test_a_journal_belongs_to_one_target(tmp_path):
             journal.bind("tenant-b@graph.microsoft.com")
 
 
-def test_a_bad_plan_is_refused_with_its_file(tmp_path, target_env):
+def test_a_bad_plan_is_refused_with_its_file(tmp_path, tenant):
     result = subprocess.run(
         [sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=120
     )
@@ -234,7 +217,7 @@ def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_pa
     assert len([c for c in emulator.operator("dump")["chats"] if c["migrationMode"]]) == 2
 
 
-def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp_path, target_env):
+def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
     load_command = [sys.executable, "-m", "migrator", "load", str(tmp_path)]
     assert subprocess.run(load_command, capture_output=True, text=True, timeout=300).returncode == 0
