@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from graphkit import ADA, KATHERINE
 from migrator.cli import app
 from migrator.journal import Journal
+from migrator.plan import read_lines, write_lines
 from migrator.sample.generate import FALLBACK_MAIL
 from plankit import build_plan
 
@@ -102,6 +103,19 @@ def test_load(tenant, plan: Path, emulator, tmp_path: Path):
     build_plan(tmp_path / "other", channels=1, messages=2)
     emulator.operator("faults", {"spec": GRAPH_FAILS})
     assert said(run("load", tmp_path / "other"), 1, "load: POST /v1.0/teams → 400")
+
+
+def test_load_with_a_message_teams_refuses_exits_1_and_leaves_the_team_open(tenant, tmp_path: Path):
+    manifest = build_plan(tmp_path, channels=1, messages=3)
+    channel = manifest.teams[0].channels[0]
+    lines = list(read_lines(tmp_path, channel))
+    lines[-1]["createdDateTime"] = "2999-01-01T00:00:00.000Z"  # Graph refuses a time in the future: 400
+    write_lines(tmp_path / channel.file, iter(lines))
+    result = run("load", tmp_path)
+    assert said(result, 1, "2 posted, 0 already present, 1 failed")
+    assert "load: team 'Acme' not completed: channels still in migration mode because something failed: General" in (
+        result.output
+    )
 
 
 def test_load_with_refused_credentials_exits_2(refused, plan: Path):

@@ -151,7 +151,7 @@ def _channel_work(
 def _finish_team(provisioner: Provisioner, journal: Journal, team: PlannedTeam, result: LoadOutcome) -> None:
     """Complete the team and add its members once, and only once, every channel completed."""
     keys = {ch.key for ch in team.channels if ch.membership != "private"}
-    open_channels = [c.display_name for c in result.conversations if c.key in keys and not c.completed]
+    open_channels = [c.name for c in result.conversations if c.key in keys and not c.completed]
     if open_channels:
         result.teams_blocked[team.display_name] = (
             "channels still in migration mode because something failed: "
