@@ -7,8 +7,10 @@ import ipaddress
 import socket
 import sys
 import tempfile
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -107,7 +109,7 @@ def serve(settings: EmulatorSettings) -> None:
         sys.stdout.flush()
 
 
-def _event_loop_runner():
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
     """uvloop when installed (uvicorn[standard] brings it): its TLS path costs about half of asyncio's."""
     try:
         import uvloop
