@@ -36,3 +36,11 @@ class IncompleteError(MigratorError):
     """The run did not complete what it was asked (messages failed, Graph kept failing): exit 1."""
 
     exit_code: ClassVar[int] = INCOMPLETE_EXIT_CODE
+
+
+class OptionError(InputError):
+    """A command line that cannot work: options that exclude each other, or a value out of range: exit 2.
+
+    Values a stage parses itself are its own errors (an export filter, a mapping file); this is for the
+    rest, which the shell checks before anything runs.
+    """

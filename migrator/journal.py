@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.errors import InputError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS teams (
@@ -41,8 +43,8 @@ REQUESTED, CREATED, COMPLETED, DONE = "requested", "created", "completed", "done
 POSTED, FAILED = "posted", "failed"
 
 
-class JournalError(RuntimeError):
-    pass
+class JournalError(InputError):
+    """The journal is missing, or it records a migration into another target: exit code 2."""
 
 
 @dataclass(frozen=True)

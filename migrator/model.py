@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, BinaryIO, Protocol
 
+from migrator.errors import InputError
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -222,7 +224,7 @@ def repaired_rows(repaired: Mapping[str, int]) -> list[dict[str, Any]]:
     return [{"file": file, "strings": strings} for file, strings in repaired.items()]
 
 
-class SourceError(Exception):
+class SourceError(InputError):
     """The input cannot be read at all; the CLI prints it and exits with code 2."""
 
 

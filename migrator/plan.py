@@ -24,13 +24,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from migrator.errors import InputError
+
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
 REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments")
 CHAT_TYPES = ("oneOnOne", "group")  # a PlannedConversation with one of these memberships is a chat
 
 
-class PlanError(ValueError):
+class PlanError(InputError):
     """A plan that cannot be loaded; names the file (and line) and what to do."""
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.emulator.runner import EmulatorProcess
+from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT, EmulatorProcess
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_CONFIG = {
@@ -38,6 +38,27 @@ def emulator(emulator_process):
     emulator_process.operator("faults", {"spec": ""})
     emulator_process.operator("config", DEFAULT_CONFIG)
     return emulator_process
+
+
+def tenant_env(emulator: EmulatorProcess) -> dict[str, str]:
+    """The MIGRATOR_* settings that point the commands at `emulator` as if it were a customer's tenant."""
+    return {
+        "MIGRATOR_TENANT_ID": DEMO_TENANT,
+        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
+        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
+        "MIGRATOR_GRAPH_URL": emulator.url,
+        "MIGRATOR_LOGIN_URL": emulator.url,
+        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
+    }
+
+
+@pytest.fixture
+def tenant(emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The commands talk to the test's emulator as if it were a customer's tenant (MIGRATOR_* credentials)."""
+    env = tenant_env(emulator)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
 
 
 @pytest.fixture

@@ -13,27 +13,13 @@ from typer.testing import CliRunner
 
 from graphkit import ADA, GRACE, KATHERINE
 from migrator.cli import app
-from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
+from migrator.cli.progress import ExportBars
+from migrator.emulator.runner import DEMO_SECRET
 from migrator.graph.stats import GraphStats
 from migrator.stages.export import directory_users
 from migrator.stages.export.outcome import DONE, Target, TargetOutcome
-from migrator.stages.export.progress import ExportProgress
 from test_export import SampleTeam, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
 from test_graph_client import GRAPH, client_fixture, rsps_fixture, sleeps_fixture  # noqa: F401  (fixtures: a mocked Graph)
-
-
-@pytest.fixture
-def tenant(emulator, monkeypatch) -> None:
-    """The commands talk to the test's emulator as if it were a customer's tenant."""
-    for name, value in {
-        "MIGRATOR_TENANT_ID": DEMO_TENANT,
-        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-        "MIGRATOR_GRAPH_URL": emulator.url,
-        "MIGRATOR_LOGIN_URL": emulator.url,
-        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
-    }.items():
-        monkeypatch.setenv(name, value)
 
 
 def invoke(*args: str):
@@ -122,7 +108,7 @@ def test_without_credentials_the_embedded_emulator_is_used(monkeypatch, tmp_path
 
 def test_progress_without_a_terminal_prints_a_plain_line_with_targets_messages_pages_and_rate():
     stats, stream = GraphStats(), io.StringIO()
-    progress = ExportProgress(2, stats, every=0.01, stream=stream)
+    progress = ExportBars(2, stats, every=0.01, stream=stream)
     ada = TargetOutcome(Target("user", ADA), name="Ada Lovelace")
     progress.started(ada)
     ada.messages, ada.pages, ada.status = 120, 3, DONE

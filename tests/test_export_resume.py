@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from graphkit import ADA
-from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.stages.export import ExportOptions, Target, export
 from migrator.stages.export import runner as export_runner
 from migrator.stages.export.archive import safe_name
@@ -152,17 +151,9 @@ def test_a_line_cut_short_by_a_crash_is_repaired(client, team, tmp_path):
     assert path.read_text(encoding="utf-8") == "".join(lines)
 
 
-def test_kill_9_in_the_middle_of_the_cli_then_rerun(emulator, team, tmp_path):
+def test_kill_9_in_the_middle_of_the_cli_then_rerun(emulator, tenant, team, tmp_path):
     """A real process killed hard while paging; the rerun completes the archive exactly."""
-    env = {
-        **os.environ,
-        "MIGRATOR_TENANT_ID": DEMO_TENANT,
-        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-        "MIGRATOR_GRAPH_URL": emulator.url,
-        "MIGRATOR_LOGIN_URL": emulator.url,
-        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
-    }
+    env = {**os.environ, **tenant}
     command = [sys.executable, "-m", "migrator", "export", "team", team.id, "--out", str(tmp_path)]
     emulator.operator("faults", {"spec": "latency:1000ms"})  # the first page arrives after the 2 s checkpoint
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

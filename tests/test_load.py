@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -9,32 +10,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
+from migrator.cli.progress import LoadBars
 from migrator.graph import GraphClient
 from migrator.journal import Journal, JournalError
 from migrator.plan import Manifest
 from migrator.stages.load import LoadOptions, load
 from plankit import assert_landed_exactly, build_plan
-
-
-@pytest.fixture
-def target_env(emulator, monkeypatch) -> dict[str, str]:
-    """Point the commands at the test's emulator as if it were a tenant."""
-    env = {
-        "MIGRATOR_TENANT_ID": DEMO_TENANT,
-        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-        "MIGRATOR_GRAPH_URL": emulator.url,
-        "MIGRATOR_LOGIN_URL": emulator.url,
-        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
 
 
 def run_load(emulator, plan_dir: Path, journal: Path, **options):
@@ -54,6 +40,44 @@ def test_a_plan_lands_exactly_once_at_five_per_second(emulator, tmp_path):
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0 and again.total("already") == 36
     assert_landed_exactly(emulator.operator("dump"), tmp_path)
+
+
+class RecordedProgress:
+    """What the load stage told its progress (migrator.progress.LoadProgress)."""
+
+    def __init__(self) -> None:
+        self.added: dict[str, int] = {}
+        self.advanced: Counter[str] = Counter()
+
+    def add(self, key: str, name: str, messages: int) -> None:
+        assert not self.advanced, "every conversation is added before the first message"
+        self.added[key] = messages
+
+    def advance(self, key: str, started: float) -> None:
+        assert started <= time.monotonic()
+        self.advanced[key] += 1
+
+
+def test_load_reports_every_conversation_and_message_through_the_progress_interface(emulator, tmp_path):
+    manifest = build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
+    progress = RecordedProgress()
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("test")
+        assert load(tmp_path, client, journal, LoadOptions(), progress).ok
+    planned = {c.key: c.messages for _, c in manifest.conversations()}
+    assert progress.added == planned and progress.advanced == planned
+
+
+def test_load_progress_without_a_terminal_prints_counts_rate_and_time_left():
+    stream = io.StringIO()
+    with LoadBars(every=0.01, stream=stream) as progress:
+        progress.add("acme/general", "General", 3)
+        progress.add("chats/ada-alan", "Ada, Alan", 1)
+        progress.advance("acme/general", time.monotonic())
+        deadline = time.monotonic() + 30
+        while "load: 1/4 messages" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert re.search(r"load: 1/4 messages, [\d.]+/s, about \d+s left", stream.getvalue())
 
 
 def test_faults_never_duplicate_or_lose(emulator, tmp_path):
@@ -82,7 +106,7 @@ def conversation_requests(emulator) -> int:
     return sum(c["requests"] for c in emulator.operator("stats")["conversations"].values())
 
 
-def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, target_env):
+def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=40)  # 8 s of posting at 5/s: every kill lands mid-run
     command = [sys.executable, "-m", "migrator", "load", str(tmp_path), "--workers", "2"]
     rng = random.Random(5)
@@ -102,7 +126,7 @@ def test_kill_minus_nine_never_duplicates_or_loses(emulator, tmp_path, target_en
     assert 0 < already < 80, "the killed runs must have landed part of the plan, and not all of it"
 
 
-def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env):
+def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=4)
     first = subprocess.run(
         [sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=300
@@ -127,7 +151,7 @@ def test_reset_then_load_migrates_the_team_again(emulator, tmp_path, target_env)
     assert "Load report" in (tmp_path / "load-report.html").read_text()
 
 
-def test_dry_run_sends_nothing(emulator, tmp_path, target_env):
+def test_dry_run_sends_nothing(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=10, private=True, chats=True)
     before = emulator.operator("stats")["totals"]["requests"]
     result = subprocess.run(
@@ -154,7 +178,7 @@ def test_a_journal_belongs_to_one_target(tmp_path):
             journal.bind("tenant-b@graph.microsoft.com")
 
 
-def test_a_bad_plan_is_refused_with_its_file(tmp_path, target_env):
+def test_a_bad_plan_is_refused_with_its_file(tmp_path, tenant):
     result = subprocess.run(
         [sys.executable, "-m", "migrator", "load", str(tmp_path)], capture_output=True, text=True, timeout=120
     )
@@ -193,7 +217,7 @@ def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_pa
     assert len([c for c in emulator.operator("dump")["chats"] if c["migrationMode"]]) == 2
 
 
-def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp_path, target_env):
+def test_reset_a_channel_then_load_fills_it_again_and_chats_refuse(emulator, tmp_path, tenant):
     build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
     load_command = [sys.executable, "-m", "migrator", "load", str(tmp_path)]
     assert subprocess.run(load_command, capture_output=True, text=True, timeout=300).returncode == 0

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from graphkit import ALAN
 from migrator.cli import app
-from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.plan import Manifest, read_lines, write_lines
@@ -255,19 +254,6 @@ def test_unexpected_messages_are_listed_but_do_not_fail():
 )
 def test_body_comparison_ignores_only_serialisation(planned_html, landed_html, same):
     assert (normalise_html(planned_html) == normalise_html(landed_html)) is same
-
-
-@pytest.fixture
-def tenant(emulator, monkeypatch) -> None:
-    for name, value in {
-        "MIGRATOR_TENANT_ID": DEMO_TENANT,
-        "MIGRATOR_CLIENT_ID": DEMO_CLIENT_ID,
-        "MIGRATOR_CLIENT_SECRET": DEMO_SECRET,
-        "MIGRATOR_GRAPH_URL": emulator.url,
-        "MIGRATOR_LOGIN_URL": emulator.url,
-        "MIGRATOR_CA_BUNDLE": str(emulator.ca),
-    }.items():
-        monkeypatch.setenv(name, value)
 
 
 def test_the_command_writes_both_reports_and_exits_by_the_result(emulator, tenant, loaded, tmp_path):

@@ -61,8 +61,8 @@ def load_command(plan: Path, journal: Path, workers: int) -> list[str]:
 def load_until_done(plan: Path, journal: Path, env: dict[str, str], workers: int, runs: int = 6) -> list[int]:
     """Run load until it exits 0, as a consultant re-runs it after a failure; the exit codes of the runs.
 
-    Any run may stop short under faults (a message that failed every retry exits 1, an error while
-    creating a team or channel exits 2); the next run must pick up from the journal.
+    Any run may stop short under faults (a message that failed every retry, or an error while creating a
+    team or channel, exits 1); the next run must pick up from the journal.
     """
     codes: list[int] = []
     while len(codes) < runs:
@@ -78,7 +78,7 @@ def load_until_done(plan: Path, journal: Path, env: dict[str, str], workers: int
 
 
 def runs_text(codes: list[int]) -> str:
-    """`1 load run` or `3 load runs (exits 2, 1, 0)`."""
+    """`1 load run` or `3 load runs (exits 1, 1, 0)`."""
     if len(codes) == 1:
         return "1 load run"
     return f"{len(codes)} load runs (exits {', '.join(map(str, codes))})"

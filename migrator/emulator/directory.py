@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrator.errors import InputError
+
 DEMO_PATH = Path(__file__).with_name("demo_directory.json")
 
 
@@ -44,7 +46,7 @@ class Directory:
         return name.lower() in {self.tenant_id.lower(), self.domain.lower(), "organizations"}
 
 
-class DirectoryError(ValueError):
+class DirectoryError(InputError):
     """A directory file that cannot be used; names the file and the entry."""
 
 

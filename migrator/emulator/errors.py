@@ -8,6 +8,9 @@ from __future__ import annotations
 
 
 class GraphFault(Exception):
+    """An error the emulated Graph answers with; the HTTP layer turns it into a response, so it never reaches
+    the migrator's user and is not a `MigratorError`."""
+
     status = 500
     code = "InternalServerError"
 
@@ -77,7 +80,10 @@ class ServiceUnavailable(GraphFault):
 
 
 class TokenError(Exception):
-    """An identity-platform (AADSTS) error from the token endpoint: a different envelope."""
+    """An identity-platform (AADSTS) error from the token endpoint: a different envelope.
+
+    Like `GraphFault`, an answer of the emulator, never an error of the migrator's user (not a `MigratorError`).
+    """
 
     def __init__(self, status: int, error: str, aadsts: str, description: str):
         super().__init__(f"{aadsts}: {description}")

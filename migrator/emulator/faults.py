@@ -11,10 +11,12 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from migrator.errors import InputError
+
 _LATENCY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(InputError):
     pass
 
 

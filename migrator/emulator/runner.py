@@ -16,13 +16,16 @@ from typing import Any
 
 import requests
 
+from migrator.errors import InputError
+
 DEMO_TENANT = "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"
 DEMO_CLIENT_ID = "b1f1c0de-0000-4000-8000-000000000001"
 DEMO_SECRET = "demo-secret-not-for-production"
 
 
-class EmulatorStartError(RuntimeError):
-    pass
+class EmulatorStartError(InputError):
+    """The embedded emulator did not start: exit code 2. It carries the emulator's own error, which names what to
+    fix (most often the --directory file, or a state folder another emulator holds)."""
 
 
 class EmulatorProcess:

@@ -7,8 +7,10 @@ import ipaddress
 import socket
 import sys
 import tempfile
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -19,6 +21,7 @@ from migrator.emulator.faults import Faults
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
 from migrator.emulator.store import Store
+from migrator.errors import InputError
 
 
 @dataclass
@@ -36,8 +39,8 @@ class EmulatorSettings:
     provision_delay: float = 0.2
 
 
-class EmulatorConfigError(ValueError):
-    pass
+class EmulatorConfigError(InputError):
+    """An option the emulator cannot start with (a host that is not loopback, a port in use): exit code 2."""
 
 
 def build_app(settings: EmulatorSettings) -> EmulatorApp:
@@ -70,10 +73,13 @@ def _loopback_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(settings: EmulatorSettings) -> None:
-    app = build_app(settings)
-    tls_dir = Path(settings.tls_dir) if settings.tls_dir else Path(tempfile.mkdtemp(prefix="graph-emulator-tls-"))
-    files = tls.prepare(tls_dir)
-    sock = _loopback_socket(settings.host, settings.port)
+    try:
+        app = build_app(settings)
+        tls_dir = Path(settings.tls_dir) if settings.tls_dir else Path(tempfile.mkdtemp(prefix="graph-emulator-tls-"))
+        files = tls.prepare(tls_dir)
+        sock = _loopback_socket(settings.host, settings.port)
+    except OSError as error:  # a port in use, a TLS or state folder that cannot be written: settings to fix
+        raise EmulatorConfigError(str(error)) from error
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
@@ -103,7 +109,7 @@ def serve(settings: EmulatorSettings) -> None:
         sys.stdout.flush()
 
 
-def _event_loop_runner():
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
     """uvloop when installed (uvicorn[standard] brings it): its TLS path costs about half of asyncio's."""
     try:
         import uvloop

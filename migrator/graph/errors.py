@@ -4,6 +4,12 @@ Callers branch on the class (409 means "already imported", a lost
 connection means "reconcile"), and consultants read `str()`: it names the
 call, the status, Graph's code and message and the request-id Microsoft
 support asks for, and never a token or secret.
+
+A Graph error that reaches the command line ends it with exit code 1 (Graph
+kept failing: the run did not complete), except the ones the user fixes in the
+settings or the tenant, which also derive from `InputError` and end it with 2:
+refused credentials (401, sign-in refused), a missing permission (403) and a
+missing billing model or licence (402).
 """
 
 from __future__ import annotations
@@ -14,15 +20,24 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from migrator.errors import InputError, MigratorError
 from migrator.graph.redact import redact
 
 
-class ConfigError(ValueError):
-    """Settings are missing or unusable; raised before any network call."""
+class ConfigError(InputError, ValueError):
+    """Settings are missing or unusable; raised before any network call.
+
+    Also a ValueError: `auth.build_app` words an unusable key, whether msal or our own
+    check finds it, as one "Cannot sign in" error by catching ValueError.
+    """
 
 
-class GraphError(Exception):
-    """A Graph call failed; carries what support and reconciliation need."""
+class GraphError(MigratorError):
+    """A Graph call failed; carries what support and reconciliation need.
+
+    Its exit code is `MigratorError`'s (1): it sets none of its own, so that a subclass that
+    also derives from `InputError` takes that one's (2) through the method resolution order.
+    """
 
     def __init__(
         self,
@@ -92,15 +107,15 @@ class BadRequestError(GraphError):
     """400: the request is wrong; retrying it unchanged cannot help."""
 
 
-class UnauthorizedError(GraphError):
+class UnauthorizedError(GraphError, InputError):
     """401: the token was missing, expired or rejected even after a refresh."""
 
 
-class PaymentRequiredError(GraphError):
+class PaymentRequiredError(GraphError, InputError):
     """402: export needs a billing model or a licence (see graph-contract.md)."""
 
 
-class ForbiddenError(GraphError):
+class ForbiddenError(GraphError, InputError):
     """403: the app lacks a permission, or another app owns the migration session."""
 
 
@@ -132,7 +147,7 @@ class ForeignHostError(GraphError):
     """A URL pointed outside the Graph host; following it would leak the bearer token."""
 
 
-class AuthenticationError(GraphError):
+class AuthenticationError(GraphError, InputError):
     """The token endpoint refused the app: `code` holds the AADSTS code when there is one."""
 
     def _where(self) -> str:

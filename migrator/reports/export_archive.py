@@ -20,7 +20,15 @@ from markupsafe import Markup, escape
 
 from migrator.reports.archive_body import ImageResolver, archive_body
 from migrator.reports.html import render
-from migrator.stages.export.archive import IMAGES_DIR, Message, TargetArchive, conversation_of, read_messages, safe_name
+from migrator.stages.export.archive import (
+    IMAGES_DIR,
+    ArchiveError,
+    Message,
+    TargetArchive,
+    conversation_of,
+    read_messages,
+    safe_name,
+)
 from migrator.stages.export.images import HOSTED_URL, local_image
 from migrator.timestamps import parse_ms
 
@@ -55,9 +63,12 @@ class Thread:
 def render_archive(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     targets = []
-    for folder, label in TARGET_FOLDERS.items():
-        for root in sorted(p for p in (out_dir / folder).glob("*") if p.is_dir()):
-            targets.append(_render_target(out_dir, root, label))
+    try:
+        for folder, label in TARGET_FOLDERS.items():
+            for root in sorted(p for p in (out_dir / folder).glob("*") if p.is_dir()):
+                targets.append(_render_target(out_dir, root, label))
+    except ArchiveError as error:  # the export itself is on disk; say which of its files stopped the archive
+        raise ArchiveError(f"the HTML archive was not written: {error}") from error
     index = out_dir / INDEX_FILE
     index.write_text(
         render(

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from migrator.errors import InputError
 from migrator.sample import vocabulary as vocab
 from migrator.sample.files import SampleFile, draw_file
 from migrator.sample.records import Bot, RecordWriter
@@ -41,7 +42,7 @@ BOT_SHARE = 0.02  # of roots in public channels
 DEFAULT_FILES = 20  # attached to messages of a realistic workspace
 
 
-class SampleError(ValueError):
+class SampleError(InputError):
     """Options that cannot produce a workspace; the CLI prints it in one line."""
 
 
@@ -150,7 +151,14 @@ class _FilePicker:
 def generate(out: Path, options: SampleOptions) -> SampleSummary:
     """Write the export under OUT/slack and its directory to OUT/directory.json."""
     options.check()
-    export = Path(out) / EXPORT_DIR
+    try:
+        return _generate(Path(out), options)
+    except OSError as error:  # a folder that cannot be written is the user's to fix, like an option
+        raise SampleError(str(error)) from error
+
+
+def _generate(out: Path, options: SampleOptions) -> SampleSummary:
+    export = out / EXPORT_DIR
     if export.exists() and any(export.iterdir()):
         raise SampleError(f"{export} is not empty; give --out a new folder so two workspaces are never mixed")
     export.mkdir(parents=True, exist_ok=True)
@@ -163,7 +171,7 @@ def generate(out: Path, options: SampleOptions) -> SampleSummary:
     for conversation, shape in zip(conversations, shapes, strict=True):
         conversation.place(shape)
     summary = SampleSummary(
-        export=export, directory=Path(out) / DIRECTORY_FILE, users=len(people) + 1, conversations=len(conversations)
+        export=export, directory=out / DIRECTORY_FILE, users=len(people) + 1, conversations=len(conversations)
     )
     _write_json(export / "users.json", [p.slack for p in people] + [_bot_user(bot, team_id)])
     for name, kind in (

@@ -77,7 +77,11 @@ _replace_surrogates = partial(LONE_SURROGATE.subn, "\ufffd")  # (text with U+FFF
 
 
 class Refused(Exception):
-    """One record cannot be used; the reader quarantines it with this message."""
+    """One record cannot be used; the reader quarantines it with this message.
+
+    Control flow inside a reader, never seen by the user (the quarantine lists the record instead), so it is not
+    a `MigratorError`.
+    """
 
 
 class Repairs(dict[str, int]):

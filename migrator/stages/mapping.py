@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from migrator.errors import InputError
 from migrator.model import Conversation, ConversationKind, Source, User, Workspace
 from migrator.sources import open_source
 from migrator.sources.common import LONE_SURROGATE
@@ -61,7 +62,7 @@ MAX_TEAM_NAME = 256
 DirectoryLookup = Callable[[str], "Mapping[str, Any] | None"]
 
 
-class MappingError(Exception):
+class MappingError(InputError):
     """The mapping files cannot be read at all (missing, not YAML); exit code 2."""
 
 

@@ -1,7 +1,7 @@
 """`export`: Teams conversations out through the export APIs, incremental and resumable.
 
-`export()` is the core (also what a benchmark calls); `command` wraps it for
-the CLI with the target, logging, progress and the HTML archive.
+`export()` is the core (also what a benchmark calls); `migrator.cli.export` wraps
+it for the command line with the target, logging, progress and the HTML archive.
 """
 
 from migrator.stages.export.archive import ArchiveError

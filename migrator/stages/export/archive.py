@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import orjson
 
+from migrator.errors import IncompleteError
 from migrator.timestamps import parse_ms
 
 ATTACHMENTS_FILE = "attachments.csv"
@@ -43,8 +44,11 @@ def safe_name(graph_id: str) -> str:
     return quote(graph_id, safe="@.-_=")
 
 
-class ArchiveError(ValueError):
-    """A file of an earlier export is damaged, or Graph sent something that cannot be filed; says which."""
+class ArchiveError(IncompleteError):
+    """A file of an earlier export is damaged, or Graph sent something that cannot be filed; says which.
+
+    Either way that target (or the HTML archive) was not completed, and the run ends with exit code 1.
+    """
 
 
 def conversation_of(message: Message) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from migrator.errors import InputError
 from migrator.timestamps import format_ms, parse_ms
 
 USER_TYPES = (
@@ -31,7 +32,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class FilterError(ValueError):
+class FilterError(InputError):
     """Options that no `$filter` Graph accepts can express; says which and what to do."""
 
 

@@ -15,10 +15,18 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from migrator.graph import BadRequestError, GraphClient, GraphError, PaymentRequiredError, RateLimiter
+from migrator.graph import (
+    AuthenticationError,
+    BadRequestError,
+    GraphClient,
+    GraphError,
+    PaymentRequiredError,
+    RateLimiter,
+)
 from migrator.limits import CHANNEL_RPS, EXPORT_MAX_TOP, EXPORT_TENANT_RPS
+from migrator.progress import NO_PROGRESS, ExportProgress
 from migrator.stages.export.archive import ArchiveError, Message, TargetArchive, safe_name
 from migrator.stages.export.billing import MODELS, explain
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
@@ -34,19 +42,6 @@ log = logging.getLogger("migrator.export")
 # written, so a message stamped just before the newest one seen can appear after the run read past it;
 # the overlap fetches such stragglers again, and the archive keeps each version once.
 WATERMARK_OVERLAP_MS = 5 * 60_000
-
-
-class Progress(Protocol):
-    def started(self, outcome: TargetOutcome) -> None: ...
-    def page(self, outcome: TargetOutcome) -> None: ...
-    def finished(self, outcome: TargetOutcome) -> None: ...
-
-
-class _Silent:
-    def started(self, outcome: TargetOutcome) -> None:
-        pass
-
-    page = finished = started
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,11 @@ class ExportOptions:
 
 
 def export(
-    client: GraphClient, targets: list[Target], out_dir: Path, options: ExportOptions, progress: Progress | None = None
+    client: GraphClient,
+    targets: list[Target],
+    out_dir: Path,
+    options: ExportOptions,
+    progress: ExportProgress = NO_PROGRESS,
 ) -> ExportOutcome:
     """Export every target into `out_dir`; returns per-target outcomes and the run's request counts.
 
@@ -81,10 +80,7 @@ def export(
             state.check_filter(target.key, sender)
         before = client.stats.snapshot()
         started = time.monotonic()
-        runs = [
-            _TargetRun(client, state, Path(out_dir), target, options, sender, progress or _Silent())
-            for target in targets
-        ]
+        runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress) for target in targets]
         with ThreadPoolExecutor(
             max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export"
         ) as pool:
@@ -116,7 +112,7 @@ class _TargetRun:
         target: Target,
         options: ExportOptions,
         sender: str | None,
-        progress: Progress,
+        progress: ExportProgress,
     ) -> None:
         self.client = client
         self.state = state
@@ -136,6 +132,8 @@ class _TargetRun:
             self.outcome.status = DONE
         except PaymentRequiredError as error:
             self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, explain(error, self.options.model)
+        except AuthenticationError:
+            raise  # the sign-in is refused for every target alike: the run stops, the user fixes the credentials
         except (GraphError, ArchiveError, OSError) as error:
             self.outcome.status, self.outcome.error = FAILED, str(error)
         self.outcome.seconds = time.monotonic() - started

@@ -26,12 +26,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrator.errors import InputError
+
 STATE_FILE = "state.json"
 LOCK_FILE = ".export.lock"
 STATE_VERSION = 1
 
 
-class StateError(ValueError):
+class StateError(InputError):
     """state.json cannot be used for this run; names the file and what to do."""
 
 

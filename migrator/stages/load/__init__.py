@@ -23,13 +23,14 @@ from pathlib import Path
 from migrator.graph import GraphClient
 from migrator.journal import Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
+from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.conversation import ConversationLoader
+from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
-from migrator.stages.load.progress import LoadProgress
-from migrator.stages.load.provision import LoadError, Provisioner
+from migrator.stages.load.provision import Provisioner
 
 log = logging.getLogger("migrator.load")
-__all__ = ["LoadError", "LoadOptions", "load", "select_teams"]
+__all__ = ["LoadError", "LoadOptions", "ProvisionError", "SelectionError", "load", "select_teams"]
 
 
 @dataclass
@@ -46,28 +47,30 @@ def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
     chosen = [t for t in manifest.teams if only in (t.key, t.display_name)]
     if not chosen:
         names = ", ".join(t.display_name for t in manifest.teams)
-        raise LoadError(f"--only {only!r} names no team of the plan; its teams are: {names}")
+        raise SelectionError(f"--only {only!r} names no team of the plan; its teams are: {names}")
     return chosen
 
 
-def load(plan_dir: Path, client: GraphClient, journal: Journal, options: LoadOptions) -> LoadOutcome:
+def load(
+    plan_dir: Path,
+    client: GraphClient,
+    journal: Journal,
+    options: LoadOptions,
+    progress: LoadProgress = NO_PROGRESS,
+) -> LoadOutcome:
     manifest = Manifest.read(plan_dir)
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
     started = time.monotonic()
     provisioner = Provisioner(client, journal, options.operation_timeout)
     result = LoadOutcome()
-    progress = LoadProgress(sum(conv.messages for _, conv in _planned(teams, chats)))
     for _, conv in _planned(teams, chats):
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    try:
-        _run(loader, _provision(provisioner, teams, chats, result), options.workers)
-        for team in teams:
-            _finish_team(provisioner, journal, team, result)
-        _run(loader, _provision_private(provisioner, teams, result), options.workers)
-    finally:
-        progress.close()
+    _run(loader, _provision(provisioner, teams, chats, result), options.workers)
+    for team in teams:
+        _finish_team(provisioner, journal, team, result)
+    _run(loader, _provision_private(provisioner, teams, result), options.workers)
     result.seconds = time.monotonic() - started
     return result
 
@@ -148,7 +151,7 @@ def _channel_work(
 def _finish_team(provisioner: Provisioner, journal: Journal, team: PlannedTeam, result: LoadOutcome) -> None:
     """Complete the team and add its members once, and only once, every channel completed."""
     keys = {ch.key for ch in team.channels if ch.membership != "private"}
-    open_channels = [c.display_name for c in result.conversations if c.key in keys and not c.completed]
+    open_channels = [c.name for c in result.conversations if c.key in keys and not c.completed]
     if open_channels:
         result.teams_blocked[team.display_name] = (
             "channels still in migration mode because something failed: "

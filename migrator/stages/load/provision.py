@@ -11,18 +11,15 @@ import logging
 import time
 
 from migrator.graph import BadRequestError, ConflictError, ConnectionLostError, GraphClient, NotFoundError, RateLimiter
-from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal
+from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
 from migrator.plan import PlannedConversation, PlannedTeam
+from migrator.stages.load.errors import ProvisionError
 from migrator.timestamps import parse_ms
 
 log = logging.getLogger("migrator.load")
 LOST_ANSWER_ATTEMPTS = 4  # channel creations sent again after an answer was lost and no channel appeared
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
-
-
-class LoadError(RuntimeError):
-    """A problem the run cannot work around; says what to do."""
 
 
 class Provisioner:
@@ -79,11 +76,11 @@ class Provisioner:
                 self.journal.set_team(team.key, CREATED, team_id=team_id)
                 return team_id
             if status["status"] == "failed":
-                raise LoadError(
+                raise ProvisionError(
                     f"team {team.display_name!r}: Teams reported the creation failed: {status.get('error')}"
                 )
             if time.monotonic() > deadline:
-                raise LoadError(
+                raise ProvisionError(
                     f"team {team.display_name!r} was not ready after {self.operation_timeout:.0f}s; run load again "
                     "later"
                 )
@@ -106,7 +103,7 @@ class Provisioner:
         try:
             self.client.get_json(f"/teams/{team_id}")
         except NotFoundError:
-            raise LoadError(
+            raise JournalError(
                 f"team {team.display_name!r} ({team_id}) is in the journal but no longer exists in Teams; "
                 f"run `migrator reset --team {team.key!r}` to forget it, then load again"
             ) from None
@@ -296,8 +293,8 @@ class Provisioner:
         return added
 
 
-def _not_found(channel: PlannedConversation, team_id: str) -> LoadError:
-    return LoadError(f"channel {channel.display_name!r}: not found in team {team_id} after creating it")
+def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:
+    return ProvisionError(f"channel {channel.display_name!r}: not found in team {team_id} after creating it")
 
 
 def _member_bind(user_id: str, roles: list[str]) -> dict:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import requests
 
+from migrator.errors import IncompleteError
 from migrator.graph import GraphClient
 from migrator.limits import SIMPLE_UPLOAD_MAX_BYTES
 from migrator.plan import PlanError, PlannedUpload
@@ -52,8 +53,8 @@ def upload(client: GraphClient, folder: dict, upload_: PlannedUpload, data: byte
     return _send_fragments(client, session["uploadUrl"], data, upload_.name)
 
 
-class UploadError(RuntimeError):
-    pass
+class UploadError(IncompleteError):
+    """An upload session lost or refused the bytes: that file (and its message) failed this run; load again."""
 
 
 def _send_fragments(client: GraphClient, upload_url: str, data: bytes, name: str) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import collector
+from migrator.errors import InputError
 from migrator.model import Conversation, Source, User, repaired_rows
 from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
 from migrator.sources import open_source
@@ -48,7 +49,7 @@ CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
 OWNER_FLAGS = ("is_primary_owner", "is_owner", "is_admin")  # Slack workspace roles that own the team in Teams
 
 
-class TransformError(Exception):
+class TransformError(InputError):
     """The mappings cannot be carried out; lists every problem with file and line (exit code 2)."""
 
 

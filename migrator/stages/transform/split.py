@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 
 class SplitError(ValueError):
-    """A budget too small for even one character; a bug in the caller's arithmetic."""
+    """A budget too small for even one character; a bug in the caller's arithmetic.
+
+    Not a `MigratorError`: no input can cause it, and a bug should show its traceback.
+    """
 
 
 def size(html: str) -> int:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from migrator.graph import GraphClient, GraphError, PaymentRequiredError
+from migrator.graph import AuthenticationError, GraphClient, GraphError, PaymentRequiredError
 from migrator.journal import Journal
 from migrator.limits import EXPORT_MAX_TOP
 from migrator.plan import Manifest, PlannedConversation, read_lines
@@ -97,6 +97,8 @@ def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, li
             by_conversation.setdefault(conversation_of(message), []).append(message)
     except PaymentRequiredError as error:
         return explain(error, model)
+    except AuthenticationError:
+        raise  # the sign-in is refused for every team and chat alike: the run stops, the user fixes the credentials
     except (GraphError, ArchiveError) as error:
         return str(error)
     return by_conversation

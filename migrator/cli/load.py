@@ -1,0 +1,210 @@
+"""`migrator load` and `migrator reset`: the Graph target, journal, log, confirmation and reports around them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from migrator.cli.options import EmulatorDirectory
+from migrator.cli.shell import step
+from migrator.errors import OptionError
+
+if TYPE_CHECKING:
+    from migrator.graph import GraphClient
+    from migrator.journal import Journal
+    from migrator.plan import Manifest, PlannedConversation, PlannedTeam
+    from migrator.stages.load.reset import ChannelReset, TeamReset
+
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
+
+def load(
+    plan_dir: Annotated[Path, typer.Argument(help="The plan folder written by `migrator transform`.")],
+    journal: Annotated[
+        Path | None, typer.Option(help="The crash-safe journal (default: PLAN_DIR/journal.sqlite).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where load-report.html/.csv and load.log go (default: PLAN_DIR).")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Channels posted in parallel (each at 5 requests/s).")] = 8,
+    only: Annotated[str | None, typer.Option(help="Load only this team (plan key or display name).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Send nothing: print what would happen and how long it would take.")
+    ] = False,
+    complete_with_failures: Annotated[
+        bool, typer.Option(help="Complete channels even when some messages failed.")
+    ] = False,
+    directory: EmulatorDirectory = None,
+) -> None:
+    """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
+    journal_path = journal or plan_dir / "journal.sqlite"
+    if dry_run:
+        dry_run_load(plan_dir, journal_path, workers, only)
+    elif not run_load(plan_dir, journal_path, out or plan_dir, workers, only, complete_with_failures, directory):
+        raise typer.Exit(1)
+
+
+def run_load(
+    plan_dir: Path,
+    journal_path: Path,
+    out: Path,
+    workers: int,
+    only: str | None = None,
+    complete_with_failures: bool = False,
+    directory: Path | None = None,
+) -> bool:
+    """Load and print the outcome; True when every planned message landed (the reports say what did not)."""
+    from migrator.cli.progress import LoadBars
+    from migrator.graph import GraphClient
+    from migrator.journal import Journal
+    from migrator.logfile import log_to
+    from migrator.plan import Manifest
+    from migrator.reports.html import duration
+    from migrator.stages.load import LoadOptions, select_teams
+    from migrator.stages.load import load as load_plan
+    from migrator.stages.load.report import write
+    from migrator.target import graph_target
+
+    with step("load"):
+        manifest = Manifest.read(plan_dir)
+        teams = select_teams(manifest, only)
+        chats = manifest.chats if only is None else []
+        with (
+            log_to(out / "load.log"),
+            Journal(journal_path) as journal,
+            graph_target(journal_path.parent / "emulator", directory) as target,
+        ):
+            journal.bind(target.fingerprint)
+            typer.echo(
+                f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
+                f"messages into {target.description}"
+            )
+            with GraphClient(target.config) as client, LoadBars() as progress:
+                options = LoadOptions(workers, only, complete_with_failures)
+                outcome = load_plan(plan_dir, client, journal, options, progress)
+        csv_path, html_path = write(outcome, out)
+    typer.echo(
+        f"load: {outcome.total('posted')} posted, {outcome.total('already')} already present, "
+        f"{outcome.total('failed')} failed, {outcome.total('uploads')} files, {outcome.members_added} members added "
+        f"in {duration(outcome.seconds)}; report {html_path}"
+    )
+    for team, why in outcome.teams_blocked.items():
+        typer.echo(f"load: team {team!r} not completed: {why}", err=True)
+    return outcome.ok
+
+
+def dry_run_load(plan_dir: Path, journal_path: Path, workers: int, only: str | None) -> None:
+    """Per channel and chat what is still to send, and where each archived conversation went instead."""
+    from migrator.journal import Journal
+    from migrator.plan import Manifest
+    from migrator.stages.load import select_teams
+
+    with step("load"):
+        manifest = Manifest.read(plan_dir)
+        teams = select_teams(manifest, only)
+        chats = manifest.chats if only is None else []
+        journal = Journal(journal_path, readonly=True) if journal_path.exists() else None
+        _print_estimate(manifest, teams, chats, journal, workers)
+
+
+def _print_estimate(
+    manifest: Manifest,
+    teams: list[PlannedTeam],
+    chats: list[PlannedConversation],
+    journal: Journal | None,
+    workers: int,
+) -> None:
+    from migrator.reports.html import duration
+    from migrator.stages.load.estimate import estimate
+
+    rows, seconds = estimate(manifest, teams, journal, workers, chats=chats)
+    counts = Counter(row.kind for row in rows)
+    typer.echo(
+        f"dry run: nothing is sent. {len(teams)} teams: {counts['channel']} channels, "
+        f"{counts['private channel']} private channels; {counts['chat']} chats; {workers} in parallel"
+    )
+    for row in rows:
+        where = row.channel if row.kind == "chat" else f"{row.team} / {row.channel}"
+        typer.echo(
+            f"  {row.kind}: {where}: {row.messages - row.already} of {row.messages} messages to post, "
+            f"{row.uploads} files, {row.requests} requests, {duration(row.requests / 5)} at 5/s"
+        )
+    for entry in manifest.archive:
+        typer.echo(f"  archive (not imported): {entry['name']}: {entry['messages']} messages, {entry['reason']}")
+    typer.echo(f"dry run: about {duration(seconds)} in all")
+
+
+def reset(
+    plan_dir: Annotated[Path, typer.Argument(help="The plan folder the team was loaded from.")],
+    team: Annotated[str | None, typer.Option(help="The team to delete and forget (plan key or display name).")] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="One channel to delete and forget (plan key team/channel, or its name).")
+    ] = None,
+    chat: Annotated[
+        str | None, typer.Option(help="A chat: refused with the reason (Graph cannot delete a chat).")
+    ] = None,
+    journal: Annotated[Path | None, typer.Option(help="The journal (default: PLAN_DIR/journal.sqlite).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    directory: EmulatorDirectory = None,
+) -> None:
+    """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again."""
+    from migrator.journal import Journal
+    from migrator.plan import Manifest
+    from migrator.stages.load.reset import channel_reset, refuse_chat_reset, team_reset
+
+    with step("reset"):
+        if sum(name is not None for name in (team, channel, chat)) != 1:
+            raise OptionError("name exactly one of --team, --channel or --chat")
+        journal_path = journal or plan_dir / "journal.sqlite"
+        manifest = Manifest.read(plan_dir)
+        if chat is not None:
+            refuse_chat_reset(manifest, chat)
+        with Journal(journal_path) as opened:
+            if team is not None:
+                _reset_team(team_reset(manifest, opened, team), opened, yes, directory)
+            else:
+                assert channel is not None
+                _reset_channel(channel_reset(manifest, opened, channel), opened, yes, directory)
+
+
+def _reset_team(chosen: TeamReset, journal: Journal, yes: bool, directory: Path | None) -> None:
+    from migrator.stages.load.reset import reset_team
+
+    name = chosen.team.display_name
+    if not yes and not typer.confirm(f"Delete team {name!r} ({chosen.team_id}) and everything imported into it?"):
+        raise typer.Exit(1)
+    with _client(journal, directory) as client:
+        if not reset_team(client, journal, chosen):
+            typer.echo(f"reset: team {chosen.team_id} was already deleted in Teams")
+    typer.echo(f"reset: team {name!r} deleted and forgotten; the next load migrates it again")
+
+
+def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory: Path | None) -> None:
+    from migrator.stages.load.reset import reset_channel
+
+    name = chosen.channel.display_name
+    if not yes and not typer.confirm(
+        f"Delete channel {name!r} of {chosen.team.display_name!r} and everything imported into it?"
+    ):
+        raise typer.Exit(1)
+    with _client(journal, directory) as client:
+        if not reset_channel(client, journal, chosen):
+            typer.echo(f"reset: channel {chosen.channel_id} was already deleted in Teams")
+    typer.echo(f"reset: channel {name!r} deleted and forgotten; the next load creates and fills it again")
+
+
+@contextmanager
+def _client(journal: Journal, directory: Path | None) -> Iterator[GraphClient]:
+    """A client for the journal's target: the tenant, or the embedded emulator that holds the journal's data."""
+    from migrator.graph import GraphClient
+    from migrator.target import graph_target
+
+    with graph_target(journal.path.parent / "emulator", directory) as target:
+        journal.bind(target.fingerprint)
+        with GraphClient(target.config) as client:
+            yield client

@@ -1,0 +1,82 @@
+"""`migrator map`: draft the mapping files (migration.yaml, users.csv), or check them with --check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrator.cli.options import SourceFormat
+from migrator.errors import OptionError
+
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
+
+def map_command(
+    source: Annotated[
+        Path | None, typer.Argument(help="The Slack export (.zip or folder) to draft mappings for.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the drafted migration.yaml and users.csv.")
+    ] = None,
+    check: Annotated[
+        Path | None, typer.Option("--check", help="Validate the mapping files in this folder instead of drafting.")
+    ] = None,
+    check_source: Annotated[
+        Path | None,
+        typer.Option(
+            "--source", help="With --check: the export to check against (default: `source:` in migration.yaml)."
+        ),
+    ] = None,
+    fallback: Annotated[
+        str | None,
+        typer.Option("--fallback", help="Mail of the Entra account that posts for people not found in the directory."),
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--directory",
+            help="Without MIGRATOR_* credentials: the emulator's user directory JSON (default: "
+            "sample_data/directory.json).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite existing mapping files (they may hold edits).")
+    ] = False,
+    source_format: SourceFormat = None,
+) -> None:
+    """Draft mappings/migration.yaml and users.csv, or check them (--check): exit 1 when problems are found."""
+    if check is not None:
+        _check(check, check_source, source_format)
+    if source is None or out is None:
+        raise OptionError("give SOURCE and --out to draft mappings, or --check DIR to validate them")
+    from migrator.stages.mapping import open_directory, run_map
+
+    with open_directory(directory) as (lookup, where):
+        typer.echo(f"matching users by email in {where}")
+        result = run_map(source, out, lookup, fallback=fallback, force=force, source_format=source_format)
+    typer.echo(
+        f"wrote {result.migration}: {result.teams} teams, {result.channels} channels ({result.private_channels} "
+        "private), "
+        f"{result.chats} chats, {result.archived} archived"
+    )
+    typer.echo(f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account")
+    if result.fallback and not result.fallback_found:
+        typer.echo(
+            f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
+            "set users.fallback/fallback_id or run again with --fallback EMAIL --force",
+            err=True,
+        )
+
+
+def _check(folder: Path, source: Path | None, source_format: str | None) -> None:
+    """Print every problem and note; exit 1 when there are problems, else 0."""
+    from migrator.stages.mapping import Problem, run_check
+
+    notes: list[Problem] = []
+    problems = run_check(folder, source, source_format, notes)
+    for problem in problems + notes:
+        typer.echo(str(problem))
+    typer.echo(f"{len(problems)} problems in {folder}" if problems else f"{folder}: no problems")
+    raise typer.Exit(1 if problems else 0)

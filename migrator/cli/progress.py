@@ -1,0 +1,170 @@
+"""The shell's drawing of a stage's progress (`migrator.progress`): rich bars on a terminal, a plain line every
+few seconds otherwise (CI, logs).
+
+Use either as a context manager: leaving it stops the bars or the plain lines.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self, TextIO
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from migrator.graph.stats import GraphStats
+from migrator.stages.export.outcome import DONE, TargetOutcome
+
+
+class _Drawing(ABC):
+    """Bars on a terminal, else a thread that writes `line()` every `every` seconds; `close()` stops either.
+
+    Subclasses set what `line()` reads before calling this `__init__`, and add their bars' tasks after it.
+    """
+
+    def __init__(self, bars: Progress, every: float, stream: TextIO | None) -> None:
+        self.stream = stream or sys.stdout
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._bars: Progress | None = None
+        if self.stream.isatty():
+            self._bars = bars
+            bars.start()
+        else:
+            threading.Thread(target=self._tick, args=(every,), daemon=True).start()
+
+    @abstractmethod
+    def line(self) -> str:
+        """The plain progress line."""
+
+    def _tick(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._bars is not None:
+            self._bars.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class LoadBars(_Drawing):
+    """`load`'s progress: a bar per conversation and one for all, with counts, rates and the time left."""
+
+    def __init__(self, every: float = 10.0, stream: TextIO | None = None) -> None:
+        bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:.1f}/s"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self.total = 0
+        self.done = 0
+        self._lock = threading.Lock()
+        self._tasks: dict[str, TaskID] = {}
+        super().__init__(bars, every, stream)
+        self._overall = bars.add_task("all conversations", total=0, rate=0.0)
+
+    def add(self, key: str, name: str, messages: int) -> None:
+        self.total += messages
+        if self._bars is not None:
+            self._tasks[key] = self._bars.add_task(name[:40], total=messages, rate=0.0)
+            self._bars.update(self._overall, total=self.total)
+
+    def advance(self, key: str, started: float) -> None:
+        with self._lock:
+            self.done += 1
+        if self._bars is not None and key in self._tasks:
+            task = self._tasks[key]
+            self._bars.advance(task)
+            done = self._bars.tasks[task].completed
+            self._bars.update(task, rate=done / max(1e-6, time.monotonic() - started))
+            self._bars.update(self._overall, advance=1, rate=self.done / max(1e-6, time.monotonic() - self._started))
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self._started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate > 0 else 0.0
+        return f"load: {self.done}/{self.total} messages, {rate:.1f}/s, about {left:.0f}s left"
+
+
+class ExportBars(_Drawing):
+    """`export`'s progress. How many messages a target holds is unknown until its last page, so the bars count
+    messages and pages rather than a percentage; the overall line shows the request rate against the tenant budget.
+    """
+
+    def __init__(self, targets: int, stats: GraphStats, every: float = 10.0, stream: TextIO | None = None) -> None:
+        self.targets = targets
+        self.stats = stats
+        self._lock = threading.RLock()  # line() runs inside finished()
+        self._requests_before = stats.snapshot()["requests"]
+        self._running: dict[str, TargetOutcome] = {}
+        self._finished: list[TargetOutcome] = []
+        self._tasks: dict[str, TaskID] = {}
+        bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+        super().__init__(bars, every, stream)
+        self._overall = bars.add_task(self.line())
+
+    def started(self, target: TargetOutcome) -> None:
+        with self._lock:
+            self._running[target.target.key] = target
+            if self._bars is not None:
+                self._tasks[target.target.key] = self._bars.add_task(_describe(target))
+
+    def page(self, target: TargetOutcome) -> None:
+        if self._bars is not None:
+            self._bars.update(self._tasks[target.target.key], description=_describe(target))
+            self._bars.update(self._overall, description=self.line())
+
+    def finished(self, target: TargetOutcome) -> None:
+        with self._lock:
+            self._running.pop(target.target.key, None)
+            self._finished.append(target)
+            if self._bars is not None:
+                self._bars.remove_task(self._tasks.pop(target.target.key))
+                self._bars.update(self._overall, description=self.line())
+                self._bars.console.print(_finished_line(target), highlight=False, markup=False)
+
+    def line(self) -> str:
+        with self._lock:
+            with_outcomes = list(self._running.values()) + self._finished
+        elapsed = max(1e-6, time.monotonic() - self._started)
+        requests = self.stats.snapshot()["requests"] - self._requests_before
+        messages = sum(t.messages for t in with_outcomes)
+        return (
+            f"export: {len(self._finished)}/{self.targets} targets, {messages:,} messages, "
+            f"{sum(t.pages for t in with_outcomes):,} pages, {requests / elapsed:.1f} requests/s"
+        )
+
+
+def _describe(target: TargetOutcome) -> str:
+    return f"{target.target.kind} {target.name[:40]}: {target.messages:,} messages, {target.pages:,} pages"
+
+
+def _finished_line(target: TargetOutcome) -> str:
+    head = f"{target.target.kind} {target.name}: {target.status}"
+    if target.status != DONE:
+        return f"{head}: {target.error}"
+    return f"{head}, {target.messages:,} messages ({target.new:,} new) in {target.pages:,} pages"

@@ -1,0 +1,105 @@
+"""`migrator verify`: the journal, Graph target, log and reports around the verify stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from migrator.cli.options import EmulatorDirectory
+from migrator.cli.shell import step
+from migrator.errors import OptionError
+from migrator.limits import EXPORT_TENANT_RPS
+
+if TYPE_CHECKING:
+    from migrator.stages.verify import VerifyOutcome
+
+SHOWN = 20  # findings echoed to the terminal; the reports have all of them
+
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
+
+def verify(
+    plan_dir: Annotated[Path, typer.Argument(help="The plan folder that was loaded.")],
+    journal: Annotated[Path | None, typer.Option(help="The load's journal (default: PLAN_DIR/journal.sqlite).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where verify.json and verify.html go (default: PLAN_DIR/verify).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Billing model A or B of the export APIs; absent: evaluation mode.")
+    ] = None,
+    tenant_rps: Annotated[
+        float, typer.Option(help="Export requests per second (Graph allows 200 per tenant).")
+    ] = EXPORT_TENANT_RPS,
+    workers: Annotated[int, typer.Option(min=1, help="Teams read and conversations compared in parallel.")] = 8,
+    directory: EmulatorDirectory = None,
+) -> None:
+    """Read every migrated team and chat back through the export APIs and reconcile it with the plan; exit 1 on any
+    difference.
+    """
+    journal_path = journal or plan_dir / "journal.sqlite"
+    if not run_verify(plan_dir, journal_path, out or plan_dir / "verify", model, tenant_rps, workers, directory):
+        raise typer.Exit(1)
+
+
+def run_verify(
+    plan_dir: Path,
+    journal_path: Path,
+    out: Path,
+    model: str | None,
+    tenant_rps: float,
+    workers: int,
+    directory: Path | None,
+) -> bool:
+    """Verify and print the findings; True when everything planned was read back exactly once and unchanged."""
+    from migrator.graph import GraphClient
+    from migrator.journal import Journal, JournalError
+    from migrator.logfile import log_to
+    from migrator.plan import Manifest
+    from migrator.reports.verify import write
+    from migrator.stages.export import export_limiter
+    from migrator.stages.export.billing import MODELS
+    from migrator.stages.verify import VerifyOptions
+    from migrator.stages.verify import verify as verify_plan
+    from migrator.target import graph_target
+
+    with step("verify"):
+        model = model.upper() if model else None
+        if model is not None and model not in MODELS:
+            raise OptionError(f"--model {model!r}: use A or B, or leave it out for evaluation mode")
+        if tenant_rps <= 0:
+            raise OptionError("--tenant-rps must be above 0")
+        if not journal_path.is_file():
+            raise JournalError(f"{journal_path}: no journal here; run `migrator load` first (or give --journal)")
+        Manifest.read(plan_dir)
+        with (
+            log_to(out / "verify.log"),
+            Journal(journal_path) as journal,
+            graph_target(journal_path.parent / "emulator", directory) as target,
+        ):
+            journal.bind(target.fingerprint)
+            typer.echo(f"verify: reading {plan_dir} back from {target.description}")
+            with GraphClient(target.config, limiter=export_limiter(tenant_rps)) as client:
+                outcome = verify_plan(plan_dir, client, journal, VerifyOptions(model, workers))
+        json_path, html_path = write(outcome, out)
+    _print_findings(outcome, json_path)
+    typer.echo(outcome.summary())
+    typer.echo(f"verify: reports {json_path} and {html_path}")
+    return outcome.ok
+
+
+def _print_findings(outcome: VerifyOutcome, json_path: Path) -> None:
+    from migrator.stages.verify.outcome import PROBLEMS
+
+    for check in outcome.conversations:
+        if check.error:
+            typer.echo(f"verify: {check.team} / {check.name}: {check.error}", err=True)
+    findings = [(name, f) for name in PROBLEMS for c in outcome.conversations for f in getattr(c, name)]
+    for name, finding in findings[:SHOWN]:
+        typer.echo(
+            f"verify: {name}: {finding.conversation} {finding.key} at {finding.createdDateTime}: {finding.detail}",
+            err=True,
+        )
+    if len(findings) > SHOWN:
+        typer.echo(f"verify: … and {len(findings) - SHOWN} more in {json_path}", err=True)

@@ -1,0 +1,110 @@
+"""`reset`: delete a migrated team or channel in Teams and forget it in the journal, so the next load redoes it.
+
+Finding what to reset and doing it are two steps, so that the shell can ask
+for confirmation in between. A chat cannot be reset: Graph cannot delete one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+from migrator.graph import GraphClient, NotFoundError
+from migrator.journal import Journal
+from migrator.plan import Manifest, PlannedConversation, PlannedTeam
+from migrator.stages.load import select_teams
+from migrator.stages.load.errors import SelectionError
+from migrator.stages.mapping import MAX_CHANNEL_NAME
+from migrator.timestamps import format_ms, now_ms
+
+CHAT_RESET_REFUSED = (
+    "chat {name!r} cannot be reset: Microsoft Graph cannot delete a chat, and what was imported into it stays. "
+    "A chat can only be reopened with startMigration (its creation time may move only into the past) and topped up "
+    "with messages it lacks; it is never redone from scratch. To keep a DM out of Teams, map it to `action: archive` "
+    "before it is loaded."
+)
+
+
+@dataclass(frozen=True)
+class TeamReset:
+    team: PlannedTeam
+    team_id: str
+
+
+@dataclass(frozen=True)
+class ChannelReset:
+    team: PlannedTeam
+    channel: PlannedConversation
+    team_id: str
+    channel_id: str
+
+
+def team_reset(manifest: Manifest, journal: Journal, name: str) -> TeamReset:
+    """The team `name` (plan key or display name) and its id in Teams, from the journal."""
+    team = select_teams(manifest, name)[0]
+    team_id = journal.team_id(team.key)
+    if team_id is None:
+        raise SelectionError(f"the journal {journal.path} has no team {team.display_name!r}; nothing to delete")
+    return TeamReset(team, team_id)
+
+
+def channel_reset(manifest: Manifest, journal: Journal, name: str) -> ChannelReset:
+    """The channel `name` (plan key `team/channel`, or a display name only one channel has) and its ids."""
+    team, channel = _find_channel(manifest, name)
+    if channel.general:
+        raise SelectionError(
+            f"the General channel of {team.display_name!r} cannot be deleted; reset the team instead (--team)"
+        )
+    team_id, channel_id = journal.team_id(team.key), journal.conversation_id(channel.key)
+    if team_id is None or channel_id is None:
+        raise SelectionError(f"the journal {journal.path} has no channel {channel.key!r}; nothing to delete")
+    return ChannelReset(team, channel, team_id, channel_id)
+
+
+def refuse_chat_reset(manifest: Manifest, name: str) -> NoReturn:
+    """Always raises: why the chat `name` cannot be reset, or that the plan has no such chat."""
+    chat = next((c for c in manifest.chats if name in (c.key, c.display_name)), None)
+    if chat is None:
+        keys = ", ".join(c.key for c in manifest.chats) or "none"
+        raise SelectionError(f"--chat {name!r} names no chat of the plan; its chats are: {keys}")
+    raise SelectionError(CHAT_RESET_REFUSED.format(name=chat.display_name or chat.key))
+
+
+def reset_team(client: GraphClient, journal: Journal, reset: TeamReset) -> bool:
+    """Delete the team (DELETE /groups/{id}) and forget it; False when it was already deleted in Teams."""
+    try:
+        client.request("DELETE", f"/groups/{reset.team_id}")
+        deleted = True
+    except NotFoundError:
+        deleted = False
+    journal.forget_team(reset.team.key, [c.key for c in reset.team.channels])
+    return deleted
+
+
+def reset_channel(client: GraphClient, journal: Journal, reset: ChannelReset) -> bool:
+    """Rename, then delete, and forget the channel; False when it was already deleted in Teams.
+
+    Teams keeps a deleted channel's name, and the next load needs that name for the new channel.
+    """
+    base = f"/teams/{reset.team_id}/channels/{reset.channel_id}"
+    suffix = f" (reset {format_ms(now_ms())[:10]})"  # the name the deleted channel keeps, freeing the plan's
+    try:
+        client.request(
+            "PATCH", base, json={"displayName": reset.channel.display_name[: MAX_CHANNEL_NAME - len(suffix)] + suffix}
+        )
+        client.request("DELETE", base)
+        deleted = True
+    except NotFoundError:
+        deleted = False
+    journal.forget_conversation(reset.channel.key)
+    return deleted
+
+
+def _find_channel(manifest: Manifest, name: str) -> tuple[PlannedTeam, PlannedConversation]:
+    found = [(t, c) for t in manifest.teams for c in t.channels if name in (c.key, c.display_name)]
+    if len(found) != 1:
+        keys = ", ".join(c.key for _, c in (found or [(t, c) for t in manifest.teams for c in t.channels]))
+        raise SelectionError(
+            f"--channel {name!r} names {'several' if found else 'no'} channels of the plan; give one of: {keys}"
+        )
+    return found[0]
