@@ -92,9 +92,9 @@ def analyse(
     source_format: str | None = SOURCE_FORMAT_OPTION,
 ) -> None:
     """Inventory an export and write a self-contained dry-run report."""
+    from migrator.mapping import MappingError
     from migrator.model import SourceError
     from migrator.stages.analyse import REPORT_FILE, run_analyse, summary
-    from migrator.stages.mapping import MappingError
 
     try:
         inventory = run_analyse(source, out, mappings, source_format)
@@ -116,8 +116,8 @@ def transform(
     source_format: str | None = SOURCE_FORMAT_OPTION,
 ) -> None:
     """Write the exact import requests (the plan) for `load`, and a report that adds up to the export."""
+    from migrator.mapping import MappingError
     from migrator.model import SourceError
-    from migrator.stages.mapping import MappingError
     from migrator.stages.transform import TransformError, summary
     from migrator.stages.transform import transform as run_transform
 
@@ -190,8 +190,8 @@ def map_command(
     source_format: str | None = SOURCE_FORMAT_OPTION,
 ) -> None:
     """Draft mappings/migration.yaml and users.csv, or check them (--check): exit 1 when problems are found."""
+    from migrator.mapping import MappingError, open_directory, run_check, run_map
     from migrator.model import SourceError
-    from migrator.stages.mapping import MappingError, open_directory, run_check, run_map
 
     try:
         if check is not None:
@@ -370,8 +370,8 @@ def migrate(
     source_format: str | None = SOURCE_FORMAT_OPTION,
 ) -> None:
     """Run analyse, transform, load and verify in one go; safe to re-run, exit 1 unless everything verifies clean."""
+    from migrator.mapping import MappingError
     from migrator.model import SourceError
-    from migrator.stages.mapping import MappingError
     from migrator.stages.migrate import run_migrate
     from migrator.stages.transform import TransformError
 

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.limits import CHANNEL_RPS, MAX_BODY_BYTES, TEAMS_CALLS_PER_10S
+from migrator.mapping import run_map
 from migrator.model import Message
 from migrator.stages.analyse import estimate_html_bytes, run_analyse, summary
-from migrator.stages.mapping import run_map
 from tests.slackkit import SAMPLE, message, sample_directory_lookup, write_export
 
 REQUIRED_KEYS = {"source", "channels", "users", "totals", "quarantined", "issues"}

@@ -11,8 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from migrator.cli import app
-from migrator.model import Conversation, ConversationKind, User, Workspace
-from migrator.stages.mapping import (
+from migrator.mapping import (
     CHAT,
     GENERAL,
     PRIVATE_CHANNEL,
@@ -24,6 +23,7 @@ from migrator.stages.mapping import (
     run_check,
     run_map,
 )
+from migrator.model import Conversation, ConversationKind, User, Workspace
 from tests.slackkit import SAMPLE, write_export
 
 DIRECTORY = {

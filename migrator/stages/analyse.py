@@ -28,6 +28,18 @@ from migrator.limits import (
     SIMPLE_UPLOAD_MAX_BYTES,
     TEAMS_CALLS_PER_10S,
 )
+from migrator.mapping import (
+    CHAT,
+    MIGRATION_FILE,
+    PRIVATE_CHANNEL,
+    Mappings,
+    UserMapping,
+    chat_fallback_reason,
+    check_against,
+    conversation_label,
+    draft_mappings,
+    load_all,
+)
 from migrator.model import (
     Conversation,
     File,
@@ -42,18 +54,6 @@ from migrator.model import (
 from migrator.reports.analyse import render_report
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
-from migrator.stages.mapping import (
-    CHAT,
-    MIGRATION_FILE,
-    PRIVATE_CHANNEL,
-    Mappings,
-    UserMapping,
-    chat_fallback_reason,
-    check_against,
-    conversation_label,
-    draft_mappings,
-    load_all,
-)
 
 INVENTORY_FILE = "inventory.json"
 REPORT_FILE = "report.html"

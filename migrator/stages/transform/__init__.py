@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import collector
-from migrator.model import Conversation, Source, User, repaired_rows
-from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
-from migrator.sources import open_source
-from migrator.stages.mapping import (
+from migrator.mapping import (
     CHAT,
     GENERAL,
     PRIVATE_CHANNEL,
@@ -34,6 +31,9 @@ from migrator.stages.mapping import (
     load_all,
     mapped_members,
 )
+from migrator.model import Conversation, Source, User, repaired_rows
+from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
+from migrator.sources import open_source
 from migrator.stages.transform import report as reporting
 from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from migrator.mapping import Mappings, UserMapping
 from migrator.model import Message, User
-from migrator.stages.mapping import Mappings, UserMapping
 
 SKIPPED_BY_MAPPING = "users.csv says skip"
 NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
