@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,18 +13,25 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.mapping import (
+    CHANNEL,
     CHAT,
     GENERAL,
     PRIVATE_CHANNEL,
     MappingError,
+    Mappings,
+    Route,
     channel_name_problems,
+    check_against,
     draft_mappings,
     draft_users,
+    load_all,
     load_mappings,
+    resolve_targets,
     run_check,
     run_map,
 )
 from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.sources import open_source
 from tests.slackkit import SAMPLE, write_export
 
 DIRECTORY = {
@@ -335,6 +343,46 @@ def test_every_conversation_needs_an_entry(tmp_path: Path) -> None:
     edit(out, "  - source: C2\n    name: dev\n    team: export\n    channel: dev\n", "")
     (problem,) = problems_of(out)
     assert f":{line_of(out, 'conversations:')}: conversation C2 (public dev) has no entry" in problem
+
+
+# --- target resolution: an explicit step, never a side effect of checking ------------------
+
+
+def test_resolution_is_its_own_step_and_checking_changes_nothing(drafted: Path) -> None:
+    edit(drafted, "    target: private_channel\n", "")  # leadership now lands the default way of its kind
+    mappings, rows, problems = load_all(drafted)
+    assert problems == []
+    as_read = mappings.routes
+    source = open_source(SAMPLE)
+    try:
+        resolved = resolve_targets(mappings, source.conversations())
+        assert check_against(resolved, rows, source) == []
+        assert check_against(resolved, rows, source) == []  # the same answer twice: nothing was changed
+    finally:
+        source.close()
+    assert mappings.routes is as_read and {r.source: r.kind for r in as_read}["G01LEADERSHIP"] is None
+    assert resolved.route("G01LEADERSHIP").kind == PRIVATE_CHANNEL  # type: ignore[union-attr]
+    assert resolved.route("C02RANDOM").kind == CHANNEL  # type: ignore[union-attr]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.routes = ()  # type: ignore[misc]
+
+
+def test_routes_are_found_by_source_id() -> None:
+    conversations = [Conversation(id=f"C{i}", name=f"c{i}", kind=ConversationKind.PUBLIC) for i in range(3)]
+    routes = (
+        Route(source="C0", team="t", channel="first"),
+        Route(source="C1", action="skip"),
+        Route(source="C0", team="t", channel="again"),  # listed twice: the rules report it, lookups see the first
+        Route(source="C9", team="t", channel="gone"),  # not in the export: no kind to give it
+    )
+    resolved = resolve_targets(Mappings(path=Path("m/migration.yaml"), source=None, routes=routes), conversations)
+    assert [r.channel for r in resolved.routes] == ["first", None, "again", "gone"]  # the file's order
+    assert resolved.route("C0") == Route(source="C0", team="t", channel="first", kind=CHANNEL)
+    assert resolved.route("C9").kind is None  # type: ignore[union-attr]
+    assert resolved.route("C2") is None
+    assert dict(resolved.by_source) == {"C0": resolved.routes[0], "C1": resolved.routes[1], "C9": resolved.routes[3]}
+    with pytest.raises(TypeError):
+        resolved.by_source["C2"] = routes[0]  # type: ignore[index]
 
 
 # --- the command line --------------------------------------------------------------

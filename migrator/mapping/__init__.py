@@ -1,10 +1,11 @@
 """Where every conversation and every person goes: the `map` stage and the mapping files it drafts.
 
 One module per concept: `model` (what the files say), `drafting` (the first draft), `writing` and
-`reading` (the files as text, every item with its line), `rules` (what `map --check` refuses),
-`audience` (who may read a conversation in Teams), `names` (Teams' naming rules), `directory`
-(where people are matched: Graph or the emulator) and `stage` (the command-level functions).
-The names below are the package's public interface; other stages import them from here.
+`reading` (the files as text, every item with its line), `resolve` (every route's target decided:
+what transform reads), `rules` (what `map --check` refuses), `audience` (who may read a conversation
+in Teams), `names` (Teams' naming rules), `directory` (where people are matched: Graph or the
+emulator) and `stage` (the command-level functions). The names below are the package's public
+interface; other stages import them from here.
 """
 
 from migrator.mapping.audience import chat_fallback_reason, mapped_members
@@ -28,6 +29,7 @@ from migrator.mapping.model import (
 )
 from migrator.mapping.names import MAX_CHANNEL_NAME, channel_name_problems
 from migrator.mapping.reading import load_all, load_mappings, load_users
+from migrator.mapping.resolve import ResolvedMappings, resolve_targets
 from migrator.mapping.rules import chat_notes, check_against, check_mappings, check_users
 from migrator.mapping.stage import DraftResult, run_check, run_map
 
@@ -45,6 +47,7 @@ __all__ = [
     "MappingError",
     "Mappings",
     "Problem",
+    "ResolvedMappings",
     "Route",
     "Team",
     "UserMapping",
@@ -63,6 +66,7 @@ __all__ = [
     "load_users",
     "mapped_members",
     "open_directory",
+    "resolve_targets",
     "run_check",
     "run_map",
 ]

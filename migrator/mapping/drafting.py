@@ -62,7 +62,7 @@ def draft_mappings(
         else:
             channel = GENERAL if conv is general else safe_channel_name(conv.name, taken)
             routes.append(Route(source=conv.id, team=main.key, channel=channel, name=conv.name, kind=kind))
-    return Mappings(path=path, source=source, teams={main.key: main}, routes=routes)
+    return Mappings(path=path, source=source, teams={main.key: main}, routes=tuple(routes))
 
 
 def _draft_archive_reason(

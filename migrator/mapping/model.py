@@ -77,7 +77,7 @@ class Route:
     merge: bool = False
     name: str = ""  # the source name, for people reading the file
     line: int | None = None
-    kind: str | None = None  # one of TARGETS; None until `resolve_targets` applies the default of the source's kind
+    kind: str | None = None  # one of TARGETS; None until `resolve_targets` gives the default of the source's kind
     note: str = ""  # why the draft archives it (written as a comment, never read back)
 
     @property
@@ -88,20 +88,19 @@ class Route:
         return self.team, self.channel.casefold()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Mappings:
+    """migration.yaml as written: routes without `target:` have no kind until `resolve_targets` decides it."""
+
     path: Path
     source: str | None
     users_file: str = USERS_FILE
     fallback: str | None = None  # mail of the account that posts for unmatched users
     fallback_id: str | None = None
     system_messages: str = "keep"  # one of SYSTEM_MESSAGE_ACTIONS
-    teams: dict[str, Team] = field(default_factory=dict)
-    routes: list[Route] = field(default_factory=list)
-    lines: dict[str, int] = field(default_factory=dict)  # top-level key -> line
-
-    def route(self, conversation_id: str) -> Route | None:
-        return next((r for r in self.routes if r.source == conversation_id), None)
+    teams: Mapping[str, Team] = field(default_factory=dict)
+    routes: tuple[Route, ...] = ()
+    lines: Mapping[str, int] = field(default_factory=dict)  # top-level key -> line
 
     @property
     def users_path(self) -> Path:

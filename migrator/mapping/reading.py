@@ -122,23 +122,27 @@ class _Reader:
             self.problem(_line(data, "version"), "version must be 1")
         users = data.get("users") if isinstance(data.get("users"), _LineDict) else _LineDict()
         self.unknown_keys(users, _USERS_KEYS, "users")
-        mappings = Mappings(
-            path=self.path,
-            source=self.text(data, "source", "the top level", required=False),
-            users_file=self.text(users, "file", "users", required=False) or USERS_FILE,
-            fallback=self.text(users, "fallback", "users", required=False),
-            fallback_id=self.text(users, "fallback_id", "users", required=False),
-            system_messages=self.text(data, "system_messages", "the top level", required=False) or "keep",
-            lines=dict(data.lines),
-        )
-        if mappings.system_messages not in SYSTEM_MESSAGE_ACTIONS:
+        source = self.text(data, "source", "the top level", required=False)
+        users_file = self.text(users, "file", "users", required=False) or USERS_FILE
+        fallback = self.text(users, "fallback", "users", required=False)
+        fallback_id = self.text(users, "fallback_id", "users", required=False)
+        system_messages = self.text(data, "system_messages", "the top level", required=False) or "keep"
+        if system_messages not in SYSTEM_MESSAGE_ACTIONS:
             self.problem(
                 _line(data, "system_messages"),
-                f"system_messages {mappings.system_messages!r} is not one of {', '.join(SYSTEM_MESSAGE_ACTIONS)}",
+                f"system_messages {system_messages!r} is not one of {', '.join(SYSTEM_MESSAGE_ACTIONS)}",
             )
-        mappings.teams = self.teams(data.get("teams"), _line(data, "teams"))
-        mappings.routes = self.routes(data.get("conversations"), _line(data, "conversations"))
-        return mappings
+        return Mappings(
+            path=self.path,
+            source=source,
+            users_file=users_file,
+            fallback=fallback,
+            fallback_id=fallback_id,
+            system_messages=system_messages,
+            teams=self.teams(data.get("teams"), _line(data, "teams")),
+            routes=tuple(self.routes(data.get("conversations"), _line(data, "conversations"))),
+            lines=dict(data.lines),
+        )
 
     def teams(self, node: Any, line: int | None) -> dict[str, Team]:
         if not isinstance(node, _LineDict):

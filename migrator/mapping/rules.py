@@ -8,13 +8,11 @@ be left without a decision. Every problem names its file and line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from migrator.mapping.audience import chat_fallback_reason, mapped_members
 from migrator.mapping.model import (
     ALLOWED_TARGETS,
     CHAT,
-    DEFAULT_TARGET,
     GENERAL,
     OWN_TEAM,
     PRIVATE_CHANNEL,
@@ -27,32 +25,24 @@ from migrator.mapping.model import (
     conversation_label,
 )
 from migrator.mapping.names import MAX_TEAM_NAME, channel_name_problems
+from migrator.mapping.resolve import ResolvedMappings
 from migrator.model import Conversation, ConversationKind, Source, User
 
 
-def resolve_targets(mappings: Mappings, conversations: list[Conversation]) -> None:
-    """Give each route without `target:` the default of its source's kind (see DEFAULT_TARGET)."""
-    by_id = {c.id: c for c in conversations}
-    mappings.routes = [
-        replace(r, kind=DEFAULT_TARGET[by_id[r.source].kind]) if r.kind is None and r.source in by_id else r
-        for r in mappings.routes
-    ]
-
-
 def check_mappings(
-    mappings: Mappings, conversations: list[Conversation], rows: list[UserMapping] | None = None
+    resolved: ResolvedMappings, conversations: list[Conversation], rows: list[UserMapping] | None = None
 ) -> list[Problem]:
     """Every rule migration.yaml must meet before a migration may start (the member rules of private
-    channels need `rows`, users.csv)."""
+    channels need `rows`, users.csv). Reads the resolved routes and changes nothing."""
+    mappings = resolved.mappings
     where = mappings.path.as_posix()
     problems: list[Problem] = []
     by_id = {c.id: c for c in conversations}
-    resolve_targets(mappings, conversations)
     problems += _check_teams(mappings, where)
     seen: dict[str, int | None] = {}
     targets: dict[tuple[str, str], Route] = {}
     owners: dict[tuple[str, str], Route] = {}
-    for route in mappings.routes:
+    for route in resolved.routes:
         if not route.source:
             continue
         if route.source in seen:
@@ -238,13 +228,13 @@ def _check_private_channel(
     return []
 
 
-def chat_notes(mappings: Mappings, rows: list[UserMapping], source: Source) -> list[Problem]:
+def chat_notes(resolved: ResolvedMappings, rows: list[UserMapping], source: Source) -> list[Problem]:
     """DMs and group DMs mapped to a chat that will be archived instead, with the reason (not problems:
     transform archives them and says why in its report)."""
-    where = mappings.path.as_posix()
+    where = resolved.path.as_posix()
     notes = []
     for conv in source.conversations():
-        route = mappings.route(conv.id)
+        route = resolved.route(conv.id)
         if route is None or route.action != "migrate" or route.kind != CHAT:
             continue
         reason = chat_fallback_reason(conv, rows, source.users)
@@ -337,8 +327,8 @@ def check_users(mappings: Mappings, rows: list[UserMapping], users: Mapping[str,
     return problems
 
 
-def check_against(mappings: Mappings, rows: list[UserMapping], source: Source) -> list[Problem]:
+def check_against(resolved: ResolvedMappings, rows: list[UserMapping], source: Source) -> list[Problem]:
     """The rules that need the export: conversations, privacy, users."""
-    if not mappings.lines:
+    if not resolved.mappings.lines:
         return []
-    return check_mappings(mappings, source.conversations(), rows) + check_users(mappings, rows, source.users)
+    return check_mappings(resolved, source.conversations(), rows) + check_users(resolved.mappings, rows, source.users)

@@ -8,13 +8,14 @@ teams and channels per source conversation) and `users.csv` (source user to Entr
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrator.mapping.directory import DirectoryLookup
 from migrator.mapping.drafting import draft_mappings, draft_users
 from migrator.mapping.model import CHAT, MIGRATION_FILE, PRIVATE_CHANNEL, USERS_FILE, MappingError, Problem
 from migrator.mapping.reading import load_all
+from migrator.mapping.resolve import resolve_targets
 from migrator.mapping.rules import chat_notes, check_against
 from migrator.mapping.writing import render_mappings, write_users_csv
 from migrator.sources import open_source
@@ -67,7 +68,7 @@ def run_map(
             migration, source.workspace, conversations, _source_reference(source_path, out_dir), rows, source.users
         )
         found = lookup(fallback) if fallback else None
-        mappings.fallback, mappings.fallback_id = fallback, str(found["id"]) if found else None
+        mappings = replace(mappings, fallback=fallback, fallback_id=str(found["id"]) if found else None)
         out_dir.mkdir(parents=True, exist_ok=True)
         migration.write_text(render_mappings(mappings, conversations, source.users), encoding="utf-8")
         write_users_csv(users_csv, rows)
@@ -112,9 +113,10 @@ def run_check(
         source_path = mappings.path.parent / mappings.source
     source = open_source(source_path, source_format)
     try:
-        problems += check_against(mappings, rows, source)
+        resolved = resolve_targets(mappings, source.conversations())
+        problems += check_against(resolved, rows, source)
         if notes is not None:
-            notes += chat_notes(mappings, rows, source)
+            notes += chat_notes(resolved, rows, source)
         return problems
     finally:
         source.close()

@@ -32,13 +32,14 @@ from migrator.mapping import (
     CHAT,
     MIGRATION_FILE,
     PRIVATE_CHANNEL,
-    Mappings,
+    ResolvedMappings,
     UserMapping,
     chat_fallback_reason,
     check_against,
     conversation_label,
     draft_mappings,
     load_all,
+    resolve_targets,
 )
 from migrator.model import (
     Conversation,
@@ -295,7 +296,7 @@ def _block_types(value: Any) -> set[str]:
 
 
 def destination(
-    mappings: Mappings, conv: Conversation, rows: list[UserMapping] | None, users: Mapping[str, User]
+    mappings: ResolvedMappings, conv: Conversation, rows: list[UserMapping] | None, users: Mapping[str, User]
 ) -> tuple[str, str]:
     """Where a conversation lands, for a reader: (what: channel | private channel | chat | archive | skip |
     not mapped, where). A DM mapped to a chat that cannot be one (checked when users.csv is known) is archived."""
@@ -312,7 +313,7 @@ def destination(
     return ("private channel" if route.kind == PRIVATE_CHANNEL else "channel"), where
 
 
-def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapping] | None) -> dict[str, Any]:
+def build_inventory(source: Source, mappings: ResolvedMappings, user_rows: list[UserMapping] | None) -> dict[str, Any]:
     """Read the whole export once and return the inventory (plain JSON-able data)."""
     conversations = source.conversations()
     features = _Features()
@@ -452,7 +453,10 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> dict[str
 
 
 def _estimate(
-    targets: Mapping[tuple[str, str], int], mappings: Mappings, source: Source, user_rows: list[UserMapping] | None
+    targets: Mapping[tuple[str, str], int],
+    mappings: ResolvedMappings,
+    source: Source,
+    user_rows: list[UserMapping] | None,
 ) -> dict[str, Any]:
     """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
 
@@ -489,17 +493,16 @@ def _estimate(
 # --- the stage ----------------------------------------------------------------
 
 
-def read_mappings(path: Path | None, source: Source) -> tuple[Mappings, list[UserMapping] | None, list[str]]:
+def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, list[UserMapping] | None, list[str]]:
     """The consultant's mappings (with their problems) when given, otherwise the draft `map` would write."""
+    conversations = source.conversations()
     if path is None:
-        return (
-            draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, source.conversations(), None),
-            None,
-            [],
-        )
+        draft = draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, conversations, None)
+        return resolve_targets(draft, conversations), None, []
     mappings, rows, problems = load_all(path)
-    problems += check_against(mappings, rows, source)
-    return mappings, rows, [str(p) for p in problems]
+    resolved = resolve_targets(mappings, conversations)
+    problems += check_against(resolved, rows, source)
+    return resolved, rows, [str(p) for p in problems]
 
 
 def run_analyse(

@@ -22,7 +22,7 @@ from migrator.mapping import (
     CHAT,
     GENERAL,
     PRIVATE_CHANNEL,
-    Mappings,
+    ResolvedMappings,
     Route,
     UserMapping,
     chat_fallback_reason,
@@ -30,6 +30,7 @@ from migrator.mapping import (
     conversation_label,
     load_all,
     mapped_members,
+    resolve_targets,
 )
 from migrator.model import Conversation, Source, User, repaired_rows
 from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
@@ -77,7 +78,8 @@ def transform(
     mappings, rows, problems = load_all(Path(mappings_path))
     source = open_source(Path(source_path), source_format)
     try:
-        problems += check_against(mappings, rows, source)
+        resolved = resolve_targets(mappings, source.conversations())
+        problems += check_against(resolved, rows, source)
         if problems:
             raise TransformError(
                 f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run "
@@ -86,7 +88,7 @@ def transform(
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
         with collector.streaming():
-            manifest, report = _Transform(source, mappings, rows, out_dir, now_ms or current_ms()).run(
+            manifest, report = _Transform(source, resolved, rows, out_dir, now_ms or current_ms()).run(
                 Path(source_path)
             )
     finally:
@@ -136,8 +138,11 @@ def _prepare_plan_dir(out_dir: Path) -> None:
 class _Transform:
     """One run: the shared state and the order things are written in."""
 
-    def __init__(self, source: Source, mappings: Mappings, rows: list[UserMapping], out_dir: Path, now_ms: int) -> None:
-        self.source, self.mappings, self.rows, self.out_dir, self.now_ms = source, mappings, rows, out_dir, now_ms
+    def __init__(
+        self, source: Source, resolved: ResolvedMappings, rows: list[UserMapping], out_dir: Path, now_ms: int
+    ) -> None:
+        self.source, self.resolved, self.rows, self.out_dir, self.now_ms = source, resolved, rows, out_dir, now_ms
+        self.mappings = mappings = resolved.mappings
         self.conversations = source.conversations()
         self.authors = Authors(mappings, rows, source.users)
         channels = {c.id: c.name for c in self.conversations}
@@ -156,7 +161,7 @@ class _Transform:
 
     def run(self, source_path: Path) -> tuple[Manifest, dict[str, Any]]:
         not_chats = self._chat_fallbacks()
-        targets = _targets(self.mappings, self.conversations, self.rows, self.source.users, not_chats)
+        targets = _targets(self.resolved, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
         archive = self._archive_and_skip(not_chats)
         teams = self._teams([t for t in targets if not t.is_chat], planned)
@@ -194,7 +199,7 @@ class _Transform:
         by_id = {c.id: c for c in self.conversations}
         reasons = {
             route.source: chat_fallback_reason(by_id[route.source], self.rows, self.source.users)
-            for route in self.mappings.routes
+            for route in self.resolved.routes
             if route.action == "migrate" and route.kind == CHAT
         }
         return {source: f"not a chat: {reason}" for source, reason in reasons.items() if reason}
@@ -202,7 +207,7 @@ class _Transform:
     def _archive_and_skip(self, not_chats: dict[str, str]) -> list[dict[str, Any]]:
         archive = []
         by_id = {c.id: c for c in self.conversations}
-        for route in self.mappings.routes:
+        for route in self.resolved.routes:
             conversation = by_id[route.source]
             if route.action == "archive" or route.source in not_chats:
                 reason = not_chats.get(route.source, "mapped to archive in migration.yaml")
@@ -306,7 +311,7 @@ class _Transform:
 
 
 def _targets(
-    mappings: Mappings,
+    resolved: ResolvedMappings,
     conversations: list[Conversation],
     rows: list[UserMapping],
     users: dict[str, User],
@@ -316,7 +321,7 @@ def _targets(
     by_id = {c.id: c for c in conversations}
     targets: dict[tuple[str, str], Target] = {}
     file_names: dict[str, set[str]] = {}
-    for route in mappings.routes:
+    for route in resolved.routes:
         conversation = by_id[route.source]
         if route.action == "migrate" and route.kind == CHAT and route.source not in not_chats:
             targets[(CHATS_DIR, conversation.id)] = _chat(conversation, rows, file_names.setdefault(CHATS_DIR, set()))
