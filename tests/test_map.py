@@ -30,6 +30,8 @@ from migrator.mapping import (
     run_check,
     run_map,
 )
+from migrator.mapping.document import dump_document, load_document
+from migrator.mapping.writing import write_mappings
 from migrator.model import Conversation, ConversationKind, User, Workspace
 from migrator.sources import open_source
 from tests.slackkit import SAMPLE, write_export
@@ -343,6 +345,39 @@ def test_every_conversation_needs_an_entry(tmp_path: Path) -> None:
     edit(out, "  - source: C2\n    name: dev\n    team: export\n    channel: dev\n", "")
     (problem,) = problems_of(out)
     assert f":{line_of(out, 'conversations:')}: conversation C2 (public dev) has no entry" in problem
+
+
+def test_a_consultants_comments_and_edits_survive_reading_checking_and_a_round_trip(drafted: Path) -> None:
+    """Reading and checking never rewrite the file; a document loaded and dumped again (as `map --update` will)
+    keeps every comment, the quoting and the order, and still reads the same."""
+    edit(drafted, "    channel: random\n", "    channel: random  # edited: kept for the sales team's habits\n")
+    edit(drafted, "teams:\n", "# Reviewed with the customer on 3 March.\nteams:\n")
+    edit(drafted, "    channel: design", '    channel: "design"')
+    before = (drafted / "migration.yaml").read_text(encoding="utf-8")
+    assert problems_of(drafted) == []
+    assert (drafted / "migration.yaml").read_text(encoding="utf-8") == before
+    document, problems = load_document(drafted / "migration.yaml")
+    assert problems == []
+    copy = drafted / "copy" / "migration.yaml"
+    copy.parent.mkdir()
+    dump_document(document, copy)
+    assert copy.read_text(encoding="utf-8") == before
+    assert load_mappings(copy)[0].routes == load_mappings(drafted)[0].routes
+
+
+def test_the_draft_reads_back_as_drafted(drafted: Path) -> None:
+    """Every comment the draft writes is there, and a value that YAML would read as something else is quoted."""
+    text = (drafted / "migration.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# Where every ") and "# Private content may only reach people" in text
+    assert "fallback: migration@contoso.example  # Entra account that posts for people without one" in text
+    assert "\n  # #general: public, 10 members\n  - source: C01GENERAL\n" in text
+    conversations = [Conversation(id="123", name="true", kind=ConversationKind.PUBLIC)]
+    mappings = draft_mappings(drafted / "numbers.yaml", Workspace(id="T", name="null"), conversations, "2024")
+    write_mappings(drafted / "numbers.yaml", mappings, conversations, {})
+    again, problems = load_mappings(drafted / "numbers.yaml")
+    (route,) = again.routes
+    assert problems == [] and (route.source, route.name, route.team, route.channel) == ("123", "true", "null", "true")
+    assert (again.source, again.teams["null"].name) == ("2024", "null")
 
 
 # --- target resolution: an explicit step, never a side effect of checking ------------------

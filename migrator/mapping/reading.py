@@ -6,8 +6,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml.comments import CommentedMap
 
+from migrator.mapping.document import line_of, load_document
 from migrator.mapping.model import (
     ALL_MEMBERS,
     MIGRATION_FILE,
@@ -23,67 +24,20 @@ from migrator.mapping.model import (
     Team,
     UserMapping,
 )
-from migrator.sources.common import LONE_SURROGATE
-
-
-class _LineDict(dict):
-    """A YAML mapping that remembers the line of itself and of each key."""
-
-    line: int = 0
-    lines: dict[Any, int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
-    loader.flatten_mapping(node)
-    data = _LineDict()
-    data.line, data.lines = node.start_mark.line + 1, {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            raise yaml.constructor.ConstructorError(None, None, "a key must be a plain value", key_node.start_mark)
-        if key in data:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} appears twice (first on line {data.lines[key]})", key_node.start_mark
-            )
-        data[key] = loader.construct_object(value_node, deep=True)
-        data.lines[key] = key_node.start_mark.line + 1
-    return data
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-
-
-def _construct_str(loader: _LineLoader, node: yaml.ScalarNode) -> str:
-    """A string, refused with its line when it escapes half a character ("\\ud83d"): no plan or Teams name
-    could hold it."""
-    value = loader.construct_scalar(node)
-    if LONE_SURROGATE.search(value):
-        raise yaml.constructor.ConstructorError(
-            None,
-            None,
-            "half a character (a lone UTF-16 surrogate escape such as \\ud83d): write the whole character",
-            node.start_mark,
-        )
-    return value
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
-
-
-def _line(node: Any, key: str | None = None) -> int | None:
-    if isinstance(node, _LineDict):
-        return node.lines.get(key, node.line) if key is not None else node.line
-    return None
-
 
 _TOP_KEYS = {"version", "source", "users", "system_messages", "teams", "conversations"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
 _ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"}
+
+
+def _type_name(value: object) -> str:
+    """What a consultant wrote instead of text, in YAML's words rather than the parser's class names."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "true or false" if isinstance(value, bool) else type(value).__name__
 
 
 class _Reader:
@@ -96,31 +50,31 @@ class _Reader:
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(Problem(self.path.as_posix(), line, message))
 
-    def unknown_keys(self, node: _LineDict, allowed: set[str], where: str) -> None:
+    def unknown_keys(self, node: CommentedMap, allowed: set[str], where: str) -> None:
         for key in node:
             if key not in allowed:
                 self.problem(
-                    _line(node, key), f"unknown key {key!r} in {where} (allowed: {', '.join(sorted(allowed))})"
+                    line_of(node, key), f"unknown key {key!r} in {where} (allowed: {', '.join(sorted(allowed))})"
                 )
 
-    def text(self, node: _LineDict, key: str, where: str, *, required: bool) -> str | None:
+    def text(self, node: CommentedMap, key: str, where: str, *, required: bool) -> str | None:
         value = node.get(key)
         if value is None:
             if required:
-                self.problem(_line(node), f"{where} has no {key!r}")
+                self.problem(line_of(node), f"{where} has no {key!r}")
             return None
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            self.problem(_line(node, key), f"{where}: {key!r} must be text, not {type(value).__name__}")
+            self.problem(line_of(node, key), f"{where}: {key!r} must be text, not {_type_name(value)}")
             return None
         return str(value)
 
     def read(self, data: Any) -> Mappings:
-        if not isinstance(data, _LineDict):
+        if not isinstance(data, CommentedMap):
             raise MappingError(f"{self.path}: expected a YAML mapping with version, teams and conversations")
         self.unknown_keys(data, _TOP_KEYS, "the top level")
         if data.get("version") != 1:
-            self.problem(_line(data, "version"), "version must be 1")
-        users = data.get("users") if isinstance(data.get("users"), _LineDict) else _LineDict()
+            self.problem(line_of(data, "version"), "version must be 1")
+        users = data.get("users") if isinstance(data.get("users"), CommentedMap) else CommentedMap()
         self.unknown_keys(users, _USERS_KEYS, "users")
         source = self.text(data, "source", "the top level", required=False)
         users_file = self.text(users, "file", "users", required=False) or USERS_FILE
@@ -129,7 +83,7 @@ class _Reader:
         system_messages = self.text(data, "system_messages", "the top level", required=False) or "keep"
         if system_messages not in SYSTEM_MESSAGE_ACTIONS:
             self.problem(
-                _line(data, "system_messages"),
+                line_of(data, "system_messages"),
                 f"system_messages {system_messages!r} is not one of {', '.join(SYSTEM_MESSAGE_ACTIONS)}",
             )
         return Mappings(
@@ -139,32 +93,32 @@ class _Reader:
             fallback=fallback,
             fallback_id=fallback_id,
             system_messages=system_messages,
-            teams=self.teams(data.get("teams"), _line(data, "teams")),
-            routes=tuple(self.routes(data.get("conversations"), _line(data, "conversations"))),
-            lines=dict(data.lines),
+            teams=self.teams(data.get("teams"), line_of(data, "teams")),
+            routes=tuple(self.routes(data.get("conversations"), line_of(data, "conversations"))),
+            lines={str(key): line_of(data, key) or 0 for key in data},
         )
 
     def teams(self, node: Any, line: int | None) -> dict[str, Team]:
-        if not isinstance(node, _LineDict):
+        if not isinstance(node, CommentedMap):
             self.problem(line, "teams must be a mapping of team keys to {name, description, members}")
             return {}
         teams = {}
         for key, entry in node.items():
             where = f"team {key!r}"
-            if not isinstance(entry, _LineDict):
-                self.problem(_line(node, key), f"{where} must be a mapping with name, description, members")
+            if not isinstance(entry, CommentedMap):
+                self.problem(line_of(node, key), f"{where} must be a mapping with name, description, members")
                 continue
             self.unknown_keys(entry, _TEAM_KEYS, where)
             members = entry.get("members", ALL_MEMBERS)
             if members != ALL_MEMBERS and not (isinstance(members, list) and all(isinstance(m, str) for m in members)):
-                self.problem(_line(entry, "members"), f"{where}: members must be 'all' or a list of Slack user ids")
+                self.problem(line_of(entry, "members"), f"{where}: members must be 'all' or a list of Slack user ids")
                 members = []
             teams[str(key)] = Team(
                 key=str(key),
                 name=self.text(entry, "name", where, required=True) or "",
                 description=self.text(entry, "description", where, required=False) or "",
-                members=None if members == ALL_MEMBERS else tuple(members),
-                line=_line(node, key),
+                members=None if members == ALL_MEMBERS else tuple(str(m) for m in members),
+                line=line_of(node, key),
             )
         return teams
 
@@ -174,7 +128,7 @@ class _Reader:
             return []
         routes = []
         for index, entry in enumerate(node):
-            if not isinstance(entry, _LineDict):
+            if not isinstance(entry, CommentedMap):
                 self.problem(line, f"conversations[{index}] must be a mapping with source, team, channel")
                 continue
             source = self.text(entry, "source", f"conversations[{index}]", required=True)
@@ -183,14 +137,14 @@ class _Reader:
             action = self.text(entry, "action", where, required=False) or "migrate"
             if action not in ROUTE_ACTIONS:
                 self.problem(
-                    _line(entry, "action"), f"{where}: action {action!r} is not one of {', '.join(ROUTE_ACTIONS)}"
+                    line_of(entry, "action"), f"{where}: action {action!r} is not one of {', '.join(ROUTE_ACTIONS)}"
                 )
             merge = entry.get("merge", False)
             if not isinstance(merge, bool):
-                self.problem(_line(entry, "merge"), f"{where}: merge must be true or false")
+                self.problem(line_of(entry, "merge"), f"{where}: merge must be true or false")
             target = self.text(entry, "target", where, required=False)
             if target is not None and target not in TARGETS:
-                self.problem(_line(entry, "target"), f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
+                self.problem(line_of(entry, "target"), f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
                 target = None
             routes.append(
                 Route(
@@ -200,36 +154,18 @@ class _Reader:
                     channel=self.text(entry, "channel", where, required=False),
                     merge=merge is True,
                     name=self.text(entry, "name", where, required=False) or "",
-                    line=_line(entry),
+                    line=line_of(entry),
                     kind=target,
                 )
             )
         return routes
 
 
-def _load_yaml(path: Path) -> tuple[Any, list[Problem]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise MappingError(f"{path}: not found; draft it with `migrator map SOURCE --out {path.parent}`") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(f"{path}: cannot be read ({exc})") from exc
-    try:
-        return yaml.load(text, Loader=_LineLoader), []  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        message = f"not valid YAML: {exc.problem or exc.context}"
-        if exc.context and exc.context_mark and exc.problem:  # where the unfinished construct began
-            message += f" ({exc.context} on line {exc.context_mark.line + 1})"
-        return None, [Problem(path.as_posix(), line, message)]
-
-
 def load_mappings(path: Path) -> tuple[Mappings, list[Problem]]:
     """Read migration.yaml (or a folder holding it), with the shape problems found on the way."""
     if path.is_dir():
         path = path / MIGRATION_FILE
-    data, problems = _load_yaml(path)
+    data, problems = load_document(path)
     if problems:
         return Mappings(path=path, source=None), problems
     reader = _Reader(path)

@@ -17,7 +17,7 @@ from migrator.mapping.model import CHAT, MIGRATION_FILE, PRIVATE_CHANNEL, USERS_
 from migrator.mapping.reading import load_all
 from migrator.mapping.resolve import resolve_targets
 from migrator.mapping.rules import chat_notes, check_against
-from migrator.mapping.writing import render_mappings, write_users_csv
+from migrator.mapping.writing import write_mappings, write_users_csv
 from migrator.sources import open_source
 
 
@@ -70,7 +70,7 @@ def run_map(
         found = lookup(fallback) if fallback else None
         mappings = replace(mappings, fallback=fallback, fallback_id=str(found["id"]) if found else None)
         out_dir.mkdir(parents=True, exist_ok=True)
-        migration.write_text(render_mappings(mappings, conversations, source.users), encoding="utf-8")
+        write_mappings(migration, mappings, conversations, source.users)
         write_users_csv(users_csv, rows)
     finally:
         source.close()

@@ -1,33 +1,30 @@
-"""The mapping files as text: `migration.yaml` with a comment on every conversation, and `users.csv`."""
+"""The mapping files as drafted: `migration.yaml` with a comment on every conversation, and `users.csv`.
+
+migration.yaml is built as a round-trip document (see `document`), entry by entry, so the same
+functions can later add a conversation or a team to a file a consultant has already edited.
+"""
 
 from __future__ import annotations
 
 import csv
-import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-from migrator.mapping.model import ALL_MEMBERS, CHANNEL, CHAT, USER_COLUMNS, Mappings, UserMapping, conversation_label
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from migrator.mapping.document import dump_document
+from migrator.mapping.model import (
+    ALL_MEMBERS,
+    CHANNEL,
+    CHAT,
+    USER_COLUMNS,
+    Mappings,
+    Route,
+    Team,
+    UserMapping,
+    conversation_label,
+)
 from migrator.model import Conversation, User
-
-_PLAIN = re.compile(r"[A-Za-z0-9][\w.@ +-]*", re.UNICODE)
-_YAML_WORDS = {"yes", "no", "true", "false", "null", "on", "off", "y", "n", "~"}
-
-
-def _scalar(value: Any) -> str:
-    """A YAML scalar: plain when unambiguous, otherwise a JSON string (valid YAML)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    plain = _PLAIN.fullmatch(text) and text.casefold() not in _YAML_WORDS and not text.endswith(" ")
-    if plain and not re.fullmatch(r"[-+]?[\d._]+(e[-+]?\d+)?|0x[\da-f]+", text, re.IGNORECASE):
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
 
 HEADER = """\
 # Where every Slack conversation goes in Microsoft Teams. Drafted by `migrator map`;
@@ -47,44 +44,74 @@ HEADER = """\
 """
 
 
-def render_mappings(mappings: Mappings, conversations: list[Conversation], users: Mapping[str, User]) -> str:
-    """The YAML text, with a comment per conversation saying what it is."""
-    by_id = {c.id: c for c in conversations}
-    out = [HEADER.format(folder=mappings.path.parent.as_posix()), "version: 1"]
+def draft_document(mappings: Mappings, conversations: list[Conversation], users: Mapping[str, User]) -> CommentedMap:
+    """migration.yaml as a document: the explanation on top, a comment per conversation saying what it is,
+    and beside a value what it means where that is not obvious."""
+    document = CommentedMap()
+    header = HEADER.format(folder=mappings.path.parent.as_posix())
+    document.yaml_set_start_comment(header + "\n")  # the extra newline: a blank line before `version`
+    document["version"] = 1
     if mappings.source is not None:
-        out.append(f"source: {_scalar(mappings.source)}  # the export; a relative path starts at this folder")
-    out += [
-        "users:",
-        f"  file: {_scalar(mappings.users_file)}",
-        f"  fallback: {_scalar(mappings.fallback)}  # Entra account that posts for people without one",
-        f"  fallback_id: {_scalar(mappings.fallback_id)}",
-        "",
-        "teams:",
-    ]
-    for team in mappings.teams.values():
-        out += [f"  {team.key}:", f"    name: {_scalar(team.name)}", f"    description: {_scalar(team.description)}"]
-        if team.members is None:
-            out.append(f"    members: {ALL_MEMBERS}")
-        else:
-            names = ", ".join(users[m].label if m in users else m for m in team.members)
-            out.append(f"    members: [{', '.join(_scalar(m) for m in team.members)}]  # {names}")
-    out += ["", "conversations:"]
+        document["source"] = mappings.source
+        document.yaml_add_eol_comment("the export; a relative path starts at this folder", "source")
+    document["users"] = users_entry(mappings)
+    document["teams"] = CommentedMap((team.key, team_entry(team, users)) for team in mappings.teams.values())
+    document.yaml_set_comment_before_after_key("teams", before="\n")
+    entries = CommentedSeq()
+    by_id = {c.id: c for c in conversations}
     for route in mappings.routes:
-        conv = by_id.get(route.source)
-        if conv is not None:
-            out.append(f"  # {conversation_label(conv, users)}: {conv.kind.value}, {len(conv.members)} members")
-        out.append(f"  - source: {_scalar(route.source)}")
-        out.append(f"    name: {_scalar(route.name)}")
-        if route.action != "migrate":
-            out.append(f"    action: {route.action}" + (f"  # {route.note}" if route.note else ""))
-        else:
-            if route.kind not in (None, CHANNEL):
-                out.append(f"    target: {route.kind}")
-            if route.kind != CHAT:
-                out += [f"    team: {_scalar(route.team)}", f"    channel: {_scalar(route.channel)}"]
-        if route.merge:
-            out.append("    merge: true")
-    return "\n".join(out) + "\n"
+        append_conversation(entries, route, by_id.get(route.source), users)
+    document["conversations"] = entries
+    document.yaml_set_comment_before_after_key("conversations", before="\n")
+    return document
+
+
+def users_entry(mappings: Mappings) -> CommentedMap:
+    entry = CommentedMap(file=mappings.users_file, fallback=mappings.fallback, fallback_id=mappings.fallback_id)
+    entry.yaml_add_eol_comment("Entra account that posts for people without one", "fallback")
+    return entry
+
+
+def team_entry(team: Team, users: Mapping[str, User]) -> CommentedMap:
+    """A team; listed members get their names beside them, since the list holds source ids."""
+    entry = CommentedMap(name=team.name, description=team.description)
+    if team.members is None:
+        entry["members"] = ALL_MEMBERS
+    else:
+        members = CommentedSeq(team.members)
+        members.fa.set_flow_style()
+        entry["members"] = members
+        entry.yaml_add_eol_comment(", ".join(users[m].label if m in users else m for m in team.members), "members")
+    return entry
+
+
+def append_conversation(
+    entries: CommentedSeq, route: Route, conversation: Conversation | None, users: Mapping[str, User]
+) -> None:
+    """Add one conversation's entry to the `conversations` list, after a comment that says what it is."""
+    entry = CommentedMap(source=route.source, name=route.name)
+    if route.action != "migrate":
+        entry["action"] = route.action
+        if route.note:
+            entry.yaml_add_eol_comment(route.note, "action")
+    else:
+        if route.kind not in (None, CHANNEL):
+            entry["target"] = route.kind
+        if route.kind != CHAT:
+            entry["team"], entry["channel"] = route.team, route.channel
+    if route.merge:
+        entry["merge"] = True
+    entries.append(entry)
+    if conversation is not None:
+        label = conversation_label(conversation, users)
+        about = f"{label}: {conversation.kind.value}, {len(conversation.members)} members"
+        entries.yaml_set_comment_before_after_key(len(entries) - 1, before=about, indent=2)
+
+
+def write_mappings(
+    path: Path, mappings: Mappings, conversations: list[Conversation], users: Mapping[str, User]
+) -> None:
+    dump_document(draft_document(mappings, conversations, users), path)
 
 
 def write_users_csv(path: Path, rows: Iterable[UserMapping]) -> None:
