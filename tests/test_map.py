@@ -34,6 +34,8 @@ from migrator.mapping.document import dump_document, load_document
 from migrator.mapping.writing import write_mappings
 from migrator.model import Conversation, ConversationKind, User, Workspace
 from migrator.sources import open_source
+from migrator.stages.analyse import run_analyse
+from migrator.stages.transform import summary, transform
 from tests.slackkit import SAMPLE, write_export
 
 DIRECTORY = {
@@ -99,10 +101,10 @@ def test_draft_of_the_sample_follows_the_rules(drafted: Path) -> None:
 
 def test_draft_users_by_email_with_fallback_for_the_rest(drafted: Path) -> None:
     with (drafted / "users.csv").open(encoding="utf-8") as handle:
-        rows = {row["slack_id"]: row for row in csv.DictReader(handle)}
+        rows = {row["source_id"]: row for row in csv.DictReader(handle)}
     assert list(next(csv.reader((drafted / "users.csv").open(encoding="utf-8")))) == [
-        "slack_id",
-        "slack_name",
+        "source_id",
+        "source_name",
         "email",
         "entra_id",
         "action",
@@ -111,7 +113,7 @@ def test_draft_users_by_email_with_fallback_for_the_rest(drafted: Path) -> None:
     assert (rows["U08SOREN"]["entra_id"], rows["U08SOREN"]["action"]) == ("", "fallback")  # not in the directory
     assert rows["U10ZOE"]["action"] == "fallback" and rows["U10ZOE"]["email"] == ""  # no email
     assert rows["U11DEPLOY"]["action"] == "fallback"  # bots post through the fallback with their name
-    assert rows["U06MEI"]["slack_name"] == "李美 (Li Mei)"
+    assert rows["U06MEI"]["source_name"] == "李美 (Li Mei)"
 
 
 def test_bots_are_never_looked_up() -> None:
@@ -332,6 +334,43 @@ def test_users_csv_rules(drafted: Path) -> None:
     assert any(p.startswith(f"{where}: user U03ALAN (alan.t) has no row") for p in problems)
 
 
+def test_the_old_slack_headers_of_users_csv_are_read_with_a_note(drafted: Path, tmp_path: Path) -> None:
+    csv_path = drafted / "users.csv"
+    text = csv_path.read_text(encoding="utf-8")
+    assert text.startswith("source_id,source_name,email,entra_id,action\n")
+    rows = load_all(drafted).rows
+    csv_path.write_text(text.replace("source_id,source_name,", "slack_id,slack_name,", 1), encoding="utf-8")
+    notes: list = []
+    assert run_check(drafted, notes=notes) == []
+    assert load_all(drafted).rows == rows  # read exactly as with the new names: every row, every decision
+    (note,) = [str(n) for n in notes if "header" in str(n)]
+    assert note.startswith(f"{csv_path}:1: note: the header uses the old column names slack_id, slack_name")
+    assert "rename slack_id to source_id, slack_name to source_name" in note
+    result = CliRunner().invoke(app, ["map", "--check", str(drafted)])
+    assert result.exit_code == 0 and "uses the old column names" in result.output
+    plan = transform(SAMPLE, drafted, tmp_path / "plan")
+    assert plan.report["mapping_notes"] == [note]
+    assert "uses the old column names" in plan.report_html.read_text(encoding="utf-8")
+    assert "uses the old column names" in summary(plan)
+    assert run_analyse(SAMPLE, tmp_path / "analysed", drafted)["mapping_notes"] == [note]
+    csv_path.write_text(text, encoding="utf-8")
+    assert transform(SAMPLE, drafted, tmp_path / "plan").report["mapping_notes"] == []
+
+
+def test_a_header_mixing_old_and_new_names_is_read_and_one_missing_column_is_named(drafted: Path) -> None:
+    csv_path = drafted / "users.csv"
+    text = csv_path.read_text(encoding="utf-8")
+    csv_path.write_text(text.replace("source_id,source_name,", "source_id,slack_name,", 1), encoding="utf-8")
+    notes: list = []
+    assert run_check(drafted, notes=notes) == []
+    assert any("the old column name slack_name, read as source_name" in str(n) for n in notes)
+    csv_path.write_text(text.replace("source_id,source_name,", "id,source_name,", 1), encoding="utf-8")
+    problem = problems_of(drafted)[0]
+    assert problem == (
+        f"{csv_path}:1: header must name the columns source_id,source_name,email,entra_id,action; missing source_id"
+    )
+
+
 def test_fallback_users_need_a_fallback_account(drafted: Path) -> None:
     edit(drafted, "fallback_id: e-migration", "fallback_id: null")
     (problem,) = problems_of(drafted)
@@ -385,8 +424,9 @@ def test_the_draft_reads_back_as_drafted(drafted: Path) -> None:
 
 def test_resolution_is_its_own_step_and_checking_changes_nothing(drafted: Path) -> None:
     edit(drafted, "    target: private_channel\n", "")  # leadership now lands the default way of its kind
-    mappings, rows, problems = load_all(drafted)
-    assert problems == []
+    files = load_all(drafted)
+    mappings, rows = files.mappings, files.rows
+    assert files.problems == []
     as_read = mappings.routes
     source = open_source(SAMPLE)
     try:

@@ -61,8 +61,9 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, dict[str, dict]]:
 
 def slack_readers() -> dict[str, set[str]]:
     """Per private Slack conversation, the Entra ids of its members who have one (users.csv `map`)."""
-    _, rows, problems = load_all(MAPPINGS)
-    assert problems == []
+    files = load_all(MAPPINGS)
+    rows = files.rows
+    assert files.problems == [] and files.notes == []
     source = open_source(SAMPLE)
     try:
         return {

@@ -20,6 +20,7 @@ from migrator.mapping.model import (
     PRIVATE_CHANNEL,
     USERS_FILE,
     MappingError,
+    MappingFiles,
     Mappings,
     Problem,
     Route,
@@ -28,7 +29,7 @@ from migrator.mapping.model import (
     conversation_label,
 )
 from migrator.mapping.names import MAX_CHANNEL_NAME, channel_name_problems
-from migrator.mapping.reading import load_all, load_mappings, load_users
+from migrator.mapping.reading import load_all, load_mappings
 from migrator.mapping.resolve import ResolvedMappings, resolve_targets
 from migrator.mapping.rules import chat_notes, check_against, check_mappings, check_users
 from migrator.mapping.stage import DraftResult, run_check, run_map
@@ -45,6 +46,7 @@ __all__ = [
     "DirectoryLookup",
     "DraftResult",
     "MappingError",
+    "MappingFiles",
     "Mappings",
     "Problem",
     "ResolvedMappings",
@@ -63,7 +65,6 @@ __all__ = [
     "graph_lookup",
     "load_all",
     "load_mappings",
-    "load_users",
     "mapped_members",
     "open_directory",
     "resolve_targets",

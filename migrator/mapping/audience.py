@@ -19,7 +19,7 @@ def _posts_as_self(row: UserMapping | None) -> bool:
 def mapped_members(conversation: Conversation, rows: Iterable[UserMapping]) -> list[UserMapping]:
     """The conversation's members who have an Entra account (users.csv `map`), in its order, one per account:
     exactly the people who may read it in Teams."""
-    by_id = {row.slack_id: row for row in rows}
+    by_id = {row.source_id: row for row in rows}
     found: dict[str, UserMapping] = {}
     for member in conversation.members:
         row = by_id.get(member)
@@ -31,7 +31,7 @@ def mapped_members(conversation: Conversation, rows: Iterable[UserMapping]) -> l
 def chat_fallback_reason(conversation: Conversation, rows: list[UserMapping], users: Mapping[str, User]) -> str | None:
     """Why this DM or group DM cannot become a Teams chat (it is archived instead), or None when it can:
     a chat has exactly its participants as members, so every one of them needs an Entra account."""
-    by_id = {row.slack_id: row for row in rows}
+    by_id = {row.source_id: row for row in rows}
     missing = [m for m in dict.fromkeys(conversation.members) if not _posts_as_self(by_id.get(m))]
     if missing:
         names = ", ".join(users[m].label if m in users else m for m in missing)

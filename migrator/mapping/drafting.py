@@ -84,8 +84,8 @@ def draft_users(users: Iterable[User], lookup: DirectoryLookup) -> list[UserMapp
         found = lookup(user.email) if user.email and not user.is_bot else None
         rows.append(
             UserMapping(
-                slack_id=user.id,
-                slack_name=user.real_name or user.label,
+                source_id=user.id,
+                source_name=user.real_name or user.label,
                 email=user.email or "",
                 entra_id=str(found["id"]) if found else "",
                 action="map" if found else "fallback",

@@ -17,7 +17,9 @@ from migrator.model import Conversation, ConversationKind, User
 
 MIGRATION_FILE = "migration.yaml"
 USERS_FILE = "users.csv"
-USER_COLUMNS = ("slack_id", "slack_name", "email", "entra_id", "action")
+USER_COLUMNS = ("source_id", "source_name", "email", "entra_id", "action")
+# users.csv headers written before other sources were supported: still read, with a note saying how to rename them.
+OLD_USER_COLUMNS = {"slack_id": "source_id", "slack_name": "source_name"}
 USER_ACTIONS = ("map", "fallback", "skip")
 ROUTE_ACTIONS = ("migrate", "archive", "skip")
 # Where a migrated conversation lands: a standard channel, a private channel of the team with exactly the
@@ -109,8 +111,8 @@ class Mappings:
 
 @dataclass(frozen=True)
 class UserMapping:
-    slack_id: str
-    slack_name: str
+    source_id: str
+    source_name: str
     email: str
     entra_id: str
     action: str
@@ -123,3 +125,14 @@ def conversation_label(conversation: Conversation, users: Mapping[str, User]) ->
         people = ", ".join(users[m].label if m in users else m for m in conversation.members)
         return f"{'DM' if conversation.kind is ConversationKind.DM else 'group DM'}: {people or conversation.name}"
     return f"#{conversation.name}"
+
+
+@dataclass(frozen=True)
+class MappingFiles:
+    """Both files as read: what they say, the problems that stop a migration (each placed in its file),
+    and notes that do not (such as a users.csv header with the old column names)."""
+
+    mappings: Mappings
+    rows: list[UserMapping]
+    problems: list[Problem]
+    notes: list[Problem]

@@ -12,12 +12,14 @@ from migrator.mapping.document import line_of, load_document
 from migrator.mapping.model import (
     ALL_MEMBERS,
     MIGRATION_FILE,
+    OLD_USER_COLUMNS,
     ROUTE_ACTIONS,
     SYSTEM_MESSAGE_ACTIONS,
     TARGETS,
     USER_COLUMNS,
     USERS_FILE,
     MappingError,
+    MappingFiles,
     Mappings,
     Problem,
     Route,
@@ -172,8 +174,19 @@ def load_mappings(path: Path) -> tuple[Mappings, list[Problem]]:
     return reader.read(data), reader.problems
 
 
-def load_users(path: Path) -> tuple[list[UserMapping], list[Problem]]:
-    """Read users.csv; every row keeps its line for the checks."""
+def _user_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Where each column is, reading a header written before other sources were supported (slack_id,
+    slack_name) as the columns those names became; and which old names it used."""
+    index = {name: number for number, name in reversed(list(enumerate(header)))}  # the first of a repeated name
+    old = [name for name, new in OLD_USER_COLUMNS.items() if new not in index and name in index]
+    for name in old:
+        index[OLD_USER_COLUMNS[name]] = index[name]
+    return index, old
+
+
+def _load_users(path: Path) -> tuple[list[UserMapping], list[Problem], list[Problem]]:
+    """users.csv's rows (every one keeps its line for the checks), its shape problems, and a note when
+    its header uses the old Slack column names."""
     where = path.as_posix()
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
@@ -182,14 +195,23 @@ def load_users(path: Path) -> tuple[list[UserMapping], list[Problem]]:
     with handle:
         reader = csv.reader(handle)
         header = next(reader, [])
-        missing = [c for c in USER_COLUMNS if c not in header]
+        index, old = _user_columns(header)
+        missing = [c for c in USER_COLUMNS if c not in index]
         if missing:
-            return [], [
+            message = f"header must name the columns {','.join(USER_COLUMNS)}; missing {', '.join(missing)}"
+            return [], [Problem(where, 1, message)], []
+        notes = []
+        if old:
+            renames = ", ".join(f"{name} to {OLD_USER_COLUMNS[name]}" for name in old)
+            notes.append(
                 Problem(
-                    where, 1, f"header must name the columns {','.join(USER_COLUMNS)}; missing {', '.join(missing)}"
+                    where,
+                    1,
+                    f"note: the header uses the old column {'names' if len(old) > 1 else 'name'} {', '.join(old)}, "
+                    f"read as {', '.join(OLD_USER_COLUMNS[n] for n in old)} for every source; rename {renames} "
+                    "in this line to stop this note",
                 )
-            ]
-        index = {c: header.index(c) for c in USER_COLUMNS}
+            )
         rows, problems = [], []
         for values in reader:
             if not any(v.strip() for v in values):
@@ -200,13 +222,13 @@ def load_users(path: Path) -> tuple[list[UserMapping], list[Problem]]:
                 )
                 continue
             rows.append(UserMapping(**{c: values[index[c]].strip() for c in USER_COLUMNS}, line=reader.line_num))
-    return rows, problems
+    return rows, problems, notes
 
 
-def load_all(path: Path) -> tuple[Mappings, list[UserMapping], list[Problem]]:
-    """migration.yaml (or its folder) and the users.csv it names, with their shape problems."""
+def load_all(path: Path) -> MappingFiles:
+    """migration.yaml (or its folder) and the users.csv it names, with their shape problems and notes."""
     mappings, problems = load_mappings(path)
     if not mappings.lines:  # migration.yaml is not valid YAML: nothing further can be placed
-        return mappings, [], problems
-    rows, user_problems = load_users(mappings.users_path)
-    return mappings, rows, problems + user_problems
+        return MappingFiles(mappings, [], problems, [])
+    rows, user_problems, notes = _load_users(mappings.users_path)
+    return MappingFiles(mappings, rows, problems + user_problems, notes)

@@ -213,7 +213,7 @@ def _check_private_channel(
             )
         ]
     if team.members is not None:
-        outside = [m.slack_id for m in members if m.slack_id not in team.members]
+        outside = [m.source_id for m in members if m.source_id not in team.members]
         if outside:
             return [
                 Problem(
@@ -290,15 +290,15 @@ def check_users(mappings: Mappings, rows: list[UserMapping], users: Mapping[str,
     seen: dict[str, int | None] = {}
     fallback_rows = 0
     for row in rows:
-        if row.slack_id in seen:
+        if row.source_id in seen:
             problems.append(
-                Problem(where, row.line, f"user {row.slack_id} is listed twice (first on line {seen[row.slack_id]})")
+                Problem(where, row.line, f"user {row.source_id} is listed twice (first on line {seen[row.source_id]})")
             )
             continue
-        seen[row.slack_id] = row.line
-        if row.slack_id not in users:
+        seen[row.source_id] = row.line
+        if row.source_id not in users:
             problems.append(
-                Problem(where, row.line, f"unknown Slack user {row.slack_id!r}: the export has no such user")
+                Problem(where, row.line, f"unknown Slack user {row.source_id!r}: the export has no such user")
             )
         if row.action not in USER_ACTIONS:
             problems.append(Problem(where, row.line, f"action {row.action!r} is not one of {', '.join(USER_ACTIONS)}"))
@@ -307,7 +307,7 @@ def check_users(mappings: Mappings, rows: list[UserMapping], users: Mapping[str,
                 Problem(
                     where,
                     row.line,
-                    f"user {row.slack_id} ({row.slack_name}) has action map but no entra_id; "
+                    f"user {row.source_id} ({row.source_name}) has action map but no entra_id; "
                     "fill in the Entra object id or use fallback",
                 )
             )

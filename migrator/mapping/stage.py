@@ -96,8 +96,12 @@ def run_check(
     notes: list[Problem] | None = None,
 ) -> list[Problem]:
     """Every problem in the mapping files, checked against the export they were drafted from; `notes`
-    collects what is not a problem but changes the outcome (DMs that will be archived instead of chats)."""
-    mappings, rows, problems = load_all(folder)
+    collects what is not a problem but changes the outcome or asks for a change (DMs that will be archived
+    instead of chats, a users.csv header with the old column names)."""
+    files = load_all(folder)
+    mappings, rows, problems = files.mappings, files.rows, files.problems
+    if notes is not None:
+        notes += files.notes
     if not mappings.lines:
         return problems
     source_path = source_override

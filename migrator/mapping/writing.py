@@ -119,4 +119,4 @@ def write_users_csv(path: Path, rows: Iterable[UserMapping]) -> None:
         writer = csv.writer(handle)
         writer.writerow(USER_COLUMNS)
         for row in rows:
-            writer.writerow([row.slack_id, row.slack_name, row.email, row.entra_id, row.action])
+            writer.writerow([row.source_id, row.source_name, row.email, row.entra_id, row.action])

@@ -15,7 +15,7 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from migrator.mapping import (
     CHAT,
     MIGRATION_FILE,
     PRIVATE_CHANNEL,
+    MappingFiles,
     ResolvedMappings,
     UserMapping,
     chat_fallback_reason,
@@ -447,7 +448,7 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> dict[str
         "without_email": [u.label for u in users if not u.is_bot and not u.email],
     }
     if user_rows is not None:
-        mapped = {r.slack_id for r in user_rows if r.action == "map" and r.entra_id}
+        mapped = {r.source_id for r in user_rows if r.action == "map" and r.entra_id}
         lists["not_in_directory"] = [u.label for u in users if u.id not in mapped]
     return lists
 
@@ -493,16 +494,16 @@ def _estimate(
 # --- the stage ----------------------------------------------------------------
 
 
-def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, list[UserMapping] | None, list[str]]:
-    """The consultant's mappings (with their problems) when given, otherwise the draft `map` would write."""
+def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, MappingFiles | None]:
+    """The consultant's mappings (the files as read, every problem found checking them added) when given,
+    otherwise the draft `map` would write (and no files)."""
     conversations = source.conversations()
     if path is None:
         draft = draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, conversations, None)
-        return resolve_targets(draft, conversations), None, []
-    mappings, rows, problems = load_all(path)
-    resolved = resolve_targets(mappings, conversations)
-    problems += check_against(resolved, rows, source)
-    return resolved, rows, [str(p) for p in problems]
+        return resolve_targets(draft, conversations), None
+    files = load_all(path)
+    resolved = resolve_targets(files.mappings, conversations)
+    return resolved, replace(files, problems=files.problems + check_against(resolved, files.rows, source))
 
 
 def run_analyse(
@@ -511,9 +512,10 @@ def run_analyse(
     """Analyse an export and write inventory.json and report.html into out_dir (format detected unless given)."""
     source = open_source(source_path, source_format)
     try:
-        mappings, rows, problems = read_mappings(mappings_path, source)
-        inventory = build_inventory(source, mappings, rows)
-        inventory["mapping_problems"] = problems
+        mappings, files = read_mappings(mappings_path, source)
+        inventory = build_inventory(source, mappings, files.rows if files else None)
+        inventory["mapping_problems"] = [str(p) for p in files.problems] if files else []
+        inventory["mapping_notes"] = [str(n) for n in files.notes] if files else []
     finally:
         source.close()
     out_dir.mkdir(parents=True, exist_ok=True)

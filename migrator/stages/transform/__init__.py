@@ -22,6 +22,7 @@ from migrator.mapping import (
     CHAT,
     GENERAL,
     PRIVATE_CHANNEL,
+    MappingFiles,
     ResolvedMappings,
     Route,
     UserMapping,
@@ -75,7 +76,8 @@ def transform(
     `now_ms` is the moment nothing may be later than (default: now); tests fix it. `source_format`
     names the export's format when detection should not decide (`migrator.sources.SOURCE_KINDS`).
     """
-    mappings, rows, problems = load_all(Path(mappings_path))
+    files = load_all(Path(mappings_path))
+    mappings, rows, problems = files.mappings, files.rows, files.problems
     source = open_source(Path(source_path), source_format)
     try:
         resolved = resolve_targets(mappings, source.conversations())
@@ -88,7 +90,7 @@ def transform(
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
         with collector.streaming():
-            manifest, report = _Transform(source, resolved, rows, out_dir, now_ms or current_ms()).run(
+            manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms()).run(
                 Path(source_path)
             )
     finally:
@@ -113,6 +115,7 @@ def summary(result: TransformResult) -> str:
             "thread starts)",
             f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
             f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
+            *result.report["mapping_notes"],
         ]
     )
 
@@ -139,10 +142,12 @@ class _Transform:
     """One run: the shared state and the order things are written in."""
 
     def __init__(
-        self, source: Source, resolved: ResolvedMappings, rows: list[UserMapping], out_dir: Path, now_ms: int
+        self, source: Source, resolved: ResolvedMappings, files: MappingFiles, out_dir: Path, now_ms: int
     ) -> None:
-        self.source, self.resolved, self.rows, self.out_dir, self.now_ms = source, resolved, rows, out_dir, now_ms
+        self.source, self.resolved, self.out_dir, self.now_ms = source, resolved, out_dir, now_ms
         self.mappings = mappings = resolved.mappings
+        self.rows = rows = files.rows
+        self.notes = [str(note) for note in files.notes]  # about the mapping files, shown at the top of the report
         self.conversations = source.conversations()
         self.authors = Authors(mappings, rows, source.users)
         channels = {c.id: c.name for c in self.conversations}
@@ -297,6 +302,7 @@ class _Transform:
                 "source": manifest.source,
                 "plan": str(self.out_dir),
                 "transformed_at": manifest.source["transformed_at"],
+                "mapping_notes": self.notes,
             },
             lines_written=sum(c.messages for _, c in manifest.conversations()),
             files=files,
@@ -360,12 +366,12 @@ def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) 
     return Target(
         key=f"{CHATS_DIR}/{conversation.id}",
         team="",
-        display_name=", ".join(p.slack_name for p in people),
+        display_name=", ".join(p.source_name for p in people),
         file=f"{CHATS_DIR}/{name}.jsonl",
         general=False,
         description="",
         membership="oneOnOne" if len(people) == 2 else "group",
-        members=[PlannedMember(p.entra_id, p.slack_name, ["owner"]) for p in people],
+        members=[PlannedMember(p.entra_id, p.source_name, ["owner"]) for p in people],
     )
 
 
@@ -376,9 +382,9 @@ def _private_members(
     who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
     channel without a mapped member)."""
     people = mapped_members(conversation, rows)
-    admins = [p for p in people if _administers(users.get(p.slack_id))]
-    owner = next((p for p in people if p.slack_id == conversation.creator), None) or next(iter(admins), people[0])
-    return [PlannedMember(p.entra_id, p.slack_name, ["owner"] if p is owner else []) for p in people]
+    admins = [p for p in people if _administers(users.get(p.source_id))]
+    owner = next((p for p in people if p.source_id == conversation.creator), None) or next(iter(admins), people[0])
+    return [PlannedMember(p.entra_id, p.source_name, ["owner"] if p is owner else []) for p in people]
 
 
 def _administers(user: User | None) -> bool:
@@ -392,17 +398,17 @@ def _members(
     """Everyone the mapping puts in the team who has an Entra account; workspace admins and the
     creators of the team's source conversations become owners."""
     creators = {c.creator for c in sources if c.creator}
-    by_id = {row.slack_id: row for row in rows}
-    wanted = [row.slack_id for row in rows] if listed is None else list(listed)
+    by_id = {row.source_id: row for row in rows}
+    wanted = [row.source_id for row in rows] if listed is None else list(listed)
     members: dict[str, PlannedMember] = {}
-    for slack_id in wanted:
-        row = by_id.get(slack_id)
+    for source_id in wanted:
+        row = by_id.get(source_id)
         if row is None or row.action != "map" or not row.entra_id or row.entra_id in members:
             continue
-        user = users.get(slack_id)
-        owner = _administers(user) or (listed is not None and slack_id in creators)
+        user = users.get(source_id)
+        owner = _administers(user) or (listed is not None and source_id in creators)
         members[row.entra_id] = PlannedMember(
-            row.entra_id, row.slack_name or (user.label if user else slack_id), ["owner"] if owner else []
+            row.entra_id, row.source_name or (user.label if user else source_id), ["owner"] if owner else []
         )
     return list(members.values())
 
