@@ -169,7 +169,7 @@ def reset(
 
 @app.command("map")
 def map_command(
-    source: Path | None = typer.Argument(None, help="The Slack export (.zip or folder) to draft mappings for."),
+    source: Path | None = typer.Argument(None, help="The export (.zip or folder) to draft mappings for."),
     out: Path | None = typer.Option(None, "--out", help="Folder for the drafted migration.yaml and users.csv."),
     check: Path | None = typer.Option(
         None, "--check", help="Validate the mapping files in this folder instead of drafting."

@@ -34,10 +34,12 @@ from migrator.mapping.document import dump_document, load_document
 from migrator.mapping.writing import write_mappings
 from migrator.model import Conversation, ConversationKind, User, Workspace
 from migrator.sources import open_source
+from migrator.sources.products import PRODUCTS
 from migrator.stages.analyse import run_analyse
 from migrator.stages.transform import summary, transform
 from tests.slackkit import SAMPLE, write_export
 
+SLACK = PRODUCTS["slack"]
 DIRECTORY = {
     "ada@contoso.example": "e-ada",
     "grace@contoso.example": "e-grace",
@@ -127,7 +129,9 @@ def test_drafted_channel_names_always_pass_the_teams_rules() -> None:
     names = ["general", "General", "a/b:c?", "_hidden", ".dot", "ends.", "x" * 70, "a/b:c*", "naïve-ünïcode", "GENERAL"]
     conversations = [Conversation(id="C0", name="main", kind=ConversationKind.PUBLIC, is_general=True)]
     conversations += [Conversation(id=f"C{i + 1}", name=n, kind=ConversationKind.PUBLIC) for i, n in enumerate(names)]
-    mappings = draft_mappings(Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None)
+    mappings = draft_mappings(
+        Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None, product=SLACK
+    )
     channels = [r.channel for r in mappings.routes]
     assert channels[0] == GENERAL and GENERAL not in channels[1:]
     assert len({c.casefold() for c in channels}) == len(channels)  # unique, as Teams compares them
@@ -141,7 +145,9 @@ def test_old_exports_without_is_general_use_the_channel_named_general() -> None:
         Conversation(id="C1", name="random", kind=ConversationKind.PUBLIC),
         Conversation(id="C2", name="general", kind=ConversationKind.PUBLIC),
     ]
-    mappings = draft_mappings(Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None)
+    mappings = draft_mappings(
+        Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None, product=SLACK
+    )
     assert [r.channel for r in mappings.routes] == ["random", GENERAL]
 
 
@@ -150,6 +156,43 @@ def test_drafting_never_overwrites_edits_without_force(drafted: Path) -> None:
         run_map(SAMPLE, drafted, fake_lookup)
     run_map(SAMPLE, drafted, fake_lookup, force=True)
     assert load_mappings(drafted)[0].fallback is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "description"),
+    [
+        ("discord", "Migrated from the Discord server Northwind Gaming"),
+        ("mattermost", "Migrated from the Mattermost team Northwind Traders"),
+        ("teams", "Migrated from the Microsoft Teams team "),
+    ],
+)
+def test_a_draft_names_the_product_its_export_came_from(tmp_path: Path, kind: str, description: str) -> None:
+    out = tmp_path / kind
+    run_map(SAMPLE.parent / kind, out, fake_lookup, fallback="migration@contoso.example")
+    text = (out / "migration.yaml").read_text(encoding="utf-8")
+    assert text.startswith(f"# Where every {PRODUCTS[kind].name} conversation goes in Microsoft Teams")
+    assert "Slack" not in text
+    (team,) = load_mappings(out)[0].teams.values()
+    assert team.description.startswith(description)
+    with (out / "users.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    csv_text = (out / "users.csv").read_text(encoding="utf-8")
+    (out / "users.csv").write_text(csv_text + "U99GHOST,Ghost,,,skip\n", encoding="utf-8")
+    problems = problems_of(out)
+    assert rows and problems == [
+        f"{out / 'users.csv'}:{len(rows) + 2}: unknown {PRODUCTS[kind].name} user 'U99GHOST': "
+        "the export has no such user"
+    ]
+
+
+def test_a_second_general_channel_is_named_after_its_source() -> None:
+    conversations = [
+        Conversation(id="C1", name="general", kind=ConversationKind.PUBLIC, is_general=True),
+        Conversation(id="C2", name="General", kind=ConversationKind.PUBLIC),
+    ]
+    workspace = Workspace(id="G", name="Guild")
+    drafted = draft_mappings(Path("m/migration.yaml"), workspace, conversations, None, product=PRODUCTS["discord"])
+    assert [r.channel for r in drafted.routes] == [GENERAL, "General-discord"]
 
 
 # --- --check: every rule, with file and line ------------------------------------------
@@ -411,8 +454,10 @@ def test_the_draft_reads_back_as_drafted(drafted: Path) -> None:
     assert "fallback: migration@contoso.example  # Entra account that posts for people without one" in text
     assert "\n  # #general: public, 10 members\n  - source: C01GENERAL\n" in text
     conversations = [Conversation(id="123", name="true", kind=ConversationKind.PUBLIC)]
-    mappings = draft_mappings(drafted / "numbers.yaml", Workspace(id="T", name="null"), conversations, "2024")
-    write_mappings(drafted / "numbers.yaml", mappings, conversations, {})
+    mappings = draft_mappings(
+        drafted / "numbers.yaml", Workspace(id="T", name="null"), conversations, "2024", product=SLACK
+    )
+    write_mappings(drafted / "numbers.yaml", mappings, conversations, {}, SLACK)
     again, problems = load_mappings(drafted / "numbers.yaml")
     (route,) = again.routes
     assert problems == [] and (route.source, route.name, route.team, route.channel) == ("123", "true", "null", "true")

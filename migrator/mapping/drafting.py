@@ -24,10 +24,12 @@ from migrator.mapping.model import (
 )
 from migrator.mapping.names import safe_channel_name, slug
 from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.sources.products import Product
 
 
 def general_channel(conversations: Iterable[Conversation]) -> Conversation | None:
-    """Slack's #general: flagged `is_general`, or (old exports) the public channel named general."""
+    """The source's general channel: flagged `is_general` (Slack's #general), or the public channel named general
+    (old Slack exports, and sources without the flag)."""
     public = [c for c in conversations if c.kind is ConversationKind.PUBLIC]
     return next((c for c in public if c.is_general), None) or next((c for c in public if c.name == "general"), None)
 
@@ -39,6 +41,8 @@ def draft_mappings(
     source: str | None,
     rows: list[UserMapping] | None = None,
     users: Mapping[str, User] | None = None,
+    *,
+    product: Product,
 ) -> Mappings:
     """One team for the workspace: public channels as its standard channels, private channels as its
     private channels (readable by exactly their mapped members), DMs and group DMs as Teams chats.
@@ -46,9 +50,7 @@ def draft_mappings(
     With `rows` (the drafted users.csv) a conversation that cannot land that way is drafted to the archive
     with the reason beside it: a chat or private channel needs its people to have Entra accounts.
     """
-    main = Team(
-        key=slug(workspace.name), name=workspace.name, description=f"Migrated from the Slack workspace {workspace.name}"
-    )
+    main = Team(key=slug(workspace.name), name=workspace.name, description=product.described(workspace.name))
     routes: list[Route] = []
     general = general_channel(conversations)
     taken: set[str] = {GENERAL.casefold()}
@@ -60,7 +62,7 @@ def draft_mappings(
         elif kind == CHAT:
             routes.append(Route(source=conv.id, name=conv.name, kind=CHAT))
         else:
-            channel = GENERAL if conv is general else safe_channel_name(conv.name, taken)
+            channel = GENERAL if conv is general else safe_channel_name(conv.name, taken, product.kind)
             routes.append(Route(source=conv.id, team=main.key, channel=channel, name=conv.name, kind=kind))
     return Mappings(path=path, source=source, teams={main.key: main}, routes=tuple(routes))
 

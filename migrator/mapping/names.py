@@ -39,13 +39,13 @@ def channel_name_problems(name: str) -> list[str]:
     return problems
 
 
-def safe_channel_name(name: str, taken: set[str]) -> str:
+def safe_channel_name(name: str, taken: set[str], source_kind: str) -> str:
     """The closest name Teams accepts that no other drafted channel of the team uses (`taken` holds them,
-    case-folded, and gains the name returned)."""
+    case-folded, and gains the name returned); a second "general" gets the source's kind as a suffix."""
     clean = "".join("-" if c in FORBIDDEN_CHANNEL_CHARS else c for c in name).lstrip("_.").rstrip(".")
     clean = clean[:MAX_CHANNEL_NAME].rstrip(".") or "channel"
     if clean.casefold() == GENERAL.casefold():
-        clean = f"{clean}-slack"
+        clean = f"{clean}-{source_kind}"
     candidate, n = clean, 2
     while candidate.casefold() in taken:
         suffix = f"-{n}"

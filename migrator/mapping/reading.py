@@ -113,7 +113,7 @@ class _Reader:
             self.unknown_keys(entry, _TEAM_KEYS, where)
             members = entry.get("members", ALL_MEMBERS)
             if members != ALL_MEMBERS and not (isinstance(members, list) and all(isinstance(m, str) for m in members)):
-                self.problem(line_of(entry, "members"), f"{where}: members must be 'all' or a list of Slack user ids")
+                self.problem(line_of(entry, "members"), f"{where}: members must be 'all' or a list of source user ids")
                 members = []
             teams[str(key)] = Team(
                 key=str(key),
@@ -186,7 +186,7 @@ def _user_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
 
 def _load_users(path: Path) -> tuple[list[UserMapping], list[Problem], list[Problem]]:
     """users.csv's rows (every one keeps its line for the checks), its shape problems, and a note when
-    its header uses the old Slack column names."""
+    its header uses the old column names."""
     where = path.as_posix()
     try:
         handle = path.open(encoding="utf-8-sig", newline="")

@@ -19,6 +19,7 @@ from migrator.mapping.resolve import resolve_targets
 from migrator.mapping.rules import chat_notes, check_against
 from migrator.mapping.writing import write_mappings, write_users_csv
 from migrator.sources import open_source
+from migrator.sources.products import product
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,16 @@ def run_map(
         )
     source = open_source(source_path, source_format)
     try:
-        conversations = source.conversations()
+        conversations, made_by = source.conversations(), product(source.kind)
         rows = draft_users(source.users.values(), lookup)
+        reference = _source_reference(source_path, out_dir)
         mappings = draft_mappings(
-            migration, source.workspace, conversations, _source_reference(source_path, out_dir), rows, source.users
+            migration, source.workspace, conversations, reference, rows, source.users, product=made_by
         )
         found = lookup(fallback) if fallback else None
         mappings = replace(mappings, fallback=fallback, fallback_id=str(found["id"]) if found else None)
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_mappings(migration, mappings, conversations, source.users)
+        write_mappings(migration, mappings, conversations, source.users, made_by)
         write_users_csv(users_csv, rows)
     finally:
         source.close()

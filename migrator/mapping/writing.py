@@ -25,30 +25,33 @@ from migrator.mapping.model import (
     conversation_label,
 )
 from migrator.model import Conversation, User
+from migrator.sources.products import Product
 
 HEADER = """\
-# Where every Slack conversation goes in Microsoft Teams. Drafted by `migrator map`;
+# Where every {product} conversation goes in Microsoft Teams. Drafted by `migrator map`;
 # edit it, then run `migrator map --check {folder}` until it reports no problem.
 #
 # teams:          one entry per target team; `name` is what people see in Teams,
-#                 `members: all` means every mapped user, otherwise a list of Slack user ids.
-# conversations:  one entry per Slack conversation (`source` is its Slack id):
+#                 `members: all` means every mapped user, otherwise a list of {product} user ids.
+# conversations:  one entry per {product} conversation (`source` is its {product} id):
 #   team/channel  the target; `channel: General` posts into the team's General channel
 #   target        private channels: private_channel (default; a private channel of `team` whose members are
-#                 exactly the Slack channel's mapped members) or own_team (a channel of a team whose members
+#                 exactly the {product} channel's mapped members) or own_team (a channel of a team whose members
 #                 the team lists); DMs and group DMs: chat (default; a Teams chat of exactly its participants,
 #                 archived instead when one of them has no Entra account) or own_team
 #   merge: true   when several conversations fill one channel, all but one of them need it
 #   action        migrate (default) | archive (kept as files, not imported) | skip (left out, counted)
-# Private content may only reach people who could read it in Slack; `map --check` refuses anything else.
+# Private content may only reach people who could read it in {product}; `map --check` refuses anything else.
 """
 
 
-def draft_document(mappings: Mappings, conversations: list[Conversation], users: Mapping[str, User]) -> CommentedMap:
-    """migration.yaml as a document: the explanation on top, a comment per conversation saying what it is,
-    and beside a value what it means where that is not obvious."""
+def draft_document(
+    mappings: Mappings, conversations: list[Conversation], users: Mapping[str, User], product: Product
+) -> CommentedMap:
+    """migration.yaml as a document: the explanation on top (in the words of the source's `product`), a comment
+    per conversation saying what it is, and beside a value what it means where that is not obvious."""
     document = CommentedMap()
-    header = HEADER.format(folder=mappings.path.parent.as_posix())
+    header = HEADER.format(folder=mappings.path.parent.as_posix(), product=product.name)
     document.yaml_set_start_comment(header + "\n")  # the extra newline: a blank line before `version`
     document["version"] = 1
     if mappings.source is not None:
@@ -109,9 +112,9 @@ def append_conversation(
 
 
 def write_mappings(
-    path: Path, mappings: Mappings, conversations: list[Conversation], users: Mapping[str, User]
+    path: Path, mappings: Mappings, conversations: list[Conversation], users: Mapping[str, User], product: Product
 ) -> None:
-    dump_document(draft_document(mappings, conversations, users), path)
+    dump_document(draft_document(mappings, conversations, users, product), path)
 
 
 def write_users_csv(path: Path, rows: Iterable[UserMapping]) -> None:

@@ -56,6 +56,7 @@ from migrator.model import (
 from migrator.reports.analyse import render_report
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
+from migrator.sources.products import product
 
 INVENTORY_FILE = "inventory.json"
 REPORT_FILE = "report.html"
@@ -499,7 +500,10 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
     otherwise the draft `map` would write (and no files)."""
     conversations = source.conversations()
     if path is None:
-        draft = draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, conversations, None)
+        made_by = product(source.kind)
+        draft = draft_mappings(
+            Path("mappings") / MIGRATION_FILE, source.workspace, conversations, None, product=made_by
+        )
         return resolve_targets(draft, conversations), None
     files = load_all(path)
     resolved = resolve_targets(files.mappings, conversations)

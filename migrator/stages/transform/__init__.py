@@ -378,7 +378,7 @@ def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) 
 def _private_members(
     conversation: Conversation, rows: list[UserMapping], users: dict[str, User]
 ) -> list[PlannedMember]:
-    """Exactly the Slack channel's mapped members; its owner is its creator when mapped, else its first member
+    """Exactly the source channel's mapped members; its owner is its creator when mapped, else its first member
     who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
     channel without a mapped member)."""
     people = mapped_members(conversation, rows)
@@ -388,7 +388,8 @@ def _private_members(
 
 
 def _administers(user: User | None) -> bool:
-    """An owner or admin of the Slack workspace, who owns what they are a member of in Teams."""
+    """An owner or admin of the source workspace (the Slack roles, which readers of other sources may set too),
+    who owns what they are a member of in Teams."""
     return user is not None and any(user.extra.get(flag) for flag in OWNER_FLAGS)
 
 
