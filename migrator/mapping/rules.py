@@ -31,10 +31,10 @@ from migrator.sources.products import product
 
 
 def check_mappings(
-    resolved: ResolvedMappings, conversations: list[Conversation], rows: list[UserMapping] | None, product: str
+    resolved: ResolvedMappings, conversations: list[Conversation], rows: list[UserMapping] | None, product_name: str
 ) -> list[Problem]:
     """Every rule migration.yaml must meet before a migration may start (the member rules of private
-    channels need `rows`, users.csv; `product` names the source in the messages). Reads the resolved routes
+    channels need `rows`, users.csv; `product_name` names the source in the messages). Reads the resolved routes
     and changes nothing."""
     mappings = resolved.mappings
     where = mappings.path.as_posix()
@@ -69,7 +69,7 @@ def check_mappings(
             continue
         if route.action != "migrate":
             continue
-        target_problems = _check_target(mappings, route, conv, rows, where, product)
+        target_problems = _check_target(mappings, route, conv, rows, where, product_name)
         if target_problems or route.kind == CHAT:
             problems += target_problems
             continue
@@ -101,7 +101,7 @@ def check_mappings(
                     route.line,
                     f"{route.source} and {first.source} (line {first.line}) both go to "
                     f"{route.team}/{route.channel}, a private channel; a private channel "
-                    f"holds exactly one {product} conversation, so give each its own channel",
+                    f"holds exactly one {product_name} conversation, so give each its own channel",
                 )
             )
             continue
@@ -154,7 +154,7 @@ def _check_teams(mappings: Mappings, where: str) -> list[Problem]:
 
 
 def _check_target(
-    mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None, where: str, product: str
+    mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None, where: str, product_name: str
 ) -> list[Problem]:
     """The route's target suits its source's kind and names what that target needs."""
     allowed = ALLOWED_TARGETS[conv.kind]
@@ -182,12 +182,12 @@ def _check_target(
         if value is None:
             return [Problem(where, route.line, f"conversation {route.source} has no {key!r}")]
     if route.kind == PRIVATE_CHANNEL:
-        return _check_private_channel(mappings, route, conv, rows, where, product)
-    return _check_access(mappings, route, conv, where, product)
+        return _check_private_channel(mappings, route, conv, rows, where, product_name)
+    return _check_access(mappings, route, conv, where, product_name)
 
 
 def _check_private_channel(
-    mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None, where: str, product: str
+    mappings: Mappings, route: Route, conv: Conversation, rows: list[UserMapping] | None, where: str, product_name: str
 ) -> list[Problem]:
     """A private channel is readable by exactly the source's mapped members, who must all be members of its team."""
     team = mappings.teams.get(route.team or "")
@@ -221,7 +221,7 @@ def _check_private_channel(
                 Problem(
                     where,
                     route.line,
-                    f"{', '.join(outside)} could read private channel {conv.name} in {product} but "
+                    f"{', '.join(outside)} could read private channel {conv.name} in {product_name} but "
                     f"{'is' if len(outside) == 1 else 'are'} not in team {team.key!r}, and a "
                     "private channel's members must be members of its team; add them to the "
                     f"team's members, or write target: {OWN_TEAM}",
@@ -251,7 +251,7 @@ def chat_notes(resolved: ResolvedMappings, rows: list[UserMapping], source: Sour
     return notes
 
 
-def _check_access(mappings: Mappings, route: Route, conv: Conversation, where: str, product: str) -> list[Problem]:
+def _check_access(mappings: Mappings, route: Route, conv: Conversation, where: str, product_name: str) -> list[Problem]:
     """The target team exists and adds no reader the source conversation did not have."""
     problems = []
     assert route.team is not None
@@ -279,15 +279,17 @@ def _check_access(mappings: Mappings, route: Route, conv: Conversation, where: s
                         route.line,
                         f"{conv.kind.value} conversation {conv.name} would become readable "
                         f"by {', '.join(outsiders)} in team {team.key!r}, who could not "
-                        f"read it in {product}; remove them from the team or archive it",
+                        f"read it in {product_name}; remove them from the team or archive it",
                     )
                 )
     return problems
 
 
-def check_users(mappings: Mappings, rows: list[UserMapping], users: Mapping[str, User], product: str) -> list[Problem]:
-    """Every source user has exactly one decision and every decision can be carried out (`product` names the
-    source in the messages)."""
+def check_users(
+    mappings: Mappings, rows: list[UserMapping], users: Mapping[str, User], product_name: str
+) -> list[Problem]:
+    """Every source user has exactly one decision and every decision can be carried out (`product_name` names
+    the source in the messages)."""
     where = mappings.users_path.as_posix()
     problems = []
     seen: dict[str, int | None] = {}
@@ -301,7 +303,7 @@ def check_users(mappings: Mappings, rows: list[UserMapping], users: Mapping[str,
         seen[row.source_id] = row.line
         if row.source_id not in users:
             problems.append(
-                Problem(where, row.line, f"unknown {product} user {row.source_id!r}: the export has no such user")
+                Problem(where, row.line, f"unknown {product_name} user {row.source_id!r}: the export has no such user")
             )
         if row.action not in USER_ACTIONS:
             problems.append(Problem(where, row.line, f"action {row.action!r} is not one of {', '.join(USER_ACTIONS)}"))

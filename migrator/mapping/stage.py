@@ -101,7 +101,7 @@ def run_check(
     collects what is not a problem but changes the outcome or asks for a change (DMs that will be archived
     instead of chats, a users.csv header with the old column names)."""
     files = load_all(folder)
-    mappings, rows, problems = files.mappings, files.rows, files.problems
+    mappings, rows, problems = files.mappings, files.rows, list(files.problems)
     if notes is not None:
         notes += files.notes
     if not mappings.lines:

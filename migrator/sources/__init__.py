@@ -47,7 +47,8 @@ def open_source(path: Path | str, kind: str | None = None) -> Source:
         found = "not a zip archive or a folder" if path.exists() else "no such file or folder"
         raise SourceError(f"{path}: {found}; give {ANY_EXPORT}")
     module, reader = _READERS[kind or detect_format(path)]
-    return getattr(importlib.import_module(module), reader)(Path(path))
+    opened: Source = getattr(importlib.import_module(module), reader)(path)  # a class named in _READERS
+    return opened
 
 
 def detect_format(path: Path) -> str:

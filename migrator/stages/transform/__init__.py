@@ -77,7 +77,7 @@ def transform(
     names the export's format when detection should not decide (`migrator.sources.SOURCE_KINDS`).
     """
     files = load_all(Path(mappings_path))
-    mappings, rows, problems = files.mappings, files.rows, files.problems
+    mappings, rows, problems = files.mappings, files.rows, list(files.problems)
     source = open_source(Path(source_path), source_format)
     try:
         resolved = resolve_targets(mappings, source.conversations())
