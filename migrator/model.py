@@ -1,9 +1,10 @@
 """The source-neutral model every stage after the reader works on.
 
-A reader (Slack today; Mattermost, Discord or Teams exports later) turns its
-export into these objects, and `analyse`, `map`, `transform` and `load` read
-only them. That is why nothing here names a Slack file or field: a new source
-plugs in by implementing `Source` without touching the stages.
+A reader (`migrator.sources`: Slack, Mattermost, Discord, or a Teams export
+written by `migrator export`) turns its export into these objects, and
+`analyse`, `map`, `transform` and `load` read only them. That is why nothing
+here names a Slack file or field: a new source plugs in by implementing
+`Source` without touching the stages.
 
 Timestamps stay as the exact source string (`Message.ts`) next to an integer
 microsecond value (`Message.us`): the import API keys messages by millisecond

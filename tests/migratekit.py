@@ -16,9 +16,9 @@ from typing import Any
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
+from migrator.mapping import run_map
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, LoadOutcome, load
-from migrator.stages.mapping import run_map
 from migrator.stages.transform import TransformResult, transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.stages.verify.outcome import VerifyOutcome

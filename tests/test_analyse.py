@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.limits import CHANNEL_RPS, MAX_BODY_BYTES, TEAMS_CALLS_PER_10S
-from migrator.model import Message
+from migrator.mapping import run_map
+from migrator.model import Message, SourceError
+from migrator.sources import open_source
 from migrator.stages.analyse import estimate_html_bytes, run_analyse, summary
-from migrator.stages.mapping import run_map
 from tests.slackkit import SAMPLE, message, sample_directory_lookup, write_export
 
 REQUIRED_KEYS = {"source", "channels", "users", "totals", "quarantined", "issues"}
@@ -199,6 +200,25 @@ def test_cli_exits_2_with_a_clear_message_on_bad_input(tmp_path: Path, make: Any
     assert result.exit_code == 2
     assert expected in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "advice"),
+    [
+        (None, "give the export: the .zip as downloaded, its unpacked folder, or a Mattermost .jsonl or Discord"),
+        ("slack", "give the Slack export .zip as downloaded, or its unpacked folder"),
+        ("mattermost", "give the Mattermost bulk export (mmctl export create)"),
+        ("discord", "give DiscordChatExporter's JSON"),
+        ("teams", "give the folder `migrator export` wrote"),
+    ],
+)
+def test_a_path_that_is_no_export_gets_the_advice_of_its_product(tmp_path: Path, kind: str | None, advice: str) -> None:
+    """Without --source-format nothing says which product the export came from, so the advice names them all."""
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    for path, found in ((tmp_path / "missing.zip", "no such file or folder"), (tmp_path / "notes.txt", "not a zip")):
+        with pytest.raises(SourceError, match="^" + re.escape(f"{path}: {found}")) as raised:
+            open_source(path, kind)
+        assert advice in str(raised.value) and (kind == "slack" or "Slack" not in str(raised.value))
 
 
 def test_quarantine_reaches_inventory_and_report(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from badinputs import CASES, REFUSED, Case, base_workspace
+from migrator.mapping import MappingError
 from migrator.model import SourceError
 from migrator.sample.generate import DIRECTORY_FILE, FALLBACK_MAIL
 from migrator.stages.analyse import run_analyse
-from migrator.stages.mapping import MappingError
 from migrator.stages.transform import TransformError, transform
 
 CLEAR_ERRORS = (SourceError, MappingError, TransformError)

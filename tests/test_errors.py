@@ -15,13 +15,13 @@ from migrator.emulator.server import EmulatorConfigError
 from migrator.errors import IncompleteError, InputError, MigratorError, OptionError
 from migrator.graph import errors as graph
 from migrator.journal import JournalError
+from migrator.mapping import MappingError
 from migrator.model import SourceError
 from migrator.plan import PlanError
 from migrator.sample import SampleError
 from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.uploads import UploadError
-from migrator.stages.mapping import MappingError
 from migrator.stages.transform import TransformError
 
 # Exceptions that stay outside the hierarchy because they never reach the user; each docstring says why.

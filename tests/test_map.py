@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,21 +12,34 @@ import pytest
 from typer.testing import CliRunner
 
 from migrator.cli import app
-from migrator.model import Conversation, ConversationKind, User, Workspace
-from migrator.stages.mapping import (
+from migrator.mapping import (
+    CHANNEL,
     CHAT,
     GENERAL,
     PRIVATE_CHANNEL,
     MappingError,
+    Mappings,
+    Route,
     channel_name_problems,
+    check_against,
     draft_mappings,
     draft_users,
+    load_all,
     load_mappings,
+    resolve_targets,
     run_check,
     run_map,
 )
+from migrator.mapping.document import dump_document, load_document
+from migrator.mapping.writing import write_mappings
+from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.sources import open_source
+from migrator.sources.products import PRODUCTS
+from migrator.stages.analyse import run_analyse
+from migrator.stages.transform import summary, transform
 from tests.slackkit import SAMPLE, write_export
 
+SLACK = PRODUCTS["slack"]
 DIRECTORY = {
     "ada@contoso.example": "e-ada",
     "grace@contoso.example": "e-grace",
@@ -89,10 +103,10 @@ def test_draft_of_the_sample_follows_the_rules(drafted: Path) -> None:
 
 def test_draft_users_by_email_with_fallback_for_the_rest(drafted: Path) -> None:
     with (drafted / "users.csv").open(encoding="utf-8") as handle:
-        rows = {row["slack_id"]: row for row in csv.DictReader(handle)}
+        rows = {row["source_id"]: row for row in csv.DictReader(handle)}
     assert list(next(csv.reader((drafted / "users.csv").open(encoding="utf-8")))) == [
-        "slack_id",
-        "slack_name",
+        "source_id",
+        "source_name",
         "email",
         "entra_id",
         "action",
@@ -101,7 +115,7 @@ def test_draft_users_by_email_with_fallback_for_the_rest(drafted: Path) -> None:
     assert (rows["U08SOREN"]["entra_id"], rows["U08SOREN"]["action"]) == ("", "fallback")  # not in the directory
     assert rows["U10ZOE"]["action"] == "fallback" and rows["U10ZOE"]["email"] == ""  # no email
     assert rows["U11DEPLOY"]["action"] == "fallback"  # bots post through the fallback with their name
-    assert rows["U06MEI"]["slack_name"] == "李美 (Li Mei)"
+    assert rows["U06MEI"]["source_name"] == "李美 (Li Mei)"
 
 
 def test_bots_are_never_looked_up() -> None:
@@ -115,7 +129,9 @@ def test_drafted_channel_names_always_pass_the_teams_rules() -> None:
     names = ["general", "General", "a/b:c?", "_hidden", ".dot", "ends.", "x" * 70, "a/b:c*", "naïve-ünïcode", "GENERAL"]
     conversations = [Conversation(id="C0", name="main", kind=ConversationKind.PUBLIC, is_general=True)]
     conversations += [Conversation(id=f"C{i + 1}", name=n, kind=ConversationKind.PUBLIC) for i, n in enumerate(names)]
-    mappings = draft_mappings(Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None)
+    mappings = draft_mappings(
+        Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None, product=SLACK
+    )
     channels = [r.channel for r in mappings.routes]
     assert channels[0] == GENERAL and GENERAL not in channels[1:]
     assert len({c.casefold() for c in channels}) == len(channels)  # unique, as Teams compares them
@@ -129,7 +145,9 @@ def test_old_exports_without_is_general_use_the_channel_named_general() -> None:
         Conversation(id="C1", name="random", kind=ConversationKind.PUBLIC),
         Conversation(id="C2", name="general", kind=ConversationKind.PUBLIC),
     ]
-    mappings = draft_mappings(Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None)
+    mappings = draft_mappings(
+        Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None, product=SLACK
+    )
     assert [r.channel for r in mappings.routes] == ["random", GENERAL]
 
 
@@ -138,6 +156,43 @@ def test_drafting_never_overwrites_edits_without_force(drafted: Path) -> None:
         run_map(SAMPLE, drafted, fake_lookup)
     run_map(SAMPLE, drafted, fake_lookup, force=True)
     assert load_mappings(drafted)[0].fallback is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "description"),
+    [
+        ("discord", "Migrated from the Discord server Northwind Gaming"),
+        ("mattermost", "Migrated from the Mattermost team Northwind Traders"),
+        ("teams", "Migrated from the Microsoft Teams team "),
+    ],
+)
+def test_a_draft_names_the_product_its_export_came_from(tmp_path: Path, kind: str, description: str) -> None:
+    out = tmp_path / kind
+    run_map(SAMPLE.parent / kind, out, fake_lookup, fallback="migration@contoso.example")
+    text = (out / "migration.yaml").read_text(encoding="utf-8")
+    assert text.startswith(f"# Where every {PRODUCTS[kind].name} conversation goes in Microsoft Teams")
+    assert "Slack" not in text
+    (team,) = load_mappings(out)[0].teams.values()
+    assert team.description.startswith(description)
+    with (out / "users.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    csv_text = (out / "users.csv").read_text(encoding="utf-8")
+    (out / "users.csv").write_text(csv_text + "U99GHOST,Ghost,,,skip\n", encoding="utf-8")
+    problems = problems_of(out)
+    assert rows and problems == [
+        f"{out / 'users.csv'}:{len(rows) + 2}: unknown {PRODUCTS[kind].name} user 'U99GHOST': "
+        "the export has no such user"
+    ]
+
+
+def test_a_second_general_channel_is_named_after_its_source() -> None:
+    conversations = [
+        Conversation(id="C1", name="general", kind=ConversationKind.PUBLIC, is_general=True),
+        Conversation(id="C2", name="General", kind=ConversationKind.PUBLIC),
+    ]
+    workspace = Workspace(id="G", name="Guild")
+    drafted = draft_mappings(Path("m/migration.yaml"), workspace, conversations, None, product=PRODUCTS["discord"])
+    assert [r.channel for r in drafted.routes] == [GENERAL, "General-discord"]
 
 
 # --- --check: every rule, with file and line ------------------------------------------
@@ -322,6 +377,43 @@ def test_users_csv_rules(drafted: Path) -> None:
     assert any(p.startswith(f"{where}: user U03ALAN (alan.t) has no row") for p in problems)
 
 
+def test_the_old_slack_headers_of_users_csv_are_read_with_a_note(drafted: Path, tmp_path: Path) -> None:
+    csv_path = drafted / "users.csv"
+    text = csv_path.read_text(encoding="utf-8")
+    assert text.startswith("source_id,source_name,email,entra_id,action\n")
+    rows = load_all(drafted).rows
+    csv_path.write_text(text.replace("source_id,source_name,", "slack_id,slack_name,", 1), encoding="utf-8")
+    notes: list = []
+    assert run_check(drafted, notes=notes) == []
+    assert load_all(drafted).rows == rows  # read exactly as with the new names: every row, every decision
+    (note,) = [str(n) for n in notes if "header" in str(n)]
+    assert note.startswith(f"{csv_path}:1: note: the header uses the old column names slack_id, slack_name")
+    assert "rename slack_id to source_id, slack_name to source_name" in note
+    result = CliRunner().invoke(app, ["map", "--check", str(drafted)])
+    assert result.exit_code == 0 and "uses the old column names" in result.output
+    plan = transform(SAMPLE, drafted, tmp_path / "plan")
+    assert plan.report["mapping_notes"] == [note]
+    assert "uses the old column names" in plan.report_html.read_text(encoding="utf-8")
+    assert "uses the old column names" in summary(plan)
+    assert run_analyse(SAMPLE, tmp_path / "analysed", drafted)["mapping_notes"] == [note]
+    csv_path.write_text(text, encoding="utf-8")
+    assert transform(SAMPLE, drafted, tmp_path / "plan").report["mapping_notes"] == []
+
+
+def test_a_header_mixing_old_and_new_names_is_read_and_one_missing_column_is_named(drafted: Path) -> None:
+    csv_path = drafted / "users.csv"
+    text = csv_path.read_text(encoding="utf-8")
+    csv_path.write_text(text.replace("source_id,source_name,", "source_id,slack_name,", 1), encoding="utf-8")
+    notes: list = []
+    assert run_check(drafted, notes=notes) == []
+    assert any("the old column name slack_name, read as source_name" in str(n) for n in notes)
+    csv_path.write_text(text.replace("source_id,source_name,", "id,source_name,", 1), encoding="utf-8")
+    problem = problems_of(drafted)[0]
+    assert problem == (
+        f"{csv_path}:1: header must name the columns source_id,source_name,email,entra_id,action; missing source_id"
+    )
+
+
 def test_fallback_users_need_a_fallback_account(drafted: Path) -> None:
     edit(drafted, "fallback_id: e-migration", "fallback_id: null")
     (problem,) = problems_of(drafted)
@@ -335,6 +427,82 @@ def test_every_conversation_needs_an_entry(tmp_path: Path) -> None:
     edit(out, "  - source: C2\n    name: dev\n    team: export\n    channel: dev\n", "")
     (problem,) = problems_of(out)
     assert f":{line_of(out, 'conversations:')}: conversation C2 (public dev) has no entry" in problem
+
+
+def test_a_consultants_comments_and_edits_survive_reading_checking_and_a_round_trip(drafted: Path) -> None:
+    """Reading and checking never rewrite the file; a document loaded and dumped again (as `map --update` will)
+    keeps every comment, the quoting and the order, and still reads the same."""
+    edit(drafted, "    channel: random\n", "    channel: random  # edited: kept for the sales team's habits\n")
+    edit(drafted, "teams:\n", "# Reviewed with the customer on 3 March.\nteams:\n")
+    edit(drafted, "    channel: design", '    channel: "design"')
+    before = (drafted / "migration.yaml").read_text(encoding="utf-8")
+    assert problems_of(drafted) == []
+    assert (drafted / "migration.yaml").read_text(encoding="utf-8") == before
+    document, problems = load_document(drafted / "migration.yaml")
+    assert problems == []
+    copy = drafted / "copy" / "migration.yaml"
+    copy.parent.mkdir()
+    dump_document(document, copy)
+    assert copy.read_text(encoding="utf-8") == before
+    assert load_mappings(copy)[0].routes == load_mappings(drafted)[0].routes
+
+
+def test_the_draft_reads_back_as_drafted(drafted: Path) -> None:
+    """Every comment the draft writes is there, and a value that YAML would read as something else is quoted."""
+    text = (drafted / "migration.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# Where every ") and "# Private content may only reach people" in text
+    assert "fallback: migration@contoso.example  # Entra account that posts for people without one" in text
+    assert "\n  # #general: public, 10 members\n  - source: C01GENERAL\n" in text
+    conversations = [Conversation(id="123", name="true", kind=ConversationKind.PUBLIC)]
+    mappings = draft_mappings(
+        drafted / "numbers.yaml", Workspace(id="T", name="null"), conversations, "2024", product=SLACK
+    )
+    write_mappings(drafted / "numbers.yaml", mappings, conversations, {}, SLACK)
+    again, problems = load_mappings(drafted / "numbers.yaml")
+    (route,) = again.routes
+    assert problems == [] and (route.source, route.name, route.team, route.channel) == ("123", "true", "null", "true")
+    assert (again.source, again.teams["null"].name) == ("2024", "null")
+
+
+# --- target resolution: an explicit step, never a side effect of checking ------------------
+
+
+def test_resolution_is_its_own_step_and_checking_changes_nothing(drafted: Path) -> None:
+    edit(drafted, "    target: private_channel\n", "")  # leadership now lands the default way of its kind
+    files = load_all(drafted)
+    mappings, rows = files.mappings, files.rows
+    assert files.problems == []
+    as_read = mappings.routes
+    source = open_source(SAMPLE)
+    try:
+        resolved = resolve_targets(mappings, source.conversations())
+        assert check_against(resolved, rows, source) == []
+        assert check_against(resolved, rows, source) == []  # the same answer twice: nothing was changed
+    finally:
+        source.close()
+    assert mappings.routes is as_read and {r.source: r.kind for r in as_read}["G01LEADERSHIP"] is None
+    assert resolved.route("G01LEADERSHIP").kind == PRIVATE_CHANNEL  # type: ignore[union-attr]
+    assert resolved.route("C02RANDOM").kind == CHANNEL  # type: ignore[union-attr]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.routes = ()  # type: ignore[misc]
+
+
+def test_routes_are_found_by_source_id() -> None:
+    conversations = [Conversation(id=f"C{i}", name=f"c{i}", kind=ConversationKind.PUBLIC) for i in range(3)]
+    routes = (
+        Route(source="C0", team="t", channel="first"),
+        Route(source="C1", action="skip"),
+        Route(source="C0", team="t", channel="again"),  # listed twice: the rules report it, lookups see the first
+        Route(source="C9", team="t", channel="gone"),  # not in the export: no kind to give it
+    )
+    resolved = resolve_targets(Mappings(path=Path("m/migration.yaml"), source=None, routes=routes), conversations)
+    assert [r.channel for r in resolved.routes] == ["first", None, "again", "gone"]  # the file's order
+    assert resolved.route("C0") == Route(source="C0", team="t", channel="first", kind=CHANNEL)
+    assert resolved.route("C9").kind is None  # type: ignore[union-attr]
+    assert resolved.route("C2") is None
+    assert dict(resolved.by_source) == {"C0": resolved.routes[0], "C1": resolved.routes[1], "C9": resolved.routes[3]}
+    with pytest.raises(TypeError):
+        resolved.by_source["C2"] = routes[0]  # type: ignore[index]
 
 
 # --- the command line --------------------------------------------------------------

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.graph import GraphClient
-from migrator.stages.mapping import graph_lookup, load_mappings, run_check, run_map
+from migrator.mapping import graph_lookup, load_mappings, run_check, run_map
 from tests.slackkit import SAMPLE, SAMPLE_DIRECTORY
 
 DEMO_ADA = "a0000000-0000-4000-8000-000000000002"
@@ -19,7 +19,7 @@ DEMO_ADA = "a0000000-0000-4000-8000-000000000002"
 
 def users_csv(folder: Path) -> dict[str, dict[str, str]]:
     with (folder / "users.csv").open(encoding="utf-8") as handle:
-        return {row["slack_id"]: row for row in csv.DictReader(handle)}
+        return {row["source_id"]: row for row in csv.DictReader(handle)}
 
 
 def test_lookup_by_mail_through_graph(emulator) -> None:

@@ -13,10 +13,10 @@ import pytest
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
+from migrator.mapping import load_all, mapped_members
 from migrator.plan import Manifest, read_lines
 from migrator.sources import open_source
 from migrator.stages.load import LoadOptions, load
-from migrator.stages.mapping import load_all, mapped_members
 from migrator.stages.transform import transform
 from migrator.target import Target as GraphTarget
 from slackkit import REPO, SAMPLE, SAMPLE_DIRECTORY
@@ -61,8 +61,9 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, dict[str, dict]]:
 
 def slack_readers() -> dict[str, set[str]]:
     """Per private Slack conversation, the Entra ids of its members who have one (users.csv `map`)."""
-    _, rows, problems = load_all(MAPPINGS)
-    assert problems == []
+    files = load_all(MAPPINGS)
+    rows = files.rows
+    assert files.problems == [] and files.notes == []
     source = open_source(SAMPLE)
     try:
         return {

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
+from migrator.mapping import run_map
 from migrator.stages.analyse import run_analyse
-from migrator.stages.mapping import run_map
 from tests.slackkit import SAMPLE, sample_directory_lookup
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

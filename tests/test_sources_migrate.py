@@ -47,7 +47,7 @@ GOLDEN: dict[str, dict[str, Any]] = {
         "chats": 2,
         "teams": {
             "Northwind Labs": {
-                "General-slack": (82, 48, 34),
+                "General-teams": (82, 48, 34),  # a second "General": suffixed with the source kind
                 "leadership": (32, 20, 12),
                 "announcements": (19, 19, 0),
                 "engineering": (106, 64, 42),

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.limits import MAX_BODY_BYTES
+from migrator.mapping import run_map
 from migrator.plan import Manifest
 from migrator.sources import open_source
 from migrator.stages.analyse import run_analyse
-from migrator.stages.mapping import run_map
 from migrator.stages.transform import TransformError, transform
 from migrator.stages.transform.archive import Archiver
 from migrator.stages.transform.report import REPORT_HTML, REPORT_JSON

@@ -13,10 +13,10 @@ import pytest
 
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
+from migrator.mapping import run_map
 from migrator.stages.analyse import run_analyse
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, load
-from migrator.stages.mapping import run_map
 from migrator.stages.transform import transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.target import Target as GraphTarget

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from migrator.mapping import run_map
 from migrator.plan import Manifest, read_lines
-from migrator.stages.mapping import run_map
 from migrator.stages.transform import transform
 from slackkit import CHANNELS, message, write_export
 

@@ -15,7 +15,7 @@ from migrator.errors import OptionError
 
 def map_command(
     source: Annotated[
-        Path | None, typer.Argument(help="The Slack export (.zip or folder) to draft mappings for.")
+        Path | None, typer.Argument(help="The export (.zip or folder) to draft mappings for.")
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the drafted migration.yaml and users.csv.")
@@ -51,7 +51,7 @@ def map_command(
         _check(check, check_source, source_format)
     if source is None or out is None:
         raise OptionError("give SOURCE and --out to draft mappings, or --check DIR to validate them")
-    from migrator.stages.mapping import open_directory, run_map
+    from migrator.mapping import open_directory, run_map
 
     with open_directory(directory) as (lookup, where):
         typer.echo(f"matching users by email in {where}")
@@ -72,7 +72,7 @@ def map_command(
 
 def _check(folder: Path, source: Path | None, source_format: str | None) -> None:
     """Print every problem and note; exit 1 when there are problems, else 0."""
-    from migrator.stages.mapping import Problem, run_check
+    from migrator.mapping import Problem, run_check
 
     notes: list[Problem] = []
     problems = run_check(folder, source, source_format, notes)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from migrator.reports.html import bar_chart, render, table
+from migrator.sources.products import product
 
 # What each conversion means for the customer (graph-contract.md: out of the import API's scope).
 CONVERSIONS = {
@@ -28,7 +29,7 @@ CONVERSIONS = {
         "deleted messages kept for their replies",
         "a “message deleted” root so the replies keep their thread",
     ),
-    "canvases": ("canvases", "not importable: listed here, content stays in Slack or is exported separately"),
+    "canvases": ("canvases", "not importable: listed here, content stays in the source or is exported separately"),
     "pins": ("pinned messages", "not importable: the pin is lost, the message is migrated"),
 }
 CONVERSATION_COLUMNS = [
@@ -55,7 +56,7 @@ ISSUES = {
     "(an upper estimate from the text until transform has converted them)",
     "missing_files": "files whose bytes are not in the export; each becomes a placeholder with its name and original "
     "link",
-    "duplicate_ts": "records sharing one Slack ts (both are kept)",
+    "duplicate_ts": "records sharing one timestamp (both are kept)",
     "orphan_replies": "replies whose thread root is not in the export",
 }
 
@@ -96,6 +97,7 @@ def render_report(inventory: Mapping[str, Any]) -> str:
     return render(
         "analyse.html.j2",
         inv=inventory,
+        product=product(inventory["source"]["kind"]).name,
         conversations=table(
             _conversations(inventory["channels"]), CONVERSATION_COLUMNS, "conversations", sortable=True
         ),

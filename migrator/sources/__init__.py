@@ -6,8 +6,10 @@ from the export's own layout, which each format documents: Slack's
 `users.json`/`channels.json`, Mattermost's JSONL starting with a `version`
 line, `migrator export`'s `teams/`/`users/` folders of JSONL and `meta.json`,
 DiscordChatExporter's JSON objects with `guild`, `channel` and `messages`.
-Anything else is handed to the Slack reader, whose errors say what a Slack
-export must contain (the behaviour before other sources existed).
+A folder or zip that matches none is handed to the Slack reader, whose errors
+say what a Slack export must contain (the behaviour before other sources
+existed); a path that is no export of any kind is refused with what each
+reader could read (`products.ANY_EXPORT`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from migrator.model import Source, SourceError
 from migrator.sources.archive import ExportTree, open_tree
+from migrator.sources.products import ANY_EXPORT
 
 # Each reader's module and class, imported when chosen: a run reads one format.
 _READERS = {
@@ -28,6 +31,7 @@ _READERS = {
     "teams": ("migrator.sources.teams", "TeamsExport"),
 }
 SOURCE_KINDS = tuple(_READERS)
+_SINGLE_FILES = {".jsonl": "mattermost", ".json": "discord"}  # formats whose export may be one bare file
 _SNIFF_BYTES = 4096
 _TEAMS_FILE = re.compile(r"(?:^|/)(?:teams|users)/[^/]+/(?:meta\.json|[^/]+\.jsonl)$")
 _SLACK_FILE = re.compile(r"^(?:[^/]+/)?(?:users|channels)\.json$")
@@ -37,14 +41,20 @@ def open_source(path: Path | str, kind: str | None = None) -> Source:
     """Open an export of the given kind, or of the kind its layout shows; the caller closes it."""
     if kind is not None and kind not in _READERS:
         raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
-    module, reader = _READERS[kind or detect_format(Path(path))]
-    return getattr(importlib.import_module(module), reader)(Path(path))
+    path = Path(path)
+    if kind is None and not (path.is_dir() or path.suffix.lower() in _SINGLE_FILES or zipfile.is_zipfile(path)):
+        # No format to detect, so no reader's advice: what any of them could read.
+        found = "not a zip archive or a folder" if path.exists() else "no such file or folder"
+        raise SourceError(f"{path}: {found}; give {ANY_EXPORT}")
+    module, reader = _READERS[kind or detect_format(path)]
+    opened: Source = getattr(importlib.import_module(module), reader)(path)  # a class named in _READERS
+    return opened
 
 
 def detect_format(path: Path) -> str:
     """The source kind an export's files show; "slack" when none matches, so its reader explains what is missing."""
     if path.is_file() and not zipfile.is_zipfile(path):
-        return {".jsonl": "mattermost", ".json": "discord"}.get(path.suffix.lower(), "slack")
+        return _SINGLE_FILES.get(path.suffix.lower(), "slack")
     if not path.exists():
         return "slack"
     tree = open_tree(path)

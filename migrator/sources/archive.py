@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from migrator.model import File, FileStatus, Ignored, SourceError
+from migrator.sources.products import ANY_EXPORT
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MIB = 1024 * 1024
@@ -62,16 +63,15 @@ def member_of(file: File) -> str:
     return file.path
 
 
-def open_tree(path: Path, limits: ZipLimits = ZipLimits()) -> ExportTree:
-    """Open a folder or a zip; anything else is a SourceError saying what was expected."""
+def open_tree(path: Path, limits: ZipLimits = ZipLimits(), expected: str = ANY_EXPORT) -> ExportTree:
+    """Open a folder or a zip; anything else is a SourceError saying what was `expected` (the reader's
+    product's export: `migrator.sources.products`)."""
     if path.is_dir():
         return FolderTree(path)
     if not path.exists():
-        raise SourceError(f"{path}: no such file or folder; give the Slack export .zip or its unpacked folder")
+        raise SourceError(f"{path}: no such file or folder; give {expected}")
     if not zipfile.is_zipfile(path):
-        raise SourceError(
-            f"{path}: not a zip archive or a folder; give the Slack export .zip as downloaded, or its unpacked folder"
-        )
+        raise SourceError(f"{path}: not a zip archive or a folder; give {expected}")
     return ZipTree(path, limits)
 
 

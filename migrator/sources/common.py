@@ -344,11 +344,12 @@ class SingleFileTree:
         """Nothing to release: the file is opened per read."""
 
 
-def open_export(path: Path, single_suffix: str, limits: ZipLimits) -> ExportTree:
-    """A zip or folder through `archive.open_tree` (its safety checks), or one bare file of the format's own kind."""
+def open_export(path: Path, single_suffix: str, limits: ZipLimits, expected: str) -> ExportTree:
+    """A zip or folder through `archive.open_tree` (its safety checks), or one bare file of the format's own kind;
+    `expected` says what to give instead of anything else."""
     if path.is_file() and path.suffix.lower() == single_suffix and not zipfile.is_zipfile(path):
         return SingleFileTree(path)
-    return open_tree(path, limits)
+    return open_tree(path, limits, expected)
 
 
 class SpooledExport:

@@ -57,6 +57,7 @@ from migrator.sources.common import (
     repair_surrogates,
     str_or_none,
 )
+from migrator.sources.products import product
 
 _KINDS = {
     "DirectTextChat": ConversationKind.DM,
@@ -93,7 +94,7 @@ class DiscordExport(SpooledExport):
     kind = "discord"
 
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
-        return open_export(path, ".json", limits)
+        return open_export(path, ".json", limits, product(self.kind).export)
 
     # --- opening: every channel file once, into the spool ------------------
 

@@ -47,6 +47,7 @@ from migrator.sources.common import (
     read_json_lines,
     str_or_none,
 )
+from migrator.sources.products import product
 
 _DATA = "data/"
 _CHANNEL_KINDS = {"O": ConversationKind.PUBLIC, "P": ConversationKind.PRIVATE}
@@ -81,7 +82,7 @@ class MattermostExport(SpooledExport):
     kind = "mattermost"
 
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
-        return open_export(path, ".jsonl", limits)
+        return open_export(path, ".jsonl", limits, product(self.kind).export)
 
     # --- opening: one pass over the JSONL into the spool -------------------
 

@@ -44,6 +44,7 @@ from migrator.model import (
 )
 from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 from migrator.sources.common import Repairs, describe, dicts, loads_repaired, str_or_none
+from migrator.sources.products import product
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -249,7 +250,7 @@ class SlackExport:
         self.repaired = Repairs()
         self.ignored: list[Ignored] = []
         self.integration_logs: list[dict[str, Any]] = []
-        self._tree: ExportTree = open_tree(Path(path), limits)
+        self._tree: ExportTree = open_tree(Path(path), limits, product(self.kind).export)
         try:
             self._load()
         except BaseException:

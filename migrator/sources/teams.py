@@ -60,6 +60,7 @@ from migrator.sources.common import (
     read_json_lines,
     str_or_none,
 )
+from migrator.sources.products import product
 
 _TARGET = re.compile(r"^(?P<root>(?:[^/]+/)*?(?:teams|users)/[^/]+)/(?P<rest>.+)$")
 _HOSTED = re.compile(r"""/hostedContents/([^/\s"'<>]+)/\$value""")
@@ -136,7 +137,7 @@ class TeamsExport(SpooledExport):
     kind = "teams"
 
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
-        return open_tree(path, limits)
+        return open_tree(path, limits, product(self.kind).export)
 
     # --- opening: every conversation file once, into the spool ---------------
 

@@ -15,7 +15,7 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,20 @@ from migrator.limits import (
     MAX_INLINE_IMAGE_BYTES,
     SIMPLE_UPLOAD_MAX_BYTES,
     TEAMS_CALLS_PER_10S,
+)
+from migrator.mapping import (
+    CHAT,
+    MIGRATION_FILE,
+    PRIVATE_CHANNEL,
+    MappingFiles,
+    ResolvedMappings,
+    UserMapping,
+    chat_fallback_reason,
+    check_against,
+    conversation_label,
+    draft_mappings,
+    load_all,
+    resolve_targets,
 )
 from migrator.model import (
     Conversation,
@@ -42,18 +56,7 @@ from migrator.model import (
 from migrator.reports.analyse import render_report
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
-from migrator.stages.mapping import (
-    CHAT,
-    MIGRATION_FILE,
-    PRIVATE_CHANNEL,
-    Mappings,
-    UserMapping,
-    chat_fallback_reason,
-    check_against,
-    conversation_label,
-    draft_mappings,
-    load_all,
-)
+from migrator.sources.products import product
 
 INVENTORY_FILE = "inventory.json"
 REPORT_FILE = "report.html"
@@ -295,7 +298,7 @@ def _block_types(value: Any) -> set[str]:
 
 
 def destination(
-    mappings: Mappings, conv: Conversation, rows: list[UserMapping] | None, users: Mapping[str, User]
+    mappings: ResolvedMappings, conv: Conversation, rows: list[UserMapping] | None, users: Mapping[str, User]
 ) -> tuple[str, str]:
     """Where a conversation lands, for a reader: (what: channel | private channel | chat | archive | skip |
     not mapped, where). A DM mapped to a chat that cannot be one (checked when users.csv is known) is archived."""
@@ -312,7 +315,7 @@ def destination(
     return ("private channel" if route.kind == PRIVATE_CHANNEL else "channel"), where
 
 
-def build_inventory(source: Source, mappings: Mappings, user_rows: list[UserMapping] | None) -> dict[str, Any]:
+def build_inventory(source: Source, mappings: ResolvedMappings, user_rows: list[UserMapping] | None) -> dict[str, Any]:
     """Read the whole export once and return the inventory (plain JSON-able data)."""
     conversations = source.conversations()
     features = _Features()
@@ -446,13 +449,16 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> dict[str
         "without_email": [u.label for u in users if not u.is_bot and not u.email],
     }
     if user_rows is not None:
-        mapped = {r.slack_id for r in user_rows if r.action == "map" and r.entra_id}
+        mapped = {r.source_id for r in user_rows if r.action == "map" and r.entra_id}
         lists["not_in_directory"] = [u.label for u in users if u.id not in mapped]
     return lists
 
 
 def _estimate(
-    targets: Mapping[tuple[str, str], int], mappings: Mappings, source: Source, user_rows: list[UserMapping] | None
+    targets: Mapping[tuple[str, str], int],
+    mappings: ResolvedMappings,
+    source: Source,
+    user_rows: list[UserMapping] | None,
 ) -> dict[str, Any]:
     """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
 
@@ -489,17 +495,19 @@ def _estimate(
 # --- the stage ----------------------------------------------------------------
 
 
-def read_mappings(path: Path | None, source: Source) -> tuple[Mappings, list[UserMapping] | None, list[str]]:
-    """The consultant's mappings (with their problems) when given, otherwise the draft `map` would write."""
+def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, MappingFiles | None]:
+    """The consultant's mappings (the files as read, every problem found checking them added) when given,
+    otherwise the draft `map` would write (and no files)."""
+    conversations = source.conversations()
     if path is None:
-        return (
-            draft_mappings(Path("mappings") / MIGRATION_FILE, source.workspace, source.conversations(), None),
-            None,
-            [],
+        made_by = product(source.kind)
+        draft = draft_mappings(
+            Path("mappings") / MIGRATION_FILE, source.workspace, conversations, None, product=made_by
         )
-    mappings, rows, problems = load_all(path)
-    problems += check_against(mappings, rows, source)
-    return mappings, rows, [str(p) for p in problems]
+        return resolve_targets(draft, conversations), None
+    files = load_all(path)
+    resolved = resolve_targets(files.mappings, conversations)
+    return resolved, replace(files, problems=files.problems + check_against(resolved, files.rows, source))
 
 
 def run_analyse(
@@ -508,9 +516,10 @@ def run_analyse(
     """Analyse an export and write inventory.json and report.html into out_dir (format detected unless given)."""
     source = open_source(source_path, source_format)
     try:
-        mappings, rows, problems = read_mappings(mappings_path, source)
-        inventory = build_inventory(source, mappings, rows)
-        inventory["mapping_problems"] = problems
+        mappings, files = read_mappings(mappings_path, source)
+        inventory = build_inventory(source, mappings, files.rows if files else None)
+        inventory["mapping_problems"] = [str(p) for p in files.problems] if files else []
+        inventory["mapping_notes"] = [str(n) for n in files.notes] if files else []
     finally:
         source.close()
     out_dir.mkdir(parents=True, exist_ok=True)

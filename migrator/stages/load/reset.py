@@ -11,10 +11,10 @@ from typing import NoReturn
 
 from migrator.graph import GraphClient, NotFoundError
 from migrator.journal import Journal
+from migrator.mapping import MAX_CHANNEL_NAME
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.stages.load import select_teams
 from migrator.stages.load.errors import SelectionError
-from migrator.stages.mapping import MAX_CHANNEL_NAME
 from migrator.timestamps import format_ms, now_ms
 
 CHAT_RESET_REFUSED = (

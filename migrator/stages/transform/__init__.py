@@ -19,14 +19,12 @@ from typing import Any
 
 from migrator import collector
 from migrator.errors import InputError
-from migrator.model import Conversation, Source, User, repaired_rows
-from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
-from migrator.sources import open_source
-from migrator.stages.mapping import (
+from migrator.mapping import (
     CHAT,
     GENERAL,
     PRIVATE_CHANNEL,
-    Mappings,
+    MappingFiles,
+    ResolvedMappings,
     Route,
     UserMapping,
     chat_fallback_reason,
@@ -34,7 +32,11 @@ from migrator.stages.mapping import (
     conversation_label,
     load_all,
     mapped_members,
+    resolve_targets,
 )
+from migrator.model import Conversation, Source, User, repaired_rows
+from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
+from migrator.sources import open_source
 from migrator.stages.transform import report as reporting
 from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
@@ -75,10 +77,12 @@ def transform(
     `now_ms` is the moment nothing may be later than (default: now); tests fix it. `source_format`
     names the export's format when detection should not decide (`migrator.sources.SOURCE_KINDS`).
     """
-    mappings, rows, problems = load_all(Path(mappings_path))
+    files = load_all(Path(mappings_path))
+    mappings, rows, problems = files.mappings, files.rows, list(files.problems)
     source = open_source(Path(source_path), source_format)
     try:
-        problems += check_against(mappings, rows, source)
+        resolved = resolve_targets(mappings, source.conversations())
+        problems += check_against(resolved, rows, source)
         if problems:
             raise TransformError(
                 f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run "
@@ -87,7 +91,7 @@ def transform(
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
         with collector.streaming():
-            manifest, report = _Transform(source, mappings, rows, out_dir, now_ms or current_ms()).run(
+            manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms()).run(
                 Path(source_path)
             )
     finally:
@@ -112,6 +116,7 @@ def summary(result: TransformResult) -> str:
             "thread starts)",
             f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
             f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
+            *result.report["mapping_notes"],
         ]
     )
 
@@ -137,8 +142,13 @@ def _prepare_plan_dir(out_dir: Path) -> None:
 class _Transform:
     """One run: the shared state and the order things are written in."""
 
-    def __init__(self, source: Source, mappings: Mappings, rows: list[UserMapping], out_dir: Path, now_ms: int) -> None:
-        self.source, self.mappings, self.rows, self.out_dir, self.now_ms = source, mappings, rows, out_dir, now_ms
+    def __init__(
+        self, source: Source, resolved: ResolvedMappings, files: MappingFiles, out_dir: Path, now_ms: int
+    ) -> None:
+        self.source, self.resolved, self.out_dir, self.now_ms = source, resolved, out_dir, now_ms
+        self.mappings = mappings = resolved.mappings
+        self.rows = rows = files.rows
+        self.notes = [str(note) for note in files.notes]  # about the mapping files, shown at the top of the report
         self.conversations = source.conversations()
         self.authors = Authors(mappings, rows, source.users)
         channels = {c.id: c.name for c in self.conversations}
@@ -157,7 +167,7 @@ class _Transform:
 
     def run(self, source_path: Path) -> tuple[Manifest, dict[str, Any]]:
         not_chats = self._chat_fallbacks()
-        targets = _targets(self.mappings, self.conversations, self.rows, self.source.users, not_chats)
+        targets = _targets(self.resolved, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
         archive = self._archive_and_skip(not_chats)
         teams = self._teams([t for t in targets if not t.is_chat], planned)
@@ -195,7 +205,7 @@ class _Transform:
         by_id = {c.id: c for c in self.conversations}
         reasons = {
             route.source: chat_fallback_reason(by_id[route.source], self.rows, self.source.users)
-            for route in self.mappings.routes
+            for route in self.resolved.routes
             if route.action == "migrate" and route.kind == CHAT
         }
         return {source: f"not a chat: {reason}" for source, reason in reasons.items() if reason}
@@ -203,7 +213,7 @@ class _Transform:
     def _archive_and_skip(self, not_chats: dict[str, str]) -> list[dict[str, Any]]:
         archive = []
         by_id = {c.id: c for c in self.conversations}
-        for route in self.mappings.routes:
+        for route in self.resolved.routes:
             conversation = by_id[route.source]
             if route.action == "archive" or route.source in not_chats:
                 reason = not_chats.get(route.source, "mapped to archive in migration.yaml")
@@ -293,6 +303,7 @@ class _Transform:
                 "source": manifest.source,
                 "plan": str(self.out_dir),
                 "transformed_at": manifest.source["transformed_at"],
+                "mapping_notes": self.notes,
             },
             lines_written=sum(c.messages for _, c in manifest.conversations()),
             files=files,
@@ -307,7 +318,7 @@ class _Transform:
 
 
 def _targets(
-    mappings: Mappings,
+    resolved: ResolvedMappings,
     conversations: list[Conversation],
     rows: list[UserMapping],
     users: dict[str, User],
@@ -317,7 +328,7 @@ def _targets(
     by_id = {c.id: c for c in conversations}
     targets: dict[tuple[str, str], Target] = {}
     file_names: dict[str, set[str]] = {}
-    for route in mappings.routes:
+    for route in resolved.routes:
         conversation = by_id[route.source]
         if route.action == "migrate" and route.kind == CHAT and route.source not in not_chats:
             targets[(CHATS_DIR, conversation.id)] = _chat(conversation, rows, file_names.setdefault(CHATS_DIR, set()))
@@ -356,29 +367,30 @@ def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) 
     return Target(
         key=f"{CHATS_DIR}/{conversation.id}",
         team="",
-        display_name=", ".join(p.slack_name for p in people),
+        display_name=", ".join(p.source_name for p in people),
         file=f"{CHATS_DIR}/{name}.jsonl",
         general=False,
         description="",
         membership="oneOnOne" if len(people) == 2 else "group",
-        members=[PlannedMember(p.entra_id, p.slack_name, ["owner"]) for p in people],
+        members=[PlannedMember(p.entra_id, p.source_name, ["owner"]) for p in people],
     )
 
 
 def _private_members(
     conversation: Conversation, rows: list[UserMapping], users: dict[str, User]
 ) -> list[PlannedMember]:
-    """Exactly the Slack channel's mapped members; its owner is its creator when mapped, else its first member
+    """Exactly the source channel's mapped members; its owner is its creator when mapped, else its first member
     who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
     channel without a mapped member)."""
     people = mapped_members(conversation, rows)
-    admins = [p for p in people if _administers(users.get(p.slack_id))]
-    owner = next((p for p in people if p.slack_id == conversation.creator), None) or next(iter(admins), people[0])
-    return [PlannedMember(p.entra_id, p.slack_name, ["owner"] if p is owner else []) for p in people]
+    admins = [p for p in people if _administers(users.get(p.source_id))]
+    owner = next((p for p in people if p.source_id == conversation.creator), None) or next(iter(admins), people[0])
+    return [PlannedMember(p.entra_id, p.source_name, ["owner"] if p is owner else []) for p in people]
 
 
 def _administers(user: User | None) -> bool:
-    """An owner or admin of the Slack workspace, who owns what they are a member of in Teams."""
+    """An owner or admin of the source workspace (the Slack roles, which readers of other sources may set too),
+    who owns what they are a member of in Teams."""
     return user is not None and any(user.extra.get(flag) for flag in OWNER_FLAGS)
 
 
@@ -388,17 +400,17 @@ def _members(
     """Everyone the mapping puts in the team who has an Entra account; workspace admins and the
     creators of the team's source conversations become owners."""
     creators = {c.creator for c in sources if c.creator}
-    by_id = {row.slack_id: row for row in rows}
-    wanted = [row.slack_id for row in rows] if listed is None else list(listed)
+    by_id = {row.source_id: row for row in rows}
+    wanted = [row.source_id for row in rows] if listed is None else list(listed)
     members: dict[str, PlannedMember] = {}
-    for slack_id in wanted:
-        row = by_id.get(slack_id)
+    for source_id in wanted:
+        row = by_id.get(source_id)
         if row is None or row.action != "map" or not row.entra_id or row.entra_id in members:
             continue
-        user = users.get(slack_id)
-        owner = _administers(user) or (listed is not None and slack_id in creators)
+        user = users.get(source_id)
+        owner = _administers(user) or (listed is not None and source_id in creators)
         members[row.entra_id] = PlannedMember(
-            row.entra_id, row.slack_name or (user.label if user else slack_id), ["owner"] if owner else []
+            row.entra_id, row.source_name or (user.label if user else source_id), ["owner"] if owner else []
         )
     return list(members.values())
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from migrator.mapping import Mappings, UserMapping
 from migrator.model import Message, User
-from migrator.stages.mapping import Mappings, UserMapping
 
 SKIPPED_BY_MAPPING = "users.csv says skip"
 NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
@@ -38,7 +38,7 @@ class Author:
 class Authors:
     def __init__(self, mappings: Mappings, rows: list[UserMapping], users: Mapping[str, User]) -> None:
         self.users = users
-        self.rows = {row.slack_id: row for row in rows}
+        self.rows = {row.source_id: row for row in rows}
         self.bots = {
             str(u.extra["profile"]["bot_id"]): u.id
             for u in users.values()
@@ -50,9 +50,9 @@ class Authors:
         self.names = {user_id: self._name(user_id) for user_id in users}
         # Who posts as themselves, decided once per person rather than once per message.
         self.mapped = {
-            row.slack_id: _person(row.entra_id, self.names[row.slack_id])
+            row.source_id: _person(row.entra_id, self.names[row.source_id])
             for row in rows
-            if row.action == "map" and row.entra_id and row.slack_id in self.names
+            if row.action == "map" and row.entra_id and row.source_id in self.names
         }
         self.counts: Counter = Counter({"mapped": 0, "fallback": 0, "skipped": 0})
         self.fallback_names: Counter = Counter()  # original author -> messages the fallback account posted
@@ -61,7 +61,7 @@ class Authors:
     def _name(self, user_id: str) -> str:
         row = self.rows.get(user_id)
         user = self.users.get(user_id)
-        return (row.slack_name if row else "") or (user.label if user else "") or user_id
+        return (row.source_name if row else "") or (user.label if user else "") or user_id
 
     def for_message(self, message: Message) -> Author | None:
         """The author to post as, or None when the message is to be left out (counted)."""
@@ -74,7 +74,7 @@ class Authors:
         name = self._original_name(message, user_id)
         if row is not None and row.action == "map" and row.entra_id:
             self.counts["mapped"] += 1
-            return _person(row.entra_id, self.names.get(row.slack_id, name))
+            return _person(row.entra_id, self.names.get(row.source_id, name))
         if row is not None and row.action == "skip":
             return self._skip(name, SKIPPED_BY_MAPPING)
         if self.fallback is None:

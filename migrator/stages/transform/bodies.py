@@ -18,7 +18,7 @@ from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FileParts
 from migrator.stages.transform.markup import Element, el, emoji_char, note
 
-DELETED = "This message was deleted in Slack; it is kept because replies belong to it."
+DELETED = "This message was deleted in Slack; it is kept because replies belong to it."  # only Slack has tombstones
 EMPTY = "(This message had no text.)"
 
 

@@ -35,6 +35,8 @@ ATTACHMENT_NAMESPACE = uuid.UUID("6f1c3a52-93d7-4c61-9d0e-5b1f7e0a2c48")  # fixe
 FORBIDDEN_NAME_CHARS = re.compile(r'["*:<>?/\\|\x00-\x1f]')
 MAX_NAME = 200
 _TOKEN_PARAMS = {"t", "token", "access_token"}
+# Why a file's bytes cannot travel. EXTERNAL without the reader's own words (PLACEHOLDER_REASON) and DELETED come
+# only from the Slack reader, so those two name Slack.
 _PLACEHOLDER = {
     FileStatus.MISSING: "not in the export",
     FileStatus.EXTERNAL: "stored outside Slack",
