@@ -38,7 +38,8 @@ def open_source(path: Path | str, kind: str | None = None) -> Source:
     if kind is not None and kind not in _READERS:
         raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     module, reader = _READERS[kind or detect_format(Path(path))]
-    return getattr(importlib.import_module(module), reader)(Path(path))
+    source: Source = getattr(importlib.import_module(module), reader)(Path(path))
+    return source
 
 
 def detect_format(path: Path) -> str:
