@@ -93,7 +93,8 @@ def analyse(
 ) -> None:
     """Inventory an export and write a self-contained dry-run report."""
     from migrator.model import SourceError
-    from migrator.stages.analyse import REPORT_FILE, run_analyse, summary
+    from migrator.reports.analyse import REPORT_FILE
+    from migrator.stages.analyse import run_analyse, summary
     from migrator.stages.mapping import MappingError
 
     try:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import typer
 
+from migrator.reports.analyse import REPORT_FILE
 from migrator.reports.verify import HTML_FILE as VERIFY_HTML
-from migrator.stages.analyse import REPORT_FILE, run_analyse
+from migrator.stages.analyse import run_analyse
 from migrator.stages.analyse import summary as analyse_summary
 from migrator.stages.load.command import run_load
 from migrator.stages.load.report import HTML_FILE as LOAD_HTML
