@@ -17,7 +17,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from migrator.model import Conversation, File, FileStatus, Message, Source, micros_to_iso
-from migrator.plan import write_lines
+from migrator.plan import ArchiveEntry, write_lines
 from migrator.reports.html import render as render_page
 from migrator.stages.transform import bodies
 from migrator.stages.transform.context import Context
@@ -37,7 +37,7 @@ class Archiver:
         self.plan_dir = plan_dir
         self.store = FileStore(source, plan_dir, FILES_DIR)
 
-    def archive(self, conversation: Conversation, label: str, reason: str) -> dict[str, Any]:
+    def archive(self, conversation: Conversation, label: str, reason: str) -> ArchiveEntry:
         """Write the conversation's JSONL and page; returns its manifest entry."""
         stem = f"{ARCHIVE_DIR}/{safe_component(conversation.id)}"
         lines = [

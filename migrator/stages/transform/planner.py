@@ -31,7 +31,7 @@ from migrator.stages.transform.authors import Author, Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import ChannelUploads, FileParts, FilePlanner
 from migrator.stages.transform.markup import Element, note, render
-from migrator.stages.transform.report import Tally
+from migrator.stages.transform.outcome import Tally
 from migrator.stages.transform.split import size, split_blocks
 from migrator.stages.transform.timeline import Placement, place, time_order
 from migrator.timestamps import format_ms
