@@ -17,12 +17,12 @@ from pathlib import Path
 import typer
 
 from migrator.reports.analyse import REPORT_FILE
+from migrator.reports.load import HTML_FILE as LOAD_HTML
 from migrator.reports.transform import REPORT_HTML as TRANSFORM_HTML
 from migrator.reports.verify import HTML_FILE as VERIFY_HTML
 from migrator.stages.analyse import run_analyse
 from migrator.stages.analyse import summary as analyse_summary
 from migrator.stages.load.command import run_load
-from migrator.stages.load.report import HTML_FILE as LOAD_HTML
 from migrator.stages.transform import summary as transform_summary
 from migrator.stages.transform import transform
 from migrator.stages.verify.command import run_verify

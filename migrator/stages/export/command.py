@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from migrator.cli import fail
 from migrator.emulator.runner import EmulatorStartError
 from migrator.graph import ConfigError, GraphClient, GraphError
 from migrator.logfile import log_to
+from migrator.reports.export import SUMMARY_FILE, write_summary
 from migrator.stages.export.archive import ArchiveError
 from migrator.stages.export.filters import FilterError, MessageFilter, parse_moment
 from migrator.stages.export.outcome import DONE, ExportOutcome, Target
@@ -20,7 +20,6 @@ from migrator.stages.export.runner import ExportOptions, directory_users, export
 from migrator.stages.export.state import StateError
 from migrator.target import graph_target
 
-SUMMARY_FILE = "export-summary.json"
 LOG_FILE = "export.log"
 FORMATS = ("jsonl", "html")
 
@@ -91,7 +90,7 @@ def run_export(kind: str, ids: list[str], every_user: bool, request: ExportReque
 
 
 def _report(outcome: ExportOutcome, request: ExportRequest) -> None:
-    (request.out / SUMMARY_FILE).write_text(json.dumps(outcome.as_json(), indent=1) + "\n", encoding="utf-8")
+    write_summary(outcome, request.out)
     for result in outcome.targets:
         if result.status != DONE:
             typer.echo(f"export: {result.target.kind} {result.name}: {result.status}: {result.error}", err=True)

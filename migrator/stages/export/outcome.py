@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from migrator.stages.outcome import total
+
 DONE, PAYMENT_REQUIRED, FAILED = "done", "payment required", "failed"
 
 
@@ -63,7 +65,7 @@ class ExportOutcome:
     seconds: float = 0.0
 
     def total(self, name: str) -> int:
-        return sum(getattr(t, name) for t in self.targets)
+        return total(self.targets, name)
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.targets if t.status == status)

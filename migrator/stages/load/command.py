@@ -16,9 +16,9 @@ from migrator.journal import Journal, JournalError
 from migrator.logfile import log_to
 from migrator.plan import Manifest, PlanError, PlannedConversation, PlannedTeam
 from migrator.reports.html import duration
+from migrator.reports.load import write
 from migrator.stages.load import LoadError, LoadOptions, load, select_teams
 from migrator.stages.load.estimate import estimate
-from migrator.stages.load.report import write
 from migrator.stages.mapping import MAX_CHANNEL_NAME
 from migrator.target import graph_target
 from migrator.timestamps import format_ms, now_ms

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from migrator.stages.outcome import total
+
 PROBLEMS = ("missing", "duplicated", "mismatched")
 
 
@@ -54,7 +56,7 @@ class VerifyOutcome:
         return sum(len(getattr(c, name)) for c in self.conversations)
 
     def total(self, name: str) -> int:
-        return sum(getattr(c, name) for c in self.conversations)
+        return total(self.conversations, name)
 
     def as_json(self) -> dict[str, Any]:
         """`{"expected", "found", "missing", "duplicated", "mismatched"}` in total and per conversation."""
