@@ -97,22 +97,6 @@ SYSTEM_SUBTYPES = frozenset(
         "ekm_access_denied",
     }
 )
-KNOWN_SUBTYPES = SYSTEM_SUBTYPES | {
-    "bot_message",
-    "me_message",
-    "thread_broadcast",
-    "reply_broadcast",
-    "file_share",
-    "file_comment",
-    "file_mention",
-    "tombstone",
-    "slackbot_response",
-    "huddle_thread",
-    "message_changed",
-    "message_deleted",
-    "message_replied",
-    "document_mention",
-}
 
 # Message fields the model has a slot for.
 _MODELLED = {
