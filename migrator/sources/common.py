@@ -370,6 +370,7 @@ class ExportReader:
         self.integration_logs: list[dict[str, Any]] = []
         self.users: dict[str, User] = {}
         self._tree = self._open_tree(Path(path), limits)
+        self.ignored.extend(self._tree.skipped)  # what opening the archive passed over (links, unsafe names)
         try:
             self._load()
         except BaseException:

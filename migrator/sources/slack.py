@@ -230,7 +230,6 @@ class SlackExport(ExportReader):
 
     def _load(self) -> None:
         names = self._tree.names()
-        self.ignored.extend(self._tree.skipped)
         self._prefix = self._find_root(names)
         rel = [n[len(self._prefix) :] for n in names if n.startswith(self._prefix)]
         self._refuse_slackdump_dump(rel)
