@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from migrator.stages.outcome import total
+from migrator.stages.outcome import GraphCounts, total
 
 DONE, PAYMENT_REQUIRED, FAILED = "done", "payment required", "failed"
 
@@ -56,13 +56,10 @@ class TargetOutcome:
 
 
 @dataclass
-class ExportOutcome:
+class ExportOutcome(GraphCounts):
     targets: list[TargetOutcome] = field(default_factory=list)
-    requests: int = 0
-    throttled: int = 0
     retries: int = 0
     errors: int = 0
-    seconds: float = 0.0
 
     def total(self, name: str) -> int:
         return total(self.targets, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from migrator.stages.outcome import total
+from migrator.stages.outcome import GraphCounts, total
 
 PROBLEMS = ("missing", "duplicated", "mismatched")
 
@@ -42,11 +42,8 @@ class ConversationCheck:
 
 
 @dataclass
-class VerifyOutcome:
+class VerifyOutcome(GraphCounts):
     conversations: list[ConversationCheck] = field(default_factory=list)
-    requests: int = 0
-    throttled: int = 0
-    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
