@@ -22,7 +22,10 @@ from typing import TypedDict
 from migrator.model import QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 
+# Where the messages read went: `read` is their sum, per conversation and in total.
 MESSAGE_KEYS = ("planned", "archived", "skipped_conversations", "skipped_system", "skipped_authors")
+# What transform converts rather than carries over, and what each becomes: `conversions` counts the messages of
+# each, in this order, and the page shows these words.
 CONVERSIONS = {
     "mentions": "@mentions → the person's name in bold",
     "channel_links": "#channel links → the channel's name in bold",
