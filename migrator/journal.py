@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from migrator.errors import InputError
 
@@ -47,9 +48,28 @@ class JournalError(InputError):
     """The journal is missing, or it records a migration into another target: exit code 2."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class TeamEntry:
+    """A row of `teams`: how far the team's creation got."""
+
+    team_id: str | None  # known once Teams named it (the POST's answer or its finished operation)
+    operation: str | None  # the creation's operation URL, to poll when the run stopped before it finished
+    state: str  # REQUESTED, CREATED, COMPLETED or DONE
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEntry:
+    """A row of `conversations`: a channel or chat and how far its migration got."""
+
+    graph_id: str | None  # the channel's or chat's id, once known
+    state: str  # REQUESTED, CREATED or COMPLETED
+
+
+@dataclass(frozen=True, slots=True)
 class MessageEntry:
-    state: str
+    """A row of `messages`: whether one plan line landed."""
+
+    state: str  # POSTED or FAILED
     message_id: str | None
     how: str | None  # "posted" this run or "reconciled" (it had landed before)
     error: str | None
@@ -89,36 +109,41 @@ class Journal:
                 raise
             self._db.execute("COMMIT")
 
-    def _one(self, sql: str, *args: object) -> tuple | None:
+    def _one(self, sql: str, *args: object) -> tuple[Any, ...] | None:
         with self._lock:
-            return self._db.execute(sql, args).fetchone()
+            row: tuple[Any, ...] | None = self._db.execute(sql, args).fetchone()
+        return row
+
+    def _key(self, sql: str, *args: object) -> str | None:
+        """The one text column `sql` selects, or None when no row matches."""
+        row = self._one(sql, *args)
+        return str(row[0]) if row else None
 
     # ------------------------------------------------------------- target
     def bind(self, target: str) -> None:
         """Refuse to mix targets: the journal's ids only mean something in one tenant."""
-        row = self._one("SELECT value FROM meta WHERE name = 'target'")
-        if row is None:
+        bound = self._key("SELECT value FROM meta WHERE name = 'target'")
+        if bound is None:
             with self._write() as db:
                 db.execute("INSERT INTO meta VALUES ('target', ?)", (target,))
-        elif row[0] != target:
+        elif bound != target:
             raise JournalError(
-                f"{self.path} records a migration into {row[0]}, not {target}; "
+                f"{self.path} records a migration into {bound}, not {target}; "
                 "use another --journal for this target (or delete this one only if that tenant is gone)"
             )
 
     # -------------------------------------------------------------- teams
-    def team(self, team_key: str) -> tuple[str | None, str | None, str] | None:
-        """(team id, operation URL, state) or None."""
-        return self._one("SELECT team_id, operation, state FROM teams WHERE team_key = ?", team_key)
+    def team(self, team_key: str) -> TeamEntry | None:
+        row = self._one("SELECT team_id, operation, state FROM teams WHERE team_key = ?", team_key)
+        return TeamEntry(*row) if row else None
 
     def team_id(self, team_key: str) -> str | None:
-        row = self.team(team_key)
-        return row[0] if row else None
+        entry = self.team(team_key)
+        return entry.team_id if entry else None
 
     def team_key_of(self, team_id: str) -> str | None:
         """Which plan team a Teams team already belongs to, so a lookup never adopts it twice."""
-        row = self._one("SELECT team_key FROM teams WHERE team_id = ?", team_id)
-        return row[0] if row else None
+        return self._key("SELECT team_key FROM teams WHERE team_id = ?", team_id)
 
     def set_team(self, team_key: str, state: str, team_id: str | None = None, operation: str | None = None) -> None:
         with self._write() as db:
@@ -142,18 +167,17 @@ class Journal:
             _forget_conversations(db, [conv_key])
 
     # ------------------------------------------------------ conversations
-    def conversation(self, conv_key: str) -> tuple[str | None, str] | None:
-        """(channel or chat id, state) or None."""
-        return self._one("SELECT graph_id, state FROM conversations WHERE conv_key = ?", conv_key)
+    def conversation(self, conv_key: str) -> ConversationEntry | None:
+        row = self._one("SELECT graph_id, state FROM conversations WHERE conv_key = ?", conv_key)
+        return ConversationEntry(*row) if row else None
 
     def conversation_key_of(self, graph_id: str) -> str | None:
         """Which plan conversation a Teams channel or chat already belongs to, so a lookup never adopts it twice."""
-        row = self._one("SELECT conv_key FROM conversations WHERE graph_id = ?", graph_id)
-        return row[0] if row else None
+        return self._key("SELECT conv_key FROM conversations WHERE graph_id = ?", graph_id)
 
     def conversation_id(self, conv_key: str) -> str | None:
-        row = self.conversation(conv_key)
-        return row[0] if row else None
+        entry = self.conversation(conv_key)
+        return entry.graph_id if entry else None
 
     def set_conversation(self, conv_key: str, team_key: str | None, state: str, graph_id: str | None = None) -> None:
         with self._write() as db:
@@ -182,7 +206,7 @@ class Journal:
             rows = self._db.execute(
                 "SELECT key, state, message_id, how, error FROM messages WHERE conv_key = ?", (conv_key,)
             ).fetchall()
-        return {key: MessageEntry(state, message_id, how, error) for key, state, message_id, how, error in rows}
+        return {key: MessageEntry(*entry) for key, *entry in rows}
 
     def posted(self, conv_key: str) -> dict[str, str]:
         """Plan key → Teams message id of every message known to have landed."""

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, NotRequired, Protocol, TypedDict
 
 from migrator.errors import InputError
 
@@ -196,6 +196,21 @@ class Day:
     messages: list[Message]
 
 
+class QuarantinedRow(TypedDict):
+    """`Quarantined` as the inventory and the transform report list it."""
+
+    file: str
+    error: str
+    item: NotRequired[int]
+
+
+class RepairedRow(TypedDict):
+    """One export file whose broken characters were replaced, as the inventory and the transform report list it."""
+
+    file: str
+    strings: int
+
+
 @dataclass(slots=True)
 class Quarantined:
     """An item the reader could not use, with what went wrong and what to do."""
@@ -204,8 +219,8 @@ class Quarantined:
     error: str
     item: int | None = None  # position inside the file, when one record was refused
 
-    def to_dict(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"file": self.file, "error": self.error}
+    def to_dict(self) -> QuarantinedRow:
+        entry: QuarantinedRow = {"file": self.file, "error": self.error}
         if self.item is not None:
             entry["item"] = self.item
         return entry
@@ -220,7 +235,7 @@ class Ignored:
     entries: int = 1
 
 
-def repaired_rows(repaired: Mapping[str, int]) -> list[dict[str, Any]]:
+def repaired_rows(repaired: Mapping[str, int]) -> list[RepairedRow]:
     """`Source.repaired` as the rows the inventory and the transform report list: file, strings changed."""
     return [{"file": file, "strings": strings} for file, strings in repaired.items()]
 

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
 from migrator.errors import InputError
 
@@ -34,6 +34,30 @@ CHAT_TYPES = ("oneOnOne", "group")  # a PlannedConversation with one of these me
 
 class PlanError(InputError):
     """A plan that cannot be loaded; names the file (and line) and what to do."""
+
+
+class PlanSource(TypedDict):
+    """What the plan was made from (the manifest's `source`)."""
+
+    path: str
+    kind: str
+    workspace: str
+    mappings: str
+    transformed_at: str
+
+
+class ArchiveEntry(TypedDict):
+    """A conversation kept aside rather than imported: its JSONL and page under archive/."""
+
+    conversation: str  # the source conversation's id
+    name: str
+    kind: str
+    reason: str
+    file: str  # relative to the plan folder
+    page: str
+    messages: int
+    files: int  # files copied beside it
+    files_read: int  # files its messages carry, copied or not
 
 
 @dataclass
@@ -83,10 +107,10 @@ class PlannedTeam:
 
 @dataclass
 class Manifest:
-    source: dict[str, Any]
+    source: PlanSource
     teams: list[PlannedTeam] = field(default_factory=list)
     chats: list[PlannedConversation] = field(default_factory=list)
-    archive: list[dict[str, Any]] = field(default_factory=list)  # {"conversation", "reason", "file", "messages"}
+    archive: list[ArchiveEntry] = field(default_factory=list)
     version: int = PLAN_VERSION
 
     def conversations(self) -> Iterator[tuple[PlannedTeam | None, PlannedConversation]]:

@@ -42,8 +42,7 @@ def format_ms(ms: int) -> str:
     """UTC epoch ms to `YYYY-MM-DDTHH:MM:SS.fffZ`.
 
     Every plan line carries one, so only the date goes through strftime (once
-    per day, cached); the time of day is plain arithmetic, printf-formatted
-    (a third cheaper than an f-string's format specs).
+    per day, cached); the time of day is plain arithmetic.
     """
     days, ms_of_day = divmod(ms, 86_400_000)
     seconds, millis = divmod(ms_of_day, 1000)

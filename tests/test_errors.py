@@ -27,7 +27,6 @@ from migrator.stages.transform import TransformError
 # Exceptions that stay outside the hierarchy because they never reach the user; each docstring says why.
 INTERNAL = {
     "migrator.sources.common.Refused",  # a reader quarantines the record instead
-    "migrator.sources.slack._Refused",  # the same, in the Slack reader
     "migrator.emulator.errors.GraphFault",  # the emulator's HTTP answers, never the migrator's errors
     "migrator.emulator.errors.TokenError",
     "migrator.stages.transform.split.SplitError",  # a bug guard: no input can cause it

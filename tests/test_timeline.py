@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import NamedTuple
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,10 +14,19 @@ from migrator.stages.transform.timeline import (
     REASONS,
     REPLY_BEFORE_ROOT,
     THREAD_ORDER,
-    Entry,
     place,
     thread_order,
 )
+
+
+class Entry(NamedTuple):
+    """A message to place (a `timeline.Placeable`), as the planner's own records are."""
+
+    thread: Hashable
+    us: int  # source time, UTC microseconds
+    root: bool
+    span: int = 1  # consecutive milliseconds it needs (parts of a split message)
+
 
 NOW = 1_700_000_000_000  # ms
 BASE_US = NOW * 1000 - 10_000  # 10 ms before now: crowded and close to the future on purpose

@@ -21,11 +21,11 @@ from migrator.cli import app
 from migrator.limits import MAX_BODY_BYTES
 from migrator.mapping import run_map
 from migrator.plan import Manifest
+from migrator.reports.transform import REPORT_HTML, REPORT_JSON
 from migrator.sources import open_source
 from migrator.stages.analyse import run_analyse
 from migrator.stages.transform import TransformError, transform
 from migrator.stages.transform.archive import Archiver
-from migrator.stages.transform.report import REPORT_HTML, REPORT_JSON
 from migrator.timestamps import parse_ms
 from tests.slackkit import CHANNELS, SAMPLE, USERS, message, write_export
 from tests.transformkit import assert_adds_up, assert_golden, assert_plan_rules, by_thread, golden_view, plan_lines

@@ -14,9 +14,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from migrator.inventory import Inventory
 from migrator.limits import MAX_BODY_BYTES, MAX_INLINE_IMAGE_BYTES
 from migrator.plan import Manifest, read_lines
 from migrator.timestamps import parse_ms
+from migrator.transform_report import TransformReport
 from tests.test_bodies import assert_safe
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -80,7 +82,7 @@ def _assert_request(line: dict[str, Any], uploads: set[str]) -> None:
     assert set(line["uploads"]) <= uploads, f"{line['key']}: an upload the manifest does not list"
 
 
-def assert_adds_up(report: dict[str, Any], inventory: dict[str, Any]) -> None:
+def assert_adds_up(report: TransformReport, inventory: Inventory) -> None:
     """The transform report accounts for every message and file analyse counted, per conversation too."""
     assert report["messages"]["balanced"] and report["lines"]["balanced"] and report["files"]["balanced"]
     assert report["messages"]["read"] == inventory["totals"]["messages"]

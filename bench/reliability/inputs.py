@@ -18,7 +18,11 @@ from pathlib import Path
 from bench.child import ChildFailed, measure
 from bench.reliability.migration import CheckFailed
 from bench.stages import migrator
+from migrator.inventory import Inventory
+from migrator.reports.analyse import INVENTORY_FILE
+from migrator.reports.transform import REPORT_JSON
 from migrator.sample.generate import DIRECTORY_FILE, FALLBACK_MAIL
+from migrator.transform_report import TransformReport
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from badinputs import CASES, REFUSED, Case, base_workspace  # noqa: E402  (the corpus lives with the tests)
@@ -79,14 +83,23 @@ def _run(where: Path, command: str, args: list[str]) -> Outcome:
         code = 0
     except ChildFailed as failed:
         cost, code = failed.cost, failed.code
-    report = {"analyse": where / "analysed" / "inventory.json", "transform": where / "plan" / "transform-report.json"}[
-        command
-    ]
-    accounted = 0
-    if code == 0 and report.is_file():
-        found = json.loads(report.read_text(encoding="utf-8"))
-        accounted = len(found.get("quarantined", [])) + len(found.get("split", []))
+    accounted = _accounted(where, command) if code == 0 else 0
     return Outcome(command, code, log.read_text(encoding="utf-8", errors="replace"), cost.peak_rss_mb, accounted)
+
+
+def _accounted(where: Path, command: str) -> int:
+    """Items the stage's record lists as quarantined (and, for transform, messages it split)."""
+    if command == "analyse":
+        path = where / "analysed" / INVENTORY_FILE
+        if not path.is_file():
+            return 0
+        inventory: Inventory = json.loads(path.read_text(encoding="utf-8"))
+        return len(inventory["quarantined"])
+    path = where / "plan" / REPORT_JSON
+    if not path.is_file():
+        return 0
+    report: TransformReport = json.loads(path.read_text(encoding="utf-8"))
+    return len(report["quarantined"]) + len(report["split"])
 
 
 def _judge(case: Case, outcome: Outcome) -> list[str]:

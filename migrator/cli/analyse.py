@@ -22,7 +22,8 @@ def analyse(
     source_format: SourceFormat = None,
 ) -> None:
     """Inventory an export and write a self-contained dry-run report."""
-    from migrator.stages.analyse import REPORT_FILE, run_analyse, summary
+    from migrator.reports.analyse import REPORT_FILE
+    from migrator.stages.analyse import run_analyse, summary
 
     inventory = run_analyse(source, out, mappings, source_format)
     typer.echo(summary(inventory))

@@ -4,7 +4,6 @@ No `from __future__ import annotations` here: `_export_command` gives each comma
 an annotation object, which typer must see evaluated (a string would name a variable of the factory).
 """
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
-SUMMARY_FILE = "export-summary.json"
 LOG_FILE = "export.log"
 FORMATS = ("jsonl", "html")
 
@@ -194,10 +192,11 @@ def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None
 
 
 def _report(outcome: "ExportOutcome", request: ExportRequest) -> None:
+    from migrator.reports.export import SUMMARY_FILE, write_summary
     from migrator.reports.export_archive import render_archive
     from migrator.stages.export.outcome import DONE
 
-    (request.out / SUMMARY_FILE).write_text(json.dumps(outcome.as_json(), indent=1) + "\n", encoding="utf-8")
+    write_summary(outcome, request.out)
     for result in outcome.targets:
         if result.status != DONE:
             typer.echo(f"export: {result.target.kind} {result.name}: {result.status}: {result.error}", err=True)

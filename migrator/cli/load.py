@@ -65,9 +65,9 @@ def run_load(
     from migrator.logfile import log_to
     from migrator.plan import Manifest
     from migrator.reports.html import duration
+    from migrator.reports.load import write
     from migrator.stages.load import LoadOptions, select_teams
     from migrator.stages.load import load as load_plan
-    from migrator.stages.load.report import write
     from migrator.target import graph_target
 
     with step("load"):

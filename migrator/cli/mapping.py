@@ -14,9 +14,7 @@ from migrator.errors import OptionError
 
 
 def map_command(
-    source: Annotated[
-        Path | None, typer.Argument(help="The export (.zip or folder) to draft mappings for.")
-    ] = None,
+    source: Annotated[Path | None, typer.Argument(help="The export (.zip or folder) to draft mappings for.")] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the drafted migration.yaml and users.csv.")
     ] = None,

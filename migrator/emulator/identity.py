@@ -21,7 +21,6 @@ from migrator.emulator.directory import App, Directory
 from migrator.emulator.errors import TokenError, Unauthorized
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-GRAPH_RESOURCE = "https://graph.microsoft.com"
 
 
 @dataclass(frozen=True)

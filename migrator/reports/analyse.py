@@ -1,12 +1,18 @@
-"""The analyse report: the inventory laid out for a customer, every number taken from inventory.json."""
+"""The analyse report: `inventory.json`, and `report.html`, the inventory laid out for a customer, every number
+taken from inventory.json."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from pathlib import Path
 from typing import Any
 
+from migrator.inventory import ChannelEntry, Inventory
 from migrator.reports.html import bar_chart, render, table
 from migrator.sources.products import product
+
+INVENTORY_FILE = "inventory.json"
+REPORT_FILE = "report.html"
 
 # What each conversion means for the customer (graph-contract.md: out of the import API's scope).
 CONVERSIONS = {
@@ -61,14 +67,23 @@ ISSUES = {
 }
 
 
-def _conversations(channels: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def write(inventory: Inventory, out_dir: Path) -> tuple[Path, Path]:
+    """inventory.json and report.html in `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / INVENTORY_FILE, out_dir / REPORT_FILE
+    json_path.write_text(json.dumps(inventory, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    html_path.write_text(render_report(inventory), encoding="utf-8")
+    return json_path, html_path
+
+
+def _conversations(channels: list[ChannelEntry]) -> list[dict[str, Any]]:
     return [
         {**c, "conversation": c["label"], "first": (c["first"] or "")[:10], "last": (c["last"] or "")[:10]}
         for c in channels
     ]
 
 
-def _out_of_scope(inventory: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _out_of_scope(inventory: Inventory) -> list[dict[str, Any]]:
     """Every conversation that is not public or not imported into a standard channel, and where it goes."""
     return [
         {
@@ -84,15 +99,15 @@ def _out_of_scope(inventory: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def render_report(inventory: Mapping[str, Any]) -> str:
+def render_report(inventory: Inventory) -> str:
     """The whole HTML page; inline CSS, JS and SVG only, so it opens offline."""
     months = inventory["messages_per_month"]
     kinds: dict[str, int] = {}
     for channel in inventory["channels"]:
         kinds[channel["kind"]] = kinds.get(channel["kind"], 0) + channel["messages"]
     conversions = [
-        {"key": key, "what": label, "messages": inventory["conversions"][key], "becomes in Teams": becomes}
-        for key, (label, becomes) in CONVERSIONS.items()
+        {"key": key, "what": CONVERSIONS[key][0], "messages": count, "becomes in Teams": CONVERSIONS[key][1]}
+        for key, count in inventory["conversions"].items()
     ]
     return render(
         "analyse.html.j2",

@@ -1,13 +1,14 @@
-"""What the Mattermost, Discord and Teams readers share: times, text formats, JSON lines, the spool.
+"""What the readers share: the reader base class, times, text formats, JSON lines, and the spool.
 
-Those three formats do not store a conversation's messages in day files the
-way Slack does: Mattermost interleaves every channel in one JSONL file, Teams
-appends edited versions of a message to the end of its file, and Discord
-replies point at a message by id. So each reader copies its records once into
-a `Spool` (SQLite in a temporary folder) and streams them back per
-conversation in time order, a day at a time: memory stays flat however large
-the export, and the source file is read once.
-"""
+`ExportReader` is every reader's set-up. Slack stores a conversation's
+messages in day files, which its reader streams as they are. Mattermost,
+Discord and Teams exports do not: Mattermost interleaves every channel in one
+JSONL file, Teams appends edited versions of a message to the end of its file,
+and Discord replies point at a message by id. So those readers derive from
+`SpooledExport`: they copy their records once into a `Spool` (SQLite in a
+temporary folder) and stream them back per conversation in time order, a day
+at a time: memory stays flat however large the export, and the source file is
+read once."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Self
 
-from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, micros_to_iso
+from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, Workspace, micros_to_iso
 from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 
 # `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
@@ -37,6 +38,7 @@ PLACEHOLDER_REASON = "placeholder_reason"
 
 __all__ = [
     "DISCORD_MARKDOWN",
+    "ExportReader",
     "HTML",
     "LONE_SURROGATE",
     "MARKDOWN",
@@ -133,7 +135,7 @@ def repair_surrogates(value: Any) -> tuple[Any, int]:
                     fixed, found = _replace_surrogates(key)
                     item[fixed] = child
                     changed += bool(found)
-            children = item.items()
+            children: Iterable[tuple[Any, Any]] = item.items()
         else:
             children = enumerate(item)
         for slot, child in children:
@@ -287,7 +289,9 @@ class Spool:
         return None if row is None else (row[0] or record_id)
 
     def count(self, conversation: str) -> int:
-        return self._db.execute("SELECT count(*) FROM records WHERE conversation = ?", (conversation,)).fetchone()[0]
+        return int(
+            self._db.execute("SELECT count(*) FROM records WHERE conversation = ?", (conversation,)).fetchone()[0]
+        )
 
     def records(self, conversation: str) -> Iterator[Spooled]:
         """A conversation's records, oldest first (ties in the order they were added)."""
@@ -352,15 +356,16 @@ def open_export(path: Path, single_suffix: str, limits: ZipLimits, expected: str
     return open_tree(path, limits, expected)
 
 
-class SpooledExport:
-    """The `migrator.model.Source` interface of a reader that copies its records into a `Spool` once.
+class ExportReader:
+    """The `migrator.model.Source` set-up every reader shares: its lists, the export tree, closing on failure.
 
-    A reader says how its export is opened (`_open_tree`), reads it into the
-    spool (`_load`) and turns one spooled record into a `Message` (`_message`);
-    streaming conversations back a day at a time, files and closing are the same for all.
+    A reader says how its export is opened (`_open_tree`), reads what it needs
+    up front (`_load`, which sets `workspace` and fills `users`) and streams a
+    conversation's days (`days`); `messages`, files and closing are the same for all.
     """
 
     kind: str
+    workspace: Workspace
 
     def __init__(self, path: Path | str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
         self.location = str(path)
@@ -370,11 +375,11 @@ class SpooledExport:
         self.integration_logs: list[dict[str, Any]] = []
         self.users: dict[str, User] = {}
         self._tree = self._open_tree(Path(path), limits)
-        self._spool = Spool()
+        self.ignored.extend(self._tree.skipped)  # what opening the archive passed over (links, unsafe names)
         try:
             self._load()
         except BaseException:
-            self.close()
+            self._tree.close()
             raise
 
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
@@ -383,17 +388,14 @@ class SpooledExport:
     def _load(self) -> None:
         raise NotImplementedError
 
-    def _message(self, record: Spooled, conversation_id: str) -> Message:
+    def conversations(self) -> list[Conversation]:
         raise NotImplementedError
 
-    def conversations(self) -> list[Conversation]:
+    def days(self, conversation: Conversation) -> Iterator[Day]:
         raise NotImplementedError
 
     def canvases(self) -> list[File]:
         return []  # only Slack has canvases
-
-    def days(self, conversation: Conversation) -> Iterator[Day]:
-        return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))
 
     def messages(self, conversation: Conversation) -> Iterator[Message]:
         for day in self.days(conversation):
@@ -403,11 +405,33 @@ class SpooledExport:
         return self._tree.open(member_of(file))
 
     def close(self) -> None:
-        self._spool.close()
         self._tree.close()
 
-    def __enter__(self) -> SpooledExport:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SpooledExport(ExportReader):
+    """A reader that copies its records into a `Spool` once (`_load`) and turns one spooled record into a
+    `Message` (`_message`); streaming conversations back a day at a time is the same for all."""
+
+    def __init__(self, path: Path | str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
+        self._spool = Spool()  # before the base loads: `_load` fills it
+        try:
+            super().__init__(path, limits)
+        except BaseException:
+            self._spool.close()  # the base has closed the tree
+            raise
+
+    def _message(self, record: Spooled, conversation_id: str) -> Message:
+        raise NotImplementedError
+
+    def days(self, conversation: Conversation) -> Iterator[Day]:
+        return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))
+
+    def close(self) -> None:
+        self._spool.close()
+        super().close()

@@ -100,7 +100,6 @@ class DiscordExport(SpooledExport):
 
     def _load(self) -> None:
         names = self._tree.names()
-        self.ignored.extend(self._tree.skipped)
         self._names = set(names)
         self._channels: dict[str, dict[str, Any]] = {}
         self._guild: dict[str, Any] = {}

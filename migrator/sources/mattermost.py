@@ -88,7 +88,6 @@ class MattermostExport(SpooledExport):
 
     def _load(self) -> None:
         names = self._tree.names()
-        self.ignored.extend(self._tree.skipped)
         lines = [n for n in names if n.endswith(".jsonl")]
         if len(lines) != 1:
             found = f"{len(lines)} JSONL files ({', '.join(lines)})" if lines else "no JSONL file"

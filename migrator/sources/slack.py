@@ -42,8 +42,8 @@ from migrator.model import (
     Workspace,
     ts_to_micros,
 )
-from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
-from migrator.sources.common import Repairs, describe, dicts, loads_repaired, str_or_none
+from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
+from migrator.sources.common import ExportReader, Refused, describe, dicts, loads_repaired, str_or_none
 from migrator.sources.products import product
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
@@ -98,22 +98,6 @@ SYSTEM_SUBTYPES = frozenset(
         "ekm_access_denied",
     }
 )
-KNOWN_SUBTYPES = SYSTEM_SUBTYPES | {
-    "bot_message",
-    "me_message",
-    "thread_broadcast",
-    "reply_broadcast",
-    "file_share",
-    "file_comment",
-    "file_mention",
-    "tombstone",
-    "slackbot_response",
-    "huddle_thread",
-    "message_changed",
-    "message_deleted",
-    "message_replied",
-    "document_mention",
-}
 
 # Message fields the model has a slot for.
 _MODELLED = {
@@ -190,10 +174,6 @@ _KNOWN_UNMODELLED = {
 _KNOWN = _MODELLED | _KNOWN_UNMODELLED
 
 
-class _Refused(Exception):
-    """One record cannot be used; it is quarantined with this message."""
-
-
 def _decode_json(data: bytes) -> tuple[Any, int]:
     """Parse export JSON, dropping Slack access tokens before anything sees the text; with the value, how many of
     its strings had broken characters (lone surrogates) replaced by U+FFFD.
@@ -239,29 +219,18 @@ def _email(profile: dict[str, Any]) -> str | None:
     return None
 
 
-class SlackExport:
-    """A Slack export opened for streaming; implements `migrator.model.Source`."""
+class SlackExport(ExportReader):
+    """A Slack export opened for streaming, day file by day file; implements `migrator.model.Source`."""
 
     kind = "slack"
 
-    def __init__(self, path: Path | str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
-        self.location = str(path)
-        self.quarantine: list[Quarantined] = []
-        self.repaired = Repairs()
-        self.ignored: list[Ignored] = []
-        self.integration_logs: list[dict[str, Any]] = []
-        self._tree: ExportTree = open_tree(Path(path), limits, product(self.kind).export)
-        try:
-            self._load()
-        except BaseException:
-            self._tree.close()
-            raise
+    def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
+        return open_tree(path, limits, product(self.kind).export)
 
     # --- opening -------------------------------------------------------
 
     def _load(self) -> None:
         names = self._tree.names()
-        self.ignored.extend(self._tree.skipped)
         self._prefix = self._find_root(names)
         rel = [n[len(self._prefix) :] for n in names if n.startswith(self._prefix)]
         self._refuse_slackdump_dump(rel)
@@ -354,7 +323,9 @@ class SlackExport:
             if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
                 self.quarantine.append(Quarantined("users.json", "user entry without an id; not read", index))
                 continue
-            profile = raw.get("profile") if isinstance(raw.get("profile"), dict) else {}
+            profile = raw.get("profile")
+            if not isinstance(profile, dict):
+                profile = {}
             users[raw["id"]] = User(
                 id=raw["id"],
                 name=str(raw.get("name") or ""),
@@ -398,8 +369,10 @@ class SlackExport:
     def _conversation(self, raw: dict[str, Any], kind: ConversationKind) -> Conversation:
         if kind is ConversationKind.PRIVATE and raw.get("is_mpim"):
             kind = ConversationKind.GROUP_DM  # old exports list group DMs in groups.json
-        members = raw.get("members") if isinstance(raw.get("members"), list) else []
-        pins = raw.get("pins") if isinstance(raw.get("pins"), list) else []
+        members = raw.get("members")
+        members = members if isinstance(members, list) else []
+        pins = raw.get("pins")
+        pins = pins if isinstance(pins, list) else []
         properties = raw.get("properties")
         canvas = properties.get("canvas") if isinstance(properties, dict) else None
         return Conversation(
@@ -493,21 +466,8 @@ class SlackExport:
             if day is not None:
                 yield day
 
-    def messages(self, conversation: Conversation) -> Iterator[Message]:
-        for day in self.days(conversation):
-            yield from day.messages
-
     def open_file(self, file: File) -> BinaryIO:
         return self._tree.open(self._prefix + member_of(file))
-
-    def close(self) -> None:
-        self._tree.close()
-
-    def __enter__(self) -> SlackExport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- day files and messages -----------------------------------------
 
@@ -526,24 +486,24 @@ class SlackExport:
         for index, raw in enumerate(data):
             try:
                 messages.append(self._message(raw, conversation_id, name))
-            except _Refused as exc:
+            except Refused as exc:
                 self.quarantine.append(Quarantined(name, str(exc), index))
         return Day(file=name, date=PurePosixPath(name).stem, messages=messages)
 
     def _message(self, raw: Any, conversation_id: str, origin: str) -> Message:
         if not isinstance(raw, dict):
-            raise _Refused(f"a JSON {type(raw).__name__} where a message object belongs")
+            raise Refused(f"a JSON {type(raw).__name__} where a message object belongs")
         ts = raw.get("ts")
         if ts is None:
-            raise _Refused("message without ts (its time and identity); it cannot be placed in a timeline")
+            raise Refused("message without ts (its time and identity); it cannot be placed in a timeline")
         if isinstance(ts, int) and not isinstance(ts, bool):
             ts = str(ts)
         if not isinstance(ts, str):
-            raise _Refused(f'ts {ts!r} is not a string like "1736478630.905399" (a number may have lost digits)')
+            raise Refused(f'ts {ts!r} is not a string like "1736478630.905399" (a number may have lost digits)')
         try:
             us = ts_to_micros(ts)
         except ValueError as exc:
-            raise _Refused(str(exc)) from exc
+            raise Refused(str(exc)) from exc
         unknown = () if raw.keys() <= _KNOWN else tuple(k for k in raw if k not in _KNOWN)
         pop = raw.pop  # modelled fields leave the record as they are read; what stays is `extra`, not copied
         del raw["ts"]
@@ -558,7 +518,9 @@ class SlackExport:
         )
         edited = pop("edited", None)
         reactions = pop("reactions", None)
-        # Positional, in the field order of Message: keywords cost a microsecond more per message (2% of transform).
+        # Positional, in the field order of Message: called with keywords, a class builds a dict of them on every
+        # call. cachegrind on the bench's transform workload (20 channels, 20,000 plain messages): keywords take
+        # 4,457M instructions against 4,276M positional, 4.2% of the stage, above the 3% a speed trick must save.
         return Message(
             ts,
             us,

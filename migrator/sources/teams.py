@@ -149,7 +149,6 @@ class TeamsExport(SpooledExport):
         self._meta_file = META_FILE
         self._images_dir = images = IMAGES_DIR + "/"
         names = self._tree.names()
-        self.ignored.extend(self._tree.skipped)
         self._names = set(names)
         self._conversations: dict[str, dict[str, Any]] = {}  # id -> what meta.json and the messages say
         self._members: dict[str, dict[str, None]] = defaultdict(dict)

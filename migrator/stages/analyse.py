@@ -9,7 +9,6 @@ message for the timestamp checks, so memory stays flat as exports grow.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from array import array
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from migrator.inventory import ChannelEntry, Estimate, Integrations, Inventory, UserCounts, UserLists
 from migrator.limits import (
     CHANNEL_RPS,
     MAX_BODY_BYTES,
@@ -53,13 +53,11 @@ from migrator.model import (
     repaired_rows,
     ts_to_micros,
 )
-from migrator.reports.analyse import render_report
+from migrator.reports.analyse import write
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
 from migrator.sources.products import product
 
-INVENTORY_FILE = "inventory.json"
-REPORT_FILE = "report.html"
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
 _DAY_US = 86_400 * 1_000_000
 
@@ -118,7 +116,7 @@ _HTML = _Syntax(  # Teams
     escaped=False,
 )
 _PLAIN = _Syntax(_NEVER, _NEVER, _NEVER, _NEVER, _NEVER, _NEVER, _NEVER)
-_SYNTAX = {MARKDOWN: _MARKDOWN, DISCORD_MARKDOWN: _MARKDOWN, HTML: _HTML, PLAIN: _PLAIN}
+_SYNTAX: dict[str | None, _Syntax] = {MARKDOWN: _MARKDOWN, DISCORD_MARKDOWN: _MARKDOWN, HTML: _HTML, PLAIN: _PLAIN}
 
 
 def _syntax(message: Message) -> _Syntax:
@@ -197,9 +195,9 @@ class _Tally:
     uploads: int = 0
     first: int | None = None
     last: int | None = None
-    thread_of: array = field(default_factory=lambda: array("q"))  # root us for every message
-    when: array = field(default_factory=lambda: array("q"))  # us of every message
-    root_us: array = field(default_factory=lambda: array("q"))  # us of every message that is not a reply
+    thread_of: array[int] = field(default_factory=lambda: array("q"))  # root us for every message
+    when: array[int] = field(default_factory=lambda: array("q"))  # us of every message
+    root_us: array[int] = field(default_factory=lambda: array("q"))  # us of every message that is not a reply
 
     def add(self, message: Message, root_us: int, html_bytes: int) -> None:
         self.messages += 1
@@ -236,11 +234,11 @@ class _Tally:
 class _Features:
     """What will be converted rather than migrated as-is (counted in messages)."""
 
-    counts: Counter = field(default_factory=Counter)
-    subtypes: Counter = field(default_factory=Counter)
-    unknown_fields: Counter = field(default_factory=Counter)
-    file_status: Counter = field(default_factory=Counter)
-    days: Counter = field(default_factory=Counter)  # messages per UTC day number
+    counts: Counter[str] = field(default_factory=Counter)
+    subtypes: Counter[str] = field(default_factory=Counter)
+    unknown_fields: Counter[str] = field(default_factory=Counter)
+    file_status: Counter[str] = field(default_factory=Counter)
+    days: Counter[int] = field(default_factory=Counter)  # messages per UTC day number
     canvas_files: int = 0
 
     def add(self, message: Message) -> None:
@@ -273,7 +271,7 @@ class _Features:
 
     def months(self) -> dict[str, int]:
         """Messages per calendar month (UTC), from the per-day counts kept while streaming."""
-        months: Counter = Counter()
+        months: Counter[str] = Counter()
         for day, count in self.days.items():
             months[micros_to_iso(day * _DAY_US)[:7]] += count
         return dict(sorted(months.items()))
@@ -315,53 +313,80 @@ def destination(
     return ("private channel" if route.kind == PRIVATE_CHANNEL else "channel"), where
 
 
-def build_inventory(source: Source, mappings: ResolvedMappings, user_rows: list[UserMapping] | None) -> dict[str, Any]:
-    """Read the whole export once and return the inventory (plain JSON-able data)."""
+def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFiles | None) -> Inventory:
+    """Read the whole export once and return the inventory."""
+    user_rows = files.rows if files else None
     conversations = source.conversations()
     features = _Features()
-    channels = []
-    targets: Counter = Counter()  # requests per target channel
+    channels: list[ChannelEntry] = []
+    issues: Counter[str] = Counter()  # summed over conversations, which are not kept
+    targets: Counter[tuple[str, str]] = Counter()  # requests per target channel
     for conv in conversations:
         tally = _Tally()
         for message in source.messages(conv):
             root_us = message.us if not message.is_reply else _root_micros(message)
             tally.add(message, root_us, estimate_html_bytes(message))
             features.add(message)
-        entry = _channel_entry(source, conv, tally, destination(mappings, conv, user_rows, source.users))
+        timeline = tally.timeline()
+        threads = timeline.pop("threads")
+        entry = _channel_entry(source, conv, tally, threads, destination(mappings, conv, user_rows, source.users))
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
         elif entry["goes_to"] == "chat" and tally.messages:
             targets[("", conv.id)] += tally.requests  # a chat: no team; its files are linked, not uploaded
         channels.append(entry)
-    totals = {key: sum(c[key] for c in channels) for key in ("messages", "threads", "replies", "files")}
-    issues_keys = ("ms_collisions", "replies_before_root", "oversize_messages")
-    issues = {key: sum(c["_issues"][key] for c in channels) for key in issues_keys}
-    issues["missing_files"] = features.file_status[FileStatus.MISSING.value]
-    extra_issues = {
-        key: sum(c["_issues"][key] for c in channels)
-        for key in ("ms_collisions_channel", "duplicate_ts", "orphan_replies")
-    }
-    for entry in channels:
-        del entry["_issues"]
+        issues.update(timeline, replies_before_root=tally.before_root, oversize_messages=tally.oversize)
     canvases = source.canvases()
+    counts = features.counts
     return {
         "source": {"path": source.location, "kind": source.kind},
         "workspace": {"id": source.workspace.id, "name": source.workspace.name},
         "channels": channels,
         "users": _user_counts(source),
-        "totals": {"conversations": len(conversations), **totals},
+        "totals": {
+            "conversations": len(conversations),
+            "messages": sum(c["messages"] for c in channels),
+            "threads": sum(c["threads"] for c in channels),
+            "replies": sum(c["replies"] for c in channels),
+            "files": sum(c["files"] for c in channels),
+        },
         "quarantined": [q.to_dict() for q in source.quarantine],
         "repaired": repaired_rows(source.repaired),  # read after streaming: day files are decoded as they stream
-        "issues": {**issues, **extra_issues},
+        "issues": {
+            "ms_collisions": issues["ms_collisions"],
+            "replies_before_root": issues["replies_before_root"],
+            "oversize_messages": issues["oversize_messages"],
+            "missing_files": features.file_status[FileStatus.MISSING.value],
+            "ms_collisions_channel": issues["ms_collisions_channel"],
+            "duplicate_ts": issues["duplicate_ts"],
+            "orphan_replies": issues["orphan_replies"],
+        },
         "ignored": [{"path": i.path, "reason": i.reason, "entries": i.entries} for i in source.ignored],
         "conversions": {
-            **{key: features.counts[key] for key in _CONVERSION_KEYS},
+            "mentions": counts["mentions"],
+            "special_mentions": counts["special_mentions"],
+            "reactions": counts["reactions"],
+            "emoji": counts["emoji"],
+            "code_blocks": counts["code_blocks"],
+            "inline_code": counts["inline_code"],
+            "quotes": counts["quotes"],
+            "links": counts["links"],
+            "edits": counts["edits"],
+            "bot_attachments": counts["bot_attachments"],
+            "system_messages": counts["system_messages"],
+            "thread_broadcasts": counts["thread_broadcasts"],
+            "deleted_placeholders": counts["deleted_placeholders"],
             "canvases": len({f.id for f in canvases} | {c.canvas_id for c in conversations if c.canvas_id})
             + features.canvas_files,
             "pins": sum(len(c.pins) for c in conversations),
         },
-        "files": {status.value: features.file_status[status.value] for status in FileStatus},
+        "files": {
+            "available": features.file_status[FileStatus.AVAILABLE.value],
+            "missing": features.file_status[FileStatus.MISSING.value],
+            "external": features.file_status[FileStatus.EXTERNAL.value],
+            "deleted": features.file_status[FileStatus.DELETED.value],
+        },
         "integrations": _integrations(source.integration_logs),
         "subtypes": dict(sorted(features.subtypes.items(), key=lambda kv: (-kv[1], kv[0]))),
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -369,24 +394,9 @@ def build_inventory(source: Source, mappings: ResolvedMappings, user_rows: list[
         "user_lists": _user_lists(source, user_rows),
         "estimate": _estimate(targets, mappings, source, user_rows),
         "mappings": str(mappings.path) if user_rows is not None else None,
+        "mapping_problems": [str(p) for p in files.problems] if files else [],
+        "mapping_notes": [str(n) for n in files.notes] if files else [],
     }
-
-
-_CONVERSION_KEYS = (
-    "mentions",
-    "special_mentions",
-    "reactions",
-    "emoji",
-    "code_blocks",
-    "inline_code",
-    "quotes",
-    "links",
-    "edits",
-    "bot_attachments",
-    "system_messages",
-    "thread_broadcasts",
-    "deleted_placeholders",
-)
 
 
 def _root_micros(message: Message) -> int:
@@ -397,8 +407,9 @@ def _root_micros(message: Message) -> int:
         return message.us  # an unreadable thread_ts: treat the reply as its own thread
 
 
-def _channel_entry(source: Source, conv: Conversation, tally: _Tally, goes: tuple[str, str]) -> dict[str, Any]:
-    timeline = tally.timeline()
+def _channel_entry(
+    source: Source, conv: Conversation, tally: _Tally, threads: int, goes: tuple[str, str]
+) -> ChannelEntry:
     return {
         "id": conv.id,
         "name": conv.name,
@@ -409,21 +420,15 @@ def _channel_entry(source: Source, conv: Conversation, tally: _Tally, goes: tupl
         "goes_to": goes[0],
         "destination": goes[1] or goes[0],
         "messages": tally.messages,
-        "threads": timeline["threads"],
+        "threads": threads,
         "replies": tally.replies,
         "files": tally.files,
         "first": micros_to_iso(tally.first) if tally.first is not None else None,
         "last": micros_to_iso(tally.last) if tally.last is not None else None,
-        "_issues": {
-            "ms_collisions": timeline["ms_collisions"],
-            "replies_before_root": tally.before_root,
-            "oversize_messages": tally.oversize,
-            **{k: timeline[k] for k in ("ms_collisions_channel", "duplicate_ts", "orphan_replies")},
-        },
     }
 
 
-def _integrations(logs: list[dict[str, Any]]) -> dict[str, Any]:
+def _integrations(logs: list[dict[str, Any]]) -> Integrations:
     """Apps and webhooks from the integration log; Teams apps are set up separately, so they are only listed."""
     names = {
         str(e.get("service_type") or e.get("app_type") or e.get("name") or "") for e in logs if isinstance(e, dict)
@@ -431,7 +436,7 @@ def _integrations(logs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"events": len(logs), "names": sorted(n for n in names if n)}
 
 
-def _user_counts(source: Source) -> dict[str, int]:
+def _user_counts(source: Source) -> UserCounts:
     users = list(source.users.values())
     return {
         "total": len(users),
@@ -441,9 +446,9 @@ def _user_counts(source: Source) -> dict[str, int]:
     }
 
 
-def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> dict[str, list[str]]:
+def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> UserLists:
     users = list(source.users.values())
-    lists = {
+    lists: UserLists = {
         "bots": [u.label for u in users if u.is_bot],
         "deleted": [u.label for u in users if u.deleted],
         "without_email": [u.label for u in users if not u.is_bot and not u.email],
@@ -459,7 +464,7 @@ def _estimate(
     mappings: ResolvedMappings,
     source: Source,
     user_rows: list[UserMapping] | None,
-) -> dict[str, Any]:
+) -> Estimate:
     """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
 
     Per channel or chat: create (with startMigration), the message posts (split
@@ -512,23 +517,19 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
 
 def run_analyse(
     source_path: Path, out_dir: Path, mappings_path: Path | None = None, source_format: str | None = None
-) -> dict[str, Any]:
+) -> Inventory:
     """Analyse an export and write inventory.json and report.html into out_dir (format detected unless given)."""
     source = open_source(source_path, source_format)
     try:
         mappings, files = read_mappings(mappings_path, source)
-        inventory = build_inventory(source, mappings, files.rows if files else None)
-        inventory["mapping_problems"] = [str(p) for p in files.problems] if files else []
-        inventory["mapping_notes"] = [str(n) for n in files.notes] if files else []
+        inventory = build_inventory(source, mappings, files)
     finally:
         source.close()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / INVENTORY_FILE).write_text(json.dumps(inventory, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out_dir / REPORT_FILE).write_text(render_report(inventory), encoding="utf-8")
+    write(inventory, out_dir)
     return inventory
 
 
-def summary(inventory: Mapping[str, Any]) -> str:
+def summary(inventory: Inventory) -> str:
     """The few lines the CLI prints."""
     totals, users, issues, repaired = (
         inventory["totals"],

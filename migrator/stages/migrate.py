@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.reports.analyse import REPORT_FILE
+from migrator.reports.load import HTML_FILE as LOAD_HTML
+from migrator.reports.transform import REPORT_HTML as TRANSFORM_HTML
 from migrator.reports.verify import HTML_FILE as VERIFY_HTML
-from migrator.stages.analyse import REPORT_FILE
-from migrator.stages.load.report import HTML_FILE as LOAD_HTML
-from migrator.stages.transform.report import REPORT_HTML as TRANSFORM_HTML
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from migrator.stages.outcome import GraphCounts, total
+
 DONE, PAYMENT_REQUIRED, FAILED = "done", "payment required", "failed"
 
 
@@ -54,16 +56,13 @@ class TargetOutcome:
 
 
 @dataclass
-class ExportOutcome:
+class ExportOutcome(GraphCounts):
     targets: list[TargetOutcome] = field(default_factory=list)
-    requests: int = 0
-    throttled: int = 0
     retries: int = 0
     errors: int = 0
-    seconds: float = 0.0
 
     def total(self, name: str) -> int:
-        return sum(getattr(t, name) for t in self.targets)
+        return total(self.targets, name)
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.targets if t.status == status)

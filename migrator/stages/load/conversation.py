@@ -44,7 +44,8 @@ class ConversationLoader:
         """`base` is the channel's or chat's path; `complete` its completeMigration."""
         outcome.start()
         try:
-            if self.journal.conversation(conv.key)[1] != COMPLETED:
+            entry = self.journal.conversation(conv.key)
+            if entry is None or entry.state != COMPLETED:
                 urls = self._uploads(base, conv, outcome)
                 self._messages(base, conv, urls, outcome)
                 self._complete(conv, outcome, complete)

@@ -6,6 +6,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from migrator.stages.outcome import total
+
 
 @dataclass
 class ConversationOutcome:
@@ -18,7 +20,7 @@ class ConversationOutcome:
     failed: int = 0
     uploads: int = 0
     completed: bool = False
-    reasons: Counter = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
     finished: float = 0.0
 
@@ -51,7 +53,7 @@ class LoadOutcome:
     seconds: float = 0.0
 
     def total(self, name: str) -> int:
-        return sum(getattr(c, name) for c in self.conversations)
+        return total(self.conversations, name)
 
     @property
     def ok(self) -> bool:

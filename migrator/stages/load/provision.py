@@ -34,13 +34,13 @@ class Provisioner:
     # ------------------------------------------------------------------ teams
     def team(self, team: PlannedTeam) -> str:
         """The team's id, creating it in migration mode (backdated) unless the journal has it."""
-        row = self.journal.team(team.key)
-        if row and row[0] and row[2] != REQUESTED:
-            self._check_exists(team, row[0])
-            return row[0]
-        if row and row[1]:  # created, but we never saw the operation finish
-            return self._await(team, row[1])
-        if row:  # the POST was sent and its answer lost: look before creating another
+        entry = self.journal.team(team.key)
+        if entry and entry.team_id and entry.state != REQUESTED:
+            self._check_exists(team, entry.team_id)
+            return entry.team_id
+        if entry and entry.operation:  # created, but we never saw the operation finish
+            return self._await(team, entry.operation)
+        if entry:  # the POST was sent and its answer lost: look before creating another
             found = self._find_team(team)
             if found:
                 self.journal.set_team(team.key, CREATED, team_id=found)
@@ -114,13 +114,13 @@ class Provisioner:
         or a channel created as usual and then put into migration mode: private channels (with their
         members), and any channel of a team already completed (one redone with `reset --channel`), since
         Graph creates migration-mode channels only in a team under migration."""
-        row = self.journal.conversation(channel.key)
-        if row and row[0] and row[1] != REQUESTED:
-            return row[0]
+        entry = self.journal.conversation(channel.key)
+        if entry and entry.graph_id and entry.state != REQUESTED:
+            return entry.graph_id
         if channel.general:
             found = self._find_channel(team_id, "General")
-        elif channel.membership == "private" or self.journal.team(team_key)[2] in (COMPLETED, DONE):
-            found = row[0] if row and row[0] else self._create_open_channel(team_id, channel)
+        elif channel.membership == "private" or self._team_completed(team_key):
+            found = entry.graph_id if entry and entry.graph_id else self._create_open_channel(team_id, channel)
             if found is None:
                 raise _not_found(channel, team_id)
             self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
@@ -194,10 +194,11 @@ class Provisioner:
     # ------------------------------------------------------------------ chats
     def chat(self, chat: PlannedConversation) -> str:
         """A 1:1 or group chat with its members, in migration mode from its planned creation time."""
-        row = self.journal.conversation(chat.key)
-        if row and row[0] and row[1] != REQUESTED:
-            return row[0]
-        chat_id = row[0] if row and row[0] else self._find_chat(chat) if row else None  # row: a POST may have landed
+        entry = self.journal.conversation(chat.key)
+        if entry and entry.graph_id and entry.state != REQUESTED:
+            return entry.graph_id
+        # With an entry but no id, a POST was sent and may have landed: look before creating another.
+        chat_id = entry.graph_id if entry and entry.graph_id else self._find_chat(chat) if entry else None
         if chat_id is None:
             self.journal.set_conversation(chat.key, None, REQUESTED)
             try:
@@ -258,7 +259,7 @@ class Provisioner:
 
     def complete_team(self, team: PlannedTeam, team_id: str) -> None:
         """Every channel still in migration mode (General included), then the team."""
-        if self.journal.team(team.key)[2] in (COMPLETED, DONE):
+        if self._team_completed(team.key):
             return
         for found in self.client.paginate(f"/teams/{team_id}/channels"):
             if found.get("migrationMode") == "inProgress":
@@ -270,6 +271,11 @@ class Provisioner:
             # already is: an earlier run's answer was lost.
             log.info("team %s was already out of migration mode", team_id)
         self.journal.set_team(team.key, COMPLETED)
+
+    def _team_completed(self, team_key: str) -> bool:
+        """Whether the team is out of migration mode (its completeMigration answered)."""
+        entry = self.journal.team(team_key)
+        return entry is not None and entry.state in (COMPLETED, DONE)
 
     def add_members(self, team: PlannedTeam, team_id: str) -> int:
         """Members and owners, only after the team's completeMigration (Graph refuses them before)."""

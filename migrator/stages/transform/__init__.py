@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from migrator import collector
 from migrator.errors import InputError
@@ -35,16 +35,27 @@ from migrator.mapping import (
     resolve_targets,
 )
 from migrator.model import Conversation, Source, User, repaired_rows
-from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation, PlannedMember, PlannedTeam
+from migrator.plan import (
+    MANIFEST,
+    ArchiveEntry,
+    Manifest,
+    PlanError,
+    PlannedConversation,
+    PlannedMember,
+    PlannedTeam,
+    PlanSource,
+)
+from migrator.reports.transform import write
 from migrator.sources import open_source
-from migrator.stages.transform import report as reporting
 from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
 from migrator.stages.transform.context import Context
-from migrator.stages.transform.files import COUNT_KEYS, FilePlanner, FileStore, safe_component, unique_name
+from migrator.stages.transform.files import FilePlanner, FileStore, safe_component, unique_name
+from migrator.stages.transform.outcome import Tally, build
 from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
 from migrator.timestamps import now_ms as current_ms
+from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, TeamRow, TransformReport
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
@@ -59,7 +70,7 @@ class TransformError(InputError):
 class TransformResult:
     plan_dir: Path
     manifest: Manifest
-    report: dict[str, Any]
+    report: TransformReport
     report_json: Path
     report_html: Path
 
@@ -96,7 +107,7 @@ def transform(
             )
     finally:
         source.close()
-    json_path, html_path = reporting.write(report, out_dir)
+    json_path, html_path = write(report, out_dir)
     return TransformResult(out_dir, manifest, report, json_path, html_path)
 
 
@@ -153,7 +164,7 @@ class _Transform:
         self.authors = Authors(mappings, rows, source.users)
         channels = {c.id: c.name for c in self.conversations}
         self.files = FilePlanner(source, FileStore(source, out_dir, FILES_DIR))
-        self.tally = reporting.Tally()
+        self.tally = Tally()
         self.run_state = Run(
             source,
             self.authors,
@@ -165,7 +176,7 @@ class _Transform:
         )
         self.archiver = Archiver(source, self.authors.names, channels, out_dir)
 
-    def run(self, source_path: Path) -> tuple[Manifest, dict[str, Any]]:
+    def run(self, source_path: Path) -> tuple[Manifest, TransformReport]:
         not_chats = self._chat_fallbacks()
         targets = _targets(self.resolved, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
@@ -176,7 +187,7 @@ class _Transform:
         manifest.write(self.out_dir)
         order = {c.id: i for i, c in enumerate(self.conversations)}
         self.tally.conversations.sort(key=lambda row: order[row["id"]])
-        return manifest, self._report(manifest, targets)
+        return manifest, self._report(manifest)
 
     def _plan_targets(self, targets: list[Target]) -> dict[str, PlannedConversation]:
         planned = {}
@@ -210,7 +221,7 @@ class _Transform:
         }
         return {source: f"not a chat: {reason}" for source, reason in reasons.items() if reason}
 
-    def _archive_and_skip(self, not_chats: dict[str, str]) -> list[dict[str, Any]]:
+    def _archive_and_skip(self, not_chats: dict[str, str]) -> list[ArchiveEntry]:
         archive = []
         by_id = {c.id: c for c in self.conversations}
         for route in self.resolved.routes:
@@ -237,18 +248,38 @@ class _Transform:
                 )
         return archive
 
-    def _row(self, conversation: Conversation, action: str, target: str, **counts: int) -> None:
-        row = {
+    def _row(
+        self,
+        conversation: Conversation,
+        action: str,
+        target: str,
+        *,
+        read: int,
+        planned: int = 0,
+        archived: int = 0,
+        skipped_conversations: int = 0,
+        skipped_system: int = 0,
+        skipped_authors: int = 0,
+        files: int,
+        files_archived: int = 0,
+        files_left_out: int = 0,
+    ) -> None:
+        row: ConversationRow = {
             "id": conversation.id,
             "name": conversation.name,
             "kind": conversation.kind.value,
             "action": action,
             "target": target,
-            "read": 0,
-            **{key: 0 for key in reporting.MESSAGE_KEYS},
-            **{key: 0 for key in reporting.FILE_ROW_KEYS},
+            "read": read,
+            "planned": planned,
+            "archived": archived,
+            "skipped_conversations": skipped_conversations,
+            "skipped_system": skipped_system,
+            "skipped_authors": skipped_authors,
+            "files": files,
+            "files_archived": files_archived,
+            "files_left_out": files_left_out,
         }
-        row.update(counts)
         self.tally.conversations.append(row)
 
     def _teams(self, targets: list[Target], planned: dict[str, PlannedConversation]) -> list[PlannedTeam]:
@@ -269,7 +300,7 @@ class _Transform:
             team.members = _members(self.mappings.teams[team.key].members, self.rows, self.source.users, sources)
         return list(teams.values())
 
-    def _header(self, source_path: Path) -> dict[str, Any]:
+    def _header(self, source_path: Path) -> PlanSource:
         return {
             "path": str(source_path),
             "kind": self.source.kind,
@@ -278,36 +309,18 @@ class _Transform:
             "transformed_at": format_ms(self.now_ms),
         }
 
-    def _report(self, manifest: Manifest, targets: list[Target]) -> dict[str, Any]:
+    def _report(self, manifest: Manifest) -> TransformReport:
         uploads = {u.key: u for _, c in manifest.conversations() for u in c.uploads}
-        counts = self.files.counts
-        files = {
-            "total": sum(counts[k] for k in COUNT_KEYS),
-            **{k: counts[k] for k in COUNT_KEYS},
-            "upload_files": len(uploads),
-            "upload_bytes": sum(u.size for u in uploads.values()),
-            "missing_files": len(self.files.placeholders),
-            "placeholders": self.files.placeholders,
-        }
-        authors = {
-            **{k: self.authors.counts[k] for k in ("mapped", "fallback", "skipped")},
-            "fallback_for": dict(self.authors.fallback_names.most_common()),
-            "skipped_list": [
-                {"author": name, "reason": reason, "messages": n}
-                for (name, reason), n in self.authors.skipped.most_common()
-            ],
-        }
-        return reporting.build(
+        return build(
             self.tally,
-            header={
-                "source": manifest.source,
-                "plan": str(self.out_dir),
-                "transformed_at": manifest.source["transformed_at"],
-                "mapping_notes": self.notes,
-            },
+            source=manifest.source,
+            plan=str(self.out_dir),
+            mapping_notes=self.notes,
             lines_written=sum(c.messages for _, c in manifest.conversations()),
-            files=files,
-            authors=authors,
+            file_decisions=self.files.counts,
+            placeholders=self.files.placeholders,
+            uploads=(len(uploads), sum(u.size for u in uploads.values())),
+            authors=self._authors(),
             unsupported=self.run_state.ctx.unsupported,
             targets=_target_rows(manifest),
             teams=_team_rows(manifest),
@@ -316,12 +329,25 @@ class _Transform:
             repaired=repaired_rows(self.source.repaired),
         )
 
+    def _authors(self) -> AuthorCounts:
+        counts = self.authors.counts
+        return {
+            "mapped": counts["mapped"],
+            "fallback": counts["fallback"],
+            "skipped": counts["skipped"],
+            "fallback_for": dict(self.authors.fallback_names.most_common()),
+            "skipped_list": [
+                {"author": name, "reason": reason, "messages": n}
+                for (name, reason), n in self.authors.skipped.most_common()
+            ],
+        }
+
 
 def _targets(
     resolved: ResolvedMappings,
     conversations: list[Conversation],
     rows: list[UserMapping],
-    users: dict[str, User],
+    users: Mapping[str, User],
     not_chats: dict[str, str],
 ) -> list[Target]:
     """Target channels and chats in the order migration.yaml names them, each with the conversations merged into it."""
@@ -377,7 +403,7 @@ def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) 
 
 
 def _private_members(
-    conversation: Conversation, rows: list[UserMapping], users: dict[str, User]
+    conversation: Conversation, rows: list[UserMapping], users: Mapping[str, User]
 ) -> list[PlannedMember]:
     """Exactly the source channel's mapped members; its owner is its creator when mapped, else its first member
     who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
@@ -395,7 +421,7 @@ def _administers(user: User | None) -> bool:
 
 
 def _members(
-    listed: tuple[str, ...] | None, rows: list[UserMapping], users: dict[str, User], sources: list[Conversation]
+    listed: tuple[str, ...] | None, rows: list[UserMapping], users: Mapping[str, User], sources: list[Conversation]
 ) -> list[PlannedMember]:
     """Everyone the mapping puts in the team who has an Entra account; workspace admins and the
     creators of the team's source conversations become owners."""
@@ -415,7 +441,7 @@ def _members(
     return list(members.values())
 
 
-def _target_rows(manifest: Manifest) -> list[dict[str, Any]]:
+def _target_rows(manifest: Manifest) -> list[TargetRow]:
     return [
         {
             "team": team.display_name if team else "(chat)",
@@ -435,7 +461,7 @@ def _target_rows(manifest: Manifest) -> list[dict[str, Any]]:
     ]
 
 
-def _team_rows(manifest: Manifest) -> list[dict[str, Any]]:
+def _team_rows(manifest: Manifest) -> list[TeamRow]:
     return [
         {
             "key": t.key,

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from markupsafe import Markup
-
 from migrator.model import Conversation, File, FileStatus, Message, Source, micros_to_iso
-from migrator.plan import write_lines
-from migrator.reports.html import render as render_page
+from migrator.plan import ArchiveEntry, write_lines
+from migrator.reports.transform_archive import render_archive_page
 from migrator.stages.transform import bodies
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import UNREADABLE, FileStore, clean_url, placeholder, safe_component
@@ -37,7 +35,7 @@ class Archiver:
         self.plan_dir = plan_dir
         self.store = FileStore(source, plan_dir, FILES_DIR)
 
-    def archive(self, conversation: Conversation, label: str, reason: str) -> dict[str, Any]:
+    def archive(self, conversation: Conversation, label: str, reason: str) -> ArchiveEntry:
         """Write the conversation's JSONL and page; returns its manifest entry."""
         stem = f"{ARCHIVE_DIR}/{safe_component(conversation.id)}"
         lines = [
@@ -45,14 +43,7 @@ class Archiver:
             for key, message in keyed_messages(conversation, self.source.messages(conversation))
         ]
         write_lines(self.plan_dir / f"{stem}.jsonl", iter(lines))
-        page = render_page(
-            "transform_archive.html.j2",
-            name=label,
-            kind=conversation.kind.value,
-            reason=reason,
-            count=len(lines),
-            threads=_threads(lines),
-        )
+        page = render_archive_page(label, conversation.kind.value, reason, lines)
         (self.plan_dir / f"{stem}.html").write_text(page, encoding="utf-8")
         return {
             "conversation": conversation.id,
@@ -106,22 +97,3 @@ class Archiver:
             )
             return entry, el("p", Element("a", [shown], (("href", href),)))
         return entry, placeholder(file, file.status.value)
-
-
-def _threads(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Roots in time order with their replies under them (`messages`: the root, then the replies);
-    replies whose root is absent form their own group."""
-    threads: dict[str, dict[str, Any]] = {}
-    first_root: dict[str, str] = {}  # ts -> key of the first root with it (Slack ts are not always unique)
-    for line in lines:
-        shown = {**line, "html": Markup(line["html"])}  # built by markup.render: escaped, our tags only
-        if line["reply"]:
-            thread_id = first_root.get(line["thread_ts"], f"missing:{line['thread_ts']}")
-            threads.setdefault(thread_id, {"root": None, "replies": []})["replies"].append(shown)
-        else:
-            first_root.setdefault(line["ts"], line["key"])
-            threads.setdefault(line["key"], {"root": None, "replies": []})["root"] = shown
-    for thread in threads.values():
-        thread["replies"].sort(key=lambda reply: reply["time"])
-        thread["messages"] = ([thread["root"]] if thread["root"] else []) + thread["replies"]
-    return sorted(threads.values(), key=lambda t: (t["root"] or t["replies"][0])["time"])

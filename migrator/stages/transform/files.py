@@ -28,6 +28,7 @@ from migrator.model import File, FileStatus, Source
 from migrator.plan import PlannedUpload
 from migrator.sources.common import PLACEHOLDER_REASON
 from migrator.stages.transform.markup import Element, Node, el, link, note
+from migrator.transform_report import FilePlaceholder
 
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})  # what Teams draws inline
 HOSTED_BUDGET = MAX_REQUEST_BYTES - MAX_BODY_BYTES  # base64 of all inline images of one request
@@ -123,8 +124,8 @@ class FilePlanner:
     def __init__(self, source: Source, store: FileStore) -> None:
         self.source = source
         self.store = store
-        self.counts: Counter = Counter({key: 0 for key in COUNT_KEYS})
-        self.placeholders: list[dict[str, Any]] = []
+        self.counts: Counter[str] = Counter({key: 0 for key in COUNT_KEYS})
+        self.placeholders: list[FilePlaceholder] = []
 
     def for_message(self, files: list[File], message_key: str, uploads: ChannelUploads | None) -> FileParts:
         """`uploads` is None for a chat: it has no files folder, so its files that are not inline images

@@ -31,7 +31,7 @@ from migrator.stages.transform.authors import Author, Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import ChannelUploads, FileParts, FilePlanner
 from migrator.stages.transform.markup import Element, note, render
-from migrator.stages.transform.report import Tally
+from migrator.stages.transform.outcome import Tally
 from migrator.stages.transform.split import size, split_blocks
 from migrator.stages.transform.timeline import Placement, place, time_order
 from migrator.timestamps import format_ms
@@ -142,11 +142,10 @@ class ChannelPlan:
         counts: Counter = Counter(
             {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
         )
-        read = files = planned = 0  # plain ints in the loop: a Counter item update per message costs more
         keep_system, for_message = self.run.keep_system, self.run.authors.for_message
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
-            read += 1
-            files += len(message.files)
+            counts["read"] += 1
+            counts["files"] += len(message.files)
             if message.system and not keep_system:
                 counts["skipped_system"] += 1
                 self._left_out(conversation, message, SKIPPED_SYSTEM, counts)
@@ -157,8 +156,7 @@ class ChannelPlan:
                 self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
             self._plan(conversation, message, key, author)
-            planned += 1
-        counts.update(read=read, files=files, planned=planned)
+            counts["planned"] += 1
         return counts
 
     def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter) -> None:
@@ -191,10 +189,7 @@ class ChannelPlan:
             parts = [_part(author, content, files)]
         else:
             parts = self._split(key, author, preamble, [render([block]) for block in blocks], files)
-        if ctx.features:
-            conversions = self.run.tally.conversions
-            for feature in ctx.features:  # not Counter.update: its Mapping check costs more than these few additions
-                conversions[feature] += 1
+        self.run.tally.conversions.update(ctx.features)
         note = self._fallback_note(author.posted_by) if author.posted_by else None
         thread = (conversation.id, message.thread_ts if reply else message.ts)
         self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
@@ -335,7 +330,6 @@ class ChannelPlan:
         """Each plan line as UTF-8 JSON: the plan fields, then the request fields spooled ready-encoded
         (bytes throughout, so the bodies are never decoded and encoded again)."""
         records, is_chat = self.records, self.is_chat
-        roots = replies = 0  # plain ints in the loop, added to `counts` once the last line is out
         for index in order:
             record, placement = records[index], placements[index]
             note, parts = record.note, self._read(record)
@@ -346,10 +340,7 @@ class ChannelPlan:
                 is_root = is_chat or (record.root and number == 0)  # a chat has no replies
                 key = record.key if number == 0 else f"{record.key}/part-{number + 1}"
                 notes = _notes(note, moved if number == 0 else None, number, len(parts))
-                if is_root:
-                    roots += 1
-                else:
-                    replies += 1
+                counts["root" if is_root else "reply"] += 1
                 head = "".join(
                     (
                         '{"key":',
@@ -367,7 +358,6 @@ class ChannelPlan:
                 )
                 tail = ',"note":' + _encode(notes) + "}" if notes else "}"
                 yield b"".join((head.encode(), part, tail.encode()))
-        counts.update(root=roots, reply=replies)
 
     def _moved(self, record: _Record, placement: Placement) -> str:
         self.run.tally.adjust(self.target.key, record.key, placement.original, placement.ms, placement.reasons)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 THREAD_ORDER = "thread_order"  # same millisecond as, or before, the previous message of its thread
 REPLY_BEFORE_ROOT = "reply_before_root"
@@ -56,15 +56,6 @@ class Placeable(Protocol):
 
     @property
     def span(self) -> int: ...  # consecutive milliseconds it needs (parts of a split message)
-
-
-class Entry(NamedTuple):
-    """A message to place, for callers (and tests) that have no record of their own."""
-
-    thread: Hashable  # which thread of the target it belongs to
-    us: int  # source time, UTC microseconds
-    root: bool
-    span: int = 1  # consecutive milliseconds it needs (parts of a split message)
 
 
 @dataclass(slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from migrator.stages.outcome import GraphCounts, total
+
 PROBLEMS = ("missing", "duplicated", "mismatched")
 
 
@@ -40,11 +42,8 @@ class ConversationCheck:
 
 
 @dataclass
-class VerifyOutcome:
+class VerifyOutcome(GraphCounts):
     conversations: list[ConversationCheck] = field(default_factory=list)
-    requests: int = 0
-    throttled: int = 0
-    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -54,7 +53,7 @@ class VerifyOutcome:
         return sum(len(getattr(c, name)) for c in self.conversations)
 
     def total(self, name: str) -> int:
-        return sum(getattr(c, name) for c in self.conversations)
+        return total(self.conversations, name)
 
     def as_json(self) -> dict[str, Any]:
         """`{"expected", "found", "missing", "duplicated", "mismatched"}` in total and per conversation."""

@@ -25,7 +25,7 @@ COLUMNS = [
 ]
 
 
-def rows(outcome: LoadOutcome) -> list[dict]:
+def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
     return [
         {
             "team": c.team,

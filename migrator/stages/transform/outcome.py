@@ -1,0 +1,161 @@
+"""The transform stage's tally while it plans, and the report built from it (`migrator.transform_report`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from migrator.model import QuarantinedRow, RepairedRow
+from migrator.plan import ArchiveEntry, PlanSource
+from migrator.stages.transform.files import COUNT_KEYS
+from migrator.stages.transform.timeline import REASONS
+from migrator.timestamps import format_ms
+from migrator.transform_report import (
+    CONVERSIONS,
+    MESSAGE_KEYS,
+    Adjustment,
+    AuthorCounts,
+    ConversationRow,
+    FileCounts,
+    FilePlaceholder,
+    LineCounts,
+    MessageCounts,
+    Split,
+    TargetRow,
+    TeamRow,
+    ThreadPlaceholder,
+    TransformReport,
+)
+
+
+@dataclass
+class Tally:
+    """Everything counted while planning, shared by every channel and the archive."""
+
+    conversations: list[ConversationRow] = field(default_factory=list)
+    conversions: Counter[str] = field(default_factory=Counter)
+    splits: list[Split] = field(default_factory=list)
+    thread_placeholders: list[ThreadPlaceholder] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)
+    by_reason: Counter[str] = field(default_factory=Counter)
+
+    def adjust(self, target: str, key: str, original: int, planned: int, reasons: list[str]) -> None:
+        self.adjustments.append(
+            {
+                "target": target,
+                "key": key,
+                "original": format_ms(original),
+                "planned": format_ms(planned),
+                "reasons": list(reasons),
+            }
+        )
+        self.by_reason.update(reasons)
+
+
+def build(
+    tally: Tally,
+    *,
+    source: PlanSource,
+    plan: str,
+    mapping_notes: list[str],
+    lines_written: int,
+    file_decisions: Counter[str],
+    placeholders: list[FilePlaceholder],
+    uploads: tuple[int, int],
+    authors: AuthorCounts,
+    unsupported: Counter[str],
+    targets: list[TargetRow],
+    teams: list[TeamRow],
+    archive: list[ArchiveEntry],
+    quarantined: list[QuarantinedRow],
+    repaired: list[RepairedRow],
+) -> TransformReport:
+    """The report, with the three sums checked. `file_decisions` counts files per `COUNT_KEYS` key;
+    `uploads` is (files, bytes) to upload."""
+    return {
+        "source": source,
+        "plan": plan,
+        "transformed_at": source["transformed_at"],
+        "mapping_notes": mapping_notes,
+        "messages": _messages(tally.conversations),
+        "lines": _lines(tally, lines_written),
+        "files": _files(tally.conversations, file_decisions, placeholders, uploads),
+        "conversions": {key: tally.conversions[key] for key in CONVERSIONS},
+        "unsupported": dict(unsupported.most_common()),
+        "timeline": {
+            "moved": len(tally.adjustments),
+            "by_reason": {k: tally.by_reason[k] for k in REASONS},
+            "reasons": REASONS,
+            "adjustments": tally.adjustments,
+        },
+        "split": tally.splits,
+        "thread_placeholders": tally.thread_placeholders,
+        "authors": authors,
+        "conversations": tally.conversations,
+        "targets": targets,
+        "teams": teams,
+        "archive": archive,
+        "quarantined": quarantined,
+        "repaired": repaired,
+    }
+
+
+def _messages(rows: list[ConversationRow]) -> MessageCounts:
+    """read = planned + archived + skipped_conversations + skipped_system + skipped_authors"""
+    read, planned, archived = (sum(c[key] for c in rows) for key in ("read", "planned", "archived"))
+    skipped = [sum(c[key] for c in rows) for key in ("skipped_conversations", "skipped_system", "skipped_authors")]
+    return {
+        "read": read,
+        "planned": planned,
+        "archived": archived,
+        "skipped_conversations": skipped[0],
+        "skipped_system": skipped[1],
+        "skipped_authors": skipped[2],
+        "equation": "read = " + " + ".join(MESSAGE_KEYS),
+        "balanced": read == planned + archived + sum(skipped),
+    }
+
+
+def _lines(tally: Tally, written: int) -> LineCounts:
+    """written = planned + split_extra + thread_placeholders"""
+    planned = sum(c["planned"] for c in tally.conversations)
+    split_extra = sum(s["parts"] - 1 for s in tally.splits)
+    return {
+        "written": written,
+        "planned": planned,
+        "split_extra": split_extra,
+        "thread_placeholders": len(tally.thread_placeholders),
+        "equation": "written = planned + split_extra + thread_placeholders",
+        "balanced": written == planned + split_extra + len(tally.thread_placeholders),
+    }
+
+
+def _files(
+    rows: list[ConversationRow],
+    decisions: Counter[str],
+    placeholders: list[FilePlaceholder],
+    uploads: tuple[int, int],
+) -> FileCounts:
+    """in_export = every COUNT_KEYS decision + archived + left_out"""
+    decided = sum(decisions[k] for k in COUNT_KEYS)
+    in_export = sum(c["files"] for c in rows)
+    archived, left_out = sum(c["files_archived"] for c in rows), sum(c["files_left_out"] for c in rows)
+    return {
+        "total": decided,
+        "inline_images": decisions["inline_images"],
+        "uploaded": decisions["uploaded"],
+        "missing": decisions["missing"],
+        "external": decisions["external"],
+        "deleted": decisions["deleted"],
+        "unreadable": decisions["unreadable"],
+        "in_chat": decisions["in_chat"],
+        "upload_files": uploads[0],
+        "upload_bytes": uploads[1],
+        "missing_files": len(placeholders),
+        "placeholders": placeholders,
+        "in_export": in_export,
+        "archived": archived,
+        "left_out": left_out,
+        "equation": "in_export = " + " + ".join((*COUNT_KEYS, "archived", "left_out")),
+        "balanced": in_export == decided + archived + left_out,
+    }
