@@ -10,8 +10,9 @@ import pytest
 import migrator
 from migrator.emulator.directory import DirectoryError
 from migrator.emulator.faults import FaultSpecError
+from migrator.emulator.listen import EmulatorConfigError
 from migrator.emulator.runner import EmulatorStartError
-from migrator.emulator.server import EmulatorConfigError
+from migrator.emulator.slack.workspace import SlackEmulatorError
 from migrator.errors import IncompleteError, InputError, MigratorError, OptionError
 from migrator.graph import errors as graph
 from migrator.journal import JournalError
@@ -19,6 +20,8 @@ from migrator.mapping import MappingError
 from migrator.model import SourceError
 from migrator.plan import PlanError
 from migrator.sample import SampleError
+from migrator.slack.config import SlackConfigError
+from migrator.slack.web import SlackAuthError, SlackUnavailableError
 from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.uploads import UploadError
@@ -30,6 +33,7 @@ INTERNAL = {
     "migrator.emulator.errors.GraphFault",  # the emulator's HTTP answers, never the migrator's errors
     "migrator.emulator.errors.TokenError",
     "migrator.stages.transform.split.SplitError",  # a bug guard: no input can cause it
+    "migrator.slack.download.Refusal",  # a download that is not the file is counted and listed instead
 }
 
 BAD_INPUT = [
@@ -52,6 +56,9 @@ BAD_INPUT = [
     graph.PaymentRequiredError,
     graph.ForbiddenError,
     graph.AuthenticationError,
+    SlackConfigError,
+    SlackAuthError,
+    SlackEmulatorError,
 ]
 NOT_COMPLETED = [
     ProvisionError,
@@ -65,6 +72,7 @@ NOT_COMPLETED = [
     graph.ServerError,
     graph.ConnectionLostError,
     graph.ForeignHostError,
+    SlackUnavailableError,
 ]
 
 

@@ -1,4 +1,4 @@
-"""`migrator emulator serve|dump`: the local Microsoft Graph emulator."""
+"""`migrator emulator serve|slack|dump`: the local Microsoft Graph emulator, and the Slack one for `fetch`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 
 from migrator.cli.shell import step
 
-app = typer.Typer(help="The local Microsoft Graph emulator.", no_args_is_help=True)
+app = typer.Typer(help="The local Microsoft Graph and Slack emulators.", no_args_is_help=True)
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -47,6 +47,44 @@ def serve(
         tenant_rps=tenant_rps,
         seed=seed,
         token_lifetime=token_lifetime,
+    )
+    with step("emulator"):
+        run_server(settings)
+
+
+@app.command("slack")
+def slack(
+    export: Annotated[Path, typer.Option(help="The Slack export whose workspace, people and files to serve.")],
+    files: Annotated[
+        Path | None,
+        typer.Option(help="Folder with __uploads/{FILE_ID}/{name} (and users.json with emails); default: the export."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Loopback address to bind (only loopback is allowed).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 0,
+    tls_dir: Annotated[
+        Path | None, typer.Option(help="Where ca.pem (and the CA key) live; reused across restarts.")
+    ] = None,
+    faults: Annotated[
+        str, typer.Option(help='Fault spec, e.g. "500:0.02,429:0.05,drop:0.01,latency:20ms" (drop cuts a download).')
+    ] = "",
+    seed: Annotated[int | None, typer.Option(help="Seed for fault injection, for repeatable runs.")] = None,
+    files_rps: Annotated[float, typer.Option(help="File downloads per second before 429 with Retry-After.")] = 50,
+    users_per_minute: Annotated[float, typer.Option(help="users.list calls per minute (Tier 2) before 429.")] = 20,
+) -> None:
+    """Run the Slack emulator over HTTPS (auth.test, users.list, file downloads); prints one READY line."""
+    from migrator.emulator.slack.server import SlackEmulatorSettings
+    from migrator.emulator.slack.server import serve as run_server
+
+    settings = SlackEmulatorSettings(
+        export=export,
+        files=files,
+        host=host,
+        port=port,
+        tls_dir=tls_dir,
+        faults=faults,
+        seed=seed,
+        files_rps=files_rps,
+        users_per_minute=users_per_minute,
     )
     with step("emulator"):
         run_server(settings)

@@ -18,6 +18,7 @@ from typing import Any
 
 from migrator import limits
 from migrator.emulator import routes
+from migrator.emulator.asgi import close_without_answer, read_body
 from migrator.emulator.errors import (
     BadRequest,
     GraphFault,
@@ -71,7 +72,7 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         base = f"https://{headers.get('host', 'localhost')}"
         call = Call(
@@ -100,7 +101,7 @@ class EmulatorApp:
             fault = GraphFault("The emulator failed to process the request; see its log.")
             reply = Reply(status=500, body=envelope(fault, request_id, headers.get("client-request-id"), _now_text()))
         if drop:
-            _close_without_answer(send)
+            close_without_answer(send)
             return
         await _respond(send, reply, request_id, headers.get("client-request-id"))
 
@@ -301,15 +302,6 @@ def _canonical(path: str) -> str:
     return _EMPTY_CALL.sub("", _KEY_SEGMENT.sub(r"/\1", path))
 
 
-async def _read_body(receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
 async def _respond(send, reply: Reply, request_id: str, client_request_id: str | None) -> None:
     if reply.body is None:
         payload = b""
@@ -327,18 +319,6 @@ async def _respond(send, reply: Reply, request_id: str, client_request_id: str |
     headers.extend((k.lower().encode(), v.encode()) for k, v in reply.headers.items())
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
-
-
-def _close_without_answer(send) -> None:
-    """A lost response: the request was applied, the connection closes before any byte of the answer.
-
-    uvicorn's `send` is a bound method of its request cycle, which holds the
-    transport; closing it is the only way an ASGI app can hang up mid-request.
-    """
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:
-        raise RuntimeError("drop faults need uvicorn's HTTP protocol (no transport found)")
-    transport.close()
 
 
 def _token_error(error: TokenError, request_id: str) -> Reply:
