@@ -60,6 +60,11 @@ class ConversationKind(StrEnum):
     GROUP_DM = "group_dm"
 
 
+# In `File.extra` or `User.extra`: this file's bytes or this person's email came from the folder `migrator fetch`
+# wrote (given with --fetched), not from the export; reports count them apart.
+FROM_FETCH = "from_fetch"
+
+
 class FileStatus(StrEnum):
     """Whether a file's bytes can be migrated, so nothing is lost without being counted."""
 
@@ -261,6 +266,7 @@ class Source(Protocol):
     repaired: Mapping[str, int]
     ignored: list[Ignored]
     integration_logs: list[dict[str, Any]]  # apps and webhooks added or removed: reported, not migrated
+    fetched: str | None  # the folder of `migrator fetch` read beside the export (--fetched), or None
 
     def conversations(self) -> list[Conversation]: ...
 

@@ -38,8 +38,21 @@ class ExportProgress(Protocol):
         """The target is done, or failed: its status and error say which."""
 
 
+class FetchProgress(Protocol):
+    """What `fetch` reports: the files it will download, their bytes as they arrive, and each file as it ends."""
+
+    def to_fetch(self, files: int, size: int) -> None:
+        """The downloads of this run and their bytes as the export gives them; called once, before the first."""
+
+    def received(self, size: int) -> None:
+        """Bytes written to disk (negative when a download is undone to be tried again); called from workers."""
+
+    def file_done(self) -> None:
+        """One more download ended, fetched or not."""
+
+
 class _Silent:
-    """Progress that goes nowhere: satisfies both protocols."""
+    """Progress that goes nowhere: satisfies every protocol."""
 
     def add(self, key: str, name: str, messages: int) -> None:
         pass
@@ -51,6 +64,15 @@ class _Silent:
         pass
 
     page = finished = started
+
+    def to_fetch(self, files: int, size: int) -> None:
+        pass
+
+    def received(self, size: int) -> None:
+        pass
+
+    def file_done(self) -> None:
+        pass
 
 
 NO_PROGRESS = _Silent()

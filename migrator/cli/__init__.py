@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from migrator.cli import analyse, emulator, export, load, mapping, migrate, sample, transform, verify
+from migrator.cli import analyse, emulator, export, fetch, load, mapping, migrate, sample, transform, verify
 from migrator.cli.shell import Shell
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(sample.app, name="sample")
 app.add_typer(export.app, name="export")
+app.command("fetch")(fetch.fetch)
 app.command("analyse")(analyse.analyse)
 app.command("transform")(transform.transform)
 app.command("load")(load.load)

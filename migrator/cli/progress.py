@@ -15,6 +15,7 @@ from typing import Self, TextIO
 
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
@@ -22,6 +23,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 
 from migrator.graph.stats import GraphStats
@@ -156,6 +158,56 @@ class ExportBars(_Drawing):
         return (
             f"export: {len(self._finished)}/{self.targets} targets, {messages:,} messages, "
             f"{sum(t.pages for t in with_outcomes):,} pages, {requests / elapsed:.1f} requests/s"
+        )
+
+
+class FetchBars(_Drawing):
+    """`fetch`'s progress: one bar of bytes (with speed and the time left) that also counts the files."""
+
+    def __init__(self, every: float = 10.0, stream: TextIO | None = None) -> None:
+        bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self.files = 0
+        self.done = 0
+        self.size = 0
+        self.received_bytes = 0
+        self._lock = threading.Lock()
+        super().__init__(bars, every, stream)
+        self._task = bars.add_task(self._files_text(), total=None)
+
+    def _files_text(self) -> str:
+        return f"fetch: {self.done:,}/{self.files:,} files"
+
+    def to_fetch(self, files: int, size: int) -> None:
+        self.files, self.size = files, size
+        if self._bars is not None:
+            self._bars.update(self._task, total=size, description=self._files_text())
+
+    def received(self, size: int) -> None:
+        with self._lock:
+            self.received_bytes += size
+        if self._bars is not None:
+            self._bars.update(self._task, advance=size)
+
+    def file_done(self) -> None:
+        with self._lock:
+            self.done += 1
+        if self._bars is not None:
+            self._bars.update(self._task, description=self._files_text())
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self._started
+        rate = self.received_bytes / elapsed if elapsed > 0 else 0.0
+        left = (self.size - self.received_bytes) / rate if rate > 0 else 0.0
+        return (
+            f"{self._files_text()}, {self.received_bytes / 1e6:,.1f}/{self.size / 1e6:,.1f} MB, "
+            f"{rate / 1e6:.1f} MB/s, about {left:.0f}s left"
         )
 
 

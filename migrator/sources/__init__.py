@@ -37,8 +37,9 @@ _TEAMS_FILE = re.compile(r"(?:^|/)(?:teams|users)/[^/]+/(?:meta\.json|[^/]+\.jso
 _SLACK_FILE = re.compile(r"^(?:[^/]+/)?(?:users|channels)\.json$")
 
 
-def open_source(path: Path | str, kind: str | None = None) -> Source:
-    """Open an export of the given kind, or of the kind its layout shows; the caller closes it."""
+def open_source(path: Path | str, kind: str | None = None, fetched: Path | None = None) -> Source:
+    """Open an export of the given kind, or of the kind its layout shows; the caller closes it. `fetched` is the
+    folder `migrator fetch` wrote for a Slack export: its files and emails are read as if the export held them."""
     if kind is not None and kind not in _READERS:
         raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     path = Path(path)
@@ -46,8 +47,12 @@ def open_source(path: Path | str, kind: str | None = None) -> Source:
         # No format to detect, so no reader's advice: what any of them could read.
         found = "not a zip archive or a folder" if path.exists() else "no such file or folder"
         raise SourceError(f"{path}: {found}; give {ANY_EXPORT}")
-    module, reader = _READERS[kind or detect_format(path)]
-    opened: Source = getattr(importlib.import_module(module), reader)(path)  # a class named in _READERS
+    chosen = kind or detect_format(path)
+    module, reader = _READERS[chosen]
+    if fetched is not None and chosen != "slack":
+        raise SourceError(f"--fetched is for Slack exports (`migrator fetch` reads Slack only); {path} is {chosen}")
+    options = {"fetched": fetched} if fetched is not None else {}
+    opened: Source = getattr(importlib.import_module(module), reader)(path, **options)  # a class named in _READERS
     return opened
 
 

@@ -366,6 +366,7 @@ class ExportReader:
 
     kind: str
     workspace: Workspace
+    fetched: str | None = None  # only the Slack reader takes a fetch folder
 
     def __init__(self, path: Path | str, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> None:
         self.location = str(path)

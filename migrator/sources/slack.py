@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from migrator.model import (
+    FROM_FETCH,
     Conversation,
     ConversationKind,
     Day,
@@ -42,8 +43,9 @@ from migrator.model import (
     Workspace,
     ts_to_micros,
 )
-from migrator.sources.archive import ExportTree, ZipLimits, member_of, open_tree
+from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 from migrator.sources.common import ExportReader, Refused, describe, dicts, loads_repaired, str_or_none
+from migrator.sources.fetched import FetchedFolder
 from migrator.sources.products import product
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
@@ -224,6 +226,12 @@ class SlackExport(ExportReader):
 
     kind = "slack"
 
+    def __init__(self, path: Path | str, limits: ZipLimits = DEFAULT_ZIP_LIMITS, fetched: Path | None = None) -> None:
+        """`fetched`: the folder `migrator fetch` wrote; its files and emails fill what the export lacks."""
+        self._fetch = FetchedFolder(fetched) if fetched is not None else None
+        self.fetched = str(fetched) if fetched is not None else None
+        super().__init__(path, limits)
+
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
         return open_tree(path, limits, product(self.kind).export)
 
@@ -242,6 +250,8 @@ class SlackExport(ExportReader):
                     "export the workspace again from Slack's admin settings"
                 )
         self.users = self._users()
+        if self._fetch is not None:
+            self._add_fetched_emails(self._fetch.emails)
         self.workspace = self._workspace(rel)
         self._conversations, self._folders = self._read_conversations(rel)
         self._day_files = self._index_days(rel)
@@ -338,6 +348,18 @@ class SlackExport(ExportReader):
                 extra={k: v for k, v in raw.items() if k not in {"id", "name", "real_name", "deleted", "is_bot"}},
             )
         return users
+
+    def _add_fetched_emails(self, emails: dict[str, str]) -> None:
+        """People without an email in the export get the one the fetch found, marked as coming from it."""
+        for user in self.users.values():
+            found = emails.get(user.id)
+            if user.email is None and found and _EMAIL.fullmatch(found):
+                user.email = found
+                user.extra[FROM_FETCH] = True
+
+    def raw_users(self) -> list[dict[str, Any]]:
+        """users.json as the export has it (Slack tokens masked), for `migrator fetch` to add emails to."""
+        return [u for u in self._read_list("users.json", "members", required=True) if isinstance(u, dict)]
 
     def _read_conversations(self, rel: list[str]) -> tuple[list[Conversation], dict[str, str]]:
         conversations: list[Conversation] = []
@@ -467,6 +489,8 @@ class SlackExport(ExportReader):
                 yield day
 
     def open_file(self, file: File) -> BinaryIO:
+        if file.extra.get(FROM_FETCH):
+            return Path(member_of(file)).open("rb")
         return self._tree.open(self._prefix + member_of(file))
 
     # --- day files and messages -----------------------------------------
@@ -589,6 +613,10 @@ class SlackExport(ExportReader):
             return FileStatus.AVAILABLE, stored[name]
         if len(stored) == 1:  # exporters sometimes sanitise the file name
             return FileStatus.AVAILABLE, next(iter(stored.values()))
+        fetched = self._fetch.file(file_id, name) if self._fetch is not None and file_id else None
+        if fetched is not None:
+            raw[FROM_FETCH] = True  # kept in the file's extra: open_file reads it from the fetch folder
+            return FileStatus.AVAILABLE, str(fetched)
         return FileStatus.MISSING, None
 
 
