@@ -17,6 +17,14 @@ class SourceInfo(TypedDict):
     kind: str  # a `migrator.sources.SOURCE_KINDS` name
 
 
+class FetchedInfo(TypedDict):
+    """What came from the folder of `migrator fetch` (--fetched) rather than from the export."""
+
+    folder: str
+    files: int  # files whose bytes were read from it
+    emails: int  # people whose email was taken from its users.json
+
+
 class WorkspaceInfo(TypedDict):
     id: str
     name: str
@@ -130,6 +138,7 @@ class Estimate(TypedDict):
 
 class Inventory(TypedDict):
     source: SourceInfo
+    fetched: FetchedInfo | None  # None without --fetched
     workspace: WorkspaceInfo
     channels: list[ChannelEntry]
     users: UserCounts

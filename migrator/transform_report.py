@@ -139,6 +139,7 @@ class FileCounts(TypedDict):
     upload_bytes: int
     missing_files: int
     placeholders: list[FilePlaceholder]
+    from_fetch: int  # of the inline images and uploads, those whose bytes came from `migrator fetch` (--fetched)
     in_export: int  # every file of every message read
     archived: int
     left_out: int
@@ -199,6 +200,7 @@ class TransformReport(TypedDict):
     """`transform-report.json`, in the order its keys are written."""
 
     source: PlanSource
+    fetched: str | None  # the folder of `migrator fetch` read with the export (--fetched), or None
     plan: str
     transformed_at: str
     mapping_notes: list[str]  # what reading the mapping files noticed without it being a problem (old headers)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.options import Source, SourceFormat
+from migrator.cli.options import Fetched, Source, SourceFormat
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -20,11 +20,12 @@ def analyse(
         typer.Option("--mappings", help="migration.yaml (or its folder) to report destinations and unmatched users."),
     ] = None,
     source_format: SourceFormat = None,
+    fetched: Fetched = None,
 ) -> None:
     """Inventory an export and write a self-contained dry-run report."""
     from migrator.reports.analyse import REPORT_FILE
     from migrator.stages.analyse import run_analyse, summary
 
-    inventory = run_analyse(source, out, mappings, source_format)
+    inventory = run_analyse(source, out, mappings, source_format, fetched)
     typer.echo(summary(inventory))
     typer.echo(f"wrote {out / 'inventory.json'} and {out / REPORT_FILE}")

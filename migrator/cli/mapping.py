@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.options import SourceFormat
+from migrator.cli.options import Fetched, SourceFormat
 from migrator.errors import OptionError
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
@@ -43,23 +43,29 @@ def map_command(
         bool, typer.Option("--force", help="Overwrite existing mapping files (they may hold edits).")
     ] = False,
     source_format: SourceFormat = None,
+    fetched: Fetched = None,
 ) -> None:
     """Draft mappings/migration.yaml and users.csv, or check them (--check): exit 1 when problems are found."""
     if check is not None:
-        _check(check, check_source, source_format)
+        _check(check, check_source, source_format, fetched)
     if source is None or out is None:
         raise OptionError("give SOURCE and --out to draft mappings, or --check DIR to validate them")
     from migrator.mapping import open_directory, run_map
 
     with open_directory(directory) as (lookup, where):
         typer.echo(f"matching users by email in {where}")
-        result = run_map(source, out, lookup, fallback=fallback, force=force, source_format=source_format)
+        result = run_map(
+            source, out, lookup, fallback=fallback, force=force, source_format=source_format, fetched=fetched
+        )
     typer.echo(
         f"wrote {result.migration}: {result.teams} teams, {result.channels} channels ({result.private_channels} "
         "private), "
         f"{result.chats} chats, {result.archived} archived"
     )
-    typer.echo(f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account")
+    typer.echo(
+        f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account"
+        + (f" ({result.emails_fetched} mapped by an email from {fetched})" if fetched else "")
+    )
     if result.fallback and not result.fallback_found:
         typer.echo(
             f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
@@ -68,12 +74,12 @@ def map_command(
         )
 
 
-def _check(folder: Path, source: Path | None, source_format: str | None) -> None:
+def _check(folder: Path, source: Path | None, source_format: str | None, fetched: Path | None) -> None:
     """Print every problem and note; exit 1 when there are problems, else 0."""
     from migrator.mapping import Problem, run_check
 
     notes: list[Problem] = []
-    problems = run_check(folder, source, source_format, notes)
+    problems = run_check(folder, source, source_format, notes, fetched)
     for problem in problems + notes:
         typer.echo(str(problem))
     typer.echo(f"{len(problems)} problems in {folder}" if problems else f"{folder}: no problems")

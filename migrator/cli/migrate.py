@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from migrator.cli.fetch import run_fetch
 from migrator.cli.load import run_load
-from migrator.cli.options import EmulatorDirectory, Source, SourceFormat
+from migrator.cli.options import EmulatorDirectory, Fetched, Source, SourceFormat
 from migrator.cli.verify import run_verify
 from migrator.limits import EXPORT_TENANT_RPS
 
@@ -31,8 +32,12 @@ def migrate(
     ] = None,
     directory: EmulatorDirectory = None,
     source_format: SourceFormat = None,
+    fetched: Fetched = None,
 ) -> None:
-    """Run analyse, transform, load and verify in one go; safe to re-run, exit 1 unless everything verifies clean."""
+    """Run analyse, transform, load and verify in one go (a Slack export with SLACK_TOKEN set: fetch first, into
+    OUT/fetched/); safe to re-run, exit 1 unless everything verifies clean."""
+    from migrator.slack.config import SlackConfig
+    from migrator.sources import detect_format
     from migrator.stages.analyse import run_analyse
     from migrator.stages.analyse import summary as analyse_summary
     from migrator.stages.migrate import Layout
@@ -40,16 +45,22 @@ def migrate(
     from migrator.stages.transform import transform
 
     layout = Layout(out)
-    typer.echo(analyse_summary(run_analyse(source, layout.analyse, mappings, source_format)))
-    typer.echo(transform_summary(transform(source, mappings, layout.plan, source_format=source_format)))
+    fetched_all = True
+    if SlackConfig.has_token() and (source_format or detect_format(source)) == "slack":
+        fetched = fetched or layout.fetched
+        fetched_all = run_fetch(source, fetched)
+    typer.echo(analyse_summary(run_analyse(source, layout.analyse, mappings, source_format, fetched)))
+    typer.echo(
+        transform_summary(transform(source, mappings, layout.plan, source_format=source_format, fetched=fetched))
+    )
     loaded = run_load(layout.plan, layout.journal, out, workers, directory=directory)
     verified = run_verify(layout.plan, layout.journal, layout.verify, model, EXPORT_TENANT_RPS, workers, directory)
     typer.echo("reports:")
-    for name, path in layout.reports():
+    for name, path in layout.reports(fetched):
         typer.echo(f"  {name:<9} {path}")
-    if not (loaded and verified):
+    if not (loaded and verified and fetched_all):
         typer.echo(
-            "migrate: not clean; see the load and verify reports above, fix, and run migrate again "
+            "migrate: not clean; see the fetch, load and verify reports above, fix, and run migrate again "
             "(it resumes where it stopped)",
             err=True,
         )

@@ -14,6 +14,13 @@ SourceFormat = Annotated[
         "--source-format", help="slack, mattermost, discord or teams; detected from the export when left out."
     ),
 ]
+Fetched = Annotated[
+    Path | None,
+    typer.Option(
+        "--fetched",
+        help="The folder `migrator fetch` wrote: its files and emails are used as if the Slack export held them.",
+    ),
+]
 EmulatorDirectory = Annotated[
     Path | None, typer.Option(help="Directory file for the embedded emulator (no credentials set).")
 ]

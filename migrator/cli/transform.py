@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.options import Source, SourceFormat
+from migrator.cli.options import Fetched, Source, SourceFormat
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -23,11 +23,12 @@ def transform(
         typer.Option("--out", help="The plan folder: manifest.json, one JSONL per channel, files/, archive/, reports."),
     ],
     source_format: SourceFormat = None,
+    fetched: Fetched = None,
 ) -> None:
     """Write the exact import requests (the plan) for `load`, and a report that adds up to the export."""
     from migrator.stages.transform import summary
     from migrator.stages.transform import transform as run_transform
 
-    result = run_transform(source, mappings, out, source_format=source_format)
+    result = run_transform(source, mappings, out, source_format=source_format, fetched=fetched)
     typer.echo(summary(result))
     typer.echo(f"wrote the plan in {out} ({result.report_html.name}, {result.report_json.name})")

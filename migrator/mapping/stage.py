@@ -18,6 +18,7 @@ from migrator.mapping.reading import load_all
 from migrator.mapping.resolve import resolve_targets
 from migrator.mapping.rules import chat_notes, check_against
 from migrator.mapping.writing import write_mappings, write_users_csv
+from migrator.model import FROM_FETCH
 from migrator.sources import open_source
 from migrator.sources.products import product
 
@@ -34,6 +35,7 @@ class DraftResult:
     mapped: int
     fallback: int
     fallback_found: bool
+    emails_fetched: int  # people matched by an email from the fetch folder (--fetched)
 
 
 def _source_reference(source_path: Path, out_dir: Path) -> str:
@@ -52,8 +54,10 @@ def run_map(
     fallback: str | None = None,
     force: bool = False,
     source_format: str | None = None,
+    fetched: Path | None = None,
 ) -> DraftResult:
-    """Draft migration.yaml and users.csv; existing files are kept unless force, since they hold edits."""
+    """Draft migration.yaml and users.csv; existing files are kept unless force, since they hold edits. `fetched`:
+    the folder of `migrator fetch`, whose emails match people the export gives none."""
     migration, users_csv = out_dir / MIGRATION_FILE, out_dir / USERS_FILE
     existing = [p for p in (migration, users_csv) if p.exists()]
     if existing and not force:
@@ -61,7 +65,7 @@ def run_map(
             f"{', '.join(map(str, existing))} already exist and may hold your edits; "
             "use --force to draft them again, or --check to validate them"
         )
-    source = open_source(source_path, source_format)
+    source = open_source(source_path, source_format, fetched)
     try:
         conversations, made_by = source.conversations(), product(source.kind)
         rows = draft_users(source.users.values(), lookup)
@@ -74,6 +78,7 @@ def run_map(
         out_dir.mkdir(parents=True, exist_ok=True)
         write_mappings(migration, mappings, conversations, source.users, made_by)
         write_users_csv(users_csv, rows)
+        from_fetch = {u.id for u in source.users.values() if FROM_FETCH in u.extra}
     finally:
         source.close()
     routes = mappings.routes
@@ -88,6 +93,7 @@ def run_map(
         mapped=sum(r.action == "map" for r in rows),
         fallback=sum(r.action == "fallback" for r in rows),
         fallback_found=found is not None,
+        emails_fetched=sum(r.action == "map" and r.source_id in from_fetch for r in rows),
     )
 
 
@@ -96,6 +102,7 @@ def run_check(
     source_override: Path | None = None,
     source_format: str | None = None,
     notes: list[Problem] | None = None,
+    fetched: Path | None = None,
 ) -> list[Problem]:
     """Every problem in the mapping files, checked against the export they were drafted from; `notes`
     collects what is not a problem but changes the outcome or asks for a change (DMs that will be archived
@@ -117,7 +124,7 @@ def run_check(
                 )
             ]
         source_path = mappings.path.parent / mappings.source
-    source = open_source(source_path, source_format)
+    source = open_source(source_path, source_format, fetched)
     try:
         resolved = resolve_targets(mappings, source.conversations())
         problems += check_against(resolved, rows, source)

@@ -43,6 +43,7 @@ from migrator.mapping import (
     resolve_targets,
 )
 from migrator.model import (
+    FROM_FETCH,
     Conversation,
     File,
     FileStatus,
@@ -240,6 +241,7 @@ class _Features:
     file_status: Counter[str] = field(default_factory=Counter)
     days: Counter[int] = field(default_factory=Counter)  # messages per UTC day number
     canvas_files: int = 0
+    fetched_files: int = 0  # files whose bytes come from the fetch folder (--fetched)
 
     def add(self, message: Message) -> None:
         text = message.text or ""
@@ -267,6 +269,7 @@ class _Features:
         for file in message.files:
             self.file_status[file.status.value] += 1
             self.canvas_files += file.is_canvas
+            self.fetched_files += FROM_FETCH in file.extra
         self.days[message.us // _DAY_US] += 1
 
     def months(self) -> dict[str, int]:
@@ -341,6 +344,13 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     counts = features.counts
     return {
         "source": {"path": source.location, "kind": source.kind},
+        "fetched": {
+            "folder": source.fetched,
+            "files": features.fetched_files,
+            "emails": sum(FROM_FETCH in u.extra for u in source.users.values()),
+        }
+        if source.fetched
+        else None,
         "workspace": {"id": source.workspace.id, "name": source.workspace.name},
         "channels": channels,
         "users": _user_counts(source),
@@ -516,10 +526,15 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
 
 
 def run_analyse(
-    source_path: Path, out_dir: Path, mappings_path: Path | None = None, source_format: str | None = None
+    source_path: Path,
+    out_dir: Path,
+    mappings_path: Path | None = None,
+    source_format: str | None = None,
+    fetched: Path | None = None,
 ) -> Inventory:
-    """Analyse an export and write inventory.json and report.html into out_dir (format detected unless given)."""
-    source = open_source(source_path, source_format)
+    """Analyse an export and write inventory.json and report.html into out_dir (format detected unless given;
+    `fetched`: the folder of `migrator fetch`, read as part of a Slack export)."""
+    source = open_source(source_path, source_format, fetched)
     try:
         mappings, files = read_mappings(mappings_path, source)
         inventory = build_inventory(source, mappings, files)
@@ -548,6 +563,14 @@ def summary(inventory: Inventory) -> str:
         "replies "
         f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in "
         "the export",
+        *(
+            [
+                f"from the fetch ({inventory['fetched']['folder']}): {inventory['fetched']['files']:,} files, "
+                f"{inventory['fetched']['emails']:,} emails"
+            ]
+            if inventory["fetched"]
+            else []
+        ),
         f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries"
         + (
             f"; broken characters replaced by U+FFFD: {sum(r['strings'] for r in repaired)} strings in "

@@ -1,5 +1,7 @@
 """`migrate`: the whole job in one command, analyse → transform → load → verify, and where each stage writes.
 
+With SLACK_TOKEN set and a Slack export, `fetch` runs first, into OUT/fetched/, and
+every later stage reads that folder with the export (as `--fetched` does).
 Each stage leaves its own files under OUT exactly as if the stages had been
 run one by one (analyse/, plan/, journal.sqlite, load-report.*, verify/), so a
 consultant reviews every step the same way and can re-run any one of them
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.reports.analyse import REPORT_FILE
+from migrator.reports.fetch import HTML_FILE as FETCH_HTML
 from migrator.reports.load import HTML_FILE as LOAD_HTML
 from migrator.reports.transform import REPORT_HTML as TRANSFORM_HTML
 from migrator.reports.verify import HTML_FILE as VERIFY_HTML
@@ -31,6 +34,11 @@ class Layout:
         return self.out / "analyse"
 
     @property
+    def fetched(self) -> Path:
+        """Where `migrate` fetches a Slack export's files and emails when SLACK_TOKEN is set."""
+        return self.out / "fetched"
+
+    @property
     def plan(self) -> Path:
         return self.out / "plan"
 
@@ -42,8 +50,10 @@ class Layout:
     def verify(self) -> Path:
         return self.out / "verify"
 
-    def reports(self) -> list[tuple[str, Path]]:
+    def reports(self, fetched: Path | None = None) -> list[tuple[str, Path]]:
+        """Each stage's page; the fetch's first when a fetch folder was used."""
         return [
+            *([("fetch", fetched / FETCH_HTML)] if fetched is not None and (fetched / FETCH_HTML).is_file() else []),
             ("analyse", self.analyse / REPORT_FILE),
             ("transform", self.plan / TRANSFORM_HTML),
             ("load", self.out / LOAD_HTML),

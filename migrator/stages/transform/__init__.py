@@ -82,15 +82,17 @@ def transform(
     *,
     now_ms: int | None = None,
     source_format: str | None = None,
+    fetched: Path | None = None,
 ) -> TransformResult:
     """Write the plan for `source_path` as `mappings_path` (migration.yaml or its folder) says, into `out_dir`.
 
     `now_ms` is the moment nothing may be later than (default: now); tests fix it. `source_format`
-    names the export's format when detection should not decide (`migrator.sources.SOURCE_KINDS`).
+    names the export's format when detection should not decide (`migrator.sources.SOURCE_KINDS`); `fetched` is
+    the folder `migrator fetch` wrote for a Slack export.
     """
     files = load_all(Path(mappings_path))
     mappings, rows, problems = files.mappings, files.rows, list(files.problems)
-    source = open_source(Path(source_path), source_format)
+    source = open_source(Path(source_path), source_format, fetched)
     try:
         resolved = resolve_targets(mappings, source.conversations())
         problems += check_against(resolved, rows, source)
@@ -327,6 +329,7 @@ class _Transform:
             archive=manifest.archive,
             quarantined=[q.to_dict() for q in self.source.quarantine],
             repaired=repaired_rows(self.source.repaired),
+            fetched=self.source.fetched,
         )
 
     def _authors(self) -> AuthorCounts:

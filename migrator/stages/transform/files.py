@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from migrator.limits import MAX_BODY_BYTES, MAX_INLINE_IMAGE_BYTES, MAX_REQUEST_BYTES
-from migrator.model import File, FileStatus, Source
+from migrator.model import FROM_FETCH, File, FileStatus, Source
 from migrator.plan import PlannedUpload
 from migrator.sources.common import PLACEHOLDER_REASON
 from migrator.stages.transform.markup import Element, Node, el, link, note
@@ -156,13 +156,14 @@ class FilePlanner:
         if file.status is FileStatus.AVAILABLE and uploads is None:
             self._placeholder(parts, file, message_key, "in_chat")
             return hosted_bytes
-        if file.status is FileStatus.AVAILABLE:
+        if file.status is FileStatus.AVAILABLE and uploads is not None:  # (None is a chat: handled above)
             try:
                 stored = self.store.store(key, file)
             except UNREADABLE:
                 self._placeholder(parts, file, message_key, "unreadable")
                 return hosted_bytes
             self._reference(parts, uploads.add(key, file.name, stored), message_key, index)
+            self.counts[FROM_FETCH] += FROM_FETCH in file.extra
             return hosted_bytes
         self._placeholder(parts, file, message_key, file.status.value)
         return hosted_bytes
@@ -186,6 +187,7 @@ class FilePlanner:
         )
         parts.nodes.append(el("p", Element("img", [], (("src", f"../hostedContents/{temporary_id}/$value"),))))
         self.counts["inline_images"] += 1
+        self.counts[FROM_FETCH] += FROM_FETCH in file.extra
 
     def _reference(self, parts: FileParts, upload: PlannedUpload, message_key: str, index: int) -> None:
         attachment_id = str(uuid.uuid5(ATTACHMENT_NAMESPACE, f"{message_key}/{index}/{upload.key}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from migrator.model import QuarantinedRow, RepairedRow
+from migrator.model import FROM_FETCH, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 from migrator.stages.transform.files import COUNT_KEYS
 from migrator.stages.transform.timeline import REASONS
@@ -69,11 +69,13 @@ def build(
     archive: list[ArchiveEntry],
     quarantined: list[QuarantinedRow],
     repaired: list[RepairedRow],
+    fetched: str | None = None,
 ) -> TransformReport:
     """The report, with the three sums checked. `file_decisions` counts files per `COUNT_KEYS` key;
     `uploads` is (files, bytes) to upload."""
     return {
         "source": source,
+        "fetched": fetched,
         "plan": plan,
         "transformed_at": source["transformed_at"],
         "mapping_notes": mapping_notes,
@@ -153,6 +155,7 @@ def _files(
         "upload_bytes": uploads[1],
         "missing_files": len(placeholders),
         "placeholders": placeholders,
+        "from_fetch": decisions[FROM_FETCH],
         "in_export": in_export,
         "archived": archived,
         "left_out": left_out,
