@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import capacity, exporting, loading, stages
+from bench import capacity, exporting, fetching, loading, stages
 from bench.child import ChildCost
 from bench.plans import even_plan
 from bench.report import Figure, GrowthRow, Results
@@ -111,6 +111,37 @@ def export_rate(results: Results) -> None:
             ">= 0.9",
             "",
             note + (f", {run.failed} users failed" if run.failed else ""),
+        )
+    )
+
+
+def fetch_throughput(results: Results, work: Path) -> None:
+    """2,000 files of 1 KB to 20 MB fetched from the Slack emulator; peak memory beside a run of small files only."""
+    every = fetching.sizes()
+    run = fetching.run_fetch(work / "fetch-all", every, work)
+    small = fetching.run_fetch(work / "fetch-small", [size for size in every if size <= 64 * fetching.KB], work)
+    shutil.rmtree(work / "fetch-all", ignore_errors=True)
+    shutil.rmtree(work / "fetch-small", ignore_errors=True)
+    what = f"{run.files:,} files, {run.bytes / 1e6:,.0f} MB (largest {max(every) / 1e6:.1f} MB) in {run.seconds:.1f} s"
+    results.add(Figure("fetch_mb_per_s", round(run.bytes / 1e6 / run.seconds, 1), ">= 40", "MB/s", what))
+    results.add(Figure("fetch_files_per_s", round(run.files / run.seconds), ">= 100", "files/s", what))
+    results.add(
+        Figure(
+            "fetch_peak_rss_mb",
+            round(run.cost.peak_rss_mb),
+            "<= 150",
+            "MB",
+            f"the command's own peak fetching files of up to 20 MB; {small.files:,} files of at most 64 KB: "
+            f"{small.cost.peak_rss_mb:.0f} MB",
+        )
+    )
+    results.add(
+        Figure(
+            "fetch_rss_growth_mb",
+            round(run.cost.peak_rss_mb - small.cost.peak_rss_mb, 1),
+            "<= 16",
+            "MB",
+            "peak with files up to 20 MB minus peak with files up to 64 KB: flat as sizes grow",
         )
     )
 
@@ -219,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         emulator_capacity(results)
         load_pacing(results, work)
         export_rate(results)
+        fetch_throughput(results, work)
         offline_stages(
             results,
             work,

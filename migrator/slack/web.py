@@ -147,14 +147,14 @@ class SlackWeb:
             )
         return info
 
-    def emails(self) -> Iterator[tuple[str, str]]:
-        """(user id, email) of every person users.list shows with an address, page by page (cursor), paced
-        at Tier 2."""
+    def emails(self, page: int = USERS_PAGE) -> Iterator[tuple[str, str]]:
+        """(user id, email) of every person users.list shows with an address, `page` people at a time (cursor),
+        paced at Tier 2."""
         cursor: str | None = None
         while True:
             with self._tier2.slot(None):
-                page = self._call("users.list", partial(self._client.users_list, limit=USERS_PAGE, cursor=cursor))
-            data = page.data if isinstance(page.data, dict) else {}
+                answer = self._call("users.list", partial(self._client.users_list, limit=page, cursor=cursor))
+            data = answer.data if isinstance(answer.data, dict) else {}
             for member in data.get("members") or []:
                 email = _email_of(member)
                 if email:
