@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fetchkit import TOKEN as FETCH_TOKEN
+from fetchkit import files_folder, slack_emulator, standard_export
 from graphkit import ADA, KATHERINE
 from migrator.cli import app
 from migrator.journal import Journal
@@ -212,3 +214,39 @@ def test_emulator_serve(tmp_path: Path):
         timeout=60,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("emulator: --host 10.0.0.1 is not a loopback address")
+
+
+def test_fetch(tmp_path: Path):
+    """0: every file fetched or counted apart; 1: a download failed (the sign-in page); 2: a token that cannot."""
+    standard_export(tmp_path)
+    files_folder(tmp_path)
+    with slack_emulator(tmp_path) as slack:
+        export, out = tmp_path / "export", tmp_path / "fetched"
+        fetch = ["fetch", str(export), "--out", str(out)]
+        assert said(CliRunner().invoke(app, fetch, env=slack.env(FETCH_TOKEN)), 0, "6 fetched")
+        slack.operator("config", {"signin": ["F06PHOTO"]})
+        (out / "__uploads" / "F06PHOTO" / "hero.jpg").unlink()
+        assert said(
+            CliRunner().invoke(app, fetch, env=slack.env(FETCH_TOKEN)), 1, "fetch: not complete: 1 files failed"
+        )
+        assert said(CliRunner().invoke(app, fetch, env=slack.env("xoxb-wrong")), 2, "fetch: SLACK_TOKEN is not a valid")
+
+
+def test_emulator_slack_refuses_a_files_folder_that_is_not_there(tmp_path: Path):
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migrator",
+            "emulator",
+            "slack",
+            "--export",
+            str(SAMPLE),
+            "--files",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("emulator: --files ")

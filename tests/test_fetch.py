@@ -191,8 +191,8 @@ def test_files_the_token_may_not_read_are_counted_apart(fresh, tmp_path: Path) -
 
 
 def test_throttling_and_faults_are_waited_out(fresh, tmp_path: Path) -> None:
-    fresh.operator("config", {"files_rps": 2})
-    fresh.operator("faults", {"spec": "500:0.15,drop:0.15", "seed": 7})  # drop: half the file, then the line goes
+    fresh.operator("config", {"files_rps": 4})
+    fresh.operator("faults", {"spec": "500:0.1,drop:0.1", "seed": 7})  # drop: half the file, then the line goes
     out = tmp_path / "fetched"
     result = fetch(fresh, out, TOKEN, "--rps", "50")
     assert result.exit_code == 0
@@ -211,7 +211,7 @@ def test_users_list_is_paged_with_its_cursor(fresh) -> None:
 
 
 def test_kill_9_leaves_no_partial_file_and_the_next_run_completes(tmp_path: Path) -> None:
-    sizes = [6 * 1024 * 1024] * 6
+    sizes = [6 * 1024 * 1024] * 4
     export, files = linked_export(tmp_path, sizes)
     out = tmp_path / "fetched"
     with SlackEmulatorProcess(

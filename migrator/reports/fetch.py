@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from migrator.fetch_report import STATUSES, FetchReport
 from migrator.reports.html import render, table
-from migrator.stages.fetch.outcome import STATUSES, FetchReport
 
 JSON_FILE = "fetch-report.json"
 HTML_FILE = "fetch-report.html"

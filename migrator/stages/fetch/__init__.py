@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from migrator.errors import InputError
+from migrator.fetch_report import FetchReport, Listed, People, Tally, TokenInfoRow
 from migrator.graph.ratelimit import RateLimiter
 from migrator.progress import NO_PROGRESS, FetchProgress
 from migrator.reports.fetch import write
@@ -34,7 +35,6 @@ from migrator.slack.web import TIER2_PER_MINUTE, SlackAuthError, SlackUnavailabl
 from migrator.sources.fetched import PARTIAL_DIR, UPLOADS, USERS_FILE
 from migrator.sources.slack import SlackExport
 from migrator.stages.fetch.catalogue import IN_EXPORT, Catalogue, Entry, catalogue
-from migrator.stages.fetch.outcome import FetchReport, Listed, People, Tally, TokenInfoRow
 from migrator.stages.fetch.people import without_email, write_users
 from migrator.timestamps import format_ms, now_ms
 

@@ -1,4 +1,5 @@
-"""`fetch-report.json`: what the fetch did with every file the export links to, per conversation and in total.
+"""`fetch-report.json`: what the fetch did with every file the export links to, per conversation and in total (the
+record `migrator.stages.fetch` builds and `migrator.reports.fetch` writes).
 
 Every file of the export is counted under exactly one status, so the report
 adds up: `files = fetched + already + in_export + deleted + hidden + external + refused + failed`. Only `failed`
