@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import capacity, exporting, fetching, loading, stages
@@ -41,7 +42,7 @@ LOAD_SIZES = (1_000, 10_000)
 
 
 @contextlib.contextmanager
-def quiet(log: Path):
+def quiet(log: Path) -> Iterator[None]:
     """Progress lines and retry warnings go to the run's log, so the terminal shows only figures."""
     with open(log, "a", encoding="utf-8") as out, contextlib.redirect_stdout(out):
         yield

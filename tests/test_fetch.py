@@ -15,10 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bench.fetching import linked_export
 from fetchkit import EXPORT_TOKEN, SAMPLE, TOKEN, every_file_under, files_folder, slack_emulator, standard_export
@@ -32,7 +34,7 @@ DEFAULTS = {"files_rps": 1000, "users_per_minute": 1000, "signin": []}
 
 
 @pytest.fixture(scope="module")
-def slack(tmp_path_factory) -> SlackEmulatorProcess:
+def slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackEmulatorProcess]:
     root = tmp_path_factory.mktemp("slack")
     standard_export(root)
     shutil.rmtree(files_folder(root) / "__uploads" / "F03DECK")  # Slack answers 404 for it: deleted since
@@ -48,7 +50,7 @@ def fresh(slack: SlackEmulatorProcess) -> SlackEmulatorProcess:
     return slack
 
 
-def fetch(slack: SlackEmulatorProcess, out: Path, token: str = TOKEN, *extra: str):
+def fetch(slack: SlackEmulatorProcess, out: Path, token: str = TOKEN, *extra: str) -> Result:
     result = CliRunner().invoke(
         app, ["fetch", str(slack.export), "--out", str(out), *extra], env=slack.env(token), catch_exceptions=False
     )
@@ -57,15 +59,17 @@ def fetch(slack: SlackEmulatorProcess, out: Path, token: str = TOKEN, *extra: st
     return result
 
 
-def report(out: Path) -> dict:
-    return json.loads((out / "fetch-report.json").read_text())
+def report(out: Path) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads((out / "fetch-report.json").read_text()))
 
 
 def digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in every_file_under(folder)}
 
 
-def test_fetch_gets_every_served_file_and_the_missing_emails_and_counts_the_rest(fresh, tmp_path: Path) -> None:
+def test_fetch_gets_every_served_file_and_the_missing_emails_and_counts_the_rest(
+    fresh: SlackEmulatorProcess, tmp_path: Path
+) -> None:
     export_before = digest(fresh.export)
     result = fetch(fresh, tmp_path / "fetched")
     assert result.exit_code == 0
@@ -104,7 +108,7 @@ def test_fetch_gets_every_served_file_and_the_missing_emails_and_counts_the_rest
     assert (tmp_path / "fetched" / "fetch-report.html").read_text().count("F03DECK") == 1
 
 
-def test_neither_token_is_written_anywhere_nor_printed(fresh, tmp_path: Path) -> None:
+def test_neither_token_is_written_anywhere_nor_printed(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
     out = tmp_path / "fetched"
     result = fetch(fresh, out)
     assert result.exit_code == 0
@@ -117,7 +121,7 @@ def test_neither_token_is_written_anywhere_nor_printed(fresh, tmp_path: Path) ->
     assert TOKEN not in result.output and EXPORT_TOKEN not in result.output
 
 
-def test_a_second_run_downloads_only_what_is_missing(fresh, tmp_path: Path) -> None:
+def test_a_second_run_downloads_only_what_is_missing(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
     out = tmp_path / "fetched"
     assert fetch(fresh, out).exit_code == 0
     chart = next((out / "__uploads" / "F01CHART").iterdir())
@@ -140,7 +144,9 @@ def test_a_second_run_downloads_only_what_is_missing(fresh, tmp_path: Path) -> N
         ("", "SLACK_TOKEN is not set"),
     ],
 )
-def test_a_token_that_cannot_do_the_job_stops_before_any_download(fresh, tmp_path: Path, token, words) -> None:
+def test_a_token_that_cannot_do_the_job_stops_before_any_download(
+    fresh: SlackEmulatorProcess, tmp_path: Path, token: str, words: str
+) -> None:
     result = fetch(fresh, tmp_path / "fetched", token)
     assert result.exit_code == 2 and words in result.output
     stats = fresh.operator("stats")
@@ -157,7 +163,7 @@ def test_http_is_refused_for_a_host_that_is_not_loopback(tmp_path: Path) -> None
     assert result.exit_code == 2 and "plain http is accepted only for a loopback address" in result.output
 
 
-def test_the_sign_in_page_is_never_stored_as_the_file(fresh, tmp_path: Path) -> None:
+def test_the_sign_in_page_is_never_stored_as_the_file(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
     fresh.operator("config", {"signin": ["F01CHART"]})  # Slack's answer once the token lost access to it
     out = tmp_path / "fetched"
     result = fetch(fresh, out)
@@ -168,7 +174,9 @@ def test_the_sign_in_page_is_never_stored_as_the_file(fresh, tmp_path: Path) -> 
     assert not list((out / ".partial").glob("*"))
 
 
-def test_the_sign_in_page_for_a_bad_token_is_recognised_on_download(fresh, tmp_path: Path) -> None:
+def test_the_sign_in_page_for_a_bad_token_is_recognised_on_download(
+    fresh: SlackEmulatorProcess, tmp_path: Path
+) -> None:
     """Even past auth.test (a token revoked mid-run), the 200 HTML answer is not taken for the file."""
     from migrator.graph.ratelimit import RateLimiter
     from migrator.slack.download import Downloader, Result, Wanted
@@ -182,7 +190,7 @@ def test_the_sign_in_page_for_a_bad_token_is_recognised_on_download(fresh, tmp_p
     assert not (tmp_path / "runbook.txt").exists()
 
 
-def test_files_the_token_may_not_read_are_counted_apart(fresh, tmp_path: Path) -> None:
+def test_files_the_token_may_not_read_are_counted_apart(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
     result = fetch(fresh, tmp_path / "fetched", "xoxb-emulator-public-only")
     assert result.exit_code == 0
     totals = report(tmp_path / "fetched")["totals"]
@@ -190,7 +198,7 @@ def test_files_the_token_may_not_read_are_counted_apart(fresh, tmp_path: Path) -
     assert [r["file"] for r in report(tmp_path / "fetched")["not_fetched"] if r["status"] == "refused"] == ["F07PLAN"]
 
 
-def test_throttling_and_faults_are_waited_out(fresh, tmp_path: Path) -> None:
+def test_throttling_and_faults_are_waited_out(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
     fresh.operator("config", {"files_rps": 4})
     fresh.operator("faults", {"spec": "500:0.1,drop:0.1", "seed": 7})  # drop: half the file, then the line goes
     out = tmp_path / "fetched"
@@ -203,7 +211,7 @@ def test_throttling_and_faults_are_waited_out(fresh, tmp_path: Path) -> None:
         assert fetched.read_bytes() == next((SAMPLE / "__uploads" / file_id).iterdir()).read_bytes()
 
 
-def test_users_list_is_paged_with_its_cursor(fresh) -> None:
+def test_users_list_is_paged_with_its_cursor(fresh: SlackEmulatorProcess) -> None:
     web = SlackWeb(SlackConfig.from_env(fresh.env(TOKEN)))
     emails = dict(web.emails(page=5))
     assert fresh.operator("stats")["users.list"] == 3  # 12 users, 5 a page

@@ -23,7 +23,7 @@ DIRECTORY = ROOT / "sample_data" / "directory.json"
 
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory) -> tuple[Path, Path, str]:
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     """The standard export migrated with SLACK_TOKEN set: (the run's folder, the work folder, its output)."""
     root = tmp_path_factory.mktemp("fetch-migrate")
     export = standard_export(root)
@@ -43,7 +43,7 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, str]:
     return out, root, result.output
 
 
-def test_migrate_with_a_token_fetches_first_and_verifies_clean(migrated) -> None:
+def test_migrate_with_a_token_fetches_first_and_verifies_clean(migrated: tuple[Path, Path, str]) -> None:
     out, _, output = migrated
     assert (out / "fetched" / "fetch-report.html").is_file() and "fetch: 9 files linked: 6 fetched" in output
     assert json.loads((out / "verify" / "verify.json").read_text())["ok"]
@@ -53,7 +53,7 @@ def test_migrate_with_a_token_fetches_first_and_verifies_clean(migrated) -> None
     assert inventory["users"]["without_email"] == 0
 
 
-def test_files_land_exactly_as_from_an_export_that_held_them(migrated, tmp_path: Path) -> None:
+def test_files_land_exactly_as_from_an_export_that_held_them(migrated: tuple[Path, Path, str], tmp_path: Path) -> None:
     out, root, _ = migrated
     reference = tmp_path / "plan"
     transform(full_export(root, root / "slack-files"), MAPPINGS, reference)
@@ -74,7 +74,7 @@ def test_files_land_exactly_as_from_an_export_that_held_them(migrated, tmp_path:
     assert left == {("F04GDOC", "external"), ("F09GONE", "deleted"), ("F10HIDDEN", "deleted")}
 
 
-def test_map_and_analyse_take_the_fetched_emails(migrated, tmp_path: Path) -> None:
+def test_map_and_analyse_take_the_fetched_emails(migrated: tuple[Path, Path, str], tmp_path: Path) -> None:
     out, root, _ = migrated
     fetched = out / "fetched"
     result = CliRunner().invoke(

@@ -13,12 +13,13 @@ import re
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from migrator import limits
 from migrator.emulator import routes
-from migrator.emulator.asgi import close_without_answer, read_body
+from migrator.emulator.asgi import Receive, Send, close_without_answer, read_body
 from migrator.emulator.errors import (
     BadRequest,
     GraphFault,
@@ -66,7 +67,7 @@ class EmulatorApp:
         self.injected: dict[str, int] = {}
 
     # ------------------------------------------------------------------ ASGI
-    async def __call__(self, scope: dict, receive, send) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -98,14 +99,14 @@ class EmulatorApp:
             reply = _token_error(error, request_id)
         except Exception:  # a bug in the emulator must still answer like a server, and say so
             log.error("emulator error on %s %s\n%s", call.method, call.path, traceback.format_exc())
-            fault = GraphFault("The emulator failed to process the request; see its log.")
-            reply = Reply(status=500, body=envelope(fault, request_id, headers.get("client-request-id"), _now_text()))
+            failure = GraphFault("The emulator failed to process the request; see its log.")
+            reply = Reply(status=500, body=envelope(failure, request_id, headers.get("client-request-id"), _now_text()))
         if drop:
             close_without_answer(send)
             return
         await _respond(send, reply, request_id, headers.get("client-request-id"))
 
-    async def _lifespan(self, receive, send) -> None:
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -139,7 +140,8 @@ class EmulatorApp:
 
         def handle() -> Reply:
             call.principal = self.identity.authenticate(call.headers.get("authorization"))
-            routes.require_roles(call, route.roles)
+            if route.roles is not None:  # None: a route that needs no token
+                routes.require_roles(call, route.roles)
             self._throttle(route.kind, conversation, call.principal.app_id)
             return route.handler(self.graph, call)
 
@@ -147,7 +149,9 @@ class EmulatorApp:
         reply.base = call.base
         return reply, drop
 
-    async def _graph_call(self, call: Call, handle, conversation: str | None) -> tuple[Reply, bool]:
+    async def _graph_call(
+        self, call: Call, handle: Callable[[], Reply], conversation: str | None
+    ) -> tuple[Reply, bool]:
         """Counting, latency and injected faults around one Graph call."""
         now = time.monotonic()
         self.totals["requests"] += 1
@@ -302,7 +306,7 @@ def _canonical(path: str) -> str:
     return _EMPTY_CALL.sub("", _KEY_SEGMENT.sub(r"/\1", path))
 
 
-async def _respond(send, reply: Reply, request_id: str, client_request_id: str | None) -> None:
+async def _respond(send: Send, reply: Reply, request_id: str, client_request_id: str | None) -> None:
     if reply.body is None:
         payload = b""
     elif isinstance(reply.body, bytes):
