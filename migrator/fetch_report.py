@@ -40,8 +40,9 @@ class TokenInfoRow(TypedDict):
     scopes: list[str]
 
 
-class Totals(TypedDict):
-    files: int
+class StatusCounts(TypedDict):
+    """Files under each of `STATUSES`."""
+
     fetched: int
     already: int
     in_export: int
@@ -50,24 +51,20 @@ class Totals(TypedDict):
     external: int
     refused: int
     failed: int
+
+
+class Totals(StatusCounts):
+    files: int
     bytes: int  # of every file in the folder (fetched now or before)
     bytes_this_run: int
     equation: str
     balanced: bool
 
 
-class ConversationRow(TypedDict):
+class ConversationRow(StatusCounts):
     id: str
     name: str
     files: int
-    fetched: int
-    already: int
-    in_export: int
-    deleted: int
-    hidden: int
-    external: int
-    refused: int
-    failed: int
     bytes: int
     emails_found: int  # its members and authors whose email came from users.list
 

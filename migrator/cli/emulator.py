@@ -14,14 +14,18 @@ app = typer.Typer(help="The local Microsoft Graph and Slack emulators.", no_args
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
+# The options both emulators take.
+Host = Annotated[str, typer.Option(help="Loopback address to bind (only loopback is allowed).")]
+Port = Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")]
+TlsDir = Annotated[Path | None, typer.Option(help="Where ca.pem (and the CA key) live; reused across restarts.")]
+Seed = Annotated[int | None, typer.Option(help="Seed for fault injection, for repeatable runs.")]
+
 
 @app.command("serve")
 def serve(
-    host: Annotated[str, typer.Option(help="Loopback address to bind (only loopback is allowed).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 0,
-    tls_dir: Annotated[
-        Path | None, typer.Option(help="Where ca.pem (and the CA key) live; reused across restarts.")
-    ] = None,
+    host: Host = "127.0.0.1",
+    port: Port = 0,
+    tls_dir: TlsDir = None,
     directory: Annotated[Path | None, typer.Option(help="Directory JSON: tenant, apps, users, chats.")] = None,
     state: Annotated[Path | None, typer.Option(help="Persist all data to this file and reload it on start.")] = None,
     faults: Annotated[
@@ -29,7 +33,7 @@ def serve(
     ] = "",
     channel_rps: Annotated[float, typer.Option(help="Requests per second allowed per channel or chat.")] = 5,
     tenant_rps: Annotated[float, typer.Option(help="Export requests per second allowed per tenant.")] = 200,
-    seed: Annotated[int | None, typer.Option(help="Seed for fault injection, for repeatable runs.")] = None,
+    seed: Seed = None,
     token_lifetime: Annotated[int, typer.Option(help="Access token lifetime in seconds.")] = 3599,
 ) -> None:
     """Run the Graph emulator over HTTPS; prints one READY line when listening."""
@@ -59,15 +63,13 @@ def slack(
         Path | None,
         typer.Option(help="Folder with __uploads/{FILE_ID}/{name} (and users.json with emails); default: the export."),
     ] = None,
-    host: Annotated[str, typer.Option(help="Loopback address to bind (only loopback is allowed).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 0,
-    tls_dir: Annotated[
-        Path | None, typer.Option(help="Where ca.pem (and the CA key) live; reused across restarts.")
-    ] = None,
+    host: Host = "127.0.0.1",
+    port: Port = 0,
+    tls_dir: TlsDir = None,
     faults: Annotated[
         str, typer.Option(help='Fault spec, e.g. "500:0.02,429:0.05,drop:0.01,latency:20ms" (drop cuts a download).')
     ] = "",
-    seed: Annotated[int | None, typer.Option(help="Seed for fault injection, for repeatable runs.")] = None,
+    seed: Seed = None,
     files_rps: Annotated[float, typer.Option(help="File downloads per second before 429 with Retry-After.")] = 50,
     users_per_minute: Annotated[float, typer.Option(help="users.list calls per minute (Tier 2) before 429.")] = 20,
 ) -> None:
