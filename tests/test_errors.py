@@ -23,6 +23,7 @@ from migrator.sample import SampleError
 from migrator.slack.config import SlackConfigError
 from migrator.slack.web import SlackAuthError, SlackUnavailableError
 from migrator.stages.export import ArchiveError, FilterError, StateError
+from migrator.stages.fetch import FetchLockedError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
@@ -59,6 +60,7 @@ BAD_INPUT = [
     SlackConfigError,
     SlackAuthError,
     SlackEmulatorError,
+    FetchLockedError,
 ]
 NOT_COMPLETED = [
     ProvisionError,

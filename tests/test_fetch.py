@@ -7,6 +7,7 @@ email of whom Slack knows both addresses.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from migrator.cli import app
 from migrator.emulator.runner import SlackEmulatorProcess
 from migrator.slack.config import SlackConfig
 from migrator.slack.web import SlackWeb
+from migrator.stages.fetch import LOCK_FILE
 
 SERVED = {"F01CHART", "F02RUNBOOK", "F05MOCKUP", "F06PHOTO", "F07PLAN"}
 DEFAULTS = {"files_rps": 1000, "users_per_minute": 1000, "signin": []}
@@ -84,9 +86,7 @@ def test_fetch_gets_every_served_file_and_the_missing_emails_and_counts_the_rest
         "failed": 0,
     }
     assert totals["balanced"]
-    for file_id in SERVED:
-        [fetched] = (tmp_path / "fetched" / "__uploads" / file_id).iterdir()
-        assert fetched.read_bytes() == next((SAMPLE / "__uploads" / file_id).iterdir()).read_bytes()
+    assert_every_served_file_fetched(tmp_path / "fetched")
     not_fetched = {row["file"]: row for row in report(tmp_path / "fetched")["not_fetched"]}
     assert not_fetched["F03DECK"]["status"] == "deleted" and "404" in not_fetched["F03DECK"]["reason"]
     assert not_fetched["F10HIDDEN"]["status"] == "hidden" and not_fetched["F04GDOC"]["status"] == "external"
@@ -154,6 +154,16 @@ def test_a_token_that_cannot_do_the_job_stops_before_any_download(
     assert not (tmp_path / "fetched" / "__uploads").exists()
 
 
+def test_one_fetch_at_a_time_writes_into_a_folder(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
+    out = tmp_path / "fetched"
+    out.mkdir()
+    with open(out / LOCK_FILE, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another fetch, running
+        result = fetch(fresh, out)
+    assert result.exit_code == 2 and "another fetch is writing into this folder" in result.output
+    assert fresh.operator("stats")["files"] == 0
+
+
 def test_http_is_refused_for_a_host_that_is_not_loopback(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
@@ -198,17 +208,29 @@ def test_files_the_token_may_not_read_are_counted_apart(fresh: SlackEmulatorProc
     assert [r["file"] for r in report(tmp_path / "fetched")["not_fetched"] if r["status"] == "refused"] == ["F07PLAN"]
 
 
-def test_throttling_and_faults_are_waited_out(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
-    fresh.operator("config", {"files_rps": 4})
-    fresh.operator("faults", {"spec": "500:0.1,drop:0.1", "seed": 7})  # drop: half the file, then the line goes
-    out = tmp_path / "fetched"
-    result = fetch(fresh, out, TOKEN, "--rps", "50")
-    assert result.exit_code == 0
-    requests = report(out)["requests"]
-    assert requests["downloads_throttled"] > 0 and report(out)["totals"]["fetched"] == 5
+def assert_every_served_file_fetched(out: Path) -> None:
     for file_id in SERVED:
         [fetched] = (out / "__uploads" / file_id).iterdir()
         assert fetched.read_bytes() == next((SAMPLE / "__uploads" / file_id).iterdir()).read_bytes()
+
+
+def test_429s_are_waited_out_after_retry_after(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
+    fresh.operator("config", {"files_rps": 2})
+    out = tmp_path / "fetched"
+    result = fetch(fresh, out, TOKEN, "--rps", "100")
+    assert result.exit_code == 0
+    assert report(out)["requests"]["downloads_throttled"] == fresh.operator("stats")["throttled"] > 0
+    assert_every_served_file_fetched(out)
+
+
+def test_errors_and_cut_downloads_are_retried(fresh: SlackEmulatorProcess, tmp_path: Path) -> None:
+    fresh.operator("faults", {"spec": "500:0.2,drop:0.2", "seed": 6})  # drop: half the file, then the line goes
+    out = tmp_path / "fetched"
+    result = fetch(fresh, out)
+    assert result.exit_code == 0
+    assert sum(fresh.operator("faults", {"spec": ""})["injected"].values()) > 0
+    assert report(out)["totals"]["fetched"] == 5
+    assert_every_served_file_fetched(out)
 
 
 def test_users_list_is_paged_with_its_cursor(fresh: SlackEmulatorProcess) -> None:
@@ -227,7 +249,7 @@ def test_kill_9_leaves_no_partial_file_and_the_next_run_completes(tmp_path: Path
     ) as slack:
         command = [sys.executable, "-m", "migrator", "fetch", str(export), "--out", str(out), "--workers", "2"]
         env = {**os.environ, **slack.env(TOKEN)}
-        for _ in range(2):
+        for _ in range(1):
             process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.monotonic() + 60
             while not any((out / ".partial").glob("*.part")) and time.monotonic() < deadline:

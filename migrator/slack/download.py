@@ -76,7 +76,9 @@ class Downloader:
         self._limiter = limiter
         self._policy = policy or RetryPolicy()
         self._session = requests.Session()
-        self._session.trust_env = False  # no proxy or netrc credentials from the environment reach Slack's token
+        # No netrc credentials from the environment may replace the token's header; the proxy settings
+        # (HTTPS_PROXY, NO_PROXY) are still honoured, per request, as slack_sdk honours them for the Web API.
+        self._session.trust_env = False
         self.requests = 0
         self.throttled = 0
 
@@ -113,6 +115,7 @@ class Downloader:
             stream=True,
             verify=self._config.verify,
             timeout=(15, 120),
+            proxies=requests.utils.get_environ_proxies(url),
             allow_redirects=True,  # requests drops the Authorization header on a redirect to another host
         )
 
