@@ -24,7 +24,7 @@ def write(report: FetchReport, out_dir: Path) -> tuple[Path, Path]:
             "conversation": c["name"],
             "files": c["files"],
             **{status: c[status] for status in STATUSES},  # type: ignore[literal-required]  # each status is a key
-            "MB": f"{c['bytes'] / 1e6:,.1f}",
+            "MB": f"{c['bytes'] / 1e6:,.2f}",
             "emails found": c["emails_found"],
         }
         for c in report["conversations"]
