@@ -184,7 +184,7 @@ class Message:
     @property
     def root_ts(self) -> str:
         """The ts of the thread this message belongs to (itself when it is a root)."""
-        return self.thread_ts if self.is_reply else self.ts  # type: ignore[return-value]
+        return self.ts if self.thread_ts is None else self.thread_ts  # a root's thread_ts, when set, is its ts
 
 
 @dataclass(slots=True)
