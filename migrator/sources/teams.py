@@ -354,7 +354,8 @@ class TeamsExport(SpooledExport):
 
     def _inline_images(self, raw: dict[str, Any], conversation_id: str) -> list[File]:
         """One file per inline image of the body, found where the exporter downloaded it."""
-        content = str((raw.get("body") or {}).get("content") or "")
+        body = raw.get("body")
+        content = str(body.get("content") or "") if isinstance(body, dict) else ""
         folder = f"{raw[_ROOT]}/{self._images_dir}{self._safe(conversation_id)}/{self._safe(raw['id'])}/"
         files = []
         for hosted_id in dict.fromkeys(m.group(1) for m in _HOSTED.finditer(content)):
@@ -435,14 +436,11 @@ def _cards(value: Any, repairs: Repairs, origin: str) -> list[dict[str, Any]]:
         repairs.add(origin, repaired)
         parsed = parsed if isinstance(parsed, dict) else {}
         if kind == "messageReference":
-            sender = (
-                ((parsed.get("messageSender") or {}).get("user") or {})
-                if isinstance(parsed.get("messageSender"), dict)
-                else {}
-            )
+            sender = parsed.get("messageSender")
+            user = sender.get("user") if isinstance(sender, dict) else None
             cards.append(
                 {
-                    "author_name": str(sender.get("displayName") or ""),
+                    "author_name": str(user.get("displayName") or "") if isinstance(user, dict) else "",
                     "text": str(parsed.get("messagePreview") or ""),
                     "fallback": "a quoted message",
                 }
@@ -464,8 +462,9 @@ def _reactions(value: Any) -> list[Reaction]:
     for reaction in dicts(value):
         kind = str(reaction.get("reactionType") or "")
         name = _REACTIONS.get(kind) or (emoji.demojize(kind).strip(":") if emoji.is_emoji(kind) else kind)
-        user = ((reaction.get("user") or {}).get("user") or {}) if isinstance(reaction.get("user"), dict) else {}
-        by_name[name or "?"].append(str(user.get("id") or ""))
+        identity = reaction.get("user")
+        user = identity.get("user") if isinstance(identity, dict) else None
+        by_name[name or "?"].append(str(user.get("id") or "") if isinstance(user, dict) else "")
     return [Reaction(name=name, count=len(who), users=tuple(w for w in who if w)) for name, who in by_name.items()]
 
 
