@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, BinaryIO, NotRequired, Protocol, TypedDict
+from typing import IO, Any, NotRequired, Protocol, TypedDict
 
 from migrator.errors import InputError
 
@@ -270,6 +270,6 @@ class Source(Protocol):
 
     def canvases(self) -> list[File]: ...
 
-    def open_file(self, file: File) -> BinaryIO: ...
+    def open_file(self, file: File) -> IO[bytes]: ...
 
     def close(self) -> None: ...

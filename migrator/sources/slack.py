@@ -22,7 +22,7 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import orjson
 
@@ -466,7 +466,7 @@ class SlackExport(ExportReader):
             if day is not None:
                 yield day
 
-    def open_file(self, file: File) -> BinaryIO:
+    def open_file(self, file: File) -> IO[bytes]:
         return self._tree.open(self._prefix + member_of(file))
 
     # --- day files and messages -----------------------------------------
