@@ -120,15 +120,15 @@ class ConversationLoader:
         """Post one message; a duplicate is impossible because Graph refuses a taken millisecond."""
         key = line["key"]
         try:
-            posted = self.client.post_json(target, request, idempotent=True)
+            message_id = self.client.create(target, request, idempotent=True)
         except ConflictError:
             return self._reconcile(target, line, conv, outcome)
         except GraphError as error:
             self._failed(conv, outcome, key, f"{error.status} {error.code}: {error.message}", error.request_id)
             return None
-        self.journal.mark_posted(conv.key, key, posted["id"])
+        self.journal.mark_posted(conv.key, key, message_id)
         outcome.posted += 1
-        return posted["id"]
+        return message_id
 
     def _reconcile(
         self, target: str, line: dict[str, Any], conv: PlannedConversation, outcome: ConversationOutcome

@@ -161,7 +161,7 @@ class Provisioner:
         for attempt in range(1, LOST_ANSWER_ATTEMPTS + 1):
             try:
                 with self._channel_writes.slot("channel-writes"):
-                    return self.client.post_json(f"/teams/{team_id}/channels", payload)["id"]
+                    return self.client.create(f"/teams/{team_id}/channels", payload)
             except ConflictError:
                 return self._find_channel(team_id, channel.display_name)
             except ConnectionLostError:
@@ -218,7 +218,7 @@ class Provisioner:
             body["topic"] = chat.display_name
         # A oneOnOne chat is unique per pair, so re-sending after a lost answer returns the same chat;
         # a group chat is not, hence the journal's REQUESTED mark before this call is made again.
-        return self.client.post_json("/chats", body, idempotent=chat.membership == "oneOnOne")["id"]
+        return self.client.create("/chats", body, idempotent=chat.membership == "oneOnOne")
 
     def _find_chat(self, chat: PlannedConversation) -> str | None:
         """The chat a POST whose answer was lost created: same type, topic and members, never put into
