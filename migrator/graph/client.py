@@ -269,6 +269,15 @@ def json_object(resp: requests.Response) -> dict[str, Any]:
     return answer
 
 
+def object_id(found: Mapping[str, Any]) -> str:
+    """The `id` of an object Graph listed or returned (a team, channel, chat or message): always a non-empty
+    string in Graph's answers, so anything else is a broken answer."""
+    value = found.get("id")
+    if not isinstance(value, str) or not value:
+        raise GraphError(f"Graph answered with an object without an id ({sorted(found)[:8]} keys)")
+    return value
+
+
 def _unnamed(resp: requests.Response, missing: str) -> ConnectionLostError:
     return ConnectionLostError(
         f"the answer holds {missing}",
