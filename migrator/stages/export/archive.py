@@ -126,8 +126,11 @@ class TargetArchive:
         try:
             meta = json.loads((self.root / META_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            meta = None
+        if not isinstance(meta, dict):  # missing, unreadable or damaged: the names are looked up again
             meta = {}
-        meta.setdefault("conversations", {})
+        if not isinstance(meta.get("conversations"), dict):
+            meta["conversations"] = {}
         return meta
 
     def write_meta(self, meta: dict[str, Any]) -> None:
