@@ -55,7 +55,7 @@ def conversation_of(message: Message) -> str:
     """The channel or chat a message belongs to; every exported chatMessage names one."""
     identity = message.get("channelIdentity") or {}
     conversation = identity.get("channelId") or message.get("chatId")
-    if not conversation:
+    if not conversation or not isinstance(conversation, str):
         raise ArchiveError(
             f"message {message.get('id')!r} names neither a channel (channelIdentity) nor a chat (chatId); "
             "Graph's answer is not an exported chatMessage"
