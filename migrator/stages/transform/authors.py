@@ -48,8 +48,9 @@ class Authors:
             _sender(mappings.fallback_id, mappings.fallback or "Migration account") if mappings.fallback_id else None
         )
         self.names = {user_id: self._name(user_id) for user_id in users}
-        # Who posts as themselves, decided once per person rather than once per message.
-        self.mapped = {
+        # Who posts as themselves, decided once per person rather than once per message; looked up with the
+        # message's author, which may be None (no author), hence the key type.
+        self.mapped: dict[str | None, Author] = {
             row.source_id: _person(row.entra_id, self.names[row.source_id])
             for row in rows
             if row.action == "map" and row.entra_id and row.source_id in self.names
@@ -66,7 +67,7 @@ class Authors:
     def for_message(self, message: Message) -> Author | None:
         """The author to post as, or None when the message is to be left out (counted)."""
         user_id = message.user or self.bots.get(message.bot_id or "")
-        author = self.mapped.get(user_id or "")  # no author: looked up as "", as the rows are below
+        author = self.mapped.get(user_id)
         if author is not None:
             self.counts["mapped"] += 1
             return author
