@@ -1020,14 +1020,13 @@ class Graph:
         size = top or 20
         next_token = None
         for message in self._export_sorted(conv_ids):
-            key = [message["_modified"], message["_conv"], message["id"]]
-            if after is not None and key <= after:
+            if after is not None and _export_key(message) <= after:
                 continue
             if message.get("_deleted", retention) < retention:
                 continue  # deleted messages stay exportable for 30 days only
             if predicate(message):
                 if len(page) == size:
-                    next_token = odata.encode_skiptoken([page[-1]["_modified"], page[-1]["_conv"], page[-1]["id"]])
+                    next_token = odata.encode_skiptoken(_export_key(page[-1]))
                     break
                 page.append(message)
         if model is None and page:
@@ -1045,7 +1044,7 @@ class Graph:
         if cached and cached[0] == versions:
             return cached[1]
         merged = [m for c in conv_ids for m in self._messages.get(c, {}).values()]
-        merged.sort(key=lambda m: (m["_modified"], m["_conv"], m["id"]))
+        merged.sort(key=_export_key)
         if len(self._export_cache) > 256:
             self._export_cache.clear()
         self._export_cache[cache_key] = (versions, merged)
@@ -1180,6 +1179,10 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _export_key(message: Record) -> odata.ExportKey:
+    return message["_modified"], message["_conv"], message["id"]
 
 
 def _mime(name: str) -> str:

@@ -157,12 +157,22 @@ def compile_filter(text: str | None) -> Predicate:
     return _compile(node)[1]
 
 
-def encode_skiptoken(key: list) -> str:
+ExportKey = tuple[int, str, str]
+"""Where a message sorts in an export: (lastModified ms, conversation id, message id); a skiptoken is the last one
+of a page."""
+
+
+def encode_skiptoken(key: ExportKey) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_skiptoken(token: str) -> list:
+def decode_skiptoken(token: str) -> ExportKey:
+    """The key a page ends at; any token this module did not make is a 400, never a failed comparison later."""
     try:
-        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except ValueError:
         raise BadRequest("Invalid $skiptoken.") from None
+    match value:
+        case [int(modified), str(conversation), str(message_id)]:
+            return modified, conversation, message_id
+    raise BadRequest("Invalid $skiptoken.")
