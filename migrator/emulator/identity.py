@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import jwt
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from migrator.emulator.directory import App, Directory
@@ -152,10 +153,18 @@ class Identity:
                 "The certificate with identifier used to sign the client assertion is not registered on application "
                 f"'{app.client_id}'.",
             )
+        key = cert.public_key()
+        if not isinstance(key, RSAPublicKey):  # the RS256 and PS256 assertions we accept need one
+            raise TokenError(
+                401,
+                "invalid_client",
+                "AADSTS700027",
+                "Client assertion failed signature validation: the certificate's key is not an RSA key.",
+            )
         try:
             claims = jwt.decode(
                 assertion,
-                cert.public_key(),
+                key,
                 algorithms=["RS256", "PS256"],
                 audience=audience,
                 options={"require": ["exp", "aud", "iss", "sub"]},
