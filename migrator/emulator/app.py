@@ -49,7 +49,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 @dataclass
 class Limits:
-    """Every throttling limit, each configurable (contract: service-wide limits)."""
+    """Every throttling limit, each configurable (docs/graph-contract.md#service-wide-throttling-limits)."""
 
     channel_rps: float = limits.CHANNEL_RPS
     tenant_rps: float = limits.EXPORT_TENANT_RPS

@@ -2,7 +2,7 @@
 
 Nothing here knows about HTTP: routes parse requests into plain arguments and
 call these methods, which either return Graph-shaped data or raise a
-`GraphFault`. Each rule cites the part of graph-contract.md it implements.
+`GraphFault`. Each rule cites the section of docs/graph-contract.md it implements.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ class Graph:
         return [g for g in groups if g["displayName"] == name]
 
     def delete_group(self, group_id: str) -> None:
-        """DELETE /groups/{id}: the only way to redo a migrated team (contract: redo)."""
+        """DELETE /groups/{id}: the only way to redo a migrated team (docs/graph-contract.md#redo)."""
         team = self.store.get("teams", group_id)
         if team is None:
             raise NotFound(
@@ -450,7 +450,7 @@ class Graph:
         return name
 
     def start_migration(self, conv: Record, body: dict[str, Any], app_id: str) -> None:
-        """startMigration on a channel or chat (contract: newer import APIs)."""
+        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions)."""
         if conv["_kind"] == "chat" and conv["chatType"] == "meeting":
             raise BadRequest("Meeting chats cannot be put into migration mode.")
         if conv["_migration"] == IN_PROGRESS:
@@ -945,7 +945,7 @@ class Graph:
         return {"userId": user["id"], "roles": roles}
 
     def add_member(self, team_id: str, body: dict[str, Any]) -> None:
-        """POST /teams/{t}/members: only after the team's completeMigration (contract: add member)."""
+        """POST /teams/{t}/members: only after the team's completeMigration (docs/graph-contract.md#members)."""
         team = self.team(team_id)
         if team["_migration"] == IN_PROGRESS:
             raise BadRequest("Members can be added only after the team's completeMigration succeeded.")

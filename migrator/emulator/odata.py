@@ -1,4 +1,4 @@
-"""The `$filter` forms the Teams export APIs accept (seed 004), and keyset `$skiptoken`s.
+"""The `$filter` forms the Teams export APIs accept (docs/graph-contract.md#export-filters), and keyset `$skiptoken`s.
 
 Only documented forms parse: a conjunction of `lastModifiedDateTime gt|lt`
 bounds and at most one `or`-group of identity/messageType clauses. Anything
