@@ -1,10 +1,10 @@
-"""Microsoft Graph limits the whole tool agrees on (graph-contract.md).
+"""Microsoft Graph limits the whole tool agrees on (docs/graph-contract.md).
 
 The emulator enforces them, the client paces itself by them, analyse and
 transform plan around them: one definition keeps the three honest.
 """
 
-# Import (seed 003 and the newer import article).
+# Import (docs/graph-contract.md#import-message-rules, #migration-sessions).
 CHANNEL_RPS = 5.0  # requests per second to one channel or chat
 MAX_BODY_BYTES = 28_000  # observed: larger HTML bodies are refused (413/400)
 MAX_INLINE_IMAGE_BYTES = 1_000_000  # observed: very large inline images are refused

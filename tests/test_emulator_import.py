@@ -1,4 +1,5 @@
-"""Import rules of graph-contract.md, each checked over real HTTPS against the emulator."""
+"""Import rules of docs/graph-contract.md (#import-flow, #import-message-rules), each checked over real HTTPS
+against the emulator."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The newer import APIs of graph-contract.md ("Newer import APIs"): chats, private channels, startMigration,
-each rule checked over real HTTPS against the emulator."""
+"""The newer import APIs (docs/graph-contract.md#migration-sessions, #chats, #private-channels):
+chats, private channels, startMigration, each rule checked over real HTTPS against the emulator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Timeline rules (graph-contract.md, "Message rules") as properties over any input, plus worked examples."""
+"""Timeline rules (docs/graph-contract.md#import-message-rules) as properties over any input, plus worked examples."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Plans of the real exports in ../shared, posted through `load` into the emulator and verified.
 
-The emulator enforces the import rules (graph-contract.md), so a plan it takes
+The emulator enforces the import rules (docs/graph-contract.md#import-message-rules), so a plan it takes
 whole, and that verify then reads back unchanged, is one Teams accepts. The
 sample's plan goes the same way in test_verify_sample.py.
 """

@@ -1,4 +1,6 @@
-"""Checks every transform test applies to a plan: the import rules (graph-contract.md) and the report's sums.
+"""Checks every transform test applies to a plan: the import rules and the report's sums.
+
+The import rules are docs/graph-contract.md#import-message-rules.
 
 They restate the rules on the written files, independently of how transform
 reached them, so a plan that passes here is one the emulator accepts.

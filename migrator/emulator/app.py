@@ -13,6 +13,7 @@ import re
 import time
 import traceback
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,10 +40,16 @@ VERSIONS = ("v1.0", "beta")
 _KEY_SEGMENT = re.compile(r"\('([^'/]*)'\)")
 _EMPTY_CALL = re.compile(r"\(\)(?=/|$)")
 
+# ASGI's shapes (as starlette.types spells them): a connection's scope and its messages are plain dicts.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
 
 @dataclass
 class Limits:
-    """Every throttling limit, each configurable (contract: service-wide limits)."""
+    """Every throttling limit, each configurable (docs/graph-contract.md#service-wide-throttling-limits)."""
 
     channel_rps: float = limits.CHANNEL_RPS
     tenant_rps: float = limits.EXPORT_TENANT_RPS
@@ -65,7 +72,7 @@ class EmulatorApp:
         self.injected: dict[str, int] = {}
 
     # ------------------------------------------------------------------ ASGI
-    async def __call__(self, scope: dict, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -97,14 +104,14 @@ class EmulatorApp:
             reply = _token_error(error, request_id)
         except Exception:  # a bug in the emulator must still answer like a server, and say so
             log.error("emulator error on %s %s\n%s", call.method, call.path, traceback.format_exc())
-            fault = GraphFault("The emulator failed to process the request; see its log.")
-            reply = Reply(status=500, body=envelope(fault, request_id, headers.get("client-request-id"), _now_text()))
+            failure = GraphFault("The emulator failed to process the request; see its log.")
+            reply = Reply(status=500, body=envelope(failure, request_id, headers.get("client-request-id"), _now_text()))
         if drop:
             _close_without_answer(send)
             return
         await _respond(send, reply, request_id, headers.get("client-request-id"))
 
-    async def _lifespan(self, receive, send) -> None:
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -139,14 +146,16 @@ class EmulatorApp:
         def handle() -> Reply:
             call.principal = self.identity.authenticate(call.headers.get("authorization"))
             routes.require_roles(call, route.roles)
-            self._throttle(route.kind, conversation, call.principal.app_id)
+            self._throttle(route.kind, conversation, call.caller.app_id)
             return route.handler(self.graph, call)
 
         reply, drop = await self._graph_call(call, handle, conversation)
         reply.base = call.base
         return reply, drop
 
-    async def _graph_call(self, call: Call, handle, conversation: str | None) -> tuple[Reply, bool]:
+    async def _graph_call(
+        self, call: Call, handle: Callable[[], Reply], conversation: str | None
+    ) -> tuple[Reply, bool]:
         """Counting, latency and injected faults around one Graph call."""
         now = time.monotonic()
         self.totals["requests"] += 1
@@ -301,8 +310,8 @@ def _canonical(path: str) -> str:
     return _EMPTY_CALL.sub("", _KEY_SEGMENT.sub(r"/\1", path))
 
 
-async def _read_body(receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
@@ -310,7 +319,7 @@ async def _read_body(receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send, reply: Reply, request_id: str, client_request_id: str | None) -> None:
+async def _respond(send: Send, reply: Reply, request_id: str, client_request_id: str | None) -> None:
     if reply.body is None:
         payload = b""
     elif isinstance(reply.body, bytes):
@@ -329,7 +338,7 @@ async def _respond(send, reply: Reply, request_id: str, client_request_id: str |
     await send({"type": "http.response.body", "body": payload})
 
 
-def _close_without_answer(send) -> None:
+def _close_without_answer(send: Send) -> None:
     """A lost response: the request was applied, the connection closes before any byte of the answer.
 
     uvicorn's `send` is a bound method of its request cycle, which holds the

@@ -12,11 +12,14 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import requests
 
 from migrator.errors import InputError
+
+if TYPE_CHECKING:
+    from migrator.graph.config import GraphConfig
 
 DEMO_TENANT = "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"
 DEMO_CLIENT_ID = "b1f1c0de-0000-4000-8000-000000000001"
@@ -46,7 +49,7 @@ class EmulatorProcess:
         self.faults = faults
         self.extra_args = extra_args or []
         self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[str] | None = None
         self.url = ""
         self.ca = Path()
 
@@ -59,28 +62,30 @@ class EmulatorProcess:
         if self.faults:
             args += ["--faults", self.faults]
         args += self.extra_args
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self._read_ready_line()
+        self.process = process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert process.stdout is not None and process.stderr is not None  # both were asked for as pipes
+        line = self._read_ready_line(process.stdout, process.stderr)
         _, url, ca = line.split(" ", 2)
         self.url, self.ca = url, Path(ca.removeprefix("ca="))
-        threading.Thread(target=self._drain, daemon=True).start()
+        threading.Thread(target=self._drain, args=(process.stderr,), daemon=True).start()
         return self
 
-    def _read_ready_line(self) -> str:
+    def _read_ready_line(self, stdout: IO[str], stderr: IO[str]) -> str:
         found: list[str] = []
-        reader = threading.Thread(target=lambda: found.append(self.process.stdout.readline()), daemon=True)
+        reader = threading.Thread(target=lambda: found.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(self.startup_timeout)
         line = found[0].strip() if found else ""
         if not line.startswith("READY "):
             self.kill()
-            errors = self.process.stderr.read() if self.process.stderr else ""
+            errors = stderr.read()
             raise EmulatorStartError(f"the Graph emulator did not start: {line or 'no READY line'}\n{errors[-2000:]}")
         return line
 
-    def _drain(self) -> None:
+    @staticmethod
+    def _drain(stderr: IO[str]) -> None:
         """Keep reading the pipes so a chatty emulator never blocks on a full pipe."""
-        for _ in iter(self.process.stderr.readline, ""):
+        for _ in iter(stderr.readline, ""):
             pass
 
     def stop(self) -> None:
@@ -103,7 +108,7 @@ class EmulatorProcess:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def graph_config(self, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_SECRET):
+    def graph_config(self, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_SECRET) -> GraphConfig:
         """A client configuration for one of the demo apps of this emulator."""
         from migrator.graph.config import GraphConfig
 
@@ -113,14 +118,14 @@ class EmulatorProcess:
             tenant_id=DEMO_TENANT,
             client_id=client_id,
             client_secret=secret,
-            ca_bundle=self.ca,
+            ca_bundle=str(self.ca),
         )
 
-    def operator(self, name: str, payload: dict | None = None) -> Any:
+    def operator(self, name: str, payload: dict[str, Any] | None = None) -> Any:
         return operator_request(self.url, self.ca, name, payload)
 
 
-def operator_request(url: str, ca: Path, name: str, payload: dict | None = None) -> Any:
+def operator_request(url: str, ca: Path, name: str, payload: dict[str, Any] | None = None) -> Any:
     """GET (or POST with a payload) one of the emulator's /_emulator/ endpoints."""
     target = f"{url.rstrip('/')}/_emulator/{name}"
     if payload is None:

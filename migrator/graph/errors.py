@@ -112,7 +112,7 @@ class UnauthorizedError(GraphError, InputError):
 
 
 class PaymentRequiredError(GraphError, InputError):
-    """402: export needs a billing model or a licence (see graph-contract.md)."""
+    """402: export needs a billing model or a licence (docs/graph-contract.md#export-billing)."""
 
 
 class ForbiddenError(GraphError, InputError):

@@ -14,7 +14,7 @@ from migrator.sources.products import product
 INVENTORY_FILE = "inventory.json"
 REPORT_FILE = "report.html"
 
-# What each conversion means for the customer (graph-contract.md: out of the import API's scope).
+# What each conversion means for the customer (docs/graph-contract.md#import-scope).
 CONVERSIONS = {
     "mentions": ("@mentions", "the person's name in bold; Teams import cannot create real mentions"),
     "special_mentions": ("@here / @channel", "bold text; nobody is notified again"),

@@ -74,7 +74,7 @@ _PER_REACTION = 60
 
 @dataclass(frozen=True)
 class _Syntax:
-    """How one source writes what the import API forces us to convert (graph-contract.md, scope of seed 003)."""
+    """How one source writes what the import API forces us to convert (docs/graph-contract.md#import-scope)."""
 
     mention: re.Pattern[str]
     special_mention: re.Pattern[str]

@@ -1,6 +1,6 @@
 """What a 402 from the export APIs means and what the consultant can do about it.
 
-The export APIs are metered (seed 004): Graph answers 402 when the chosen
+The export APIs are metered (docs/graph-contract.md#export-billing): Graph answers 402 when the chosen
 billing model does not cover the call. The error alone ("needs a valid
 license", "evaluation mode capacity has been exceeded") does not say which
 choice fixes it, so every 402 is reported with this explanation.

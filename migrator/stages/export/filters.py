@@ -1,4 +1,4 @@
-"""The `$filter` an export sends, built only from forms Graph accepts (seed 004).
+"""The `$filter` an export sends, built only from forms Graph accepts (docs/graph-contract.md#export-filters).
 
 Graph accepts a conjunction of `lastModifiedDateTime gt|lt` bounds and one
 `or`-group of identity and `messageType` clauses; anything else is a 400.

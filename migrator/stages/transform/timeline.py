@@ -2,7 +2,7 @@
 
 The import API keeps `createdDateTime` to the millisecond, refuses one already
 used anywhere in the channel or chat (409), refuses a reply older than its
-root and anything in the future (graph-contract.md). Slack times are
+root and anything in the future (docs/graph-contract.md#import-message-rules). Slack times are
 microseconds, several source channels may merge into one target, and exports
 contain duplicates and replies stamped before their root. So, in order:
 
