@@ -36,10 +36,12 @@ chromium:
 	    echo "make test: chromium is missing and apt-get needs root; the report's browser test will skip" >&2; \
 	  fi; }
 
-# Style and static checks (configured in pyproject.toml); `make test` runs them first.
+# Style and static checks (ruff, and mypy --strict over migrator/; configured in pyproject.toml); `make test`
+# runs them first.
 lint: $(STAMP)
 	@$(PY) -m ruff check migrator tests bench
 	@$(PY) -m ruff format --check --quiet migrator tests bench
+	@$(PY) -m mypy
 
 test: $(STAMP) chromium lint
 	@# pytest exits 5 when it collected nothing: CI must never pass empty.

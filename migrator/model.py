@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, BinaryIO, NotRequired, Protocol, TypedDict
+from typing import IO, Any, NotRequired, Protocol, TypedDict
 
 from migrator.errors import InputError
 
@@ -189,7 +189,7 @@ class Message:
     @property
     def root_ts(self) -> str:
         """The ts of the thread this message belongs to (itself when it is a root)."""
-        return self.thread_ts if self.is_reply else self.ts  # type: ignore[return-value]
+        return self.ts if self.thread_ts is None else self.thread_ts  # a root's thread_ts, when set, is its ts
 
 
 @dataclass(slots=True)
@@ -276,6 +276,6 @@ class Source(Protocol):
 
     def canvases(self) -> list[File]: ...
 
-    def open_file(self, file: File) -> BinaryIO: ...
+    def open_file(self, file: File) -> IO[bytes]: ...
 
     def close(self) -> None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from graphkit import ADA, ALAN, GRACE, KATHERINE, OTHER_APP, RawGraph, message
@@ -110,6 +112,16 @@ def test_unsupported_filters_are_refused(graph, team, expression):
     team_id, _ = team
     response = graph.call("GET", f"/teams/{team_id}/channels/getAllMessages", params={"$filter": expression})
     assert response.status_code == 400, expression
+
+
+@pytest.mark.parametrize("payload", ["1", '"a"', "{}", '["a", "b", "c"]', "[1, 2]"])
+def test_a_skiptoken_the_emulator_did_not_make_is_a_bad_request(graph, team, payload):
+    """A $skiptoken that decodes to JSON of another shape is refused with 400, never a server error."""
+    team_id, _ = team
+    token = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    response = graph.call("GET", f"/teams/{team_id}/channels/getAllMessages", params={"$skiptoken": token})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == "Invalid $skiptoken."
 
 
 def test_chat_export_is_per_member(graph):

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import subprocess
 import sys
 import time
 
+import jwt
 import msal
+import pytest
 import requests
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from graphkit import OTHER_APP, READER_APP, TEMPLATE, RawGraph
+from migrator.emulator.directory import load_directory
+from migrator.emulator.errors import TokenError
+from migrator.emulator.identity import ASSERTION_TYPE, Identity
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT, EmulatorProcess
 
 
@@ -124,6 +133,30 @@ def test_certificate_assertion(tmp_path):
         assert "access_token" in accepted, accepted
         refused = token(other)
         assert refused.get("error") == "invalid_client" and "AADSTS700027" in refused["error_description"]
+
+
+def test_an_assertion_naming_a_certificate_without_an_rsa_key_is_refused(tmp_path):
+    """RS256 and PS256 need an RSA key: an assertion that names a registered EC certificate is a 401, not a crash."""
+    ec_cert = trustme.CA().issue_cert("ec-app", key_type=trustme.KeyType.ECDSA)
+    pem = ec_cert.cert_chain_pems[0].bytes().decode()
+    signer = trustme.CA().issue_cert("signer", key_type=trustme.KeyType.RSA)
+    directory = tmp_path / "directory.json"
+    directory.write_text(json.dumps({"apps": [{"client_id": "ec-app", "roles": [], "certificates": [pem]}]}))
+    base, audience = "https://127.0.0.1", f"https://127.0.0.1/{DEMO_TENANT}/oauth2/v2.0/token"
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER)
+    thumbprint = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    claims = {"iss": "ec-app", "sub": "ec-app", "aud": audience, "exp": int(time.time()) + 600}
+    assertion = jwt.encode(claims, signer.private_key_pem.bytes(), algorithm="RS256", headers={"x5t#S256": thumbprint})
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "ec-app",
+        "scope": "https://graph.microsoft.com/.default",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
+    with pytest.raises(TokenError) as refused:
+        Identity(load_directory(directory)).issue_token(base, DEMO_TENANT, form)
+    assert refused.value.status == 401 and refused.value.aadsts == "AADSTS700027"
 
 
 def test_graph_calls_need_a_valid_token(emulator):

@@ -207,6 +207,18 @@ def test_a_window_that_ends_before_the_watermark_fetches_nothing_unless_full(cli
     assert full.pages == 1 and full.messages == 1 and full.new == 0
 
 
+def test_a_damaged_meta_file_is_written_again_from_graph(client, team, tmp_path):
+    """meta.json holding something other than an object (a crash, a hand edit) is read as unreadable meta is: the
+    names are looked up again rather than the export stopping."""
+    target = Target("team", team.id)
+    export(client, [target], tmp_path, ExportOptions())
+    meta = tmp_path / "teams" / safe_name(team.id) / "meta.json"
+    written = json.loads(meta.read_text(encoding="utf-8"))
+    meta.write_text("[]\n", encoding="utf-8")
+    assert export(client, [target], tmp_path, ExportOptions()).targets[0].status == "done"
+    assert json.loads(meta.read_text(encoding="utf-8")) == written
+
+
 def test_a_cut_line_longer_than_a_read_block_is_removed_too(tmp_path):
     from migrator.stages.export.archive import TargetArchive
 

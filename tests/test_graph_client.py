@@ -447,9 +447,23 @@ def test_rate_key_auto_explicit_and_none(rsps, sleeps):
     assert limiter.keys == ["channel:t1/c1", "channel:t1/c1", None, None]
 
 
-def test_post_json_returns_none_for_empty_answers(rsps, client):
-    rsps.add("POST", f"{GRAPH}/teams", status=202, headers={"Location": "/teams/t9/operations/o1"})
-    assert client.post_json("/teams", {"displayName": "x"}) is None
+def test_a_post_answered_without_the_object_it_created_is_a_lost_answer(rsps, client):
+    """Graph applied the POST but did not say what it made: like a lost answer, the caller must look it up."""
+    rsps.add("POST", MESSAGES, status=201, body=b"", headers={"request-id": "rid-empty"})
+    rsps.add("POST", MESSAGES, status=201, json=["not", "an", "object"])
+    rsps.add("POST", MESSAGES, status=201, body=b"<html>gateway</html>")
+    rsps.add("POST", MESSAGES, status=201, json={"body": {}})
+    rsps.add("POST", MESSAGES, status=201, json={"id": "m1"})
+    with pytest.raises(ConnectionLostError) as lost:
+        client.post_json("/teams/t1/channels/c1/messages", {"body": {}})
+    assert lost.value.status == 201 and lost.value.request_id == "rid-empty"
+    assert "POST /v1.0/teams/t1/channels/c1/messages" in str(lost.value) and "look it up" in str(lost.value)
+    for _ in range(2):
+        with pytest.raises(ConnectionLostError, match="no JSON object"):
+            client.post_json("/teams/t1/channels/c1/messages", {"body": {}})
+    with pytest.raises(ConnectionLostError, match="no id"):
+        client.create("/teams/t1/channels/c1/messages", {"body": {}})
+    assert client.create("/teams/t1/channels/c1/messages", {"body": {}}) == "m1"
 
 
 def test_from_env(rsps):

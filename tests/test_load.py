@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import random
@@ -16,11 +17,15 @@ from pathlib import Path
 import pytest
 
 from migrator.cli.progress import LoadBars
-from migrator.graph import GraphClient
+from migrator.graph import ConnectionLostError, GraphClient
 from migrator.journal import Journal, JournalError
-from migrator.plan import Manifest
+from migrator.plan import Manifest, PlannedConversation, PlannedUpload, write_lines
 from migrator.stages.load import LoadOptions, load
+from migrator.stages.load.conversation import ConversationLoader
+from migrator.stages.load.outcome import ConversationOutcome
+from migrator.stages.load.uploads import upload
 from plankit import assert_landed_exactly, build_plan
+from test_graph_client import GRAPH, MESSAGES, client_fixture, rsps_fixture, sleeps_fixture  # noqa: F401  (fixtures: a mocked Graph)
 
 
 def run_load(emulator, plan_dir: Path, journal: Path, **options):
@@ -258,3 +263,38 @@ def test_a_group_chat_whose_creation_answer_was_lost_is_found_not_created_twice(
         assert provisioner.chat(trio) == landed
     groups = [c for c in emulator.operator("dump")["chats"] if c["chatType"] == "group" and c["topic"] == "Launch crew"]
     assert len(groups) == 1 and groups[0]["migrationMode"] == "inProgress"
+
+
+def test_a_message_answered_without_its_id_fails_and_the_rest_is_still_posted(rsps, client, tmp_path):  # noqa: F811
+    """Graph applied the post (2xx) but did not say which message it made: the message is counted failed (a later
+    load meets the 409 of its millisecond and reconciles it), the conversation stays open, the next one is posted."""
+    plan_dir = tmp_path / "plan"
+    lines = [
+        {
+            "key": f"acme/general:{n}",
+            "kind": "root",
+            "createdDateTime": f"2021-01-04T09:00:0{n}.000Z",
+            "body": {"contentType": "html", "content": f"<p>message {n}</p>"},
+        }
+        for n in (1, 2)
+    ]
+    write_lines(plan_dir / "acme" / "general.jsonl", iter(lines))
+    conv = PlannedConversation("acme/general", "General", "acme/general.jsonl", "2021-01-04T08:00:00.000Z", messages=2)
+    rsps.add("POST", MESSAGES, status=201, body=b"")
+    rsps.add("POST", MESSAGES, status=201, json={"id": "m2"})
+    outcome, completed = ConversationOutcome(conv.key, "Acme", "General", 2), []
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        loader = ConversationLoader(client, journal, plan_dir)
+        loader.run("/teams/t1/channels/c1", conv, outcome, lambda: completed.append(conv.key))
+        assert journal.posted(conv.key) == {"acme/general:2": "m2"}
+    assert (outcome.posted, outcome.failed, outcome.completed, completed) == (1, 1, False, [])
+    assert "no JSON object" in next(iter(outcome.reasons))
+
+
+def test_an_upload_answered_without_its_drive_item_is_a_lost_answer(rsps, client, tmp_path):  # noqa: F811
+    """The file's message names its driveItem, so an answer without one cannot be used: the upload counts failed."""
+    folder = {"id": "folder-1", "parentReference": {"driveId": "drive-1"}}
+    planned = PlannedUpload("F1", "notes.txt", "files/notes.txt", 5, hashlib.sha256(b"notes").hexdigest())
+    rsps.add("PUT", f"{GRAPH}/drives/drive-1/items/folder-1:/notes.txt:/content", status=200, body=b"")
+    with pytest.raises(ConnectionLostError, match="no JSON object"):
+        upload(client, folder, planned, b"notes", "channel:t1/c1")

@@ -162,6 +162,26 @@ def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> Non
     assert ignored["notes.txt"] == "not part of a `migrator export` archive"
 
 
+def test_a_field_that_is_not_an_object_where_graph_has_one_reads_as_absent(tmp_path: Path) -> None:
+    """A body, a reaction's user or a quoted message's sender that is not an object is read as missing, as a
+    `from` that is not one already was, rather than stopping the whole read."""
+    quoted = {"contentType": "messageReference", "content": json.dumps({"messageSender": {"user": "u-ada"}})}
+    root = archive(
+        tmp_path / "export",
+        [
+            chat_message(1, body="<p>hi</p>"),
+            chat_message(2, reactions=[{"reactionType": "like", "user": {"user": "u-grace"}}]),
+            chat_message(3, attachments=[quoted]),
+        ],
+    )
+    with TeamsExport(root) as export:
+        (general,) = export.conversations()
+        no_body, reacted, quoting = export.messages(general)
+    assert no_body.text == "" and no_body.files == []
+    assert [(r.name, r.count, r.users) for r in reacted.reactions] == [("+1", 1, ())]
+    assert quoting.attachments[0]["author_name"] == "" and quoting.attachments[0]["fallback"] == "a quoted message"
+
+
 def test_no_conversation_file_is_fatal(tmp_path: Path) -> None:
     (tmp_path / "teams" / "t1").mkdir(parents=True)
     (tmp_path / "teams" / "t1" / "meta.json").write_text("{}")

@@ -19,7 +19,7 @@ from typing import Any
 
 from migrator import limits
 from migrator.emulator import routes
-from migrator.emulator.asgi import Receive, Send, close_without_answer, read_body
+from migrator.emulator.asgi import Receive, Scope, Send, close_without_answer, read_body
 from migrator.emulator.errors import (
     BadRequest,
     GraphFault,
@@ -40,6 +40,8 @@ log = logging.getLogger("migrator.emulator")
 VERSIONS = ("v1.0", "beta")
 _KEY_SEGMENT = re.compile(r"\('([^'/]*)'\)")
 _EMPTY_CALL = re.compile(r"\(\)(?=/|$)")
+
+# ASGI's shapes (as starlette.types spells them): a connection's scope and its messages are plain dicts.
 
 
 @dataclass
@@ -67,7 +69,7 @@ class EmulatorApp:
         self.injected: dict[str, int] = {}
 
     # ------------------------------------------------------------------ ASGI
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -140,9 +142,8 @@ class EmulatorApp:
 
         def handle() -> Reply:
             call.principal = self.identity.authenticate(call.headers.get("authorization"))
-            if route.roles is not None:  # None: a route that needs no token
-                routes.require_roles(call, route.roles)
-            self._throttle(route.kind, conversation, call.principal.app_id)
+            routes.require_roles(call, route.roles)
+            self._throttle(route.kind, conversation, call.caller.app_id)
             return route.handler(self.graph, call)
 
         reply, drop = await self._graph_call(call, handle, conversation)

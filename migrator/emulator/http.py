@@ -33,7 +33,14 @@ class Call:
     headers: dict[str, str]
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
-    principal: Principal | None = None
+    principal: Principal | None = None  # set once the bearer token is checked
+
+    @property
+    def caller(self) -> Principal:
+        """The principal behind the token, for routes: the app checks the token before any of them runs."""
+        if self.principal is None:
+            raise RuntimeError(f"{self.method} {self.path} reached a route before its token was checked")
+        return self.principal
 
     def json(self) -> dict[str, Any]:
         if not self.body:
@@ -67,7 +74,7 @@ class Call:
 @dataclass
 class Reply:
     status: int = 200
-    body: Any = None  # dict/list → JSON, bytes → raw
+    body: dict[str, Any] | bytes | None = None  # dict → JSON, bytes → raw
     base: str = ""  # the emulator's own URL, for stored graph.microsoft.com links in JSON bodies
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
@@ -77,7 +84,7 @@ def parse_query(raw: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(raw.decode("latin-1"), keep_blank_values=True).items()}
 
 
-def render(body: Any, base: str) -> bytes:
+def render(body: dict[str, Any], base: str) -> bytes:
     """JSON bytes of a reply; stored URLs name graph.microsoft.com, so point them at this emulator."""
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     return payload.replace(GRAPH.encode(), base.encode()) if base else payload
@@ -88,19 +95,17 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
-    roles: frozenset[str] | None  # any one of these application permissions; None: no token needed
-    kind: str  # throttling family, see app.scopes_for
+    roles: frozenset[str]  # any one of these application permissions
+    kind: str  # throttling family, see EmulatorApp._throttle
 
 
 class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, pattern: str, roles: set[str] | None, kind: str = "teams"):
+    def add(self, method: str, pattern: str, roles: set[str], kind: str = "teams") -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(
-                Route(method, re.compile(f"^{pattern}$"), handler, frozenset(roles) if roles else None, kind)
-            )
+            self.routes.append(Route(method, re.compile(f"^{pattern}$"), handler, frozenset(roles), kind))
             return handler
 
         return register

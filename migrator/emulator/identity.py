@@ -12,9 +12,11 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from migrator.emulator.directory import App, Directory
@@ -38,7 +40,7 @@ class Identity:
         self._key = secrets.token_bytes(32)
         self._valid: dict[str, tuple[float, Principal]] = {}
 
-    def openid_configuration(self, base: str, tenant: str) -> dict:
+    def openid_configuration(self, base: str, tenant: str) -> dict[str, str | list[str]]:
         self._require_tenant(tenant)
         root = f"{base}/{self.directory.tenant_id}"
         return {
@@ -53,7 +55,7 @@ class Identity:
             "tenant_region_scope": "EU",
         }
 
-    def issue_token(self, base: str, tenant: str, form: dict[str, str]) -> dict:
+    def issue_token(self, base: str, tenant: str, form: dict[str, str]) -> dict[str, str | int]:
         """The client-credentials grant with a secret or a certificate assertion."""
         self._require_tenant(tenant)
         if form.get("grant_type") != "client_credentials":
@@ -152,10 +154,18 @@ class Identity:
                 "The certificate with identifier used to sign the client assertion is not registered on application "
                 f"'{app.client_id}'.",
             )
+        key = cert.public_key()
+        if not isinstance(key, RSAPublicKey):  # the RS256 and PS256 assertions we accept need one
+            raise TokenError(
+                401,
+                "invalid_client",
+                "AADSTS700027",
+                "Client assertion failed signature validation: the certificate's key is not an RSA key.",
+            )
         try:
             claims = jwt.decode(
                 assertion,
-                cert.public_key(),
+                key,
                 algorithms=["RS256", "PS256"],
                 audience=audience,
                 options={"require": ["exp", "aud", "iss", "sub"]},
@@ -189,7 +199,7 @@ def _resource_of(scope: str) -> str:
     return scopes[0][: -len("/.default")]
 
 
-def _matching_certificate(app: App, header: dict) -> x509.Certificate | None:
+def _matching_certificate(app: App, header: dict[str, Any]) -> x509.Certificate | None:
     for pem in app.certificates:
         cert = x509.load_pem_x509_certificate(pem.encode())
         der = cert.public_bytes(Encoding.DER)

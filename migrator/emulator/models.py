@@ -14,7 +14,8 @@ import mimetypes
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, TypedDict
 from urllib.parse import quote
 
 from migrator import limits
@@ -78,6 +79,21 @@ class Clock:
 MAX_PRIVATE_CHANNEL_MEMBERS = 200  # members a private channel can be created with (channel: create)
 
 
+class Member(TypedDict):
+    """A user bound into a team, channel or chat, as stored with it; roles name `owner` or `guest`, or none."""
+
+    userId: str
+    roles: list[str]
+
+
+class HostedImage(NamedTuple):
+    """An imported message's inline image once checked, before it is stored under a hostedContents id."""
+
+    temp_id: str  # the @microsoft.graph.temporaryId the body references
+    content_type: str
+    content_bytes: str  # base64, as posted
+
+
 def public(record: Record) -> Record:
     """A stored record as Graph shows it: internal `_` fields removed."""
     return {k: v for k, v in record.items() if not k.startswith("_")}
@@ -87,7 +103,7 @@ def _thread_id(suffix: str) -> str:
     return f"19:{uuid.uuid4().hex}@{suffix}"
 
 
-def _b64decode(value: Any, where: str) -> bytes:
+def _b64decode(value: object, where: str) -> bytes:
     if not isinstance(value, str):
         raise BadRequest(f"{where}: contentBytes must be a base64 string.")
     try:
@@ -106,7 +122,7 @@ class Graph:
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
         self._versions: dict[str, int] = {}
-        self._export_cache: dict[tuple, tuple[tuple, list[Record]]] = {}
+        self._export_cache: dict[tuple[str, ...], tuple[tuple[int, ...], list[Record]]] = {}
         self._reindex()
         if not any(True for _ in store.values("conversations")):
             self._seed_chats()
@@ -165,7 +181,7 @@ class Graph:
                 )
 
     # ------------------------------------------------------------------ teams
-    def create_team(self, body: dict, app_id: str) -> tuple[str, str]:
+    def create_team(self, body: dict[str, Any], app_id: str) -> tuple[str, str]:
         """POST /teams: 202 with (team id, operation id); the team is usable once the operation succeeds."""
         mode = body.get("@microsoft.graph.teamCreationMode")
         created = self._backdated(body, mode, "teamCreationMode")
@@ -282,12 +298,11 @@ class Graph:
     def _team_channels(self, team_id: str) -> list[Record]:
         return [c for c in self.store.values("conversations") if c.get("_team") == team_id]
 
-    def create_channel(self, team_id: str, body: dict, app_id: str) -> tuple[int, Record]:
+    def create_channel(self, team_id: str, body: dict[str, Any], app_id: str) -> tuple[int, Record]:
         team = self.team(team_id)
         mode = body.get("@microsoft.graph.channelCreationMode")
         created = self._backdated(body, mode, "channelCreationMode")
-        name = body.get("displayName")
-        self._check_channel_name(name)
+        name = self._checked_channel_name(body.get("displayName"))
         self._check_name_free(team_id, name)
         if mode == MIGRATION and team["_migration"] != IN_PROGRESS:
             raise BadRequest("Migration channels can only be created in a team under migration.")
@@ -310,7 +325,7 @@ class Graph:
             members=members,
         )
         if mode == MIGRATION:
-            rendered = {
+            rendered: Record = {
                 key: None
                 for key in (
                     "createdDateTime",
@@ -325,7 +340,7 @@ class Graph:
             return 202, rendered
         return 201, public(channel)
 
-    def _channel_members(self, team_id: str, body: dict) -> list[dict]:
+    def _channel_members(self, team_id: str, body: dict[str, Any]) -> list[Member]:
         """A private channel's members are a subset of its team's: Graph refuses anyone else (and the team has
         members only once its completeMigration succeeded)."""
         members = [self._member_from_bind(entry) for entry in body.get("members", [])]
@@ -355,7 +370,7 @@ class Graph:
         migration: bool,
         app_id: str,
         general: bool = False,
-        members: list[dict] | None = None,
+        members: list[Member] | None = None,
     ) -> Record:
         channel_id = _thread_id("thread.tacv2")
         channel = {
@@ -384,15 +399,14 @@ class Graph:
         if taken or self.store.get("deleted_channels", f"{team_id}|{name.lower()}") is not None:
             raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
 
-    def update_channel(self, team_id: str, channel_id: str, body: dict) -> None:
+    def update_channel(self, team_id: str, channel_id: str, body: dict[str, Any]) -> None:
         """PATCH a channel's displayName or description; General keeps its name."""
         channel = self.channel(team_id, channel_id)
-        fields = {key: body[key] for key in ("displayName", "description") if key in body}
+        fields: Record = {key: body[key] for key in ("displayName", "description") if key in body}
         if "displayName" in fields and fields["displayName"] != channel["displayName"]:
             if channel["_general"]:
                 raise BadRequest("The General channel cannot be renamed.")
-            self._check_channel_name(fields["displayName"])
-            self._check_name_free(team_id, fields["displayName"])
+            self._check_name_free(team_id, self._checked_channel_name(fields["displayName"]))
         self.store.patch("conversations", channel_id, fields)
 
     def delete_channel(self, team_id: str, channel_id: str) -> None:
@@ -422,7 +436,8 @@ class Graph:
         return shown
 
     @staticmethod
-    def _check_channel_name(name: Any) -> None:
+    def _checked_channel_name(name: object) -> str:
+        """`name` when Graph accepts it as a channel's displayName, else 400."""
         if not isinstance(name, str) or not name.strip():
             raise BadRequest("displayName is required.")
         bad = sorted(CHANNEL_NAME_FORBIDDEN & set(name))
@@ -432,8 +447,9 @@ class Graph:
                 "| ' \", "
                 "not starting with _ or ., not ending with ., and not 'General'."
             )
+        return name
 
-    def start_migration(self, conv: Record, body: dict, app_id: str) -> None:
+    def start_migration(self, conv: Record, body: dict[str, Any], app_id: str) -> None:
         """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions)."""
         if conv["_kind"] == "chat" and conv["chatType"] == "meeting":
             raise BadRequest("Meeting chats cannot be put into migration mode.")
@@ -480,7 +496,7 @@ class Graph:
         }
         return self.store.put("conversations", chat_id, chat)
 
-    def create_chat(self, body: dict) -> tuple[int, Record]:
+    def create_chat(self, body: dict[str, Any]) -> tuple[int, Record]:
         chat_type = body.get("chatType")
         if chat_type not in ("oneOnOne", "group"):
             raise BadRequest("chatType must be oneOnOne or group.")
@@ -517,7 +533,7 @@ class Graph:
         ]
 
     # --------------------------------------------------------------- messages
-    def import_message(self, conv: Record, body: dict, app_id: str, reply_to: str | None = None) -> Record:
+    def import_message(self, conv: Record, body: dict[str, Any], app_id: str, reply_to: str | None = None) -> Record:
         """POST .../messages or .../replies in migration mode, with every createdDateTime rule."""
         if conv["_migration"] != IN_PROGRESS:
             raise Forbidden(
@@ -577,12 +593,12 @@ class Graph:
         self,
         conv: Record,
         created: int,
-        sender: dict,
-        body: dict,
+        sender: dict[str, Any],
+        body: dict[str, Any],
         *,
         reply_to: str | None = None,
-        hosted: list[tuple[str, str, str]] = (),
-        attachments: list | None = None,
+        hosted: Sequence[HostedImage] = (),
+        attachments: list[dict[str, Any]] | None = None,
         subject: str | None = None,
         summary: str | None = None,
         importance: str = "normal",
@@ -592,15 +608,15 @@ class Graph:
         message_id = message_id or str(created)
         base = self._message_url(conv, message_id, reply_to)
         hosted_ids = []
-        for temp_id, content_type, data in hosted:
+        for image in hosted:
             hc_id = base64.urlsafe_b64encode(f"id={uuid.uuid4().hex},type=1".encode()).decode().rstrip("=")
             self.store.put(
                 "hosted",
                 f"{conv['id']}|{message_id}|{hc_id}",
-                {"id": hc_id, "contentType": content_type, "contentBytes": data},
+                {"id": hc_id, "contentType": image.content_type, "contentBytes": image.content_bytes},
             )
             body["content"] = body["content"].replace(
-                f"../hostedContents/{temp_id}/$value", f"{base}/hostedContents/{hc_id}/$value"
+                f"../hostedContents/{image.temp_id}/$value", f"{base}/hostedContents/{hc_id}/$value"
             )
             hosted_ids.append(hc_id)
         stamp = format_ms(created)
@@ -645,7 +661,7 @@ class Graph:
         return f"{root}/{reply_to}/replies/{message_id}" if reply_to else f"{root}/{message_id}"
 
     @staticmethod
-    def _check_body(body: Any) -> tuple[str, str]:
+    def _check_body(body: object) -> tuple[str, str]:
         if not isinstance(body, dict) or not isinstance(body.get("content"), str):
             raise BadRequest("body with a string content is required.")
         content_type = str(body.get("contentType", "text")).lower()
@@ -655,7 +671,7 @@ class Graph:
             raise PayloadTooLarge(f"The message body exceeds the maximum size of {limits.MAX_BODY_BYTES} bytes.")
         return body["content"], content_type
 
-    def _check_from(self, sender: Any) -> dict:
+    def _check_from(self, sender: object) -> dict[str, Any]:
         user = sender.get("user") if isinstance(sender, dict) else None
         if not isinstance(user, dict) or not user.get("id"):
             raise BadRequest("from.user with an id is required for imported messages.")
@@ -675,10 +691,10 @@ class Graph:
         }
 
     @staticmethod
-    def _check_hosted(items: list, content: str) -> list[tuple[str, str, str]]:
+    def _check_hosted(items: list[Any], content: str) -> list[HostedImage]:
         """Inline images: the only media type in the import schema, each referenced from the body."""
         referenced = set(HOSTED_REF.findall(content))
-        seen: list[tuple[str, str, str]] = []
+        seen: list[HostedImage] = []
         for index, item in enumerate(items):
             where = f"hostedContents[{index}]"
             temp_id = item.get("@microsoft.graph.temporaryId") if isinstance(item, dict) else None
@@ -699,13 +715,13 @@ class Graph:
                     f"{where}: temporaryId '{temp_id}' is not referenced from the body as "
                     f"../hostedContents/{temp_id}/$value."
                 )
-            seen.append((temp_id, content_type, item["contentBytes"]))
-        missing = referenced - {temp_id for temp_id, _, _ in seen}
+            seen.append(HostedImage(temp_id, content_type, item["contentBytes"]))
+        missing = referenced - {image.temp_id for image in seen}
         if missing:
             raise BadRequest(f"The body references hostedContents that the request does not carry: {sorted(missing)}.")
         return seen
 
-    def _check_attachments(self, items: list, content: str) -> list[dict]:
+    def _check_attachments(self, items: list[Any], content: str) -> list[dict[str, Any]]:
         """Reference attachments to uploaded files, each matched by an <attachment id> tag in the body."""
         referenced = set(ATTACHMENT_REF.findall(content))
         known_urls = {item["webUrl"] for item in self.store.values("items") if "file" in item} if items else set()
@@ -857,7 +873,7 @@ class Graph:
             raise BadRequest("The item is a folder and has no content.")
         return base64.b64decode(item["_content"])
 
-    def create_upload_session(self, drive_id: str, parent_id: str, name: str, body: dict) -> Record:
+    def create_upload_session(self, drive_id: str, parent_id: str, name: str, body: dict[str, Any]) -> Record:
         self.drive_item(drive_id, parent_id)
         self._check_file_name(name)
         conflict = ((body or {}).get("item") or {}).get("@microsoft.graph.conflictBehavior", "replace")
@@ -914,7 +930,7 @@ class Graph:
             )
 
     # ---------------------------------------------------------------- members
-    def _member_from_bind(self, entry: dict) -> dict:
+    def _member_from_bind(self, entry: object) -> Member:
         if not isinstance(entry, dict) or entry.get("@odata.type") != "#microsoft.graph.aadUserConversationMember":
             raise BadRequest("Members must be #microsoft.graph.aadUserConversationMember.")
         match = USER_BIND.search(str(entry.get("user@odata.bind", "")))
@@ -928,7 +944,7 @@ class Graph:
             raise BadRequest("roles must be [] or ['owner'].")
         return {"userId": user["id"], "roles": roles}
 
-    def add_member(self, team_id: str, body: dict) -> None:
+    def add_member(self, team_id: str, body: dict[str, Any]) -> None:
         """POST /teams/{t}/members: only after the team's completeMigration (docs/graph-contract.md#members)."""
         team = self.team(team_id)
         if team["_migration"] == IN_PROGRESS:
@@ -943,7 +959,8 @@ class Graph:
         self.team(team_id)
         return [self._render_member(m) for m in self.store.values("members") if m["_team"] == team_id]
 
-    def _render_member(self, member: dict) -> Record:
+    def _render_member(self, member: Mapping[str, Any]) -> Record:
+        """A stored member (a `Member`, with its `_team` in a team's list) as Graph lists it."""
         user = self.directory.users.get(member["userId"], {})
         return {
             "@odata.type": "#microsoft.graph.aadUserConversationMember",
@@ -1020,14 +1037,13 @@ class Graph:
         size = top or 20
         next_token = None
         for message in self._export_sorted(conv_ids):
-            key = [message["_modified"], message["_conv"], message["id"]]
-            if after is not None and key <= after:
+            if after is not None and _export_key(message) <= after:
                 continue
             if message.get("_deleted", retention) < retention:
                 continue  # deleted messages stay exportable for 30 days only
             if predicate(message):
                 if len(page) == size:
-                    next_token = odata.encode_skiptoken([page[-1]["_modified"], page[-1]["_conv"], page[-1]["id"]])
+                    next_token = odata.encode_skiptoken(_export_key(page[-1]))
                     break
                 page.append(message)
         if model is None and page:
@@ -1045,14 +1061,14 @@ class Graph:
         if cached and cached[0] == versions:
             return cached[1]
         merged = [m for c in conv_ids for m in self._messages.get(c, {}).values()]
-        merged.sort(key=lambda m: (m["_modified"], m["_conv"], m["id"]))
+        merged.sort(key=_export_key)
         if len(self._export_cache) > 256:
             self._export_cache.clear()
         self._export_cache[cache_key] = (versions, merged)
         return merged
 
     # --------------------------------------------------------------- operator
-    def mutate(self, op: dict) -> Record:
+    def mutate(self, op: dict[str, Any]) -> Record:
         """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message."""
         conv = self.store.get("conversations", str(op.get("conversation")))
         if conv is None:
@@ -1149,7 +1165,7 @@ class Graph:
         return entry
 
     # ---------------------------------------------------------------- helpers
-    def _backdated(self, body: dict, mode: Any, mode_name: str) -> int | None:
+    def _backdated(self, body: dict[str, Any], mode: object, mode_name: str) -> int | None:
         """Contract: a createdDateTime needs the migration creation mode and must not be in the future."""
         if mode is not None and mode != MIGRATION:
             raise BadRequest(f"Invalid value '{mode}' for @microsoft.graph.{mode_name}; the only value is 'migration'.")
@@ -1180,6 +1196,10 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _export_key(message: Record) -> odata.ExportKey:
+    return message["_modified"], message["_conv"], message["id"]
 
 
 def _mime(name: str) -> str:

@@ -12,6 +12,7 @@ import base64
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from migrator.emulator.errors import BadRequest
@@ -41,7 +42,8 @@ def _field(message: dict[str, Any], path: str) -> Any:
 
 
 def _tokens(text: str) -> list[str]:
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     text = text.strip()
     while pos < len(text):
         match = _TOKEN.match(text, pos)
@@ -50,6 +52,27 @@ def _tokens(text: str) -> list[str]:
         out.append(match.group(1))
         pos = match.end()
     return out
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """One clause, `prop op value`, as written."""
+
+    prop: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True)
+class _Junction:
+    """`left and right` or `left or right`."""
+
+    op: str
+    left: _Node
+    right: _Node
+
+
+_Node = _Comparison | _Junction
 
 
 class _Parser:
@@ -67,21 +90,21 @@ class _Parser:
         self.pos += 1
         return token
 
-    def expr(self) -> tuple:
+    def expr(self) -> _Node:
         node = self.conj()
         while (self.peek() or "").lower() == "or":
             self.take()
-            node = ("or", node, self.conj())
+            node = _Junction("or", node, self.conj())
         return node
 
-    def conj(self) -> tuple:
+    def conj(self) -> _Node:
         node = self.atom()
         while (self.peek() or "").lower() == "and":
             self.take()
-            node = ("and", node, self.atom())
+            node = _Junction("and", node, self.atom())
         return node
 
-    def atom(self) -> tuple:
+    def atom(self) -> _Node:
         if self.peek() == "(":
             self.take()
             node = self.expr()
@@ -89,7 +112,7 @@ class _Parser:
                 raise BadRequest("Invalid $filter: missing ')'.")
             return node
         prop, op, value = self.take(), self.take().lower(), self.take()
-        return ("cmp", prop, op, value)
+        return _Comparison(prop, op, value)
 
 
 def _literal(value: str) -> str:
@@ -129,12 +152,12 @@ def _comparison(prop: str, op: str, raw: str) -> tuple[str, Predicate]:
     return "who", lambda m: _field(m, prop) == value
 
 
-def _compile(node: tuple) -> tuple[str, Predicate]:
-    if node[0] == "cmp":
-        return _comparison(*node[1:])
-    left_kind, left = _compile(node[1])
-    right_kind, right = _compile(node[2])
-    if node[0] == "or":
+def _compile(node: _Node) -> tuple[str, Predicate]:
+    if isinstance(node, _Comparison):
+        return _comparison(node.prop, node.op, node.value)
+    left_kind, left = _compile(node.left)
+    right_kind, right = _compile(node.right)
+    if node.op == "or":
         if "date" in (left_kind, right_kind) or "mixed" in (left_kind, right_kind):
             raise BadRequest("lastModifiedDateTime clauses can only be combined with 'and'.")
         return "who", lambda m: left(m) or right(m)
@@ -157,12 +180,22 @@ def compile_filter(text: str | None) -> Predicate:
     return _compile(node)[1]
 
 
-def encode_skiptoken(key: list) -> str:
+ExportKey = tuple[int, str, str]
+"""Where a message sorts in an export: (lastModified ms, conversation id, message id); a skiptoken is the last one
+of a page."""
+
+
+def encode_skiptoken(key: ExportKey) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_skiptoken(token: str) -> list:
+def decode_skiptoken(token: str) -> ExportKey:
+    """The key a page ends at; any token this module did not make is a 400, never a failed comparison later."""
     try:
-        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except ValueError:
         raise BadRequest("Invalid $skiptoken.") from None
+    match value:
+        case [int(modified), str(conversation), str(message_id)]:
+            return modified, conversation, message_id
+    raise BadRequest("Invalid $skiptoken.")

@@ -8,11 +8,13 @@ one of which the token must carry, as Microsoft's permission tables do.
 from __future__ import annotations
 
 import base64
+from typing import Any
 from urllib.parse import unquote
 
 from migrator.emulator.errors import BadRequest, Forbidden, NotFound
 from migrator.emulator.http import Call, Reply, Router
 from migrator.emulator.models import Graph, public
+from migrator.emulator.store import Record
 
 ID = r"[^/]+"
 TEAM = rf"/teams/(?P<team>{ID})"
@@ -48,11 +50,11 @@ router = Router()
 route = router.add
 
 
-def ok(body, status: int = 200, **headers: str) -> Reply:
+def ok(body: dict[str, Any], status: int = 200, **headers: str) -> Reply:
     return Reply(status=status, body=body, headers=headers)
 
 
-def collection(call: Call, context: str, items: list, page_size: int = 100) -> Reply:
+def collection(call: Call, context: str, items: list[Record], page_size: int = 100) -> Reply:
     """A listed collection, paged by `$top` and an offset `$skiptoken`."""
     top = call.int_param("$top") or page_size
     if top < 1:
@@ -68,7 +70,7 @@ def collection(call: Call, context: str, items: list, page_size: int = 100) -> R
 # ----------------------------------------------------------------------- teams
 @route("POST", "/teams", MIGRATE, kind="create_team")
 def create_team(graph: Graph, call: Call) -> Reply:
-    team_id, op_id = graph.create_team(call.json(), call.principal.app_id)
+    team_id, op_id = graph.create_team(call.json(), call.caller.app_id)
     return Reply(
         status=202,
         headers={"Location": f"/teams/{team_id}/operations/{op_id}", "Content-Location": f"/teams/{team_id}"},
@@ -87,7 +89,7 @@ def get_team(graph: Graph, call: Call) -> Reply:
 
 @route("POST", rf"{TEAM}/completeMigration", MIGRATE)
 def complete_team(graph: Graph, call: Call) -> Reply:
-    graph.complete_team(call.params["team"], call.principal.app_id)
+    graph.complete_team(call.params["team"], call.caller.app_id)
     return Reply(status=204)
 
 
@@ -162,7 +164,7 @@ def list_channels(graph: Graph, call: Call) -> Reply:
 
 @route("POST", rf"{TEAM}/channels", CREATE_CHANNEL, kind="channel_write")
 def create_channel(graph: Graph, call: Call) -> Reply:
-    status, channel = graph.create_channel(call.params["team"], call.json(), call.principal.app_id)
+    status, channel = graph.create_channel(call.params["team"], call.json(), call.caller.app_id)
     return ok(channel, status=status)
 
 
@@ -190,15 +192,13 @@ def channel_members(graph: Graph, call: Call) -> Reply:
 
 @route("POST", rf"{CHANNEL}/startMigration", MIGRATE)
 def start_channel_migration(graph: Graph, call: Call) -> Reply:
-    graph.start_migration(
-        graph.channel(call.params["team"], call.params["channel"]), call.json(), call.principal.app_id
-    )
+    graph.start_migration(graph.channel(call.params["team"], call.params["channel"]), call.json(), call.caller.app_id)
     return Reply(status=204)
 
 
 @route("POST", rf"{CHANNEL}/completeMigration", MIGRATE)
 def complete_channel(graph: Graph, call: Call) -> Reply:
-    graph.complete_migration(graph.channel(call.params["team"], call.params["channel"]), call.principal.app_id)
+    graph.complete_migration(graph.channel(call.params["team"], call.params["channel"]), call.caller.app_id)
     return Reply(status=204)
 
 
@@ -208,7 +208,7 @@ def files_folder(graph: Graph, call: Call) -> Reply:
 
 
 # ------------------------------------------------------------------ messages
-def _conversation(graph: Graph, call: Call):
+def _conversation(graph: Graph, call: Call) -> Record:
     if "chat" in call.params:
         return graph.chat(call.params["chat"])
     return graph.channel(call.params["team"], call.params["channel"])
@@ -222,7 +222,7 @@ REPLY = rf"{MESSAGE}/replies/(?P<reply>{ID})"
 @route("POST", MESSAGES, MIGRATE)
 def post_message(graph: Graph, call: Call) -> Reply:
     conv = _conversation(graph, call)
-    message = graph.import_message(conv, call.json(), call.principal.app_id)
+    message = graph.import_message(conv, call.json(), call.caller.app_id)
     return ok(public(message), status=201 if conv["_kind"] == "chat" else 200)
 
 
@@ -231,15 +231,15 @@ def post_reply(graph: Graph, call: Call) -> Reply:
     conv = _conversation(graph, call)
     if conv["_kind"] == "chat":
         raise BadRequest("Chat messages have no replies; import every chat message with POST /chats/{id}/messages.")
-    return ok(public(graph.import_message(conv, call.json(), call.principal.app_id, reply_to=call.params["message"])))
+    return ok(public(graph.import_message(conv, call.json(), call.caller.app_id, reply_to=call.params["message"])))
 
 
 def require_roles(call: Call, wanted: frozenset[str] | set[str]) -> None:
     """403 as Graph words it when the token carries none of the permissions an API accepts."""
-    if not call.principal.roles & wanted:
+    if not call.caller.roles & wanted:
         raise Forbidden(
             f"Missing role permissions on the request. API requires one of '{', '.join(sorted(wanted))}'. "
-            f"Roles on the request '{', '.join(sorted(call.principal.roles))}'."
+            f"Roles on the request '{', '.join(sorted(call.caller.roles))}'."
         )
 
 
@@ -312,13 +312,13 @@ def get_chat(graph: Graph, call: Call) -> Reply:
 
 @route("POST", rf"{CHAT}/startMigration", MIGRATE)
 def start_chat_migration(graph: Graph, call: Call) -> Reply:
-    graph.start_migration(graph.chat(call.params["chat"]), call.json(), call.principal.app_id)
+    graph.start_migration(graph.chat(call.params["chat"]), call.json(), call.caller.app_id)
     return Reply(status=204)
 
 
 @route("POST", rf"{CHAT}/completeMigration", MIGRATE)
 def complete_chat(graph: Graph, call: Call) -> Reply:
-    graph.complete_migration(graph.chat(call.params["chat"]), call.principal.app_id)
+    graph.complete_migration(graph.chat(call.params["chat"]), call.caller.app_id)
     return Reply(status=204)
 
 

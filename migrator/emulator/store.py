@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 Record = dict[str, Any]
 
@@ -21,9 +21,9 @@ class Store:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else None
         self.collections: dict[str, dict[str, Record]] = {}
-        self._log = None
+        self._log: TextIO | None = None
         if self.path is not None:
-            self._replay()
+            self._replay(self.path)
             self.compact()
 
     # -- reads -------------------------------------------------------------
@@ -75,15 +75,15 @@ class Store:
             self._log.close()
             self._log = None
 
-    def _append(self, entry: list) -> None:
+    def _append(self, entry: list[Any]) -> None:
         if self._log is not None:
             self._log.write(json.dumps(entry, separators=(",", ":")) + "\n")
             self._log.flush()
 
-    def _replay(self) -> None:
-        if not self.path.exists():
+    def _replay(self, path: Path) -> None:
+        if not path.exists():
             return
-        with open(self.path, encoding="utf-8") as log:
+        with open(path, encoding="utf-8") as log:
             for line in log:
                 try:
                     op, collection, key, *rest = json.loads(line)

@@ -21,7 +21,7 @@ class Limit:
 
 class SlidingWindows:
     def __init__(self) -> None:
-        self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._windows: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
 
     def admit(self, now: float, scopes: list[tuple[Limit, str]]) -> float:
         """0.0 when admitted (and recorded in every scope), else the seconds until room frees up."""
@@ -50,10 +50,10 @@ class ConversationStats:
     """Per channel/chat: requests, 429s sent, and the peak arrivals in any 1-second window."""
 
     def __init__(self) -> None:
-        self._arrivals: dict[str, deque[float]] = defaultdict(deque)
-        self.requests: dict[str, int] = defaultdict(int)
-        self.throttled: dict[str, int] = defaultdict(int)
-        self.peak: dict[str, int] = defaultdict(int)
+        self._arrivals: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.requests: defaultdict[str, int] = defaultdict(int)
+        self.throttled: defaultdict[str, int] = defaultdict(int)
+        self.peak: defaultdict[str, int] = defaultdict(int)
 
     def arrival(self, key: str, now: float) -> None:
         window = self._arrivals[key]
@@ -64,4 +64,7 @@ class ConversationStats:
         self.peak[key] = max(self.peak[key], len(window))
 
     def reset(self) -> None:
-        self.__init__()
+        self._arrivals.clear()
+        self.requests.clear()
+        self.throttled.clear()
+        self.peak.clear()

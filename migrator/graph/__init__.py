@@ -1,7 +1,7 @@
 """Microsoft Graph client: configuration, tokens, pacing, retries and typed errors."""
 
 from migrator.graph.auth import TokenProvider
-from migrator.graph.client import GraphClient
+from migrator.graph.client import GraphClient, json_object, object_id
 from migrator.graph.config import GraphConfig
 from migrator.graph.errors import (
     AuthenticationError,
@@ -42,4 +42,6 @@ __all__ = [
     "ThrottledError",
     "TokenProvider",
     "UnauthorizedError",
+    "json_object",
+    "object_id",
 ]

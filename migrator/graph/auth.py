@@ -82,11 +82,12 @@ class TokenProvider:
         if token and time.monotonic() < until:
             return token
         result = self._application().acquire_token_for_client(scopes=self._scopes)
-        if "access_token" not in result:
+        token = result.get("access_token")  # MSAL answers a dict, with the token or with the error
+        if not isinstance(token, str):
             raise self._error(result)
         lifetime = float(result.get("expires_in") or 0)
-        self._cached = (result["access_token"], time.monotonic() + lifetime - min(EARLY_REFRESH_S, lifetime / 2))
-        return result["access_token"]
+        self._cached = (token, time.monotonic() + lifetime - min(EARLY_REFRESH_S, lifetime / 2))
+        return token
 
     def _error(self, result: dict[str, Any]) -> AuthenticationError:
         secrets = (self._config.client_secret, self._config.client_cert_password)

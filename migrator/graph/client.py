@@ -34,6 +34,7 @@ from migrator.limits import CHANNEL_RPS
 log = logging.getLogger("migrator.graph")
 
 RECONCILE_HINT = "Graph may or may not have applied it: look it up before sending it again"
+UNNAMED_HINT = "Graph applied it without saying what it made: look it up before sending it again"
 _AUTO = "auto"
 
 
@@ -131,10 +132,23 @@ class GraphClient:
         resp = self.request("GET", path, params=params, **kwargs)
         return orjson.loads(resp.content) if resp.content else {}
 
-    def post_json(self, path: str, json: Any, **kwargs: Any) -> dict[str, Any] | None:
-        """The response body, or None when Graph answers without one (202, 204)."""
+    def post_json(self, path: str, json: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON object Graph answers a POST with (what it made: a message, a channel, an upload session…).
+
+        A 2xx without one leaves the caller as unsure of the outcome as a lost answer does, so it is raised as
+        one (`ConnectionLostError`) and the caller reconciles the same way. A POST answered without a body by
+        design (202 with a Location) goes through `request`.
+        """
+        return json_object(self.request("POST", path, json=json, **kwargs))
+
+    def create(self, path: str, json: Any, **kwargs: Any) -> str:
+        """POST a new message, channel or chat and return the id Graph gave it (an answer without one: see
+        `post_json`)."""
         resp = self.request("POST", path, json=json, **kwargs)
-        return orjson.loads(resp.content) if resp.content else None
+        created = json_object(resp).get("id")
+        if not isinstance(created, str) or not created:
+            raise _unnamed(resp, "no id for what it made")
+        return created
 
     def pages(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Each page of a collection; the nextLink already carries the query, so params go only to the first."""
@@ -242,6 +256,37 @@ class GraphClient:
             self._policy.max_retries,
             wait,
         )
+
+
+def json_object(resp: requests.Response) -> dict[str, Any]:
+    """The JSON object a 2xx answer carries; one without it is a lost answer (`ConnectionLostError`)."""
+    try:
+        answer = orjson.loads(resp.content) if resp.content else None
+    except orjson.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise _unnamed(resp, "no JSON object")
+    return answer
+
+
+def object_id(found: Mapping[str, Any]) -> str:
+    """The `id` of an object Graph listed or returned (a team, channel, chat or message): always a non-empty
+    string in Graph's answers, so anything else is a broken answer."""
+    value = found.get("id")
+    if not isinstance(value, str) or not value:
+        raise GraphError(f"Graph answered with an object without an id ({sorted(found)[:8]} keys)")
+    return value
+
+
+def _unnamed(resp: requests.Response, missing: str) -> ConnectionLostError:
+    return ConnectionLostError(
+        f"the answer holds {missing}",
+        status=resp.status_code,
+        request_id=resp.headers.get("request-id"),
+        method=resp.request.method,
+        url=resp.request.url,
+        hint=UNNAMED_HINT,
+    )
 
 
 def _token_rejected(resp: requests.Response) -> bool:

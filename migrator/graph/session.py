@@ -17,7 +17,7 @@ requests/s). The environment's proxies are read once per scheme and host.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,22 +38,24 @@ class GraphSession(requests.Session):
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
-    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """`Session.request` with `verify` and `timeout` filled in when no keyword gives them (MSAL, through
+        requests' own `get` and `post`, passes every option by keyword)."""
         if kwargs.get("verify") is None:
             kwargs["verify"] = self.default_verify
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, **kwargs)
+        return super().request(method, url, *args, **kwargs)
 
 
 class ProxyCache:
     """The environment's proxies (HTTPS_PROXY, NO_PROXY…) per scheme and host, read once per run."""
 
     def __init__(self) -> None:
-        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._proxies: dict[tuple[str, str], MutableMapping[str, str]] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: requests.Session, url: str) -> dict[str, str]:
+    def get(self, session: requests.Session, url: str) -> MutableMapping[str, str]:
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "")
         with self._lock:

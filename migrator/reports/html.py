@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType  # for the checker only: matplotlib is imported where charts are drawn
 
 _ENV = Environment(
     loader=PackageLoader("migrator.reports", "templates"),
@@ -37,7 +40,7 @@ _ENV.filters["num"] = lambda value: f"{value:,}" if isinstance(value, int) else 
 _ENV.filters["duration"] = duration
 
 # Text stays text (smaller, selectable); a fixed salt keeps the output byte-identical between runs.
-_SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "teams-migrator", "font.size": 9}
+_SVG_STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "teams-migrator", "font.size": 9}
 
 
 def render(template: str, **context: Any) -> str:

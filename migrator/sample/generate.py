@@ -92,16 +92,10 @@ class SampleSummary:
 
 @dataclass(frozen=True)
 class _Person:
-    slack: dict[str, Any]  # the users.json entry
+    id: str
+    deleted: bool  # left the workspace and no longer in Entra
+    slack: dict[str, Any]  # the users.json entry, with the same id and deleted flag
     entra_id: str
-
-    @property
-    def id(self) -> str:
-        return self.slack["id"]
-
-    @property
-    def deleted(self) -> bool:
-        return self.slack["deleted"]
 
 
 @dataclass
@@ -217,14 +211,16 @@ def _people(rng: random.Random, options: SampleOptions, team_id: str) -> tuple[l
         while handle in taken:
             handle += str(index)
         taken.add(handle)
-        user_id = "U" + _slack_id(rng)
+        user_id, deleted = "U" + _slack_id(rng), index == count - 1
         people.append(
             _Person(
+                user_id,
+                deleted,
                 {
                     "id": user_id,
                     "team_id": team_id,
                     "name": handle,
-                    "deleted": index == count - 1,
+                    "deleted": deleted,
                     "color": "9f69e7",
                     "real_name": f"{first} {last}",
                     "tz": "Europe/London",

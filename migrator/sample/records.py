@@ -68,7 +68,7 @@ class RecordWriter:
                 "ts": ts,
             }
         if self.bot is not None and post.user == self.bot.user_id:
-            record = self._bot_message(ts)
+            record = self._bot_message(self.bot, ts)
         else:
             record = self._user_message(post.user, ts)
         if files:
@@ -77,7 +77,7 @@ class RecordWriter:
             record["display_as_bot"] = False
         if post.replies:
             self._thread_summary(record, post)
-        elif post.kind == "reply":
+        elif post.thread_us is not None:  # a reply: only replies and roots with replies (above) have one
             record["thread_ts"] = slack_ts(post.thread_us)
             record["parent_user_id"] = post.parent_user
             if not self.plain and self.rng.random() < BROADCAST_SHARE:
@@ -87,7 +87,9 @@ class RecordWriter:
         return record
 
     def _user_message(self, user: str, ts: str) -> dict[str, Any]:
-        segments = [("text", text.sentence(self.rng))] if self.plain else text.draw(self.rng, self.audience)
+        segments: list[text.Segment] = (
+            [("text", text.sentence(self.rng))] if self.plain else text.draw(self.rng, self.audience)
+        )
         record: dict[str, Any] = {
             "client_msg_id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
             "type": "message",
@@ -104,7 +106,7 @@ class RecordWriter:
             record["blocks"] = [text.rich_text(segments, _block_id(self.rng))]
         return record
 
-    def _bot_message(self, ts: str) -> dict[str, Any]:
+    def _bot_message(self, bot: Bot, ts: str) -> dict[str, Any]:
         n = self.rng.randint(100, 9999)
         summary = self.rng.choice(vocab.BOT_TEXTS).format(n=n)
         return {
@@ -112,8 +114,8 @@ class RecordWriter:
             "subtype": "bot_message",
             "text": "",
             "ts": ts,
-            "bot_id": self.bot.bot_id,
-            "username": self.bot.name,
+            "bot_id": bot.bot_id,
+            "username": bot.name,
             "attachments": [
                 {
                     "id": 1,

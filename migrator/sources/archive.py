@@ -15,7 +15,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from migrator.model import File, FileStatus, Ignored, SourceError
 from migrator.sources.products import ANY_EXPORT
@@ -49,7 +49,7 @@ class ExportTree(Protocol):
 
     def names(self) -> list[str]: ...
 
-    def open(self, name: str) -> BinaryIO: ...
+    def open(self, name: str) -> IO[bytes]: ...
 
     def read(self, name: str) -> bytes: ...
 
@@ -146,8 +146,8 @@ class ZipTree:
     def names(self) -> list[str]:
         return list(self._members)
 
-    def open(self, name: str) -> BinaryIO:
-        return self._zip.open(self._members[name])  # type: ignore[return-value]
+    def open(self, name: str) -> IO[bytes]:
+        return self._zip.open(self._members[name])
 
     def read(self, name: str) -> bytes:
         with self.open(name) as handle:
@@ -201,7 +201,7 @@ class FolderTree:
     def names(self) -> list[str]:
         return self._names
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: str) -> IO[bytes]:
         return (self._root / name).open("rb")
 
     def read(self, name: str) -> bytes:

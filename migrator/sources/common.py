@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Self
+from typing import IO, Any, Self
 
 from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, Workspace, micros_to_iso
 from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
@@ -335,7 +335,7 @@ class SingleFileTree:
     def names(self) -> list[str]:
         return [self._path.name]
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: str) -> IO[bytes]:
         if name != self._path.name:
             raise FileNotFoundError(f"{name} is not in the export: only {self._path.name} was given")
         return self._path.open("rb")
@@ -402,7 +402,7 @@ class ExportReader:
         for day in self.days(conversation):
             yield from day.messages
 
-    def open_file(self, file: File) -> BinaryIO:
+    def open_file(self, file: File) -> IO[bytes]:
         return self._tree.open(member_of(file))
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import unquote, urlparse
 
 from migrator.model import (
@@ -173,7 +173,8 @@ class DiscordExport(SpooledExport):
             raise Refused("message without an author id")
         for person in [author, *dicts(raw.get("mentions"))]:
             self._person(conversation, person)
-        reference = raw.get("reference") if isinstance(raw.get("reference"), dict) else {}
+        reference = raw.get("reference")
+        reference = reference if isinstance(reference, dict) else {}
         root_id = None
         if (
             raw.get("type") == "Reply"
@@ -339,9 +340,10 @@ def _extras_as_cards(raw: dict[str, Any]) -> list[dict[str, Any]]:
         {"title": f"Sticker: {s.get('name') or 'unnamed'}", "title_link": str(s.get("sourceUrl") or "")}
         for s in dicts(raw.get("stickers"))
     ]
-    interaction = raw.get("interaction") if isinstance(raw.get("interaction"), dict) else {}
-    if interaction.get("name"):
-        user = interaction.get("user") if isinstance(interaction.get("user"), dict) else {}
+    interaction = raw.get("interaction")
+    if isinstance(interaction, dict) and interaction.get("name"):
+        user = interaction.get("user")
+        user = user if isinstance(user, dict) else {}
         cards.append(
             {"footer": f"/{interaction['name']} used by {user.get('nickname') or user.get('name') or 'someone'}"}
         )
@@ -350,7 +352,8 @@ def _extras_as_cards(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _reaction(raw: dict[str, Any]) -> Reaction:
     """Named by the emoji's code (`thumbsup`) when DiscordChatExporter gives one, else by its character."""
-    emoji = raw.get("emoji") if isinstance(raw.get("emoji"), dict) else {}
+    emoji = raw.get("emoji")
+    emoji = emoji if isinstance(emoji, dict) else {}
     users = tuple(str(u["id"]) for u in dicts(raw.get("users")) if u.get("id"))
     count = raw.get("count")
     return Reaction(
@@ -385,7 +388,7 @@ class _JsonObject:
     _DECODER = json.JSONDecoder()
     _SPACE = re.compile(r"[ \t\n\r]*")
 
-    def __init__(self, handle: BinaryIO, name: str, repairs: Repairs) -> None:
+    def __init__(self, handle: IO[bytes], name: str, repairs: Repairs) -> None:
         self._text = io.TextIOWrapper(handle, encoding="utf-8-sig")
         self._name = name
         self._repairs = repairs
@@ -456,7 +459,9 @@ class _JsonObject:
 
     def _peek(self) -> str:
         while True:
-            self._at = self._SPACE.match(self._buffer, self._at).end()  # type: ignore[union-attr]
+            space = self._SPACE.match(self._buffer, self._at)
+            assert space is not None  # `[ \t\n\r]*` matches the empty string too: there is always a match
+            self._at = space.end()
             if self._at < len(self._buffer):
                 return self._buffer[self._at]
             if not self._more():

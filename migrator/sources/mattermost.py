@@ -311,7 +311,8 @@ class MattermostExport(SpooledExport):
         user = str_or_none(post.get("user"))
         edit_at = post.get("edit_at")
         subtype = str_or_none(post.get("type"))
-        props = post.get("props") if isinstance(post.get("props"), dict) else {}
+        props = post.get("props")
+        props = props if isinstance(props, dict) else {}
         return Message(
             ts=ts,
             us=record.us,

@@ -22,7 +22,7 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import orjson
 
@@ -488,7 +488,7 @@ class SlackExport(ExportReader):
             if day is not None:
                 yield day
 
-    def open_file(self, file: File) -> BinaryIO:
+    def open_file(self, file: File) -> IO[bytes]:
         if file.extra.get(FROM_FETCH):
             return Path(member_of(file)).open("rb")
         return self._tree.open(self._prefix + member_of(file))

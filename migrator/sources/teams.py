@@ -224,7 +224,8 @@ class TeamsExport(SpooledExport):
         message_id = value.get("id")
         if not isinstance(message_id, str) or not message_id:
             raise Refused("chatMessage without an id")
-        identity = value.get("channelIdentity") if isinstance(value.get("channelIdentity"), dict) else {}
+        identity = value.get("channelIdentity")
+        identity = identity if isinstance(identity, dict) else {}
         conversation = str_or_none(identity.get("channelId")) or str_or_none(value.get("chatId"))
         if conversation is None:
             raise Refused(f"message {message_id} names neither a channel (channelIdentity) nor a chat (chatId)")
@@ -308,10 +309,14 @@ class TeamsExport(SpooledExport):
 
     def _message(self, record: Spooled, conversation_id: str) -> Message:
         raw: dict[str, Any] = record.payload
-        sender = raw.get("from") if isinstance(raw.get("from"), dict) else {}
-        user = sender.get("user") if isinstance(sender.get("user"), dict) else {}
-        app = sender.get("application") if isinstance(sender.get("application"), dict) else {}
-        body = raw.get("body") if isinstance(raw.get("body"), dict) else {}
+        sender = raw.get("from")
+        sender = sender if isinstance(sender, dict) else {}
+        user = sender.get("user")
+        user = user if isinstance(user, dict) else {}
+        app = sender.get("application")
+        app = app if isinstance(app, dict) else {}
+        body = raw.get("body")
+        body = body if isinstance(body, dict) else {}
         system = raw.get("messageType") in _SYSTEM_TYPES
         html = str(body.get("contentType") or "").lower() == "html"
         deleted = bool(raw.get("deletedDateTime"))
@@ -354,7 +359,8 @@ class TeamsExport(SpooledExport):
 
     def _inline_images(self, raw: dict[str, Any], conversation_id: str) -> list[File]:
         """One file per inline image of the body, found where the exporter downloaded it."""
-        content = str((raw.get("body") or {}).get("content") or "")
+        body = raw.get("body")
+        content = str(body.get("content") or "") if isinstance(body, dict) else ""
         folder = f"{raw[_ROOT]}/{self._images_dir}{self._safe(conversation_id)}/{self._safe(raw['id'])}/"
         files = []
         for hosted_id in dict.fromkeys(m.group(1) for m in _HOSTED.finditer(content)):
@@ -386,13 +392,15 @@ def _top(name: str) -> str:
 
 def _people_of(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The author and the people mentioned, as Graph identity objects with an id."""
-    sender = raw.get("from") if isinstance(raw.get("from"), dict) else {}
-    if isinstance(sender.get("user"), dict) and isinstance(sender["user"].get("id"), str):
-        yield sender["user"]
+    sender = raw.get("from")
+    user = sender.get("user") if isinstance(sender, dict) else None
+    if isinstance(user, dict) and isinstance(user.get("id"), str):
+        yield user
     for mention in dicts(raw.get("mentions")):
-        mentioned = mention.get("mentioned") if isinstance(mention.get("mentioned"), dict) else {}
-        if isinstance(mentioned.get("user"), dict) and isinstance(mentioned["user"].get("id"), str):
-            yield mentioned["user"]
+        mentioned = mention.get("mentioned")
+        user = mentioned.get("user") if isinstance(mentioned, dict) else None
+        if isinstance(user, dict) and isinstance(user.get("id"), str):
+            yield user
 
 
 def _linked_files(raw: dict[str, Any]) -> list[File]:
@@ -435,14 +443,11 @@ def _cards(value: Any, repairs: Repairs, origin: str) -> list[dict[str, Any]]:
         repairs.add(origin, repaired)
         parsed = parsed if isinstance(parsed, dict) else {}
         if kind == "messageReference":
-            sender = (
-                ((parsed.get("messageSender") or {}).get("user") or {})
-                if isinstance(parsed.get("messageSender"), dict)
-                else {}
-            )
+            sender = parsed.get("messageSender")
+            user = sender.get("user") if isinstance(sender, dict) else None
             cards.append(
                 {
-                    "author_name": str(sender.get("displayName") or ""),
+                    "author_name": str(user.get("displayName") or "") if isinstance(user, dict) else "",
                     "text": str(parsed.get("messagePreview") or ""),
                     "fallback": "a quoted message",
                 }
@@ -464,19 +469,22 @@ def _reactions(value: Any) -> list[Reaction]:
     for reaction in dicts(value):
         kind = str(reaction.get("reactionType") or "")
         name = _REACTIONS.get(kind) or (emoji.demojize(kind).strip(":") if emoji.is_emoji(kind) else kind)
-        user = ((reaction.get("user") or {}).get("user") or {}) if isinstance(reaction.get("user"), dict) else {}
-        by_name[name or "?"].append(str(user.get("id") or ""))
+        identity = reaction.get("user")
+        user = identity.get("user") if isinstance(identity, dict) else None
+        by_name[name or "?"].append(str(user.get("id") or "") if isinstance(user, dict) else "")
     return [Reaction(name=name, count=len(who), users=tuple(w for w in who if w)) for name, who in by_name.items()]
 
 
 def _event_type(raw: dict[str, Any]) -> str:
-    detail = raw.get("eventDetail") if isinstance(raw.get("eventDetail"), dict) else {}
+    detail = raw.get("eventDetail")
+    detail = detail if isinstance(detail, dict) else {}
     return str(detail.get("@odata.type") or "#microsoft.graph.eventMessageDetail").rpartition(".")[2]
 
 
 def _event_text(raw: dict[str, Any]) -> str:
     """What a system event said, from its eventDetail: "members added: Ada Lovelace, Grace Hopper"."""
-    detail = raw.get("eventDetail") if isinstance(raw.get("eventDetail"), dict) else {}
+    detail = raw.get("eventDetail")
+    detail = detail if isinstance(detail, dict) else {}
     if not detail:
         return "a Teams system event (the export carries no details)"
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", _event_type(raw).removesuffix("EventMessageDetail")).lower() or "event"

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from migrator.emulator.asgi import Receive, Send, close_without_answer, read_body
+from migrator.emulator.asgi import Receive, Scope, Send, close_without_answer, read_body
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.slack.workspace import HostedFile, Token, Workspace
 from migrator.emulator.throttle import Limit, SlidingWindows
@@ -81,7 +81,7 @@ class SlackEmulatorApp:
         self.counts: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})

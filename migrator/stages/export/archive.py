@@ -55,7 +55,7 @@ def conversation_of(message: Message) -> str:
     """The channel or chat a message belongs to; every exported chatMessage names one."""
     identity = message.get("channelIdentity") or {}
     conversation = identity.get("channelId") or message.get("chatId")
-    if not conversation:
+    if not conversation or not isinstance(conversation, str):
         raise ArchiveError(
             f"message {message.get('id')!r} names neither a channel (channelIdentity) nor a chat (chatId); "
             "Graph's answer is not an exported chatMessage"
@@ -126,8 +126,11 @@ class TargetArchive:
         try:
             meta = json.loads((self.root / META_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            meta = None
+        if not isinstance(meta, dict):  # missing, unreadable or damaged: the names are looked up again
             meta = {}
-        meta.setdefault("conversations", {})
+        if not isinstance(meta.get("conversations"), dict):
+            meta["conversations"] = {}
         return meta
 
     def write_meta(self, meta: dict[str, Any]) -> None:

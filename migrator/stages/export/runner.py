@@ -266,8 +266,9 @@ class _TargetRun:
 
 
 def _chat_name(chat: dict[str, Any]) -> str:
-    if chat.get("topic"):
-        return chat["topic"]
+    topic = chat.get("topic")
+    if isinstance(topic, str) and topic:
+        return topic
     people = [m.get("displayName") for m in chat.get("members") or [] if m.get("displayName")]
     return ", ".join(people) or chat["id"]
 

@@ -67,10 +67,11 @@ def load(
     for _, conv in _planned(teams, chats):
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    _run(loader, _provision(provisioner, teams, chats, result), options.workers)
+    team_ids, work = _provision(provisioner, teams, chats, result)
+    _run(loader, work, options.workers)
     for team in teams:
-        _finish_team(provisioner, journal, team, result)
-    _run(loader, _provision_private(provisioner, teams, result), options.workers)
+        _finish_team(provisioner, team, team_ids[team.key], result)
+    _run(loader, _provision_private(provisioner, teams, team_ids, result), options.workers)
     result.seconds = time.monotonic() - started
     return result
 
@@ -94,11 +95,14 @@ def _run(loader: ConversationLoader, work: list[Work], workers: int) -> None:
 
 def _provision(
     provisioner: Provisioner, teams: list[PlannedTeam], chats: list[PlannedConversation], result: LoadOutcome
-) -> list[Work]:
-    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted."""
+) -> tuple[dict[str, str], list[Work]]:
+    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted.
+
+    Returns each team's id in Teams by plan key, and the conversations to load."""
+    team_ids: dict[str, str] = {}
     work: list[Work] = []
     for team in teams:
-        team_id = provisioner.team(team)
+        team_id = team_ids[team.key] = provisioner.team(team)
         for channel in team.channels:
             if channel.membership == "private":
                 continue  # after the team's members: see _provision_private
@@ -109,10 +113,12 @@ def _provision(
         outcome = ConversationOutcome(chat.key, "(chats)", chat.display_name, chat.messages)
         work.append((f"/chats/{chat_id}", chat, outcome, partial(provisioner.complete_chat, chat_id)))
         result.conversations.append(outcome)
-    return work
+    return team_ids, work
 
 
-def _provision_private(provisioner: Provisioner, teams: list[PlannedTeam], result: LoadOutcome) -> list[Work]:
+def _provision_private(
+    provisioner: Provisioner, teams: list[PlannedTeam], team_ids: dict[str, str], result: LoadOutcome
+) -> list[Work]:
     """Private channels of the teams whose members are in: a private channel's members must already be members
     of its team, and Graph adds team members only after the team's completeMigration. Each is created with its
     members, then reopened with startMigration (backdated) for the import."""
@@ -127,7 +133,7 @@ def _provision_private(provisioner: Provisioner, teams: list[PlannedTeam], resul
                 outcome.reasons["not created: its team is not completed yet (see above); load again"] += 1
                 result.conversations.append(outcome)
             continue
-        team_id = provisioner.journal.team_id(team.key)
+        team_id = team_ids[team.key]
         for channel in private:
             channel_id = provisioner.channel(team.key, team_id, channel)
             work.append(_channel_work(provisioner, team, team_id, channel_id, channel, result))
@@ -148,7 +154,7 @@ def _channel_work(
     return f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete
 
 
-def _finish_team(provisioner: Provisioner, journal: Journal, team: PlannedTeam, result: LoadOutcome) -> None:
+def _finish_team(provisioner: Provisioner, team: PlannedTeam, team_id: str, result: LoadOutcome) -> None:
     """Complete the team and add its members once, and only once, every channel completed."""
     keys = {ch.key for ch in team.channels if ch.membership != "private"}
     open_channels = [c.name for c in result.conversations if c.key in keys and not c.completed]
@@ -159,7 +165,6 @@ def _finish_team(provisioner: Provisioner, journal: Journal, team: PlannedTeam, 
             + "; fix the cause and load again (or --complete-with-failures)"
         )
         return
-    team_id = journal.team_id(team.key)
     provisioner.complete_team(team, team_id)
     result.members_added += provisioner.add_members(team, team_id)
     result.teams_completed.append(team.display_name)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from migrator.graph import ConflictError, GraphClient, GraphError, NotFoundError
+from migrator.graph import ConflictError, GraphClient, GraphError, NotFoundError, object_id
 from migrator.journal import COMPLETED, POSTED, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.outcome import ConversationOutcome
@@ -92,7 +92,8 @@ class ConversationLoader:
                 outcome.already += 1
                 continue
             if line.get("kind") == "reply":
-                root_id = ids.get(line.get("root_key"))
+                root_key = line.get("root_key")
+                root_id = ids.get(root_key) if root_key is not None else None
                 if root_id is None:
                     self._failed(conv, outcome, key, "its thread root was not imported", None)
                     continue
@@ -120,15 +121,15 @@ class ConversationLoader:
         """Post one message; a duplicate is impossible because Graph refuses a taken millisecond."""
         key = line["key"]
         try:
-            posted = self.client.post_json(target, request, idempotent=True)
+            message_id = self.client.create(target, request, idempotent=True)
         except ConflictError:
             return self._reconcile(target, line, conv, outcome)
         except GraphError as error:
             self._failed(conv, outcome, key, f"{error.status} {error.code}: {error.message}", error.request_id)
             return None
-        self.journal.mark_posted(conv.key, key, posted["id"])
+        self.journal.mark_posted(conv.key, key, message_id)
         outcome.posted += 1
-        return posted["id"]
+        return message_id
 
     def _reconcile(
         self, target: str, line: dict[str, Any], conv: PlannedConversation, outcome: ConversationOutcome
@@ -146,10 +147,11 @@ class ConversationLoader:
                 None,
             )
             return None
-        self.journal.mark_posted(conv.key, line["key"], found["id"], how="reconciled")
+        message_id = object_id(found)
+        self.journal.mark_posted(conv.key, line["key"], message_id, how="reconciled")
         outcome.already += 1
         log.info("%s: %s had landed before (reconciled after a 409)", conv.key, line["key"])
-        return found["id"]
+        return message_id
 
     def _landed(self, target: str, created: str) -> dict[str, Any] | None:
         """The message at `created` in this thread or channel: by id first (Teams ids are the epoch ms), else by

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
-from migrator.graph import BadRequestError, ConflictError, ConnectionLostError, GraphClient, NotFoundError, RateLimiter
+from migrator.graph import (
+    BadRequestError,
+    ConflictError,
+    ConnectionLostError,
+    GraphClient,
+    NotFoundError,
+    RateLimiter,
+    object_id,
+)
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
 from migrator.plan import PlannedConversation, PlannedTeam
@@ -72,7 +81,12 @@ class Provisioner:
         while True:
             status = self.client.get_json(operation)
             if status["status"] == "succeeded":
-                team_id = status["targetResourceId"]
+                team_id = status.get("targetResourceId")
+                if not isinstance(team_id, str) or not team_id:
+                    raise ProvisionError(
+                        f"team {team.display_name!r}: Teams reported the creation succeeded without naming the team "
+                        "(no targetResourceId); run load again later"
+                    )
                 self.journal.set_team(team.key, CREATED, team_id=team_id)
                 return team_id
             if status["status"] == "failed":
@@ -91,12 +105,13 @@ class Provisioner:
         """The team a lost POST created, recognised by its name and its backdated creation time."""
         escaped = team.display_name.replace("'", "''")
         for group in self.client.paginate("/groups", params={"$filter": f"displayName eq '{escaped}'"}):
+            group_id = object_id(group)
             try:
-                found = self.client.get_json(f"/teams/{group['id']}")
+                found = self.client.get_json(f"/teams/{group_id}")
             except NotFoundError:
                 continue  # still provisioning or not a team
-            if found.get("createdDateTime") == team.created and self.journal.team_key_of(group["id"]) is None:
-                return group["id"]
+            if found.get("createdDateTime") == team.created and self.journal.team_key_of(group_id) is None:
+                return group_id
         return None
 
     def _check_exists(self, team: PlannedTeam, team_id: str) -> None:
@@ -144,7 +159,7 @@ class Provisioner:
 
     def _create_open_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
         """A channel outside migration mode (startMigration follows); a private one with its members."""
-        body: dict = {
+        body: dict[str, Any] = {
             "displayName": channel.display_name,
             "description": channel.description or None,
             "membershipType": channel.membership,
@@ -153,7 +168,7 @@ class Provisioner:
             body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
         return self._post_channel(team_id, channel, body)
 
-    def _post_channel(self, team_id: str, channel: PlannedConversation, body: dict) -> str | None:
+    def _post_channel(self, team_id: str, channel: PlannedConversation, body: dict[str, Any]) -> str | None:
         """Create the channel. Names are unique in a team, so after a lost answer (a dropped connection,
         a 5xx) or a 409 the channel is looked up by name; a lost answer whose channel is not there was not
         applied, and the POST is sent again (a 409 then still finds one that appears late)."""
@@ -161,7 +176,7 @@ class Provisioner:
         for attempt in range(1, LOST_ANSWER_ATTEMPTS + 1):
             try:
                 with self._channel_writes.slot("channel-writes"):
-                    return self.client.post_json(f"/teams/{team_id}/channels", payload)["id"]
+                    return self.client.create(f"/teams/{team_id}/channels", payload)
             except ConflictError:
                 return self._find_channel(team_id, channel.display_name)
             except ConnectionLostError:
@@ -218,7 +233,7 @@ class Provisioner:
             body["topic"] = chat.display_name
         # A oneOnOne chat is unique per pair, so re-sending after a lost answer returns the same chat;
         # a group chat is not, hence the journal's REQUESTED mark before this call is made again.
-        return self.client.post_json("/chats", body, idempotent=chat.membership == "oneOnOne")["id"]
+        return self.client.create("/chats", body, idempotent=chat.membership == "oneOnOne")
 
     def _find_chat(self, chat: PlannedConversation) -> str | None:
         """The chat a POST whose answer was lost created: same type, topic and members, never put into
@@ -232,7 +247,7 @@ class Provisioner:
                 and found.get("migrationMode") is None
                 and self.journal.conversation_key_of(found["id"]) is None
             ):
-                return found["id"]
+                return object_id(found)
         return None
 
     def complete_chat(self, chat_id: str) -> None:
@@ -241,7 +256,7 @@ class Provisioner:
     def _find_channel(self, team_id: str, name: str) -> str | None:
         for found in self.client.paginate(f"/teams/{team_id}/channels"):
             if found["displayName"].lower() == name.lower():
-                return found["id"]
+                return object_id(found)
         return None
 
     # ------------------------------------------------------------- completion
@@ -303,7 +318,7 @@ def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:
     return ProvisionError(f"channel {channel.display_name!r}: not found in team {team_id} after creating it")
 
 
-def _member_bind(user_id: str, roles: list[str]) -> dict:
+def _member_bind(user_id: str, roles: list[str]) -> dict[str, Any]:
     return {
         "@odata.type": "#microsoft.graph.aadUserConversationMember",
         "roles": roles,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from migrator.errors import IncompleteError
-from migrator.graph import GraphClient
+from migrator.graph import GraphClient, json_object
 from migrator.limits import SIMPLE_UPLOAD_MAX_BYTES
 from migrator.plan import PlanError, PlannedUpload
 
@@ -32,18 +33,22 @@ def read_upload(plan_dir: Path, upload: PlannedUpload) -> bytes:
     return data
 
 
-def upload(client: GraphClient, folder: dict, upload_: PlannedUpload, data: bytes, rate_key: str) -> dict:
+def upload(
+    client: GraphClient, folder: dict[str, Any], upload_: PlannedUpload, data: bytes, rate_key: str
+) -> dict[str, Any]:
     """Put one file in the folder and return its driveItem."""
     drive = folder["parentReference"]["driveId"]
     target = f"/drives/{drive}/items/{folder['id']}:/{quote(upload_.name)}:"
     if len(data) <= SIMPLE_UPLOAD_MAX_BYTES:
-        return client.request(
-            "PUT",
-            f"{target}/content",
-            data=data,
-            rate_key=rate_key,
-            headers={"Content-Type": "application/octet-stream"},
-        ).json()
+        return json_object(
+            client.request(
+                "PUT",
+                f"{target}/content",
+                data=data,
+                rate_key=rate_key,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+        )
     session = client.post_json(
         f"{target}/createUploadSession",
         {"item": {"@microsoft.graph.conflictBehavior": "replace"}},
@@ -57,13 +62,13 @@ class UploadError(IncompleteError):
     """An upload session lost or refused the bytes: that file (and its message) failed this run; load again."""
 
 
-def _send_fragments(client: GraphClient, upload_url: str, data: bytes, name: str) -> dict:
+def _send_fragments(client: GraphClient, upload_url: str, data: bytes, name: str) -> dict[str, Any]:
     """PUT the fragments in order.
 
     The upload URL is pre-authorised: no bearer token goes to it, and it never
     appears in an error or a log, since it grants access by itself.
     """
-    answer: dict = {}
+    answer: Any = None
     for start in range(0, len(data), FRAGMENT):
         chunk = data[start : start + FRAGMENT]
         try:
@@ -81,4 +86,6 @@ def _send_fragments(client: GraphClient, upload_url: str, data: bytes, name: str
         if not response.ok:
             raise UploadError(f"{name}: upload session refused the bytes at {start} with HTTP {response.status_code}")
         answer = response.json()
+    if not isinstance(answer, dict):  # the last fragment's answer is the file's driveItem
+        raise UploadError(f"{name}: the upload session ended without naming the file it made; load again")
     return answer

@@ -48,15 +48,16 @@ class Authors:
             _sender(mappings.fallback_id, mappings.fallback or "Migration account") if mappings.fallback_id else None
         )
         self.names = {user_id: self._name(user_id) for user_id in users}
-        # Who posts as themselves, decided once per person rather than once per message.
-        self.mapped = {
+        # Who posts as themselves, decided once per person rather than once per message; looked up with the
+        # message's author, which may be None (no author), hence the key type.
+        self.mapped: dict[str | None, Author] = {
             row.source_id: _person(row.entra_id, self.names[row.source_id])
             for row in rows
             if row.action == "map" and row.entra_id and row.source_id in self.names
         }
-        self.counts: Counter = Counter({"mapped": 0, "fallback": 0, "skipped": 0})
-        self.fallback_names: Counter = Counter()  # original author -> messages the fallback account posted
-        self.skipped: Counter = Counter()  # (author, reason) -> messages left out
+        self.counts: Counter[str] = Counter({"mapped": 0, "fallback": 0, "skipped": 0})
+        self.fallback_names: Counter[str] = Counter()  # original author -> messages the fallback account posted
+        self.skipped: Counter[tuple[str, str]] = Counter()  # (author, reason) -> messages left out
 
     def _name(self, user_id: str) -> str:
         row = self.rows.get(user_id)
@@ -66,7 +67,7 @@ class Authors:
     def for_message(self, message: Message) -> Author | None:
         """The author to post as, or None when the message is to be left out (counted)."""
         user_id = message.user or self.bots.get(message.bot_id or "")
-        author = self.mapped.get(user_id)  # type: ignore[arg-type]
+        author = self.mapped.get(user_id)
         if author is not None:
             self.counts["mapped"] += 1
             return author
@@ -76,9 +77,11 @@ class Authors:
             self.counts["mapped"] += 1
             return _person(row.entra_id, self.names.get(row.source_id, name))
         if row is not None and row.action == "skip":
-            return self._skip(name, SKIPPED_BY_MAPPING)
+            self._skip(name, SKIPPED_BY_MAPPING)
+            return None
         if self.fallback is None:
-            return self._skip(name, NO_FALLBACK)
+            self._skip(name, NO_FALLBACK)
+            return None
         self.counts["fallback"] += 1
         self.fallback_names[name] += 1
         return Author(self.fallback, posted_by=name)
@@ -90,7 +93,6 @@ class Authors:
     def _skip(self, name: str, reason: str) -> None:
         self.counts["skipped"] += 1
         self.skipped[(name, reason)] += 1
-        return None
 
     def _original_name(self, message: Message, user_id: str | None) -> str:
         """The name Slack showed: a bot's username, the export's copy of the profile, or the user list's."""

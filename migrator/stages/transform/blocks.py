@@ -86,9 +86,11 @@ def _list(element: dict[str, Any], lists: list[tuple[int, Element]], out: list[E
         target = Element(tag, [], (("start", str(offset + 1)),) if tag == "ol" and offset else ())
         if lists:
             parent = lists[-1][1]
-            if not parent.children:
-                parent.append(el("li"))
-            parent.children[-1].append(target)
+            last = parent.children[-1] if parent.children else None
+            if not isinstance(last, Element):  # a list's children are its <li> items; an empty one gets its first
+                last = el("li")
+                parent.append(last)
+            last.append(target)
         else:
             out.append(target)
         lists.append((indent, target))
@@ -238,11 +240,11 @@ def _image(block: dict[str, Any], ctx: Context) -> list[Element]:
 
 
 def _table(block: dict[str, Any], ctx: Context) -> list[Element]:
-    rows = []
+    rows: list[Node] = []
     for row in block.get("rows") or []:
         if not isinstance(row, list):
             continue
-        cells = []
+        cells: list[Node] = []
         for cell in _dicts(row):
             content = (
                 _rich_text(cell, ctx) if cell.get("type") == "rich_text" else [el("p", str(cell.get("text") or ""))]

@@ -12,7 +12,7 @@ from typing import Any
 
 from migrator.stages.transform.blocks import render_blocks
 from migrator.stages.transform.context import Context
-from migrator.stages.transform.markup import Element, el, link, note
+from migrator.stages.transform.markup import Element, Node, el, link, note
 from migrator.stages.transform.text import SLACK, Syntax
 
 
@@ -33,8 +33,8 @@ def render_cards(attachments: list[dict[str, Any]], ctx: Context, syntax: Syntax
     return out
 
 
-def _card_body(attachment: dict[str, Any], ctx: Context, syntax: Syntax) -> list[Element]:
-    body: list[Element] = []
+def _card_body(attachment: dict[str, Any], ctx: Context, syntax: Syntax) -> list[Node]:
+    body: list[Node] = []
     if _text(attachment, "author_name"):
         author = attachment["author_name"]
         body.append(el("p", link(attachment["author_link"], author) if _text(attachment, "author_link") else author))

@@ -17,7 +17,7 @@ class Context:
     users: Mapping[str, str]  # source user id -> the name shown in Teams
     channels: Mapping[str, str]  # source conversation id -> its name
     features: set[str] = field(default_factory=set)  # conversions used by the current message
-    unsupported: Counter = field(default_factory=Counter)  # block / element types with no HTML form, whole run
+    unsupported: Counter[str] = field(default_factory=Counter)  # block / element types with no HTML form, whole run
 
     def user_name(self, user_id: str, label: str = "") -> str:
         return self.users.get(user_id) or label or user_id

@@ -153,10 +153,10 @@ class FilePlanner:
             if data is not None:
                 self._inline(parts, file, data)
                 return hosted_bytes + len(data)
-        if file.status is FileStatus.AVAILABLE and uploads is None:
-            self._placeholder(parts, file, message_key, "in_chat")
-            return hosted_bytes
-        if file.status is FileStatus.AVAILABLE and uploads is not None:  # (None is a chat: handled above)
+        if file.status is FileStatus.AVAILABLE:
+            if uploads is None:
+                self._placeholder(parts, file, message_key, "in_chat")
+                return hosted_bytes
             try:
                 stored = self.store.store(key, file)
             except UNREADABLE:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
+from typing import final
 from urllib.parse import urlsplit
 
 import emoji
@@ -24,10 +25,11 @@ LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 NOTE_STYLE = "color:#616161"  # Teams' secondary text colour: notes read as notes, not as the author's words
 
 
+@final  # never subclassed, so `type(node) is not Element` tells mypy a node is text (see `_render`)
 @dataclass(slots=True)
 class Element:
     tag: str
-    children: list = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
     attrs: tuple[tuple[str, str], ...] = ()
 
     def append(self, node: Node) -> None:
@@ -61,7 +63,7 @@ def newlines(text: str) -> str:
 def _render(nodes: Iterable[Node], out: list[str], pre: bool) -> None:
     append = out.append
     for node in nodes:
-        if type(node) is str:
+        if type(node) is not Element:  # text; an exact type test is the cheapest, and runs for every node
             if "&" in node or "<" in node or ">" in node:
                 node = escape(node, quote=False)
             if "\n" in node or "\r" in node:

@@ -137,9 +137,9 @@ class ChannelPlan:
 
     # --- reading --------------------------------------------------------------
 
-    def add(self, conversation: Conversation) -> Counter:
+    def add(self, conversation: Conversation) -> Counter[str]:
         """Render every message of one source conversation; returns its counts for the report."""
-        counts: Counter = Counter(
+        counts: Counter[str] = Counter(
             {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
         )
         keep_system, for_message = self.run.keep_system, self.run.authors.for_message
@@ -159,7 +159,7 @@ class ChannelPlan:
             counts["planned"] += 1
         return counts
 
-    def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter) -> None:
+    def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter[str]) -> None:
         counts["files_left_out"] += len(message.files)
         if not message.is_reply:
             self.skipped_roots.setdefault((conversation.id, message.ts), reason)
@@ -191,7 +191,7 @@ class ChannelPlan:
             parts = self._split(key, author, preamble, [render([block]) for block in blocks], files)
         self.run.tally.conversions.update(ctx.features)
         note = self._fallback_note(author.posted_by) if author.posted_by else None
-        thread = (conversation.id, message.thread_ts if reply else message.ts)
+        thread = (conversation.id, message.ts if message.thread_ts is None else message.thread_ts)  # a root's: its ts
         self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
 
     def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
@@ -249,7 +249,7 @@ class ChannelPlan:
         self._flush()
         placements = place(self.records, self.run.now_ms)  # a record has what placing reads: thread, us, root, span
         order = time_order(placements)
-        counts: Counter = Counter()
+        counts: Counter[str] = Counter()
         lines = self._lines(order, placements, counts)
         written = write_encoded_lines(plan_dir / self.target.file, lines)
         first = min((p.ms for p in placements), default=None)
@@ -326,7 +326,7 @@ class ChannelPlan:
         data = self.spool.read(record.length)
         return [data] if record.span == 1 else data.split(b"\x00")  # most messages are one part: no scan for NUL
 
-    def _lines(self, order: list[int], placements: list[Placement], counts: Counter) -> Iterator[bytes]:
+    def _lines(self, order: list[int], placements: list[Placement], counts: Counter[str]) -> Iterator[bytes]:
         """Each plan line as UTF-8 JSON: the plan fields, then the request fields spooled ready-encoded
         (bytes throughout, so the bodies are never decoded and encoded again)."""
         records, is_chat = self.records, self.is_chat

@@ -14,7 +14,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bs4 import NavigableString, Tag
+    from bs4.element import PageElement, Tag
 
 
 class SplitError(ValueError):
@@ -59,7 +59,8 @@ def _cut_block(html: str, budget: int) -> list[str]:
     return pieces
 
 
-def _cut_node(node: Tag | NavigableString, budget: int, in_pre: bool) -> list[str]:
+def _cut_node(node: PageElement, budget: int, in_pre: bool) -> list[str]:
+    """A tag, or text (a NavigableString, comments included) as escaped text."""
     from bs4 import Tag
 
     if isinstance(node, Tag):

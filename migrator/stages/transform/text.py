@@ -38,7 +38,8 @@ def _plain_inline(text: str, ctx: Context) -> list[Node]:
 
 
 SLACK = Syntax(mrkdwn.blocks, mrkdwn.inline)
-_SYNTAX = {
+# Keyed by `Message.extra.get(TEXT_FORMAT)`: None (absent) and a format not listed read as Slack's (`syntax`).
+_SYNTAX: dict[str | None, Syntax] = {
     MARKDOWN: Syntax(markdown.blocks, markdown.inline_text),
     DISCORD_MARKDOWN: Syntax(
         partial(markdown.blocks, channels_by_name=False), partial(markdown.inline_text, channels_by_name=False)

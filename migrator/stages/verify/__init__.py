@@ -108,7 +108,7 @@ def _comparer(
     client: GraphClient, journal: Journal, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
 ) -> Callable[[_Work], None]:
     def compare(item: _Work) -> None:
-        if item.scope is None:
+        if item.scope is None or item.check.graph_id is None:  # a scope is set only for a conversation with an id
             item.check.missing = [_never_created(item.check, line) for line in read_lines(plan_dir, item.conversation)]
             item.check.expected = len(item.check.missing)
             return

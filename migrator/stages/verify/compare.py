@@ -128,9 +128,10 @@ def _differences(
     planned_author = _user(line.get("from"))
     if planned_author != _user(message.get("from")):
         problems.append(f"posted as {_user(message.get('from'))}, planned as {planned_author}")
-    expected_root = chosen.get(line.get("root_key")) if line.get("kind") == "reply" else None
-    if line.get("kind") == "reply" and expected_root is None:
-        problems.append(f"its thread root {line.get('root_key')} is not in Teams")
+    reply, root_key = line.get("kind") == "reply", line.get("root_key")
+    expected_root = chosen.get(root_key) if reply and root_key is not None else None
+    if reply and expected_root is None:
+        problems.append(f"its thread root {root_key} is not in Teams")
     elif message.get("replyToId") != expected_root:
         problems.append(f"under root {message.get('replyToId')}, planned under {expected_root}")
     planned_body, body = line.get("body") or {}, message.get("body") or {}
