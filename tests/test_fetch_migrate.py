@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import tenant_env
-from fetchkit import TOKEN, files_folder, full_export, slack_emulator, standard_export
+from fetchkit import EXPORT_TOKEN, TOKEN, every_file_under, files_folder, full_export, slack_emulator, standard_export
 from migrator.cli import app
 from migrator.emulator.runner import EmulatorProcess
 from migrator.stages.transform import transform
@@ -48,6 +48,10 @@ def test_migrate_with_a_token_fetches_first_and_verifies_clean(migrated: tuple[P
     assert (out / "fetched" / "fetch-report.html").is_file() and "fetch: 9 files linked: 6 fetched" in output
     assert json.loads((out / "verify" / "verify.json").read_text())["ok"]
     assert f"fetch     {out / 'fetched' / 'fetch-report.html'}" in output
+    for path in every_file_under(out):  # reports, plan, journal, logs, the fetched folder: no token anywhere
+        data = path.read_bytes()
+        assert TOKEN.encode() not in data and EXPORT_TOKEN.encode() not in data, path
+    assert TOKEN not in output and EXPORT_TOKEN not in output
     inventory = json.loads((out / "analyse" / "inventory.json").read_text())
     assert inventory["fetched"] == {"folder": str(out / "fetched"), "files": 6, "emails": 2}
     assert inventory["users"]["without_email"] == 0
