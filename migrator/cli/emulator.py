@@ -35,6 +35,12 @@ def serve(
     tenant_rps: Annotated[float, typer.Option(help="Export requests per second allowed per tenant.")] = 200,
     seed: Seed = None,
     token_lifetime: Annotated[int, typer.Option(help="Access token lifetime in seconds.")] = 3599,
+    inline_image_max_bytes: Annotated[
+        int, typer.Option(help="Largest inline image accepted, in raw bytes (real tenants refuse far smaller ones).")
+    ] = 262_144,
+    inline_image_refusal: Annotated[
+        int, typer.Option(help="Status a larger inline image is refused with: 400 or 403 (both seen on real tenants).")
+    ] = 400,
 ) -> None:
     """Run the Graph emulator over HTTPS; prints one READY line when listening."""
     from migrator.emulator.server import EmulatorSettings
@@ -51,6 +57,8 @@ def serve(
         tenant_rps=tenant_rps,
         seed=seed,
         token_lifetime=token_lifetime,
+        inline_image_max_bytes=inline_image_max_bytes,
+        inline_image_refusal=inline_image_refusal,
     )
     with step("emulator"):
         run_server(settings)

@@ -262,6 +262,8 @@ class EmulatorApp:
             "evaluation_capacity": self.graph.evaluation_capacity,
             "provision_delay": self.graph.provision_delay,
             "token_lifetime": self.identity.lifetime,
+            "inline_image_max_bytes": self.graph.inline_image_max_bytes,
+            "inline_image_refusal": self.graph.inline_image_refusal,
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -276,6 +278,10 @@ class EmulatorApp:
                 self.graph.provision_delay = float(value)
             elif key == "token_lifetime":
                 self.identity.lifetime = int(value)
+            elif key == "inline_image_max_bytes":
+                self.graph.inline_image_max_bytes = int(value)
+            elif key == "inline_image_refusal":
+                self.graph.inline_image_refusal = _refusal_status(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
 
@@ -297,6 +303,14 @@ class EmulatorApp:
             },
             "limits": asdict(self.limits),
         }
+
+
+def _refusal_status(value: object) -> int:
+    """The status an over-cap inline image is refused with: the two real tenants were seen answering."""
+    status = int(str(value))
+    if status not in (400, 403):
+        raise BadRequest(f"inline_image_refusal must be 400 or 403, not {value!r}.")
+    return status
 
 
 def _canonical(path: str) -> str:

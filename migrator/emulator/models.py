@@ -119,6 +119,11 @@ class Graph:
         self.clock = clock or Clock()
         self.provision_delay = provision_delay
         self.evaluation_capacity = directory.evaluation_capacity
+        # Inline images (docs/graph-contract.md#inline-images): the largest one accepted, in raw bytes, and the
+        # status a larger one is refused with (400 as in microsoft-graph-docs-contrib 4454, or 403 as in
+        # msteams-docs 13994).
+        self.inline_image_max_bytes = limits.MAX_INLINE_IMAGE_BYTES
+        self.inline_image_refusal = 400
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
         self._versions: dict[str, int] = {}
@@ -690,9 +695,9 @@ class Graph:
             },
         }
 
-    @staticmethod
-    def _check_hosted(items: list[Any], content: str) -> list[HostedImage]:
-        """Inline images: the only media type in the import schema, each referenced from the body."""
+    def _check_hosted(self, items: list[Any], content: str) -> list[HostedImage]:
+        """Inline images: the only media type in the import schema, each referenced from the body, each under the
+        cap real tenants apply (docs/graph-contract.md#inline-images)."""
         referenced = set(HOSTED_REF.findall(content))
         seen: list[HostedImage] = []
         for index, item in enumerate(items):
@@ -706,9 +711,11 @@ class Graph:
                     f"{where}: only inline images can be imported (contentType image/*), not '{content_type}'."
                 )
             data = _b64decode(item.get("contentBytes"), where)
-            if len(data) > limits.MAX_INLINE_IMAGE_BYTES:
-                raise PayloadTooLarge(
-                    f"{where}: the inline image is larger than {limits.MAX_INLINE_IMAGE_BYTES} bytes."
+            if len(data) > self.inline_image_max_bytes:
+                refusal = Forbidden if self.inline_image_refusal == 403 else BadRequest
+                raise refusal(
+                    f"{where}: the inline image ({len(data)} bytes) is larger than this tenant accepts "
+                    f"({self.inline_image_max_bytes} bytes); upload it as a file and attach it instead."
                 )
             if temp_id not in referenced:
                 raise BadRequest(

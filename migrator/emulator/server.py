@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator import limits
 from migrator.emulator.app import EmulatorApp, Limits
 from migrator.emulator.directory import load_directory
 from migrator.emulator.faults import Faults
@@ -27,11 +28,20 @@ class EmulatorSettings:
     seed: int | None = None
     token_lifetime: int = 3599
     provision_delay: float = 0.2
+    inline_image_max_bytes: int = limits.MAX_INLINE_IMAGE_BYTES
+    inline_image_refusal: int = 400
 
 
 def build_app(settings: EmulatorSettings) -> EmulatorApp:
+    if settings.inline_image_refusal not in (400, 403):
+        raise EmulatorConfigError(
+            "--inline-image-refusal must be 400 or 403 (the statuses real tenants answer), "
+            f"not {settings.inline_image_refusal}"
+        )
     directory = load_directory(settings.directory)
     graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay)
+    graph.inline_image_max_bytes = settings.inline_image_max_bytes
+    graph.inline_image_refusal = settings.inline_image_refusal
     limits = Limits(channel_rps=settings.channel_rps, tenant_rps=settings.tenant_rps)
     return EmulatorApp(
         graph, Identity(directory, settings.token_lifetime), Faults.parse(settings.faults, settings.seed), limits

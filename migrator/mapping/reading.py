@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from migrator.limits import MAX_INLINE_IMAGE_BYTES
 from migrator.mapping.document import line_of, load_document
 from migrator.mapping.model import (
     ALL_MEMBERS,
@@ -27,7 +28,8 @@ from migrator.mapping.model import (
     UserMapping,
 )
 
-_TOP_KEYS = {"version", "source", "users", "system_messages", "teams", "conversations"}
+_TOP_KEYS = {"version", "source", "users", "system_messages", "defaults", "teams", "conversations"}
+_DEFAULTS_KEYS = {"inline_image_max_bytes"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
 _ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"}
@@ -95,10 +97,28 @@ class _Reader:
             fallback=fallback,
             fallback_id=fallback_id,
             system_messages=system_messages,
+            inline_image_max_bytes=self.inline_image_cap(data.get("defaults"), line_of(data, "defaults")),
             teams=self.teams(data.get("teams"), line_of(data, "teams")),
             routes=tuple(self.routes(data.get("conversations"), line_of(data, "conversations"))),
             lines={str(key): line_of(data, key) or 0 for key in data},
         )
+
+    def inline_image_cap(self, node: Any, line: int | None) -> int:
+        """`defaults.inline_image_max_bytes`: a positive whole number of raw bytes, or the default."""
+        if node is None:
+            return MAX_INLINE_IMAGE_BYTES
+        if not isinstance(node, CommentedMap):
+            self.problem(line, "defaults must be a mapping (inline_image_max_bytes)")
+            return MAX_INLINE_IMAGE_BYTES
+        self.unknown_keys(node, _DEFAULTS_KEYS, "defaults")
+        value = node.get("inline_image_max_bytes", MAX_INLINE_IMAGE_BYTES)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.problem(
+                line_of(node, "inline_image_max_bytes"),
+                f"defaults: inline_image_max_bytes must be a positive number of bytes, not {value!r}",
+            )
+            return MAX_INLINE_IMAGE_BYTES
+        return value
 
     def teams(self, node: Any, line: int | None) -> dict[str, Team]:
         if not isinstance(node, CommentedMap):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from migrator.model import FROM_FETCH, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
-from migrator.stages.transform.files import COUNT_KEYS
+from migrator.stages.transform.files import COUNT_KEYS, OVER_CAP
 from migrator.stages.transform.timeline import REASONS
 from migrator.timestamps import format_ms
 from migrator.transform_report import (
@@ -156,6 +156,7 @@ def _files(
         "missing_files": len(placeholders),
         "placeholders": placeholders,
         "from_fetch": decisions[FROM_FETCH],
+        "images_over_cap": decisions[OVER_CAP],
         "in_export": in_export,
         "archived": archived,
         "left_out": left_out,
