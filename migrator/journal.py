@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS members (
 # every channel and the team completed migration, members added.
 REQUESTED, CREATED, COMPLETED, DONE = "requested", "created", "completed", "done"
 POSTED, FAILED = "posted", "failed"
+IMAGES_MOVED = "images-moved"  # a message's `how` when it was posted again with its inline images as files
 
 
 class JournalError(InputError):
@@ -215,6 +216,15 @@ class Journal:
                 "SELECT key, message_id FROM messages WHERE conv_key = ? AND state = ?", (conv_key, POSTED)
             ).fetchall()
         return dict(rows)
+
+    def moved(self, conv_key: str) -> set[str]:
+        """Plan keys of the messages posted again with their inline images as files (`stages/load/images.py`)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM messages WHERE conv_key = ? AND state = ? AND how = ?",
+                (conv_key, POSTED, IMAGES_MOVED),
+            ).fetchall()
+        return {key for (key,) in rows}
 
     def mark_posted(self, conv_key: str, key: str, message_id: str, how: str = POSTED) -> None:
         with self._write() as db:

@@ -18,11 +18,15 @@ COLUMNS = [
     "already_present",
     "failed",
     "uploads",
+    "images_moved_to_files",
+    "images_left_out_of_chats",
     "completed",
     "seconds",
     "requests_per_s",
     "failure_reasons",
 ]
+
+TOTALS = ("planned", "posted", "already", "failed", "uploads", "images_moved", "images_left_out")
 
 
 def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
@@ -35,6 +39,8 @@ def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
             "already_present": c.already,
             "failed": c.failed,
             "uploads": c.uploads,
+            "images_moved_to_files": c.images_moved,
+            "images_left_out_of_chats": c.images_left_out,
             "completed": "yes" if c.completed else "no",
             "seconds": round(c.seconds, 1),
             "requests_per_s": round(c.rate, 2),
@@ -58,7 +64,7 @@ def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
             "load.html.j2",
             outcome=outcome,
             channels=table(data, COLUMNS, "channels", sortable=True),
-            totals={name: outcome.total(name) for name in ("planned", "posted", "already", "failed", "uploads")},
+            totals={name: outcome.total(name) for name in TOTALS},
         ),
         encoding="utf-8",
     )

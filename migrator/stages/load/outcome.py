@@ -19,6 +19,8 @@ class ConversationOutcome:
     already: int = 0  # had landed before (journal, or a 409 reconciled)
     failed: int = 0
     uploads: int = 0
+    images_moved: int = 0  # inline images Teams refused, posted again as files (docs/graph-contract.md#inline-images)
+    images_left_out: int = 0  # the same in a chat, which has no files folder: a line names each
     completed: bool = False
     reasons: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
