@@ -204,3 +204,31 @@ def test_a_deleted_channel_keeps_its_name_so_reset_renames_first(graph):
         400,
         "BadRequest",
     )
+
+
+# -------------------------------------------------- faults real tenants show on chats (#observed-behaviour)
+def test_stuck_chat_fault_refuses_start_migration_after_a_completed_session(graph, emulator):
+    """msteams-docs 14576: a chat whose import session completed cannot be reopened; other chats are unaffected
+    and a chat never put into migration mode opens as usual."""
+    emulator.operator("faults", {"spec": "stuck-chat:1"})
+    chat_id = chat(graph, "oneOnOne", ADA, ALAN).json()["id"]
+    base = f"/chats/{chat_id}"
+    graph.ok("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"})
+    graph.ok("POST", f"{base}/completeMigration")
+    refused = graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2019-01-01T00:00Z"})
+    assert code(refused) == (400, "BadRequest") and refused.json()["error"]["innerError"]["request-id"]
+    emulator.operator("faults", {"spec": ""})
+    graph.ok("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2019-01-01T00:00:00Z"})
+
+
+def test_chat_import_502_fault_applies_the_import_and_answers_502(graph, emulator):
+    """msteams-docs 13680: 502 on chat imports; the answer is lost, not the message (a retry meets the 409)."""
+    emulator.operator("faults", {"spec": "chat-import-502:1"})
+    chat_id = chat(graph, "oneOnOne", ADA, ALAN).json()["id"]
+    graph.ok("POST", f"/chats/{chat_id}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"})
+    body = message("2020-06-01T00:00:00Z", "hello")
+    assert code(graph.call("POST", f"/chats/{chat_id}/messages", json=body)) == (502, "BadGateway")
+    assert code(graph.call("POST", f"/chats/{chat_id}/messages", json=body)) == (409, "Conflict")
+    team, channel = graph.team_with_channel()
+    assert graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=body).status_code == 200
+    assert emulator.operator("faults", None)["injected"] == {"chat-import-502": 1}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from graphkit import ADA, ALAN, RawGraph
 from migrator.graph import GraphClient
 from migrator.journal import IMAGES_MOVED, Journal
 from migrator.plan import Manifest, read_lines, write_lines
@@ -18,7 +19,7 @@ from migrator.reports.load import rows
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.verify import VerifyOptions, verify
-from plankit import PNG, build_plan
+from plankit import PNG, assert_landed_exactly, build_plan
 
 
 def run_load(emulator, plan: Path, journal: Path, **options):
@@ -90,3 +91,48 @@ def test_a_refusal_that_is_not_about_the_images_is_reported_once_and_nothing_is_
     (general,) = outcome.conversations
     assert general.failed == 2 and not general.completed and general.images_moved == 0  # it and its reply
     assert [reason for reason in general.reasons if "is not a user of this tenant" in reason]
+
+
+# --------------------------------------------------------------- item 9: stuck chats and 502 on chat imports
+def test_a_stuck_chat_is_reported_with_its_request_id_and_everything_else_is_loaded(emulator, tmp_path):
+    """Ada and Alan's chat was migrated before and Teams holds it stuck (msteams-docs 14576): load reports it with
+    the request-id and what to do, and still loads and completes the team and the other chat."""
+    graph = RawGraph(emulator)
+    existing = graph.ok(
+        "POST",
+        "/chats",
+        json={"chatType": "oneOnOne", "members": [_member(ADA), _member(ALAN)]},
+    )["id"]
+    graph.ok("POST", f"/chats/{existing}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"})
+    emulator.operator("faults", {"spec": "stuck-chat:1"})
+    graph.ok("POST", f"/chats/{existing}/completeMigration")
+    emulator.operator("config", {"channel_rps": 10_000})
+    plan = tmp_path / "plan"
+    build_plan(plan, channels=2, messages=4, chats=True)
+    outcome = run_load(emulator, plan, tmp_path / "journal.sqlite", workers=2)
+    assert not outcome.ok and list(outcome.chats_stuck) == ["chats/ada-alan"]
+    (why,) = outcome.chats_stuck.values()
+    assert existing in why and "request-id " in why and "support case" in why and "request-id -" not in why
+    assert outcome.teams_completed == ["Acme"] and outcome.total("failed") == 0
+    done = {c.key: c.completed for c in outcome.conversations}
+    assert done == {"acme/General": True, "acme/channel-1": True, "chats/trio": True, "chats/ada-alan": False}
+
+
+def test_502_on_chat_imports_is_retried_and_every_message_lands_once(emulator, tmp_path):
+    """msteams-docs 13680: chat imports answer 502 now and then (after applying them, the worst case)."""
+    emulator.operator("config", {"channel_rps": 10_000})
+    emulator.operator("faults", {"spec": "chat-import-502:0.5", "seed": 7})
+    plan = tmp_path / "plan"
+    build_plan(plan, channels=1, messages=3, chats=True)
+    outcome = run_load(emulator, plan, tmp_path / "journal.sqlite", workers=2)
+    assert outcome.ok, [c.reasons for c in outcome.conversations]
+    assert emulator.operator("faults", None)["injected"].get("chat-import-502", 0) >= 2
+    assert_landed_exactly(emulator.operator("dump"), plan)
+
+
+def _member(user: str) -> dict:
+    return {
+        "@odata.type": "#microsoft.graph.aadUserConversationMember",
+        "roles": ["owner"],
+        "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user}')",
+    }

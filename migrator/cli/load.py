@@ -96,6 +96,8 @@ def run_load(
     )
     for team, why in outcome.teams_blocked.items():
         typer.echo(f"load: team {team!r} not completed: {why}", err=True)
+    for why in outcome.chats_stuck.values():
+        typer.echo(f"load: {why}", err=True)
     return outcome.ok
 
 

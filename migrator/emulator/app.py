@@ -21,6 +21,7 @@ from migrator import limits
 from migrator.emulator import routes
 from migrator.emulator.asgi import Receive, Scope, Send, close_without_answer, read_body
 from migrator.emulator.errors import (
+    BadGateway,
     BadRequest,
     GraphFault,
     MethodNotAllowed,
@@ -29,7 +30,7 @@ from migrator.emulator.errors import (
     TokenError,
     TooManyRequests,
 )
-from migrator.emulator.faults import Faults, FaultSpecError
+from migrator.emulator.faults import CHAT_IMPORT_502, Faults, FaultSpecError
 from migrator.emulator.http import Call, Reply, envelope, parse_query, render
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
@@ -62,6 +63,7 @@ class EmulatorApp:
         self.graph = graph
         self.identity = identity
         self.faults = faults
+        self.graph.stuck_chat = faults.stuck_chat
         self.limits = limits_
         self.windows = SlidingWindows()
         self.stats = ConversationStats()
@@ -144,7 +146,11 @@ class EmulatorApp:
             call.principal = self.identity.authenticate(call.headers.get("authorization"))
             routes.require_roles(call, route.roles)
             self._throttle(route.kind, conversation, call.caller.app_id)
-            return route.handler(self.graph, call)
+            reply = route.handler(self.graph, call)
+            if route.handler is routes.post_message and "chat" in call.params and self.faults.hits(CHAT_IMPORT_502):
+                self.injected[CHAT_IMPORT_502] = self.injected.get(CHAT_IMPORT_502, 0) + 1
+                raise BadGateway("Injected fault: the chat message was imported, but the gateway answered 502.")
+            return reply
 
         reply, drop = await self._graph_call(call, handle, conversation)
         reply.base = call.base
@@ -239,6 +245,7 @@ class EmulatorApp:
                     self.faults = Faults.parse(payload.get("spec", ""), seed=payload.get("seed"))
                 except FaultSpecError as exc:
                     raise BadRequest(str(exc)) from None
+                self.graph.stuck_chat = self.faults.stuck_chat
             return Reply(body={"spec": self.faults.spec(), "injected": self.injected})
         if name == "config":
             if call.method == "POST":

@@ -14,7 +14,7 @@ import mimetypes
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypedDict
 from urllib.parse import quote
 
@@ -124,6 +124,9 @@ class Graph:
         # msteams-docs 13994).
         self.inline_image_max_bytes = limits.MAX_INLINE_IMAGE_BYTES
         self.inline_image_refusal = 400
+        # A chat stuck after a completed import session (docs/graph-contract.md#observed-behaviour): the fault
+        # injector decides which chats are (`faults.STUCK_CHAT`).
+        self.stuck_chat: Callable[[str], bool] = lambda chat_id: False
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
         self._versions: dict[str, int] = {}
@@ -460,6 +463,10 @@ class Graph:
             raise BadRequest("Meeting chats cannot be put into migration mode.")
         if conv["_migration"] == IN_PROGRESS:
             raise BadRequest("The conversation is already in migration mode.")
+        if conv["_kind"] == "chat" and conv["_migration"] == COMPLETED and self.stuck_chat(conv["id"]):
+            raise BadRequest(
+                "Cannot start migration: a previous import session of this chat has not finished processing."
+            )
         stamp = body.get("conversationCreationDateTime")
         if stamp is not None:
             created = self._parse_time(stamp, "conversationCreationDateTime")

@@ -25,7 +25,7 @@ from migrator.journal import Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.conversation import ConversationLoader
-from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
+from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError, StuckChatError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
 from migrator.stages.load.provision import Provisioner
 
@@ -109,10 +109,16 @@ def _provision(
             channel_id = provisioner.channel(team.key, team_id, channel)
             work.append(_channel_work(provisioner, team, team_id, channel_id, channel, result))
     for chat in chats:
-        chat_id = provisioner.chat(chat)
         outcome = ConversationOutcome(chat.key, "(chats)", chat.display_name, chat.messages)
-        work.append((f"/chats/{chat_id}", chat, outcome, partial(provisioner.complete_chat, chat_id)))
         result.conversations.append(outcome)
+        try:
+            chat_id = provisioner.chat(chat)
+        except StuckChatError as stuck:
+            log.error("%s", stuck)
+            outcome.reasons["not imported: the chat is stuck in Teams (see the report's stuck chats)"] += 1
+            result.chats_stuck[chat.display_name or chat.key] = str(stuck)
+            continue
+        work.append((f"/chats/{chat_id}", chat, outcome, partial(provisioner.complete_chat, chat_id)))
     return team_ids, work
 
 

@@ -51,6 +51,7 @@ class LoadOutcome:
     conversations: list[ConversationOutcome] = field(default_factory=list)
     teams_completed: list[str] = field(default_factory=list)
     teams_blocked: dict[str, str] = field(default_factory=dict)  # team → why it was not completed
+    chats_stuck: dict[str, str] = field(default_factory=dict)  # chat → what Teams answered and what to do
     members_added: int = 0
     seconds: float = 0.0
 
@@ -59,4 +60,4 @@ class LoadOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.total("failed") == 0 and not self.teams_blocked
+        return self.total("failed") == 0 and not self.teams_blocked and not self.chats_stuck

@@ -23,7 +23,7 @@ from migrator.graph import (
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
 from migrator.plan import PlannedConversation, PlannedTeam
-from migrator.stages.load.errors import ProvisionError
+from migrator.stages.load.errors import ProvisionError, StuckChatError
 from migrator.timestamps import parse_ms
 
 log = logging.getLogger("migrator.load")
@@ -223,7 +223,10 @@ class Provisioner:
                 if chat_id is None:
                     raise
         self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
-        self.start_migration(f"/chats/{chat_id}", chat.created)
+        try:
+            self.start_migration(f"/chats/{chat_id}", chat.created)
+        except BadRequestError as refusal:
+            raise StuckChatError(chat.display_name or chat.key, chat_id, refusal) from None
         self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
         return chat_id
 
