@@ -24,6 +24,7 @@ DEFAULT_CONFIG = {
     "token_lifetime": 3599,
     "inline_image_max_bytes": 262_144,
     "inline_image_refusal": 400,
+    "membership_lag": 0,
 }
 
 

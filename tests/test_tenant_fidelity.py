@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from graphkit import ADA, ALAN, RawGraph
+from graphkit import ADA, ALAN, GRACE, KATHERINE, RawGraph
 from migrator.graph import GraphClient
 from migrator.journal import IMAGES_MOVED, Journal
-from migrator.plan import Manifest, read_lines, write_lines
+from migrator.plan import Manifest, PlannedMember, read_lines, write_lines
 from migrator.reports.load import rows
 from migrator.stages.export import export_limiter
-from migrator.stages.load import LoadOptions, load
+from migrator.stages.load import LoadOptions, ProvisionError, load, provision
 from migrator.stages.verify import VerifyOptions, verify
 from plankit import PNG, assert_landed_exactly, build_plan
 
@@ -136,3 +136,60 @@ def _member(user: str) -> dict:
         "roles": ["owner"],
         "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{user}')",
     }
+
+
+# --------------------------------------------------------------- item 8: members in bulk, membership lag
+def with_members(plan: Path, *people: str) -> None:
+    """The plan's team lists these people as members too (build_plan lists Ada, owner, and Grace)."""
+    manifest = Manifest.read(plan)
+    manifest.teams[0].members += [PlannedMember(person) for person in people]
+    manifest.write(plan)
+
+
+def test_members_are_added_in_bulk_and_only_the_refused_ones_are_sent_again(emulator, tmp_path, monkeypatch):
+    """`members/add` answers per member; with single members failing now and then (a 207), each later request
+    carries exactly the members the previous one did not add, until all are in."""
+    monkeypatch.setattr(provision, "MEMBER_RETRY_PAUSE", 0.05)
+    emulator.operator("config", {"channel_rps": 10_000})
+    emulator.operator("faults", {"spec": "member-add-error:0.5", "seed": 3})
+    plan = tmp_path / "plan"
+    build_plan(plan, channels=1, messages=2)
+    with_members(plan, ALAN, KATHERINE)
+    sent: list[list[str]] = []
+    answered: list[set[str]] = []
+    post_json = GraphClient.post_json
+
+    def spy(self, path, json, **kwargs):
+        answer = post_json(self, path, json, **kwargs)
+        if path.endswith("/members/add"):
+            sent.append([m["user@odata.bind"].split("'")[1] for m in json["values"]])
+            answered.append({r["userId"] for r in answer["value"] if r["error"] is None})
+        return answer
+
+    monkeypatch.setattr(GraphClient, "post_json", spy)
+    outcome = run_load(emulator, plan, tmp_path / "journal.sqlite")
+    assert outcome.ok and outcome.members_added == 4
+    assert len(sent) > 1, "the fault refused some members, so a second request was needed"
+    for before, added, after in zip(sent, answered, sent[1:], strict=False):
+        assert sorted(after) == sorted(set(before) - added)
+    (team,) = emulator.operator("dump")["teams"]
+    assert sorted(m["userId"] for m in team["members"]) == sorted([ADA, GRACE, ALAN, KATHERINE])
+
+
+def test_private_channels_wait_for_new_members_to_become_visible(emulator, tmp_path):
+    """`--membership-lag`: the private channel is refused with 400 until its members (added a moment before,
+    after the team's completion) are visible; the loader retries with backoff and everything lands."""
+    emulator.operator("config", {"channel_rps": 10_000, "membership_lag": 2})
+    plan = tmp_path / "plan"
+    build_plan(plan, channels=1, messages=3, private=True)
+    outcome = run_load(emulator, plan, tmp_path / "journal.sqlite")
+    assert outcome.ok and all(c.completed for c in outcome.conversations)
+    assert_landed_exactly(emulator.operator("dump"), plan)
+
+
+def test_a_private_channel_still_refused_after_the_wait_is_reported(emulator, tmp_path):
+    emulator.operator("config", {"channel_rps": 10_000, "membership_lag": 60})
+    plan = tmp_path / "plan"
+    build_plan(plan, channels=1, messages=3, private=True)
+    with pytest.raises(ProvisionError, match="leadership.*kept refusing it for 1s.*load again later"):
+        run_load(emulator, plan, tmp_path / "journal.sqlite", membership_wait=1.0)

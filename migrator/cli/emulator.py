@@ -41,6 +41,9 @@ def serve(
     inline_image_refusal: Annotated[
         int, typer.Option(help="Status a larger inline image is refused with: 400 or 403 (both seen on real tenants).")
     ] = 400,
+    membership_lag: Annotated[
+        float, typer.Option(help="Seconds a just-added team member is not yet usable for a private channel.")
+    ] = 0.0,
 ) -> None:
     """Run the Graph emulator over HTTPS; prints one READY line when listening."""
     from migrator.emulator.server import EmulatorSettings
@@ -59,6 +62,7 @@ def serve(
         token_lifetime=token_lifetime,
         inline_image_max_bytes=inline_image_max_bytes,
         inline_image_refusal=inline_image_refusal,
+        membership_lag=membership_lag,
     )
     with step("emulator"):
         run_server(settings)

@@ -30,7 +30,7 @@ from migrator.emulator.errors import (
     TokenError,
     TooManyRequests,
 )
-from migrator.emulator.faults import CHAT_IMPORT_502, Faults, FaultSpecError
+from migrator.emulator.faults import CHAT_IMPORT_502, MEMBER_ADD_ERROR, Faults, FaultSpecError
 from migrator.emulator.http import Call, Reply, envelope, parse_query, render
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
@@ -63,12 +63,25 @@ class EmulatorApp:
         self.graph = graph
         self.identity = identity
         self.faults = faults
-        self.graph.stuck_chat = faults.stuck_chat
         self.limits = limits_
         self.windows = SlidingWindows()
         self.stats = ConversationStats()
         self.totals: dict[str, int] = {"requests": 0, "throttled": 0}
         self.injected: dict[str, int] = {}
+        self._use_faults(faults)
+
+    def _use_faults(self, faults: Faults) -> None:
+        """The injector, and the hooks through which it reaches rules that fail one item of a call."""
+        self.faults = faults
+        self.graph.stuck_chat = faults.stuck_chat
+        self.graph.member_add_fails = lambda: self._targeted(MEMBER_ADD_ERROR)
+
+    def _targeted(self, kind: str) -> bool:
+        """Whether a targeted fault strikes now, counted like every injected fault."""
+        hit = self.faults.hits(kind)
+        if hit:
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+        return hit
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -147,8 +160,7 @@ class EmulatorApp:
             routes.require_roles(call, route.roles)
             self._throttle(route.kind, conversation, call.caller.app_id)
             reply = route.handler(self.graph, call)
-            if route.handler is routes.post_message and "chat" in call.params and self.faults.hits(CHAT_IMPORT_502):
-                self.injected[CHAT_IMPORT_502] = self.injected.get(CHAT_IMPORT_502, 0) + 1
+            if route.handler is routes.post_message and "chat" in call.params and self._targeted(CHAT_IMPORT_502):
                 raise BadGateway("Injected fault: the chat message was imported, but the gateway answered 502.")
             return reply
 
@@ -242,10 +254,9 @@ class EmulatorApp:
             if call.method == "POST":
                 payload = call.json()
                 try:
-                    self.faults = Faults.parse(payload.get("spec", ""), seed=payload.get("seed"))
+                    self._use_faults(Faults.parse(payload.get("spec", ""), seed=payload.get("seed")))
                 except FaultSpecError as exc:
                     raise BadRequest(str(exc)) from None
-                self.graph.stuck_chat = self.faults.stuck_chat
             return Reply(body={"spec": self.faults.spec(), "injected": self.injected})
         if name == "config":
             if call.method == "POST":
@@ -271,6 +282,7 @@ class EmulatorApp:
             "token_lifetime": self.identity.lifetime,
             "inline_image_max_bytes": self.graph.inline_image_max_bytes,
             "inline_image_refusal": self.graph.inline_image_refusal,
+            "membership_lag": self.graph.membership_lag,
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -287,6 +299,8 @@ class EmulatorApp:
                 self.identity.lifetime = int(value)
             elif key == "inline_image_max_bytes":
                 self.graph.inline_image_max_bytes = int(value)
+            elif key == "membership_lag":
+                self.graph.membership_lag = float(value)
             elif key == "inline_image_refusal":
                 self.graph.inline_image_refusal = _refusal_status(value)
             else:

@@ -7,7 +7,8 @@ survive without posting twice.
 Two kinds model what real tenants do to chats (docs/graph-contract.md#observed-behaviour) and hit only the calls
 they name: `chat-import-502` answers 502 BadGateway to a chat message import after applying it (msteams-docs
 13680), and `stuck-chat` picks chats (the same ones on every call) whose `startMigration` is refused with 400 once
-an import session on them completed (msteams-docs 14576).
+an import session on them completed (msteams-docs 14576). `member-add-error` fails single members of a bulk
+`members/add` (the 207 answer `conversationMember: add` documents), so that retrying only those can be tested.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 from migrator.errors import InputError
 
 _LATENCY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
-CHAT_IMPORT_502, STUCK_CHAT = "chat-import-502", "stuck-chat"
-TARGETED = (CHAT_IMPORT_502, STUCK_CHAT)
+CHAT_IMPORT_502, STUCK_CHAT, MEMBER_ADD_ERROR = "chat-import-502", "stuck-chat", "member-add-error"
+TARGETED = (CHAT_IMPORT_502, STUCK_CHAT, MEMBER_ADD_ERROR)
 
 
 class FaultSpecError(InputError):

@@ -77,6 +77,7 @@ class Clock:
 
 
 MAX_PRIVATE_CHANNEL_MEMBERS = 200  # members a private channel can be created with (channel: create)
+MAX_MEMBERS_ADD = 200  # members one POST /teams/{t}/members/add may carry (conversationMember: add)
 
 
 class Member(TypedDict):
@@ -127,6 +128,11 @@ class Graph:
         # A chat stuck after a completed import session (docs/graph-contract.md#observed-behaviour): the fault
         # injector decides which chats are (`faults.STUCK_CHAT`).
         self.stuck_chat: Callable[[str], bool] = lambda chat_id: False
+        # Seconds a just-added team member stays invisible to private-channel creation (docs/graph-contract.md#
+        # private-channels: membership is eventually consistent); 0 keeps `make migrate` fast.
+        self.membership_lag = 0.0
+        # Whether one member of a bulk add fails this time (`faults.MEMBER_ADD_ERROR`), set by the fault injector.
+        self.member_add_fails: Callable[[], bool] = lambda: False
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
         self._versions: dict[str, int] = {}
@@ -356,7 +362,7 @@ class Graph:
             raise BadRequest("A private or shared channel needs at least one member with the owner role.")
         if len(members) > MAX_PRIVATE_CHANNEL_MEMBERS:
             raise BadRequest(f"A private channel can be created with at most {MAX_PRIVATE_CHANNEL_MEMBERS} members.")
-        outsiders = [m["userId"] for m in members if self.store.get("members", f"{team_id}|{m['userId']}") is None]
+        outsiders = [m["userId"] for m in members if not self._visible_member(team_id, m["userId"])]
         if outsiders:
             raise BadRequest(f"Members of a private channel must be members of the team first: {', '.join(outsiders)}.")
         return members
@@ -960,14 +966,53 @@ class Graph:
 
     def add_member(self, team_id: str, body: dict[str, Any]) -> None:
         """POST /teams/{t}/members: only after the team's completeMigration (docs/graph-contract.md#members)."""
-        team = self.team(team_id)
-        if team["_migration"] == IN_PROGRESS:
-            raise BadRequest("Members can be added only after the team's completeMigration succeeded.")
+        self._open_for_members(team_id)
         member = self._member_from_bind(body)
         key = f"{team_id}|{member['userId']}"
         if self.store.get("members", key) is not None:
             raise Conflict(f"User '{member['userId']}' is already a member of the team.")
-        self.store.put("members", key, {**member, "_team": team_id})
+        self._store_member(team_id, member)
+
+    def add_members(self, team_id: str, body: dict[str, Any]) -> tuple[int, list[Record]]:
+        """POST /teams/{t}/members/add: up to 200 members, one result each; 200 when all were added, 207 when some
+        were not (docs/graph-contract.md#members). Someone already a member counts as added."""
+        self._open_for_members(team_id)
+        values = body.get("values")
+        if not isinstance(values, list) or not 1 <= len(values) <= MAX_MEMBERS_ADD:
+            raise BadRequest(f"values must list 1 to {MAX_MEMBERS_ADD} conversationMember objects.")
+        results = [self._add_one(team_id, entry) for entry in values]
+        return (207 if any(r["error"] for r in results) else 200), results
+
+    def _add_one(self, team_id: str, entry: object) -> Record:
+        """One member of a bulk add, as an aadUserConversationMemberResult."""
+        bind = dict(entry) if isinstance(entry, dict) else {}
+        if bind.get("@odata.type") == "microsoft.graph.aadUserConversationMember":  # the page's examples omit '#'
+            bind["@odata.type"] = "#microsoft.graph.aadUserConversationMember"
+        match = USER_BIND.search(str(bind.get("user@odata.bind", "")))
+        user_id = (match.group(1) or match.group(2)) if match else None
+        try:
+            member = self._member_from_bind(bind)
+        except (BadRequest, NotFound) as refusal:
+            return _member_result(user_id, refusal.code, refusal.message)
+        if self.member_add_fails():
+            return _member_result(
+                member["userId"], "ServiceUnavailable", "Injected fault: try adding this member again."
+            )
+        if self.store.get("members", f"{team_id}|{member['userId']}") is None:
+            self._store_member(team_id, member)
+        return _member_result(member["userId"], None, None)
+
+    def _open_for_members(self, team_id: str) -> None:
+        if self.team(team_id)["_migration"] == IN_PROGRESS:
+            raise BadRequest("Members can be added only after the team's completeMigration succeeded.")
+
+    def _store_member(self, team_id: str, member: Member) -> None:
+        self.store.put("members", f"{team_id}|{member['userId']}", {**member, "_team": team_id, "_added": time.time()})
+
+    def _visible_member(self, team_id: str, user_id: str) -> bool:
+        """A team member as private-channel creation sees it: only once the membership lag has passed."""
+        member = self.store.get("members", f"{team_id}|{user_id}")
+        return member is not None and time.time() >= member.get("_added", 0.0) + self.membership_lag
 
     def list_members(self, team_id: str) -> list[Record]:
         self.team(team_id)
@@ -1210,6 +1255,14 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _member_result(user_id: str | None, code: str | None, message: str | None) -> Record:
+    return {
+        "@odata.type": "#microsoft.graph.aadUserConversationMemberResult",
+        "userId": user_id,
+        "error": {"code": code, "message": message} if code else None,
+    }
 
 
 def _export_key(message: Record) -> odata.ExportKey:

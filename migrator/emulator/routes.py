@@ -110,6 +110,13 @@ def add_member(graph: Graph, call: Call) -> Reply:
     return Reply(status=204)
 
 
+@route("POST", rf"{TEAM}/members/add", MEMBERS_WRITE)
+def add_members(graph: Graph, call: Call) -> Reply:
+    status, results = graph.add_members(call.params["team"], call.json())
+    context = f"{call.base}/{call.version}/$metadata#Collection(microsoft.graph.aadUserConversationMemberResult)"
+    return ok({"@odata.context": context, "value": results}, status=status)
+
+
 @route("GET", rf"{TEAM}/members", MEMBERS_READ)
 def list_members(graph: Graph, call: Call) -> Reply:
     return collection(call, "teams/members", graph.list_members(call.params["team"]))

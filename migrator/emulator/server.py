@@ -30,6 +30,7 @@ class EmulatorSettings:
     provision_delay: float = 0.2
     inline_image_max_bytes: int = limits.MAX_INLINE_IMAGE_BYTES
     inline_image_refusal: int = 400
+    membership_lag: float = 0.0
 
 
 def build_app(settings: EmulatorSettings) -> EmulatorApp:
@@ -42,6 +43,7 @@ def build_app(settings: EmulatorSettings) -> EmulatorApp:
     graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay)
     graph.inline_image_max_bytes = settings.inline_image_max_bytes
     graph.inline_image_refusal = settings.inline_image_refusal
+    graph.membership_lag = settings.membership_lag
     limits = Limits(channel_rps=settings.channel_rps, tenant_rps=settings.tenant_rps)
     return EmulatorApp(
         graph, Identity(directory, settings.token_lifetime), Faults.parse(settings.faults, settings.seed), limits

@@ -39,6 +39,7 @@ class LoadOptions:
     only: str | None = None  # one team, by plan key or display name
     complete_with_failures: bool = False
     operation_timeout: float = 600.0
+    membership_wait: float = 300.0  # seconds new team members may take to be usable for a private channel
 
 
 def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
@@ -62,7 +63,7 @@ def load(
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
     started = time.monotonic()
-    provisioner = Provisioner(client, journal, options.operation_timeout)
+    provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
     result = LoadOutcome()
     for _, conv in _planned(teams, chats):
         progress.add(conv.key, conv.display_name, conv.messages)
@@ -172,5 +173,12 @@ def _finish_team(provisioner: Provisioner, team: PlannedTeam, team_id: str, resu
         )
         return
     provisioner.complete_team(team, team_id)
-    result.members_added += provisioner.add_members(team, team_id)
+    added, refused = provisioner.add_members(team, team_id)
+    result.members_added += added
     result.teams_completed.append(team.display_name)
+    if refused:
+        result.teams_blocked[team.display_name] = (
+            f"completed, but {len(refused)} members were not added: "
+            + "; ".join(f"{user} ({error})" for user, error in sorted(refused.items()))
+            + "; load again to add them"
+        )

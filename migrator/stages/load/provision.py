@@ -22,20 +22,27 @@ from migrator.graph import (
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
-from migrator.plan import PlannedConversation, PlannedTeam
+from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError, StuckChatError
 from migrator.timestamps import parse_ms
 
 log = logging.getLogger("migrator.load")
 LOST_ANSWER_ATTEMPTS = 4  # channel creations sent again after an answer was lost and no channel appeared
+MEMBERS_PER_ADD = 200  # the most one `members/add` takes (Graph reference `conversationMember: add`)
+MEMBER_ROUNDS = 4  # bulk adds of the members still refused, the pauses between them doubling from:
+MEMBER_RETRY_PAUSE = 1.0
+MEMBERSHIP_FIRST_PAUSE, MEMBERSHIP_MAX_PAUSE = 0.5, 15.0  # backoff while new team members become visible
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
 
 
 class Provisioner:
-    def __init__(self, client: GraphClient, journal: Journal, operation_timeout: float = 600.0):
+    def __init__(
+        self, client: GraphClient, journal: Journal, operation_timeout: float = 600.0, membership_wait: float = 300.0
+    ):
         self.client = client
         self.journal = journal
         self.operation_timeout = operation_timeout
+        self.membership_wait = membership_wait  # how long a private channel's members may take to become visible
         # Graph allows 30 channel creations a second per tenant; workers creating channels together would
         # otherwise earn 429s (seen with 50 channels in `make bench`).
         self._channel_writes = RateLimiter(per_key=CHANNEL_WRITES_PER_S)
@@ -158,15 +165,38 @@ class Provisioner:
         return self._post_channel(team_id, channel, body)
 
     def _create_open_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
-        """A channel outside migration mode (startMigration follows); a private one with its members."""
+        """A channel outside migration mode (startMigration follows); a private one with its members.
+
+        A team's membership is eventually consistent (docs/graph-contract.md#private-channels): members added a
+        moment ago may not be visible yet, and the channel is refused with 400. That refusal is retried with
+        backoff for up to `membership_wait` seconds before it is reported."""
         body: dict[str, Any] = {
             "displayName": channel.display_name,
             "description": channel.description or None,
             "membershipType": channel.membership,
         }
-        if channel.membership == "private":
-            body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
-        return self._post_channel(team_id, channel, body)
+        if channel.membership != "private":
+            return self._post_channel(team_id, channel, body)
+        body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
+        deadline, delay = time.monotonic() + self.membership_wait, MEMBERSHIP_FIRST_PAUSE
+        while True:
+            try:
+                return self._post_channel(team_id, channel, body)
+            except BadRequestError as refusal:
+                if time.monotonic() + delay > deadline:
+                    raise ProvisionError(
+                        f"private channel {channel.display_name!r}: Teams kept refusing it for "
+                        f"{self.membership_wait:.0f}s ({refusal}); its members may not be visible in the team yet: "
+                        "load again later"
+                    ) from None
+                log.warning(
+                    "private channel %r refused (%s); members may not be visible yet, retrying in %.1fs",
+                    channel.display_name,
+                    refusal.message,
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, MEMBERSHIP_MAX_PAUSE)
 
     def _post_channel(self, team_id: str, channel: PlannedConversation, body: dict[str, Any]) -> str | None:
         """Create the channel. Names are unique in a team, so after a lost answer (a dropped connection,
@@ -295,26 +325,52 @@ class Provisioner:
         entry = self.journal.team(team_key)
         return entry is not None and entry.state in (COMPLETED, DONE)
 
-    def add_members(self, team: PlannedTeam, team_id: str) -> int:
-        """Members and owners, only after the team's completeMigration (Graph refuses them before)."""
-        added = 0
+    def add_members(self, team: PlannedTeam, team_id: str) -> tuple[int, dict[str, str]]:
+        """Members and owners, only after the team's completeMigration (Graph refuses them before), in bulk
+        (`members/add`, docs/graph-contract.md#members): each answer says per member whether it was added, and only
+        the ones that were not are sent again, after a pause. Returns how many were added and, for those still
+        refused after the last round, Graph's error per user id (the next load tries them again)."""
         done = self.journal.members(team.key)
-        for member in team.members:
-            if member.user_id in done:
+        waiting = {m.user_id: m for m in team.members if m.user_id not in done}
+        added, errors = 0, dict[str, str]()
+        for attempt in range(MEMBER_ROUNDS):
+            if attempt:
+                time.sleep(MEMBER_RETRY_PAUSE * 2 ** (attempt - 1))
+            errors.clear()
+            for batch in _batches(list(waiting.values()), MEMBERS_PER_ADD):
+                for user_id, error in self._add_batch(team, team_id, batch).items():
+                    if error is None:
+                        added += user_id in waiting
+                        waiting.pop(user_id, None)
+                    else:
+                        errors[user_id] = error
+            if not waiting:
+                break
+            log.warning("team %s: %d members not added yet (%s); trying them again", team_id, len(waiting), errors)
+        if not waiting:
+            self.journal.set_team(team.key, DONE)
+        return added, {user_id: errors.get(user_id, "no result for this member") for user_id in waiting}
+
+    def _add_batch(self, team: PlannedTeam, team_id: str, batch: list[PlannedMember]) -> dict[str, str | None]:
+        """One `members/add`: the result per user id (None when added), each added one recorded in the journal."""
+        answer = self.client.post_json(
+            f"/teams/{team_id}/members/add",
+            {"values": [_member_bind(m.user_id, m.roles) for m in batch]},
+            idempotent=True,  # adding someone who is already a member is not an error
+        )
+        results: dict[str, str | None] = {}
+        for result in answer.get("value", []):
+            user_id, error = result.get("userId"), result.get("error")
+            if not isinstance(user_id, str):
                 continue
-            try:
-                self.client.request(
-                    "POST",
-                    f"/teams/{team_id}/members",
-                    json=_member_bind(member.user_id, member.roles),
-                    idempotent=True,
-                )
-                added += 1
-            except ConflictError:
-                pass  # already a member: an earlier run's answer was lost
-            self.journal.add_member(team.key, member.user_id)
-        self.journal.set_team(team.key, DONE)
-        return added
+            results[user_id] = f"{error.get('code')}: {error.get('message')}" if error else None
+            if not error:
+                self.journal.add_member(team.key, user_id)
+        return results
+
+
+def _batches(members: list[PlannedMember], size: int) -> list[list[PlannedMember]]:
+    return [members[start : start + size] for start in range(0, len(members), size)]
 
 
 def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:
