@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.errors import InputError
 from migrator.model import Conversation, ConversationKind, User
 
@@ -103,6 +104,8 @@ class Mappings:
     teams: Mapping[str, Team] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)  # top-level key -> line
+    limits: CapacityLimits = TEAMS_DEFAULTS  # Teams' capacity limits, as `defaults.limits` overrides them
+    limit_lines: Mapping[str, int] = field(default_factory=dict)  # limit name -> line of its override
 
     @property
     def users_path(self) -> Path:

@@ -185,7 +185,13 @@ class _Transform:
         archive = self._archive_and_skip(not_chats)
         teams = self._teams([t for t in targets if not t.is_chat], planned)
         chats = [planned[t.key] for t in targets if t.is_chat]
-        manifest = Manifest(source=self._header(source_path), teams=teams, chats=chats, archive=archive)
+        manifest = Manifest(
+            source=self._header(source_path),
+            teams=teams,
+            chats=chats,
+            archive=archive,
+            limits=self.mappings.limits.as_dict(),
+        )
         manifest.write(self.out_dir)
         order = {c.id: i for i, c in enumerate(self.conversations)}
         self.tally.conversations.sort(key=lambda row: order[row["id"]])
