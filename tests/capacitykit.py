@@ -30,6 +30,7 @@ def workspace(
     people: int = 3,
     archived: Sequence[str] = (),
     messages: Mapping[str, int] | None = None,  # channel name -> messages on its one day
+    files: Mapping[str, int] | None = None,  # channel name -> files on one message of its (after its messages)
 ) -> Path:
     """An unpacked Slack export: #general plus the named public channels (archived ones flagged), private channels
     and group DMs with that many members, `people` users (at least as many as the largest membership)."""
@@ -41,14 +42,31 @@ def workspace(
     ]
     groups = [channel(f"G{n}", name, everyone[:size]) for n, (name, size) in enumerate((private or {}).items(), 1)]
     mpims = [channel(f"M{n}", f"mpdm-{n}", everyone[:size]) for n, size in enumerate(group_dms, 1)]
-    files: dict[str, Any] = {"users.json": users, "channels.json": public_rows, "groups.json": groups}
-    files["mpims.json"] = mpims
+    tree: dict[str, Any] = {"users.json": users, "channels.json": public_rows, "groups.json": groups}
+    tree["mpims.json"] = mpims
     for name, count in (messages or {}).items():
-        files[f"{name}/2020-01-01.json"] = [
-            {"type": "message", "user": everyone[0], "text": f"m{i}", "ts": f"{CREATED + 100 + i}.000100"}
-            for i in range(count)
-        ]
-    return write_export(root, files, base=False)
+        tree[f"{name}/2020-01-01.json"] = [text_message(everyone[0], f"m{i}", i) for i in range(count)]
+    for name, count in (files or {}).items():
+        day = tree.setdefault(f"{name}/2020-01-01.json", [])
+        day.append({**text_message(everyone[0], "the files", len(day)), "files": [upload(n) for n in range(count)]})
+        tree.update({f"__uploads/F{n:03d}/file{n}.txt": f"file {n}\n" for n in range(count)})
+    return write_export(root, tree, base=False)
+
+
+def text_message(user: str, text: str, n: int) -> dict[str, Any]:
+    return {"type": "message", "user": user, "text": text, "ts": f"{CREATED + 100 + n}.000100"}
+
+
+def upload(n: int) -> dict[str, Any]:
+    """A file of a Slack message whose bytes the export holds (under __uploads/), not an inline image."""
+    name = f"file{n}.txt"
+    return {
+        "id": f"F{n:03d}",
+        "name": name,
+        "mimetype": "text/plain",
+        "size": len(f"file {n}\n"),
+        "url_private": f"https://files.slack.com/files-pri/T1-F{n:03d}/{name}",
+    }
 
 
 def lookup(mail: str) -> Mapping[str, Any] | None:

@@ -179,6 +179,7 @@ class _Transform:
             self.tally,
             mappings.system_messages != "skip",
             now_ms,
+            mappings.limits,
         )
         self.archiver = Archiver(source, self.authors.names, channels, out_dir)
 
