@@ -25,6 +25,7 @@ class CapacityLimits:
     channels_per_team: int = 1_000  # standard, private and shared, General and deleted ones (30 days) included
     private_channels_per_team: int = 30  # deleted ones (30 days) included
     members_per_private_channel: int = 250
+    private_channel_members_per_request: int = 200  # members a private channel is created with (Graph: Create channel)
     members_per_team: int = 25_000
     owners_per_team: int = 100
     people_per_group_chat: int = 250
@@ -46,6 +47,7 @@ DESCRIPTIONS = {
     "included)",
     "private_channels_per_team": "private channels per team (deleted ones included for 30 days)",
     "members_per_private_channel": "members per private channel",
+    "private_channel_members_per_request": "members a private channel can be created with",
     "members_per_team": "members per team",
     "owners_per_team": "owners per team",
     "people_per_group_chat": "people in a group chat",

@@ -123,21 +123,43 @@ def test_private_channels_per_team_30_fit_31_split(tmp_path: Path) -> None:
     assert f"the 31st private channel is on line {line_of(migration, 'source: G31')}" in problem
 
 
-def test_a_private_channel_over_250_members_gets_a_team_of_its_own(tmp_path: Path) -> None:
-    export = workspace(tmp_path / "export", private={"at": 250, "big": 251})
+def test_a_private_channel_over_200_members_gets_a_team_of_its_own(tmp_path: Path) -> None:
+    """Teams allows 250 members per private channel, but Graph creates one with at most 200 (load adds them all in
+    that request), so 201 is over."""
+    export = workspace(tmp_path / "export", private={"at": 200, "big": 201})
     migration = draft(export, tmp_path / "map")
     routes = routes_of(migration)
     assert routes["at"][2] == "private_channel"
     assert routes["big"] == ("export-big", "General", "own_team")
     text = migration.read_text(encoding="utf-8")
-    assert "target: own_team  # 251 members, and a private channel holds at most 250 in Teams" in text
+    assert "target: own_team  # 201 members, and Teams creates a private channel with at most 200" in text
     assert check(tmp_path / "map") == []
     at = line_of(migration, "source: G2")
     lines = migration.read_text(encoding="utf-8").splitlines()
     lines[at + 1 : at + 4] = ["    target: private_channel", "    team: export", "    channel: big"]
     migration.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (problem,) = check(tmp_path / "map")
-    assert f"migration.yaml:{at}: private channel big would have 251 members; Teams allows 250" in problem
+    assert f"migration.yaml:{at}: private channel big would have 201 members; Teams allows 250" in problem
+    assert "Graph creates one with at most 200" in problem
+
+
+def test_members_per_private_channel_250_fit_251_not(tmp_path: Path) -> None:
+    """With creation raised for a tenant (defaults.limits), Teams' own 250 members per private channel decides."""
+    export = workspace(tmp_path / "export", private={"at": 250, "over": 251})
+    migration = draft(export, tmp_path / "map")
+    text = migration.read_text(encoding="utf-8")
+    for name in ("at", "over"):  # both drafted to a team of their own (over 200); written back as a consultant would
+        start = text.index(f"    name: {name}\n")
+        end = text.index("    channel: General\n", start) + len("    channel: General\n")
+        text = (
+            text[:start]
+            + f"    name: {name}\n    target: private_channel\n    team: export\n    channel: {name}\n"
+            + text[end:]
+        )
+    raised = "defaults:\n  limits:\n    private_channel_members_per_request: 1000\nteams:\n"
+    migration.write_text(text.replace("teams:\n", raised, 1), encoding="utf-8")
+    (problem,) = check(tmp_path / "map")
+    assert "private channel over would have 251 members; Teams allows 250 per private channel" in problem
 
 
 def test_a_group_dm_larger_than_a_chat_gets_a_team_of_its_own(tmp_path: Path) -> None:

@@ -77,9 +77,6 @@ class Clock:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
 
-MAX_PRIVATE_CHANNEL_MEMBERS = 200  # members a private channel can be created with (channel: create)
-
-
 class Member(TypedDict):
     """A user bound into a team, channel or chat, as stored with it; roles name `owner` or `guest`, or none."""
 
@@ -358,8 +355,11 @@ class Graph:
         members = [self._member_from_bind(entry) for entry in body.get("members", [])]
         if not any("owner" in m["roles"] for m in members):
             raise BadRequest("A private or shared channel needs at least one member with the owner role.")
-        if len(members) > MAX_PRIVATE_CHANNEL_MEMBERS:
-            raise BadRequest(f"A private channel can be created with at most {MAX_PRIVATE_CHANNEL_MEMBERS} members.")
+        if len(members) > self.capacity.private_channel_members_per_request:
+            raise BadRequest(
+                "A private channel can be created with at most "
+                f"{self.capacity.private_channel_members_per_request} members."
+            )
         if len(members) > self.capacity.members_per_private_channel:
             raise BadRequest(
                 f"A private channel can have at most {self.capacity.members_per_private_channel} members; "

@@ -13,7 +13,7 @@ from pathlib import Path
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.mapping.audience import chat_fallback_reason, mapped_members
 from migrator.mapping.directory import DirectoryLookup
-from migrator.mapping.fit import largest_chat
+from migrator.mapping.fit import largest_chat, largest_private_channel
 from migrator.mapping.model import (
     CHAT,
     DEFAULT_TARGET,
@@ -131,11 +131,11 @@ def _too_large(route: Route, conv: Conversation, rows: list[UserMapping] | None,
     if route.action != "migrate" or route.kind not in (PRIVATE_CHANNEL, CHAT):
         return ""
     people = len(mapped_members(conv, rows)) if rows is not None else len(set(conv.members))
-    most = limits.members_per_private_channel if route.kind == PRIVATE_CHANNEL else largest_chat(limits)
+    most = largest_private_channel(limits) if route.kind == PRIVATE_CHANNEL else largest_chat(limits)
     if people <= most:
         return ""
     if route.kind == PRIVATE_CHANNEL:
-        why = f"{people:,} members, and a private channel holds at most {most:,} in Teams"
+        why = f"{people:,} members, and Teams creates a private channel with at most {most:,}"
     else:
         why = f"{people:,} people, and Teams creates a group chat with at most {most:,}"
     return f"{why}: the General channel of a team of exactly its members"

@@ -116,6 +116,11 @@ def _team_problems(where: str, key: str, line: int | None, load: TeamLoad, limit
     return problems
 
 
+def largest_private_channel(limits: CapacityLimits) -> int:
+    """The most members a migrated private channel may have: load creates it with all of them in one request."""
+    return min(limits.members_per_private_channel, limits.private_channel_members_per_request)
+
+
 def largest_chat(limits: CapacityLimits) -> int:
     """The most people a migrated group chat may have: load creates it with all of them in one request."""
     return min(limits.people_per_group_chat, limits.chat_members_per_request)
@@ -125,14 +130,15 @@ def _conversation_problems(
     where: str, route: Route, conv: Conversation, rows: list[UserMapping], limits: CapacityLimits
 ) -> list[Problem]:
     people = len(mapped_members(conv, rows))
-    if route.kind == PRIVATE_CHANNEL and people > limits.members_per_private_channel:
+    if route.kind == PRIVATE_CHANNEL and people > largest_private_channel(limits):
         return [
             Problem(
                 where,
                 route.line,
                 f"private channel {conv.name} would have {people:,} members; Teams allows "
-                f"{limits.members_per_private_channel:,} per private channel (limit members_per_private_channel): "
-                f"write target: {OWN_TEAM} with a team of its members",
+                f"{limits.members_per_private_channel:,} per private channel and Graph creates one with at most "
+                f"{limits.private_channel_members_per_request:,} (limits members_per_private_channel, "
+                f"private_channel_members_per_request): write target: {OWN_TEAM} with a team of its members",
             )
         ]
     if route.kind == CHAT and people > largest_chat(limits):
