@@ -31,11 +31,12 @@ def workspace(
     archived: Sequence[str] = (),
     messages: Mapping[str, int] | None = None,  # channel name -> messages on its one day
     files: Mapping[str, int] | None = None,  # channel name -> files on one message of its (after its messages)
+    admins: int = 0,  # the first users administer the workspace (Slack's is_admin)
 ) -> Path:
     """An unpacked Slack export: #general plus the named public channels (archived ones flagged), private channels
     and group DMs with that many members, `people` users (at least as many as the largest membership)."""
     people = max([people, *(private or {}).values(), *group_dms])
-    users = [person(n) for n in range(1, people + 1)]
+    users = [{**person(n), "is_admin": n <= admins} for n in range(1, people + 1)]
     everyone = [u["id"] for u in users]
     public_rows = [channel("C0", "general", everyone, is_general=True)] + [
         channel(f"C{n}", name, everyone[:2], is_archived=name in archived) for n, name in enumerate(public, 1)

@@ -192,3 +192,19 @@ def test_a_tenant_limit_in_defaults_limits_is_checked(tmp_path: Path) -> None:
     assert len(problems) == 2
     assert "would hold 4 channels (General included); Teams allows 3 per team" in problems[0]
     assert "would have 4 members; Teams allows 3 per team (limit members_per_team)" in problems[1]
+
+
+def test_owners_beyond_the_limit_become_members_and_are_said(tmp_path: Path) -> None:
+    export = workspace(tmp_path / "export", public=["a"], people=5, admins=3)
+    migration = draft(export, tmp_path / "map")
+    text = migration.read_text(encoding="utf-8")
+    migration.write_text(text.replace("teams:\n", "defaults:\n  limits:\n    owners_per_team: 2\nteams:\n", 1))
+    notes: list = []
+    assert run_check(tmp_path / "map", notes=notes) == []
+    (note,) = [str(n) for n in notes if "owners" in str(n)]
+    assert "team 'export' would have 3 owners; Teams allows 2 (limit owners_per_team)" in note
+    assert "the other 1 is a member" in note
+    result = transform(export, tmp_path / "map", tmp_path / "plan")
+    (team,) = result.manifest.teams
+    assert [m.display_name for m in team.members if "owner" in m.roles] == ["User 1", "User 2"]
+    assert len(team.members) == 5 and any("3 owners" in n for n in result.report["mapping_notes"])

@@ -175,8 +175,8 @@ def owner_notes(
                     mappings.path.as_posix(),
                     team.line,
                     f"note: team {key!r} would have {owners:,} owners; Teams allows {limit:,} (limit owners_per_team): "
-                    f"workspace owners and admins first, then creators of its channels, own it; {demoted:,} others "
-                    "become members",
+                    "workspace owners and admins first, then creators of its channels, own it; the other "
+                    f"{demoted:,} {'is a member' if demoted == 1 else 'are members'}",
                 )
             )
     return notes
