@@ -37,6 +37,7 @@ class DraftResult:
     fallback: int
     fallback_found: bool
     emails_fetched: int  # people matched by an email from the fetch folder (--fetched)
+    split: tuple[str, ...] = ()  # how the draft spread the workspace over teams (none when one team holds it)
 
 
 def _source_reference(source_path: Path, out_dir: Path) -> str:
@@ -102,6 +103,7 @@ def run_map(
         fallback=sum(r.action == "fallback" for r in rows),
         fallback_found=found is not None,
         emails_fetched=sum(r.action == "map" and r.source_id in from_fetch for r in rows),
+        split=mappings.split,
     )
 
 
