@@ -82,6 +82,8 @@ def test_1001_channels_are_split_by_prefix_archived_and_activity(tmp_path: Path)
     split = json.loads((tmp_path / "analyse" / "inventory.json").read_text(encoding="utf-8"))["team_split"]
     assert split[0].startswith("1,000 channels besides General") and len(split) == 4
     assert inventory is not None
+    html = (tmp_path / "analyse" / "report.html").read_text(encoding="utf-8")
+    assert "Teams needed" in html and "export (eng): channels named eng-*: 60 channels" in html
 
 
 def test_the_rest_goes_by_activity_most_active_first(tmp_path: Path) -> None:

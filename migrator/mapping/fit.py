@@ -131,28 +131,22 @@ def _conversation_problems(
 ) -> list[Problem]:
     people = len(mapped_members(conv, rows))
     if route.kind == PRIVATE_CHANNEL and people > largest_private_channel(limits):
-        return [
-            Problem(
-                where,
-                route.line,
-                f"private channel {conv.name} would have {people:,} members; Teams allows "
-                f"{limits.members_per_private_channel:,} per private channel and Graph creates one with at most "
-                f"{limits.private_channel_members_per_request:,} (limits members_per_private_channel, "
-                f"private_channel_members_per_request): write target: {OWN_TEAM} with a team of its members",
-            )
-        ]
-    if route.kind == CHAT and people > largest_chat(limits):
-        return [
-            Problem(
-                where,
-                route.line,
-                f"{conv.kind.value} conversation {conv.name or conv.id} would be a chat of {people:,} people; Teams "
-                f"allows {limits.people_per_group_chat:,} in a group chat and {limits.chat_members_per_request:,} "
-                f"added at once (limits people_per_group_chat, chat_members_per_request): write target: {OWN_TEAM} "
-                "with a team of its members, or archive it",
-            )
-        ]
-    return []
+        message = (
+            f"private channel {conv.name} would have {people:,} members; Teams allows "
+            f"{limits.members_per_private_channel:,} per private channel and Graph creates one with at most "
+            f"{limits.private_channel_members_per_request:,} (limits members_per_private_channel, "
+            f"private_channel_members_per_request): write target: {OWN_TEAM} with a team of its members"
+        )
+    elif route.kind == CHAT and people > largest_chat(limits):
+        message = (
+            f"{conv.kind.value} conversation {conv.name or conv.id} would be a chat of {people:,} people; Teams "
+            f"allows {limits.people_per_group_chat:,} in a group chat and {limits.chat_members_per_request:,} "
+            f"added at once (limits people_per_group_chat, chat_members_per_request): write target: {OWN_TEAM} "
+            "with a team of its members, or archive it"
+        )
+    else:
+        return []
+    return [Problem(where, route.line, message)]
 
 
 def owner_notes(
