@@ -5,15 +5,29 @@ and the line (exit 1), and transform refuses such a mapping before writing a pla
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from capacitykit import draft, workspace
+from migrator.capacity import TEAMS_DEFAULTS
 from migrator.cli import app
 from migrator.errors import InputError
-from migrator.mapping import load_mappings, run_check
+from migrator.mapping import (
+    UserMapping,
+    capacity_problems,
+    check_mappings,
+    draft_mappings,
+    load_mappings,
+    resolve_targets,
+    run_check,
+)
+from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.sources.products import PRODUCTS
 from migrator.stages.analyse import run_analyse
 from migrator.stages.transform import transform
 
@@ -210,3 +224,57 @@ def test_owners_beyond_the_limit_become_members_and_are_said(tmp_path: Path) -> 
     (team,) = result.manifest.teams
     assert [m.display_name for m in team.members if "owner" in m.roles] == ["User 1", "User 2"]
     assert len(team.members) == 5 and any("3 owners" in n for n in result.report["mapping_notes"])
+
+
+names = st.lists(
+    st.tuples(st.sampled_from(["eng-", "eng_", "ops-", "", "x"]), st.integers(0, 999), st.booleans(), st.booleans()),
+    max_size=40,
+    unique_by=lambda t: (t[0], t[1]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    channels=names,
+    limits=st.tuples(st.integers(2, 12), st.integers(1, 4), st.integers(1, 4)),
+    sizes=st.lists(st.integers(2, 6), max_size=4),
+)
+def test_no_draft_breaks_a_limit(
+    channels: list[tuple[str, int, bool, bool]], limits: tuple[int, int, int], sizes: list[int]
+) -> None:
+    """Whatever the workspace and the limits, the draft passes every rule and capacity limit, and routes every
+    conversation exactly once."""
+    per_team, private, people = limits
+    capacity = TEAMS_DEFAULTS.overridden(
+        {
+            "channels_per_team": per_team,
+            "private_channels_per_team": private,
+            "private_channel_members_per_request": people,
+            "chat_members_per_request": people,
+        }
+    )
+    users = {f"U{n}": User(id=f"U{n}", name=f"u{n}", email=f"u{n}@example.com") for n in range(8)}
+    rows = [UserMapping(u, u, f"{u}@example.com", f"e-{u}", "map") for u in users]
+    everyone = tuple(users)
+    conversations = [Conversation("C0", "general", ConversationKind.PUBLIC, everyone, is_general=True)]
+    for n, (prefix, number, is_private, archived) in enumerate(channels, 1):
+        kind = ConversationKind.PRIVATE if is_private else ConversationKind.PUBLIC
+        members = everyone[: 2 + n % 5]
+        conversations.append(Conversation(f"C{n}", f"{prefix}{number}", kind, members, archived=archived))
+    conversations += [
+        Conversation(f"M{n}", f"mpdm-{n}", ConversationKind.GROUP_DM, everyone[:size]) for n, size in enumerate(sizes)
+    ]
+    drafted = draft_mappings(
+        Path("m/migration.yaml"),
+        Workspace(id="T", name="Acme"),
+        conversations,
+        None,
+        rows,
+        users,
+        product=PRODUCTS["slack"],
+        limits=capacity,
+    )
+    resolved = resolve_targets(replace(drafted, limits=capacity), conversations)
+    assert check_mappings(resolved, conversations, rows, "Slack") == []
+    assert capacity_problems(resolved, conversations, rows, users) == []
+    assert sorted(r.source for r in drafted.routes) == sorted(c.id for c in conversations)
