@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from graphkit import ADA, GRACE, OTHER_APP, TEMPLATE, RawGraph, code, message
+from migrator.graph import team_id_in
 
 PNG = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")).decode()
 
@@ -36,8 +37,8 @@ def test_team_creation_is_asynchronous(graph, emulator):
     }
     created = graph.call("POST", "/teams", json=body)
     assert created.status_code == 202 and not created.content
-    location, team = created.headers["Location"], created.headers["Content-Location"].split("/")[2]
-    assert location.startswith(f"/teams/{team}/operations/")
+    location, team = created.headers["Location"], team_id_in(created.headers["Content-Location"])
+    assert location.startswith(f"/teams('{team}')/operations('")  # the reference form (strict reading)
     assert graph.ok("GET", location)["status"] == "inProgress"
     assert graph.call("GET", f"/teams/{team}").status_code == 404
     time.sleep(0.6)

@@ -33,6 +33,7 @@ from migrator.emulator.errors import (
     RangeNotSatisfiable,
     UserNotFound,
 )
+from migrator.emulator.reading import Reading
 from migrator.emulator.store import Record, Store
 from migrator.timestamps import format_ms, parse_ms
 
@@ -113,10 +114,18 @@ def _b64decode(value: object, where: str) -> bytes:
 
 
 class Graph:
-    def __init__(self, directory: Directory, store: Store, clock: Clock | None = None, provision_delay: float = 0.2):
+    def __init__(
+        self,
+        directory: Directory,
+        store: Store,
+        clock: Clock | None = None,
+        provision_delay: float = 0.2,
+        reading: Reading | None = None,
+    ):
         self.directory = directory
         self.store = store
         self.clock = clock or Clock()
+        self.reading = reading or Reading()  # strict unless told (emulator/reading.py)
         self.provision_delay = provision_delay
         self.evaluation_capacity = directory.evaluation_capacity
         self._messages: dict[str, dict[str, Record]] = {}

@@ -70,11 +70,14 @@ def collection(call: Call, context: str, items: list[Record], page_size: int = 1
 # ----------------------------------------------------------------------- teams
 @route("POST", "/teams", MIGRATE, kind="create_team")
 def create_team(graph: Graph, call: Call) -> Reply:
+    """202 with the operation's and the team's paths, in the form the `location` reading switch names
+    (docs/graph-contract.md#long-running-operations)."""
     team_id, op_id = graph.create_team(call.json(), call.caller.app_id)
-    return Reply(
-        status=202,
-        headers={"Location": f"/teams/{team_id}/operations/{op_id}", "Content-Location": f"/teams/{team_id}"},
-    )
+    if graph.reading.location == "reference":
+        team, operation = f"/teams('{team_id}')", f"/operations('{op_id}')"
+    else:
+        team, operation = f"/teams/{team_id}", f"/operations/{op_id}"
+    return Reply(status=202, headers={"Location": team + operation, "Content-Location": team})
 
 
 @route("GET", rf"{TEAM}/operations/(?P<op>{ID})", READ_TEAM | MIGRATE, kind="team_read")

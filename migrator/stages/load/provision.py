@@ -19,6 +19,7 @@ from migrator.graph import (
     NotFoundError,
     RateLimiter,
     object_id,
+    team_id_in,
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
@@ -71,7 +72,8 @@ class Provisioner:
             self.journal.set_team(team.key, CREATED, team_id=found)
             return found
         operation = self.client.resolve(response.headers["Location"])
-        team_id = response.headers.get("Content-Location", "").rstrip("/").split("/")[-1].strip("()'") or None
+        # Provisional until the operation names the team; either form Graph writes the path in.
+        team_id = team_id_in(response.headers.get("Content-Location") or response.headers["Location"])
         self.journal.set_team(team.key, REQUESTED, team_id=team_id, operation=operation)
         return self._await(team, operation)
 
