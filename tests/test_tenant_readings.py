@@ -11,14 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from graphkit import RawGraph
+from graphkit import ADA, GRACE, RawGraph, code, message
 from migrator.emulator.reading import Reading, switches
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient
-from migrator.journal import Journal
-from migrator.plan import PlannedTeam
+from migrator.journal import COMPLETED, Journal
+from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedTeam, write_lines
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.provision import Provisioner
+from migrator.timestamps import format_ms, parse_ms
+from plankit import assert_landed_exactly, build_plan
+from test_load import run_load
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -109,3 +112,154 @@ def _team_body() -> dict[str, object]:
         "displayName": "Acme",
         "createdDateTime": "2021-01-04T08:00:00.000Z",
     }
+
+
+# ------------------------------------------------------------------ item 1: migrationMode, General, team completion
+def test_v1_answers_carry_no_migration_mode_unless_the_reading_serves_it(emulator):
+    raw = RawGraph(emulator)
+    team, channel = raw.team_with_channel()
+    base = f"/teams/{team}/channels/{channel}"
+    assert "migrationMode" not in raw.ok("GET", base)
+    assert all("migrationMode" not in c for c in raw.ok("GET", f"/teams/{team}/channels")["value"])
+    assert raw.ok("GET", base, version="beta")["migrationMode"] == "inProgress"
+    set_reading(emulator, migration_mode_on_v1=True)
+    assert raw.ok("GET", base)["migrationMode"] == "inProgress"
+
+
+def test_primary_channel_is_general_and_team_completion_waits_for_it(emulator):
+    raw = RawGraph(emulator)
+    team, channel = raw.team_with_channel()
+    general = raw.ok("GET", f"/teams/{team}/primaryChannel")
+    assert general["displayName"] == "General" and general["id"] == raw.general(team)
+    raw.ok("POST", f"/teams/{team}/channels/{channel}/completeMigration")
+    refused = raw.call("POST", f"/teams/{team}/completeMigration")
+    assert code(refused) == (400, "BadRequest")
+    assert refused.json()["error"]["message"] == "All channels must be finalized before team."
+    raw.ok("POST", f"/teams/{team}/channels/{general['id']}/completeMigration")
+    assert raw.call("POST", f"/teams/{team}/completeMigration").status_code == 204
+    assert raw.ok("GET", f"/teams/{team}", version="beta")["migrationMode"] == "completed"
+
+
+@pytest.mark.parametrize("reading", ["strict", "lenient"])
+def test_a_team_without_a_planned_general_is_completed_with_its_general_and_gets_its_members(
+    emulator, tmp_path, reading
+):
+    """An own_team target, a second team, or a source without a general channel: no plan line maps to General,
+    yet the team (General included) must leave migration mode and take its members."""
+    emulator.operator("config", {"reading": reading})
+    build_plan(tmp_path, channels=2, general=False)
+    outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert outcome.ok and outcome.teams_completed == ["Acme"], outcome.teams_blocked
+    dump = emulator.operator("dump")
+    assert_landed_exactly(dump, tmp_path)
+    [general] = [c for c in dump["teams"][0]["channels"] if c["displayName"] == "General"]
+    assert general["migrationMode"] == "completed"
+
+
+def test_a_refused_team_completion_is_an_error_not_a_completed_team(emulator, tmp_path):
+    """A channel the journal does not know keeps the team open: Graph's 400 must not be recorded as done."""
+    build_plan(tmp_path, channels=2, general=True)
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("test")
+        provisioner = Provisioner(client, journal)
+        team = Manifest.read(tmp_path).teams[0]
+        team_id = provisioner.team(team)
+        RawGraph(emulator).create_channel(team_id, "made-elsewhere", created=team.created)
+        with pytest.raises(ProvisionError, match="refused to complete"):
+            provisioner.complete_team(team, team_id)
+        entry = journal.team(team.key)
+    assert entry is not None and entry.state != COMPLETED
+
+
+# ------------------------------------------------------------------ item 2: startMigration always carries its time
+def test_start_migration_without_a_timestamp_starts_the_session_now(emulator):
+    """The demo tenant's 1:1 chat of Ada and Grace exists since 2024-01-10; a message of 2024-06 is refused."""
+    raw = RawGraph(emulator)
+    chat_id = raw.ok("POST", "/chats", json=_chat_body(ADA, GRACE))["id"]
+    assert raw.ok("GET", f"/chats/{chat_id}")["createdDateTime"] == "2024-01-10T09:00:00.000Z"
+    raw.ok("POST", f"/chats/{chat_id}/startMigration", json={})
+    refused = raw.call("POST", f"/chats/{chat_id}/messages", json=message("2024-06-01T00:00:00Z"))
+    assert code(refused) == (400, "BadRequest") and "conversationCreationDateTime" in refused.json()["error"]["message"]
+
+
+def test_an_existing_chat_older_than_the_plan_is_opened_just_before_its_creation(emulator, tmp_path):
+    """The demo tenant's 1:1 chat of Ada and Grace exists since 2024-01-10T09:00:00Z; the plan's messages are later."""
+    _chat_plan(tmp_path, "2025-03-01T09:00:00.000Z", [ADA, GRACE])
+    outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert outcome.ok and outcome.total("posted") == 3
+    [chat] = [c for c in emulator.operator("dump")["chats"] if c["migrationMode"] == "completed"]
+    assert chat["createdDateTime"] == "2024-01-10T08:59:59.999Z"
+    assert len([m for m in chat["messages"] if "pair" in m["body"]["content"]]) == 3
+
+
+# ------------------------------------------------------------------ item 7: General completed last
+def test_after_general_completed_no_new_migration_channel_is_created(emulator):
+    raw = RawGraph(emulator)
+    team = raw.create_team()
+    raw.ok("POST", f"/teams/{team}/channels/{raw.general(team)}/completeMigration")
+    body = {
+        "@microsoft.graph.channelCreationMode": "migration",
+        "displayName": "late",
+        "membershipType": "standard",
+        "createdDateTime": "2020-01-02T00:00:00.000Z",
+    }
+    refused = raw.call("POST", f"/teams/{team}/channels", json=body)
+    assert code(refused) == (400, "BadRequest")
+    assert refused.json()["error"]["message"] == "Migration channels can only be created in a team under migration."
+
+
+def test_general_waits_for_its_team_so_a_channel_added_after_a_partial_run_is_still_created(emulator, tmp_path):
+    """Run 1 leaves a channel open (one message fails); General must not be completed yet, or the channel the
+    next plan adds could never be created in migration mode."""
+    manifest = build_plan(tmp_path, channels=2, general=True)
+    failing = tmp_path / manifest.teams[0].channels[1].file
+    good = failing.read_text(encoding="utf-8")
+    failing.write_text(good.replace(ADA, "a0000000-0000-4000-8000-0000000000ff", 1), encoding="utf-8")
+    first = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert not first.ok and "Acme" in first.teams_blocked
+    failing.write_text(good, encoding="utf-8")
+    build_plan(tmp_path, channels=3, general=True)  # the same plan with one more channel
+    second = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert second.ok, second.teams_blocked
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
+
+
+def _chat_body(*people: str) -> dict[str, object]:
+    return {
+        "chatType": "oneOnOne" if len(people) == 2 else "group",
+        "members": [
+            {
+                "@odata.type": "#microsoft.graph.aadUserConversationMember",
+                "roles": ["owner"],
+                "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{person}')",
+            }
+            for person in people
+        ],
+    }
+
+
+def _chat_plan(plan_dir: Path, created: str, people: list[str]) -> None:
+    start = parse_ms(created)
+    lines = [
+        {
+            "key": f"chats/pair:{i}",
+            "kind": "root",
+            "root_key": None,
+            "source_ts": str(i),
+            "createdDateTime": format_ms(start + 1 + i * 1000),
+            "from": {"user": {"id": people[i % 2], "displayName": "someone", "userIdentityType": "aadUser"}},
+            "body": {"contentType": "html", "content": f"<p>pair {i}</p>"},
+        }
+        for i in range(3)
+    ]
+    count = write_lines(plan_dir / "chats/pair.jsonl", iter(lines))
+    chat = PlannedConversation(
+        key="chats/pair",
+        display_name="",
+        file="chats/pair.jsonl",
+        created=created,
+        messages=count,
+        membership="oneOnOne",
+        members=[PlannedMember(p) for p in people],
+    )
+    Manifest(source={"path": "hand-made", "kind": "test"}, chats=[chat]).write(plan_dir)

@@ -246,7 +246,8 @@ class Graph:
         return team
 
     def render_team(self, team_id: str) -> Record:
-        return public(self.team(team_id))
+        team = self.team(team_id)
+        return {**public(team), "migrationMode": team["_migration"]}
 
     def groups(self, filter_text: str | None) -> list[Record]:
         """GET /groups: the Microsoft 365 groups behind teams, filtered by displayName.
@@ -295,12 +296,9 @@ class Graph:
         if team["_migration"] != IN_PROGRESS:
             raise BadRequest("The team is not in migration mode.")
         self._require_owner(team, app_id)
-        open_channels = [c["displayName"] for c in self._team_channels(team_id) if c["_migration"] == IN_PROGRESS]
-        if open_channels:
-            raise BadRequest(
-                "All channels must complete migration before the team: still in migration mode: "
-                + ", ".join(sorted(open_channels))
-            )
+        if any(c["_migration"] == IN_PROGRESS for c in self._team_channels(team_id)):
+            # Observed wording; General counts (docs/graph-contract.md#team-completion).
+            raise BadRequest("All channels must be finalized before team.")
         self.store.patch("teams", team_id, {"_migration": COMPLETED})
 
     # --------------------------------------------------------------- channels
@@ -313,7 +311,7 @@ class Graph:
         created = self._backdated(body, mode, "channelCreationMode")
         name = self._checked_channel_name(body.get("displayName"))
         self._check_name_free(team_id, name)
-        if mode == MIGRATION and team["_migration"] != IN_PROGRESS:
+        if mode == MIGRATION and not self._takes_migration_channels(team):
             raise BadRequest("Migration channels can only be created in a team under migration.")
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
@@ -348,6 +346,16 @@ class Graph:
             rendered.update({"id": channel["id"], "displayName": name, "description": channel["description"]})
             return 202, rendered
         return 201, public(channel)
+
+    def _takes_migration_channels(self, team: Record) -> bool:
+        """A team under migration whose General is still open: once General completed, Graph refuses new migration
+        channels in the team (docs/graph-contract.md#team-completion)."""
+        return bool(team["_migration"] == IN_PROGRESS and self.primary_channel(team["id"])["_migration"] == IN_PROGRESS)
+
+    def primary_channel(self, team_id: str) -> Record:
+        """GET /teams/{t}/primaryChannel: the General channel, which exists from the team's creation."""
+        self.team(team_id)
+        return next(c for c in self._team_channels(team_id) if c["_general"])
 
     def _channel_members(self, team_id: str, body: dict[str, Any]) -> list[Member]:
         """A private channel's members are a subset of its team's: Graph refuses anyone else (and the team has
@@ -459,19 +467,24 @@ class Graph:
         return name
 
     def start_migration(self, conv: Record, body: dict[str, Any], app_id: str) -> None:
-        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions)."""
+        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions): the timestamp may
+        only move the conversation's creation into the past; without one, the session starts now."""
         if conv["_kind"] == "chat" and conv["chatType"] == "meeting":
             raise BadRequest("Meeting chats cannot be put into migration mode.")
         if conv["_migration"] == IN_PROGRESS:
             raise BadRequest("The conversation is already in migration mode.")
         stamp = body.get("conversationCreationDateTime")
-        if stamp is not None:
+        if stamp is None:
+            # Without the timestamp Graph takes the current time as the earliest a message may carry.
+            self.store.patch("conversations", conv["id"], {"_floor": self.clock.now_ms()})
+        else:
             created = self._parse_time(stamp, "conversationCreationDateTime")
             if created >= conv["_created"]:
                 raise BadRequest(
                     "conversationCreationDateTime must be older than the conversation's current createdDateTime."
                 )
-            self.store.patch("conversations", conv["id"], {"_created": created, "createdDateTime": format_ms(created)})
+            fields = {"_created": created, "createdDateTime": format_ms(created), "_floor": None}
+            self.store.patch("conversations", conv["id"], fields)
         self.store.patch("conversations", conv["id"], {"_migration": IN_PROGRESS, "_ownerApp": app_id})
 
     def complete_migration(self, conv: Record, app_id: str) -> None:
@@ -576,6 +589,11 @@ class Graph:
             raise BadRequest(
                 f"createdDateTime {format_ms(created)} must be later than the {conv['_kind']}'s createdDateTime "
                 f"{format_ms(conv['_created'])}."
+            )
+        if created <= (conv.get("_floor") or 0):
+            raise BadRequest(
+                f"createdDateTime {format_ms(created)} must be later than {format_ms(conv['_floor'])}, when this "
+                "migration session started without a conversationCreationDateTime."
             )
         if root is not None and created < root["_created"]:
             raise BadRequest(f"A reply cannot be older than its thread root ({root['createdDateTime']}).")

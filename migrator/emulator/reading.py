@@ -98,6 +98,13 @@ class Reading:
         "/teams('{id}')/operations('{op}') or the import articles' /teams/{id}/operations/{op}",
         source="docs/graph-contract.md#long-running-operations (Graph reference `Create team`; import-2025)",
     )
+    migration_mode_on_v1: bool = switch(
+        False,
+        True,
+        models="v1.0 answers (Get channel, Get chat, list channels, a user's chats) carry no migrationMode; beta "
+        "answers do",
+        source="docs/graph-contract.md#observed-behaviour (msteams-docs 14020, 13988)",
+    )
 
     @classmethod
     def lenient(cls) -> Reading:

@@ -39,9 +39,14 @@ class ConversationLoader:
         self.on_message = on_message or (lambda key, started: None)
 
     def run(
-        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]
+        self,
+        base: str,
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        complete: Callable[[], None] | None,
     ) -> None:
-        """`base` is the channel's or chat's path; `complete` its completeMigration."""
+        """`base` is the channel's or chat's path; `complete` its completeMigration, or None for a team's General
+        channel, which its team completes once everything landed (the outcome then says it is ready)."""
         outcome.start()
         try:
             entry = self.journal.conversation(conv.key)
@@ -176,11 +181,16 @@ class ConversationLoader:
         log.warning("%s: %s failed: %s (request-id %s)", conv.key, key, reason, request_id or "-")
 
     # ------------------------------------------------------------ completion
-    def _complete(self, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]) -> None:
+    def _complete(
+        self, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None] | None
+    ) -> None:
         """Close the conversation only when everything landed: after completeMigration nothing more can be imported."""
         incomplete = outcome.failed or len(self.journal.uploads(conv.key)) < len(conv.uploads)
         if incomplete and not self.complete_with_failures:
             return  # left in migration mode, so another load can retry what failed
+        if complete is None:  # General: its team completes it (Provisioner.complete_team)
+            outcome.completed = True
+            return
         complete()
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True
