@@ -16,7 +16,15 @@ from migrator.emulator.reading import Reading, switches
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient
 from migrator.journal import COMPLETED, Journal
-from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedTeam, write_lines
+from migrator.plan import (
+    Manifest,
+    PlannedConversation,
+    PlannedMember,
+    PlannedTeam,
+    read_lines,
+    to_request,
+    write_lines,
+)
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.provision import Provisioner
 from migrator.timestamps import format_ms, parse_ms
@@ -263,3 +271,44 @@ def _chat_plan(plan_dir: Path, created: str, people: list[str]) -> None:
         members=[PlannedMember(p) for p in people],
     )
     Manifest(source={"path": "hand-made", "kind": "test"}, chats=[chat]).write(plan_dir)
+
+
+# ------------------------------------------------------------------ item 6: opaque ids, varying precision
+@pytest.mark.parametrize(
+    ("sent", "answered"),
+    [
+        ("2021-03-01T10:00:15.580Z", "2021-03-01T10:00:15.58Z"),
+        ("2021-03-01T10:00:16.000Z", "2021-03-01T10:00:16Z"),
+        ("2021-03-01T10:00:17.511Z", "2021-03-01T10:00:17.5110000Z"),
+    ],
+)
+def test_strict_answers_opaque_ids_and_times_of_varying_precision(emulator, sent, answered):
+    raw = RawGraph(emulator)
+    team, channel = raw.team_with_channel()
+    posted = raw.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message(sent))
+    assert posted["createdDateTime"] == answered and posted["id"] != str(parse_ms(sent))
+    set_reading(emulator, opaque_message_ids=False, varying_time_precision=False)
+    later = format_ms(parse_ms(sent) + 1)
+    posted = raw.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message(later))
+    assert posted["createdDateTime"] == later and posted["id"] == str(parse_ms(later))
+
+
+@pytest.mark.parametrize("reading", ["strict", "lenient"])
+def test_a_message_whose_answer_was_lost_is_found_by_its_time_and_not_posted_twice(emulator, tmp_path, reading):
+    """The 409 after a lost answer: the loader finds the landed message by its parsed time, in either reading."""
+    emulator.operator("config", {"reading": reading})
+    manifest = build_plan(tmp_path, channels=2, messages=6)
+    channel = manifest.teams[0].channels[1]
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        journal.bind("test")
+        provisioner = Provisioner(client, journal)
+        team_id = provisioner.team(manifest.teams[0])
+        channel_id = provisioner.channel(manifest.teams[0].key, team_id, channel)
+        lines = list(read_lines(tmp_path, channel))
+        base = f"/teams/{team_id}/channels/{channel_id}"
+        assert lines[2]["kind"] == "reply" and lines[2]["root_key"] == lines[1]["key"]
+        root = client.create(f"{base}/messages", to_request(lines[1], {}))  # landed, answer lost: not journaled
+        client.create(f"{base}/messages/{root}/replies", to_request(lines[2], {}))  # its reply too
+    outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert outcome.ok and outcome.total("failed") == 0
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)

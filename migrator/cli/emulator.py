@@ -33,7 +33,8 @@ def _reading_options(command: Callable[..., None]) -> Callable[..., None]:
     for s in switches():
         help_text = f"Reading switch (strict: {s.strict}, lenient: {s.lenient}): {s.models}."
         kind: Any = Literal[s.choices] if s.choices else s.kind
-        annotation = Annotated.__class_getitem__((kind | None, typer.Option(s.option, help=help_text)))  # type: ignore[attr-defined]
+        spelled = f"{s.option}/--no-{s.option[2:]}" if s.kind is bool else s.option
+        annotation = Annotated.__class_getitem__((kind | None, typer.Option(spelled, help=help_text)))  # type: ignore[attr-defined]
         added.append(inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
     command.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
     return command

@@ -632,7 +632,7 @@ class Graph:
         message_type: str = "message",
         message_id: str | None = None,
     ) -> Record:
-        message_id = message_id or str(created)
+        message_id = message_id or (str(uuid.uuid4().int % 10**19) if self.reading.opaque_message_ids else str(created))
         base = self._message_url(conv, message_id, reply_to)
         hosted_ids = []
         for image in hosted:
@@ -652,7 +652,7 @@ class Graph:
             "replyToId": reply_to,
             "etag": message_id,
             "messageType": message_type,
-            "createdDateTime": stamp,
+            "createdDateTime": _varying_precision(stamp) if self.reading.varying_time_precision else stamp,
             "lastModifiedDateTime": stamp,
             "lastEditedDateTime": None,
             "deletedDateTime": None,
@@ -1223,6 +1223,16 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _varying_precision(stamp: str) -> str:
+    """`…SS.fffZ` as Graph answers it (docs/graph-contract.md#observed-behaviour): trailing zeros of the fraction
+    dropped (`.580` as `.58`, `.000` as no fraction), else seven digits; the same instant either way."""
+    seconds, fraction = stamp[:19], stamp[20:23]
+    if fraction.endswith("0"):
+        trimmed = fraction.rstrip("0")
+        return f"{seconds}.{trimmed}Z" if trimmed else f"{seconds}Z"
+    return f"{seconds}.{fraction}0000Z"
 
 
 def _export_key(message: Record) -> odata.ExportKey:

@@ -105,6 +105,20 @@ class Reading:
         "answers do",
         source="docs/graph-contract.md#observed-behaviour (msteams-docs 14020, 13988)",
     )
+    opaque_message_ids: bool = switch(
+        True,
+        False,
+        models="imported messages get opaque ids; lenient: the epoch milliseconds of their createdDateTime, as "
+        "Teams ids often look",
+        source="docs/graph-contract.md#observed-behaviour (Graph reference: ids are opaque)",
+    )
+    varying_time_precision: bool = switch(
+        True,
+        False,
+        models="a message's createdDateTime is answered with varying precision (trailing zeros dropped, as in "
+        "`.58Z`, or seven digits), never always three digits; the stored time keeps the millisecond",
+        source="docs/graph-contract.md#observed-behaviour (import-2020 and import-2025 example answers)",
+    )
 
     @classmethod
     def lenient(cls) -> Reading:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from migrator.graph import ConflictError, GraphClient, GraphError, NotFoundError, object_id
+from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, POSTED, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.outcome import ConversationOutcome
@@ -159,17 +159,11 @@ class ConversationLoader:
         return message_id
 
     def _landed(self, target: str, created: str) -> dict[str, Any] | None:
-        """The message at `created` in this thread or channel: by id first (Teams ids are the epoch ms), else by
-        listing.
-        """
-        try:
-            found = self.client.get_json(f"{target}/{parse_ms(created)}")
-            if found.get("createdDateTime") == created:
-                return found
-        except NotFoundError:
-            pass
+        """The message at `created` in this thread or channel, found by listing and comparing parsed times: ids
+        are opaque and Graph answers times with varying precision (docs/graph-contract.md#observed-behaviour)."""
+        wanted = parse_ms(created)
         return next(
-            (m for m in self.client.paginate(target, params={"$top": "50"}) if m.get("createdDateTime") == created),
+            (m for m in self.client.paginate(target, params={"$top": "50"}) if _at(m) == wanted),
             None,
         )
 
@@ -194,3 +188,11 @@ class ConversationLoader:
         complete()
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True
+
+
+def _at(message: dict[str, Any]) -> int | None:
+    """A listed message's time in ms, or None when Graph gave none that parses."""
+    try:
+        return parse_ms(str(message.get("createdDateTime")))
+    except ValueError:
+        return None

@@ -113,7 +113,8 @@ class Provisioner:
                 found = self.client.get_json(f"/teams/{group_id}")
             except NotFoundError:
                 continue  # still provisioning or not a team
-            if found.get("createdDateTime") == team.created and self.journal.team_key_of(group_id) is None:
+            same_time = found.get("createdDateTime") and parse_ms(found["createdDateTime"]) == parse_ms(team.created)
+            if same_time and self.journal.team_key_of(group_id) is None:
                 return group_id
         return None
 
