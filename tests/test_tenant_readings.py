@@ -6,12 +6,16 @@ and the lenient one behind switches; the loader must work against both (docs/gra
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from conftest import tenant_env
 from graphkit import ADA, GRACE, RawGraph, code, message
+from migrator.cli import app
 from migrator.emulator.reading import Reading, switches
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient
@@ -27,11 +31,14 @@ from migrator.plan import (
 )
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.provision import Provisioner
+from migrator.target import graph_target
 from migrator.timestamps import format_ms, parse_ms
 from plankit import assert_landed_exactly, build_plan
 from test_load import run_load
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+SAMPLE_DIRECTORY = ROOT / "sample_data" / "directory.json"
 
 
 def set_reading(emulator: EmulatorProcess, **switches_: object) -> None:
@@ -312,3 +319,36 @@ def test_a_message_whose_answer_was_lost_is_found_by_its_time_and_not_posted_twi
     outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert outcome.ok and outcome.total("failed") == 0
     assert_landed_exactly(emulator.operator("dump"), tmp_path)
+
+
+# ------------------------------------------------------------------ the sample migration, both readings
+@pytest.fixture(scope="module")
+def sample_tenant(tmp_path_factory):
+    with EmulatorProcess(directory=SAMPLE_DIRECTORY, tls_dir=tmp_path_factory.mktemp("sample-tenant")) as emu:
+        yield emu
+
+
+@pytest.mark.parametrize("reading", ["strict", "lenient"])
+def test_the_sample_migrates_and_verifies_clean_in_both_readings(sample_tenant, reading, monkeypatch, tmp_path):
+    """`make migrate`'s job (`migrator migrate` on the Slack sample) against a tenant in each reading."""
+    sample_tenant.operator("reset", {})
+    sample_tenant.operator("config", {"reading": reading, "channel_rps": 10_000})
+    for name, value in tenant_env(sample_tenant).items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["migrate", str(ROOT / "sample_data" / "slack"), "--mappings", str(ROOT / "mappings"), "--out", str(out)]
+        + ["--directory", str(SAMPLE_DIRECTORY)],
+    )
+    assert result.exit_code == 0, result.output
+    verified = json.loads((out / "verify" / "verify.json").read_text(encoding="utf-8"))
+    assert verified["ok"], verified
+    assert_landed_exactly(sample_tenant.operator("dump"), out / "plan")
+
+
+def test_make_migrate_meets_the_strict_reading(no_credentials, tmp_path):
+    """Without credentials commands start the embedded emulator: in the strict reading, as `make migrate` does."""
+    with graph_target(tmp_path / "emulator") as target:
+        assert target.emulator is not None
+        assert target.emulator.operator("config")["reading"] == Reading().as_dict()
