@@ -2,7 +2,7 @@
 
 Order per team: create it in migration mode → create its standard channels →
 (per channel, channels and chats in parallel) upload files, post messages,
-completeMigration → completeMigration on the team → add members and owners →
+completeMigration → completeMigration on General, last, then on the team → add members and owners →
 its private channels (created with their members, who must be team members
 by then, and reopened with startMigration) → their messages and completion.
 Chats are created with their members and startMigration alongside the
@@ -78,7 +78,7 @@ def load(
     return result
 
 
-Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None]]
+Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None] | None]
 
 
 def _planned(
@@ -161,7 +161,8 @@ def _channel_work(
 ) -> Work:
     outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
     result.conversations.append(outcome)
-    complete = partial(provisioner.complete_channel, team_id, channel_id)
+    # General is completed with its team, after every other channel exists and is completed (complete_team).
+    complete = None if channel.general else partial(provisioner.complete_channel, team_id, channel_id)
     return f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete
 
 
