@@ -22,9 +22,8 @@ DEFAULT_CONFIG = {
     "evaluation_capacity": 10000,
     "provision_delay": 0.05,
     "token_lifetime": 3599,
-    "inline_image_max_bytes": 262_144,
-    "inline_image_refusal": 400,
     "membership_lag": 0,
+    "reading": "strict",
 }
 
 

@@ -45,12 +45,14 @@ def add_chat_image(plan: Path) -> None:
 
 
 # --------------------------------------------------------------- item 5: inline images refused by the tenant
-@pytest.mark.parametrize("refusal", [400, 403])
+@pytest.mark.parametrize("refusal", ["400", "403", "413"])
 def test_messages_refused_for_their_images_are_posted_again_with_them_as_files(emulator, tmp_path, refusal):
     """A tenant whose cap is below even the plan's small images: every message with one is refused (400 or 403,
     both seen on real tenants), posted again with its image as a file in a channel and as a line naming it in a
     chat, journalled and counted; every channel completes and verify finds exactly what was posted."""
-    emulator.operator("config", {"channel_rps": 10_000, "inline_image_max_bytes": 10, "inline_image_refusal": refusal})
+    emulator.operator(
+        "config", {"channel_rps": 10_000, "reading": {"inline_image_max_bytes": 10, "inline_image_refusal": refusal}}
+    )
     plan = tmp_path / "plan"
     build_plan(plan, channels=2, messages=6, chats=True)
     add_chat_image(plan)
@@ -80,7 +82,7 @@ def test_messages_refused_for_their_images_are_posted_again_with_them_as_files(e
 def test_a_refusal_that_is_not_about_the_images_is_reported_once_and_nothing_is_lost(emulator, tmp_path):
     """The image is accepted when posted as a file, but the message still breaks a rule: the first refusal is
     what the report says, the message is failed (not dropped) and its channel stays open for another load."""
-    emulator.operator("config", {"channel_rps": 10_000, "inline_image_max_bytes": 10})
+    emulator.operator("config", {"channel_rps": 10_000, "reading": {"inline_image_max_bytes": 10}})
     plan = tmp_path / "plan"
     build_plan(plan, channels=1, messages=3)
     channel = Manifest.read(plan).teams[0].channels[0]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator import limits
 from migrator.emulator.app import EmulatorApp, Limits
 from migrator.emulator.directory import load_directory
 from migrator.emulator.faults import Faults
 from migrator.emulator.identity import Identity
 from migrator.emulator.listen import EmulatorConfigError, serve_https
 from migrator.emulator.models import Graph
+from migrator.emulator.reading import Reading
 from migrator.emulator.store import Store
 
 
@@ -28,21 +28,13 @@ class EmulatorSettings:
     seed: int | None = None
     token_lifetime: int = 3599
     provision_delay: float = 0.2
-    inline_image_max_bytes: int = limits.MAX_INLINE_IMAGE_BYTES
-    inline_image_refusal: int = 400
     membership_lag: float = 0.0
+    reading: Reading = field(default_factory=Reading)
 
 
 def build_app(settings: EmulatorSettings) -> EmulatorApp:
-    if settings.inline_image_refusal not in (400, 403):
-        raise EmulatorConfigError(
-            "--inline-image-refusal must be 400 or 403 (the statuses real tenants answer), "
-            f"not {settings.inline_image_refusal}"
-        )
     directory = load_directory(settings.directory)
-    graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay)
-    graph.inline_image_max_bytes = settings.inline_image_max_bytes
-    graph.inline_image_refusal = settings.inline_image_refusal
+    graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay, reading=settings.reading)
     graph.membership_lag = settings.membership_lag
     limits = Limits(channel_rps=settings.channel_rps, tenant_rps=settings.tenant_rps)
     return EmulatorApp(
