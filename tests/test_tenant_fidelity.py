@@ -15,7 +15,7 @@ from graphkit import ADA, ALAN, GRACE, KATHERINE, RawGraph
 from migrator.graph import GraphClient
 from migrator.journal import IMAGES_MOVED, Journal
 from migrator.plan import Manifest, PlannedMember, read_lines, write_lines
-from migrator.reports.load import rows
+from migrator.reports.load import rows, write
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, ProvisionError, load, provision
 from migrator.stages.verify import VerifyOptions, verify
@@ -118,6 +118,9 @@ def test_a_stuck_chat_is_reported_with_its_request_id_and_everything_else_is_loa
     assert outcome.teams_completed == ["Acme"] and outcome.total("failed") == 0
     done = {c.key: c.completed for c in outcome.conversations}
     assert done == {"acme/General": True, "acme/channel-1": True, "chats/trio": True, "chats/ada-alan": False}
+    _, html = write(outcome, tmp_path / "report")
+    page = html.read_text(encoding="utf-8")
+    assert "Stuck chats" in page and existing in page
 
 
 def test_502_on_chat_imports_is_retried_and_every_message_lands_once(emulator, tmp_path):
