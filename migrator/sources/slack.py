@@ -550,7 +550,7 @@ class SlackExport(ExportReader):
             us,
             conversation_id,
             origin,
-            str_or_none(pop("user", None)),  # user
+            str_or_none(pop("user", None)) or _commenter(raw, subtype),  # user
             str_or_none(pop("bot_id", None)),  # bot_id
             str_or_none(pop("username", None)),  # username
             text if isinstance(text, str) else None,  # text
@@ -618,6 +618,15 @@ class SlackExport(ExportReader):
             raw[FROM_FETCH] = True  # kept in the file's extra: open_file reads it from the fetch folder
             return FileStatus.AVAILABLE, str(fetched)
         return FileStatus.MISSING, None
+
+
+def _commenter(raw: dict[str, Any], subtype: str | None) -> str | None:
+    """Who wrote a legacy file comment: exports before 2019 leave out its top-level `user`, the author is
+    `comment.user` (the message's text then names them, and nothing else does)."""
+    comment = raw.get("comment")
+    if subtype != "file_comment" or not isinstance(comment, dict):
+        return None
+    return str_or_none(comment.get("user"))
 
 
 def _is_day_file(name: str) -> bool:

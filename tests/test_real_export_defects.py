@@ -1,0 +1,33 @@
+"""Defects a second set of real exports showed (issue 28): each against a small fixture of the real shape.
+
+The fixtures under tests/fixtures/ copy the shape of real exports (see the README there); every test
+reads them through the stage a consultant runs and checks what lands in the plan or the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+from tests.migratekit import plan_sample
+from tests.transformkit import plan_lines
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def texts(source: Path, work: Path, source_format: str | None = None) -> list[str]:
+    """The text of every planned message body, in plan order, after the mappings a consultant drafts."""
+    plan = plan_sample(source, work, source_format).plan_dir
+    return [
+        BeautifulSoup(line["body"]["content"], "html.parser").get_text()
+        for lines in plan_lines(plan).values()
+        for line in lines
+    ]
+
+
+def test_slack_file_comment_is_posted_for_the_commenter(tmp_path: Path) -> None:
+    """Old exports write a file comment without a top-level `user`: its author is `comment.user`."""
+    (body,) = texts(FIXTURES / "slack-file-comment", tmp_path)
+    assert body.startswith("Originally posted by Hamza Faran")
+    assert "unknown author" not in body
