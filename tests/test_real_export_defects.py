@@ -31,3 +31,13 @@ def test_slack_file_comment_is_posted_for_the_commenter(tmp_path: Path) -> None:
     (body,) = texts(FIXTURES / "slack-file-comment", tmp_path)
     assert body.startswith("Originally posted by Hamza Faran")
     assert "unknown author" not in body
+
+
+def test_discord_nickname_mentions_name_the_whole_nickname(tmp_path: Path) -> None:
+    """DiscordChatExporter writes a mention as `@` + the nickname; the longest name of `mentions[]` is the person."""
+    plan = plan_sample(FIXTURES / "discord-nickname-mentions", tmp_path).plan_dir
+    ((line,),) = plan_lines(plan).values()
+    body = BeautifulSoup(line["body"]["content"], "html.parser")
+    assert [b.get_text() for b in body.find_all("b")][-3:] == ["Tim 'mithro' Ansell", "Tim", "Élodie"]
+    written = "Thanks Tim 'mithro' Ansell for the review, and Tim for the board files! Élodie too"
+    assert body.get_text().endswith(written)

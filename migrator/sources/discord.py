@@ -43,6 +43,7 @@ from migrator.model import (
 from migrator.sources.archive import ExportTree, ZipLimits
 from migrator.sources.common import (
     DISCORD_MARKDOWN,
+    MENTION_NAMES,
     SURROGATE_ESCAPE,
     TEXT_FORMAT,
     Refused,
@@ -272,6 +273,9 @@ class DiscordExport(SpooledExport):
                 "_root_found",
             }
         }
+        names = _mention_names(raw)
+        if names:
+            extra[MENTION_NAMES] = names
         reference = raw.get("reference")
         if kind == "Reply" and isinstance(reference, dict) and reference.get("messageId") and not raw["_root_found"]:
             extra["reply_to_missing"] = str(reference["messageId"])  # kept as a message of its own, link noted
@@ -310,6 +314,18 @@ class DiscordExport(SpooledExport):
             url=url if url and urlparse(url).scheme in {"http", "https"} else None,
             user=author,
         )
+
+
+def _mention_names(raw: dict[str, Any]) -> dict[str, str]:
+    """The names DiscordChatExporter wrote this message's mentions as, each with the person's id: `@` + the
+    member's nickname (which may hold spaces), or their name when they have none. A nickname wins over another
+    member's equal name, as DiscordChatExporter renders the nickname."""
+    names: dict[str, str] = {}
+    for key in ("nickname", "name"):
+        for person in dicts(raw.get("mentions")):
+            if isinstance(person.get("id"), str) and isinstance(person.get(key), str) and person[key]:
+                names.setdefault(person[key], person["id"])
+    return names
 
 
 def _card(embed: dict[str, Any]) -> dict[str, Any]:
