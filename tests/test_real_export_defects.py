@@ -6,6 +6,7 @@ reads them through the stage a consultant runs and checks what lands in the plan
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -41,3 +42,15 @@ def test_discord_nickname_mentions_name_the_whole_nickname(tmp_path: Path) -> No
     assert [b.get_text() for b in body.find_all("b")][-3:] == ["Tim 'mithro' Ansell", "Tim", "Élodie"]
     written = "Thanks Tim 'mithro' Ansell for the review, and Tim for the board files! Élodie too"
     assert body.get_text().endswith(written)
+
+
+def test_discord_types_written_as_numbers_read_as_what_happened(tmp_path: Path) -> None:
+    """DiscordChatExporter writes the types its list lacks as numbers (21: a thread's first message, 20: a bot's
+    answer to a slash command, 24: AutoMod); none may land as a note that is only the number."""
+    starter, plain, command, automod = texts(FIXTURES / "discord-thread-alone", tmp_path)
+    link = "https://discord.com/channels/800000000000000001/800000000000000020/1235590000000000077"
+    assert starter == f"Originally posted by KateThis thread started from a message in #hardware: {link}"
+    assert command.startswith("Originally posted by PollBotPoll created: Which board?")  # Markdown, not a note
+    assert automod.endswith("AutoMod blocked or flagged a message of PollBot")
+    bodies = (starter, plain, command, automod)
+    assert not [body for body in bodies if re.fullmatch(r"Originally posted by \w+\d+", body)]
