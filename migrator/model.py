@@ -114,6 +114,9 @@ class Conversation:
     pins: tuple[str, ...] = ()  # ts of pinned messages
     canvas_id: str | None = None  # the conversation's own canvas, when it has one
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where the conversation belongs when its export holds it apart ("a thread of #hardware (category Projects)"):
+    # the draft and the channel's description say so.
+    belongs_to: str = ""
 
 
 @dataclass(slots=True)

@@ -6,7 +6,9 @@ reads them through the stage a consultant runs and checks what lands in the plan
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -54,3 +56,40 @@ def test_discord_types_written_as_numbers_read_as_what_happened(tmp_path: Path) 
     assert automod.endswith("AutoMod blocked or flagged a message of PollBot")
     bodies = (starter, plain, command, automod)
     assert not [body for body in bodies if re.fullmatch(r"Originally posted by \w+\d+", body)]
+
+
+def test_discord_thread_exported_alone_says_where_it_belongs(tmp_path: Path) -> None:
+    """A thread's file names its parent channel in `category` (DiscordChatExporter's old schema): the draft and the
+    channel's description say which channel it belongs to, and the parent's category when the export has the
+    parent's file too."""
+    thread = FIXTURES / "discord-thread-alone"
+    plan = plan_sample(thread, tmp_path / "alone").plan_dir
+    manifest = json.loads((plan / "manifest.json").read_text(encoding="utf-8"))
+    (channel,) = manifest["teams"][0]["channels"]
+    assert channel["display_name"] == "hardware › Which FPGA board for the workshop"
+    assert channel["description"] == "A thread of #hardware on the Discord server Open Hardware"
+    draft = (tmp_path / "alone" / "mappings" / "migration.yaml").read_text(encoding="utf-8")
+    assert "# #hardware › Which FPGA board for the workshop: public, 2 members; a thread of #hardware\n" in draft
+
+    both = tmp_path / "with-parent"
+    shutil.copytree(thread, both)
+    parent = {
+        "guild": {"id": "800000000000000001", "name": "Open Hardware"},
+        "channel": {
+            "id": "800000000000000020",
+            "type": "GuildTextChat",
+            "categoryId": "800000000000000002",
+            "category": "Projects",
+            "name": "hardware",
+            "topic": None,
+        },
+        "messages": [],
+        "messageCount": 0,
+    }
+    (both / "Open Hardware - Projects - hardware [800000000000000020].json").write_text(json.dumps(parent))
+    plan = plan_sample(both, tmp_path / "both").plan_dir
+    manifest = json.loads((plan / "manifest.json").read_text(encoding="utf-8"))
+    described = {c["display_name"]: c["description"] for c in manifest["teams"][0]["channels"]}
+    assert described["hardware › Which FPGA board for the workshop"] == (
+        "A thread of #hardware (category Projects) on the Discord server Open Hardware"
+    )

@@ -74,7 +74,7 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert kinds == {
         "general": ("public", 12, 4),
         "dev": ("public", 7, 3),
-        "release-planning": ("private", 3, 1),
+        "dev › release-planning": ("private", 3, 1),  # a thread: named with its parent channel
         "gracehopper": ("dm", 3, 1),
         "ada.l, alan_t, zoë": ("group_dm", 4, 0),
     }
