@@ -11,9 +11,13 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
+from typer.testing import CliRunner
 
+from migrator.cli import app
 from tests.migratekit import plan_sample
+from tests.slackkit import zip_folder
 from tests.transformkit import plan_lines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -93,3 +97,30 @@ def test_discord_thread_exported_alone_says_where_it_belongs(tmp_path: Path) -> 
     assert described["hardware › Which FPGA board for the workshop"] == (
         "A thread of #hardware (category Projects) on the Discord server Open Hardware"
     )
+
+
+def refusal(path: Path, tmp_path: Path, *options: str) -> str:
+    """What `analyse` says (exit 2) about an export the migrator does not read."""
+    result = CliRunner().invoke(app, ["analyse", str(path), "--out", str(tmp_path / "out"), *options])
+    assert result.exit_code == 2, result.output
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("options", [(), ("--source-format", "slack")])
+def test_slackdump_archive_gets_slackdumps_conversion_not_slack_advice(
+    tmp_path: Path, packed: bool, options: tuple[str, ...]
+) -> None:
+    archive = FIXTURES / "slackdump-archive"
+    if packed:
+        archive = zip_folder(archive, tmp_path / "archive.zip")
+    said = refusal(archive, tmp_path, *options)
+    assert "slackdump archive" in said and "slackdump convert -f export" in said
+    assert "from Slack's admin settings" not in said and "as downloaded" not in said
+
+
+def test_teams_export_of_another_tool_is_named_and_gets_teams_advice(tmp_path: Path) -> None:
+    said = refusal(FIXTURES / "teams-other-tool", tmp_path)
+    assert "Microsoft Teams export written by another tool" in said
+    assert "teams/19abc123/messages_19abc123.json" in said and "migrator export team" in said
+    assert "Slack" not in said
