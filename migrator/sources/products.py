@@ -56,7 +56,7 @@ class Foreign:
     def refusal(self, location: str, evidence: str) -> str:
         """The message for an input recognised as this (`evidence`: the member that shows it)."""
         advice = self.advice.format(location=location)
-        return f"{location}: {evidence} shows this is {self.name}, not {self.instead_of}; {advice}"
+        return f"{location}: this is {self.name}, not {self.instead_of} ({evidence} shows it); {advice}"
 
 
 SLACKDUMP_ARCHIVE = Foreign(
