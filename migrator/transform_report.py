@@ -137,7 +137,7 @@ class FileCounts(TypedDict):
     in_chat: int
     upload_files: int
     upload_bytes: int
-    missing_files: int
+    missing_files: int  # placeholders of files `model.MISSING_FILE` (as analyse counts them), not external or deleted
     placeholders: list[FilePlaceholder]
     from_fetch: int  # of the inline images and uploads, those whose bytes came from `migrator fetch` (--fetched)
     in_export: int  # every file of every message read

@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
 from migrator.cli import app
+from migrator.stages.analyse import run_analyse
 from tests.migratekit import plan_sample
 from tests.slackkit import zip_folder
 from tests.transformkit import plan_lines
@@ -124,3 +125,14 @@ def test_teams_export_of_another_tool_is_named_and_gets_teams_advice(tmp_path: P
     assert "Microsoft Teams export written by another tool" in said
     assert "teams/19abc123/messages_19abc123.json" in said and "migrator export team" in said
     assert "Slack" not in said
+
+
+def test_a_file_stored_outside_slack_is_not_also_counted_missing(tmp_path: Path) -> None:
+    """analyse and the transform report agree on `missing_files`: files whose bytes are neither in the export
+    nor stored elsewhere (an external Google Doc is linked, not missing)."""
+    source = FIXTURES / "slack-external-file"
+    inventory = run_analyse(source, tmp_path / "analyse")
+    report = plan_sample(source, tmp_path / "plan").report
+    assert inventory["issues"]["missing_files"] == report["files"]["missing_files"] == 1
+    assert (report["files"]["missing"], report["files"]["external"]) == (1, 1)
+    assert len(report["files"]["placeholders"]) == 2  # both still stand in the message with their links

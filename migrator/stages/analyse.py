@@ -44,6 +44,7 @@ from migrator.mapping import (
 )
 from migrator.model import (
     FROM_FETCH,
+    MISSING_FILE,
     Conversation,
     File,
     FileStatus,
@@ -367,7 +368,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
             "ms_collisions": issues["ms_collisions"],
             "replies_before_root": issues["replies_before_root"],
             "oversize_messages": issues["oversize_messages"],
-            "missing_files": features.file_status[FileStatus.MISSING.value],
+            "missing_files": features.file_status[MISSING_FILE.value],
             "ms_collisions_channel": issues["ms_collisions_channel"],
             "duplicate_ts": issues["duplicate_ts"],
             "orphan_replies": issues["orphan_replies"],
