@@ -136,3 +136,11 @@ def test_a_file_stored_outside_slack_is_not_also_counted_missing(tmp_path: Path)
     assert inventory["issues"]["missing_files"] == report["files"]["missing_files"] == 1
     assert (report["files"]["missing"], report["files"]["external"]) == (1, 1)
     assert len(report["files"]["placeholders"]) == 2  # both still stand in the message with their links
+
+
+def test_a_bot_the_export_never_names_is_shown_as_a_bot(tmp_path: Path) -> None:
+    """No `username`, no `bot_profile`: the author is "a bot (B…)", or the app `integration_logs.json` links by
+    the message's `app_id`; never the bare bot id."""
+    unnamed, linked = texts(FIXTURES / "slack-unnamed-bots", tmp_path)
+    assert unnamed.startswith("Originally posted by a bot (B0JL6UFSL)")
+    assert linked.startswith("Originally posted by Deploy NotifierDeployed traveling-sailor")

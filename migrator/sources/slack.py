@@ -262,6 +262,7 @@ class SlackExport(ExportReader):
         self._canvases = self._read_canvases(rel)
         if "integration_logs.json" in rel:
             self.integration_logs = self._read_list("integration_logs.json", "logs", required=False)
+        self._apps = _app_names(self.integration_logs)
         self._list_ignored(rel)
 
     def _find_root(self, names: list[str]) -> str:
@@ -537,7 +538,8 @@ class SlackExport(ExportReader):
             origin,
             str_or_none(pop("user", None)) or _commenter(raw, subtype),  # user
             str_or_none(pop("bot_id", None)),  # bot_id
-            str_or_none(pop("username", None)),  # username
+            str_or_none(pop("username", None))
+            or (self._apps.get(raw["app_id"]) if "app_id" in raw and "bot_profile" not in raw else None),  # username
             text if isinstance(text, str) else None,  # text
             dicts(pop("blocks", None)),  # blocks
             files,
@@ -603,6 +605,16 @@ class SlackExport(ExportReader):
             raw[FROM_FETCH] = True  # kept in the file's extra: open_file reads it from the fetch folder
             return FileStatus.AVAILABLE, str(fetched)
         return FileStatus.MISSING, None
+
+
+def _app_names(logs: list[Any]) -> dict[str, str]:
+    """The apps integration_logs.json names by id: a bot post without a username or bot_profile is linked to
+    its app only by its `app_id`."""
+    return {
+        str(entry["app_id"]): str(entry.get("app_type") or entry.get("service_type"))
+        for entry in logs
+        if isinstance(entry, dict) and entry.get("app_id") and (entry.get("app_type") or entry.get("service_type"))
+    }
 
 
 def _commenter(raw: dict[str, Any], subtype: str | None) -> str | None:
