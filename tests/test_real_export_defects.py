@@ -144,3 +144,13 @@ def test_a_bot_the_export_never_names_is_shown_as_a_bot(tmp_path: Path) -> None:
     unnamed, linked = texts(FIXTURES / "slack-unnamed-bots", tmp_path)
     assert unnamed.startswith("Originally posted by a bot (B0JL6UFSL)")
     assert linked.startswith("Originally posted by Deploy NotifierDeployed traveling-sailor")
+
+
+def test_the_text_form_of_reactions_names_who_reacted(tmp_path: Path) -> None:
+    """Slack and DiscordChatExporter list who reacted; the summary line names them (and counts those unnamed)."""
+    (slack,) = texts(FIXTURES / "slack-reactions", tmp_path / "slack")
+    assert slack.endswith(
+        "Reactions: 🎉 Hamza Faran, Dylan Dumesnil · :botman: Hamza Faran · 👍 Hamza Faran and 3 more"
+    )
+    (discord,) = texts(FIXTURES / "discord-reactions", tmp_path / "discord")
+    assert discord.endswith("Reactions: 🎉 Tim 'mithro' Ansell, Tim")

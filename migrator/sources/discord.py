@@ -210,6 +210,9 @@ class DiscordExport(SpooledExport):
             raise Refused("message without an author id")
         for person in [author, *dicts(raw.get("mentions"))]:
             self._person(conversation, person)
+        for reaction in dicts(raw.get("reactions")):
+            for person in dicts(reaction.get("users")):
+                self._person(conversation, person, member=False)  # named in the reactions' summary
         reference = raw.get("reference")
         reference = reference if isinstance(reference, dict) else {}
         root_id = None
@@ -233,10 +236,13 @@ class DiscordExport(SpooledExport):
             self._pins[conversation].append(micros_to_ts(us))
         self._media.update(p for a in dicts(raw.get("attachments")) if (p := self._local(origin, a.get("url"))))
 
-    def _person(self, conversation: str, raw: dict[str, Any]) -> None:
+    def _person(self, conversation: str, raw: dict[str, Any], *, member: bool = True) -> None:
+        """Know a person the file names; `member`: they wrote or were mentioned here, so they count as one of
+        the conversation's people (someone who only reacted is named, not counted)."""
         if not isinstance(raw.get("id"), str):
             return
-        self._members[conversation][raw["id"]] = None
+        if member:
+            self._members[conversation][raw["id"]] = None
         if raw["id"] not in self.users:
             self.users[raw["id"]] = User(
                 id=raw["id"],

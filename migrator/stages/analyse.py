@@ -145,6 +145,7 @@ def estimate_html_bytes(message: Message) -> int:
     size += len(message.files) * _FILE_MARKUP
     if message.reactions:
         size += _REACTIONS_MARKUP + _PER_REACTION * len(message.reactions)
+        size += _MENTION_MARKUP * sum(len(r.users) for r in message.reactions)  # the summary names who reacted
     return size
 
 
