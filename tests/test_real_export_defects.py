@@ -154,3 +154,17 @@ def test_the_text_form_of_reactions_names_who_reacted(tmp_path: Path) -> None:
     )
     (discord,) = texts(FIXTURES / "discord-reactions", tmp_path / "discord")
     assert discord.endswith("Reactions: 🎉 Tim 'mithro' Ansell, Tim")
+
+
+@pytest.mark.parametrize(
+    "given, shown",
+    [
+        ("slackdump-archive/C0123ABCD.jsonl.gz", "slackdump convert -f export"),
+        ("teams-other-tool/teams/19abc123", "migrator export team"),
+        ("teams-other-tool/teams/19abc123/messages_19abc123.json", "migrator export team"),
+    ],
+)
+def test_a_part_of_another_tools_export_gets_that_tools_advice(tmp_path: Path, given: str, shown: str) -> None:
+    """One chunk file, one team's folder or one messages file of another tool is recognised as well."""
+    said = refusal(FIXTURES / given, tmp_path)
+    assert shown in said and "Slack's admin settings" not in said and "DiscordChatExporter" not in said

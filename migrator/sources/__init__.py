@@ -25,6 +25,7 @@ from pathlib import Path
 
 from migrator.model import Source, SourceError
 from migrator.sources.archive import ExportTree, open_tree
+from migrator.sources.common import SingleFileTree
 from migrator.sources.products import ANY_EXPORT, OTHER_TEAMS_EXPORT, SLACKDUMP_ARCHIVE, SLACKDUMP_DUMP, Foreign
 
 # Each reader's module and class, imported when chosen: a run reads one format.
@@ -42,7 +43,7 @@ _SLACK_FILE = re.compile(r"^(?:[^/]+/)?(?:users|channels)\.json$")
 _SLACKDUMP_CHUNKS = (".json.gz", ".jsonl.gz")  # slackdump archive: per conversation, a gzip stream of chunk lines
 _SLACKDUMP_CHUNK = re.compile(r'^\{"t":\d+,"ts":\d+')  # a chunk's header: its type and when it was recorded
 _SLACKDUMP_DATABASE = re.compile(r"(?:^|/)slackdump\.sqlite$")
-_OTHER_TEAMS_FILE = re.compile(r"(?:^|/)teams/[^/]+/[^/]*\.json$")
+_OTHER_TEAMS_FILE = re.compile(r"(?:^|/)(?:teams/[^/]+/[^/]*|messages_[^/]*)\.json$")
 _PASCAL_MESSAGE = re.compile(r'"(?:Id|CreatedDateTime|MessageType)":')  # Graph's chatMessage, PascalCase
 
 
@@ -53,6 +54,8 @@ def open_source(path: Path | str, kind: str | None = None, fetched: Path | None 
         raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     path = Path(path)
     if kind is None and not (path.is_dir() or path.suffix.lower() in _SINGLE_FILES or zipfile.is_zipfile(path)):
+        if path.is_file():
+            _refuse_foreign(path, SingleFileTree(path))  # one file of another tool's export (a slackdump chunk file)
         # No format to detect, so no reader's advice: what any of them could read.
         found = "not a zip archive or a folder" if path.exists() else "no such file or folder"
         raise SourceError(f"{path}: {found}; give {ANY_EXPORT}")
@@ -67,19 +70,24 @@ def open_source(path: Path | str, kind: str | None = None, fetched: Path | None 
 
 def detect_format(path: Path) -> str:
     """The source kind an export's files show; "slack" when none matches, so its reader explains what is missing."""
-    if path.is_file() and not zipfile.is_zipfile(path):
-        return _SINGLE_FILES.get(path.suffix.lower(), "slack")
     if not path.exists():
         return "slack"
-    tree = open_tree(path)
+    single = path.is_file() and not zipfile.is_zipfile(path)
+    tree: ExportTree = SingleFileTree(path) if single else open_tree(path)
     try:
-        kind = _detect_in(tree)
-        foreign = foreign_export(tree) if kind == "slack" and not _has_slack_lists(tree) else None
+        kind = _SINGLE_FILES.get(path.suffix.lower(), "slack") if single else _detect_in(tree)
+        if single or (kind == "slack" and not any(_SLACK_FILE.match(n) for n in tree.names())):
+            _refuse_foreign(path, tree)
     finally:
         tree.close()
+    return kind
+
+
+def _refuse_foreign(path: Path, tree: ExportTree) -> None:
+    """Stop, with advice for that tool, when the files are another tool's export."""
+    foreign = foreign_export(tree)
     if foreign is not None:
         raise SourceError(foreign[0].refusal(str(path), foreign[1]))
-    return kind
 
 
 def foreign_export(tree: ExportTree) -> tuple[Foreign, str] | None:
@@ -94,10 +102,6 @@ def foreign_export(tree: ExportTree) -> tuple[Foreign, str] | None:
         if _OTHER_TEAMS_FILE.search(name) and _PASCAL_MESSAGE.search(_start(tree, name)):
             return OTHER_TEAMS_EXPORT, name
     return None
-
-
-def _has_slack_lists(tree: ExportTree) -> bool:
-    return any(_SLACK_FILE.match(n) for n in tree.names())
 
 
 def _slackdump_chunk(tree: ExportTree, name: str) -> bool:
