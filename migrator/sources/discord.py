@@ -65,8 +65,8 @@ _KINDS = {
     "DirectGroupTextChat": ConversationKind.GROUP_DM,
     "GuildPrivateThread": ConversationKind.PRIVATE,
 }
-# Types whose content a person (or a bot answering a command) wrote; anything else is an event (joins, pins, calls…).
 _THREADS = {"GuildPublicThread", "GuildNewsThread", "GuildPrivateThread"}  # their `category` is the parent channel
+# Types whose content a person (or a bot answering a command) wrote; anything else is an event (joins, pins, calls…).
 _PERSON_TYPES = {"Default", "Reply", "ThreadStarterMessage", "ChatInputCommand", "ContextMenuCommand"}
 # Discord's message types that DiscordChatExporter's own list lacks, which it writes as the number
 # (discord.com/developers/docs/resources/message#message-object-message-types): the name, and what happened
@@ -282,21 +282,22 @@ class DiscordExport(SpooledExport):
     def _conversation(self, channel_id: str, raw: dict[str, Any]) -> Conversation:
         name = str(raw.get("name") or channel_id)
         category = str(raw.get("category") or "")
-        belongs_to, guild = "", self.workspace.name
+        belongs_to, purpose = "", ""
         if raw.get("type") in _THREADS and category:
             # DiscordChatExporter's schema predates threads: a thread's `category` is its parent channel, whose
             # own category only the parent's file (when exported too) tells
             parent = self._channels.get(str(raw.get("categoryId") or ""), {}).get("category")
             belongs_to = f"a thread of #{category}" + (f" (category {parent})" if parent else "")
             name = f"{category} › {name}"
+            server = product(self.kind)  # a thread has no topic: its channel's description says where it belongs
+            purpose = f"A{belongs_to[1:]} on the {server.name} {server.workspace} {self.workspace.name}"
         return Conversation(
             id=channel_id,
             name=name,
             kind=_KINDS.get(str(raw.get("type")), ConversationKind.PUBLIC),
             members=tuple(self._members.get(channel_id, ())),
             topic=str(raw.get("topic") or ""),
-            # a thread has no topic of its own: its channel's description says where it belongs
-            purpose=f"{belongs_to[:1].upper()}{belongs_to[1:]} on the Discord server {guild}" if belongs_to else "",
+            purpose=purpose,
             pins=tuple(self._pins.get(channel_id, ())),
             extra={k: v for k, v in raw.items() if k not in {"id", "name", "topic"}} | {"category": category},
             belongs_to=belongs_to,
