@@ -36,7 +36,7 @@ CONVERSIONS = {
     "inline_code": "inline code → <code>",
     "quotes": "quotes → <blockquote>",
     "edits": "edited → “(edited)” note",
-    "reactions": "reactions → one summary line",
+    "reactions": "reactions → one summary line naming who reacted",
     "bot_attachments": "bot attachments and link previews → cards",
     "system_messages": "system messages (joins, topic…) → grey notes",
     "deleted_placeholders": "deleted messages kept for their replies → a note",
