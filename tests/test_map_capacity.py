@@ -206,8 +206,12 @@ def test_a_tenant_limit_in_defaults_limits_is_checked(tmp_path: Path) -> None:
     )
     problems = check(tmp_path / "map")
     assert len(problems) == 2
-    assert "would hold 4 channels (General included); Teams allows 3 per team" in problems[0]
-    assert "would have 4 members; Teams allows 3 per team (limit members_per_team)" in problems[1]
+    at = line_of(migration, "channels_per_team: 3")
+    assert f"would hold 4 channels (General included); defaults.limits (line {at}) allows 3 per team" in problems[0]
+    assert (
+        f"would have 4 members; defaults.limits (line {at + 1}) allows 3 per team (limit members_per_team)"
+        in (problems[1])
+    )
 
 
 def test_owners_beyond_the_limit_become_members_and_are_said(tmp_path: Path) -> None:
@@ -218,7 +222,8 @@ def test_owners_beyond_the_limit_become_members_and_are_said(tmp_path: Path) -> 
     notes: list = []
     assert run_check(tmp_path / "map", notes=notes) == []
     (note,) = [str(n) for n in notes if "owners" in str(n)]
-    assert "team 'export' would have 3 owners; Teams allows 2 (limit owners_per_team)" in note
+    assert "team 'export' would have 3 owners; defaults.limits (line " in note
+    assert ") allows 2 (limit owners_per_team)" in note
     assert "the other 1 is a member" in note
     result = transform(export, tmp_path / "map", tmp_path / "plan")
     (team,) = result.manifest.teams
