@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from migrator.graph import (
@@ -22,8 +23,9 @@ from migrator.graph import (
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
-from migrator.plan import PlannedConversation, PlannedTeam
+from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError
+from migrator.stages.load.outcome import Refusal, attempt
 from migrator.timestamps import parse_ms
 
 log = logging.getLogger("migrator.load")
@@ -173,7 +175,7 @@ class Provisioner:
         a 5xx) or a 409 the channel is looked up by name; a lost answer whose channel is not there was not
         applied, and the POST is sent again (a 409 then still finds one that appears late)."""
         payload = {k: v for k, v in body.items() if v is not None}
-        for attempt in range(1, LOST_ANSWER_ATTEMPTS + 1):
+        for sent in range(1, LOST_ANSWER_ATTEMPTS + 1):
             try:
                 with self._channel_writes.slot("channel-writes"):
                     return self.client.create(f"/teams/{team_id}/channels", payload)
@@ -181,12 +183,12 @@ class Provisioner:
                 return self._find_channel(team_id, channel.display_name)
             except ConnectionLostError:
                 found = self._find_channel(team_id, channel.display_name)
-                if found or attempt == LOST_ANSWER_ATTEMPTS:
+                if found or sent == LOST_ANSWER_ATTEMPTS:
                     return found
                 log.warning(
                     "channel %r: no answer to its creation and not in the team; creating it again (attempt %d)",
                     channel.display_name,
-                    attempt + 1,
+                    sent + 1,
                 )
         return None
 
@@ -292,26 +294,39 @@ class Provisioner:
         entry = self.journal.team(team_key)
         return entry is not None and entry.state in (COMPLETED, DONE)
 
-    def add_members(self, team: PlannedTeam, team_id: str) -> int:
-        """Members and owners, only after the team's completeMigration (Graph refuses them before)."""
+    def add_members(self, team: PlannedTeam, team_id: str) -> tuple[int, list[str]]:
+        """Members and owners, only after the team's completeMigration (Graph refuses them before).
+
+        Returns how many were added and, for each one Graph refused, who and why: the others are still added,
+        and the team is marked done only when nobody is left, so the next load adds the rest."""
         added = 0
+        refusals: list[str] = []
         done = self.journal.members(team.key)
         for member in team.members:
             if member.user_id in done:
                 continue
-            try:
-                self.client.request(
-                    "POST",
-                    f"/teams/{team_id}/members",
-                    json=_member_bind(member.user_id, member.roles),
-                    idempotent=True,
-                )
-                added += 1
-            except ConflictError:
-                pass  # already a member: an earlier run's answer was lost
+            answer = attempt(partial(self._add_member, team_id, member))
+            if isinstance(answer, Refusal):
+                refusals.append(f"{member.display_name or member.user_id} ({member.user_id}): {answer}")
+                continue
+            added += answer
             self.journal.add_member(team.key, member.user_id)
-        self.journal.set_team(team.key, DONE)
-        return added
+        if not refusals:
+            self.journal.set_team(team.key, DONE)
+        return added, refusals
+
+    def _add_member(self, team_id: str, member: PlannedMember) -> int:
+        """1 when added, 0 when already a member (an earlier run's answer was lost)."""
+        try:
+            self.client.request(
+                "POST",
+                f"/teams/{team_id}/members",
+                json=_member_bind(member.user_id, member.roles),
+                idempotent=True,
+            )
+        except ConflictError:
+            return 0
+        return 1
 
 
 def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:
