@@ -34,7 +34,7 @@ class FaultSpecError(InputError):
 class Refusal:
     """Requests Graph refuses for good: `POST /_emulator/faults {"refuse": [{...}]}` (graph-contract.md#errors)."""
 
-    path: str  # a glob over the path without the version: "/teams/*/channels/*/messages", "/_upload/*"
+    path: str  # without the version; `*` stands for one segment: "/teams/*/channels/*/messages", "/_upload/*"
     method: str = "POST"
     body: str = ""  # only requests whose body holds this text (a message's words, a file's name)
     share: float = 1.0  # of the matching requests, chosen by a hash of the request: the same one every time
@@ -57,7 +57,7 @@ class Refusal:
         return rule
 
     def refuses(self, method: str, path: str, body: bytes) -> bool:
-        if method.upper() != self.method.upper() or not fnmatch.fnmatchcase(path, self.path):
+        if method.upper() != self.method.upper() or not _same_segments(path, self.path):
             return False
         if self.body and self.body.encode() not in body:
             return False
@@ -65,6 +65,12 @@ class Refusal:
             return True
         digest = hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
         return int.from_bytes(digest[:8], "big") / 2**64 < self.share
+
+
+def _same_segments(path: str, pattern: str) -> bool:
+    """Each segment of the path matches the pattern's segment at the same place (`*` within one segment)."""
+    segments, wanted = path.strip("/").split("/"), pattern.strip("/").split("/")
+    return len(segments) == len(wanted) and all(map(fnmatch.fnmatchcase, segments, wanted))
 
 
 @dataclass
