@@ -29,13 +29,14 @@ from migrator.graph import GraphClient
 from migrator.journal import Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
+from migrator.stages.load.accounts import AccountsError, check_accounts
 from migrator.stages.load.conversation import ConversationLoader
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner
 
 log = logging.getLogger("migrator.load")
-__all__ = ["LoadError", "LoadOptions", "ProvisionError", "SelectionError", "load", "select_teams"]
+__all__ = ["AccountsError", "LoadError", "LoadOptions", "ProvisionError", "SelectionError", "load", "select_teams"]
 
 
 @dataclass
@@ -67,6 +68,7 @@ def load(
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
     started = time.monotonic()
+    check_accounts(client, plan_dir, manifest, teams, chats)
     provisioner = Provisioner(client, journal, options.operation_timeout)
     result = LoadOutcome()
     for _, conv in _planned(teams, chats):
