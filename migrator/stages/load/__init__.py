@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from migrator.capacity import CapacityLimits
 from migrator.graph import GraphClient
 from migrator.journal import Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
@@ -34,9 +35,19 @@ from migrator.stages.load.conversation import ConversationLoader
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner
+from migrator.stages.load.room import TeamFullError, check_room
 
 log = logging.getLogger("migrator.load")
-__all__ = ["AccountsError", "LoadError", "LoadOptions", "ProvisionError", "SelectionError", "load", "select_teams"]
+__all__ = [
+    "AccountsError",
+    "LoadError",
+    "LoadOptions",
+    "ProvisionError",
+    "SelectionError",
+    "TeamFullError",
+    "load",
+    "select_teams",
+]
 
 
 @dataclass
@@ -74,7 +85,7 @@ def load(
     for _, conv in _planned(teams, chats):
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    team_ids, work = _provision(provisioner, teams, chats, result)
+    team_ids, work = _provision(provisioner, teams, chats, result, manifest.capacity)
     _run(loader, work, options.workers)
     for team in teams:
         if team.key in team_ids:
@@ -102,9 +113,14 @@ def _run(loader: ConversationLoader, work: list[Work], workers: int) -> None:
 
 
 def _provision(
-    provisioner: Provisioner, teams: list[PlannedTeam], chats: list[PlannedConversation], result: LoadOutcome
+    provisioner: Provisioner,
+    teams: list[PlannedTeam],
+    chats: list[PlannedConversation],
+    result: LoadOutcome,
+    limits: CapacityLimits,
 ) -> tuple[dict[str, str], list[Work]]:
-    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted.
+    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted; every
+    team is checked to have room for all its channels (private ones too) before the first channel is created.
 
     Returns each team's id in Teams by plan key, and the conversations to load."""
     team_ids: dict[str, str] = {}
@@ -116,6 +132,11 @@ def _provision(
             _not_created(team, team.channels, "its team was not created (see Teams)", result)
             continue
         team_ids[team.key] = team_id
+    created = [team for team in teams if team.key in team_ids]
+    for team in created:
+        check_room(provisioner.client, provisioner.journal, team, team_ids[team.key], limits)
+    for team in created:
+        team_id = team_ids[team.key]
         for channel in team.channels:
             if channel.membership == "private":
                 continue  # after the team's members: see _provision_private
