@@ -42,6 +42,19 @@ def test_export_team_as_html_writes_the_archive_and_a_summary(tenant, team, tmp_
     assert DEMO_SECRET not in everything and "eyJ" not in everything and "Bearer" not in everything
 
 
+def test_a_dated_export_says_what_it_covers_and_how_to_fill_the_rest(tenant, tmp_path):
+    result = invoke("user", ADA, "--out", str(tmp_path), "--since", "2024-01-10", "--until", "2024-02-01")
+    assert result.exit_code == 0, result.output
+    assert (
+        "covers messages changed from 2024-01-10T00:00:00.001Z to 2024-01-31T23:59:59.999Z only; "
+        "a run without --since and --until fetches the rest"
+    ) in result.output
+    summary = json.loads((tmp_path / "export-summary.json").read_text())["targets"][0]
+    assert summary["gaps"] and summary["fetched"] == [summary["covered"]]
+    again = invoke("user", ADA, "--out", str(tmp_path))
+    assert again.exit_code == 0 and "covers messages" not in again.output
+
+
 def test_export_users_all_pages_the_directory(tenant, tmp_path):
     result = invoke("users", "--all", "--out", str(tmp_path), "--system-messages", "exclude")
     assert result.exit_code == 0, result.output

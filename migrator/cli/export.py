@@ -202,6 +202,11 @@ def _report(outcome: "ExportOutcome", request: ExportRequest) -> None:
             typer.echo(f"export: {result.target.kind} {result.name}: {result.status}: {result.error}", err=True)
         for line in result.image_failures + result.notes:
             typer.echo(f"export: {result.target.kind} {result.name}: {line}", err=True)
+        if result.status == DONE and result.gaps:
+            typer.echo(
+                f"export: {result.target.kind} {result.name}: covers messages changed from {result.covered} only; "
+                "a run without --since and --until fetches the rest"
+            )
     if request.format == "html":
         typer.echo(f"export: archive {render_archive(request.out)}")
     typer.echo(outcome.summary())

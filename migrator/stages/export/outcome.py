@@ -39,7 +39,7 @@ class TargetOutcome:
     name: str = ""
     status: str = ""  # done | payment required | failed
     error: str | None = None
-    filter: str | None = None  # the $filter sent
+    filter: str | None = None  # the $filter of the first span fetched
     resumed: bool = False  # continued an interrupted run from its cursor
     pages: int = 0
     messages: int = 0  # chatMessages received (versions, including repeats after an interruption)
@@ -52,6 +52,9 @@ class TargetOutcome:
     image_failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be looked up, e.g. names without a permission
     watermark: str | None = None
+    fetched: list[str] = field(default_factory=list)  # the spans of lastModifiedDateTime this run asked for
+    covered: str = ""  # what the archive holds once this run ended (coverage.describe)
+    gaps: bool = False  # the archive holds only parts of the history: covered says which
     seconds: float = 0.0
 
 
