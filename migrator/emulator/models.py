@@ -521,9 +521,9 @@ class Graph:
             raise NotFound(f"Chat '{chat_id}' was not found.")
         return chat
 
-    def user_chats(self, user_id: str) -> list[Record]:
-        self.user(user_id)
-        return [self.render_conversation(c) for c in self._chats_of(user_id)]
+    def user_chats(self, user_key: str) -> list[Record]:
+        """GET /users/{id | userPrincipalName}/chats: Graph takes either key."""
+        return [self.render_conversation(c) for c in self._chats_of(self.user(user_key)["id"])]
 
     def _chats_of(self, user_id: str) -> list[Record]:
         return [

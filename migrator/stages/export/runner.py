@@ -34,7 +34,7 @@ from migrator.stages.export.coverage import Span
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
 from migrator.stages.export.images import ImageTally, download_images
 from migrator.stages.export.outcome import DONE, FAILED, PAYMENT_REQUIRED, ExportOutcome, Target, TargetOutcome
-from migrator.stages.export.people import add_member, look_up, named_in
+from migrator.stages.export.people import add_member, by_object_id, look_up, named_in
 from migrator.stages.export.state import Cursor, ExportState
 from migrator.timestamps import format_ms, now_ms, parse_ms
 
@@ -76,12 +76,12 @@ def export(
     """
     options.check()
     sender = options.message_filter.clause()
-    targets = list(dict.fromkeys(targets))  # the same team named twice is exported once
     with ExportState(out_dir, flush_seconds=options.checkpoint_seconds) as state:
-        for target in targets:
-            state.check_filter(target.key, sender)
         before = client.stats.snapshot()
         started = time.monotonic()
+        targets = by_object_id(client, targets)  # the same team or person named twice is exported once
+        for target in targets:
+            state.check_filter(target.key, sender)
         runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress) for target in targets]
         with ThreadPoolExecutor(
             max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export"
