@@ -55,6 +55,15 @@ def test_a_dated_export_says_what_it_covers_and_how_to_fill_the_rest(tenant, tmp
     assert again.exit_code == 0 and "covers messages" not in again.output
 
 
+def test_an_evaluation_402_is_explained_once_for_the_whole_run(tenant, emulator, tmp_path):
+    emulator.operator("config", {"evaluation_capacity": 0})
+    result = invoke("users", "--all", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.count("402 Payment Required") == 1 and "export: the run stopped: 402" in result.output
+    assert result.output.count("stopped with the run") == 5  # one short line per user
+    assert json.loads((tmp_path / "export-summary.json").read_text())["stopped"].startswith("402 Payment Required")
+
+
 def test_export_users_all_pages_the_directory(tenant, tmp_path):
     result = invoke("users", "--all", "--out", str(tmp_path), "--system-messages", "exclude")
     assert result.exit_code == 0, result.output

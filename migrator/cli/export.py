@@ -175,6 +175,7 @@ def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None
     from migrator.graph import GraphClient
     from migrator.logfile import log_to
     from migrator.stages.export import Target, directory_users, export, export_limiter
+    from migrator.stages.export.runner import EXPORT_BACKOFF_CAP, EXPORT_MAX_RETRIES
     from migrator.target import graph_target
 
     with step("export"):
@@ -182,7 +183,12 @@ def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None
         with (
             log_to(request.out / LOG_FILE),
             graph_target(request.emulator_dir or request.out / "emulator", request.directory) as target,
-            GraphClient(target.config, limiter=export_limiter(request.tenant_rps)) as client,
+            GraphClient(
+                target.config,
+                limiter=export_limiter(request.tenant_rps),
+                max_retries=EXPORT_MAX_RETRIES,
+                backoff_cap=EXPORT_BACKOFF_CAP,
+            ) as client,
         ):
             targets = [Target(kind, target_id) for target_id in (directory_users(client) if ids is None else ids)]
             typer.echo(f"export: {len(targets)} {kind}s from {target.description} into {request.out}")
@@ -197,6 +203,8 @@ def _report(outcome: "ExportOutcome", request: ExportRequest) -> None:
     from migrator.stages.export.outcome import DONE
 
     write_summary(outcome, request.out)
+    if outcome.stopped:
+        typer.echo(f"export: the run stopped: {outcome.stopped}", err=True)
     for result in outcome.targets:
         if result.status != DONE:
             typer.echo(f"export: {result.target.kind} {result.name}: {result.status}: {result.error}", err=True)

@@ -61,6 +61,7 @@ class TargetOutcome:
 @dataclass
 class ExportOutcome(GraphCounts):
     targets: list[TargetOutcome] = field(default_factory=list)
+    stopped: str | None = None  # why the whole run stopped (a tenant-wide 402), said once
     retries: int = 0
     errors: int = 0
 
@@ -91,6 +92,7 @@ class ExportOutcome(GraphCounts):
     def as_json(self) -> dict[str, Any]:
         return {
             "targets": [dict(asdict(t), target=t.target.key) for t in self.targets],
+            "stopped": self.stopped,
             "totals": {
                 name: self.total(name) for name in ("pages", "messages", "new", "deleted", "images", "attachments")
             },

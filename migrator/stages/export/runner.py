@@ -10,6 +10,7 @@ client's retries stops only its own target.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +25,13 @@ from migrator.graph import (
     GraphError,
     PaymentRequiredError,
     RateLimiter,
+    ThrottledError,
 )
 from migrator.limits import CHANNEL_RPS, EXPORT_MAX_TOP, EXPORT_TENANT_RPS
 from migrator.progress import NO_PROGRESS, ExportProgress
 from migrator.stages.export import coverage
 from migrator.stages.export.archive import ArchiveError, Message, TargetArchive, safe_name
-from migrator.stages.export.billing import MODELS, explain
+from migrator.stages.export.billing import MODELS, explain, tenant_wide
 from migrator.stages.export.coverage import Span
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
 from migrator.stages.export.images import ImageTally, download_images
@@ -82,7 +84,8 @@ def export(
         targets = by_object_id(client, targets)  # the same team or person named twice is exported once
         for target in targets:
             state.check_filter(target.key, sender)
-        runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress) for target in targets]
+        halt = _Halt()
+        runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress, halt) for target in targets]
         with ThreadPoolExecutor(
             max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export"
         ) as pool:
@@ -90,9 +93,14 @@ def export(
     after = client.stats.snapshot()
     return ExportOutcome(
         targets=results,
+        stopped=halt.reason,
         seconds=time.monotonic() - started,
         **{name: after[name] - before[name] for name in ("requests", "throttled", "retries", "errors")},
     )
+
+
+EXPORT_MAX_RETRIES = 12  # an export can afford minutes of Graph's Retry-After before a target gives up
+EXPORT_BACKOFF_CAP = 120.0
 
 
 def export_limiter(tenant_rps: float = EXPORT_TENANT_RPS) -> RateLimiter:
@@ -105,6 +113,35 @@ def directory_users(client: GraphClient) -> list[str]:
     return [user["id"] for user in client.paginate("/users", params={"$select": "id", "$top": "999"})]
 
 
+class _Halt:
+    """Why the whole run stops (a tenant-wide 402), said once; every target saves its place and stops."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        with self._lock:
+            self.reason = self.reason or reason
+
+    @property
+    def stopped(self) -> bool:
+        return self.reason is not None
+
+
+class _Stopped(Exception):
+    """Raised in a target when another one stopped the run; its place is saved."""
+
+
+STOPPED = (
+    "stopped with the run: the evaluation capacity is used up (explained once, above); this target's place is saved"
+)
+THROTTLED = (
+    "Graph kept answering 429 (too many requests) after every retry; run the same command again to resume: "
+    "this target continues from its last saved page"
+)
+
+
 class _TargetRun:
     def __init__(
         self,
@@ -115,8 +152,10 @@ class _TargetRun:
         options: ExportOptions,
         sender: str | None,
         progress: ExportProgress,
+        halt: _Halt,
     ) -> None:
         self.client = client
+        self.halt = halt
         self.state = state
         self.target = target
         self.options = options
@@ -131,10 +170,20 @@ class _TargetRun:
         started = time.monotonic()
         self.progress.started(self.outcome)
         try:
+            if self.halt.stopped:
+                raise _Stopped()
             self._export()
             self.outcome.status = DONE
         except PaymentRequiredError as error:
-            self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, explain(error, self.options.model)
+            if tenant_wide(error):
+                self.halt.stop(explain(error, self.options.model))
+                self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, STOPPED
+            else:
+                self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, explain(error, self.options.model)
+        except _Stopped:
+            self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, STOPPED
+        except ThrottledError as error:
+            self.outcome.status, self.outcome.error = FAILED, f"{error}. {THROTTLED}"
         except AuthenticationError:
             raise  # the sign-in is refused for every target alike: the run stops, the user fixes the credentials
         except (GraphError, ArchiveError, OSError) as error:
@@ -190,20 +239,31 @@ class _TargetRun:
         self.outcome.fetched.append(coverage.describe([gap]))
         if self.outcome.filter is None:
             self.outcome.filter = query
-        seen_max = None
+        seen_max = link = None
         checkpoint = time.monotonic()
-        for page, seen_max in self._pages(cursor, query):
-            self._store(page, tally)
-            if self.outcome.pages == 1:
-                self.archive.write_meta(meta)  # names next to the first files, even if the run stops later
-            link = page.get("@odata.nextLink")
-            if link and time.monotonic() - checkpoint >= self.options.checkpoint_seconds:
-                self.archive.sync()  # the lines first: the cursor must never point past what is on disk
-                saved = Cursor(url=link, filter=query, model=self.options.model, seen_max=seen_max)
-                self.state.save_cursor(self.target.key, self.sender, saved)
-                checkpoint = time.monotonic()
-            self.progress.page(self.outcome)
+        try:
+            for page, seen_max in self._pages(cursor, query):
+                link = None
+                self._store(page, tally)
+                if self.outcome.pages == 1:
+                    self.archive.write_meta(meta)  # names next to the first files, even if the run stops later
+                link = page.get("@odata.nextLink")
+                if link and time.monotonic() - checkpoint >= self.options.checkpoint_seconds:
+                    self._save_cursor(link, query, seen_max)
+                    checkpoint = time.monotonic()
+                if link and self.halt.stopped:
+                    raise _Stopped()
+                self.progress.page(self.outcome)
+        except (GraphError, _Stopped):
+            if link:  # Graph gave up (429s, 402) or the run stopped: resume at the first page not written
+                self._save_cursor(link, query, seen_max)
+            raise
         return seen_max
+
+    def _save_cursor(self, link: str, query: str | None, seen_max: str | None) -> None:
+        self.archive.sync()  # the lines first: the cursor must never point past what is on disk
+        saved = Cursor(url=link, filter=query, model=self.options.model, seen_max=seen_max)
+        self.state.save_cursor(self.target.key, self.sender, saved)
 
     def _completed(self, gap: Span, seen_max: str | None) -> Span | None:
         """The part of a fetched span no later change can still land in, or None.
