@@ -160,25 +160,39 @@ class Graph:
             for seed in chat.get("messages", []):
                 author = self.directory.users.get(seed.get("from", ""))
                 sender = (
-                    {
-                        "application": None,
-                        "device": None,
-                        "user": {
-                            "id": author["id"],
-                            "displayName": author["displayName"],
-                            "userIdentityType": "aadUser",
-                        },
-                    }
+                    {"application": None, "device": None, "user": self._identity(author["id"])}
                     if author
                     else {"application": seed.get("application"), "device": None, "user": None}
                 )
+                created = parse_ms(seed["createdDateTime"])
                 self._store_message(
                     record,
-                    parse_ms(seed["createdDateTime"]),
+                    created,
                     sender,
                     {"contentType": seed.get("contentType", "text"), "content": seed["body"]},
                     message_type=seed.get("messageType", "message"),
+                    event_detail=seed.get("eventDetail"),
+                    reactions=[self._reaction(r, created) for r in seed.get("reactions", [])],
                 )
+
+    def _identity(self, user_id: str) -> Record:
+        """An aadUser identity as Graph writes it in `from`, mentions and reactions."""
+        user = self.directory.users[user_id]
+        return {"id": user["id"], "displayName": user["displayName"], "userIdentityType": "aadUser"}
+
+    def _reaction(self, seed: Mapping[str, Any], default_ms: int) -> Record:
+        """A chatMessageReaction: a reaction type (`like`, `heart`… or an emoji), when, and who (seed 004)."""
+        if seed.get("user") not in self.directory.users or not seed.get("reactionType"):
+            raise BadRequest(f"A reaction needs a reactionType and a user of the directory: {dict(seed)}.")
+        when = parse_ms(seed["createdDateTime"]) if seed.get("createdDateTime") else default_ms
+        identity = dict(self._identity(seed["user"]), displayName=None)  # Graph leaves the name out here
+        return {
+            "reactionType": seed["reactionType"],
+            "displayName": seed.get("displayName"),
+            "reactionContentUrl": None,
+            "createdDateTime": format_ms(when),
+            "user": {"application": None, "device": None, "user": identity},
+        }
 
     # ------------------------------------------------------------------ teams
     def create_team(self, body: dict[str, Any], app_id: str) -> tuple[str, str]:
@@ -604,6 +618,8 @@ class Graph:
         importance: str = "normal",
         message_type: str = "message",
         message_id: str | None = None,
+        event_detail: Record | None = None,
+        reactions: list[Record] | None = None,
     ) -> Record:
         message_id = message_id or str(created)
         base = self._message_url(conv, message_id, reply_to)
@@ -636,7 +652,7 @@ class Graph:
             "locale": "en-us",
             "webUrl": None,
             "policyViolation": None,
-            "eventDetail": None,
+            "eventDetail": event_detail,
             "channelIdentity": {"teamId": conv["_team"], "channelId": conv["id"]}
             if conv["_kind"] == "channel"
             else None,
@@ -644,7 +660,7 @@ class Graph:
             "body": body,
             "attachments": attachments or [],
             "mentions": [],
-            "reactions": [],
+            "reactions": reactions or [],
             "_conv": conv["id"],
             "_created": created,
             "_modified": created,
@@ -1073,8 +1089,10 @@ class Graph:
         conv = self.store.get("conversations", str(op.get("conversation")))
         if conv is None:
             raise NotFound("conversation not found")
-        message = self._message(conv, str(op.get("message")))
         now = self.clock.now_ms()
+        if op.get("op") == "event":
+            return public(self._system_event(conv, op.get("eventDetail"), now))
+        message = self._message(conv, str(op.get("message")))
         if op.get("op") == "delete":
             fields = {
                 "deletedDateTime": format_ms(now),
@@ -1090,6 +1108,13 @@ class Graph:
                 "_modified": now,
                 "lastModifiedDateTime": format_ms(now),
             }
+        elif op.get("op") == "react":
+            reaction = self._reaction(op, now)
+            fields = {
+                "reactions": [*message["reactions"], reaction],
+                "_modified": now,
+                "lastModifiedDateTime": format_ms(now),
+            }
         elif op.get("op") == "duplicate":
             copy = self._store_message(
                 conv,
@@ -1102,10 +1127,31 @@ class Graph:
             )
             return public(copy)
         else:
-            raise BadRequest("op must be delete, edit or duplicate")
+            raise BadRequest("op must be delete, edit, react, event or duplicate")
         self.store.patch("messages", f"{conv['id']}|{message['id']}", fields)
         self._versions[conv["id"]] = self._versions.get(conv["id"], 0) + 1
         return public(message)
+
+    def _system_event(self, conv: Record, detail: object, now: int) -> Record:
+        """A system event (members added, renamed, call ended…) as Teams itself posts one: no sender, an
+        empty `<systemEventMessage/>` body and what happened in `eventDetail` (seed 004)."""
+        if not isinstance(detail, dict):
+            raise BadRequest("eventDetail must be an object.")
+        kind = detail.get("@odata.type")
+        if not isinstance(kind, str) or not re.fullmatch(r"#microsoft\.graph\.\w+EventMessageDetail", kind):
+            raise BadRequest(
+                "eventDetail needs an @odata.type such as #microsoft.graph.membersAddedEventMessageDetail."
+            )
+        while now in self._used_ms.get(conv["id"], ()):
+            now += 1
+        return self._store_message(
+            conv,
+            now,
+            {"application": None, "device": None, "user": None},
+            {"contentType": "html", "content": "<systemEventMessage/>"},
+            message_type="systemEventMessage",
+            event_detail=dict(detail),
+        )
 
     def dump(self) -> Record:
         """Every team, channel, message, reply, hosted content, file and member, for tests and operators."""

@@ -24,13 +24,15 @@ People = dict[str, dict[str, str]]  # object id -> {"name": …, "email": …}
 
 
 def named_in(message: Message) -> dict[str, str]:
-    """Object id -> display name of the author and everyone mentioned."""
+    """Object id -> display name of the author, everyone mentioned and everyone who reacted (Graph gives no
+    name there: the directory look-up fills it in)."""
     found: dict[str, str] = {}
     identities = [(message.get("from") or {}).get("user")]
     identities += [(m.get("mentioned") or {}).get("user") for m in message.get("mentions") or [] if isinstance(m, dict)]
+    identities += [(r.get("user") or {}).get("user") for r in message.get("reactions") or [] if isinstance(r, dict)]
     for identity in identities:
         if isinstance(identity, dict) and identity.get("id"):
-            found[str(identity["id"])] = str(identity.get("displayName") or "")
+            found[str(identity["id"])] = str(identity.get("displayName") or found.get(str(identity["id"])) or "")
     return found
 
 
