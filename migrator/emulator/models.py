@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypedDict
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from migrator import limits
 from migrator.emulator import odata
@@ -172,6 +172,7 @@ class Graph:
                     {"contentType": seed.get("contentType", "text"), "content": seed["body"]},
                     message_type=seed.get("messageType", "message"),
                     event_detail=seed.get("eventDetail"),
+                    attachments=[self._seeded_attachment(a) for a in seed.get("attachments", [])],
                     reactions=[self._reaction(r, created) for r in seed.get("reactions", [])],
                 )
 
@@ -179,6 +180,19 @@ class Graph:
         """An aadUser identity as Graph writes it in `from`, mentions and reactions."""
         user = self.directory.users[user_id]
         return {"id": user["id"], "displayName": user["displayName"], "userIdentityType": "aadUser"}
+
+    @staticmethod
+    def _seeded_attachment(seed: Mapping[str, Any]) -> Record:
+        """A reference attachment as Graph exports it; a seed may point anywhere (another tenant's file)."""
+        return {
+            "id": seed["id"],
+            "contentType": seed.get("contentType", "reference"),
+            "contentUrl": seed.get("contentUrl"),
+            "content": seed.get("content"),
+            "name": seed.get("name"),
+            "thumbnailUrl": None,
+            "teamsAppId": None,
+        }
 
     def _reaction(self, seed: Mapping[str, Any], default_ms: int) -> Record:
         """A chatMessageReaction: a reaction type (`like`, `heart`… or an emoji), when, and who (seed 004)."""
@@ -829,6 +843,33 @@ class Graph:
         item = self.store.get("items", item_id)
         if item is None or item["parentReference"]["driveId"] != drive_id:
             raise NotFound(f"Item '{item_id}' was not found in drive '{drive_id}'.")
+        return item
+
+    def delete_item(self, drive_id: str, item_id: str) -> None:
+        """DELETE /drives/{d}/items/{i}: the file goes (to the recycle bin); links to it answer 404."""
+        item = self.drive_item(drive_id, item_id)
+        if "file" not in item:
+            raise BadRequest("Only files can be deleted here.")
+        self.store.delete("items", item_id)
+
+    def shared_item(self, share_id: str) -> Record:
+        """GET /shares/{u!base64url(url)}/driveItem (Graph reference `Accessing shared DriveItems`).
+
+        A link into another tenant is refused (403, as Graph refuses an app another tenant never consented
+        to); a link to a file that is gone is 404.
+        """
+        if not share_id.startswith("u!"):
+            raise BadRequest("The share id must be 'u!' followed by the sharing URL in unpadded base64url.")
+        try:
+            url = base64.urlsafe_b64decode(share_id[2:] + "=" * (-len(share_id[2:]) % 4)).decode()
+        except (binascii.Error, ValueError):
+            raise BadRequest("The share id is not valid base64url.") from None
+        host = f"{self.directory.domain.split('.')[0]}.sharepoint.com"
+        if urlsplit(url).netloc.lower() != host:
+            raise Forbidden(f"accessDenied: the link points into another tenant ({urlsplit(url).netloc}).")
+        item = next((i for i in self.store.values("items") if i.get("webUrl") == url and "file" in i), None)
+        if item is None:
+            raise NotFound("itemNotFound: the item the link points to does not exist (deleted or moved).")
         return item
 
     def children(self, drive_id: str, item_id: str) -> list[Record]:

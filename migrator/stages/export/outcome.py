@@ -50,6 +50,9 @@ class TargetOutcome:
     images: int = 0  # downloaded in this run
     images_present: int = 0  # already on disk
     image_failures: list[str] = field(default_factory=list)
+    files: int = 0  # attached files downloaded in this run (--attachments download)
+    files_present: int = 0  # already on disk
+    file_failures: list[str] = field(default_factory=list)  # not fetched, with the reason; the target completes
     notes: list[str] = field(default_factory=list)  # what could not be looked up, e.g. names without a permission
     watermark: str | None = None
     fetched: list[str] = field(default_factory=list)  # the spans of lastModifiedDateTime this run asked for
@@ -84,7 +87,8 @@ class ExportOutcome(GraphCounts):
         return (
             f"export: {len(self.targets)} targets ({done} done, {paid} payment required, {failed} failed), "
             f"{self.total('messages'):,} messages ({self.total('new'):,} new, {self.total('deleted'):,} deleted), "
-            f"{self.total('pages'):,} pages, {self.total('images'):,} images, {self.requests:,} requests, "
+            f"{self.total('pages'):,} pages, {self.total('images'):,} images, {self.total('files'):,} files, "
+            f"{self.requests:,} requests, "
             f"{self.throttled:,} throttled, {self.errors:,} errors in {self.seconds:.1f} s: "
             f"{self.requests_per_second:.1f} requests/s"
         )
@@ -94,7 +98,8 @@ class ExportOutcome(GraphCounts):
             "targets": [dict(asdict(t), target=t.target.key) for t in self.targets],
             "stopped": self.stopped,
             "totals": {
-                name: self.total(name) for name in ("pages", "messages", "new", "deleted", "images", "attachments")
+                name: self.total(name)
+                for name in ("pages", "messages", "new", "deleted", "images", "attachments", "files")
             },
             "requests": self.requests,
             "throttled": self.throttled,

@@ -33,6 +33,8 @@ from migrator.stages.export import coverage
 from migrator.stages.export.archive import ArchiveError, Message, TargetArchive, safe_name
 from migrator.stages.export.billing import MODELS, explain, tenant_wide
 from migrator.stages.export.coverage import Span
+from migrator.stages.export.files import MODES as FILE_MODES
+from migrator.stages.export.files import FileTally, download_files
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
 from migrator.stages.export.images import ImageTally, download_images
 from migrator.stages.export.outcome import DONE, FAILED, PAYMENT_REQUIRED, ExportOutcome, Target, TargetOutcome
@@ -54,7 +56,8 @@ class ExportOptions:
     since_ms: int | None = None  # lastModifiedDateTime gt
     until_ms: int | None = None  # lastModifiedDateTime lt
     model: str | None = None  # A | B | None (evaluation mode)
-    full: bool = False  # ignore the watermarks: fetch the whole window again (the archive adds no duplicate)
+    full: bool = False  # ignore the coverage: fetch the whole window again (the archive adds no duplicate)
+    attachments: str = "links"  # links | download: also fetch each file attached by link (files.py)
     workers: int = 16
     checkpoint_seconds: float = 2.0  # how often a target's cursor is saved; a resumed run repeats at most this much
 
@@ -62,6 +65,8 @@ class ExportOptions:
         """Raise FilterError before any request for options Graph would refuse."""
         if self.model is not None and self.model not in MODELS:
             raise FilterError(f"--model {self.model!r}: use A or B, or leave it out for evaluation mode")
+        if self.attachments not in FILE_MODES:
+            raise FilterError(f"--attachments {self.attachments!r}: use {' or '.join(FILE_MODES)}")
         build_filter(self.message_filter, self.since_ms, self.until_ms)
 
 
@@ -165,6 +170,7 @@ class _TargetRun:
         self.outcome = TargetOutcome(target, name=target.id)
         self.named: dict[str, str] = {}  # people the fetched messages name, looked up at the end
         self.started_ms = now_ms()
+        self.files = FileTally()
 
     def run(self) -> TargetOutcome:
         started = time.monotonic()
@@ -226,6 +232,11 @@ class _TargetRun:
             tally.downloaded,
             tally.present,
             tally.failed,
+        )
+        self.outcome.files, self.outcome.files_present, self.outcome.file_failures = (
+            self.files.downloaded,
+            self.files.present,
+            self.files.failed,
         )
         self.outcome.conversations = len(self.archive.lines)
         self.outcome.watermark = watermark
@@ -323,6 +334,8 @@ class _TargetRun:
         for message in messages:
             self.named.update(named_in(message))
         download_images(self.client, self.archive, messages, tally)
+        if self.options.attachments == "download":
+            download_files(self.client, self.archive, messages, self.files)
         out = self.outcome
         out.pages += 1
         out.messages += len(messages)
