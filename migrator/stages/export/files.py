@@ -5,9 +5,11 @@ bytes are read through Graph's shares API, `GET /shares/{u!base64url(link)}/
 driveItem/content` (docs/graph-contract.md#chat-files), so the token goes to
 Graph only (Graph answers with the bytes or a redirect to a pre-authenticated
 download URL, which carries no token). Every download goes through the run's
-limiter like any other call. A file already on disk is not fetched again;
-one Graph will not give (another tenant's link, a deleted file, no access) is
-listed with its reason and the target still completes.
+limiter like any other call, once the target's pages are written. A file
+already on disk is not fetched again, and a run with the option also fetches
+the files of messages earlier runs archived without it. A file Graph will
+not give (another tenant's link, a deleted file, no access) is listed with
+its reason and the target still completes.
 
     .../files/{conversation}/{message}/{file name}
 """
@@ -69,7 +71,7 @@ def file_dir(root: Path, conversation: str, message_id: str) -> Path:
 
 
 def download_files(client: GraphClient, archive: TargetArchive, messages: list[Message], tally: FileTally) -> None:
-    """Every linked file of a page, not only of its new lines: a page fetched again gets the ones it missed."""
+    """Every file these messages link that is not on disk yet: an interrupted or earlier run's are fetched now."""
     for message in messages:
         files = linked_files(message)
         if not files:

@@ -227,6 +227,8 @@ class _TargetRun:
             self.outcome.notes.append(note)
         self.archive.write_meta(meta)
         self.archive.sync()
+        if self.options.attachments == "download":  # every file the archive links, so turning it on later fills in
+            download_files(self.client, self.archive, list(self.archive.linked.values()), self.files)
         self.outcome.attachments = self.archive.finish()
         self.outcome.images, self.outcome.images_present, self.outcome.image_failures = (
             tally.downloaded,
@@ -334,8 +336,6 @@ class _TargetRun:
         for message in messages:
             self.named.update(named_in(message))
         download_images(self.client, self.archive, messages, tally)
-        if self.options.attachments == "download":
-            download_files(self.client, self.archive, messages, self.files)
         out = self.outcome
         out.pages += 1
         out.messages += len(messages)
