@@ -37,7 +37,7 @@ from migrator.stages.export.archive import (
 )
 from migrator.stages.export.files import file_dir, linked_files
 from migrator.stages.export.images import HOSTED_URL, local_image
-from migrator.timestamps import parse_ms
+from migrator.timestamps import format_ms, parse_ms
 
 INDEX_FILE = "index.html"
 TARGET_FOLDERS = {"teams": "Teams", "users": "Users' chats"}
@@ -153,7 +153,7 @@ def _render_target(out_dir: Path, root: Path, label: str, search: SearchIndex) -
                 ),
                 encoding="utf-8",
             )
-        times = sorted(m["createdDateTime"] for m in messages)
+        times = sorted((m["createdDateTime"] for m in messages), key=parse_ms)  # varying precision: by instant
         target.conversations.append(
             Conversation(
                 name=name,
@@ -288,7 +288,7 @@ class _Pages:
             "message": message,
             "id": message_id,
             "author": _author(message),
-            "created": message["createdDateTime"],
+            "created": format_ms(parse_ms(message["createdDateTime"])),  # one precision, so the index sorts as text
             "body": _body(message, resolve),
             "event": event,
             "attachments": attachments,
