@@ -106,6 +106,7 @@ def test_a_402_exits_1_after_the_other_targets_finished(tenant, tmp_path):
         (["user", ADA, "--out", "OUT", "--since", "last week"], "--since 'last week' is not a date"),
         (["user", ADA, "--out", "OUT", "--model", "C"], "--model 'C'"),
         (["user", ADA, "--out", "OUT", "--format", "pdf"], "--format 'pdf'"),
+        (["user", ADA, "--out", "OUT", "--attachments", "all"], "--attachments 'all': use links or download"),
     ],
 )
 def test_bad_options_exit_2_with_one_clear_line(tenant, tmp_path, args, says):

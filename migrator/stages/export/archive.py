@@ -210,6 +210,15 @@ def _attachment_rows(message: Message) -> list[dict[str, str]]:
     ]
 
 
+def save_bytes(target: Path, data: bytes) -> None:
+    """A downloaded file in place at once: written under a hidden name first, so a crash's leftover never
+    counts as the file (an image or attachment is fetched again only when its file is missing)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
 def _replace(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")

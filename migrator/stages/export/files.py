@@ -17,7 +17,6 @@ its reason and the target still completes.
 from __future__ import annotations
 
 import base64
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.graph import GraphClient, GraphError
-from migrator.stages.export.archive import Message, TargetArchive, conversation_of, safe_name
+from migrator.stages.export.archive import Message, TargetArchive, conversation_of, safe_name, save_bytes
 
 FILES_DIR = "files"
 MAX_NAME_BYTES = 200  # file systems take 255; room for the id prefix of a name used twice
@@ -89,10 +88,7 @@ def download_files(client: GraphClient, archive: TargetArchive, messages: list[M
             except GraphError as error:
                 tally.failed.append(f"message {message['id']}: file {name}: {_reason(error)}")
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{name}.part"  # hidden, so a crash's leftover never counts as the file
-            tmp.write_bytes(response.content)
-            os.replace(tmp, target)
+            save_bytes(target, response.content)
             tally.downloaded += 1
 
 
