@@ -49,6 +49,7 @@ def test_a_dated_export_says_what_it_covers_and_how_to_fill_the_rest(tenant, tmp
         "covers messages changed from 2024-01-10T00:00:00.001Z to 2024-01-31T23:59:59.999Z only; "
         "a run without --since and --until fetches the rest"
     ) in result.output
+    assert "requests/s; coverage has gaps in 1 of 1 targets" in result.output
     summary = json.loads((tmp_path / "export-summary.json").read_text())["targets"][0]
     assert summary["gaps"] and summary["fetched"] == [summary["covered"]]
     again = invoke("user", ADA, "--out", str(tmp_path))

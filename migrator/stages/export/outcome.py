@@ -84,6 +84,7 @@ class ExportOutcome(GraphCounts):
 
     def summary(self) -> str:
         done, paid, failed = self.count(DONE), self.count(PAYMENT_REQUIRED), self.count(FAILED)
+        gaps = sum(1 for t in self.targets if t.status == DONE and t.gaps)
         return (
             f"export: {len(self.targets)} targets ({done} done, {paid} payment required, {failed} failed), "
             f"{self.total('messages'):,} messages ({self.total('new'):,} new, {self.total('deleted'):,} deleted), "
@@ -91,6 +92,7 @@ class ExportOutcome(GraphCounts):
             f"{self.requests:,} requests, "
             f"{self.throttled:,} throttled, {self.errors:,} errors in {self.seconds:.1f} s: "
             f"{self.requests_per_second:.1f} requests/s"
+            + (f"; coverage has gaps in {gaps} of {len(self.targets)} targets" if gaps else "")
         )
 
     def as_json(self) -> dict[str, Any]:
