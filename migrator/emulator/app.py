@@ -34,6 +34,7 @@ from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.http import Call, Reply, envelope, parse_query, render
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
+from migrator.emulator.reading import Reading
 from migrator.emulator.throttle import ConversationStats, Limit, SlidingWindows
 from migrator.timestamps import format_ms
 
@@ -161,6 +162,12 @@ class EmulatorApp:
             self.stats.arrival(conversation, now)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
+        refusal = self.faults.refusal(call.method, call.path, call.body)
+        if refusal:
+            self.injected["refuse"] = self.injected.get("refuse", 0) + 1
+            refused = GraphFault(refusal.message)
+            refused.status, refused.code = refusal.status, refusal.code
+            raise refused
         fault = self.faults.draw()
         if fault:
             self.injected[fault] = self.injected.get(fault, 0) + 1
@@ -237,10 +244,14 @@ class EmulatorApp:
             if call.method == "POST":
                 payload = call.json()
                 try:
-                    self.faults = Faults.parse(payload.get("spec", ""), seed=payload.get("seed"))
+                    self.faults = Faults.parse(
+                        payload.get("spec", ""), seed=payload.get("seed"), refuse=payload.get("refuse")
+                    )
                 except FaultSpecError as exc:
                     raise BadRequest(str(exc)) from None
-            return Reply(body={"spec": self.faults.spec(), "injected": self.injected})
+            return Reply(
+                body={"spec": self.faults.spec(), "refuse": self.faults.refuse_rules(), "injected": self.injected}
+            )
         if name == "config":
             if call.method == "POST":
                 self._configure(call.json())
@@ -264,6 +275,7 @@ class EmulatorApp:
             "provision_delay": self.graph.provision_delay,
             "token_lifetime": self.identity.lifetime,
             "capacity": self.graph.capacity.as_dict(),
+            "reading": self.graph.reading.as_dict(),
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -280,8 +292,22 @@ class EmulatorApp:
                 self.identity.lifetime = int(value)
             elif key == "capacity":
                 self.graph.capacity = self._capacity(value)
+            elif key == "reading":
+                self._configure_reading(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
+
+    def _configure_reading(self, changes: object) -> None:
+        """`{"reading": {"switch": value, ...}}`, or `{"reading": "strict"|"lenient"}` for a whole preset."""
+        if changes in ("strict", "lenient"):
+            self.graph.reading = Reading() if changes == "strict" else Reading.lenient()
+            return
+        if not isinstance(changes, dict):
+            raise BadRequest('reading must be "strict", "lenient" or an object of switches.')
+        try:
+            self.graph.reading = self.graph.reading.with_changes(changes)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
 
     @staticmethod
     def _capacity(value: object) -> CapacityLimits:

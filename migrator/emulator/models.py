@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypedDict
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from migrator import limits
 from migrator.capacity import DELETED_CHANNELS_COUNT_DAYS, TEAMS_DEFAULTS, CapacityLimits
@@ -34,6 +34,7 @@ from migrator.emulator.errors import (
     RangeNotSatisfiable,
     UserNotFound,
 )
+from migrator.emulator.reading import Reading
 from migrator.emulator.store import Record, Store
 from migrator.timestamps import format_ms, parse_ms
 
@@ -118,10 +119,12 @@ class Graph:
         clock: Clock | None = None,
         provision_delay: float = 0.2,
         capacity: CapacityLimits = TEAMS_DEFAULTS,
+        reading: Reading | None = None,
     ):
         self.directory = directory
         self.store = store
         self.clock = clock or Clock()
+        self.reading = reading or Reading()  # strict unless told (emulator/reading.py)
         self.provision_delay = provision_delay
         self.capacity = capacity  # Teams' capacity limits (docs/graph-contract.md#capacity-limits); tests lower them
         self.evaluation_capacity = directory.evaluation_capacity
@@ -168,25 +171,53 @@ class Graph:
             for seed in chat.get("messages", []):
                 author = self.directory.users.get(seed.get("from", ""))
                 sender = (
-                    {
-                        "application": None,
-                        "device": None,
-                        "user": {
-                            "id": author["id"],
-                            "displayName": author["displayName"],
-                            "userIdentityType": "aadUser",
-                        },
-                    }
+                    {"application": None, "device": None, "user": self._identity(author["id"])}
                     if author
                     else {"application": seed.get("application"), "device": None, "user": None}
                 )
+                created = parse_ms(seed["createdDateTime"])
                 self._store_message(
                     record,
-                    parse_ms(seed["createdDateTime"]),
+                    created,
                     sender,
                     {"contentType": seed.get("contentType", "text"), "content": seed["body"]},
                     message_type=seed.get("messageType", "message"),
+                    event_detail=seed.get("eventDetail"),
+                    attachments=[self._seeded_attachment(a) for a in seed.get("attachments", [])],
+                    reactions=[self._reaction(r, created) for r in seed.get("reactions", [])],
                 )
+
+    def _identity(self, user_id: str) -> Record:
+        """An aadUser identity as Graph writes it in `from`, mentions and reactions."""
+        user = self.directory.users[user_id]
+        return {"id": user["id"], "displayName": user["displayName"], "userIdentityType": "aadUser"}
+
+    @staticmethod
+    def _seeded_attachment(seed: Mapping[str, Any]) -> Record:
+        """A reference attachment as Graph exports it; a seed may point anywhere (another tenant's file)."""
+        return {
+            "id": seed["id"],
+            "contentType": seed.get("contentType", "reference"),
+            "contentUrl": seed.get("contentUrl"),
+            "content": seed.get("content"),
+            "name": seed.get("name"),
+            "thumbnailUrl": None,
+            "teamsAppId": None,
+        }
+
+    def _reaction(self, seed: Mapping[str, Any], default_ms: int) -> Record:
+        """A chatMessageReaction: a reaction type (`like`, `heart`… or an emoji), when, and who (seed 004)."""
+        if seed.get("user") not in self.directory.users or not seed.get("reactionType"):
+            raise BadRequest(f"A reaction needs a reactionType and a user of the directory: {dict(seed)}.")
+        when = parse_ms(seed["createdDateTime"]) if seed.get("createdDateTime") else default_ms
+        identity = dict(self._identity(seed["user"]), displayName=None)  # Graph leaves the name out here
+        return {
+            "reactionType": seed["reactionType"],
+            "displayName": seed.get("displayName"),
+            "reactionContentUrl": None,
+            "createdDateTime": format_ms(when),
+            "user": {"application": None, "device": None, "user": identity},
+        }
 
     # ------------------------------------------------------------------ teams
     def create_team(self, body: dict[str, Any], app_id: str) -> tuple[str, str]:
@@ -245,7 +276,8 @@ class Graph:
         return team
 
     def render_team(self, team_id: str) -> Record:
-        return public(self.team(team_id))
+        team = self.team(team_id)
+        return {**public(team), "migrationMode": team["_migration"]}
 
     def groups(self, filter_text: str | None) -> list[Record]:
         """GET /groups: the Microsoft 365 groups behind teams, filtered by displayName.
@@ -294,12 +326,9 @@ class Graph:
         if team["_migration"] != IN_PROGRESS:
             raise BadRequest("The team is not in migration mode.")
         self._require_owner(team, app_id)
-        open_channels = [c["displayName"] for c in self._team_channels(team_id) if c["_migration"] == IN_PROGRESS]
-        if open_channels:
-            raise BadRequest(
-                "All channels must complete migration before the team: still in migration mode: "
-                + ", ".join(sorted(open_channels))
-            )
+        if any(c["_migration"] == IN_PROGRESS for c in self._team_channels(team_id)):
+            # Observed wording; General counts (docs/graph-contract.md#team-completion).
+            raise BadRequest("All channels must be finalized before team.")
         self.store.patch("teams", team_id, {"_migration": COMPLETED})
 
     # --------------------------------------------------------------- channels
@@ -312,7 +341,7 @@ class Graph:
         created = self._backdated(body, mode, "channelCreationMode")
         name = self._checked_channel_name(body.get("displayName"))
         self._check_name_free(team_id, name)
-        if mode == MIGRATION and team["_migration"] != IN_PROGRESS:
+        if mode == MIGRATION and not self._takes_migration_channels(team):
             raise BadRequest("Migration channels can only be created in a team under migration.")
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
@@ -348,6 +377,16 @@ class Graph:
             rendered.update({"id": channel["id"], "displayName": name, "description": channel["description"]})
             return 202, rendered
         return 201, public(channel)
+
+    def _takes_migration_channels(self, team: Record) -> bool:
+        """A team under migration whose General is still open: once General completed, Graph refuses new migration
+        channels in the team (docs/graph-contract.md#team-completion)."""
+        return bool(team["_migration"] == IN_PROGRESS and self.primary_channel(team["id"])["_migration"] == IN_PROGRESS)
+
+    def primary_channel(self, team_id: str) -> Record:
+        """GET /teams/{t}/primaryChannel: the General channel, which exists from the team's creation."""
+        self.team(team_id)
+        return next(c for c in self._team_channels(team_id) if c["_general"])
 
     def _channel_members(self, team_id: str, body: dict[str, Any]) -> list[Member]:
         """A private channel's members are a subset of its team's: Graph refuses anyone else (and the team has
@@ -497,19 +536,24 @@ class Graph:
         return name
 
     def start_migration(self, conv: Record, body: dict[str, Any], app_id: str) -> None:
-        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions)."""
+        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions): the timestamp may
+        only move the conversation's creation into the past; without one, the session starts now."""
         if conv["_kind"] == "chat" and conv["chatType"] == "meeting":
             raise BadRequest("Meeting chats cannot be put into migration mode.")
         if conv["_migration"] == IN_PROGRESS:
             raise BadRequest("The conversation is already in migration mode.")
         stamp = body.get("conversationCreationDateTime")
-        if stamp is not None:
+        if stamp is None:
+            # Without the timestamp Graph takes the current time as the earliest a message may carry.
+            self.store.patch("conversations", conv["id"], {"_floor": self.clock.now_ms()})
+        else:
             created = self._parse_time(stamp, "conversationCreationDateTime")
             if created >= conv["_created"]:
                 raise BadRequest(
                     "conversationCreationDateTime must be older than the conversation's current createdDateTime."
                 )
-            self.store.patch("conversations", conv["id"], {"_created": created, "createdDateTime": format_ms(created)})
+            fields = {"_created": created, "createdDateTime": format_ms(created), "_floor": None}
+            self.store.patch("conversations", conv["id"], fields)
         self.store.patch("conversations", conv["id"], {"_migration": IN_PROGRESS, "_ownerApp": app_id})
 
     def complete_migration(self, conv: Record, app_id: str) -> None:
@@ -578,9 +622,9 @@ class Graph:
             raise NotFound(f"Chat '{chat_id}' was not found.")
         return chat
 
-    def user_chats(self, user_id: str) -> list[Record]:
-        self.user(user_id)
-        return [self.render_conversation(c) for c in self._chats_of(user_id)]
+    def user_chats(self, user_key: str) -> list[Record]:
+        """GET /users/{id | userPrincipalName}/chats: Graph takes either key."""
+        return [self.render_conversation(c) for c in self._chats_of(self.user(user_key)["id"])]
 
     def _chats_of(self, user_id: str) -> list[Record]:
         return [
@@ -625,6 +669,11 @@ class Graph:
                 f"createdDateTime {format_ms(created)} must be later than the {conv['_kind']}'s createdDateTime "
                 f"{format_ms(conv['_created'])}."
             )
+        if created <= (conv.get("_floor") or 0):
+            raise BadRequest(
+                f"createdDateTime {format_ms(created)} must be later than {format_ms(conv['_floor'])}, when this "
+                "migration session started without a conversationCreationDateTime."
+            )
         if root is not None and created < root["_created"]:
             raise BadRequest(f"A reply cannot be older than its thread root ({root['createdDateTime']}).")
         hosted = self._check_hosted(body.get("hostedContents") or [], content)
@@ -661,8 +710,10 @@ class Graph:
         importance: str = "normal",
         message_type: str = "message",
         message_id: str | None = None,
+        event_detail: Record | None = None,
+        reactions: list[Record] | None = None,
     ) -> Record:
-        message_id = message_id or str(created)
+        message_id = message_id or (str(uuid.uuid4().int % 10**19) if self.reading.opaque_message_ids else str(created))
         base = self._message_url(conv, message_id, reply_to)
         hosted_ids = []
         for image in hosted:
@@ -682,7 +733,7 @@ class Graph:
             "replyToId": reply_to,
             "etag": message_id,
             "messageType": message_type,
-            "createdDateTime": stamp,
+            "createdDateTime": _varying_precision(stamp) if self.reading.varying_time_precision else stamp,
             "lastModifiedDateTime": stamp,
             "lastEditedDateTime": None,
             "deletedDateTime": None,
@@ -693,7 +744,7 @@ class Graph:
             "locale": "en-us",
             "webUrl": None,
             "policyViolation": None,
-            "eventDetail": None,
+            "eventDetail": event_detail,
             "channelIdentity": {"teamId": conv["_team"], "channelId": conv["id"]}
             if conv["_kind"] == "channel"
             else None,
@@ -701,7 +752,7 @@ class Graph:
             "body": body,
             "attachments": attachments or [],
             "mentions": [],
-            "reactions": [],
+            "reactions": reactions or [],
             "_conv": conv["id"],
             "_created": created,
             "_modified": created,
@@ -874,6 +925,33 @@ class Graph:
         item = self.store.get("items", item_id)
         if item is None or item["parentReference"]["driveId"] != drive_id:
             raise NotFound(f"Item '{item_id}' was not found in drive '{drive_id}'.")
+        return item
+
+    def delete_item(self, drive_id: str, item_id: str) -> None:
+        """DELETE /drives/{d}/items/{i}: the file goes (to the recycle bin); links to it answer 404."""
+        item = self.drive_item(drive_id, item_id)
+        if "file" not in item:
+            raise BadRequest("Only files can be deleted here.")
+        self.store.delete("items", item_id)
+
+    def shared_item(self, share_id: str) -> Record:
+        """GET /shares/{u!base64url(url)}/driveItem (Graph reference `Accessing shared DriveItems`).
+
+        A link into another tenant is refused (403, as Graph refuses an app another tenant never consented
+        to); a link to a file that is gone is 404.
+        """
+        if not share_id.startswith("u!"):
+            raise BadRequest("The share id must be 'u!' followed by the sharing URL in unpadded base64url.")
+        try:
+            url = base64.urlsafe_b64decode(share_id[2:] + "=" * (-len(share_id[2:]) % 4)).decode()
+        except (binascii.Error, ValueError):
+            raise BadRequest("The share id is not valid base64url.") from None
+        host = f"{self.directory.domain.split('.')[0]}.sharepoint.com"
+        if urlsplit(url).netloc.lower() != host:
+            raise Forbidden(f"accessDenied: the link points into another tenant ({urlsplit(url).netloc}).")
+        item = next((i for i in self.store.values("items") if i.get("webUrl") == url and "file" in i), None)
+        if item is None:
+            raise NotFound("itemNotFound: the item the link points to does not exist (deleted or moved).")
         return item
 
     def children(self, drive_id: str, item_id: str) -> list[Record]:
@@ -1055,11 +1133,27 @@ class Graph:
         users = [self.user(uid) for uid in self.directory.users]
         if not filter_text:
             return users
+        listed = re.fullmatch(r"\s*id\s+in\s*\((.*)\)\s*", filter_text)
+        if listed:
+            return self._users_in(users, listed.group(1))
         match = re.fullmatch(r"\s*(mail|userPrincipalName|displayName)\s+eq\s+'((?:[^']|'')*)'\s*", filter_text)
         if not match:
             raise BadRequest(f"Unsupported filter for /users: {filter_text}")
         prop, value = match.group(1), match.group(2).replace("''", "'").lower()
         return [u for u in users if (u.get(prop) or "").lower() == value]
+
+    @staticmethod
+    def _users_in(users: list[Record], values: str) -> list[Record]:
+        """`id in ('a','b',…)`: at most 15 values, as Graph allows by default (graph-contract.md#directory-look-ups)."""
+        ids = re.findall(r"'((?:[^']|'')*)'", values)
+        if not ids or len(ids) != values.count(",") + 1:
+            raise BadRequest(f"Invalid filter clause: id in ({values})")
+        if len(ids) > limits.USERS_IN_FILTER_MAX:
+            raise BadRequest(
+                f"Too many values in the 'in' operator: {len(ids)}; the maximum is {limits.USERS_IN_FILTER_MAX}."
+            )
+        wanted = {value.replace("''", "'").lower() for value in ids}
+        return [u for u in users if str(u["id"]).lower() in wanted]
 
     # ----------------------------------------------------------------- export
     def export_scope_team(self, team_id: str, model: str | None) -> list[str]:
@@ -1143,8 +1237,10 @@ class Graph:
         conv = self.store.get("conversations", str(op.get("conversation")))
         if conv is None:
             raise NotFound("conversation not found")
-        message = self._message(conv, str(op.get("message")))
         now = self.clock.now_ms()
+        if op.get("op") == "event":
+            return public(self._system_event(conv, op.get("eventDetail"), now))
+        message = self._message(conv, str(op.get("message")))
         if op.get("op") == "delete":
             fields = {
                 "deletedDateTime": format_ms(now),
@@ -1160,6 +1256,13 @@ class Graph:
                 "_modified": now,
                 "lastModifiedDateTime": format_ms(now),
             }
+        elif op.get("op") == "react":
+            reaction = self._reaction(op, now)
+            fields = {
+                "reactions": [*message["reactions"], reaction],
+                "_modified": now,
+                "lastModifiedDateTime": format_ms(now),
+            }
         elif op.get("op") == "duplicate":
             copy = self._store_message(
                 conv,
@@ -1172,10 +1275,31 @@ class Graph:
             )
             return public(copy)
         else:
-            raise BadRequest("op must be delete, edit or duplicate")
+            raise BadRequest("op must be delete, edit, react, event or duplicate")
         self.store.patch("messages", f"{conv['id']}|{message['id']}", fields)
         self._versions[conv["id"]] = self._versions.get(conv["id"], 0) + 1
         return public(message)
+
+    def _system_event(self, conv: Record, detail: object, now: int) -> Record:
+        """A system event (members added, renamed, call ended…) as Teams itself posts one: no sender, an
+        empty `<systemEventMessage/>` body and what happened in `eventDetail` (seed 004)."""
+        if not isinstance(detail, dict):
+            raise BadRequest("eventDetail must be an object.")
+        kind = detail.get("@odata.type")
+        if not isinstance(kind, str) or not re.fullmatch(r"#microsoft\.graph\.\w+EventMessageDetail", kind):
+            raise BadRequest(
+                "eventDetail needs an @odata.type such as #microsoft.graph.membersAddedEventMessageDetail."
+            )
+        while now in self._used_ms.get(conv["id"], ()):
+            now += 1
+        return self._store_message(
+            conv,
+            now,
+            {"application": None, "device": None, "user": None},
+            {"contentType": "html", "content": "<systemEventMessage/>"},
+            message_type="systemEventMessage",
+            event_detail=dict(detail),
+        )
 
     def dump(self) -> Record:
         """Every team, channel, message, reply, hosted content, file and member, for tests and operators."""
@@ -1266,6 +1390,16 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _varying_precision(stamp: str) -> str:
+    """`…SS.fffZ` as Graph answers it (docs/graph-contract.md#observed-behaviour): trailing zeros of the fraction
+    dropped (`.580` as `.58`, `.000` as no fraction), else seven digits; the same instant either way."""
+    seconds, fraction = stamp[:19], stamp[20:23]
+    if fraction.endswith("0"):
+        trimmed = fraction.rstrip("0")
+        return f"{seconds}.{trimmed}Z" if trimmed else f"{seconds}Z"
+    return f"{seconds}.{fraction}0000Z"
 
 
 def _export_key(message: Record) -> odata.ExportKey:

@@ -41,6 +41,7 @@ CHANNEL_MEMBERS_READ = {"ChannelMember.Read.All", "ChannelMember.ReadWrite.All"}
 CHANNEL_WRITE = {"ChannelSettings.ReadWrite.All", "Group.ReadWrite.All"}
 CHANNEL_DELETE = {"Channel.Delete.All", "Group.ReadWrite.All"}
 FILES = {"Files.ReadWrite.All", "Sites.ReadWrite.All"}
+READ_FILES = {"Files.Read.All", "Sites.Read.All"}
 USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
 GROUPS_WRITE = {"Group.ReadWrite.All", "Directory.ReadWrite.All"}
 EXPORT_TEAM = {"ChannelMessage.Read.All"}
@@ -70,11 +71,14 @@ def collection(call: Call, context: str, items: list[Record], page_size: int = 1
 # ----------------------------------------------------------------------- teams
 @route("POST", "/teams", MIGRATE, kind="create_team")
 def create_team(graph: Graph, call: Call) -> Reply:
+    """202 with the operation's and the team's paths, in the form the `location` reading switch names
+    (docs/graph-contract.md#long-running-operations)."""
     team_id, op_id = graph.create_team(call.json(), call.caller.app_id)
-    return Reply(
-        status=202,
-        headers={"Location": f"/teams/{team_id}/operations/{op_id}", "Content-Location": f"/teams/{team_id}"},
-    )
+    if graph.reading.location == "reference":
+        team, operation = f"/teams('{team_id}')", f"/operations('{op_id}')"
+    else:
+        team, operation = f"/teams/{team_id}", f"/operations/{op_id}"
+    return Reply(status=202, headers={"Location": team + operation, "Content-Location": team})
 
 
 @route("GET", rf"{TEAM}/operations/(?P<op>{ID})", READ_TEAM | MIGRATE, kind="team_read")
@@ -84,7 +88,15 @@ def get_operation(graph: Graph, call: Call) -> Reply:
 
 @route("GET", TEAM, READ_TEAM, kind="team_read")
 def get_team(graph: Graph, call: Call) -> Reply:
-    return ok(graph.render_team(call.params["team"]))
+    return ok(_mode_shown(graph, call, graph.render_team(call.params["team"])))
+
+
+def _mode_shown(graph: Graph, call: Call, record: Record) -> Record:
+    """`record` without `migrationMode` on v1.0 unless the reading serves it there; beta always has it
+    (docs/graph-contract.md#observed-behaviour)."""
+    if call.version == "v1.0" and not graph.reading.migration_mode_on_v1:
+        return {key: value for key, value in record.items() if key != "migrationMode"}
+    return record
 
 
 @route("POST", rf"{TEAM}/completeMigration", MIGRATE)
@@ -159,7 +171,13 @@ def export_user(graph: Graph, call: Call) -> Reply:
 # ------------------------------------------------------------------ channels
 @route("GET", rf"{TEAM}/channels", READ_CHANNELS, kind="team_read")
 def list_channels(graph: Graph, call: Call) -> Reply:
-    return collection(call, f"teams('{call.params['team']}')/channels", graph.list_channels(call.params["team"]))
+    channels = [_mode_shown(graph, call, c) for c in graph.list_channels(call.params["team"])]
+    return collection(call, f"teams('{call.params['team']}')/channels", channels)
+
+
+@route("GET", rf"{TEAM}/primaryChannel", READ_CHANNELS, kind="team_read")
+def primary_channel(graph: Graph, call: Call) -> Reply:
+    return ok(_mode_shown(graph, call, graph.render_conversation(graph.primary_channel(call.params["team"]))))
 
 
 @route("POST", rf"{TEAM}/channels", CREATE_CHANNEL, kind="channel_write")
@@ -170,7 +188,9 @@ def create_channel(graph: Graph, call: Call) -> Reply:
 
 @route("GET", CHANNEL, READ_CHANNELS, kind="team_read")
 def get_channel(graph: Graph, call: Call) -> Reply:
-    return ok(graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
+    return ok(
+        _mode_shown(graph, call, graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
+    )
 
 
 @route("PATCH", CHANNEL, CHANNEL_WRITE, kind="channel_write")
@@ -202,7 +222,7 @@ def complete_channel(graph: Graph, call: Call) -> Reply:
     return Reply(status=204)
 
 
-@route("GET", rf"{CHANNEL}/filesFolder", FILES | {"Files.Read.All"})
+@route("GET", rf"{CHANNEL}/filesFolder", FILES | READ_FILES)
 def files_folder(graph: Graph, call: Call) -> Reply:
     return ok(graph.files_folder(call.params["team"], call.params["channel"]))
 
@@ -307,7 +327,7 @@ def create_chat(graph: Graph, call: Call) -> Reply:
 
 @route("GET", CHAT, READ_CHATS)
 def get_chat(graph: Graph, call: Call) -> Reply:
-    return ok(graph.render_conversation(graph.chat(call.params["chat"])))
+    return ok(_mode_shown(graph, call, graph.render_conversation(graph.chat(call.params["chat"]))))
 
 
 @route("POST", rf"{CHAT}/startMigration", MIGRATE)
@@ -324,7 +344,7 @@ def complete_chat(graph: Graph, call: Call) -> Reply:
 
 @route("GET", rf"/users/(?P<user>{ID})/chats", READ_CHATS)
 def user_chats(graph: Graph, call: Call) -> Reply:
-    return collection(call, "chats", graph.user_chats(call.params["user"]))
+    return collection(call, "chats", [_mode_shown(graph, call, c) for c in graph.user_chats(call.params["user"])])
 
 
 # --------------------------------------------------------------------- users
@@ -339,21 +359,42 @@ def get_user(graph: Graph, call: Call) -> Reply:
 
 
 # --------------------------------------------------------------------- files
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", FILES | {"Files.Read.All"}, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", FILES | READ_FILES, kind="files")
 def get_item(graph: Graph, call: Call) -> Reply:
     return ok(public(graph.drive_item(call.params["drive"], call.params["item"])))
 
 
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/children", FILES | {"Files.Read.All"}, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/children", FILES | READ_FILES, kind="files")
 def list_children(graph: Graph, call: Call) -> Reply:
     return collection(call, "driveItems", graph.children(call.params["drive"], call.params["item"]))
 
 
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", FILES | {"Files.Read.All"}, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", FILES | READ_FILES, kind="files")
 def get_content(graph: Graph, call: Call) -> Reply:
     return Reply(
         body=graph.file_content(call.params["drive"], call.params["item"]), content_type="application/octet-stream"
     )
+
+
+@route("DELETE", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", FILES, kind="files")
+def delete_item(graph: Graph, call: Call) -> Reply:
+    graph.delete_item(call.params["drive"], call.params["item"])
+    return Reply(status=204)
+
+
+SHARED = rf"/shares/(?P<share>{ID})/driveItem"
+
+
+@route("GET", SHARED, FILES | READ_FILES, kind="files")
+def shared_item(graph: Graph, call: Call) -> Reply:
+    return ok(public(graph.shared_item(call.params["share"])))
+
+
+@route("GET", rf"{SHARED}/content", FILES | READ_FILES, kind="files")
+def shared_content(graph: Graph, call: Call) -> Reply:
+    item = graph.shared_item(call.params["share"])
+    drive = item["parentReference"]["driveId"]
+    return Reply(body=graph.file_content(drive, item["id"]), content_type=item["file"]["mimeType"])
 
 
 @route("PUT", rf"{ITEM_PATH}/content", FILES, kind="files")
