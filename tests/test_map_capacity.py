@@ -283,3 +283,24 @@ def test_no_draft_breaks_a_limit(
     assert check_mappings(resolved, conversations, rows, "Slack") == []
     assert capacity_problems(resolved, conversations, rows, users) == []
     assert sorted(r.source for r in drafted.routes) == sorted(c.id for c in conversations)
+
+
+def test_a_workspace_with_more_people_than_a_team_holds_lists_each_teams_channel_people(tmp_path: Path) -> None:
+    users = {f"U{n}": User(id=f"U{n}", name=f"u{n}") for n in range(6)}
+    rows = [UserMapping(u, u, "", f"e-{u}", "map") for u in users]
+    conversations = [
+        Conversation("C0", "general", ConversationKind.PUBLIC, ("U0", "U1"), is_general=True),
+        Conversation("C1", "dev", ConversationKind.PUBLIC, ("U1", "U2")),
+        Conversation("G1", "secret", ConversationKind.PRIVATE, ("U2", "U3")),
+    ]
+    capacity = TEAMS_DEFAULTS.overridden({"members_per_team": 4})
+    drafted = draft_mappings(
+        Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None, rows, users,
+        product=PRODUCTS["slack"], limits=capacity,
+    )  # fmt: skip
+    (team,) = drafted.teams.values()
+    assert team.members == ("U0", "U1", "U2", "U3")  # U4 and U5 are in no channel of it
+    assert "the workspace's 6 mapped people are more than the 4 members Teams allows per team" in team.note
+    resolved = resolve_targets(replace(drafted, limits=capacity), conversations)
+    assert check_mappings(resolved, conversations, rows, "Slack") == []
+    assert capacity_problems(resolved, conversations, rows, users) == []
