@@ -92,6 +92,8 @@ def test_1001_channels_are_split_by_prefix_archived_and_activity(tmp_path: Path)
     assert "do not fit one team (Teams allows 1,000 channels per team" in text
     assert "#   export (eng): channels named eng-*: 60 channels (0 private) besides General" in text
     assert check(tmp_path / "map") == []
+    planned = transform(export, tmp_path / "map", tmp_path / "plan").manifest
+    assert sorted(len(t.channels) for t in planned.teams) == [2, 60, 939]  # General of team (1) is planned too
     inventory = run_analyse(export, tmp_path / "analyse")
     split = json.loads((tmp_path / "analyse" / "inventory.json").read_text(encoding="utf-8"))["team_split"]
     assert split[0].startswith("1,000 channels besides General") and len(split) == 4
