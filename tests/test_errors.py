@@ -24,7 +24,7 @@ from migrator.slack.config import SlackConfigError
 from migrator.slack.web import SlackAuthError, SlackUnavailableError
 from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.fetch import FetchLockedError
-from migrator.stages.load import LoadError, ProvisionError, SelectionError
+from migrator.stages.load import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
 
@@ -44,6 +44,7 @@ BAD_INPUT = [
     PlanError,
     JournalError,
     SelectionError,
+    TeamFullError,
     FilterError,
     StateError,
     SampleError,
