@@ -41,6 +41,7 @@ SAMPLE_IDS = {
     "item": "item-1",
     "parent": "folder-1",
     "name": "report.txt",
+    "share": "u!aHR0cHM6Ly9leGFtcGxl",
 }
 ROW = re.compile(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \| ([^|]+) \|$")
 COMMAND_ROW = re.compile(r"^\| `(\w+)` \| ([A-Z][\w.\-]+(?:, [A-Z][\w.\-]+)*) \|")

@@ -17,7 +17,7 @@ from migrator.journal import IMAGES_MOVED, Journal
 from migrator.plan import Manifest, PlannedMember, read_lines, write_lines
 from migrator.reports.load import rows, write
 from migrator.stages.export import export_limiter
-from migrator.stages.load import LoadOptions, ProvisionError, load, provision
+from migrator.stages.load import LoadOptions, load, provision
 from migrator.stages.verify import VerifyOptions, verify
 from plankit import PNG, assert_landed_exactly, build_plan
 
@@ -80,19 +80,20 @@ def test_messages_refused_for_their_images_are_posted_again_with_them_as_files(e
 
 
 def test_a_refusal_that_is_not_about_the_images_is_reported_once_and_nothing_is_lost(emulator, tmp_path):
-    """The image is accepted when posted as a file, but the message still breaks a rule: the first refusal is
-    what the report says, the message is failed (not dropped) and its channel stays open for another load."""
+    """Teams refuses the message for good, with its image inline and as a file alike (an emulator refuse rule): the
+    first refusal is what the report says, the message is failed (not dropped) and its channel stays open for
+    another load."""
     emulator.operator("config", {"channel_rps": 10_000, "reading": {"inline_image_max_bytes": 10}})
+    emulator.operator(
+        "faults", {"spec": "", "refuse": [{"path": "/teams/*/channels/*/messages", "body": "message 1 "}]}
+    )
     plan = tmp_path / "plan"
     build_plan(plan, channels=1, messages=3)
-    channel = Manifest.read(plan).teams[0].channels[0]
-    lines = list(read_lines(plan, channel))
-    lines[1]["from"]["user"]["id"] = "not-a-user-of-this-tenant"
-    write_lines(plan / channel.file, lines)
     outcome = run_load(emulator, plan, tmp_path / "journal.sqlite")
     (general,) = outcome.conversations
     assert general.failed == 2 and not general.completed and general.images_moved == 0  # it and its reply
-    assert [reason for reason in general.reasons if "is not a user of this tenant" in reason]
+    assert [reason for reason in general.reasons if "Refused for good by an emulator refuse rule" in reason]
+    assert not [reason for reason in general.reasons if "larger than this tenant accepts" in reason]
 
 
 # --------------------------------------------------------------- item 9: stuck chats and 502 on chat imports
@@ -112,15 +113,16 @@ def test_a_stuck_chat_is_reported_with_its_request_id_and_everything_else_is_loa
     plan = tmp_path / "plan"
     build_plan(plan, channels=2, messages=4, chats=True)
     outcome = run_load(emulator, plan, tmp_path / "journal.sqlite", workers=2)
-    assert not outcome.ok and list(outcome.chats_stuck) == ["chats/ada-alan"]
-    (why,) = outcome.chats_stuck.values()
-    assert existing in why and "request-id " in why and "support case" in why and "request-id -" not in why
+    (stuck,) = outcome.blocked_conversations
+    assert not outcome.ok and stuck.key == "chats/ada-alan"
+    why = "; ".join(stuck.described_reasons())
+    assert existing in why and "support case" in why and "request-id " in why and "request-id -" not in why
     assert outcome.teams_completed == ["Acme"] and outcome.total("failed") == 0
     done = {c.key: c.completed for c in outcome.conversations}
     assert done == {"acme/General": True, "acme/channel-1": True, "chats/trio": True, "chats/ada-alan": False}
     _, html = write(outcome, tmp_path / "report")
     page = html.read_text(encoding="utf-8")
-    assert "Stuck chats" in page and existing in page
+    assert "Channels and chats not completed" in page and existing in page
 
 
 def test_502_on_chat_imports_is_retried_and_every_message_lands_once(emulator, tmp_path):
@@ -162,16 +164,16 @@ def test_members_are_added_in_bulk_and_only_the_refused_ones_are_sent_again(emul
     with_members(plan, ALAN, KATHERINE)
     sent: list[list[str]] = []
     answered: list[set[str]] = []
-    post_json = GraphClient.post_json
+    request = GraphClient.request
 
-    def spy(self, path, json, **kwargs):
-        answer = post_json(self, path, json, **kwargs)
+    def spy(self, method, path, **kwargs):
+        response = request(self, method, path, **kwargs)
         if path.endswith("/members/add"):
-            sent.append([m["user@odata.bind"].split("'")[1] for m in json["values"]])
-            answered.append({r["userId"] for r in answer["value"] if r["error"] is None})
-        return answer
+            sent.append([m["user@odata.bind"].split("'")[1] for m in kwargs["json"]["values"]])
+            answered.append({r["userId"] for r in response.json()["value"] if r["error"] is None})
+        return response
 
-    monkeypatch.setattr(GraphClient, "post_json", spy)
+    monkeypatch.setattr(GraphClient, "request", spy)
     outcome = run_load(emulator, plan, tmp_path / "journal.sqlite")
     assert outcome.ok and outcome.members_added == 4
     assert len(sent) > 1, "the fault refused some members, so a second request was needed"
@@ -196,5 +198,9 @@ def test_a_private_channel_still_refused_after_the_wait_is_reported(emulator, tm
     emulator.operator("config", {"channel_rps": 10_000, "membership_lag": 60})
     plan = tmp_path / "plan"
     build_plan(plan, channels=1, messages=3, private=True)
-    with pytest.raises(ProvisionError, match="leadership.*kept refusing it for 1s.*load again later"):
-        run_load(emulator, plan, tmp_path / "journal.sqlite", membership_wait=1.0)
+    outcome = run_load(emulator, plan, tmp_path / "journal.sqlite", membership_wait=1.0)
+    (private,) = [c for c in outcome.conversations if c.key == "acme/private"]
+    assert not outcome.ok and not private.completed
+    assert [
+        r for r in private.reasons if "'leadership': Teams kept refusing it for 1s" in r and "load again later" in r
+    ]

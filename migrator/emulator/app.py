@@ -8,12 +8,13 @@ maybe inject a fault, authenticate, authorise, throttle, apply the rule. A
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -76,7 +77,18 @@ class EmulatorApp:
         """The injector, and the hooks through which it reaches rules that fail one item of a call."""
         self.faults = faults
         self.graph.stuck_chat = faults.stuck_chat
-        self.graph.member_add_fails = lambda: self._targeted(MEMBER_ADD_ERROR)
+        self.graph.member_refusal = self._member_refusal
+
+    def _member_refusal(self, team_id: str, entry: Mapping[str, Any]) -> tuple[str, str] | None:
+        """Graph's error for one member of a bulk `members/add`: a refuse rule for `POST /teams/*/members` that
+        names them (the rule that refuses adding them one at a time), or the `member-add-error` fault."""
+        rule = self.faults.refusal("POST", f"/teams/{team_id}/members", json.dumps(entry).encode())
+        if rule:
+            self.injected["refuse"] = self.injected.get("refuse", 0) + 1
+            return rule.code, rule.message
+        if self._targeted(MEMBER_ADD_ERROR):
+            return "ServiceUnavailable", "Injected fault: try adding this member again."
+        return None
 
     def _targeted(self, kind: str) -> bool:
         """Whether a targeted fault strikes now, counted like every injected fault."""
@@ -180,6 +192,12 @@ class EmulatorApp:
             self.stats.arrival(conversation, now)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
+        refusal = self.faults.refusal(call.method, call.path, call.body)
+        if refusal:
+            self.injected["refuse"] = self.injected.get("refuse", 0) + 1
+            refused = GraphFault(refusal.message)
+            refused.status, refused.code = refusal.status, refusal.code
+            raise refused
         fault = self.faults.draw()
         if fault:
             self.injected[fault] = self.injected.get(fault, 0) + 1
@@ -256,10 +274,14 @@ class EmulatorApp:
             if call.method == "POST":
                 payload = call.json()
                 try:
-                    self._use_faults(Faults.parse(payload.get("spec", ""), seed=payload.get("seed")))
+                    self._use_faults(
+                        Faults.parse(payload.get("spec", ""), seed=payload.get("seed"), refuse=payload.get("refuse"))
+                    )
                 except FaultSpecError as exc:
                     raise BadRequest(str(exc)) from None
-            return Reply(body={"spec": self.faults.spec(), "injected": self.injected})
+            return Reply(
+                body={"spec": self.faults.spec(), "refuse": self.faults.refuse_rules(), "injected": self.injected}
+            )
         if name == "config":
             if call.method == "POST":
                 self._configure(call.json())

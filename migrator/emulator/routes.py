@@ -83,6 +83,8 @@ READ_FILES = {
 }
 WRITE_FILES = {"Files.ReadWrite.All", "Sites.ReadWrite.All"}
 UPLOAD_SESSION = {"Sites.ReadWrite.All"}
+# a shared file by its link: the stored page is old (write permissions only); the read ones as for any driveItem
+READ_SHARED = {"Files.Read.All", "Files.ReadWrite.All", "Sites.Read.All", "Sites.ReadWrite.All"}
 EXPORT_TEAM = {"ChannelMessage.Read.All"}
 EXPORT_CHATS = {"Chat.Read.All", "Chat.ReadWrite.All"}
 
@@ -430,6 +432,27 @@ def get_content(graph: Graph, call: Call) -> Reply:
     return Reply(
         body=graph.file_content(call.params["drive"], call.params["item"]), content_type="application/octet-stream"
     )
+
+
+@route("DELETE", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", WRITE_FILES, kind="files")
+def delete_item(graph: Graph, call: Call) -> Reply:
+    graph.delete_item(call.params["drive"], call.params["item"])
+    return Reply(status=204)
+
+
+SHARED = rf"/shares/(?P<share>{ID})/driveItem"
+
+
+@route("GET", SHARED, READ_SHARED, kind="files")
+def shared_item(graph: Graph, call: Call) -> Reply:
+    return ok(public(graph.shared_item(call.params["share"])))
+
+
+@route("GET", rf"{SHARED}/content", READ_SHARED, kind="files")
+def shared_content(graph: Graph, call: Call) -> Reply:
+    item = graph.shared_item(call.params["share"])
+    drive = item["parentReference"]["driveId"]
+    return Reply(body=graph.file_content(drive, item["id"]), content_type=item["file"]["mimeType"])
 
 
 @route("PUT", rf"{ITEM_PATH}/content", WRITE_FILES, kind="files")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from migrator.graph import (
@@ -18,6 +19,7 @@ from migrator.graph import (
     GraphClient,
     NotFoundError,
     RateLimiter,
+    json_object,
     object_id,
     team_id_in,
 )
@@ -25,6 +27,7 @@ from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, Journ
 from migrator.limits import CHANNEL_WRITES_PER_S
 from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError, StuckChatError
+from migrator.stages.load.outcome import Refusal, attempt
 from migrator.timestamps import format_ms, parse_ms
 
 log = logging.getLogger("migrator.load")
@@ -32,6 +35,7 @@ LOST_ANSWER_ATTEMPTS = 4  # channel creations sent again after an answer was los
 MEMBERS_PER_ADD = 200  # the most one `members/add` takes (Graph reference `conversationMember: add`)
 MEMBER_ROUNDS = 4  # bulk adds of the members still refused, the pauses between them doubling from:
 MEMBER_RETRY_PAUSE = 1.0
+PERMANENT = frozenset({"BadRequest", "NotFound", "Forbidden"})  # per-member errors no retry mends
 MEMBERSHIP_FIRST_PAUSE, MEMBERSHIP_MAX_PAUSE = 0.5, 15.0  # backoff while new team members become visible
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
 IN_PROGRESS, MIGRATED = "inProgress", "completed"  # Graph's migrationMode values
@@ -147,7 +151,9 @@ class Provisioner:
         if channel.general:
             found = self.general_channel(team_id)
         elif channel.membership == "private" or self._team_completed(team_key):
-            found = entry.graph_id if entry and entry.graph_id else self._create_open_channel(team_id, channel)
+            found = (
+                entry.graph_id if entry and entry.graph_id else self._create_open_channel(team_key, team_id, channel)
+            )
             if found is None:
                 raise _not_found(channel, team_id)
             self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
@@ -169,20 +175,23 @@ class Provisioner:
         }
         return self._post_channel(team_id, channel, body)
 
-    def _create_open_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
+    def _create_open_channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str | None:
         """A channel outside migration mode (startMigration follows); a private one with its members.
 
         A team's membership is eventually consistent (docs/graph-contract.md#private-channels): members added a
-        moment ago may not be visible yet, and the channel is refused with 400. That refusal is retried with
-        backoff for up to `membership_wait` seconds before it is reported."""
+        moment ago may not be visible yet, and the channel is refused with 400. When the journal has every member
+        added to the team, that refusal is retried with backoff for up to `membership_wait` seconds before it is
+        reported; otherwise it is reported at once (a member Graph did not add will not appear)."""
         body: dict[str, Any] = {
             "displayName": channel.display_name,
             "description": channel.description or None,
             "membershipType": channel.membership,
         }
-        if channel.membership != "private":
+        if channel.membership == "private":
+            body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
+        added = self.journal.members(team_key)
+        if channel.membership != "private" or any(m.user_id not in added for m in channel.members):
             return self._post_channel(team_id, channel, body)
-        body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
         deadline, delay = time.monotonic() + self.membership_wait, MEMBERSHIP_FIRST_PAUSE
         while True:
             try:
@@ -208,7 +217,7 @@ class Provisioner:
         a 5xx) or a 409 the channel is looked up by name; a lost answer whose channel is not there was not
         applied, and the POST is sent again (a 409 then still finds one that appears late)."""
         payload = {k: v for k, v in body.items() if v is not None}
-        for attempt in range(1, LOST_ANSWER_ATTEMPTS + 1):
+        for sent in range(1, LOST_ANSWER_ATTEMPTS + 1):
             try:
                 with self._channel_writes.slot("channel-writes"):
                     return self.client.create(f"/teams/{team_id}/channels", payload)
@@ -216,12 +225,12 @@ class Provisioner:
                 return self._find_channel(team_id, channel.display_name)
             except ConnectionLostError:
                 found = self._find_channel(team_id, channel.display_name)
-                if found or attempt == LOST_ANSWER_ATTEMPTS:
+                if found or sent == LOST_ANSWER_ATTEMPTS:
                     return found
                 log.warning(
                     "channel %r: no answer to its creation and not in the team; creating it again (attempt %d)",
                     channel.display_name,
-                    attempt + 1,
+                    sent + 1,
                 )
         return None
 
@@ -325,7 +334,7 @@ class Provisioner:
         Decided from the journal, never from `migrationMode` (v1.0 does not return it). General is completed here,
         last, whether or not a planned conversation maps to it: once it is, Graph refuses new migration channels in
         the team, and the team's completion is refused while it is open. A 400 on the team's completeMigration is
-        an error unless a read shows the team already out of migration mode (an earlier run's lost answer)."""
+        an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`)."""
         if self._team_completed(team.key):
             return
         general = self.general_channel(team_id)
@@ -340,65 +349,84 @@ class Provisioner:
                 self.journal.set_conversation(key, team.key, COMPLETED)
         try:
             self.client.request("POST", f"/teams/{team_id}/completeMigration", idempotent=True)
-        except BadRequestError as error:
-            if self.client.get_json(f"/teams/{team_id}", version="beta").get("migrationMode") != MIGRATED:
-                raise ProvisionError(
-                    f"team {team.display_name!r}: Teams refused to complete its migration ({error.message}, "
-                    f"request-id {error.request_id or '-'}) with every channel and General completed; load again, "
-                    "and if it persists report the request-id to Microsoft support"
-                ) from error
-            log.info("team %s was already out of migration mode", team_id)
+        except BadRequestError:
+            if not self._accepts_members(team, team_id):
+                raise
+            log.info("team %s was already out of migration mode (an earlier answer was lost)", team_id)
         self.journal.set_team(team.key, COMPLETED)
 
     def general_channel(self, team_id: str) -> str:
         """The team's General channel (`GET /teams/{t}/primaryChannel`), which exists from the team's creation."""
         return object_id(self.client.get_json(f"/teams/{team_id}/primaryChannel"))
 
+    def _accepts_members(self, team: PlannedTeam, team_id: str) -> bool:
+        """Whether the team is out of migration mode, after its completion was answered 400: Graph shows a
+        team's mode nowhere, but adds members only once the team completed (graph-contract.md#team-completion,
+        #members), so its first member is added as the proof; a 400 is never taken as "already done"."""
+        if not team.members:
+            return False
+        try:
+            self._add_batch(team, team_id, team.members[:1])  # records the member when added
+        except BadRequestError:
+            return False
+        return True
+
     def _team_completed(self, team_key: str) -> bool:
         """Whether the team is out of migration mode (its completeMigration answered)."""
         entry = self.journal.team(team_key)
         return entry is not None and entry.state in (COMPLETED, DONE)
 
-    def add_members(self, team: PlannedTeam, team_id: str) -> tuple[int, dict[str, str]]:
+    def add_members(self, team: PlannedTeam, team_id: str) -> tuple[int, list[str]]:
         """Members and owners, only after the team's completeMigration (Graph refuses them before), in bulk
-        (`members/add`, docs/graph-contract.md#members): each answer says per member whether it was added, and only
-        the ones that were not are sent again, after a pause. Returns how many were added and, for those still
-        refused after the last round, Graph's error per user id (the next load tries them again)."""
+        (`members/add`, docs/graph-contract.md#members). Each answer says per member whether it was added; only the
+        ones that were not are sent again, after a pause, unless Graph refused them for good (PERMANENT).
+
+        Returns how many were added and, for each one still refused, who and why: the others are still added, and
+        the team is marked done only when nobody is left, so the next load adds the rest."""
         done = self.journal.members(team.key)
         waiting = {m.user_id: m for m in team.members if m.user_id not in done}
-        added, errors = 0, dict[str, str]()
-        for attempt in range(MEMBER_ROUNDS):
-            if attempt:
-                time.sleep(MEMBER_RETRY_PAUSE * 2 ** (attempt - 1))
-            errors.clear()
-            for batch in _batches(list(waiting.values()), MEMBERS_PER_ADD):
-                for user_id, error in self._add_batch(team, team_id, batch).items():
-                    if error is None:
-                        added += user_id in waiting
-                        waiting.pop(user_id, None)
-                    else:
-                        errors[user_id] = error
-            if not waiting:
+        added, refused = 0, dict[str, str]()
+        for round_ in range(MEMBER_ROUNDS):
+            if round_:
+                time.sleep(MEMBER_RETRY_PAUSE * 2 ** (round_ - 1))
+            for batch in _batches([m for m in waiting.values() if m.user_id not in refused], MEMBERS_PER_ADD):
+                answer = attempt(partial(self._add_batch, team, team_id, batch))
+                results = {m.user_id: (str(answer), True) for m in batch} if isinstance(answer, Refusal) else answer
+                for user_id, (error, permanent) in results.items():
+                    if not error:
+                        added += waiting.pop(user_id, None) is not None
+                    elif permanent:
+                        refused[user_id] = error
+            if not set(waiting) - set(refused):
                 break
-            log.warning("team %s: %d members not added yet (%s); trying them again", team_id, len(waiting), errors)
+            log.warning("team %s: %d members not added yet; trying them again", team_id, len(waiting) - len(refused))
         if not waiting:
             self.journal.set_team(team.key, DONE)
-        return added, {user_id: errors.get(user_id, "no result for this member") for user_id in waiting}
+        return added, [
+            f"{m.display_name or m.user_id} ({m.user_id}): {refused.get(m.user_id, 'not added after retries')}"
+            for m in waiting.values()
+        ]
 
-    def _add_batch(self, team: PlannedTeam, team_id: str, batch: list[PlannedMember]) -> dict[str, str | None]:
-        """One `members/add`: the result per user id (None when added), each added one recorded in the journal."""
-        answer = self.client.post_json(
+    def _add_batch(self, team: PlannedTeam, team_id: str, batch: list[PlannedMember]) -> dict[str, tuple[str, bool]]:
+        """One `members/add`: per user id Graph's error ("" when added) and whether it is for good; each added one
+        is recorded in the journal."""
+        response = self.client.request(
+            "POST",
             f"/teams/{team_id}/members/add",
-            {"values": [_member_bind(m.user_id, m.roles) for m in batch]},
+            json={"values": [_member_bind(m.user_id, m.roles) for m in batch]},
             idempotent=True,  # adding someone who is already a member is not an error
         )
-        results: dict[str, str | None] = {}
-        for result in answer.get("value", []):
+        request_id = response.headers.get("request-id") or "-"
+        results: dict[str, tuple[str, bool]] = {}
+        for result in json_object(response).get("value", []):
             user_id, error = result.get("userId"), result.get("error")
             if not isinstance(user_id, str):
                 continue
-            results[user_id] = f"{error.get('code')}: {error.get('message')}" if error else None
-            if not error:
+            if error:
+                code = str(error.get("code"))
+                results[user_id] = (f"{code}: {error.get('message')} (request-id {request_id})", code in PERMANENT)
+            else:
+                results[user_id] = ("", False)
                 self.journal.add_member(team.key, user_id)
         return results
 

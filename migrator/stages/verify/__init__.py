@@ -118,7 +118,12 @@ def _comparer(
             log.warning("%s: %s", item.check.key, item.check.error)
             return
         key = item.conversation.key
-        evidence = Evidence(posted=journal.posted(key), uploads=journal.uploads(key), moved=journal.moved(key))
+        evidence = Evidence(
+            posted=journal.posted(key),
+            uploads=journal.uploads(key),
+            failures=journal.failures(key),
+            moved=journal.moved(key),
+        )
         check_conversation(
             client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence
         )
