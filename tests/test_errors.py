@@ -26,6 +26,7 @@ from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.fetch import FetchLockedError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.accounts import AccountsError
+from migrator.stages.load.errors import StuckChatError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
 
@@ -68,6 +69,7 @@ BAD_INPUT = [
 ]
 NOT_COMPLETED = [
     ProvisionError,
+    StuckChatError,
     UploadError,
     ArchiveError,
     graph.GraphError,

@@ -472,7 +472,7 @@ def test_an_image_over_the_cap_in_a_chat_becomes_the_placeholder_line_and_is_cou
         "__uploads/F9SMALL/small.png": big[:500],
     }
     result, lines = transform_export(
-        tmp_path, export, edit={"inline_image_max_bytes: 262144": "inline_image_max_bytes: 2000"}
+        tmp_path, export, edit={"\nteams:\n": "\ndefaults:\n  inline_image_max_bytes: 2000\nteams:\n"}
     )
     files = result.report["files"]
     assert (files["inline_images"], files["in_chat"], files["images_over_cap"]) == (1, 1, 1)

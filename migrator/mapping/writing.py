@@ -60,10 +60,6 @@ def draft_document(
         document["source"] = mappings.source
         document.yaml_add_eol_comment("the export; a relative path starts at this folder", "source")
     document["users"] = users_entry(mappings)
-    document["defaults"] = CommentedMap(inline_image_max_bytes=mappings.inline_image_max_bytes)
-    document["defaults"].yaml_add_eol_comment(
-        "raw bytes; larger images go to the channel's files (in a chat: a line naming them)", "inline_image_max_bytes"
-    )
     teams = CommentedMap()
     for team in mappings.teams.values():
         teams[team.key] = team_entry(team, users)
