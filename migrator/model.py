@@ -181,10 +181,24 @@ class Message:
     commented_file: File | None = None  # the file a legacy file comment talks about
     extra: dict[str, Any] = field(default_factory=dict)
     unknown_fields: tuple[str, ...] = ()
+    # The record's own id in its conversation where the source has one besides its time (Discord and Teams message
+    # ids, a Mattermost post's place); None for Slack, whose ts is the id. Times can repeat, ids cannot.
+    id: str | None = None
+    thread_id: str | None = None  # a reply's root `id`, set when the root is in the export; None: by thread_ts
 
     @property
     def is_reply(self) -> bool:
+        if self.thread_id is not None:
+            return self.thread_id != self.id
         return self.thread_ts is not None and self.thread_ts != self.ts
+
+    @property
+    def thread_key(self) -> str:
+        """What names this message's thread in its conversation: the root's id where the source has ids, else the
+        root's ts. Two roots may share a time (Mattermost and Discord keep milliseconds): their replies must not."""
+        if self.is_reply:
+            return self.thread_id or self.root_ts
+        return self.id or self.ts
 
     @property
     def root_ts(self) -> str:

@@ -218,6 +218,7 @@ class Spooled:
     record_id: str
     us: int
     root_us: int | None  # the thread root's time when this record is a reply whose root is in the spool
+    root_id: str | None  # and that root's record id
     origin: str
     item: int
     payload: Any
@@ -296,14 +297,14 @@ class Spool:
     def records(self, conversation: str) -> Iterator[Spooled]:
         """A conversation's records, oldest first (ties in the order they were added)."""
         cursor = self._db.execute(
-            """SELECT r.id, r.us, root.us, r.origin, r.item, r.payload FROM records r
+            """SELECT r.id, r.us, root.us, root.id, r.origin, r.item, r.payload FROM records r
                LEFT JOIN records root ON root.conversation = r.conversation AND root.id = r.root_id
                WHERE r.conversation = ? ORDER BY r.us, r.seq""",
             (conversation,),
         )
         while rows := cursor.fetchmany(500):
-            for record_id, us, root_us, origin, item, payload in rows:
-                yield Spooled(record_id, us, root_us, origin, item, json.loads(payload))
+            for record_id, us, root_us, root_id, origin, item, payload in rows:
+                yield Spooled(record_id, us, root_us, root_id, origin, item, json.loads(payload))
 
     def close(self) -> None:
         self._db.close()

@@ -336,7 +336,9 @@ class TeamsExport(SpooledExport):
             if deleted
             else str(body.get("content") or ""),
             files=[] if deleted else self._inline_images(raw, conversation_id) + _linked_files(raw),
+            id=record.record_id,
             thread_ts=self._thread_ts(raw, record),
+            thread_id=record.root_id,
             subtype=_event_type(raw) if system else "deleted" if deleted else None,
             system=system or deleted,
             reactions=[] if deleted else _reactions(raw.get("reactions")),

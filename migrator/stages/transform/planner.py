@@ -91,7 +91,7 @@ class _Record:
 
     key: str
     ts: str
-    thread: tuple[str, str]  # (source conversation, root ts); once threads are resolved, (…, root key)
+    thread: tuple[str, str]  # (source conversation, `Message.thread_key`); once threads are resolved, (…, root key)
     root: bool
     us: int
     span: int
@@ -129,7 +129,7 @@ class ChannelPlan:
         self.spool = spool
         self.records: list[_Record] = []
         self.uploads = ChannelUploads()
-        self.skipped_roots: dict[tuple[str, str], str] = {}
+        self.skipped_roots: dict[tuple[str, str], tuple[str, str]] = {}  # thread: (why the root is left out, its ts)
         self._end = 0  # where the next spooled message goes
         self._pending: list[bytes] = []  # spooled messages not written yet: one write per batch, not per message
         self._written = 0  # where the pending ones go in the file
@@ -162,7 +162,7 @@ class ChannelPlan:
     def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter[str]) -> None:
         counts["files_left_out"] += len(message.files)
         if not message.is_reply:
-            self.skipped_roots.setdefault((conversation.id, message.ts), reason)
+            self.skipped_roots.setdefault((conversation.id, message.thread_key), (reason, message.ts))
 
     def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
         ctx = self.run.ctx
@@ -191,8 +191,7 @@ class ChannelPlan:
             parts = self._split(key, author, preamble, [render([block]) for block in blocks], files)
         self.run.tally.conversions.update(ctx.features)
         note = self._fallback_note(author.posted_by) if author.posted_by else None
-        thread = (conversation.id, message.ts if message.thread_ts is None else message.thread_ts)  # a root's: its ts
-        self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
+        self._spool(key, message.ts, (conversation.id, message.thread_key), not reply, message.us, author, note, parts)
 
     def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
         """Numbered parts, each within the body limit, each carrying the images and files it shows."""
@@ -271,7 +270,7 @@ class ChannelPlan:
 
     def _resolve_threads(self) -> None:
         """Every record's thread becomes (conversation, its root's key): a root's own key, the first root
-        with a reply's thread_ts, or, for replies without one, a stand-in root's."""
+        with a reply's thread key, or, for replies without one, a stand-in root's."""
         first_root: dict[tuple[str, str], str] = {}
         for record in self.records:
             if record.root:
@@ -292,13 +291,17 @@ class ChannelPlan:
                     record.thread = (thread[0], key)
 
     def _stand_in_root(self, thread: tuple[str, str], replies: list[_Record], taken: set[str]) -> str:
-        """A first message for replies whose own is missing, so they stay a thread in Teams."""
-        conversation, ts = thread
+        """A first message for replies whose own is missing, so they stay a thread in Teams.
+
+        A root left out is known with its ts; a root not in the export only by the replies' thread_ts (a source
+        that keys threads by id names a root by id only when the export holds it).
+        """
+        conversation = thread[0]
+        reason, ts = self.skipped_roots.get(thread, (None, thread[1]))
         key = f"{conversation}:{ts}"
         if key in taken:
             key += "/thread-start"
         taken.add(key)
-        reason = self.skipped_roots.get(thread)
         text = SKIPPED_ROOT.format(reason=reason) if reason else MISSING_ROOT
         try:
             us = ts_to_micros(ts)

@@ -1,0 +1,39 @@
+"""Real-export shapes that once lost or misplaced a source record, each on a small fixture under tests/fixtures/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from migratekit import plan_sample
+from migrator.stages.analyse import run_analyse
+from tests.transformkit import plan_lines
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def texts_by_thread(plan_dir: Path) -> dict[str, list[str]]:
+    """Each planned thread as the texts of its messages, root first, keyed by the root's text (the body's last
+    piece of text: after the fallback account's "Originally posted by" line)."""
+    threads: dict[str, list[str]] = {}
+    text_of: dict[str, str] = {}
+    for lines in plan_lines(plan_dir).values():
+        for line in lines:
+            text = [part for part in re.split(r"<[^>]+>", line["body"]["content"]) if part.strip()][-1]
+            text_of[line["key"]] = text
+            threads.setdefault(text_of[line["root_key"] or line["key"]], []).append(text)
+    return threads
+
+
+@pytest.mark.parametrize("fixture", ["mattermost-same-ms-roots", "discord-same-ms-roots"])
+def test_two_roots_in_one_millisecond_keep_their_own_replies(tmp_path: Path, fixture: str) -> None:
+    source = FIXTURES / fixture
+    assert run_analyse(source, tmp_path / "analysis")["totals"]["threads"] == 2
+    threads = texts_by_thread(plan_sample(source, tmp_path).plan_dir)
+    assert threads == {
+        "first root": ["first root", "reply to the first root"],
+        "second root": ["second root", "reply to the second root"],
+    }
+
