@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from migratekit import plan_sample
+from migrator.sources import open_source
 from migrator.stages.analyse import run_analyse
 from tests.transformkit import plan_lines
 
@@ -37,3 +38,14 @@ def test_two_roots_in_one_millisecond_keep_their_own_replies(tmp_path: Path, fix
         "second root": ["second root", "reply to the second root"],
     }
 
+
+@pytest.mark.parametrize(
+    ("given", "source_format"),
+    [("export.json", None), ("export.json", "mattermost"), ("", None), ("", "mattermost")],
+)
+def test_a_mattermost_export_named_json_is_read_as_mattermost(tmp_path: Path, given: str, source_format: str) -> None:
+    """mmctl writes whatever name it is given: the content, not the name, says which product wrote it."""
+    path = FIXTURES / "mattermost-export-json" / given
+    with open_source(path, source_format) as source:
+        assert source.kind == "mattermost"
+        assert [len(list(source.messages(c))) for c in source.conversations()] == [4]

@@ -4,7 +4,8 @@ Stages call `open_source` and never import a reader directly, so adding a
 source kind touches only this package. Without a kind the format is told
 from the export's own layout, which each format documents: Slack's
 `users.json`/`channels.json`, Mattermost's JSONL starting with a `version`
-line, `migrator export`'s `teams/`/`users/` folders of JSONL and `meta.json`,
+line (whatever it is called: mmctl writes the name it is given), `migrator
+export`'s `teams/`/`users/` folders of JSONL and `meta.json`,
 DiscordChatExporter's JSON objects with `guild`, `channel` and `messages`.
 A folder or zip that matches none is handed to the Slack reader, whose errors
 say what a Slack export must contain (the behaviour before other sources
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from migrator.model import Source, SourceError
 from migrator.sources.archive import ExportTree, open_tree
+from migrator.sources.common import file_format, member_format
 from migrator.sources.products import ANY_EXPORT
 
 # Each reader's module and class, imported when chosen: a run reads one format.
@@ -32,7 +34,6 @@ _READERS = {
 }
 SOURCE_KINDS = tuple(_READERS)
 _SINGLE_FILES = {".jsonl": "mattermost", ".json": "discord"}  # formats whose export may be one bare file
-_SNIFF_BYTES = 4096
 _TEAMS_FILE = re.compile(r"(?:^|/)(?:teams|users)/[^/]+/(?:meta\.json|[^/]+\.jsonl)$")
 _SLACK_FILE = re.compile(r"^(?:[^/]+/)?(?:users|channels)\.json$")
 
@@ -43,7 +44,9 @@ def open_source(path: Path | str, kind: str | None = None, fetched: Path | None 
     if kind is not None and kind not in _READERS:
         raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     path = Path(path)
-    if kind is None and not (path.is_dir() or path.suffix.lower() in _SINGLE_FILES or zipfile.is_zipfile(path)):
+    if kind is None and not (
+        path.is_dir() or path.suffix.lower() in _SINGLE_FILES or zipfile.is_zipfile(path) or file_format(path)
+    ):
         # No format to detect, so no reader's advice: what any of them could read.
         found = "not a zip archive or a folder" if path.exists() else "no such file or folder"
         raise SourceError(f"{path}: {found}; give {ANY_EXPORT}")
@@ -57,9 +60,10 @@ def open_source(path: Path | str, kind: str | None = None, fetched: Path | None 
 
 
 def detect_format(path: Path) -> str:
-    """The source kind an export's files show; "slack" when none matches, so its reader explains what is missing."""
+    """The source kind an export's files show (their content before their names); "slack" when none matches, so
+    its reader explains what is missing."""
     if path.is_file() and not zipfile.is_zipfile(path):
-        return _SINGLE_FILES.get(path.suffix.lower(), "slack")
+        return file_format(path) or _SINGLE_FILES.get(path.suffix.lower(), "slack")
     if not path.exists():
         return "slack"
     tree = open_tree(path)
@@ -76,18 +80,6 @@ def _detect_in(tree: ExportTree) -> str:
     if any(_TEAMS_FILE.search(n) for n in names):
         return "teams"
     for name in names:
-        if name.endswith(".jsonl") and _start(tree, name).lstrip("\ufeff \n").startswith('{"type":"version"'):
-            return "mattermost"
-        if name.endswith(".json") and all(f'"{key}"' in _start(tree, name) for key in ("guild", "channel")):
-            return "discord"
+        if name.endswith((".json", ".jsonl")) and (found := member_format(tree, name)):
+            return found
     return "slack"
-
-
-def _start(tree: ExportTree, name: str) -> str:
-    """The first bytes of a member, whitespace removed, enough to recognise its format."""
-    try:
-        with tree.open(name) as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except (OSError, zipfile.BadZipFile):
-        return ""
-    return re.sub(r"\s+", "", head.decode("utf-8", errors="replace"))

@@ -56,6 +56,9 @@ __all__ = [
     "group_days",
     "iso_to_micros",
     "loads_repaired",
+    "content_format",
+    "file_format",
+    "member_format",
     "open_export",
     "micros_to_ts",
     "ms_to_micros",
@@ -68,6 +71,7 @@ _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE | re.ASCII
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SNIFF_BYTES = 4096  # enough of a file's start to tell its format
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -349,10 +353,49 @@ class SingleFileTree:
         """Nothing to release: the file is opened per read."""
 
 
-def open_export(path: Path, single_suffix: str, limits: ZipLimits, expected: str) -> ExportTree:
-    """A zip or folder through `archive.open_tree` (its safety checks), or one bare file of the format's own kind;
-    `expected` says what to give instead of anything else."""
-    if path.is_file() and path.suffix.lower() == single_suffix and not zipfile.is_zipfile(path):
+def content_format(head: bytes) -> str | None:
+    """The source format the first bytes of one exported file show, whatever the file is called.
+
+    Names cannot decide: Mattermost writes its bulk export under any name it is given (`export.json` as well as
+    `import.jsonl`). Its JSONL starts with the version line; a DiscordChatExporter file is an object naming its
+    `guild` and `channel`.
+    """
+    text = re.sub(r"\s+", "", head.decode("utf-8", errors="replace")).lstrip("\ufeff")
+    if text.startswith('{"type":"version"'):
+        return "mattermost"
+    if all(f'"{key}"' in text for key in ("guild", "channel")):
+        return "discord"
+    return None
+
+
+def member_format(tree: ExportTree, name: str) -> str | None:
+    """`content_format` of one member of an export; None when it cannot be read."""
+    try:
+        with tree.open(name) as handle:
+            return content_format(handle.read(_SNIFF_BYTES))
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def file_format(path: Path) -> str | None:
+    """`content_format` of one file given on its own (not a zip); None for anything else."""
+    if not path.is_file() or zipfile.is_zipfile(path):
+        return None
+    try:
+        with path.open("rb") as handle:
+            return content_format(handle.read(_SNIFF_BYTES))
+    except OSError:
+        return None
+
+
+def open_export(path: Path, kind: str, single_suffix: str, limits: ZipLimits, expected: str) -> ExportTree:
+    """A zip or folder through `archive.open_tree` (its safety checks), or one bare file of the format `kind`, told
+    by its suffix or its content; `expected` says what to give instead of anything else."""
+    if (
+        path.is_file()
+        and not zipfile.is_zipfile(path)
+        and (path.suffix.lower() == single_suffix or file_format(path) == kind)
+    ):
         return SingleFileTree(path)
     return open_tree(path, limits, expected)
 

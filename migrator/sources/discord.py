@@ -94,7 +94,7 @@ class DiscordExport(SpooledExport):
     kind = "discord"
 
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
-        return open_export(path, ".json", limits, product(self.kind).export)
+        return open_export(path, self.kind, ".json", limits, product(self.kind).export)
 
     # --- opening: every channel file once, into the spool ------------------
 
