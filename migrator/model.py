@@ -13,7 +13,7 @@ and a float would round two different messages onto the same one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -245,6 +245,26 @@ class Quarantined:
         return entry
 
 
+@dataclass(frozen=True, slots=True)
+class Displaced:
+    """A record the spool did not keep because another has its id: an older version of an edited message, or the
+    same record twice (`duplicate`). Each is counted and listed, never dropped silently."""
+
+    conversation: str
+    record_id: str
+    origin: str  # where the record not kept is
+    item: int
+    kept_origin: str  # and the one kept instead
+    kept_item: int
+    duplicate: bool  # the same version again (not an edit)
+
+    @property
+    def reason(self) -> str:
+        if self.duplicate:
+            return f"the same message (id {self.record_id}) as {self.kept_origin} item {self.kept_item}; kept once"
+        return f"an older version of message {self.record_id}, edited at {self.kept_origin} item {self.kept_item}"
+
+
 @dataclass(slots=True)
 class Ignored:
     """Something in the export that no stage reads, listed so the customer sees it."""
@@ -279,6 +299,9 @@ class Source(Protocol):
     # replaced by U+FFFD as the reader decoded it: nothing here ever holds one, and the reports list each file.
     repaired: Mapping[str, int]
     ignored: list[Ignored]
+    # Records another with the same id replaced (an older version of an edited message, or the same record twice):
+    # the readers that key records by id list each, with where the one kept is.
+    displaced: Sequence[Displaced]
     integration_logs: list[dict[str, Any]]  # apps and webhooks added or removed: reported, not migrated
     fetched: str | None  # the folder of `migrator fetch` read beside the export (--fetched), or None
 

@@ -49,3 +49,11 @@ def test_a_mattermost_export_named_json_is_read_as_mattermost(tmp_path: Path, gi
     with open_source(path, source_format) as source:
         assert source.kind == "mattermost"
         assert [len(list(source.messages(c))) for c in source.conversations()] == [4]
+
+
+def test_a_message_exported_twice_is_quarantined_not_lost(tmp_path: Path) -> None:
+    inventory = run_analyse(FIXTURES / "discord-duplicate-message", tmp_path / "analysis")
+    assert inventory["totals"]["messages"] == 2
+    [quarantined] = inventory["quarantined"]
+    assert quarantined["item"] == 2
+    assert "1200000000000000002" in quarantined["error"] and "item 1" in quarantined["error"]

@@ -24,7 +24,18 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Self
 
-from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, Workspace, micros_to_iso
+from migrator.model import (
+    Conversation,
+    Day,
+    Displaced,
+    File,
+    Ignored,
+    Message,
+    Quarantined,
+    User,
+    Workspace,
+    micros_to_iso,
+)
 from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 
 # `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
@@ -234,7 +245,7 @@ class Spool:
     A record is keyed by (conversation, id): adding a key again keeps the
     version with the greater `version` string (Graph's lastModifiedDateTime),
     so an archive that appended an edit or a re-fetched page yields each
-    message once.
+    message once; `add` returns the record not kept (`Displaced`).
     """
 
     def __init__(self) -> None:
@@ -265,26 +276,28 @@ class Spool:
         *,
         root_id: str | None = None,
         version: str = "",
-    ) -> None:
+    ) -> Displaced | None:
         self._seq += 1
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:  # a repeated id is rare: the plain insert is the fast path
+            self._db.execute(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation, record_id, us, self._seq, root_id, version, origin, item, text),
+            )
+            return None
+        except sqlite3.IntegrityError:
+            pass
+        old_version, old_origin, old_item = self._db.execute(
+            "SELECT version, origin, item FROM records WHERE conversation = ? AND id = ?", (conversation, record_id)
+        ).fetchone()
+        if version <= old_version:
+            return Displaced(conversation, record_id, origin, item, old_origin, old_item, version == old_version)
         self._db.execute(
-            """INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (conversation, id) DO UPDATE SET
-                 us = excluded.us, root_id = excluded.root_id, version = excluded.version, origin = excluded.origin,
-                 item = excluded.item, payload = excluded.payload
-               WHERE excluded.version > records.version""",
-            (
-                conversation,
-                record_id,
-                us,
-                self._seq,
-                root_id,
-                version,
-                origin,
-                item,
-                json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-            ),
+            """UPDATE records SET us = ?, root_id = ?, version = ?, origin = ?, item = ?, payload = ?
+               WHERE conversation = ? AND id = ?""",
+            (us, root_id, version, origin, item, text, conversation, record_id),
         )
+        return Displaced(conversation, record_id, old_origin, old_item, origin, item, duplicate=False)
 
     def root_of(self, conversation: str, record_id: str) -> str | None:
         """The thread root of a stored record (itself when it is a root), or None when it is not stored."""
@@ -417,6 +430,7 @@ class ExportReader:
         self.quarantine: list[Quarantined] = []
         self.repaired = Repairs()
         self.ignored: list[Ignored] = []
+        self.displaced: list[Displaced] = []  # records another with their id replaced (`SpooledExport`)
         self.integration_logs: list[dict[str, Any]] = []
         self.users: dict[str, User] = {}
         self._tree = self._open_tree(Path(path), limits)
@@ -473,6 +487,28 @@ class SpooledExport(ExportReader):
 
     def _message(self, record: Spooled, conversation_id: str) -> Message:
         raise NotImplementedError
+
+    def _add(
+        self,
+        conversation: str,
+        record_id: str,
+        us: int,
+        payload: Any,
+        origin: str,
+        item: int,
+        *,
+        root_id: str | None = None,
+        version: str = "",
+    ) -> None:
+        """Spool one record; one that another with its id replaces is listed in `displaced`, and the same record
+        twice is also quarantined, so the report's sums show it (an older version of an edit is not a problem)."""
+        displaced = self._spool.add(
+            conversation, record_id, us, payload, origin, item, root_id=root_id, version=version
+        )
+        if displaced is not None:
+            self.displaced.append(displaced)
+            if displaced.duplicate:
+                self.quarantine.append(Quarantined(displaced.origin, displaced.reason, displaced.item))
 
     def days(self, conversation: Conversation) -> Iterator[Day]:
         return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))

@@ -182,7 +182,7 @@ class DiscordExport(SpooledExport):
             and reference.get("channelId") in (None, conversation)
         ):
             root_id = self._spool.root_of(conversation, str(reference["messageId"]))
-        self._spool.add(
+        self._add(
             conversation,
             message_id,
             us,

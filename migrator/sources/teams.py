@@ -245,7 +245,7 @@ class TeamsExport(SpooledExport):
                 "target": target.root,
             }
         reply_to = str_or_none(value.get("replyToId"))
-        self._spool.add(
+        self._add(
             conversation,
             message_id,
             us,
