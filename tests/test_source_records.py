@@ -57,3 +57,8 @@ def test_a_message_exported_twice_is_quarantined_not_lost(tmp_path: Path) -> Non
     [quarantined] = inventory["quarantined"]
     assert quarantined["item"] == 2
     assert "1200000000000000002" in quarantined["error"] and "item 1" in quarantined["error"]
+
+
+def test_a_unicode_reaction_without_its_code_is_shown_as_the_emoji(tmp_path: Path) -> None:
+    [[line]] = plan_lines(plan_sample(FIXTURES / "discord-reaction-without-code", tmp_path).plan_dir).values()
+    assert "❤\ufe0f 2" in line["body"]["content"] and ":❤" not in line["body"]["content"]

@@ -24,6 +24,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Self
 
+import emoji
+
 from migrator.model import (
     Conversation,
     Day,
@@ -64,6 +66,7 @@ __all__ = [
     "Spooled",
     "describe",
     "dicts",
+    "emoji_name",
     "group_days",
     "iso_to_micros",
     "loads_repaired",
@@ -127,6 +130,13 @@ def str_or_none(value: Any) -> str | None:
 def dicts(value: Any) -> list[dict[str, Any]]:
     """A list of objects from a field that may be null, missing or malformed."""
     return [v for v in value if isinstance(v, dict)] if value and isinstance(value, list) else []
+
+
+def emoji_name(value: str) -> str:
+    """A reaction's emoji as the model names emoji (a shortcode without colons, as Slack does): a Unicode emoji,
+    which Teams and Discord give as the character itself, becomes its name; anything else (a custom emoji's
+    name) stays."""
+    return emoji.demojize(value).strip(":") if emoji.is_emoji(value) else value
 
 
 def repair_surrogates(value: Any) -> tuple[Any, int]:

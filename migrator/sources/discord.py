@@ -51,6 +51,7 @@ from migrator.sources.common import (
     SpooledExport,
     describe,
     dicts,
+    emoji_name,
     iso_to_micros,
     micros_to_ts,
     open_export,
@@ -353,13 +354,14 @@ def _extras_as_cards(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _reaction(raw: dict[str, Any]) -> Reaction:
-    """Named by the emoji's code (`thumbsup`) when DiscordChatExporter gives one, else by its character."""
+    """Named by the emoji's code (`thumbsup`) when DiscordChatExporter gives one, else by its character's name
+    (older exports give a Unicode emoji as `{"id": null, "name": "❤"}` only) or a custom emoji's name."""
     emoji = raw.get("emoji")
     emoji = emoji if isinstance(emoji, dict) else {}
     users = tuple(str(u["id"]) for u in dicts(raw.get("users")) if u.get("id"))
     count = raw.get("count")
     return Reaction(
-        name=str(emoji.get("code") or emoji.get("name") or "?"),
+        name=str(emoji.get("code") or emoji_name(str(emoji.get("name") or "")) or "?"),
         count=count if isinstance(count, int) and count > 0 else len(users),
         users=users,
     )

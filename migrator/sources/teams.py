@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import emoji
-
 from migrator.model import (
     Conversation,
     ConversationKind,
@@ -54,6 +52,7 @@ from migrator.sources.common import (
     Spooled,
     SpooledExport,
     dicts,
+    emoji_name,
     iso_to_micros,
     loads_repaired,
     micros_to_ts,
@@ -470,7 +469,7 @@ def _reactions(value: Any) -> list[Reaction]:
     by_name: dict[str, list[str]] = defaultdict(list)
     for reaction in dicts(value):
         kind = str(reaction.get("reactionType") or "")
-        name = _REACTIONS.get(kind) or (emoji.demojize(kind).strip(":") if emoji.is_emoji(kind) else kind)
+        name = _REACTIONS.get(kind) or emoji_name(kind)
         identity = reaction.get("user")
         user = identity.get("user") if isinstance(identity, dict) else None
         by_name[name or "?"].append(str(user.get("id") or "") if isinstance(user, dict) else "")
