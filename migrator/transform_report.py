@@ -37,6 +37,7 @@ CONVERSIONS = {
     "quotes": "quotes → <blockquote>",
     "edits": "edited → “(edited)” note",
     "reactions": "reactions → one summary line",
+    "pins": "pinned messages → a “pinned” note (Teams imports no pins)",
     "bot_attachments": "bot attachments and link previews → cards",
     "system_messages": "system messages (joins, topic…) → grey notes",
     "deleted_placeholders": "deleted messages kept for their replies → a note",

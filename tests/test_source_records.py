@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,11 @@ from tests.transformkit import plan_lines
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def texts_of(line: dict[str, Any]) -> list[str]:
+    """The pieces of text of a planned body, markup removed."""
+    return [part for part in re.split(r"<[^>]+>", line["body"]["content"]) if part.strip()]
+
+
 def texts_by_thread(plan_dir: Path) -> dict[str, list[str]]:
     """Each planned thread as the texts of its messages, root first, keyed by the root's text (the body's last
     piece of text: after the fallback account's "Originally posted by" line)."""
@@ -22,7 +28,7 @@ def texts_by_thread(plan_dir: Path) -> dict[str, list[str]]:
     text_of: dict[str, str] = {}
     for lines in plan_lines(plan_dir).values():
         for line in lines:
-            text = [part for part in re.split(r"<[^>]+>", line["body"]["content"]) if part.strip()][-1]
+            text = texts_of(line)[-1]
             text_of[line["key"]] = text
             threads.setdefault(text_of[line["root_key"] or line["key"]], []).append(text)
     return threads
@@ -62,3 +68,11 @@ def test_a_message_exported_twice_is_quarantined_not_lost(tmp_path: Path) -> Non
 def test_a_unicode_reaction_without_its_code_is_shown_as_the_emoji(tmp_path: Path) -> None:
     [[line]] = plan_lines(plan_sample(FIXTURES / "discord-reaction-without-code", tmp_path).plan_dir).values()
     assert "❤\ufe0f 2" in line["body"]["content"] and ":❤" not in line["body"]["content"]
+
+
+def test_a_pinned_message_says_so_in_teams(tmp_path: Path) -> None:
+    result = plan_sample(FIXTURES / "mattermost-pinned", tmp_path)
+    [lines] = plan_lines(result.plan_dir).values()
+    pinned = {texts_of(line)[2]: "📌 Pinned in the source" in texts_of(line) for line in lines}  # after "posted by"
+    assert pinned == {"the rules of this channel": True, "an ordinary message": False}
+    assert result.report["conversions"]["pins"] == 1

@@ -38,8 +38,9 @@ class Archiver:
     def archive(self, conversation: Conversation, label: str, reason: str) -> ArchiveEntry:
         """Write the conversation's JSONL and page; returns its manifest entry."""
         stem = f"{ARCHIVE_DIR}/{safe_component(conversation.id)}"
+        pins = frozenset(conversation.pins)
         lines = [
-            self._line(key, message)
+            self._line(key, message, message.ts in pins)
             for key, message in keyed_messages(conversation, self.source.messages(conversation))
         ]
         write_lines(self.plan_dir / f"{stem}.jsonl", iter(lines))
@@ -57,10 +58,11 @@ class Archiver:
             "files_read": sum(len(line["files"]) for line in lines),
         }
 
-    def _line(self, key: str, message: Message) -> dict[str, Any]:
+    def _line(self, key: str, message: Message, pinned: bool) -> dict[str, Any]:
         self.ctx.features.clear()
         files = [self._file(file) for file in message.files]
-        blocks = bodies.content(message, self.ctx) + [node for _, node in files] + bodies.notes(message, self.ctx)
+        notes = bodies.notes(message, self.ctx, pinned)
+        blocks = bodies.content(message, self.ctx) + [node for _, node in files] + notes
         return {
             "key": key,
             "ts": message.ts,

@@ -134,6 +134,7 @@ class ChannelPlan:
         self._pending: list[bytes] = []  # spooled messages not written yet: one write per batch, not per message
         self._written = 0  # where the pending ones go in the file
         self._fallback_notes: dict[str, str] = {}
+        self._pins: frozenset[str] = frozenset()  # ts of the pinned messages of the conversation being read
 
     # --- reading --------------------------------------------------------------
 
@@ -143,6 +144,7 @@ class ChannelPlan:
             {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
         )
         keep_system, for_message = self.run.keep_system, self.run.authors.for_message
+        self._pins = frozenset(conversation.pins)
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             counts["read"] += 1
             counts["files"] += len(message.files)
@@ -173,7 +175,8 @@ class ChannelPlan:
             if message.files
             else NO_FILES
         )
-        blocks = bodies.content(message, ctx, files) + files.nodes + bodies.notes(message, ctx)
+        notes = bodies.notes(message, ctx, message.ts in self._pins)
+        blocks = bodies.content(message, ctx, files) + files.nodes + notes
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
