@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from migratekit import plan_sample
+from migratekit import FALLBACK, demo_lookup, plan_sample
+from migrator.mapping import load_all, run_map
 from migrator.sources import open_source
 from migrator.stages.analyse import run_analyse
 from tests.transformkit import plan_lines
@@ -76,3 +77,13 @@ def test_a_pinned_message_says_so_in_teams(tmp_path: Path) -> None:
     pinned = {texts_of(line)[2]: "📌 Pinned in the source" in texts_of(line) for line in lines}  # after "posted by"
     assert pinned == {"the rules of this channel": True, "an ordinary message": False}
     assert result.report["conversions"]["pins"] == 1
+
+
+def test_analyse_without_mappings_reports_where_the_draft_would_send_each_conversation(tmp_path: Path) -> None:
+    """README: the default report follows the draft `map` writes; a note to self cannot be a Teams chat."""
+    source = FIXTURES / "mattermost-self-dm"
+    reported = {c["id"]: c["goes_to"] for c in run_analyse(source, tmp_path / "analysis")["channels"]}
+    assert reported == {"acme.general": "channel", "dm:ada": "archive", "dm:ada,alan": "chat"}
+    run_map(source, tmp_path / "mappings", demo_lookup, fallback=FALLBACK, force=True)
+    drafted = {route.source: route.action for route in load_all(tmp_path / "mappings").mappings.routes}
+    assert drafted["dm:ada"] == "archive"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from migrator.mapping.audience import chat_fallback_reason, mapped_members
+from migrator.mapping.audience import chat_fallback_reason, chat_without_two_people, mapped_members
 from migrator.mapping.directory import DirectoryLookup
 from migrator.mapping.model import (
     CHAT,
@@ -71,7 +71,7 @@ def _draft_archive_reason(
     conv: Conversation, kind: str, rows: list[UserMapping] | None, users: Mapping[str, User]
 ) -> str | None:
     if rows is None:
-        return None
+        return chat_without_two_people(conv) if kind == CHAT else None
     if kind == CHAT:
         return chat_fallback_reason(conv, rows, users)
     if kind == PRIVATE_CHANNEL and not mapped_members(conv, rows):
