@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from migratekit import FALLBACK, demo_lookup, plan_sample
+from migrator.errors import MigratorError
 from migrator.mapping import load_all, run_map
 from migrator.sources import open_source
 from migrator.stages.analyse import run_analyse
+from migrator.stages.transform import transform
 from tests.transformkit import plan_lines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -87,3 +89,10 @@ def test_analyse_without_mappings_reports_where_the_draft_would_send_each_conver
     run_map(source, tmp_path / "mappings", demo_lookup, fallback=FALLBACK, force=True)
     drafted = {route.source: route.action for route in load_all(tmp_path / "mappings").mappings.routes}
     assert drafted["dm:ada"] == "archive"
+
+
+@pytest.mark.parametrize(("given", "draft_into"), [("MAPS", "MAPS"), ("MAPS/migration.yaml", "MAPS")])
+def test_a_missing_mappings_folder_is_named_whole_in_the_hint(tmp_path: Path, given: str, draft_into: str) -> None:
+    with pytest.raises(MigratorError) as raised:
+        transform(FIXTURES / "mattermost-pinned", tmp_path / given, tmp_path / "plan")
+    assert f"--out {tmp_path / draft_into}`" in str(raised.value)
