@@ -11,6 +11,7 @@ import pytest
 from migratekit import FALLBACK, demo_lookup, plan_sample
 from migrator.errors import MigratorError
 from migrator.mapping import load_all, run_map
+from migrator.model import ConversationKind
 from migrator.sources import open_source
 from migrator.stages.analyse import run_analyse
 from migrator.stages.transform import transform
@@ -96,3 +97,14 @@ def test_a_missing_mappings_folder_is_named_whole_in_the_hint(tmp_path: Path, gi
     with pytest.raises(MigratorError) as raised:
         transform(FIXTURES / "mattermost-pinned", tmp_path / given, tmp_path / "plan")
     assert f"--out {tmp_path / draft_into}`" in str(raised.value)
+
+
+def test_a_teams_export_without_meta_keeps_a_one_on_one_chat_and_a_new_team_description() -> None:
+    ada, grace = "a0000000-0000-4000-8000-000000000002", "a0000000-0000-4000-8000-000000000003"
+    with open_source(FIXTURES / "teams-without-meta") as source:
+        conversations = {c.id: c for c in source.conversations()}
+        chat = conversations[f"19:{ada}_{grace}@unq.gbl.spaces"]
+        assert chat.kind is ConversationKind.DM and set(chat.members) == {ada, grace}
+        channel = conversations["19:general0000000000000000000000@thread.tacv2"]
+        texts = [m.text for m in source.messages(channel) if m.system]
+    assert texts == ["team description updated: Where the lab plans its experiments"]

@@ -81,6 +81,9 @@ _KINDS = {
     "group": ConversationKind.GROUP_DM,
     "meeting": ConversationKind.GROUP_DM,
 }
+# Graph's id of a 1:1 chat names its two people: 19:{user id}_{user id}@unq.gbl.spaces. Without meta.json it is how
+# a 1:1 chat is told from a channel, and who its second person is when only one of them wrote.
+_ONE_ON_ONE = re.compile(r"19:([0-9a-fA-F-]{36})_([0-9a-fA-F-]{36})@unq\.gbl\.spaces")
 # Teams' classic reaction names; newer exports carry the emoji itself.
 _REACTIONS = {
     "like": "+1",
@@ -243,6 +246,11 @@ class TeamsExport(SpooledExport):
                 "channel": bool(identity),
                 "target": target.root,
             }
+            if pair := _ONE_ON_ONE.fullmatch(conversation):
+                self._conversations[conversation].setdefault("kind", "oneOnOne")
+                for person in pair.groups():
+                    self._members[conversation][person] = None
+                    self._user(person, None)
         reply_to = str_or_none(value.get("replyToId"))
         self._add(
             conversation,
@@ -490,7 +498,14 @@ def _event_text(raw: dict[str, Any]) -> str:
         return "a Teams system event (the export carries no details)"
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", _event_type(raw).removesuffix("EventMessageDetail")).lower() or "event"
     names = [str((m or {}).get("displayName") or "") for m in dicts(detail.get("members"))]
-    for key in ("channelDisplayName", "chatDisplayName", "teamDisplayName", "callDuration"):
+    for key in (
+        "channelDisplayName",
+        "chatDisplayName",
+        "teamDisplayName",
+        "teamDescription",
+        "channelDescription",
+        "callDuration",
+    ):
         if isinstance(detail.get(key), str) and detail[key]:
             names.append(detail[key])
     names = [n for n in names if n]
