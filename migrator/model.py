@@ -185,6 +185,7 @@ class Message:
     # ids, a Mattermost post's place); None for Slack, whose ts is the id. Times can repeat, ids cannot.
     id: str | None = None
     thread_id: str | None = None  # a reply's root `id`, set when the root is in the export; None: by thread_ts
+    item: int | None = None  # where in `origin` the record is: its index in a JSON array, its line in JSON lines
 
     @property
     def is_reply(self) -> bool:
@@ -257,6 +258,12 @@ class Displaced:
     kept_origin: str  # and the one kept instead
     kept_item: int
     duplicate: bool  # the same version again (not an edit)
+
+    @property
+    def in_one_file(self) -> bool:
+        """The same record twice in one file: a broken export, quarantined (copies in two files are a chat
+        exported for each of its members)."""
+        return self.duplicate and self.origin == self.kept_origin
 
     @property
     def reason(self) -> str:

@@ -510,14 +510,15 @@ class SpooledExport(ExportReader):
         root_id: str | None = None,
         version: str = "",
     ) -> None:
-        """Spool one record; one that another with its id replaces is listed in `displaced`, and the same record
-        twice is also quarantined, so the report's sums show it (an older version of an edit is not a problem)."""
+        """Spool one record; one that another with its id replaces is listed in `displaced`. The same record twice
+        in one file is a broken export and is also quarantined, so the inventory shows it; an older version of an
+        edit, or a chat's copy in each member's folder, is how the export is written."""
         displaced = self._spool.add(
             conversation, record_id, us, payload, origin, item, root_id=root_id, version=version
         )
         if displaced is not None:
             self.displaced.append(displaced)
-            if displaced.duplicate:
+            if displaced.in_one_file:
                 self.quarantine.append(Quarantined(displaced.origin, displaced.reason, displaced.item))
 
     def days(self, conversation: Conversation) -> Iterator[Day]:

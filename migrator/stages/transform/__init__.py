@@ -19,6 +19,7 @@ from pathlib import Path
 
 from migrator import collector
 from migrator.errors import InputError
+from migrator.ledger import LEDGER, LedgerWriter, line_of, reader_lines
 from migrator.mapping import (
     CHAT,
     GENERAL,
@@ -51,7 +52,7 @@ from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FilePlanner, FileStore, safe_component, unique_name
-from migrator.stages.transform.outcome import Tally, build
+from migrator.stages.transform.outcome import Tally, build, ledger_counts
 from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
 from migrator.timestamps import now_ms as current_ms
@@ -59,6 +60,7 @@ from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, 
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
+SKIPPED_CONVERSATION = "its conversation is mapped to skip in migration.yaml"
 OWNER_FLAGS = ("is_primary_owner", "is_owner", "is_admin")  # Slack workspace roles that own the team in Teams
 
 
@@ -103,10 +105,14 @@ def transform(
             )
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
-        with collector.streaming():
-            manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms()).run(
-                Path(source_path)
-            )
+        ledger = LedgerWriter(out_dir / LEDGER)
+        try:
+            with collector.streaming():
+                manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger).run(
+                    Path(source_path)
+                )
+        finally:
+            ledger.close()
     finally:
         source.close()
     json_path, html_path = write(report, out_dir)
@@ -156,9 +162,16 @@ class _Transform:
     """One run: the shared state and the order things are written in."""
 
     def __init__(
-        self, source: Source, resolved: ResolvedMappings, files: MappingFiles, out_dir: Path, now_ms: int
+        self,
+        source: Source,
+        resolved: ResolvedMappings,
+        files: MappingFiles,
+        out_dir: Path,
+        now_ms: int,
+        ledger: LedgerWriter,
     ) -> None:
         self.source, self.resolved, self.out_dir, self.now_ms = source, resolved, out_dir, now_ms
+        self.ledger = ledger
         self.mappings = mappings = resolved.mappings
         self.rows = rows = files.rows
         self.notes = [str(note) for note in files.notes]  # about the mapping files, shown at the top of the report
@@ -175,14 +188,17 @@ class _Transform:
             self.tally,
             mappings.system_messages != "skip",
             now_ms,
+            ledger,
         )
-        self.archiver = Archiver(source, self.authors.names, channels, out_dir)
+        self.archiver = Archiver(source, self.authors.names, channels, out_dir, ledger)
 
     def run(self, source_path: Path) -> tuple[Manifest, TransformReport]:
         not_chats = self._chat_fallbacks()
         targets = _targets(self.resolved, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
         archive = self._archive_and_skip(not_chats)
+        for line in reader_lines(self.source.quarantine, list(self.source.displaced)):  # complete once all is read
+            self.ledger.add(line)
         teams = self._teams([t for t in targets if not t.is_chat], planned)
         chats = [planned[t.key] for t in targets if t.is_chat]
         manifest = Manifest(source=self._header(source_path), teams=teams, chats=chats, archive=archive)
@@ -245,6 +261,9 @@ class _Transform:
                 read = files = 0
                 for message in self.source.messages(conversation):
                     read, files = read + 1, files + len(message.files)
+                    skipped = line_of(message, "skipped")
+                    skipped["reason"] = SKIPPED_CONVERSATION
+                    self.ledger.add(skipped)
                 self._row(
                     conversation, "skip", "", read=read, skipped_conversations=read, files=files, files_left_out=files
                 )
@@ -329,6 +348,9 @@ class _Transform:
             archive=manifest.archive,
             quarantined=[q.to_dict() for q in self.source.quarantine],
             repaired=repaired_rows(self.source.repaired),
+            ledger=ledger_counts(
+                self.ledger.fates, self.tally.conversations, self.source.quarantine, list(self.source.displaced)
+            ),
             fetched=self.source.fetched,
         )
 

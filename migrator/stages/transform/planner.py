@@ -23,6 +23,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import BinaryIO
 
+from migrator.ledger import LedgerWriter, line_of, planned_line
 from migrator.limits import MAX_BODY_BYTES
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
@@ -83,6 +84,7 @@ class Run:
     tally: Tally
     keep_system: bool
     now_ms: int
+    ledger: LedgerWriter
 
 
 @dataclass(slots=True)
@@ -143,7 +145,7 @@ class ChannelPlan:
         counts: Counter[str] = Counter(
             {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
         )
-        keep_system, for_message = self.run.keep_system, self.run.authors.for_message
+        keep_system, for_message, ledger = self.run.keep_system, self.run.authors.for_message, self.run.ledger
         self._pins = frozenset(conversation.pins)
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             counts["read"] += 1
@@ -158,10 +160,14 @@ class ChannelPlan:
                 self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
             self._plan(conversation, message, key, author)
+            ledger.add(planned_line(message, key, self.records[-1].span))
             counts["planned"] += 1
         return counts
 
     def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter[str]) -> None:
+        line = line_of(message, "skipped")
+        line["reason"] = reason
+        self.run.ledger.add(line)
         counts["files_left_out"] += len(message.files)
         if not message.is_reply:
             self.skipped_roots.setdefault((conversation.id, message.thread_key), (reason, message.ts))
