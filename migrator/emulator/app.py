@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from migrator import limits
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, limit_problems
 from migrator.emulator import routes
 from migrator.emulator.asgi import Receive, Scope, Send, close_without_answer, read_body
 from migrator.emulator.errors import (
@@ -33,6 +34,7 @@ from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.http import Call, Reply, envelope, parse_query, render
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
+from migrator.emulator.reading import Reading
 from migrator.emulator.throttle import ConversationStats, Limit, SlidingWindows
 from migrator.timestamps import format_ms
 
@@ -262,6 +264,8 @@ class EmulatorApp:
             "evaluation_capacity": self.graph.evaluation_capacity,
             "provision_delay": self.graph.provision_delay,
             "token_lifetime": self.identity.lifetime,
+            "capacity": self.graph.capacity.as_dict(),
+            "reading": self.graph.reading.as_dict(),
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -276,8 +280,34 @@ class EmulatorApp:
                 self.graph.provision_delay = float(value)
             elif key == "token_lifetime":
                 self.identity.lifetime = int(value)
+            elif key == "capacity":
+                self.graph.capacity = self._capacity(value)
+            elif key == "reading":
+                self._configure_reading(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
+
+    def _configure_reading(self, changes: object) -> None:
+        """`{"reading": {"switch": value, ...}}`, or `{"reading": "strict"|"lenient"}` for a whole preset."""
+        if changes in ("strict", "lenient"):
+            self.graph.reading = Reading() if changes == "strict" else Reading.lenient()
+            return
+        if not isinstance(changes, dict):
+            raise BadRequest('reading must be "strict", "lenient" or an object of switches.')
+        try:
+            self.graph.reading = self.graph.reading.with_changes(changes)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+
+    @staticmethod
+    def _capacity(value: object) -> CapacityLimits:
+        """Teams' capacity limits with some lowered or raised (`{"channels_per_team": 5}`); `reset` restores them."""
+        if not isinstance(value, dict):
+            raise BadRequest("capacity must be an object of limit names to numbers.")
+        problems = [p for name, number in value.items() if (p := limit_problems(name, number))]
+        if problems:
+            raise BadRequest("; ".join(problems))
+        return TEAMS_DEFAULTS.overridden(value)
 
     def snapshot_stats(self) -> dict[str, Any]:
         conversations = {

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypedDict
 from urllib.parse import quote
 
 from migrator import limits
+from migrator.capacity import DELETED_CHANNELS_COUNT_DAYS, TEAMS_DEFAULTS, CapacityLimits
 from migrator.emulator import odata
 from migrator.emulator.directory import Directory
 from migrator.emulator.errors import (
@@ -33,6 +34,7 @@ from migrator.emulator.errors import (
     RangeNotSatisfiable,
     UserNotFound,
 )
+from migrator.emulator.reading import Reading
 from migrator.emulator.store import Record, Store
 from migrator.timestamps import format_ms, parse_ms
 
@@ -76,9 +78,6 @@ class Clock:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
 
-MAX_PRIVATE_CHANNEL_MEMBERS = 200  # members a private channel can be created with (channel: create)
-
-
 class Member(TypedDict):
     """A user bound into a team, channel or chat, as stored with it; roles name `owner` or `guest`, or none."""
 
@@ -113,11 +112,21 @@ def _b64decode(value: object, where: str) -> bytes:
 
 
 class Graph:
-    def __init__(self, directory: Directory, store: Store, clock: Clock | None = None, provision_delay: float = 0.2):
+    def __init__(
+        self,
+        directory: Directory,
+        store: Store,
+        clock: Clock | None = None,
+        provision_delay: float = 0.2,
+        capacity: CapacityLimits = TEAMS_DEFAULTS,
+        reading: Reading | None = None,
+    ):
         self.directory = directory
         self.store = store
         self.clock = clock or Clock()
+        self.reading = reading or Reading()  # strict unless told (emulator/reading.py)
         self.provision_delay = provision_delay
+        self.capacity = capacity  # Teams' capacity limits (docs/graph-contract.md#capacity-limits); tests lower them
         self.evaluation_capacity = directory.evaluation_capacity
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
@@ -141,6 +150,8 @@ class Graph:
         self._versions[conv] = self._versions.get(conv, 0) + 1
 
     def reset(self) -> None:
+        """An empty tenant with Teams' own capacity limits."""
+        self.capacity = TEAMS_DEFAULTS
         self.store.clear()
         self._reindex()
         self._export_cache.clear()
@@ -237,7 +248,8 @@ class Graph:
         return team
 
     def render_team(self, team_id: str) -> Record:
-        return public(self.team(team_id))
+        team = self.team(team_id)
+        return {**public(team), "migrationMode": team["_migration"]}
 
     def groups(self, filter_text: str | None) -> list[Record]:
         """GET /groups: the Microsoft 365 groups behind teams, filtered by displayName.
@@ -286,12 +298,9 @@ class Graph:
         if team["_migration"] != IN_PROGRESS:
             raise BadRequest("The team is not in migration mode.")
         self._require_owner(team, app_id)
-        open_channels = [c["displayName"] for c in self._team_channels(team_id) if c["_migration"] == IN_PROGRESS]
-        if open_channels:
-            raise BadRequest(
-                "All channels must complete migration before the team: still in migration mode: "
-                + ", ".join(sorted(open_channels))
-            )
+        if any(c["_migration"] == IN_PROGRESS for c in self._team_channels(team_id)):
+            # Observed wording; General counts (docs/graph-contract.md#team-completion).
+            raise BadRequest("All channels must be finalized before team.")
         self.store.patch("teams", team_id, {"_migration": COMPLETED})
 
     # --------------------------------------------------------------- channels
@@ -304,11 +313,12 @@ class Graph:
         created = self._backdated(body, mode, "channelCreationMode")
         name = self._checked_channel_name(body.get("displayName"))
         self._check_name_free(team_id, name)
-        if mode == MIGRATION and team["_migration"] != IN_PROGRESS:
+        if mode == MIGRATION and not self._takes_migration_channels(team):
             raise BadRequest("Migration channels can only be created in a team under migration.")
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
             raise BadRequest(f"Invalid membershipType '{membership}'.")
+        self._check_channel_room(team_id, membership)
         if mode == MIGRATION and membership != "standard":
             raise BadRequest(
                 "Only standard channels can be created in migration mode; create it, then call startMigration."
@@ -340,14 +350,32 @@ class Graph:
             return 202, rendered
         return 201, public(channel)
 
+    def _takes_migration_channels(self, team: Record) -> bool:
+        """A team under migration whose General is still open: once General completed, Graph refuses new migration
+        channels in the team (docs/graph-contract.md#team-completion)."""
+        return bool(team["_migration"] == IN_PROGRESS and self.primary_channel(team["id"])["_migration"] == IN_PROGRESS)
+
+    def primary_channel(self, team_id: str) -> Record:
+        """GET /teams/{t}/primaryChannel: the General channel, which exists from the team's creation."""
+        self.team(team_id)
+        return next(c for c in self._team_channels(team_id) if c["_general"])
+
     def _channel_members(self, team_id: str, body: dict[str, Any]) -> list[Member]:
         """A private channel's members are a subset of its team's: Graph refuses anyone else (and the team has
         members only once its completeMigration succeeded)."""
         members = [self._member_from_bind(entry) for entry in body.get("members", [])]
         if not any("owner" in m["roles"] for m in members):
             raise BadRequest("A private or shared channel needs at least one member with the owner role.")
-        if len(members) > MAX_PRIVATE_CHANNEL_MEMBERS:
-            raise BadRequest(f"A private channel can be created with at most {MAX_PRIVATE_CHANNEL_MEMBERS} members.")
+        if len(members) > self.capacity.private_channel_members_per_request:
+            raise BadRequest(
+                "A private channel can be created with at most "
+                f"{self.capacity.private_channel_members_per_request} members."
+            )
+        if len(members) > self.capacity.members_per_private_channel:
+            raise BadRequest(
+                f"A private channel can have at most {self.capacity.members_per_private_channel} members; "
+                f"{len(members)} were given."
+            )
         outsiders = [m["userId"] for m in members if self.store.get("members", f"{team_id}|{m['userId']}") is None]
         if outsiders:
             raise BadRequest(f"Members of a private channel must be members of the team first: {', '.join(outsiders)}.")
@@ -394,10 +422,32 @@ class Graph:
         return channel
 
     def _check_name_free(self, team_id: str, name: str) -> None:
-        """Channel names are unique in a team, and (observed) a deleted channel keeps its name."""
+        """Channel names are unique in a team, and (observed) a deleted channel keeps its name while it can be
+        restored (30 days)."""
         taken = any(c["displayName"].lower() == name.lower() for c in self._team_channels(team_id))
-        if taken or self.store.get("deleted_channels", f"{team_id}|{name.lower()}") is not None:
+        deleted = self.store.get("deleted_channels", f"{team_id}|{name.lower()}")
+        if taken or (deleted is not None and self._restorable(deleted)):
             raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
+
+    def _restorable(self, deleted: Record) -> bool:
+        """A channel deleted less than 30 days ago by the emulator's clock can still be restored, so it keeps its
+        name and counts against its team's channel limits (docs/graph-contract.md#capacity-limits)."""
+        return bool(
+            deleted.get("_deleted", self.clock.now_ms()) > self.clock.now_ms() - DELETED_CHANNELS_COUNT_DAYS * DAY_MS
+        )
+
+    def _recently_deleted(self, team_id: str) -> list[Record]:
+        return [d for d in self.store.values("deleted_channels") if d["_team"] == team_id and self._restorable(d)]
+
+    def _check_channel_room(self, team_id: str, membership: str) -> None:
+        """Channels per team (General, private and recently deleted ones included) and private channels per team,
+        refused as Graph refuses the channel over the limit (docs/graph-contract.md#capacity-limits)."""
+        counted = self._team_channels(team_id) + self._recently_deleted(team_id)
+        if len(counted) >= self.capacity.channels_per_team:
+            raise Forbidden("This team has exceeded the Max allowed channels")
+        private = sum(c.get("membershipType") == "private" for c in counted)
+        if membership == "private" and private >= self.capacity.private_channels_per_team:
+            raise Forbidden("This team has exceeded the Max allowed private channels")
 
     def update_channel(self, team_id: str, channel_id: str, body: dict[str, Any]) -> None:
         """PATCH a channel's displayName or description; General keeps its name."""
@@ -414,7 +464,15 @@ class Graph:
         channel = self.channel(team_id, channel_id)
         if channel["_general"]:
             raise BadRequest("The General channel cannot be deleted.")
-        self.store.put("deleted_channels", f"{team_id}|{channel['displayName'].lower()}", {"_team": team_id})
+        self.store.put(
+            "deleted_channels",
+            f"{team_id}|{channel['displayName'].lower()}",
+            {
+                "_team": team_id,
+                "membershipType": channel["membershipType"],
+                "_deleted": self.clock.now_ms(),
+            },
+        )
         self._delete_conversation(channel_id)
 
     def channel(self, team_id: str, channel_id: str) -> Record:
@@ -450,19 +508,24 @@ class Graph:
         return name
 
     def start_migration(self, conv: Record, body: dict[str, Any], app_id: str) -> None:
-        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions)."""
+        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions): the timestamp may
+        only move the conversation's creation into the past; without one, the session starts now."""
         if conv["_kind"] == "chat" and conv["chatType"] == "meeting":
             raise BadRequest("Meeting chats cannot be put into migration mode.")
         if conv["_migration"] == IN_PROGRESS:
             raise BadRequest("The conversation is already in migration mode.")
         stamp = body.get("conversationCreationDateTime")
-        if stamp is not None:
+        if stamp is None:
+            # Without the timestamp Graph takes the current time as the earliest a message may carry.
+            self.store.patch("conversations", conv["id"], {"_floor": self.clock.now_ms()})
+        else:
             created = self._parse_time(stamp, "conversationCreationDateTime")
             if created >= conv["_created"]:
                 raise BadRequest(
                     "conversationCreationDateTime must be older than the conversation's current createdDateTime."
                 )
-            self.store.patch("conversations", conv["id"], {"_created": created, "createdDateTime": format_ms(created)})
+            fields = {"_created": created, "createdDateTime": format_ms(created), "_floor": None}
+            self.store.patch("conversations", conv["id"], fields)
         self.store.patch("conversations", conv["id"], {"_migration": IN_PROGRESS, "_ownerApp": app_id})
 
     def complete_migration(self, conv: Record, app_id: str) -> None:
@@ -511,9 +574,19 @@ class Graph:
         else:
             if len(set(members)) < 2:
                 raise BadRequest("A group chat needs at least two members.")
+            self._check_chat_size(len(set(members)))
             chat_id = _thread_id("thread.v2")
         chat = self._new_chat_record(chat_id, chat_type, body.get("topic"), sorted(set(members)), self.clock.now_ms())
         return 201, self.render_conversation(chat)
+
+    def _check_chat_size(self, people: int) -> None:
+        """People in a group chat, and people added at once (docs/graph-contract.md#capacity-limits)."""
+        if people > self.capacity.people_per_group_chat:
+            raise BadRequest(f"A group chat can have at most {self.capacity.people_per_group_chat} members.")
+        if people > self.capacity.chat_members_per_request:
+            raise BadRequest(
+                f"At most {self.capacity.chat_members_per_request} members can be added to a chat at a time."
+            )
 
     def chat(self, chat_id: str) -> Record:
         chat = self.store.get("conversations", chat_id)
@@ -568,6 +641,11 @@ class Graph:
                 f"createdDateTime {format_ms(created)} must be later than the {conv['_kind']}'s createdDateTime "
                 f"{format_ms(conv['_created'])}."
             )
+        if created <= (conv.get("_floor") or 0):
+            raise BadRequest(
+                f"createdDateTime {format_ms(created)} must be later than {format_ms(conv['_floor'])}, when this "
+                "migration session started without a conversationCreationDateTime."
+            )
         if root is not None and created < root["_created"]:
             raise BadRequest(f"A reply cannot be older than its thread root ({root['createdDateTime']}).")
         hosted = self._check_hosted(body.get("hostedContents") or [], content)
@@ -605,7 +683,7 @@ class Graph:
         message_type: str = "message",
         message_id: str | None = None,
     ) -> Record:
-        message_id = message_id or str(created)
+        message_id = message_id or (str(uuid.uuid4().int % 10**19) if self.reading.opaque_message_ids else str(created))
         base = self._message_url(conv, message_id, reply_to)
         hosted_ids = []
         for image in hosted:
@@ -625,7 +703,7 @@ class Graph:
             "replyToId": reply_to,
             "etag": message_id,
             "messageType": message_type,
-            "createdDateTime": stamp,
+            "createdDateTime": _varying_precision(stamp) if self.reading.varying_time_precision else stamp,
             "lastModifiedDateTime": stamp,
             "lastEditedDateTime": None,
             "deletedDateTime": None,
@@ -660,15 +738,14 @@ class Graph:
         root = f"{GRAPH}/v1.0/teams/{conv['_team']}/channels/{conv['id']}/messages"
         return f"{root}/{reply_to}/replies/{message_id}" if reply_to else f"{root}/{message_id}"
 
-    @staticmethod
-    def _check_body(body: object) -> tuple[str, str]:
+    def _check_body(self, body: object) -> tuple[str, str]:
         if not isinstance(body, dict) or not isinstance(body.get("content"), str):
             raise BadRequest("body with a string content is required.")
         content_type = str(body.get("contentType", "text")).lower()
         if content_type not in ("html", "text"):
             raise BadRequest("body.contentType must be html or text.")
-        if len(body["content"].encode("utf-8")) > limits.MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The message body exceeds the maximum size of {limits.MAX_BODY_BYTES} bytes.")
+        if len(body["content"].encode("utf-8")) > self.capacity.message_bytes:
+            raise PayloadTooLarge(f"The message body exceeds the maximum size of {self.capacity.message_bytes} bytes.")
         return body["content"], content_type
 
     def _check_from(self, sender: object) -> dict[str, Any]:
@@ -723,6 +800,11 @@ class Graph:
 
     def _check_attachments(self, items: list[Any], content: str) -> list[dict[str, Any]]:
         """Reference attachments to uploaded files, each matched by an <attachment id> tag in the body."""
+        if len(items) > self.capacity.files_per_message:
+            raise BadRequest(
+                f"A message can carry at most {self.capacity.files_per_message} file attachments; "
+                f"{len(items)} were given."
+            )
         referenced = set(ATTACHMENT_REF.findall(content))
         known_urls = {item["webUrl"] for item in self.store.values("items") if "file" in item} if items else set()
         out = []
@@ -953,7 +1035,16 @@ class Graph:
         key = f"{team_id}|{member['userId']}"
         if self.store.get("members", key) is not None:
             raise Conflict(f"User '{member['userId']}' is already a member of the team.")
+        self._check_team_room(team_id, "owner" in member["roles"])
         self.store.put("members", key, {**member, "_team": team_id})
+
+    def _check_team_room(self, team_id: str, owner: bool) -> None:
+        """Members and owners per team (docs/graph-contract.md#capacity-limits)."""
+        members = [m for m in self.store.values("members") if m["_team"] == team_id]
+        if len(members) >= self.capacity.members_per_team:
+            raise BadRequest(f"A team can have at most {self.capacity.members_per_team} members.")
+        if owner and sum("owner" in m["roles"] for m in members) >= self.capacity.owners_per_team:
+            raise BadRequest(f"A team can have at most {self.capacity.owners_per_team} owners.")
 
     def list_members(self, team_id: str) -> list[Record]:
         self.team(team_id)
@@ -1196,6 +1287,16 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _varying_precision(stamp: str) -> str:
+    """`…SS.fffZ` as Graph answers it (docs/graph-contract.md#observed-behaviour): trailing zeros of the fraction
+    dropped (`.580` as `.58`, `.000` as no fraction), else seven digits; the same instant either way."""
+    seconds, fraction = stamp[:19], stamp[20:23]
+    if fraction.endswith("0"):
+        trimmed = fraction.rstrip("0")
+        return f"{seconds}.{trimmed}Z" if trimmed else f"{seconds}Z"
+    return f"{seconds}.{fraction}0000Z"
 
 
 def _export_key(message: Record) -> odata.ExportKey:
