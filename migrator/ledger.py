@@ -76,10 +76,29 @@ class LedgerWriter:
         self.fates: Counter[tuple[str | None, str]] = Counter()  # (conversation, fate) -> lines
 
     def add(self, line: LedgerLine) -> None:
-        data = orjson.dumps(line)
+        self._write(orjson.dumps(line), line["conversation"], line["fate"])
+
+    def planned(self, message: Message, key: str, parts: int, thread: str | None) -> None:
+        """A planned record: the plan keys of its parts (the planner's part keys) and, for a reply, its source
+        thread (`Message.thread_key`). One per message planned, so built without an intermediate line."""
+        conversation = message.conversation_id
+        keys = [key] if parts == 1 else [key, *(f"{key}/part-{n}" for n in range(2, parts + 1))]
+        fields = {
+            "conversation": conversation,
+            "file": message.origin,
+            "item": message.item,
+            "id": message.id or message.ts,
+            "fate": "planned",
+            "keys": keys,
+        }
+        if thread is not None:
+            fields["thread"] = thread
+        self._write(orjson.dumps(fields), conversation, "planned")
+
+    def _write(self, data: bytes, conversation: str | None, fate: str) -> None:
         self._pending.append(data)
         self._size += len(data) + 1
-        self.fates[(line["conversation"], line["fate"])] += 1
+        self.fates[(conversation, fate)] += 1
         if self._size >= _BATCH:
             self._flush()
 
@@ -103,15 +122,6 @@ def line_of(message: Message, fate: str) -> LedgerLine:
         "id": message.id or message.ts,
         "fate": fate,
     }
-
-
-def planned_line(message: Message, key: str, parts: int) -> LedgerLine:
-    """A planned record: the plan keys of its parts (see the planner's part keys) and, for a reply, its thread."""
-    line = line_of(message, "planned")
-    line["keys"] = [key] if parts == 1 else [key, *(f"{key}/part-{n}" for n in range(2, parts + 1))]
-    if message.is_reply:
-        line["thread"] = message.thread_key
-    return line
 
 
 def reader_lines(quarantine: list[Quarantined], displaced: list[Displaced]) -> Iterator[LedgerLine]:

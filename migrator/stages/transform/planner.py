@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
-from migrator.ledger import LedgerWriter, line_of, planned_line
+from migrator.ledger import LedgerWriter, line_of
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
 from migrator.stages.transform import bodies
@@ -168,7 +168,8 @@ class ChannelPlan:
                 self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
             self._plan(conversation, message, key, author)
-            ledger.add(planned_line(message, key, self.records[-1].span))
+            record = self.records[-1]
+            ledger.planned(message, key, record.span, None if record.root else record.thread[1])
             counts["planned"] += 1
         return counts
 
