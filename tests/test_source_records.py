@@ -108,3 +108,13 @@ def test_a_teams_export_without_meta_keeps_a_one_on_one_chat_and_a_new_team_desc
         channel = conversations["19:general0000000000000000000000@thread.tacv2"]
         texts = [m.text for m in source.messages(channel) if m.system]
     assert texts == ["team description updated: Where the lab plans its experiments"]
+
+
+def test_authors_the_user_list_lacks_are_named_as_the_export_names_them_elsewhere(tmp_path: Path) -> None:
+    """users.json lacks two people: one is named by a join message (`<@U…|sam>`), one by the profile on an earlier
+    message of theirs; their messages without a profile say who wrote them, not their id."""
+    [lines] = plan_lines(plan_sample(FIXTURES / "slack-unlisted-author", tmp_path).plan_dir).values()
+    posted_by = {texts_of(line)[2]: texts_of(line)[1] for line in lines if "Originally posted by" in texts_of(line)[0]}
+    assert posted_by["hello from sam"] == "sam"
+    assert posted_by["kim again, without a profile"] == "Kim Lee"
+    assert not any(name.startswith("U05") for name in posted_by.values())

@@ -154,10 +154,13 @@ class ChannelPlan:
             {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
         )
         keep_system, for_message, ledger = self.run.keep_system, self.run.authors.for_message, self.run.ledger
+        learn, known = self.run.authors.learn, self.run.authors.names
         self._pins = frozenset(conversation.pins)
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             counts["read"] += 1
             counts["files"] += len(message.files)
+            if message.system or message.user not in known:  # only what may name someone the user list lacks
+                learn(message)
             if message.system and not keep_system:
                 counts["skipped_system"] += 1
                 self._left_out(conversation, message, SKIPPED_SYSTEM, counts)
