@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from migratekit import migrate_sample
+from migrator.cli import app
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.ledger import LEDGER, read_ledger
@@ -71,7 +74,7 @@ def test_a_migration_verifies_clean_from_the_source_and_a_moved_reply_is_unaccou
     assert 'id="sources"' in page and 'id="unaccounted-list"' in page and reply["id"] in page
 
 
-def test_a_record_dropped_from_the_plan_or_the_ledger_is_unaccounted(emulator, tmp_path) -> None:
+def test_a_record_dropped_from_the_plan_or_the_ledger_is_unaccounted(emulator, tenant, tmp_path) -> None:
     """A record transform planned but left out of the plan file passes the comparison with the plan (the plan
     does not have it); the ledger still does. A record with no ledger line is counted against what was read."""
     migration = migrate_sample(emulator, SAMPLE, tmp_path / "clean")
@@ -98,6 +101,10 @@ def test_a_record_dropped_from_the_plan_or_the_ledger_is_unaccounted(emulator, t
     outcome = run_verify(emulator, plan, journal)
     assert unaccounted(outcome) == [(dropped["conversation"], None, "1 records read have no line in the ledger")]
     assert not outcome.ok
+    command = CliRunner().invoke(app, ["verify", str(plan), "--journal", str(journal), "--out", str(tmp_path / "v")])
+    assert command.exit_code == 1, command.output
+    assert f"unaccounted: {dropped['conversation']}: 1 records read have no line in the ledger" in command.output
+    assert ", 1 unaccounted;" in command.output
 
 
 def load_and_verify(emulator: Any, plan: Path, journal: Path) -> VerifyOutcome:
