@@ -25,7 +25,7 @@ conversation: those lines have none).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NotRequired, TypedDict, cast
 
@@ -124,7 +124,7 @@ def line_of(message: Message, fate: str) -> LedgerLine:
     }
 
 
-def reader_lines(quarantine: list[Quarantined], displaced: list[Displaced]) -> Iterator[LedgerLine]:
+def reader_lines(quarantine: list[Quarantined], displaced: Iterable[Displaced]) -> Iterator[LedgerLine]:
     """What the reader did not yield: older versions merged into the newer, the same record twice, and what it
     quarantined (a record twice in one file is quarantined too, so the inventory shows it: its line here is
     `duplicate`)."""

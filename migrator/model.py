@@ -13,7 +13,7 @@ and a float would round two different messages onto the same one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -74,6 +74,12 @@ class FileStatus(StrEnum):
     DELETED = "deleted"  # deleted or hidden in the source before the export
 
 
+# What every report calls a missing file (`missing_files`): the source hosted its bytes and the export does not
+# carry them. A file stored outside the source (EXTERNAL) or deleted before the export is counted apart, never
+# also as missing; each of them still becomes a placeholder with its link.
+MISSING_FILE = FileStatus.MISSING
+
+
 @dataclass(slots=True)
 class Workspace:
     id: str
@@ -114,6 +120,9 @@ class Conversation:
     pins: tuple[str, ...] = ()  # ts of pinned messages
     canvas_id: str | None = None  # the conversation's own canvas, when it has one
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where the conversation belongs when its export holds it apart ("a thread of #hardware (category Projects)"):
+    # the draft and the channel's description say so.
+    belongs_to: str = ""
 
 
 @dataclass(slots=True)
@@ -306,9 +315,6 @@ class Source(Protocol):
     # replaced by U+FFFD as the reader decoded it: nothing here ever holds one, and the reports list each file.
     repaired: Mapping[str, int]
     ignored: list[Ignored]
-    # Records another with the same id replaced (an older version of an edited message, or the same record twice):
-    # the readers that key records by id list each, with where the one kept is.
-    displaced: Sequence[Displaced]
     integration_logs: list[dict[str, Any]]  # apps and webhooks added or removed: reported, not migrated
     fetched: str | None  # the folder of `migrator fetch` read beside the export (--fetched), or None
 
@@ -319,6 +325,11 @@ class Source(Protocol):
     def messages(self, conversation: Conversation) -> Iterator[Message]: ...
 
     def canvases(self) -> list[File]: ...
+
+    def displaced(self) -> Iterator[Displaced]:
+        """Records another with the same id replaced (an older version of an edited message, or the same record
+        twice), each with where the one kept is; complete once every conversation has been streamed."""
+        ...
 
     def open_file(self, file: File) -> IO[bytes]: ...
 

@@ -46,6 +46,9 @@ MARKDOWN = "markdown"  # Mattermost: CommonMark with @username mentions and :emo
 DISCORD_MARKDOWN = "discord-markdown"  # DiscordChatExporter: Discord markdown, mentions already rendered as @name
 HTML = "html"  # Teams: the chatMessage body as Teams stored it, to be kept (mentions and images re-pointed)
 PLAIN = "plain"  # text shown as written (Teams text bodies, the descriptions readers write for system events)
+# `Message.extra[MENTION_NAMES]`: the names a source wrote its mentions as (`@Tim 'mithro' Ansell`), each with the
+# person's id, for sources that write names rather than ids (DiscordChatExporter).
+MENTION_NAMES = "mention_names"
 # `File.extra[PLACEHOLDER_REASON]`: why the bytes are not in the export, in the source's own words (default: Slack's).
 PLACEHOLDER_REASON = "placeholder_reason"
 
@@ -55,6 +58,8 @@ __all__ = [
     "HTML",
     "LONE_SURROGATE",
     "MARKDOWN",
+    "SNIFF_BYTES",
+    "MENTION_NAMES",
     "PLACEHOLDER_REASON",
     "PLAIN",
     "SURROGATE_ESCAPE",
@@ -73,6 +78,7 @@ __all__ = [
     "content_format",
     "file_format",
     "member_format",
+    "member_head",
     "open_export",
     "micros_to_ts",
     "ms_to_micros",
@@ -85,7 +91,7 @@ _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE | re.ASCII
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SNIFF_BYTES = 4096  # enough of a file's start to tell its format
+SNIFF_BYTES = 4096  # enough of a file's start to tell its format
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -270,6 +276,10 @@ class Spool:
                 root_id TEXT, version TEXT NOT NULL, origin TEXT NOT NULL, item INTEGER NOT NULL, payload TEXT NOT NULL,
                 PRIMARY KEY (conversation, id)
             );
+            CREATE TABLE displaced (
+                conversation TEXT NOT NULL, id TEXT NOT NULL, origin TEXT NOT NULL, item INTEGER NOT NULL,
+                kept_origin TEXT NOT NULL, kept_item INTEGER NOT NULL, duplicate INTEGER NOT NULL
+            );
             CREATE INDEX by_time ON records (conversation, us, seq);
             """
         )
@@ -301,13 +311,34 @@ class Spool:
             "SELECT version, origin, item FROM records WHERE conversation = ? AND id = ?", (conversation, record_id)
         ).fetchone()
         if version <= old_version:
-            return Displaced(conversation, record_id, origin, item, old_origin, old_item, version == old_version)
-        self._db.execute(
-            """UPDATE records SET us = ?, root_id = ?, version = ?, origin = ?, item = ?, payload = ?
-               WHERE conversation = ? AND id = ?""",
-            (us, root_id, version, origin, item, text, conversation, record_id),
+            displaced = Displaced(conversation, record_id, origin, item, old_origin, old_item, version == old_version)
+        else:
+            self._db.execute(
+                """UPDATE records SET us = ?, root_id = ?, version = ?, origin = ?, item = ?, payload = ?
+                   WHERE conversation = ? AND id = ?""",
+                (us, root_id, version, origin, item, text, conversation, record_id),
+            )
+            displaced = Displaced(conversation, record_id, old_origin, old_item, origin, item, duplicate=False)
+        self._db.execute(  # on disk, not in a list: an export of many edits keeps memory flat
+            "INSERT INTO displaced VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation,
+                record_id,
+                displaced.origin,
+                displaced.item,
+                displaced.kept_origin,
+                displaced.kept_item,
+                displaced.duplicate,
+            ),
         )
-        return Displaced(conversation, record_id, old_origin, old_item, origin, item, duplicate=False)
+        return displaced
+
+    def displaced(self) -> Iterator[Displaced]:
+        """Every record `add` did not keep, in the order they were met."""
+        cursor = self._db.execute("SELECT * FROM displaced ORDER BY rowid")
+        while rows := cursor.fetchmany(500):
+            for conversation, record_id, origin, item, kept_origin, kept_item, duplicate in rows:
+                yield Displaced(conversation, record_id, origin, item, kept_origin, kept_item, bool(duplicate))
 
     def root_of(self, conversation: str, record_id: str) -> str | None:
         """The thread root of a stored record (itself when it is a root), or None when it is not stored."""
@@ -383,7 +414,14 @@ def content_format(head: bytes) -> str | None:
     `import.jsonl`). Its JSONL starts with the version line; a DiscordChatExporter file is an object naming its
     `guild` and `channel`.
     """
-    text = re.sub(r"\s+", "", head.decode("utf-8", errors="replace")).lstrip("\ufeff")
+    return _format_of(_head_text(head))
+
+
+def _head_text(head: bytes) -> str:
+    return re.sub(r"\s+", "", head.decode("utf-8", errors="replace")).lstrip("\ufeff")
+
+
+def _format_of(text: str) -> str | None:
     if text.startswith('{"type":"version"'):
         return "mattermost"
     if all(f'"{key}"' in text for key in ("guild", "channel")):
@@ -391,13 +429,20 @@ def content_format(head: bytes) -> str | None:
     return None
 
 
-def member_format(tree: ExportTree, name: str) -> str | None:
-    """`content_format` of one member of an export; None when it cannot be read."""
+def member_head(tree: ExportTree, name: str) -> str:
+    """The first bytes of a member as text, whitespace removed, enough to recognise its format; "" when it cannot
+    be read."""
     try:
         with tree.open(name) as handle:
-            return content_format(handle.read(_SNIFF_BYTES))
+            head = handle.read(SNIFF_BYTES)
     except (OSError, zipfile.BadZipFile):
-        return None
+        return ""
+    return _head_text(head)
+
+
+def member_format(tree: ExportTree, name: str) -> str | None:
+    """`content_format` of one member of an export; None when it cannot be read."""
+    return _format_of(member_head(tree, name))
 
 
 def file_format(path: Path) -> str | None:
@@ -406,7 +451,7 @@ def file_format(path: Path) -> str | None:
         return None
     try:
         with path.open("rb") as handle:
-            return content_format(handle.read(_SNIFF_BYTES))
+            return content_format(handle.read(SNIFF_BYTES))
     except OSError:
         return None
 
@@ -440,7 +485,6 @@ class ExportReader:
         self.quarantine: list[Quarantined] = []
         self.repaired = Repairs()
         self.ignored: list[Ignored] = []
-        self.displaced: list[Displaced] = []  # records another with their id replaced (`SpooledExport`)
         self.integration_logs: list[dict[str, Any]] = []
         self.users: dict[str, User] = {}
         self._tree = self._open_tree(Path(path), limits)
@@ -465,6 +509,9 @@ class ExportReader:
 
     def canvases(self) -> list[File]:
         return []  # only Slack has canvases
+
+    def displaced(self) -> Iterator[Displaced]:
+        return iter(())  # only the readers that key records by id (`SpooledExport`) replace one by another
 
     def messages(self, conversation: Conversation) -> Iterator[Message]:
         for day in self.days(conversation):
@@ -510,16 +557,17 @@ class SpooledExport(ExportReader):
         root_id: str | None = None,
         version: str = "",
     ) -> None:
-        """Spool one record; one that another with its id replaces is listed in `displaced`. The same record twice
+        """Spool one record; one that another with its id replaces is listed (`displaced`). The same record twice
         in one file is a broken export and is also quarantined, so the inventory shows it; an older version of an
         edit, or a chat's copy in each member's folder, is how the export is written."""
         displaced = self._spool.add(
             conversation, record_id, us, payload, origin, item, root_id=root_id, version=version
         )
-        if displaced is not None:
-            self.displaced.append(displaced)
-            if displaced.in_one_file:
-                self.quarantine.append(Quarantined(displaced.origin, displaced.reason, displaced.item))
+        if displaced is not None and displaced.in_one_file:
+            self.quarantine.append(Quarantined(displaced.origin, displaced.reason, displaced.item))
+
+    def displaced(self) -> Iterator[Displaced]:
+        return self._spool.displaced()
 
     def days(self, conversation: Conversation) -> Iterator[Day]:
         return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))

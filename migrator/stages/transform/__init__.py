@@ -202,7 +202,7 @@ class _Transform:
         targets = _targets(self.resolved, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
         archive = self._archive_and_skip(not_chats)
-        for line in reader_lines(self.source.quarantine, list(self.source.displaced)):  # complete once all is read
+        for line in reader_lines(self.source.quarantine, self.source.displaced()):  # complete once all is read
             self.ledger.add(line)
         teams = self._teams([t for t in targets if not t.is_chat], planned)
         chats = [planned[t.key] for t in targets if t.is_chat]
@@ -367,7 +367,7 @@ class _Transform:
             quarantined=[q.to_dict() for q in self.source.quarantine],
             repaired=repaired_rows(self.source.repaired),
             ledger=ledger_counts(
-                self.ledger.fates, self.tally.conversations, self.source.quarantine, list(self.source.displaced)
+                self.ledger.fates, self.tally.conversations, self.source.quarantine, self.source.displaced()
             ),
             fetched=self.source.fetched,
         )

@@ -117,7 +117,18 @@ class Authors:
             return message.username
         if user_id and user_id in self.names:
             return self.names[user_id]
-        return _profile_name(message) or message.username or user_id or message.bot_id or "an unknown author"
+        return (
+            _profile_name(message)
+            or message.username
+            or user_id
+            or (bot_label(message.bot_id) if message.bot_id else "an unknown author")
+        )
+
+
+def bot_label(bot_id: str) -> str:
+    """A bot the export never names (no username, profile or linked app): said to be a bot, with its id to
+    look it up by, rather than a bare id that reads like a person's."""
+    return f"a bot ({bot_id})"
 
 
 def _profile_name(message: Message) -> str | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from migrator.ledger import FATES, LEDGER
-from migrator.model import FROM_FETCH, Displaced, Quarantined, QuarantinedRow, RepairedRow
+from migrator.model import FROM_FETCH, MISSING_FILE, Displaced, Quarantined, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 from migrator.stages.transform.files import COUNT_KEYS
 from migrator.stages.transform.timeline import REASONS
@@ -111,7 +112,7 @@ def ledger_counts(
     fates: Counter[tuple[str | None, str]],
     rows: list[ConversationRow],
     quarantine: list[Quarantined],
-    displaced: list[Displaced],
+    displaced: Iterable[Displaced],
 ) -> LedgerCounts:
     """The ledger's sums per conversation and fate, and its identity: records = read + quarantined_records +
     replaced"""
@@ -205,7 +206,7 @@ def _files(
         "in_chat": decisions["in_chat"],
         "upload_files": uploads[0],
         "upload_bytes": uploads[1],
-        "missing_files": len(placeholders),
+        "missing_files": sum(p["status"] == MISSING_FILE.value for p in placeholders),
         "placeholders": placeholders,
         "from_fetch": decisions[FROM_FETCH],
         "in_export": in_export,
