@@ -545,24 +545,10 @@ class SpooledExport(ExportReader):
     def _message(self, record: Spooled, conversation_id: str) -> Message:
         raise NotImplementedError
 
-    def _add(
-        self,
-        conversation: str,
-        record_id: str,
-        us: int,
-        payload: Any,
-        origin: str,
-        item: int,
-        *,
-        root_id: str | None = None,
-        version: str = "",
-    ) -> None:
-        """Spool one record; one that another with its id replaces is listed (`displaced`). The same record twice
-        in one file is a broken export and is also quarantined, so the inventory shows it; an older version of an
-        edit, or a chat's copy in each member's folder, is how the export is written."""
-        displaced = self._spool.add(
-            conversation, record_id, us, payload, origin, item, root_id=root_id, version=version
-        )
+    def _quarantine_repeated(self, displaced: Displaced | None) -> None:
+        """Given what `Spool.add` did not keep: the same record twice in one file is a broken export and is
+        quarantined, so the inventory shows it; an older version of an edit, or a chat's copy in each member's
+        folder, is how the export is written, and only the ledger lists it (`displaced`)."""
         if displaced is not None and displaced.in_one_file:
             self.quarantine.append(Quarantined(displaced.origin, displaced.reason, displaced.item))
 

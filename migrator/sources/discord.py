@@ -223,15 +223,17 @@ class DiscordExport(SpooledExport):
             and reference.get("channelId") in (None, conversation)
         ):
             root_id = self._spool.root_of(conversation, str(reference["messageId"]))
-        self._add(
-            conversation,
-            message_id,
-            us,
-            {**raw, "_root_found": root_id is not None},
-            origin,
-            index,
-            root_id=root_id,
-            version=str(raw.get("timestampEdited") or ""),
+        self._quarantine_repeated(
+            self._spool.add(
+                conversation,
+                message_id,
+                us,
+                {**raw, "_root_found": root_id is not None},
+                origin,
+                index,
+                root_id=root_id,
+                version=str(raw.get("timestampEdited") or ""),
+            )
         )
         if raw.get("isPinned"):
             self._pins[conversation].append(micros_to_ts(us))

@@ -219,7 +219,9 @@ class MattermostExport(SpooledExport):
                 )
         us = ms_to_micros(post.get("create_at"))
         root_id = str(number)
-        self._add(conversation, root_id, us, {k: v for k, v in post.items() if k != "replies"}, self._jsonl, number)
+        self._spool.add(
+            conversation, root_id, us, {k: v for k, v in post.items() if k != "replies"}, self._jsonl, number
+        )
         self._note_post(conversation, post, us)
         for index, reply in enumerate(post.get("replies") or []):
             try:
@@ -229,7 +231,7 @@ class MattermostExport(SpooledExport):
             except Refused as exc:
                 self.quarantine.append(Quarantined(self._jsonl, f"reply {index + 1}: {exc}", number))
                 continue
-            self._add(conversation, f"{number}.{index}", reply_us, reply, self._jsonl, number, root_id=root_id)
+            self._spool.add(conversation, f"{number}.{index}", reply_us, reply, self._jsonl, number, root_id=root_id)
             self._note_post(conversation, reply, reply_us)
 
     def _note_post(self, conversation: str, post: dict[str, Any], us: int) -> None:

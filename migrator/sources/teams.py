@@ -257,15 +257,17 @@ class TeamsExport(SpooledExport):
                     self._members[conversation][person] = None
                     self._user(person, None)
         reply_to = str_or_none(value.get("replyToId"))
-        self._add(
-            conversation,
-            message_id,
-            us,
-            {**value, _ROOT: target.root},
-            origin,
-            number,
-            root_id=reply_to,
-            version=str(value.get("lastModifiedDateTime") or ""),
+        self._quarantine_repeated(
+            self._spool.add(
+                conversation,
+                message_id,
+                us,
+                {**value, _ROOT: target.root},
+                origin,
+                number,
+                root_id=reply_to,
+                version=str(value.get("lastModifiedDateTime") or ""),
+            )
         )
         for person in _people_of(value):
             self._members[conversation][person["id"]] = None
