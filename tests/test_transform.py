@@ -184,7 +184,10 @@ def test_the_cli_writes_the_plan_and_says_what_it_did(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "370 messages read: 370 planned, 0 archived, 0 left out" in result.output
     assert "for 6 channels (1 private) in 1 teams and 3 chats" in result.output
-    assert (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file()
+    assert "ledger: 370 source records (370 planned); they add up" in result.output
+    assert (
+        (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file() and (tmp_path / LEDGER).is_file()
+    )
     assert sorted(p.name for p in (tmp_path / "chats").glob("*.jsonl")) == [
         "D01ADAGRACE.jsonl",
         "D02ALANMEI.jsonl",

@@ -125,6 +125,7 @@ def transform(
 def summary(result: TransformResult) -> str:
     """The few lines the CLI prints."""
     m, lines, files = result.report["messages"], result.report["lines"], result.report["files"]
+    ledger = result.report["ledger"]
     channels = sum(len(t.channels) for t in result.manifest.teams)
     private = sum(c.membership == "private" for t in result.manifest.teams for c in t.channels)
     return "\n".join(
@@ -138,6 +139,9 @@ def summary(result: TransformResult) -> str:
             "thread starts)",
             f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
             f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
+            f"ledger: {ledger['records']:,} source records ("
+            + ", ".join(f"{n:,} {fate}" for fate, n in ledger["fates"].items() if n)
+            + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],
         ]
     )
