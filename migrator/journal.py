@@ -193,6 +193,14 @@ class Journal:
         row = self._one("SELECT graph_id, state FROM conversations WHERE conv_key = ?", conv_key)
         return ConversationEntry(*row) if row else None
 
+    def team_conversations(self, team_key: str) -> dict[str, ConversationEntry]:
+        """Every channel of a team the journal knows, by plan key: what must be completed before the team."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT conv_key, graph_id, state FROM conversations WHERE team_key = ? ORDER BY conv_key", (team_key,)
+            ).fetchall()
+        return {key: ConversationEntry(graph_id, state) for key, graph_id, state in rows}
+
     def conversation_key_of(self, graph_id: str) -> str | None:
         """Which plan conversation a Teams channel or chat already belongs to, so a lookup never adopts it twice."""
         return self._key("SELECT conv_key FROM conversations WHERE graph_id = ?", graph_id)

@@ -22,6 +22,7 @@ DEFAULT_CONFIG = {
     "evaluation_capacity": 10000,
     "provision_delay": 0.05,
     "token_lifetime": 3599,
+    "reading": "strict",
 }
 
 

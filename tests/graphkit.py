@@ -85,8 +85,9 @@ class RawGraph:
         assert response.status_code == 202, response.text
         location = response.headers["Location"]
         for _ in range(200):
-            if self.ok("GET", location)["status"] == "succeeded":
-                return location.split("/")[2]
+            operation = self.ok("GET", location)
+            if operation["status"] == "succeeded":
+                return str(operation["targetResourceId"])
             time.sleep(0.02)
         raise AssertionError("team creation did not succeed")
 

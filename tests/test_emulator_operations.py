@@ -13,6 +13,7 @@ import requests
 from graphkit import TEMPLATE, RawGraph, code, message
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.runner import EmulatorProcess
+from migrator.timestamps import parse_ms
 
 
 def stamp(index: int) -> str:
@@ -75,7 +76,7 @@ def test_drop_applies_the_request_and_loses_the_answer(emulator):
         graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-04-01T00:00:00.000Z"))
     emulator.operator("faults", {"spec": ""})
     landed = emulator.operator("dump")["teams"][0]["channels"]
-    assert [m["createdDateTime"] for c in landed for m in c["messages"]] == ["2021-04-01T00:00:00.000Z"]
+    assert [parse_ms(m["createdDateTime"]) for c in landed for m in c["messages"]] == [parse_ms("2021-04-01T00:00:00Z")]
     again = graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-04-01T00:00:00.000Z"))
     assert again.status_code == 409  # how a crash-safe loader recognises a message that already landed
 
@@ -157,9 +158,9 @@ def test_state_survives_kill_and_restart(tmp_path):
         graph.ok("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-05-02T00:00:00.000Z"))
     with EmulatorProcess(state=state, tls_dir=tls_dir) as emu:  # after a graceful stop too
         messages = emu.operator("dump")["teams"][0]["channels"]
-        assert sorted(m["createdDateTime"] for c in messages for m in c["messages"]) == [
-            "2021-05-01T00:00:00.000Z",
-            "2021-05-02T00:00:00.000Z",
+        assert sorted(parse_ms(m["createdDateTime"]) for c in messages for m in c["messages"]) == [
+            parse_ms("2021-05-01T00:00:00Z"),
+            parse_ms("2021-05-02T00:00:00Z"),
         ]
 
 

@@ -13,6 +13,7 @@ from migrator.reports.archive_body import archive_body
 from migrator.reports.export_archive import latest_versions, render_archive
 from migrator.stages.export import ExportOptions, Target, export
 from migrator.stages.export.archive import read_messages, safe_name
+from migrator.timestamps import parse_ms
 from test_export import SampleTeam, client_fixture, graph_fixture, team_fixture  # noqa: F401  (fixtures by name)
 from test_report_chromium import chromium, headless
 
@@ -26,7 +27,7 @@ EVIL = (
 @pytest.fixture
 def archive(client, team, emulator, tmp_path) -> tuple[SampleTeam, Path]:
     team.post(team.beta, EVIL, GRACE)
-    ids = sorted(team.posted, key=lambda i: team.posted[i]["createdDateTime"])
+    ids = sorted(team.posted, key=lambda i: parse_ms(team.posted[i]["createdDateTime"]))
     emulator.operator(
         "mutate", {"op": "edit", "conversation": team.alpha, "message": ids[0], "content": "<p>edited text</p>"}
     )
@@ -71,7 +72,7 @@ def test_a_conversation_page_shows_threads_authors_images_and_attachments(archiv
         assert "reply" not in root["class"]
         for reply in replies:
             assert team.posted[reply["data-id"]]["replyToId"] == root["data-id"]
-    ids = sorted(alpha, key=lambda m: m["createdDateTime"])
+    ids = sorted(alpha, key=lambda m: parse_ms(m["createdDateTime"]))
     edited, deleted = page.find(id=f"m-{ids[0]['id']}"), page.find(id=f"m-{ids[1]['id']}")
     assert "edited text" in edited.get_text() and "edited" in edited.select_one(".meta").get_text()
     assert "deleted" in deleted["class"] and "deleted" in deleted.select_one(".meta").get_text()

@@ -78,7 +78,7 @@ def test_a_daily_run_fetches_only_what_changed_since_the_last_complete_run(clien
     assert nothing.messages == len(within_overlap) and nothing.new == 0 and nothing.pages == 1
     assert nothing.filter == f"lastModifiedDateTime gt {_minus(newest, WATERMARK_OVERLAP_MS)}"
 
-    ids = sorted(team.posted, key=lambda i: team.posted[i]["createdDateTime"])
+    ids = sorted(team.posted, key=lambda i: parse_ms(team.posted[i]["createdDateTime"]))
     edited, removed = ids[0], ids[1]
     emulator.operator(
         "mutate", {"op": "edit", "conversation": team.alpha, "message": edited, "content": "<p>changed</p>"}

@@ -10,7 +10,14 @@ import pytest
 
 from graphkit import ADA, TEMPLATE, message
 from migrator.emulator.runner import DEMO_SECRET, EmulatorProcess
-from migrator.graph import AuthenticationError, ConflictError, ConnectionLostError, GraphClient, RateLimiter
+from migrator.graph import (
+    AuthenticationError,
+    ConflictError,
+    ConnectionLostError,
+    GraphClient,
+    RateLimiter,
+    team_id_in,
+)
 
 
 def make_client(emulator, **kwargs) -> GraphClient:
@@ -28,7 +35,9 @@ def new_team(client: GraphClient) -> str:
     operation = client.resolve(created.headers["Location"])
     while client.get_json(operation)["status"] != "succeeded":
         time.sleep(0.02)
-    return created.headers["Content-Location"].split("/")[2]
+    team = team_id_in(created.headers["Content-Location"])
+    assert team is not None
+    return team
 
 
 def new_channel(client: GraphClient, team: str, name: str) -> str:

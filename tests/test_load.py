@@ -24,6 +24,7 @@ from migrator.stages.load import LoadOptions, load
 from migrator.stages.load.conversation import ConversationLoader
 from migrator.stages.load.outcome import ConversationOutcome
 from migrator.stages.load.uploads import upload
+from migrator.timestamps import parse_ms
 from plankit import assert_landed_exactly, build_plan
 from test_graph_client import GRAPH, MESSAGES, client_fixture, rsps_fixture, sleeps_fixture  # noqa: F401  (fixtures: a mocked Graph)
 
@@ -201,7 +202,7 @@ def test_private_channels_and_chats_land_for_their_members_only(emulator, tmp_pa
     private = next(c for c in dump["teams"][0]["channels"] if c["displayName"] == "leadership")
     assert private["membershipType"] == "private" and private["migrationMode"] == "completed"
     assert sorted(m["userId"] for m in private["members"]) == sorted([ADA, GRACE])
-    assert private["createdDateTime"] < private["messages"][0]["createdDateTime"]
+    assert parse_ms(private["createdDateTime"]) < parse_ms(private["messages"][0]["createdDateTime"])
     chats = {c["chatType"]: c for c in dump["chats"] if c["migrationMode"] == "completed"}
     assert len(chats["oneOnOne"]["messages"]) == 4 and chats["group"]["topic"] == "Launch crew"
     graph = RawGraph(emulator)

@@ -19,6 +19,7 @@ from migrator.sources import open_source
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.transform import transform
 from migrator.target import Target as GraphTarget
+from migrator.timestamps import parse_ms
 from slackkit import REPO, SAMPLE, SAMPLE_DIRECTORY
 
 MAPPINGS = REPO / "mappings"
@@ -42,7 +43,7 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, dict[str, dict]]:
         readers: dict[str, set[str]] = defaultdict(set)  # Teams message (conversation id, time) -> who reads it
         for user in users:
             for found in client.paginate(f"/users/{user}/chats/getAllMessages", params=EXPORT):
-                readers[(found["chatId"], found["createdDateTime"])].add(user)
+                readers[(found["chatId"], parse_ms(found["createdDateTime"]))].add(user)
         with Journal(journal, readonly=True) as j:
             teams = {t.key: j.team_id(t.key) for t in Manifest.read(plan).teams}
         for team_id in teams.values():
@@ -55,7 +56,7 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, dict[str, dict]]:
                     who = {m["userId"] for m in client.paginate(path)} & members
                 else:
                     who = members
-                readers[(channel["id"], found["createdDateTime"])] |= who
+                readers[(channel["id"], parse_ms(found["createdDateTime"]))] |= who
         return plan, journal, {"readers": readers, "users": users}
 
 
@@ -87,7 +88,7 @@ def test_every_private_message_is_read_by_exactly_its_slack_readers(migrated) ->
                 continue
             teams_id = j.conversation_id(conversation.key)
             for line in read_lines(plan, conversation):
-                seen = exported["readers"].get((teams_id, line["createdDateTime"]))
+                seen = exported["readers"].get((teams_id, parse_ms(line["createdDateTime"])))
                 assert seen == expected[source], (
                     f"{conversation.key} {line['key']}: read by {seen}, in Slack by {expected[source]}"
                 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 
 from migrator.cli.shell import step
+from migrator.emulator.reading import Reading, switches
 
 app = typer.Typer(help="The local Microsoft Graph and Slack emulators.", no_args_is_help=True)
 
@@ -21,7 +24,29 @@ TlsDir = Annotated[Path | None, typer.Option(help="Where ca.pem (and the CA key)
 Seed = Annotated[int | None, typer.Option(help="Seed for fault injection, for repeatable runs.")]
 
 
+def _reading_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` with one option per reading switch (emulator/reading.py) after its own; they arrive in
+    `**switches` as None when not given, so the preset (`--lenient` or strict) decides them."""
+    signature = inspect.signature(command)
+    own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    added = []
+    for s in switches():
+        help_text = f"Reading switch (strict: {s.strict}, lenient: {s.lenient}): {s.models}."
+        kind: Any = Literal[s.choices] if s.choices else s.kind
+        spelled = f"{s.option}/--no-{s.option[2:]}" if s.kind is bool else s.option
+        annotation = Annotated.__class_getitem__((kind | None, typer.Option(spelled, help=help_text)))  # type: ignore[attr-defined]
+        added.append(inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+    command.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
+    return command
+
+
+def _reading(lenient: bool, given: dict[str, Any]) -> Reading:
+    preset = Reading.lenient() if lenient else Reading()
+    return preset.with_changes({name: value for name, value in given.items() if value is not None})
+
+
 @app.command("serve")
+@_reading_options
 def serve(
     host: Host = "127.0.0.1",
     port: Port = 0,
@@ -35,6 +60,14 @@ def serve(
     tenant_rps: Annotated[float, typer.Option(help="Export requests per second allowed per tenant.")] = 200,
     seed: Seed = None,
     token_lifetime: Annotated[int, typer.Option(help="Access token lifetime in seconds.")] = 3599,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            help="Serve the lenient reading of Graph where real tenants are uncertain (default: the strict one); "
+            "each reading switch below overrides it."
+        ),
+    ] = False,
+    **switches: Any,
 ) -> None:
     """Run the Graph emulator over HTTPS; prints one READY line when listening."""
     from migrator.emulator.server import EmulatorSettings
@@ -51,6 +84,7 @@ def serve(
         tenant_rps=tenant_rps,
         seed=seed,
         token_lifetime=token_lifetime,
+        reading=_reading(lenient, switches),
     )
     with step("emulator"):
         run_server(settings)

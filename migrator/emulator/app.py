@@ -34,6 +34,7 @@ from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.http import Call, Reply, envelope, parse_query, render
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
+from migrator.emulator.reading import Reading
 from migrator.emulator.throttle import ConversationStats, Limit, SlidingWindows
 from migrator.timestamps import format_ms
 
@@ -274,6 +275,7 @@ class EmulatorApp:
             "provision_delay": self.graph.provision_delay,
             "token_lifetime": self.identity.lifetime,
             "capacity": self.graph.capacity.as_dict(),
+            "reading": self.graph.reading.as_dict(),
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -290,8 +292,22 @@ class EmulatorApp:
                 self.identity.lifetime = int(value)
             elif key == "capacity":
                 self.graph.capacity = self._capacity(value)
+            elif key == "reading":
+                self._configure_reading(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
+
+    def _configure_reading(self, changes: object) -> None:
+        """`{"reading": {"switch": value, ...}}`, or `{"reading": "strict"|"lenient"}` for a whole preset."""
+        if changes in ("strict", "lenient"):
+            self.graph.reading = Reading() if changes == "strict" else Reading.lenient()
+            return
+        if not isinstance(changes, dict):
+            raise BadRequest('reading must be "strict", "lenient" or an object of switches.')
+        try:
+            self.graph.reading = self.graph.reading.with_changes(changes)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
 
     @staticmethod
     def _capacity(value: object) -> CapacityLimits:

@@ -34,6 +34,7 @@ from migrator.emulator.errors import (
     RangeNotSatisfiable,
     UserNotFound,
 )
+from migrator.emulator.reading import Reading
 from migrator.emulator.store import Record, Store
 from migrator.timestamps import format_ms, parse_ms
 
@@ -118,10 +119,12 @@ class Graph:
         clock: Clock | None = None,
         provision_delay: float = 0.2,
         capacity: CapacityLimits = TEAMS_DEFAULTS,
+        reading: Reading | None = None,
     ):
         self.directory = directory
         self.store = store
         self.clock = clock or Clock()
+        self.reading = reading or Reading()  # strict unless told (emulator/reading.py)
         self.provision_delay = provision_delay
         self.capacity = capacity  # Teams' capacity limits (docs/graph-contract.md#capacity-limits); tests lower them
         self.evaluation_capacity = directory.evaluation_capacity
@@ -245,7 +248,8 @@ class Graph:
         return team
 
     def render_team(self, team_id: str) -> Record:
-        return public(self.team(team_id))
+        team = self.team(team_id)
+        return {**public(team), "migrationMode": team["_migration"]}
 
     def groups(self, filter_text: str | None) -> list[Record]:
         """GET /groups: the Microsoft 365 groups behind teams, filtered by displayName.
@@ -294,12 +298,9 @@ class Graph:
         if team["_migration"] != IN_PROGRESS:
             raise BadRequest("The team is not in migration mode.")
         self._require_owner(team, app_id)
-        open_channels = [c["displayName"] for c in self._team_channels(team_id) if c["_migration"] == IN_PROGRESS]
-        if open_channels:
-            raise BadRequest(
-                "All channels must complete migration before the team: still in migration mode: "
-                + ", ".join(sorted(open_channels))
-            )
+        if any(c["_migration"] == IN_PROGRESS for c in self._team_channels(team_id)):
+            # Observed wording; General counts (docs/graph-contract.md#team-completion).
+            raise BadRequest("All channels must be finalized before team.")
         self.store.patch("teams", team_id, {"_migration": COMPLETED})
 
     # --------------------------------------------------------------- channels
@@ -312,7 +313,7 @@ class Graph:
         created = self._backdated(body, mode, "channelCreationMode")
         name = self._checked_channel_name(body.get("displayName"))
         self._check_name_free(team_id, name)
-        if mode == MIGRATION and team["_migration"] != IN_PROGRESS:
+        if mode == MIGRATION and not self._takes_migration_channels(team):
             raise BadRequest("Migration channels can only be created in a team under migration.")
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
@@ -348,6 +349,16 @@ class Graph:
             rendered.update({"id": channel["id"], "displayName": name, "description": channel["description"]})
             return 202, rendered
         return 201, public(channel)
+
+    def _takes_migration_channels(self, team: Record) -> bool:
+        """A team under migration whose General is still open: once General completed, Graph refuses new migration
+        channels in the team (docs/graph-contract.md#team-completion)."""
+        return bool(team["_migration"] == IN_PROGRESS and self.primary_channel(team["id"])["_migration"] == IN_PROGRESS)
+
+    def primary_channel(self, team_id: str) -> Record:
+        """GET /teams/{t}/primaryChannel: the General channel, which exists from the team's creation."""
+        self.team(team_id)
+        return next(c for c in self._team_channels(team_id) if c["_general"])
 
     def _channel_members(self, team_id: str, body: dict[str, Any]) -> list[Member]:
         """A private channel's members are a subset of its team's: Graph refuses anyone else (and the team has
@@ -497,19 +508,24 @@ class Graph:
         return name
 
     def start_migration(self, conv: Record, body: dict[str, Any], app_id: str) -> None:
-        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions)."""
+        """startMigration on a channel or chat (docs/graph-contract.md#migration-sessions): the timestamp may
+        only move the conversation's creation into the past; without one, the session starts now."""
         if conv["_kind"] == "chat" and conv["chatType"] == "meeting":
             raise BadRequest("Meeting chats cannot be put into migration mode.")
         if conv["_migration"] == IN_PROGRESS:
             raise BadRequest("The conversation is already in migration mode.")
         stamp = body.get("conversationCreationDateTime")
-        if stamp is not None:
+        if stamp is None:
+            # Without the timestamp Graph takes the current time as the earliest a message may carry.
+            self.store.patch("conversations", conv["id"], {"_floor": self.clock.now_ms()})
+        else:
             created = self._parse_time(stamp, "conversationCreationDateTime")
             if created >= conv["_created"]:
                 raise BadRequest(
                     "conversationCreationDateTime must be older than the conversation's current createdDateTime."
                 )
-            self.store.patch("conversations", conv["id"], {"_created": created, "createdDateTime": format_ms(created)})
+            fields = {"_created": created, "createdDateTime": format_ms(created), "_floor": None}
+            self.store.patch("conversations", conv["id"], fields)
         self.store.patch("conversations", conv["id"], {"_migration": IN_PROGRESS, "_ownerApp": app_id})
 
     def complete_migration(self, conv: Record, app_id: str) -> None:
@@ -625,6 +641,11 @@ class Graph:
                 f"createdDateTime {format_ms(created)} must be later than the {conv['_kind']}'s createdDateTime "
                 f"{format_ms(conv['_created'])}."
             )
+        if created <= (conv.get("_floor") or 0):
+            raise BadRequest(
+                f"createdDateTime {format_ms(created)} must be later than {format_ms(conv['_floor'])}, when this "
+                "migration session started without a conversationCreationDateTime."
+            )
         if root is not None and created < root["_created"]:
             raise BadRequest(f"A reply cannot be older than its thread root ({root['createdDateTime']}).")
         hosted = self._check_hosted(body.get("hostedContents") or [], content)
@@ -662,7 +683,7 @@ class Graph:
         message_type: str = "message",
         message_id: str | None = None,
     ) -> Record:
-        message_id = message_id or str(created)
+        message_id = message_id or (str(uuid.uuid4().int % 10**19) if self.reading.opaque_message_ids else str(created))
         base = self._message_url(conv, message_id, reply_to)
         hosted_ids = []
         for image in hosted:
@@ -682,7 +703,7 @@ class Graph:
             "replyToId": reply_to,
             "etag": message_id,
             "messageType": message_type,
-            "createdDateTime": stamp,
+            "createdDateTime": _varying_precision(stamp) if self.reading.varying_time_precision else stamp,
             "lastModifiedDateTime": stamp,
             "lastEditedDateTime": None,
             "deletedDateTime": None,
@@ -1282,6 +1303,16 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _varying_precision(stamp: str) -> str:
+    """`…SS.fffZ` as Graph answers it (docs/graph-contract.md#observed-behaviour): trailing zeros of the fraction
+    dropped (`.580` as `.58`, `.000` as no fraction), else seven digits; the same instant either way."""
+    seconds, fraction = stamp[:19], stamp[20:23]
+    if fraction.endswith("0"):
+        trimmed = fraction.rstrip("0")
+        return f"{seconds}.{trimmed}Z" if trimmed else f"{seconds}Z"
+    return f"{seconds}.{fraction}0000Z"
 
 
 def _export_key(message: Record) -> odata.ExportKey:

@@ -70,11 +70,14 @@ def collection(call: Call, context: str, items: list[Record], page_size: int = 1
 # ----------------------------------------------------------------------- teams
 @route("POST", "/teams", MIGRATE, kind="create_team")
 def create_team(graph: Graph, call: Call) -> Reply:
+    """202 with the operation's and the team's paths, in the form the `location` reading switch names
+    (docs/graph-contract.md#long-running-operations)."""
     team_id, op_id = graph.create_team(call.json(), call.caller.app_id)
-    return Reply(
-        status=202,
-        headers={"Location": f"/teams/{team_id}/operations/{op_id}", "Content-Location": f"/teams/{team_id}"},
-    )
+    if graph.reading.location == "reference":
+        team, operation = f"/teams('{team_id}')", f"/operations('{op_id}')"
+    else:
+        team, operation = f"/teams/{team_id}", f"/operations/{op_id}"
+    return Reply(status=202, headers={"Location": team + operation, "Content-Location": team})
 
 
 @route("GET", rf"{TEAM}/operations/(?P<op>{ID})", READ_TEAM | MIGRATE, kind="team_read")
@@ -84,7 +87,15 @@ def get_operation(graph: Graph, call: Call) -> Reply:
 
 @route("GET", TEAM, READ_TEAM, kind="team_read")
 def get_team(graph: Graph, call: Call) -> Reply:
-    return ok(graph.render_team(call.params["team"]))
+    return ok(_mode_shown(graph, call, graph.render_team(call.params["team"])))
+
+
+def _mode_shown(graph: Graph, call: Call, record: Record) -> Record:
+    """`record` without `migrationMode` on v1.0 unless the reading serves it there; beta always has it
+    (docs/graph-contract.md#observed-behaviour)."""
+    if call.version == "v1.0" and not graph.reading.migration_mode_on_v1:
+        return {key: value for key, value in record.items() if key != "migrationMode"}
+    return record
 
 
 @route("POST", rf"{TEAM}/completeMigration", MIGRATE)
@@ -159,7 +170,13 @@ def export_user(graph: Graph, call: Call) -> Reply:
 # ------------------------------------------------------------------ channels
 @route("GET", rf"{TEAM}/channels", READ_CHANNELS, kind="team_read")
 def list_channels(graph: Graph, call: Call) -> Reply:
-    return collection(call, f"teams('{call.params['team']}')/channels", graph.list_channels(call.params["team"]))
+    channels = [_mode_shown(graph, call, c) for c in graph.list_channels(call.params["team"])]
+    return collection(call, f"teams('{call.params['team']}')/channels", channels)
+
+
+@route("GET", rf"{TEAM}/primaryChannel", READ_CHANNELS, kind="team_read")
+def primary_channel(graph: Graph, call: Call) -> Reply:
+    return ok(_mode_shown(graph, call, graph.render_conversation(graph.primary_channel(call.params["team"]))))
 
 
 @route("POST", rf"{TEAM}/channels", CREATE_CHANNEL, kind="channel_write")
@@ -170,7 +187,9 @@ def create_channel(graph: Graph, call: Call) -> Reply:
 
 @route("GET", CHANNEL, READ_CHANNELS, kind="team_read")
 def get_channel(graph: Graph, call: Call) -> Reply:
-    return ok(graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
+    return ok(
+        _mode_shown(graph, call, graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
+    )
 
 
 @route("PATCH", CHANNEL, CHANNEL_WRITE, kind="channel_write")
@@ -307,7 +326,7 @@ def create_chat(graph: Graph, call: Call) -> Reply:
 
 @route("GET", CHAT, READ_CHATS)
 def get_chat(graph: Graph, call: Call) -> Reply:
-    return ok(graph.render_conversation(graph.chat(call.params["chat"])))
+    return ok(_mode_shown(graph, call, graph.render_conversation(graph.chat(call.params["chat"]))))
 
 
 @route("POST", rf"{CHAT}/startMigration", MIGRATE)
@@ -324,7 +343,7 @@ def complete_chat(graph: Graph, call: Call) -> Reply:
 
 @route("GET", rf"/users/(?P<user>{ID})/chats", READ_CHATS)
 def user_chats(graph: Graph, call: Call) -> Reply:
-    return collection(call, "chats", graph.user_chats(call.params["user"]))
+    return collection(call, "chats", [_mode_shown(graph, call, c) for c in graph.user_chats(call.params["user"])])
 
 
 # --------------------------------------------------------------------- users

@@ -22,6 +22,7 @@ import requests
 from migrator.errors import InputError
 
 if TYPE_CHECKING:
+    from migrator.emulator.reading import Reading
     from migrator.graph.config import GraphConfig
 
 DEMO_TENANT = "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"
@@ -107,7 +108,9 @@ class _Process:
 
 
 class EmulatorProcess(_Process):
-    """`with EmulatorProcess(directory=...) as emu:` gives `emu.url`, `emu.ca`, `emu.graph_config()`."""
+    """`with EmulatorProcess(directory=...) as emu:` gives `emu.url`, `emu.ca`, `emu.graph_config()`.
+
+    `reading` chooses how strictly it reads Graph (emulator/reading.py); the default is the strict reading."""
 
     name = "Graph emulator"
 
@@ -119,11 +122,13 @@ class EmulatorProcess(_Process):
         faults: str = "",
         extra_args: list[str] | None = None,
         startup_timeout: float = 60.0,
+        reading: Reading | None = None,
     ):
         super().__init__(tls_dir, extra_args, startup_timeout)
         self.directory = directory
         self.state = state
         self.faults = faults
+        self.reading = reading
 
     def command(self) -> list[str]:
         args = ["serve"]
@@ -133,6 +138,8 @@ class EmulatorProcess(_Process):
             args += ["--state", str(self.state)]
         if self.faults:
             args += ["--faults", self.faults]
+        if self.reading is not None:
+            args += self.reading.cli_args()
         return args
 
     def graph_config(self, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_SECRET) -> GraphConfig:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator.emulator.app import EmulatorApp, Limits
@@ -11,6 +11,7 @@ from migrator.emulator.faults import Faults
 from migrator.emulator.identity import Identity
 from migrator.emulator.listen import EmulatorConfigError, serve_https
 from migrator.emulator.models import Graph
+from migrator.emulator.reading import Reading
 from migrator.emulator.store import Store
 
 
@@ -27,11 +28,12 @@ class EmulatorSettings:
     seed: int | None = None
     token_lifetime: int = 3599
     provision_delay: float = 0.2
+    reading: Reading = field(default_factory=Reading)
 
 
 def build_app(settings: EmulatorSettings) -> EmulatorApp:
     directory = load_directory(settings.directory)
-    graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay)
+    graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay, reading=settings.reading)
     limits = Limits(channel_rps=settings.channel_rps, tenant_rps=settings.tenant_rps)
     return EmulatorApp(
         graph, Identity(directory, settings.token_lifetime), Faults.parse(settings.faults, settings.seed), limits

@@ -21,6 +21,7 @@ from migrator.graph.errors import (
 from migrator.graph.ratelimit import RateLimiter
 from migrator.graph.session import GraphSession
 from migrator.graph.stats import GraphStats
+from migrator.graph.urls import team_id_in
 
 __all__ = [
     "AuthenticationError",
@@ -44,4 +45,5 @@ __all__ = [
     "UnauthorizedError",
     "json_object",
     "object_id",
+    "team_id_in",
 ]

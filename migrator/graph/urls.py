@@ -8,6 +8,7 @@ limit is per channel or chat, whatever the call.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 from migrator.graph.errors import ForeignHostError
@@ -16,6 +17,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _KNOWN_VERSIONS = frozenset({"v1.0", "beta"})
 # Collection-wide actions whose position looks like an id but names no single chat/channel.
 _COLLECTION_ACTIONS = frozenset({"getallmessages", "allmessages", "getallretainedmessages", "delta"})
+# `/teams('{id}')` (the Graph reference's form) or `/teams/{id}` (the import articles'), anywhere in a path.
+_TEAM_SEGMENT = re.compile(r"/teams(?:\('([^'/]+)'\)|/([^/()']+))")
 
 
 class GraphUrls:
@@ -68,6 +71,13 @@ class GraphUrls:
         if segments and segments[0] in self._versions:
             segments = segments[1:]
         return segments
+
+
+def team_id_in(location: str) -> str | None:
+    """The team id a `Location` or `Content-Location` of `POST /teams` names, in either form Graph writes
+    (docs/graph-contract.md#long-running-operations); None when it names no team."""
+    match = _TEAM_SEGMENT.search(unquote(urlsplit(location).path))
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def _is_absolute(url: str) -> bool:

@@ -95,7 +95,7 @@ def _render_target(out_dir: Path, root: Path, label: str) -> TargetIndex:
         info = meta.get("conversations", {}).get(conversation, {})
         page = path.with_suffix(".html")
         page.write_text(_conversation_page(root, conversation, info, target.name, messages), encoding="utf-8")
-        times = sorted(m["createdDateTime"] for m in messages)
+        times = sorted((m["createdDateTime"] for m in messages), key=parse_ms)  # varying precision: by instant
         target.conversations.append(
             Conversation(
                 name=info.get("name") or conversation,

@@ -141,7 +141,8 @@ class TargetArchive:
         """Write the attachment list, rebuilt from every version on disk so it never misses one; returns its length."""
         rows = sorted(
             {tuple(r.items()): r for r in self.attachments}.values(),
-            key=lambda r: (r["conversation"], r["createdDateTime"], r["message"], r["name"]),
+            # Graph answers times with varying precision: order by the instant, never the text.
+            key=lambda r: (r["conversation"], parse_ms(r["createdDateTime"]), r["message"], r["name"]),
         )
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ATTACHMENTS_FILE

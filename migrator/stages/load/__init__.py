@@ -2,7 +2,7 @@
 
 Order per team: create it in migration mode → create its standard channels →
 (per channel, channels and chats in parallel) upload files, post messages,
-completeMigration → completeMigration on the team → add members and owners →
+completeMigration → completeMigration on General, last, then on the team → add members and owners →
 its private channels (created with their members, who must be team members
 by then, and reopened with startMigration) → their messages and completion.
 Chats are created with their members and startMigration alongside the
@@ -95,7 +95,7 @@ def load(
     return result
 
 
-Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None]]
+Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None] | None]
 
 
 def _planned(
@@ -194,7 +194,8 @@ def _add_channel(
     if isinstance(channel_id, Refusal):
         outcome.refused("not created", channel_id)
         return
-    complete = partial(provisioner.complete_channel, team_id, channel_id)
+    # General is completed with its team, after every other channel exists and is completed (complete_team).
+    complete = None if channel.general else partial(provisioner.complete_channel, team_id, channel_id)
     work.append((f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from migrator.graph import ConflictError, GraphClient, GraphError, NotFoundError, object_id
+from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, POSTED, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
@@ -39,10 +39,15 @@ class ConversationLoader:
         self.on_message = on_message or (lambda key, started: None)
 
     def run(
-        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]
+        self,
+        base: str,
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        complete: Callable[[], None] | None,
     ) -> None:
-        """`base` is the channel's or chat's path; `complete` its completeMigration. A refusal that stops this
-        conversation (its files folder, its completion) is recorded on it, and the other conversations go on."""
+        """`base` is the channel's or chat's path; `complete` its completeMigration, or None for a team's General
+        channel, which its team completes once everything landed (the outcome then says it is ready). A refusal
+        that stops this conversation (its files folder, its completion) is recorded on it, and the others go on."""
         outcome.start()
         try:
             entry = self.journal.conversation(conv.key)
@@ -57,7 +62,7 @@ class ConversationLoader:
             outcome.finish()
 
     def _load(
-        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]
+        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None] | None
     ) -> None:
         urls = self._uploads(base, conv, outcome)
         self._messages(base, conv, urls, outcome)
@@ -165,17 +170,11 @@ class ConversationLoader:
         return message_id
 
     def _landed(self, target: str, created: str) -> dict[str, Any] | None:
-        """The message at `created` in this thread or channel: by id first (Teams ids are the epoch ms), else by
-        listing.
-        """
-        try:
-            found = self.client.get_json(f"{target}/{parse_ms(created)}")
-            if found.get("createdDateTime") == created:
-                return found
-        except NotFoundError:
-            pass
+        """The message at `created` in this thread or channel, found by listing and comparing parsed times: ids
+        are opaque and Graph answers times with varying precision (docs/graph-contract.md#observed-behaviour)."""
+        wanted = parse_ms(created)
         return next(
-            (m for m in self.client.paginate(target, params={"$top": "50"}) if m.get("createdDateTime") == created),
+            (m for m in self.client.paginate(target, params={"$top": "50"}) if _at(m) == wanted),
             None,
         )
 
@@ -187,14 +186,27 @@ class ConversationLoader:
         log.warning("%s: %s failed: %s (request-id %s)", conv.key, key, reason, request_id or "-")
 
     # ------------------------------------------------------------ completion
-    def _complete(self, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None]) -> None:
+    def _complete(
+        self, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None] | None
+    ) -> None:
         """Close the conversation only when everything landed: after completeMigration nothing more can be imported."""
         incomplete = outcome.failed or len(self.journal.uploads(conv.key)) < len(conv.uploads)
         if incomplete and not self.complete_with_failures:
             return  # left in migration mode, so another load can retry what failed
+        if complete is None:  # General: its team completes it (Provisioner.complete_team)
+            outcome.completed = True
+            return
         refused = attempt(complete)
         if isinstance(refused, Refusal):
             outcome.refused("completeMigration refused", refused)
             return  # still in migration mode: the next load completes it
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True
+
+
+def _at(message: dict[str, Any]) -> int | None:
+    """A listed message's time in ms, or None when Graph gave none that parses."""
+    try:
+        return parse_ms(str(message.get("createdDateTime")))
+    except ValueError:
+        return None

@@ -20,17 +20,19 @@ from migrator.graph import (
     NotFoundError,
     RateLimiter,
     object_id,
+    team_id_in,
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
 from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.outcome import Refusal, attempt
-from migrator.timestamps import parse_ms
+from migrator.timestamps import format_ms, parse_ms
 
 log = logging.getLogger("migrator.load")
 LOST_ANSWER_ATTEMPTS = 4  # channel creations sent again after an answer was lost and no channel appeared
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
+IN_PROGRESS, MIGRATED = "inProgress", "completed"  # Graph's migrationMode values
 
 
 class Provisioner:
@@ -73,7 +75,8 @@ class Provisioner:
             self.journal.set_team(team.key, CREATED, team_id=found)
             return found
         operation = self.client.resolve(response.headers["Location"])
-        team_id = response.headers.get("Content-Location", "").rstrip("/").split("/")[-1].strip("()'") or None
+        # Provisional until the operation names the team; either form Graph writes the path in.
+        team_id = team_id_in(response.headers.get("Content-Location") or response.headers["Location"])
         self.journal.set_team(team.key, REQUESTED, team_id=team_id, operation=operation)
         return self._await(team, operation)
 
@@ -112,7 +115,8 @@ class Provisioner:
                 found = self.client.get_json(f"/teams/{group_id}")
             except NotFoundError:
                 continue  # still provisioning or not a team
-            if found.get("createdDateTime") == team.created and self.journal.team_key_of(group_id) is None:
+            same_time = found.get("createdDateTime") and parse_ms(found["createdDateTime"]) == parse_ms(team.created)
+            if same_time and self.journal.team_key_of(group_id) is None:
                 return group_id
         return None
 
@@ -134,8 +138,9 @@ class Provisioner:
         entry = self.journal.conversation(channel.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
+        found: str | None
         if channel.general:
-            found = self._find_channel(team_id, "General")
+            found = self.general_channel(team_id)
         elif channel.membership == "private" or self._team_completed(team_key):
             found = entry.graph_id if entry and entry.graph_id else self._create_open_channel(team_id, channel)
             if found is None:
@@ -193,20 +198,26 @@ class Provisioner:
         return None
 
     def start_migration(self, base: str, created: str) -> None:
-        """startMigration backdated to the conversation's planned creation; a re-run finds it already open."""
-        current = self.client.get_json(base)
-        if current.get("migrationMode") == "inProgress":
-            return
-        existing = current.get("createdDateTime")
-        # The creation time can only move into the past; an older existing chat keeps its own.
-        body = (
-            {"conversationCreationDateTime": created} if not existing or parse_ms(created) < parse_ms(existing) else {}
-        )
+        """startMigration backdated to the conversation's planned creation (docs/graph-contract.md#migration-sessions).
+
+        The timestamp is always sent: without it Graph takes the current time as the earliest a message may carry.
+        It must be older than the conversation's current creation, so an existing conversation older than the plan
+        is opened 1 ms before its own creation. A 400 is an earlier run's session still open only when a read
+        shows it in migration mode."""
+        existing = self.client.get_json(base).get("createdDateTime")
+        stamp = parse_ms(created) if not existing else min(parse_ms(created), parse_ms(existing) - 1)
+        body = {"conversationCreationDateTime": format_ms(stamp)}
         try:
             self.client.request("POST", f"{base}/startMigration", json=body, idempotent=True)
         except BadRequestError:
-            if self.client.get_json(base).get("migrationMode") != "inProgress":
+            if self.migration_mode(base) != IN_PROGRESS:
                 raise
+
+    def migration_mode(self, base: str) -> str | None:
+        """A channel's or chat's `migrationMode`, read on beta: v1.0 does not return it
+        (docs/graph-contract.md#observed-behaviour). Only ever used to reconcile a refused call."""
+        mode = self.client.get_json(base, version="beta").get("migrationMode")
+        return mode if isinstance(mode, str) else None
 
     # ------------------------------------------------------------------ chats
     def chat(self, chat: PlannedConversation) -> str:
@@ -239,10 +250,12 @@ class Provisioner:
 
     def _find_chat(self, chat: PlannedConversation) -> str | None:
         """The chat a POST whose answer was lost created: same type, topic and members, never put into
-        migration mode, and not already another conversation's in the journal."""
+        migration mode (read on beta, where `migrationMode` is served), and not already another conversation's in
+        the journal."""
         wanted = sorted(m.user_id for m in chat.members)
         topic = chat.display_name if chat.membership == "group" else None
-        for found in self.client.paginate(f"/users/{wanted[0]}/chats", params={"$expand": "members"}):
+        chats = self.client.paginate(f"/users/{wanted[0]}/chats", params={"$expand": "members"}, version="beta")
+        for found in chats:
             members = sorted(m["userId"] for m in found.get("members", []))
             if (
                 (found.get("chatType"), found.get("topic") or None, members) == (chat.membership, topic or None, wanted)
@@ -270,38 +283,45 @@ class Provisioner:
         try:
             self.client.request("POST", f"{base}/completeMigration", idempotent=True)
         except BadRequestError:
-            if self.client.get_json(base).get("migrationMode") == "inProgress":
+            if self.migration_mode(base) != MIGRATED:
                 raise
             log.info("%s was already out of migration mode", base)
 
     def complete_team(self, team: PlannedTeam, team_id: str) -> None:
-        """Every channel still in migration mode (General included), then the team."""
+        """Every channel of the team the journal knows, then General, then the team
+        (docs/graph-contract.md#team-completion).
+
+        Decided from the journal, never from `migrationMode` (v1.0 does not return it). General is completed here,
+        last, whether or not a planned conversation maps to it: once it is, Graph refuses new migration channels in
+        the team, and the team's completion is refused while it is open. A 400 on the team's completeMigration is
+        an error unless a read shows the team already out of migration mode (an earlier run's lost answer)."""
         if self._team_completed(team.key):
             return
-        for found in self.client.paginate(f"/teams/{team_id}/channels"):
-            if found.get("migrationMode") == "inProgress":
-                self.complete_channel(team_id, found["id"])
+        general = self.general_channel(team_id)
+        known = self.journal.team_conversations(team.key)
+        for key, entry in known.items():
+            if entry.graph_id and entry.graph_id != general and entry.state == CREATED:
+                self.complete_channel(team_id, entry.graph_id)
+                self.journal.set_conversation(key, team.key, COMPLETED)
+        self.complete_channel(team_id, general)
+        for key, entry in known.items():
+            if entry.graph_id == general:
+                self.journal.set_conversation(key, team.key, COMPLETED)
         try:
             self.client.request("POST", f"/teams/{team_id}/completeMigration", idempotent=True)
-        except BadRequestError:
-            if not self._accepts_members(team, team_id):
-                raise
-            log.info("team %s was already out of migration mode (an earlier answer was lost)", team_id)
+        except BadRequestError as error:
+            if self.client.get_json(f"/teams/{team_id}", version="beta").get("migrationMode") != MIGRATED:
+                raise ProvisionError(
+                    f"team {team.display_name!r}: Teams refused to complete its migration ({error.message}, "
+                    f"request-id {error.request_id or '-'}) with every channel and General completed; load again, "
+                    "and if it persists report the request-id to Microsoft support"
+                ) from error
+            log.info("team %s was already out of migration mode", team_id)
         self.journal.set_team(team.key, COMPLETED)
 
-    def _accepts_members(self, team: PlannedTeam, team_id: str) -> bool:
-        """Whether the team is out of migration mode, after its completion was answered 400: Graph shows a
-        team's mode nowhere, but adds members only once the team completed (graph-contract.md#team-completion,
-        #members), so its first member is added as the proof; a 400 is never taken as "already done"."""
-        if not team.members:
-            return False
-        first = team.members[0]
-        try:
-            self._add_member(team_id, first)
-        except BadRequestError:
-            return False
-        self.journal.add_member(team.key, first.user_id)
-        return True
+    def general_channel(self, team_id: str) -> str:
+        """The team's General channel (`GET /teams/{t}/primaryChannel`), which exists from the team's creation."""
+        return object_id(self.client.get_json(f"/teams/{team_id}/primaryChannel"))
 
     def _team_completed(self, team_key: str) -> bool:
         """Whether the team is out of migration mode (its completeMigration answered)."""
