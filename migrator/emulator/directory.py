@@ -104,6 +104,13 @@ def _build(raw: dict[str, Any], origin: Path) -> Directory:
         unknown = [m for m in chat.get("members", []) if m not in users]
         if unknown:
             raise DirectoryError(f"{origin}: chats[{index}] names members not in users: {unknown}")
+        for number, seed in enumerate(chat.get("messages", [])):
+            for place, reaction in enumerate(seed.get("reactions", [])):
+                if reaction.get("user") not in users or not reaction.get("reactionType"):
+                    raise DirectoryError(
+                        f"{origin}: chats[{index}].messages[{number}].reactions[{place}] needs a reactionType and "
+                        "a user of the directory"
+                    )
     return Directory(
         tenant_id=tenant.get("id", "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"),
         domain=tenant.get("domain", "contoso.example"),

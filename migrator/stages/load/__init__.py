@@ -27,7 +27,7 @@ from pathlib import Path
 
 from migrator.capacity import CapacityLimits
 from migrator.graph import GraphClient
-from migrator.journal import Journal
+from migrator.journal import COMPLETED, Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
@@ -202,7 +202,8 @@ def _add_channel(
 def _finish_team(provisioner: Provisioner, team: PlannedTeam, team_id: str, result: LoadOutcome) -> None:
     """Complete the team and add its members once, and only once, every channel completed."""
     keys = {ch.key for ch in team.channels if ch.membership != "private"}
-    open_channels = [c.name for c in result.conversations if c.key in keys and not c.completed]
+    outcomes = [c for c in result.conversations if c.key in keys]
+    open_channels = [c.name for c in outcomes if not (c.completed or c.ready)]
     if open_channels:
         result.teams_blocked[team.display_name] = (
             "channels still in migration mode because something failed: "
@@ -211,6 +212,9 @@ def _finish_team(provisioner: Provisioner, team: PlannedTeam, team_id: str, resu
         )
         return
     refused = attempt(partial(provisioner.complete_team, team, team_id))
+    for general in (c for c in outcomes if c.ready):  # completed by complete_team, before the team itself
+        entry = provisioner.journal.conversation(general.key)
+        general.completed = entry is not None and entry.state == COMPLETED
     if isinstance(refused, Refusal):
         result.teams_blocked[team.display_name] = f"completeMigration refused: {refused}; load again"
         return

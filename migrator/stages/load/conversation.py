@@ -46,8 +46,9 @@ class ConversationLoader:
         complete: Callable[[], None] | None,
     ) -> None:
         """`base` is the channel's or chat's path; `complete` its completeMigration, or None for a team's General
-        channel, which its team completes once everything landed (the outcome then says it is ready). A refusal
-        that stops this conversation (its files folder, its completion) is recorded on it, and the others go on."""
+        channel, which its team completes once everything landed (the outcome then says it is `ready`). A refusal that
+        stops this conversation (its files folder, its completion) is recorded on it, and the other conversations go
+        on."""
         outcome.start()
         try:
             entry = self.journal.conversation(conv.key)
@@ -194,7 +195,7 @@ class ConversationLoader:
         if incomplete and not self.complete_with_failures:
             return  # left in migration mode, so another load can retry what failed
         if complete is None:  # General: its team completes it (Provisioner.complete_team)
-            outcome.completed = True
+            outcome.ready = True
             return
         refused = attempt(complete)
         if isinstance(refused, Refusal):

@@ -61,6 +61,7 @@ class ConversationOutcome:
     failed: int = 0
     uploads: int = 0
     completed: bool = False
+    ready: bool = False  # General: everything landed, completed with its team (Provisioner.complete_team)
     reasons: Counter[str] = field(default_factory=Counter)
     request_ids: dict[str, list[str]] = field(default_factory=dict)  # reason → Graph's request-ids (the first few)
     started: float = 0.0

@@ -294,7 +294,7 @@ class Provisioner:
         Decided from the journal, never from `migrationMode` (v1.0 does not return it). General is completed here,
         last, whether or not a planned conversation maps to it: once it is, Graph refuses new migration channels in
         the team, and the team's completion is refused while it is open. A 400 on the team's completeMigration is
-        an error unless a read shows the team already out of migration mode (an earlier run's lost answer)."""
+        an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`)."""
         if self._team_completed(team.key):
             return
         general = self.general_channel(team_id)
@@ -309,19 +309,29 @@ class Provisioner:
                 self.journal.set_conversation(key, team.key, COMPLETED)
         try:
             self.client.request("POST", f"/teams/{team_id}/completeMigration", idempotent=True)
-        except BadRequestError as error:
-            if self.client.get_json(f"/teams/{team_id}", version="beta").get("migrationMode") != MIGRATED:
-                raise ProvisionError(
-                    f"team {team.display_name!r}: Teams refused to complete its migration ({error.message}, "
-                    f"request-id {error.request_id or '-'}) with every channel and General completed; load again, "
-                    "and if it persists report the request-id to Microsoft support"
-                ) from error
-            log.info("team %s was already out of migration mode", team_id)
+        except BadRequestError:
+            if not self._accepts_members(team, team_id):
+                raise
+            log.info("team %s was already out of migration mode (an earlier answer was lost)", team_id)
         self.journal.set_team(team.key, COMPLETED)
 
     def general_channel(self, team_id: str) -> str:
         """The team's General channel (`GET /teams/{t}/primaryChannel`), which exists from the team's creation."""
         return object_id(self.client.get_json(f"/teams/{team_id}/primaryChannel"))
+
+    def _accepts_members(self, team: PlannedTeam, team_id: str) -> bool:
+        """Whether the team is out of migration mode, after its completion was answered 400: Graph shows a
+        team's mode nowhere, but adds members only once the team completed (graph-contract.md#team-completion,
+        #members), so its first member is added as the proof; a 400 is never taken as "already done"."""
+        if not team.members:
+            return False
+        first = team.members[0]
+        try:
+            self._add_member(team_id, first)
+        except BadRequestError:
+            return False
+        self.journal.add_member(team.key, first.user_id)
+        return True
 
     def _team_completed(self, team_key: str) -> bool:
         """Whether the team is out of migration mode (its completeMigration answered)."""
