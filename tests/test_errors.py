@@ -35,6 +35,7 @@ INTERNAL = {
     "migrator.emulator.errors.TokenError",
     "migrator.stages.transform.split.SplitError",  # a bug guard: no input can cause it
     "migrator.slack.download.Refusal",  # a download that is not the file is counted and listed instead
+    "migrator.stages.export.runner._Stopped",  # a target stopping with the run: reported as its status instead
 }
 
 BAD_INPUT = [
