@@ -125,7 +125,10 @@ def test_a_different_sender_filter_on_an_existing_archive_exits_2(tenant, tmp_pa
 def test_without_credentials_the_embedded_emulator_is_used(monkeypatch, tmp_path: Path):
     for name in ("MIGRATOR_TENANT_ID", "MIGRATOR_CLIENT_ID", "MIGRATOR_CLIENT_SECRET", "MIGRATOR_CLIENT_CERT"):
         monkeypatch.delenv(name, raising=False)
-    result = invoke("user", ADA, "--out", str(tmp_path / "out"), "--emulator-dir", str(tmp_path / "emu"))
+    # The embedded emulator serves the default directory (sample_data/directory.json), where Ada has another id.
+    result = invoke(
+        "user", "ada@contoso.example", "--out", str(tmp_path / "out"), "--emulator-dir", str(tmp_path / "emu")
+    )
     assert result.exit_code == 0, result.output
     assert "the embedded Graph emulator" in result.output and (tmp_path / "emu" / "state.jsonl").exists()
 

@@ -1133,11 +1133,27 @@ class Graph:
         users = [self.user(uid) for uid in self.directory.users]
         if not filter_text:
             return users
+        listed = re.fullmatch(r"\s*id\s+in\s*\((.*)\)\s*", filter_text)
+        if listed:
+            return self._users_in(users, listed.group(1))
         match = re.fullmatch(r"\s*(mail|userPrincipalName|displayName)\s+eq\s+'((?:[^']|'')*)'\s*", filter_text)
         if not match:
             raise BadRequest(f"Unsupported filter for /users: {filter_text}")
         prop, value = match.group(1), match.group(2).replace("''", "'").lower()
         return [u for u in users if (u.get(prop) or "").lower() == value]
+
+    @staticmethod
+    def _users_in(users: list[Record], values: str) -> list[Record]:
+        """`id in ('a','b',…)`: at most 15 values, as Graph allows by default (graph-contract.md#directory-look-ups)."""
+        ids = re.findall(r"'((?:[^']|'')*)'", values)
+        if not ids or len(ids) != values.count(",") + 1:
+            raise BadRequest(f"Invalid filter clause: id in ({values})")
+        if len(ids) > limits.USERS_IN_FILTER_MAX:
+            raise BadRequest(
+                f"Too many values in the 'in' operator: {len(ids)}; the maximum is {limits.USERS_IN_FILTER_MAX}."
+            )
+        wanted = {value.replace("''", "'").lower() for value in ids}
+        return [u for u in users if str(u["id"]).lower() in wanted]
 
     # ----------------------------------------------------------------- export
     def export_scope_team(self, team_id: str, model: str | None) -> list[str]:
