@@ -128,7 +128,7 @@ def _print_estimate(
     from migrator.reports.html import duration
     from migrator.stages.load.estimate import estimate
 
-    rows, seconds = estimate(manifest, teams, journal, workers, chats=chats)
+    rows, seconds, longest = estimate(manifest, teams, journal, workers, chats=chats)
     counts = Counter(row.kind for row in rows)
     typer.echo(
         f"dry run: nothing is sent. {len(teams)} teams: {counts['channel']} channels, "
@@ -143,6 +143,10 @@ def _print_estimate(
     for entry in manifest.archive:
         typer.echo(f"  archive (not imported): {entry['name']}: {entry['messages']} messages, {entry['reason']}")
     typer.echo(f"dry run: about {duration(seconds)} in all")
+    if longest is not None:
+        links = [link for link in (longest.first, longest.then) if link is not None]
+        chain = " then ".join(f"{key} ({duration(seconds)} at 5/s)" for key, seconds in links)
+        typer.echo(f"dry run: decided by {longest.name}: {chain}")
 
 
 def reset(
