@@ -79,6 +79,7 @@ def run_load(
     """Load and print the outcome; True when every planned message landed (the reports say what did not)."""
     from migrator.cli.progress import LoadBars
     from migrator.graph import GraphClient
+    from migrator.graph.aimd import AdaptiveRate
     from migrator.journal import Journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
@@ -102,7 +103,8 @@ def run_load(
                 f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
                 f"messages into {target.description}"
             )
-            with GraphClient(target.config) as client, LoadBars() as progress:
+            pace = AdaptiveRate(settings.import_budget)
+            with GraphClient(target.config, pace=pace) as client, LoadBars() as progress:
                 options = LoadOptions(
                     settings.workers, only, complete_with_failures, import_budget=settings.import_budget
                 )
