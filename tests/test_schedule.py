@@ -75,7 +75,18 @@ class FakeProvisioner:
         self.journal = FakeJournal()
         self.client = None
 
+    creating = 0
+    most_at_once = 0
+    counting = threading.Lock()
+
     def team(self, planned: PlannedTeam) -> str:
+        """Awaits the creation's operation for a while, as Graph makes it do."""
+        with FakeProvisioner.counting:
+            FakeProvisioner.creating += 1
+            FakeProvisioner.most_at_once = max(FakeProvisioner.most_at_once, FakeProvisioner.creating)
+        time.sleep(0.05)
+        with FakeProvisioner.counting:
+            FakeProvisioner.creating -= 1
         return planned.key
 
     def channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str:
@@ -131,5 +142,6 @@ def test_a_team_completes_and_opens_its_private_channels_while_another_team_stil
     assert at["created quick/secret"] > at["completed quick"]  # private channels after their team's completion
     assert at["completed slow"] > at["posted slow/big"] and at["created slow/p"] > at["completed slow"]
     assert sorted(result.teams_completed) == ["QUICK", "SLOW"] and not result.teams_blocked
+    assert FakeProvisioner.most_at_once == 2  # the teams' creations were awaited together
     # The biggest channel is created (and so starts) first.
     assert [what for _, what in events if what.startswith("created")][0] == "created slow/big"

@@ -25,6 +25,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -45,6 +46,7 @@ from migrator.stages.load.room import check_room
 from migrator.stages.load.schedule import Scheduler, concurrency
 
 log = logging.getLogger("migrator.load")
+TEAM_CREATORS = 16  # teams whose creation is awaited at once (each POST within Graph's 6 a second)
 __all__ = [
     "AccountsError",
     "LoadError",
@@ -135,11 +137,13 @@ class _Run:
         self._running: dict[str, int] = {}  # team key → its standard channels not finished yet
 
     def provision(self, teams: list[PlannedTeam], chats: list[PlannedConversation], limits: CapacityLimits) -> None:
-        """Teams first (each checked to have room for all its channels, private ones too, before the first channel is
-        created), then standard channels and chats longest-first, each posting as soon as it exists."""
+        """Teams first, created concurrently (their async operations polled together, within Graph's limits: see
+        Provisioner), each checked to have room for all its channels, private ones too, before the first channel is
+        created; then standard channels and chats longest-first, each posting as soon as it exists."""
         team_ids: dict[str, str] = {}
-        for team in teams:
-            team_id = attempt(partial(self.provisioner.team, team))
+        with ThreadPoolExecutor(max_workers=TEAM_CREATORS, thread_name_prefix="team") as creators:
+            answers = list(creators.map(lambda team: attempt(partial(self.provisioner.team, team)), teams))
+        for team, team_id in zip(teams, answers, strict=True):
             if isinstance(team_id, Refusal):
                 self.result.teams_blocked[team.display_name] = f"not created: {team_id}; fix the cause and load again"
                 _not_created(team, team.channels, "its team was not created (see Teams)", self.result)
