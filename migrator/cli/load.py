@@ -104,7 +104,10 @@ def run_load(
                 f"messages into {target.description}"
             )
             pace = AdaptiveRate(settings.import_budget)
-            with GraphClient(target.config, pace=pace) as client, LoadBars() as progress:
+            with (
+                GraphClient(target.config, pace=pace) as client,
+                LoadBars(pacing=lambda: (pace.rate, client.stats.snapshot().get("throttled", 0))) as progress,
+            ):
                 options = LoadOptions(
                     settings.workers, only, complete_with_failures, import_budget=settings.import_budget
                 )

@@ -96,8 +96,10 @@ def load(
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
+    path = critical_path(teams, chats)
+    progress.chains(path.follow)
     with Scheduler(concurrency(options.workers, options.import_budget)) as scheduler:
-        run = _Run(provisioner, loader, scheduler, result, critical_path(teams, chats))
+        run = _Run(provisioner, loader, scheduler, result, path)
         run.provision(teams, chats, manifest.capacity)
         scheduler.wait()
     order = {conv.key: index for index, (_, conv) in enumerate(planned)}

@@ -49,6 +49,7 @@ class Chain:
 class CriticalPath:
     chains: tuple[Chain, ...]
     remaining: dict[str, float]  # conversation key → seconds of the longest chain through it, from its start
+    follow: list[tuple[list[str], list[str]]]  # per chain, the keys that may run first, and those that follow them
 
     @property
     def seconds(self) -> float:
@@ -74,6 +75,7 @@ def critical_path(
     left of them after an earlier run) sent at `rps`."""
     chains: list[Chain] = []
     remaining: dict[str, float] = {}
+    follow: list[tuple[list[str], list[str]]] = []
     for team in teams:
         standard = [(c.key, requests(c) / rps) for c in team.channels if c.membership != "private"]
         private = [(c.key, requests(c) / rps) for c in team.channels if c.membership == "private"]
@@ -82,8 +84,10 @@ def critical_path(
         for key, seconds in standard:
             remaining[key] = seconds + (then[1] if then else 0.0)
         remaining.update(private)
+        follow.append(([key for key, _ in standard], [key for key, _ in private]))
     for chat in chats:
         link = (chat.key, requests(chat) / rps)
         chains.append(Chain(chat.display_name or chat.key, link, None))
         remaining[chat.key] = link[1]
-    return CriticalPath(tuple(chains), remaining)
+        follow.append(([chat.key], []))
+    return CriticalPath(tuple(chains), remaining, follow)
