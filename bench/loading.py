@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.naive import naive_load
+from migrator.critical import critical_path
 from migrator.emulator.app import Limits
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient, RateLimiter
@@ -20,7 +21,6 @@ from migrator.journal import Journal
 from migrator.limits import CHANNEL_RPS
 from migrator.plan import Manifest
 from migrator.stages.load import LoadOptions, load
-from migrator.stages.load.critical import critical_path
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.schedule import concurrency
 
@@ -77,7 +77,7 @@ def run_ours(emulator: EmulatorProcess, plan_dir: Path, workers: int, per_channe
 
 @dataclass(frozen=True)
 class MakespanRun:
-    """A load with no options, against the physical limit of its plan (migrator.stages.load.critical)."""
+    """A load with no options, against the physical limit of its plan (migrator.critical)."""
 
     conversations: int
     seconds: float  # the whole load, as the consultant waits for it

@@ -25,7 +25,7 @@ class LoadProgress(Protocol):
         loading began, for its rate."""
 
     def chains(self, chains: list[tuple[list[str], list[str]]]) -> None:
-        """The conversations that follow one another (migrator.stages.load.critical): per team its standard channels,
+        """The conversations that follow one another (migrator.critical): per team its standard channels,
         then its private ones; per chat itself. The longest chain left is the time the load still needs."""
 
 

@@ -1,12 +1,12 @@
-"""The critical path of a load (migrator.stages.load.critical): the physical limit, and the order it gives."""
+"""The critical path of a load (migrator.critical): the physical limit, and the order it gives."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from migrator.critical import chain_requests, critical_path, planned_requests
 from migrator.plan import PlannedConversation, PlannedTeam, PlannedUpload
-from migrator.stages.load.critical import critical_path, planned_requests
 
 
 def conv(key: str, messages: int, membership: str = "standard", uploads: int = 0) -> PlannedConversation:
@@ -67,3 +67,9 @@ def test_the_limit_is_at_least_every_conversation_and_at_most_all_of_a_team(size
     each = [planned_requests(c) / 5 for c in channels]
     assert max(each) <= path.seconds <= sum(each) + 1e-9
     assert all(path.priority(c.key) <= path.seconds + 1e-9 for c in channels)
+
+
+def test_a_chain_in_requests_is_the_largest_standard_then_the_largest_private():
+    assert chain_requests([10, 30, 20], [5, 7]) == 37
+    assert chain_requests([12], []) == 12
+    assert chain_requests([], []) == 0

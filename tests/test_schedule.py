@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import migrator.stages.load as load_stage
+from migrator.critical import critical_path
 from migrator.journal import COMPLETED
 from migrator.plan import PlannedConversation, PlannedTeam
-from migrator.stages.load.critical import critical_path
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
 from migrator.stages.load.schedule import Scheduler, concurrency
 from test_critical_path import conv, team

@@ -136,7 +136,7 @@ class LoadBars(_Drawing):
         self._chains = chains
 
     def critical_left(self) -> float:
-        """Seconds the longest chain still needs at 5 messages/s per conversation (migrator.stages.load.critical)."""
+        """Seconds the longest chain still needs at 5 messages/s per conversation (migrator.critical)."""
         with self._lock:
             left = dict(self._left)
 

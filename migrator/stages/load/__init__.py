@@ -8,7 +8,7 @@ by then, and reopened with startMigration) → their messages and completion.
 Chats are created with their members and startMigration alongside the
 standard channels. Each team goes through this on its own, while other teams
 still post; every conversation posts as soon as it exists, the one with the
-longest critical path left first (critical.py, schedule.py), as many at once
+longest critical path left first (migrator/critical.py, schedule.py), as many at once
 as the import budget holds. Every step is recorded in the journal and
 resumes where it stopped.
 
@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from migrator.capacity import CapacityLimits
+from migrator.critical import CriticalPath, critical_path
 from migrator.graph import GraphClient
 from migrator.journal import COMPLETED, Journal
 from migrator.limits import IMPORT_BUDGET_RPS
@@ -38,7 +39,6 @@ from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
 from migrator.stages.load.conversation import ConversationLoader
-from migrator.stages.load.critical import CriticalPath, critical_path
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner

@@ -2,7 +2,7 @@
 
 The import runs at 5 requests/s per channel with conversations in parallel,
 up to `workers` at once, and the import budget caps the total; the estimate is
-the longest of the critical path (migrator.stages.load.critical, the same the
+the longest of the critical path (migrator.critical, the same the
 scheduler orders conversations by), the conversations scheduled longest-first
 on `workers`, and the total over the budget, plus the teams' provisioning.
 """
@@ -13,9 +13,9 @@ import heapq
 from dataclasses import dataclass
 
 from migrator import limits
+from migrator.critical import Chain, critical_path
 from migrator.journal import POSTED, Journal
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
-from migrator.stages.load.critical import Chain, critical_path
 
 
 @dataclass

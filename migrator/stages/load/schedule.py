@@ -1,4 +1,4 @@
-"""Which conversation posts next: the one with the longest critical path left (migrator.stages.load.critical).
+"""Which conversation posts next: the one with the longest critical path left (migrator.critical).
 
 Conversations run on at most `workers` threads; each paces itself at 5
 requests/s (the client's RateLimiter), so threads are not the unit of pacing,

@@ -18,7 +18,7 @@ job is to hide it behind posting.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from migrator.limits import CHANNEL_RPS
@@ -63,6 +63,12 @@ class CriticalPath:
     def priority(self, key: str) -> float:
         """What a conversation's start decides: the longer, the sooner it should start."""
         return self.remaining.get(key, 0.0)
+
+
+def chain_requests(standard: Iterable[int], private: Iterable[int]) -> int:
+    """A team's chain in requests: its largest standard channel, then its largest private channel (a chat: its own
+    requests as `standard`, no `private`). `analyse` estimates with this from the export, before any plan exists."""
+    return max(standard, default=0) + max(private, default=0)
 
 
 def critical_path(
