@@ -60,6 +60,7 @@ class ConversationOutcome:
     already: int = 0  # had landed before (journal, or a 409 reconciled)
     failed: int = 0
     uploads: int = 0
+    chat_files_fallback: int = 0  # chat files put in the migration account's OneDrive: their sender has none
     completed: bool = False
     ready: bool = False  # General: everything landed, completed with its team (Provisioner.complete_team)
     reasons: Counter[str] = field(default_factory=Counter)
