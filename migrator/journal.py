@@ -264,6 +264,15 @@ class Journal:
         )
         return DriveFileEntry(*row) if row else None
 
+    def drive_files(self, conv_key: str) -> dict[str, DriveFileEntry]:
+        """Upload key -> how far each of a chat's files got (verify reads the shared ones back)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT upload_key, state, owner, drive_id, item_id, web_url FROM drive_files WHERE conv_key = ?",
+                (conv_key,),
+            ).fetchall()
+        return {key: DriveFileEntry(*entry) for key, *entry in rows}
+
     def set_drive_file(
         self, conv_key: str, upload_key: str, state: str, owner: str, item: tuple[str, str, str] | None = None
     ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graphkit import ADA, ALAN, GRACE, RawGraph
+from graphkit import ADA, ALAN, GRACE, KATHERINE, RawGraph
 from migrator.graph import GraphClient
 from migrator.journal import UPLOADED, UPLOADING, Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedUpload, write_lines
@@ -20,6 +20,7 @@ from migrator.stages.load.chatfiles import CHAT_FILES_FOLDER, SHARE, onedrive_ta
 from migrator.stages.load.uploads import upload_to
 from migrator.timestamps import format_ms, parse_ms
 from test_load import run_load
+from test_verify import findings, run_verify
 
 MIGRATION = "a0000000-0000-4000-8000-000000000001"  # the demo directory's migration account
 START = parse_ms("2021-03-01T09:00:00.000Z")
@@ -183,3 +184,32 @@ def test_a_file_whose_sender_and_migration_account_lack_onedrive_fails_with_its_
     assert not outcome.ok and outcome.total("posted") == 0 and outcome.total("failed") == 4
     reasons = " ".join(r for c in outcome.conversations for r in c.reasons)
     assert "has no OneDrive, and neither has the migration account" in reasons
+
+
+def test_verify_reads_chat_files_back_and_names_a_wrong_audience_or_changed_bytes(graph, emulator, tmp_path):
+    """The privacy proof for chat files: verify fails when a file is shared beyond its chat, or not with a member."""
+    chat_plan(tmp_path)
+    journal = tmp_path / "journal.sqlite"
+    assert run_load(emulator, tmp_path, journal).ok
+    clean = run_verify(emulator, tmp_path, journal)
+    assert clean.ok and findings(clean)["mismatched"] == []
+    with Journal(journal, readonly=True) as read:
+        files = read.drive_files("chats/trio")
+    big, notes = files["chats/trio/F0"], files["chats/trio/F1"]
+    graph.ok(
+        "POST",
+        f"/drives/{big.drive_id}/items/{big.item_id}/invite",
+        json={**SHARE, "recipients": [{"objectId": KATHERINE}]},
+    )
+    put = graph.call(
+        "PUT",
+        f"/users/{ADA}/drive/root:/{CHAT_FILES_FOLDER}/notes 1.txt:/content",
+        params={"@microsoft.graph.conflictBehavior": "replace"},
+        data=b"changed",
+    )
+    assert put.status_code == 200 and put.json()["id"] == notes.item_id
+    mismatched = findings(run_verify(emulator, tmp_path, journal))["mismatched"]
+    details = " | ".join(detail for conversation, _, detail in mismatched if conversation == "chats/trio")
+    assert f"attachment big.bin: shared with people outside the chat: {KATHERINE}" in details
+    assert "attachment notes.txt: its bytes differ" in details
+    assert all(conversation == "chats/trio" for conversation, _, _ in mismatched)
