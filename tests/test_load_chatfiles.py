@@ -5,6 +5,12 @@ members, journalled so that a re-run after a crash uploads and grants nothing tw
 from __future__ import annotations
 
 import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -33,10 +39,13 @@ CHATS = [
 ]
 
 
-def chat_plan(plan_dir: Path) -> Manifest:
-    """Two chats, each file its own message; Ada sends a 'notes.txt' in both (a name taken in her folder)."""
+def chat_plan(
+    plan_dir: Path, planned: list[tuple[str, str, list[str], list[tuple[str, str, bytes]]]] = CHATS
+) -> Manifest:
+    """Chats whose files are each their own message; by default two, Ada sending a 'notes.txt' in both (a name
+    taken in her folder)."""
     chats = []
-    for number, (key, kind, members, files) in enumerate(CHATS):
+    for number, (key, kind, members, files) in enumerate(planned):
         uploads, lines = [], []
         for index, (sender, name, data) in enumerate(files):
             upload = PlannedUpload(
@@ -92,11 +101,12 @@ def graph(emulator) -> RawGraph:
     return RawGraph(emulator)
 
 
-def landed_files(graph: RawGraph, journal: Path) -> dict[str, tuple[str, str, set[str], str]]:
-    """File name in the message -> (sha256 of the bytes read back, owner, people it is shared with, stored name)."""
-    found = {}
+def landed_files(graph: RawGraph, journal: Path, keys: list[str] | None = None) -> list[tuple[str, ...]]:
+    """(chat type/attachment name, sha256 of the bytes read back, owner, people it is shared with, stored name) of
+    every attachment of the chats `keys` (by default CHATS), in message order."""
+    found = []
     with Journal(journal, readonly=True) as read:
-        chat_ids = [read.conversation_id(key) for key, *_ in CHATS]
+        chat_ids = [read.conversation_id(key) for key in keys or [key for key, *_ in CHATS]]
     for chat in (graph.ok("GET", f"/chats/{chat_id}") for chat_id in chat_ids):
         for message in graph.ok("GET", f"/chats/{chat['id']}/messages")["value"]:
             for attachment in message["attachments"]:
@@ -108,11 +118,14 @@ def landed_files(graph: RawGraph, journal: Path) -> dict[str, tuple[str, str, se
                 (owner,) = [p["grantedToV2"]["user"]["id"] for p in permissions if p["roles"] == ["owner"]]
                 shared = {p["grantedToV2"]["user"]["id"] for p in permissions if p["roles"] == ["read"]}
                 assert all(p["invitation"]["signInRequired"] for p in permissions if p["roles"] == ["read"])
-                found[f"{chat['chatType']}/{attachment['name']}"] = (
-                    hashlib.sha256(data).hexdigest(),
-                    owner,
-                    shared,
-                    item["name"],
+                found.append(
+                    (
+                        f"{chat['chatType']}/{attachment['name']}",
+                        hashlib.sha256(data).hexdigest(),
+                        owner,
+                        shared,
+                        item["name"],
+                    )
                 )
     return found
 
@@ -128,12 +141,12 @@ def test_chat_files_land_in_the_senders_onedrive_shared_with_exactly_the_chat(gr
     outcome = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert outcome.ok and outcome.total("posted") == 4 and outcome.total("uploads") == 4
     assert outcome.total("chat_files_fallback") == 1  # Alan has no OneDrive
-    assert landed_files(graph, tmp_path / "journal.sqlite") == {
-        "oneOnOne/notes.txt": (hashlib.sha256(b"ada's notes").hexdigest(), ADA, {ALAN}, "notes.txt"),
-        "oneOnOne/turing.txt": (hashlib.sha256(b"alan").hexdigest(), MIGRATION, {ADA, ALAN}, "turing.txt"),
-        "group/big.bin": (hashlib.sha256(BIG).hexdigest(), GRACE, {ADA, ALAN}, "big.bin"),
-        "group/notes.txt": (hashlib.sha256(b"other notes").hexdigest(), ADA, {GRACE, ALAN}, "notes 1.txt"),
-    }
+    assert sorted(landed_files(graph, tmp_path / "journal.sqlite")) == [
+        ("group/big.bin", hashlib.sha256(BIG).hexdigest(), GRACE, {ADA, ALAN}, "big.bin"),
+        ("group/notes.txt", hashlib.sha256(b"other notes").hexdigest(), ADA, {GRACE, ALAN}, "notes 1.txt"),
+        ("oneOnOne/notes.txt", hashlib.sha256(b"ada's notes").hexdigest(), ADA, {ALAN}, "notes.txt"),
+        ("oneOnOne/turing.txt", hashlib.sha256(b"alan").hexdigest(), MIGRATION, {ADA, ALAN}, "turing.txt"),
+    ]
     assert folder_names(graph, ADA) == ["notes 1.txt", "notes.txt"]  # renamed, never overwritten
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0 and again.total("uploads") == 0
@@ -213,3 +226,31 @@ def test_verify_reads_chat_files_back_and_names_a_wrong_audience_or_changed_byte
     assert f"attachment big.bin: shared with people outside the chat: {KATHERINE}" in details
     assert "attachment notes.txt: its bytes differ" in details
     assert all(conversation == "chats/trio" for conversation, _, _ in mismatched)
+
+
+def test_kill_minus_nine_during_chat_files_uploads_and_grants_nothing_twice(graph, emulator, tmp_path, tenant):
+    """Real kills at random moments of uploading, sharing and posting; the last run completes, and every file, grant
+    and message exists exactly once."""
+    people = [ADA, GRACE, ALAN]
+    files = [(people[i % 3], f"file-{i % 4}.txt", f"file {i}".encode()) for i in range(18)]
+    chat_plan(tmp_path, [("chats/trio", "group", people, files)])
+    command = [sys.executable, "-m", "migrator", "load", str(tmp_path)]
+    rng = random.Random(30)
+    for _ in range(3):
+        started = emulator.operator("stats")["totals"]["requests"]
+        loader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+        while emulator.operator("stats")["totals"]["requests"] < started + 10 and loader.poll() is None:
+            time.sleep(0.05)  # kill only once this run is working
+        time.sleep(rng.uniform(0.0, 2.0))
+        loader.send_signal(signal.SIGKILL)
+        loader.wait()
+    with Journal(tmp_path / "journal.sqlite", readonly=True) as read:
+        assert len(read.uploads("chats/trio")) < len(files), "the kills must have stopped the runs part way"
+    final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert final.returncode == 0, final.stdout + final.stderr
+    stored = {user: folder_names(graph, user) for user in (ADA, GRACE, MIGRATION)}
+    assert sum(len(names) for names in stored.values()) == len(files), f"a file uploaded twice: {stored}"
+    landed = landed_files(graph, tmp_path / "journal.sqlite", keys=["chats/trio"])
+    assert sorted(sha for _, sha, *_ in landed) == sorted(hashlib.sha256(data).hexdigest() for *_, data in files)
+    for _, _, owner, shared, _ in landed:
+        assert shared == set(people) - {owner}, "each other member holds exactly one read permission"
