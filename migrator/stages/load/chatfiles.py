@@ -56,7 +56,7 @@ class ChatFiles:
         for planned in (u for u in conv.uploads if u.key not in urls):
             try:
                 owner, item = self._uploaded(conv, planned, rate_key, outcome)
-                self._share(item, owner, members, rate_key)
+                outcome.grants += self._share(item, owner, members, rate_key)
             except GraphError as error:
                 outcome.refused(f"upload {planned.name}", Refusal.of(error))
                 continue
@@ -131,16 +131,19 @@ class ChatFiles:
             None,
         )
 
-    def _share(self, item: dict[str, Any], owner: str, members: list[str], rate_key: str) -> None:
-        """Read access for every member of the chat but the file's owner, without an invitation e-mail."""
+    def _share(self, item: dict[str, Any], owner: str, members: list[str], rate_key: str) -> int:
+        """Read access for every member of the chat but the file's owner, without an invitation e-mail; returns the
+        requests sent (0 or 1)."""
         recipients = [{"objectId": member} for member in members if member != owner]
-        if recipients:
-            json_object(
-                self.client.request(
-                    "POST",
-                    f"/drives/{item['driveId']}/items/{item['id']}/invite",
-                    json={**SHARE, "recipients": recipients},
-                    rate_key=rate_key,
-                    idempotent=True,  # a repeated invitation adds nobody
-                )
+        if not recipients:
+            return 0
+        json_object(
+            self.client.request(
+                "POST",
+                f"/drives/{item['driveId']}/items/{item['id']}/invite",
+                json={**SHARE, "recipients": recipients},
+                rate_key=rate_key,
+                idempotent=True,  # a repeated invitation adds nobody
             )
+        )
+        return 1
