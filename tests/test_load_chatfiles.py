@@ -23,6 +23,7 @@ from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedU
 from migrator.stages.export.files import share_id
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.load.chatfiles import CHAT_FILES_FOLDER, SHARE, onedrive_target
+from migrator.stages.load.estimate import estimate
 from migrator.stages.load.uploads import upload_to
 from migrator.timestamps import format_ms, parse_ms
 from test_load import run_load
@@ -254,3 +255,9 @@ def test_kill_minus_nine_during_chat_files_uploads_and_grants_nothing_twice(grap
     assert sorted(sha for _, sha, *_ in landed) == sorted(hashlib.sha256(data).hexdigest() for *_, data in files)
     for _, _, owner, shared, _ in landed:
         assert shared == set(people) - {owner}, "each other member holds exactly one read permission"
+
+
+def test_the_estimate_counts_a_chat_files_upload_and_its_grant(tmp_path):
+    manifest = chat_plan(tmp_path)
+    rows, _ = estimate(manifest, [], None, workers=1)
+    assert [(row.messages, row.uploads, row.grants, row.requests) for row in rows] == [(2, 2, 2, 8), (2, 2, 2, 8)]

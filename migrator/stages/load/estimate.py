@@ -23,11 +23,12 @@ class ChannelEstimate:
     already: int
     uploads: int
     kind: str = "channel"  # channel | private channel | chat
+    grants: int = 0  # a chat's files still to share with it (one invite each, after its upload)
 
     @property
     def requests(self) -> int:
-        """Messages and files still to send, plus the files folder and completeMigration."""
-        return self.messages - self.already + self.uploads + 2
+        """Messages and files still to send (and a chat file's grant), plus the files folder and completeMigration."""
+        return self.messages - self.already + self.uploads + self.grants + 2
 
 
 def estimate(
@@ -53,14 +54,10 @@ def estimate(
             if conv.membership == "private"
             else "channel"
         )
+        uploads = sum(1 for u in conv.uploads if u.key not in known)
         rows.append(
             ChannelEstimate(
-                team_name,
-                conv.display_name,
-                conv.messages,
-                done,
-                sum(1 for u in conv.uploads if u.key not in known),
-                kind,
+                team_name, conv.display_name, conv.messages, done, uploads, kind, uploads if kind == "chat" else 0
             )
         )
     finish = [0.0] * max(1, workers)
