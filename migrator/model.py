@@ -66,6 +66,9 @@ FROM_FETCH = "from_fetch"
 # In `User.extra`: the ids of the workspaces (`Source.workspaces`) whose people list names this person, in an export
 # holding several (Slack Enterprise Grid); absent otherwise.
 IN_WORKSPACES = "workspaces"
+# In `Message.extra`: the id of the workspace a message was posted in, where an export of several workspaces says
+# (Slack's `team`, which the Slack reader keeps in `extra` as it is).
+POSTED_IN = "team"
 
 
 class FileStatus(StrEnum):

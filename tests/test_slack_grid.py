@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from migrator.mapping import load_all
+from migrator.mapping.stage import run_map
 from migrator.model import IN_WORKSPACES, ConversationKind
 from migrator.sources import open_source
 from migrator.sources.slack import SlackExport
+from migrator.stages.analyse import run_analyse
 from tests.slackkit import REPO, message, zip_folder
+from tests.test_map import edit, fake_lookup, line_of, problems_of
 
 GRID = REPO / "sample_data" / "slack-grid"
 ENG, SALES = "T0ENG", "T0SALES"
@@ -98,3 +102,62 @@ def test_a_workspace_folder_without_channels_json_is_quarantined_whole(tmp_path:
         assert "its 3 files are not read" in export.quarantine[0].error
         assert not export.ignored
         assert {c.workspace for c in export.conversations()} == {"", ENG}
+
+
+# --- map: one team per workspace ------------------------------------------------
+
+
+@pytest.fixture
+def drafted(tmp_path: Path) -> Path:
+    out = tmp_path / "mappings"
+    run_map(GRID, out, fake_lookup, fallback="migration@contoso.example")
+    return out
+
+
+def test_map_drafts_one_team_per_workspace_and_org_channels_where_most_was_posted(drafted: Path) -> None:
+    files = load_all(drafted)
+    teams = files.mappings.teams
+    assert {k: t.name for k, t in teams.items()} == {
+        "northwind-engineering": "Northwind Engineering",
+        "northwind-sales": "Northwind Sales",
+    }
+    # each team's members: its workspace's people, then the members of the org-level channels drafted into it
+    assert teams["northwind-engineering"].members == ("U0ADA", "U0GRACE", "U0MEI", "U0ALAN")
+    assert teams["northwind-sales"].members == ("U0MEI", "U0ALAN", "U0ADA")
+    routes = {r.source: (r.team, r.channel) for r in files.mappings.routes}
+    assert routes["C0ENGGEN"] == ("northwind-engineering", "General")
+    assert routes["C0SALGEN"] == ("northwind-sales", "General")
+    assert routes["C0SALRND"] == ("northwind-sales", "random") and routes["C0ENGRND"] == (
+        "northwind-engineering",
+        "random",
+    )
+    assert routes["C0ALL"] == ("northwind-engineering", "announcements")  # 2 of its 3 posts were made in Engineering
+    assert routes["C0LAUNCH"] == ("northwind-sales", "launch-2026")
+    text = (drafted / "migration.yaml").read_text(encoding="utf-8")
+    assert (
+        "team: northwind-engineering  # org-level channel shared by 2 workspaces: drafted into Northwind Engineering, "
+        "where 2 of its 3 posts were made" in text
+    )
+    assert "team: northwind-sales  # org-level channel whose 3 posts were all made in Northwind Sales" in text
+    assert problems_of(drafted) == []
+
+
+def test_map_check_reports_a_channel_name_of_two_workspaces_landing_in_one_team(drafted: Path) -> None:
+    edit(
+        drafted,
+        "  - source: C0SALRND\n    name: random\n    team: northwind-sales",
+        "  - source: C0SALRND\n    name: random\n    team: northwind-engineering",
+    )
+    (problem,) = problems_of(drafted)
+    assert f":{line_of(drafted, 'source: C0SALRND')}: C0SALRND goes into northwind-engineering/random" in problem
+    assert (
+        "(#random of Northwind Sales and #random of Northwind Engineering: the channel name of two workspaces "
+        "landing in one team)" in problem
+    )
+
+
+def test_analyse_drafts_the_same_teams_as_map(tmp_path: Path) -> None:
+    inventory = run_analyse(GRID, tmp_path / "analyse")
+    where = {c["id"]: c["destination"] for c in inventory["channels"]}
+    assert where["C0ALL"] == "Northwind Engineering / announcements"
+    assert where["C0SALGEN"] == "Northwind Sales / General"

@@ -111,6 +111,8 @@ def append_conversation(
                 entry.yaml_add_eol_comment(route.note, "target")
         if route.kind != CHAT:
             entry["team"], entry["channel"] = route.team, route.channel
+            if route.note and route.kind in (None, CHANNEL):  # why the draft chose this team (an org-level channel)
+                entry.yaml_add_eol_comment(route.note, "team")
     if route.merge:
         entry["merge"] = True
     entries.append(entry)

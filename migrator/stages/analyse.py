@@ -38,9 +38,8 @@ from migrator.mapping import (
     chat_fallback_reason,
     check_against,
     conversation_label,
-    draft_mappings,
+    draft_source,
     load_all,
-    messages_in,
     resolve_targets,
 )
 from migrator.model import (
@@ -59,7 +58,6 @@ from migrator.model import (
 from migrator.reports.analyse import write
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
-from migrator.sources.products import product
 
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
 _DAY_US = 86_400 * 1_000_000
@@ -519,15 +517,7 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
     otherwise the draft `map` would write (and no files)."""
     conversations = source.conversations()
     if path is None:
-        made_by = product(source.kind)
-        draft = draft_mappings(
-            Path("mappings") / MIGRATION_FILE,
-            source.workspace,
-            conversations,
-            None,
-            product=made_by,
-            activity=messages_in(source),
-        )
+        draft = draft_source(Path("mappings") / MIGRATION_FILE, source, None)
         return resolve_targets(draft, conversations), None
     files = load_all(path)
     resolved = resolve_targets(files.mappings, conversations)
