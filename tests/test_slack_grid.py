@@ -14,7 +14,7 @@ from migrator.mapping.stage import run_map
 from migrator.model import IN_WORKSPACES, ConversationKind
 from migrator.sources import open_source
 from migrator.sources.slack import SlackExport
-from migrator.stages.analyse import run_analyse
+from migrator.stages.analyse import run_analyse, summary
 from tests.slackkit import REPO, message, zip_folder
 from tests.test_map import edit, fake_lookup, line_of, problems_of
 
@@ -161,3 +161,29 @@ def test_analyse_drafts_the_same_teams_as_map(tmp_path: Path) -> None:
     where = {c["id"]: c["destination"] for c in inventory["channels"]}
     assert where["C0ALL"] == "Northwind Engineering / announcements"
     assert where["C0SALGEN"] == "Northwind Sales / General"
+
+
+# --- analyse: per workspace ------------------------------------------------------
+
+
+def test_inventory_per_workspace_adds_up_to_the_records_of_the_export(tmp_path: Path) -> None:
+    inventory = run_analyse(GRID, tmp_path / "analyse")
+    records = fixture_records()
+    rows = {row["name"]: row for row in inventory["workspaces"]}
+    assert [(r["level"], r["conversations"], r["people"]) for r in rows.values()] == [
+        ("workspace", 4, 3),
+        ("workspace", 2, 2),
+        ("organisation", 4, 4),
+    ]
+    assert rows["Northwind Engineering"]["messages"] == records["Northwind Engineering"]
+    assert rows["Northwind Sales"]["messages"] == records["Northwind Sales"]
+    assert rows["Northwind"]["messages"] == records[""]
+    assert sum(r["messages"] for r in rows.values()) == inventory["totals"]["messages"] == sum(records.values())
+    assert sum(r["conversations"] for r in rows.values()) == inventory["totals"]["conversations"]
+    belongs = {c["id"]: c["workspace"] for c in inventory["channels"]}
+    assert belongs["C0ALL"] == "organisation: shared by 2 workspaces"
+    assert belongs["C0LAUNCH"] == "organisation: Northwind Sales"
+    assert belongs["G0LEADS"] == "Northwind Engineering"
+    assert "Northwind Sales (workspace): 2 conversations, 2 messages, 2 people" in summary(inventory)
+    html = (tmp_path / "analyse" / "report.html").read_text(encoding="utf-8")
+    assert "<h3>Workspaces</h3>" in html and "organisation: shared by 2 workspaces" in html

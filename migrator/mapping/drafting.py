@@ -27,8 +27,8 @@ from migrator.mapping.model import (
 )
 from migrator.mapping.names import safe_channel_name, slug
 from migrator.mapping.split import Activity, fits_one_team, own_team, split_team
-from migrator.mapping.workspaces import Posts, home, posts_in
-from migrator.model import IN_WORKSPACES, Conversation, ConversationKind, Source, User, Workspace
+from migrator.mapping.workspaces import Posts, home, listed_by, posts_in
+from migrator.model import Conversation, ConversationKind, Source, User, Workspace
 from migrator.sources.products import Product, product
 
 
@@ -113,8 +113,7 @@ def draft_workspaces(
 def _workspace_people(space: Workspace, org_channels: list[Conversation], users: Mapping[str, User]) -> tuple[str, ...]:
     """A workspace team's members: the people its users list names, then the members of the org-level channels
     drafted into it (who could read them in Slack, from whichever workspace)."""
-    listed = (u.id for u in users.values() if space.id in u.extra.get(IN_WORKSPACES, ()))
-    return tuple(dict.fromkeys([*listed, *(m for c in org_channels for m in c.members)]))
+    return tuple(dict.fromkeys([*listed_by(space, users.values()), *(m for c in org_channels for m in c.members)]))
 
 
 def draft_mappings(

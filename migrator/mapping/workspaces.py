@@ -12,14 +12,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from migrator.model import POSTED_IN, Conversation, Message, Source, Workspace
+from migrator.model import IN_WORKSPACES, POSTED_IN, Conversation, Message, Source, User, Workspace
 
 Posts = Callable[[Conversation], Counter[str]]  # a conversation's messages per workspace id they were posted in
 
 
+def posted_in(message: Message) -> str | None:
+    """The id of the workspace a message was posted in, when its export says."""
+    value = message.extra.get(POSTED_IN)
+    return str(value) if value else None
+
+
 def posts_by_workspace(messages: Iterable[Message]) -> Counter[str]:
     """How many of these messages were posted in each workspace (by id); messages naming none are not counted."""
-    return Counter(str(m.extra[POSTED_IN]) for m in messages if m.extra.get(POSTED_IN))
+    return Counter(w for m in messages if (w := posted_in(m)))
 
 
 def posts_in(source: Source) -> Posts:
@@ -47,3 +53,20 @@ def belongs_to(posts: Counter[str], workspaces: list[Workspace]) -> str:
     "shared by N workspaces"; "" when no post names a workspace of the export."""
     names = [w.name for w in workspaces if posts[w.id]]
     return names[0] if len(names) == 1 else f"shared by {len(names)} workspaces" if names else ""
+
+
+def workspace_label(conv: Conversation, posts: Counter[str], workspaces: list[Workspace]) -> str:
+    """Where a conversation of an export of several workspaces belongs, for the inventory (`ChannelEntry.workspace`):
+    the workspace listing it, or for an org-level one "organisation" and the workspace its posts were made in."""
+    if not workspaces:
+        return ""
+    names = {w.id: w.name for w in workspaces}
+    if conv.workspace:
+        return names.get(conv.workspace, conv.workspace)
+    where = belongs_to(posts, workspaces)
+    return f"organisation: {where}" if where else "organisation"
+
+
+def listed_by(space: Workspace, users: Iterable[User]) -> list[str]:
+    """The ids of the people a workspace's users list names."""
+    return [u.id for u in users if space.id in u.extra.get(IN_WORKSPACES, ())]

@@ -20,7 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from migrator.inventory import ChannelEntry, Estimate, Integrations, Inventory, UserCounts, UserLists
+from migrator.inventory import (
+    ChannelEntry,
+    Estimate,
+    Integrations,
+    Inventory,
+    UserCounts,
+    UserLists,
+    WorkspaceEntry,
+)
 from migrator.limits import (
     CHANNEL_RPS,
     MAX_BODY_BYTES,
@@ -42,6 +50,7 @@ from migrator.mapping import (
     load_all,
     resolve_targets,
 )
+from migrator.mapping.workspaces import listed_by, posted_in, workspace_label
 from migrator.model import (
     FROM_FETCH,
     MISSING_FILE,
@@ -327,13 +336,18 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     targets: Counter[tuple[str, str]] = Counter()  # requests per target channel
     for conv in conversations:
         tally = _Tally()
+        posts: Counter[str] = Counter()  # an org-level conversation's messages per workspace they were posted in
+        org_level = bool(source.workspaces) and not conv.workspace
         for message in source.messages(conv):
             root_us = message.us if not message.is_reply else _root_micros(message)
             tally.add(message, root_us, estimate_html_bytes(message))
             features.add(message)
+            if org_level and (workspace := posted_in(message)):
+                posts[workspace] += 1
         timeline = tally.timeline()
         threads = timeline.pop("threads")
         entry = _channel_entry(source, conv, tally, threads, destination(mappings, conv, user_rows, source.users))
+        entry["workspace"] = workspace_label(conv, posts, source.workspaces)
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
@@ -353,6 +367,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         if source.fetched
         else None,
         "workspace": {"id": source.workspace.id, "name": source.workspace.name},
+        "workspaces": _workspace_entries(source, conversations, channels),
         "channels": channels,
         "users": _user_counts(source),
         "totals": {
@@ -437,7 +452,34 @@ def _channel_entry(
         "files": tally.files,
         "first": micros_to_iso(tally.first) if tally.first is not None else None,
         "last": micros_to_iso(tally.last) if tally.last is not None else None,
+        "workspace": "",
     }
+
+
+def _workspace_entries(
+    source: Source, conversations: list[Conversation], channels: list[ChannelEntry]
+) -> list[WorkspaceEntry]:
+    """Per workspace of an export of several, then for the organisation's own conversations: conversations,
+    messages, people (none for an export of one workspace)."""
+    if not source.workspaces:
+        return []
+    messages = {entry["id"]: entry["messages"] for entry in channels}
+    levels = [(w, "workspace", listed_by(w, source.users.values())) for w in source.workspaces]
+    levels.append((source.workspace, "organisation", list(source.users)))
+    rows: list[WorkspaceEntry] = []
+    for space, level, people in levels:
+        own = [c.id for c in conversations if c.workspace == (space.id if level == "workspace" else "")]
+        rows.append(
+            {
+                "id": space.id,
+                "name": space.name,
+                "level": level,
+                "conversations": len(own),
+                "messages": sum(messages[c] for c in own),
+                "people": len(people),
+            }
+        )
+    return rows
 
 
 def _integrations(logs: list[dict[str, Any]]) -> Integrations:
@@ -577,8 +619,21 @@ def summary(inventory: Inventory) -> str:
             if repaired
             else ""
         ),
+        *(
+            ["per workspace: " + "; ".join(_workspace_line(w) for w in inventory["workspaces"])]
+            if inventory["workspaces"]
+            else []
+        ),
         "destinations: "
         + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]
     return "\n".join(lines)
+
+
+def _workspace_line(row: WorkspaceEntry) -> str:
+    what = "the organisation's own" if row["level"] == "organisation" else "workspace"
+    return (
+        f"{row['name']} ({what}): {row['conversations']} conversations, {row['messages']:,} messages, "
+        f"{row['people']} people"
+    )
