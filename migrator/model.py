@@ -69,6 +69,9 @@ IN_WORKSPACES = "workspaces"
 # In `Message.extra`: the id of the workspace a message was posted in, where an export of several workspaces says
 # (Slack's `team`, which the Slack reader keeps in `extra` as it is).
 POSTED_IN = "team"
+# In `Message.extra`: the organisation of an author from outside the export (a Slack Connect guest of another
+# company), as the reader can name it; the fallback account posts for them naming it, and reports count them apart.
+EXTERNAL_ORG = "external_org"
 
 
 class FileStatus(StrEnum):

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from migratekit import FALLBACK, migrate_sample, plan_sample
 from migrator.mapping import load_all
 from migrator.mapping.stage import run_map
 from migrator.model import IN_WORKSPACES, ConversationKind
+from migrator.plan import read_lines
 from migrator.sources import open_source
 from migrator.sources.slack import SlackExport
 from migrator.stages.analyse import run_analyse, summary
@@ -70,13 +72,13 @@ def test_zipped_grid_export_reads_the_same(tmp_path: Path) -> None:
 
 def test_a_channel_with_folders_at_two_levels_is_read_from_both(tmp_path: Path) -> None:
     root = shutil.copytree(GRID, tmp_path / "grid")
-    later = [message("1767800000.000100", "one more day", user="U0MEI", team=SALES)]
+    later = [message("1762530000.000100", "one more day", user="U0MEI", team=SALES)]
     (root / "teams" / "Northwind Sales" / "launch-2026").mkdir()
-    (root / "teams" / "Northwind Sales" / "launch-2026" / "2026-01-07.json").write_text(json.dumps(later))
+    (root / "teams" / "Northwind Sales" / "launch-2026" / "2025-11-07.json").write_text(json.dumps(later))
     with SlackExport(root) as export:
         launch = next(c for c in export.conversations() if c.id == "C0LAUNCH")
         days = [day.file for day in export.days(launch)]
-    assert days == ["launch-2026/2026-01-06.json", "teams/Northwind Sales/launch-2026/2026-01-07.json"]
+    assert days == ["launch-2026/2025-11-06.json", "teams/Northwind Sales/launch-2026/2025-11-07.json"]
 
 
 @pytest.mark.parametrize("name", ["..\\evil", "a:b", "tab\there"])
@@ -187,3 +189,37 @@ def test_inventory_per_workspace_adds_up_to_the_records_of_the_export(tmp_path: 
     assert "Northwind Sales (workspace): 2 conversations, 2 messages, 2 people" in summary(inventory)
     html = (tmp_path / "analyse" / "report.html").read_text(encoding="utf-8")
     assert "<h3>Workspaces</h3>" in html and "organisation: shared by 2 workspaces" in html
+
+
+# --- transform and migration -------------------------------------------------------
+
+
+def test_a_slack_connect_guest_posts_through_the_fallback_naming_their_organisation(tmp_path: Path) -> None:
+    result = plan_sample(GRID, tmp_path)
+    authors = result.report["authors"]
+    assert authors["external"] == 1 and authors["fallback_for"]["Pat Rivera (T0ACME)"] == 1
+    lines = [line for _, c in result.manifest.conversations() for line in read_lines(result.plan_dir, c)]
+    (pat,) = [line for line in lines if line["source_ts"] == "1762592700.000200"]
+    assert "Originally posted by <b>Pat Rivera (T0ACME)</b>" in pat["body"]["content"]
+    assert pat["from"]["user"]["displayName"] == FALLBACK
+
+
+def test_the_grid_sample_migrates_per_workspace_and_verifies_clean(emulator, tmp_path: Path) -> None:
+    migration = migrate_sample(emulator, GRID, tmp_path)
+    assert migration.loaded.ok
+    assert migration.verified.ok, migration.verified.as_json()
+    report = migration.plan.report
+    assert report["messages"]["balanced"] and report["quarantined"] == []
+    records = fixture_records()
+    assert report["messages"]["read"] == sum(records.values())  # every record of every level, counted apart
+    teams = {t.display_name: {c.display_name: c.messages for c in t.channels} for t in migration.plan.manifest.teams}
+    assert teams == {
+        "Northwind Engineering": {"announcements": 3, "General": 2, "random": 1, "partner-acme": 2, "eng-leads": 1},
+        "Northwind Sales": {"launch-2026": 3, "General": 1, "random": 1},
+    }
+    # each workspace's own channels hold exactly its records; the org's channels, chats and archive hold the rest
+    assert (
+        sum(teams["Northwind Sales"].values()) - teams["Northwind Sales"]["launch-2026"] == records["Northwind Sales"]
+    )
+    assert sum(teams["Northwind Engineering"].values()) - 3 == records["Northwind Engineering"]
+    assert migration.verified.total("expected") == migration.verified.total("found") == report["messages"]["planned"]

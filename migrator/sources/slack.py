@@ -31,6 +31,7 @@ from typing import IO, Any
 import orjson
 
 from migrator.model import (
+    EXTERNAL_ORG,
     FROM_FETCH,
     IN_WORKSPACES,
     Conversation,
@@ -53,7 +54,16 @@ from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, 
 from migrator.sources.common import ExportReader, Refused, describe, dicts, loads_repaired, str_or_none
 from migrator.sources.fetched import FetchedFolder
 from migrator.sources.products import product
-from migrator.sources.slack_grid import ORG_USERS, TEAMS, Scope, day_folder, is_grid, workspace_folders, workspace_id
+from migrator.sources.slack_grid import (
+    ORG_USERS,
+    TEAMS,
+    Scope,
+    day_folder,
+    external_org,
+    is_grid,
+    workspace_folders,
+    workspace_id,
+)
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -256,6 +266,7 @@ class SlackExport(ExportReader):
         if self._fetch is not None:
             self._add_fetched_emails(self._fetch.emails)
         self.workspace = self._workspace(rel)
+        self._own_teams = frozenset(w.id for w in [self.workspace, *self.workspaces])  # who is not external
         days = self._days_by_folder(rel)
         self._conversations, self._folders = self._read_conversations(scopes, days)
         self._day_files = self._index_days(days)
@@ -600,6 +611,8 @@ class SlackExport(ExportReader):
         except ValueError as exc:
             raise Refused(str(exc)) from exc
         unknown = () if raw.keys() <= _KNOWN else tuple(k for k in raw if k not in _KNOWN)
+        if self._grid and (org := external_org(raw, self._own_teams)):
+            raw[EXTERNAL_ORG] = org
         pop = raw.pop  # modelled fields leave the record as they are read; what stays is `extra`, not copied
         del raw["ts"]
         subtype = pop("subtype", None)

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from migrator.model import Quarantined, User, Workspace
 
@@ -100,3 +101,11 @@ def day_folder(name: str, grid: bool) -> str | None:
     if grid and len(parts) == 4 and parts[0] == TEAMS and parts[3].endswith(".json"):
         return "/".join(parts[:3])
     return None
+
+
+def external_org(raw: dict[str, Any], own: frozenset[str]) -> str | None:
+    """The organisation of a message's author when it is none of the export's (`own`: its workspaces and the
+    organisation): a Slack Connect guest of another company, whose `user_team` is their own workspace. The export
+    names that workspace by id only (its profile copy too), so the id is what the message says."""
+    team = raw.get("user_team")
+    return str(team) if team and team not in own else None
