@@ -223,3 +223,15 @@ def test_the_grid_sample_migrates_per_workspace_and_verifies_clean(emulator, tmp
     )
     assert sum(teams["Northwind Engineering"].values()) - 3 == records["Northwind Engineering"]
     assert migration.verified.total("expected") == migration.verified.total("found") == report["messages"]["planned"]
+
+
+def test_a_workspace_without_users_is_known_by_its_posts_team(tmp_path: Path) -> None:
+    root = shutil.copytree(GRID, tmp_path / "grid")
+    (root / "teams" / "Northwind Sales" / "users.json").unlink()
+    with SlackExport(root) as export:
+        assert [w.id for w in export.workspaces] == [ENG, SALES]
+        assert not export.quarantine
+    (root / "teams" / "Northwind Sales" / "general" / "2025-11-05.json").write_text("[]")
+    (root / "teams" / "Northwind Sales" / "random" / "2025-11-06.json").write_text("[]")
+    with SlackExport(root) as export:
+        assert [w.id for w in export.workspaces] == [ENG, "Northwind Sales"]  # nothing names it: its folder's name

@@ -61,6 +61,7 @@ from migrator.sources.slack_grid import (
     day_folder,
     external_org,
     is_grid,
+    posted_team,
     workspace_folders,
     workspace_id,
 )
@@ -306,13 +307,23 @@ class SlackExport(ExportReader):
         for folder in folders:
             prefix = f"{TEAMS}/{folder}/"
             listed = self._user_list(prefix + "users.json", required=False) if prefix + "users.json" in rel else []
-            space = Workspace(id=workspace_id(listed, folder), name=folder)
+            space = Workspace(id=workspace_id(listed) or self._posted_in(prefix, rel) or folder, name=folder)
             for user in listed:
                 person = self.users.setdefault(user.id, user)  # an org member listed by several workspaces is one
                 person.extra.setdefault(IN_WORKSPACES, []).append(space.id)
             self.workspaces.append(space)
             scopes.append(Scope(prefix, space))
         return scopes
+
+    def _posted_in(self, prefix: str, rel: list[str]) -> str | None:
+        """A workspace whose users.json names no member: the `team` its first day file's posts were made in (that
+        file is read again, and its repairs counted, as its conversation streams; one unreadable here is
+        quarantined then)."""
+        first = next((n for n in sorted(rel) if n.startswith(prefix) and self._day_folder(n)), None)
+        try:
+            return posted_team(_decode_json(self._tree.read(self._prefix + first))[0]) if first else None
+        except (ValueError, OSError, zipfile.BadZipFile):
+            return None
 
     def _find_root(self, names: list[str]) -> str:
         """Exports re-zipped from a folder carry one extra top-level folder: look inside it."""

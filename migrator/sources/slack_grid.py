@@ -83,13 +83,20 @@ def workspace_folders(names: Iterable[str]) -> tuple[list[str], list[Quarantined
     return kept, refused
 
 
-def workspace_id(members: Iterable[User], folder: str) -> str:
+def workspace_id(members: Iterable[User]) -> str | None:
     """The id a workspace folder stands for: the `team_id` most of its active, non-guest people carry (guests and
-    people of other workspaces may be listed too); the folder's name when its users.json names none."""
+    people of other workspaces may be listed too); None when its users.json names none."""
     ids = Counter(
         str(u.extra["team_id"]) for u in members if u.extra.get("team_id") and not (u.deleted or u.is_guest or u.is_bot)
     )
-    return ids.most_common(1)[0][0] if ids else folder
+    return ids.most_common(1)[0][0] if ids else None
+
+
+def posted_team(messages: Any) -> str | None:
+    """The workspace id most of a day file's messages were posted in (their `team`), or None."""
+    posts = messages if isinstance(messages, list) else []
+    teams = Counter(str(m["team"]) for m in posts if isinstance(m, dict) and m.get("team"))
+    return teams.most_common(1)[0][0] if teams else None
 
 
 def day_folder(name: str, grid: bool) -> str | None:
