@@ -235,3 +235,19 @@ def test_a_workspace_without_users_is_known_by_its_posts_team(tmp_path: Path) ->
     (root / "teams" / "Northwind Sales" / "random" / "2025-11-06.json").write_text("[]")
     with SlackExport(root) as export:
         assert [w.id for w in export.workspaces] == [ENG, "Northwind Sales"]  # nothing names it: its folder's name
+
+
+def test_workspaces_whose_names_slug_alike_get_teams_of_their_own(tmp_path: Path) -> None:
+    root = shutil.copytree(GRID, tmp_path / "grid")
+    other = root / "teams" / "northwind sales!"
+    other.mkdir()
+    (other / "channels.json").write_text(
+        json.dumps([{"id": "C0OTHER", "name": "general", "is_general": True, "members": ["U0ALAN"]}])
+    )
+    run_map(root, tmp_path / "mappings", fake_lookup, fallback="migration@contoso.example")
+    files = load_all(tmp_path / "mappings")
+    names = {k: t.name for k, t in files.mappings.teams.items()}
+    assert names["northwind-sales"] == "Northwind Sales" and names["northwind-sales-2"] == "northwind sales!"
+    routes = {r.source: r.team for r in files.mappings.routes}
+    assert routes["C0SALGEN"] == "northwind-sales" and routes["C0OTHER"] == "northwind-sales-2"
+    assert files.mappings.teams["northwind-sales-2"].members == ("U0ALAN",)  # nobody listed: its channels' people

@@ -96,10 +96,13 @@ def draft_workspaces(
             or (c.id in placed and placed[c.id][0] is space)
             or (n == 0 and not c.workspace and c.id not in placed)
         ]
-        draft = draft_mappings(
-            path, space, own, reference, rows, source.users, product=product, limits=limits, activity=activity
+        draft = _own_keys(
+            draft_mappings(
+                path, space, own, reference, rows, source.users, product=product, limits=limits, activity=activity
+            ),
+            teams,
         )
-        people = _workspace_people(space, [c for c in own if c.id in placed], source.users)
+        people = _workspace_people(space, own, placed, source.users)
         teams.update((k, t if t.members is not None else replace(t, members=people)) for k, t in draft.teams.items())
         routes += [
             replace(r, note=placed[r.source][1]) if r.source in placed and not r.note else r for r in draft.routes
@@ -110,10 +113,31 @@ def draft_workspaces(
     return Mappings(path=path, source=reference, teams=teams, routes=tuple(routes), split=tuple(split))
 
 
-def _workspace_people(space: Workspace, org_channels: list[Conversation], users: Mapping[str, User]) -> tuple[str, ...]:
+def _own_keys(draft: Mappings, taken: Mapping[str, Team]) -> Mappings:
+    """A workspace's draft with team keys no earlier workspace's draft has (two names may slug alike:
+    "Sales" and "sales!"), its routes following."""
+    renamed: dict[str, str] = {}
+    for key in draft.teams:
+        new, n = key, 2
+        while new in taken or new in renamed.values():
+            new, n = f"{key}-{n}", n + 1
+        renamed[key] = new
+    if all(k == v for k, v in renamed.items()):
+        return draft
+    teams = {renamed[k]: replace(t, key=renamed[k]) for k, t in draft.teams.items()}
+    routes = tuple(replace(r, team=renamed[r.team]) if r.team in renamed else r for r in draft.routes)
+    return replace(draft, teams=teams, routes=routes)
+
+
+def _workspace_people(
+    space: Workspace, own: list[Conversation], placed: Mapping[str, object], users: Mapping[str, User]
+) -> tuple[str, ...]:
     """A workspace team's members: the people its users list names, then the members of the org-level channels
-    drafted into it (who could read them in Slack, from whichever workspace)."""
-    return tuple(dict.fromkeys([*listed_by(space, users.values()), *(m for c in org_channels for m in c.members)]))
+    (`placed`) drafted into it, who could read them in Slack from whichever workspace; for a workspace whose list
+    names nobody, the members of its own conversations."""
+    org = (m for c in own if c.id in placed for m in c.members)
+    people = tuple(dict.fromkeys([*listed_by(space, users.values()), *org]))
+    return people or tuple(dict.fromkeys(m for c in own for m in c.members))
 
 
 def draft_mappings(
