@@ -8,11 +8,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from migratekit import FALLBACK, migrate_sample, plan_sample
 from migrator.mapping import load_all
 from migrator.mapping.stage import run_map
-from migrator.model import IN_WORKSPACES, ConversationKind
+from migrator.mapping.workspaces import belongs_to, home
+from migrator.model import IN_WORKSPACES, ConversationKind, Workspace
 from migrator.plan import read_lines
 from migrator.sources import open_source
 from migrator.sources.slack import SlackExport
@@ -251,3 +254,17 @@ def test_workspaces_whose_names_slug_alike_get_teams_of_their_own(tmp_path: Path
     routes = {r.source: r.team for r in files.mappings.routes}
     assert routes["C0SALGEN"] == "northwind-sales" and routes["C0OTHER"] == "northwind-sales-2"
     assert files.mappings.teams["northwind-sales-2"].members == ("U0ALAN",)  # nobody listed: its channels' people
+
+
+@given(st.lists(st.sampled_from(["T1", "T2", "T3", "TX"]), max_size=30))
+def test_an_org_level_channel_goes_where_most_was_posted(teams: list[str]) -> None:
+    spaces = [Workspace("T1", "One"), Workspace("T2", "Two"), Workspace("T3", "Three")]
+    posts = Counter(teams)
+    chosen, why = home(posts, spaces)
+    assert all(posts[chosen.id] >= posts[w.id] for w in spaces)  # TX (another organisation) never counts
+    firsts = [w for w in spaces if posts[w.id] == posts[chosen.id]]
+    assert chosen is firsts[0] and chosen.name in why
+    shared = sum(posts[w.id] > 0 for w in spaces)
+    assert belongs_to(posts, spaces) == (
+        chosen.name if shared == 1 else f"shared by {shared} workspaces" if shared else ""
+    )
