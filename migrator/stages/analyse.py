@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 
 from migrator.critical import chain_requests
-from migrator.inventory import ChannelEntry, Estimate, Integrations, Inventory, UserCounts, UserLists
+from migrator.inventory import (
+    ChannelEntry,
+    Estimate,
+    Integrations,
+    Inventory,
+    UserCounts,
+    UserLists,
+    WorkspaceEntry,
+)
 from migrator.limits import (
     CHANNEL_RPS,
     MAX_BODY_BYTES,
@@ -39,11 +47,11 @@ from migrator.mapping import (
     chat_fallback_reason,
     check_against,
     conversation_label,
-    draft_mappings,
+    draft_source,
     load_all,
-    messages_in,
     resolve_targets,
 )
+from migrator.mapping.workspaces import listed_by, posted_in, workspace_label
 from migrator.model import (
     FROM_FETCH,
     MISSING_FILE,
@@ -60,7 +68,6 @@ from migrator.model import (
 from migrator.reports.analyse import write
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
-from migrator.sources.products import product
 
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
 _DAY_US = 86_400 * 1_000_000
@@ -335,13 +342,18 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     private: set[tuple[str, str]] = set()  # the targets that are private channels
     for conv in conversations:
         tally = _Tally()
+        posts: Counter[str] = Counter()  # an org-level conversation's messages per workspace they were posted in
+        org_level = bool(source.workspaces) and not conv.workspace
         for message in source.messages(conv):
             root_us = message.us if not message.is_reply else _root_micros(message)
             tally.add(message, root_us, estimate_html_bytes(message))
             features.add(message)
+            if org_level and (workspace := posted_in(message)):
+                posts[workspace] += 1
         timeline = tally.timeline()
         threads = timeline.pop("threads")
         entry = _channel_entry(source, conv, tally, threads, destination(mappings, conv, user_rows, source.users))
+        entry["workspace"] = workspace_label(conv, posts, source.workspaces)
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
@@ -363,6 +375,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         if source.fetched
         else None,
         "workspace": {"id": source.workspace.id, "name": source.workspace.name},
+        "workspaces": _workspace_entries(source, conversations, channels),
         "channels": channels,
         "users": _user_counts(source),
         "totals": {
@@ -447,7 +460,34 @@ def _channel_entry(
         "files": tally.files,
         "first": micros_to_iso(tally.first) if tally.first is not None else None,
         "last": micros_to_iso(tally.last) if tally.last is not None else None,
+        "workspace": "",
     }
+
+
+def _workspace_entries(
+    source: Source, conversations: list[Conversation], channels: list[ChannelEntry]
+) -> list[WorkspaceEntry]:
+    """Per workspace of an export of several, then for the organisation's own conversations: conversations,
+    messages, people (none for an export of one workspace)."""
+    if not source.workspaces:
+        return []
+    messages = {entry["id"]: entry["messages"] for entry in channels}
+    levels = [(w, "workspace", listed_by(w, source.users.values())) for w in source.workspaces]
+    levels.append((source.workspace, "organisation", list(source.users)))
+    rows: list[WorkspaceEntry] = []
+    for space, level, people in levels:
+        own = [c.id for c in conversations if c.workspace == (space.id if level == "workspace" else "")]
+        rows.append(
+            {
+                "id": space.id,
+                "name": space.name,
+                "level": level,
+                "conversations": len(own),
+                "messages": sum(messages[c] for c in own),
+                "people": len(people),
+            }
+        )
+    return rows
 
 
 def _integrations(logs: list[dict[str, Any]]) -> Integrations:
@@ -541,15 +581,7 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
     otherwise the draft `map` would write (and no files)."""
     conversations = source.conversations()
     if path is None:
-        made_by = product(source.kind)
-        draft = draft_mappings(
-            Path("mappings") / MIGRATION_FILE,
-            source.workspace,
-            conversations,
-            None,
-            product=made_by,
-            activity=messages_in(source),
-        )
+        draft = draft_source(Path("mappings") / MIGRATION_FILE, source, None)
         return resolve_targets(draft, conversations), None
     files = load_all(path)
     resolved = resolve_targets(files.mappings, conversations)
@@ -609,8 +641,21 @@ def summary(inventory: Inventory) -> str:
             if repaired
             else ""
         ),
+        *(
+            ["per workspace: " + "; ".join(_workspace_line(w) for w in inventory["workspaces"])]
+            if inventory["workspaces"]
+            else []
+        ),
         "destinations: "
         + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]
     return "\n".join(lines)
+
+
+def _workspace_line(row: WorkspaceEntry) -> str:
+    what = "the organisation's own" if row["level"] == "organisation" else "workspace"
+    return (
+        f"{row['name']} ({what}): {row['conversations']} conversations, {row['messages']:,} messages, "
+        f"{row['people']} people"
+    )
