@@ -158,3 +158,4 @@ class Inventory(TypedDict):
     mappings: str | None  # the mappings analysed against; None for the draft `map` would write
     mapping_problems: list[str]
     mapping_notes: list[str]  # what reading the mapping files noticed without it being a problem (old headers)
+    team_split: list[str]  # how the draft spreads the workspace over teams Teams will hold; empty when one team does

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS messages (
     error TEXT, request_id TEXT, updated REAL NOT NULL, PRIMARY KEY (conv_key, key));
 CREATE TABLE IF NOT EXISTS members (
     team_key TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_key, user_id));
+CREATE TABLE IF NOT EXISTS deleted_channels (
+    team_key TEXT NOT NULL, name TEXT NOT NULL, membership TEXT NOT NULL, deleted_ms INTEGER NOT NULL);
 """
 
 # Team states, in order: the POST was sent (outcome maybe unknown), the team exists,
@@ -159,7 +161,27 @@ class Journal:
         with self._write() as db:
             db.execute("DELETE FROM teams WHERE team_key = ?", (team_key,))
             db.execute("DELETE FROM members WHERE team_key = ?", (team_key,))
+            db.execute("DELETE FROM deleted_channels WHERE team_key = ?", (team_key,))
             _forget_conversations(db, conv_keys)
+
+    def note_deleted_channel(self, team_key: str, name: str, membership: str, deleted_ms: int) -> None:
+        """A channel `reset --channel` deleted: Teams counts it against its team's channel limits for 30 days, and
+        Graph lists no deleted channel, so only the journal can tell load about it."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO deleted_channels (team_key, name, membership, deleted_ms) VALUES (?, ?, ?, ?)",
+                (team_key, name, membership, deleted_ms),
+            )
+
+    def deleted_channels(self, team_key: str, since_ms: int) -> list[tuple[str, int]]:
+        """(membership, deleted_ms) of the team's channels deleted at or after `since_ms`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT membership, deleted_ms FROM deleted_channels WHERE team_key = ? AND deleted_ms >= ? "
+                "ORDER BY deleted_ms",
+                (team_key, since_ms),
+            ).fetchall()
+        return [(str(m), int(ms)) for m, ms in rows]
 
     def forget_conversation(self, conv_key: str) -> None:
         """After the channel was deleted in Teams: its next load creates and fills it again."""

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
 
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, from_dict
 from migrator.errors import InputError
 
 PLAN_VERSION = 1
@@ -111,7 +112,13 @@ class Manifest:
     teams: list[PlannedTeam] = field(default_factory=list)
     chats: list[PlannedConversation] = field(default_factory=list)
     archive: list[ArchiveEntry] = field(default_factory=list)
+    # Teams' capacity limits as migration.yaml set them (`migrator.capacity`): load counts a team's channels by them.
+    limits: dict[str, int] = field(default_factory=TEAMS_DEFAULTS.as_dict)
     version: int = PLAN_VERSION
+
+    @property
+    def capacity(self) -> CapacityLimits:
+        return from_dict(self.limits)
 
     def conversations(self) -> Iterator[tuple[PlannedTeam | None, PlannedConversation]]:
         for team in self.teams:
@@ -147,6 +154,7 @@ class Manifest:
                 teams=[_team(t) for t in raw.get("teams", [])],
                 chats=[_conversation(c) for c in raw.get("chats", [])],
                 archive=list(raw.get("archive", [])),
+                limits=from_dict(raw.get("limits")).as_dict(),
             )
         except (KeyError, TypeError) as exc:
             raise PlanError(f"{path}: malformed manifest ({exc!r}); transform again") from None

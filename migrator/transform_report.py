@@ -46,6 +46,7 @@ CONVERSIONS = {
     "chat_thread_replies": "thread replies in DMs → messages of the chat with a note naming the thread (chats have no "
     "threads)",
     "split_messages": "messages longer than the import limit → numbered parts",
+    "files_over_limit": "messages with more files than Teams allows on one message → the rest in follow-up parts",
     "empty_messages": "messages with nothing to show → a note",
 }
 
@@ -83,6 +84,7 @@ class Split(TypedDict):
     key: str
     parts: int
     bytes: int  # of the body before it was split
+    files: int  # file attachments moved into follow-up parts (beyond Teams' files per message)
 
 
 class ThreadPlaceholder(TypedDict):

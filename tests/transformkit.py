@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from migrator.capacity import TEAMS_DEFAULTS
 from migrator.inventory import Inventory
 from migrator.limits import MAX_BODY_BYTES, MAX_INLINE_IMAGE_BYTES
 from migrator.plan import Manifest, read_lines
@@ -77,7 +78,7 @@ def _assert_request(line: dict[str, Any], uploads: set[str]) -> None:
     for hosted in line["hostedContents"]:
         assert f'src="../hostedContents/{hosted["@microsoft.graph.temporaryId"]}/$value"' in body
         assert len(base64.b64decode(hosted["contentBytes"])) <= MAX_INLINE_IMAGE_BYTES
-    assert body.count("<attachment ") == len(line["attachments"])
+    assert body.count("<attachment ") == len(line["attachments"]) <= TEAMS_DEFAULTS.files_per_message
     for attachment in line["attachments"]:
         assert f'<attachment id="{attachment["id"]}">' in body and attachment["contentType"] == "reference"
         assert attachment["upload"] in line["uploads"]

@@ -62,6 +62,8 @@ def map_command(
         "private), "
         f"{result.chats} chats, {result.archived} archived"
     )
+    for line in result.split:  # how the workspace was spread over teams Teams will hold (also in migration.yaml)
+        typer.echo(line)
     typer.echo(
         f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account"
         + (f" ({result.emails_fetched} mapped by an email from {fetched})" if fetched else "")

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from migrator import limits
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, limit_problems
 from migrator.emulator import routes
 from migrator.emulator.asgi import Receive, Scope, Send, close_without_answer, read_body
 from migrator.emulator.errors import (
@@ -264,6 +265,7 @@ class EmulatorApp:
             "provision_delay": self.graph.provision_delay,
             "token_lifetime": self.identity.lifetime,
             "reading": self.graph.reading.as_dict(),
+            "capacity": self.graph.capacity.as_dict(),
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -280,6 +282,8 @@ class EmulatorApp:
                 self.identity.lifetime = int(value)
             elif key == "reading":
                 self._configure_reading(value)
+            elif key == "capacity":
+                self.graph.capacity = self._capacity(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
 
@@ -294,6 +298,16 @@ class EmulatorApp:
             self.graph.reading = self.graph.reading.with_changes(changes)
         except ValueError as error:
             raise BadRequest(str(error)) from None
+
+    @staticmethod
+    def _capacity(value: object) -> CapacityLimits:
+        """Teams' capacity limits with some lowered or raised (`{"channels_per_team": 5}`); `reset` restores them."""
+        if not isinstance(value, dict):
+            raise BadRequest("capacity must be an object of limit names to numbers.")
+        problems = [p for name, number in value.items() if (p := limit_problems(name, number))]
+        if problems:
+            raise BadRequest("; ".join(problems))
+        return TEAMS_DEFAULTS.overridden(value)
 
     def snapshot_stats(self) -> dict[str, Any]:
         conversations = {

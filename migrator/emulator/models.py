@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypedDict
 from urllib.parse import quote
 
 from migrator import limits
+from migrator.capacity import DELETED_CHANNELS_COUNT_DAYS, TEAMS_DEFAULTS, CapacityLimits
 from migrator.emulator import odata
 from migrator.emulator.directory import Directory
 from migrator.emulator.errors import (
@@ -77,9 +78,6 @@ class Clock:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
 
-MAX_PRIVATE_CHANNEL_MEMBERS = 200  # members a private channel can be created with (channel: create)
-
-
 class Member(TypedDict):
     """A user bound into a team, channel or chat, as stored with it; roles name `owner` or `guest`, or none."""
 
@@ -121,12 +119,14 @@ class Graph:
         clock: Clock | None = None,
         provision_delay: float = 0.2,
         reading: Reading | None = None,
+        capacity: CapacityLimits = TEAMS_DEFAULTS,
     ):
         self.directory = directory
         self.store = store
         self.clock = clock or Clock()
         self.reading = reading or Reading()  # strict unless told (emulator/reading.py)
         self.provision_delay = provision_delay
+        self.capacity = capacity  # Teams' capacity limits (docs/graph-contract.md#capacity-limits); tests lower them
         self.evaluation_capacity = directory.evaluation_capacity
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
@@ -150,6 +150,8 @@ class Graph:
         self._versions[conv] = self._versions.get(conv, 0) + 1
 
     def reset(self) -> None:
+        """An empty tenant with Teams' own capacity limits."""
+        self.capacity = TEAMS_DEFAULTS
         self.store.clear()
         self._reindex()
         self._export_cache.clear()
@@ -316,6 +318,7 @@ class Graph:
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
             raise BadRequest(f"Invalid membershipType '{membership}'.")
+        self._check_channel_room(team_id, membership)
         if mode == MIGRATION and membership != "standard":
             raise BadRequest(
                 "Only standard channels can be created in migration mode; create it, then call startMigration."
@@ -363,8 +366,16 @@ class Graph:
         members = [self._member_from_bind(entry) for entry in body.get("members", [])]
         if not any("owner" in m["roles"] for m in members):
             raise BadRequest("A private or shared channel needs at least one member with the owner role.")
-        if len(members) > MAX_PRIVATE_CHANNEL_MEMBERS:
-            raise BadRequest(f"A private channel can be created with at most {MAX_PRIVATE_CHANNEL_MEMBERS} members.")
+        if len(members) > self.capacity.private_channel_members_per_request:
+            raise BadRequest(
+                "A private channel can be created with at most "
+                f"{self.capacity.private_channel_members_per_request} members."
+            )
+        if len(members) > self.capacity.members_per_private_channel:
+            raise BadRequest(
+                f"A private channel can have at most {self.capacity.members_per_private_channel} members; "
+                f"{len(members)} were given."
+            )
         outsiders = [m["userId"] for m in members if self.store.get("members", f"{team_id}|{m['userId']}") is None]
         if outsiders:
             raise BadRequest(f"Members of a private channel must be members of the team first: {', '.join(outsiders)}.")
@@ -411,10 +422,32 @@ class Graph:
         return channel
 
     def _check_name_free(self, team_id: str, name: str) -> None:
-        """Channel names are unique in a team, and (observed) a deleted channel keeps its name."""
+        """Channel names are unique in a team, and (observed) a deleted channel keeps its name while it can be
+        restored (30 days)."""
         taken = any(c["displayName"].lower() == name.lower() for c in self._team_channels(team_id))
-        if taken or self.store.get("deleted_channels", f"{team_id}|{name.lower()}") is not None:
+        deleted = self.store.get("deleted_channels", f"{team_id}|{name.lower()}")
+        if taken or (deleted is not None and self._restorable(deleted)):
             raise NameAlreadyExists(f"Channel name already existed, please use other name: {name}")
+
+    def _restorable(self, deleted: Record) -> bool:
+        """A channel deleted less than 30 days ago by the emulator's clock can still be restored, so it keeps its
+        name and counts against its team's channel limits (docs/graph-contract.md#capacity-limits)."""
+        return bool(
+            deleted.get("_deleted", self.clock.now_ms()) > self.clock.now_ms() - DELETED_CHANNELS_COUNT_DAYS * DAY_MS
+        )
+
+    def _recently_deleted(self, team_id: str) -> list[Record]:
+        return [d for d in self.store.values("deleted_channels") if d["_team"] == team_id and self._restorable(d)]
+
+    def _check_channel_room(self, team_id: str, membership: str) -> None:
+        """Channels per team (General, private and recently deleted ones included) and private channels per team,
+        refused as Graph refuses the channel over the limit (docs/graph-contract.md#capacity-limits)."""
+        counted = self._team_channels(team_id) + self._recently_deleted(team_id)
+        if len(counted) >= self.capacity.channels_per_team:
+            raise Forbidden("This team has exceeded the Max allowed channels")
+        private = sum(c.get("membershipType") == "private" for c in counted)
+        if membership == "private" and private >= self.capacity.private_channels_per_team:
+            raise Forbidden("This team has exceeded the Max allowed private channels")
 
     def update_channel(self, team_id: str, channel_id: str, body: dict[str, Any]) -> None:
         """PATCH a channel's displayName or description; General keeps its name."""
@@ -431,7 +464,15 @@ class Graph:
         channel = self.channel(team_id, channel_id)
         if channel["_general"]:
             raise BadRequest("The General channel cannot be deleted.")
-        self.store.put("deleted_channels", f"{team_id}|{channel['displayName'].lower()}", {"_team": team_id})
+        self.store.put(
+            "deleted_channels",
+            f"{team_id}|{channel['displayName'].lower()}",
+            {
+                "_team": team_id,
+                "membershipType": channel["membershipType"],
+                "_deleted": self.clock.now_ms(),
+            },
+        )
         self._delete_conversation(channel_id)
 
     def channel(self, team_id: str, channel_id: str) -> Record:
@@ -533,9 +574,19 @@ class Graph:
         else:
             if len(set(members)) < 2:
                 raise BadRequest("A group chat needs at least two members.")
+            self._check_chat_size(len(set(members)))
             chat_id = _thread_id("thread.v2")
         chat = self._new_chat_record(chat_id, chat_type, body.get("topic"), sorted(set(members)), self.clock.now_ms())
         return 201, self.render_conversation(chat)
+
+    def _check_chat_size(self, people: int) -> None:
+        """People in a group chat, and people added at once (docs/graph-contract.md#capacity-limits)."""
+        if people > self.capacity.people_per_group_chat:
+            raise BadRequest(f"A group chat can have at most {self.capacity.people_per_group_chat} members.")
+        if people > self.capacity.chat_members_per_request:
+            raise BadRequest(
+                f"At most {self.capacity.chat_members_per_request} members can be added to a chat at a time."
+            )
 
     def chat(self, chat_id: str) -> Record:
         chat = self.store.get("conversations", chat_id)
@@ -687,15 +738,14 @@ class Graph:
         root = f"{GRAPH}/v1.0/teams/{conv['_team']}/channels/{conv['id']}/messages"
         return f"{root}/{reply_to}/replies/{message_id}" if reply_to else f"{root}/{message_id}"
 
-    @staticmethod
-    def _check_body(body: object) -> tuple[str, str]:
+    def _check_body(self, body: object) -> tuple[str, str]:
         if not isinstance(body, dict) or not isinstance(body.get("content"), str):
             raise BadRequest("body with a string content is required.")
         content_type = str(body.get("contentType", "text")).lower()
         if content_type not in ("html", "text"):
             raise BadRequest("body.contentType must be html or text.")
-        if len(body["content"].encode("utf-8")) > limits.MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The message body exceeds the maximum size of {limits.MAX_BODY_BYTES} bytes.")
+        if len(body["content"].encode("utf-8")) > self.capacity.message_bytes:
+            raise PayloadTooLarge(f"The message body exceeds the maximum size of {self.capacity.message_bytes} bytes.")
         return body["content"], content_type
 
     def _check_from(self, sender: object) -> dict[str, Any]:
@@ -750,6 +800,11 @@ class Graph:
 
     def _check_attachments(self, items: list[Any], content: str) -> list[dict[str, Any]]:
         """Reference attachments to uploaded files, each matched by an <attachment id> tag in the body."""
+        if len(items) > self.capacity.files_per_message:
+            raise BadRequest(
+                f"A message can carry at most {self.capacity.files_per_message} file attachments; "
+                f"{len(items)} were given."
+            )
         referenced = set(ATTACHMENT_REF.findall(content))
         known_urls = {item["webUrl"] for item in self.store.values("items") if "file" in item} if items else set()
         out = []
@@ -980,7 +1035,16 @@ class Graph:
         key = f"{team_id}|{member['userId']}"
         if self.store.get("members", key) is not None:
             raise Conflict(f"User '{member['userId']}' is already a member of the team.")
+        self._check_team_room(team_id, "owner" in member["roles"])
         self.store.put("members", key, {**member, "_team": team_id})
+
+    def _check_team_room(self, team_id: str, owner: bool) -> None:
+        """Members and owners per team (docs/graph-contract.md#capacity-limits)."""
+        members = [m for m in self.store.values("members") if m["_team"] == team_id]
+        if len(members) >= self.capacity.members_per_team:
+            raise BadRequest(f"A team can have at most {self.capacity.members_per_team} members.")
+        if owner and sum("owner" in m["roles"] for m in members) >= self.capacity.owners_per_team:
+            raise BadRequest(f"A team can have at most {self.capacity.owners_per_team} owners.")
 
     def list_members(self, team_id: str) -> list[Record]:
         self.team(team_id)

@@ -8,9 +8,16 @@ emulator) and `stage` (the command-level functions). The names below are the pac
 interface; other stages import them from here.
 """
 
-from migrator.mapping.audience import chat_fallback_reason, mapped_members
+from migrator.mapping.audience import (
+    Reader,
+    chat_fallback_reason,
+    mapped_members,
+    private_channel_readers,
+    team_readers,
+)
 from migrator.mapping.directory import DirectoryLookup, graph_lookup, open_directory
-from migrator.mapping.drafting import draft_mappings, draft_users
+from migrator.mapping.drafting import draft_mappings, draft_users, messages_in
+from migrator.mapping.fit import capacity_problems, owner_notes
 from migrator.mapping.model import (
     CHANNEL,
     CHAT,
@@ -49,12 +56,14 @@ __all__ = [
     "MappingFiles",
     "Mappings",
     "Problem",
+    "Reader",
     "ResolvedMappings",
     "Route",
     "Team",
     "UserMapping",
     "channel_name_problems",
     "chat_fallback_reason",
+    "capacity_problems",
     "chat_notes",
     "check_against",
     "check_mappings",
@@ -66,8 +75,12 @@ __all__ = [
     "load_all",
     "load_mappings",
     "mapped_members",
+    "messages_in",
     "open_directory",
+    "owner_notes",
+    "private_channel_readers",
     "resolve_targets",
     "run_check",
     "run_map",
+    "team_readers",
 ]

@@ -7,9 +7,20 @@ can never gain a reader the source conversation did not have.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from migrator.mapping.model import UserMapping
 from migrator.model import Conversation, User
+
+OWNER_FLAGS = ("is_primary_owner", "is_owner", "is_admin")  # Slack workspace roles that own the team in Teams
+
+
+class Reader(NamedTuple):
+    """One person a team, private channel or chat will have in Teams."""
+
+    entra_id: str
+    name: str
+    owner: bool
 
 
 def _posts_as_self(row: UserMapping | None) -> bool:
@@ -42,3 +53,53 @@ def chat_fallback_reason(conversation: Conversation, rows: list[UserMapping], us
     if len(mapped_members(conversation, rows)) < 2:
         return "a Teams chat needs two different people"
     return None
+
+
+def administers(user: User | None) -> int:
+    """How highly the person administers the source workspace (the Slack roles, which readers of other sources may
+    set too): 3 a primary owner, 2 an owner, 1 an admin, 0 nobody. Who administers owns what they are a member of."""
+    if user is None:
+        return 0
+    return next((len(OWNER_FLAGS) - rank for rank, flag in enumerate(OWNER_FLAGS) if user.extra.get(flag)), 0)
+
+
+def private_channel_readers(
+    conversation: Conversation, rows: list[UserMapping], users: Mapping[str, User]
+) -> list[Reader]:
+    """Exactly the source channel's mapped members; its owner is its creator when mapped, else its first member
+    who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
+    channel without a mapped member)."""
+    people = mapped_members(conversation, rows)
+    admins = [p for p in people if administers(users.get(p.source_id))]
+    owner = next((p for p in people if p.source_id == conversation.creator), None) or next(iter(admins), people[0])
+    return [Reader(p.entra_id, p.source_name, p is owner) for p in people]
+
+
+def team_readers(
+    listed: tuple[str, ...] | None,
+    rows: list[UserMapping],
+    users: Mapping[str, User],
+    sources: Iterable[Conversation],
+    max_owners: int,
+) -> tuple[list[Reader], int]:
+    """Everyone the mapping puts in the team who has an Entra account (`listed`: the team's `members`, None for all);
+    workspace admins and, in a team with listed members, the creators of its source conversations own it. Teams
+    allows `max_owners` owners: the highest workspace roles first, then creators, in users.csv order; the others
+    stay members. Returns the readers and how many would-be owners became members."""
+    creators = {c.creator for c in sources if c.creator}
+    by_id = {row.source_id: row for row in rows}
+    wanted = [row.source_id for row in rows] if listed is None else list(listed)
+    found: dict[str, tuple[Reader, int]] = {}
+    for source_id in wanted:
+        row = by_id.get(source_id)
+        if row is None or not _posts_as_self(row) or row.entra_id in found:
+            continue
+        user = users.get(source_id)
+        role = administers(user)
+        rank = role + 1 if role else int(listed is not None and source_id in creators)  # a creator ranks lowest
+        name = row.source_name or (user.label if user else source_id)
+        found[row.entra_id] = Reader(row.entra_id, name, bool(rank)), rank
+    ranked = sorted((r for r in found.values() if r[1]), key=lambda r: -r[1])  # stable: users.csv order within a rank
+    demoted = {reader.entra_id for reader, _ in ranked[max_owners:]}
+    readers = [reader._replace(owner=False) if reader.entra_id in demoted else reader for reader, _ in found.values()]
+    return readers, len(demoted)

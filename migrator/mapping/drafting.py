@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.mapping.audience import chat_fallback_reason, mapped_members
 from migrator.mapping.directory import DirectoryLookup
+from migrator.mapping.fit import largest_chat, largest_private_channel
 from migrator.mapping.model import (
     CHAT,
     DEFAULT_TARGET,
@@ -23,7 +25,8 @@ from migrator.mapping.model import (
     UserMapping,
 )
 from migrator.mapping.names import safe_channel_name, slug
-from migrator.model import Conversation, ConversationKind, User, Workspace
+from migrator.mapping.split import Activity, fits_one_team, own_team, split_team
+from migrator.model import Conversation, ConversationKind, Source, User, Workspace
 from migrator.sources.products import Product
 
 
@@ -43,12 +46,17 @@ def draft_mappings(
     users: Mapping[str, User] | None = None,
     *,
     product: Product,
+    limits: CapacityLimits = TEAMS_DEFAULTS,
+    activity: Activity | None = None,
 ) -> Mappings:
     """One team for the workspace: public channels as its standard channels, private channels as its
     private channels (readable by exactly their mapped members), DMs and group DMs as Teams chats.
 
     With `rows` (the drafted users.csv) a conversation that cannot land that way is drafted to the archive
-    with the reason beside it: a chat or private channel needs its people to have Entra accounts.
+    with the reason beside it: a chat or private channel needs its people to have Entra accounts. Nothing drafted
+    breaks Teams' capacity `limits`: a private channel or group DM too large for its kind gets a team of its own,
+    and channels one team cannot hold are split over several (see `split`; `activity` counts a conversation's
+    messages, asked only when a split is needed).
     """
     main = Team(key=slug(workspace.name), name=workspace.name, description=product.described(workspace.name))
     routes: list[Route] = []
@@ -64,7 +72,73 @@ def draft_mappings(
         else:
             channel = GENERAL if conv is general else safe_channel_name(conv.name, taken, product.kind)
             routes.append(Route(source=conv.id, team=main.key, channel=channel, name=conv.name, kind=kind))
-    return Mappings(path=path, source=source, teams={main.key: main}, routes=tuple(routes))
+    teams, fitted, split = _fit(main, routes, conversations, rows, limits, activity)
+    return Mappings(path=path, source=source, teams=teams, routes=tuple(fitted), split=split)
+
+
+def _fit(
+    main: Team,
+    routes: list[Route],
+    conversations: list[Conversation],
+    rows: list[UserMapping] | None,
+    limits: CapacityLimits,
+    activity: Activity | None,
+) -> tuple[dict[str, Team], list[Route], tuple[str, ...]]:
+    """The drafted teams and routes within Teams' capacity limits, and the lines saying how the workspace was split
+    (none when one team holds it)."""
+    by_id = {c.id: c for c in conversations}
+    too_large = {r.source: why for r in routes if (why := _too_large(r, by_id[r.source], rows, limits))}
+    in_main = [r for r in routes if r.team == main.key and r.action == "migrate" and r.source not in too_large]
+    teams, moved = [main], {}
+    summary: tuple[str, ...] = ()
+    if not fits_one_team(in_main, limits):
+        teams, split = split_team(main, in_main, by_id, limits, activity or _no_activity)
+        moved = {r.source: r for r in split}
+        summary = _split_summary(in_main, teams, limits)
+    taken = {t.key for t in teams}
+    fitted = []
+    for route in routes:
+        if route.source in too_large:
+            team, route = own_team(main, by_id[route.source], route, too_large[route.source], taken)
+            teams.append(team)
+        fitted.append(moved.get(route.source, route))
+    return {t.key: t for t in teams}, fitted, summary
+
+
+def _split_summary(routes: list[Route], teams: list[Team], limits: CapacityLimits) -> tuple[str, ...]:
+    """The draft's comment (and the analyse report's lines) on how the workspace was split."""
+    channels = [r for r in routes if r.channel != GENERAL]
+    return (
+        f"{len(channels):,} channels besides General, {sum(r.kind == PRIVATE_CHANNEL for r in channels):,} of them "
+        f"private, do not fit one team (Teams allows {limits.channels_per_team:,} channels per team, General "
+        f"included, and {limits.private_channels_per_team:,} private ones), so the draft splits them over "
+        f"{len(teams)} teams (the README's rule: name prefixes, then archived channels, then the rest by activity):",
+        *(f"  {team.name}: {team.note}" for team in teams),
+    )
+
+
+def _no_activity(_: Conversation) -> int:
+    return 0
+
+
+def messages_in(source: Source) -> Activity:
+    """A conversation's activity for the split: its messages in the export (read only when a split needs it)."""
+    return lambda conversation: sum(1 for _ in source.messages(conversation))
+
+
+def _too_large(route: Route, conv: Conversation, rows: list[UserMapping] | None, limits: CapacityLimits) -> str:
+    """Why a private channel or group DM cannot be drafted as one (more people than Teams allows), or ''."""
+    if route.action != "migrate" or route.kind not in (PRIVATE_CHANNEL, CHAT):
+        return ""
+    people = len(mapped_members(conv, rows)) if rows is not None else len(set(conv.members))
+    most = largest_private_channel(limits) if route.kind == PRIVATE_CHANNEL else largest_chat(limits)
+    if people <= most:
+        return ""
+    if route.kind == PRIVATE_CHANNEL:
+        why = f"{people:,} members, and Teams creates a private channel with at most {most:,}"
+    else:
+        why = f"{people:,} people, and Teams creates a group chat with at most {most:,}"
+    return f"{why}: the General channel of a team of exactly its members"
 
 
 def _draft_archive_reason(

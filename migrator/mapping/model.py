@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.errors import InputError
 from migrator.model import Conversation, ConversationKind, User
 
@@ -66,6 +67,7 @@ class Team:
     description: str = ""
     members: tuple[str, ...] | None = None  # source user ids; None means every mapped user
     line: int | None = None
+    note: str = ""  # why the draft made this team (written as a comment, never read back)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class Route:
     name: str = ""  # the source name, for people reading the file
     line: int | None = None
     kind: str | None = None  # one of TARGETS; None until `resolve_targets` gives the default of the source's kind
-    note: str = ""  # why the draft archives it (written as a comment, never read back)
+    note: str = ""  # why the draft archives it or gives it a team of its own (a comment, never read back)
 
     @property
     def target(self) -> tuple[str, str] | None:
@@ -103,6 +105,9 @@ class Mappings:
     teams: Mapping[str, Team] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)  # top-level key -> line
+    limits: CapacityLimits = TEAMS_DEFAULTS  # Teams' capacity limits, as `defaults.limits` overrides them
+    limit_lines: Mapping[str, int] = field(default_factory=dict)  # limit name -> line of its override
+    split: tuple[str, ...] = ()  # how the draft spread the workspace over teams (comments, never read back)
 
     @property
     def users_path(self) -> Path:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, limit_problems
 from migrator.mapping.document import line_of, load_document
 from migrator.mapping.model import (
     ALL_MEMBERS,
@@ -27,7 +28,8 @@ from migrator.mapping.model import (
     UserMapping,
 )
 
-_TOP_KEYS = {"version", "source", "users", "system_messages", "teams", "conversations"}
+_TOP_KEYS = {"version", "source", "users", "system_messages", "defaults", "teams", "conversations"}
+_DEFAULTS_KEYS = {"limits"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
 _ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"}
@@ -88,6 +90,7 @@ class _Reader:
                 line_of(data, "system_messages"),
                 f"system_messages {system_messages!r} is not one of {', '.join(SYSTEM_MESSAGE_ACTIONS)}",
             )
+        limits, limit_lines = self.limits(data.get("defaults"), line_of(data, "defaults"))
         return Mappings(
             path=self.path,
             source=source,
@@ -98,7 +101,32 @@ class _Reader:
             teams=self.teams(data.get("teams"), line_of(data, "teams")),
             routes=tuple(self.routes(data.get("conversations"), line_of(data, "conversations"))),
             lines={str(key): line_of(data, key) or 0 for key in data},
+            limits=limits,
+            limit_lines=limit_lines,
         )
+
+    def limits(self, node: Any, line: int | None) -> tuple[CapacityLimits, dict[str, int]]:
+        """Teams' capacity limits with the tenant's overrides (`defaults.limits`), and the line of each override."""
+        if node is None:
+            return TEAMS_DEFAULTS, {}
+        if not isinstance(node, CommentedMap):
+            self.problem(line, "defaults must be a mapping (with `limits:`)")
+            return TEAMS_DEFAULTS, {}
+        self.unknown_keys(node, _DEFAULTS_KEYS, "defaults")
+        given = node.get("limits")
+        if given is None:
+            return TEAMS_DEFAULTS, {}
+        if not isinstance(given, CommentedMap):
+            self.problem(line_of(node, "limits"), "defaults.limits must be a mapping of limit names to numbers")
+            return TEAMS_DEFAULTS, {}
+        values: dict[str, int] = {}
+        for name, value in given.items():
+            problem = limit_problems(name, value)
+            if problem:
+                self.problem(line_of(given, name), f"defaults.limits: {problem}")
+            elif isinstance(value, int):
+                values[str(name)] = value
+        return TEAMS_DEFAULTS.overridden(values), {name: line_of(given, name) or 0 for name in values}
 
     def teams(self, node: Any, line: int | None) -> dict[str, Team]:
         if not isinstance(node, CommentedMap):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from migrator.mapping.audience import chat_fallback_reason, mapped_members
+from migrator.mapping.fit import capacity_problems
 from migrator.mapping.model import (
     ALLOWED_TARGETS,
     CHAT,
@@ -333,10 +334,13 @@ def check_users(
 
 
 def check_against(resolved: ResolvedMappings, rows: list[UserMapping], source: Source) -> list[Problem]:
-    """The rules that need the export: conversations, privacy, users."""
+    """The rules that need the export: conversations, privacy, users, Teams' capacity limits."""
     if not resolved.mappings.lines:
         return []
     name = product(source.kind).name
-    return check_mappings(resolved, source.conversations(), rows, name) + check_users(
-        resolved.mappings, rows, source.users, name
+    conversations = source.conversations()
+    return (
+        check_mappings(resolved, conversations, rows, name)
+        + check_users(resolved.mappings, rows, source.users, name)
+        + capacity_problems(resolved, conversations, rows, source.users)
     )

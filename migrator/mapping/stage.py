@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrator.mapping.directory import DirectoryLookup
-from migrator.mapping.drafting import draft_mappings, draft_users
+from migrator.mapping.drafting import draft_mappings, draft_users, messages_in
+from migrator.mapping.fit import owner_notes
 from migrator.mapping.model import CHAT, MIGRATION_FILE, PRIVATE_CHANNEL, USERS_FILE, MappingError, Problem
 from migrator.mapping.reading import load_all
 from migrator.mapping.resolve import resolve_targets
@@ -36,6 +37,7 @@ class DraftResult:
     fallback: int
     fallback_found: bool
     emails_fetched: int  # people matched by an email from the fetch folder (--fetched)
+    split: tuple[str, ...] = ()  # how the draft spread the workspace over teams (none when one team holds it)
 
 
 def _source_reference(source_path: Path, out_dir: Path) -> str:
@@ -71,7 +73,14 @@ def run_map(
         rows = draft_users(source.users.values(), lookup)
         reference = _source_reference(source_path, out_dir)
         mappings = draft_mappings(
-            migration, source.workspace, conversations, reference, rows, source.users, product=made_by
+            migration,
+            source.workspace,
+            conversations,
+            reference,
+            rows,
+            source.users,
+            product=made_by,
+            activity=messages_in(source),
         )
         found = lookup(fallback) if fallback else None
         mappings = replace(mappings, fallback=fallback, fallback_id=str(found["id"]) if found else None)
@@ -94,6 +103,7 @@ def run_map(
         fallback=sum(r.action == "fallback" for r in rows),
         fallback_found=found is not None,
         emails_fetched=sum(r.action == "map" and r.source_id in from_fetch for r in rows),
+        split=mappings.split,
     )
 
 
@@ -130,6 +140,7 @@ def run_check(
         problems += check_against(resolved, rows, source)
         if notes is not None:
             notes += chat_notes(resolved, rows, source)
+            notes += owner_notes(resolved, source.conversations(), rows, source.users)
         return problems
     finally:
         source.close()

@@ -41,6 +41,8 @@ HEADER = """\
 #                 archived instead when one of them has no Entra account) or own_team
 #   merge: true   when several conversations fill one channel, all but one of them need it
 #   action        migrate (default) | archive (kept as files, not imported) | skip (left out, counted)
+# defaults.limits  Teams' capacity limits, for a tenant whose limits differ (names and numbers: README,
+#                 "Teams' capacity limits"); `map --check` reports every one the file breaks.
 # Private content may only reach people who could read it in {product}; `map --check` refuses anything else.
 """
 
@@ -58,8 +60,13 @@ def draft_document(
         document["source"] = mappings.source
         document.yaml_add_eol_comment("the export; a relative path starts at this folder", "source")
     document["users"] = users_entry(mappings)
-    document["teams"] = CommentedMap((team.key, team_entry(team, users)) for team in mappings.teams.values())
-    document.yaml_set_comment_before_after_key("teams", before="\n")
+    teams = CommentedMap()
+    for team in mappings.teams.values():
+        teams[team.key] = team_entry(team, users)
+        if team.note:
+            teams.yaml_add_eol_comment(team.note, team.key)
+    document["teams"] = teams
+    document.yaml_set_comment_before_after_key("teams", before="\n" + "\n".join(mappings.split))
     entries = CommentedSeq()
     by_id = {c.id: c for c in conversations}
     for route in mappings.routes:
@@ -100,6 +107,8 @@ def append_conversation(
     else:
         if route.kind not in (None, CHANNEL):
             entry["target"] = route.kind
+            if route.note:
+                entry.yaml_add_eol_comment(route.note, "target")
         if route.kind != CHAT:
             entry["team"], entry["channel"] = route.team, route.channel
     if route.merge:

@@ -39,7 +39,7 @@ def render_html(report: TransformReport) -> str:
             ["conversion", "messages"],
         ),
         "adjustments": (adjustments[:SHOWN_ROWS], ["target", "key", "original", "planned", "reasons"]),
-        "splits": (report["split"][:SHOWN_ROWS], ["key", "parts", "bytes"]),
+        "splits": (report["split"][:SHOWN_ROWS], ["key", "parts", "bytes", "files"]),
         "thread_placeholders": (report["thread_placeholders"][:SHOWN_ROWS], ["key", "reason", "replies"]),
         "file_placeholders": (
             report["files"]["placeholders"][:SHOWN_ROWS],

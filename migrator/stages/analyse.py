@@ -40,6 +40,7 @@ from migrator.mapping import (
     conversation_label,
     draft_mappings,
     load_all,
+    messages_in,
     resolve_targets,
 )
 from migrator.model import (
@@ -406,6 +407,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         "mappings": str(mappings.path) if user_rows is not None else None,
         "mapping_problems": [str(p) for p in files.problems] if files else [],
         "mapping_notes": [str(n) for n in files.notes] if files else [],
+        "team_split": list(mappings.mappings.split),
     }
 
 
@@ -517,7 +519,12 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
     if path is None:
         made_by = product(source.kind)
         draft = draft_mappings(
-            Path("mappings") / MIGRATION_FILE, source.workspace, conversations, None, product=made_by
+            Path("mappings") / MIGRATION_FILE,
+            source.workspace,
+            conversations,
+            None,
+            product=made_by,
+            activity=messages_in(source),
         )
         return resolve_targets(draft, conversations), None
     files = load_all(path)

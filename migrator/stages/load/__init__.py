@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from migrator.capacity import CapacityLimits
 from migrator.graph import GraphClient
 from migrator.journal import Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
@@ -28,9 +29,10 @@ from migrator.stages.load.conversation import ConversationLoader
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
 from migrator.stages.load.provision import Provisioner
+from migrator.stages.load.room import TeamFullError, check_room
 
 log = logging.getLogger("migrator.load")
-__all__ = ["LoadError", "LoadOptions", "ProvisionError", "SelectionError", "load", "select_teams"]
+__all__ = ["LoadError", "LoadOptions", "ProvisionError", "SelectionError", "TeamFullError", "load", "select_teams"]
 
 
 @dataclass
@@ -67,7 +69,7 @@ def load(
     for _, conv in _planned(teams, chats):
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    team_ids, work = _provision(provisioner, teams, chats, result)
+    team_ids, work = _provision(provisioner, teams, chats, result, manifest.capacity)
     _run(loader, work, options.workers)
     for team in teams:
         _finish_team(provisioner, team, team_ids[team.key], result)
@@ -94,15 +96,24 @@ def _run(loader: ConversationLoader, work: list[Work], workers: int) -> None:
 
 
 def _provision(
-    provisioner: Provisioner, teams: list[PlannedTeam], chats: list[PlannedConversation], result: LoadOutcome
+    provisioner: Provisioner,
+    teams: list[PlannedTeam],
+    chats: list[PlannedConversation],
+    result: LoadOutcome,
+    limits: CapacityLimits,
 ) -> tuple[dict[str, str], list[Work]]:
-    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted.
+    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted; every
+    team is checked to have room for all its channels (private ones too) before the first channel is created.
 
     Returns each team's id in Teams by plan key, and the conversations to load."""
     team_ids: dict[str, str] = {}
     work: list[Work] = []
     for team in teams:
-        team_id = team_ids[team.key] = provisioner.team(team)
+        team_ids[team.key] = provisioner.team(team)
+    for team in teams:
+        check_room(provisioner.client, provisioner.journal, team, team_ids[team.key], limits)
+    for team in teams:
+        team_id = team_ids[team.key]
         for channel in team.channels:
             if channel.membership == "private":
                 continue  # after the team's members: see _provision_private

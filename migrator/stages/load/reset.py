@@ -96,6 +96,8 @@ def reset_channel(client: GraphClient, journal: Journal, reset: ChannelReset) ->
         deleted = True
     except NotFoundError:
         deleted = False
+    if deleted:  # it counts against the team's channel limits for 30 days (docs/graph-contract.md#capacity-limits)
+        journal.note_deleted_channel(reset.team.key, reset.channel.display_name, reset.channel.membership, now_ms())
     journal.forget_conversation(reset.channel.key)
     return deleted
 

@@ -24,6 +24,7 @@ from migrator.mapping import (
     GENERAL,
     PRIVATE_CHANNEL,
     MappingFiles,
+    Reader,
     ResolvedMappings,
     Route,
     UserMapping,
@@ -32,7 +33,10 @@ from migrator.mapping import (
     conversation_label,
     load_all,
     mapped_members,
+    owner_notes,
+    private_channel_readers,
     resolve_targets,
+    team_readers,
 )
 from migrator.model import Conversation, Source, User, repaired_rows
 from migrator.plan import (
@@ -59,7 +63,6 @@ from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, 
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
-OWNER_FLAGS = ("is_primary_owner", "is_owner", "is_admin")  # Slack workspace roles that own the team in Teams
 
 
 class TransformError(InputError):
@@ -161,8 +164,9 @@ class _Transform:
         self.source, self.resolved, self.out_dir, self.now_ms = source, resolved, out_dir, now_ms
         self.mappings = mappings = resolved.mappings
         self.rows = rows = files.rows
-        self.notes = [str(note) for note in files.notes]  # about the mapping files, shown at the top of the report
         self.conversations = source.conversations()
+        # About the mapping files (a users.csv header, owners beyond Teams' limit), shown at the top of the report.
+        self.notes = [str(n) for n in files.notes + owner_notes(resolved, self.conversations, rows, source.users)]
         self.authors = Authors(mappings, rows, source.users)
         channels = {c.id: c.name for c in self.conversations}
         self.files = FilePlanner(source, FileStore(source, out_dir, FILES_DIR))
@@ -175,6 +179,7 @@ class _Transform:
             self.tally,
             mappings.system_messages != "skip",
             now_ms,
+            mappings.limits,
         )
         self.archiver = Archiver(source, self.authors.names, channels, out_dir)
 
@@ -185,7 +190,13 @@ class _Transform:
         archive = self._archive_and_skip(not_chats)
         teams = self._teams([t for t in targets if not t.is_chat], planned)
         chats = [planned[t.key] for t in targets if t.is_chat]
-        manifest = Manifest(source=self._header(source_path), teams=teams, chats=chats, archive=archive)
+        manifest = Manifest(
+            source=self._header(source_path),
+            teams=teams,
+            chats=chats,
+            archive=archive,
+            limits=self.mappings.limits.as_dict(),
+        )
         manifest.write(self.out_dir)
         order = {c.id: i for i, c in enumerate(self.conversations)}
         self.tally.conversations.sort(key=lambda row: order[row["id"]])
@@ -299,7 +310,14 @@ class _Transform:
             team.created = min(team.created, channel.created)
         for team in teams.values():
             sources = [c for t in targets if t.team == team.key for c in t.sources]
-            team.members = _members(self.mappings.teams[team.key].members, self.rows, self.source.users, sources)
+            readers, _ = team_readers(
+                self.mappings.teams[team.key].members,
+                self.rows,
+                self.source.users,
+                sources,
+                self.mappings.limits.owners_per_team,
+            )
+            team.members = _planned_members(readers)
         return list(teams.values())
 
     def _header(self, source_path: Path) -> PlanSource:
@@ -370,7 +388,8 @@ def _targets(
                 route, conversation, file_names.setdefault(route.team or "", set())
             )
             if route.kind == PRIVATE_CHANNEL:  # map --check allows exactly one source per private channel
-                target.membership, target.members = "private", _private_members(conversation, rows, users)
+                readers = private_channel_readers(conversation, rows, users)
+                target.membership, target.members = "private", _planned_members(readers)
         target.sources.append(conversation)
     return list(targets.values())
 
@@ -405,43 +424,8 @@ def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) 
     )
 
 
-def _private_members(
-    conversation: Conversation, rows: list[UserMapping], users: Mapping[str, User]
-) -> list[PlannedMember]:
-    """Exactly the source channel's mapped members; its owner is its creator when mapped, else its first member
-    who administers the workspace, else its first mapped member (never an outsider: map --check refuses a private
-    channel without a mapped member)."""
-    people = mapped_members(conversation, rows)
-    admins = [p for p in people if _administers(users.get(p.source_id))]
-    owner = next((p for p in people if p.source_id == conversation.creator), None) or next(iter(admins), people[0])
-    return [PlannedMember(p.entra_id, p.source_name, ["owner"] if p is owner else []) for p in people]
-
-
-def _administers(user: User | None) -> bool:
-    """An owner or admin of the source workspace (the Slack roles, which readers of other sources may set too),
-    who owns what they are a member of in Teams."""
-    return user is not None and any(user.extra.get(flag) for flag in OWNER_FLAGS)
-
-
-def _members(
-    listed: tuple[str, ...] | None, rows: list[UserMapping], users: Mapping[str, User], sources: list[Conversation]
-) -> list[PlannedMember]:
-    """Everyone the mapping puts in the team who has an Entra account; workspace admins and the
-    creators of the team's source conversations become owners."""
-    creators = {c.creator for c in sources if c.creator}
-    by_id = {row.source_id: row for row in rows}
-    wanted = [row.source_id for row in rows] if listed is None else list(listed)
-    members: dict[str, PlannedMember] = {}
-    for source_id in wanted:
-        row = by_id.get(source_id)
-        if row is None or row.action != "map" or not row.entra_id or row.entra_id in members:
-            continue
-        user = users.get(source_id)
-        owner = _administers(user) or (listed is not None and source_id in creators)
-        members[row.entra_id] = PlannedMember(
-            row.entra_id, row.source_name or (user.label if user else source_id), ["owner"] if owner else []
-        )
-    return list(members.values())
+def _planned_members(readers: list[Reader]) -> list[PlannedMember]:
+    return [PlannedMember(r.entra_id, r.name, ["owner"] if r.owner else []) for r in readers]
 
 
 def _target_rows(manifest: Manifest) -> list[TargetRow]:

@@ -23,7 +23,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import BinaryIO
 
-from migrator.limits import MAX_BODY_BYTES
+from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
 from migrator.stages.transform import bodies
@@ -69,6 +69,13 @@ def part_marker(number: int, total: int) -> Element:
 
 
 MARKER_BYTES = size(render([part_marker(9999, 9999)]))
+
+
+def _files_marker(first: int, last: int, total: int, limit: int) -> Element:
+    which = f"file {first}" if first == last else f"files {first}–{last}"
+    return note(f"({which} of {total} of the message above: Teams takes at most {limit} on one message)")
+
+
 SPOOL_BATCH = 1 << 20  # bytes of spooled messages written at once
 
 
@@ -83,6 +90,7 @@ class Run:
     tally: Tally
     keep_system: bool
     now_ms: int
+    limits: CapacityLimits = TEAMS_DEFAULTS  # per message: files_per_message, message_bytes
 
 
 @dataclass(slots=True)
@@ -173,7 +181,9 @@ class ChannelPlan:
             if message.files
             else NO_FILES
         )
-        blocks = bodies.content(message, ctx, files) + files.nodes + bodies.notes(message, ctx)
+        body = bodies.content(message, ctx, files)  # may place some files itself (taking them out of files.nodes)
+        overflow = self._over_file_limit(files)
+        blocks = body + files.nodes + bodies.notes(message, ctx)
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
@@ -182,13 +192,16 @@ class ChannelPlan:
             blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
         content = preamble + render(blocks)
-        # UTF-8 takes at most 4 bytes a character, so only a body longer than MAX_BODY_BYTES // 4 characters is
-        # measured. Every body encodes: readers turn lone surrogates into U+FFFD (`Source.repaired`), as
+        # UTF-8 takes at most 4 bytes a character, so only a body longer than a quarter of the limit in characters
+        # is measured. Every body encodes: readers turn lone surrogates into U+FFFD (`Source.repaired`), as
         # html.unescape does.
-        if len(content) * 4 <= MAX_BODY_BYTES or size(content) <= MAX_BODY_BYTES:
+        limit = self.run.limits.message_bytes
+        if len(content) * 4 <= limit or size(content) <= limit:
             parts = [_part(author, content, files)]
         else:
             parts = self._split(key, author, preamble, [render([block]) for block in blocks], files)
+        if overflow:
+            parts += self._file_parts(key, author, preamble, overflow, files, content if len(parts) == 1 else None)
         self.run.tally.conversions.update(ctx.features)
         note = self._fallback_note(author.posted_by) if author.posted_by else None
         thread = (conversation.id, message.ts if message.thread_ts is None else message.thread_ts)  # a root's: its ts
@@ -197,13 +210,50 @@ class ChannelPlan:
     def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
         """Numbered parts, each within the body limit, each carrying the images and files it shows."""
         self.run.ctx.features.add("split_messages")
-        chunks = split_blocks(rendered, MAX_BODY_BYTES - size(preamble) - MARKER_BYTES)
+        chunks = split_blocks(rendered, self.run.limits.message_bytes - size(preamble) - MARKER_BYTES)
         total = len(chunks)
         parts = [
             _part(author, preamble + render([part_marker(n, total)]) + "".join(chunk), files)
             for n, chunk in enumerate(chunks, 1)
         ]
-        self.run.tally.splits.append({"key": key, "parts": total, "bytes": sum(size(html) for html in rendered)})
+        self.run.tally.splits.append(
+            {"key": key, "parts": total, "bytes": sum(size(html) for html in rendered), "files": 0}
+        )
+        return parts
+
+    def _over_file_limit(self, files: FileParts) -> list[list[Element]]:
+        """The file attachments beyond Teams' limit per message (docs/graph-contract.md#capacity-limits), taken out of
+        the message's own nodes, in groups of the limit: each group is a follow-up part of the message."""
+        limit = self.run.limits.files_per_message
+        attached = [node for node in files.nodes if node.tag == "attachment"]
+        if len(attached) <= limit:
+            return []
+        moved = attached[limit:]
+        files.nodes = [node for node in files.nodes if all(node is not m for m in moved)]
+        return [moved[start : start + limit] for start in range(0, len(moved), limit)]
+
+    def _file_parts(
+        self,
+        key: str,
+        author: Author,
+        preamble: str,
+        groups: list[list[Element]],
+        files: FileParts,
+        unsplit: str | None,
+    ) -> list[str]:
+        """Follow-up parts carrying the files one message could not, counted as a split of the message (`unsplit`:
+        its body when it is one part; a body split already counted gains the parts)."""
+        self.run.ctx.features.add("files_over_limit")
+        limit, moved = self.run.limits.files_per_message, sum(len(group) for group in groups)
+        parts = []
+        for n, group in enumerate(groups, 1):
+            marker = _files_marker(limit * n + 1, limit * n + len(group), limit + moved, limit)
+            parts.append(_part(author, preamble + render([marker, *group]), files))
+        if unsplit is None:
+            entry = self.run.tally.splits[-1]
+            entry["parts"], entry["files"] = entry["parts"] + len(parts), moved
+        else:
+            self.run.tally.splits.append({"key": key, "parts": 1 + len(parts), "bytes": size(unsplit), "files": moved})
         return parts
 
     def _fallback_note(self, name: str) -> str:
