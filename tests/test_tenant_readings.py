@@ -46,9 +46,17 @@ def set_reading(emulator: EmulatorProcess, **switches_: object) -> None:
 
 
 # ------------------------------------------------------------------ the switches themselves
-def test_strict_is_the_default_and_lenient_differs_in_every_switch():
+def test_strict_is_the_default_and_lenient_the_preset():
     assert all(getattr(Reading(), s.name) == s.strict for s in switches())
-    assert all(getattr(Reading.lenient(), s.name) == s.lenient != s.strict for s in switches())
+    assert all(getattr(Reading.lenient(), s.name) == s.lenient for s in switches())
+    assert Reading.lenient() != Reading()
+
+
+def test_every_switch_takes_its_values_spelled_as_text():
+    """As a JSON body or a command line may spell them."""
+    for s in switches():
+        for value in (s.strict, s.lenient):
+            assert getattr(Reading().with_changes({s.name: str(value)}), s.name) == value
 
 
 def test_a_switch_is_refused_with_its_name_when_unknown_or_of_the_wrong_type():
