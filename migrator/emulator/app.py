@@ -264,8 +264,8 @@ class EmulatorApp:
             "evaluation_capacity": self.graph.evaluation_capacity,
             "provision_delay": self.graph.provision_delay,
             "token_lifetime": self.identity.lifetime,
-            "reading": self.graph.reading.as_dict(),
             "capacity": self.graph.capacity.as_dict(),
+            "reading": self.graph.reading.as_dict(),
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -280,10 +280,10 @@ class EmulatorApp:
                 self.graph.provision_delay = float(value)
             elif key == "token_lifetime":
                 self.identity.lifetime = int(value)
-            elif key == "reading":
-                self._configure_reading(value)
             elif key == "capacity":
                 self.graph.capacity = self._capacity(value)
+            elif key == "reading":
+                self._configure_reading(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
 

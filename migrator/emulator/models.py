@@ -118,8 +118,8 @@ class Graph:
         store: Store,
         clock: Clock | None = None,
         provision_delay: float = 0.2,
-        reading: Reading | None = None,
         capacity: CapacityLimits = TEAMS_DEFAULTS,
+        reading: Reading | None = None,
     ):
         self.directory = directory
         self.store = store
