@@ -70,7 +70,7 @@ class Issues(TypedDict):
     ms_collisions: int
     replies_before_root: int
     oversize_messages: int
-    missing_files: int
+    missing_files: int  # files `model.MISSING_FILE`, as the transform report counts them
     ms_collisions_channel: int
     duplicate_ts: int
     orphan_replies: int

@@ -246,6 +246,16 @@ class Journal:
             ).fetchall()
         return dict(rows)
 
+    def failures(self, conv_key: str) -> dict[str, str]:
+        """Plan key → why the last load could not post it, with Graph's request-id when Graph answered."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, error, request_id FROM messages WHERE conv_key = ? AND state = ?", (conv_key, FAILED)
+            ).fetchall()
+        return {
+            key: f"{error} (request-id {request_id})" if request_id else str(error) for key, error, request_id in rows
+        }
+
     def mark_posted(self, conv_key: str, key: str, message_id: str, how: str = POSTED) -> None:
         with self._write() as db:
             db.execute(

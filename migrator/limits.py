@@ -22,3 +22,6 @@ TEAMS_CALLS_PER_10S = 15_000  # any Teams call, per app per tenant
 CHANNEL_WRITES_PER_S = 30.0  # POST/PUT channel, per app per tenant
 TEAM_CREATES_PER_S = 6.0  # POST /teams, per app per tenant
 TEAM_CHANNEL_READS_PER_S = 60.0  # GET team / channel, per app per tenant
+
+# Directory look-ups ($filter query parameter page: "limited to 15 expressions" with `in`, by default).
+USERS_IN_FILTER_MAX = 15  # values of one `id in (…)` filter

@@ -74,6 +74,12 @@ class FileStatus(StrEnum):
     DELETED = "deleted"  # deleted or hidden in the source before the export
 
 
+# What every report calls a missing file (`missing_files`): the source hosted its bytes and the export does not
+# carry them. A file stored outside the source (EXTERNAL) or deleted before the export is counted apart, never
+# also as missing; each of them still becomes a placeholder with its link.
+MISSING_FILE = FileStatus.MISSING
+
+
 @dataclass(slots=True)
 class Workspace:
     id: str
@@ -114,6 +120,9 @@ class Conversation:
     pins: tuple[str, ...] = ()  # ts of pinned messages
     canvas_id: str | None = None  # the conversation's own canvas, when it has one
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where the conversation belongs when its export holds it apart ("a thread of #hardware (category Projects)"):
+    # the draft and the channel's description say so.
+    belongs_to: str = ""
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from migrator.emulator.directory import embedded_directory
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphConfig
 
@@ -38,7 +39,8 @@ class Target:
     @property
     def description(self) -> str:
         if self.emulator is not None:
-            return f"the embedded Graph emulator at {self.emulator.url}"
+            directory = self.emulator.directory or "its built-in demo directory"
+            return f"the embedded Graph emulator at {self.emulator.url} with {directory}"
         return f"tenant {self.config.tenant_id} at {self.config.graph_url}"
 
 
@@ -49,6 +51,9 @@ def graph_target(state_dir: Path, directory: Path | None = None, faults: str = "
         return
     state_dir.mkdir(parents=True, exist_ok=True)
     with EmulatorProcess(
-        directory=directory, state=state_dir / "state.jsonl", tls_dir=state_dir / "tls", faults=faults
+        directory=embedded_directory(directory),
+        state=state_dir / "state.jsonl",
+        tls_dir=state_dir / "tls",
+        faults=faults,
     ) as emu:
         yield Target(emu.graph_config(), emu)

@@ -36,7 +36,7 @@ CONVERSIONS = {
     "inline_code": "inline code → <code>",
     "quotes": "quotes → <blockquote>",
     "edits": "edited → “(edited)” note",
-    "reactions": "reactions → one summary line",
+    "reactions": "reactions → one summary line naming who reacted",
     "bot_attachments": "bot attachments and link previews → cards",
     "system_messages": "system messages (joins, topic…) → grey notes",
     "deleted_placeholders": "deleted messages kept for their replies → a note",
@@ -139,7 +139,7 @@ class FileCounts(TypedDict):
     in_chat: int
     upload_files: int
     upload_bytes: int
-    missing_files: int
+    missing_files: int  # placeholders of files `model.MISSING_FILE` (as analyse counts them), not external or deleted
     placeholders: list[FilePlaceholder]
     from_fetch: int  # of the inline images and uploads, those whose bytes came from `migrator fetch` (--fetched)
     in_export: int  # every file of every message read

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+import requests
 
 from graphkit import ADA, ALAN, GRACE, KATHERINE, OTHER_APP, RawGraph, message
 
@@ -184,3 +185,48 @@ def test_export_is_throttled_per_tenant(graph, emulator, team):
     throttled = [r for r in statuses if r.status_code == 429]
     assert throttled and all(int(r.headers["Retry-After"]) >= 1 for r in throttled)
     assert throttled[0].json()["error"]["code"] == "TooManyRequests"
+
+
+def test_seeded_reactions_and_event_details_come_back(graph):
+    ada, _ = everything(graph, f"/users/{ADA}/chats/getAllMessages")
+    agenda = next(m for m in ada if m["body"]["content"] == "Agenda for Monday?")
+    assert [(r["reactionType"], r["user"]["user"]["id"]) for r in agenda["reactions"]] == [
+        ("like", ADA),
+        ("heart", GRACE),
+        ("like", ALAN),
+    ]
+    assert agenda["reactions"][0]["user"]["user"]["displayName"] is None  # Graph names nobody here
+    call = next(m for m in ada if m["messageType"] == "systemEventMessage")
+    assert call["eventDetail"]["@odata.type"] == "#microsoft.graph.callEndedEventMessageDetail"
+    assert call["eventDetail"]["callDuration"] == "PT4M12S" and call["from"]["user"] is None
+
+
+def test_a_reaction_or_a_system_event_on_a_channel_is_a_change_the_export_sees(graph, emulator, team):
+    team_id, posted = team
+    target = posted["2021-01-03T10:00:00.000Z"]
+    channel = target["channelIdentity"]["channelId"]
+    reacted = emulator.operator(
+        "mutate", {"op": "react", "conversation": channel, "message": target["id"], "reactionType": "😂", "user": GRACE}
+    )
+    event = emulator.operator(
+        "mutate",
+        {
+            "op": "event",
+            "conversation": channel,
+            "eventDetail": {
+                "@odata.type": "#microsoft.graph.channelRenamedEventMessageDetail",
+                "channelDisplayName": "Renamed",
+                "initiator": {"user": {"id": ADA, "displayName": None, "userIdentityType": "aadUser"}},
+            },
+        },
+    )
+    since = {"$filter": "lastModifiedDateTime gt 2021-02-01T00:00:00Z"}
+    changed, _ = everything(graph, f"/teams/{team_id}/channels/getAllMessages", since)
+    assert {m["id"] for m in changed} == {reacted["id"], event["id"]}
+    by_id = {m["id"]: m for m in changed}
+    assert by_id[reacted["id"]]["reactions"][0]["reactionType"] == "😂"
+    assert by_id[event["id"]]["messageType"] == "systemEventMessage"
+    assert by_id[event["id"]]["eventDetail"]["channelDisplayName"] == "Renamed"
+    bad = {"op": "event", "conversation": channel, "eventDetail": {"callId": "x"}}
+    with pytest.raises(requests.HTTPError, match="400"):
+        emulator.operator("mutate", bad)

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from graphkit import TEMPLATE, RawGraph, message
+from graphkit import TEMPLATE, RawGraph, code, message
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.runner import EmulatorProcess
 from migrator.timestamps import parse_ms
@@ -79,6 +79,33 @@ def test_drop_applies_the_request_and_loses_the_answer(emulator):
     assert [parse_ms(m["createdDateTime"]) for c in landed for m in c["messages"]] == [parse_ms("2021-04-01T00:00:00Z")]
     again = graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=message("2021-04-01T00:00:00.000Z"))
     assert again.status_code == 409  # how a crash-safe loader recognises a message that already landed
+
+
+def test_a_refuse_rule_refuses_the_same_requests_every_time_until_lifted(emulator):
+    graph = RawGraph(emulator)
+    team, channel = graph.team_with_channel()
+    path = f"/teams/{team}/channels/{channel}/messages"
+    rule = {"path": "/teams/*/channels/*/messages", "body": "poison", "status": 422, "code": "Poisoned"}
+    emulator.operator("faults", {"spec": "", "refuse": [rule, {"path": "/teams/*/channels/*/messages", "share": 0.5}]})
+    for _ in range(3):  # a refusal for good: a retry meets it again
+        answer = graph.call("POST", path, json=message("2021-04-01T00:00:00.000Z", "poison"))
+        assert code(answer) == (422, "Poisoned") and answer.json()["error"]["innerError"]["request-id"]
+    times = [f"2021-04-02T00:00:{second:02d}.000Z" for second in range(40)]
+    first = [graph.call("POST", path, json=message(t)).status_code for t in times]
+    assert 5 < first.count(400) < 35  # about half, chosen by the request itself
+    refused = [t for t, status in zip(times, first, strict=True) if status == 400]
+    assert [graph.call("POST", path, json=message(t)).status_code for t in refused] == [400] * len(refused)
+    assert emulator.operator("faults")["injected"]["refuse"] == 3 + 2 * len(refused)
+    emulator.operator("faults", {"spec": ""})  # lifted
+    assert graph.call("POST", path, json=message(refused[0])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "rule", [{"body": "x"}, {"path": "/x", "status": 500}, {"path": "/x", "share": 2}, {"path": "/x", "colour": 1}]
+)
+def test_bad_refuse_rules_are_refused_with_the_rule(rule):
+    with pytest.raises(FaultSpecError, match="refuse rule"):
+        Faults.parse("", refuse=[rule])
 
 
 def test_latency(emulator):

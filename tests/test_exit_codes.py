@@ -103,8 +103,11 @@ def test_load(tenant, plan: Path, emulator, tmp_path: Path):
     assert said(run("load", tmp_path / "no-plan"), 2, "load: ")
     assert said(run("load", plan, "--only", "Nobody"), 2, "load: --only 'Nobody' names no team")
     build_plan(tmp_path / "other", channels=1, messages=2)
+    emulator.operator("faults", {"spec": "", "refuse": [{"path": "/teams"}]})
+    refused = run("load", tmp_path / "other")
+    assert said(refused, 1, "load: team 'Acme' not completed: not created: POST /v1.0/teams → 400")
     emulator.operator("faults", {"spec": GRAPH_FAILS})
-    assert said(run("load", tmp_path / "other"), 1, "load: POST /v1.0/teams → 400")
+    assert said(run("load", tmp_path / "other"), 1, "load: GET /v1.0/users → 400")  # the accounts check
 
 
 def test_load_with_a_message_teams_refuses_exits_1_and_leaves_the_team_open(tenant, tmp_path: Path):
@@ -188,7 +191,7 @@ def test_sample_generate_and_migrate(no_credentials, tmp_path: Path):
 
 def test_migrate_when_graph_keeps_failing_exits_1(tenant, graph_fails, tmp_path: Path):
     result = run("migrate", SAMPLE, "--mappings", MAPPINGS, "--out", tmp_path)
-    assert said(result, 1, "load: POST /v1.0/teams → 400")
+    assert said(result, 1, "load: GET /v1.0/users → 400")  # the accounts check, before anything is created
 
 
 def test_emulator_serve(tmp_path: Path):

@@ -119,3 +119,105 @@ def test_an_archived_body_shows_teams_elements_as_a_browser_can():
     assert archive_body(html, lambda src: None) == (
         '<p><b>Grace <i>Hopper</i></b> 🎉 😀📎<span class="missing-image">[image not in the archive]</span></p>'
     )
+
+
+# ------------------------------------------------ reactions, events, versions, files
+def test_reactions_system_events_earlier_versions_and_downloaded_files_are_shown(client, team, emulator, tmp_path):
+    from migrator.reports.export_archive import PAGE_SIZE, paged, threads
+
+    ids = sorted(team.posted, key=lambda i: team.posted[i]["createdDateTime"])
+    first = ids[0]
+    for content in ("<p>second wording</p>", "<p>third wording</p>"):
+        export(client, [Target("team", team.id)], tmp_path, ExportOptions())  # each version lands in the JSONL
+        emulator.operator("mutate", {"op": "edit", "conversation": team.alpha, "message": first, "content": content})
+    for who in (GRACE, ADA):
+        emulator.operator(
+            "mutate",
+            {"op": "react", "conversation": team.alpha, "message": first, "reactionType": "heart", "user": who},
+        )
+    emulator.operator(
+        "mutate",
+        {
+            "op": "event",
+            "conversation": team.alpha,
+            "eventDetail": {
+                "@odata.type": "#microsoft.graph.membersAddedEventMessageDetail",
+                "members": [{"id": GRACE, "displayName": None, "userIdentityType": "aadUser"}],
+                "initiator": {"user": {"id": ADA, "displayName": None, "userIdentityType": "aadUser"}},
+            },
+        },
+    )
+    targets = [Target("team", team.id), Target("user", ADA)]
+    assert export(client, targets, tmp_path, ExportOptions(attachments="download")).ok
+    render_archive(tmp_path)
+    page = BeautifulSoup(
+        (tmp_path / "teams" / safe_name(team.id) / f"{safe_name(team.alpha)}.html").read_text(encoding="utf-8"),
+        "html.parser",
+    )
+    edited = page.find(id=f"m-{first}")
+    assert "third wording" in edited.select_one(".body").get_text()
+    versions = edited.select("details.versions .version .body")
+    assert [v.get_text() for v in versions] == ["second wording", "alpha 0 bold"]  # newest first; reactions skipped
+    assert edited.select_one("details.versions summary").get_text() == "2 earlier versions"
+    assert edited.select_one("li.reaction").get_text(" ", strip=True) == "❤️ 2 Grace Hopper, Ada Lovelace"
+    system = page.select_one("article.system")
+    assert system.select_one(".event").get_text() == "Ada Lovelace added Grace Hopper"
+    local = page.select_one("a.local-file")
+    assert local.get_text() == "plan.txt"
+    assert (tmp_path / "teams" / safe_name(team.id) / unquote(local["href"])).read_bytes() == b"the plan"
+    assert [h.get_text() for h in page.select("h2.day")][0] == team.posted[ids[0]]["createdDateTime"][:10]
+    chat = BeautifulSoup(
+        next((tmp_path / "users" / ADA).glob("*thread.v2.html")).read_text(encoding="utf-8"), "html.parser"
+    )
+    assert (
+        chat.select_one("div.conversation.compact")
+        and "Launch draft.docx" in chat.select_one("ul.attachments").get_text()
+    )
+    messages = [{"id": str(n), "createdDateTime": f"2024-01-01T00:00:{n % 60:02d}.000Z"} for n in range(5)]
+    assert [len(c) for c in paged(threads(messages), size=2)] == [2, 2, 1] and PAGE_SIZE == 1_000
+
+
+@pytest.mark.parametrize(
+    "detail, says",
+    [
+        (
+            {
+                "@odata.type": "#microsoft.graph.callEndedEventMessageDetail",
+                "callDuration": "PT1H2M3S",
+                "callParticipants": [{"participant": {"user": {"id": ADA}}}, {"participant": {"user": {"id": GRACE}}}],
+            },
+            "Call ended after 1 h 2 min 3 s with Ada Lovelace and Grace Hopper",
+        ),
+        (
+            {
+                "@odata.type": "#microsoft.graph.chatRenamedEventMessageDetail",
+                "chatDisplayName": "Q3",
+                "initiator": {"user": {"id": "gone", "displayName": "Old Name"}},
+            },
+            "Old Name renamed the chat to “Q3”",
+        ),
+        (
+            {"@odata.type": "#microsoft.graph.membersLeftEventMessageDetail", "members": [{"id": GRACE}]},
+            "Grace Hopper left",
+        ),
+        (
+            {
+                "@odata.type": "#microsoft.graph.conversationMemberRoleUpdatedEventMessageDetail",
+                "conversationMemberUser": {"id": GRACE},
+                "conversationMemberRoles": ["owner"],
+                "initiator": {"user": {"id": ADA}},
+            },
+            "Ada Lovelace made Grace Hopper owner",
+        ),
+        (
+            {"@odata.type": "#microsoft.graph.someFutureThingEventMessageDetail", "initiator": {"user": {"id": ADA}}},
+            "Ada Lovelace: some future thing",
+        ),
+        (None, ""),
+    ],
+)
+def test_a_system_event_reads_as_a_sentence(detail, says):
+    from migrator.reports.archive_events import event_text
+
+    people = {ADA: {"name": "Ada Lovelace", "email": ""}, GRACE: {"name": "Grace Hopper", "email": ""}}
+    assert event_text(detail, people) == says

@@ -42,6 +42,29 @@ def test_export_team_as_html_writes_the_archive_and_a_summary(tenant, team, tmp_
     assert DEMO_SECRET not in everything and "eyJ" not in everything and "Bearer" not in everything
 
 
+def test_a_dated_export_says_what_it_covers_and_how_to_fill_the_rest(tenant, tmp_path):
+    result = invoke("user", ADA, "--out", str(tmp_path), "--since", "2024-01-10", "--until", "2024-02-01")
+    assert result.exit_code == 0, result.output
+    assert (
+        "covers messages changed from 2024-01-10T00:00:00.001Z to 2024-01-31T23:59:59.999Z only; "
+        "a run without --since and --until fetches the rest"
+    ) in result.output
+    assert "requests/s; coverage has gaps in 1 of 1 targets" in result.output
+    summary = json.loads((tmp_path / "export-summary.json").read_text())["targets"][0]
+    assert summary["gaps"] and summary["fetched"] == [summary["covered"]]
+    again = invoke("user", ADA, "--out", str(tmp_path))
+    assert again.exit_code == 0 and "covers messages" not in again.output
+
+
+def test_an_evaluation_402_is_explained_once_for_the_whole_run(tenant, emulator, tmp_path):
+    emulator.operator("config", {"evaluation_capacity": 0})
+    result = invoke("users", "--all", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.count("402 Payment Required") == 1 and "export: the run stopped: 402" in result.output
+    assert result.output.count("stopped with the run") == 5  # one short line per user
+    assert json.loads((tmp_path / "export-summary.json").read_text())["stopped"].startswith("402 Payment Required")
+
+
 def test_export_users_all_pages_the_directory(tenant, tmp_path):
     result = invoke("users", "--all", "--out", str(tmp_path), "--system-messages", "exclude")
     assert result.exit_code == 0, result.output
@@ -84,6 +107,7 @@ def test_a_402_exits_1_after_the_other_targets_finished(tenant, tmp_path):
         (["user", ADA, "--out", "OUT", "--since", "last week"], "--since 'last week' is not a date"),
         (["user", ADA, "--out", "OUT", "--model", "C"], "--model 'C'"),
         (["user", ADA, "--out", "OUT", "--format", "pdf"], "--format 'pdf'"),
+        (["user", ADA, "--out", "OUT", "--attachments", "all"], "--attachments 'all': use links or download"),
     ],
 )
 def test_bad_options_exit_2_with_one_clear_line(tenant, tmp_path, args, says):
@@ -101,7 +125,10 @@ def test_a_different_sender_filter_on_an_existing_archive_exits_2(tenant, tmp_pa
 def test_without_credentials_the_embedded_emulator_is_used(monkeypatch, tmp_path: Path):
     for name in ("MIGRATOR_TENANT_ID", "MIGRATOR_CLIENT_ID", "MIGRATOR_CLIENT_SECRET", "MIGRATOR_CLIENT_CERT"):
         monkeypatch.delenv(name, raising=False)
-    result = invoke("user", ADA, "--out", str(tmp_path / "out"), "--emulator-dir", str(tmp_path / "emu"))
+    # The embedded emulator serves the default directory (sample_data/directory.json), where Ada has another id.
+    result = invoke(
+        "user", "ada@contoso.example", "--out", str(tmp_path / "out"), "--emulator-dir", str(tmp_path / "emu")
+    )
     assert result.exit_code == 0, result.output
     assert "the embedded Graph emulator" in result.output and (tmp_path / "emu" / "state.jsonl").exists()
 

@@ -28,9 +28,10 @@ def test_evaluation_capacity_402_mid_target_keeps_what_was_written_and_model_b_c
 ):
     emulator.operator("config", {"evaluation_capacity": 50})
     target = Target("team", team.id)
-    stopped = export(client, [target], tmp_path, ExportOptions(checkpoint_seconds=0)).targets[0]
-    assert stopped.status == "payment required" and "evaluation mode capacity has been exceeded" in stopped.error
-    assert "rerun with --model A" in stopped.error and stopped.pages == 1
+    run = export(client, [target], tmp_path, ExportOptions(checkpoint_seconds=0))
+    stopped = run.targets[0]
+    assert stopped.status == "payment required" and "evaluation mode capacity has been exceeded" in run.stopped
+    assert "rerun with --model A" in run.stopped and stopped.pages == 1
     assert len(archived(tmp_path, target)) == 50
     state = json.loads((tmp_path / "state.json").read_text())["targets"][target.key]
     assert state["watermark"] is None and state["cursor"]["model"] is None
@@ -81,3 +82,50 @@ def test_server_errors_and_lost_answers_on_reads_are_retried(client, emulator, t
     )
     assert outcome.ok and outcome.retries > 0
     assert len({m["id"] for m in archived(tmp_path, target)}) == len(archived(tmp_path, target)) == len(team.posted)
+
+
+def test_an_evaluation_402_stops_the_whole_run_once_and_every_target_resumes(client, emulator, team, tmp_path):
+    """The evaluation capacity is tenant-wide: no target can go on, so all stop, each with its place saved."""
+    emulator.operator("config", {"evaluation_capacity": 60})
+    targets = [Target("team", team.id)] + [Target("user", user) for user in (ADA, GRACE, KATHERINE)]
+    run = export(client, targets, tmp_path, ExportOptions(workers=2, checkpoint_seconds=3600))
+    assert run.stopped is not None and run.stopped.count("402 Payment Required") == 1
+    assert "evaluation mode capacity has been exceeded" in run.stopped
+    stopped = [t for t in run.targets if t.status != "done"]
+    assert stopped and {t.status for t in stopped} == {"payment required"}
+    assert all(t.error and "explained once" in t.error and "Azure" not in t.error for t in stopped)
+    state = json.loads((tmp_path / "state.json").read_text())["targets"]
+    for result in stopped:  # a target stopped after a page resumes after it: its cursor was saved at once
+        assert result.pages == 0 or state[result.target.key]["cursor"]["url"]
+    emulator.operator("config", {"evaluation_capacity": 10_000})
+    again = export(client, targets, tmp_path, ExportOptions())
+    assert again.ok and again.stopped is None
+    resumed = {t.target: t.resumed for t in again.targets}
+    assert all(resumed[t.target] for t in stopped if t.pages)
+    lines = archived(tmp_path, targets[0])
+    assert len(lines) == len({m["id"] for m in lines}) == len(team.posted)
+
+
+def test_when_retries_give_up_on_429s_the_target_says_how_to_resume(emulator, team, tmp_path):
+    target = Target("team", team.id)
+
+    class ThrottleAfterFirstPage:
+        def started(self, outcome) -> None:
+            pass
+
+        def finished(self, outcome) -> None:
+            pass
+
+        def page(self, outcome) -> None:
+            emulator.operator("faults", {"spec": "429:1", "seed": 1})
+
+    with GraphClient(emulator.graph_config(), limiter=RateLimiter.unlimited(), max_retries=1) as impatient:
+        options = ExportOptions(checkpoint_seconds=3600)
+        result = export(impatient, [target], tmp_path, options, progress=ThrottleAfterFirstPage()).targets[0]
+    assert result.status == "failed" and "run the same command again to resume" in result.error
+    saved = json.loads((tmp_path / "state.json").read_text())["targets"][target.key]["cursor"]
+    assert "$skiptoken" in saved["url"]  # saved when Graph gave up, not only at the (hourly) checkpoint
+    emulator.operator("faults", {"spec": ""})
+    with GraphClient(emulator.graph_config(), limiter=RateLimiter.unlimited()) as patient:
+        resumed = export(patient, [target], tmp_path, options).targets[0]
+    assert resumed.resumed and resumed.status == "done" and resumed.new == len(team.posted) - 50

@@ -10,6 +10,7 @@ import pytest
 from bench.reliability.crashes import check_emulator_restart, check_kills
 from bench.reliability.faults import check_faults
 from bench.reliability.migration import planned_workspace
+from bench.reliability.poison import check_poison
 from bench.reliability.secrets import check_secrets
 
 WORKERS = 8
@@ -26,6 +27,12 @@ def test_faults_lose_and_duplicate_nothing(planned):
     assert check_faults(plan, work, WORKERS).startswith(
         f"faults: {plan.messages}/{plan.messages} landed, 0 missing, 0 duplicated"
     )
+
+
+def test_messages_refused_for_good_fail_alone_and_land_once_lifted(planned):
+    plan, work = planned
+    line = check_poison(plan, work, WORKERS, share=0.1)
+    assert line.startswith(f"poison: {plan.messages}/{plan.messages} landed, 0 missing, 0 duplicated")
 
 
 def test_kill_minus_nine_of_the_loader_loses_and_duplicates_nothing(planned):

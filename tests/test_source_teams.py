@@ -145,6 +145,9 @@ def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> Non
     )
     (root / "teams/t1/meta.json").write_text("{not json", encoding="utf-8")
     (root / "notes.txt").write_text("x")
+    (root / "search.html").write_text("<html></html>")
+    (root / "teams/t1/files/19%3Ageneral@thread.tacv2/1").mkdir(parents=True)
+    (root / "teams/t1/files/19%3Ageneral@thread.tacv2/1/plan.txt").write_text("the plan")
     with TeamsExport(root) as export:
         (general,) = export.conversations()
         assert [m.text for m in export.messages(general)] == ["<p>hi</p>", "<p>fine</p>"]
@@ -160,6 +163,8 @@ def test_bad_lines_are_quarantined_with_their_line_number(tmp_path: Path) -> Non
     assert "'after lunch' is not ISO-8601" in refused[(name, 8)]
     assert "named by id and treated as private" in refused[("meta.json", None)]
     assert ignored["notes.txt"] == "not part of a `migrator export` archive"
+    assert ignored["search.html"].startswith("the archive's search page")
+    assert ignored["teams/t1/files"].startswith("attached files `export --attachments download` fetched")
 
 
 def test_a_field_that_is_not_an_object_where_graph_has_one_reads_as_absent(tmp_path: Path) -> None:

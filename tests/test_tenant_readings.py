@@ -18,7 +18,7 @@ from graphkit import ADA, GRACE, RawGraph, code, message
 from migrator.cli import app
 from migrator.emulator.reading import Reading, switches
 from migrator.emulator.runner import EmulatorProcess
-from migrator.graph import GraphClient
+from migrator.graph import BadRequestError, GraphClient
 from migrator.journal import COMPLETED, Journal
 from migrator.plan import (
     Manifest,
@@ -180,7 +180,8 @@ def test_a_team_without_a_planned_general_is_completed_with_its_general_and_gets
 
 
 def test_a_refused_team_completion_is_an_error_not_a_completed_team(emulator, tmp_path):
-    """A channel the journal does not know keeps the team open: Graph's 400 must not be recorded as done."""
+    """A channel the journal does not know keeps the team open: Graph's 400 must not be recorded as done (the
+    first member is refused too, so nothing proves the team completed) and stays Graph's error, request-id and all."""
     build_plan(tmp_path, channels=2, general=True)
     with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
         journal.bind("test")
@@ -188,10 +189,11 @@ def test_a_refused_team_completion_is_an_error_not_a_completed_team(emulator, tm
         team = Manifest.read(tmp_path).teams[0]
         team_id = provisioner.team(team)
         RawGraph(emulator).create_channel(team_id, "made-elsewhere", created=team.created)
-        with pytest.raises(ProvisionError, match="refused to complete"):
+        with pytest.raises(BadRequestError, match="All channels must be finalized before team") as refused:
             provisioner.complete_team(team, team_id)
         entry = journal.team(team.key)
     assert entry is not None and entry.state != COMPLETED
+    assert refused.value.request_id
 
 
 # ------------------------------------------------------------------ item 2: startMigration always carries its time
@@ -234,13 +236,11 @@ def test_after_general_completed_no_new_migration_channel_is_created(emulator):
 def test_general_waits_for_its_team_so_a_channel_added_after_a_partial_run_is_still_created(emulator, tmp_path):
     """Run 1 leaves a channel open (one message fails); General must not be completed yet, or the channel the
     next plan adds could never be created in migration mode."""
-    manifest = build_plan(tmp_path, channels=2, general=True)
-    failing = tmp_path / manifest.teams[0].channels[1].file
-    good = failing.read_text(encoding="utf-8")
-    failing.write_text(good.replace(ADA, "a0000000-0000-4000-8000-0000000000ff", 1), encoding="utf-8")
+    build_plan(tmp_path, channels=2, general=True)
+    emulator.operator("faults", {"spec": "", "refuse": [{"path": "/teams/*/channels/*/messages", "body": "channel-1"}]})
     first = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert not first.ok and "Acme" in first.teams_blocked
-    failing.write_text(good, encoding="utf-8")
+    emulator.operator("faults", {"spec": "", "refuse": []})
     build_plan(tmp_path, channels=3, general=True)  # the same plan with one more channel
     second = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert second.ok, second.teams_blocked

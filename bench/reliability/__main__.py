@@ -3,7 +3,8 @@
     python -m bench.reliability [--keep]
 
 Faults: >= 20 channels and >= 5,000 planned messages under
-500:0.03,503:0.02,429:0.05,drop:0.02,latency:10ms. Crashes: 20 seeded kill -9
+500:0.03,503:0.02,429:0.05,drop:0.02,latency:10ms. Poison: 2% of the messages refused
+for good under the same faults, then lifted. Crashes: 20 seeded kill -9
 of the loader, and the emulator killed and restarted from its --state file.
 Bad input: the corpus of tests/badinputs.py. Secrets: runs with a client
 secret and with a certificate, every file searched.
@@ -23,6 +24,7 @@ from bench.reliability.crashes import check_emulator_restart, check_kills
 from bench.reliability.faults import check_faults
 from bench.reliability.inputs import check_inputs
 from bench.reliability.migration import CheckFailed, planned_workspace
+from bench.reliability.poison import check_poison
 from bench.reliability.secrets import check_secrets
 
 CHANNELS, MESSAGES, MINIMUM_PLANNED = 20, 5_600, 5_000  # the generator's joins are not imported: 5,600 plan ≥ 5,000
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     checks: list[Callable[[], str | list[str]]] = [
         lambda: check_faults(planned, work, WORKERS),
+        lambda: check_poison(planned, work, WORKERS),
         lambda: check_kills(planned, work, WORKERS),
         lambda: check_emulator_restart(planned, work, WORKERS),
         lambda: check_inputs(work),

@@ -42,6 +42,7 @@ class ExportRequest:
     tenant_rps: float = EXPORT_TENANT_RPS
     workers: int = 16
     full: bool = False
+    attachments: str = "links"
     directory: Path | None = None
     emulator_dir: Path | None = None
 
@@ -60,6 +61,7 @@ class ExportRequest:
             model=self.model.upper() if self.model else None,
             full=self.full,
             workers=self.workers,
+            attachments=self.attachments,
         )
         options.check()
         return options
@@ -89,6 +91,13 @@ Workers = Annotated[int, typer.Option(min=1, help="Targets exported in parallel.
 Full = Annotated[
     bool,
     typer.Option("--full", help="Ignore the watermarks: fetch the whole window again (no duplicates are written)."),
+]
+Attachments = Annotated[
+    str,
+    typer.Option(
+        "--attachments",
+        help="links: list files attached by link in attachments.csv; download: also fetch each one into files/.",
+    ),
 ]
 Directory = Annotated[Path | None, typer.Option(help="Without credentials: directory file for the embedded emulator.")]
 EmulatorDir = Annotated[
@@ -125,6 +134,7 @@ def _export_command(kind: str, own: Any, default: Any = ...) -> Callable[..., No
         tenant_rps: TenantRps = EXPORT_TENANT_RPS,
         workers: Workers = 16,
         full: Full = False,
+        attachments: Attachments = "links",
         directory: Directory = None,
         emulator_dir: EmulatorDir = None,
     ) -> None:
@@ -141,6 +151,7 @@ def _export_command(kind: str, own: Any, default: Any = ...) -> Callable[..., No
             tenant_rps=tenant_rps,
             workers=workers,
             full=full,
+            attachments=attachments,
             directory=directory,
             emulator_dir=emulator_dir,
         )
@@ -175,6 +186,7 @@ def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None
     from migrator.graph import GraphClient
     from migrator.logfile import log_to
     from migrator.stages.export import Target, directory_users, export, export_limiter
+    from migrator.stages.export.runner import EXPORT_BACKOFF_CAP, EXPORT_MAX_RETRIES
     from migrator.target import graph_target
 
     with step("export"):
@@ -182,7 +194,12 @@ def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None
         with (
             log_to(request.out / LOG_FILE),
             graph_target(request.emulator_dir or request.out / "emulator", request.directory) as target,
-            GraphClient(target.config, limiter=export_limiter(request.tenant_rps)) as client,
+            GraphClient(
+                target.config,
+                limiter=export_limiter(request.tenant_rps),
+                max_retries=EXPORT_MAX_RETRIES,
+                backoff_cap=EXPORT_BACKOFF_CAP,
+            ) as client,
         ):
             targets = [Target(kind, target_id) for target_id in (directory_users(client) if ids is None else ids)]
             typer.echo(f"export: {len(targets)} {kind}s from {target.description} into {request.out}")
@@ -197,11 +214,18 @@ def _report(outcome: "ExportOutcome", request: ExportRequest) -> None:
     from migrator.stages.export.outcome import DONE
 
     write_summary(outcome, request.out)
+    if outcome.stopped:
+        typer.echo(f"export: the run stopped: {outcome.stopped}", err=True)
     for result in outcome.targets:
         if result.status != DONE:
             typer.echo(f"export: {result.target.kind} {result.name}: {result.status}: {result.error}", err=True)
-        for line in result.image_failures + result.notes:
+        for line in result.image_failures + result.file_failures + result.notes:
             typer.echo(f"export: {result.target.kind} {result.name}: {line}", err=True)
+        if result.status == DONE and result.gaps:
+            typer.echo(
+                f"export: {result.target.kind} {result.name}: covers messages changed from {result.covered} only; "
+                "a run without --since and --until fetches the rest"
+            )
     if request.format == "html":
         typer.echo(f"export: archive {render_archive(request.out)}")
     typer.echo(outcome.summary())

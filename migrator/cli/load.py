@@ -95,6 +95,12 @@ def run_load(
     )
     for team, why in outcome.teams_blocked.items():
         typer.echo(f"load: team {team!r} not completed: {why}", err=True)
+    for blocked in outcome.blocked_conversations:
+        typer.echo(
+            f"load: {blocked.team} / {blocked.name or blocked.key} not completed: "
+            + ("; ".join(blocked.described_reasons()) or "load again"),
+            err=True,
+        )
     return outcome.ok
 
 

@@ -162,6 +162,12 @@ class EmulatorApp:
             self.stats.arrival(conversation, now)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
+        refusal = self.faults.refusal(call.method, call.path, call.body)
+        if refusal:
+            self.injected["refuse"] = self.injected.get("refuse", 0) + 1
+            refused = GraphFault(refusal.message)
+            refused.status, refused.code = refusal.status, refusal.code
+            raise refused
         fault = self.faults.draw()
         if fault:
             self.injected[fault] = self.injected.get(fault, 0) + 1
@@ -238,10 +244,14 @@ class EmulatorApp:
             if call.method == "POST":
                 payload = call.json()
                 try:
-                    self.faults = Faults.parse(payload.get("spec", ""), seed=payload.get("seed"))
+                    self.faults = Faults.parse(
+                        payload.get("spec", ""), seed=payload.get("seed"), refuse=payload.get("refuse")
+                    )
                 except FaultSpecError as exc:
                     raise BadRequest(str(exc)) from None
-            return Reply(body={"spec": self.faults.spec(), "injected": self.injected})
+            return Reply(
+                body={"spec": self.faults.spec(), "refuse": self.faults.refuse_rules(), "injected": self.injected}
+            )
         if name == "config":
             if call.method == "POST":
                 self._configure(call.json())

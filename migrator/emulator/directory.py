@@ -14,6 +14,8 @@ from typing import Any
 from migrator.errors import InputError
 
 DEMO_PATH = Path(__file__).with_name("demo_directory.json")
+# The sample's directory, when this runs from a checkout of the repository (see `embedded_directory`).
+SAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "sample_data" / "directory.json"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,16 @@ class Directory:
 
     def is_tenant(self, name: str) -> bool:
         return name.lower() in {self.tenant_id.lower(), self.domain.lower(), "organizations"}
+
+
+def embedded_directory(given: Path | None) -> Path | None:
+    """The directory file of the emulator a command starts for itself (no MIGRATOR_* credentials): `given`,
+    else one default for every such command (map, load, reset, verify, migrate, export), so that what `map`
+    matched is what the later commands post as: the sample's directory in a checkout of the repository, the
+    built-in demo directory (None) in an installation without it."""
+    if given is not None:
+        return given
+    return SAMPLE_DIRECTORY if SAMPLE_DIRECTORY.is_file() else None
 
 
 class DirectoryError(InputError):
@@ -92,6 +104,13 @@ def _build(raw: dict[str, Any], origin: Path) -> Directory:
         unknown = [m for m in chat.get("members", []) if m not in users]
         if unknown:
             raise DirectoryError(f"{origin}: chats[{index}] names members not in users: {unknown}")
+        for number, seed in enumerate(chat.get("messages", [])):
+            for place, reaction in enumerate(seed.get("reactions", [])):
+                if reaction.get("user") not in users or not reaction.get("reactionType"):
+                    raise DirectoryError(
+                        f"{origin}: chats[{index}].messages[{number}].reactions[{place}] needs a reactionType and "
+                        "a user of the directory"
+                    )
     return Directory(
         tenant_id=tenant.get("id", "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"),
         domain=tenant.get("domain", "contoso.example"),

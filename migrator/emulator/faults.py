@@ -1,15 +1,25 @@
-"""Fault injection: error statuses, lost responses and latency, drawn per request.
+"""Fault injection: error statuses, lost responses and latency, drawn per request; and refusals for good.
 
 `drop` is the important one: the request is applied and then the connection
 is closed without an answer, which is exactly what a crash-safe loader must
 survive without posting twice.
+
+A refusal is the other kind of failure a loader meets: a 4xx that no retry
+can mend (a message "in the future", a file Graph will not store, a member it
+will not add). It is not drawn at random: a rule picks the requests it refuses
+by method, path, body and a hash of the request, so the same request is refused
+every time it is sent, until the rule is lifted.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import random
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from migrator.errors import InputError
 
@@ -20,20 +30,64 @@ class FaultSpecError(InputError):
     pass
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Requests Graph refuses for good: `POST /_emulator/faults {"refuse": [{...}]}` (graph-contract.md#errors)."""
+
+    path: str  # without the version; `*` stands for one segment: "/teams/*/channels/*/messages", "/_upload/*"
+    method: str = "POST"
+    body: str = ""  # only requests whose body holds this text (a message's words, a file's name)
+    share: float = 1.0  # of the matching requests, chosen by a hash of the request: the same one every time
+    status: int = 400
+    code: str = "BadRequest"
+    message: str = "Refused for good by an emulator refuse rule."
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Refusal:
+        """One rule; an unknown key, a status outside 400-499 or a share outside 0-1 names the rule."""
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown or not isinstance(raw.get("path"), str):
+            raise FaultSpecError(f"refuse rule {dict(raw)!r}: needs path; may have {sorted(cls.__dataclass_fields__)}")
+        try:
+            rule = cls(**{**raw, "status": int(raw.get("status", 400)), "share": float(raw.get("share", 1.0))})
+        except (TypeError, ValueError):
+            raise FaultSpecError(f"refuse rule {dict(raw)!r}: status must be a number, share a fraction") from None
+        if not 400 <= rule.status <= 499 or not 0.0 <= rule.share <= 1.0:
+            raise FaultSpecError(f"refuse rule {dict(raw)!r}: status must be 400-499 and share between 0 and 1")
+        return rule
+
+    def refuses(self, method: str, path: str, body: bytes) -> bool:
+        if method.upper() != self.method.upper() or not _same_segments(path, self.path):
+            return False
+        if self.body and self.body.encode() not in body:
+            return False
+        if self.share >= 1.0:
+            return True
+        digest = hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.share
+
+
+def _same_segments(path: str, pattern: str) -> bool:
+    """Each segment of the path matches the pattern's segment at the same place (`*` within one segment)."""
+    segments, wanted = path.strip("/").split("/"), pattern.strip("/").split("/")
+    return len(segments) == len(wanted) and all(map(fnmatch.fnmatchcase, segments, wanted))
+
+
 @dataclass
 class Faults:
-    """Probabilities per outcome (`"500"`, `"503"`, `"429"`, `"drop"`, ...) and a fixed latency."""
+    """Probabilities per outcome (`"500"`, `"503"`, `"429"`, `"drop"`, ...), a fixed latency, and refusals."""
 
     rates: dict[str, float] = field(default_factory=dict)
     latency: float = 0.0
     seed: int | None = None
+    refusals: list[Refusal] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
     @classmethod
-    def parse(cls, spec: str, seed: int | None = None) -> Faults:
-        """`"500:0.02,503:0.01,429:0.05,drop:0.01,latency:20ms"`; errors name the bad item."""
+    def parse(cls, spec: str, seed: int | None = None, refuse: list[Mapping[str, Any]] | None = None) -> Faults:
+        """`"500:0.02,503:0.01,429:0.05,drop:0.01,latency:20ms"` and refuse rules; errors name the bad item."""
         rates: dict[str, float] = {}
         latency = 0.0
         for item in filter(None, (part.strip() for part in (spec or "").split(","))):
@@ -56,7 +110,11 @@ class Faults:
             rates[kind] = rate
         if sum(rates.values()) > 1.0:
             raise FaultSpecError(f"fault spec {spec!r}: the rates add up to more than 1")
-        return cls(rates=rates, latency=latency, seed=seed)
+        return cls(rates=rates, latency=latency, seed=seed, refusals=[Refusal.parse(rule) for rule in refuse or []])
+
+    def refusal(self, method: str, path: str, body: bytes) -> Refusal | None:
+        """The rule that refuses this request for good, if any."""
+        return next((rule for rule in self.refusals if rule.refuses(method, path, body)), None)
 
     def draw(self) -> str | None:
         """The fault for this request, if any."""
@@ -74,3 +132,6 @@ class Faults:
         if self.latency:
             parts.append(f"latency:{self.latency * 1000:g}ms")
         return ",".join(parts)
+
+    def refuse_rules(self) -> list[dict[str, Any]]:
+        return [asdict(rule) for rule in self.refusals]

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypedDict
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from migrator import limits
 from migrator.capacity import DELETED_CHANNELS_COUNT_DAYS, TEAMS_DEFAULTS, CapacityLimits
@@ -171,25 +171,53 @@ class Graph:
             for seed in chat.get("messages", []):
                 author = self.directory.users.get(seed.get("from", ""))
                 sender = (
-                    {
-                        "application": None,
-                        "device": None,
-                        "user": {
-                            "id": author["id"],
-                            "displayName": author["displayName"],
-                            "userIdentityType": "aadUser",
-                        },
-                    }
+                    {"application": None, "device": None, "user": self._identity(author["id"])}
                     if author
                     else {"application": seed.get("application"), "device": None, "user": None}
                 )
+                created = parse_ms(seed["createdDateTime"])
                 self._store_message(
                     record,
-                    parse_ms(seed["createdDateTime"]),
+                    created,
                     sender,
                     {"contentType": seed.get("contentType", "text"), "content": seed["body"]},
                     message_type=seed.get("messageType", "message"),
+                    event_detail=seed.get("eventDetail"),
+                    attachments=[self._seeded_attachment(a) for a in seed.get("attachments", [])],
+                    reactions=[self._reaction(r, created) for r in seed.get("reactions", [])],
                 )
+
+    def _identity(self, user_id: str) -> Record:
+        """An aadUser identity as Graph writes it in `from`, mentions and reactions."""
+        user = self.directory.users[user_id]
+        return {"id": user["id"], "displayName": user["displayName"], "userIdentityType": "aadUser"}
+
+    @staticmethod
+    def _seeded_attachment(seed: Mapping[str, Any]) -> Record:
+        """A reference attachment as Graph exports it; a seed may point anywhere (another tenant's file)."""
+        return {
+            "id": seed["id"],
+            "contentType": seed.get("contentType", "reference"),
+            "contentUrl": seed.get("contentUrl"),
+            "content": seed.get("content"),
+            "name": seed.get("name"),
+            "thumbnailUrl": None,
+            "teamsAppId": None,
+        }
+
+    def _reaction(self, seed: Mapping[str, Any], default_ms: int) -> Record:
+        """A chatMessageReaction: a reaction type (`like`, `heart`… or an emoji), when, and who (seed 004)."""
+        if seed.get("user") not in self.directory.users or not seed.get("reactionType"):
+            raise BadRequest(f"A reaction needs a reactionType and a user of the directory: {dict(seed)}.")
+        when = parse_ms(seed["createdDateTime"]) if seed.get("createdDateTime") else default_ms
+        identity = dict(self._identity(seed["user"]), displayName=None)  # Graph leaves the name out here
+        return {
+            "reactionType": seed["reactionType"],
+            "displayName": seed.get("displayName"),
+            "reactionContentUrl": None,
+            "createdDateTime": format_ms(when),
+            "user": {"application": None, "device": None, "user": identity},
+        }
 
     # ------------------------------------------------------------------ teams
     def create_team(self, body: dict[str, Any], app_id: str) -> tuple[str, str]:
@@ -594,9 +622,9 @@ class Graph:
             raise NotFound(f"Chat '{chat_id}' was not found.")
         return chat
 
-    def user_chats(self, user_id: str) -> list[Record]:
-        self.user(user_id)
-        return [self.render_conversation(c) for c in self._chats_of(user_id)]
+    def user_chats(self, user_key: str) -> list[Record]:
+        """GET /users/{id | userPrincipalName}/chats: Graph takes either key."""
+        return [self.render_conversation(c) for c in self._chats_of(self.user(user_key)["id"])]
 
     def _chats_of(self, user_id: str) -> list[Record]:
         return [
@@ -682,6 +710,8 @@ class Graph:
         importance: str = "normal",
         message_type: str = "message",
         message_id: str | None = None,
+        event_detail: Record | None = None,
+        reactions: list[Record] | None = None,
     ) -> Record:
         message_id = message_id or (str(uuid.uuid4().int % 10**19) if self.reading.opaque_message_ids else str(created))
         base = self._message_url(conv, message_id, reply_to)
@@ -714,7 +744,7 @@ class Graph:
             "locale": "en-us",
             "webUrl": None,
             "policyViolation": None,
-            "eventDetail": None,
+            "eventDetail": event_detail,
             "channelIdentity": {"teamId": conv["_team"], "channelId": conv["id"]}
             if conv["_kind"] == "channel"
             else None,
@@ -722,7 +752,7 @@ class Graph:
             "body": body,
             "attachments": attachments or [],
             "mentions": [],
-            "reactions": [],
+            "reactions": reactions or [],
             "_conv": conv["id"],
             "_created": created,
             "_modified": created,
@@ -895,6 +925,33 @@ class Graph:
         item = self.store.get("items", item_id)
         if item is None or item["parentReference"]["driveId"] != drive_id:
             raise NotFound(f"Item '{item_id}' was not found in drive '{drive_id}'.")
+        return item
+
+    def delete_item(self, drive_id: str, item_id: str) -> None:
+        """DELETE /drives/{d}/items/{i}: the file goes (to the recycle bin); links to it answer 404."""
+        item = self.drive_item(drive_id, item_id)
+        if "file" not in item:
+            raise BadRequest("Only files can be deleted here.")
+        self.store.delete("items", item_id)
+
+    def shared_item(self, share_id: str) -> Record:
+        """GET /shares/{u!base64url(url)}/driveItem (Graph reference `Accessing shared DriveItems`).
+
+        A link into another tenant is refused (403, as Graph refuses an app another tenant never consented
+        to); a link to a file that is gone is 404.
+        """
+        if not share_id.startswith("u!"):
+            raise BadRequest("The share id must be 'u!' followed by the sharing URL in unpadded base64url.")
+        try:
+            url = base64.urlsafe_b64decode(share_id[2:] + "=" * (-len(share_id[2:]) % 4)).decode()
+        except (binascii.Error, ValueError):
+            raise BadRequest("The share id is not valid base64url.") from None
+        host = f"{self.directory.domain.split('.')[0]}.sharepoint.com"
+        if urlsplit(url).netloc.lower() != host:
+            raise Forbidden(f"accessDenied: the link points into another tenant ({urlsplit(url).netloc}).")
+        item = next((i for i in self.store.values("items") if i.get("webUrl") == url and "file" in i), None)
+        if item is None:
+            raise NotFound("itemNotFound: the item the link points to does not exist (deleted or moved).")
         return item
 
     def children(self, drive_id: str, item_id: str) -> list[Record]:
@@ -1076,11 +1133,27 @@ class Graph:
         users = [self.user(uid) for uid in self.directory.users]
         if not filter_text:
             return users
+        listed = re.fullmatch(r"\s*id\s+in\s*\((.*)\)\s*", filter_text)
+        if listed:
+            return self._users_in(users, listed.group(1))
         match = re.fullmatch(r"\s*(mail|userPrincipalName|displayName)\s+eq\s+'((?:[^']|'')*)'\s*", filter_text)
         if not match:
             raise BadRequest(f"Unsupported filter for /users: {filter_text}")
         prop, value = match.group(1), match.group(2).replace("''", "'").lower()
         return [u for u in users if (u.get(prop) or "").lower() == value]
+
+    @staticmethod
+    def _users_in(users: list[Record], values: str) -> list[Record]:
+        """`id in ('a','b',…)`: at most 15 values, as Graph allows by default (graph-contract.md#directory-look-ups)."""
+        ids = re.findall(r"'((?:[^']|'')*)'", values)
+        if not ids or len(ids) != values.count(",") + 1:
+            raise BadRequest(f"Invalid filter clause: id in ({values})")
+        if len(ids) > limits.USERS_IN_FILTER_MAX:
+            raise BadRequest(
+                f"Too many values in the 'in' operator: {len(ids)}; the maximum is {limits.USERS_IN_FILTER_MAX}."
+            )
+        wanted = {value.replace("''", "'").lower() for value in ids}
+        return [u for u in users if str(u["id"]).lower() in wanted]
 
     # ----------------------------------------------------------------- export
     def export_scope_team(self, team_id: str, model: str | None) -> list[str]:
@@ -1164,8 +1237,10 @@ class Graph:
         conv = self.store.get("conversations", str(op.get("conversation")))
         if conv is None:
             raise NotFound("conversation not found")
-        message = self._message(conv, str(op.get("message")))
         now = self.clock.now_ms()
+        if op.get("op") == "event":
+            return public(self._system_event(conv, op.get("eventDetail"), now))
+        message = self._message(conv, str(op.get("message")))
         if op.get("op") == "delete":
             fields = {
                 "deletedDateTime": format_ms(now),
@@ -1181,6 +1256,13 @@ class Graph:
                 "_modified": now,
                 "lastModifiedDateTime": format_ms(now),
             }
+        elif op.get("op") == "react":
+            reaction = self._reaction(op, now)
+            fields = {
+                "reactions": [*message["reactions"], reaction],
+                "_modified": now,
+                "lastModifiedDateTime": format_ms(now),
+            }
         elif op.get("op") == "duplicate":
             copy = self._store_message(
                 conv,
@@ -1193,10 +1275,31 @@ class Graph:
             )
             return public(copy)
         else:
-            raise BadRequest("op must be delete, edit or duplicate")
+            raise BadRequest("op must be delete, edit, react, event or duplicate")
         self.store.patch("messages", f"{conv['id']}|{message['id']}", fields)
         self._versions[conv["id"]] = self._versions.get(conv["id"], 0) + 1
         return public(message)
+
+    def _system_event(self, conv: Record, detail: object, now: int) -> Record:
+        """A system event (members added, renamed, call ended…) as Teams itself posts one: no sender, an
+        empty `<systemEventMessage/>` body and what happened in `eventDetail` (seed 004)."""
+        if not isinstance(detail, dict):
+            raise BadRequest("eventDetail must be an object.")
+        kind = detail.get("@odata.type")
+        if not isinstance(kind, str) or not re.fullmatch(r"#microsoft\.graph\.\w+EventMessageDetail", kind):
+            raise BadRequest(
+                "eventDetail needs an @odata.type such as #microsoft.graph.membersAddedEventMessageDetail."
+            )
+        while now in self._used_ms.get(conv["id"], ()):
+            now += 1
+        return self._store_message(
+            conv,
+            now,
+            {"application": None, "device": None, "user": None},
+            {"contentType": "html", "content": "<systemEventMessage/>"},
+            message_type="systemEventMessage",
+            event_detail=dict(detail),
+        )
 
     def dump(self) -> Record:
         """Every team, channel, message, reply, hosted content, file and member, for tests and operators."""

@@ -41,6 +41,7 @@ CHANNEL_MEMBERS_READ = {"ChannelMember.Read.All", "ChannelMember.ReadWrite.All"}
 CHANNEL_WRITE = {"ChannelSettings.ReadWrite.All", "Group.ReadWrite.All"}
 CHANNEL_DELETE = {"Channel.Delete.All", "Group.ReadWrite.All"}
 FILES = {"Files.ReadWrite.All", "Sites.ReadWrite.All"}
+READ_FILES = {"Files.Read.All", "Sites.Read.All"}
 USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
 GROUPS_WRITE = {"Group.ReadWrite.All", "Directory.ReadWrite.All"}
 EXPORT_TEAM = {"ChannelMessage.Read.All"}
@@ -221,7 +222,7 @@ def complete_channel(graph: Graph, call: Call) -> Reply:
     return Reply(status=204)
 
 
-@route("GET", rf"{CHANNEL}/filesFolder", FILES | {"Files.Read.All"})
+@route("GET", rf"{CHANNEL}/filesFolder", FILES | READ_FILES)
 def files_folder(graph: Graph, call: Call) -> Reply:
     return ok(graph.files_folder(call.params["team"], call.params["channel"]))
 
@@ -358,21 +359,42 @@ def get_user(graph: Graph, call: Call) -> Reply:
 
 
 # --------------------------------------------------------------------- files
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", FILES | {"Files.Read.All"}, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", FILES | READ_FILES, kind="files")
 def get_item(graph: Graph, call: Call) -> Reply:
     return ok(public(graph.drive_item(call.params["drive"], call.params["item"])))
 
 
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/children", FILES | {"Files.Read.All"}, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/children", FILES | READ_FILES, kind="files")
 def list_children(graph: Graph, call: Call) -> Reply:
     return collection(call, "driveItems", graph.children(call.params["drive"], call.params["item"]))
 
 
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", FILES | {"Files.Read.All"}, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", FILES | READ_FILES, kind="files")
 def get_content(graph: Graph, call: Call) -> Reply:
     return Reply(
         body=graph.file_content(call.params["drive"], call.params["item"]), content_type="application/octet-stream"
     )
+
+
+@route("DELETE", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", FILES, kind="files")
+def delete_item(graph: Graph, call: Call) -> Reply:
+    graph.delete_item(call.params["drive"], call.params["item"])
+    return Reply(status=204)
+
+
+SHARED = rf"/shares/(?P<share>{ID})/driveItem"
+
+
+@route("GET", SHARED, FILES | READ_FILES, kind="files")
+def shared_item(graph: Graph, call: Call) -> Reply:
+    return ok(public(graph.shared_item(call.params["share"])))
+
+
+@route("GET", rf"{SHARED}/content", FILES | READ_FILES, kind="files")
+def shared_content(graph: Graph, call: Call) -> Reply:
+    item = graph.shared_item(call.params["share"])
+    drive = item["parentReference"]["driveId"]
+    return Reply(body=graph.file_content(drive, item["id"]), content_type=item["file"]["mimeType"])
 
 
 @route("PUT", rf"{ITEM_PATH}/content", FILES, kind="files")

@@ -82,8 +82,12 @@ class GraphError(MigratorError):
     def path(self) -> str | None:
         return urlsplit(self.url).path if self.url else None
 
+    def summary(self) -> str:
+        """The call and Graph's answer, without the request-id or hint: equal refusals read the same."""
+        return f"{self._where()}: {self._what()}"
+
     def __str__(self) -> str:
-        text = f"{self._where()}: {self._what()}"
+        text = self.summary()
         if self.request_id:
             text += f" (request-id {self.request_id})"
         if self.hint:

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
 # Finds an Entra user (its Graph JSON) by mail, or None.
 DirectoryLookup = Callable[[str], "Mapping[str, Any] | None"]
 
-# The emulator's directory for sample_data/ when this runs from a checkout of the repository.
-SAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "sample_data" / "directory.json"
-
 
 def graph_lookup(client: GraphClient) -> DirectoryLookup:
     """Find an Entra user by mail through Graph (`GET /users?$filter=mail eq '…'`)."""
@@ -45,9 +42,10 @@ def open_directory(
         with GraphClient(config) as client:
             yield graph_lookup(client), f"Microsoft Graph at {config.graph_url} (tenant {config.tenant_id})"
         return
+    from migrator.emulator.directory import embedded_directory
     from migrator.emulator.runner import EmulatorProcess
 
-    chosen = directory or (SAMPLE_DIRECTORY if SAMPLE_DIRECTORY.is_file() else None)
+    chosen = embedded_directory(directory)
     with EmulatorProcess(directory=chosen) as emulator, GraphClient(emulator.graph_config()) as client:
         yield (
             graph_lookup(client),

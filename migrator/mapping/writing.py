@@ -117,6 +117,7 @@ def append_conversation(
     if conversation is not None:
         label = conversation_label(conversation, users)
         about = f"{label}: {conversation.kind.value}, {len(conversation.members)} members"
+        about += f"; {conversation.belongs_to}" if conversation.belongs_to else ""
         entries.yaml_set_comment_before_after_key(len(entries) - 1, before=about, indent=2)
 
 

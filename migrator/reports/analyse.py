@@ -18,7 +18,7 @@ REPORT_FILE = "report.html"
 CONVERSIONS = {
     "mentions": ("@mentions", "the person's name in bold; Teams import cannot create real mentions"),
     "special_mentions": ("@here / @channel", "bold text; nobody is notified again"),
-    "reactions": ("reactions", "one summary line under the message (e.g. 👍 3)"),
+    "reactions": ("reactions", "one summary line under the message naming who reacted (e.g. 👍 Ada, Grace)"),
     "emoji": (":emoji: codes", "Unicode emoji; custom emoji stay as :name:"),
     "code_blocks": ("code blocks", "preformatted text (<pre>)"),
     "inline_code": ("inline code", "monospace text"),

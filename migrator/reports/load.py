@@ -38,7 +38,7 @@ def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
             "completed": "yes" if c.completed else "no",
             "seconds": round(c.seconds, 1),
             "requests_per_s": round(c.rate, 2),
-            "failure_reasons": "; ".join(f"{reason} (×{count})" for reason, count in c.reasons.most_common()),
+            "failure_reasons": "; ".join(c.described_reasons()),
         }
         for c in outcome.conversations
     ]

@@ -33,6 +33,9 @@ MARKDOWN = "markdown"  # Mattermost: CommonMark with @username mentions and :emo
 DISCORD_MARKDOWN = "discord-markdown"  # DiscordChatExporter: Discord markdown, mentions already rendered as @name
 HTML = "html"  # Teams: the chatMessage body as Teams stored it, to be kept (mentions and images re-pointed)
 PLAIN = "plain"  # text shown as written (Teams text bodies, the descriptions readers write for system events)
+# `Message.extra[MENTION_NAMES]`: the names a source wrote its mentions as (`@Tim 'mithro' Ansell`), each with the
+# person's id, for sources that write names rather than ids (DiscordChatExporter).
+MENTION_NAMES = "mention_names"
 # `File.extra[PLACEHOLDER_REASON]`: why the bytes are not in the export, in the source's own words (default: Slack's).
 PLACEHOLDER_REASON = "placeholder_reason"
 
@@ -42,6 +45,7 @@ __all__ = [
     "HTML",
     "LONE_SURROGATE",
     "MARKDOWN",
+    "MENTION_NAMES",
     "PLACEHOLDER_REASON",
     "PLAIN",
     "SURROGATE_ESCAPE",

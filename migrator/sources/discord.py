@@ -43,6 +43,7 @@ from migrator.model import (
 from migrator.sources.archive import ExportTree, ZipLimits
 from migrator.sources.common import (
     DISCORD_MARKDOWN,
+    MENTION_NAMES,
     SURROGATE_ESCAPE,
     TEXT_FORMAT,
     Refused,
@@ -64,7 +65,43 @@ _KINDS = {
     "DirectGroupTextChat": ConversationKind.GROUP_DM,
     "GuildPrivateThread": ConversationKind.PRIVATE,
 }
-_PERSON_TYPES = {"Default", "Reply", "ThreadStarterMessage"}  # anything else is an event (joins, pins, calls…)
+_THREADS = {"GuildPublicThread", "GuildNewsThread", "GuildPrivateThread"}  # their `category` is the parent channel
+# Types whose content a person (or a bot answering a command) wrote; anything else is an event (joins, pins, calls…).
+_PERSON_TYPES = {"Default", "Reply", "ThreadStarterMessage", "ChatInputCommand", "ContextMenuCommand"}
+# Discord's message types that DiscordChatExporter's own list lacks, which it writes as the number
+# (discord.com/developers/docs/resources/message#message-object-message-types): the name, and what happened
+# after the author's name, for an event whose content is empty or the number.
+_NUMBERED_TYPES = {
+    "8": ("GuildBoost", "{who} boosted the server"),
+    "9": ("GuildBoostTier1", "{who} boosted the server, which reached level 1"),
+    "10": ("GuildBoostTier2", "{who} boosted the server, which reached level 2"),
+    "11": ("GuildBoostTier3", "{who} boosted the server, which reached level 3"),
+    "12": ("ChannelFollowAdd", "{who} followed an announcement channel into this one"),
+    "14": ("GuildDiscoveryDisqualified", "The server was removed from Server Discovery"),
+    "15": ("GuildDiscoveryRequalified", "The server may be in Server Discovery again"),
+    "16": ("GuildDiscoveryGracePeriodInitialWarning", "A first Server Discovery warning"),
+    "17": ("GuildDiscoveryGracePeriodFinalWarning", "A last Server Discovery warning"),
+    "18": ("ThreadCreated", "{who} started a thread"),
+    "19": ("Reply", "{who} replied"),
+    "20": ("ChatInputCommand", "{who} answered a slash command"),
+    "21": ("ThreadStarterMessage", "{who} started this thread"),
+    "22": ("GuildInviteReminder", "A reminder to invite people"),
+    "23": ("ContextMenuCommand", "{who} answered an app command"),
+    "24": ("AutoModerationAction", "AutoMod blocked or flagged a message of {who}"),
+    "25": ("RoleSubscriptionPurchase", "{who} subscribed to a role"),
+    "26": ("InteractionPremiumUpsell", "{who} offered an app's premium upgrade"),
+    "27": ("StageStart", "{who} started a stage"),
+    "28": ("StageEnd", "{who} ended the stage"),
+    "29": ("StageSpeaker", "{who} became a speaker on the stage"),
+    "31": ("StageTopic", "{who} changed the stage's topic"),
+    "32": ("GuildApplicationPremiumSubscription", "{who} subscribed to an app's premium"),
+    "36": ("GuildIncidentAlertModeEnabled", "{who} paused invites and messages from new members (raid alert)"),
+    "37": ("GuildIncidentAlertModeDisabled", "{who} ended the raid alert"),
+    "38": ("GuildIncidentReportRaid", "{who} reported a raid"),
+    "39": ("GuildIncidentReportFalseAlarm", "{who} reported a false raid alarm"),
+    "44": ("PurchaseNotification", "{who} made a purchase"),
+    "46": ("PollResult", "A poll of {who} ended"),
+}
 _MESSAGE_FIELDS = {
     "id",
     "type",
@@ -173,6 +210,9 @@ class DiscordExport(SpooledExport):
             raise Refused("message without an author id")
         for person in [author, *dicts(raw.get("mentions"))]:
             self._person(conversation, person)
+        for reaction in dicts(raw.get("reactions")):
+            for person in dicts(reaction.get("users")):
+                self._person(conversation, person, member=False)  # named in the reactions' summary
         reference = raw.get("reference")
         reference = reference if isinstance(reference, dict) else {}
         root_id = None
@@ -196,10 +236,13 @@ class DiscordExport(SpooledExport):
             self._pins[conversation].append(micros_to_ts(us))
         self._media.update(p for a in dicts(raw.get("attachments")) if (p := self._local(origin, a.get("url"))))
 
-    def _person(self, conversation: str, raw: dict[str, Any]) -> None:
+    def _person(self, conversation: str, raw: dict[str, Any], *, member: bool = True) -> None:
+        """Know a person the file names; `member`: they wrote or were mentioned here, so they count as one of
+        the conversation's people (someone who only reacted is named, not counted)."""
         if not isinstance(raw.get("id"), str):
             return
-        self._members[conversation][raw["id"]] = None
+        if member:
+            self._members[conversation][raw["id"]] = None
         if raw["id"] not in self.users:
             self.users[raw["id"]] = User(
                 id=raw["id"],
@@ -239,14 +282,25 @@ class DiscordExport(SpooledExport):
     def _conversation(self, channel_id: str, raw: dict[str, Any]) -> Conversation:
         name = str(raw.get("name") or channel_id)
         category = str(raw.get("category") or "")
+        belongs_to, purpose = "", ""
+        if raw.get("type") in _THREADS and category:
+            # DiscordChatExporter's schema predates threads: a thread's `category` is its parent channel, whose
+            # own category only the parent's file (when exported too) tells
+            parent = self._channels.get(str(raw.get("categoryId") or ""), {}).get("category")
+            belongs_to = f"a thread of #{category}" + (f" (category {parent})" if parent else "")
+            name = f"{category} › {name}"
+            server = product(self.kind)  # a thread has no topic: its channel's description says where it belongs
+            purpose = f"A{belongs_to[1:]} on the {server.name} {server.workspace} {self.workspace.name}"
         return Conversation(
             id=channel_id,
             name=name,
             kind=_KINDS.get(str(raw.get("type")), ConversationKind.PUBLIC),
             members=tuple(self._members.get(channel_id, ())),
             topic=str(raw.get("topic") or ""),
+            purpose=purpose,
             pins=tuple(self._pins.get(channel_id, ())),
             extra={k: v for k, v in raw.items() if k not in {"id", "name", "topic"}} | {"category": category},
+            belongs_to=belongs_to,
         )
 
     # --- messages --------------------------------------------------------
@@ -254,7 +308,7 @@ class DiscordExport(SpooledExport):
     def _message(self, record: Spooled, conversation_id: str) -> Message:
         raw: dict[str, Any] = record.payload
         author = raw["author"]["id"]
-        kind = str(raw.get("type") or "Default")
+        kind, event = _kind(raw)
         edited = raw.get("timestampEdited")
         extra = {
             k: v
@@ -272,26 +326,61 @@ class DiscordExport(SpooledExport):
                 "_root_found",
             }
         }
-        reference = raw.get("reference")
-        if kind == "Reply" and isinstance(reference, dict) and reference.get("messageId") and not raw["_root_found"]:
-            extra["reply_to_missing"] = str(reference["messageId"])  # kept as a message of its own, link noted
+        names = _mention_names(raw)
+        if names:
+            extra[MENTION_NAMES] = names
+        outside = self._outside_reference(raw, kind, conversation_id)
+        text, cards, system = self._shown(raw, kind, event, conversation_id, outside)
+        if outside and kind == "Reply":
+            extra["reply_to_missing"] = str(raw["reference"]["messageId"])  # kept as a message of its own
         return Message(
             ts=micros_to_ts(record.us),
             us=record.us,
             conversation_id=conversation_id,
             origin=f"{record.origin}#{record.item}",
             user=author,
-            text=str(raw.get("content") or ""),
+            text=text,
             files=[self._file(a, record.origin, author) for a in dicts(raw.get("attachments"))],
             thread_ts=micros_to_ts(record.root_us) if record.root_us is not None else None,
             subtype=None if kind == "Default" else kind,
-            system=kind not in _PERSON_TYPES,
+            system=system,
             reactions=[_reaction(r) for r in dicts(raw.get("reactions"))],
             edited=Edit(user=author, ts=micros_to_ts(iso_to_micros(edited))) if edited else None,
-            attachments=[_card(e) for e in dicts(raw.get("embeds"))] + _extras_as_cards(raw),
+            attachments=cards,
             extra={TEXT_FORMAT: DISCORD_MARKDOWN, **extra},
             unknown_fields=tuple(k for k in raw if k not in _MESSAGE_FIELDS and k != "_root_found"),
         )
+
+    def _shown(
+        self, raw: dict[str, Any], kind: str, event: str | None, conversation_id: str, outside: str | None
+    ) -> tuple[str, list[dict[str, Any]], bool]:
+        """The text, the cards and whether it is an event: a thread's first message (which lives in the parent
+        channel) becomes a note linking to it, a reply to a message not in the export gets a card linking to it,
+        and an event DiscordChatExporter wrote as a number says what happened. `outside`: the link of the
+        referenced message when it is not here."""
+        text = str(raw.get("content") or "")
+        cards = [_card(e) for e in dicts(raw.get("embeds"))] + _extras_as_cards(raw)
+        if kind == "ThreadStarterMessage" and not text:
+            parent = self._channels.get(conversation_id, {}).get("category")
+            text = "This thread started from a message" + (f" in #{parent}" if parent else "")
+            return text + (f": {outside}" if outside else ""), cards, True
+        if outside:
+            cards.append({"title": "↪ In reply to a message that is not in this export", "title_link": outside})
+        elif event and (not text or text == str(raw.get("type"))):
+            text = event.format(who=_name_of(raw["author"]))
+        return text, cards, kind not in _PERSON_TYPES
+
+    def _outside_reference(self, raw: dict[str, Any], kind: str, conversation_id: str) -> str | None:
+        """The Discord link of the message a reply or a thread's first message points at, when this export does
+        not hold it here (another channel, or a message not exported), so the reader can still follow it."""
+        reference = raw.get("reference")
+        if kind not in {"Reply", "ThreadStarterMessage"} or not isinstance(reference, dict):
+            return None
+        message_id = reference.get("messageId")
+        if not message_id or raw.get("_root_found"):
+            return None
+        guild = reference.get("guildId") or self._guild.get("id") or "@me"
+        return f"https://discord.com/channels/{guild}/{reference.get('channelId') or conversation_id}/{message_id}"
 
     def _file(self, raw: dict[str, Any], origin: str, author: str) -> File:
         name = str(raw.get("fileName") or "file")
@@ -310,6 +399,30 @@ class DiscordExport(SpooledExport):
             url=url if url and urlparse(url).scheme in {"http", "https"} else None,
             user=author,
         )
+
+
+def _kind(raw: dict[str, Any]) -> tuple[str, str | None]:
+    """The message's type by name, and for a type DiscordChatExporter wrote as a number, what happened."""
+    kind = str(raw.get("type") or "Default")
+    if not kind.isdigit():
+        return kind, None
+    return _NUMBERED_TYPES.get(kind, (f"Type{kind}", f"A Discord event of type {kind}"))
+
+
+def _name_of(person: dict[str, Any]) -> str:
+    return str(person.get("nickname") or person.get("name") or "Someone")
+
+
+def _mention_names(raw: dict[str, Any]) -> dict[str, str]:
+    """The names DiscordChatExporter wrote this message's mentions as, each with the person's id: `@` + the
+    member's nickname (which may hold spaces), or their name when they have none. A nickname wins over another
+    member's equal name, as DiscordChatExporter renders the nickname."""
+    names: dict[str, str] = {}
+    for key in ("nickname", "name"):
+        for person in dicts(raw.get("mentions")):
+            if isinstance(person.get("id"), str) and isinstance(person.get(key), str) and person[key]:
+                names.setdefault(person[key], person["id"])
+    return names
 
 
 def _card(embed: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from migrator.model import (
     Workspace,
     ts_to_micros,
 )
+from migrator.sources import foreign_export
 from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 from migrator.sources.common import ExportReader, Refused, describe, dicts, loads_repaired, str_or_none
 from migrator.sources.fetched import FetchedFolder
@@ -241,9 +242,11 @@ class SlackExport(ExportReader):
         names = self._tree.names()
         self._prefix = self._find_root(names)
         rel = [n[len(self._prefix) :] for n in names if n.startswith(self._prefix)]
-        self._refuse_slackdump_dump(rel)
         for required in ("users.json", "channels.json"):
             if required not in rel:
+                foreign = foreign_export(self._tree)  # another tool's export: advice for that tool, not Slack's
+                if foreign is not None:
+                    raise SourceError(foreign[0].refusal(self.location, foreign[1]))
                 raise SourceError(
                     f"{self.location}: {required} is missing, so this is not a Slack export "
                     "(a standard export has users.json and channels.json at its top level); "
@@ -259,6 +262,7 @@ class SlackExport(ExportReader):
         self._canvases = self._read_canvases(rel)
         if "integration_logs.json" in rel:
             self.integration_logs = self._read_list("integration_logs.json", "logs", required=False)
+        self._apps = _app_names(self.integration_logs)
         self._list_ignored(rel)
 
     def _find_root(self, names: list[str]) -> str:
@@ -269,24 +273,6 @@ class SlackExport(ExportReader):
             n.rsplit("/", 1)[0] for n in names if n.count("/") == 1 and n.endswith(("/users.json", "/channels.json"))
         }
         return f"{roots.pop()}/" if len(roots) == 1 else ""
-
-    def _refuse_slackdump_dump(self, rel: list[str]) -> None:
-        """slackdump's own dump format (one object per conversation) is a common mix-up."""
-        if "channels.json" in rel or "users.json" in rel:
-            return
-        top_json = [n for n in rel if "/" not in n and n.endswith(".json")]
-        if not top_json:
-            return
-        try:
-            first, _ = _decode_json(self._tree.read(self._prefix + top_json[0]))
-        except (ValueError, OSError, zipfile.BadZipFile):
-            return
-        if isinstance(first, dict) and "channel_id" in first and "messages" in first:
-            raise SourceError(
-                f"{self.location}: this is a slackdump 'dump' archive (one JSON object per conversation, "
-                f"e.g. {top_json[0]}), not a Slack export; produce a Slack-export zip with "
-                "`slackdump export` (or Slack's own export) and analyse that"
-            )
 
     def _read_json(self, name: str) -> Any:
         """Read a file of the export, noting the strings repaired in it; the caller decides what an error means
@@ -550,9 +536,10 @@ class SlackExport(ExportReader):
             us,
             conversation_id,
             origin,
-            str_or_none(pop("user", None)),  # user
+            str_or_none(pop("user", None)) or _commenter(raw, subtype),  # user
             str_or_none(pop("bot_id", None)),  # bot_id
-            str_or_none(pop("username", None)),  # username
+            str_or_none(pop("username", None))
+            or (self._apps.get(raw["app_id"]) if "app_id" in raw and "bot_profile" not in raw else None),  # username
             text if isinstance(text, str) else None,  # text
             dicts(pop("blocks", None)),  # blocks
             files,
@@ -618,6 +605,25 @@ class SlackExport(ExportReader):
             raw[FROM_FETCH] = True  # kept in the file's extra: open_file reads it from the fetch folder
             return FileStatus.AVAILABLE, str(fetched)
         return FileStatus.MISSING, None
+
+
+def _app_names(logs: list[Any]) -> dict[str, str]:
+    """The apps integration_logs.json names by id: a bot post without a username or bot_profile is linked to
+    its app only by its `app_id`."""
+    return {
+        str(entry["app_id"]): str(entry.get("app_type") or entry.get("service_type"))
+        for entry in logs
+        if isinstance(entry, dict) and entry.get("app_id") and (entry.get("app_type") or entry.get("service_type"))
+    }
+
+
+def _commenter(raw: dict[str, Any], subtype: str | None) -> str | None:
+    """Who wrote a legacy file comment: exports before 2019 leave out its top-level `user`, the author is
+    `comment.user` (the message's text then names them, and nothing else does)."""
+    comment = raw.get("comment")
+    if subtype != "file_comment" or not isinstance(comment, dict):
+        return None
+    return str_or_none(comment.get("user"))
 
 
 def _is_day_file(name: str) -> bool:

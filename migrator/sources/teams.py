@@ -72,6 +72,8 @@ _RUN_FILES = {
     "export.log": "the export run's log",
     ".export.lock": "the export run's lock",
     "index.html": "the browsable archive (built from the JSONL files)",
+    "search.html": "the archive's search page (built from the JSONL files)",
+    "files": "attached files `export --attachments download` fetched; the messages keep their links to the originals",
 }
 # Channel membership types and chat types (meta.json `kind`) as the model's kinds; anything else is private.
 _KINDS = {
@@ -144,6 +146,7 @@ class TeamsExport(SpooledExport):
     def _load(self) -> None:
         # The exporter's own layout; imported here because the export package pulls in the Graph client.
         from migrator.stages.export.archive import IMAGES_DIR, META_FILE, safe_name
+        from migrator.stages.export.files import FILES_DIR
 
         self._safe = safe_name
         self._meta_file = META_FILE
@@ -168,6 +171,8 @@ class TeamsExport(SpooledExport):
                 self._read_conversation(targets[root], name)
             elif rest.startswith(images):
                 self._images[name.rpartition(".")[0]] = name
+            elif rest.startswith(f"{FILES_DIR}/"):
+                unread[f"{root}/{FILES_DIR}"] += 1
             elif rest != META_FILE:
                 unread[f"{root}/{rest}" if rest in _RUN_FILES or rest.endswith(".html") else _top(name)] += 1
         if not self._conversations:

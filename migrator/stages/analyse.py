@@ -45,6 +45,7 @@ from migrator.mapping import (
 )
 from migrator.model import (
     FROM_FETCH,
+    MISSING_FILE,
     Conversation,
     File,
     FileStatus,
@@ -145,6 +146,7 @@ def estimate_html_bytes(message: Message) -> int:
     size += len(message.files) * _FILE_MARKUP
     if message.reactions:
         size += _REACTIONS_MARKUP + _PER_REACTION * len(message.reactions)
+        size += _MENTION_MARKUP * sum(len(r.users) for r in message.reactions)  # the summary names who reacted
     return size
 
 
@@ -368,7 +370,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
             "ms_collisions": issues["ms_collisions"],
             "replies_before_root": issues["replies_before_root"],
             "oversize_messages": issues["oversize_messages"],
-            "missing_files": features.file_status[FileStatus.MISSING.value],
+            "missing_files": features.file_status[MISSING_FILE.value],
             "ms_collisions_channel": issues["ms_collisions_channel"],
             "duplicate_ts": issues["duplicate_ts"],
             "orphan_replies": issues["orphan_replies"],

@@ -75,6 +75,7 @@ class TargetArchive:
         self.seen: set[tuple[str, str, str]] = set()
         self.attachments: list[dict[str, str]] = []
         self.lines: Counter[str] = Counter()  # lines per conversation file
+        self.linked: dict[tuple[str, str], Message] = {}  # (conversation, id) -> latest version attaching files
         self._unsynced: set[Path] = set()
 
     def open(self, since_ms: int | None) -> None:
@@ -82,7 +83,7 @@ class TargetArchive:
         for path in sorted(self.root.glob("*.jsonl")):
             for message in _read_repaired(path):
                 self.lines[path.name] += 1
-                self.attachments.extend(_attachment_rows(message))
+                self._note_attachments(message)
                 modified = message.get("lastModifiedDateTime")
                 if since_ms is None or modified is None or parse_ms(modified) > since_ms:
                     self.seen.add(version_key(message))
@@ -108,8 +109,14 @@ class TargetArchive:
             self._unsynced.add(path)
             self.lines[path.name] += len(batch)
             for message in batch:
-                self.attachments.extend(_attachment_rows(message))
+                self._note_attachments(message)
         return [m for batch in fresh.values() for m in batch]
+
+    def _note_attachments(self, message: Message) -> None:
+        rows = _attachment_rows(message)
+        self.attachments.extend(rows)
+        if any(row["contentType"] == "reference" for row in rows):
+            self.linked[(rows[0]["conversation"], rows[0]["message"])] = message
 
     def sync(self) -> None:
         """Everything written so far is on disk, even across a power cut."""
@@ -201,6 +208,15 @@ def _attachment_rows(message: Message) -> list[dict[str, str]]:
         }
         for a in message.get("attachments") or []
     ]
+
+
+def save_bytes(target: Path, data: bytes) -> None:
+    """A downloaded file in place at once: written under a hidden name first, so a crash's leftover never
+    counts as the file (an image or attachment is fetched again only when its file is missing)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
 
 
 def _replace(path: Path, text: str) -> None:

@@ -34,3 +34,8 @@ def explain(error: PaymentRequiredError, model: str | None) -> str:
     else:
         advice = f"model {model or 'evaluation'} does not cover this call: check the app's billing set-up"
     return f"402 Payment Required: {text} — {advice}. {BILLING_MODELS}"
+
+
+def tenant_wide(error: PaymentRequiredError) -> bool:
+    """The evaluation capacity is the app's in the whole tenant: once used up, no target can go on."""
+    return "evaluation" in error.message.lower()

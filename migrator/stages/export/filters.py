@@ -56,7 +56,7 @@ class MessageFilter:
     def check(self) -> None:
         """Raise FilterError for a value Graph rejects or a combination `or` cannot express."""
         for oid in self.from_users:
-            if not _GUID.match(oid):
+            if not is_object_id(oid):
                 raise FilterError(
                     f"--from-user {oid!r} is not an Entra object id (a GUID such as "
                     "a0000000-0000-4000-8000-000000000002); look the person up by mail first"
@@ -90,6 +90,11 @@ class MessageFilter:
         elif self.system_messages == "only":
             clauses.append(SYSTEM)
         return " or ".join(clauses) or None
+
+
+def is_object_id(text: str) -> bool:
+    """An Entra object id (a GUID), as opposed to a user principal name."""
+    return bool(_GUID.match(text))
 
 
 def _check_choices(option: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import glob
 import mimetypes
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator.graph import GraphClient, GraphError
-from migrator.stages.export.archive import Message, TargetArchive, conversation_of, safe_name
+from migrator.stages.export.archive import Message, TargetArchive, conversation_of, safe_name, save_bytes
 
 HOSTED_URL = re.compile(r"""https?://[^\s"'<>]+?/hostedContents/([^/\s"'<>]+)/\$value""")
 
@@ -62,8 +61,4 @@ def _download(client: GraphClient, url: str, folder: Path, hosted_id: str) -> No
     response = client.request("GET", url, headers={"Accept": "*/*"})
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
     extension = mimetypes.guess_extension(content_type) or ".bin"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{safe_name(hosted_id)}{extension}"
-    tmp = target.with_name(f".{target.name}.part")  # hidden, so a crash's leftover never counts as the image
-    tmp.write_bytes(response.content)
-    os.replace(tmp, target)
+    save_bytes(folder / f"{safe_name(hosted_id)}{extension}", response.content)

@@ -39,7 +39,7 @@ class TargetOutcome:
     name: str = ""
     status: str = ""  # done | payment required | failed
     error: str | None = None
-    filter: str | None = None  # the $filter sent
+    filter: str | None = None  # the $filter of the first span fetched
     resumed: bool = False  # continued an interrupted run from its cursor
     pages: int = 0
     messages: int = 0  # chatMessages received (versions, including repeats after an interruption)
@@ -50,14 +50,21 @@ class TargetOutcome:
     images: int = 0  # downloaded in this run
     images_present: int = 0  # already on disk
     image_failures: list[str] = field(default_factory=list)
+    files: int = 0  # attached files downloaded in this run (--attachments download)
+    files_present: int = 0  # already on disk
+    file_failures: list[str] = field(default_factory=list)  # not fetched, with the reason; the target completes
     notes: list[str] = field(default_factory=list)  # what could not be looked up, e.g. names without a permission
     watermark: str | None = None
+    fetched: list[str] = field(default_factory=list)  # the spans of lastModifiedDateTime this run asked for
+    covered: str = ""  # what the archive holds once this run ended (coverage.describe)
+    gaps: bool = False  # the archive holds only parts of the history: covered says which
     seconds: float = 0.0
 
 
 @dataclass
 class ExportOutcome(GraphCounts):
     targets: list[TargetOutcome] = field(default_factory=list)
+    stopped: str | None = None  # why the whole run stopped (a tenant-wide 402), said once
     retries: int = 0
     errors: int = 0
 
@@ -77,19 +84,24 @@ class ExportOutcome(GraphCounts):
 
     def summary(self) -> str:
         done, paid, failed = self.count(DONE), self.count(PAYMENT_REQUIRED), self.count(FAILED)
+        gaps = sum(1 for t in self.targets if t.status == DONE and t.gaps)
         return (
             f"export: {len(self.targets)} targets ({done} done, {paid} payment required, {failed} failed), "
             f"{self.total('messages'):,} messages ({self.total('new'):,} new, {self.total('deleted'):,} deleted), "
-            f"{self.total('pages'):,} pages, {self.total('images'):,} images, {self.requests:,} requests, "
+            f"{self.total('pages'):,} pages, {self.total('images'):,} images, {self.total('files'):,} files, "
+            f"{self.requests:,} requests, "
             f"{self.throttled:,} throttled, {self.errors:,} errors in {self.seconds:.1f} s: "
             f"{self.requests_per_second:.1f} requests/s"
+            + (f"; coverage has gaps in {gaps} of {len(self.targets)} targets" if gaps else "")
         )
 
     def as_json(self) -> dict[str, Any]:
         return {
             "targets": [dict(asdict(t), target=t.target.key) for t in self.targets],
+            "stopped": self.stopped,
             "totals": {
-                name: self.total(name) for name in ("pages", "messages", "new", "deleted", "images", "attachments")
+                name: self.total(name)
+                for name in ("pages", "messages", "new", "deleted", "images", "attachments", "files")
             },
             "requests": self.requests,
             "throttled": self.throttled,

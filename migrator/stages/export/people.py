@@ -17,18 +17,22 @@ from urllib.parse import quote
 
 from migrator.graph import ForbiddenError, GraphClient, GraphError, NotFoundError
 from migrator.stages.export.archive import Message
+from migrator.stages.export.filters import is_object_id
+from migrator.stages.export.outcome import Target
 
 People = dict[str, dict[str, str]]  # object id -> {"name": …, "email": …}
 
 
 def named_in(message: Message) -> dict[str, str]:
-    """Object id -> display name of the author and everyone mentioned."""
+    """Object id -> display name of the author, everyone mentioned and everyone who reacted (Graph gives no
+    name there: the directory look-up fills it in)."""
     found: dict[str, str] = {}
     identities = [(message.get("from") or {}).get("user")]
     identities += [(m.get("mentioned") or {}).get("user") for m in message.get("mentions") or [] if isinstance(m, dict)]
+    identities += [(r.get("user") or {}).get("user") for r in message.get("reactions") or [] if isinstance(r, dict)]
     for identity in identities:
         if isinstance(identity, dict) and identity.get("id"):
-            found[str(identity["id"])] = str(identity.get("displayName") or "")
+            found[str(identity["id"])] = str(identity.get("displayName") or found.get(str(identity["id"])) or "")
     return found
 
 
@@ -37,6 +41,26 @@ def add_member(people: People, member: dict[str, Any]) -> None:
     user_id = member.get("userId")
     if user_id:
         people[str(user_id)] = {"name": str(member.get("displayName") or ""), "email": str(member.get("email") or "")}
+
+
+def by_object_id(client: GraphClient, targets: list[Target]) -> list[Target]:
+    """User targets named by principal name, keyed by their object id instead; duplicates dropped.
+
+    A person's archive and state are keyed by the id, so `ada@contoso.example` and Ada's id are one
+    folder fetched once. A name the directory does not know is kept as given: its run fails with Graph's
+    404, which names it.
+    """
+    resolved = []
+    for target in targets:
+        if target.kind == "user" and not is_object_id(target.id):
+            try:
+                user = client.get_json(f"/users/{quote(target.id, safe='@')}", params={"$select": "id"})
+            except GraphError:
+                resolved.append(target)
+                continue
+            target = Target("user", str(user.get("id") or target.id))
+        resolved.append(target)
+    return list(dict.fromkeys(resolved))
 
 
 def look_up(client: GraphClient, people: People, named: dict[str, str]) -> str | None:

@@ -10,6 +10,7 @@ client's retries stops only its own target.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,23 +25,28 @@ from migrator.graph import (
     GraphError,
     PaymentRequiredError,
     RateLimiter,
+    ThrottledError,
 )
 from migrator.limits import CHANNEL_RPS, EXPORT_MAX_TOP, EXPORT_TENANT_RPS
 from migrator.progress import NO_PROGRESS, ExportProgress
+from migrator.stages.export import coverage
 from migrator.stages.export.archive import ArchiveError, Message, TargetArchive, safe_name
-from migrator.stages.export.billing import MODELS, explain
+from migrator.stages.export.billing import MODELS, explain, tenant_wide
+from migrator.stages.export.coverage import Span
+from migrator.stages.export.files import MODES as FILE_MODES
+from migrator.stages.export.files import FileTally, download_files
 from migrator.stages.export.filters import FilterError, MessageFilter, build_filter
 from migrator.stages.export.images import ImageTally, download_images
 from migrator.stages.export.outcome import DONE, FAILED, PAYMENT_REQUIRED, ExportOutcome, Target, TargetOutcome
-from migrator.stages.export.people import add_member, look_up, named_in
-from migrator.stages.export.state import Cursor, ExportState, TargetState
+from migrator.stages.export.people import add_member, by_object_id, look_up, named_in
+from migrator.stages.export.state import Cursor, ExportState
 from migrator.timestamps import format_ms, now_ms, parse_ms
 
 log = logging.getLogger("migrator.export")
 
-# How far before the watermark a daily run starts again. Graph indexes a message a little after it is
-# written, so a message stamped just before the newest one seen can appear after the run read past it;
-# the overlap fetches such stragglers again, and the archive keeps each version once.
+# How far before the newest stamp received a run's coverage ends. Graph indexes a message a little after it
+# is written, so a message stamped just before the newest one seen can appear after the run read past it;
+# the next run fetches the overlap again for such stragglers, and the archive keeps each version once.
 WATERMARK_OVERLAP_MS = 5 * 60_000
 
 
@@ -50,7 +56,8 @@ class ExportOptions:
     since_ms: int | None = None  # lastModifiedDateTime gt
     until_ms: int | None = None  # lastModifiedDateTime lt
     model: str | None = None  # A | B | None (evaluation mode)
-    full: bool = False  # ignore the watermarks: fetch the whole window again (the archive adds no duplicate)
+    full: bool = False  # ignore the coverage: fetch the whole window again (the archive adds no duplicate)
+    attachments: str = "links"  # links | download: also fetch each file attached by link (files.py)
     workers: int = 16
     checkpoint_seconds: float = 2.0  # how often a target's cursor is saved; a resumed run repeats at most this much
 
@@ -58,6 +65,8 @@ class ExportOptions:
         """Raise FilterError before any request for options Graph would refuse."""
         if self.model is not None and self.model not in MODELS:
             raise FilterError(f"--model {self.model!r}: use A or B, or leave it out for evaluation mode")
+        if self.attachments not in FILE_MODES:
+            raise FilterError(f"--attachments {self.attachments!r}: use {' or '.join(FILE_MODES)}")
         build_filter(self.message_filter, self.since_ms, self.until_ms)
 
 
@@ -74,13 +83,14 @@ def export(
     """
     options.check()
     sender = options.message_filter.clause()
-    targets = list(dict.fromkeys(targets))  # the same team named twice is exported once
     with ExportState(out_dir, flush_seconds=options.checkpoint_seconds) as state:
-        for target in targets:
-            state.check_filter(target.key, sender)
         before = client.stats.snapshot()
         started = time.monotonic()
-        runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress) for target in targets]
+        targets = by_object_id(client, targets)  # the same team or person named twice is exported once
+        for target in targets:
+            state.check_filter(target.key, sender)
+        halt = _Halt()
+        runs = [_TargetRun(client, state, Path(out_dir), target, options, sender, progress, halt) for target in targets]
         with ThreadPoolExecutor(
             max_workers=max(1, min(options.workers, len(runs) or 1)), thread_name_prefix="export"
         ) as pool:
@@ -88,9 +98,14 @@ def export(
     after = client.stats.snapshot()
     return ExportOutcome(
         targets=results,
+        stopped=halt.reason,
         seconds=time.monotonic() - started,
         **{name: after[name] - before[name] for name in ("requests", "throttled", "retries", "errors")},
     )
+
+
+EXPORT_MAX_RETRIES = 12  # an export can afford minutes of Graph's Retry-After before a target gives up
+EXPORT_BACKOFF_CAP = 120.0
 
 
 def export_limiter(tenant_rps: float = EXPORT_TENANT_RPS) -> RateLimiter:
@@ -103,6 +118,35 @@ def directory_users(client: GraphClient) -> list[str]:
     return [user["id"] for user in client.paginate("/users", params={"$select": "id", "$top": "999"})]
 
 
+class _Halt:
+    """Why the whole run stops (a tenant-wide 402), said once; every target saves its place and stops."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        with self._lock:
+            self.reason = self.reason or reason
+
+    @property
+    def stopped(self) -> bool:
+        return self.reason is not None
+
+
+class _Stopped(Exception):
+    """Raised in a target when another one stopped the run; its place is saved."""
+
+
+STOPPED = (
+    "stopped with the run: the evaluation capacity is used up (explained once, above); this target's place is saved"
+)
+THROTTLED = (
+    "Graph kept answering 429 (too many requests) after every retry; run the same command again to resume: "
+    "this target continues from its last saved page"
+)
+
+
 class _TargetRun:
     def __init__(
         self,
@@ -113,8 +157,10 @@ class _TargetRun:
         options: ExportOptions,
         sender: str | None,
         progress: ExportProgress,
+        halt: _Halt,
     ) -> None:
         self.client = client
+        self.halt = halt
         self.state = state
         self.target = target
         self.options = options
@@ -123,15 +169,27 @@ class _TargetRun:
         self.archive = TargetArchive(out_dir / target.folder / safe_name(target.id))
         self.outcome = TargetOutcome(target, name=target.id)
         self.named: dict[str, str] = {}  # people the fetched messages name, looked up at the end
+        self.started_ms = now_ms()
+        self.files = FileTally()
 
     def run(self) -> TargetOutcome:
         started = time.monotonic()
         self.progress.started(self.outcome)
         try:
+            if self.halt.stopped:
+                raise _Stopped()
             self._export()
             self.outcome.status = DONE
         except PaymentRequiredError as error:
-            self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, explain(error, self.options.model)
+            if tenant_wide(error):
+                self.halt.stop(explain(error, self.options.model))
+                self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, STOPPED
+            else:
+                self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, explain(error, self.options.model)
+        except _Stopped:
+            self.outcome.status, self.outcome.error = PAYMENT_REQUIRED, STOPPED
+        except ThrottledError as error:
+            self.outcome.status, self.outcome.error = FAILED, f"{error}. {THROTTLED}"
         except AuthenticationError:
             raise  # the sign-in is refused for every target alike: the run stops, the user fixes the credentials
         except (GraphError, ArchiveError, OSError) as error:
@@ -144,53 +202,98 @@ class _TargetRun:
 
     def _export(self) -> None:
         known = self.state.target(self.target.key)
-        since = self._since(known)
-        self.archive.open(since)
+        requested = coverage.window(self.options.since_ms, self.options.until_ms)
+        covered = list(known.covered)
+        gaps = [requested] if self.options.full else coverage.missing(requested, covered)
+        self.archive.open(min((coverage.bounds(g)[0] for g in gaps), key=_lowest, default=None))
         meta = self._describe()
-        until = self.options.until_ms
-        if since is not None and until is not None and since >= until:
+        tally = ImageTally()
+        watermark = known.watermark
+        if not gaps:
             self.outcome.notes.append(
-                f"nothing to fetch: the watermark {known.watermark} is after --until; "
+                "nothing to fetch: every message changed in this window was exported by an earlier run; "
                 "use --full to fetch this window again"
             )
-            return
-        query = build_filter(self.options.message_filter, since, until)
-        self.outcome.filter = query
-        tally = ImageTally()
-        seen_max = None
-        checkpoint = time.monotonic()
-        for page, seen_max in self._pages(known.cursor, query):
-            self._store(page, tally)
-            if self.outcome.pages == 1:
-                self.archive.write_meta(meta)  # names next to the first files, even if the run stops later
-            link = page.get("@odata.nextLink")
-            if link and time.monotonic() - checkpoint >= self.options.checkpoint_seconds:
-                self.archive.sync()  # the lines first: the cursor must never point past what is on disk
-                cursor = Cursor(url=link, filter=query, model=self.options.model, seen_max=seen_max)
-                self.state.save_cursor(self.target.key, self.sender, cursor)
-                checkpoint = time.monotonic()
-            self.progress.page(self.outcome)
+        for gap in gaps:
+            seen_max = self._fetch(gap, known.cursor, tally, meta)
+            watermark = _newest(watermark, seen_max)
+            done = self._completed(gap, seen_max)
+            if done is not None:
+                covered = coverage.merge([*covered, done])
+            self.archive.sync()  # the lines first: the coverage must never claim what is not on disk
+            self.state.cover(self.target.key, self.sender, covered, watermark)
         note = look_up(self.client, meta.setdefault("people", {}), self.named)
         if note:
             self.outcome.notes.append(note)
         self.archive.write_meta(meta)
         self.archive.sync()
+        if self.options.attachments == "download":  # every file the archive links, so turning it on later fills in
+            download_files(self.client, self.archive, list(self.archive.linked.values()), self.files)
         self.outcome.attachments = self.archive.finish()
         self.outcome.images, self.outcome.images_present, self.outcome.image_failures = (
             tally.downloaded,
             tally.present,
             tally.failed,
         )
+        self.outcome.files, self.outcome.files_present, self.outcome.file_failures = (
+            self.files.downloaded,
+            self.files.present,
+            self.files.failed,
+        )
         self.outcome.conversations = len(self.archive.lines)
-        self.outcome.watermark = _newest(known.watermark, seen_max)
-        self.state.complete(self.target.key, self.sender, self.outcome.watermark, format_ms(now_ms()))
+        self.outcome.watermark = watermark
+        self.outcome.covered = coverage.describe(covered)
+        self.outcome.gaps = not coverage.from_the_beginning(covered)
+        self.state.complete(self.target.key, self.sender, watermark, format_ms(now_ms()))
 
-    def _since(self, known: TargetState) -> int | None:
-        """The later of --since and the watermark (less the overlap), unless --full."""
-        bounds = [self.options.since_ms]
-        if known.watermark and not self.options.full:
-            bounds.append(parse_ms(known.watermark) - WATERMARK_OVERLAP_MS)
-        return max((b for b in bounds if b is not None), default=None)
+    def _fetch(self, gap: Span, cursor: Cursor | None, tally: ImageTally, meta: dict[str, Any]) -> str | None:
+        """Every page of one uncovered span; returns the newest lastModifiedDateTime received."""
+        query = build_filter(self.options.message_filter, *coverage.bounds(gap))
+        self.outcome.fetched.append(coverage.describe([gap]))
+        if self.outcome.filter is None:
+            self.outcome.filter = query
+        seen_max = link = None
+        checkpoint = time.monotonic()
+        try:
+            for page, seen_max in self._pages(cursor, query):
+                link = None
+                self._store(page, tally)
+                if self.outcome.pages == 1:
+                    self.archive.write_meta(meta)  # names next to the first files, even if the run stops later
+                link = page.get("@odata.nextLink")
+                if link and time.monotonic() - checkpoint >= self.options.checkpoint_seconds:
+                    self._save_cursor(link, query, seen_max)
+                    checkpoint = time.monotonic()
+                if link and self.halt.stopped:
+                    raise _Stopped()
+                self.progress.page(self.outcome)
+        except (GraphError, _Stopped):
+            if link:  # Graph gave up (429s, 402) or the run stopped: resume at the first page not written
+                self._save_cursor(link, query, seen_max)
+            raise
+        return seen_max
+
+    def _save_cursor(self, link: str, query: str | None, seen_max: str | None) -> None:
+        self.archive.sync()  # the lines first: the cursor must never point past what is on disk
+        saved = Cursor(url=link, filter=query, model=self.options.model, seen_max=seen_max)
+        self.state.save_cursor(self.target.key, self.sender, saved)
+
+    def _completed(self, gap: Span, seen_max: str | None) -> Span | None:
+        """The part of a fetched span no later change can still land in, or None.
+
+        A span that ended more than the overlap before this run started is complete. Otherwise Graph may
+        still index a message stamped a moment before the newest one seen, so the span counts as covered
+        only up to the newest stamp received less the overlap (Graph's clock, not ours); a span in which
+        nothing was received adds nothing and is asked for again next time.
+        """
+        low, high = gap
+        if high is not None and high + WATERMARK_OVERLAP_MS < self.started_ms:
+            return gap
+        if seen_max is None:
+            return None
+        settled = parse_ms(seen_max) - WATERMARK_OVERLAP_MS
+        end = settled if high is None else min(high, settled)
+        return None if low is not None and end < low else (low, end)
 
     def _pages(self, cursor: Cursor | None, query: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
         """Each page with the newest lastModifiedDateTime so far; from the cursor when it is for this query."""
@@ -198,11 +301,14 @@ class _TargetRun:
         if cursor and cursor.filter == query and cursor.model == self.options.model:
             self.outcome.resumed = True
             seen_max = cursor.seen_max
+            pages = 0
             try:
-                yield from self._walk(cursor.url, None, seen_max)
+                for page in self._walk(cursor.url, None, seen_max):
+                    pages += 1
+                    yield page
                 return
             except BadRequestError as error:
-                if self.outcome.pages:
+                if pages:
                     raise
                 # A paging link Graph no longer accepts: start the window again; the archive drops repeats.
                 self.outcome.notes.append(
@@ -271,6 +377,10 @@ def _chat_name(chat: dict[str, Any]) -> str:
         return topic
     people = [m.get("displayName") for m in chat.get("members") or [] if m.get("displayName")]
     return ", ".join(people) or chat["id"]
+
+
+def _lowest(since_ms: int | None) -> float:
+    return float("-inf") if since_ms is None else since_ms
 
 
 def _newest(current: str | None, candidate: str | None) -> str | None:

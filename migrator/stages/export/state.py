@@ -1,8 +1,9 @@
-"""`DIR/state.json`: per export target its watermark, its sender filter, and where a run stopped.
+"""`DIR/state.json`: per export target what it covers, its sender filter, and where a run stopped.
 
-The watermark (the newest `lastModifiedDateTime` seen) moves only when a
-target's run reached the last page, so a daily run asks Graph for what
-changed since the last *complete* run. While a run pages through a target,
+`covered` lists the spans of `lastModifiedDateTime` whose every message is
+on disk (see `coverage`); a span is added only when its last page was
+written, so a later run fetches every part of its window no run completed.
+The watermark is the newest `lastModifiedDateTime` seen, for the summary. While a run pages through a target,
 the next page's link (the cursor) is saved after each page is on disk, so an
 interrupted run resumes at the page it had not yet written instead of paying
 for every page again. The file is replaced atomically and holds no token:
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from migrator.errors import InputError
+from migrator.stages.export import coverage
+from migrator.stages.export.coverage import Span
 
 STATE_FILE = "state.json"
 LOCK_FILE = ".export.lock"
@@ -53,6 +56,7 @@ class TargetState:
     watermark: str | None = None
     completed_at: str | None = None
     cursor: Cursor | None = None
+    covered: list[Span] = field(default_factory=list)  # absent in files of earlier versions: nothing known
 
 
 @dataclass
@@ -119,7 +123,7 @@ class ExportState:
             raise StateError(f"{self.path}: not an export state of version {STATE_VERSION}; use a new --out folder")
         try:
             return _File(targets={key: _target(value) for key, value in raw.get("targets", {}).items()})
-        except (TypeError, AttributeError) as exc:
+        except (TypeError, AttributeError, ValueError) as exc:
             raise StateError(f"{self.path}: malformed export state ({exc}); use a new --out folder") from None
 
     def target(self, key: str) -> TargetState:
@@ -142,6 +146,14 @@ class ExportState:
             entry.sender_filter, entry.cursor = sender_filter, cursor
             self._changed()
 
+    def cover(self, key: str, sender_filter: str | None, covered: list[Span], watermark: str | None) -> None:
+        """A span's last page is on disk: it joins the coverage and the cursor into it is spent."""
+        with self._lock:
+            entry = self._data.targets.setdefault(key, TargetState())
+            entry.sender_filter, entry.cursor = sender_filter, None
+            entry.covered, entry.watermark = coverage.merge(covered), watermark
+            self._changed()
+
     def complete(self, key: str, sender_filter: str | None, watermark: str | None, completed_at: str) -> None:
         with self._lock:
             entry = self._data.targets.setdefault(key, TargetState())
@@ -157,7 +169,10 @@ class ExportState:
     def _write(self) -> None:
         """Replace the file atomically: a crash leaves the old state or the new one, never half of each."""
         tmp = self.path.with_name(f".{STATE_FILE}.tmp")  # writers hold self._lock
-        tmp.write_text(json.dumps(asdict(self._data), indent=1) + "\n", encoding="utf-8")
+        data = asdict(self._data)
+        for key, target in self._data.targets.items():
+            data["targets"][key]["covered"] = coverage.to_json(target.covered)
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
         self._dirty, self._written_at = False, time.monotonic()
 
@@ -169,6 +184,7 @@ def _target(raw: dict[str, Any]) -> TargetState:
         watermark=raw.get("watermark"),
         completed_at=raw.get("completed_at"),
         cursor=Cursor(**cursor) if cursor else None,
+        covered=coverage.from_json(raw.get("covered", [])),
     )
 
 
@@ -178,4 +194,5 @@ def _copy(state: TargetState) -> TargetState:
         state.watermark,
         state.completed_at,
         Cursor(**asdict(state.cursor)) if state.cursor else None,
+        list(state.covered),
     )

@@ -8,6 +8,11 @@ by then, and reopened with startMigration) → their messages and completion.
 Chats are created with their members and startMigration alongside the
 standard channels. Every step is recorded in the journal and resumes where
 it stopped.
+
+What Graph refuses for good (a team, a channel, a chat, a member, a completion)
+is recorded with its request-id on the team or conversation it blocks, and
+the run goes on with everything else: the reports say what to fix, and the
+next load resumes there.
 """
 
 from __future__ import annotations
@@ -22,17 +27,27 @@ from pathlib import Path
 
 from migrator.capacity import CapacityLimits
 from migrator.graph import GraphClient
-from migrator.journal import Journal
+from migrator.journal import COMPLETED, Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
+from migrator.stages.load.accounts import AccountsError, check_accounts
 from migrator.stages.load.conversation import ConversationLoader
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
-from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
+from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.room import TeamFullError, check_room
 
 log = logging.getLogger("migrator.load")
-__all__ = ["LoadError", "LoadOptions", "ProvisionError", "SelectionError", "TeamFullError", "load", "select_teams"]
+__all__ = [
+    "AccountsError",
+    "LoadError",
+    "LoadOptions",
+    "ProvisionError",
+    "SelectionError",
+    "TeamFullError",
+    "load",
+    "select_teams",
+]
 
 
 @dataclass
@@ -64,6 +79,7 @@ def load(
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
     started = time.monotonic()
+    check_accounts(client, plan_dir, manifest, teams, chats)
     provisioner = Provisioner(client, journal, options.operation_timeout)
     result = LoadOutcome()
     for _, conv in _planned(teams, chats):
@@ -72,7 +88,8 @@ def load(
     team_ids, work = _provision(provisioner, teams, chats, result, manifest.capacity)
     _run(loader, work, options.workers)
     for team in teams:
-        _finish_team(provisioner, team, team_ids[team.key], result)
+        if team.key in team_ids:
+            _finish_team(provisioner, team, team_ids[team.key], result)
     _run(loader, _provision_private(provisioner, teams, team_ids, result), options.workers)
     result.seconds = time.monotonic() - started
     return result
@@ -109,22 +126,37 @@ def _provision(
     team_ids: dict[str, str] = {}
     work: list[Work] = []
     for team in teams:
-        team_ids[team.key] = provisioner.team(team)
-    for team in teams:
+        team_id = attempt(partial(provisioner.team, team))
+        if isinstance(team_id, Refusal):
+            result.teams_blocked[team.display_name] = f"not created: {team_id}; fix the cause and load again"
+            _not_created(team, team.channels, "its team was not created (see Teams)", result)
+            continue
+        team_ids[team.key] = team_id
+    created = [team for team in teams if team.key in team_ids]
+    for team in created:
         check_room(provisioner.client, provisioner.journal, team, team_ids[team.key], limits)
-    for team in teams:
+    for team in created:
         team_id = team_ids[team.key]
         for channel in team.channels:
             if channel.membership == "private":
                 continue  # after the team's members: see _provision_private
-            channel_id = provisioner.channel(team.key, team_id, channel)
-            work.append(_channel_work(provisioner, team, team_id, channel_id, channel, result))
+            _add_channel(provisioner, team, team_id, channel, result, work)
     for chat in chats:
-        chat_id = provisioner.chat(chat)
         outcome = ConversationOutcome(chat.key, "(chats)", chat.display_name, chat.messages)
-        work.append((f"/chats/{chat_id}", chat, outcome, partial(provisioner.complete_chat, chat_id)))
         result.conversations.append(outcome)
+        chat_id = attempt(partial(provisioner.chat, chat))
+        if isinstance(chat_id, Refusal):
+            outcome.refused("not created", chat_id)
+            continue
+        work.append((f"/chats/{chat_id}", chat, outcome, partial(provisioner.complete_chat, chat_id)))
     return team_ids, work
+
+
+def _not_created(team: PlannedTeam, channels: list[PlannedConversation], why: str, result: LoadOutcome) -> None:
+    for channel in channels:
+        outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
+        outcome.note(f"not created: {why}; load again")
+        result.conversations.append(outcome)
 
 
 def _provision_private(
@@ -139,37 +171,39 @@ def _provision_private(
         if not private:
             continue
         if team.display_name not in result.teams_completed:
-            for channel in private:
-                outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
-                outcome.reasons["not created: its team is not completed yet (see above); load again"] += 1
-                result.conversations.append(outcome)
+            if team.key in team_ids:  # a team never created has its channels listed already
+                _not_created(team, private, "its team is not completed yet (see Teams)", result)
             continue
-        team_id = team_ids[team.key]
         for channel in private:
-            channel_id = provisioner.channel(team.key, team_id, channel)
-            work.append(_channel_work(provisioner, team, team_id, channel_id, channel, result))
+            _add_channel(provisioner, team, team_ids[team.key], channel, result, work)
     return work
 
 
-def _channel_work(
+def _add_channel(
     provisioner: Provisioner,
     team: PlannedTeam,
     team_id: str,
-    channel_id: str,
     channel: PlannedConversation,
     result: LoadOutcome,
-) -> Work:
+    work: list[Work],
+) -> None:
+    """The channel's outcome in the result and, once the channel exists, its import in `work`."""
     outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
     result.conversations.append(outcome)
+    channel_id = attempt(partial(provisioner.channel, team.key, team_id, channel))
+    if isinstance(channel_id, Refusal):
+        outcome.refused("not created", channel_id)
+        return
     # General is completed with its team, after every other channel exists and is completed (complete_team).
     complete = None if channel.general else partial(provisioner.complete_channel, team_id, channel_id)
-    return f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete
+    work.append((f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete))
 
 
 def _finish_team(provisioner: Provisioner, team: PlannedTeam, team_id: str, result: LoadOutcome) -> None:
     """Complete the team and add its members once, and only once, every channel completed."""
     keys = {ch.key for ch in team.channels if ch.membership != "private"}
-    open_channels = [c.name for c in result.conversations if c.key in keys and not c.completed]
+    outcomes = [c for c in result.conversations if c.key in keys]
+    open_channels = [c.name for c in outcomes if not (c.completed or c.ready)]
     if open_channels:
         result.teams_blocked[team.display_name] = (
             "channels still in migration mode because something failed: "
@@ -177,6 +211,17 @@ def _finish_team(provisioner: Provisioner, team: PlannedTeam, team_id: str, resu
             + "; fix the cause and load again (or --complete-with-failures)"
         )
         return
-    provisioner.complete_team(team, team_id)
-    result.members_added += provisioner.add_members(team, team_id)
+    refused = attempt(partial(provisioner.complete_team, team, team_id))
+    for general in (c for c in outcomes if c.ready):  # completed by complete_team, before the team itself
+        entry = provisioner.journal.conversation(general.key)
+        general.completed = entry is not None and entry.state == COMPLETED
+    if isinstance(refused, Refusal):
+        result.teams_blocked[team.display_name] = f"completeMigration refused: {refused}; load again"
+        return
+    added, refusals = provisioner.add_members(team, team_id)
+    result.members_added += added
     result.teams_completed.append(team.display_name)
+    if refusals:
+        result.teams_blocked[team.display_name] = (
+            "members not added: " + "; ".join(refusals) + "; fix the cause and load again"
+        )

@@ -16,7 +16,7 @@ from typing import Any
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, POSTED, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
-from migrator.stages.load.outcome import ConversationOutcome
+from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
 from migrator.stages.load.uploads import UploadError, read_upload, upload
 from migrator.timestamps import parse_ms
 
@@ -46,19 +46,28 @@ class ConversationLoader:
         complete: Callable[[], None] | None,
     ) -> None:
         """`base` is the channel's or chat's path; `complete` its completeMigration, or None for a team's General
-        channel, which its team completes once everything landed (the outcome then says it is ready)."""
+        channel, which its team completes once everything landed (the outcome then says it is `ready`). A refusal that
+        stops this conversation (its files folder, its completion) is recorded on it, and the other conversations go
+        on."""
         outcome.start()
         try:
             entry = self.journal.conversation(conv.key)
             if entry is None or entry.state != COMPLETED:
-                urls = self._uploads(base, conv, outcome)
-                self._messages(base, conv, urls, outcome)
-                self._complete(conv, outcome, complete)
+                stopped = attempt(lambda: self._load(base, conv, outcome, complete))
+                if isinstance(stopped, Refusal):
+                    outcome.refused("stopped", stopped)
             else:
                 outcome.already = outcome.planned
                 outcome.completed = True
         finally:
             outcome.finish()
+
+    def _load(
+        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None] | None
+    ) -> None:
+        urls = self._uploads(base, conv, outcome)
+        self._messages(base, conv, urls, outcome)
+        self._complete(conv, outcome, complete)
 
     # --------------------------------------------------------------- uploads
     def _uploads(self, base: str, conv: PlannedConversation, outcome: ConversationOutcome) -> dict[str, str]:
@@ -77,8 +86,11 @@ class ConversationLoader:
         for planned in missing:
             try:
                 item = upload(self.client, folder, planned, read_upload(self.plan_dir, planned), rate_key)
-            except (GraphError, UploadError) as error:
-                outcome.reasons[f"upload {planned.name}: {error}"] += 1
+            except GraphError as error:
+                outcome.refused(f"upload {planned.name}", Refusal.of(error))
+                continue
+            except UploadError as error:
+                outcome.note(f"upload {planned.name}: {error}")
                 continue
             self.journal.set_upload(conv.key, planned.key, item["id"], item["webUrl"])
             urls[planned.key] = item["webUrl"]
@@ -171,7 +183,7 @@ class ConversationLoader:
         self, conv: PlannedConversation, outcome: ConversationOutcome, key: str, reason: str, request_id: str | None
     ) -> None:
         self.journal.mark_failed(conv.key, key, reason, request_id)
-        outcome.fail(reason)
+        outcome.fail(reason, request_id)
         log.warning("%s: %s failed: %s (request-id %s)", conv.key, key, reason, request_id or "-")
 
     # ------------------------------------------------------------ completion
@@ -183,9 +195,12 @@ class ConversationLoader:
         if incomplete and not self.complete_with_failures:
             return  # left in migration mode, so another load can retry what failed
         if complete is None:  # General: its team completes it (Provisioner.complete_team)
-            outcome.completed = True
+            outcome.ready = True
             return
-        complete()
+        refused = attempt(complete)
+        if isinstance(refused, Refusal):
+            outcome.refused("completeMigration refused", refused)
+            return  # still in migration mode: the next load completes it
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True
 

@@ -1,12 +1,53 @@
-"""What load did per conversation: the numbers of the report and of the summary."""
+"""What load did per conversation: the numbers of the report and of the summary.
+
+A refusal for good (a 4xx no retry mends, a team Teams would not create, a
+completion it would not take) is recorded here with Graph's request-id and the
+run goes on with everything else; only what the user must fix first (refused
+credentials, a missing permission: `InputError`) stops it.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from migrator.errors import InputError
+from migrator.graph import GraphError
+from migrator.stages.load.errors import ProvisionError
 from migrator.stages.outcome import total
+
+T = TypeVar("T")
+REQUEST_IDS_KEPT = 3  # per reason: enough for Microsoft support, few enough for a report line
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What Graph answered, without its request-id (so equal answers count together), and the request-id."""
+
+    what: str
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, error: GraphError | ProvisionError) -> Refusal:
+        if isinstance(error, GraphError):
+            return cls(error.summary(), error.request_id)
+        return cls(str(error))
+
+    def __str__(self) -> str:
+        return f"{self.what} (request-id {self.request_id})" if self.request_id else self.what
+
+
+def attempt(call: Callable[[], T]) -> T | Refusal:
+    """The call's result, or Graph's refusal of it; errors the user must fix (exit 2) still stop the run."""
+    try:
+        return call()
+    except (GraphError, ProvisionError) as error:
+        if isinstance(error, InputError):
+            raise
+        return Refusal.of(error)
 
 
 @dataclass
@@ -20,7 +61,9 @@ class ConversationOutcome:
     failed: int = 0
     uploads: int = 0
     completed: bool = False
+    ready: bool = False  # General: everything landed, completed with its team (Provisioner.complete_team)
     reasons: Counter[str] = field(default_factory=Counter)
+    request_ids: dict[str, list[str]] = field(default_factory=dict)  # reason → Graph's request-ids (the first few)
     started: float = 0.0
     finished: float = 0.0
 
@@ -39,16 +82,38 @@ class ConversationOutcome:
         """Import requests per second achieved for this conversation in this run."""
         return (self.posted + self.uploads) / self.seconds if self.seconds > 0 else 0.0
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str, request_id: str | None = None) -> None:
+        """A planned message that did not land."""
         self.failed += 1
+        self.note(reason, request_id)
+
+    def note(self, reason: str, request_id: str | None = None) -> None:
+        """A problem that is not one message's (an upload, the conversation's creation or completion)."""
         self.reasons[reason] += 1
+        if request_id:
+            kept = self.request_ids.setdefault(reason, [])
+            if len(kept) < REQUEST_IDS_KEPT:
+                kept.append(request_id)
+
+    def refused(self, step: str, refusal: Refusal) -> None:
+        self.note(f"{step}: {refusal.what}", refusal.request_id)
+
+    def described_reasons(self) -> list[str]:
+        """Each reason with its count and Graph's request-ids, most frequent first."""
+        described = []
+        for reason, count in self.reasons.most_common():
+            ids = self.request_ids.get(reason, [])
+            more = "" if len(ids) >= count or not ids else ", …"
+            suffix = f"; request-id {', '.join(ids)}{more}" if ids else ""
+            described.append(f"{reason} (×{count}{suffix})")
+        return described
 
 
 @dataclass
 class LoadOutcome:
     conversations: list[ConversationOutcome] = field(default_factory=list)
     teams_completed: list[str] = field(default_factory=list)
-    teams_blocked: dict[str, str] = field(default_factory=dict)  # team → why it was not completed
+    teams_blocked: dict[str, str] = field(default_factory=dict)  # team → why it was not completed or not finished
     members_added: int = 0
     seconds: float = 0.0
 
@@ -56,5 +121,10 @@ class LoadOutcome:
         return total(self.conversations, name)
 
     @property
+    def blocked_conversations(self) -> list[ConversationOutcome]:
+        """Channels and chats left open or never created, each with its reasons."""
+        return [c for c in self.conversations if not c.completed]
+
+    @property
     def ok(self) -> bool:
-        return self.total("failed") == 0 and not self.teams_blocked
+        return self.total("failed") == 0 and not self.teams_blocked and not self.blocked_conversations

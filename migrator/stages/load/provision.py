@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from migrator.graph import (
@@ -23,8 +24,9 @@ from migrator.graph import (
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S
-from migrator.plan import PlannedConversation, PlannedTeam
+from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError
+from migrator.stages.load.outcome import Refusal, attempt
 from migrator.timestamps import format_ms, parse_ms
 
 log = logging.getLogger("migrator.load")
@@ -178,7 +180,7 @@ class Provisioner:
         a 5xx) or a 409 the channel is looked up by name; a lost answer whose channel is not there was not
         applied, and the POST is sent again (a 409 then still finds one that appears late)."""
         payload = {k: v for k, v in body.items() if v is not None}
-        for attempt in range(1, LOST_ANSWER_ATTEMPTS + 1):
+        for sent in range(1, LOST_ANSWER_ATTEMPTS + 1):
             try:
                 with self._channel_writes.slot("channel-writes"):
                     return self.client.create(f"/teams/{team_id}/channels", payload)
@@ -186,12 +188,12 @@ class Provisioner:
                 return self._find_channel(team_id, channel.display_name)
             except ConnectionLostError:
                 found = self._find_channel(team_id, channel.display_name)
-                if found or attempt == LOST_ANSWER_ATTEMPTS:
+                if found or sent == LOST_ANSWER_ATTEMPTS:
                     return found
                 log.warning(
                     "channel %r: no answer to its creation and not in the team; creating it again (attempt %d)",
                     channel.display_name,
-                    attempt + 1,
+                    sent + 1,
                 )
         return None
 
@@ -292,7 +294,7 @@ class Provisioner:
         Decided from the journal, never from `migrationMode` (v1.0 does not return it). General is completed here,
         last, whether or not a planned conversation maps to it: once it is, Graph refuses new migration channels in
         the team, and the team's completion is refused while it is open. A 400 on the team's completeMigration is
-        an error unless a read shows the team already out of migration mode (an earlier run's lost answer)."""
+        an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`)."""
         if self._team_completed(team.key):
             return
         general = self.general_channel(team_id)
@@ -307,45 +309,68 @@ class Provisioner:
                 self.journal.set_conversation(key, team.key, COMPLETED)
         try:
             self.client.request("POST", f"/teams/{team_id}/completeMigration", idempotent=True)
-        except BadRequestError as error:
-            if self.client.get_json(f"/teams/{team_id}", version="beta").get("migrationMode") != MIGRATED:
-                raise ProvisionError(
-                    f"team {team.display_name!r}: Teams refused to complete its migration ({error.message}, "
-                    f"request-id {error.request_id or '-'}) with every channel and General completed; load again, "
-                    "and if it persists report the request-id to Microsoft support"
-                ) from error
-            log.info("team %s was already out of migration mode", team_id)
+        except BadRequestError:
+            if not self._accepts_members(team, team_id):
+                raise
+            log.info("team %s was already out of migration mode (an earlier answer was lost)", team_id)
         self.journal.set_team(team.key, COMPLETED)
 
     def general_channel(self, team_id: str) -> str:
         """The team's General channel (`GET /teams/{t}/primaryChannel`), which exists from the team's creation."""
         return object_id(self.client.get_json(f"/teams/{team_id}/primaryChannel"))
 
+    def _accepts_members(self, team: PlannedTeam, team_id: str) -> bool:
+        """Whether the team is out of migration mode, after its completion was answered 400: Graph shows a
+        team's mode nowhere, but adds members only once the team completed (graph-contract.md#team-completion,
+        #members), so its first member is added as the proof; a 400 is never taken as "already done"."""
+        if not team.members:
+            return False
+        first = team.members[0]
+        try:
+            self._add_member(team_id, first)
+        except BadRequestError:
+            return False
+        self.journal.add_member(team.key, first.user_id)
+        return True
+
     def _team_completed(self, team_key: str) -> bool:
         """Whether the team is out of migration mode (its completeMigration answered)."""
         entry = self.journal.team(team_key)
         return entry is not None and entry.state in (COMPLETED, DONE)
 
-    def add_members(self, team: PlannedTeam, team_id: str) -> int:
-        """Members and owners, only after the team's completeMigration (Graph refuses them before)."""
+    def add_members(self, team: PlannedTeam, team_id: str) -> tuple[int, list[str]]:
+        """Members and owners, only after the team's completeMigration (Graph refuses them before).
+
+        Returns how many were added and, for each one Graph refused, who and why: the others are still added,
+        and the team is marked done only when nobody is left, so the next load adds the rest."""
         added = 0
+        refusals: list[str] = []
         done = self.journal.members(team.key)
         for member in team.members:
             if member.user_id in done:
                 continue
-            try:
-                self.client.request(
-                    "POST",
-                    f"/teams/{team_id}/members",
-                    json=_member_bind(member.user_id, member.roles),
-                    idempotent=True,
-                )
-                added += 1
-            except ConflictError:
-                pass  # already a member: an earlier run's answer was lost
+            answer = attempt(partial(self._add_member, team_id, member))
+            if isinstance(answer, Refusal):
+                refusals.append(f"{member.display_name or member.user_id} ({member.user_id}): {answer}")
+                continue
+            added += answer
             self.journal.add_member(team.key, member.user_id)
-        self.journal.set_team(team.key, DONE)
-        return added
+        if not refusals:
+            self.journal.set_team(team.key, DONE)
+        return added, refusals
+
+    def _add_member(self, team_id: str, member: PlannedMember) -> int:
+        """1 when added, 0 when already a member (an earlier run's answer was lost)."""
+        try:
+            self.client.request(
+                "POST",
+                f"/teams/{team_id}/members",
+                json=_member_bind(member.user_id, member.roles),
+                idempotent=True,
+            )
+        except ConflictError:
+            return 0
+        return 1
 
 
 def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:

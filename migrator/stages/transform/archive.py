@@ -18,6 +18,7 @@ from migrator.model import Conversation, File, FileStatus, Message, Source, micr
 from migrator.plan import ArchiveEntry, write_lines
 from migrator.reports.transform_archive import render_archive_page
 from migrator.stages.transform import bodies
+from migrator.stages.transform.authors import bot_label
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import UNREADABLE, FileStore, clean_url, placeholder, safe_component
 from migrator.stages.transform.markup import Element, el, render
@@ -68,7 +69,10 @@ class Archiver:
             "thread_ts": message.thread_ts,
             "reply": message.is_reply,
             "user": message.user,
-            "author": self.names.get(message.user or "") or message.username or message.user or message.bot_id or "",
+            "author": self.names.get(message.user or "")
+            or message.username
+            or message.user
+            or (bot_label(message.bot_id) if message.bot_id else ""),
             "subtype": message.subtype,
             "text": message.text,
             "html": render(blocks),

@@ -105,7 +105,13 @@ class Authors:
             for key in ("real_name", "display_name", "name"):
                 if profile.get(key):
                     return str(profile[key])
-        return message.username or user_id or message.bot_id or "an unknown author"
+        return message.username or user_id or (bot_label(message.bot_id) if message.bot_id else "an unknown author")
+
+
+def bot_label(bot_id: str) -> str:
+    """A bot the export never names (no username, profile or linked app): said to be a bot, with its id to
+    look it up by, rather than a bare id that reads like a person's."""
+    return f"a bot ({bot_id})"
 
 
 def _sender(user_id: str, display_name: str) -> dict[str, Any]:

@@ -4,13 +4,13 @@ The body is kept as a list of top-level elements (paragraphs, quotes, code,
 lists, cards) rather than one string, so `split.py` can cut an oversized
 message between blocks and each part stays valid HTML. Everything the import
 API cannot carry is turned into something a reader understands and counted in
-`Context.features`: mentions become bold names, reactions a summary line,
+`Context.features`: mentions become bold names, reactions a summary line naming who reacted,
 edits an "(edited)" note, system events small grey notes.
 """
 
 from __future__ import annotations
 
-from migrator.model import Message
+from migrator.model import Message, Reaction
 from migrator.stages.transform import text
 from migrator.stages.transform.blocks import render_blocks
 from migrator.stages.transform.cards import render_cards
@@ -57,7 +57,7 @@ def notes(message: Message, ctx: Context) -> list[Element]:
         out.append(note("(edited)"))
     if message.reactions:
         ctx.features.add("reactions")
-        summary = " · ".join(f"{_reaction(r.name)} {r.count}" for r in message.reactions)
+        summary = " · ".join(_reacted(r, ctx) for r in message.reactions)
         out.append(note("Reactions: " + summary))
     return out
 
@@ -69,6 +69,16 @@ def posted_by(name: str) -> Element:
 
 def empty_note() -> Element:
     return note(EMPTY)
+
+
+def _reacted(reaction: Reaction, ctx: Context) -> str:
+    """One reaction of the summary: the emoji and who reacted (names as Teams shows them), with how many more the
+    export counts than it lists; the count alone when the export lists nobody."""
+    if not reaction.users:
+        return f"{_reaction(reaction.name)} {reaction.count}"
+    more = reaction.count - len(reaction.users)
+    names = ", ".join(ctx.user_name(user) for user in reaction.users)
+    return f"{_reaction(reaction.name)} {names}" + (f" and {more} more" if more > 0 else "")
 
 
 def _reaction(name: str) -> str:

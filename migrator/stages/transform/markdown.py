@@ -13,6 +13,7 @@ chat messages), which keeps transform's throughput close to Slack's.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,11 @@ _SYNTAX = re.compile(r"[*_~`#>|\[\]!<&\\]|^\s*(?:[-+]|\d+[.)])\s|^\s{4}|\n\s*\n|
 _INLINE = re.compile(
     r"(?P<url>\bhttps?://[^\s<>()]+[^\s<>().,;:!?'\"])"
     r"|(?<![\w@])@(?P<user>[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9_]|[A-Za-z0-9])"
+    r"|(?<![\w@])@(?P<at>)(?=\S)"  # any other @: a mention only when written as a name the message lists
     r"|(?<![\w~])~(?P<channel>[a-z0-9][a-z0-9_-]*)"
     r"|:(?P<emoji>[a-z0-9_+'-]+):"
 )
+_AT = {"user", "at"}  # the matches that may start a mention written as a name
 _SPECIAL_MENTIONS = {"here", "channel", "all", "everyone"}
 _WRAPS = {"strong": "b", "em": "i", "s": "s"}
 _BLOCKS = {
@@ -58,33 +61,55 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"breaks": True, "html": False}).enable(["strikethrough", "table"])
 
 
-def blocks(text: str, ctx: Context, channels_by_name: bool = True) -> list[Element]:
-    """Top-level blocks of a Markdown text; `channels_by_name` reads `~name` as a channel link (Mattermost)."""
+def blocks(
+    text: str, ctx: Context, channels_by_name: bool = True, names: Mapping[str, str] | None = None
+) -> list[Element]:
+    """Top-level blocks of a Markdown text; `channels_by_name` reads `~name` as a channel link (Mattermost);
+    `names` are the names the text writes its mentions as, with each person's id (`MENTION_NAMES`)."""
     text = newlines(text)
     if not _SYNTAX.search(text):
-        return [el("p", *inline_text(text, ctx, channels_by_name))] if text.strip() else []
-    return _Builder(ctx, channels_by_name).build(_parser().parse(text))
+        return [el("p", *inline_text(text, ctx, channels_by_name, names))] if text.strip() else []
+    return _Builder(ctx, channels_by_name, names).build(_parser().parse(text))
 
 
-def inline_text(text: str, ctx: Context, channels_by_name: bool = True) -> list[Node]:
+def inline_text(
+    text: str, ctx: Context, channels_by_name: bool = True, names: Mapping[str, str] | None = None
+) -> list[Node]:
     """Plain text with its mentions, channel links, bare links and emoji names resolved."""
     nodes: list[Node] = []
-    position = 0
-    for match in _INLINE.finditer(text):
-        node = _token(match, ctx, channels_by_name)
+    position = searched = 0  # text before `position` is placed; matches are looked for from `searched`
+    while (match := _INLINE.search(text, searched)) is not None:
+        node, searched = _mention_of(text, match, ctx, names) if names and match.lastgroup in _AT else (None, 0)
         if node is None:
-            continue
+            node, searched = _token(match, ctx, channels_by_name), match.end()
+            if node is None:
+                continue
         if match.start() > position:
             nodes.append(text[position : match.start()])
         nodes.append(node)
-        position = match.end()
+        position = searched
     if position < len(text):
         nodes.append(text[position:])
     return nodes
 
 
+def _mention_of(text: str, match: re.Match[str], ctx: Context, names: Mapping[str, str]) -> tuple[Node | None, int]:
+    """A mention written as one of `names` (with the position after it), or None: the longest name written after
+    this `@` and ending where a word does, since a nickname may hold spaces (`@Tim 'mithro' Ansell`) and its first
+    word alone could name someone else."""
+    start = match.start() + 1
+    for name in sorted(names, key=len, reverse=True):
+        end = start + len(name)
+        if text.startswith(name, start) and not (end < len(text) and (text[end].isalnum() or text[end] == "_")):
+            ctx.features.add("mentions")
+            return el("b", ctx.user_name(names[name], name)), end
+    return None, 0
+
+
 def _token(match: re.Match[str], ctx: Context, channels_by_name: bool) -> Node | None:
     kind = match.lastgroup
+    if kind == "at":
+        return None
     if kind == "url":
         ctx.features.add("links")
         return link(match.group("url"))
@@ -110,9 +135,10 @@ def _token(match: re.Match[str], ctx: Context, channels_by_name: bool) -> Node |
 class _Builder:
     """markdown-it's flat token stream back into a tree, one open element per level."""
 
-    def __init__(self, ctx: Context, channels_by_name: bool) -> None:
+    def __init__(self, ctx: Context, channels_by_name: bool, names: Mapping[str, str] | None = None) -> None:
         self.ctx = ctx
         self.channels_by_name = channels_by_name
+        self.names = names
 
     def build(self, tokens: list[Token]) -> list[Element]:
         root = Element("root")
@@ -157,7 +183,7 @@ class _Builder:
             elif token.nesting == -1:
                 stack.pop()
             elif token.type == "text":
-                stack[-1].extend(inline_text(token.content, self.ctx, self.channels_by_name))
+                stack[-1].extend(inline_text(token.content, self.ctx, self.channels_by_name, self.names))
             elif token.type == "code_inline":
                 self.ctx.features.add("inline_code")
                 stack[-1].append(el("code", token.content))

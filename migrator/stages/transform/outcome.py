@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from migrator.model import FROM_FETCH, QuarantinedRow, RepairedRow
+from migrator.model import FROM_FETCH, MISSING_FILE, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 from migrator.stages.transform.files import COUNT_KEYS
 from migrator.stages.transform.timeline import REASONS
@@ -153,7 +153,7 @@ def _files(
         "in_chat": decisions["in_chat"],
         "upload_files": uploads[0],
         "upload_bytes": uploads[1],
-        "missing_files": len(placeholders),
+        "missing_files": sum(p["status"] == MISSING_FILE.value for p in placeholders),
         "placeholders": placeholders,
         "from_fetch": decisions[FROM_FETCH],
         "in_export": in_export,

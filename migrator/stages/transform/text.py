@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from migrator.model import Message
-from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
+from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, MENTION_NAMES, PLAIN, TEXT_FORMAT
 from migrator.stages.transform import markdown, mrkdwn, teams_html
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FileParts
@@ -50,6 +50,12 @@ _SYNTAX: dict[str | None, Syntax] = {
 
 
 def syntax(message: Message) -> Syntax:
+    names = message.extra.get(MENTION_NAMES)
+    if names:  # mentions written as names (DiscordChatExporter): the parser is told whom each names
+        return Syntax(
+            partial(markdown.blocks, channels_by_name=False, names=names),
+            partial(markdown.inline_text, channels_by_name=False, names=names),
+        )
     return _SYNTAX.get(message.extra.get(TEXT_FORMAT), SLACK)
 
 

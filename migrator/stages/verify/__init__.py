@@ -117,9 +117,8 @@ def _comparer(
             item.check.error = f"could not read {item.scope.kind} {item.scope.id}: {found}"
             log.warning("%s: %s", item.check.key, item.check.error)
             return
-        evidence = Evidence(
-            posted=journal.posted(item.conversation.key), uploads=journal.uploads(item.conversation.key)
-        )
+        key = item.conversation.key
+        evidence = Evidence(posted=journal.posted(key), uploads=journal.uploads(key), failures=journal.failures(key))
         check_conversation(
             client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence
         )

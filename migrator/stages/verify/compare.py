@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bs4 import BeautifulSoup
@@ -33,6 +33,7 @@ class Evidence:
 
     posted: dict[str, str]  # plan key -> Teams message id
     uploads: dict[str, str]  # upload key -> the file's webUrl
+    failures: dict[str, str] = field(default_factory=dict)  # plan key -> why load could not post it
 
 
 def normalise_html(content: str, content_type: str = "html") -> str:
@@ -79,6 +80,8 @@ def check_conversation(
         live = [m for m in there if not m.get("deletedDateTime")]
         if not live:
             detail = f"deleted in Teams at {there[0]['deletedDateTime']}" if there else "not in Teams"
+            if line["key"] in evidence.failures:
+                detail += f"; load could not post it: {evidence.failures[line['key']]}"
             check.missing.append(_finding(check, line, there, detail))
             continue
         check.found += 1

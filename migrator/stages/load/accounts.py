@@ -1,0 +1,137 @@
+"""Before the first import request: every account the plan posts as or adds is a user of the target tenant.
+
+A message whose author is not a user of the tenant is refused one by one
+("is not a user of this tenant"), so a mapping matched against another
+directory would post nothing, slowly. The accounts are the plan's own (the
+authors of its lines, the members and owners of its teams, private channels
+and chats): the truth of what load will send. They are looked up a few at a
+time with `GET /users?$filter=id in (…)` (graph-contract.md#directory-look-ups),
+and any missing stops the load with exit 2, each named by the `users.csv`
+line or the `migration.yaml` fallback it came from.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator.errors import InputError
+from migrator.graph import GraphClient
+from migrator.limits import USERS_IN_FILTER_MAX
+from migrator.mapping.model import MappingError
+from migrator.mapping.reading import load_all
+from migrator.plan import Manifest, PlannedConversation, PlannedTeam, read_lines
+from migrator.stages.load.errors import LoadError
+
+SHOWN = 20  # accounts named in the error; the rest are counted
+
+
+class AccountsError(LoadError, InputError):
+    """Accounts the plan posts as or adds are not users of the target tenant: fix the mapping first (exit 2)."""
+
+
+@dataclass
+class PlannedAccounts:
+    """Every account of the plan: messages it posts, and the teams, channels and chats it joins."""
+
+    messages: Counter[str] = field(default_factory=Counter)
+    memberships: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted(set(self.messages) | set(self.memberships))
+
+    def usage(self, user_id: str) -> str:
+        parts = [f"posts {self.messages[user_id]} messages"] if self.messages[user_id] else []
+        joined = self.memberships.get(user_id, [])
+        if joined:
+            parts.append(
+                "member of " + ", ".join(joined[:3]) + (f" and {len(joined) - 3} more" if len(joined) > 3 else "")
+            )
+        return "; ".join(parts)
+
+
+def planned_accounts(plan_dir: Path, teams: list[PlannedTeam], chats: list[PlannedConversation]) -> PlannedAccounts:
+    accounts = PlannedAccounts()
+
+    def joins(user_id: str, where: str) -> None:
+        accounts.memberships.setdefault(user_id, []).append(where)
+
+    for team in teams:
+        for member in team.members:
+            joins(member.user_id, f"team {team.display_name!r}")
+        for channel in team.channels:
+            _count_authors(plan_dir, channel, accounts)
+            for member in channel.members:
+                joins(member.user_id, f"channel '{team.display_name}/{channel.display_name}'")
+    for chat in chats:
+        _count_authors(plan_dir, chat, accounts)
+        for member in chat.members:
+            joins(member.user_id, f"chat {chat.display_name or chat.key!r}")
+    return accounts
+
+
+def _count_authors(plan_dir: Path, conversation: PlannedConversation, accounts: PlannedAccounts) -> None:
+    for line in read_lines(plan_dir, conversation):
+        author = ((line.get("from") or {}).get("user") or {}).get("id")
+        if author:
+            accounts.messages[author] += 1
+
+
+def missing_accounts(client: GraphClient, ids: list[str]) -> list[str]:
+    """The ids no user of the tenant has, asked 15 at a time."""
+    found: set[str] = set()
+    for start in range(0, len(ids), USERS_IN_FILTER_MAX):
+        quoted = ",".join(f"'{user_id}'" for user_id in ids[start : start + USERS_IN_FILTER_MAX])
+        params = {"$filter": f"id in ({quoted})", "$select": "id"}
+        found.update(str(user.get("id")) for user in client.paginate("/users", params=params))
+    return [user_id for user_id in ids if user_id not in found]
+
+
+def check_accounts(
+    client: GraphClient, plan_dir: Path, manifest: Manifest, teams: list[PlannedTeam], chats: list[PlannedConversation]
+) -> None:
+    """Stop before anything is created when an account of the plan is not a user of the tenant."""
+    accounts = planned_accounts(plan_dir, teams, chats)
+    missing = missing_accounts(client, accounts.ids)
+    if not missing:
+        return
+    origins = _origins(manifest)
+    lines = [
+        f"  {origins.get(user_id, f'the plan: account {user_id}')} ({accounts.usage(user_id)})"
+        for user_id in missing[:SHOWN]
+    ]
+    if len(missing) > SHOWN:
+        lines.append(f"  … and {len(missing) - SHOWN} more")
+    raise AccountsError(
+        f"{len(missing)} of the {len(accounts.ids)} accounts the plan posts as or adds are not users of the target "
+        "tenant; nothing was sent:\n"
+        + "\n".join(lines)
+        + "\nMap them to accounts of this tenant in users.csv (or set action fallback), fix the fallback account in "
+        'migration.yaml, run `migrator transform` again, then load (see README, "Map and the mapping files").'
+    )
+
+
+def _origins(manifest: Manifest) -> dict[str, str]:
+    """Where each account came from in the mapping files the plan was made with, when they can still be read."""
+    named = manifest.source.get("mappings")
+    if not named:
+        return {}
+    try:
+        files = load_all(Path(named))
+    except (MappingError, OSError):
+        return {}
+    mappings = files.mappings
+    origins = {
+        row.entra_id: f"{mappings.users_path.as_posix()}:{row.line}: {row.source_name or row.source_id} "
+        f"({row.email or 'no email'}) mapped to {row.entra_id}"
+        for row in files.rows
+        if row.action == "map" and row.entra_id
+    }
+    if mappings.fallback_id:
+        origins[mappings.fallback_id] = (
+            f"{mappings.path.as_posix()}:{mappings.lines.get('users', 0)}: the fallback account "
+            f"{mappings.fallback or ''} (fallback_id {mappings.fallback_id})"
+        )
+    return origins
