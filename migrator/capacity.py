@@ -42,19 +42,6 @@ class CapacityLimits:
 
 
 LIMIT_NAMES = tuple(f.name for f in fields(CapacityLimits))
-DESCRIPTIONS = {
-    "channels_per_team": "channels per team (General, private channels and channels deleted in the last 30 days "
-    "included)",
-    "private_channels_per_team": "private channels per team (deleted ones included for 30 days)",
-    "members_per_private_channel": "members per private channel",
-    "private_channel_members_per_request": "members a private channel can be created with",
-    "members_per_team": "members per team",
-    "owners_per_team": "owners per team",
-    "people_per_group_chat": "people in a group chat",
-    "chat_members_per_request": "people added to a group chat in one request",
-    "files_per_message": "file attachments per message",
-    "message_bytes": "bytes of one message body",
-}
 TEAMS_DEFAULTS = CapacityLimits()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 
 import pytest
 import requests
@@ -230,3 +232,22 @@ def test_a_reaction_or_a_system_event_on_a_channel_is_a_change_the_export_sees(g
     bad = {"op": "event", "conversation": channel, "eventDetail": {"callId": "x"}}
     with pytest.raises(requests.HTTPError, match="400"):
         emulator.operator("mutate", bad)
+
+
+@pytest.mark.parametrize(
+    "seed, says",
+    [
+        ({"reactions": [{"reactionType": "like", "user": "nobody"}]}, "reactions[0] needs a reactionType and a user"),
+        ({"reactions": [{"user": ADA}]}, "reactions[0] needs a reactionType"),
+        ({"attachments": [{"name": "x.docx"}]}, "attachments[0] needs an id"),
+    ],
+)
+def test_a_directory_seed_the_emulator_cannot_use_is_named(tmp_path, seed, says):
+    from migrator.emulator.directory import DirectoryError, load_directory
+
+    message = {"from": ADA, "createdDateTime": "2024-01-10T09:01:00.000Z", "body": "hi", **seed}
+    chat = {"id": "19:x@thread.v2", "members": [ADA], "messages": [message]}
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps({"chats": [chat]}), encoding="utf-8")
+    with pytest.raises(DirectoryError, match=rf"chats\[0\]\.messages\[0\]\.{re.escape(says)}"):
+        load_directory(path)

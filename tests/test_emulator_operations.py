@@ -82,6 +82,7 @@ def test_drop_applies_the_request_and_loses_the_answer(emulator):
 
 
 def test_a_refuse_rule_refuses_the_same_requests_every_time_until_lifted(emulator):
+    emulator.operator("config", {"channel_rps": 10_000})  # about refusals, not pacing: ~80 posts to one channel
     graph = RawGraph(emulator)
     team, channel = graph.team_with_channel()
     path = f"/teams/{team}/channels/{channel}/messages"

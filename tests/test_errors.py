@@ -24,7 +24,8 @@ from migrator.slack.config import SlackConfigError
 from migrator.slack.web import SlackAuthError, SlackUnavailableError
 from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.fetch import FetchLockedError
-from migrator.stages.load import LoadError, ProvisionError, SelectionError
+from migrator.stages.load import LoadError, ProvisionError, SelectionError, TeamFullError
+from migrator.stages.load.accounts import AccountsError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
 
@@ -35,6 +36,7 @@ INTERNAL = {
     "migrator.emulator.errors.TokenError",
     "migrator.stages.transform.split.SplitError",  # a bug guard: no input can cause it
     "migrator.slack.download.Refusal",  # a download that is not the file is counted and listed instead
+    "migrator.stages.export.runner._Stopped",  # unwinds a target when another stopped the run; its place is saved
 }
 
 BAD_INPUT = [
@@ -44,6 +46,8 @@ BAD_INPUT = [
     PlanError,
     JournalError,
     SelectionError,
+    TeamFullError,
+    AccountsError,
     FilterError,
     StateError,
     SampleError,

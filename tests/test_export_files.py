@@ -68,3 +68,15 @@ def test_the_share_id_is_the_link_in_unpadded_base64url_and_names_are_made_safe(
     }
     names = {key: name for key, (_, name) in linked_files(message).items()}
     assert names == {"1": ".._.._etc_passwd", "2": "2-same.txt", "3": "3-same.txt", "4": "4"}
+
+
+def test_an_app_without_files_readwrite_gets_each_file_listed_as_refused(emulator, team, tmp_path):
+    """Graph lists no read-only application permission for the shares API: the export-only app is refused."""
+    from migrator.graph import GraphClient, RateLimiter
+
+    reader = emulator.graph_config("b1f1c0de-0000-4000-8000-000000000002", "reader-secret-not-for-production")
+    with GraphClient(reader, limiter=RateLimiter.unlimited()) as client:
+        result = export(client, [Target("team", team.id)], tmp_path, DOWNLOAD).targets[0]
+    assert result.status == "done" and result.files == 0
+    [refused] = result.file_failures
+    assert "file plan.txt: 403" in refused and "Files.ReadWrite.All" in refused

@@ -92,6 +92,8 @@ def test_1001_channels_are_split_by_prefix_archived_and_activity(tmp_path: Path)
     assert "do not fit one team (Teams allows 1,000 channels per team" in text
     assert "#   export (eng): channels named eng-*: 60 channels (0 private) besides General" in text
     assert check(tmp_path / "map") == []
+    planned = transform(export, tmp_path / "map", tmp_path / "plan").manifest
+    assert sorted(len(t.channels) for t in planned.teams) == [2, 60, 939]  # General of team (1) is planned too
     inventory = run_analyse(export, tmp_path / "analyse")
     split = json.loads((tmp_path / "analyse" / "inventory.json").read_text(encoding="utf-8"))["team_split"]
     assert split[0].startswith("1,000 channels besides General") and len(split) == 4
@@ -206,8 +208,12 @@ def test_a_tenant_limit_in_defaults_limits_is_checked(tmp_path: Path) -> None:
     )
     problems = check(tmp_path / "map")
     assert len(problems) == 2
-    assert "would hold 4 channels (General included); Teams allows 3 per team" in problems[0]
-    assert "would have 4 members; Teams allows 3 per team (limit members_per_team)" in problems[1]
+    at = line_of(migration, "channels_per_team: 3")
+    assert f"would hold 4 channels (General included); defaults.limits (line {at}) allows 3 per team" in problems[0]
+    assert (
+        f"would have 4 members; defaults.limits (line {at + 1}) allows 3 per team (limit members_per_team)"
+        in (problems[1])
+    )
 
 
 def test_owners_beyond_the_limit_become_members_and_are_said(tmp_path: Path) -> None:
@@ -218,7 +224,8 @@ def test_owners_beyond_the_limit_become_members_and_are_said(tmp_path: Path) -> 
     notes: list = []
     assert run_check(tmp_path / "map", notes=notes) == []
     (note,) = [str(n) for n in notes if "owners" in str(n)]
-    assert "team 'export' would have 3 owners; Teams allows 2 (limit owners_per_team)" in note
+    assert "team 'export' would have 3 owners; defaults.limits (line " in note
+    assert ") allows 2 (limit owners_per_team)" in note
     assert "the other 1 is a member" in note
     result = transform(export, tmp_path / "map", tmp_path / "plan")
     (team,) = result.manifest.teams
@@ -278,3 +285,24 @@ def test_no_draft_breaks_a_limit(
     assert check_mappings(resolved, conversations, rows, "Slack") == []
     assert capacity_problems(resolved, conversations, rows, users) == []
     assert sorted(r.source for r in drafted.routes) == sorted(c.id for c in conversations)
+
+
+def test_a_workspace_with_more_people_than_a_team_holds_lists_each_teams_channel_people(tmp_path: Path) -> None:
+    users = {f"U{n}": User(id=f"U{n}", name=f"u{n}") for n in range(6)}
+    rows = [UserMapping(u, u, "", f"e-{u}", "map") for u in users]
+    conversations = [
+        Conversation("C0", "general", ConversationKind.PUBLIC, ("U0", "U1"), is_general=True),
+        Conversation("C1", "dev", ConversationKind.PUBLIC, ("U1", "U2")),
+        Conversation("G1", "secret", ConversationKind.PRIVATE, ("U2", "U3")),
+    ]
+    capacity = TEAMS_DEFAULTS.overridden({"members_per_team": 4})
+    drafted = draft_mappings(
+        Path("m/migration.yaml"), Workspace(id="T", name="Acme"), conversations, None, rows, users,
+        product=PRODUCTS["slack"], limits=capacity,
+    )  # fmt: skip
+    (team,) = drafted.teams.values()
+    assert team.members == ("U0", "U1", "U2", "U3")  # U4 and U5 are in no channel of it
+    assert "the workspace's 6 mapped people are more than the 4 members Teams allows per team" in team.note
+    resolved = resolve_targets(replace(drafted, limits=capacity), conversations)
+    assert check_mappings(resolved, conversations, rows, "Slack") == []
+    assert capacity_problems(resolved, conversations, rows, users) == []

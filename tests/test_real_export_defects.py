@@ -168,3 +168,13 @@ def test_a_part_of_another_tools_export_gets_that_tools_advice(tmp_path: Path, g
     """One chunk file, one team's folder or one messages file of another tool is recognised as well."""
     said = refusal(FIXTURES / given, tmp_path)
     assert shown in said and "Slack's admin settings" not in said and "DiscordChatExporter" not in said
+
+
+def test_slackdump_database_archive_gets_slackdumps_conversion(tmp_path: Path) -> None:
+    """slackdump 3.1 and later archive into slackdump.sqlite; its folder, or the file, is recognised by that name."""
+    archive = tmp_path / "slackdump_20250110_120000"
+    archive.mkdir()
+    (archive / "slackdump.sqlite").write_bytes(b"SQLite format 3\x00")
+    for given in (archive, archive / "slackdump.sqlite"):
+        said = refusal(given, tmp_path)
+        assert "slackdump archive" in said and "slackdump convert -f export" in said and "Slack's admin" not in said

@@ -105,12 +105,13 @@ def _build(raw: dict[str, Any], origin: Path) -> Directory:
         if unknown:
             raise DirectoryError(f"{origin}: chats[{index}] names members not in users: {unknown}")
         for number, seed in enumerate(chat.get("messages", [])):
+            where = f"{origin}: chats[{index}].messages[{number}]"
+            for place, attachment in enumerate(seed.get("attachments", [])):
+                if not isinstance(attachment, dict) or not attachment.get("id"):
+                    raise DirectoryError(f"{where}.attachments[{place}] needs an id")
             for place, reaction in enumerate(seed.get("reactions", [])):
                 if reaction.get("user") not in users or not reaction.get("reactionType"):
-                    raise DirectoryError(
-                        f"{origin}: chats[{index}].messages[{number}].reactions[{place}] needs a reactionType and "
-                        "a user of the directory"
-                    )
+                    raise DirectoryError(f"{where}.reactions[{place}] needs a reactionType and a user of the directory")
     return Directory(
         tenant_id=tenant.get("id", "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"),
         domain=tenant.get("domain", "contoso.example"),

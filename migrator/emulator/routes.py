@@ -385,12 +385,12 @@ def delete_item(graph: Graph, call: Call) -> Reply:
 SHARED = rf"/shares/(?P<share>{ID})/driveItem"
 
 
-@route("GET", SHARED, FILES | READ_FILES, kind="files")
+@route("GET", SHARED, FILES, kind="files")  # shares: Files.ReadWrite.All least privileged (Graph reference)
 def shared_item(graph: Graph, call: Call) -> Reply:
     return ok(public(graph.shared_item(call.params["share"])))
 
 
-@route("GET", rf"{SHARED}/content", FILES | READ_FILES, kind="files")
+@route("GET", rf"{SHARED}/content", FILES, kind="files")
 def shared_content(graph: Graph, call: Call) -> Reply:
     item = graph.shared_item(call.params["share"])
     drive = item["parentReference"]["driveId"]

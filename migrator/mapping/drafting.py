@@ -8,6 +8,7 @@ the reason beside it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
@@ -102,7 +103,23 @@ def _fit(
             team, route = own_team(main, by_id[route.source], route, too_large[route.source], taken)
             teams.append(team)
         fitted.append(moved.get(route.source, route))
+    people = len({r.entra_id for r in rows if r.action == "map" and r.entra_id}) if rows is not None else 0
+    if people > limits.members_per_team:
+        teams = [_channel_people(t, fitted, by_id, people, limits) if t.members is None else t for t in teams]
     return {t.key: t for t in teams}, fitted, summary
+
+
+def _channel_people(
+    team: Team, routes: list[Route], by_id: dict[str, Conversation], people: int, limits: CapacityLimits
+) -> Team:
+    """A team for everyone (`members: all`) when everyone is more than a team holds: the people of its channels
+    instead, said beside it (`map --check` still reports a team whose channels alone have too many)."""
+    members = dict.fromkeys(m for r in routes if r.team == team.key for m in by_id[r.source].members)
+    why = (
+        f"the people of its channels: the workspace's {people:,} mapped people are more than the "
+        f"{limits.members_per_team:,} members Teams allows per team"
+    )
+    return replace(team, members=tuple(members), note="; ".join(n for n in (team.note, why) if n))
 
 
 def _split_summary(routes: list[Route], teams: list[Team], limits: CapacityLimits) -> tuple[str, ...]:

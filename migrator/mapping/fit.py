@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from migrator.capacity import CapacityLimits
 from migrator.mapping.audience import mapped_members, team_readers
-from migrator.mapping.model import CHAT, GENERAL, OWN_TEAM, PRIVATE_CHANNEL, Problem, Route, UserMapping
+from migrator.mapping.model import CHAT, GENERAL, OWN_TEAM, PRIVATE_CHANNEL, Mappings, Problem, Route, UserMapping
 from migrator.mapping.resolve import ResolvedMappings
 from migrator.model import Conversation, User
 
@@ -50,6 +50,12 @@ def _beyond(what: str, items: list[tuple[str, int | None]], limit: int) -> str:
     return f"; the {_ordinal(limit + 1)} {what} is on line {line}" if line else ""
 
 
+def allows(limit_lines: Mapping[str, int], name: str) -> str:
+    """Who sets the limit `name` a message quotes: Teams, or the tenant's override in migration.yaml (with its line)."""
+    line = limit_lines.get(name)
+    return f"defaults.limits (line {line}) allows" if line else "Teams allows"
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n:,}{suffix}"
@@ -70,34 +76,37 @@ def capacity_problems(
         team = mappings.teams.get(key)
         if team is None:
             continue  # the rules report an undefined team
-        problems += _team_problems(where, team.key, team.line, load, limits)
+        problems += _team_problems(where, team.key, team.line, load, mappings)
         readers, _ = team_readers(team.members, rows, users, load.sources, limits.owners_per_team)
         if len(readers) > limits.members_per_team:
             problems.append(
                 Problem(
                     where,
                     team.line,
-                    f"team {team.key!r} would have {len(readers):,} members; Teams allows {limits.members_per_team:,} "
-                    "per team (limit members_per_team): list fewer `members`, or split its channels into more teams",
+                    f"team {team.key!r} would have {len(readers):,} members; "
+                    f"{allows(mappings.limit_lines, 'members_per_team')} {limits.members_per_team:,} per team (limit "
+                    "members_per_team): list fewer `members`, or split its channels into more teams",
                 )
             )
     by_id = {c.id: c for c in conversations}
     for route in resolved.routes:
         conv = by_id.get(route.source)
         if conv is not None and route.action == "migrate":
-            problems += _conversation_problems(where, route, conv, rows, limits)
+            problems += _conversation_problems(where, route, conv, rows, mappings)
     return problems
 
 
-def _team_problems(where: str, key: str, line: int | None, load: TeamLoad, limits: CapacityLimits) -> list[Problem]:
+def _team_problems(where: str, key: str, line: int | None, load: TeamLoad, mappings: Mappings) -> list[Problem]:
+    limits, lines = mappings.limits, mappings.limit_lines
     problems = []
     if len(load.channels) > limits.channels_per_team:
         problems.append(
             Problem(
                 where,
                 line,
-                f"team {key!r} would hold {len(load.channels):,} channels (General included); Teams allows "
-                f"{limits.channels_per_team:,} per team (limit channels_per_team, channels deleted in the last 30 "
+                f"team {key!r} would hold {len(load.channels):,} channels (General included); "
+                f"{allows(lines, 'channels_per_team')} {limits.channels_per_team:,}"
+                f" per team (limit channels_per_team, channels deleted in the last 30 "
                 f"days included){_beyond('channel', load.channels, limits.channels_per_team)}: move channels to "
                 "another team (`migrator map` drafts the split the README describes)",
             )
@@ -107,8 +116,9 @@ def _team_problems(where: str, key: str, line: int | None, load: TeamLoad, limit
             Problem(
                 where,
                 line,
-                f"team {key!r} would hold {len(load.private):,} private channels; Teams allows "
-                f"{limits.private_channels_per_team:,} per team (limit private_channels_per_team)"
+                f"team {key!r} would hold {len(load.private):,} private channels; "
+                f"{allows(lines, 'private_channels_per_team')} {limits.private_channels_per_team:,}"
+                f" per team (limit private_channels_per_team)"
                 f"{_beyond('private channel', load.private, limits.private_channels_per_team)}: move some to "
                 f"another team, or write target: {OWN_TEAM}",
             )
@@ -127,20 +137,23 @@ def largest_chat(limits: CapacityLimits) -> int:
 
 
 def _conversation_problems(
-    where: str, route: Route, conv: Conversation, rows: list[UserMapping], limits: CapacityLimits
+    where: str, route: Route, conv: Conversation, rows: list[UserMapping], mappings: Mappings
 ) -> list[Problem]:
+    limits, lines = mappings.limits, mappings.limit_lines
     people = len(mapped_members(conv, rows))
     if route.kind == PRIVATE_CHANNEL and people > largest_private_channel(limits):
         message = (
-            f"private channel {conv.name} would have {people:,} members; Teams allows "
-            f"{limits.members_per_private_channel:,} per private channel and Graph creates one with at most "
+            f"private channel {conv.name} would have {people:,} members; "
+            f"{allows(lines, 'members_per_private_channel')} {limits.members_per_private_channel:,}"
+            f" per private channel and Graph creates one with at most "
             f"{limits.private_channel_members_per_request:,} (limits members_per_private_channel, "
             f"private_channel_members_per_request): write target: {OWN_TEAM} with a team of its members"
         )
     elif route.kind == CHAT and people > largest_chat(limits):
         message = (
-            f"{conv.kind.value} conversation {conv.name or conv.id} would be a chat of {people:,} people; Teams "
-            f"allows {limits.people_per_group_chat:,} in a group chat and {limits.chat_members_per_request:,} "
+            f"{conv.kind.value} conversation {conv.name or conv.id} would be a chat of {people:,} people; "
+            f"{allows(lines, 'people_per_group_chat')} {limits.people_per_group_chat:,}"
+            f" in a group chat and {limits.chat_members_per_request:,} "
             f"added at once (limits people_per_group_chat, chat_members_per_request): write target: {OWN_TEAM} "
             "with a team of its members, or archive it"
         )
@@ -168,7 +181,8 @@ def owner_notes(
                 Problem(
                     mappings.path.as_posix(),
                     team.line,
-                    f"note: team {key!r} would have {owners:,} owners; Teams allows {limit:,} (limit owners_per_team): "
+                    f"note: team {key!r} would have {owners:,} owners; "
+                    f"{allows(mappings.limit_lines, 'owners_per_team')} {limit:,} (limit owners_per_team): "
                     "workspace owners and admins first, then creators of its channels, own it; the other "
                     f"{demoted:,} {'is a member' if demoted == 1 else 'are members'}",
                 )

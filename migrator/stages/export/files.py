@@ -108,7 +108,7 @@ def _reason(error: GraphError) -> str:
     """Graph's answer in a line (the request's URL would only repeat the link), and what it usually means."""
     said = f"{error.status} {error.code}: {error.message}" if error.status else str(error)
     meaning = {
-        403: "no access: another tenant's file, or the app lacks Files.Read.All",
+        403: "no access: another tenant's file, or the app lacks Files.ReadWrite.All, which the shares API needs",
         404: "deleted or moved since it was attached",
     }.get(error.status or 0)
     return f"{said} ({meaning})" if meaning else said

@@ -32,10 +32,10 @@ from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
 from migrator.stages.load.conversation import ConversationLoader
-from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError
+from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner
-from migrator.stages.load.room import TeamFullError, check_room
+from migrator.stages.load.room import check_room
 
 log = logging.getLogger("migrator.load")
 __all__ = [

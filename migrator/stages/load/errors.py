@@ -14,6 +14,11 @@ class SelectionError(LoadError, InputError):
     cannot be reset: the user fixes the command line (exit 2)."""
 
 
+class TeamFullError(LoadError, InputError):
+    """A team of the plan has no room for its channels (Teams' capacity limits): the user moves channels to another
+    team, or waits until deleted ones stop counting, before loading again (exit 2)."""
+
+
 class ProvisionError(LoadError, IncompleteError):
     """Teams did not create or finish a team or channel in time: the run did not complete; loading again later
     resumes it (exit 1)."""

@@ -10,19 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migrator.capacity import DELETED_CHANNELS_COUNT_DAYS, CapacityLimits
-from migrator.errors import InputError
 from migrator.graph import GraphClient
 from migrator.journal import Journal
 from migrator.plan import PlannedTeam
-from migrator.stages.load.errors import LoadError
+from migrator.stages.load.errors import TeamFullError
 from migrator.timestamps import format_ms, now_ms
 
 DAY_MS = 86_400_000
-
-
-class TeamFullError(LoadError, InputError):
-    """A team of the plan has no room for its channels: the user moves channels to another team (or waits until
-    deleted ones stop counting) before loading again (exit 2)."""
 
 
 @dataclass(frozen=True)
