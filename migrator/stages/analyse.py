@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from migrator.critical import chain_requests
 from migrator.inventory import ChannelEntry, Estimate, Integrations, Inventory, UserCounts, UserLists
 from migrator.limits import (
     CHANNEL_RPS,
@@ -199,22 +200,26 @@ class _Tally:
     uploads: int = 0
     first: int | None = None
     last: int | None = None
-    thread_of: array[int] = field(default_factory=lambda: array("q"))  # root us for every message
+    thread_of: array[int] = field(default_factory=lambda: array("q"))  # thread number of every message
     when: array[int] = field(default_factory=lambda: array("q"))  # us of every message
-    root_us: array[int] = field(default_factory=lambda: array("q"))  # us of every message that is not a reply
+    replied: array[int] = field(default_factory=lambda: array("q"))  # thread number of every reply
+    rooted: array[int] = field(default_factory=lambda: array("q"))  # thread number of every message not a reply
+    numbers: dict[str, int] = field(default_factory=dict)  # `Message.thread_key` to its thread number
 
     def add(self, message: Message, root_us: int, html_bytes: int) -> None:
         self.messages += 1
         self.first = message.us if self.first is None else min(self.first, message.us)
         self.last = message.us if self.last is None else max(self.last, message.us)
         self.files += len(message.files)
-        self.thread_of.append(root_us)
+        thread = self.numbers.setdefault(message.thread_key, len(self.numbers))
+        self.thread_of.append(thread)
         self.when.append(message.us)
         if message.is_reply:
             self.replies += 1
             self.before_root += message.us < root_us
+            self.replied.append(thread)
         else:
-            self.root_us.append(message.us)
+            self.rooted.append(thread)
         if html_bytes > MAX_BODY_BYTES:
             self.oversize += 1
         self.requests += max(1, math.ceil(html_bytes / MAX_BODY_BYTES))
@@ -223,8 +228,8 @@ class _Tally:
     def timeline(self) -> dict[str, int]:
         thread_of = np.frombuffer(self.thread_of, dtype=np.int64)
         when = np.frombuffer(self.when, dtype=np.int64)
-        reply_roots = np.unique(thread_of[thread_of != when])
-        missing_roots = reply_roots[~np.isin(reply_roots, np.frombuffer(self.root_us, dtype=np.int64))]
+        reply_roots = np.unique(np.frombuffer(self.replied, dtype=np.int64))
+        missing_roots = reply_roots[~np.isin(reply_roots, np.frombuffer(self.rooted, dtype=np.int64))]
         return {
             "threads": len(reply_roots),
             "ms_collisions": _count_pairs(thread_of, when // 1000),
@@ -327,6 +332,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     channels: list[ChannelEntry] = []
     issues: Counter[str] = Counter()  # summed over conversations, which are not kept
     targets: Counter[tuple[str, str]] = Counter()  # requests per target channel
+    private: set[tuple[str, str]] = set()  # the targets that are private channels
     for conv in conversations:
         tally = _Tally()
         for message in source.messages(conv):
@@ -339,6 +345,8 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
+            if route.kind == PRIVATE_CHANNEL:
+                private.add(route.target)
         elif entry["goes_to"] == "chat" and tally.messages:
             targets[("", conv.id)] += tally.requests  # a chat: no team; its files are linked, not uploaded
         channels.append(entry)
@@ -405,7 +413,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
         "messages_per_month": features.months(),
         "user_lists": _user_lists(source, user_rows),
-        "estimate": _estimate(targets, mappings, source, user_rows),
+        "estimate": _estimate(targets, private, mappings, source, user_rows),
         "mappings": str(mappings.path) if user_rows is not None else None,
         "mapping_problems": [str(p) for p in files.problems] if files else [],
         "mapping_notes": [str(n) for n in files.notes] if files else [],
@@ -475,11 +483,13 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> UserList
 
 def _estimate(
     targets: Mapping[tuple[str, str], int],
+    private: set[tuple[str, str]],
     mappings: ResolvedMappings,
     source: Source,
     user_rows: list[UserMapping] | None,
 ) -> Estimate:
-    """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
+    """Import time: the critical path (migrator.critical: per team its largest standard channel then its
+    largest private one, per chat itself) at CHANNEL_RPS, all within the tenant-wide rate.
 
     Per channel or chat: create (with startMigration), the message posts (split
     parts included), file uploads, complete. Per team: create, complete, one
@@ -498,13 +508,25 @@ def _estimate(
     )
     total = sum(per_channel.values()) + team_requests
     slowest = max(per_channel.values(), default=0)
-    seconds = max(slowest / CHANNEL_RPS, total / TENANT_RPS)
+    chains = {
+        target[0] or target[1]: chain_requests(
+            [n for t, n in per_channel.items() if t[0] == target[0] and t not in private],
+            [n for t, n in per_channel.items() if t[0] == target[0] and t in private],
+        )
+        if target[0]
+        else per_channel[target]
+        for target in per_channel
+    }
+    decisive = max(chains, key=lambda name: chains[name], default="")
+    seconds = max(chains.get(decisive, 0) / CHANNEL_RPS, total / TENANT_RPS)
     return {
         "requests": total,
         "target_channels": sum(1 for team, _ in per_channel if team),
         "target_chats": sum(1 for team, _ in per_channel if not team),
         "target_teams": len(used_teams),
         "slowest_channel_requests": slowest,
+        "critical_path_requests": chains.get(decisive, 0),
+        "critical_path": decisive,
         "channel_rps": CHANNEL_RPS,
         "tenant_rps": TENANT_RPS,
         "seconds": math.ceil(seconds),

@@ -83,7 +83,8 @@ def missing_accounts(client: GraphClient, ids: list[str]) -> list[str]:
     """The ids no user of the tenant has, asked 15 at a time."""
     found: set[str] = set()
     for start in range(0, len(ids), USERS_IN_FILTER_MAX):
-        quoted = ",".join(f"'{user_id}'" for user_id in ids[start : start + USERS_IN_FILTER_MAX])
+        chunk = ids[start : start + USERS_IN_FILTER_MAX]
+        quoted = ",".join("'" + user_id.replace("'", "''") + "'" for user_id in chunk)  # OData string literals
         params = {"$filter": f"id in ({quoted})", "$select": "id"}
         found.update(str(user.get("id")) for user in client.paginate("/users", params=params))
     return [user_id for user_id in ids if user_id not in found]

@@ -23,7 +23,7 @@ from migrator.graph import (
     team_id_in,
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
-from migrator.limits import CHANNEL_WRITES_PER_S
+from migrator.limits import CHANNEL_WRITES_PER_S, TEAM_CHANNEL_READS_PER_S, TEAM_CREATES_PER_S
 from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.outcome import Refusal, attempt
@@ -43,6 +43,10 @@ class Provisioner:
         # Graph allows 30 channel creations a second per tenant; workers creating channels together would
         # otherwise earn 429s (seen with 50 channels in `make bench`).
         self._channel_writes = RateLimiter(per_key=CHANNEL_WRITES_PER_S)
+        # Teams are created concurrently (load creates them on several threads): within Graph's 6 creations a
+        # second, and their operations polled within its 60 team reads a second.
+        self._team_creates = RateLimiter(per_key=TEAM_CREATES_PER_S)
+        self._team_reads = RateLimiter(per_key=TEAM_CHANNEL_READS_PER_S)
 
     # ------------------------------------------------------------------ teams
     def team(self, team: PlannedTeam) -> str:
@@ -67,7 +71,8 @@ class Provisioner:
             "createdDateTime": team.created,
         }
         try:
-            response = self.client.request("POST", "/teams", json={k: v for k, v in body.items() if v is not None})
+            with self._team_creates.slot("team-creates"):
+                response = self.client.request("POST", "/teams", json={k: v for k, v in body.items() if v is not None})
         except ConnectionLostError:
             found = self._find_team(team)
             if not found:
@@ -84,7 +89,8 @@ class Provisioner:
         deadline = time.monotonic() + self.operation_timeout
         delay = 0.2
         while True:
-            status = self.client.get_json(operation)
+            with self._team_reads.slot("team-reads"):
+                status = self.client.get_json(operation)
             if status["status"] == "succeeded":
                 team_id = status.get("targetResourceId")
                 if not isinstance(team_id, str) or not team_id:
