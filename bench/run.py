@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -40,6 +41,9 @@ PLAIN_MESSAGES = 100_000  # the plain-text workspace the issue's transform targe
 # default: other work on a shared machine only ever adds CPU time to a run (up to a third, measured here).
 FIGURE_RUNS = 5
 LOAD_SIZES = (1_000, 10_000)
+# makespan_ratio_default: a skewed workspace of 130 channels (6 private) over 2 teams and 30 chats, loaded with no
+# options (`migrator sample generate --channels 130 --messages 6000 --teams 2 --private-channels 6 --seed 3`).
+MAKESPAN = {"channels": 130, "messages": 6000, "teams": 2, "private_channels": 6, "seed": 3}
 
 
 @contextlib.contextmanager
@@ -101,6 +105,38 @@ def load_pacing(results: Results, work: Path) -> None:
                 f"{NAIVE_CHANNELS} channels: naive {naive:.1f} s, ours {ours:.1f} s",
             )
         )
+
+
+def makespan(results: Results, work: Path) -> None:
+    """The default load of a skewed workspace against its physical limit, and the dry run's estimate of it."""
+    shape = dict(MAKESPAN)
+    workspace = stages.generate(work, shape.pop("messages"), **shape)
+    mappings = stages.mappings(workspace, work)
+    stages.route_teams(mappings, MAKESPAN["teams"])
+    plan = work / "makespan-plan"
+    stages.transform(workspace, mappings, plan, work)
+    with EmulatorProcess(directory=workspace.directory) as emulator:
+        loading.fresh(emulator)
+        with quiet(work / "logs" / "load.log"):
+            run = loading.run_default(emulator, plan)
+    load = os.getloadavg()[0]
+    what = (
+        f"{run.conversations} conversations, {run.imports} imports: limit {run.limit:.1f} s ({run.decided_by}), "
+        f"wall {run.seconds:.1f} s, load average {load:.2f}; {run.failed} failed, {run.throttled} 429s, "
+        f"peak {run.peak_1s}/s per conversation, {run.cpu_ms_per_request:.2f} ms loader CPU per request"
+    )
+    results.add(Figure("makespan_ratio_default", round(run.ratio, 3), ">= 0.95", "", what))
+    results.add(
+        Figure(
+            "estimate_error",
+            round(run.estimate_error, 3),
+            "<= 0.10",
+            "",
+            f"load --dry-run said {run.estimate:.1f} s, the load took {run.seconds:.1f} s",
+        )
+    )
+    results.add(Figure("makespan_failed", run.failed, "<= 0", "messages", "the default load above"))
+    results.add(Figure("makespan_peak_1s", run.peak_1s, "<= 5", "requests", "most to one conversation in a second"))
 
 
 def chat_files_pacing(results: Results, work: Path) -> None:
@@ -268,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emulator_capacity(results)
         load_pacing(results, work)
+        makespan(results, work)
         chat_files_pacing(results, work)
         export_rate(results)
         fetch_throughput(results, work)

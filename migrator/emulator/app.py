@@ -57,6 +57,7 @@ class Limits:
     channel_writes_per_s: float = limits.CHANNEL_WRITES_PER_S
     team_creates_per_s: float = limits.TEAM_CREATES_PER_S
     team_reads_per_s: float = limits.TEAM_CHANNEL_READS_PER_S
+    tenant_message_rps: float = 0.0  # imported messages per second in the whole tenant; 0: no such cap (Graph's)
 
 
 class EmulatorApp:
@@ -212,6 +213,10 @@ class EmulatorApp:
             "team_read": [(Limit("team_read", lim.team_reads_per_s), app_id)],
         }
         scopes.extend(per_kind.get(kind, []))
+        if (
+            kind == "import" and lim.tenant_message_rps > 0
+        ):  # an undocumented tenant cap (#service-wide-throttling-limits)
+            scopes.append((Limit("tenant_messages", lim.tenant_message_rps), "tenant"))
         wait = self.windows.admit(time.monotonic(), scopes)
         if wait > 0:
             raise TooManyRequests(

@@ -242,14 +242,14 @@ MESSAGE = rf"{MESSAGES}/(?P<message>{ID})"
 REPLY = rf"{MESSAGE}/replies/(?P<reply>{ID})"
 
 
-@route("POST", MESSAGES, MIGRATE)
+@route("POST", MESSAGES, MIGRATE, kind="import")
 def post_message(graph: Graph, call: Call) -> Reply:
     conv = _conversation(graph, call)
     message = graph.import_message(conv, call.json(), call.caller.app_id)
     return ok(public(message), status=201 if conv["_kind"] == "chat" else 200)
 
 
-@route("POST", rf"{MESSAGE}/replies", MIGRATE)
+@route("POST", rf"{MESSAGE}/replies", MIGRATE, kind="import")
 def post_reply(graph: Graph, call: Call) -> Reply:
     conv = _conversation(graph, call)
     if conv["_kind"] == "chat":
