@@ -27,6 +27,7 @@ from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.fetch import FetchLockedError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.accounts import AccountsError
+from migrator.stages.load.chatfiles import NoDriveError
 from migrator.stages.load.errors import StuckChatError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
@@ -73,6 +74,7 @@ NOT_COMPLETED = [
     ProvisionError,
     StuckChatError,
     UploadError,
+    NoDriveError,
     ArchiveError,
     graph.GraphError,
     graph.BadRequestError,

@@ -42,6 +42,7 @@ SAMPLE_IDS = {
     "parent": "folder-1",
     "name": "report.txt",
     "share": "u!aHR0cHM6Ly9leGFtcGxl",
+    "path": "Microsoft Teams Chat Files/report.txt",
 }
 ROW = re.compile(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \| ([^|]+) \|$")
 COMMAND_ROW = re.compile(r"^\| `(\w+)` \| ([A-Z][\w.\-]+(?:, [A-Z][\w.\-]+)*) \|")

@@ -465,7 +465,7 @@ def test_images_over_the_inline_cap_are_uploaded_to_the_channel_and_counted(tmp_
     assert_plan_rules(tmp_path / "plan", NOW)
 
 
-def test_an_image_over_the_cap_in_a_chat_becomes_the_placeholder_line_and_is_counted(tmp_path) -> None:
+def test_an_image_over_the_cap_in_a_chat_goes_as_other_chat_files_and_is_counted(tmp_path) -> None:
     big = b"\x89PNG\r\n\x1a\n" + bytes(3000)
     picture = {
         "id": "F9BIG",
@@ -487,6 +487,5 @@ def test_an_image_over_the_cap_in_a_chat_becomes_the_placeholder_line_and_is_cou
     files = result.report["files"]
     assert (files["inline_images"], files["in_chat"], files["images_over_cap"]) == (1, 1, 1)
     (chat,) = [conv for key, conv in lines.items() if key.startswith("chats/")]
-    text = BeautifulSoup(chat[0]["body"]["content"], "html.parser").get_text()
-    assert "📎 big.png (2.9 KB), sent in a chat, which has no files folder" in text
-    assert len(chat[0]["hostedContents"]) == 1
+    assert len(chat[0]["hostedContents"]) == 1  # the small one
+    assert [a["name"] for a in chat[0].get("attachments", [])] == ["big.png"]  # as any chat file (sender's OneDrive)

@@ -18,6 +18,7 @@ COLUMNS = [
     "already_present",
     "failed",
     "uploads",
+    "chat_files_in_migration_onedrive",
     "images_moved_to_files",
     "images_left_out_of_chats",
     "completed",
@@ -26,7 +27,7 @@ COLUMNS = [
     "failure_reasons",
 ]
 
-TOTALS = ("planned", "posted", "already", "failed", "uploads", "images_moved", "images_left_out")
+TOTALS = ("planned", "posted", "already", "failed", "uploads", "chat_files_fallback", "images_moved", "images_left_out")
 
 
 def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
@@ -39,6 +40,7 @@ def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
             "already_present": c.already,
             "failed": c.failed,
             "uploads": c.uploads,
+            "chat_files_in_migration_onedrive": c.chat_files_fallback,
             "images_moved_to_files": c.images_moved,
             "images_left_out_of_chats": c.images_left_out,
             "completed": "yes" if c.completed else "no",

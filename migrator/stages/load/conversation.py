@@ -19,6 +19,7 @@ from typing import Any
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, IMAGES_MOVED, POSTED, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
+from migrator.stages.load.chatfiles import ChatFiles
 from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
 from migrator.stages.load.uploads import UploadError, read_upload, upload
@@ -41,6 +42,7 @@ class ConversationLoader:
         self.plan_dir = Path(plan_dir)
         self.complete_with_failures = complete_with_failures
         self.on_message = on_message or (lambda key, started: None)
+        self.chat_files = ChatFiles(client, journal, self.plan_dir, drives={})
 
     def run(
         self,
@@ -79,10 +81,8 @@ class ConversationLoader:
         missing = [u for u in conv.uploads if u.key not in urls]
         if not missing:
             return urls
-        if not base.startswith("/teams/"):
-            raise PlanError(
-                f"{conv.key}: files can only be uploaded to a channel's folder; transform links chat files instead"
-            )
+        if base.startswith("/chats/"):
+            return self.chat_files.land(base, conv, outcome)
         folder = self.client.get_json(f"{base}/filesFolder")
         for planned in missing:
             try:
