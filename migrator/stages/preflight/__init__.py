@@ -1,0 +1,83 @@
+"""`migrator preflight`: prove a customer's tenant accepts the migration before cutover.
+
+Steps run in order, each recorded as passed, failed or skipped with why, Graph's error code and request-id and
+how long it took: credentials and consent, the directory, the export licence, capacity (from a plan). A step that
+cannot run because an earlier one failed (no token) is skipped with that reason. Nothing here writes to the tenant.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from migrator.graph import AuthenticationError, GraphClient, GraphConfig, GraphError
+from migrator.mapping.model import MappingError
+from migrator.mapping.reading import load_all
+from migrator.plan import Manifest
+from migrator.stages.preflight import checks
+from migrator.stages.preflight.outcome import PreflightOutcome, Step
+
+
+@dataclass(frozen=True)
+class PreflightOptions:
+    mappings: Path
+    plan: Path | None = None
+    model: str | None = None
+
+
+def read_inputs(options: PreflightOptions) -> None:
+    """Bad input stops before any request (exit 2): unreadable mappings, no plan at --plan."""
+    files = load_all(options.mappings)
+    if files.problems:
+        raise MappingError("the mapping files have problems:\n" + "\n".join(f"  {p}" for p in files.problems))
+    if options.plan is not None:
+        Manifest.read(options.plan)
+
+
+def preflight(config: GraphConfig, client: GraphClient, options: PreflightOptions, target: str) -> PreflightOutcome:
+    read_inputs(options)
+    files = load_all(options.mappings)
+    outcome = PreflightOutcome(target=target, started=datetime.now(UTC).isoformat(timespec="seconds"))
+    with _step(outcome, "credentials and consent") as step:
+        checks.credentials(config, step)
+    signed_in = "roles" in outcome.steps[-1].facts  # a token was obtained, whatever it lacks
+    first = next((row.entra_id for row in files.rows if row.action == "map" and row.entra_id), None)
+    runs: list[tuple[str, Callable[[Step], None]]] = [
+        ("directory", lambda step: checks.directory(client, files, step)),
+        (
+            "export licence",
+            lambda step: checks.licence(client, files.mappings.fallback_id or first, options.model, step),
+        ),
+    ]
+    for name, run in runs:
+        with _step(outcome, name) as step:
+            if signed_in:
+                run(step)
+            else:
+                step.skip("no token: see credentials and consent")
+    with _step(outcome, "capacity") as step:
+        if options.plan is None:
+            step.skip("no --plan given")
+        else:
+            checks.capacity(options.plan, step)
+    return outcome
+
+
+@contextmanager
+def _step(outcome: PreflightOutcome, name: str) -> Iterator[Step]:
+    """Time one step and turn a Graph refusal into its failure (with the code and request-id)."""
+    step = Step(name)
+    outcome.steps.append(step)
+    started = time.monotonic()
+    try:
+        yield step
+    except AuthenticationError as error:
+        step.fail(f"no token: {error.message}", error)
+    except GraphError as error:
+        checks.graph_failure(step, error)
+    finally:
+        step.seconds = round(time.monotonic() - started, 3)

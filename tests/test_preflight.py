@@ -1,0 +1,116 @@
+"""`migrator preflight` against the emulator: a tenant that accepts the migration, and each way one does not."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from migrator.cli import app
+from migrator.emulator.directory import SAMPLE_DIRECTORY
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "slack"
+MAPPINGS = ROOT / "mappings"
+READER_ID = "b1f1c0de-0000-4000-8000-000000000002"  # README's export-only demo app
+READER_SECRET = "reader-secret-not-for-production"
+ADA = "c0a80000-0000-4000-8000-000000000002"
+GRACE = "c0a80000-0000-4000-8000-000000000003"
+
+
+def run(*args: str | Path):
+    result = CliRunner().invoke(app, [str(arg) for arg in args])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def report(out: Path) -> dict:
+    return json.loads((out / "preflight.json").read_text(encoding="utf-8"))
+
+
+def statuses(out: Path) -> dict[str, str]:
+    return {step["name"]: step["status"] for step in report(out)["steps"]}
+
+
+def test_the_sample_passes_on_the_embedded_emulator_and_the_plan_is_sized(no_credentials, tmp_path: Path) -> None:
+    assert run("transform", SAMPLE, "--mappings", MAPPINGS, "--out", tmp_path / "plan").exit_code == 0
+    result = run("preflight", "--mappings", MAPPINGS, "--plan", tmp_path / "plan", "--out", tmp_path / "pf")
+    assert result.exit_code == 0, result.output
+    assert statuses(tmp_path / "pf") == {
+        "credentials and consent": "passed",
+        "directory": "passed",
+        "export licence": "passed",
+        "capacity": "passed",
+    }
+    capacity = report(tmp_path / "pf")["steps"][3]["facts"]
+    manifest = json.loads((tmp_path / "plan" / "manifest.json").read_text(encoding="utf-8"))
+    assert capacity["conversations"] == sum(len(t["channels"]) for t in manifest["teams"]) + len(manifest["chats"])
+    assert capacity["requests"] > capacity["conversations"]
+    assert "critical path" in result.output and "not computed" in result.output
+    html = (tmp_path / "pf" / "preflight.html").read_text(encoding="utf-8")
+    assert "Preflight: ready" in html and "http" not in html.split("</head>")[1].replace(
+        "https://127.0.0.1", ""
+    )  # self-contained: nothing fetched
+
+
+def test_the_export_only_app_fails_with_exactly_the_missing_permissions(tenant, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MIGRATOR_CLIENT_ID", READER_ID)
+    monkeypatch.setenv("MIGRATOR_CLIENT_SECRET", READER_SECRET)
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    consent = report(tmp_path / "pf")["steps"][0]
+    assert consent["status"] == "failed"
+    assert consent["facts"]["missing_by_stage"] == {
+        "import": ["Channel.Create or Teamwork.Migrate.All", "Teamwork.Migrate.All"],
+        "files": [
+            "Files.Read.All or Files.ReadWrite.All or Sites.Read.All or Sites.ReadWrite.All",
+            "Files.ReadWrite.All or Sites.ReadWrite.All",
+        ],
+        "members": ["TeamMember.ReadWrite.All"],
+        "chats": ["Chat.Create or Chat.ReadWrite.All or Teamwork.Migrate.All", "Teamwork.Migrate.All"],
+        "reset": ["Directory.ReadWrite.All or Group.ReadWrite.All"],
+    }
+    url = f"{tenant['MIGRATOR_LOGIN_URL']}/{tenant['MIGRATOR_TENANT_ID']}/adminconsent?client_id={READER_ID}"
+    assert consent["facts"]["consent_url"] == url and url in result.output
+    assert "import: POST /teams/{team}/completeMigration needs one of Teamwork.Migrate.All" in result.output
+    assert READER_SECRET not in result.output + (tmp_path / "pf" / "preflight.json").read_text(encoding="utf-8")
+
+
+def test_disabled_missing_and_unlicensed_people_are_named_by_their_line(no_credentials, tmp_path: Path) -> None:
+    directory = json.loads(SAMPLE_DIRECTORY.read_text(encoding="utf-8"))
+    for user in directory["users"]:
+        user["licensed"] = user["id"] != "c0a80000-0000-4000-8000-000000000001"  # the fallback account: no licence
+        user["accountEnabled"] = user["id"] != ADA
+    directory["users"] = [user for user in directory["users"] if user["id"] != GRACE]
+    (tmp_path / "directory.json").write_text(json.dumps(directory), encoding="utf-8")
+    mappings = shutil.copytree(MAPPINGS, tmp_path / "mappings")
+    result = run(
+        "preflight",
+        "--mappings",
+        mappings,
+        "--model",
+        "A",
+        "--directory",
+        tmp_path / "directory.json",
+        "--out",
+        tmp_path / "pf",
+    )
+    assert result.exit_code == 1, result.output
+    users = (mappings / "users.csv").as_posix()
+    assert report(tmp_path / "pf")["steps"][1]["details"] == [
+        f"{users}:2: Ada Lovelace (ada@contoso.example): {ADA} is disabled (accountEnabled false)",
+        f"{users}:3: Grace Hopper (grace@contoso.example): {GRACE} is not a user of this tenant",
+    ]
+    licence = report(tmp_path / "pf")["steps"][2]
+    assert licence["status"] == "failed" and licence["code"] and licence["request_id"]
+    assert "402 Payment Required" in licence["reason"] and "--model B" in licence["reason"]
+
+
+def test_bad_input_is_exit_2(no_credentials, tmp_path: Path) -> None:
+    missing = run("preflight", "--mappings", tmp_path / "nowhere", "--out", tmp_path / "pf")
+    assert missing.exit_code == 2 and "preflight: " in missing.output
+    no_plan = run("preflight", "--mappings", MAPPINGS, "--plan", tmp_path / "noplan", "--out", tmp_path / "pf")
+    assert no_plan.exit_code == 2 and "no plan here" in no_plan.output
+    assert not (tmp_path / "pf" / "preflight.json").exists()
