@@ -6,10 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from conftest import DEFAULT_CONFIG, tenant_env
 from migrator.cli import app
 from migrator.emulator.directory import SAMPLE_DIRECTORY
+from migrator.emulator.runner import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "slack"
@@ -42,9 +45,10 @@ def test_the_sample_passes_on_the_embedded_emulator_and_the_plan_is_sized(no_cre
         "credentials and consent": "passed",
         "directory": "passed",
         "export licence": "passed",
+        "canary migration": "passed",
         "capacity": "passed",
     }
-    capacity = report(tmp_path / "pf")["steps"][3]["facts"]
+    capacity = report(tmp_path / "pf")["steps"][4]["facts"]
     manifest = json.loads((tmp_path / "plan" / "manifest.json").read_text(encoding="utf-8"))
     assert capacity["conversations"] == sum(len(t["channels"]) for t in manifest["teams"]) + len(manifest["chats"])
     assert capacity["requests"] > capacity["conversations"]
@@ -114,3 +118,71 @@ def test_bad_input_is_exit_2(no_credentials, tmp_path: Path) -> None:
     no_plan = run("preflight", "--mappings", MAPPINGS, "--plan", tmp_path / "noplan", "--out", tmp_path / "pf")
     assert no_plan.exit_code == 2 and "no plan here" in no_plan.output
     assert not (tmp_path / "pf" / "preflight.json").exists()
+
+
+@pytest.fixture(scope="module")
+def sample_tenant(tmp_path_factory):
+    """An emulator holding the sample's directory, so the repository's mappings name its people."""
+    with EmulatorProcess(directory=SAMPLE_DIRECTORY, tls_dir=tmp_path_factory.mktemp("tls")) as emu:
+        yield emu
+
+
+@pytest.fixture
+def sample_env(sample_tenant, monkeypatch: pytest.MonkeyPatch):
+    sample_tenant.operator("reset", {})
+    sample_tenant.operator("faults", {"spec": ""})
+    sample_tenant.operator("config", DEFAULT_CONFIG)
+    for name, value in tenant_env(sample_tenant).items():
+        monkeypatch.setenv(name, value)
+    return sample_tenant
+
+
+CANARY_FAULTS = [
+    ("POST", "/teams", "create the team"),
+    ("POST", "/teams/*/channels", "create the channel"),
+    ("GET", "/teams/*/channels/*/filesFolder", "import the messages"),
+    ("PUT", "/drives/*/items/*:/preflight-canary.txt:/content", "import the messages"),
+    ("POST", "/teams/*/channels/*/messages", "import the messages"),
+    ("POST", "/teams/*/channels/*/messages/*/replies", "import the messages"),
+    ("POST", "/teams/*/completeMigration", "complete the channel and the team"),
+    ("POST", "/teams/*/members", "add the migration account as member"),
+    ("GET", "/teams/*/channels/getAllMessages", "read the messages back"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "doing"), CANARY_FAULTS, ids=[f"{m} {p}" for m, p, _ in CANARY_FAULTS])
+def test_a_canary_step_refused_is_reported_and_cleaned_up(sample_env, tmp_path: Path, method, path, doing) -> None:
+    rule = {"method": method, "path": path, "status": 403, "code": "Forbidden", "message": "refused by the test"}
+    sample_env.operator("faults", {"spec": "", "refuse": [rule]})
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    assert canary["name"] == "canary migration" and canary["status"] == "failed"
+    assert canary["facts"]["failed_at"] == doing and canary["code"] == "Forbidden" and canary["request_id"]
+    assert f"canary: could not {doing}" in result.output
+    assert sample_env.operator("dump")["teams"] == [] or all(
+        team.get("deleted") for team in sample_env.operator("dump")["teams"]
+    )
+    if method != "POST" or path != "/teams":
+        assert canary["facts"]["deleted"] == canary["facts"]["team_id"]
+
+
+def test_a_canary_that_cannot_be_deleted_names_the_team_and_the_command(sample_env, tmp_path: Path) -> None:
+    rule = {"method": "DELETE", "path": "/groups/*", "status": 403, "code": "Forbidden"}
+    sample_env.operator("faults", {"spec": "", "refuse": [rule]})
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    team = canary["facts"]["team_id"]
+    assert canary["facts"]["left_behind"] == team
+    assert f"az rest --method delete --url {sample_env.url}/v1.0/groups/{team}" in canary["reason"]
+    assert [t["id"] for t in sample_env.operator("dump")["teams"]] == [team]
+
+
+def test_keep_leaves_the_canary_and_no_canary_skips_it(sample_env, tmp_path: Path) -> None:
+    kept = run("preflight", "--mappings", MAPPINGS, "--keep", "--out", tmp_path / "kept")
+    assert kept.exit_code == 0, kept.output
+    team = sample_env.operator("dump")["teams"]
+    assert len(team) == 1 and team[0]["displayName"].startswith("teams-migrator preflight ")
+    skipped = run("preflight", "--mappings", MAPPINGS, "--no-canary", "--out", tmp_path / "skipped")
+    assert skipped.exit_code == 0 and statuses(tmp_path / "skipped")["canary migration"] == "skipped"

@@ -21,6 +21,8 @@ def preflight(
     model: Annotated[
         str | None, typer.Option(help="Billing model A or B of the export APIs; absent: evaluation mode.")
     ] = None,
+    no_canary: Annotated[bool, typer.Option("--no-canary", help="Skip the canary migration.")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the canary team instead of deleting it.")] = False,
     directory: EmulatorDirectory = None,
 ) -> None:
     """Check that the tenant of the MIGRATOR_* variables (else the embedded emulator) accepts the migration: exit 0
@@ -37,7 +39,7 @@ def preflight(
         model = model.upper() if model else None
         if model is not None and model not in MODELS:
             raise OptionError(f"--model {model!r}: use A or B, or leave it out for evaluation mode")
-        options = PreflightOptions(mappings, plan, model)
+        options = PreflightOptions(mappings, plan, model, canary=not no_canary, keep=keep)
         read_inputs(options)
         with graph_target(out / "emulator", directory) as target, GraphClient(target.config) as client:
             typer.echo(f"preflight: checking {target.description}")

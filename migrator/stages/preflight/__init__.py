@@ -1,8 +1,9 @@
 """`migrator preflight`: prove a customer's tenant accepts the migration before cutover.
 
 Steps run in order, each recorded as passed, failed or skipped with why, Graph's error code and request-id and
-how long it took: credentials and consent, the directory, the export licence, capacity (from a plan). A step that
-cannot run because an earlier one failed (no token) is skipped with that reason. Nothing here writes to the tenant.
+how long it took: credentials and consent, the directory, the export licence, a canary migration (`canary.py`, the
+only step that writes to the tenant, and which cleans up), capacity (from a plan). A step that cannot run because
+an earlier one failed (no token) is skipped with that reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from migrator.mapping.model import MappingError
 from migrator.mapping.reading import load_all
 from migrator.plan import Manifest
 from migrator.stages.preflight import checks
+from migrator.stages.preflight.canary import Canary, CanaryPeople
 from migrator.stages.preflight.outcome import PreflightOutcome, Step
 
 
@@ -27,6 +29,8 @@ class PreflightOptions:
     mappings: Path
     plan: Path | None = None
     model: str | None = None
+    canary: bool = True
+    keep: bool = False
 
 
 def read_inputs(options: PreflightOptions) -> None:
@@ -45,16 +49,16 @@ def preflight(config: GraphConfig, client: GraphClient, options: PreflightOption
     with _step(outcome, "credentials and consent") as step:
         checks.credentials(config, step)
     signed_in = "roles" in outcome.steps[-1].facts  # a token was obtained, whatever it lacks
-    first = next((row.entra_id for row in files.rows if row.action == "map" and row.entra_id), None)
+    first = next((row for row in files.rows if row.action == "map" and row.entra_id), None)
+    account = files.mappings.fallback_id or (first.entra_id if first else None)
+    poster = files.mappings.fallback or (first.source_name if first else "")
     runs: list[tuple[str, Callable[[Step], None]]] = [
         ("directory", lambda step: checks.directory(client, files, step)),
-        (
-            "export licence",
-            lambda step: checks.licence(client, files.mappings.fallback_id or first, options.model, step),
-        ),
+        ("export licence", lambda step: checks.licence(client, account, options.model, step)),
+        ("canary migration", lambda step: _canary(client, options, account, poster, step)),
     ]
-    for name, run in runs:
-        with _step(outcome, name) as step:
+    for title, run in runs:
+        with _step(outcome, title) as step:
             if signed_in:
                 run(step)
             else:
@@ -65,6 +69,15 @@ def preflight(config: GraphConfig, client: GraphClient, options: PreflightOption
         else:
             checks.capacity(options.plan, step)
     return outcome
+
+
+def _canary(client: GraphClient, options: PreflightOptions, account: str | None, name: str, step: Step) -> None:
+    if not options.canary:
+        step.skip("--no-canary")
+    elif account is None:
+        step.skip("no fallback account or mapped person to post as")
+    else:
+        Canary(client, CanaryPeople(account, name), options.model, options.keep).run(step)
 
 
 @contextmanager
