@@ -190,10 +190,25 @@ class Message:
     commented_file: File | None = None  # the file a legacy file comment talks about
     extra: dict[str, Any] = field(default_factory=dict)
     unknown_fields: tuple[str, ...] = ()
+    # The record's own id in its conversation where the source has one besides its time (Discord and Teams message
+    # ids, a Mattermost post's place); None for Slack, whose ts is the id. Times can repeat, ids cannot.
+    id: str | None = None
+    thread_id: str | None = None  # a reply's root `id`, set when the root is in the export; None: by thread_ts
+    item: int | None = None  # where in `origin` the record is: its index in a JSON array, its line in JSON lines
 
     @property
     def is_reply(self) -> bool:
+        if self.thread_id is not None:
+            return self.thread_id != self.id
         return self.thread_ts is not None and self.thread_ts != self.ts
+
+    @property
+    def thread_key(self) -> str:
+        """What names this message's thread in its conversation: the root's id where the source has ids, else the
+        root's ts. Two roots may share a time (Mattermost and Discord keep milliseconds): their replies must not."""
+        if self.is_reply:
+            return self.thread_id or self.root_ts
+        return self.id or self.ts
 
     @property
     def root_ts(self) -> str:
@@ -240,6 +255,32 @@ class Quarantined:
         return entry
 
 
+@dataclass(frozen=True, slots=True)
+class Displaced:
+    """A record the spool did not keep because another has its id: an older version of an edited message, or the
+    same record twice (`duplicate`). Each is counted and listed, never dropped silently."""
+
+    conversation: str
+    record_id: str
+    origin: str  # where the record not kept is
+    item: int
+    kept_origin: str  # and the one kept instead
+    kept_item: int
+    duplicate: bool  # the same version again (not an edit)
+
+    @property
+    def in_one_file(self) -> bool:
+        """The same record twice in one file: a broken export, quarantined (copies in two files are a chat
+        exported for each of its members)."""
+        return self.duplicate and self.origin == self.kept_origin
+
+    @property
+    def reason(self) -> str:
+        if self.duplicate:
+            return f"the same message (id {self.record_id}) as {self.kept_origin} item {self.kept_item}; kept once"
+        return f"an older version of message {self.record_id}, edited at {self.kept_origin} item {self.kept_item}"
+
+
 @dataclass(slots=True)
 class Ignored:
     """Something in the export that no stage reads, listed so the customer sees it."""
@@ -284,6 +325,11 @@ class Source(Protocol):
     def messages(self, conversation: Conversation) -> Iterator[Message]: ...
 
     def canvases(self) -> list[File]: ...
+
+    def displaced(self) -> Iterator[Displaced]:
+        """Records another with the same id replaced (an older version of an edited message, or the same record
+        twice), each with where the one kept is; complete once every conversation has been streamed."""
+        ...
 
     def open_file(self, file: File) -> IO[bytes]: ...
 

@@ -37,6 +37,7 @@ CONVERSIONS = {
     "quotes": "quotes → <blockquote>",
     "edits": "edited → “(edited)” note",
     "reactions": "reactions → one summary line naming who reacted",
+    "pins": "pinned messages → a “pinned” note (Teams imports no pins)",
     "bot_attachments": "bot attachments and link previews → cards",
     "system_messages": "system messages (joins, topic…) → grey notes",
     "deleted_placeholders": "deleted messages kept for their replies → a note",
@@ -198,6 +199,34 @@ class TeamRow(TypedDict):
     owners: list[str]
 
 
+class LedgerRow(TypedDict):
+    """The ledger's lines of one source conversation ("" for records the reader could not place in one), per fate."""
+
+    conversation: str
+    planned: int
+    merged: int
+    archived: int
+    skipped: int
+    quarantined: int
+    duplicate: int
+    records: int  # lines with a record: the sum of the fates
+
+
+class LedgerCounts(TypedDict):
+    """The ledger's totals (`migrator.ledger`) and its identity with what the reader parsed."""
+
+    file: str
+    fates: dict[str, int]  # per `ledger.FATES`, lines with a record
+    records: int
+    whole_files: int  # files quarantined whole: a line each, with no record count
+    read: int  # records the reader yielded (`messages.read`, the inventory's `messages`)
+    quarantined_records: int  # records the reader quarantined one by one (a record twice in one file among them)
+    replaced: int  # records another with their id replaced: older versions of an edit, copies of a chat
+    equation: str
+    balanced: bool
+    conversations: list[LedgerRow]
+
+
 class TransformReport(TypedDict):
     """`transform-report.json`, in the order its keys are written."""
 
@@ -221,3 +250,4 @@ class TransformReport(TypedDict):
     archive: list[ArchiveEntry]
     quarantined: list[QuarantinedRow]
     repaired: list[RepairedRow]
+    ledger: LedgerCounts

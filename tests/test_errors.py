@@ -16,6 +16,7 @@ from migrator.emulator.slack.workspace import SlackEmulatorError
 from migrator.errors import IncompleteError, InputError, MigratorError, OptionError
 from migrator.graph import errors as graph
 from migrator.journal import JournalError
+from migrator.ledger import LedgerError
 from migrator.mapping import MappingError
 from migrator.model import SourceError
 from migrator.plan import PlanError
@@ -44,6 +45,7 @@ BAD_INPUT = [
     MappingError,
     TransformError,
     PlanError,
+    LedgerError,
     JournalError,
     SelectionError,
     TeamFullError,

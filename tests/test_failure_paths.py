@@ -12,15 +12,23 @@ from __future__ import annotations
 import csv
 import json
 import re
+import time
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from conftest import tenant_env
 from migrator.cli import app
+from migrator.emulator.runner import EmulatorProcess
+from migrator.plan import Manifest
+from migrator.sample.generate import FALLBACK_MAIL, SampleOptions, generate
+from migrator.timestamps import parse_ms
 from plankit import GRACE, assert_landed_exactly, build_plan
+from transformkit import plan_lines
 
 REQUEST_ID = re.compile(r"request-id [0-9a-f-]{36}")
 REFUSED = "Refused for good by an emulator refuse rule."
@@ -155,7 +163,7 @@ def test_a_refusal_for_good_leaves_every_report_and_a_rerun_completes_once(
             assert f"/ {channel or 'chats/ada-alan'} not completed: " in loaded.output
     for channel, words in case.reasons.items():  # Graph's answers carry its request-id; our own notes need none
         assert bool(REQUEST_ID.search(rows[channel]["failure_reasons"])) == any("request-id" in w for w in words)
-    html = (plan / "load-report.html").read_text(encoding="utf-8")
+    html = unescape((plan / "load-report.html").read_text(encoding="utf-8"))
     assert "Channels and chats not completed" in html
     if case.team:
         assert f"load: team 'Acme' not completed: {case.team}" in loaded.output
@@ -181,3 +189,57 @@ def test_a_refusal_for_good_leaves_every_report_and_a_rerun_completes_once(
     verified = run("verify", plan)
     assert verified.exit_code == 0, verified.output
     assert_landed_exactly(emulator.operator("dump"), plan)  # members and completion included
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A small generated workspace (channels, a private channel, DMs) and a tenant holding its directory."""
+    folder = tmp_path_factory.mktemp("clock")
+    sample = generate(folder, SampleOptions(channels=2, messages=60, plain=True, seed=3))
+    with EmulatorProcess(directory=sample.directory, tls_dir=folder / "tls") as emulator:
+        yield sample, emulator
+
+
+def test_migrate_with_the_tenant_clock_behind_part_of_the_history(workspace, monkeypatch, tmp_path: Path) -> None:
+    """The issue's own reproduction: the messages after the tenant's "now" are refused as in the future, for
+    good while the clock stays. migrate goes on, writes every report, names what failed, ends 1; once the clock
+    is right, migrate again lands the rest exactly once."""
+    sample, emulator = workspace
+    emulator.operator("reset", {})
+    for name, value in tenant_env(emulator).items():
+        monkeypatch.setenv(name, value)
+    mappings, out = tmp_path / "mappings", tmp_path / "out"
+    assert run("map", sample.export, "--out", mappings, "--fallback", FALLBACK_MAIL).exit_code == 0
+    assert run("transform", sample.export, "--mappings", mappings, "--out", out / "plan").exit_code == 0
+    private = {c.key for _, c in Manifest.read(out / "plan").conversations() if c.membership == "private"}
+    lines = plan_lines(out / "plan")
+    times = sorted(parse_ms(line["createdDateTime"]) for lines_ in lines.values() for line in lines_)
+    cut = max(range(len(times) // 3, 2 * len(times) // 3), key=lambda i: times[i] - times[i - 1])  # the widest gap
+    late = len(times) - cut
+    # A private channel waits for its team's completion, which the refused messages hold back: not posted, not failed.
+    waiting = [parse_ms(line["createdDateTime"]) for key in private for line in lines[key]]
+    failed = late - sum(ms >= times[cut] for ms in waiting)
+    posted = len(times) - late - sum(ms < times[cut] for ms in waiting)
+    emulator.operator("config", {"clock_offset_ms": (times[cut - 1] + times[cut]) // 2 - int(time.time() * 1000)})
+
+    first = run("migrate", sample.export, "--mappings", mappings, "--out", out)
+    assert first.exit_code == 1, first.output
+    assert waiting and f"load: {posted} posted, 0 already present, {failed} failed" in first.output
+    assert "400 BadRequest: " in first.output and "request-id" in first.output
+    assert "migrate: not clean; see the fetch, load and verify reports above" in first.output
+    for report in ("load-report.csv", "load-report.html", "verify/verify.json", "verify/verify.html"):
+        assert (out / report).is_file(), report
+    verified = json.loads((out / "verify" / "verify.json").read_text(encoding="utf-8"))
+    assert (verified["expected"], verified["found"], len(verified["missing"])) == (
+        len(times),
+        posted,
+        len(times) - posted,
+    )
+    said = [f["detail"] for f in verified["missing"] if "load could not post it: " in f["detail"]]
+    assert len(said) == failed and sum("400 BadRequest: createdDateTime cannot be in the future" in d for d in said) > 0
+
+    emulator.operator("config", {"clock_offset_ms": 0})  # the cause is removed
+    again = run("migrate", sample.export, "--mappings", mappings, "--out", out)
+    assert again.exit_code == 0, again.output
+    assert f"load: {len(times) - posted} posted, {posted} already present, 0 failed" in again.output
+    assert_landed_exactly(emulator.operator("dump"), out / "plan")

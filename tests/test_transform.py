@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from migrator.cli import app
+from migrator.ledger import LEDGER, LedgerWriter, read_ledger
 from migrator.limits import MAX_BODY_BYTES
 from migrator.mapping import run_map
 from migrator.plan import Manifest
@@ -183,7 +184,10 @@ def test_the_cli_writes_the_plan_and_says_what_it_did(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "370 messages read: 370 planned, 0 archived, 0 left out" in result.output
     assert "for 6 channels (1 private) in 1 teams and 3 chats" in result.output
-    assert (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file()
+    assert "ledger: 370 source records (370 planned); they add up" in result.output
+    assert (
+        (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file() and (tmp_path / LEDGER).is_file()
+    )
     assert sorted(p.name for p in (tmp_path / "chats").glob("*.jsonl")) == [
         "D01ADAGRACE.jsonl",
         "D02ALANMEI.jsonl",
@@ -349,11 +353,17 @@ def test_archived_conversations_keep_every_message_as_lines_and_a_readable_page(
     source = open_source(export)
     try:
         (dm,) = [c for c in source.conversations() if c.id == "D1"]
-        entry = Archiver(source, {"U1": "Ada", "U2": "Grace"}, {}, tmp_path / "plan").archive(
+        (tmp_path / "plan").mkdir()
+        ledger = LedgerWriter(tmp_path / "plan" / LEDGER)
+        entry = Archiver(source, {"U1": "Ada", "U2": "Grace"}, {}, tmp_path / "plan", ledger).archive(
             dm, "DM: Ada, Grace", "a DM"
         )
+        ledger.close()
     finally:
         source.close()
+    assert [(line["fate"], line["item"], line["page"]) for line in read_ledger(tmp_path / "plan")] == [
+        ("archived", n, entry["page"]) for n in range(3)
+    ]
     assert (entry["messages"], entry["files_read"], entry["reason"]) == (3, 0, "a DM")
     lines = [json.loads(line) for line in (tmp_path / "plan" / entry["file"]).read_text(encoding="utf-8").splitlines()]
     assert lines[0]["text"] == "root &lt;b&gt;not bold&lt;/b&gt; &amp; <@U2>"  # the original, untouched

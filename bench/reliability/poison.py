@@ -45,6 +45,8 @@ def check_poison(planned: Planned, work: Path, workers: int, share: float = 0.02
     journal = work / "poison-journal.sqlite"
     with EmulatorProcess(directory=planned.workspace.directory) as emulator:
         env = target_env(emulator)
+        # Verify reads the workspace back twice here (poisoned, then lifted): more than evaluation mode's capacity.
+        emulator.operator("config", {"evaluation_capacity": 4 * planned.messages})
         emulator.operator("faults", {"spec": SPEC, "seed": seed, "refuse": rules(share)})
         refused = []
         for run in range(POISONED_RUNS):

@@ -52,7 +52,8 @@ def run_verify(
     workers: int,
     directory: Path | None,
 ) -> bool:
-    """Verify and print the findings; True when everything planned was read back exactly once and unchanged."""
+    """Verify and print the findings; True when everything planned was read back exactly once and unchanged, and
+    no source record is unaccounted."""
     from migrator.graph import GraphClient
     from migrator.journal import Journal, JournalError
     from migrator.logfile import log_to
@@ -95,11 +96,19 @@ def _print_findings(outcome: VerifyOutcome, json_path: Path) -> None:
     for check in outcome.conversations:
         if check.error:
             typer.echo(f"verify: {check.team} / {check.name}: {check.error}", err=True)
-    findings = [(name, f) for name in PROBLEMS for c in outcome.conversations for f in getattr(c, name)]
-    for name, finding in findings[:SHOWN]:
-        typer.echo(
-            f"verify: {name}: {finding.conversation} {finding.key} at {finding.createdDateTime}: {finding.detail}",
-            err=True,
-        )
+    findings = [
+        f"{name}: {f.conversation} {f.key} at {f.createdDateTime}: {f.detail}"
+        for name in PROBLEMS
+        for c in outcome.conversations
+        for f in getattr(c, name)
+    ] + [
+        f"unaccounted: source record {u.id} ({u.file} item {u.item}) of {u.conversation}: {u.detail}"
+        if u.file is not None
+        else f"unaccounted: {u.conversation}: {u.detail}"
+        for s in outcome.sources or []
+        for u in s.unaccounted
+    ]
+    for finding in findings[:SHOWN]:
+        typer.echo(f"verify: {finding}", err=True)
     if len(findings) > SHOWN:
         typer.echo(f"verify: … and {len(findings) - SHOWN} more in {json_path}", err=True)

@@ -1233,7 +1233,8 @@ class Graph:
 
     # --------------------------------------------------------------- operator
     def mutate(self, op: dict[str, Any]) -> Record:
-        """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message."""
+        """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message, or move a reply
+        under another root (`to`: a root of the same channel), as a migration that mis-threads it would leave it."""
         conv = self.store.get("conversations", str(op.get("conversation")))
         if conv is None:
             raise NotFound("conversation not found")
@@ -1263,6 +1264,11 @@ class Graph:
                 "_modified": now,
                 "lastModifiedDateTime": format_ms(now),
             }
+        elif op.get("op") == "move":
+            root = self._message(conv, str(op.get("to")))
+            if not message.get("replyToId") or root.get("replyToId"):
+                raise BadRequest("move takes a reply (message) and a root of the same channel (to)")
+            fields = {"replyToId": root["id"], "_modified": now, "lastModifiedDateTime": format_ms(now)}
         elif op.get("op") == "duplicate":
             copy = self._store_message(
                 conv,
@@ -1275,7 +1281,7 @@ class Graph:
             )
             return public(copy)
         else:
-            raise BadRequest("op must be delete, edit, react, event or duplicate")
+            raise BadRequest("op must be delete, edit, react, event, duplicate or move")
         self.store.patch("messages", f"{conv['id']}|{message['id']}", fields)
         self._versions[conv["id"]] = self._versions.get(conv["id"], 0) + 1
         return public(message)

@@ -39,9 +39,20 @@ def mapped_members(conversation: Conversation, rows: Iterable[UserMapping]) -> l
     return list(found.values())
 
 
+TWO_PEOPLE = "a Teams chat needs two different people"
+
+
+def chat_without_two_people(conversation: Conversation) -> str | None:
+    """Why a DM with one person (a note to self) cannot become a Teams chat whoever has an account; None otherwise.
+    Known from the export alone, so a draft without users.csv (analyse's) archives it as `map` does."""
+    return TWO_PEOPLE if len(set(conversation.members)) < 2 else None
+
+
 def chat_fallback_reason(conversation: Conversation, rows: list[UserMapping], users: Mapping[str, User]) -> str | None:
     """Why this DM or group DM cannot become a Teams chat (it is archived instead), or None when it can:
     a chat has exactly its participants as members, so every one of them needs an Entra account."""
+    if alone := chat_without_two_people(conversation):
+        return alone
     by_id = {row.source_id: row for row in rows}
     missing = [m for m in dict.fromkeys(conversation.members) if not _posts_as_self(by_id.get(m))]
     if missing:
@@ -51,7 +62,7 @@ def chat_fallback_reason(conversation: Conversation, rows: list[UserMapping], us
             "and a Teams chat needs every participant"
         )
     if len(mapped_members(conversation, rows)) < 2:
-        return "a Teams chat needs two different people"
+        return TWO_PEOPLE  # two source accounts of one person
     return None
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
-from migrator.mapping.audience import chat_fallback_reason, mapped_members
+from migrator.mapping.audience import chat_fallback_reason, chat_without_two_people, mapped_members
 from migrator.mapping.directory import DirectoryLookup
 from migrator.mapping.fit import largest_chat, largest_private_channel
 from migrator.mapping.model import (
@@ -162,7 +162,7 @@ def _draft_archive_reason(
     conv: Conversation, kind: str, rows: list[UserMapping] | None, users: Mapping[str, User]
 ) -> str | None:
     if rows is None:
-        return None
+        return chat_without_two_people(conv) if kind == CHAT else None
     if kind == CHAT:
         return chat_fallback_reason(conv, rows, users)
     if kind == PRIVATE_CHANNEL and not mapped_members(conv, rows):

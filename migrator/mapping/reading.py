@@ -192,8 +192,9 @@ class _Reader:
 
 
 def load_mappings(path: Path) -> tuple[Mappings, list[Problem]]:
-    """Read migration.yaml (or a folder holding it), with the shape problems found on the way."""
-    if path.is_dir():
+    """Read migration.yaml (or a folder holding it), with the shape problems found on the way. A path that does not
+    exist is a folder unless it names a YAML file, so the error's hint drafts into the folder that was given."""
+    if path.is_dir() or (not path.exists() and path.suffix.lower() not in {".yaml", ".yml"}):
         path = path / MIGRATION_FILE
     data, problems = load_document(path)
     if problems:

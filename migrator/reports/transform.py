@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from migrator.ledger import FATES
 from migrator.reports.html import render, table
 from migrator.transform_report import CONVERSIONS, MESSAGE_KEYS, TransformReport
 
@@ -57,6 +58,7 @@ def render_html(report: TransformReport) -> str:
         "unsupported": ([{"type": k, "count": v} for k, v in report["unsupported"].items()], ["type", "count"]),
         "quarantined": (report["quarantined"], ["file", "item", "error"]),
         "repaired": (report["repaired"], ["file", "strings"]),
+        "ledger": (report["ledger"]["conversations"], ["conversation", *FATES, "records"]),
     }
     return render(
         "transform.html.j2",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
+from migrator.ledger import FATES
 from migrator.reports.html import render, table
 from migrator.stages.verify.outcome import PROBLEMS, VerifyOutcome
 
@@ -22,6 +24,9 @@ COLUMNS = [
     "images",
     "result",
 ]
+
+
+SOURCE_COLUMNS = ["conversation", "source records", *FATES, "landed", "unaccounted"]
 
 
 def write(outcome: VerifyOutcome, out_dir: Path) -> tuple[Path, Path]:
@@ -43,6 +48,17 @@ def write(outcome: VerifyOutcome, out_dir: Path) -> tuple[Path, Path]:
     findings = {
         name: [(c, f) for c in outcome.conversations for f in getattr(c, name)] for name in (*PROBLEMS, "unexpected")
     }
+    sources = [
+        {
+            "conversation": s.conversation or "(not placed in a conversation)",
+            "source records": s.records,
+            **{fate: s.fates.get(fate, 0) for fate in FATES},
+            "landed": s.landed,
+            "unaccounted": len(s.unaccounted),
+        }
+        for s in outcome.sources or []
+    ]
+    unaccounted = [asdict(u) for s in outcome.sources or [] for u in s.unaccounted]
     html_path = out_dir / HTML_FILE
     html_path.write_text(
         render(
@@ -50,6 +66,9 @@ def write(outcome: VerifyOutcome, out_dir: Path) -> tuple[Path, Path]:
             outcome=outcome,
             findings=findings,
             conversations=table(rows, COLUMNS, "conversations", sortable=True),
+            sources=table(sources, SOURCE_COLUMNS, "sources", sortable=True) if outcome.sources is not None else None,
+            unaccounted=table(unaccounted, ["conversation", "file", "item", "id", "detail"], "unaccounted-list"),
+            unaccounted_count=len(unaccounted),
         ),
         encoding="utf-8",
     )

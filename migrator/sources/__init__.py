@@ -4,7 +4,8 @@ Stages call `open_source` and never import a reader directly, so adding a
 source kind touches only this package. Without a kind the format is told
 from the export's own layout, which each format documents: Slack's
 `users.json`/`channels.json`, Mattermost's JSONL starting with a `version`
-line, `migrator export`'s `teams/`/`users/` folders of JSONL and `meta.json`,
+line (whatever it is called: mmctl writes the name it is given), `migrator
+export`'s `teams/`/`users/` folders of JSONL and `meta.json`,
 DiscordChatExporter's JSON objects with `guild`, `channel` and `messages`.
 Exports of other tools that no reader reads but their content shows
 (`foreign_export`: slackdump's archive and dump, other tools' Teams exports)
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from migrator.model import Source, SourceError
 from migrator.sources.archive import ExportTree, open_tree
-from migrator.sources.common import SingleFileTree
+from migrator.sources.common import SNIFF_BYTES, SingleFileTree, file_format, member_format, member_head
 from migrator.sources.products import ANY_EXPORT, OTHER_TEAMS_EXPORT, SLACKDUMP_ARCHIVE, SLACKDUMP_DUMP, Foreign
 
 # Each reader's module and class, imported when chosen: a run reads one format.
@@ -37,7 +38,6 @@ _READERS = {
 }
 SOURCE_KINDS = tuple(_READERS)
 _SINGLE_FILES = {".jsonl": "mattermost", ".json": "discord"}  # formats whose export may be one bare file
-_SNIFF_BYTES = 4096
 _TEAMS_FILE = re.compile(r"(?:^|/)(?:teams|users)/[^/]+/(?:meta\.json|[^/]+\.jsonl)$")
 _SLACK_FILE = re.compile(r"^(?:[^/]+/)?(?:users|channels)\.json$")
 _SLACKDUMP_CHUNKS = (".json.gz", ".jsonl.gz")  # slackdump archive: per conversation, a gzip stream of chunk lines
@@ -53,7 +53,9 @@ def open_source(path: Path | str, kind: str | None = None, fetched: Path | None 
     if kind is not None and kind not in _READERS:
         raise SourceError(f"unknown source format {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     path = Path(path)
-    if kind is None and not (path.is_dir() or path.suffix.lower() in _SINGLE_FILES or zipfile.is_zipfile(path)):
+    if kind is None and not (
+        path.is_dir() or path.suffix.lower() in _SINGLE_FILES or zipfile.is_zipfile(path) or file_format(path)
+    ):
         if path.is_file():
             _refuse_foreign(path, SingleFileTree(path))  # one file of another tool's export (a slackdump chunk file)
         # No format to detect, so no reader's advice: what any of them could read.
@@ -69,13 +71,14 @@ def open_source(path: Path | str, kind: str | None = None, fetched: Path | None 
 
 
 def detect_format(path: Path) -> str:
-    """The source kind an export's files show; "slack" when none matches, so its reader explains what is missing."""
+    """The source kind an export's files show (their content before their names); "slack" when none matches, so
+    its reader explains what is missing."""
     if not path.exists():
         return "slack"
     single = path.is_file() and not zipfile.is_zipfile(path)
     tree: ExportTree = SingleFileTree(path) if single else open_tree(path)
     try:
-        kind = _SINGLE_FILES.get(path.suffix.lower(), "slack") if single else _detect_in(tree)
+        kind = (file_format(path) or _SINGLE_FILES.get(path.suffix.lower(), "slack")) if single else _detect_in(tree)
         if single or (kind == "slack" and not any(_SLACK_FILE.match(n) for n in tree.names())):
             _refuse_foreign(path, tree)
     finally:
@@ -97,9 +100,9 @@ def foreign_export(tree: ExportTree) -> tuple[Foreign, str] | None:
     for name in tree.names():
         if _SLACKDUMP_DATABASE.search(name) or (name.endswith(_SLACKDUMP_CHUNKS) and _slackdump_chunk(tree, name)):
             return SLACKDUMP_ARCHIVE, name
-        if name.count("/") <= 1 and name.endswith(".json") and _is_slackdump_dump(_start(tree, name)):
+        if name.count("/") <= 1 and name.endswith(".json") and _is_slackdump_dump(member_head(tree, name)):
             return SLACKDUMP_DUMP, name
-        if _OTHER_TEAMS_FILE.search(name) and _PASCAL_MESSAGE.search(_start(tree, name)):
+        if _OTHER_TEAMS_FILE.search(name) and _PASCAL_MESSAGE.search(member_head(tree, name)):
             return OTHER_TEAMS_EXPORT, name
     return None
 
@@ -108,7 +111,7 @@ def _slackdump_chunk(tree: ExportTree, name: str) -> bool:
     """Whether a gzip member starts with a slackdump chunk line."""
     try:
         with tree.open(name) as handle, gzip.GzipFile(fileobj=handle) as unpacked:
-            head = unpacked.read(_SNIFF_BYTES)
+            head = unpacked.read(SNIFF_BYTES)
     except (OSError, EOFError, zipfile.BadZipFile):
         return False
     return bool(_SLACKDUMP_CHUNK.match(re.sub(r"\s+", "", head.decode("utf-8", errors="replace"))))
@@ -125,18 +128,6 @@ def _detect_in(tree: ExportTree) -> str:
     if any(_TEAMS_FILE.search(n) for n in names):
         return "teams"
     for name in names:
-        if name.endswith(".jsonl") and _start(tree, name).lstrip("\ufeff \n").startswith('{"type":"version"'):
-            return "mattermost"
-        if name.endswith(".json") and all(f'"{key}"' in _start(tree, name) for key in ("guild", "channel")):
-            return "discord"
+        if name.endswith((".json", ".jsonl")) and (found := member_format(tree, name)):
+            return found
     return "slack"
-
-
-def _start(tree: ExportTree, name: str) -> str:
-    """The first bytes of a member, whitespace removed, enough to recognise its format."""
-    try:
-        with tree.open(name) as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except (OSError, zipfile.BadZipFile):
-        return ""
-    return re.sub(r"\s+", "", head.decode("utf-8", errors="replace"))

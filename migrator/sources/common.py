@@ -24,7 +24,20 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Self
 
-from migrator.model import Conversation, Day, File, Ignored, Message, Quarantined, User, Workspace, micros_to_iso
+import emoji
+
+from migrator.model import (
+    Conversation,
+    Day,
+    Displaced,
+    File,
+    Ignored,
+    Message,
+    Quarantined,
+    User,
+    Workspace,
+    micros_to_iso,
+)
 from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, member_of, open_tree
 
 # `Message.extra[TEXT_FORMAT]` says how `Message.text` is written; absent means Slack mrkdwn.
@@ -45,6 +58,7 @@ __all__ = [
     "HTML",
     "LONE_SURROGATE",
     "MARKDOWN",
+    "SNIFF_BYTES",
     "MENTION_NAMES",
     "PLACEHOLDER_REASON",
     "PLAIN",
@@ -57,9 +71,14 @@ __all__ = [
     "Spooled",
     "describe",
     "dicts",
+    "emoji_name",
     "group_days",
     "iso_to_micros",
     "loads_repaired",
+    "content_format",
+    "file_format",
+    "member_format",
+    "member_head",
     "open_export",
     "micros_to_ts",
     "ms_to_micros",
@@ -72,6 +91,7 @@ _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE | re.ASCII
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SNIFF_BYTES = 4096  # enough of a file's start to tell its format
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -116,6 +136,13 @@ def str_or_none(value: Any) -> str | None:
 def dicts(value: Any) -> list[dict[str, Any]]:
     """A list of objects from a field that may be null, missing or malformed."""
     return [v for v in value if isinstance(v, dict)] if value and isinstance(value, list) else []
+
+
+def emoji_name(value: str) -> str:
+    """A reaction's emoji as the model names emoji (a shortcode without colons, as Slack does): a Unicode emoji,
+    which Teams and Discord give as the character itself, becomes its name; anything else (a custom emoji's
+    name) stays."""
+    return emoji.demojize(value).strip(":") if emoji.is_emoji(value) else value
 
 
 def repair_surrogates(value: Any) -> tuple[Any, int]:
@@ -222,6 +249,7 @@ class Spooled:
     record_id: str
     us: int
     root_us: int | None  # the thread root's time when this record is a reply whose root is in the spool
+    root_id: str | None  # and that root's record id
     origin: str
     item: int
     payload: Any
@@ -233,7 +261,7 @@ class Spool:
     A record is keyed by (conversation, id): adding a key again keeps the
     version with the greater `version` string (Graph's lastModifiedDateTime),
     so an archive that appended an edit or a re-fetched page yields each
-    message once.
+    message once; `add` returns the record not kept (`Displaced`).
     """
 
     def __init__(self) -> None:
@@ -247,6 +275,10 @@ class Spool:
                 conversation TEXT NOT NULL, id TEXT NOT NULL, us INTEGER NOT NULL, seq INTEGER NOT NULL,
                 root_id TEXT, version TEXT NOT NULL, origin TEXT NOT NULL, item INTEGER NOT NULL, payload TEXT NOT NULL,
                 PRIMARY KEY (conversation, id)
+            );
+            CREATE TABLE displaced (
+                conversation TEXT NOT NULL, id TEXT NOT NULL, origin TEXT NOT NULL, item INTEGER NOT NULL,
+                kept_origin TEXT NOT NULL, kept_item INTEGER NOT NULL, duplicate INTEGER NOT NULL
             );
             CREATE INDEX by_time ON records (conversation, us, seq);
             """
@@ -264,26 +296,49 @@ class Spool:
         *,
         root_id: str | None = None,
         version: str = "",
-    ) -> None:
+    ) -> Displaced | None:
         self._seq += 1
-        self._db.execute(
-            """INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (conversation, id) DO UPDATE SET
-                 us = excluded.us, root_id = excluded.root_id, version = excluded.version, origin = excluded.origin,
-                 item = excluded.item, payload = excluded.payload
-               WHERE excluded.version > records.version""",
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:  # a repeated id is rare: the plain insert is the fast path
+            self._db.execute(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation, record_id, us, self._seq, root_id, version, origin, item, text),
+            )
+            return None
+        except sqlite3.IntegrityError:
+            pass
+        old_version, old_origin, old_item = self._db.execute(
+            "SELECT version, origin, item FROM records WHERE conversation = ? AND id = ?", (conversation, record_id)
+        ).fetchone()
+        if version <= old_version:
+            displaced = Displaced(conversation, record_id, origin, item, old_origin, old_item, version == old_version)
+        else:
+            self._db.execute(
+                """UPDATE records SET us = ?, root_id = ?, version = ?, origin = ?, item = ?, payload = ?
+                   WHERE conversation = ? AND id = ?""",
+                (us, root_id, version, origin, item, text, conversation, record_id),
+            )
+            displaced = Displaced(conversation, record_id, old_origin, old_item, origin, item, duplicate=False)
+        self._db.execute(  # on disk, not in a list: an export of many edits keeps memory flat
+            "INSERT INTO displaced VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation,
                 record_id,
-                us,
-                self._seq,
-                root_id,
-                version,
-                origin,
-                item,
-                json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                displaced.origin,
+                displaced.item,
+                displaced.kept_origin,
+                displaced.kept_item,
+                displaced.duplicate,
             ),
         )
+        return displaced
+
+    def displaced(self) -> Iterator[Displaced]:
+        """Every record `add` did not keep, in the order they were met."""
+        cursor = self._db.execute("SELECT * FROM displaced ORDER BY rowid")
+        while rows := cursor.fetchmany(500):
+            for conversation, record_id, origin, item, kept_origin, kept_item, duplicate in rows:
+                yield Displaced(conversation, record_id, origin, item, kept_origin, kept_item, bool(duplicate))
 
     def root_of(self, conversation: str, record_id: str) -> str | None:
         """The thread root of a stored record (itself when it is a root), or None when it is not stored."""
@@ -300,14 +355,14 @@ class Spool:
     def records(self, conversation: str) -> Iterator[Spooled]:
         """A conversation's records, oldest first (ties in the order they were added)."""
         cursor = self._db.execute(
-            """SELECT r.id, r.us, root.us, r.origin, r.item, r.payload FROM records r
+            """SELECT r.id, r.us, root.us, root.id, r.origin, r.item, r.payload FROM records r
                LEFT JOIN records root ON root.conversation = r.conversation AND root.id = r.root_id
                WHERE r.conversation = ? ORDER BY r.us, r.seq""",
             (conversation,),
         )
         while rows := cursor.fetchmany(500):
-            for record_id, us, root_us, origin, item, payload in rows:
-                yield Spooled(record_id, us, root_us, origin, item, json.loads(payload))
+            for record_id, us, root_us, root_id, origin, item, payload in rows:
+                yield Spooled(record_id, us, root_us, root_id, origin, item, json.loads(payload))
 
     def close(self) -> None:
         self._db.close()
@@ -352,10 +407,63 @@ class SingleFileTree:
         """Nothing to release: the file is opened per read."""
 
 
-def open_export(path: Path, single_suffix: str, limits: ZipLimits, expected: str) -> ExportTree:
-    """A zip or folder through `archive.open_tree` (its safety checks), or one bare file of the format's own kind;
-    `expected` says what to give instead of anything else."""
-    if path.is_file() and path.suffix.lower() == single_suffix and not zipfile.is_zipfile(path):
+def content_format(head: bytes) -> str | None:
+    """The source format the first bytes of one exported file show, whatever the file is called.
+
+    Names cannot decide: Mattermost writes its bulk export under any name it is given (`export.json` as well as
+    `import.jsonl`). Its JSONL starts with the version line; a DiscordChatExporter file is an object naming its
+    `guild` and `channel`.
+    """
+    return _format_of(_head_text(head))
+
+
+def _head_text(head: bytes) -> str:
+    return re.sub(r"\s+", "", head.decode("utf-8", errors="replace")).lstrip("\ufeff")
+
+
+def _format_of(text: str) -> str | None:
+    if text.startswith('{"type":"version"'):
+        return "mattermost"
+    if all(f'"{key}"' in text for key in ("guild", "channel")):
+        return "discord"
+    return None
+
+
+def member_head(tree: ExportTree, name: str) -> str:
+    """The first bytes of a member as text, whitespace removed, enough to recognise its format; "" when it cannot
+    be read."""
+    try:
+        with tree.open(name) as handle:
+            head = handle.read(SNIFF_BYTES)
+    except (OSError, zipfile.BadZipFile):
+        return ""
+    return _head_text(head)
+
+
+def member_format(tree: ExportTree, name: str) -> str | None:
+    """`content_format` of one member of an export; None when it cannot be read."""
+    return _format_of(member_head(tree, name))
+
+
+def file_format(path: Path) -> str | None:
+    """`content_format` of one file given on its own (not a zip); None for anything else."""
+    if not path.is_file() or zipfile.is_zipfile(path):
+        return None
+    try:
+        with path.open("rb") as handle:
+            return content_format(handle.read(SNIFF_BYTES))
+    except OSError:
+        return None
+
+
+def open_export(path: Path, kind: str, single_suffix: str, limits: ZipLimits, expected: str) -> ExportTree:
+    """A zip or folder through `archive.open_tree` (its safety checks), or one bare file of the format `kind`, told
+    by its suffix or its content; `expected` says what to give instead of anything else."""
+    if (
+        path.is_file()
+        and not zipfile.is_zipfile(path)
+        and (path.suffix.lower() == single_suffix or file_format(path) == kind)
+    ):
         return SingleFileTree(path)
     return open_tree(path, limits, expected)
 
@@ -402,6 +510,9 @@ class ExportReader:
     def canvases(self) -> list[File]:
         return []  # only Slack has canvases
 
+    def displaced(self) -> Iterator[Displaced]:
+        return iter(())  # only the readers that key records by id (`SpooledExport`) replace one by another
+
     def messages(self, conversation: Conversation) -> Iterator[Message]:
         for day in self.days(conversation):
             yield from day.messages
@@ -433,6 +544,16 @@ class SpooledExport(ExportReader):
 
     def _message(self, record: Spooled, conversation_id: str) -> Message:
         raise NotImplementedError
+
+    def _quarantine_repeated(self, displaced: Displaced | None) -> None:
+        """Given what `Spool.add` did not keep: the same record twice in one file is a broken export and is
+        quarantined, so the inventory shows it; an older version of an edit, or a chat's copy in each member's
+        folder, is how the export is written, and only the ledger lists it (`displaced`)."""
+        if displaced is not None and displaced.in_one_file:
+            self.quarantine.append(Quarantined(displaced.origin, displaced.reason, displaced.item))
+
+    def displaced(self) -> Iterator[Displaced]:
+        return self._spool.displaced()
 
     def days(self, conversation: Conversation) -> Iterator[Day]:
         return group_days((r.origin, self._message(r, conversation.id)) for r in self._spool.records(conversation.id))

@@ -52,6 +52,7 @@ from migrator.sources.common import (
     SpooledExport,
     describe,
     dicts,
+    emoji_name,
     iso_to_micros,
     micros_to_ts,
     open_export,
@@ -131,7 +132,7 @@ class DiscordExport(SpooledExport):
     kind = "discord"
 
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
-        return open_export(path, ".json", limits, product(self.kind).export)
+        return open_export(path, self.kind, ".json", limits, product(self.kind).export)
 
     # --- opening: every channel file once, into the spool ------------------
 
@@ -222,15 +223,17 @@ class DiscordExport(SpooledExport):
             and reference.get("channelId") in (None, conversation)
         ):
             root_id = self._spool.root_of(conversation, str(reference["messageId"]))
-        self._spool.add(
-            conversation,
-            message_id,
-            us,
-            {**raw, "_root_found": root_id is not None},
-            origin,
-            index,
-            root_id=root_id,
-            version=str(raw.get("timestampEdited") or ""),
+        self._quarantine_repeated(
+            self._spool.add(
+                conversation,
+                message_id,
+                us,
+                {**raw, "_root_found": root_id is not None},
+                origin,
+                index,
+                root_id=root_id,
+                version=str(raw.get("timestampEdited") or ""),
+            )
         )
         if raw.get("isPinned"):
             self._pins[conversation].append(micros_to_ts(us))
@@ -337,11 +340,14 @@ class DiscordExport(SpooledExport):
             ts=micros_to_ts(record.us),
             us=record.us,
             conversation_id=conversation_id,
-            origin=f"{record.origin}#{record.item}",
+            origin=record.origin,
+            item=record.item,
             user=author,
             text=text,
             files=[self._file(a, record.origin, author) for a in dicts(raw.get("attachments"))],
+            id=record.record_id,
             thread_ts=micros_to_ts(record.root_us) if record.root_us is not None else None,
+            thread_id=record.root_id,
             subtype=None if kind == "Default" else kind,
             system=system,
             reactions=[_reaction(r) for r in dicts(raw.get("reactions"))],
@@ -464,13 +470,14 @@ def _extras_as_cards(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _reaction(raw: dict[str, Any]) -> Reaction:
-    """Named by the emoji's code (`thumbsup`) when DiscordChatExporter gives one, else by its character."""
+    """Named by the emoji's code (`thumbsup`) when DiscordChatExporter gives one, else by its character's name
+    (older exports give a Unicode emoji as `{"id": null, "name": "❤"}` only) or a custom emoji's name."""
     emoji = raw.get("emoji")
     emoji = emoji if isinstance(emoji, dict) else {}
     users = tuple(str(u["id"]) for u in dicts(raw.get("users")) if u.get("id"))
     count = raw.get("count")
     return Reaction(
-        name=str(emoji.get("code") or emoji.get("name") or "?"),
+        name=str(emoji.get("code") or emoji_name(str(emoji.get("name") or "")) or "?"),
         count=count if isinstance(count, int) and count > 0 else len(users),
         users=users,
     )

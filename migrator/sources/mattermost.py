@@ -41,6 +41,7 @@ from migrator.sources.common import (
     Spooled,
     SpooledExport,
     dicts,
+    member_format,
     micros_to_ts,
     ms_to_micros,
     open_export,
@@ -82,13 +83,15 @@ class MattermostExport(SpooledExport):
     kind = "mattermost"
 
     def _open_tree(self, path: Path, limits: ZipLimits) -> ExportTree:
-        return open_export(path, ".jsonl", limits, product(self.kind).export)
+        return open_export(path, self.kind, ".jsonl", limits, product(self.kind).export)
 
     # --- opening: one pass over the JSONL into the spool -------------------
 
     def _load(self) -> None:
         names = self._tree.names()
-        lines = [n for n in names if n.endswith(".jsonl")]
+        lines = [n for n in names if n.endswith(".jsonl")] or [
+            n for n in names if n.endswith(".json") and member_format(self._tree, n) == self.kind
+        ]  # mmctl writes the name it is given: export.json is a bulk export too
         if len(lines) != 1:
             found = f"{len(lines)} JSONL files ({', '.join(lines)})" if lines else "no JSONL file"
             raise SourceError(
@@ -317,11 +320,14 @@ class MattermostExport(SpooledExport):
             ts=ts,
             us=record.us,
             conversation_id=conversation_id,
-            origin=f"{record.origin}:{record.item}",
+            origin=record.origin,
+            item=record.item,
             user=user,
             text=post.get("message") if isinstance(post.get("message"), str) else None,
             files=[self._file(a, user) for a in dicts(post.get("attachments"))],
+            id=record.record_id,
             thread_ts=micros_to_ts(record.root_us) if record.root_us is not None else None,
+            thread_id=record.root_id,
             subtype=subtype,
             system=bool(subtype and subtype.startswith("system_")),
             reactions=_reactions(post.get("reactions")),

@@ -495,9 +495,12 @@ class SlackExport(ExportReader):
         messages = []
         for index, raw in enumerate(data):
             try:
-                messages.append(self._message(raw, conversation_id, name))
+                message = self._message(raw, conversation_id, name)
             except Refused as exc:
                 self.quarantine.append(Quarantined(name, str(exc), index))
+                continue
+            message.item = index
+            messages.append(message)
         return Day(file=name, date=PurePosixPath(name).stem, messages=messages)
 
     def _message(self, raw: Any, conversation_id: str, origin: str) -> Message:

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import emoji
-
 from migrator.model import (
     Conversation,
     ConversationKind,
@@ -54,6 +52,7 @@ from migrator.sources.common import (
     Spooled,
     SpooledExport,
     dicts,
+    emoji_name,
     iso_to_micros,
     loads_repaired,
     micros_to_ts,
@@ -84,6 +83,9 @@ _KINDS = {
     "group": ConversationKind.GROUP_DM,
     "meeting": ConversationKind.GROUP_DM,
 }
+# Graph's id of a 1:1 chat names its two people: 19:{user id}_{user id}@unq.gbl.spaces. Without meta.json it is how
+# a 1:1 chat is told from a channel, and who its second person is when only one of them wrote.
+_ONE_ON_ONE = re.compile(r"19:([0-9a-fA-F-]{36})_([0-9a-fA-F-]{36})@unq\.gbl\.spaces")
 # Teams' classic reaction names; newer exports carry the emoji itself.
 _REACTIONS = {
     "like": "+1",
@@ -249,16 +251,23 @@ class TeamsExport(SpooledExport):
                 "channel": bool(identity),
                 "target": target.root,
             }
+            if pair := _ONE_ON_ONE.fullmatch(conversation):
+                self._conversations[conversation].setdefault("kind", "oneOnOne")
+                for person in pair.groups():
+                    self._members[conversation][person] = None
+                    self._user(person, None)
         reply_to = str_or_none(value.get("replyToId"))
-        self._spool.add(
-            conversation,
-            message_id,
-            us,
-            {**value, _ROOT: target.root},
-            origin,
-            number,
-            root_id=reply_to,
-            version=str(value.get("lastModifiedDateTime") or ""),
+        self._quarantine_repeated(
+            self._spool.add(
+                conversation,
+                message_id,
+                us,
+                {**value, _ROOT: target.root},
+                origin,
+                number,
+                root_id=reply_to,
+                version=str(value.get("lastModifiedDateTime") or ""),
+            )
         )
         for person in _people_of(value):
             self._members[conversation][person["id"]] = None
@@ -331,7 +340,8 @@ class TeamsExport(SpooledExport):
             ts=micros_to_ts(record.us),
             us=record.us,
             conversation_id=conversation_id,
-            origin=f"{record.origin}:{record.item}",
+            origin=record.origin,
+            item=record.item,
             user=str_or_none(user.get("id")),
             bot_id=str_or_none(app.get("id")),
             username=str_or_none(app.get("displayName")),
@@ -341,7 +351,9 @@ class TeamsExport(SpooledExport):
             if deleted
             else str(body.get("content") or ""),
             files=[] if deleted else self._inline_images(raw, conversation_id) + _linked_files(raw),
+            id=record.record_id,
             thread_ts=self._thread_ts(raw, record),
+            thread_id=record.root_id,
             subtype=_event_type(raw) if system else "deleted" if deleted else None,
             system=system or deleted,
             reactions=[] if deleted else _reactions(raw.get("reactions")),
@@ -473,7 +485,7 @@ def _reactions(value: Any) -> list[Reaction]:
     by_name: dict[str, list[str]] = defaultdict(list)
     for reaction in dicts(value):
         kind = str(reaction.get("reactionType") or "")
-        name = _REACTIONS.get(kind) or (emoji.demojize(kind).strip(":") if emoji.is_emoji(kind) else kind)
+        name = _REACTIONS.get(kind) or emoji_name(kind)
         identity = reaction.get("user")
         user = identity.get("user") if isinstance(identity, dict) else None
         by_name[name or "?"].append(str(user.get("id") or "") if isinstance(user, dict) else "")
@@ -494,7 +506,14 @@ def _event_text(raw: dict[str, Any]) -> str:
         return "a Teams system event (the export carries no details)"
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", _event_type(raw).removesuffix("EventMessageDetail")).lower() or "event"
     names = [str((m or {}).get("displayName") or "") for m in dicts(detail.get("members"))]
-    for key in ("channelDisplayName", "chatDisplayName", "teamDisplayName", "callDuration"):
+    for key in (
+        "channelDisplayName",
+        "chatDisplayName",
+        "teamDisplayName",
+        "teamDescription",
+        "channelDescription",
+        "callDuration",
+    ):
         if isinstance(detail.get(key), str) and detail[key]:
             names.append(detail[key])
     names = [n for n in names if n]

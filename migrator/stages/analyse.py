@@ -199,22 +199,26 @@ class _Tally:
     uploads: int = 0
     first: int | None = None
     last: int | None = None
-    thread_of: array[int] = field(default_factory=lambda: array("q"))  # root us for every message
+    thread_of: array[int] = field(default_factory=lambda: array("q"))  # thread number of every message
     when: array[int] = field(default_factory=lambda: array("q"))  # us of every message
-    root_us: array[int] = field(default_factory=lambda: array("q"))  # us of every message that is not a reply
+    replied: array[int] = field(default_factory=lambda: array("q"))  # thread number of every reply
+    rooted: array[int] = field(default_factory=lambda: array("q"))  # thread number of every message not a reply
+    numbers: dict[str, int] = field(default_factory=dict)  # `Message.thread_key` to its thread number
 
     def add(self, message: Message, root_us: int, html_bytes: int) -> None:
         self.messages += 1
         self.first = message.us if self.first is None else min(self.first, message.us)
         self.last = message.us if self.last is None else max(self.last, message.us)
         self.files += len(message.files)
-        self.thread_of.append(root_us)
+        thread = self.numbers.setdefault(message.thread_key, len(self.numbers))
+        self.thread_of.append(thread)
         self.when.append(message.us)
         if message.is_reply:
             self.replies += 1
             self.before_root += message.us < root_us
+            self.replied.append(thread)
         else:
-            self.root_us.append(message.us)
+            self.rooted.append(thread)
         if html_bytes > MAX_BODY_BYTES:
             self.oversize += 1
         self.requests += max(1, math.ceil(html_bytes / MAX_BODY_BYTES))
@@ -223,8 +227,8 @@ class _Tally:
     def timeline(self) -> dict[str, int]:
         thread_of = np.frombuffer(self.thread_of, dtype=np.int64)
         when = np.frombuffer(self.when, dtype=np.int64)
-        reply_roots = np.unique(thread_of[thread_of != when])
-        missing_roots = reply_roots[~np.isin(reply_roots, np.frombuffer(self.root_us, dtype=np.int64))]
+        reply_roots = np.unique(np.frombuffer(self.replied, dtype=np.int64))
+        missing_roots = reply_roots[~np.isin(reply_roots, np.frombuffer(self.rooted, dtype=np.int64))]
         return {
             "threads": len(reply_roots),
             "ms_collisions": _count_pairs(thread_of, when // 1000),

@@ -84,7 +84,8 @@ def find_users(client: GraphClient, ids: list[str], select: str = "id") -> dict[
     """The users of the tenant among `ids`, by id, with the properties `select` names; asked 15 at a time."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), USERS_IN_FILTER_MAX):
-        quoted = ",".join(f"'{user_id}'" for user_id in ids[start : start + USERS_IN_FILTER_MAX])
+        chunk = ids[start : start + USERS_IN_FILTER_MAX]
+        quoted = ",".join("'" + user_id.replace("'", "''") + "'" for user_id in chunk)  # OData string literals
         params = {"$filter": f"id in ({quoted})", "$select": select}
         found.update((str(user.get("id")), user) for user in client.paginate("/users", params=params))
     return found

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from migrator import collector
 from migrator.errors import InputError
+from migrator.ledger import LEDGER, LedgerWriter, line_of, reader_lines
 from migrator.mapping import (
     CHAT,
     GENERAL,
@@ -55,7 +56,7 @@ from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FilePlanner, FileStore, safe_component, unique_name
-from migrator.stages.transform.outcome import Tally, build
+from migrator.stages.transform.outcome import Tally, build, ledger_counts
 from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
 from migrator.timestamps import now_ms as current_ms
@@ -63,6 +64,7 @@ from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, 
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
+SKIPPED_CONVERSATION = "its conversation is mapped to skip in migration.yaml"
 
 
 class TransformError(InputError):
@@ -106,10 +108,14 @@ def transform(
             )
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
-        with collector.streaming():
-            manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms()).run(
-                Path(source_path)
-            )
+        ledger = LedgerWriter(out_dir / LEDGER)
+        try:
+            with collector.streaming():
+                manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger).run(
+                    Path(source_path)
+                )
+        finally:
+            ledger.close()
     finally:
         source.close()
     json_path, html_path = write(report, out_dir)
@@ -119,6 +125,7 @@ def transform(
 def summary(result: TransformResult) -> str:
     """The few lines the CLI prints."""
     m, lines, files = result.report["messages"], result.report["lines"], result.report["files"]
+    ledger = result.report["ledger"]
     channels = sum(len(t.channels) for t in result.manifest.teams)
     private = sum(c.membership == "private" for t in result.manifest.teams for c in t.channels)
     return "\n".join(
@@ -132,6 +139,9 @@ def summary(result: TransformResult) -> str:
             "thread starts)",
             f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
             f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
+            f"ledger: {ledger['records']:,} source records ("
+            + ", ".join(f"{n:,} {fate}" for fate, n in ledger["fates"].items() if n)
+            + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],
         ]
     )
@@ -159,9 +169,16 @@ class _Transform:
     """One run: the shared state and the order things are written in."""
 
     def __init__(
-        self, source: Source, resolved: ResolvedMappings, files: MappingFiles, out_dir: Path, now_ms: int
+        self,
+        source: Source,
+        resolved: ResolvedMappings,
+        files: MappingFiles,
+        out_dir: Path,
+        now_ms: int,
+        ledger: LedgerWriter,
     ) -> None:
         self.source, self.resolved, self.out_dir, self.now_ms = source, resolved, out_dir, now_ms
+        self.ledger = ledger
         self.mappings = mappings = resolved.mappings
         self.rows = rows = files.rows
         self.conversations = source.conversations()
@@ -179,15 +196,18 @@ class _Transform:
             self.tally,
             mappings.system_messages != "skip",
             now_ms,
+            ledger,
             mappings.limits,
         )
-        self.archiver = Archiver(source, self.authors.names, channels, out_dir)
+        self.archiver = Archiver(source, self.authors.names, channels, out_dir, ledger)
 
     def run(self, source_path: Path) -> tuple[Manifest, TransformReport]:
         not_chats = self._chat_fallbacks()
         targets = _targets(self.resolved, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
         archive = self._archive_and_skip(not_chats)
+        for line in reader_lines(self.source.quarantine, self.source.displaced()):  # complete once all is read
+            self.ledger.add(line)
         teams = self._teams([t for t in targets if not t.is_chat], planned)
         chats = [planned[t.key] for t in targets if t.is_chat]
         manifest = Manifest(
@@ -256,6 +276,9 @@ class _Transform:
                 read = files = 0
                 for message in self.source.messages(conversation):
                     read, files = read + 1, files + len(message.files)
+                    skipped = line_of(message, "skipped")
+                    skipped["reason"] = SKIPPED_CONVERSATION
+                    self.ledger.add(skipped)
                 self._row(
                     conversation, "skip", "", read=read, skipped_conversations=read, files=files, files_left_out=files
                 )
@@ -347,6 +370,9 @@ class _Transform:
             archive=manifest.archive,
             quarantined=[q.to_dict() for q in self.source.quarantine],
             repaired=repaired_rows(self.source.repaired),
+            ledger=ledger_counts(
+                self.ledger.fates, self.tally.conversations, self.source.quarantine, self.source.displaced()
+            ),
             fetched=self.source.fetched,
         )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from migrator.ledger import LedgerWriter, line_of
 from migrator.model import Conversation, File, FileStatus, Message, Source, micros_to_iso
 from migrator.plan import ArchiveEntry, write_lines
 from migrator.reports.transform_archive import render_archive_page
@@ -29,8 +30,16 @@ FILES_DIR = f"{ARCHIVE_DIR}/files"
 
 
 class Archiver:
-    def __init__(self, source: Source, names: Mapping[str, str], channels: Mapping[str, str], plan_dir: Path) -> None:
+    def __init__(
+        self,
+        source: Source,
+        names: Mapping[str, str],
+        channels: Mapping[str, str],
+        plan_dir: Path,
+        ledger: LedgerWriter,
+    ) -> None:
         self.source = source
+        self.ledger = ledger
         self.names = names
         self.ctx = Context(users=names, channels=channels)  # its own: archived content is not counted as imported
         self.plan_dir = plan_dir
@@ -39,10 +48,13 @@ class Archiver:
     def archive(self, conversation: Conversation, label: str, reason: str) -> ArchiveEntry:
         """Write the conversation's JSONL and page; returns its manifest entry."""
         stem = f"{ARCHIVE_DIR}/{safe_component(conversation.id)}"
-        lines = [
-            self._line(key, message)
-            for key, message in keyed_messages(conversation, self.source.messages(conversation))
-        ]
+        pins = frozenset(conversation.pins)
+        lines = []
+        for key, message in keyed_messages(conversation, self.source.messages(conversation)):
+            lines.append(self._line(key, message, message.ts in pins))
+            archived = line_of(message, "archived")
+            archived["page"] = f"{stem}.html"
+            self.ledger.add(archived)
         write_lines(self.plan_dir / f"{stem}.jsonl", iter(lines))
         page = render_archive_page(label, conversation.kind.value, reason, lines)
         (self.plan_dir / f"{stem}.html").write_text(page, encoding="utf-8")
@@ -58,10 +70,11 @@ class Archiver:
             "files_read": sum(len(line["files"]) for line in lines),
         }
 
-    def _line(self, key: str, message: Message) -> dict[str, Any]:
+    def _line(self, key: str, message: Message, pinned: bool) -> dict[str, Any]:
         self.ctx.features.clear()
         files = [self._file(file) for file in message.files]
-        blocks = bodies.content(message, self.ctx) + [node for _, node in files] + bodies.notes(message, self.ctx)
+        notes = bodies.notes(message, self.ctx, pinned)
+        blocks = bodies.content(message, self.ctx) + [node for _, node in files] + notes
         return {
             "key": key,
             "ts": message.ts,

@@ -11,6 +11,7 @@ and counted apart so the consultant sees why.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from migrator.model import Message, User
 
 SKIPPED_BY_MAPPING = "users.csv says skip"
 NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
+# How Slack names a person inside a system message's text: "<@U0500003428|sam> has joined the channel".
+_LABELLED = re.compile(r"<@([UW][A-Z0-9]+)\|([^>|]+)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,20 @@ class Authors:
         user = self.users.get(user_id)
         return (row.source_name if row else "") or (user.label if user else "") or user_id
 
+    def learn(self, message: Message) -> None:
+        """Names of people the user list lacks, from what the export says elsewhere: a message's copy of its
+        author's profile, and `<@ID|name>` in a system message. Every later message by or mentioning them shows
+        the name instead of the id (a name the export first gives after their message cannot reach it: messages
+        are planned as they stream)."""
+        user_id = message.user
+        if user_id and user_id not in self.names:
+            name = _profile_name(message)
+            if name:
+                self.names[user_id] = name
+        if message.system and message.text and "|" in message.text:
+            for labelled, name in _LABELLED.findall(message.text):
+                self.names.setdefault(labelled, name)
+
     def for_message(self, message: Message) -> Author | None:
         """The author to post as, or None when the message is to be left out (counted)."""
         user_id = message.user or self.bots.get(message.bot_id or "")
@@ -100,18 +117,28 @@ class Authors:
             return message.username
         if user_id and user_id in self.names:
             return self.names[user_id]
-        profile = message.extra.get("user_profile") or message.extra.get("bot_profile")
-        if isinstance(profile, dict):
-            for key in ("real_name", "display_name", "name"):
-                if profile.get(key):
-                    return str(profile[key])
-        return message.username or user_id or (bot_label(message.bot_id) if message.bot_id else "an unknown author")
+        return (
+            _profile_name(message)
+            or message.username
+            or user_id
+            or (bot_label(message.bot_id) if message.bot_id else "an unknown author")
+        )
 
 
 def bot_label(bot_id: str) -> str:
     """A bot the export never names (no username, profile or linked app): said to be a bot, with its id to
     look it up by, rather than a bare id that reads like a person's."""
     return f"a bot ({bot_id})"
+
+
+def _profile_name(message: Message) -> str | None:
+    """The name in the export's copy of the author's profile on the message itself (Slack's `user_profile`)."""
+    profile = message.extra.get("user_profile") or message.extra.get("bot_profile")
+    if isinstance(profile, dict):
+        for key in ("real_name", "display_name", "name"):
+            if profile.get(key):
+                return str(profile[key])
+    return None
 
 
 def _sender(user_id: str, display_name: str) -> dict[str, Any]:

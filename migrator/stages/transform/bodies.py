@@ -46,9 +46,13 @@ def content(message: Message, ctx: Context, files: FileParts | None = None) -> l
     return blocks
 
 
-def notes(message: Message, ctx: Context) -> list[Element]:
-    """What Slack showed around the message that Teams cannot: edits, broadcasts, reactions."""
+def notes(message: Message, ctx: Context, pinned: bool = False) -> list[Element]:
+    """What the source showed around the message that Teams cannot: pins, edits, broadcasts, reactions. Pins are
+    the conversation's (`Conversation.pins`), so the caller says whether this message is one."""
     out: list[Element] = []
+    if pinned:
+        ctx.features.add("pins")
+        out.append(note("📌 Pinned in the source"))
     if message.subtype == "thread_broadcast":
         ctx.features.add("thread_broadcasts")
         out.append(note("(also sent to the channel)"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from migrator.model import FROM_FETCH, MISSING_FILE, QuarantinedRow, RepairedRow
+from migrator.ledger import FATES, LEDGER
+from migrator.model import FROM_FETCH, MISSING_FILE, Displaced, Quarantined, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 from migrator.stages.transform.files import COUNT_KEYS
 from migrator.stages.transform.timeline import REASONS
@@ -18,6 +20,8 @@ from migrator.transform_report import (
     ConversationRow,
     FileCounts,
     FilePlaceholder,
+    LedgerCounts,
+    LedgerRow,
     LineCounts,
     MessageCounts,
     Split,
@@ -69,6 +73,7 @@ def build(
     archive: list[ArchiveEntry],
     quarantined: list[QuarantinedRow],
     repaired: list[RepairedRow],
+    ledger: LedgerCounts,
     fetched: str | None = None,
 ) -> TransformReport:
     """The report, with the three sums checked. `file_decisions` counts files per `COUNT_KEYS` key;
@@ -99,6 +104,54 @@ def build(
         "archive": archive,
         "quarantined": quarantined,
         "repaired": repaired,
+        "ledger": ledger,
+    }
+
+
+def ledger_counts(
+    fates: Counter[tuple[str | None, str]],
+    rows: list[ConversationRow],
+    quarantine: list[Quarantined],
+    displaced: Iterable[Displaced],
+) -> LedgerCounts:
+    """The ledger's sums per conversation and fate, and its identity: records = read + quarantined_records +
+    replaced"""
+    whole = sum(q.item is None for q in quarantine)
+    per: dict[str, Counter[str]] = {}
+    for (conversation, fate), lines in fates.items():
+        per.setdefault(conversation or "", Counter())[fate] += lines
+    if "" in per:
+        per[""]["whole_files"] = whole  # quarantined lines without a record
+    table = [_ledger_row(conversation, per[conversation]) for conversation in sorted(per, key=lambda c: (not c, c))]
+    totals = {fate: sum(counts[fate] for counts in per.values()) for fate in FATES}
+    records = sum(row["records"] for row in table)
+    read = sum(row["read"] for row in rows)
+    one_by_one = sum(q.item is not None for q in quarantine)
+    replaced = sum(not d.in_one_file for d in displaced)
+    return {
+        "file": LEDGER,
+        "fates": totals,
+        "records": records,
+        "whole_files": whole,
+        "read": read,
+        "quarantined_records": one_by_one,
+        "replaced": replaced,
+        "equation": "records = read + quarantined_records + replaced",
+        "balanced": records == read + one_by_one + replaced,
+        "conversations": table,
+    }
+
+
+def _ledger_row(conversation: str, counts: Counter[str]) -> LedgerRow:
+    return {
+        "conversation": conversation,
+        "planned": counts["planned"],
+        "merged": counts["merged"],
+        "archived": counts["archived"],
+        "skipped": counts["skipped"],
+        "quarantined": counts["quarantined"],
+        "duplicate": counts["duplicate"],
+        "records": sum(counts[fate] for fate in FATES) - counts["whole_files"],
     }
 
 

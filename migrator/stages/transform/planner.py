@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
+from migrator.ledger import LedgerWriter, line_of
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
 from migrator.stages.transform import bodies
@@ -90,6 +91,7 @@ class Run:
     tally: Tally
     keep_system: bool
     now_ms: int
+    ledger: LedgerWriter
     limits: CapacityLimits = TEAMS_DEFAULTS  # per message: files_per_message, message_bytes
 
 
@@ -99,7 +101,7 @@ class _Record:
 
     key: str
     ts: str
-    thread: tuple[str, str]  # (source conversation, root ts); once threads are resolved, (…, root key)
+    thread: tuple[str, str]  # (source conversation, `Message.thread_key`); once threads are resolved, (…, root key)
     root: bool
     us: int
     span: int
@@ -137,11 +139,12 @@ class ChannelPlan:
         self.spool = spool
         self.records: list[_Record] = []
         self.uploads = ChannelUploads()
-        self.skipped_roots: dict[tuple[str, str], str] = {}
+        self.skipped_roots: dict[tuple[str, str], tuple[str, str]] = {}  # thread: (why the root is left out, its ts)
         self._end = 0  # where the next spooled message goes
         self._pending: list[bytes] = []  # spooled messages not written yet: one write per batch, not per message
         self._written = 0  # where the pending ones go in the file
         self._fallback_notes: dict[str, str] = {}
+        self._pins: frozenset[str] = frozenset()  # ts of the pinned messages of the conversation being read
 
     # --- reading --------------------------------------------------------------
 
@@ -150,10 +153,14 @@ class ChannelPlan:
         counts: Counter[str] = Counter(
             {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
         )
-        keep_system, for_message = self.run.keep_system, self.run.authors.for_message
+        keep_system, for_message, ledger = self.run.keep_system, self.run.authors.for_message, self.run.ledger
+        learn, known = self.run.authors.learn, self.run.authors.names
+        self._pins = frozenset(conversation.pins)
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             counts["read"] += 1
             counts["files"] += len(message.files)
+            if message.system or message.user not in known:  # only what may name someone the user list lacks
+                learn(message)
             if message.system and not keep_system:
                 counts["skipped_system"] += 1
                 self._left_out(conversation, message, SKIPPED_SYSTEM, counts)
@@ -164,13 +171,18 @@ class ChannelPlan:
                 self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
             self._plan(conversation, message, key, author)
+            record = self.records[-1]
+            ledger.planned(message, key, record.span, None if record.root else record.thread[1])
             counts["planned"] += 1
         return counts
 
     def _left_out(self, conversation: Conversation, message: Message, reason: str, counts: Counter[str]) -> None:
+        line = line_of(message, "skipped")
+        line["reason"] = reason
+        self.run.ledger.add(line)
         counts["files_left_out"] += len(message.files)
         if not message.is_reply:
-            self.skipped_roots.setdefault((conversation.id, message.ts), reason)
+            self.skipped_roots.setdefault((conversation.id, message.thread_key), (reason, message.ts))
 
     def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
         ctx = self.run.ctx
@@ -183,7 +195,7 @@ class ChannelPlan:
         )
         body = bodies.content(message, ctx, files)  # may place some files itself (taking them out of files.nodes)
         overflow = self._over_file_limit(files)
-        blocks = body + files.nodes + bodies.notes(message, ctx)
+        blocks = body + files.nodes + bodies.notes(message, ctx, message.ts in self._pins)
         if not blocks:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
@@ -204,8 +216,7 @@ class ChannelPlan:
             parts += self._file_parts(key, author, preamble, overflow, files, content if len(parts) == 1 else None)
         self.run.tally.conversions.update(ctx.features)
         note = self._fallback_note(author.posted_by) if author.posted_by else None
-        thread = (conversation.id, message.ts if message.thread_ts is None else message.thread_ts)  # a root's: its ts
-        self._spool(key, message.ts, thread, not reply, message.us, author, note, parts)
+        self._spool(key, message.ts, (conversation.id, message.thread_key), not reply, message.us, author, note, parts)
 
     def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
         """Numbered parts, each within the body limit, each carrying the images and files it shows."""
@@ -321,7 +332,7 @@ class ChannelPlan:
 
     def _resolve_threads(self) -> None:
         """Every record's thread becomes (conversation, its root's key): a root's own key, the first root
-        with a reply's thread_ts, or, for replies without one, a stand-in root's."""
+        with a reply's thread key, or, for replies without one, a stand-in root's."""
         first_root: dict[tuple[str, str], str] = {}
         for record in self.records:
             if record.root:
@@ -342,13 +353,17 @@ class ChannelPlan:
                     record.thread = (thread[0], key)
 
     def _stand_in_root(self, thread: tuple[str, str], replies: list[_Record], taken: set[str]) -> str:
-        """A first message for replies whose own is missing, so they stay a thread in Teams."""
-        conversation, ts = thread
+        """A first message for replies whose own is missing, so they stay a thread in Teams.
+
+        A root left out is known with its ts; a root not in the export only by the replies' thread_ts (a source
+        that keys threads by id names a root by id only when the export holds it).
+        """
+        conversation = thread[0]
+        reason, ts = self.skipped_roots.get(thread, (None, thread[1]))
         key = f"{conversation}:{ts}"
         if key in taken:
             key += "/thread-start"
         taken.add(key)
-        reason = self.skipped_roots.get(thread)
         text = SKIPPED_ROOT.format(reason=reason) if reason else MISSING_ROOT
         try:
             us = ts_to_micros(ts)

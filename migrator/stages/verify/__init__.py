@@ -4,8 +4,11 @@ Each migrated team is read once through `teams/{id}/channels/getAllMessages`
 (and each migrated chat through one member's `chats/getAllMessages`), paged
 at `$top=50`; every planned message must be there exactly once, at its
 `createdDateTime`, with the same body, author, thread root, inline image
-bytes and attachments. The client passed in should cap the tenant's export
-rate (`export_limiter`), like the export command's does.
+bytes and attachments. Then the plan's ledger is compared with what landed
+(`source.py`): every source record has a fate, every planned one is in
+Teams, and every reply is under what its source root became. The client
+passed in should cap the tenant's export rate (`export_limiter`), like the
+export command's does.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from migrator.graph import AuthenticationError, GraphClient, GraphError, PaymentRequiredError
 from migrator.journal import Journal
+from migrator.ledger import LEDGER, read_ledger
 from migrator.limits import EXPORT_MAX_TOP
 from migrator.plan import Manifest, PlannedConversation, read_lines
 from migrator.stages.export.archive import ArchiveError, Message, conversation_of
@@ -26,6 +30,7 @@ from migrator.stages.export.billing import explain
 from migrator.stages.export.outcome import Target
 from migrator.stages.verify.compare import Evidence, check_conversation
 from migrator.stages.verify.outcome import ConversationCheck, Finding, VerifyOutcome
+from migrator.stages.verify.source import check_sources, read_counts
 
 __all__ = ["VerifyOptions", "VerifyOutcome", "verify"]
 
@@ -52,12 +57,18 @@ def verify(
     before, started = client.stats.snapshot(), time.monotonic()
     work = _plan_work(manifest, journal)
     scopes = list(dict.fromkeys(w.scope for w in work if w.scope is not None))
+    landed: dict[str, Message] = {}  # plan key -> the Teams message it matched, over every conversation
     with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="verify") as pool:
         fetched = dict(zip(scopes, pool.map(lambda scope: _read(client, scope, options.model), scopes), strict=True))
         compare = _comparer(client, journal, Path(plan_dir), fetched)
-        list(pool.map(compare, work))
+        for matched in pool.map(compare, work):
+            landed.update(matched)
+    sources = None
+    if (Path(plan_dir) / LEDGER).is_file():  # plans written before the ledger existed are compared with the plan only
+        sources = check_sources(read_ledger(Path(plan_dir)), landed, read_counts(Path(plan_dir)))
     after = client.stats.snapshot()
     return VerifyOutcome(
+        sources=sources,
         conversations=[w.check for w in work],
         requests=after["requests"] - before["requests"],
         throttled=after["throttled"] - before["throttled"],
@@ -106,20 +117,20 @@ def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, li
 
 def _comparer(
     client: GraphClient, journal: Journal, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
-) -> Callable[[_Work], None]:
-    def compare(item: _Work) -> None:
+) -> Callable[[_Work], dict[str, Message]]:
+    def compare(item: _Work) -> dict[str, Message]:
         if item.scope is None or item.check.graph_id is None:  # a scope is set only for a conversation with an id
             item.check.missing = [_never_created(item.check, line) for line in read_lines(plan_dir, item.conversation)]
             item.check.expected = len(item.check.missing)
-            return
+            return {}
         found = fetched[item.scope]
         if isinstance(found, str):
             item.check.error = f"could not read {item.scope.kind} {item.scope.id}: {found}"
             log.warning("%s: %s", item.check.key, item.check.error)
-            return
+            return {}
         key = item.conversation.key
         evidence = Evidence(posted=journal.posted(key), uploads=journal.uploads(key), failures=journal.failures(key))
-        check_conversation(
+        return check_conversation(
             client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence
         )
 

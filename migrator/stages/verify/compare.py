@@ -63,8 +63,9 @@ def normalise_html(content: str, content_type: str = "html") -> str:
 
 def check_conversation(
     client: GraphClient, check: ConversationCheck, lines: Iterable[Message], exported: list[Message], evidence: Evidence
-) -> None:
-    """Fill `check` with missing, duplicated, mismatched and unexpected messages."""
+) -> dict[str, Message]:
+    """Fill `check` with missing, duplicated, mismatched and unexpected messages; returns the Teams message each
+    planned key matched (what the comparison with the source reads)."""
     at: dict[int, list[Message]] = {}
     for message in exported:
         at.setdefault(parse_ms(message["createdDateTime"]), []).append(message)
@@ -106,6 +107,7 @@ def check_conversation(
                         "in Teams but not in the plan (posted after the migration?)",
                     )
                 )
+    return {line["key"]: match for line, match in pending}
 
 
 def _finding(check: ConversationCheck, line: Message, messages: list[Message], detail: str) -> Finding:

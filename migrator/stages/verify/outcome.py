@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from migrator.stages.outcome import GraphCounts, total
+from migrator.stages.verify.source import SourceCheck
 
 PROBLEMS = ("missing", "duplicated", "mismatched")
 
@@ -44,10 +45,16 @@ class ConversationCheck:
 @dataclass
 class VerifyOutcome(GraphCounts):
     conversations: list[ConversationCheck] = field(default_factory=list)
+    sources: list[SourceCheck] | None = None  # the ledger compared with Teams; None for a plan without a ledger
+
+    @property
+    def unaccounted(self) -> int:
+        return sum(len(s.unaccounted) for s in self.sources or [])
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.conversations)
+        """Clean: every planned message landed as planned, and no source record is unaccounted."""
+        return all(c.ok for c in self.conversations) and self.unaccounted == 0
 
     def count(self, name: str) -> int:
         return sum(len(getattr(c, name)) for c in self.conversations)
@@ -69,6 +76,8 @@ class VerifyOutcome(GraphCounts):
             "images": self.total("images"),
             "errors": [{"conversation": c.key, "error": c.error} for c in self.conversations if c.error],
             "conversations": [dict(asdict(c), ok=c.ok) for c in self.conversations],
+            "unaccounted": self.unaccounted if self.sources is not None else None,
+            "sources": [asdict(s) for s in self.sources] if self.sources is not None else None,
             "requests": self.requests,
             "throttled": self.throttled,
             "seconds": round(self.seconds, 3),
@@ -76,11 +85,16 @@ class VerifyOutcome(GraphCounts):
 
     def summary(self) -> str:
         errors = sum(1 for c in self.conversations if c.error)
+        source = (
+            f"{sum(s.records for s in self.sources):,} source records, {self.unaccounted:,} unaccounted"
+            if self.sources is not None
+            else "no ledger, so not compared with the source"
+        )
         return (
             f"verify: {len(self.conversations)} conversations, {self.total('expected'):,} messages expected, "
             f"{self.total('found'):,} found, {self.count('missing'):,} missing, {self.count('duplicated'):,} "
             "duplicated, "
             f"{self.count('mismatched'):,} mismatched, {self.count('unexpected'):,} unexpected, "
-            f"{errors} not readable; {self.total('images'):,} images compared; "
+            f"{errors} not readable; {source}; {self.total('images'):,} images compared; "
             f"{self.requests:,} requests ({self.throttled:,} throttled) in {self.seconds:.1f} s"
         )
