@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from conftest import DEFAULT_CONFIG, tenant_env
 from migrator.cli import app
 from migrator.emulator.directory import SAMPLE_DIRECTORY
+from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.runner import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,3 +187,25 @@ def test_keep_leaves_the_canary_and_no_canary_skips_it(sample_env, tmp_path: Pat
     assert len(team) == 1 and team[0]["displayName"].startswith("teams-migrator preflight ")
     skipped = run("preflight", "--mappings", MAPPINGS, "--no-canary", "--out", tmp_path / "skipped")
     assert skipped.exit_code == 0 and statuses(tmp_path / "skipped")["canary migration"] == "skipped"
+
+
+def test_a_fault_aimed_at_a_route_in_the_spec_fails_the_canary_at_that_step(sample_env, tmp_path: Path) -> None:
+    sample_env.operator("faults", {"spec": "400@POST /teams/*/completeMigration"})
+    assert sample_env.operator("faults")["refuse"][0]["status"] == 400
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    assert canary["facts"]["failed_at"] == "complete the channel and the team" and canary["code"] == "BadRequest"
+    assert canary["facts"]["deleted"] == canary["facts"]["team_id"]
+
+
+def test_route_aimed_faults_parse_beside_the_probabilities() -> None:
+    faults = Faults.parse("503:0.1,500@POST /teams/*/completeMigration")
+    assert faults.rates == {"503": 0.1}
+    refusal = faults.refusal("POST", "/teams/abc/completeMigration", b"")
+    assert refusal is not None and (refusal.status, refusal.code) == (500, "InternalServerError")
+    assert faults.refusal("POST", "/teams/abc/channels/def/completeMigration", b"") is None
+    with pytest.raises(FaultSpecError, match="STATUS@METHOD PATH"):
+        Faults.parse("500@/teams")
+    with pytest.raises(FaultSpecError, match="400-599"):
+        Faults.parse("302@GET /teams")
