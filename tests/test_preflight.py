@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
 from conftest import DEFAULT_CONFIG, tenant_env
@@ -14,6 +15,7 @@ from migrator.cli import app
 from migrator.emulator.directory import SAMPLE_DIRECTORY
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.runner import EmulatorProcess
+from test_report_chromium import chromium, headless
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "slack"
@@ -66,6 +68,7 @@ def test_the_export_only_app_fails_with_exactly_the_missing_permissions(tenant, 
     result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
     assert result.exit_code == 1, result.output
     consent = report(tmp_path / "pf")["steps"][0]
+    html = tmp_path / "pf" / "preflight.html"
     assert consent["status"] == "failed"
     assert consent["facts"]["missing_by_stage"] == {
         "import": ["Channel.Create or Teamwork.Migrate.All", "Teamwork.Migrate.All"],
@@ -77,6 +80,11 @@ def test_the_export_only_app_fails_with_exactly_the_missing_permissions(tenant, 
         "chats": ["Chat.Create or Chat.ReadWrite.All or Teamwork.Migrate.All", "Teamwork.Migrate.All"],
         "reset": ["Directory.ReadWrite.All or Group.ReadWrite.All"],
     }
+    dom = BeautifulSoup(headless(chromium(), tmp_path / "profile", "--dump-dom", html.as_uri()).stdout, "html.parser")
+    shown = [h2.get_text(" ", strip=True) for h2 in dom.find_all("h2")]
+    assert shown == [f"{n}. {s['name']}: {s['status']}" for n, s in enumerate(report(tmp_path / "pf")["steps"], 1)]
+    listed = [li.get_text() for li in dom.select("#step-1 ul.problems li")]
+    assert listed == consent["details"] and listed  # every missing permission on the page, in a real browser
     url = f"{tenant['MIGRATOR_LOGIN_URL']}/{tenant['MIGRATOR_TENANT_ID']}/adminconsent?client_id={READER_ID}"
     assert consent["facts"]["consent_url"] == url and url in result.output
     assert "import: POST /teams/{team}/completeMigration needs one of Teamwork.Migrate.All" in result.output
