@@ -217,3 +217,16 @@ def test_route_aimed_faults_parse_beside_the_probabilities() -> None:
         Faults.parse("500@/teams")
     with pytest.raises(FaultSpecError, match="400-599"):
         Faults.parse("302@GET /teams")
+
+
+def test_the_canary_chat_is_migrated_read_back_and_said_to_stay(sample_env, tmp_path: Path) -> None:
+    result = run("preflight", "--mappings", MAPPINGS, "--canary-chat", "--out", tmp_path / "pf")
+    assert result.exit_code == 0, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    chats = [
+        c for c in sample_env.operator("dump")["chats"] if c.get("topic", "").startswith("teams-migrator preflight")
+    ]
+    assert (
+        len(chats) == 1 and canary["facts"]["chat_stays"] == f"chat {chats[0]['id']} stays: Graph cannot delete a chat"
+    )
+    assert sample_env.operator("dump")["teams"] == []

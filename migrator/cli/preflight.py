@@ -23,6 +23,9 @@ def preflight(
     ] = None,
     no_canary: Annotated[bool, typer.Option("--no-canary", help="Skip the canary migration.")] = False,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the canary team instead of deleting it.")] = False,
+    canary_chat: Annotated[
+        bool, typer.Option("--canary-chat", help="Also migrate a group chat into the tenant: it cannot be deleted.")
+    ] = False,
     directory: EmulatorDirectory = None,
 ) -> None:
     """Check that the tenant of the MIGRATOR_* variables (else the embedded emulator) accepts the migration: exit 0
@@ -39,7 +42,7 @@ def preflight(
         model = model.upper() if model else None
         if model is not None and model not in MODELS:
             raise OptionError(f"--model {model!r}: use A or B, or leave it out for evaluation mode")
-        options = PreflightOptions(mappings, plan, model, canary=not no_canary, keep=keep)
+        options = PreflightOptions(mappings, plan, model, canary=not no_canary, keep=keep, canary_chat=canary_chat)
         read_inputs(options)
         with graph_target(out / "emulator", directory) as target, GraphClient(target.config) as client:
             typer.echo(f"preflight: checking {target.description}")

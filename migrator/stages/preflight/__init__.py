@@ -18,7 +18,7 @@ from pathlib import Path
 from migrator.graph import AuthenticationError, GraphClient, GraphConfig, GraphError
 from migrator.mapping.model import MappingError
 from migrator.mapping.reading import load_all
-from migrator.plan import Manifest
+from migrator.plan import Manifest, PlannedMember
 from migrator.stages.preflight import checks
 from migrator.stages.preflight.canary import Canary, CanaryPeople
 from migrator.stages.preflight.outcome import PreflightOutcome, Step
@@ -31,6 +31,7 @@ class PreflightOptions:
     model: str | None = None
     canary: bool = True
     keep: bool = False
+    canary_chat: bool = False
 
 
 def read_inputs(options: PreflightOptions) -> None:
@@ -52,10 +53,15 @@ def preflight(config: GraphConfig, client: GraphClient, options: PreflightOption
     first = next((row for row in files.rows if row.action == "map" and row.entra_id), None)
     account = files.mappings.fallback_id or (first.entra_id if first else None)
     poster = files.mappings.fallback or (first.source_name if first else "")
+    others = tuple(
+        PlannedMember(row.entra_id, row.source_name)
+        for row in files.rows
+        if row.action == "map" and row.entra_id and row.entra_id != account
+    )[:2]
     runs: list[tuple[str, Callable[[Step], None]]] = [
         ("directory", lambda step: checks.directory(client, files, step)),
         ("export licence", lambda step: checks.licence(client, account, options.model, step)),
-        ("canary migration", lambda step: _canary(client, options, account, poster, step)),
+        ("canary migration", lambda step: _canary(client, options, CanaryPeople(account or "", poster, others), step)),
     ]
     for title, run in runs:
         with _step(outcome, title) as step:
@@ -71,13 +77,13 @@ def preflight(config: GraphConfig, client: GraphClient, options: PreflightOption
     return outcome
 
 
-def _canary(client: GraphClient, options: PreflightOptions, account: str | None, name: str, step: Step) -> None:
+def _canary(client: GraphClient, options: PreflightOptions, people: CanaryPeople, step: Step) -> None:
     if not options.canary:
         step.skip("--no-canary")
-    elif account is None:
+    elif not people.account:
         step.skip("no fallback account or mapped person to post as")
     else:
-        Canary(client, CanaryPeople(account, name), options.model, options.keep).run(step)
+        Canary(client, people, options.model, options.keep, options.canary_chat).run(step)
 
 
 @contextmanager

@@ -43,14 +43,16 @@ class CanaryError(Exception):
 class CanaryPeople:
     account: str  # the migration account: posts, and is added as the team's owner
     name: str
+    chat_with: tuple[PlannedMember, ...] = ()  # two mapped people for the canary chat (`--canary-chat`)
 
 
 class Canary:
-    def __init__(self, client: GraphClient, people: CanaryPeople, model: str | None, keep: bool) -> None:
+    def __init__(self, client: GraphClient, people: CanaryPeople, model: str | None, keep: bool, chat: bool) -> None:
         self.client = client
         self.people = people
         self.model = model
         self.keep = keep
+        self.chat = chat
         started = now_ms()
         self.created = started - DAY_MS  # back-dated, as every migrated team is
         stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(started / 1000))
@@ -85,7 +87,10 @@ class Canary:
                 if refused:
                     raise CanaryError("; ".join(refused))
                 doing = "read the messages back"
-                self._read_back(team_id)
+                self._read_back(f"/teams/{team_id}/channels/getAllMessages")
+                if self.chat:
+                    doing = "migrate the canary chat"
+                    self._chat(provision, step)
             except (GraphError, CanaryError) as error:
                 step.fail(f"canary: could not {doing}: {error}", error if isinstance(error, GraphError) else None)
                 step.facts["failed_at"] = doing
@@ -129,12 +134,31 @@ class Canary:
         self.sent[message_id] = created
         return message_id
 
-    def _read_back(self, team_id: str) -> None:
+    def _chat(self, provision: Provisioner, step: Step) -> None:
+        """A group chat of the migration account and two mapped people with one message. Graph cannot delete a
+        chat, so it stays; the report says so."""
+        if len(self.people.chat_with) < 2:
+            raise CanaryError("the canary chat needs two mapped people besides the migration account")
+        members = [PlannedMember(self.people.account, self.people.name), *self.people.chat_with[:2]]
+        chat = PlannedConversation(
+            key="preflight-canary/chat",
+            display_name=self.team.display_name,
+            file="",
+            created=format_ms(self.created + 1000),
+            membership="group",
+            members=members,
+        )
+        chat_id = provision.chat(chat)
+        step.facts["chat_stays"] = f"chat {chat_id} stays: Graph cannot delete a chat"
+        self.sent.clear()
+        self._post(f"/chats/{chat_id}/messages", "<p>preflight canary: chat</p>")
+        provision.complete_chat(chat_id)
+        self._read_back(f"/users/{self.people.account}/chats/getAllMessages")
+
+    def _read_back(self, collection: str) -> None:
+        """Every message sent is read back through the export API, at its time."""
         params = {"model": self.model} if self.model else None
-        read = {
-            str(m.get("id")): m
-            for m in self.client.paginate(f"/teams/{team_id}/channels/getAllMessages", params=params)
-        }
+        read = {str(m.get("id")): m for m in self.client.paginate(collection, params=params)}
         missing = [i for i in self.sent if i not in read]
         moved = [i for i in self.sent if i in read and parse_ms(read[i]["createdDateTime"]) != parse_ms(self.sent[i])]
         if missing or moved:
