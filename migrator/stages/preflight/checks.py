@@ -49,7 +49,8 @@ def credentials(config: GraphConfig, step: Step) -> None:
 
 
 def directory(client: GraphClient, files: MappingFiles, step: Step) -> None:
-    """Every mapped person and the fallback account exist, are enabled and hold the id the mapping gives them."""
+    """Every mapped person and the fallback account exist, are enabled and hold the id the mapping gives them
+    (graph-contract.md#directory-look-ups)."""
     mappings = files.mappings
     wanted = {row.entra_id: row for row in files.rows if row.action == "map" and row.entra_id}
     ids = list(wanted) + ([mappings.fallback_id] if mappings.fallback_id and mappings.fallback_id not in wanted else [])
