@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from migrator.graph import AuthenticationError, GraphClient, GraphConfig, GraphError
-from migrator.mapping.model import MappingError
+from migrator.mapping.model import MappingError, MappingFiles
 from migrator.mapping.reading import load_all
 from migrator.plan import Manifest, PlannedMember
 from migrator.stages.preflight import checks
@@ -34,18 +34,18 @@ class PreflightOptions:
     canary_chat: bool = False
 
 
-def read_inputs(options: PreflightOptions) -> None:
+def read_inputs(options: PreflightOptions) -> MappingFiles:
     """Bad input stops before any request (exit 2): unreadable mappings, no plan at --plan."""
     files = load_all(options.mappings)
     if files.problems:
         raise MappingError("the mapping files have problems:\n" + "\n".join(f"  {p}" for p in files.problems))
     if options.plan is not None:
         Manifest.read(options.plan)
+    return files
 
 
 def preflight(config: GraphConfig, client: GraphClient, options: PreflightOptions, target: str) -> PreflightOutcome:
-    read_inputs(options)
-    files = load_all(options.mappings)
+    files = read_inputs(options)
     outcome = PreflightOutcome(target=target, started=datetime.now(UTC).isoformat(timespec="seconds"))
     with _step(outcome, "credentials and consent") as step:
         checks.credentials(config, step)

@@ -36,7 +36,8 @@ FILE_TEXT = b"teams-migrator preflight canary file\n"
 
 
 class CanaryError(Exception):
-    """A canary step Graph refused or answered wrongly; carries the step's name."""
+    """Graph accepted a canary step but did not do it (a member refused, a message not read back); recorded as the
+    step's failure, never raised out of preflight."""
 
 
 @dataclass(frozen=True)
