@@ -20,7 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from migrator.inventory import ChannelEntry, Estimate, Integrations, Inventory, UserCounts, UserLists
+from migrator.critical import chain_requests
+from migrator.inventory import (
+    ChannelEntry,
+    Estimate,
+    Integrations,
+    Inventory,
+    UserCounts,
+    UserLists,
+    WorkspaceEntry,
+)
 from migrator.limits import (
     CHANNEL_RPS,
     MAX_BODY_BYTES,
@@ -38,11 +47,11 @@ from migrator.mapping import (
     chat_fallback_reason,
     check_against,
     conversation_label,
-    draft_mappings,
+    draft_source,
     load_all,
-    messages_in,
     resolve_targets,
 )
+from migrator.mapping.workspaces import listed_by, posted_in, workspace_label
 from migrator.model import (
     FROM_FETCH,
     MISSING_FILE,
@@ -59,7 +68,6 @@ from migrator.model import (
 from migrator.reports.analyse import write
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
-from migrator.sources.products import product
 
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
 _DAY_US = 86_400 * 1_000_000
@@ -331,18 +339,26 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     channels: list[ChannelEntry] = []
     issues: Counter[str] = Counter()  # summed over conversations, which are not kept
     targets: Counter[tuple[str, str]] = Counter()  # requests per target channel
+    private: set[tuple[str, str]] = set()  # the targets that are private channels
     for conv in conversations:
         tally = _Tally()
+        posts: Counter[str] = Counter()  # an org-level conversation's messages per workspace they were posted in
+        org_level = bool(source.workspaces) and not conv.workspace
         for message in source.messages(conv):
             root_us = message.us if not message.is_reply else _root_micros(message)
             tally.add(message, root_us, estimate_html_bytes(message))
             features.add(message)
+            if org_level and (workspace := posted_in(message)):
+                posts[workspace] += 1
         timeline = tally.timeline()
         threads = timeline.pop("threads")
         entry = _channel_entry(source, conv, tally, threads, destination(mappings, conv, user_rows, source.users))
+        entry["workspace"] = workspace_label(conv, posts, source.workspaces)
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
+            if route.kind == PRIVATE_CHANNEL:
+                private.add(route.target)
         elif entry["goes_to"] == "chat" and tally.messages:
             targets[("", conv.id)] += tally.requests  # a chat: no team; its files are linked, not uploaded
         channels.append(entry)
@@ -359,6 +375,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         if source.fetched
         else None,
         "workspace": {"id": source.workspace.id, "name": source.workspace.name},
+        "workspaces": _workspace_entries(source, conversations, channels),
         "channels": channels,
         "users": _user_counts(source),
         "totals": {
@@ -409,7 +426,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
         "messages_per_month": features.months(),
         "user_lists": _user_lists(source, user_rows),
-        "estimate": _estimate(targets, mappings, source, user_rows),
+        "estimate": _estimate(targets, private, mappings, source, user_rows),
         "mappings": str(mappings.path) if user_rows is not None else None,
         "mapping_problems": [str(p) for p in files.problems] if files else [],
         "mapping_notes": [str(n) for n in files.notes] if files else [],
@@ -443,7 +460,34 @@ def _channel_entry(
         "files": tally.files,
         "first": micros_to_iso(tally.first) if tally.first is not None else None,
         "last": micros_to_iso(tally.last) if tally.last is not None else None,
+        "workspace": "",
     }
+
+
+def _workspace_entries(
+    source: Source, conversations: list[Conversation], channels: list[ChannelEntry]
+) -> list[WorkspaceEntry]:
+    """Per workspace of an export of several, then for the organisation's own conversations: conversations,
+    messages, people (none for an export of one workspace)."""
+    if not source.workspaces:
+        return []
+    messages = {entry["id"]: entry["messages"] for entry in channels}
+    levels = [(w, "workspace", listed_by(w, source.users.values())) for w in source.workspaces]
+    levels.append((source.workspace, "organisation", list(source.users)))
+    rows: list[WorkspaceEntry] = []
+    for space, level, people in levels:
+        own = [c.id for c in conversations if c.workspace == (space.id if level == "workspace" else "")]
+        rows.append(
+            {
+                "id": space.id,
+                "name": space.name,
+                "level": level,
+                "conversations": len(own),
+                "messages": sum(messages[c] for c in own),
+                "people": len(people),
+            }
+        )
+    return rows
 
 
 def _integrations(logs: list[dict[str, Any]]) -> Integrations:
@@ -479,11 +523,13 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> UserList
 
 def _estimate(
     targets: Mapping[tuple[str, str], int],
+    private: set[tuple[str, str]],
     mappings: ResolvedMappings,
     source: Source,
     user_rows: list[UserMapping] | None,
 ) -> Estimate:
-    """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
+    """Import time: the critical path (migrator.critical: per team its largest standard channel then its
+    largest private one, per chat itself) at CHANNEL_RPS, all within the tenant-wide rate.
 
     Per channel or chat: create (with startMigration), the message posts (split
     parts included), file uploads, complete. Per team: create, complete, one
@@ -502,13 +548,25 @@ def _estimate(
     )
     total = sum(per_channel.values()) + team_requests
     slowest = max(per_channel.values(), default=0)
-    seconds = max(slowest / CHANNEL_RPS, total / TENANT_RPS)
+    chains = {
+        target[0] or target[1]: chain_requests(
+            [n for t, n in per_channel.items() if t[0] == target[0] and t not in private],
+            [n for t, n in per_channel.items() if t[0] == target[0] and t in private],
+        )
+        if target[0]
+        else per_channel[target]
+        for target in per_channel
+    }
+    decisive = max(chains, key=lambda name: chains[name], default="")
+    seconds = max(chains.get(decisive, 0) / CHANNEL_RPS, total / TENANT_RPS)
     return {
         "requests": total,
         "target_channels": sum(1 for team, _ in per_channel if team),
         "target_chats": sum(1 for team, _ in per_channel if not team),
         "target_teams": len(used_teams),
         "slowest_channel_requests": slowest,
+        "critical_path_requests": chains.get(decisive, 0),
+        "critical_path": decisive,
         "channel_rps": CHANNEL_RPS,
         "tenant_rps": TENANT_RPS,
         "seconds": math.ceil(seconds),
@@ -523,15 +581,7 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
     otherwise the draft `map` would write (and no files)."""
     conversations = source.conversations()
     if path is None:
-        made_by = product(source.kind)
-        draft = draft_mappings(
-            Path("mappings") / MIGRATION_FILE,
-            source.workspace,
-            conversations,
-            None,
-            product=made_by,
-            activity=messages_in(source),
-        )
+        draft = draft_source(Path("mappings") / MIGRATION_FILE, source, None)
         return resolve_targets(draft, conversations), None
     files = load_all(path)
     resolved = resolve_targets(files.mappings, conversations)
@@ -591,8 +641,21 @@ def summary(inventory: Inventory) -> str:
             if repaired
             else ""
         ),
+        *(
+            ["per workspace: " + "; ".join(_workspace_line(w) for w in inventory["workspaces"])]
+            if inventory["workspaces"]
+            else []
+        ),
         "destinations: "
         + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]
     return "\n".join(lines)
+
+
+def _workspace_line(row: WorkspaceEntry) -> str:
+    what = "the organisation's own" if row["level"] == "organisation" else "workspace"
+    return (
+        f"{row['name']} ({what}): {row['conversations']} conversations, {row['messages']:,} messages, "
+        f"{row['people']} people"
+    )
