@@ -12,9 +12,13 @@ from typer.testing import CliRunner
 
 from conftest import DEFAULT_CONFIG, tenant_env
 from migrator.cli import app
+from migrator.critical import critical_path, planned_requests
 from migrator.emulator.directory import SAMPLE_DIRECTORY
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.runner import EmulatorProcess
+from migrator.plan import Manifest
+from migrator.stages.preflight import checks
+from migrator.stages.preflight.outcome import Step
 from test_report_chromium import chromium, headless
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +58,12 @@ def test_the_sample_passes_on_the_embedded_emulator_and_the_plan_is_sized(no_cre
     capacity = report(tmp_path / "pf")["steps"][4]["facts"]
     manifest = json.loads((tmp_path / "plan" / "manifest.json").read_text(encoding="utf-8"))
     assert capacity["conversations"] == sum(len(t["channels"]) for t in manifest["teams"]) + len(manifest["chats"])
-    assert capacity["requests"] > capacity["conversations"]
-    assert "critical path" in result.output and "not computed" in result.output
+    plan = Manifest.read(tmp_path / "plan")
+    path = critical_path(plan.teams, plan.chats)
+    assert capacity["critical_path_seconds"] == round(path.seconds, 1) > 0
+    assert capacity["requests"] == sum(planned_requests(c) for _, c in plan.conversations()) > capacity["conversations"]
+    assert capacity["app_registrations_that_would_shorten_it"] == 0  # the sample is far below one app's budget
+    assert f"critical path {path.seconds:,.0f} s" in result.output
     html = (tmp_path / "pf" / "preflight.html").read_text(encoding="utf-8")
     assert "Preflight: ready" in html and "http" not in html.split("</head>")[1].replace(
         "https://127.0.0.1", ""
@@ -230,3 +238,17 @@ def test_the_canary_chat_is_migrated_read_back_and_said_to_stay(sample_env, tmp_
         len(chats) == 1 and canary["facts"]["chat_stays"] == f"chat {chats[0]['id']} stays: Graph cannot delete a chat"
     )
     assert sample_env.operator("dump")["teams"] == []
+
+
+def test_a_plan_the_budget_bounds_names_the_app_registrations_that_would_shorten_it(
+    no_credentials, monkeypatch, tmp_path: Path
+) -> None:
+    assert run("transform", SAMPLE, "--mappings", MAPPINGS, "--out", tmp_path / "plan").exit_code == 0
+    plan = Manifest.read(tmp_path / "plan")
+    path, requests = critical_path(plan.teams, plan.chats), sum(planned_requests(c) for _, c in plan.conversations())
+    budget = requests / path.seconds / 3.5  # one app would need 3.5 times the critical path: 4 apps bring it back
+    monkeypatch.setattr(checks, "IMPORT_BUDGET_RPS", budget)
+    step = Step("capacity")
+    checks.capacity(tmp_path / "plan", step)
+    assert step.facts["app_registrations_that_would_shorten_it"] == 3
+    assert "3 more app registrations would bring the load to its critical path" in step.reason

@@ -11,11 +11,12 @@ from typing import Any
 
 import jwt
 
+from migrator.critical import critical_path, planned_requests
 from migrator.graph import GraphClient, GraphConfig, GraphError, PaymentRequiredError, TokenProvider
-from migrator.limits import CHANNEL_RPS
+from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 from migrator.mapping.model import MappingFiles
 from migrator.permissions import unmet
-from migrator.plan import Manifest, read_lines
+from migrator.plan import Manifest
 from migrator.stages.export.billing import explain
 from migrator.stages.load.accounts import find_users
 from migrator.stages.preflight.outcome import Step
@@ -98,22 +99,30 @@ def licence(client: GraphClient, user_id: str | None, model: str | None, step: S
 
 
 def capacity(plan_dir: Path, step: Step) -> None:
-    """Requests and conversations of the plan, and the longest conversation at 5 requests/s (a lower bound)."""
+    """The plan's requests and conversations, its critical path at 5 requests/s per conversation
+    (`migrator/critical.py`, what load schedules by), and the tenant's import budget per app registration: when the
+    budget, not the critical path, bounds the load, more app registrations would shorten it."""
     manifest = Manifest.read(plan_dir)
-    sizes = [sum(1 for _ in read_lines(plan_dir, conv)) for _, conv in manifest.conversations()]
-    longest = max(sizes, default=0)
+    conversations = [conv for _, conv in manifest.conversations()]
+    requests = sum(planned_requests(conv) for conv in conversations)
+    path = critical_path(manifest.teams, manifest.chats)
+    budget_seconds = requests / IMPORT_BUDGET_RPS
+    apps = max(1, math.ceil(budget_seconds / path.seconds)) if path.seconds else 1
+    longest = path.longest
     step.facts.update(
-        requests=sum(sizes),
-        conversations=len(sizes),
-        teams=len(manifest.teams),
-        longest_conversation_requests=longest,
-        longest_conversation_seconds=math.ceil(longest / CHANNEL_RPS),
+        requests=requests,
+        conversations=len(conversations),
+        critical_path_seconds=round(path.seconds, 1),
+        critical_chain=longest.name if longest else None,
+        budget_requests_per_second=IMPORT_BUDGET_RPS,
+        budget_seconds=round(budget_seconds, 1),
+        app_registrations_that_would_shorten_it=apps - 1,
     )
     step.reason = (
-        f"{sum(sizes):,} import requests in {len(sizes):,} conversations; the longest takes at least "
-        f"{math.ceil(longest / CHANNEL_RPS):,} s at {CHANNEL_RPS:g} requests/s. The critical path (teams, channels, "
-        "completion and members around the imports), the tenant's budget and the app registrations that would "
-        "shorten it are not computed by this version"
+        f"{requests:,} requests in {len(conversations):,} conversations; critical path {path.seconds:,.0f} s at "
+        f"{CHANNEL_RPS:g} requests/s per conversation ({longest.name if longest else 'nothing'}); the tenant's budget "
+        f"of {IMPORT_BUDGET_RPS:,.0f} requests/s per app needs {budget_seconds:,.0f} s"
+        + (f"; {apps - 1} more app registrations would bring the load to its critical path" if apps > 1 else "")
     )
 
 
