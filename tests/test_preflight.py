@@ -221,6 +221,13 @@ def test_route_aimed_faults_parse_beside_the_probabilities() -> None:
     refusal = faults.refusal("POST", "/teams/abc/completeMigration", b"")
     assert refusal is not None and (refusal.status, refusal.code) == (500, "InternalServerError")
     assert faults.refusal("POST", "/teams/abc/channels/def/completeMigration", b"") is None
+    second = Faults.parse("400@POST /teams/*/channels/*/messages#2")
+    assert [second.refusal("POST", "/teams/t/channels/c/messages", b"") is not None for _ in range(4)] == [
+        False,
+        True,
+        False,
+        False,
+    ]
     with pytest.raises(FaultSpecError, match="STATUS@METHOD PATH"):
         Faults.parse("500@/teams")
     with pytest.raises(FaultSpecError, match="400-599"):
@@ -252,3 +259,14 @@ def test_a_plan_the_budget_bounds_names_the_app_registrations_that_would_shorten
     checks.capacity(tmp_path / "plan", step)
     assert step.facts["app_registrations_that_would_shorten_it"] == 3
     assert "3 more app registrations would bring the load to its critical path" in step.reason
+
+
+@pytest.mark.parametrize("nth", [2, 3], ids=["the inline image", "the file"])
+def test_the_nth_message_refused_fails_the_canary_and_cleans_up(sample_env, tmp_path: Path, nth: int) -> None:
+    sample_env.operator("faults", {"spec": f"400@POST /teams/*/channels/*/messages#{nth}"})
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    assert canary["facts"]["failed_at"] == "import the messages" and canary["code"] == "BadRequest"
+    assert canary["facts"]["deleted"] == canary["facts"]["team_id"]
+    assert sample_env.operator("dump")["teams"] == []

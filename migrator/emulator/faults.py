@@ -28,7 +28,7 @@ from typing import Any
 from migrator.errors import InputError
 
 _LATENCY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
-_AIMED = re.compile(r"^(\d{3})@([A-Za-z]+)\s+(/\S*)$")
+_AIMED = re.compile(r"^(\d{3})@([A-Za-z]+)\s+(/[^\s#]*)(?:#(\d+))?$")
 _CODES = {
     400: "BadRequest",
     403: "Forbidden",
@@ -56,6 +56,7 @@ class Refusal:
     status: int = 400
     code: str = "BadRequest"
     message: str = "Refused for good by an emulator refuse rule."
+    nth: int = 0  # only the Nth matching call (1 = the first), when set; every one otherwise
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Refusal:
@@ -74,14 +75,16 @@ class Refusal:
 
     @classmethod
     def aimed(cls, item: str) -> Refusal:
-        """A `--faults` item aimed at a route, `500@POST /teams/*/completeMigration`: every such call answered so."""
+        """A `--faults` item aimed at a route, `500@POST /teams/*/completeMigration`: every such call answered so;
+        with `#N` after the path, only the Nth such call."""
         match = _AIMED.match(item)
         if not match:
             raise FaultSpecError(f"fault {item!r}: a route-aimed fault is STATUS@METHOD PATH, e.g. 500@POST /teams")
         status = int(match.group(1))
         if not 400 <= status <= 599:
             raise FaultSpecError(f"fault {item!r}: the status must be 400-599")
-        return cls(match.group(3), match.group(2).upper(), status=status, code=_CODES.get(status, "Error"))
+        nth = int(match.group(4) or 0)
+        return cls(match.group(3), match.group(2).upper(), status=status, code=_CODES.get(status, "Error"), nth=nth)
 
     def refuses(self, method: str, path: str, body: bytes) -> bool:
         if method.upper() != self.method.upper() or not _same_segments(path, self.path):
@@ -111,6 +114,7 @@ class Faults:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._matched: dict[int, int] = {}  # refuse rule (by place) -> calls it matched, for `nth`
 
     @classmethod
     def parse(cls, spec: str, seed: int | None = None, refuse: list[Mapping[str, Any]] | None = None) -> Faults:
@@ -146,8 +150,14 @@ class Faults:
         )
 
     def refusal(self, method: str, path: str, body: bytes) -> Refusal | None:
-        """The rule that refuses this request for good, if any."""
-        return next((rule for rule in self.refusals if rule.refuses(method, path, body)), None)
+        """The rule that refuses this request, if any (a rule with `nth` refuses only its Nth matching call)."""
+        for place, rule in enumerate(self.refusals):
+            if not rule.refuses(method, path, body):
+                continue
+            self._matched[place] = self._matched.get(place, 0) + 1
+            if not rule.nth or self._matched[place] == rule.nth:
+                return rule
+        return None
 
     def draw(self) -> str | None:
         """The fault for this request, if any."""
