@@ -268,3 +268,20 @@ def test_an_org_level_channel_goes_where_most_was_posted(teams: list[str]) -> No
     assert belongs_to(posts, spaces) == (
         chosen.name if shared == 1 else f"shared by {shared} workspaces" if shared else ""
     )
+
+
+def test_files_of_a_workspace_folder_that_are_not_read_are_listed(tmp_path: Path) -> None:
+    root = shutil.copytree(GRID, tmp_path / "grid")
+    sales = root / "teams" / "Northwind Sales"
+    (sales / "canvases.json").write_text("[]")
+    (sales / "__uploads" / "F1").mkdir(parents=True)
+    (sales / "__uploads" / "F1" / "a.txt").write_text("x")
+    (sales / "notes.txt").write_text("x")
+    with SlackExport(root) as export:
+        ignored = {i.path: (i.reason, i.entries) for i in export.ignored}
+    top_only = "read only at the top of an org-wide export, not in a workspace's folder"
+    assert ignored == {
+        "teams/Northwind Sales/__uploads/": (top_only, 1),
+        "teams/Northwind Sales/canvases.json": (top_only, 1),
+        "teams/Northwind Sales/notes.txt": ("not part of the Slack export format", 1),
+    }

@@ -82,6 +82,7 @@ _CONVERSATION_FILES = (
 _TOP_LEVEL_READ = {"users.json", ORG_USERS, "integration_logs.json", "canvases.json", "team_info.json"} | {
     name for name, _, _ in _CONVERSATION_FILES
 }
+_WORKSPACE_READ = {"users.json"} | {name for name, _, _ in _CONVERSATION_FILES}  # in a Grid workspace's folder
 
 # Events rather than something a person wrote (Slack message subtypes).
 SYSTEM_SUBTYPES = frozenset(
@@ -549,23 +550,21 @@ class SlackExport(ExportReader):
         return [self._file(raw) for raw in entries if isinstance(raw, dict)]
 
     def _list_ignored(self, rel: list[str]) -> None:
-        """Everything no stage reads is listed, grouped by top-level entry."""
+        """Everything no stage reads is listed, grouped by top-level entry (by workspace folder in a Grid export)."""
         groups: dict[str, int] = defaultdict(int)
         for name in rel:
             if name in _TOP_LEVEL_READ or self._day_folder(name) or _is_upload(name) or self._refused_name(name):
                 continue
-            if self._grid and name.startswith(f"{TEAMS}/"):  # a workspace's own lists are read like the top's
+            if self._grid and name.startswith(f"{TEAMS}/"):
                 _, workspace, rest = name.split("/", 2)
-                if rest in _TOP_LEVEL_READ:
-                    continue
-                top, slash, _ = rest.partition("/")
-                groups[f"{TEAMS}/{workspace}/{top}{slash}"] += 1
+                if rest not in _WORKSPACE_READ:
+                    top, slash, _ = rest.partition("/")
+                    groups[f"{TEAMS}/{workspace}/{top}{slash}"] += 1
                 continue
             top, slash, _ = name.partition("/")
             groups[top + slash] += 1
         for path, count in sorted(groups.items()):
-            reason = "macOS archive metadata" if path.startswith("__MACOSX") else "not part of the Slack export format"
-            self.ignored.append(Ignored(path, reason, count))
+            self.ignored.append(Ignored(path, _unread_reason(path), count))
 
     # --- the Source interface -------------------------------------------
 
@@ -736,6 +735,15 @@ def _commenter(raw: dict[str, Any], subtype: str | None) -> str | None:
     if subtype != "file_comment" or not isinstance(comment, dict):
         return None
     return str_or_none(comment.get("user"))
+
+
+def _unread_reason(path: str) -> str:
+    """Why a file of the export is not read, for `ignored`."""
+    if path.startswith("__MACOSX"):
+        return "macOS archive metadata"
+    if path.startswith(f"{TEAMS}/") and path.split("/", 2)[2].rstrip("/") in _TOP_LEVEL_READ | {_UPLOADS}:
+        return "read only at the top of an org-wide export, not in a workspace's folder"
+    return "not part of the Slack export format"
 
 
 def _is_upload(name: str) -> bool:
