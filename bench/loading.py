@@ -8,16 +8,21 @@ after the run, so pacing is judged by the server, not by the client.
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.naive import naive_load
+from migrator.critical import critical_path
 from migrator.emulator.app import Limits
 from migrator.emulator.runner import EmulatorProcess
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.limits import CHANNEL_RPS
+from migrator.plan import Manifest
 from migrator.stages.load import LoadOptions, load
+from migrator.stages.load.estimate import estimate
+from migrator.stages.load.schedule import concurrency
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class LoadRun:
     channels: int
     seconds: float  # the whole load: provisioning, posting, completion, members
     posting_seconds: float  # first channel started → last channel finished
-    imports: int  # messages posted and files uploaded
+    imports: int  # messages posted, files uploaded, chat files shared
     failed: int
     throttled: int  # 429s the emulator sent
     peak_1s: int  # most requests one channel received in any one second
@@ -63,10 +68,66 @@ def run_ours(emulator: EmulatorProcess, plan_dir: Path, workers: int, per_channe
         channels=len(conversations),
         seconds=outcome.seconds,
         posting_seconds=span,
+        imports=outcome.total("posted") + outcome.total("uploads") + outcome.total("grants"),
+        failed=outcome.total("failed"),
+        throttled=stats["totals"]["throttled"],
+        peak_1s=stats["totals"]["peak_1s_max"],
+    )
+
+
+@dataclass(frozen=True)
+class MakespanRun:
+    """A load with no options, against the physical limit of its plan (migrator.critical)."""
+
+    conversations: int
+    seconds: float  # the whole load, as the consultant waits for it
+    limit: float  # the longest chain at 5 requests/s per conversation
+    estimate: float  # what `load --dry-run` says beforehand
+    decided_by: str  # the chain of the limit
+    imports: int
+    failed: int
+    throttled: int
+    peak_1s: int
+    cpu_ms_per_request: float  # the loader's own CPU (all its threads) per request the emulator received
+
+    @property
+    def ratio(self) -> float:
+        return self.limit / self.seconds
+
+    @property
+    def estimate_error(self) -> float:
+        return abs(self.estimate - self.seconds) / self.seconds
+
+
+def run_default(emulator: EmulatorProcess, plan_dir: Path) -> MakespanRun:
+    """`migrator load` as a new user runs it: default options, the client's default pacing."""
+    manifest = Manifest.read(plan_dir)
+    path = critical_path(manifest.teams, manifest.chats)
+    _, estimated, _ = estimate(manifest, manifest.teams, None, concurrency(None))
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch,
+        Journal(Path(scratch) / "journal.sqlite") as journal,
+        GraphClient(emulator.graph_config()) as client,
+    ):
+        journal.bind("bench")
+        cpu = time.process_time()
+        outcome = load(plan_dir, client, journal, LoadOptions())
+        cpu = time.process_time() - cpu
+    stats = emulator.operator("stats")
+    chain = path.longest
+    return MakespanRun(
+        conversations=len(outcome.conversations),
+        seconds=outcome.seconds,
+        limit=path.seconds,
+        estimate=estimated,
+        decided_by=f"{chain.name}: " + " then ".join(link[0] for link in (chain.first, chain.then) if link)
+        if chain
+        else "",
         imports=outcome.total("posted") + outcome.total("uploads"),
         failed=outcome.total("failed"),
         throttled=stats["totals"]["throttled"],
         peak_1s=stats["totals"]["peak_1s_max"],
+        cpu_ms_per_request=1000 * cpu / max(1, stats["totals"]["requests"]),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -22,13 +23,14 @@ from pathlib import Path
 
 from bench import capacity, exporting, fetching, loading, stages
 from bench.child import ChildCost
-from bench.plans import even_plan
+from bench.plans import chat_files_plan, even_plan
 from bench.report import Figure, GrowthRow, Results
 from migrator.emulator.runner import EmulatorProcess
 
 RESULTS = Path(__file__).with_name("results.json")
 RATIO_CHANNELS = (1, 10, 50)
 RATIO_MESSAGES = 60  # per channel: 12 s of posting at 5/s, long enough for a steady rate
+CHAT_FILES_CHATS = 10  # group chats, a file in one message of three: 60 messages + 2 × 20 file requests each
 NAIVE_CHANNELS = 10
 RAISED_RPS = 1000.0  # per channel, for the load growth rows: the loader's own cost, not Graph's pacing
 FIGURE_MESSAGES = 1_000_000  # the size at which the offline figures are taken
@@ -39,6 +41,9 @@ PLAIN_MESSAGES = 100_000  # the plain-text workspace the issue's transform targe
 # default: other work on a shared machine only ever adds CPU time to a run (up to a third, measured here).
 FIGURE_RUNS = 5
 LOAD_SIZES = (1_000, 10_000)
+# makespan_ratio_default: a skewed workspace of 130 channels (6 private) over 2 teams and 30 chats, loaded with no
+# options (`migrator sample generate --channels 130 --messages 6000 --teams 2 --private-channels 6 --seed 3`).
+MAKESPAN = {"channels": 130, "messages": 6000, "teams": 2, "private_channels": 6, "seed": 3}
 
 
 @contextlib.contextmanager
@@ -100,6 +105,55 @@ def load_pacing(results: Results, work: Path) -> None:
                 f"{NAIVE_CHANNELS} channels: naive {naive:.1f} s, ours {ours:.1f} s",
             )
         )
+
+
+def makespan(results: Results, work: Path) -> None:
+    """The default load of a skewed workspace against its physical limit, and the dry run's estimate of it."""
+    shape = dict(MAKESPAN)
+    workspace = stages.generate(work, shape.pop("messages"), **shape)
+    mappings = stages.mappings(workspace, work)
+    stages.route_teams(mappings, MAKESPAN["teams"])
+    plan = work / "makespan-plan"
+    stages.transform(workspace, mappings, plan, work)
+    with EmulatorProcess(directory=workspace.directory) as emulator:
+        loading.fresh(emulator)
+        with quiet(work / "logs" / "load.log"):
+            run = loading.run_default(emulator, plan)
+    load = os.getloadavg()[0]
+    what = (
+        f"{run.conversations} conversations, {run.imports} imports: limit {run.limit:.1f} s ({run.decided_by}), "
+        f"wall {run.seconds:.1f} s, load average {load:.2f}; {run.failed} failed, {run.throttled} 429s, "
+        f"peak {run.peak_1s}/s per conversation, {run.cpu_ms_per_request:.2f} ms loader CPU per request"
+    )
+    results.add(Figure("makespan_ratio_default", round(run.ratio, 3), ">= 0.95", "", what))
+    results.add(
+        Figure(
+            "estimate_error",
+            round(run.estimate_error, 3),
+            "<= 0.10",
+            "",
+            f"load --dry-run said {run.estimate:.1f} s, the load took {run.seconds:.1f} s",
+        )
+    )
+    results.add(Figure("makespan_failed", run.failed, "<= 0", "messages", "the default load above"))
+    results.add(Figure("makespan_peak_1s", run.peak_1s, "<= 5", "requests", "most to one conversation in a second"))
+
+
+def chat_files_pacing(results: Results, work: Path) -> None:
+    """Chats with files: uploads and grants count against each chat's 5 requests/s, like its messages."""
+    with EmulatorProcess() as emulator:
+        plan = work / f"chat-files-{CHAT_FILES_CHATS}"
+        chat_files_plan(plan, CHAT_FILES_CHATS, RATIO_MESSAGES)
+        loading.fresh(emulator)
+        with quiet(work / "logs" / "load.log"):
+            run = loading.run_ours(emulator, plan, workers=CHAT_FILES_CHATS)
+    note = f"{run.imports} imports (messages, uploads, grants) in {run.posting_seconds:.1f} s" + (
+        f", {run.failed} failed" if run.failed else ""
+    )
+    results.add(Figure(f"load_chat_files_ratio_{CHAT_FILES_CHATS}", round(run.ratio, 3), ">= 0.95", "", note))
+    results.add(
+        Figure("load_chat_files_peak_1s", run.peak_1s, "<= 5", "requests", "most requests to one chat in any second")
+    )
 
 
 def export_rate(results: Results) -> None:
@@ -250,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emulator_capacity(results)
         load_pacing(results, work)
+        makespan(results, work)
+        chat_files_pacing(results, work)
         export_rate(results)
         fetch_throughput(results, work)
         offline_stages(

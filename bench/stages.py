@@ -10,8 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ruamel.yaml import YAML
+
 from bench.child import ChildCost, measure
-from migrator.sample.generate import DIRECTORY_FILE, EXPORT_DIR, FALLBACK_MAIL
+from migrator.sample.generate import DIRECTORY_FILE, EXPORT_DIR, FALLBACK_MAIL, TEAM_PREFIX
 
 CHANNELS = 50
 
@@ -35,10 +37,21 @@ def migrator(*args: str) -> list[str]:
     return [sys.executable, "-m", "migrator", *args]
 
 
-def generate(work: Path, messages: int, channels: int = CHANNELS, seed: int = 1, plain: bool = False) -> Workspace:
-    """A realistic workspace (every kind of message, one file per 2,000), or only plain-text messages."""
-    root = work / f"workspace-{messages}-seed{seed}{'-plain' if plain else ''}"
+def generate(
+    work: Path,
+    messages: int,
+    channels: int = CHANNELS,
+    seed: int = 1,
+    plain: bool = False,
+    teams: int = 1,
+    private_channels: int = 1,
+) -> Workspace:
+    """A realistic workspace (every kind of message, one file per 2,000), or only plain-text messages; with `teams`,
+    its channels are named for that many teams (`route_teams` routes them there)."""
+    shape = f"-{teams}teams-{private_channels}private" if teams > 1 or private_channels != 1 else ""
+    root = work / f"workspace-{messages}-seed{seed}{'-plain' if plain else ''}{shape}"
     content = ["--plain"] if plain else ["--files", str(max(10, messages // 2000))]
+    content += ["--teams", str(teams), "--private-channels", str(private_channels)]
     cost = measure(
         migrator(
             "sample",
@@ -83,6 +96,28 @@ def mappings(workspace: Workspace, work: Path) -> Path:
         work / "logs" / f"map-{workspace.root.name}.log",
     )
     return out
+
+
+def route_teams(mappings_dir: Path, teams: int) -> None:
+    """Edit the drafted migration.yaml as a consultant would: channels named `tK-...` by `sample generate --teams`
+    go to a team K of their own (every mapped person a member), the others stay in the drafted team."""
+    yaml = YAML()
+    path = mappings_dir / "migration.yaml"
+    document = yaml.load(path.read_text(encoding="utf-8"))
+    (main_key, main), *_ = document["teams"].items()
+    for number in range(2, teams + 1):
+        key = f"{main_key}-{number}"
+        document["teams"][key] = {
+            "name": f"{main['name']} {number}",
+            "description": main["description"],
+            "members": "all",
+        }
+        prefix = TEAM_PREFIX.format(number)
+        for route in document["conversations"]:
+            if route.get("team") == main_key and str(route.get("name", "")).startswith(prefix):
+                route["team"] = key
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(document, out)
 
 
 def transform(workspace: Workspace, mappings_dir: Path, plan: Path, work: Path) -> ChildCost:

@@ -147,6 +147,8 @@ class Estimate(TypedDict):
     target_chats: int
     target_teams: int
     slowest_channel_requests: int
+    critical_path_requests: int  # the longest chain (migrator.critical)
+    critical_path: str  # the team (its key) or chat (its source id) of that chain
     channel_rps: float
     tenant_rps: float
     seconds: int

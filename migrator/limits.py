@@ -19,6 +19,7 @@ DELETED_RETENTION_DAYS = 30
 
 # Service-wide Teams limits (Graph "service-specific throttling limits").
 TEAMS_CALLS_PER_10S = 15_000  # any Teams call, per app per tenant
+IMPORT_BUDGET_RPS = TEAMS_CALLS_PER_10S / 10  # load's default import budget: 300 conversations at CHANNEL_RPS
 CHANNEL_WRITES_PER_S = 30.0  # POST/PUT channel, per app per tenant
 TEAM_CREATES_PER_S = 6.0  # POST /teams, per app per tenant
 TEAM_CHANNEL_READS_PER_S = 60.0  # GET team / channel, per app per tenant

@@ -24,6 +24,10 @@ class LoadProgress(Protocol):
         """One more message of conversation `key` handled; `started` (time.monotonic) is when that conversation's
         loading began, for its rate."""
 
+    def chains(self, chains: list[tuple[list[str], list[str]]]) -> None:
+        """The conversations that follow one another (migrator.critical): per team its standard channels,
+        then its private ones; per chat itself. The longest chain left is the time the load still needs."""
+
 
 class ExportProgress(Protocol):
     """What `export` reports per target; the outcome carries the counts so far (messages, pages, status)."""
@@ -58,6 +62,9 @@ class _Silent:
         pass
 
     def advance(self, key: str, started: float) -> None:
+        pass
+
+    def chains(self, chains: list[tuple[list[str], list[str]]]) -> None:
         pass
 
     def started(self, target: TargetOutcome) -> None:

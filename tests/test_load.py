@@ -63,6 +63,10 @@ class RecordedProgress:
         assert started <= time.monotonic()
         self.advanced[key] += 1
 
+    def chains(self, chains: list[tuple[list[str], list[str]]]) -> None:
+        assert not self.advanced, "the chains are known before the first message"
+        self.chains_told = chains
+
 
 def test_load_reports_every_conversation_and_message_through_the_progress_interface(emulator, tmp_path):
     manifest = build_plan(tmp_path, channels=2, messages=4, private=True, chats=True)
@@ -72,6 +76,7 @@ def test_load_reports_every_conversation_and_message_through_the_progress_interf
         assert load(tmp_path, client, journal, LoadOptions(), progress).ok
     planned = {c.key: c.messages for _, c in manifest.conversations()}
     assert progress.added == planned and progress.advanced == planned
+    assert progress.chains_told[0] == (["acme/General", "acme/channel-1"], ["acme/private"])  # the team, then chats
 
 
 def test_load_progress_without_a_terminal_prints_counts_rate_and_time_left():
@@ -84,6 +89,23 @@ def test_load_progress_without_a_terminal_prints_counts_rate_and_time_left():
         while "load: 1/4 messages" not in stream.getvalue() and time.monotonic() < deadline:
             time.sleep(0.01)
     assert re.search(r"load: 1/4 messages, [\d.]+/s, about \d+s left", stream.getvalue())
+
+
+def test_load_progress_shows_the_critical_paths_time_left_the_tenant_rate_and_recent_429s():
+    stream = io.StringIO()
+    throttled = [3]
+    with LoadBars(every=60, stream=stream, pacing=lambda: (42.0, throttled[0])) as progress:
+        progress.add("acme/general", "General", 50)
+        progress.add("acme/private", "private", 10)
+        progress.add("chats/ada-alan", "Ada, Alan", 40)
+        progress.chains([(["acme/general"], ["acme/private"]), (["chats/ada-alan"], [])])
+        for _ in range(20):
+            progress.advance("acme/general", time.monotonic())
+        assert progress.critical_left() == (30 + 10) / 5  # the team's chain: 30 left in General, then 10
+        first = progress.line()
+        throttled[0] = 8
+        assert "critical path about 8s left; tenant rate 42/s, 0 429s in the last minute" in first
+        assert progress.line().endswith("5 429s in the last minute")
 
 
 def test_faults_never_duplicate_or_lose(emulator, tmp_path):
@@ -174,6 +196,8 @@ def test_dry_run_sends_nothing(emulator, tmp_path, tenant):
         "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
     )
     assert "2 channels, 1 private channels; 2 chats" in result.stdout
+    decided = next(line for line in result.stdout.splitlines() if line.startswith("dry run: decided by "))
+    assert decided.startswith("dry run: decided by Acme: ") and decided.endswith(" then acme/private (1 s at 5/s)")
     assert emulator.operator("stats")["totals"]["requests"] == before
 
 

@@ -228,3 +228,30 @@ def test_memory_stays_flat_as_messages_grow_tenfold(tmp_path):
     small = peak_rss_mb(10_000, tmp_path / "small")
     large = peak_rss_mb(100_000, tmp_path / "large")
     assert large - small < 15, f"{small:.0f} MB for 10k messages, {large:.0f} MB for 100k"
+
+
+def test_teams_and_private_channels_shape_a_workspace_the_bench_routes_into_teams(tmp_path):
+    """`--teams 2 --private-channels 3`: channels named for two teams, three private ones, which the drafted mapping
+    routed by name (bench.stages.route_teams) turns into two teams, each with its private channels, and chats."""
+    from bench import stages
+    from migrator.plan import Manifest
+
+    (tmp_path / "logs").mkdir()
+    workspace = stages.generate(tmp_path, 600, channels=12, seed=4, teams=2, private_channels=3)
+    conversations = SlackExport(workspace.export).conversations()
+    private = [c.name for c in conversations if c.kind == ConversationKind.PRIVATE]
+    assert len(private) == 3 and sum(name.startswith("t2-") for name in private) == 1
+    publics = [c.name for c in conversations if c.kind == ConversationKind.PUBLIC]
+    assert len(publics) == 9 and sum(name.startswith("t2-") for name in publics) == 4  # #general stays in team 1
+    mappings = stages.mappings(workspace, tmp_path)
+    stages.route_teams(mappings, 2)
+    stages.transform(workspace, mappings, tmp_path / "plan", tmp_path)
+    manifest = Manifest.read(tmp_path / "plan")
+    assert [sum(c.membership == "private" for c in t.channels) for t in manifest.teams] == [2, 1]
+    assert all(c.display_name.startswith("t2-") for c in manifest.teams[1].channels)
+    assert manifest.chats
+
+
+def test_more_private_channels_than_channels_are_refused(tmp_path):
+    with pytest.raises(SampleError, match="--private-channels 3 leaves no public channel"):
+        generate(tmp_path / "x", SampleOptions(channels=3, messages=10, private_channels=3))

@@ -58,6 +58,14 @@ def serve(
     ] = "",
     channel_rps: Annotated[float, typer.Option(help="Requests per second allowed per channel or chat.")] = 5,
     tenant_rps: Annotated[float, typer.Option(help="Export requests per second allowed per tenant.")] = 200,
+    tenant_message_rps: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Imported messages per second allowed in the whole tenant, an undocumented cap some tenants show "
+            "(0: none, as Graph documents).",
+        ),
+    ] = 0,
     seed: Seed = None,
     token_lifetime: Annotated[int, typer.Option(help="Access token lifetime in seconds.")] = 3599,
     lenient: Annotated[
@@ -82,6 +90,7 @@ def serve(
         faults=faults,
         channel_rps=channel_rps,
         tenant_rps=tenant_rps,
+        tenant_message_rps=tenant_message_rps,
         seed=seed,
         token_lifetime=token_lifetime,
         reading=_reading(lenient, switches),

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from migrator.cli.options import EmulatorDirectory
+from migrator.cli.options import EmulatorDirectory, ImportBudget, LoadWorkers, load_workers
 from migrator.cli.shell import step
 from migrator.errors import OptionError
+from migrator.limits import IMPORT_BUDGET_RPS
 
 if TYPE_CHECKING:
     from migrator.graph import GraphClient
@@ -31,7 +33,8 @@ def load(
     out: Annotated[
         Path | None, typer.Option(help="Where load-report.html/.csv and load.log go (default: PLAN_DIR).")
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Channels posted in parallel (each at 5 requests/s).")] = 8,
+    workers: LoadWorkers = "auto",
+    import_budget: ImportBudget = IMPORT_BUDGET_RPS,
     only: Annotated[str | None, typer.Option(help="Load only this team (plan key or display name).")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Send nothing: print what would happen and how long it would take.")
@@ -43,17 +46,32 @@ def load(
 ) -> None:
     """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
     journal_path = journal or plan_dir / "journal.sqlite"
+    settings = LoadSettings(load_workers(workers), import_budget)
     if dry_run:
-        dry_run_load(plan_dir, journal_path, workers, only)
-    elif not run_load(plan_dir, journal_path, out or plan_dir, workers, only, complete_with_failures, directory):
+        dry_run_load(plan_dir, journal_path, settings, only)
+    elif not run_load(plan_dir, journal_path, out or plan_dir, settings, only, complete_with_failures, directory):
         raise typer.Exit(1)
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How hard load may push: `migrate` passes its own, apart from verify's."""
+
+    workers: int | None = None  # None: as many as the budget holds
+    import_budget: float = IMPORT_BUDGET_RPS
+
+    @property
+    def concurrency(self) -> int:
+        from migrator.stages.load.schedule import concurrency
+
+        return concurrency(self.workers, self.import_budget)
 
 
 def run_load(
     plan_dir: Path,
     journal_path: Path,
     out: Path,
-    workers: int,
+    settings: LoadSettings,
     only: str | None = None,
     complete_with_failures: bool = False,
     directory: Path | None = None,
@@ -61,6 +79,7 @@ def run_load(
     """Load and print the outcome; True when every planned message landed (the reports say what did not)."""
     from migrator.cli.progress import LoadBars
     from migrator.graph import GraphClient
+    from migrator.graph.aimd import AdaptiveRate
     from migrator.journal import Journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
@@ -84,8 +103,14 @@ def run_load(
                 f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
                 f"messages into {target.description}"
             )
-            with GraphClient(target.config) as client, LoadBars() as progress:
-                options = LoadOptions(workers, only, complete_with_failures)
+            pace = AdaptiveRate(settings.import_budget)
+            with (
+                GraphClient(target.config, pace=pace) as client,
+                LoadBars(pacing=lambda: (pace.rate, client.stats.snapshot().get("throttled", 0))) as progress,
+            ):
+                options = LoadOptions(
+                    settings.workers, only, complete_with_failures, import_budget=settings.import_budget
+                )
                 outcome = load_plan(plan_dir, client, journal, options, progress)
         csv_path, html_path = write(outcome, out)
     typer.echo(
@@ -104,7 +129,7 @@ def run_load(
     return outcome.ok
 
 
-def dry_run_load(plan_dir: Path, journal_path: Path, workers: int, only: str | None) -> None:
+def dry_run_load(plan_dir: Path, journal_path: Path, settings: LoadSettings, only: str | None) -> None:
     """Per channel and chat what is still to send, and where each archived conversation went instead."""
     from migrator.journal import Journal
     from migrator.plan import Manifest
@@ -115,7 +140,7 @@ def dry_run_load(plan_dir: Path, journal_path: Path, workers: int, only: str | N
         teams = select_teams(manifest, only)
         chats = manifest.chats if only is None else []
         journal = Journal(journal_path, readonly=True) if journal_path.exists() else None
-        _print_estimate(manifest, teams, chats, journal, workers)
+        _print_estimate(manifest, teams, chats, journal, settings)
 
 
 def _print_estimate(
@@ -123,12 +148,13 @@ def _print_estimate(
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
     journal: Journal | None,
-    workers: int,
+    settings: LoadSettings,
 ) -> None:
     from migrator.reports.html import duration
     from migrator.stages.load.estimate import estimate
 
-    rows, seconds = estimate(manifest, teams, journal, workers, chats=chats)
+    workers = settings.concurrency
+    rows, seconds, longest = estimate(manifest, teams, journal, workers, tenant_rps=settings.import_budget, chats=chats)
     counts = Counter(row.kind for row in rows)
     typer.echo(
         f"dry run: nothing is sent. {len(teams)} teams: {counts['channel']} channels, "
@@ -143,6 +169,10 @@ def _print_estimate(
     for entry in manifest.archive:
         typer.echo(f"  archive (not imported): {entry['name']}: {entry['messages']} messages, {entry['reason']}")
     typer.echo(f"dry run: about {duration(seconds)} in all")
+    if longest is not None:
+        links = [link for link in (longest.first, longest.then) if link is not None]
+        chain = " then ".join(f"{key} ({duration(seconds)} at 5/s)" for key, seconds in links)
+        typer.echo(f"dry run: decided by {longest.name}: {chain}")
 
 
 def reset(

@@ -8,10 +8,18 @@ from typing import Annotated
 import typer
 
 from migrator.cli.fetch import run_fetch
-from migrator.cli.load import run_load
-from migrator.cli.options import EmulatorDirectory, Fetched, Source, SourceFormat
-from migrator.cli.verify import run_verify
-from migrator.limits import EXPORT_TENANT_RPS
+from migrator.cli.load import LoadSettings, run_load
+from migrator.cli.options import (
+    EmulatorDirectory,
+    Fetched,
+    ImportBudget,
+    LoadWorkers,
+    Source,
+    SourceFormat,
+    load_workers,
+)
+from migrator.cli.verify import VERIFY_WORKERS, run_verify
+from migrator.limits import EXPORT_TENANT_RPS, IMPORT_BUDGET_RPS
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -23,9 +31,8 @@ def migrate(
         Path,
         typer.Option("--out", help="One folder for every stage's files: analyse/, plan/, journal, reports, verify/."),
     ],
-    workers: Annotated[
-        int, typer.Option(min=1, help="Channels and chats posted in parallel (each at 5 requests/s).")
-    ] = 8,
+    workers: LoadWorkers = "auto",
+    import_budget: ImportBudget = IMPORT_BUDGET_RPS,
     model: Annotated[
         str | None,
         typer.Option(help="Billing model A or B of the export APIs used by verify; absent: evaluation mode."),
@@ -53,8 +60,11 @@ def migrate(
     typer.echo(
         transform_summary(transform(source, mappings, layout.plan, source_format=source_format, fetched=fetched))
     )
-    loaded = run_load(layout.plan, layout.journal, out, workers, directory=directory)
-    verified = run_verify(layout.plan, layout.journal, layout.verify, model, EXPORT_TENANT_RPS, workers, directory)
+    settings = LoadSettings(load_workers(workers), import_budget)
+    loaded = run_load(layout.plan, layout.journal, out, settings, directory=directory)
+    verified = run_verify(
+        layout.plan, layout.journal, layout.verify, model, EXPORT_TENANT_RPS, VERIFY_WORKERS, directory
+    )
     typer.echo("reports:")
     for name, path in layout.reports(fetched):
         typer.echo(f"  {name:<9} {path}")

@@ -24,3 +24,29 @@ Fetched = Annotated[
 EmulatorDirectory = Annotated[
     Path | None, typer.Option(help="Directory file for the embedded emulator (no credentials set).")
 ]
+
+
+def load_workers(value: str) -> int | None:
+    """`--workers`: a number, or `auto` (None) for as many as the import budget holds."""
+    if value == "auto":
+        return None
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise typer.BadParameter(f"{value!r}: give a number of at least 1, or auto")
+
+
+LoadWorkers = Annotated[
+    str,
+    typer.Option(
+        metavar="N|auto",
+        help="Conversations posting at once, at most (each at 5 requests/s); auto: as many as --import-budget holds.",
+    ),
+]
+ImportBudget = Annotated[
+    float,
+    typer.Option(
+        min=5.0,
+        help="Teams requests/s the whole load may send (Graph allows 15,000 per 10 s per app and tenant): "
+        "budget / 5 conversations post at once.",
+    ),
+]

@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self, TextIO
 
@@ -27,6 +29,7 @@ from rich.progress import (
 )
 
 from migrator.graph.stats import GraphStats
+from migrator.limits import CHANNEL_RPS
 from migrator.stages.export.outcome import DONE, TargetOutcome
 
 
@@ -73,7 +76,13 @@ class _Drawing(ABC):
 class LoadBars(_Drawing):
     """`load`'s progress: a bar per conversation and one for all, with counts, rates and the time left."""
 
-    def __init__(self, every: float = 10.0, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        every: float = 10.0,
+        stream: TextIO | None = None,
+        pacing: Callable[[], tuple[float, int]] | None = None,
+    ) -> None:
+        """`pacing` says the tenant-wide import rate now and the 429s so far (migrator.graph.aimd, GraphStats)."""
         bars = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -86,11 +95,16 @@ class LoadBars(_Drawing):
         self.done = 0
         self._lock = threading.Lock()
         self._tasks: dict[str, TaskID] = {}
+        self._left: dict[str, int] = {}  # messages still to handle per conversation
+        self._chains: list[tuple[list[str], list[str]]] = []
+        self._pacing = pacing
+        self._throttled: deque[tuple[float, int]] = deque()  # (time, 429s so far), the last minute of them
         super().__init__(bars, every, stream)
         self._overall = bars.add_task("all conversations", total=0, rate=0.0)
 
     def add(self, key: str, name: str, messages: int) -> None:
         self.total += messages
+        self._left[key] = messages
         if self._bars is not None:
             self._tasks[key] = self._bars.add_task(name[:40], total=messages, rate=0.0)
             self._bars.update(self._overall, total=self.total)
@@ -98,6 +112,7 @@ class LoadBars(_Drawing):
     def advance(self, key: str, started: float) -> None:
         with self._lock:
             self.done += 1
+            self._left[key] = self._left.get(key, 1) - 1
         if self._bars is not None and key in self._tasks:
             task = self._tasks[key]
             self._bars.advance(task)
@@ -109,7 +124,33 @@ class LoadBars(_Drawing):
         elapsed = time.monotonic() - self._started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else 0.0
-        return f"load: {self.done}/{self.total} messages, {rate:.1f}/s, about {left:.0f}s left"
+        line = f"load: {self.done}/{self.total} messages, {rate:.1f}/s, about {left:.0f}s left"
+        if self._chains:
+            line += f"; critical path about {self.critical_left():.0f}s left"
+        if self._pacing is not None:
+            tenant_rate, throttled = self._pacing()
+            line += f"; tenant rate {tenant_rate:.0f}/s, {self._last_minute(throttled)} 429s in the last minute"
+        return line
+
+    def chains(self, chains: list[tuple[list[str], list[str]]]) -> None:
+        self._chains = chains
+
+    def critical_left(self) -> float:
+        """Seconds the longest chain still needs at 5 messages/s per conversation (migrator.critical)."""
+        with self._lock:
+            left = dict(self._left)
+
+        def longest(keys: list[str]) -> int:
+            return max((left.get(key, 0) for key in keys), default=0)
+
+        return max((longest(first) + longest(then) for first, then in self._chains), default=0) / CHANNEL_RPS
+
+    def _last_minute(self, throttled: int) -> int:
+        now = time.monotonic()
+        self._throttled.append((now, throttled))
+        while self._throttled[0][0] < now - 60:
+            self._throttled.popleft()
+        return throttled - self._throttled[0][1]
 
 
 class ExportBars(_Drawing):
@@ -164,7 +205,13 @@ class ExportBars(_Drawing):
 class FetchBars(_Drawing):
     """`fetch`'s progress: one bar of bytes (with speed and the time left) that also counts the files."""
 
-    def __init__(self, every: float = 10.0, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        every: float = 10.0,
+        stream: TextIO | None = None,
+        pacing: Callable[[], tuple[float, int]] | None = None,
+    ) -> None:
+        """`pacing` says the tenant-wide import rate now and the 429s so far (migrator.graph.aimd, GraphStats)."""
         bars = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -18,8 +18,17 @@ app = typer.Typer(help="Synthetic workspaces for benchmarks, reliability tests a
 def generate(
     *,  # keyword-only, so that --out can stay last in the help without a default
     channels: Annotated[
-        int, typer.Option("--channels", help="Channels: #general, other public ones and one private one.")
+        int, typer.Option("--channels", help="Channels: #general, other public ones and the private ones.")
     ],
+    teams: Annotated[
+        int,
+        typer.Option(
+            "--teams",
+            help="Teams the channels are meant for: team K's channels are named tK-... (K from 2), for a mapping "
+            "that routes them there.",
+        ),
+    ] = 1,
+    private_channels: Annotated[int, typer.Option("--private-channels", help="Private channels among them.")] = 1,
     messages: Annotated[
         int, typer.Option("--messages", help="Messages in all (joins, roots and replies; 10% in DMs and group DMs).")
     ],
@@ -52,7 +61,19 @@ def generate(
     from migrator.sample import generate as write_sample
 
     with step("sample"):
-        summary = write_sample(out, SampleOptions(channels, messages, threads_ratio, files, seed, plain=plain))
+        summary = write_sample(
+            out,
+            SampleOptions(
+                channels,
+                messages,
+                threads_ratio,
+                files,
+                seed,
+                plain=plain,
+                teams=teams,
+                private_channels=private_channels,
+            ),
+        )
     typer.echo(
         f"wrote {summary.export}: {summary.messages:,} messages ({summary.replies:,} replies) in "
         f"{summary.conversations} conversations, {summary.day_files:,} day files, {summary.files} files, "

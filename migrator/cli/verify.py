@@ -15,6 +15,7 @@ from migrator.limits import EXPORT_TENANT_RPS
 if TYPE_CHECKING:
     from migrator.stages.verify import VerifyOutcome
 
+VERIFY_WORKERS = 8  # teams read and conversations compared at once (export rate, not the import budget, bounds it)
 SHOWN = 20  # findings echoed to the terminal; the reports have all of them
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
@@ -32,7 +33,9 @@ def verify(
     tenant_rps: Annotated[
         float, typer.Option(help="Export requests per second (Graph allows 200 per tenant).")
     ] = EXPORT_TENANT_RPS,
-    workers: Annotated[int, typer.Option(min=1, help="Teams read and conversations compared in parallel.")] = 8,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Teams read and conversations compared in parallel.")
+    ] = VERIFY_WORKERS,
     directory: EmulatorDirectory = None,
 ) -> None:
     """Read every migrated team and chat back through the export APIs and reconcile it with the plan; exit 1 on any

@@ -57,6 +57,7 @@ class Limits:
     channel_writes_per_s: float = limits.CHANNEL_WRITES_PER_S
     team_creates_per_s: float = limits.TEAM_CREATES_PER_S
     team_reads_per_s: float = limits.TEAM_CHANNEL_READS_PER_S
+    tenant_message_rps: float = 0.0  # imported messages per second in the whole tenant; 0: no such cap (Graph's)
 
 
 class EmulatorApp:
@@ -212,6 +213,10 @@ class EmulatorApp:
             "team_read": [(Limit("team_read", lim.team_reads_per_s), app_id)],
         }
         scopes.extend(per_kind.get(kind, []))
+        if (
+            kind == "import" and lim.tenant_message_rps > 0
+        ):  # an undocumented tenant cap (#service-wide-throttling-limits)
+            scopes.append((Limit("tenant_messages", lim.tenant_message_rps), "tenant"))
         wait = self.windows.admit(time.monotonic(), scopes)
         if wait > 0:
             raise TooManyRequests(
@@ -276,6 +281,7 @@ class EmulatorApp:
             "token_lifetime": self.identity.lifetime,
             "capacity": self.graph.capacity.as_dict(),
             "reading": self.graph.reading.as_dict(),
+            "users_without_drive": self.graph.users_without_drive,
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -294,6 +300,8 @@ class EmulatorApp:
                 self.graph.capacity = self._capacity(value)
             elif key == "reading":
                 self._configure_reading(value)
+            elif key == "users_without_drive":
+                self.graph.users_without_drive = self._share(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
 
@@ -308,6 +316,13 @@ class EmulatorApp:
             self.graph.reading = self.graph.reading.with_changes(changes)
         except ValueError as error:
             raise BadRequest(str(error)) from None
+
+    @staticmethod
+    def _share(value: object) -> float:
+        """A share of users between 0 and 1 (`users_without_drive`)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise BadRequest("users_without_drive must be a number from 0 to 1.")
+        return float(value)
 
     @staticmethod
     def _capacity(value: object) -> CapacityLimits:

@@ -25,6 +25,7 @@ class EmulatorSettings:
     faults: str = ""
     channel_rps: float = 5.0
     tenant_rps: float = 200.0
+    tenant_message_rps: float = 0.0  # off: Graph documents no tenant-wide import cap
     seed: int | None = None
     token_lifetime: int = 3599
     provision_delay: float = 0.2
@@ -34,7 +35,11 @@ class EmulatorSettings:
 def build_app(settings: EmulatorSettings) -> EmulatorApp:
     directory = load_directory(settings.directory)
     graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay, reading=settings.reading)
-    limits = Limits(channel_rps=settings.channel_rps, tenant_rps=settings.tenant_rps)
+    limits = Limits(
+        channel_rps=settings.channel_rps,
+        tenant_rps=settings.tenant_rps,
+        tenant_message_rps=settings.tenant_message_rps,
+    )
     return EmulatorApp(
         graph, Identity(directory, settings.token_lifetime), Faults.parse(settings.faults, settings.seed), limits
     )

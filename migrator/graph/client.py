@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from migrator.graph.aimd import AdaptiveRate
 from migrator.graph.auth import TokenProvider
 from migrator.graph.config import GraphConfig
 from migrator.graph.errors import ConnectionLostError, GraphError
@@ -29,7 +30,12 @@ from migrator.graph.retry import NON_IDEMPOTENT_METHODS, TRANSIENT_EXCEPTIONS, R
 from migrator.graph.session import GraphSession, ProxyCache, send
 from migrator.graph.stats import GraphStats
 from migrator.graph.urls import GraphUrls
-from migrator.limits import CHANNEL_RPS
+from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
+
+IMPORT_ENDS = (
+    "/messages",
+    "/replies",
+)  # POST paths that import a message (docs/graph-contract.md#import-message-rules)
 
 log = logging.getLogger("migrator.graph")
 
@@ -51,6 +57,11 @@ class _Call:
     def path(self) -> str:
         return urlsplit(self.url).path
 
+    @property
+    def imports(self) -> bool:
+        """A message or reply imported into one conversation: what a tenant-wide import cap counts."""
+        return self.method == "POST" and self.rate_key is not None and self.path.rstrip("/").endswith(IMPORT_ENDS)
+
 
 class GraphClient:
     """Thread-safe Graph client; share one instance between all worker threads."""
@@ -60,6 +71,7 @@ class GraphClient:
         config: GraphConfig,
         *,
         limiter: RateLimiter | None = None,
+        pace: AdaptiveRate | None = None,
         max_retries: int = 6,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
@@ -73,6 +85,8 @@ class GraphClient:
         self._tokens = TokenProvider(config, self._session)
         self._proxies = ProxyCache()
         self._limiter = limiter if limiter is not None else RateLimiter(per_key=CHANNEL_RPS)
+        # Imports share a tenant-wide rate that adapts to 429s on several conversations (aimd.py).
+        self.pace = pace if pace is not None else AdaptiveRate(IMPORT_BUDGET_RPS)
         self._policy = RetryPolicy(max_retries, backoff_base, backoff_cap)
         self._timeout = timeout
         self._sleep = sleep
@@ -177,6 +191,8 @@ class GraphClient:
                     return resp
                 if resp.status_code == 429:
                     self.stats.add("throttled")
+                    if call.imports:
+                        self.pace.throttled(call.rate_key)
                 if not refreshed and _token_rejected(resp):
                     # Tokens can be revoked or expire early; one fresh token settles it.
                     refreshed = True
@@ -201,6 +217,8 @@ class GraphClient:
             "client-request-id": str(uuid.uuid4()),
         }
         with self._limiter.slot(call.rate_key):
+            if call.imports:  # inside the conversation's slot, so a token is spent only when the request goes
+                self.pace.acquire()
             self.stats.add("requests")
             started = time.monotonic()
             resp = send(

@@ -42,19 +42,24 @@ BOT_SHARE = 0.02  # of roots in public channels
 DEFAULT_FILES = 20  # attached to messages of a realistic workspace
 
 
+TEAM_PREFIX = "t{}-"  # channel names meant for team 2, 3, ... of a `--teams N` workspace
+
+
 class SampleError(InputError):
     """Options that cannot produce a workspace; the CLI prints it in one line."""
 
 
 @dataclass(frozen=True)
 class SampleOptions:
-    channels: int = 10  # public channels plus the private one
+    channels: int = 10  # public channels plus the private ones
     messages: int = 1000  # every record: joins, roots and replies, in channels and chats
     threads_ratio: float = 0.3  # share of messages that are thread replies
     files: int | None = None  # None: DEFAULT_FILES, or none at all in a plain workspace
     seed: int = 1
     users: int | None = None  # default grows with the channels
     plain: bool = False  # every message plain text by a person: no markup, blocks, files, bots, joins, edits, reactions
+    teams: int = 1  # channel names carry `t2-`, `t3-`, ... prefixes, one per team beyond the first (see TEAM_PREFIX)
+    private_channels: int = 1  # of the channels (none when there is only #general)
 
     @property
     def file_count(self) -> int:
@@ -70,6 +75,12 @@ class SampleOptions:
         if not 0.0 <= self.threads_ratio < 1.0:
             raise SampleError(
                 "--threads-ratio is the share of messages that are replies: from 0 up to (not including) 1"
+            )
+        if self.teams < 1 or self.private_channels < 0:
+            raise SampleError("--teams must be at least 1 and --private-channels cannot be negative")
+        if self.channels > 1 and self.private_channels >= self.channels:
+            raise SampleError(
+                f"--private-channels {self.private_channels} leaves no public channel of {self.channels}: give fewer"
             )
         if self.users is not None and self.users < 3:
             raise SampleError("--users must be at least 3")
@@ -319,16 +330,19 @@ def _conversations(rng: random.Random, options: SampleOptions, people: list[_Per
     active = [p.id for p in people if not p.deleted]
     handles = {p.id: p.slack["name"] for p in people}
     creator = ids[0]
-    publics = 1 if options.channels == 1 else options.channels - 1
+    privates = 0 if options.channels == 1 else options.private_channels
+    publics = options.channels - privates
     found: list[_Conversation] = []
     for index, name in enumerate(_channel_names(rng, publics)):
+        name = name if index == 0 else team_prefixed(name, index - 1, options.teams)
         members = ids if index == 0 else rng.sample(ids, rng.randint(min(3, len(ids)), len(ids)))
         entry = _channel_entry(rng, name, members + ([bot.user_id] if index == 0 else []), creator)
         entry.update(is_general=index == 0, is_archived=index == 4)
         found.append(_Conversation("public", entry, name, _shuffled(rng, members)))
-    if options.channels > 1:
+    for number in range(privates):
         members = rng.sample(active, min(len(active), rng.randint(3, 8)))
-        entry = _channel_entry(rng, f"private-{rng.choice(vocab.CHANNEL_WORDS)}", members, members[0], prefix="G")
+        name = f"private-{rng.choice(vocab.CHANNEL_WORDS)}" + (f"-{number + 1}" if privates > 1 else "")
+        entry = _channel_entry(rng, team_prefixed(name, number, options.teams), members, members[0], prefix="G")
         entry["is_private"] = True
         found.append(_Conversation("private", entry, entry["name"], members))
     pairs: set[frozenset[str]] = set()
@@ -351,6 +365,13 @@ def _conversations(rng: random.Random, options: SampleOptions, people: list[_Per
         )
         found.append(_Conversation("group_dm", entry, name, members))
     return found
+
+
+def team_prefixed(name: str, index: int, teams: int) -> str:
+    """The `index`-th channel's name, prefixed with the team it is meant for when there are several: `t2-...` and
+    so on; the first team's channels keep their names (the drafted team holds them, #general with them)."""
+    number = index % teams + 1
+    return name if number == 1 else TEAM_PREFIX.format(number) + name
 
 
 def _shuffled(rng: random.Random, members: list[str]) -> list[str]:

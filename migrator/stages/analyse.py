@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from migrator.critical import chain_requests
 from migrator.inventory import (
     ChannelEntry,
     Estimate,
@@ -338,6 +339,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     channels: list[ChannelEntry] = []
     issues: Counter[str] = Counter()  # summed over conversations, which are not kept
     targets: Counter[tuple[str, str]] = Counter()  # requests per target channel
+    private: set[tuple[str, str]] = set()  # the targets that are private channels
     for conv in conversations:
         tally = _Tally()
         posts: Counter[str] = Counter()  # an org-level conversation's messages per workspace they were posted in
@@ -355,6 +357,8 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
+            if route.kind == PRIVATE_CHANNEL:
+                private.add(route.target)
         elif entry["goes_to"] == "chat" and tally.messages:
             targets[("", conv.id)] += tally.requests  # a chat: no team; its files are linked, not uploaded
         channels.append(entry)
@@ -422,7 +426,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
         "messages_per_month": features.months(),
         "user_lists": _user_lists(source, user_rows),
-        "estimate": _estimate(targets, mappings, source, user_rows),
+        "estimate": _estimate(targets, private, mappings, source, user_rows),
         "mappings": str(mappings.path) if user_rows is not None else None,
         "mapping_problems": [str(p) for p in files.problems] if files else [],
         "mapping_notes": [str(n) for n in files.notes] if files else [],
@@ -519,11 +523,13 @@ def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> UserList
 
 def _estimate(
     targets: Mapping[tuple[str, str], int],
+    private: set[tuple[str, str]],
     mappings: ResolvedMappings,
     source: Source,
     user_rows: list[UserMapping] | None,
 ) -> Estimate:
-    """Import time: each target channel and chat at CHANNEL_RPS in parallel, all within the tenant-wide rate.
+    """Import time: the critical path (migrator.critical: per team its largest standard channel then its
+    largest private one, per chat itself) at CHANNEL_RPS, all within the tenant-wide rate.
 
     Per channel or chat: create (with startMigration), the message posts (split
     parts included), file uploads, complete. Per team: create, complete, one
@@ -542,13 +548,25 @@ def _estimate(
     )
     total = sum(per_channel.values()) + team_requests
     slowest = max(per_channel.values(), default=0)
-    seconds = max(slowest / CHANNEL_RPS, total / TENANT_RPS)
+    chains = {
+        target[0] or target[1]: chain_requests(
+            [n for t, n in per_channel.items() if t[0] == target[0] and t not in private],
+            [n for t, n in per_channel.items() if t[0] == target[0] and t in private],
+        )
+        if target[0]
+        else per_channel[target]
+        for target in per_channel
+    }
+    decisive = max(chains, key=lambda name: chains[name], default="")
+    seconds = max(chains.get(decisive, 0) / CHANNEL_RPS, total / TENANT_RPS)
     return {
         "requests": total,
         "target_channels": sum(1 for team, _ in per_channel if team),
         "target_chats": sum(1 for team, _ in per_channel if not team),
         "target_teams": len(used_teams),
         "slowest_channel_requests": slowest,
+        "critical_path_requests": chains.get(decisive, 0),
+        "critical_path": decisive,
         "channel_rps": CHANNEL_RPS,
         "tenant_rps": TENANT_RPS,
         "seconds": math.ceil(seconds),

@@ -6,8 +6,11 @@ completeMigration → completeMigration on General, last, then on the team → a
 its private channels (created with their members, who must be team members
 by then, and reopened with startMigration) → their messages and completion.
 Chats are created with their members and startMigration alongside the
-standard channels. Every step is recorded in the journal and resumes where
-it stopped.
+standard channels. Each team goes through this on its own, while other teams
+still post; every conversation posts as soon as it exists, the one with the
+longest critical path left first (migrator/critical.py, schedule.py), as many at once
+as the import budget holds. Every step is recorded in the journal and
+resumes where it stopped.
 
 What Graph refuses for good (a team, a channel, a chat, a member, a completion)
 is recorded with its request-id on the team or conversation it blocks, and
@@ -18,6 +21,8 @@ next load resumes there.
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +31,10 @@ from functools import partial
 from pathlib import Path
 
 from migrator.capacity import CapacityLimits
+from migrator.critical import CriticalPath, critical_path
 from migrator.graph import GraphClient
 from migrator.journal import COMPLETED, Journal
+from migrator.limits import IMPORT_BUDGET_RPS
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
@@ -36,8 +43,10 @@ from migrator.stages.load.errors import LoadError, ProvisionError, SelectionErro
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.room import check_room
+from migrator.stages.load.schedule import Scheduler, concurrency
 
 log = logging.getLogger("migrator.load")
+TEAM_CREATORS = 16  # teams whose creation is awaited at once (each POST within Graph's 6 a second)
 __all__ = [
     "AccountsError",
     "LoadError",
@@ -52,10 +61,11 @@ __all__ = [
 
 @dataclass
 class LoadOptions:
-    workers: int = 8  # channels posted in parallel
+    workers: int | None = None  # conversations posting at once, at most; None: as many as the import budget holds
     only: str | None = None  # one team, by plan key or display name
     complete_with_failures: bool = False
     operation_timeout: float = 600.0
+    import_budget: float = IMPORT_BUDGET_RPS  # Teams requests/s for the whole load (per app per tenant)
 
 
 def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
@@ -82,74 +92,177 @@ def load(
     check_accounts(client, plan_dir, manifest, teams, chats)
     provisioner = Provisioner(client, journal, options.operation_timeout)
     result = LoadOutcome()
-    for _, conv in _planned(teams, chats):
+    planned = _planned(teams, chats)
+    for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    team_ids, work = _provision(provisioner, teams, chats, result, manifest.capacity)
-    _run(loader, work, options.workers)
-    for team in teams:
-        if team.key in team_ids:
-            _finish_team(provisioner, team, team_ids[team.key], result)
-    _run(loader, _provision_private(provisioner, teams, team_ids, result), options.workers)
+    path = critical_path(teams, chats)
+    progress.chains(path.follow)
+    with Scheduler(concurrency(options.workers, options.import_budget)) as scheduler:
+        run = _Run(provisioner, loader, scheduler, result, path)
+        run.provision(teams, chats, manifest.capacity)
+        scheduler.wait()
+    order = {conv.key: index for index, (_, conv) in enumerate(planned)}
+    result.conversations.sort(key=lambda outcome: order.get(outcome.key, len(order)))  # reports in plan order
     result.seconds = time.monotonic() - started
     return result
-
-
-Work = tuple[str, PlannedConversation, ConversationOutcome, Callable[[], None] | None]
 
 
 def _planned(
     teams: list[PlannedTeam], chats: list[PlannedConversation]
 ) -> list[tuple[PlannedTeam | None, PlannedConversation]]:
-    return [(team, channel) for team in teams for channel in team.channels] + [(None, chat) for chat in chats]
+    """Every conversation to load, standard channels and chats before private channels, as the reports list them."""
+    standard = [(team, c) for team in teams for c in team.channels if c.membership != "private"]
+    private = [(team, c) for team in teams for c in team.channels if c.membership == "private"]
+    return [*standard, *[(None, chat) for chat in chats], *private]
 
 
-def _run(loader: ConversationLoader, work: list[Work], workers: int) -> None:
-    """Conversations in parallel, each paced on its own."""
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="conversation") as pool:
-        futures = [pool.submit(loader.run, base, conv, outcome, complete) for base, conv, outcome, complete in work]
-        for future in futures:
-            future.result()
+class _Run:
+    """One load in flight: conversations start as soon as they exist, the longest critical path first, and each
+    team completes, gets its members and opens its private channels as soon as its own standard channels are done,
+    while other teams still post."""
 
+    def __init__(
+        self,
+        provisioner: Provisioner,
+        loader: ConversationLoader,
+        scheduler: Scheduler,
+        result: LoadOutcome,
+        path: CriticalPath,
+    ) -> None:
+        self.provisioner = provisioner
+        self.loader = loader
+        self.scheduler = scheduler
+        self.result = result
+        self.path = path
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}  # team key → its standard channels not finished yet
 
-def _provision(
-    provisioner: Provisioner,
-    teams: list[PlannedTeam],
-    chats: list[PlannedConversation],
-    result: LoadOutcome,
-    limits: CapacityLimits,
-) -> tuple[dict[str, str], list[Work]]:
-    """Teams, standard channels and chats exist (and are in migration mode) before any message is posted; every
-    team is checked to have room for all its channels (private ones too) before the first channel is created.
+    def provision(self, teams: list[PlannedTeam], chats: list[PlannedConversation], limits: CapacityLimits) -> None:
+        """Teams first, created concurrently (their async operations polled together, within Graph's limits: see
+        Provisioner), each checked to have room for all its channels, private ones too, before the first channel is
+        created; then standard channels and chats longest-first, each posting as soon as it exists."""
+        team_ids: dict[str, str] = {}
+        with ThreadPoolExecutor(max_workers=TEAM_CREATORS, thread_name_prefix="team") as creators:
+            answers = list(creators.map(lambda team: attempt(partial(self.provisioner.team, team)), teams))
+        for team, team_id in zip(teams, answers, strict=True):
+            if isinstance(team_id, Refusal):
+                self.result.teams_blocked[team.display_name] = f"not created: {team_id}; fix the cause and load again"
+                _not_created(team, team.channels, "its team was not created (see Teams)", self.result)
+                continue
+            team_ids[team.key] = team_id
+        created = [team for team in teams if team.key in team_ids]
+        for team in created:
+            check_room(self.provisioner.client, self.provisioner.journal, team, team_ids[team.key], limits)
+            self._running[team.key] = sum(1 for c in team.channels if c.membership != "private")
+            if not self._running[team.key]:  # a team without standard channels
+                self.scheduler.add(math.inf, partial(self._finish_team, team, team_ids[team.key]))
+        pending: list[tuple[PlannedTeam | None, PlannedConversation]] = [
+            (team, c) for team in created for c in team.channels if c.membership != "private"
+        ]
+        pending += [(None, chat) for chat in chats]
+        pending.sort(key=lambda item: self.path.priority(item[1].key), reverse=True)
+        for owner, conv in pending:
+            if owner is None:
+                self._add_chat(conv)
+            else:
+                owner_id = team_ids[owner.key]
+                self._add_channel(owner, owner_id, conv, then=partial(self._channel_done, owner, owner_id))
 
-    Returns each team's id in Teams by plan key, and the conversations to load."""
-    team_ids: dict[str, str] = {}
-    work: list[Work] = []
-    for team in teams:
-        team_id = attempt(partial(provisioner.team, team))
-        if isinstance(team_id, Refusal):
-            result.teams_blocked[team.display_name] = f"not created: {team_id}; fix the cause and load again"
-            _not_created(team, team.channels, "its team was not created (see Teams)", result)
-            continue
-        team_ids[team.key] = team_id
-    created = [team for team in teams if team.key in team_ids]
-    for team in created:
-        check_room(provisioner.client, provisioner.journal, team, team_ids[team.key], limits)
-    for team in created:
-        team_id = team_ids[team.key]
-        for channel in team.channels:
-            if channel.membership == "private":
-                continue  # after the team's members: see _provision_private
-            _add_channel(provisioner, team, team_id, channel, result, work)
-    for chat in chats:
+    def _add_chat(self, chat: PlannedConversation) -> None:
         outcome = ConversationOutcome(chat.key, "(chats)", chat.display_name, chat.messages)
-        result.conversations.append(outcome)
-        chat_id = attempt(partial(provisioner.chat, chat))
+        self.result.conversations.append(outcome)
+        chat_id = attempt(partial(self.provisioner.chat, chat))
         if isinstance(chat_id, Refusal):
             outcome.refused("not created", chat_id)
-            continue
-        work.append((f"/chats/{chat_id}", chat, outcome, partial(provisioner.complete_chat, chat_id)))
-    return team_ids, work
+            return
+        complete = partial(self.provisioner.complete_chat, chat_id)
+        self.scheduler.add(
+            self.path.priority(chat.key), partial(self.loader.run, f"/chats/{chat_id}", chat, outcome, complete)
+        )
+
+    def _add_channel(
+        self, team: PlannedTeam, team_id: str, channel: PlannedConversation, then: Callable[[], None] | None = None
+    ) -> None:
+        """The channel's outcome in the result and, once the channel exists, its import (followed by `then`, also
+        when the channel could not be created)."""
+        outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
+        self.result.conversations.append(outcome)
+        channel_id = attempt(partial(self.provisioner.channel, team.key, team_id, channel))
+        if isinstance(channel_id, Refusal):
+            outcome.refused("not created", channel_id)
+            if then is not None:
+                then()
+            return
+        # General is completed with its team, after every other channel exists and is completed (complete_team).
+        complete = None if channel.general else partial(self.provisioner.complete_channel, team_id, channel_id)
+        base = f"/teams/{team_id}/channels/{channel_id}"
+        self.scheduler.add(self.path.priority(channel.key), partial(self._post, base, channel, outcome, complete, then))
+
+    def _post(
+        self,
+        base: str,
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        complete: Callable[[], None] | None,
+        then: Callable[[], None] | None,
+    ) -> None:
+        try:
+            self.loader.run(base, conv, outcome, complete)
+        finally:
+            if then is not None:
+                then()
+
+    def _channel_done(self, team: PlannedTeam, team_id: str) -> None:
+        """One standard channel of the team finished (or could not be created): the last one finishes the team."""
+        with self._lock:
+            self._running[team.key] -= 1
+            last = self._running[team.key] == 0
+        if last:
+            self.scheduler.add(math.inf, partial(self._finish_team, team, team_id))
+
+    def _finish_team(self, team: PlannedTeam, team_id: str) -> None:
+        """Complete the team and add its members once, and only once, every standard channel completed; then its
+        private channels: their members must already be members of the team, and Graph adds team members only after
+        the team's completeMigration. Each is created with its members, then reopened with startMigration
+        (backdated) for the import."""
+        private = [c for c in team.channels if c.membership == "private"]
+        if not self._complete_team(team, team_id):
+            _not_created(team, private, "its team is not completed yet (see Teams)", self.result)
+            return
+        for channel in sorted(private, key=lambda c: self.path.priority(c.key), reverse=True):
+            self._add_channel(team, team_id, channel)
+
+    def _complete_team(self, team: PlannedTeam, team_id: str) -> bool:
+        """Whether the team completed (members refused are listed, and do not keep it from opening its private
+        channels)."""
+        result = self.result
+        keys = {ch.key for ch in team.channels if ch.membership != "private"}
+        outcomes = [c for c in result.conversations if c.key in keys]
+        open_channels = [c.name for c in outcomes if not (c.completed or c.ready)]
+        if open_channels:
+            result.teams_blocked[team.display_name] = (
+                "channels still in migration mode because something failed: "
+                + ", ".join(open_channels)
+                + "; fix the cause and load again (or --complete-with-failures)"
+            )
+            return False
+        refused = attempt(partial(self.provisioner.complete_team, team, team_id))
+        for general in (c for c in outcomes if c.ready):  # completed by complete_team, before the team itself
+            entry = self.provisioner.journal.conversation(general.key)
+            general.completed = entry is not None and entry.state == COMPLETED
+        if isinstance(refused, Refusal):
+            result.teams_blocked[team.display_name] = f"completeMigration refused: {refused}; load again"
+            return False
+        added, refusals = self.provisioner.add_members(team, team_id)
+        with self._lock:
+            result.members_added += added
+            result.teams_completed.append(team.display_name)
+        if refusals:
+            result.teams_blocked[team.display_name] = (
+                "members not added: " + "; ".join(refusals) + "; fix the cause and load again"
+            )
+        return True
 
 
 def _not_created(team: PlannedTeam, channels: list[PlannedConversation], why: str, result: LoadOutcome) -> None:
@@ -157,71 +270,3 @@ def _not_created(team: PlannedTeam, channels: list[PlannedConversation], why: st
         outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
         outcome.note(f"not created: {why}; load again")
         result.conversations.append(outcome)
-
-
-def _provision_private(
-    provisioner: Provisioner, teams: list[PlannedTeam], team_ids: dict[str, str], result: LoadOutcome
-) -> list[Work]:
-    """Private channels of the teams whose members are in: a private channel's members must already be members
-    of its team, and Graph adds team members only after the team's completeMigration. Each is created with its
-    members, then reopened with startMigration (backdated) for the import."""
-    work: list[Work] = []
-    for team in teams:
-        private = [c for c in team.channels if c.membership == "private"]
-        if not private:
-            continue
-        if team.display_name not in result.teams_completed:
-            if team.key in team_ids:  # a team never created has its channels listed already
-                _not_created(team, private, "its team is not completed yet (see Teams)", result)
-            continue
-        for channel in private:
-            _add_channel(provisioner, team, team_ids[team.key], channel, result, work)
-    return work
-
-
-def _add_channel(
-    provisioner: Provisioner,
-    team: PlannedTeam,
-    team_id: str,
-    channel: PlannedConversation,
-    result: LoadOutcome,
-    work: list[Work],
-) -> None:
-    """The channel's outcome in the result and, once the channel exists, its import in `work`."""
-    outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
-    result.conversations.append(outcome)
-    channel_id = attempt(partial(provisioner.channel, team.key, team_id, channel))
-    if isinstance(channel_id, Refusal):
-        outcome.refused("not created", channel_id)
-        return
-    # General is completed with its team, after every other channel exists and is completed (complete_team).
-    complete = None if channel.general else partial(provisioner.complete_channel, team_id, channel_id)
-    work.append((f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete))
-
-
-def _finish_team(provisioner: Provisioner, team: PlannedTeam, team_id: str, result: LoadOutcome) -> None:
-    """Complete the team and add its members once, and only once, every channel completed."""
-    keys = {ch.key for ch in team.channels if ch.membership != "private"}
-    outcomes = [c for c in result.conversations if c.key in keys]
-    open_channels = [c.name for c in outcomes if not (c.completed or c.ready)]
-    if open_channels:
-        result.teams_blocked[team.display_name] = (
-            "channels still in migration mode because something failed: "
-            + ", ".join(open_channels)
-            + "; fix the cause and load again (or --complete-with-failures)"
-        )
-        return
-    refused = attempt(partial(provisioner.complete_team, team, team_id))
-    for general in (c for c in outcomes if c.ready):  # completed by complete_team, before the team itself
-        entry = provisioner.journal.conversation(general.key)
-        general.completed = entry is not None and entry.state == COMPLETED
-    if isinstance(refused, Refusal):
-        result.teams_blocked[team.display_name] = f"completeMigration refused: {refused}; load again"
-        return
-    added, refusals = provisioner.add_members(team, team_id)
-    result.members_added += added
-    result.teams_completed.append(team.display_name)
-    if refusals:
-        result.teams_blocked[team.display_name] = (
-            "members not added: " + "; ".join(refusals) + "; fix the cause and load again"
-        )

@@ -1,8 +1,10 @@
 """`load --dry-run`: what would be sent and how long it would take, without sending anything.
 
-The import runs at 5 requests/s per channel with channels in parallel on
-`workers` threads, and the tenant-wide budget caps the total; the estimate
-schedules channels on workers longest-first, as the loader effectively does.
+The import runs at 5 requests/s per channel with conversations in parallel,
+up to `workers` at once, and the import budget caps the total; the estimate is
+the longest of the critical path (migrator.critical, the same the
+scheduler orders conversations by), the conversations scheduled longest-first
+on `workers`, and the total over the budget, plus the teams' provisioning.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import heapq
 from dataclasses import dataclass
 
 from migrator import limits
+from migrator.critical import Chain, critical_path
 from migrator.journal import POSTED, Journal
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
 
@@ -23,11 +26,13 @@ class ChannelEstimate:
     already: int
     uploads: int
     kind: str = "channel"  # channel | private channel | chat
+    grants: int = 0  # a chat's files still to share with it (one invite each, after its upload)
 
     @property
     def requests(self) -> int:
-        """Messages and files still to send, plus the files folder and completeMigration."""
-        return self.messages - self.already + self.uploads + 2
+        """Messages and files still to send (and a chat file's grant), the files folder read when files remain, and
+        completeMigration (as critical.planned_requests counts them from scratch)."""
+        return self.messages - self.already + self.uploads + self.grants + (1 if self.uploads else 0) + 1
 
 
 def estimate(
@@ -38,35 +43,27 @@ def estimate(
     channel_rps: float = limits.CHANNEL_RPS,
     tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10,
     chats: list[PlannedConversation] | None = None,
-) -> tuple[list[ChannelEstimate], float]:
-    """Rows per channel of `teams` and per chat of `chats` (default: the manifest's), and the seconds for all."""
-    rows = []
+) -> tuple[list[ChannelEstimate], float, Chain | None]:
+    """Rows per channel of `teams` and per chat of `chats` (default: the manifest's), the seconds for all, and the
+    chain of conversations that decides them (None when nothing is planned)."""
+    chats = manifest.chats if chats is None else chats
     planned = [(team.display_name, channel) for team in teams for channel in team.channels]
-    planned += [("(chat)", chat) for chat in (manifest.chats if chats is None else chats)]
-    for team_name, conv in planned:
-        done = sum(1 for e in journal.messages(conv.key).values() if e.state == POSTED) if journal else 0
-        known = journal.uploads(conv.key) if journal else {}
-        kind = (
-            "chat"
-            if conv.membership in CHAT_TYPES
-            else "private channel"
-            if conv.membership == "private"
-            else "channel"
-        )
-        rows.append(
-            ChannelEstimate(
-                team_name,
-                conv.display_name,
-                conv.messages,
-                done,
-                sum(1 for u in conv.uploads if u.key not in known),
-                kind,
-            )
-        )
+    planned += [("(chat)", chat) for chat in chats]
+    rows = {conv.key: _row(team_name, conv, journal) for team_name, conv in planned}
+    path = critical_path(teams, chats, lambda conv: rows[conv.key].requests, channel_rps)
     finish = [0.0] * max(1, workers)
     heapq.heapify(finish)
-    for row in sorted(rows, key=lambda r: r.requests, reverse=True):
-        heapq.heappush(finish, heapq.heappop(finish) + row.requests / channel_rps)
+    for key in sorted(rows, key=path.priority, reverse=True):
+        heapq.heappush(finish, heapq.heappop(finish) + rows[key].requests / channel_rps)
     per_team_overhead = 4 + len(teams) / limits.TEAM_CREATES_PER_S
-    seconds = max(max(finish), sum(r.requests for r in rows) / tenant_rps) + per_team_overhead
-    return rows, seconds
+    total = sum(r.requests for r in rows.values()) / tenant_rps
+    return list(rows.values()), max(path.seconds, max(finish), total) + per_team_overhead, path.longest
+
+
+def _row(team_name: str, conv: PlannedConversation, journal: Journal | None) -> ChannelEstimate:
+    done = sum(1 for e in journal.messages(conv.key).values() if e.state == POSTED) if journal else 0
+    known = journal.uploads(conv.key) if journal else {}
+    kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
+    uploads = sum(1 for u in conv.uploads if u.key not in known)
+    grants = uploads if kind == "chat" else 0  # a chat's file is shared with the chat after its upload
+    return ChannelEstimate(team_name, conv.display_name, conv.messages, done, uploads, kind, grants)

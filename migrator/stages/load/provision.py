@@ -23,7 +23,7 @@ from migrator.graph import (
     team_id_in,
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
-from migrator.limits import CHANNEL_WRITES_PER_S
+from migrator.limits import CHANNEL_WRITES_PER_S, TEAM_CHANNEL_READS_PER_S, TEAM_CREATES_PER_S
 from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.outcome import Refusal, attempt
@@ -43,6 +43,10 @@ class Provisioner:
         # Graph allows 30 channel creations a second per tenant; workers creating channels together would
         # otherwise earn 429s (seen with 50 channels in `make bench`).
         self._channel_writes = RateLimiter(per_key=CHANNEL_WRITES_PER_S)
+        # Teams are created concurrently (load creates them on several threads): within Graph's 6 creations a
+        # second, and their operations polled within its 60 team reads a second.
+        self._team_creates = RateLimiter(per_key=TEAM_CREATES_PER_S)
+        self._team_reads = RateLimiter(per_key=TEAM_CHANNEL_READS_PER_S)
 
     # ------------------------------------------------------------------ teams
     def team(self, team: PlannedTeam) -> str:
@@ -67,7 +71,8 @@ class Provisioner:
             "createdDateTime": team.created,
         }
         try:
-            response = self.client.request("POST", "/teams", json={k: v for k, v in body.items() if v is not None})
+            with self._team_creates.slot("team-creates"):
+                response = self.client.request("POST", "/teams", json={k: v for k, v in body.items() if v is not None})
         except ConnectionLostError:
             found = self._find_team(team)
             if not found:
@@ -84,7 +89,8 @@ class Provisioner:
         deadline = time.monotonic() + self.operation_timeout
         delay = 0.2
         while True:
-            status = self.client.get_json(operation)
+            with self._team_reads.slot("team-reads"):
+                status = self.client.get_json(operation)
             if status["status"] == "succeeded":
                 team_id = status.get("targetResourceId")
                 if not isinstance(team_id, str) or not team_id:
@@ -133,8 +139,9 @@ class Provisioner:
     def channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str:
         """The channel's id: the team's General channel, a standard channel created in migration mode,
         or a channel created as usual and then put into migration mode: private channels (with their
-        members), and any channel of a team already completed (one redone with `reset --channel`), since
-        Graph creates migration-mode channels only in a team under migration."""
+        members), and any channel of a team already completed (one redone with `reset --channel`) or whose
+        General is, since Graph creates migration-mode channels only in a team under migration whose General is
+        open (docs/graph-contract.md#team-completion)."""
         entry = self.journal.conversation(channel.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
@@ -142,16 +149,27 @@ class Provisioner:
         if channel.general:
             found = self.general_channel(team_id)
         elif channel.membership == "private" or self._team_completed(team_key):
-            found = entry.graph_id if entry and entry.graph_id else self._create_open_channel(team_id, channel)
-            if found is None:
-                raise _not_found(channel, team_id)
-            self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
-            self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
+            found = self._open_channel(team_key, team_id, channel, entry.graph_id if entry else None)
         else:
-            found = self._create_channel(team_id, channel)
+            try:
+                found = self._create_channel(team_id, channel)
+            except BadRequestError:
+                # General completed (a run stopped between it and the team): no more migration channels here.
+                if self.migration_mode(f"/teams/{team_id}/channels/{self.general_channel(team_id)}") != MIGRATED:
+                    raise
+                found = self._open_channel(team_key, team_id, channel, None)
         if found is None:
             raise _not_found(channel, team_id)
         self.journal.set_conversation(channel.key, team_key, CREATED, graph_id=found)
+        return found
+
+    def _open_channel(self, team_key: str, team_id: str, channel: PlannedConversation, known: str | None) -> str:
+        """A channel created as usual (or `known` from an earlier run), then opened with startMigration."""
+        found = known or self._create_open_channel(team_id, channel)
+        if found is None:
+            raise _not_found(channel, team_id)
+        self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
+        self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
         return found
 
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
