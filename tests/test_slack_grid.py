@@ -190,6 +190,7 @@ def test_inventory_per_workspace_adds_up_to_the_records_of_the_export(tmp_path: 
     assert belongs["C0LAUNCH"] == "organisation: Northwind Sales"
     assert belongs["G0LEADS"] == "Northwind Engineering"
     assert "Northwind Sales (workspace): 2 conversations, 2 messages, 2 people" in summary(inventory)
+    assert inventory["users"]["external"] == 1 and inventory["user_lists"]["external"] == ["W0PAT of T0ACME"]
     html = (tmp_path / "analyse" / "report.html").read_text(encoding="utf-8")
     assert "<h3>Workspaces</h3>" in html and "organisation: shared by 2 workspaces" in html
 
