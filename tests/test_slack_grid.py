@@ -286,3 +286,9 @@ def test_files_of_a_workspace_folder_that_are_not_read_are_listed(tmp_path: Path
         "teams/Northwind Sales/canvases.json": (top_only, 1),
         "teams/Northwind Sales/notes.txt": ("not part of the Slack export format", 1),
     }
+
+
+def test_raw_users_for_fetch_hold_every_list_once() -> None:
+    with SlackExport(GRID) as export:
+        raw = export.raw_users()
+    assert [u["id"] for u in raw] == ["U0ADA", "U0GRACE", "U0MEI", "U0ALAN"]  # org_users.json's, then none again

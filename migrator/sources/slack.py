@@ -297,7 +297,8 @@ class SlackExport(ExportReader):
         """The levels that list conversations: the export's top and, in an org-wide export, each workspace folder
         that can be read (with the id it stands for). Every level's people join one set, `users`, by id; each person
         notes the workspaces whose users.json lists them (`User.extra[IN_WORKSPACES]`)."""
-        for name in [n for n in ("users.json", ORG_USERS) if n in rel] or ["users.json"]:
+        self._user_files = [n for n in ("users.json", ORG_USERS) if n in rel] or ["users.json"]
+        for name in self._user_files:
             self.users.update((u.id, u) for u in self._user_list(name, required=True))
         scopes = [Scope("")]
         if not self._grid:
@@ -307,7 +308,10 @@ class SlackExport(ExportReader):
         self._refused = tuple(q.file for q in refused)
         for folder in folders:
             prefix = f"{TEAMS}/{folder}/"
-            listed = self._user_list(prefix + "users.json", required=False) if prefix + "users.json" in rel else []
+            listed = []
+            if prefix + "users.json" in rel:
+                self._user_files.append(prefix + "users.json")
+                listed = self._user_list(prefix + "users.json", required=False)
             space = Workspace(id=workspace_id(listed) or self._posted_in(prefix, rel) or folder, name=folder)
             for user in listed:
                 person = self.users.setdefault(user.id, user)  # an org member listed by several workspaces is one
@@ -415,8 +419,14 @@ class SlackExport(ExportReader):
                 user.extra[FROM_FETCH] = True
 
     def raw_users(self) -> list[dict[str, Any]]:
-        """users.json as the export has it (Slack tokens masked), for `migrator fetch` to add emails to."""
-        return [u for u in self._read_list("users.json", "members", required=True) if isinstance(u, dict)]
+        """The people as the export has them (Slack tokens masked), for `migrator fetch` to add emails to: users.json,
+        or in an org-wide export every users list read, one entry per id (the first list's)."""
+        people: dict[Any, dict[str, Any]] = {}
+        for name in self._user_files:
+            for raw in self._read_list(name, "members", required=not self._grid):
+                if isinstance(raw, dict):
+                    people.setdefault(raw.get("id"), raw)
+        return list(people.values())
 
     def _read_conversations(
         self, scopes: list[Scope], days: dict[str, list[str]]
