@@ -27,6 +27,7 @@ from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.fetch import FetchLockedError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.accounts import AccountsError
+from migrator.stages.load.chatfiles import NoDriveError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
 
@@ -71,6 +72,7 @@ BAD_INPUT = [
 NOT_COMPLETED = [
     ProvisionError,
     UploadError,
+    NoDriveError,
     ArchiveError,
     graph.GraphError,
     graph.BadRequestError,
