@@ -70,6 +70,7 @@ class UserCounts(TypedDict):
     bots: int
     deleted: int
     without_email: int  # people only: bots never have one
+    external: int  # authors of another organisation (Slack Connect guests), who post through the fallback account
 
 
 class Totals(TypedDict):
@@ -136,6 +137,7 @@ class UserLists(TypedDict):
     bots: list[str]
     deleted: list[str]
     without_email: list[str]
+    external: list[str]  # "USER_ID of ORG" for each author of another organisation
     not_in_directory: NotRequired[list[str]]  # only when users.csv was given
 
 

@@ -40,6 +40,7 @@ INTERNAL = {
     "migrator.stages.transform.split.SplitError",  # a bug guard: no input can cause it
     "migrator.slack.download.Refusal",  # a download that is not the file is counted and listed instead
     "migrator.stages.export.runner._Stopped",  # unwinds a target when another stopped the run; its place is saved
+    "migrator.stages.preflight.canary.CanaryError",  # recorded as the canary step's failure, never raised further
 }
 
 BAD_INPUT = [

@@ -190,6 +190,7 @@ def test_inventory_per_workspace_adds_up_to_the_records_of_the_export(tmp_path: 
     assert belongs["C0LAUNCH"] == "organisation: Northwind Sales"
     assert belongs["G0LEADS"] == "Northwind Engineering"
     assert "Northwind Sales (workspace): 2 conversations, 2 messages, 2 people" in summary(inventory)
+    assert inventory["users"]["external"] == 1 and inventory["user_lists"]["external"] == ["W0PAT of T0ACME"]
     html = (tmp_path / "analyse" / "report.html").read_text(encoding="utf-8")
     assert "<h3>Workspaces</h3>" in html and "organisation: shared by 2 workspaces" in html
 
@@ -268,3 +269,26 @@ def test_an_org_level_channel_goes_where_most_was_posted(teams: list[str]) -> No
     assert belongs_to(posts, spaces) == (
         chosen.name if shared == 1 else f"shared by {shared} workspaces" if shared else ""
     )
+
+
+def test_files_of_a_workspace_folder_that_are_not_read_are_listed(tmp_path: Path) -> None:
+    root = shutil.copytree(GRID, tmp_path / "grid")
+    sales = root / "teams" / "Northwind Sales"
+    (sales / "canvases.json").write_text("[]")
+    (sales / "__uploads" / "F1").mkdir(parents=True)
+    (sales / "__uploads" / "F1" / "a.txt").write_text("x")
+    (sales / "notes.txt").write_text("x")
+    with SlackExport(root) as export:
+        ignored = {i.path: (i.reason, i.entries) for i in export.ignored}
+    top_only = "read only at the top of an org-wide export, not in a workspace's folder"
+    assert ignored == {
+        "teams/Northwind Sales/__uploads/": (top_only, 1),
+        "teams/Northwind Sales/canvases.json": (top_only, 1),
+        "teams/Northwind Sales/notes.txt": ("not part of the Slack export format", 1),
+    }
+
+
+def test_raw_users_for_fetch_hold_every_list_once() -> None:
+    with SlackExport(GRID) as export:
+        raw = export.raw_users()
+    assert [u["id"] for u in raw] == ["U0ADA", "U0GRACE", "U0MEI", "U0ALAN"]  # org_users.json's, then none again

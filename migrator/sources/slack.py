@@ -82,6 +82,7 @@ _CONVERSATION_FILES = (
 _TOP_LEVEL_READ = {"users.json", ORG_USERS, "integration_logs.json", "canvases.json", "team_info.json"} | {
     name for name, _, _ in _CONVERSATION_FILES
 }
+_WORKSPACE_READ = {"users.json"} | {name for name, _, _ in _CONVERSATION_FILES}  # in a Grid workspace's folder
 
 # Events rather than something a person wrote (Slack message subtypes).
 SYSTEM_SUBTYPES = frozenset(
@@ -296,7 +297,8 @@ class SlackExport(ExportReader):
         """The levels that list conversations: the export's top and, in an org-wide export, each workspace folder
         that can be read (with the id it stands for). Every level's people join one set, `users`, by id; each person
         notes the workspaces whose users.json lists them (`User.extra[IN_WORKSPACES]`)."""
-        for name in [n for n in ("users.json", ORG_USERS) if n in rel] or ["users.json"]:
+        self._user_files = [n for n in ("users.json", ORG_USERS) if n in rel] or ["users.json"]
+        for name in self._user_files:
             self.users.update((u.id, u) for u in self._user_list(name, required=True))
         scopes = [Scope("")]
         if not self._grid:
@@ -306,7 +308,10 @@ class SlackExport(ExportReader):
         self._refused = tuple(q.file for q in refused)
         for folder in folders:
             prefix = f"{TEAMS}/{folder}/"
-            listed = self._user_list(prefix + "users.json", required=False) if prefix + "users.json" in rel else []
+            listed = []
+            if prefix + "users.json" in rel:
+                self._user_files.append(prefix + "users.json")
+                listed = self._user_list(prefix + "users.json", required=False)
             space = Workspace(id=workspace_id(listed) or self._posted_in(prefix, rel) or folder, name=folder)
             for user in listed:
                 person = self.users.setdefault(user.id, user)  # an org member listed by several workspaces is one
@@ -414,8 +419,14 @@ class SlackExport(ExportReader):
                 user.extra[FROM_FETCH] = True
 
     def raw_users(self) -> list[dict[str, Any]]:
-        """users.json as the export has it (Slack tokens masked), for `migrator fetch` to add emails to."""
-        return [u for u in self._read_list("users.json", "members", required=True) if isinstance(u, dict)]
+        """The people as the export has them (Slack tokens masked), for `migrator fetch` to add emails to: users.json,
+        or in an org-wide export every users list read, one entry per id (the first list's)."""
+        people: dict[Any, dict[str, Any]] = {}
+        for name in self._user_files:
+            for raw in self._read_list(name, "members", required=not self._grid):
+                if isinstance(raw, dict):
+                    people.setdefault(raw.get("id"), raw)
+        return list(people.values())
 
     def _read_conversations(
         self, scopes: list[Scope], days: dict[str, list[str]]
@@ -549,23 +560,21 @@ class SlackExport(ExportReader):
         return [self._file(raw) for raw in entries if isinstance(raw, dict)]
 
     def _list_ignored(self, rel: list[str]) -> None:
-        """Everything no stage reads is listed, grouped by top-level entry."""
+        """Everything no stage reads is listed, grouped by top-level entry (by workspace folder in a Grid export)."""
         groups: dict[str, int] = defaultdict(int)
         for name in rel:
             if name in _TOP_LEVEL_READ or self._day_folder(name) or _is_upload(name) or self._refused_name(name):
                 continue
-            if self._grid and name.startswith(f"{TEAMS}/"):  # a workspace's own lists are read like the top's
+            if self._grid and name.startswith(f"{TEAMS}/"):
                 _, workspace, rest = name.split("/", 2)
-                if rest in _TOP_LEVEL_READ:
-                    continue
-                top, slash, _ = rest.partition("/")
-                groups[f"{TEAMS}/{workspace}/{top}{slash}"] += 1
+                if rest not in _WORKSPACE_READ:
+                    top, slash, _ = rest.partition("/")
+                    groups[f"{TEAMS}/{workspace}/{top}{slash}"] += 1
                 continue
             top, slash, _ = name.partition("/")
             groups[top + slash] += 1
         for path, count in sorted(groups.items()):
-            reason = "macOS archive metadata" if path.startswith("__MACOSX") else "not part of the Slack export format"
-            self.ignored.append(Ignored(path, reason, count))
+            self.ignored.append(Ignored(path, _unread_reason(path), count))
 
     # --- the Source interface -------------------------------------------
 
@@ -736,6 +745,15 @@ def _commenter(raw: dict[str, Any], subtype: str | None) -> str | None:
     if subtype != "file_comment" or not isinstance(comment, dict):
         return None
     return str_or_none(comment.get("user"))
+
+
+def _unread_reason(path: str) -> str:
+    """Why a file of the export is not read, for `ignored`."""
+    if path.startswith("__MACOSX"):
+        return "macOS archive metadata"
+    if path.startswith(f"{TEAMS}/") and path.split("/", 2)[2].rstrip("/") in _TOP_LEVEL_READ | {_UPLOADS}:
+        return "read only at the top of an org-wide export, not in a workspace's folder"
+    return "not part of the Slack export format"
 
 
 def _is_upload(name: str) -> bool:

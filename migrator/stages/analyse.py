@@ -53,6 +53,7 @@ from migrator.mapping import (
 )
 from migrator.mapping.workspaces import listed_by, posted_in, workspace_label
 from migrator.model import (
+    EXTERNAL_ORG,
     FROM_FETCH,
     MISSING_FILE,
     Conversation,
@@ -339,6 +340,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     channels: list[ChannelEntry] = []
     issues: Counter[str] = Counter()  # summed over conversations, which are not kept
     targets: Counter[tuple[str, str]] = Counter()  # requests per target channel
+    external: dict[str, str] = {}  # authors of another organisation (Slack Connect) -> their organisation
     private: set[tuple[str, str]] = set()  # the targets that are private channels
     for conv in conversations:
         tally = _Tally()
@@ -350,6 +352,8 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
             features.add(message)
             if org_level and (workspace := posted_in(message)):
                 posts[workspace] += 1
+            if message.extra and EXTERNAL_ORG in message.extra:
+                external[message.user or ""] = str(message.extra[EXTERNAL_ORG])
         timeline = tally.timeline()
         threads = timeline.pop("threads")
         entry = _channel_entry(source, conv, tally, threads, destination(mappings, conv, user_rows, source.users))
@@ -377,7 +381,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         "workspace": {"id": source.workspace.id, "name": source.workspace.name},
         "workspaces": _workspace_entries(source, conversations, channels),
         "channels": channels,
-        "users": _user_counts(source),
+        "users": _user_counts(source, external),
         "totals": {
             "conversations": len(conversations),
             "messages": sum(c["messages"] for c in channels),
@@ -425,7 +429,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         "subtypes": dict(sorted(features.subtypes.items(), key=lambda kv: (-kv[1], kv[0]))),
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
         "messages_per_month": features.months(),
-        "user_lists": _user_lists(source, user_rows),
+        "user_lists": _user_lists(source, user_rows, external),
         "estimate": _estimate(targets, private, mappings, source, user_rows),
         "mappings": str(mappings.path) if user_rows is not None else None,
         "mapping_problems": [str(p) for p in files.problems] if files else [],
@@ -498,22 +502,24 @@ def _integrations(logs: list[dict[str, Any]]) -> Integrations:
     return {"events": len(logs), "names": sorted(n for n in names if n)}
 
 
-def _user_counts(source: Source) -> UserCounts:
+def _user_counts(source: Source, external: Mapping[str, str]) -> UserCounts:
     users = list(source.users.values())
     return {
         "total": len(users),
         "bots": sum(u.is_bot for u in users),
         "deleted": sum(u.deleted for u in users),
         "without_email": sum(not u.is_bot and not u.email for u in users),  # bots never have one
+        "external": len(external),
     }
 
 
-def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> UserLists:
+def _user_lists(source: Source, user_rows: list[UserMapping] | None, external: Mapping[str, str]) -> UserLists:
     users = list(source.users.values())
     lists: UserLists = {
         "bots": [u.label for u in users if u.is_bot],
         "deleted": [u.label for u in users if u.deleted],
         "without_email": [u.label for u in users if not u.is_bot and not u.email],
+        "external": [f"{author} of {org}" for author, org in sorted(external.items())],
     }
     if user_rows is not None:
         mapped = {r.source_id for r in user_rows if r.action == "map" and r.entra_id}
