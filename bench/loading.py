@@ -30,7 +30,7 @@ class LoadRun:
     channels: int
     seconds: float  # the whole load: provisioning, posting, completion, members
     posting_seconds: float  # first channel started → last channel finished
-    imports: int  # messages posted and files uploaded
+    imports: int  # messages posted, files uploaded, chat files shared
     failed: int
     throttled: int  # 429s the emulator sent
     peak_1s: int  # most requests one channel received in any one second
@@ -68,7 +68,7 @@ def run_ours(emulator: EmulatorProcess, plan_dir: Path, workers: int, per_channe
         channels=len(conversations),
         seconds=outcome.seconds,
         posting_seconds=span,
-        imports=outcome.total("posted") + outcome.total("uploads"),
+        imports=outcome.total("posted") + outcome.total("uploads") + outcome.total("grants"),
         failed=outcome.total("failed"),
         throttled=stats["totals"]["throttled"],
         peak_1s=stats["totals"]["peak_1s_max"],

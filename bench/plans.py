@@ -104,3 +104,60 @@ def _lines(conv_key: str, channel: int, messages: int, authors: list[tuple[str, 
             line["body"]["content"] += f'<attachment id="{attachment}"></attachment>'
             line["uploads"] = [f"F{channel}"]
         yield line
+
+
+def chat_files_plan(plan_dir: Path, chats: int, messages: int, file_every: int = 3) -> Manifest:
+    """`chats` group chats of three demo users, each of `messages` messages, one in `file_every` carrying a file:
+    each such file is an upload to its sender's OneDrive and a grant to the chat before its message."""
+    authors = [(u["id"], u["displayName"]) for u in load_directory(None).users.values()][1:4]
+    planned = []
+    for index in range(chats):
+        key = f"chats/bench-{index:03d}"
+        uploads, lines = [], []
+        for i in range(messages):
+            user, name = authors[(i + index) % len(authors)]
+            line = {
+                "key": f"{key}:{i}",
+                "kind": "root",
+                "root_key": None,
+                "source_ts": str(i),
+                "createdDateTime": format_ms(START + i * 1000 + index),
+                "from": {"user": {"id": user, "displayName": name, "userIdentityType": "aadUser"}},
+                "body": {"contentType": "html", "content": f"<p>Message {i} of {key}.</p>"},
+            }
+            if i % file_every == 0:
+                data = f"file {i} of {key}\n".encode()
+                upload = PlannedUpload(
+                    key=f"{key}/F{i}",
+                    name=f"file-{i}.txt",
+                    path=f"files/chat-{index}/file-{i}.txt",
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    owner=user,
+                    fallback=authors[0][0],
+                )
+                (plan_dir / upload.path).parent.mkdir(parents=True, exist_ok=True)
+                (plan_dir / upload.path).write_bytes(data)
+                uploads.append(upload)
+                attachment = str(uuid.uuid5(uuid.NAMESPACE_URL, upload.key))
+                line["attachments"] = [
+                    {"id": attachment, "contentType": "reference", "name": upload.name, "upload": upload.key}
+                ]
+                line["body"]["content"] += f'<attachment id="{attachment}"></attachment>'
+                line["uploads"] = [upload.key]
+            lines.append(line)
+        planned.append(
+            PlannedConversation(
+                key=key,
+                display_name=f"Bench {index}",
+                file=f"{key}.jsonl",
+                created=format_ms(START - 60_000),
+                messages=write_lines(plan_dir / f"{key}.jsonl", lines),
+                membership="group",
+                members=[PlannedMember(user_id) for user_id, _ in authors],
+                uploads=uploads,
+            )
+        )
+    manifest = Manifest(source={"path": "bench.plans.chat_files_plan", "kind": "bench"}, chats=planned)
+    manifest.write(plan_dir)
+    return manifest

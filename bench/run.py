@@ -23,13 +23,14 @@ from pathlib import Path
 
 from bench import capacity, exporting, fetching, loading, stages
 from bench.child import ChildCost
-from bench.plans import even_plan
+from bench.plans import chat_files_plan, even_plan
 from bench.report import Figure, GrowthRow, Results
 from migrator.emulator.runner import EmulatorProcess
 
 RESULTS = Path(__file__).with_name("results.json")
 RATIO_CHANNELS = (1, 10, 50)
 RATIO_MESSAGES = 60  # per channel: 12 s of posting at 5/s, long enough for a steady rate
+CHAT_FILES_CHATS = 10  # group chats, a file in one message of three: 60 messages + 2 × 20 file requests each
 NAIVE_CHANNELS = 10
 RAISED_RPS = 1000.0  # per channel, for the load growth rows: the loader's own cost, not Graph's pacing
 FIGURE_MESSAGES = 1_000_000  # the size at which the offline figures are taken
@@ -136,6 +137,23 @@ def makespan(results: Results, work: Path) -> None:
     )
     results.add(Figure("makespan_failed", run.failed, "<= 0", "messages", "the default load above"))
     results.add(Figure("makespan_peak_1s", run.peak_1s, "<= 5", "requests", "most to one conversation in a second"))
+
+
+def chat_files_pacing(results: Results, work: Path) -> None:
+    """Chats with files: uploads and grants count against each chat's 5 requests/s, like its messages."""
+    with EmulatorProcess() as emulator:
+        plan = work / f"chat-files-{CHAT_FILES_CHATS}"
+        chat_files_plan(plan, CHAT_FILES_CHATS, RATIO_MESSAGES)
+        loading.fresh(emulator)
+        with quiet(work / "logs" / "load.log"):
+            run = loading.run_ours(emulator, plan, workers=CHAT_FILES_CHATS)
+    note = f"{run.imports} imports (messages, uploads, grants) in {run.posting_seconds:.1f} s" + (
+        f", {run.failed} failed" if run.failed else ""
+    )
+    results.add(Figure(f"load_chat_files_ratio_{CHAT_FILES_CHATS}", round(run.ratio, 3), ">= 0.95", "", note))
+    results.add(
+        Figure("load_chat_files_peak_1s", run.peak_1s, "<= 5", "requests", "most requests to one chat in any second")
+    )
 
 
 def export_rate(results: Results) -> None:
@@ -287,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         emulator_capacity(results)
         load_pacing(results, work)
         makespan(results, work)
+        chat_files_pacing(results, work)
         export_rate(results)
         fetch_throughput(results, work)
         offline_stages(

@@ -22,13 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from migrator.limits import CHANNEL_RPS
-from migrator.plan import PlannedConversation, PlannedTeam
+from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedTeam
 
 
 def planned_requests(conv: PlannedConversation) -> int:
-    """Import requests a conversation takes from scratch: its messages and files, the files folder read when it has
-    files, and its completeMigration."""
-    return conv.messages + len(conv.uploads) + (1 if conv.uploads else 0) + 1
+    """Import requests a conversation takes from scratch: its messages and files (a chat's files also shared with
+    the chat, one grant each), the files folder read when it has files, and its completeMigration."""
+    grants = len(conv.uploads) if conv.membership in CHAT_TYPES else 0
+    return conv.messages + len(conv.uploads) + grants + (1 if conv.uploads else 0) + 1
 
 
 @dataclass(frozen=True)

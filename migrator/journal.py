@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE TABLE IF NOT EXISTS uploads (
     conv_key TEXT NOT NULL, upload_key TEXT NOT NULL, item_id TEXT NOT NULL, web_url TEXT NOT NULL,
     PRIMARY KEY (conv_key, upload_key));
+CREATE TABLE IF NOT EXISTS drive_files (
+    conv_key TEXT NOT NULL, upload_key TEXT NOT NULL, state TEXT NOT NULL, owner TEXT NOT NULL, drive_id TEXT,
+    item_id TEXT, web_url TEXT, updated REAL NOT NULL, PRIMARY KEY (conv_key, upload_key));
 CREATE TABLE IF NOT EXISTS messages (
     conv_key TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, message_id TEXT, how TEXT,
     error TEXT, request_id TEXT, updated REAL NOT NULL, PRIMARY KEY (conv_key, key));
@@ -44,6 +47,9 @@ CREATE TABLE IF NOT EXISTS deleted_channels (
 # every channel and the team completed migration, members added.
 REQUESTED, CREATED, COMPLETED, DONE = "requested", "created", "completed", "done"
 POSTED, FAILED = "posted", "failed"
+# A chat file's states (drive_files): the upload was sent (outcome maybe unknown), the file exists, it is shared with
+# the chat (and then also in `uploads`, like a channel's file; its row stays, naming the drive `reset` deletes it from).
+UPLOADING, UPLOADED, SHARED = "uploading", "uploaded", "shared"
 
 
 class JournalError(InputError):
@@ -65,6 +71,17 @@ class ConversationEntry:
 
     graph_id: str | None  # the channel's or chat's id, once known
     state: str  # REQUESTED, CREATED or COMPLETED
+
+
+@dataclass(frozen=True, slots=True)
+class DriveFileEntry:
+    """A row of `drive_files`: how far a chat file's upload to OneDrive got, before it was shared."""
+
+    state: str  # UPLOADING, UPLOADED or SHARED
+    owner: str  # whose OneDrive: the sender's, or the migration account's
+    drive_id: str | None
+    item_id: str | None
+    web_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +247,52 @@ class Journal:
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)", (conv_key, upload_key, item_id, web_url))
 
+    def upload_items(self) -> set[str]:
+        """Every driveItem id the journal holds, so a reconciliation never adopts one file for two uploads."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT item_id FROM uploads UNION SELECT item_id FROM drive_files WHERE item_id IS NOT NULL"
+            ).fetchall()
+        return {str(row[0]) for row in rows}
+
+    # -------------------------------------------------------- chat files
+    def drive_file(self, conv_key: str, upload_key: str) -> DriveFileEntry | None:
+        row = self._one(
+            "SELECT state, owner, drive_id, item_id, web_url FROM drive_files WHERE conv_key = ? AND upload_key = ?",
+            conv_key,
+            upload_key,
+        )
+        return DriveFileEntry(*row) if row else None
+
+    def drive_files(self, conv_key: str) -> dict[str, DriveFileEntry]:
+        """Upload key -> how far each of a chat's files got (verify reads the shared ones back)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT upload_key, state, owner, drive_id, item_id, web_url FROM drive_files WHERE conv_key = ?",
+                (conv_key,),
+            ).fetchall()
+        return {key: DriveFileEntry(*entry) for key, *entry in rows}
+
+    def set_drive_file(
+        self, conv_key: str, upload_key: str, state: str, owner: str, item: tuple[str, str, str] | None = None
+    ) -> None:
+        """Record a chat file's step; `item` is (drive id, item id, webUrl) once the file exists."""
+        drive_id, item_id, web_url = item or (None, None, None)
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO drive_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (conv_key, upload_key, state, owner, drive_id, item_id, web_url, time.time()),
+            )
+
+    def shared_drive_file(self, conv_key: str, upload_key: str, item_id: str, web_url: str) -> None:
+        """The chat file is shared with its chat: it becomes an upload like a channel's, in one transaction."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE drive_files SET state = ?, updated = ? WHERE conv_key = ? AND upload_key = ?",
+                (SHARED, time.time(), conv_key, upload_key),
+            )
+            db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)", (conv_key, upload_key, item_id, web_url))
+
     # ----------------------------------------------------------- messages
     def messages(self, conv_key: str) -> dict[str, MessageEntry]:
         with self._lock:
@@ -283,5 +346,5 @@ class Journal:
 
 def _forget_conversations(db: sqlite3.Connection, conv_keys: list[str]) -> None:
     for conv_key in conv_keys:
-        for table in ("conversations", "uploads", "messages"):
+        for table in ("conversations", "uploads", "drive_files", "messages"):
             db.execute(f"DELETE FROM {table} WHERE conv_key = ?", (conv_key,))

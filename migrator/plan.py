@@ -71,10 +71,15 @@ class PlannedMember:
 @dataclass
 class PlannedUpload:
     key: str  # stable: the source file id
-    name: str  # file name in the channel's files folder
+    name: str  # file name in the channel's files folder, or in the OneDrive folder "Microsoft Teams Chat Files"
     path: str  # relative to the plan folder, under files/
     size: int
     sha256: str
+    # A chat's file goes to a OneDrive (docs/graph-contract.md#chat-files): `owner` is its sender's Entra id (the
+    # migration account's when it posts for an unmapped sender); `fallback` the migration account's, whose OneDrive
+    # takes the file when the owner has none. Both None for a channel's file.
+    owner: str | None = None
+    fallback: str | None = None
 
 
 @dataclass

@@ -99,17 +99,18 @@ def test_private_channels_and_chats_in_the_plan(tmp_path: Path) -> None:
 
     (chat,) = plan.chats
     assert (chat.key, chat.membership, chat.display_name) == ("chats/D1", "oneOnOne", "Ada Lovelace, Grace Hopper")
-    assert sorted(m.user_id for m in chat.members) == ["e-ada", "e-grace"] and chat.uploads == []
+    assert sorted(m.user_id for m in chat.members) == ["e-ada", "e-grace"]
+    (upload,) = chat.uploads  # a chat's file goes to its sender's OneDrive, the migration account's if need be
+    assert (upload.name, upload.owner, upload.fallback) == ("plan.pdf", "e-ada", "e-migration")
     lines = list(read_lines(tmp_path / "plan", chat))
     assert [(line["kind"], line["root_key"]) for line in lines] == [("root", None)] * 3  # chats have no replies
     assert "↪ reply in a thread started 2023-11-14 22:13 UTC" in lines[1]["body"]["content"]
     files = lines[2]
     assert len(files["hostedContents"]) == 1 and 'src="../hostedContents/1/$value"' in files["body"]["content"]
-    assert (
-        "plan.pdf" in files["body"]["content"]
-        and "sent in a chat, which has no files folder" in files["body"]["content"]
-    )
-    assert not files.get("attachments")
+    (attachment,) = files["attachments"]
+    assert (attachment["contentType"], attachment["name"], attachment["upload"]) == ("reference", "plan.pdf", "F2")
+    assert f'<attachment id="{attachment["id"]}"></attachment>' in files["body"]["content"]
+    assert files["uploads"] == ["F2"]
 
     (archived,) = plan.archive
     assert archived["conversation"] == "G2"

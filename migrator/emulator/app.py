@@ -281,6 +281,7 @@ class EmulatorApp:
             "token_lifetime": self.identity.lifetime,
             "capacity": self.graph.capacity.as_dict(),
             "reading": self.graph.reading.as_dict(),
+            "users_without_drive": self.graph.users_without_drive,
         }
 
     def _configure(self, changes: dict[str, Any]) -> None:
@@ -299,6 +300,8 @@ class EmulatorApp:
                 self.graph.capacity = self._capacity(value)
             elif key == "reading":
                 self._configure_reading(value)
+            elif key == "users_without_drive":
+                self.graph.users_without_drive = self._share(value)
             else:
                 raise BadRequest(f"Unknown setting '{key}'. Known: {sorted(self.config())}")
 
@@ -313,6 +316,13 @@ class EmulatorApp:
             self.graph.reading = self.graph.reading.with_changes(changes)
         except ValueError as error:
             raise BadRequest(str(error)) from None
+
+    @staticmethod
+    def _share(value: object) -> float:
+        """A share of users between 0 and 1 (`users_without_drive`)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise BadRequest("users_without_drive must be a number from 0 to 1.")
+        return float(value)
 
     @staticmethod
     def _capacity(value: object) -> CapacityLimits:

@@ -48,6 +48,12 @@ class UserNotFound(GraphFault):
     status, code = 404, "Request_ResourceNotFound"
 
 
+class DriveNotFound(GraphFault):
+    """A user whose OneDrive was never provisioned (docs/graph-contract.md#chat-files)."""
+
+    status, code = 404, "ResourceNotFound"
+
+
 class MethodNotAllowed(GraphFault):
     status, code = 405, "MethodNotAllowed"
 

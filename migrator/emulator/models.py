@@ -25,6 +25,7 @@ from migrator.emulator.directory import Directory
 from migrator.emulator.errors import (
     BadRequest,
     Conflict,
+    DriveNotFound,
     Forbidden,
     InvalidRequest,
     NameAlreadyExists,
@@ -48,6 +49,7 @@ HOSTED_REF = re.compile(r"""\.\./hostedContents/([^/"']+)/\$value""")
 ATTACHMENT_REF = re.compile(r"""<attachment\s+id=["']([^"']+)["']""", re.IGNORECASE)
 CHANNEL_NAME_FORBIDDEN = set("~#%&*{}+/\\:<>?|'\"")
 FILE_NAME_FORBIDDEN = set('"*:<>?/\\|')
+SHARE_ROLES = {"read", "write"}
 IMPORTABLE_FIELDS = {
     "body",
     "createdDateTime",
@@ -128,6 +130,7 @@ class Graph:
         self.provision_delay = provision_delay
         self.capacity = capacity  # Teams' capacity limits (docs/graph-contract.md#capacity-limits); tests lower them
         self.evaluation_capacity = directory.evaluation_capacity
+        self.users_without_drive = 0.0  # the share of users whose OneDrive was never provisioned (#chat-files)
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
         self._versions: dict[str, int] = {}
@@ -152,6 +155,7 @@ class Graph:
     def reset(self) -> None:
         """An empty tenant with Teams' own capacity limits."""
         self.capacity = TEAMS_DEFAULTS
+        self.users_without_drive = 0.0
         self.store.clear()
         self._reindex()
         self._export_cache.clear()
@@ -315,7 +319,7 @@ class Graph:
             if member["_team"] == group_id:
                 self.store.delete("members", f"{group_id}|{member['userId']}")
         for item in list(self.store.values("items")):
-            if item["_team"] == group_id:
+            if item.get("_team") == group_id:
                 self.store.delete("items", item["id"])
         for key in [k for k in self.store.collections.get("deleted_channels", {}) if k.startswith(f"{group_id}|")]:
             self.store.delete("deleted_channels", key)
@@ -946,8 +950,8 @@ class Graph:
             url = base64.urlsafe_b64decode(share_id[2:] + "=" * (-len(share_id[2:]) % 4)).decode()
         except (binascii.Error, ValueError):
             raise BadRequest("The share id is not valid base64url.") from None
-        host = f"{self.directory.domain.split('.')[0]}.sharepoint.com"
-        if urlsplit(url).netloc.lower() != host:
+        tenant = self.directory.domain.split(".")[0]
+        if urlsplit(url).netloc.lower() not in {f"{tenant}.sharepoint.com", f"{tenant}-my.sharepoint.com"}:
             raise Forbidden(f"accessDenied: the link points into another tenant ({urlsplit(url).netloc}).")
         item = next((i for i in self.store.values("items") if i.get("webUrl") == url and "file" in i), None)
         if item is None:
@@ -971,14 +975,7 @@ class Graph:
     def _write_file(self, drive_id: str, parent_id: str, name: str, data: bytes, conflict: str) -> tuple[int, Record]:
         parent = self.drive_item(drive_id, parent_id)
         self._check_file_name(name)
-        existing = next(
-            (
-                i
-                for i in self.store.values("items")
-                if i.get("_parent") == parent_id and i["name"].lower() == name.lower()
-            ),
-            None,
-        )
+        existing = self._child(parent_id, name)
         if existing is not None and conflict == "fail":
             raise NameAlreadyExists(f"An item named '{name}' already exists.")
         if existing is not None and conflict == "rename":
@@ -998,13 +995,23 @@ class Graph:
             "createdDateTime": existing["createdDateTime"] if existing else now,
             "lastModifiedDateTime": now,
             "file": {"mimeType": _mime(name), "hashes": {"sha256Hash": hashlib.sha256(data).hexdigest().upper()}},
-            "parentReference": {"driveId": drive_id, "driveType": "documentLibrary", "id": parent_id},
-            "_team": parent["_team"],
+            "parentReference": {**parent["parentReference"], "driveId": drive_id, "id": parent_id},
+            "_team": parent.get("_team"),
+            "_owner": parent.get("_owner"),
             "_parent": parent_id,
+            "_permissions": existing.get("_permissions", []) if existing else [],
             "_content": base64.b64encode(data).decode(),
         }
         self.store.put("items", item_id, item)
         return (200 if existing else 201), public(item)
+
+    def _child(self, parent_id: str, name: str) -> Record | None:
+        """The item named `name` (case-insensitive, as SharePoint compares) in a folder."""
+        lowered = name.lower()
+        return next(
+            (i for i in self.store.values("items") if i.get("_parent") == parent_id and i["name"].lower() == lowered),
+            None,
+        )
 
     def file_content(self, drive_id: str, item_id: str) -> bytes:
         item = self.drive_item(drive_id, item_id)
@@ -1060,6 +1067,135 @@ class Graph:
             }
         self.store.delete("sessions", session_id)
         return self._write_file(session["_drive"], session["_parent"], session["_name"], received, session["_conflict"])
+
+    # ----------------------------------------------------------------- drives
+    def has_drive(self, user: Mapping[str, Any]) -> bool:
+        """Whether the user's OneDrive exists: not when the directory says `"drive": false`, nor for the configured
+        share of users (chosen by a hash of the id, so the same users lack one on every run)."""
+        point = int(hashlib.sha256(str(user["id"]).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return bool(user.get("drive", True)) and point >= self.users_without_drive
+
+    def user_drive(self, user_key: str) -> Record:
+        """GET /users/{id}/drive: the user's OneDrive, or 404 when it was never provisioned
+        (docs/graph-contract.md#chat-files)."""
+        user = self._directory_user(user_key)
+        if not self.has_drive(user):
+            raise DriveNotFound("User's mysite not found.")
+        drive_id = "b!" + hashlib.sha256(f"drive|{user['id']}".encode()).hexdigest()[:40]
+        return {
+            "id": drive_id,
+            "driveType": "business",
+            "name": "OneDrive",
+            "owner": {"user": {"id": user["id"], "displayName": user.get("displayName")}},
+            "webUrl": self._personal_url(user),
+        }
+
+    def _personal_url(self, user: Mapping[str, Any]) -> str:
+        site = re.sub(r"[^a-z0-9]", "_", str(user["userPrincipalName"]).lower())
+        return f"https://{self.directory.domain.split('.')[0]}-my.sharepoint.com/personal/{site}/Documents"
+
+    def _drive_root(self, user_key: str) -> Record:
+        """The drive's root folder, made when first used."""
+        drive = self.user_drive(user_key)
+        root_id = "01ROOT" + drive["id"][2:28].upper()
+        root = self.store.get("items", root_id)
+        if root is None:
+            root = self.store.put(
+                "items",
+                root_id,
+                {
+                    "id": root_id,
+                    "name": "root",
+                    "folder": {"childCount": 0},
+                    "root": {},
+                    "webUrl": drive["webUrl"],
+                    "createdDateTime": format_ms(self.clock.now_ms()),
+                    "parentReference": {"driveId": drive["id"], "driveType": "business"},
+                    "_owner": drive["owner"]["user"]["id"],
+                },
+            )
+        return root
+
+    def drive_path(self, user_key: str, path: str, create: bool) -> Record:
+        """The item at `path` below the user's drive root; missing folders are created when `create` (an upload
+        by path makes its folders, Graph reference `Upload small files`), else 404."""
+        item = self._drive_root(user_key)
+        for name in [part for part in path.split("/") if part]:
+            child = self._child(item["id"], name)
+            if child is None and not create:
+                raise NotFound(f"itemNotFound: '{path}' does not exist in the drive.")
+            item = child if child is not None else self._new_folder(item, name)
+        return item
+
+    def _new_folder(self, parent: Record, name: str) -> Record:
+        self._check_file_name(name)
+        folder_id = "01" + uuid.uuid4().hex.upper()[:32]
+        return self.store.put(
+            "items",
+            folder_id,
+            {
+                "id": folder_id,
+                "name": name,
+                "folder": {"childCount": 0},
+                "webUrl": f"{parent['webUrl']}/{quote(name)}",
+                "createdDateTime": format_ms(self.clock.now_ms()),
+                "parentReference": {**parent["parentReference"], "id": parent["id"]},
+                "_owner": parent.get("_owner"),
+                "_parent": parent["id"],
+            },
+        )
+
+    def split_drive_path(self, user_key: str, path: str) -> tuple[str, str, str]:
+        """(drive id, parent folder id, file name) of an upload to `path`, its folders created."""
+        folders, _, name = path.strip("/").rpartition("/")
+        parent = self.drive_path(user_key, folders, create=True)
+        return parent["parentReference"]["driveId"], parent["id"], name
+
+    def invite(self, drive_id: str, item_id: str, body: dict[str, Any]) -> list[Record]:
+        """POST …/items/{id}/invite (Graph reference `Send a sharing invitation`): one permission per recipient;
+        inviting someone who already holds one returns it (roles joined), so a repeated grant adds nobody."""
+        item = self.drive_item(drive_id, item_id)
+        recipients, roles = body.get("recipients"), body.get("roles")
+        if not isinstance(recipients, list) or not recipients:
+            raise InvalidRequest("recipients must be a non-empty list.")
+        if not isinstance(roles, list) or not roles or not set(roles) <= SHARE_ROLES:
+            raise InvalidRequest(f"roles must be a non-empty list of {sorted(SHARE_ROLES)}.")
+        for flag in ("requireSignIn", "sendInvitation"):
+            if not isinstance(body.get(flag, False), bool):
+                raise InvalidRequest(f"{flag} must be true or false.")
+        users = [self._recipient(entry, index) for index, entry in enumerate(recipients)]
+        permissions = {p["grantedToV2"]["user"]["id"]: p for p in item.get("_permissions", [])}
+        for user in users:
+            held = permissions.get(user["id"])
+            joined = sorted(set(held["roles"] if held else []) | set(roles))
+            permissions[user["id"]] = {
+                "id": held["id"] if held else uuid.uuid4().hex,
+                "roles": joined,
+                "grantedToV2": {
+                    "user": {"id": user["id"], "displayName": user.get("displayName"), "email": user.get("mail")}
+                },
+                "invitation": {"signInRequired": bool(body.get("requireSignIn", False)), "email": user.get("mail")},
+            }
+        self.store.patch("items", item_id, {"_permissions": list(permissions.values())})
+        return [permissions[user["id"]] for user in users]
+
+    def _recipient(self, entry: object, index: int) -> Mapping[str, Any]:
+        key = (entry.get("objectId") or entry.get("email")) if isinstance(entry, dict) else None
+        user = self.directory.find_user(str(key)) if key else None
+        if user is None and isinstance(entry, dict) and entry.get("email"):
+            lowered = str(entry["email"]).lower()
+            user = next((u for u in self.directory.users.values() if (u.get("mail") or "").lower() == lowered), None)
+        if user is None:
+            raise InvalidRequest(f"recipients[{index}]: no user of this tenant with that objectId or email.")
+        return user
+
+    def permissions(self, drive_id: str, item_id: str) -> list[Record]:
+        """GET …/items/{id}/permissions: the owner's, then every invitation's."""
+        item = self.drive_item(drive_id, item_id)
+        granted = list(item.get("_permissions", []))
+        if not item.get("_owner"):
+            return granted
+        return [{"id": "owner", "roles": ["owner"], "grantedToV2": {"user": {"id": item["_owner"]}}}, *granted]
 
     @staticmethod
     def _check_file_name(name: str) -> None:
@@ -1122,12 +1258,16 @@ class Graph:
 
     # ------------------------------------------------------------------ users
     def user(self, key: str) -> Record:
+        return {k: v for k, v in self._directory_user(key).items() if k not in {"licensed", "drive"}}
+
+    def _directory_user(self, key: str) -> dict[str, Any]:
+        """The directory's entry for `key`, or Graph's 404 for an unknown user."""
         user = self.directory.find_user(key)
         if user is None:
             raise UserNotFound(
                 f"Resource '{key}' does not exist or one of its queried reference-property objects are not present."
             )
-        return {k: v for k, v in user.items() if k != "licensed"}
+        return user
 
     def users(self, filter_text: str | None) -> list[Record]:
         users = [self.user(uid) for uid in self.directory.users]

@@ -21,6 +21,9 @@ TEAM = rf"/teams/(?P<team>{ID})"
 CHANNEL = rf"{TEAM}/channels/(?P<channel>(?!getAllMessages$|allMessages$){ID})"
 CHAT = rf"/chats/(?P<chat>(?!getAllMessages$){ID})"
 ITEM_PATH = rf"/drives/(?P<drive>{ID})/items/(?P<parent>{ID}):/(?P<name>[^/]+):"
+USER_DRIVE = rf"/users/(?P<user>{ID})/drive"
+DRIVE_PATH = rf"{USER_DRIVE}/root:/(?P<path>[^:]+):?"
+ITEM = rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})"
 
 MIGRATE = {"Teamwork.Migrate.All"}
 READ_TEAM = {
@@ -411,6 +414,43 @@ def create_upload_session(graph: Graph, call: Call) -> Reply:
 
 def _name(call: Call) -> str:
     return unquote(call.params["name"])
+
+
+# ---------------------------------------------------------- users' OneDrive
+@route("GET", USER_DRIVE, FILES | READ_FILES, kind="files")
+def user_drive(graph: Graph, call: Call) -> Reply:
+    """404 when the user's OneDrive was never provisioned (docs/graph-contract.md#chat-files)."""
+    return ok(graph.user_drive(call.params["user"]))
+
+
+@route("GET", DRIVE_PATH, FILES | READ_FILES, kind="files")
+def drive_path_item(graph: Graph, call: Call) -> Reply:
+    return ok(public(graph.drive_path(call.params["user"], unquote(call.params["path"]), create=False)))
+
+
+@route("PUT", rf"{DRIVE_PATH}/content", FILES, kind="files")
+def put_drive_content(graph: Graph, call: Call) -> Reply:
+    drive, parent, name = graph.split_drive_path(call.params["user"], unquote(call.params["path"]))
+    conflict = call.query.get("@microsoft.graph.conflictBehavior", "replace")
+    status, item = graph.put_content(drive, parent, name, call.body, conflict)
+    return ok(item, status=status)
+
+
+@route("POST", rf"{DRIVE_PATH}/createUploadSession", FILES, kind="files")
+def create_drive_upload_session(graph: Graph, call: Call) -> Reply:
+    drive, parent, name = graph.split_drive_path(call.params["user"], unquote(call.params["path"]))
+    return ok(graph.create_upload_session(drive, parent, name, call.json()))
+
+
+@route("POST", rf"{ITEM}/invite", FILES, kind="files")
+def invite(graph: Graph, call: Call) -> Reply:
+    """Share a file with named people (docs/graph-contract.md#chat-files)."""
+    return ok({"value": graph.invite(call.params["drive"], call.params["item"], call.json())})
+
+
+@route("GET", rf"{ITEM}/permissions", FILES | READ_FILES, kind="files")
+def item_permissions(graph: Graph, call: Call) -> Reply:
+    return collection(call, "permissions", graph.permissions(call.params["drive"], call.params["item"]))
 
 
 def upload_fragment(graph: Graph, session_id: str, call: Call) -> Reply:

@@ -18,6 +18,7 @@ COLUMNS = [
     "already_present",
     "failed",
     "uploads",
+    "chat_files_in_migration_onedrive",
     "completed",
     "seconds",
     "requests_per_s",
@@ -35,6 +36,7 @@ def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
             "already_present": c.already,
             "failed": c.failed,
             "uploads": c.uploads,
+            "chat_files_in_migration_onedrive": c.chat_files_fallback,
             "completed": "yes" if c.completed else "no",
             "seconds": round(c.seconds, 1),
             "requests_per_s": round(c.rate, 2),
@@ -58,7 +60,10 @@ def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
             "load.html.j2",
             outcome=outcome,
             channels=table(data, COLUMNS, "channels", sortable=True),
-            totals={name: outcome.total(name) for name in ("planned", "posted", "already", "failed", "uploads")},
+            totals={
+                name: outcome.total(name)
+                for name in ("planned", "posted", "already", "failed", "uploads", "chat_files_fallback")
+            },
         ),
         encoding="utf-8",
     )

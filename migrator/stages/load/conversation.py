@@ -16,6 +16,7 @@ from typing import Any
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, POSTED, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
+from migrator.stages.load.chatfiles import ChatFiles
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
 from migrator.stages.load.uploads import UploadError, read_upload, upload
 from migrator.timestamps import parse_ms
@@ -37,6 +38,7 @@ class ConversationLoader:
         self.plan_dir = Path(plan_dir)
         self.complete_with_failures = complete_with_failures
         self.on_message = on_message or (lambda key, started: None)
+        self.chat_files = ChatFiles(client, journal, self.plan_dir, drives={})
 
     def run(
         self,
@@ -75,10 +77,8 @@ class ConversationLoader:
         missing = [u for u in conv.uploads if u.key not in urls]
         if not missing:
             return urls
-        if not base.startswith("/teams/"):
-            raise PlanError(
-                f"{conv.key}: files can only be uploaded to a channel's folder; transform links chat files instead"
-            )
+        if base.startswith("/chats/"):
+            return self.chat_files.land(base, conv, outcome)
         rate_key = "channel:" + base.removeprefix("/teams/").replace(
             "/channels/", "/"
         )  # uploads count against the channel's 5/s

@@ -26,12 +26,13 @@ class ChannelEstimate:
     already: int
     uploads: int
     kind: str = "channel"  # channel | private channel | chat
+    grants: int = 0  # a chat's files still to share with it (one invite each, after its upload)
 
     @property
     def requests(self) -> int:
-        """Messages and files still to send, the files folder read when files remain, and completeMigration (as
-        critical.planned_requests counts them from scratch)."""
-        return self.messages - self.already + self.uploads + (1 if self.uploads else 0) + 1
+        """Messages and files still to send (and a chat file's grant), the files folder read when files remain, and
+        completeMigration (as critical.planned_requests counts them from scratch)."""
+        return self.messages - self.already + self.uploads + self.grants + (1 if self.uploads else 0) + 1
 
 
 def estimate(
@@ -63,6 +64,6 @@ def _row(team_name: str, conv: PlannedConversation, journal: Journal | None) -> 
     done = sum(1 for e in journal.messages(conv.key).values() if e.state == POSTED) if journal else 0
     known = journal.uploads(conv.key) if journal else {}
     kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
-    return ChannelEstimate(
-        team_name, conv.display_name, conv.messages, done, sum(1 for u in conv.uploads if u.key not in known), kind
-    )
+    uploads = sum(1 for u in conv.uploads if u.key not in known)
+    grants = uploads if kind == "chat" else 0  # a chat's file is shared with the chat after its upload
+    return ChannelEstimate(team_name, conv.display_name, conv.messages, done, uploads, kind, grants)

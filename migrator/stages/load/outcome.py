@@ -60,6 +60,8 @@ class ConversationOutcome:
     already: int = 0  # had landed before (journal, or a 409 reconciled)
     failed: int = 0
     uploads: int = 0
+    grants: int = 0  # chat files shared with their chat (one invite each)
+    chat_files_fallback: int = 0  # chat files put in the migration account's OneDrive: their sender has none
     completed: bool = False
     ready: bool = False  # General: everything landed, completed with its team (Provisioner.complete_team)
     reasons: Counter[str] = field(default_factory=Counter)
@@ -79,8 +81,9 @@ class ConversationOutcome:
 
     @property
     def rate(self) -> float:
-        """Import requests per second achieved for this conversation in this run."""
-        return (self.posted + self.uploads) / self.seconds if self.seconds > 0 else 0.0
+        """Import requests (messages, uploads, a chat file's grant) per second achieved for this conversation in this
+        run."""
+        return (self.posted + self.uploads + self.grants) / self.seconds if self.seconds > 0 else 0.0
 
     def fail(self, reason: str, request_id: str | None = None) -> None:
         """A planned message that did not land."""

@@ -1,7 +1,7 @@
-"""Files to a channel's SharePoint folder: simple PUT up to 4 MB, upload sessions above.
+"""Files to a channel's SharePoint folder or a OneDrive: simple PUT up to 4 MB, upload sessions above.
 
-Uploads replace by name, so re-sending one is harmless; every request counts
-against the channel's 5 requests/s, like its messages.
+Uploads to a channel's folder replace by name, so re-sending one is harmless; every request counts
+against the channel's (or chat's) 5 requests/s, like its messages.
 """
 
 from __future__ import annotations
@@ -36,22 +36,36 @@ def read_upload(plan_dir: Path, upload: PlannedUpload) -> bytes:
 def upload(
     client: GraphClient, folder: dict[str, Any], upload_: PlannedUpload, data: bytes, rate_key: str
 ) -> dict[str, Any]:
-    """Put one file in the folder and return its driveItem."""
+    """Put one file in the channel's folder and return its driveItem."""
     drive = folder["parentReference"]["driveId"]
-    target = f"/drives/{drive}/items/{folder['id']}:/{quote(upload_.name)}:"
+    return upload_to(client, f"/drives/{drive}/items/{folder['id']}:/{quote(upload_.name)}:", upload_, data, rate_key)
+
+
+def upload_to(
+    client: GraphClient,
+    target: str,
+    upload_: PlannedUpload,
+    data: bytes,
+    rate_key: str,
+    conflict: str = "replace",
+) -> dict[str, Any]:
+    """Put one file at `target` (an item path ending in `:`) and return its driveItem: a simple PUT up to 4 MB, an
+    upload session above. `conflict` is Graph's conflictBehavior for a name already taken (replace, rename, fail)."""
     if len(data) <= SIMPLE_UPLOAD_MAX_BYTES:
         return json_object(
             client.request(
                 "PUT",
                 f"{target}/content",
                 data=data,
+                params={"@microsoft.graph.conflictBehavior": conflict},
                 rate_key=rate_key,
+                idempotent=conflict != "rename",  # a renaming PUT sent twice makes two files
                 headers={"Content-Type": "application/octet-stream"},
             )
         )
     session = client.post_json(
         f"{target}/createUploadSession",
-        {"item": {"@microsoft.graph.conflictBehavior": "replace"}},
+        {"item": {"@microsoft.graph.conflictBehavior": conflict}},
         rate_key=rate_key,
         idempotent=True,
     )

@@ -8,6 +8,8 @@ inline, every other present file is copied into `PLAN_DIR/files/` and listed
 as a `PlannedUpload` of its channel with a `reference` attachment (its link
 is filled in by load after the upload), and a file whose bytes the export
 lacks becomes a placeholder line naming it, its size and its original link.
+A chat has no files folder: its files are planned the same way, as uploads to
+the sender's OneDrive, shared with the chat (docs/graph-contract.md#chat-files).
 """
 
 from __future__ import annotations
@@ -45,10 +47,7 @@ _PLACEHOLDER = {
 }
 UNREADABLE = (OSError, zipfile.BadZipFile, EOFError)  # a truncated or corrupt member of the export
 COUNT_KEYS = ("inline_images", "uploaded", "missing", "external", "deleted", "unreadable", "in_chat")
-_NOT_UPLOADED = {
-    "unreadable": "could not be read from the export",
-    "in_chat": "sent in a chat, which has no files folder",
-}
+_NOT_UPLOADED = {"unreadable": "could not be read from the export"}
 
 
 @dataclass(slots=True)
@@ -73,16 +72,29 @@ class FileParts:
 
 @dataclass
 class ChannelUploads:
-    """The files of one target channel: one upload per source file, names unique in its folder."""
+    """The files of one target channel or chat: one upload per source file, names unique within it.
+
+    A chat's uploads go to OneDrive (`chat`): each names its sender's account as owner and the migration account
+    (`fallback`) for a sender without OneDrive; where they land is decided by load (`stages/load/chatfiles.py`)."""
 
     by_key: dict[str, PlannedUpload] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
+    chat: bool = False
+    fallback: str | None = None
 
-    def add(self, key: str, name: str, stored: PlannedUpload) -> PlannedUpload:
+    def add(self, key: str, name: str, stored: PlannedUpload, owner: str | None = None) -> PlannedUpload:
         if key in self.by_key:
             return self.by_key[key]
         unique = unique_name(name, self.names)
-        upload = PlannedUpload(key=key, name=unique, path=stored.path, size=stored.size, sha256=stored.sha256)
+        upload = PlannedUpload(
+            key=key,
+            name=unique,
+            path=stored.path,
+            size=stored.size,
+            sha256=stored.sha256,
+            owner=owner if self.chat else None,
+            fallback=self.fallback if self.chat else None,
+        )
         self.by_key[key] = upload
         return upload
 
@@ -127,13 +139,14 @@ class FilePlanner:
         self.counts: Counter[str] = Counter({key: 0 for key in COUNT_KEYS})
         self.placeholders: list[FilePlaceholder] = []
 
-    def for_message(self, files: list[File], message_key: str, uploads: ChannelUploads | None) -> FileParts:
-        """`uploads` is None for a chat: it has no files folder, so its files that are not inline images
-        become placeholders with their original link."""
+    def for_message(
+        self, files: list[File], message_key: str, uploads: ChannelUploads, owner: str | None = None
+    ) -> FileParts:
+        """`owner` is the Entra id a chat message is posted as: its files go to that person's OneDrive."""
         parts = FileParts()
         hosted_bytes = 0
         for index, file in enumerate(files):
-            hosted_bytes = self._one(parts, file, index, message_key, uploads, hosted_bytes)
+            hosted_bytes = self._one(parts, file, index, message_key, uploads, owner, hosted_bytes)
             parts.by_file[file.id] = parts.nodes[-1]  # each file adds exactly one node
         return parts
 
@@ -143,7 +156,8 @@ class FilePlanner:
         file: File,
         index: int,
         message_key: str,
-        uploads: ChannelUploads | None,
+        uploads: ChannelUploads,
+        owner: str | None,
         hosted_bytes: int,
     ) -> int:
         """Plan one file; returns the inline image bytes the request carries so far."""
@@ -154,15 +168,12 @@ class FilePlanner:
                 self._inline(parts, file, data)
                 return hosted_bytes + len(data)
         if file.status is FileStatus.AVAILABLE:
-            if uploads is None:
-                self._placeholder(parts, file, message_key, "in_chat")
-                return hosted_bytes
             try:
                 stored = self.store.store(key, file)
             except UNREADABLE:
                 self._placeholder(parts, file, message_key, "unreadable")
                 return hosted_bytes
-            self._reference(parts, uploads.add(key, file.name, stored), message_key, index)
+            self._reference(parts, uploads.add(key, file.name, stored, owner), message_key, index)
             self.counts[FROM_FETCH] += FROM_FETCH in file.extra
             return hosted_bytes
         self._placeholder(parts, file, message_key, file.status.value)
@@ -197,7 +208,7 @@ class FilePlanner:
         parts.nodes.append(Element("attachment", [], (("id", attachment_id),)))
         if upload.key not in parts.uploads:
             parts.uploads.append(upload.key)
-        self.counts["uploaded"] += 1
+        self.counts["in_chat" if upload.owner else "uploaded"] += 1
 
     def _placeholder(self, parts: FileParts, file: File, message_key: str, count_key: str) -> None:
         parts.nodes.append(placeholder(file, count_key))

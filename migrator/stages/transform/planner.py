@@ -127,7 +127,7 @@ class Target:
 
     @property
     def is_chat(self) -> bool:
-        """Chats have no threads (replies become messages with a note) and no files folder (files are linked)."""
+        """Chats have no threads (replies become messages with a note) and no files folder (files go to OneDrive)."""
         return self.membership in CHAT_TYPES
 
 
@@ -138,7 +138,8 @@ class ChannelPlan:
         self.is_chat = target.is_chat  # asked for every message
         self.spool = spool
         self.records: list[_Record] = []
-        self.uploads = ChannelUploads()
+        fallback = run.authors.fallback
+        self.uploads = ChannelUploads(chat=self.is_chat, fallback=fallback["user"]["id"] if fallback else None)
         self.skipped_roots: dict[tuple[str, str], tuple[str, str]] = {}  # thread: (why the root is left out, its ts)
         self._end = 0  # where the next spooled message goes
         self._pending: list[bytes] = []  # spooled messages not written yet: one write per batch, not per message
@@ -189,7 +190,7 @@ class ChannelPlan:
         ctx.features.clear()
         reply = message.is_reply
         files = (
-            self.run.files.for_message(message.files, key, None if self.is_chat else self.uploads)
+            self.run.files.for_message(message.files, key, self.uploads, author.sender["user"]["id"])
             if message.files
             else NO_FILES
         )

@@ -28,6 +28,7 @@ from migrator.plan import Manifest, PlannedConversation, read_lines
 from migrator.stages.export.archive import ArchiveError, Message, conversation_of
 from migrator.stages.export.billing import explain
 from migrator.stages.export.outcome import Target
+from migrator.stages.verify.chatfiles import chat_file_problems
 from migrator.stages.verify.compare import Evidence, check_conversation
 from migrator.stages.verify.outcome import ConversationCheck, Finding, VerifyOutcome
 from migrator.stages.verify.source import check_sources, read_counts
@@ -129,7 +130,12 @@ def _comparer(
             log.warning("%s: %s", item.check.key, item.check.error)
             return {}
         key = item.conversation.key
-        evidence = Evidence(posted=journal.posted(key), uploads=journal.uploads(key), failures=journal.failures(key))
+        evidence = Evidence(
+            posted=journal.posted(key),
+            uploads=journal.uploads(key),
+            failures=journal.failures(key),
+            files=chat_file_problems(client, journal, item.conversation),
+        )
         return check_conversation(
             client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence
         )

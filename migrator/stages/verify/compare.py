@@ -34,6 +34,7 @@ class Evidence:
     posted: dict[str, str]  # plan key -> Teams message id
     uploads: dict[str, str]  # upload key -> the file's webUrl
     failures: dict[str, str] = field(default_factory=dict)  # plan key -> why load could not post it
+    files: dict[str, list[str]] = field(default_factory=dict)  # upload key -> what is wrong with a chat's file
 
 
 def normalise_html(content: str, content_type: str = "html") -> str:
@@ -148,7 +149,7 @@ def _differences(
             f"Teams has {_short(body.get('content', ''))!r}"
         )
     problems += _image_differences(client, check, line, message)
-    problems += _attachment_differences(line, message, evidence.uploads)
+    problems += _attachment_differences(line, message, evidence)
     return problems
 
 
@@ -173,7 +174,8 @@ def _image_differences(client: GraphClient, check: ConversationCheck, line: Mess
     return problems
 
 
-def _attachment_differences(line: Message, message: Message, uploads: dict[str, str]) -> list[str]:
+def _attachment_differences(line: Message, message: Message, evidence: Evidence) -> list[str]:
+    uploads = evidence.uploads
     landed = {a.get("id"): a for a in message.get("attachments") or []}
     problems = []
     for planned in line.get("attachments") or []:
@@ -187,6 +189,7 @@ def _attachment_differences(line: Message, message: Message, uploads: dict[str, 
         url = uploads.get(planned.get("upload")) if planned.get("upload") else planned.get("contentUrl")
         if not found.get("contentUrl") or (url and found["contentUrl"] != url):
             problems.append(f"attachment {name} links to {found.get('contentUrl')!r}, expected {url!r}")
+        problems += [f"attachment {name}: {problem}" for problem in evidence.files.get(planned.get("upload"), [])]
     problems += [f"attachment {a.get('name') or key} was not planned" for key, a in landed.items()]
     return problems
 
