@@ -30,6 +30,19 @@ class WorkspaceInfo(TypedDict):
     name: str
 
 
+class WorkspaceEntry(TypedDict):
+    """One workspace of an export of several (Slack Enterprise Grid), or the organisation's own conversations
+    (org-wide and multi-workspace channels, DMs and group DMs): what it holds. Conversations and messages of all rows
+    add up to `totals`; a person whom several workspaces list is counted in each of them."""
+
+    id: str
+    name: str
+    level: str  # "workspace" | "organisation"
+    conversations: int
+    messages: int
+    people: int  # a workspace: the people its users list names; the organisation: every person of the export
+
+
 class ChannelEntry(TypedDict):
     """One source conversation and where the mappings send it."""
 
@@ -47,6 +60,9 @@ class ChannelEntry(TypedDict):
     files: int
     first: str | None  # ISO time of the first message; None for an empty conversation
     last: str | None
+    # An export of several workspaces: the workspace listing it, or for an org-level conversation "organisation: "
+    # and the workspace its posts were made in (or "shared by N workspaces"); "" for an export of one workspace.
+    workspace: str
 
 
 class UserCounts(TypedDict):
@@ -54,6 +70,7 @@ class UserCounts(TypedDict):
     bots: int
     deleted: int
     without_email: int  # people only: bots never have one
+    external: int  # authors of another organisation (Slack Connect guests), who post through the fallback account
 
 
 class Totals(TypedDict):
@@ -120,6 +137,7 @@ class UserLists(TypedDict):
     bots: list[str]
     deleted: list[str]
     without_email: list[str]
+    external: list[str]  # "USER_ID of ORG" for each author of another organisation
     not_in_directory: NotRequired[list[str]]  # only when users.csv was given
 
 
@@ -141,7 +159,8 @@ class Estimate(TypedDict):
 class Inventory(TypedDict):
     source: SourceInfo
     fetched: FetchedInfo | None  # None without --fetched
-    workspace: WorkspaceInfo
+    workspace: WorkspaceInfo  # an export of several workspaces: the organisation holding them
+    workspaces: list[WorkspaceEntry]  # empty for an export of one workspace
     channels: list[ChannelEntry]
     users: UserCounts
     totals: Totals

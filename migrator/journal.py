@@ -265,7 +265,10 @@ class Journal:
         return DriveFileEntry(*row) if row else None
 
     def drive_files(self, conv_key: str) -> dict[str, DriveFileEntry]:
-        """Upload key -> how far each of a chat's files got (verify reads the shared ones back)."""
+        """Upload key -> how far each of a chat's files got (verify reads the shared ones back). A journal that a load
+        before chat files went to OneDrive wrote, opened read-only, has no such table: none."""
+        if self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'drive_files'") is None:
+            return {}
         with self._lock:
             rows = self._db.execute(
                 "SELECT upload_key, state, owner, drive_id, item_id, web_url FROM drive_files WHERE conv_key = ?",

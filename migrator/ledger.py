@@ -71,8 +71,9 @@ class LedgerWriter:
 
     def __init__(self, path: Path) -> None:
         self._out: BinaryIO = open(path, "wb")  # noqa: SIM115  (closed by `close`, the writer lives for a run)
-        self._pending: list[bytes] = []
-        self._size = 0
+        # One buffer the lines are copied into, not a list of them: orjson's bytes keep the ~4 KB it allocated
+        # for each, so a list of 5,000 pending lines held 20 MB (measured: transform's peak RSS 85 MB, not 58 MB).
+        self._buffer = bytearray()
         self.fates: Counter[tuple[str | None, str]] = Counter()  # (conversation, fate) -> lines
 
     def add(self, line: LedgerLine) -> None:
@@ -96,17 +97,16 @@ class LedgerWriter:
         self._write(orjson.dumps(fields), conversation, "planned")
 
     def _write(self, data: bytes, conversation: str | None, fate: str) -> None:
-        self._pending.append(data)
-        self._size += len(data) + 1
+        buffer = self._buffer
+        buffer += data
+        buffer += b"\n"
         self.fates[(conversation, fate)] += 1
-        if self._size >= _BATCH:
+        if len(buffer) >= _BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if self._pending:
-            self._out.write(b"\n".join(self._pending) + b"\n")
-        self._pending.clear()
-        self._size = 0
+        self._out.write(self._buffer)
+        self._buffer.clear()
 
     def close(self) -> None:
         self._flush()

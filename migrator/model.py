@@ -63,6 +63,15 @@ class ConversationKind(StrEnum):
 # In `File.extra` or `User.extra`: this file's bytes or this person's email came from the folder `migrator fetch`
 # wrote (given with --fetched), not from the export; reports count them apart.
 FROM_FETCH = "from_fetch"
+# In `User.extra`: the ids of the workspaces (`Source.workspaces`) whose people list names this person, in an export
+# holding several (Slack Enterprise Grid); absent otherwise.
+IN_WORKSPACES = "workspaces"
+# In `Message.extra`: the id of the workspace a message was posted in, where an export of several workspaces says
+# (Slack's `team`, which the Slack reader keeps in `extra` as it is).
+POSTED_IN = "team"
+# In `Message.extra`: the organisation of an author from outside the export (a Slack Connect guest of another
+# company), as the reader can name it; the fallback account posts for them naming it, and reports count them apart.
+EXTERNAL_ORG = "external_org"
 
 
 class FileStatus(StrEnum):
@@ -123,6 +132,9 @@ class Conversation:
     # Where the conversation belongs when its export holds it apart ("a thread of #hardware (category Projects)"):
     # the draft and the channel's description say so.
     belongs_to: str = ""
+    # The id of the workspace (`Source.workspaces`) whose export lists the conversation; "" when the export is one
+    # workspace, or for an organisation's own conversations (org-wide and multi-workspace channels, DMs).
+    workspace: str = ""
 
 
 @dataclass(slots=True)
@@ -308,7 +320,8 @@ class Source(Protocol):
 
     kind: str
     location: str
-    workspace: Workspace
+    workspace: Workspace  # the export's workspace; for an export of several, the organisation holding them
+    workspaces: list[Workspace]  # the workspaces an export of several holds (Slack Enterprise Grid); else empty
     users: Mapping[str, User]
     quarantine: list[Quarantined]
     # Per export file, how many strings had broken characters (lone UTF-16 surrogates, which no file can hold)

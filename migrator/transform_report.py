@@ -169,6 +169,7 @@ class AuthorCounts(TypedDict):
     mapped: int
     fallback: int
     skipped: int
+    external: int  # messages of people of another organisation (Slack Connect guests), not mapped to an account
     fallback_for: dict[str, int]  # the fallback's messages per original author, most first
     skipped_list: list[SkippedAuthor]
 

@@ -75,7 +75,7 @@ def test_sample_counts_match_the_raw_json(sample_inventory: dict[str, Any]) -> N
 def test_sample_shows_what_it_was_written_to_show(sample_inventory: dict[str, Any]) -> None:
     kinds = sorted(c["kind"] for c in sample_inventory["channels"])
     assert kinds == ["dm", "dm", "group_dm", "private"] + ["public"] * 5
-    assert sample_inventory["users"] == {"total": 12, "bots": 2, "deleted": 1, "without_email": 1}
+    assert sample_inventory["users"] == {"total": 12, "bots": 2, "deleted": 1, "without_email": 1, "external": 0}
     issues = sample_inventory["issues"]
     assert (issues["ms_collisions"], issues["oversize_messages"], issues["missing_files"]) == (2, 1, 1)
     assert issues["replies_before_root"] == 0 and sample_inventory["quarantined"] == []

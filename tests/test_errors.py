@@ -27,6 +27,7 @@ from migrator.stages.export import ArchiveError, FilterError, StateError
 from migrator.stages.fetch import FetchLockedError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.accounts import AccountsError
+from migrator.stages.load.chatfiles import NoDriveError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
 
@@ -38,6 +39,7 @@ INTERNAL = {
     "migrator.stages.transform.split.SplitError",  # a bug guard: no input can cause it
     "migrator.slack.download.Refusal",  # a download that is not the file is counted and listed instead
     "migrator.stages.export.runner._Stopped",  # unwinds a target when another stopped the run; its place is saved
+    "migrator.stages.preflight.canary.CanaryError",  # recorded as the canary step's failure, never raised further
 }
 
 BAD_INPUT = [
@@ -71,6 +73,7 @@ BAD_INPUT = [
 NOT_COMPLETED = [
     ProvisionError,
     UploadError,
+    NoDriveError,
     ArchiveError,
     graph.GraphError,
     graph.BadRequestError,

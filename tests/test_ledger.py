@@ -21,7 +21,7 @@ from tests.slackkit import REPO
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLES = REPO / "sample_data"
 REFUSED = {"slackdump-archive", "teams-other-tool"}  # other tools' exports: refused with advice, never read
-EXPORTS = [SAMPLES / kind for kind in ("slack", "mattermost", "discord", "teams")] + sorted(
+EXPORTS = [SAMPLES / kind for kind in ("slack", "slack-grid", "mattermost", "discord", "teams")] + sorted(
     p for p in FIXTURES.iterdir() if p.is_dir() and p.name not in REFUSED
 )
 _DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json")

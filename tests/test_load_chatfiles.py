@@ -4,6 +4,7 @@ members, journalled so that a re-run after a crash uploads and grants nothing tw
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -22,7 +23,7 @@ from migrator.journal import UPLOADED, UPLOADING, Journal
 from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedUpload, write_lines
 from migrator.stages.export.files import share_id
 from migrator.stages.load import LoadOptions, load
-from migrator.stages.load.chatfiles import CHAT_FILES_FOLDER, SHARE, onedrive_target
+from migrator.stages.load.chatfiles import CHAT_FILES_FOLDER, SHARE, ChatFiles, onedrive_target
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.uploads import upload_to
 from migrator.timestamps import format_ms, parse_ms
@@ -261,3 +262,15 @@ def test_the_estimate_counts_a_chat_files_upload_and_its_grant(tmp_path):
     manifest = chat_plan(tmp_path)
     rows, _, _ = estimate(manifest, [], None, workers=1)
     assert [(row.messages, row.uploads, row.grants, row.requests) for row in rows] == [(2, 2, 2, 8), (2, 2, 2, 8)]
+
+
+def test_a_lost_upload_is_recognised_by_its_content_when_graph_records_no_sha256(graph, emulator, tmp_path):
+    """OneDrive for Business records a quickXorHash, not a sha256: the file is then compared by size and content."""
+    planned = chat_plan(tmp_path).chats[0].uploads[0]  # Ada's notes.txt
+    with Journal(tmp_path / "journal.sqlite") as journal, GraphClient(emulator.graph_config()) as client:
+        item = upload_to(client, onedrive_target(ADA, planned.name), planned, b"ada's notes", "chat:x", "rename")
+        item["file"]["hashes"] = {"quickXorHash": "not compared"}
+        files = ChatFiles(client, journal, tmp_path, drives={})
+        assert files._same_bytes(item, planned, "chat:x")
+        assert not files._same_bytes(item, dataclasses.replace(planned, sha256="0" * 64), "chat:x")
+        assert not files._same_bytes(item, dataclasses.replace(planned, size=planned.size + 1), "chat:x")

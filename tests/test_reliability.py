@@ -31,7 +31,7 @@ def test_faults_lose_and_duplicate_nothing(planned):
 
 def test_messages_refused_for_good_fail_alone_and_land_once_lifted(planned):
     plan, work = planned
-    line = check_poison(plan, work, WORKERS, share=0.1)
+    line = check_poison(plan, work, WORKERS, share=0.3)  # of the plan's few messages: never none (0.7**40 < 1e-6)
     assert line.startswith(f"poison: {plan.messages}/{plan.messages} landed, 0 missing, 0 duplicated")
 
 

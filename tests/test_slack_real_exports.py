@@ -60,7 +60,7 @@ def test_slack_export_viewer_testarchive(tmp_path: Path) -> None:
         "file_share": 3,
         "file_comment": 1,
     }
-    assert inventory["users"] == {"total": 4, "bots": 0, "deleted": 0, "without_email": 4}
+    assert inventory["users"] == {"total": 4, "bots": 0, "deleted": 0, "without_email": 4, "external": 0}
     assert inventory["conversions"]["bot_attachments"] == sum(bool(m.get("attachments")) for m in raw_messages(archive))
     assert inventory["conversions"]["edits"] == 1 and inventory["conversions"]["reactions"] == 1
     assert inventory["issues"]["missing_files"] == 3  # a standard export carries no file bytes
@@ -85,7 +85,7 @@ def test_slackdump_standard_export(tmp_path: Path) -> None:
     )
     assert inventory["totals"] == {"conversations": 1, "messages": 16, "threads": 3, "replies": 4, "files": 2}
     assert channel["first"] == "2025-01-10T03:08:34.897649Z"
-    assert inventory["users"] == {"total": 10, "bots": 6, "deleted": 1, "without_email": 4}
+    assert inventory["users"] == {"total": 10, "bots": 6, "deleted": 1, "without_email": 4, "external": 0}
     assert inventory["files"]["external"] == 1 and inventory["files"]["missing"] == 1  # the gdoc and the hosted JPEG
     assert inventory["conversions"]["deleted_placeholders"] == 1  # the tombstone kept for its reply
     assert inventory["conversions"]["canvases"] == 1  # the channel's canvas (properties.canvas)

@@ -56,7 +56,7 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["source"]["kind"] == "discord"
     assert inventory["workspace"] == {"id": "1100000000000000000", "name": "Northwind Gaming"}
     assert inventory["totals"] == {"conversations": 5, "messages": 29, "threads": 6, "replies": 9, "files": 3}
-    assert inventory["users"] == {"total": 5, "bots": 1, "deleted": 0, "without_email": 4}
+    assert inventory["users"] == {"total": 5, "bots": 1, "deleted": 0, "without_email": 4, "external": 0}
     assert inventory["files"] == {"available": 2, "missing": 1, "external": 0, "deleted": 0}
     assert inventory["issues"]["orphan_replies"] == 0
     assert inventory["conversions"]["pins"] == 2 and inventory["conversions"]["system_messages"] == 3

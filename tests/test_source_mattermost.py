@@ -46,7 +46,7 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     assert inventory["source"]["kind"] == "mattermost"
     assert inventory["workspace"] == {"id": "northwind", "name": "Northwind Traders"}
     assert inventory["totals"] == {"conversations": 6, "messages": 33, "threads": 7, "replies": 14, "files": 3}
-    assert inventory["users"] == {"total": 7, "bots": 1, "deleted": 1, "without_email": 0}
+    assert inventory["users"] == {"total": 7, "bots": 1, "deleted": 1, "without_email": 0, "external": 0}
     assert inventory["files"] == {"available": 2, "missing": 1, "external": 0, "deleted": 0}
     assert inventory["issues"]["orphan_replies"] == 0 and inventory["issues"]["replies_before_root"] == 0
     assert inventory["conversions"]["reactions"] == 5 and inventory["conversions"]["edits"] == 3

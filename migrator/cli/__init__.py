@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from migrator.cli import analyse, emulator, export, fetch, load, mapping, migrate, sample, transform, verify
+from migrator.cli import analyse, emulator, export, fetch, load, mapping, migrate, preflight, sample, transform, verify
 from migrator.cli.shell import Shell
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ app.command("reset")(load.reset)
 app.command("map")(mapping.map_command)
 app.command("migrate")(migrate.migrate)
 app.command("verify")(verify.verify)
+app.command("preflight")(preflight.preflight)
 
 
 def main() -> None:

@@ -99,6 +99,7 @@ def _build(raw: dict[str, Any], origin: Path) -> Directory:
         user["mail"] = entry.get("mail")
         user["userPrincipalName"] = entry.get("userPrincipalName") or entry.get("mail") or entry["id"]
         user["licensed"] = bool(entry.get("licensed", True))
+        user["accountEnabled"] = bool(entry.get("accountEnabled", True))  # a disabled account cannot sign in
         user["drive"] = bool(entry.get("drive", True))  # false: OneDrive never provisioned (404 for its drive)
         users[entry["id"]] = user
     for index, chat in enumerate(raw.get("chats", [])):

@@ -1,5 +1,9 @@
 """Fault injection: error statuses, lost responses and latency, drawn per request; and refusals for good.
 
+A refusal may also be written in the fault spec, aimed at a route: `500@POST /teams/*/completeMigration` answers
+every such call 500 (one mechanism with the refuse rules below, which it becomes; unlike them it may be a 5xx, a
+failure retries meet again and again).
+
 `drop` is the important one: the request is applied and then the connection
 is closed without an answer, which is exactly what a crash-safe loader must
 survive without posting twice.
@@ -24,6 +28,17 @@ from typing import Any
 from migrator.errors import InputError
 
 _LATENCY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
+_AIMED = re.compile(r"^(\d{3})@([A-Za-z]+)\s+(/[^\s#]*)(?:#(\d+))?$")
+_CODES = {
+    400: "BadRequest",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}  # Graph's codes for the statuses
 
 
 class FaultSpecError(InputError):
@@ -41,10 +56,12 @@ class Refusal:
     status: int = 400
     code: str = "BadRequest"
     message: str = "Refused for good by an emulator refuse rule."
+    nth: int = 0  # only the Nth matching call (1 = the first), when set; every one otherwise
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Refusal:
-        """One rule; an unknown key, a status outside 400-499 or a share outside 0-1 names the rule."""
+        """One rule; an unknown key, a status outside 400-499 (a refusal no retry mends) or a share outside 0-1
+        names the rule."""
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown or not isinstance(raw.get("path"), str):
             raise FaultSpecError(f"refuse rule {dict(raw)!r}: needs path; may have {sorted(cls.__dataclass_fields__)}")
@@ -55,6 +72,19 @@ class Refusal:
         if not 400 <= rule.status <= 499 or not 0.0 <= rule.share <= 1.0:
             raise FaultSpecError(f"refuse rule {dict(raw)!r}: status must be 400-499 and share between 0 and 1")
         return rule
+
+    @classmethod
+    def aimed(cls, item: str) -> Refusal:
+        """A `--faults` item aimed at a route, `500@POST /teams/*/completeMigration`: every such call answered so;
+        with `#N` after the path, only the Nth such call."""
+        match = _AIMED.match(item)
+        if not match:
+            raise FaultSpecError(f"fault {item!r}: a route-aimed fault is STATUS@METHOD PATH, e.g. 500@POST /teams")
+        status = int(match.group(1))
+        if not 400 <= status <= 599:
+            raise FaultSpecError(f"fault {item!r}: the status must be 400-599")
+        nth = int(match.group(4) or 0)
+        return cls(match.group(3), match.group(2).upper(), status=status, code=_CODES.get(status, "Error"), nth=nth)
 
     def refuses(self, method: str, path: str, body: bytes) -> bool:
         if method.upper() != self.method.upper() or not _same_segments(path, self.path):
@@ -84,13 +114,18 @@ class Faults:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._matched: dict[int, int] = {}  # refuse rule (by place) -> calls it matched, for `nth`
 
     @classmethod
     def parse(cls, spec: str, seed: int | None = None, refuse: list[Mapping[str, Any]] | None = None) -> Faults:
         """`"500:0.02,503:0.01,429:0.05,drop:0.01,latency:20ms"` and refuse rules; errors name the bad item."""
         rates: dict[str, float] = {}
         latency = 0.0
+        aimed: list[Refusal] = []
         for item in filter(None, (part.strip() for part in (spec or "").split(","))):
+            if "@" in item:
+                aimed.append(Refusal.aimed(item))
+                continue
             kind, _, value = item.partition(":")
             kind = kind.strip().lower()
             if kind == "latency":
@@ -110,11 +145,19 @@ class Faults:
             rates[kind] = rate
         if sum(rates.values()) > 1.0:
             raise FaultSpecError(f"fault spec {spec!r}: the rates add up to more than 1")
-        return cls(rates=rates, latency=latency, seed=seed, refusals=[Refusal.parse(rule) for rule in refuse or []])
+        return cls(
+            rates=rates, latency=latency, seed=seed, refusals=aimed + [Refusal.parse(rule) for rule in refuse or []]
+        )
 
     def refusal(self, method: str, path: str, body: bytes) -> Refusal | None:
-        """The rule that refuses this request for good, if any."""
-        return next((rule for rule in self.refusals if rule.refuses(method, path, body)), None)
+        """The rule that refuses this request, if any (a rule with `nth` refuses only its Nth matching call)."""
+        for place, rule in enumerate(self.refusals):
+            if not rule.refuses(method, path, body):
+                continue
+            self._matched[place] = self._matched.get(place, 0) + 1
+            if not rule.nth or self._matched[place] == rule.nth:
+                return rule
+        return None
 
     def draw(self) -> str | None:
         """The fault for this request, if any."""

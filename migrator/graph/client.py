@@ -29,6 +29,7 @@ from migrator.graph.redact import redact
 from migrator.graph.retry import NON_IDEMPOTENT_METHODS, TRANSIENT_EXCEPTIONS, RetryPolicy
 from migrator.graph.session import GraphSession, ProxyCache, send
 from migrator.graph.stats import GraphStats
+from migrator.graph.trace import Trace
 from migrator.graph.urls import GraphUrls
 from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 
@@ -91,6 +92,7 @@ class GraphClient:
         self._timeout = timeout
         self._sleep = sleep
         self._urls = GraphUrls(config.graph_url, config.api_version)
+        self._trace = Trace.from_env()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **kwargs: Any) -> GraphClient:
@@ -239,6 +241,8 @@ class GraphClient:
             time.monotonic() - started,
             resp.headers.get("request-id"),
         )
+        if self._trace is not None:
+            self._trace.record(call.method, call.url, call.body, resp)
         return resp
 
     def _refresh_token(self, call: _Call, resp: requests.Response) -> None:

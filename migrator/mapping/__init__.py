@@ -16,7 +16,7 @@ from migrator.mapping.audience import (
     team_readers,
 )
 from migrator.mapping.directory import DirectoryLookup, graph_lookup, open_directory
-from migrator.mapping.drafting import draft_mappings, draft_users, messages_in
+from migrator.mapping.drafting import draft_mappings, draft_source, draft_users, messages_in
 from migrator.mapping.fit import capacity_problems, owner_notes
 from migrator.mapping.model import (
     CHANNEL,
@@ -70,6 +70,7 @@ __all__ = [
     "check_users",
     "conversation_label",
     "draft_mappings",
+    "draft_source",
     "draft_users",
     "graph_lookup",
     "load_all",

@@ -27,8 +27,9 @@ from migrator.mapping.model import (
 )
 from migrator.mapping.names import safe_channel_name, slug
 from migrator.mapping.split import Activity, fits_one_team, own_team, split_team
+from migrator.mapping.workspaces import Posts, home, listed_by, posts_in
 from migrator.model import Conversation, ConversationKind, Source, User, Workspace
-from migrator.sources.products import Product
+from migrator.sources.products import Product, product
 
 
 def general_channel(conversations: Iterable[Conversation]) -> Conversation | None:
@@ -36,6 +37,107 @@ def general_channel(conversations: Iterable[Conversation]) -> Conversation | Non
     (old Slack exports, and sources without the flag)."""
     public = [c for c in conversations if c.kind is ConversationKind.PUBLIC]
     return next((c for c in public if c.is_general), None) or next((c for c in public if c.name == "general"), None)
+
+
+def draft_source(
+    path: Path,
+    source: Source,
+    reference: str | None,
+    rows: list[UserMapping] | None = None,
+    *,
+    limits: CapacityLimits = TEAMS_DEFAULTS,
+) -> Mappings:
+    """The draft for an export: one team for its workspace (`draft_mappings`), or for an export of several
+    workspaces (Slack Enterprise Grid) one per workspace (`draft_workspaces`)."""
+    conversations, made_by, activity = source.conversations(), product(source.kind), messages_in(source)
+    if source.workspaces:
+        return draft_workspaces(
+            path, source, conversations, reference, rows, product=made_by, limits=limits, activity=activity
+        )
+    return draft_mappings(
+        path,
+        source.workspace,
+        conversations,
+        reference,
+        rows,
+        source.users,
+        product=made_by,
+        limits=limits,
+        activity=activity,
+    )
+
+
+def draft_workspaces(
+    path: Path,
+    source: Source,
+    conversations: list[Conversation],
+    reference: str | None,
+    rows: list[UserMapping] | None,
+    *,
+    product: Product,
+    limits: CapacityLimits,
+    activity: Activity,
+    posts: Posts | None = None,
+) -> Mappings:
+    """One team per workspace of the export, each drafted (and split) as that workspace alone would be, its
+    members the workspace's people and the people of the org-level channels drafted into it; each org-level
+    channel goes to the workspace that posted most in it (`workspaces.home`, said beside it). DMs and group DMs
+    have no team: they are drafted as chats with the first workspace's conversations."""
+    spaces, posts = source.workspaces, posts or posts_in(source)
+    placed = {c.id: home(posts(c), spaces) for c in conversations if not c.workspace and DEFAULT_TARGET[c.kind] != CHAT}
+    teams: dict[str, Team] = {}
+    routes: list[Route] = []
+    split: list[str] = []
+    for n, space in enumerate(spaces):
+        own = [
+            c
+            for c in conversations
+            if c.workspace == space.id
+            or (c.id in placed and placed[c.id][0] is space)
+            or (n == 0 and not c.workspace and c.id not in placed)
+        ]
+        draft = _own_keys(
+            draft_mappings(
+                path, space, own, reference, rows, source.users, product=product, limits=limits, activity=activity
+            ),
+            teams,
+        )
+        people = _workspace_people(space, own, placed, source.users)
+        teams.update((k, t if t.members is not None else replace(t, members=people)) for k, t in draft.teams.items())
+        routes += [
+            replace(r, note=placed[r.source][1]) if r.source in placed and not r.note else r for r in draft.routes
+        ]
+        split += draft.split
+    order = {c.id: i for i, c in enumerate(conversations)}
+    routes.sort(key=lambda r: order[r.source])
+    return Mappings(path=path, source=reference, teams=teams, routes=tuple(routes), split=tuple(split))
+
+
+def _own_keys(draft: Mappings, taken: Mapping[str, Team]) -> Mappings:
+    """A workspace's draft with team keys no earlier workspace's draft has (two names may slug alike:
+    "Sales" and "sales!"), its routes following."""
+    renamed: dict[str, str] = {}
+    for key in draft.teams:
+        new, n = key, 2
+        while new in taken or new in renamed.values():
+            new, n = f"{key}-{n}", n + 1
+        renamed[key] = new
+    if all(k == v for k, v in renamed.items()):
+        return draft
+    teams = {renamed[k]: replace(t, key=renamed[k]) for k, t in draft.teams.items()}
+    routes = tuple(replace(r, team=renamed[r.team]) if r.team in renamed else r for r in draft.routes)
+    return replace(draft, teams=teams, routes=routes)
+
+
+def _workspace_people(
+    space: Workspace, own: list[Conversation], placed: Mapping[str, object], users: Mapping[str, User]
+) -> tuple[str, ...]:
+    """A workspace team's members: the people its users list names, then the members of the org-level channels
+    (`placed`) drafted into it, who could read them in Slack from whichever workspace; for a workspace whose list
+    names nobody, the members of its own conversations."""
+    org = (m for c in own if c.id in placed for m in c.members)
+    people = tuple(dict.fromkeys([*listed_by(space, users.values()), *org]))
+    return people or tuple(dict.fromkeys(m for c in own for m in c.members))
 
 
 def draft_mappings(

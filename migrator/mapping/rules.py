@@ -32,10 +32,15 @@ from migrator.sources.products import product
 
 
 def check_mappings(
-    resolved: ResolvedMappings, conversations: list[Conversation], rows: list[UserMapping] | None, product_name: str
+    resolved: ResolvedMappings,
+    conversations: list[Conversation],
+    rows: list[UserMapping] | None,
+    product_name: str,
+    workspaces: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     """Every rule migration.yaml must meet before a migration may start (the member rules of private
-    channels need `rows`, users.csv; `product_name` names the source in the messages). Reads the resolved routes
+    channels need `rows`, users.csv; `product_name` names the source in the messages; `workspaces` names by id
+    the workspaces of an export of several, for a channel name two of them use). Reads the resolved routes
     and changes nothing."""
     mappings = resolved.mappings
     where = mappings.path.as_posix()
@@ -115,7 +120,8 @@ def check_mappings(
                     where,
                     route.line,
                     f"{route.source} goes into {route.team}/{route.channel}, which "
-                    f"{owner.source} (line {owner.line}) already fills; add `merge: true` "
+                    f"{owner.source} (line {owner.line}) already fills"
+                    f"{_across_workspaces(conv, by_id[owner.source], workspaces or {})}; add `merge: true` "
                     "to one of them to merge, or choose another channel",
                 )
             )
@@ -130,6 +136,19 @@ def check_mappings(
                 )
             )
     return problems
+
+
+def _across_workspaces(conv: Conversation, owner: Conversation, workspaces: Mapping[str, str]) -> str:
+    """What to add when two conversations filling one channel come from different workspaces of one export (Slack
+    Enterprise Grid): the same channel name in two workspaces now landing in one team; "" otherwise."""
+    if conv.workspace == owner.workspace or not workspaces:
+        return ""
+
+    def of(c: Conversation) -> str:
+        return f"#{c.name} of {workspaces.get(c.workspace, c.workspace) if c.workspace else 'the organisation'}"
+
+    same = "the channel name" if conv.name == owner.name else "channels"
+    return f" ({of(conv)} and {of(owner)}: {same} of two workspaces landing in one team)"
 
 
 def _check_teams(mappings: Mappings, where: str) -> list[Problem]:
@@ -340,7 +359,7 @@ def check_against(resolved: ResolvedMappings, rows: list[UserMapping], source: S
     name = product(source.kind).name
     conversations = source.conversations()
     return (
-        check_mappings(resolved, conversations, rows, name)
+        check_mappings(resolved, conversations, rows, name, {w.id: w.name for w in source.workspaces})
         + check_users(resolved.mappings, rows, source.users, name)
         + capacity_problems(resolved, conversations, rows, source.users)
     )

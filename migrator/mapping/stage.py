@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migrator.mapping.directory import DirectoryLookup
-from migrator.mapping.drafting import draft_mappings, draft_users, messages_in
+from migrator.mapping.drafting import draft_source, draft_users
 from migrator.mapping.fit import owner_notes
 from migrator.mapping.model import CHAT, MIGRATION_FILE, PRIVATE_CHANNEL, USERS_FILE, MappingError, Problem
 from migrator.mapping.reading import load_all
@@ -72,16 +72,7 @@ def run_map(
         conversations, made_by = source.conversations(), product(source.kind)
         rows = draft_users(source.users.values(), lookup)
         reference = _source_reference(source_path, out_dir)
-        mappings = draft_mappings(
-            migration,
-            source.workspace,
-            conversations,
-            reference,
-            rows,
-            source.users,
-            product=made_by,
-            activity=messages_in(source),
-        )
+        mappings = draft_source(migration, source, reference, rows)
         found = lookup(fallback) if fallback else None
         mappings = replace(mappings, fallback=fallback, fallback_id=str(found["id"]) if found else None)
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,8 @@ def team_entry(team: Team, users: Mapping[str, User]) -> CommentedMap:
         members = CommentedSeq(team.members)
         members.fa.set_flow_style()
         entry["members"] = members
-        entry.yaml_add_eol_comment(", ".join(users[m].label if m in users else m for m in team.members), "members")
+        if team.members:  # an empty comment is no YAML comment
+            entry.yaml_add_eol_comment(", ".join(users[m].label if m in users else m for m in team.members), "members")
     return entry
 
 
@@ -111,6 +112,8 @@ def append_conversation(
                 entry.yaml_add_eol_comment(route.note, "target")
         if route.kind != CHAT:
             entry["team"], entry["channel"] = route.team, route.channel
+            if route.note and route.kind in (None, CHANNEL):  # why the draft chose this team (an org-level channel)
+                entry.yaml_add_eol_comment(route.note, "team")
     if route.merge:
         entry["merge"] = True
     entries.append(entry)

@@ -76,6 +76,17 @@ def write(inventory: Inventory, out_dir: Path) -> tuple[Path, Path]:
     return json_path, html_path
 
 
+WORKSPACE_COLUMNS = ["name", "level", "conversations", "messages", "people"]
+
+
+def _conversation_columns(inventory: Inventory) -> list[str]:
+    """The conversations table's columns; with the workspace of each in an export of several."""
+    if not inventory["workspaces"]:
+        return CONVERSATION_COLUMNS
+    at = CONVERSATION_COLUMNS.index("conversation") + 1
+    return [*CONVERSATION_COLUMNS[:at], "workspace", *CONVERSATION_COLUMNS[at:]]
+
+
 def _conversations(channels: list[ChannelEntry]) -> list[dict[str, Any]]:
     return [
         {**c, "conversation": c["label"], "first": (c["first"] or "")[:10], "last": (c["last"] or "")[:10]}
@@ -114,8 +125,9 @@ def render_report(inventory: Inventory) -> str:
         inv=inventory,
         product=product(inventory["source"]["kind"]).name,
         conversations=table(
-            _conversations(inventory["channels"]), CONVERSATION_COLUMNS, "conversations", sortable=True
+            _conversations(inventory["channels"]), _conversation_columns(inventory), "conversations", sortable=True
         ),
+        workspaces=table(inventory["workspaces"], WORKSPACE_COLUMNS, "workspaces") if inventory["workspaces"] else None,
         month_chart=bar_chart(list(months), list(months.values()), title="Messages per month", ylabel="messages")
         if months
         else None,

@@ -487,6 +487,7 @@ class ExportReader:
         self.ignored: list[Ignored] = []
         self.integration_logs: list[dict[str, Any]] = []
         self.users: dict[str, User] = {}
+        self.workspaces: list[Workspace] = []
         self._tree = self._open_tree(Path(path), limits)
         self.ignored.extend(self._tree.skipped)  # what opening the archive passed over (links, unsafe names)
         try:

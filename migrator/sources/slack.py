@@ -4,6 +4,10 @@ Layout: `users.json`, `channels.json` (public), `groups.json` (private),
 `mpims.json` (group DMs), `dms.json`, optional `integration_logs.json` and
 `canvases.json`, one folder per conversation holding one JSON array per day,
 and uploaded files under `__uploads/{FILE_ID}/{name}` where the export has them.
+An Enterprise Grid org-wide export adds `org_users.json` and a workspace export per
+`teams/<workspace name>/` folder (`slack_grid` describes the layout): every level is read
+in the same pass, a conversation listed at several levels is one conversation (its id
+says which; its day files are read from every folder it has), people are one set by id.
 
 Exports seen in the wild differ from that description, so the reader accepts
 what real ones contain (users wrapped as `{"members": [...]}`, `created` as a
@@ -27,7 +31,9 @@ from typing import IO, Any
 import orjson
 
 from migrator.model import (
+    EXTERNAL_ORG,
     FROM_FETCH,
+    IN_WORKSPACES,
     Conversation,
     ConversationKind,
     Day,
@@ -48,6 +54,17 @@ from migrator.sources.archive import DEFAULT_ZIP_LIMITS, ExportTree, ZipLimits, 
 from migrator.sources.common import ExportReader, Refused, describe, dicts, loads_repaired, str_or_none
 from migrator.sources.fetched import FetchedFolder
 from migrator.sources.products import product
+from migrator.sources.slack_grid import (
+    ORG_USERS,
+    TEAMS,
+    Scope,
+    day_folder,
+    external_org,
+    is_grid,
+    posted_team,
+    workspace_folders,
+    workspace_id,
+)
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -62,9 +79,10 @@ _CONVERSATION_FILES = (
     ("mpims.json", ConversationKind.GROUP_DM, False),
     ("dms.json", ConversationKind.DM, False),
 )
-_TOP_LEVEL_READ = {"users.json", "integration_logs.json", "canvases.json", "team_info.json"} | {
+_TOP_LEVEL_READ = {"users.json", ORG_USERS, "integration_logs.json", "canvases.json", "team_info.json"} | {
     name for name, _, _ in _CONVERSATION_FILES
 }
+_WORKSPACE_READ = {"users.json"} | {name for name, _, _ in _CONVERSATION_FILES}  # in a Grid workspace's folder
 
 # Events rather than something a person wrote (Slack message subtypes).
 SYSTEM_SUBTYPES = frozenset(
@@ -241,29 +259,76 @@ class SlackExport(ExportReader):
     def _load(self) -> None:
         names = self._tree.names()
         self._prefix = self._find_root(names)
+        self._names = set(names)
         rel = [n[len(self._prefix) :] for n in names if n.startswith(self._prefix)]
-        for required in ("users.json", "channels.json"):
-            if required not in rel:
-                foreign = foreign_export(self._tree)  # another tool's export: advice for that tool, not Slack's
-                if foreign is not None:
-                    raise SourceError(foreign[0].refusal(self.location, foreign[1]))
-                raise SourceError(
-                    f"{self.location}: {required} is missing, so this is not a Slack export "
-                    "(a standard export has users.json and channels.json at its top level); "
-                    "export the workspace again from Slack's admin settings"
-                )
-        self.users = self._users()
+        self._grid = is_grid(rel)
+        self._check_required(rel)
+        self._refused: tuple[str, ...] = ()  # workspace folders quarantined whole
+        scopes = self._read_scopes(rel)
         if self._fetch is not None:
             self._add_fetched_emails(self._fetch.emails)
         self.workspace = self._workspace(rel)
-        self._conversations, self._folders = self._read_conversations(rel)
-        self._day_files = self._index_days(rel)
+        self._own_teams = frozenset(w.id for w in [self.workspace, *self.workspaces])  # who is not external
+        days = self._days_by_folder(rel)
+        self._conversations, self._folders = self._read_conversations(scopes, days)
+        self._day_files = self._index_days(days)
         self._uploads = self._index_uploads(rel)
         self._canvases = self._read_canvases(rel)
         if "integration_logs.json" in rel:
             self.integration_logs = self._read_list("integration_logs.json", "logs", required=False)
         self._apps = _app_names(self.integration_logs)
         self._list_ignored(rel)
+
+    def _check_required(self, rel: list[str]) -> None:
+        """A Slack export has users.json (an org-wide export: it or org_users.json) and channels.json at its top."""
+        users = ("users.json", ORG_USERS) if self._grid else ("users.json",)
+        for required in (users, ("channels.json",)):
+            if not any(name in rel for name in required):
+                foreign = foreign_export(self._tree)  # another tool's export: advice for that tool, not Slack's
+                if foreign is not None:
+                    raise SourceError(foreign[0].refusal(self.location, foreign[1]))
+                raise SourceError(
+                    f"{self.location}: {required[0]} is missing, so this is not a Slack export "
+                    "(a standard export has users.json and channels.json at its top level); "
+                    "export the workspace again from Slack's admin settings"
+                )
+
+    def _read_scopes(self, rel: list[str]) -> list[Scope]:
+        """The levels that list conversations: the export's top and, in an org-wide export, each workspace folder
+        that can be read (with the id it stands for). Every level's people join one set, `users`, by id; each person
+        notes the workspaces whose users.json lists them (`User.extra[IN_WORKSPACES]`)."""
+        self._user_files = [n for n in ("users.json", ORG_USERS) if n in rel] or ["users.json"]
+        for name in self._user_files:
+            self.users.update((u.id, u) for u in self._user_list(name, required=True))
+        scopes = [Scope("")]
+        if not self._grid:
+            return scopes
+        folders, refused = workspace_folders(rel)
+        self.quarantine.extend(refused)
+        self._refused = tuple(q.file for q in refused)
+        for folder in folders:
+            prefix = f"{TEAMS}/{folder}/"
+            listed = []
+            if prefix + "users.json" in rel:
+                self._user_files.append(prefix + "users.json")
+                listed = self._user_list(prefix + "users.json", required=False)
+            space = Workspace(id=workspace_id(listed) or self._posted_in(prefix, rel) or folder, name=folder)
+            for user in listed:
+                person = self.users.setdefault(user.id, user)  # an org member listed by several workspaces is one
+                person.extra.setdefault(IN_WORKSPACES, []).append(space.id)
+            self.workspaces.append(space)
+            scopes.append(Scope(prefix, space))
+        return scopes
+
+    def _posted_in(self, prefix: str, rel: list[str]) -> str | None:
+        """A workspace whose users.json names no member: the `team` its first day file's posts were made in (that
+        file is read again, and its repairs counted, as its conversation streams; one unreadable here is
+        quarantined then)."""
+        first = next((n for n in sorted(rel) if n.startswith(prefix) and self._day_folder(n)), None)
+        try:
+            return posted_team(_decode_json(self._tree.read(self._prefix + first))[0]) if first else None
+        except (ValueError, OSError, zipfile.BadZipFile):
+            return None
 
     def _find_root(self, names: list[str]) -> str:
         """Exports re-zipped from a folder carry one extra top-level folder: look inside it."""
@@ -310,19 +375,28 @@ class SlackExport(ExportReader):
                 return Workspace(id=str(team.get("id", "")), name=team.get("name") or name, domain=team.get("domain"))
             except (ValueError, OSError, AttributeError, zipfile.BadZipFile) as exc:
                 self.quarantine.append(Quarantined("team_info.json", f"{describe(exc)}; workspace named {name!r}"))
+        if self._grid:  # the organisation: its people's enterprise names it
+            orgs = Counter(
+                (str(e.get("enterprise_id") or ""), str(e.get("enterprise_name") or name))
+                for u in self.users.values()
+                if isinstance(e := u.extra.get("enterprise_user"), dict)
+            )
+            org_id, org_name = orgs.most_common(1)[0][0] if orgs else ("", name)
+            return Workspace(id=org_id, name=org_name)
         team_ids = Counter(u.extra.get("team_id") for u in self.users.values() if u.extra.get("team_id"))
         return Workspace(id=str(team_ids.most_common(1)[0][0]) if team_ids else "", name=name)
 
-    def _users(self) -> dict[str, User]:
-        users: dict[str, User] = {}
-        for index, raw in enumerate(self._read_list("users.json", "members", required=True)):
+    def _user_list(self, name: str, *, required: bool) -> list[User]:
+        """The people one users list holds (users.json, org_users.json, a Grid workspace's users.json)."""
+        users: list[User] = []
+        for index, raw in enumerate(self._read_list(name, "members", required=required)):
             if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-                self.quarantine.append(Quarantined("users.json", "user entry without an id; not read", index))
+                self.quarantine.append(Quarantined(name, "user entry without an id; not read", index))
                 continue
             profile = raw.get("profile")
             if not isinstance(profile, dict):
                 profile = {}
-            users[raw["id"]] = User(
+            user = User(
                 id=raw["id"],
                 name=str(raw.get("name") or ""),
                 real_name=str(raw.get("real_name") or profile.get("real_name") or ""),
@@ -333,6 +407,7 @@ class SlackExport(ExportReader):
                 is_guest=bool(raw.get("is_restricted") or raw.get("is_ultra_restricted")),
                 extra={k: v for k, v in raw.items() if k not in {"id", "name", "real_name", "deleted", "is_bot"}},
             )
+            users.append(user)
         return users
 
     def _add_fetched_emails(self, emails: dict[str, str]) -> None:
@@ -344,37 +419,54 @@ class SlackExport(ExportReader):
                 user.extra[FROM_FETCH] = True
 
     def raw_users(self) -> list[dict[str, Any]]:
-        """users.json as the export has it (Slack tokens masked), for `migrator fetch` to add emails to."""
-        return [u for u in self._read_list("users.json", "members", required=True) if isinstance(u, dict)]
+        """The people as the export has them (Slack tokens masked), for `migrator fetch` to add emails to: users.json,
+        or in an org-wide export every users list read, one entry per id (the first list's)."""
+        people: dict[Any, dict[str, Any]] = {}
+        for name in self._user_files:
+            for raw in self._read_list(name, "members", required=not self._grid):
+                if isinstance(raw, dict):
+                    people.setdefault(raw.get("id"), raw)
+        return list(people.values())
 
-    def _read_conversations(self, rel: list[str]) -> tuple[list[Conversation], dict[str, str]]:
-        conversations: list[Conversation] = []
-        seen: set[str] = set()
-        for name, kind, required in _CONVERSATION_FILES:
-            if not required and name not in rel:
-                continue
-            for index, raw in enumerate(self._read_list(name, "channels", required=required)):
-                if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-                    self.quarantine.append(Quarantined(name, "conversation entry without an id; not read", index))
-                    continue
-                if raw["id"] in seen:
-                    self.quarantine.append(
-                        Quarantined(name, f"conversation {raw['id']} is listed twice; second entry not read", index)
-                    )
-                    continue
-                seen.add(raw["id"])
-                conversations.append(self._conversation(raw, kind))
-        folders_present = {n.split("/", 1)[0] for n in rel if "/" in n}
-        folders: dict[str, str] = {}
-        for conv in conversations:
-            for folder in (conv.name, conv.id):
-                if folder in folders_present:
-                    folders[conv.id] = folder
-                    folders_present.discard(folder)  # one folder belongs to one conversation
-                    break
-        return conversations, folders
+    def _read_conversations(
+        self, scopes: list[Scope], days: dict[str, list[str]]
+    ) -> tuple[list[Conversation], dict[str, list[str]]]:
+        """Every level's conversations, each once, and the day folders each claims (a folder belongs to one).
 
-    def _conversation(self, raw: dict[str, Any], kind: ConversationKind) -> Conversation:
+        A conversation is identified by its id: a multi-workspace channel an org-wide export lists at its top and
+        in a workspace's channels.json is one conversation (the first listing's entry, the org's), whose day files
+        are read from every folder it has."""
+        conversations: dict[str, Conversation] = {}
+        folders: dict[str, list[str]] = defaultdict(list)
+        unclaimed = set(days)
+        for scope in scopes:
+            listed: set[str] = set()
+            for name, kind, required in _CONVERSATION_FILES:
+                path, must = scope.prefix + name, required and not scope.prefix  # a workspace's: quarantined
+                if not must and not self._tree_has(path):
+                    continue
+                for index, raw in enumerate(self._read_list(path, "channels", required=must)):
+                    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                        self.quarantine.append(Quarantined(path, "conversation entry without an id; not read", index))
+                        continue
+                    if raw["id"] in listed:
+                        self.quarantine.append(
+                            Quarantined(path, f"conversation {raw['id']} is listed twice; second entry not read", index)
+                        )
+                        continue
+                    listed.add(raw["id"])
+                    conv = conversations.setdefault(raw["id"], self._conversation(raw, kind, scope))
+                    for folder in (scope.prefix + conv.name, scope.prefix + raw["id"]):
+                        if folder in unclaimed:
+                            folders[conv.id].append(folder)
+                            unclaimed.discard(folder)  # one folder belongs to one conversation
+                            break
+        return list(conversations.values()), dict(folders)
+
+    def _tree_has(self, name: str) -> bool:
+        return self._prefix + name in self._names
+
+    def _conversation(self, raw: dict[str, Any], kind: ConversationKind, scope: Scope) -> Conversation:
         if kind is ConversationKind.PRIVATE and raw.get("is_mpim"):
             kind = ConversationKind.GROUP_DM  # old exports list group DMs in groups.json
         members = raw.get("members")
@@ -396,6 +488,7 @@ class SlackExport(ExportReader):
             archived=bool(raw.get("is_archived")),
             pins=tuple(str(p.get("id")) for p in pins if isinstance(p, dict) and p.get("id")),
             canvas_id=canvas.get("file_id") if isinstance(canvas, dict) else None,
+            workspace=scope.workspace.id if scope.workspace else "",
             extra={
                 k: v
                 for k, v in raw.items()
@@ -415,23 +508,42 @@ class SlackExport(ExportReader):
             },
         )
 
-    def _index_days(self, rel: list[str]) -> dict[str, list[str]]:
-        """Day files per conversation folder; folders nobody claims are quarantined, not skipped."""
+    def _days_by_folder(self, rel: list[str]) -> dict[str, list[str]]:
+        """Day files per conversation folder (`teams/NAME/{folder}` in a Grid workspace), outside refused folders."""
         by_folder: dict[str, list[str]] = defaultdict(list)
         for name in rel:
-            if _is_day_file(name):
-                by_folder[name.split("/", 1)[0]].append(name)
-        claimed = set(self._folders.values())
-        for folder in sorted(set(by_folder) - claimed):
+            folder = self._day_folder(name)
+            if folder is not None and not self._refused_name(name):
+                by_folder[folder].append(name)
+        return by_folder
+
+    def _day_folder(self, name: str) -> str | None:
+        """The conversation folder of a day file, whether or not a conversation claims it; None for other files."""
+        folder = day_folder(name, self._grid)
+        return None if folder is None or folder.split("/", 1)[0] in _NOT_CONVERSATIONS else folder
+
+    def _refused_name(self, name: str) -> bool:
+        return bool(self._refused) and name.startswith(self._refused)
+
+    def _index_days(self, days: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Each conversation's day files in date order, over all its folders; folders nobody claims are
+        quarantined, not skipped."""
+        claimed = {folder for folders in self._folders.values() for folder in folders}
+        for folder in sorted(set(days) - claimed):
             self.quarantine.append(
                 Quarantined(
                     f"{folder}/",
-                    f"folder with {len(by_folder[folder])} day files has no entry in channels.json, groups.json, "
+                    f"folder with {len(days[folder])} day files has no entry in channels.json, groups.json, "
                     "mpims.json or dms.json, so nobody knows who may read it; not read. Add the conversation "
                     "to the right list or remove the folder",
                 )
             )
-        return {folder: sorted(files) for folder, files in by_folder.items() if folder in claimed}
+        return {
+            conv: sorted(
+                (name for folder in folders for name in days[folder]), key=lambda n: (PurePosixPath(n).stem, n)
+            )
+            for conv, folders in self._folders.items()
+        }
 
     def _index_uploads(self, rel: list[str]) -> dict[str, dict[str, str]]:
         uploads: dict[str, dict[str, str]] = defaultdict(dict)
@@ -448,16 +560,21 @@ class SlackExport(ExportReader):
         return [self._file(raw) for raw in entries if isinstance(raw, dict)]
 
     def _list_ignored(self, rel: list[str]) -> None:
-        """Everything no stage reads is listed, grouped by top-level entry."""
+        """Everything no stage reads is listed, grouped by top-level entry (by workspace folder in a Grid export)."""
         groups: dict[str, int] = defaultdict(int)
         for name in rel:
-            if name in _TOP_LEVEL_READ or _is_day_file(name) or _is_upload(name):
+            if name in _TOP_LEVEL_READ or self._day_folder(name) or _is_upload(name) or self._refused_name(name):
+                continue
+            if self._grid and name.startswith(f"{TEAMS}/"):
+                _, workspace, rest = name.split("/", 2)
+                if rest not in _WORKSPACE_READ:
+                    top, slash, _ = rest.partition("/")
+                    groups[f"{TEAMS}/{workspace}/{top}{slash}"] += 1
                 continue
             top, slash, _ = name.partition("/")
             groups[top + slash] += 1
         for path, count in sorted(groups.items()):
-            reason = "macOS archive metadata" if path.startswith("__MACOSX") else "not part of the Slack export format"
-            self.ignored.append(Ignored(path, reason, count))
+            self.ignored.append(Ignored(path, _unread_reason(path), count))
 
     # --- the Source interface -------------------------------------------
 
@@ -468,8 +585,7 @@ class SlackExport(ExportReader):
         return list(self._canvases)
 
     def days(self, conversation: Conversation) -> Iterator[Day]:
-        folder = self._folders.get(conversation.id)
-        for name in self._day_files.get(folder, []) if folder else []:
+        for name in self._day_files.get(conversation.id, []):
             day = self._read_day(conversation.id, name)
             if day is not None:
                 yield day
@@ -518,6 +634,8 @@ class SlackExport(ExportReader):
         except ValueError as exc:
             raise Refused(str(exc)) from exc
         unknown = () if raw.keys() <= _KNOWN else tuple(k for k in raw if k not in _KNOWN)
+        if self._grid and (org := external_org(raw, self._own_teams)):
+            raw[EXTERNAL_ORG] = org
         pop = raw.pop  # modelled fields leave the record as they are read; what stays is `extra`, not copied
         del raw["ts"]
         subtype = pop("subtype", None)
@@ -629,10 +747,13 @@ def _commenter(raw: dict[str, Any], subtype: str | None) -> str | None:
     return str_or_none(comment.get("user"))
 
 
-def _is_day_file(name: str) -> bool:
-    """`{conversation folder}/{day}.json`, whether or not a conversation claims the folder."""
-    parts = name.split("/")
-    return len(parts) == 2 and parts[0] not in _NOT_CONVERSATIONS and parts[1].endswith(".json")
+def _unread_reason(path: str) -> str:
+    """Why a file of the export is not read, for `ignored`."""
+    if path.startswith("__MACOSX"):
+        return "macOS archive metadata"
+    if path.startswith(f"{TEAMS}/") and path.split("/", 2)[2].rstrip("/") in _TOP_LEVEL_READ | {_UPLOADS}:
+        return "read only at the top of an org-wide export, not in a workspace's folder"
+    return "not part of the Slack export format"
 
 
 def _is_upload(name: str) -> bool:

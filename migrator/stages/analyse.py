@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 
 from migrator.critical import chain_requests
-from migrator.inventory import ChannelEntry, Estimate, Integrations, Inventory, UserCounts, UserLists
+from migrator.inventory import (
+    ChannelEntry,
+    Estimate,
+    Integrations,
+    Inventory,
+    UserCounts,
+    UserLists,
+    WorkspaceEntry,
+)
 from migrator.limits import (
     CHANNEL_RPS,
     MAX_BODY_BYTES,
@@ -39,12 +47,13 @@ from migrator.mapping import (
     chat_fallback_reason,
     check_against,
     conversation_label,
-    draft_mappings,
+    draft_source,
     load_all,
-    messages_in,
     resolve_targets,
 )
+from migrator.mapping.workspaces import listed_by, posted_in, workspace_label
 from migrator.model import (
+    EXTERNAL_ORG,
     FROM_FETCH,
     MISSING_FILE,
     Conversation,
@@ -60,7 +69,6 @@ from migrator.model import (
 from migrator.reports.analyse import write
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
-from migrator.sources.products import product
 
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
 _DAY_US = 86_400 * 1_000_000
@@ -332,16 +340,24 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
     channels: list[ChannelEntry] = []
     issues: Counter[str] = Counter()  # summed over conversations, which are not kept
     targets: Counter[tuple[str, str]] = Counter()  # requests per target channel
+    external: dict[str, str] = {}  # authors of another organisation (Slack Connect) -> their organisation
     private: set[tuple[str, str]] = set()  # the targets that are private channels
     for conv in conversations:
         tally = _Tally()
+        posts: Counter[str] = Counter()  # an org-level conversation's messages per workspace they were posted in
+        org_level = bool(source.workspaces) and not conv.workspace
         for message in source.messages(conv):
             root_us = message.us if not message.is_reply else _root_micros(message)
             tally.add(message, root_us, estimate_html_bytes(message))
             features.add(message)
+            if org_level and (workspace := posted_in(message)):
+                posts[workspace] += 1
+            if message.extra and EXTERNAL_ORG in message.extra:
+                external[message.user or ""] = str(message.extra[EXTERNAL_ORG])
         timeline = tally.timeline()
         threads = timeline.pop("threads")
         entry = _channel_entry(source, conv, tally, threads, destination(mappings, conv, user_rows, source.users))
+        entry["workspace"] = workspace_label(conv, posts, source.workspaces)
         route = mappings.route(conv.id)
         if route is not None and route.target is not None and tally.messages:
             targets[route.target] += tally.requests + tally.uploads
@@ -363,8 +379,9 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         if source.fetched
         else None,
         "workspace": {"id": source.workspace.id, "name": source.workspace.name},
+        "workspaces": _workspace_entries(source, conversations, channels),
         "channels": channels,
-        "users": _user_counts(source),
+        "users": _user_counts(source, external),
         "totals": {
             "conversations": len(conversations),
             "messages": sum(c["messages"] for c in channels),
@@ -412,7 +429,7 @@ def build_inventory(source: Source, mappings: ResolvedMappings, files: MappingFi
         "subtypes": dict(sorted(features.subtypes.items(), key=lambda kv: (-kv[1], kv[0]))),
         "unknown_fields": dict(sorted(features.unknown_fields.items(), key=lambda kv: (-kv[1], kv[0]))),
         "messages_per_month": features.months(),
-        "user_lists": _user_lists(source, user_rows),
+        "user_lists": _user_lists(source, user_rows, external),
         "estimate": _estimate(targets, private, mappings, source, user_rows),
         "mappings": str(mappings.path) if user_rows is not None else None,
         "mapping_problems": [str(p) for p in files.problems] if files else [],
@@ -447,7 +464,34 @@ def _channel_entry(
         "files": tally.files,
         "first": micros_to_iso(tally.first) if tally.first is not None else None,
         "last": micros_to_iso(tally.last) if tally.last is not None else None,
+        "workspace": "",
     }
+
+
+def _workspace_entries(
+    source: Source, conversations: list[Conversation], channels: list[ChannelEntry]
+) -> list[WorkspaceEntry]:
+    """Per workspace of an export of several, then for the organisation's own conversations: conversations,
+    messages, people (none for an export of one workspace)."""
+    if not source.workspaces:
+        return []
+    messages = {entry["id"]: entry["messages"] for entry in channels}
+    levels = [(w, "workspace", listed_by(w, source.users.values())) for w in source.workspaces]
+    levels.append((source.workspace, "organisation", list(source.users)))
+    rows: list[WorkspaceEntry] = []
+    for space, level, people in levels:
+        own = [c.id for c in conversations if c.workspace == (space.id if level == "workspace" else "")]
+        rows.append(
+            {
+                "id": space.id,
+                "name": space.name,
+                "level": level,
+                "conversations": len(own),
+                "messages": sum(messages[c] for c in own),
+                "people": len(people),
+            }
+        )
+    return rows
 
 
 def _integrations(logs: list[dict[str, Any]]) -> Integrations:
@@ -458,22 +502,24 @@ def _integrations(logs: list[dict[str, Any]]) -> Integrations:
     return {"events": len(logs), "names": sorted(n for n in names if n)}
 
 
-def _user_counts(source: Source) -> UserCounts:
+def _user_counts(source: Source, external: Mapping[str, str]) -> UserCounts:
     users = list(source.users.values())
     return {
         "total": len(users),
         "bots": sum(u.is_bot for u in users),
         "deleted": sum(u.deleted for u in users),
         "without_email": sum(not u.is_bot and not u.email for u in users),  # bots never have one
+        "external": len(external),
     }
 
 
-def _user_lists(source: Source, user_rows: list[UserMapping] | None) -> UserLists:
+def _user_lists(source: Source, user_rows: list[UserMapping] | None, external: Mapping[str, str]) -> UserLists:
     users = list(source.users.values())
     lists: UserLists = {
         "bots": [u.label for u in users if u.is_bot],
         "deleted": [u.label for u in users if u.deleted],
         "without_email": [u.label for u in users if not u.is_bot and not u.email],
+        "external": [f"{author} of {org}" for author, org in sorted(external.items())],
     }
     if user_rows is not None:
         mapped = {r.source_id for r in user_rows if r.action == "map" and r.entra_id}
@@ -541,15 +587,7 @@ def read_mappings(path: Path | None, source: Source) -> tuple[ResolvedMappings, 
     otherwise the draft `map` would write (and no files)."""
     conversations = source.conversations()
     if path is None:
-        made_by = product(source.kind)
-        draft = draft_mappings(
-            Path("mappings") / MIGRATION_FILE,
-            source.workspace,
-            conversations,
-            None,
-            product=made_by,
-            activity=messages_in(source),
-        )
+        draft = draft_source(Path("mappings") / MIGRATION_FILE, source, None)
         return resolve_targets(draft, conversations), None
     files = load_all(path)
     resolved = resolve_targets(files.mappings, conversations)
@@ -609,8 +647,21 @@ def summary(inventory: Inventory) -> str:
             if repaired
             else ""
         ),
+        *(
+            ["per workspace: " + "; ".join(_workspace_line(w) for w in inventory["workspaces"])]
+            if inventory["workspaces"]
+            else []
+        ),
         "destinations: "
         + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
         f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
     ]
     return "\n".join(lines)
+
+
+def _workspace_line(row: WorkspaceEntry) -> str:
+    what = "the organisation's own" if row["level"] == "organisation" else "workspace"
+    return (
+        f"{row['name']} ({what}): {row['conversations']} conversations, {row['messages']:,} messages, "
+        f"{row['people']} people"
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from migrator.errors import InputError
 from migrator.graph import GraphClient
@@ -79,14 +80,20 @@ def _count_authors(plan_dir: Path, conversation: PlannedConversation, accounts: 
             accounts.messages[author] += 1
 
 
-def missing_accounts(client: GraphClient, ids: list[str]) -> list[str]:
-    """The ids no user of the tenant has, asked 15 at a time."""
-    found: set[str] = set()
+def find_users(client: GraphClient, ids: list[str], select: str = "id") -> dict[str, dict[str, Any]]:
+    """The users of the tenant among `ids`, by id, with the properties `select` names; asked 15 at a time."""
+    found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), USERS_IN_FILTER_MAX):
         chunk = ids[start : start + USERS_IN_FILTER_MAX]
         quoted = ",".join("'" + user_id.replace("'", "''") + "'" for user_id in chunk)  # OData string literals
-        params = {"$filter": f"id in ({quoted})", "$select": "id"}
-        found.update(str(user.get("id")) for user in client.paginate("/users", params=params))
+        params = {"$filter": f"id in ({quoted})", "$select": select}
+        found.update((str(user.get("id")), user) for user in client.paginate("/users", params=params))
+    return found
+
+
+def missing_accounts(client: GraphClient, ids: list[str]) -> list[str]:
+    """The ids no user of the tenant has."""
+    found = find_users(client, ids)
     return [user_id for user_id in ids if user_id not in found]
 
 

@@ -13,6 +13,7 @@ shared the same way; the message itself is still posted as the sender, so it say
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,11 +126,23 @@ class ChatFiles:
                 child
                 for child in children
                 if named.fullmatch(str(child.get("name")))
-                and str(((child.get("file") or {}).get("hashes") or {}).get("sha256Hash", "")).lower() == planned.sha256
                 and child.get("id") not in taken
+                and self._same_bytes(child, planned, rate_key)
             ),
             None,
         )
+
+    def _same_bytes(self, child: dict[str, Any], planned: PlannedUpload, rate_key: str) -> bool:
+        """Whether a file holds the planned bytes: by its sha256Hash when Graph gives one, else (OneDrive for
+        Business records only a quickXorHash) by its size, then the sha256 of its content."""
+        recorded = ((child.get("file") or {}).get("hashes") or {}).get("sha256Hash")
+        if recorded:
+            return str(recorded).lower() == planned.sha256
+        if child.get("size") != planned.size:
+            return False
+        drive = (child.get("parentReference") or {}).get("driveId")
+        data = self.client.request("GET", f"/drives/{drive}/items/{child['id']}/content", rate_key=rate_key).content
+        return hashlib.sha256(data).hexdigest() == planned.sha256
 
     def _share(self, item: dict[str, Any], owner: str, members: list[str], rate_key: str) -> int:
         """Read access for every member of the chat but the file's owner, without an invitation e-mail; returns the

@@ -139,8 +139,9 @@ class Provisioner:
     def channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str:
         """The channel's id: the team's General channel, a standard channel created in migration mode,
         or a channel created as usual and then put into migration mode: private channels (with their
-        members), and any channel of a team already completed (one redone with `reset --channel`), since
-        Graph creates migration-mode channels only in a team under migration."""
+        members), and any channel of a team already completed (one redone with `reset --channel`) or whose
+        General is, since Graph creates migration-mode channels only in a team under migration whose General is
+        open (docs/graph-contract.md#team-completion)."""
         entry = self.journal.conversation(channel.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
@@ -148,16 +149,27 @@ class Provisioner:
         if channel.general:
             found = self.general_channel(team_id)
         elif channel.membership == "private" or self._team_completed(team_key):
-            found = entry.graph_id if entry and entry.graph_id else self._create_open_channel(team_id, channel)
-            if found is None:
-                raise _not_found(channel, team_id)
-            self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
-            self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
+            found = self._open_channel(team_key, team_id, channel, entry.graph_id if entry else None)
         else:
-            found = self._create_channel(team_id, channel)
+            try:
+                found = self._create_channel(team_id, channel)
+            except BadRequestError:
+                # General completed (a run stopped between it and the team): no more migration channels here.
+                if self.migration_mode(f"/teams/{team_id}/channels/{self.general_channel(team_id)}") != MIGRATED:
+                    raise
+                found = self._open_channel(team_key, team_id, channel, None)
         if found is None:
             raise _not_found(channel, team_id)
         self.journal.set_conversation(channel.key, team_key, CREATED, graph_id=found)
+        return found
+
+    def _open_channel(self, team_key: str, team_id: str, channel: PlannedConversation, known: str | None) -> str:
+        """A channel created as usual (or `known` from an earlier run), then opened with startMigration."""
+        found = known or self._create_open_channel(team_id, channel)
+        if found is None:
+            raise _not_found(channel, team_id)
+        self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
+        self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
         return found
 
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:

@@ -382,6 +382,7 @@ class _Transform:
             "mapped": counts["mapped"],
             "fallback": counts["fallback"],
             "skipped": counts["skipped"],
+            "external": counts["external"],
             "fallback_for": dict(self.authors.fallback_names.most_common()),
             "skipped_list": [
                 {"author": name, "reason": reason, "messages": n}

@@ -3,7 +3,8 @@
 `map` people post as their Entra user; `fallback` people, bots, integrations
 and authors the export does not know post as the fallback account, and the
 message then starts with "Originally posted by NAME" so nobody's words lose
-their author; `skip` people's messages are left out and counted. A message
+their author (people of another organisation, Slack Connect guests: "NAME (ORG)",
+counted as external); `skip` people's messages are left out and counted. A message
 that needs the fallback account when none is configured is skipped too,
 and counted apart so the consultant sees why.
 """
@@ -19,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from migrator.mapping import Mappings, UserMapping
-from migrator.model import Message, User
+from migrator.model import EXTERNAL_ORG, Message, User
 
 SKIPPED_BY_MAPPING = "users.csv says skip"
 NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
@@ -58,7 +59,7 @@ class Authors:
             for row in rows
             if row.action == "map" and row.entra_id and row.source_id in self.names
         }
-        self.counts: Counter[str] = Counter({"mapped": 0, "fallback": 0, "skipped": 0})
+        self.counts: Counter[str] = Counter({"mapped": 0, "fallback": 0, "skipped": 0, "external": 0})
         self.fallback_names: Counter[str] = Counter()  # original author -> messages the fallback account posted
         self.skipped: Counter[tuple[str, str]] = Counter()  # (author, reason) -> messages left out
 
@@ -90,6 +91,10 @@ class Authors:
             return author
         row = self.rows.get(user_id or "")
         name = self._original_name(message, user_id)
+        org = message.extra.get(EXTERNAL_ORG) if message.extra else None
+        if org and not (row is not None and row.action == "map" and row.entra_id):
+            name = f"{name} ({org})"
+            self.counts["external"] += 1
         if row is not None and row.action == "map" and row.entra_id:
             self.counts["mapped"] += 1
             return _person(row.entra_id, self.names.get(row.source_id, name))

@@ -1,0 +1,75 @@
+"""Which Graph calls each stage makes, so that a token's roles can be checked against them before cutover.
+
+The permissions themselves are not repeated here: each call is matched against the emulator's route table
+(`migrator/emulator/routes.py`), which holds, per endpoint, the application permissions any one of which
+Microsoft's permission tables accept (docs/graph-contract.md#authentication). This module only says which
+endpoints a stage calls, with placeholders for ids (which the route patterns accept as ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from migrator.emulator.routes import router
+
+# stage -> the calls it makes (method, path with placeholder ids)
+STAGE_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
+    "import": (
+        ("POST", "/teams"),
+        ("GET", "/teams/{team}/operations/{op}"),
+        ("GET", "/teams/{team}"),
+        ("GET", "/teams/{team}/channels"),
+        ("POST", "/teams/{team}/channels"),
+        ("POST", "/teams/{team}/channels/{channel}/messages"),
+        ("POST", "/teams/{team}/channels/{channel}/messages/{message}/replies"),
+        ("POST", "/teams/{team}/channels/{channel}/completeMigration"),
+        ("POST", "/teams/{team}/completeMigration"),
+    ),
+    "files": (
+        ("GET", "/teams/{team}/channels/{channel}/filesFolder"),
+        ("PUT", "/drives/{drive}/items/{parent}:/{name}:/content"),
+    ),
+    "members": (("POST", "/teams/{team}/members"),),
+    "chats": (
+        ("POST", "/chats"),
+        ("POST", "/chats/{chat}/messages"),
+        ("POST", "/chats/{chat}/completeMigration"),
+    ),
+    "verify/export": (
+        ("GET", "/teams/{team}/channels/getAllMessages"),
+        ("GET", "/users/{user}/chats/getAllMessages"),
+    ),
+    "user look-up": (("GET", "/users"),),
+    "reset": (("DELETE", "/groups/{group}"),),
+}
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A call of a stage the token's roles do not allow, and the permissions any one of which would."""
+
+    stage: str
+    method: str
+    path: str
+    any_of: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.method} {self.path} needs one of {', '.join(self.any_of)}"
+
+
+def required(method: str, path: str) -> frozenset[str]:
+    """The permissions any one of which the endpoint accepts (from the emulator's route table)."""
+    found = router.match(method, path)
+    if found is None:
+        raise LookupError(f"{method} {path}: no such Graph route in migrator/emulator/routes.py")
+    return found[0].roles
+
+
+def unmet(roles: frozenset[str]) -> list[Unmet]:
+    """Every call of every stage that a token with `roles` would be refused (403)."""
+    return [
+        Unmet(stage, method, path, tuple(sorted(needed)))
+        for stage, calls in STAGE_CALLS.items()
+        for method, path in calls
+        if not (needed := required(method, path)) & roles
+    ]
