@@ -12,7 +12,6 @@ from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT, E
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_CONFIG = {
     "channel_rps": 5,
-    "tenant_message_rps": 0,  # off, as Graph documents no tenant-wide import cap (test_aimd turns it on)
     "tenant_rps": 200,
     "app_export_rps": 600,
     "teams_calls_per_10s": 15000,
