@@ -18,6 +18,7 @@ DEFAULT_CONFIG = {
     "channel_writes_per_s": 30,
     "team_creates_per_s": 6,
     "team_reads_per_s": 60,
+    "tenant_message_rps": 0,  # off: test_aimd sets it, and config changes only what it names
     "clock_offset_ms": 0,
     "evaluation_capacity": 10000,
     "provision_delay": 0.05,

@@ -1,10 +1,13 @@
 """A tenant-wide import rate that adapts to a cap nobody documents (docs/graph-contract.md#throttling).
 
 Each conversation paces itself at 5 requests/s (ratelimit.py), which
-explains no 429 by itself; 429s on several conversations within one window
-mean the tenant as a whole is over some budget. Then the rate all imports
-share is cut multiplicatively, to a fraction of what was actually sent in the
-last window (so a first cut lands near the cap, not halfway from the budget),
+explains no 429 by itself; 429s on several conversations within one window,
+on at least a tenth of the imports sent in it, mean the tenant as a whole is
+over some budget. (Scattered 429s, a few percent of requests, come from
+anywhere and say nothing about the rate: cutting on each would starve the
+load, as multiplicative decrease under random loss does.) Then the rate all
+imports share is cut multiplicatively, to a fraction of what was admitted in
+the window (so a first cut lands near the cap, not halfway from the budget),
 at most once a window; every second without such 429s raises it additively,
 up to the ceiling (the import budget). The loader thus converges on the
 tenant's cap instead of hammering it (AIMD, as TCP does).
@@ -30,6 +33,7 @@ class AdaptiveRate:
         increase: float = 0.5,  # requests/s added per second without tenant-wide 429s
         window: float = 1.0,
         spread: int = 2,  # conversations answered 429 within a window that make it tenant-wide
+        share: float = 0.1,  # of the imports sent in the window, answered 429
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -39,6 +43,7 @@ class AdaptiveRate:
         self._increase = increase
         self._window = window
         self._spread = spread
+        self._share = share
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -66,19 +71,21 @@ class AdaptiveRate:
             self._sleep(start - now)
 
     def throttled(self, key: Hashable) -> None:
-        """A 429 on conversation `key`: with others within the window, the tenant is over its cap."""
+        """A 429 on conversation `key`: with others within the window, on a tenth of what was sent, the tenant is over
+        its cap."""
         with self._lock:
             now = self._clock()
             self._throttled.append((now, key))
             while self._throttled and self._throttled[0][0] < now - self._window:
                 self._throttled.popleft()
-            keys = {k for _, k in self._throttled}
-            if len(keys) < self._spread or now < self._cut_at + self._window:
-                return
             while self._sent and self._sent[0] < now - self._window:
                 self._sent.popleft()
-            sent = len(self._sent) / self._window
-            self._rate = max(self._floor, min(self._current(now), sent or self._rate) * self._decrease)
+            keys = {k for _, k in self._throttled}
+            sent, throttled = len(self._sent), len(self._throttled)
+            if len(keys) < self._spread or throttled < self._share * sent or now < self._cut_at + self._window:
+                return
+            admitted = max(0, sent - throttled) / self._window
+            self._rate = max(self._floor, min(self._current(now), admitted) * self._decrease)
             self._cut_at = self._raised_at = now
             self._throttled.clear()
 
