@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS deleted_channels (
 # every channel and the team completed migration, members added.
 REQUESTED, CREATED, COMPLETED, DONE = "requested", "created", "completed", "done"
 POSTED, FAILED = "posted", "failed"
+IMAGES_MOVED = "images-moved"  # a message's `how` when it was posted again with its inline images as files
 # A chat file's states (drive_files): the upload was sent (outcome maybe unknown), the file exists, it is shared with
 # the chat (and then also in `uploads`, like a channel's file; its row stays, naming the drive `reset` deletes it from).
 UPLOADING, UPLOADED, SHARED = "uploading", "uploaded", "shared"
@@ -311,6 +312,15 @@ class Journal:
                 "SELECT key, message_id FROM messages WHERE conv_key = ? AND state = ?", (conv_key, POSTED)
             ).fetchall()
         return dict(rows)
+
+    def moved(self, conv_key: str) -> set[str]:
+        """Plan keys of the messages posted again with their inline images as files (`stages/load/images.py`)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM messages WHERE conv_key = ? AND state = ? AND how = ?",
+                (conv_key, POSTED, IMAGES_MOVED),
+            ).fetchall()
+        return {key for (key,) in rows}
 
     def failures(self, conv_key: str) -> dict[str, str]:
         """Plan key → why the last load could not post it, with Graph's request-id when Graph answered."""

@@ -143,6 +143,7 @@ class FileCounts(TypedDict):
     missing_files: int  # placeholders of files `model.MISSING_FILE` (as analyse counts them), not external or deleted
     placeholders: list[FilePlaceholder]
     from_fetch: int  # of the inline images and uploads, those whose bytes came from `migrator fetch` (--fetched)
+    images_over_cap: int  # of the uploads and chat placeholders, images over `defaults.inline_image_max_bytes`
     in_export: int  # every file of every message read
     archived: int
     left_out: int

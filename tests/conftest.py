@@ -23,6 +23,7 @@ DEFAULT_CONFIG = {
     "evaluation_capacity": 10000,
     "provision_delay": 0.05,
     "token_lifetime": 3599,
+    "membership_lag": 0,
     "reading": "strict",
 }
 

@@ -224,6 +224,33 @@ def test_inline_image_refusals(graph, content, hosted):
     assert code(graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=body)) == (400, "BadRequest")
 
 
+def _image_message(raw: int) -> dict:
+    data = base64.b64encode(b"\x89PNG" + b"\0" * (raw - 4)).decode()
+    return message(
+        "2020-04-01T00:00:00Z",
+        '<img src="../hostedContents/1/$value">',
+        hostedContents=[{"@microsoft.graph.temporaryId": "1", "contentBytes": data, "contentType": "image/png"}],
+    )
+
+
+def test_inline_image_cap_strict_reading(graph):
+    """docs/graph-contract.md#inline-images: real tenants refuse inline images far under 1 MB; the emulator's
+    default cap is 262,144 raw bytes, refused with 400."""
+    team, channel = graph.team_with_channel()
+    target = f"/teams/{team}/channels/{channel}/messages"
+    assert code(graph.call("POST", target, json=_image_message(262_145))) == (400, "BadRequest")
+    assert graph.call("POST", target, json=_image_message(262_144)).status_code == 200
+
+
+def test_inline_image_cap_configurable_and_refused_with_403(graph, emulator):
+    """The other refusal seen on real tenants (msteams-docs 13994) and a cap of one's own."""
+    emulator.operator("config", {"reading": {"inline_image_max_bytes": 1000, "inline_image_refusal": "403"}})
+    team, channel = graph.team_with_channel()
+    target = f"/teams/{team}/channels/{channel}/messages"
+    assert code(graph.call("POST", target, json=_image_message(1001))) == (403, "Forbidden")
+    assert graph.call("POST", target, json=_image_message(1000)).status_code == 200
+
+
 # ---------------------------------------------------------------- files
 def upload_target(graph: RawGraph) -> tuple[str, str, dict]:
     team, channel = graph.team_with_channel()

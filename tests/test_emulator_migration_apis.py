@@ -4,6 +4,7 @@ chats, private channels, startMigration, each rule checked over real HTTPS again
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -204,3 +205,65 @@ def test_a_deleted_channel_keeps_its_name_so_reset_renames_first(graph):
         400,
         "BadRequest",
     )
+
+
+# -------------------------------------------------- faults real tenants show on chats (#observed-behaviour)
+def test_stuck_chat_fault_refuses_start_migration_after_a_completed_session(graph, emulator):
+    """msteams-docs 14576: a chat whose import session completed cannot be reopened; other chats are unaffected
+    and a chat never put into migration mode opens as usual."""
+    emulator.operator("faults", {"spec": "stuck-chat:1"})
+    chat_id = chat(graph, "oneOnOne", ADA, ALAN).json()["id"]
+    base = f"/chats/{chat_id}"
+    graph.ok("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"})
+    graph.ok("POST", f"{base}/completeMigration")
+    refused = graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2019-01-01T00:00Z"})
+    assert code(refused) == (400, "BadRequest") and refused.json()["error"]["innerError"]["request-id"]
+    emulator.operator("faults", {"spec": ""})
+    graph.ok("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2019-01-01T00:00:00Z"})
+
+
+def test_chat_import_502_fault_applies_the_import_and_answers_502(graph, emulator):
+    """msteams-docs 13680: 502 on chat imports; the answer is lost, not the message (a retry meets the 409)."""
+    emulator.operator("faults", {"spec": "chat-import-502:1"})
+    chat_id = chat(graph, "oneOnOne", ADA, ALAN).json()["id"]
+    graph.ok("POST", f"/chats/{chat_id}/startMigration", json={"conversationCreationDateTime": "2020-01-01T00:00:00Z"})
+    body = message("2020-06-01T00:00:00Z", "hello")
+    assert code(graph.call("POST", f"/chats/{chat_id}/messages", json=body)) == (502, "BadGateway")
+    assert code(graph.call("POST", f"/chats/{chat_id}/messages", json=body)) == (409, "Conflict")
+    team, channel = graph.team_with_channel()
+    assert graph.call("POST", f"/teams/{team}/channels/{channel}/messages", json=body).status_code == 200
+    assert emulator.operator("faults", None)["injected"] == {"chat-import-502": 1}
+
+
+# ------------------------------------------------------------- members in bulk (#members, #private-channels)
+def test_members_add_in_bulk_answers_per_member(graph):
+    """`conversationMember: add`: 200 when all were added, 207 with an error for each one that was not; someone
+    already a member counts as added; the page's own examples write the type without '#'."""
+    team = completed_team(graph)
+    plain = dict(member(ADA, []), **{"@odata.type": "microsoft.graph.aadUserConversationMember"})
+    all_added = graph.call("POST", f"/teams/{team}/members/add", json={"values": [plain, member(GRACE)]})
+    assert all_added.status_code == 200
+    assert [(r["userId"], r["error"]) for r in all_added.json()["value"]] == [(ADA, None), (GRACE, None)]
+    unknown = "a0000000-0000-4000-8000-00000000dead"
+    partial = graph.call("POST", f"/teams/{team}/members/add", json={"values": [member(ADA, []), member(unknown)]})
+    assert partial.status_code == 207
+    results = {r["userId"]: r["error"] for r in partial.json()["value"]}
+    assert results[ADA] is None and results[unknown]["code"] == "NotFound"
+    listed = {m["userId"]: m["roles"] for m in graph.ok("GET", f"/teams/{team}/members")["value"]}
+    assert listed == {ADA: [], GRACE: ["owner"]}
+    too_many = {"values": [member(ADA, [])] * 201}
+    assert code(graph.call("POST", f"/teams/{team}/members/add", json=too_many)) == (400, "BadRequest")
+    in_migration = graph.create_team(name="Still migrating")
+    refused = graph.call("POST", f"/teams/{in_migration}/members/add", json={"values": [member(ADA, [])]})
+    assert code(refused) == (400, "BadRequest")
+
+
+def test_membership_lag_keeps_new_members_out_of_private_channels_for_a_while(graph, emulator):
+    """`--membership-lag`: a member added a moment ago is not yet usable for a private channel (400)."""
+    emulator.operator("config", {"membership_lag": 1.5})
+    team = completed_team(graph)
+    graph.ok("POST", f"/teams/{team}/members/add", json={"values": [member(ADA)]})
+    body = {"displayName": "leadership", "membershipType": "private", "members": [member(ADA)]}
+    assert code(graph.call("POST", f"/teams/{team}/channels", json=body)) == (400, "BadRequest")
+    time.sleep(1.6)
+    assert graph.call("POST", f"/teams/{team}/channels", json=body).status_code == 201

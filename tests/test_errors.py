@@ -28,6 +28,7 @@ from migrator.stages.fetch import FetchLockedError
 from migrator.stages.load import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.accounts import AccountsError
 from migrator.stages.load.chatfiles import NoDriveError
+from migrator.stages.load.errors import StuckChatError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
 
@@ -72,6 +73,7 @@ BAD_INPUT = [
 ]
 NOT_COMPLETED = [
     ProvisionError,
+    StuckChatError,
     UploadError,
     NoDriveError,
     ArchiveError,

@@ -101,7 +101,7 @@ CASES = {
         {"path": "/teams/*/members", "body": GRACE},
         {**ALL_LAND, "leadership": (0, 0, False)},
         {"leadership": ["not created: POST /v1.0/teams/", "→ 400 Bad Request", "(×1; request-id"]},
-        team=f"members not added: Grace Hopper ({GRACE}): POST /v1.0/teams/",
+        team=f"members not added: Grace Hopper ({GRACE}): BadRequest: {REFUSED} (request-id",  # her bulk-add result
         missing=5,
     ),
     "a channel's completion": Case(

@@ -6,6 +6,7 @@ and the lenient one behind switches; the loader must work against both (docs/gra
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -29,8 +30,10 @@ from migrator.plan import (
     to_request,
     write_lines,
 )
+from migrator.stages.export import export_limiter
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.provision import Provisioner
+from migrator.stages.verify import VerifyOptions, verify
 from migrator.target import graph_target
 from migrator.timestamps import format_ms, parse_ms
 from plankit import assert_landed_exactly, build_plan
@@ -362,9 +365,11 @@ def sample_tenant(tmp_path_factory):
 
 @pytest.mark.parametrize("reading", ["strict", "lenient"])
 def test_the_sample_migrates_and_verifies_clean_in_both_readings(sample_tenant, reading, monkeypatch, tmp_path):
-    """`make migrate`'s job (`migrator migrate` on the Slack sample) against a tenant in each reading."""
+    """`make migrate`'s job (`migrator migrate` on the Slack sample) against a tenant in each reading; the strict one
+    also with a membership lag of a few seconds, so the sample's private channel waits for its members."""
     sample_tenant.operator("reset", {})
-    sample_tenant.operator("config", {"reading": reading, "channel_rps": 10_000})
+    lag = 3 if reading == "strict" else 0
+    sample_tenant.operator("config", {"reading": reading, "channel_rps": 10_000, "membership_lag": lag})
     for name, value in tenant_env(sample_tenant).items():
         monkeypatch.setenv(name, value)
     out = tmp_path / "out"
@@ -384,3 +389,33 @@ def test_make_migrate_meets_the_strict_reading(no_credentials, tmp_path):
     with graph_target(tmp_path / "emulator") as target:
         assert target.emulator is not None
         assert target.emulator.operator("config")["reading"] == Reading().as_dict()
+
+
+# ------------------------------------------------------------------ item 5: the inline image cap
+@pytest.mark.parametrize(("reading", "inline"), [("strict", False), ("lenient", True)])
+def test_an_image_between_the_caps_lands_inline_or_as_a_file_as_the_reading_says(emulator, tmp_path, reading, inline):
+    """A 300,000-byte image (planned inline, as by a transform whose cap was raised): the strict reading refuses it
+    and the loader posts its message again with the image as a file; the lenient one takes it inline. Both verify
+    clean."""
+    emulator.operator("config", {"reading": reading, "channel_rps": 10_000})
+    plan = tmp_path / "plan"
+    build_plan(plan, channels=1, messages=3)
+    channel = Manifest.read(plan).teams[0].channels[0]
+    lines = list(read_lines(plan, channel))
+    big = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(300_000 - 8)).decode()
+    lines[1]["hostedContents"][0]["contentBytes"] = big
+    write_lines(plan / channel.file, lines)
+    journal = tmp_path / "journal.sqlite"
+    outcome = run_load(emulator, plan, journal)
+    assert outcome.ok and outcome.total("images_moved") == (0 if inline else 1)
+    (team,) = emulator.operator("dump")["teams"]
+    posted = next(
+        m
+        for c in team["channels"]
+        for m in c["messages"]
+        if parse_ms(m["createdDateTime"]) == parse_ms(lines[1]["createdDateTime"])
+    )
+    assert [h["size"] for h in posted["hostedContents"]] == ([300_000] if inline else [])
+    assert bool(posted["attachments"]) is not inline
+    with Journal(journal, readonly=True) as j, GraphClient(emulator.graph_config(), limiter=export_limiter()) as c:
+        assert verify(plan, c, j, VerifyOptions()).ok

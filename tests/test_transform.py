@@ -445,3 +445,47 @@ def test_broken_characters_become_u_fffd_in_every_stage_and_are_listed(tmp_path)
     assert {r["file"]: r["strings"] for r in inventory["repaired"]} == repaired
     html = written[tmp_path / "plan" / REPORT_HTML]
     assert "Broken characters replaced by U+FFFD (5 files)" in html and "D2/2023-11-14.json" in html
+
+
+# --- the inline image cap (docs/graph-contract.md#inline-images) ---------------------------------
+
+
+def test_images_over_the_inline_cap_are_uploaded_to_the_channel_and_counted(tmp_path) -> None:
+    """`defaults.inline_image_max_bytes`: hero.jpg (2,916 bytes) is over a 2,000-byte cap, so it travels as a file
+    with a reference attachment; the two smaller images stay inline."""
+    mappings = edited_mappings(tmp_path, {"\nteams:\n": "\ndefaults:\n  inline_image_max_bytes: 2000\nteams:\n"})
+    result = transform(SAMPLE, mappings, tmp_path / "plan", now_ms=NOW)
+    files = result.report["files"]
+    assert (files["inline_images"], files["images_over_cap"]) == (2, 1)
+    uploads = [u for _, conv in Manifest.read(tmp_path / "plan").conversations() for u in conv.uploads]
+    assert sorted(u.name for u in uploads) == ["hero.jpg", "q2-plan.pdf", "runbook.txt"]
+    lines = [line for conv in plan_lines(tmp_path / "plan").values() for line in conv]
+    hero = next(line for line in lines if any(a["name"] == "hero.jpg" for a in line.get("attachments", [])))
+    assert not hero.get("hostedContents") and "<attachment id=" in hero["body"]["content"]
+    assert_plan_rules(tmp_path / "plan", NOW)
+
+
+def test_an_image_over_the_cap_in_a_chat_goes_as_other_chat_files_and_is_counted(tmp_path) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + bytes(3000)
+    picture = {
+        "id": "F9BIG",
+        "name": "big.png",
+        "mimetype": "image/png",
+        "size": len(big),
+        "url_private": "https://files.slack.com/files-pri/T1-F9BIG/big.png",
+    }
+    small = dict(picture, id="F9SMALL", name="small.png", size=500)
+    export = {
+        "dms.json": [{"id": "D1", "created": 1700000000, "members": ["U1", "U2"]}],
+        "D1/2023-11-14.json": [message("1700000200.000100", "pictures", files=[picture, small])],
+        "__uploads/F9BIG/big.png": big,
+        "__uploads/F9SMALL/small.png": big[:500],
+    }
+    result, lines = transform_export(
+        tmp_path, export, edit={"\nteams:\n": "\ndefaults:\n  inline_image_max_bytes: 2000\nteams:\n"}
+    )
+    files = result.report["files"]
+    assert (files["inline_images"], files["in_chat"], files["images_over_cap"]) == (1, 1, 1)
+    (chat,) = [conv for key, conv in lines.items() if key.startswith("chats/")]
+    assert len(chat[0]["hostedContents"]) == 1  # the small one
+    assert [a["name"] for a in chat[0].get("attachments", [])] == ["big.png"]  # as any chat file (sender's OneDrive)

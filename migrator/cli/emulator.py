@@ -68,6 +68,13 @@ def serve(
     ] = 0,
     seed: Seed = None,
     token_lifetime: Annotated[int, typer.Option(help="Access token lifetime in seconds.")] = 3599,
+    membership_lag: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a just-added team member is not yet usable for a private channel (membership is eventually "
+            "consistent; 0 keeps make migrate fast)."
+        ),
+    ] = 0.0,
     lenient: Annotated[
         bool,
         typer.Option(
@@ -93,6 +100,7 @@ def serve(
         tenant_message_rps=tenant_message_rps,
         seed=seed,
         token_lifetime=token_lifetime,
+        membership_lag=membership_lag,
         reading=_reading(lenient, switches),
     )
     with step("emulator"):

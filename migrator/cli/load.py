@@ -115,7 +115,8 @@ def run_load(
         csv_path, html_path = write(outcome, out)
     typer.echo(
         f"load: {outcome.total('posted')} posted, {outcome.total('already')} already present, "
-        f"{outcome.total('failed')} failed, {outcome.total('uploads')} files, {outcome.members_added} members added "
+        f"{outcome.total('failed')} failed, {outcome.total('uploads')} files, "
+        f"{outcome.total('images_moved')} images moved to files, {outcome.members_added} members added "
         f"in {duration(outcome.seconds)}; report {html_path}"
     )
     for team, why in outcome.teams_blocked.items():

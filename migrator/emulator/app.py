@@ -8,12 +8,13 @@ maybe inject a fault, authenticate, authorise, throttle, apply the rule. A
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, limit_problems
 from migrator.emulator import routes
 from migrator.emulator.asgi import Receive, Scope, Send, close_without_answer, read_body
 from migrator.emulator.errors import (
+    BadGateway,
     BadRequest,
     GraphFault,
     MethodNotAllowed,
@@ -30,7 +32,7 @@ from migrator.emulator.errors import (
     TokenError,
     TooManyRequests,
 )
-from migrator.emulator.faults import Faults, FaultSpecError
+from migrator.emulator.faults import CHAT_IMPORT_502, MEMBER_ADD_ERROR, Faults, FaultSpecError
 from migrator.emulator.http import Call, Reply, envelope, parse_query, render
 from migrator.emulator.identity import Identity
 from migrator.emulator.models import Graph
@@ -70,6 +72,31 @@ class EmulatorApp:
         self.stats = ConversationStats()
         self.totals: dict[str, int] = {"requests": 0, "throttled": 0}
         self.injected: dict[str, int] = {}
+        self._use_faults(faults)
+
+    def _use_faults(self, faults: Faults) -> None:
+        """The injector, and the hooks through which it reaches rules that fail one item of a call."""
+        self.faults = faults
+        self.graph.stuck_chat = faults.stuck_chat
+        self.graph.member_refusal = self._member_refusal
+
+    def _member_refusal(self, team_id: str, entry: Mapping[str, Any]) -> tuple[str, str] | None:
+        """Graph's error for one member of a bulk `members/add`: a refuse rule for `POST /teams/*/members` that
+        names them (the rule that refuses adding them one at a time), or the `member-add-error` fault."""
+        rule = self.faults.refusal("POST", f"/teams/{team_id}/members", json.dumps(entry).encode())
+        if rule:
+            self.injected["refuse"] = self.injected.get("refuse", 0) + 1
+            return rule.code, rule.message
+        if self._targeted(MEMBER_ADD_ERROR):
+            return "ServiceUnavailable", "Injected fault: try adding this member again."
+        return None
+
+    def _targeted(self, kind: str) -> bool:
+        """Whether a targeted fault strikes now, counted like every injected fault."""
+        hit = self.faults.hits(kind)
+        if hit:
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+        return hit
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -147,7 +174,10 @@ class EmulatorApp:
             call.principal = self.identity.authenticate(call.headers.get("authorization"))
             routes.require_roles(call, route.roles)
             self._throttle(route.kind, conversation, call.caller.app_id)
-            return route.handler(self.graph, call)
+            reply = route.handler(self.graph, call)
+            if route.handler is routes.post_message and "chat" in call.params and self._targeted(CHAT_IMPORT_502):
+                raise BadGateway("Injected fault: the chat message was imported, but the gateway answered 502.")
+            return reply
 
         reply, drop = await self._graph_call(call, handle, conversation)
         reply.base = call.base
@@ -249,8 +279,8 @@ class EmulatorApp:
             if call.method == "POST":
                 payload = call.json()
                 try:
-                    self.faults = Faults.parse(
-                        payload.get("spec", ""), seed=payload.get("seed"), refuse=payload.get("refuse")
+                    self._use_faults(
+                        Faults.parse(payload.get("spec", ""), seed=payload.get("seed"), refuse=payload.get("refuse"))
                     )
                 except FaultSpecError as exc:
                     raise BadRequest(str(exc)) from None
@@ -279,6 +309,7 @@ class EmulatorApp:
             "evaluation_capacity": self.graph.evaluation_capacity,
             "provision_delay": self.graph.provision_delay,
             "token_lifetime": self.identity.lifetime,
+            "membership_lag": self.graph.membership_lag,
             "capacity": self.graph.capacity.as_dict(),
             "reading": self.graph.reading.as_dict(),
             "users_without_drive": self.graph.users_without_drive,
@@ -296,6 +327,8 @@ class EmulatorApp:
                 self.graph.provision_delay = float(value)
             elif key == "token_lifetime":
                 self.identity.lifetime = int(value)
+            elif key == "membership_lag":
+                self.graph.membership_lag = float(value)
             elif key == "capacity":
                 self.graph.capacity = self._capacity(value)
             elif key == "reading":

@@ -81,6 +81,10 @@ class TooManyRequests(GraphFault):
         super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after + 0.999)))})
 
 
+class BadGateway(GraphFault):
+    status, code = 502, "BadGateway"
+
+
 class ServiceUnavailable(GraphFault):
     status, code = 503, "ServiceUnavailable"
 

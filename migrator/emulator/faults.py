@@ -8,11 +8,18 @@ failure retries meet again and again).
 is closed without an answer, which is exactly what a crash-safe loader must
 survive without posting twice.
 
+Two kinds model what real tenants do to chats (docs/graph-contract.md#observed-behaviour) and hit only the calls
+they name: `chat-import-502` answers 502 BadGateway to a chat message import after applying it (msteams-docs
+13680), and `stuck-chat` picks chats (the same ones on every call) whose `startMigration` is refused with 400 once
+an import session on them completed (msteams-docs 14576). `member-add-error` fails single members of a bulk
+`members/add` (the 207 answer `conversationMember: add` documents), so that retrying only those can be tested.
+
 A refusal is the other kind of failure a loader meets: a 4xx that no retry
 can mend (a message "in the future", a file Graph will not store, a member it
 will not add). It is not drawn at random: a rule picks the requests it refuses
 by method, path, body and a hash of the request, so the same request is refused
-every time it is sent, until the rule is lifted.
+every time it is sent, until the rule is lifted. A rule for `POST /teams/*/members` also refuses that member
+inside a bulk `members/add` (as a failed result of its own), so one rule says "Graph will not add this person".
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from typing import Any
 from migrator.errors import InputError
 
 _LATENCY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
+CHAT_IMPORT_502, STUCK_CHAT, MEMBER_ADD_ERROR = "chat-import-502", "stuck-chat", "member-add-error"
+TARGETED = (CHAT_IMPORT_502, STUCK_CHAT, MEMBER_ADD_ERROR)
 _AIMED = re.compile(r"^(\d{3})@([A-Za-z]+)\s+(/[^\s#]*)(?:#(\d+))?$")
 _CODES = {
     400: "BadRequest",
@@ -105,11 +114,13 @@ def _same_segments(path: str, pattern: str) -> bool:
 
 @dataclass
 class Faults:
-    """Probabilities per outcome (`"500"`, `"503"`, `"429"`, `"drop"`, ...), a fixed latency, and refusals."""
+    """Probabilities per outcome (`"500"`, `"503"`, `"429"`, `"drop"`, ...), per targeted kind (`TARGETED`), a
+    fixed latency, and refusals."""
 
     rates: dict[str, float] = field(default_factory=dict)
     latency: float = 0.0
     seed: int | None = None
+    targeted: dict[str, float] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -120,6 +131,7 @@ class Faults:
     def parse(cls, spec: str, seed: int | None = None, refuse: list[Mapping[str, Any]] | None = None) -> Faults:
         """`"500:0.02,503:0.01,429:0.05,drop:0.01,latency:20ms"` and refuse rules; errors name the bad item."""
         rates: dict[str, float] = {}
+        targeted: dict[str, float] = {}
         latency = 0.0
         aimed: list[Refusal] = []
         for item in filter(None, (part.strip() for part in (spec or "").split(","))):
@@ -134,20 +146,21 @@ class Faults:
                     raise FaultSpecError(f"fault {item!r}: latency needs a duration like 20ms or 0.1s")
                 latency = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
                 continue
-            if kind != "drop" and not (kind.isdigit() and 400 <= int(kind) <= 599):
-                raise FaultSpecError(f"fault {item!r}: kind must be an HTTP status 400-599, drop or latency")
+            if kind not in TARGETED and kind != "drop" and not (kind.isdigit() and 400 <= int(kind) <= 599):
+                raise FaultSpecError(
+                    f"fault {item!r}: kind must be an HTTP status 400-599, drop, latency, {' or '.join(TARGETED)}"
+                )
             try:
                 rate = float(value)
             except ValueError:
                 raise FaultSpecError(f"fault {item!r}: the rate must be a number between 0 and 1") from None
             if not 0.0 <= rate <= 1.0:
                 raise FaultSpecError(f"fault {item!r}: the rate must be between 0 and 1")
-            rates[kind] = rate
+            (targeted if kind in TARGETED else rates)[kind] = rate
         if sum(rates.values()) > 1.0:
             raise FaultSpecError(f"fault spec {spec!r}: the rates add up to more than 1")
-        return cls(
-            rates=rates, latency=latency, seed=seed, refusals=aimed + [Refusal.parse(rule) for rule in refuse or []]
-        )
+        refusals = aimed + [Refusal.parse(rule) for rule in refuse or []]
+        return cls(rates=rates, latency=latency, seed=seed, targeted=targeted, refusals=refusals)
 
     def refusal(self, method: str, path: str, body: bytes) -> Refusal | None:
         """The rule that refuses this request, if any (a rule with `nth` refuses only its Nth matching call)."""
@@ -170,8 +183,18 @@ class Faults:
             roll -= rate
         return None
 
+    def hits(self, kind: str) -> bool:
+        """Whether a targeted kind strikes this call (drawn per call)."""
+        rate = self.targeted.get(kind, 0.0)
+        return rate > 0 and self._rng.random() < rate
+
+    def stuck_chat(self, chat_id: str) -> bool:
+        """Whether this chat is one of the stuck ones: decided by its id, so every call on it agrees."""
+        rate = self.targeted.get(STUCK_CHAT, 0.0)
+        return rate > 0 and random.Random(f"{self.seed}|{chat_id}").random() < rate
+
     def spec(self) -> str:
-        parts = [f"{kind}:{rate:g}" for kind, rate in self.rates.items()]
+        parts = [f"{kind}:{rate:g}" for kind, rate in (self.rates | self.targeted).items()]
         if self.latency:
             parts.append(f"latency:{self.latency * 1000:g}ms")
         return ",".join(parts)

@@ -14,7 +14,7 @@ import mimetypes
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypedDict
 from urllib.parse import quote, urlsplit
 
@@ -80,6 +80,9 @@ class Clock:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
 
+MAX_MEMBERS_ADD = 200  # members one POST /teams/{t}/members/add may carry (conversationMember: add)
+
+
 class Member(TypedDict):
     """A user bound into a team, channel or chat, as stored with it; roles name `owner` or `guest`, or none."""
 
@@ -130,6 +133,15 @@ class Graph:
         self.provision_delay = provision_delay
         self.capacity = capacity  # Teams' capacity limits (docs/graph-contract.md#capacity-limits); tests lower them
         self.evaluation_capacity = directory.evaluation_capacity
+        # A chat stuck after a completed import session (docs/graph-contract.md#observed-behaviour): the fault
+        # injector decides which chats are (`faults.STUCK_CHAT`).
+        self.stuck_chat: Callable[[str], bool] = lambda chat_id: False
+        # Seconds a just-added team member stays invisible to private-channel creation (docs/graph-contract.md#
+        # private-channels: membership is eventually consistent); 0 keeps `make migrate` fast.
+        self.membership_lag = 0.0
+        # Graph's (code, message) for one member of a bulk add that fails, set by the fault injector (refuse rules
+        # and `faults.MEMBER_ADD_ERROR`); None adds them.
+        self.member_refusal: Callable[[str, Mapping[str, Any]], tuple[str, str] | None] = lambda team, entry: None
         self.users_without_drive = 0.0  # the share of users whose OneDrive was never provisioned (#chat-files)
         self._messages: dict[str, dict[str, Record]] = {}
         self._used_ms: dict[str, set[int]] = {}
@@ -408,7 +420,7 @@ class Graph:
                 f"A private channel can have at most {self.capacity.members_per_private_channel} members; "
                 f"{len(members)} were given."
             )
-        outsiders = [m["userId"] for m in members if self.store.get("members", f"{team_id}|{m['userId']}") is None]
+        outsiders = [m["userId"] for m in members if not self._visible_member(team_id, m["userId"])]
         if outsiders:
             raise BadRequest(f"Members of a private channel must be members of the team first: {', '.join(outsiders)}.")
         return members
@@ -546,6 +558,10 @@ class Graph:
             raise BadRequest("Meeting chats cannot be put into migration mode.")
         if conv["_migration"] == IN_PROGRESS:
             raise BadRequest("The conversation is already in migration mode.")
+        if conv["_kind"] == "chat" and conv["_migration"] == COMPLETED and self.stuck_chat(conv["id"]):
+            raise BadRequest(
+                "Cannot start migration: a previous import session of this chat has not finished processing."
+            )
         stamp = body.get("conversationCreationDateTime")
         if stamp is None:
             # Without the timestamp Graph takes the current time as the earliest a message may carry.
@@ -801,9 +817,9 @@ class Graph:
             },
         }
 
-    @staticmethod
-    def _check_hosted(items: list[Any], content: str) -> list[HostedImage]:
-        """Inline images: the only media type in the import schema, each referenced from the body."""
+    def _check_hosted(self, items: list[Any], content: str) -> list[HostedImage]:
+        """Inline images: the only media type in the import schema, each referenced from the body, each under the
+        cap real tenants apply (docs/graph-contract.md#inline-images)."""
         referenced = set(HOSTED_REF.findall(content))
         seen: list[HostedImage] = []
         for index, item in enumerate(items):
@@ -817,9 +833,14 @@ class Graph:
                     f"{where}: only inline images can be imported (contentType image/*), not '{content_type}'."
                 )
             data = _b64decode(item.get("contentBytes"), where)
-            if len(data) > limits.MAX_INLINE_IMAGE_BYTES:
-                raise PayloadTooLarge(
-                    f"{where}: the inline image is larger than {limits.MAX_INLINE_IMAGE_BYTES} bytes."
+            cap = self.reading.inline_image_max_bytes
+            if len(data) > cap:
+                refusal = {"400": BadRequest, "403": Forbidden, "413": PayloadTooLarge}[
+                    self.reading.inline_image_refusal
+                ]
+                raise refusal(
+                    f"{where}: the inline image ({len(data)} bytes) is larger than this tenant accepts ({cap} bytes); "
+                    "upload it as a file and attach it instead."
                 )
             if temp_id not in referenced:
                 raise BadRequest(
@@ -1221,15 +1242,57 @@ class Graph:
 
     def add_member(self, team_id: str, body: dict[str, Any]) -> None:
         """POST /teams/{t}/members: only after the team's completeMigration (docs/graph-contract.md#members)."""
-        team = self.team(team_id)
-        if team["_migration"] == IN_PROGRESS:
-            raise BadRequest("Members can be added only after the team's completeMigration succeeded.")
+        self._open_for_members(team_id)
         member = self._member_from_bind(body)
         key = f"{team_id}|{member['userId']}"
         if self.store.get("members", key) is not None:
             raise Conflict(f"User '{member['userId']}' is already a member of the team.")
         self._check_team_room(team_id, "owner" in member["roles"])
-        self.store.put("members", key, {**member, "_team": team_id})
+        self._store_member(team_id, member)
+
+    def add_members(self, team_id: str, body: dict[str, Any]) -> tuple[int, list[Record]]:
+        """POST /teams/{t}/members/add: up to 200 members, one result each; 200 when all were added, 207 when some
+        were not (docs/graph-contract.md#members). Someone already a member counts as added."""
+        self._open_for_members(team_id)
+        values = body.get("values")
+        if not isinstance(values, list) or not 1 <= len(values) <= MAX_MEMBERS_ADD:
+            raise BadRequest(f"values must list 1 to {MAX_MEMBERS_ADD} conversationMember objects.")
+        results = [self._add_one(team_id, entry) for entry in values]
+        return (207 if any(r["error"] for r in results) else 200), results
+
+    def _add_one(self, team_id: str, entry: object) -> Record:
+        """One member of a bulk add, as an aadUserConversationMemberResult."""
+        bind = dict(entry) if isinstance(entry, dict) else {}
+        if bind.get("@odata.type") == "microsoft.graph.aadUserConversationMember":  # the page's examples omit '#'
+            bind["@odata.type"] = "#microsoft.graph.aadUserConversationMember"
+        match = USER_BIND.search(str(bind.get("user@odata.bind", "")))
+        user_id = (match.group(1) or match.group(2)) if match else None
+        try:
+            member = self._member_from_bind(bind)
+        except (BadRequest, NotFound) as refusal:
+            return _member_result(user_id, refusal.code, refusal.message)
+        refused = self.member_refusal(team_id, bind)
+        if refused:
+            return _member_result(member["userId"], *refused)
+        if self.store.get("members", f"{team_id}|{member['userId']}") is None:
+            try:
+                self._check_team_room(team_id, "owner" in member["roles"])
+            except BadRequest as refusal:
+                return _member_result(member["userId"], refusal.code, refusal.message)
+            self._store_member(team_id, member)
+        return _member_result(member["userId"], None, None)
+
+    def _open_for_members(self, team_id: str) -> None:
+        if self.team(team_id)["_migration"] == IN_PROGRESS:
+            raise BadRequest("Members can be added only after the team's completeMigration succeeded.")
+
+    def _store_member(self, team_id: str, member: Member) -> None:
+        self.store.put("members", f"{team_id}|{member['userId']}", {**member, "_team": team_id, "_added": time.time()})
+
+    def _visible_member(self, team_id: str, user_id: str) -> bool:
+        """A team member as private-channel creation sees it: only once the membership lag has passed."""
+        member = self.store.get("members", f"{team_id}|{user_id}")
+        return member is not None and time.time() >= member.get("_added", 0.0) + self.membership_lag
 
     def _check_team_room(self, team_id: str, owner: bool) -> None:
         """Members and owners per team (docs/graph-contract.md#capacity-limits)."""
@@ -1536,6 +1599,14 @@ class Graph:
         self._versions[conv_id] = self._versions.get(conv_id, 0) + 1
         self.store.delete("conversations", conv_id)
         self.store.delete("items", f"folder-{conv_id}")
+
+
+def _member_result(user_id: str | None, code: str | None, message: str | None) -> Record:
+    return {
+        "@odata.type": "#microsoft.graph.aadUserConversationMemberResult",
+        "userId": user_id,
+        "error": {"code": code, "message": message} if code else None,
+    }
 
 
 def _varying_precision(stamp: str) -> str:

@@ -29,6 +29,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from migrator.limits import MAX_INLINE_IMAGE_BYTES
+
 _SWITCH = "reading-switch"
 
 
@@ -118,6 +120,22 @@ class Reading:
         models="a message's createdDateTime is answered with varying precision (trailing zeros dropped, as in "
         "`.58Z`, or seven digits), never always three digits; the stored time keeps the millisecond",
         source="docs/graph-contract.md#observed-behaviour (import-2020 and import-2025 example answers)",
+    )
+
+    inline_image_max_bytes: int = switch(
+        MAX_INLINE_IMAGE_BYTES,
+        1_000_000,
+        models="the largest inline image (hostedContents, raw bytes) a tenant accepts: real tenants refuse far smaller "
+        "ones than Microsoft's pages suggest (about 1 MB with 400, 705 KB of base64 with 403)",
+        source="docs/graph-contract.md#inline-images (microsoft-graph-docs-contrib 4454, msteams-docs 13994)",
+    )
+    inline_image_refusal: Literal["400", "403", "413"] = switch(
+        "400",
+        "413",
+        models="the status an inline image over the cap is refused with: 400 (microsoft-graph-docs-contrib 4454), 403 "
+        "(msteams-docs 13994, 14138 'Forbidden/UnknownError'); lenient: 413, the size refusal of the earlier "
+        "emulator",
+        source="docs/graph-contract.md#observed-behaviour",
     )
 
     @classmethod

@@ -29,12 +29,14 @@ class EmulatorSettings:
     seed: int | None = None
     token_lifetime: int = 3599
     provision_delay: float = 0.2
+    membership_lag: float = 0.0
     reading: Reading = field(default_factory=Reading)
 
 
 def build_app(settings: EmulatorSettings) -> EmulatorApp:
     directory = load_directory(settings.directory)
     graph = Graph(directory, Store(settings.state), provision_delay=settings.provision_delay, reading=settings.reading)
+    graph.membership_lag = settings.membership_lag
     limits = Limits(
         channel_rps=settings.channel_rps,
         tenant_rps=settings.tenant_rps,

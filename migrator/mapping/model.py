@@ -14,6 +14,7 @@ from pathlib import Path
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.errors import InputError
+from migrator.limits import MAX_INLINE_IMAGE_BYTES
 from migrator.model import Conversation, ConversationKind, User
 
 MIGRATION_FILE = "migration.yaml"
@@ -102,6 +103,8 @@ class Mappings:
     fallback: str | None = None  # mail of the account that posts for unmatched users
     fallback_id: str | None = None
     system_messages: str = "keep"  # one of SYSTEM_MESSAGE_ACTIONS
+    # `defaults.inline_image_max_bytes`: larger images travel as files (docs/graph-contract.md#inline-images)
+    inline_image_max_bytes: int = MAX_INLINE_IMAGE_BYTES
     teams: Mapping[str, Team] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)  # top-level key -> line

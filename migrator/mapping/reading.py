@@ -9,6 +9,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, limit_problems
+from migrator.limits import MAX_INLINE_IMAGE_BYTES
 from migrator.mapping.document import line_of, load_document
 from migrator.mapping.model import (
     ALL_MEMBERS,
@@ -29,7 +30,7 @@ from migrator.mapping.model import (
 )
 
 _TOP_KEYS = {"version", "source", "users", "system_messages", "defaults", "teams", "conversations"}
-_DEFAULTS_KEYS = {"limits"}
+_DEFAULTS_KEYS = {"limits", "inline_image_max_bytes"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
 _ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"}
@@ -90,7 +91,8 @@ class _Reader:
                 line_of(data, "system_messages"),
                 f"system_messages {system_messages!r} is not one of {', '.join(SYSTEM_MESSAGE_ACTIONS)}",
             )
-        limits, limit_lines = self.limits(data.get("defaults"), line_of(data, "defaults"))
+        defaults = self.defaults(data.get("defaults"), line_of(data, "defaults"))
+        limits, limit_lines = self.limits(defaults)
         return Mappings(
             path=self.path,
             source=source,
@@ -98,6 +100,7 @@ class _Reader:
             fallback=fallback,
             fallback_id=fallback_id,
             system_messages=system_messages,
+            inline_image_max_bytes=self.inline_image_cap(defaults),
             teams=self.teams(data.get("teams"), line_of(data, "teams")),
             routes=tuple(self.routes(data.get("conversations"), line_of(data, "conversations"))),
             lines={str(key): line_of(data, key) or 0 for key in data},
@@ -105,14 +108,18 @@ class _Reader:
             limit_lines=limit_lines,
         )
 
-    def limits(self, node: Any, line: int | None) -> tuple[CapacityLimits, dict[str, int]]:
-        """Teams' capacity limits with the tenant's overrides (`defaults.limits`), and the line of each override."""
+    def defaults(self, node: Any, line: int | None) -> CommentedMap:
+        """`defaults:` (limits, inline_image_max_bytes), checked once; empty when absent or not a mapping."""
         if node is None:
-            return TEAMS_DEFAULTS, {}
+            return CommentedMap()
         if not isinstance(node, CommentedMap):
-            self.problem(line, "defaults must be a mapping (with `limits:`)")
-            return TEAMS_DEFAULTS, {}
+            self.problem(line, "defaults must be a mapping (with `limits:` and `inline_image_max_bytes:`)")
+            return CommentedMap()
         self.unknown_keys(node, _DEFAULTS_KEYS, "defaults")
+        return node
+
+    def limits(self, node: CommentedMap) -> tuple[CapacityLimits, dict[str, int]]:
+        """Teams' capacity limits with the tenant's overrides (`defaults.limits`), and the line of each override."""
         given = node.get("limits")
         if given is None:
             return TEAMS_DEFAULTS, {}
@@ -127,6 +134,17 @@ class _Reader:
             elif isinstance(value, int):
                 values[str(name)] = value
         return TEAMS_DEFAULTS.overridden(values), {name: line_of(given, name) or 0 for name in values}
+
+    def inline_image_cap(self, node: CommentedMap) -> int:
+        """`defaults.inline_image_max_bytes`: a positive whole number of raw bytes, or the default."""
+        value = node.get("inline_image_max_bytes", MAX_INLINE_IMAGE_BYTES)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.problem(
+                line_of(node, "inline_image_max_bytes"),
+                f"defaults: inline_image_max_bytes must be a positive number of bytes, not {value!r}",
+            )
+            return MAX_INLINE_IMAGE_BYTES
+        return value
 
     def teams(self, node: Any, line: int | None) -> dict[str, Team]:
         if not isinstance(node, CommentedMap):

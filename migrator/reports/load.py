@@ -19,11 +19,15 @@ COLUMNS = [
     "failed",
     "uploads",
     "chat_files_in_migration_onedrive",
+    "images_moved_to_files",
+    "images_left_out_of_chats",
     "completed",
     "seconds",
     "requests_per_s",
     "failure_reasons",
 ]
+
+TOTALS = ("planned", "posted", "already", "failed", "uploads", "chat_files_fallback", "images_moved", "images_left_out")
 
 
 def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
@@ -37,6 +41,8 @@ def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
             "failed": c.failed,
             "uploads": c.uploads,
             "chat_files_in_migration_onedrive": c.chat_files_fallback,
+            "images_moved_to_files": c.images_moved,
+            "images_left_out_of_chats": c.images_left_out,
             "completed": "yes" if c.completed else "no",
             "seconds": round(c.seconds, 1),
             "requests_per_s": round(c.rate, 2),
@@ -60,10 +66,7 @@ def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
             "load.html.j2",
             outcome=outcome,
             channels=table(data, COLUMNS, "channels", sortable=True),
-            totals={
-                name: outcome.total(name)
-                for name in ("planned", "posted", "already", "failed", "uploads", "chat_files_fallback")
-            },
+            totals={name: outcome.total(name) for name in TOTALS},
         ),
         encoding="utf-8",
     )

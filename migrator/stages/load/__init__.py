@@ -66,6 +66,7 @@ class LoadOptions:
     complete_with_failures: bool = False
     operation_timeout: float = 600.0
     import_budget: float = IMPORT_BUDGET_RPS  # Teams requests/s for the whole load (per app per tenant)
+    membership_wait: float = 300.0  # seconds new team members may take to be usable for a private channel
 
 
 def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
@@ -90,7 +91,7 @@ def load(
     chats = manifest.chats if options.only is None else []
     started = time.monotonic()
     check_accounts(client, plan_dir, manifest, teams, chats)
-    provisioner = Provisioner(client, journal, options.operation_timeout)
+    provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
     result = LoadOutcome()
     planned = _planned(teams, chats)
     for _, conv in planned:

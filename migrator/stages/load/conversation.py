@@ -4,6 +4,9 @@ Exactly once: a message already in the journal is skipped; any other is
 posted, and Graph's 409 (its millisecond is taken in this channel) means an
 earlier attempt landed but its answer was lost (a crash, a kill, a dropped
 connection), so the message is looked up instead of being posted again.
+
+A message refused for its inline images is posted again with them as files
+(`images.py`), and the journal says so.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
-from migrator.journal import COMPLETED, POSTED, Journal
+from migrator.journal import COMPLETED, IMAGES_MOVED, POSTED, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles
+from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
 from migrator.stages.load.uploads import UploadError, read_upload, upload
 from migrator.timestamps import parse_ms
@@ -79,13 +83,10 @@ class ConversationLoader:
             return urls
         if base.startswith("/chats/"):
             return self.chat_files.land(base, conv, outcome)
-        rate_key = "channel:" + base.removeprefix("/teams/").replace(
-            "/channels/", "/"
-        )  # uploads count against the channel's 5/s
         folder = self.client.get_json(f"{base}/filesFolder")
         for planned in missing:
             try:
-                item = upload(self.client, folder, planned, read_upload(self.plan_dir, planned), rate_key)
+                item = upload(self.client, folder, planned, read_upload(self.plan_dir, planned), _rate_key(base))
             except GraphError as error:
                 outcome.refused(f"upload {planned.name}", Refusal.of(error))
                 continue
@@ -122,7 +123,7 @@ class ConversationLoader:
             except PlanError as error:
                 self._failed(conv, outcome, key, str(error), None)
                 continue
-            message_id = self._post(target, line, request, conv, outcome)
+            message_id = self._post(target, line, request, conv, outcome, base, urls)
             if message_id is not None:
                 ids[key] = message_id
             self.on_message(conv.key, outcome.started)
@@ -134,6 +135,8 @@ class ConversationLoader:
         request: dict[str, Any],
         conv: PlannedConversation,
         outcome: ConversationOutcome,
+        base: str,
+        urls: dict[str, str],
     ) -> str | None:
         """Post one message; a duplicate is impossible because Graph refuses a taken millisecond."""
         key = line["key"]
@@ -142,14 +145,71 @@ class ConversationLoader:
         except ConflictError:
             return self._reconcile(target, line, conv, outcome)
         except GraphError as error:
+            if error.status in REFUSED_FOR_IMAGES and request.get("hostedContents"):
+                return self._post_images_as_files(target, line, conv, outcome, base, urls, error)
             self._failed(conv, outcome, key, f"{error.status} {error.code}: {error.message}", error.request_id)
             return None
         self.journal.mark_posted(conv.key, key, message_id)
         outcome.posted += 1
         return message_id
 
+    def _post_images_as_files(
+        self,
+        target: str,
+        line: dict[str, Any],
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        base: str,
+        urls: dict[str, str],
+        refusal: GraphError,
+    ) -> str | None:
+        """The message again, its inline images uploaded to the channel's files folder (in a chat: a line naming
+        each). If Teams refuses that too, the refusal was not about the images: the first answer is reported."""
+        key = line["key"]
+        if base.startswith("/teams/"):
+            try:
+                self._upload_images(base, line, conv, urls)
+            except (GraphError, UploadError) as error:
+                request_id = error.request_id if isinstance(error, GraphError) else None
+                self._failed(conv, outcome, key, f"inline images refused, and moving them failed: {error}", request_id)
+                return None
+        request = to_request(without_images(line, urls), urls)
+        try:
+            message_id = self.client.create(target, request, idempotent=True)
+        except ConflictError:
+            return self._reconcile(target, line, conv, outcome, how=IMAGES_MOVED)
+        except GraphError:
+            reason = f"{refusal.status} {refusal.code}: {refusal.message}"
+            self._failed(conv, outcome, key, reason, refusal.request_id)
+            return None
+        self.journal.mark_posted(conv.key, key, message_id, how=IMAGES_MOVED)
+        outcome.posted += 1
+        moved = len(line.get("hostedContents") or [])
+        if base.startswith("/teams/"):
+            outcome.images_moved += moved
+        else:
+            outcome.images_left_out += moved
+        log.info("%s: %s posted again with its %d inline images as files (%s)", conv.key, key, moved, refusal.status)
+        return message_id
+
+    def _upload_images(self, base: str, line: dict[str, Any], conv: PlannedConversation, urls: dict[str, str]) -> None:
+        """Each inline image of the line into the channel's folder, once (the journal keeps its link)."""
+        missing = [(upload, data) for upload, data in moved_uploads(line) if upload.key not in urls]
+        if not missing:
+            return
+        folder = self.client.get_json(f"{base}/filesFolder")
+        for planned, data in missing:
+            item = upload(self.client, folder, planned, data, _rate_key(base))
+            self.journal.set_upload(conv.key, planned.key, item["id"], item["webUrl"])
+            urls[planned.key] = item["webUrl"]
+
     def _reconcile(
-        self, target: str, line: dict[str, Any], conv: PlannedConversation, outcome: ConversationOutcome
+        self,
+        target: str,
+        line: dict[str, Any],
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        how: str = "reconciled",
     ) -> str | None:
         """Find the message that already holds this millisecond, and check it is ours."""
         found = self._landed(target, line["createdDateTime"])
@@ -165,7 +225,7 @@ class ConversationLoader:
             )
             return None
         message_id = object_id(found)
-        self.journal.mark_posted(conv.key, line["key"], message_id, how="reconciled")
+        self.journal.mark_posted(conv.key, line["key"], message_id, how=how)
         outcome.already += 1
         log.info("%s: %s had landed before (reconciled after a 409)", conv.key, line["key"])
         return message_id
@@ -203,6 +263,11 @@ class ConversationLoader:
             return  # still in migration mode: the next load completes it
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True
+
+
+def _rate_key(base: str) -> str:
+    """Uploads count against the channel's 5 requests/s, like its messages."""
+    return "channel:" + base.removeprefix("/teams/").replace("/channels/", "/")
 
 
 def _at(message: dict[str, Any]) -> int | None:

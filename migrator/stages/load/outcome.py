@@ -34,7 +34,7 @@ class Refusal:
     def of(cls, error: GraphError | ProvisionError) -> Refusal:
         if isinstance(error, GraphError):
             return cls(error.summary(), error.request_id)
-        return cls(str(error))
+        return cls(str(error), error.request_id)
 
     def __str__(self) -> str:
         return f"{self.what} (request-id {self.request_id})" if self.request_id else self.what
@@ -62,6 +62,8 @@ class ConversationOutcome:
     uploads: int = 0
     grants: int = 0  # chat files shared with their chat (one invite each)
     chat_files_fallback: int = 0  # chat files put in the migration account's OneDrive: their sender has none
+    images_moved: int = 0  # inline images Teams refused, posted again as files (docs/graph-contract.md#inline-images)
+    images_left_out: int = 0  # the same in a chat: a line names each
     completed: bool = False
     ready: bool = False  # General: everything landed, completed with its team (Provisioner.complete_team)
     reasons: Counter[str] = field(default_factory=Counter)

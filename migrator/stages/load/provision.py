@@ -19,27 +19,36 @@ from migrator.graph import (
     GraphClient,
     NotFoundError,
     RateLimiter,
+    json_object,
     object_id,
     team_id_in,
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
 from migrator.limits import CHANNEL_WRITES_PER_S, TEAM_CHANNEL_READS_PER_S, TEAM_CREATES_PER_S
 from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
-from migrator.stages.load.errors import ProvisionError
+from migrator.stages.load.errors import ProvisionError, StuckChatError
 from migrator.stages.load.outcome import Refusal, attempt
 from migrator.timestamps import format_ms, parse_ms
 
 log = logging.getLogger("migrator.load")
 LOST_ANSWER_ATTEMPTS = 4  # channel creations sent again after an answer was lost and no channel appeared
+MEMBERS_PER_ADD = 200  # the most one `members/add` takes (Graph reference `conversationMember: add`)
+MEMBER_ROUNDS = 4  # bulk adds of the members still refused, the pauses between them doubling from:
+MEMBER_RETRY_PAUSE = 1.0
+PERMANENT = frozenset({"BadRequest", "NotFound", "Forbidden"})  # per-member errors no retry mends
+MEMBERSHIP_FIRST_PAUSE, MEMBERSHIP_MAX_PAUSE = 0.5, 15.0  # backoff while new team members become visible
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
 IN_PROGRESS, MIGRATED = "inProgress", "completed"  # Graph's migrationMode values
 
 
 class Provisioner:
-    def __init__(self, client: GraphClient, journal: Journal, operation_timeout: float = 600.0):
+    def __init__(
+        self, client: GraphClient, journal: Journal, operation_timeout: float = 600.0, membership_wait: float = 300.0
+    ):
         self.client = client
         self.journal = journal
         self.operation_timeout = operation_timeout
+        self.membership_wait = membership_wait  # how long a private channel's members may take to become visible
         # Graph allows 30 channel creations a second per tenant; workers creating channels together would
         # otherwise earn 429s (seen with 50 channels in `make bench`).
         self._channel_writes = RateLimiter(per_key=CHANNEL_WRITES_PER_S)
@@ -165,7 +174,7 @@ class Provisioner:
 
     def _open_channel(self, team_key: str, team_id: str, channel: PlannedConversation, known: str | None) -> str:
         """A channel created as usual (or `known` from an earlier run), then opened with startMigration."""
-        found = known or self._create_open_channel(team_id, channel)
+        found = known or self._create_open_channel(team_key, team_id, channel)
         if found is None:
             raise _not_found(channel, team_id)
         self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
@@ -182,8 +191,13 @@ class Provisioner:
         }
         return self._post_channel(team_id, channel, body)
 
-    def _create_open_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
-        """A channel outside migration mode (startMigration follows); a private one with its members."""
+    def _create_open_channel(self, team_key: str, team_id: str, channel: PlannedConversation) -> str | None:
+        """A channel outside migration mode (startMigration follows); a private one with its members.
+
+        A team's membership is eventually consistent (docs/graph-contract.md#private-channels): members added a
+        moment ago may not be visible yet, and the channel is refused with 400. When the journal has every member
+        added to the team, that refusal is retried with backoff for up to `membership_wait` seconds before it is
+        reported; otherwise it is reported at once (a member Graph did not add will not appear)."""
         body: dict[str, Any] = {
             "displayName": channel.display_name,
             "description": channel.description or None,
@@ -191,7 +205,28 @@ class Provisioner:
         }
         if channel.membership == "private":
             body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
-        return self._post_channel(team_id, channel, body)
+        added = self.journal.members(team_key)
+        if channel.membership != "private" or any(m.user_id not in added for m in channel.members):
+            return self._post_channel(team_id, channel, body)
+        deadline, delay = time.monotonic() + self.membership_wait, MEMBERSHIP_FIRST_PAUSE
+        while True:
+            try:
+                return self._post_channel(team_id, channel, body)
+            except BadRequestError as refusal:
+                if time.monotonic() + delay > deadline:
+                    raise ProvisionError(
+                        f"private channel {channel.display_name!r}: Teams kept refusing it for "
+                        f"{self.membership_wait:.0f}s ({refusal}); its members may not be visible in the team yet: "
+                        "load again later"
+                    ) from None
+                log.warning(
+                    "private channel %r refused (%s); members may not be visible yet, retrying in %.1fs",
+                    channel.display_name,
+                    refusal.message,
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, MEMBERSHIP_MAX_PAUSE)
 
     def _post_channel(self, team_id: str, channel: PlannedConversation, body: dict[str, Any]) -> str | None:
         """Create the channel. Names are unique in a team, so after a lost answer (a dropped connection,
@@ -254,7 +289,10 @@ class Provisioner:
                 if chat_id is None:
                     raise
         self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
-        self.start_migration(f"/chats/{chat_id}", chat.created)
+        try:
+            self.start_migration(f"/chats/{chat_id}", chat.created)
+        except BadRequestError as refusal:
+            raise StuckChatError(chat.display_name or chat.key, chat_id, refusal) from None
         self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
         return chat_id
 
@@ -343,12 +381,10 @@ class Provisioner:
         #members), so its first member is added as the proof; a 400 is never taken as "already done"."""
         if not team.members:
             return False
-        first = team.members[0]
         try:
-            self._add_member(team_id, first)
+            self._add_batch(team, team_id, team.members[:1])  # records the member when added
         except BadRequestError:
             return False
-        self.journal.add_member(team.key, first.user_id)
         return True
 
     def _team_completed(self, team_key: str) -> bool:
@@ -357,38 +393,62 @@ class Provisioner:
         return entry is not None and entry.state in (COMPLETED, DONE)
 
     def add_members(self, team: PlannedTeam, team_id: str) -> tuple[int, list[str]]:
-        """Members and owners, only after the team's completeMigration (Graph refuses them before).
+        """Members and owners, only after the team's completeMigration (Graph refuses them before), in bulk
+        (`members/add`, docs/graph-contract.md#members). Each answer says per member whether it was added; only the
+        ones that were not are sent again, after a pause, unless Graph refused them for good (PERMANENT).
 
-        Returns how many were added and, for each one Graph refused, who and why: the others are still added,
-        and the team is marked done only when nobody is left, so the next load adds the rest."""
-        added = 0
-        refusals: list[str] = []
+        Returns how many were added and, for each one still refused, who and why: the others are still added, and
+        the team is marked done only when nobody is left, so the next load adds the rest."""
         done = self.journal.members(team.key)
-        for member in team.members:
-            if member.user_id in done:
-                continue
-            answer = attempt(partial(self._add_member, team_id, member))
-            if isinstance(answer, Refusal):
-                refusals.append(f"{member.display_name or member.user_id} ({member.user_id}): {answer}")
-                continue
-            added += answer
-            self.journal.add_member(team.key, member.user_id)
-        if not refusals:
+        waiting = {m.user_id: m for m in team.members if m.user_id not in done}
+        added, refused = 0, dict[str, str]()
+        for round_ in range(MEMBER_ROUNDS):
+            if round_:
+                time.sleep(MEMBER_RETRY_PAUSE * 2 ** (round_ - 1))
+            for batch in _batches([m for m in waiting.values() if m.user_id not in refused], MEMBERS_PER_ADD):
+                answer = attempt(partial(self._add_batch, team, team_id, batch))
+                results = {m.user_id: (str(answer), True) for m in batch} if isinstance(answer, Refusal) else answer
+                for user_id, (error, permanent) in results.items():
+                    if not error:
+                        added += waiting.pop(user_id, None) is not None
+                    elif permanent:
+                        refused[user_id] = error
+            if not set(waiting) - set(refused):
+                break
+            log.warning("team %s: %d members not added yet; trying them again", team_id, len(waiting) - len(refused))
+        if not waiting:
             self.journal.set_team(team.key, DONE)
-        return added, refusals
+        return added, [
+            f"{m.display_name or m.user_id} ({m.user_id}): {refused.get(m.user_id, 'not added after retries')}"
+            for m in waiting.values()
+        ]
 
-    def _add_member(self, team_id: str, member: PlannedMember) -> int:
-        """1 when added, 0 when already a member (an earlier run's answer was lost)."""
-        try:
-            self.client.request(
-                "POST",
-                f"/teams/{team_id}/members",
-                json=_member_bind(member.user_id, member.roles),
-                idempotent=True,
-            )
-        except ConflictError:
-            return 0
-        return 1
+    def _add_batch(self, team: PlannedTeam, team_id: str, batch: list[PlannedMember]) -> dict[str, tuple[str, bool]]:
+        """One `members/add`: per user id Graph's error ("" when added) and whether it is for good; each added one
+        is recorded in the journal."""
+        response = self.client.request(
+            "POST",
+            f"/teams/{team_id}/members/add",
+            json={"values": [_member_bind(m.user_id, m.roles) for m in batch]},
+            idempotent=True,  # adding someone who is already a member is not an error
+        )
+        request_id = response.headers.get("request-id") or "-"
+        results: dict[str, tuple[str, bool]] = {}
+        for result in json_object(response).get("value", []):
+            user_id, error = result.get("userId"), result.get("error")
+            if not isinstance(user_id, str):
+                continue
+            if error:
+                code = str(error.get("code"))
+                results[user_id] = (f"{code}: {error.get('message')} (request-id {request_id})", code in PERMANENT)
+            else:
+                results[user_id] = ("", False)
+                self.journal.add_member(team.key, user_id)
+        return results
+
+
+def _batches(members: list[PlannedMember], size: int) -> list[list[PlannedMember]]:
+    return [members[start : start + size] for start in range(0, len(members), size)]
 
 
 def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:

@@ -186,7 +186,7 @@ class _Transform:
         self.notes = [str(n) for n in files.notes + owner_notes(resolved, self.conversations, rows, source.users)]
         self.authors = Authors(mappings, rows, source.users)
         channels = {c.id: c.name for c in self.conversations}
-        self.files = FilePlanner(source, FileStore(source, out_dir, FILES_DIR))
+        self.files = FilePlanner(source, FileStore(source, out_dir, FILES_DIR), mappings.inline_image_max_bytes)
         self.tally = Tally()
         self.run_state = Run(
             source,

@@ -1,10 +1,12 @@
 """What becomes of each file attached to a message: inline image, upload, or placeholder.
 
-The import API carries only inline images (`hostedContents`, each at most
-MAX_INLINE_IMAGE_BYTES, all of a request within MAX_REQUEST_BYTES); any
-other file must sit in the channel's SharePoint folder before the message
+The import API carries only inline images (`hostedContents`, each under the
+cap real tenants apply, `defaults.inline_image_max_bytes` of migration.yaml,
+all of a request within MAX_REQUEST_BYTES: docs/graph-contract.md#inline-images);
+any other file must sit in the channel's SharePoint folder before the message
 that links it is posted. So small raster images present in the export go
-inline, every other present file is copied into `PLAN_DIR/files/` and listed
+inline (a larger one is counted in OVER_CAP and treated as any other file),
+every other present file is copied into `PLAN_DIR/files/` and listed
 as a `PlannedUpload` of its channel with a `reference` attachment (its link
 is filled in by load after the upload), and a file whose bytes the export
 lacks becomes a placeholder line naming it, its size and its original link.
@@ -46,6 +48,7 @@ _PLACEHOLDER = {
     FileStatus.DELETED: "deleted in Slack before the export",
 }
 UNREADABLE = (OSError, zipfile.BadZipFile, EOFError)  # a truncated or corrupt member of the export
+OVER_CAP = "images_over_cap"  # images above the inline cap, uploaded (channel) or a placeholder line (chat)
 COUNT_KEYS = ("inline_images", "uploaded", "missing", "external", "deleted", "unreadable", "in_chat")
 _NOT_UPLOADED = {"unreadable": "could not be read from the export"}
 
@@ -133,9 +136,10 @@ class FileStore:
 class FilePlanner:
     """Decides per file and keeps the counts and the placeholder list the report shows."""
 
-    def __init__(self, source: Source, store: FileStore) -> None:
+    def __init__(self, source: Source, store: FileStore, inline_max_bytes: int = MAX_INLINE_IMAGE_BYTES) -> None:
         self.source = source
         self.store = store
+        self.inline_max_bytes = inline_max_bytes
         self.counts: Counter[str] = Counter({key: 0 for key in COUNT_KEYS})
         self.placeholders: list[FilePlaceholder] = []
 
@@ -180,16 +184,21 @@ class FilePlanner:
         return hosted_bytes
 
     def _inline_bytes(self, file: File, budget: int) -> str | None:
-        """The image as base64 when it fits one inline image and what is left of the request."""
-        if file.size is not None and file.size > MAX_INLINE_IMAGE_BYTES:
+        """The image as base64 when it is under the inline cap and fits what is left of the request; one over the
+        cap is counted (it then travels as any other file)."""
+        if file.size is not None and file.size > self.inline_max_bytes:
+            self.counts[OVER_CAP] += 1
             return None
         try:
             with self.source.open_file(file) as reader:
-                data = reader.read(MAX_INLINE_IMAGE_BYTES + 1)
+                data = reader.read(self.inline_max_bytes + 1)
         except UNREADABLE:
             return None  # the upload path reports it as unreadable
+        if len(data) > self.inline_max_bytes:
+            self.counts[OVER_CAP] += 1
+            return None
         encoded = base64.b64encode(data).decode("ascii")
-        return encoded if len(data) <= MAX_INLINE_IMAGE_BYTES and len(encoded) <= budget else None
+        return encoded if len(encoded) <= budget else None
 
     def _inline(self, parts: FileParts, file: File, data: str) -> None:
         temporary_id = str(len(parts.hosted) + 1)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from migrator.ledger import FATES, LEDGER
 from migrator.model import FROM_FETCH, MISSING_FILE, Displaced, Quarantined, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
-from migrator.stages.transform.files import COUNT_KEYS
+from migrator.stages.transform.files import COUNT_KEYS, OVER_CAP
 from migrator.stages.transform.timeline import REASONS
 from migrator.timestamps import format_ms
 from migrator.transform_report import (
@@ -209,6 +209,7 @@ def _files(
         "missing_files": sum(p["status"] == MISSING_FILE.value for p in placeholders),
         "placeholders": placeholders,
         "from_fetch": decisions[FROM_FETCH],
+        "images_over_cap": decisions[OVER_CAP],
         "in_export": in_export,
         "archived": archived,
         "left_out": left_out,

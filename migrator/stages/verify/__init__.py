@@ -134,6 +134,7 @@ def _comparer(
             posted=journal.posted(key),
             uploads=journal.uploads(key),
             failures=journal.failures(key),
+            moved=journal.moved(key),
             files=chat_file_problems(client, journal, item.conversation),
         )
         return check_conversation(

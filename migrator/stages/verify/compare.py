@@ -19,6 +19,7 @@ from bs4 import BeautifulSoup
 
 from migrator.graph import GraphClient, GraphError
 from migrator.stages.export.images import hosted_images
+from migrator.stages.load.images import without_images
 from migrator.stages.verify.outcome import ConversationCheck, Finding
 from migrator.timestamps import parse_ms
 
@@ -34,6 +35,7 @@ class Evidence:
     posted: dict[str, str]  # plan key -> Teams message id
     uploads: dict[str, str]  # upload key -> the file's webUrl
     failures: dict[str, str] = field(default_factory=dict)  # plan key -> why load could not post it
+    moved: set[str] = field(default_factory=set)  # plan keys posted again with their inline images as files
     files: dict[str, list[str]] = field(default_factory=dict)  # upload key -> what is wrong with a chat's file
 
 
@@ -74,8 +76,9 @@ def check_conversation(
     chosen: dict[str, str] = {}  # plan key -> the Teams id it matched
     pending: list[tuple[Message, Message]] = []
     check.expected = 0  # counted from the plan file itself, which is what load posted
-    for line in lines:
+    for planned in lines:
         check.expected += 1
+        line = without_images(planned, evidence.uploads) if planned["key"] in evidence.moved else planned
         ms = parse_ms(line["createdDateTime"])
         planned_times.add(ms)
         there = at.get(ms, [])
