@@ -19,6 +19,7 @@ STAGE_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
         ("GET", "/teams/{team}/operations/{op}"),
         ("GET", "/teams/{team}"),
         ("GET", "/teams/{team}/channels"),
+        ("GET", "/teams/{team}/primaryChannel"),
         ("POST", "/teams/{team}/channels"),
         ("POST", "/teams/{team}/channels/{channel}/messages"),
         ("POST", "/teams/{team}/channels/{channel}/messages/{message}/replies"),
@@ -28,8 +29,11 @@ STAGE_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
     "files": (
         ("GET", "/teams/{team}/channels/{channel}/filesFolder"),
         ("PUT", "/drives/{drive}/items/{parent}:/{name}:/content"),
+        # a chat's files: in the sender's OneDrive, shared with the chat (stages/load/chatfiles.py)
+        ("PUT", "/users/{user}/drive/root:/Microsoft Teams Chat Files/{name}:/content"),
+        ("POST", "/drives/{drive}/items/{item}/invite"),
     ),
-    "members": (("POST", "/teams/{team}/members"),),
+    "members": (("POST", "/teams/{team}/members/add"),),
     "chats": (
         ("POST", "/chats"),
         ("POST", "/chats/{chat}/messages"),
