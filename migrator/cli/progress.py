@@ -205,13 +205,7 @@ class ExportBars(_Drawing):
 class FetchBars(_Drawing):
     """`fetch`'s progress: one bar of bytes (with speed and the time left) that also counts the files."""
 
-    def __init__(
-        self,
-        every: float = 10.0,
-        stream: TextIO | None = None,
-        pacing: Callable[[], tuple[float, int]] | None = None,
-    ) -> None:
-        """`pacing` says the tenant-wide import rate now and the 429s so far (migrator.graph.aimd, GraphStats)."""
+    def __init__(self, every: float = 10.0, stream: TextIO | None = None) -> None:
         bars = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
