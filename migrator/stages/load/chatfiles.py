@@ -23,7 +23,7 @@ from urllib.parse import quote
 from migrator.graph import GraphClient, GraphError, NotFoundError, json_object
 from migrator.journal import SHARED, UPLOADED, UPLOADING, Journal
 from migrator.plan import PlannedConversation, PlannedUpload
-from migrator.stages.load.outcome import ConversationOutcome, Refusal
+from migrator.stages.load.outcome import ConversationOutcome
 from migrator.stages.load.uploads import UploadError, read_upload, upload_to
 
 CHAT_FILES_FOLDER = "Microsoft Teams Chat Files"  # where Teams keeps the files a person sends in chats
@@ -58,11 +58,8 @@ class ChatFiles:
             try:
                 owner, item = self._uploaded(conv, planned, rate_key, outcome)
                 outcome.grants += self._share(item, owner, members, rate_key)
-            except GraphError as error:
-                outcome.refused(f"upload {planned.name}", Refusal.of(error))
-                continue
-            except UploadError as error:
-                outcome.note(f"upload {planned.name}: {error}")
+            except (GraphError, UploadError) as error:
+                outcome.upload_failed(planned.name, error)
                 continue
             self.journal.shared_drive_file(conv.key, planned.key, item["id"], item["webUrl"])
             urls[planned.key] = item["webUrl"]

@@ -87,11 +87,8 @@ class ConversationLoader:
         for planned in missing:
             try:
                 item = upload(self.client, folder, planned, read_upload(self.plan_dir, planned), _rate_key(base))
-            except GraphError as error:
-                outcome.refused(f"upload {planned.name}", Refusal.of(error))
-                continue
-            except UploadError as error:
-                outcome.note(f"upload {planned.name}: {error}")
+            except (GraphError, UploadError) as error:
+                outcome.upload_failed(planned.name, error)
                 continue
             self.journal.set_upload(conv.key, planned.key, item["id"], item["webUrl"])
             urls[planned.key] = item["webUrl"]

@@ -17,6 +17,7 @@ from typing import TypeVar
 from migrator.errors import InputError
 from migrator.graph import GraphError
 from migrator.stages.load.errors import ProvisionError
+from migrator.stages.load.uploads import UploadError
 from migrator.stages.outcome import total
 
 T = TypeVar("T")
@@ -102,6 +103,13 @@ class ConversationOutcome:
 
     def refused(self, step: str, refusal: Refusal) -> None:
         self.note(f"{step}: {refusal.what}", refusal.request_id)
+
+    def upload_failed(self, name: str, error: GraphError | UploadError) -> None:
+        """A file that did not land: Graph's refusal with its request-id, or what was wrong with the upload."""
+        if isinstance(error, GraphError):
+            self.refused(f"upload {name}", Refusal.of(error))
+        else:
+            self.note(f"upload {name}: {error}")
 
     def described_reasons(self) -> list[str]:
         """Each reason with its count and Graph's request-ids, most frequent first."""
