@@ -7,10 +7,11 @@ text, sizes, enum values and the identity of every id are compared, never conten
 
 Ids are mapped as they are created: a placeholder is bound to the real id the first time an answer holds it, and
 every later request naming it sends that id. People (`{user:N}`, `{mail:N}`) a request names before any answer did
-are mapped onto the emulator's directory in order of appearance; apps onto the directory's apps that hold the
-roles the trace recorded for them. Throttling is timing, not a rule a trace can hold: the emulator's rate limits
-are lifted, recorded 429 and 5xx exchanges are not replayed, and the recorded pauses between exchanges are kept
-(up to `MAX_PAUSE`), so long operations find the tenant as far along as it was.
+are mapped onto the emulator's directory in the order the recorded answer lists them, else in order of appearance;
+apps onto the directory's apps that hold the roles the trace recorded for them. Throttling is timing, not a rule a
+trace can hold: the emulator's rate limits are lifted, recorded 429 and 5xx exchanges are not replayed, and the
+recorded pauses between exchanges are kept (up to `MAX_PAUSE`), so long operations find the tenant as far along as
+it was.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import requests
 
 from migrator.emulator.directory import App, Directory, embedded_directory, load_directory
@@ -133,6 +135,7 @@ class Replay:
 
     # ------------------------------------------------------------------ sending
     def _replay(self, exchange: Exchange) -> list[str]:
+        self._meet_people(exchange)
         path = self._resolve(exchange.path)
         url = path if path.startswith(("https://", "http://")) else self.base + path
         headers = {name: self._resolve(value) for name, value in exchange.request_headers.items()}
@@ -159,6 +162,15 @@ class Replay:
         if isinstance(value, list):
             return [self._resolve_json(item) for item in value]
         return self._resolve(value) if isinstance(value, str) else value
+
+    def _meet_people(self, exchange: Exchange) -> None:
+        """People the request names for the first time, mapped onto the directory in the order the recorded answer
+        lists them (a tenant lists users in its directory's order, as the emulator does), before the others."""
+        asked = orjson.dumps([exchange.path, exchange.query, exchange.request]).decode()
+        answered = orjson.dumps(exchange.response).decode()
+        for match in PLACEHOLDER.finditer(answered):
+            if match.group(1) in ("user", "mail") and match.group(0) in asked:
+                self._real(match.group(0), match.group(1))
 
     def _real(self, placeholder: str, kind: str) -> str:
         """The value bound to `placeholder`; a person not seen yet is the directory's next one; anything else

@@ -85,6 +85,18 @@ def test_a_recorded_migration_replays_without_a_difference(recorded: Path) -> No
     assert re.search(r"conform: \d{3} exchanges replayed against the strict reading, 0 answered otherwise", output)
 
 
+def test_a_preflight_trace_replays_without_a_difference(no_credentials, monkeypatch, tmp_path: Path) -> None:
+    """README's Before cutover: a consultant's preflight, kept with MIGRATOR_TRACE, held against the emulator."""
+    trace = tmp_path / "trace.jsonl"
+    monkeypatch.setenv("MIGRATOR_TRACE", str(trace))
+    preflight = ["preflight", "--mappings", str(ROOT / "mappings"), "--out", str(tmp_path / "out"), "--canary-chat"]
+    result = CliRunner().invoke(app, preflight)
+    assert result.exit_code == 0, result.output
+    monkeypatch.delenv("MIGRATOR_TRACE")
+    code, output = conform(str(trace))
+    assert code == 0 and ", 0 answered otherwise" in output
+
+
 def test_an_edited_status_is_reported(recorded: Path, tmp_path: Path) -> None:
     lines = (recorded / "trace.jsonl").read_text(encoding="utf-8").splitlines()
     first_chat = next(i for i, line in enumerate(lines) if '"path":"/v1.0/chats","query"' in line)
