@@ -141,15 +141,18 @@ class Replay:
         headers = {name: self._resolve(value) for name, value in exchange.request_headers.items()}
         headers["Authorization"] = f"Bearer {self._token(exchange.app)}"
         body = exchange.request or {}
-        response = self.session.request(
-            exchange.method,
-            url,
-            params={key: self._resolve(value) for key, value in exchange.query.items()},
-            json=self._resolve_json(body["json"]) if "json" in body else None,
-            data=replay_bytes(body) if "bytes" in body else None,
-            headers=headers,
-            timeout=60,
-        )
+        try:
+            response = self.session.request(
+                exchange.method,
+                url,
+                params={key: self._resolve(value) for key, value in exchange.query.items()},
+                json=self._resolve_json(body["json"]) if "json" in body else None,
+                data=replay_bytes(body) if "bytes" in body else None,
+                headers=headers,
+                timeout=60,
+            )
+        except requests.RequestException as error:  # e.g. a URL only an answer that was not replayed gave
+            return [f"no answer ({type(error).__name__}), recorded {exchange.status}"]
         return self._compare(exchange, response)
 
     def _resolve(self, text: str) -> str:
@@ -183,7 +186,7 @@ class Replay:
                     self.bound[placeholder] = person["id"] if kind == "user" else person["userPrincipalName"]
             if placeholder not in self.bound:
                 fresh = uuid.uuid4().hex
-                self.bound[placeholder] = f"https://unbound.invalid/{fresh}" if kind == "url" else fresh
+                self.bound[placeholder] = f"{self.base}/_unbound/{fresh}" if kind == "url" else fresh  # a 404
         return self.bound[placeholder]
 
     def _token(self, app: str) -> str:

@@ -152,6 +152,17 @@ def test_a_bad_trace_names_its_file_and_line(tmp_path: Path, text: str, line: in
     assert f"emulator: {trace}:{line}: {says}" in output
 
 
+def test_an_id_no_replayed_answer_gave_is_a_difference(tmp_path: Path) -> None:
+    trace = tmp_path / "unbound.jsonl"
+    trace.write_text(
+        '{"method": "GET", "path": "/v1.0/teams/{team:7}/channels", "status": 200}\n'
+        '{"method": "GET", "path": "{url:3}", "status": 200}\n',
+        encoding="utf-8",
+    )
+    code, output = conform(str(trace))
+    assert code == 1 and output.count("status 404, recorded 200") == 2 and ", 2 answered otherwise" in output
+
+
 def test_a_trace_without_an_exchange_is_bad_input(tmp_path: Path) -> None:
     trace = tmp_path / "empty.jsonl"
     trace.write_text("# nothing recorded\n", encoding="utf-8")

@@ -466,6 +466,8 @@ class Trace:
                 self._apps.add(app)
                 lines.append({"app": app, "roles": _roles(resp.request.headers.get("Authorization", ""))})
             path = self.ids.url(url.split("?", 1)[0], made=False).removeprefix(GRAPH)
+            if not path.startswith(("/", "{")):  # a URL no answer gave (never seen so far): named, never written
+                path = self.ids.name("url", url.split("?", 1)[0])
             params = request.get("params") or dict(parse_qsl(urlsplit(url).query))
             query = self.ids.query(params, path)
             lines.append(
