@@ -163,6 +163,18 @@ def test_an_id_no_replayed_answer_gave_is_a_difference(tmp_path: Path) -> None:
     assert code == 1 and output.count("status 404, recorded 200") == 2 and ", 2 answered otherwise" in output
 
 
+def test_an_operation_found_further_along_than_recorded_is_timing_not_a_difference(tmp_path: Path) -> None:
+    create = (ROOT / "tests" / "traces" / "create-team-location.jsonl").read_text(encoding="utf-8")
+    poll = '{"at": %s, "method": "GET", "path": "/v1.0/teams(\'{team:1}\')/operations(\'{op:1}\')", "status": 200, '
+    poll += '"response": {"json": {"id": "{op:1}", "operationType": "createTeam", "status": "%s"}}, "partial": true}\n'
+    trace = tmp_path / "poll.jsonl"
+    trace.write_text(create + poll % (0, "succeeded") + poll % (1.5, "inProgress"), encoding="utf-8")
+    code, output = conform(str(trace))
+    lines = create.count("\n")
+    assert code == 1 and ", 1 answered otherwise" in output
+    assert f"{trace}:{lines + 1}: GET" in output and "body.status: 'inProgress', recorded 'succeeded'" in output
+
+
 def test_a_trace_without_an_exchange_is_bad_input(tmp_path: Path) -> None:
     trace = tmp_path / "empty.jsonl"
     trace.write_text("# nothing recorded\n", encoding="utf-8")
