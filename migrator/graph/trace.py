@@ -135,6 +135,7 @@ _HOSTED_REF = re.compile(r"^\.\./hostedContents/[^/]+/\$value$")
 _OPEN: dict[Path, Trace] = {}
 _OPEN_LOCK = threading.Lock()
 _WIDE = {2: "ß", 3: "…", 4: "𝕩"}  # filler as wide in UTF-8 as the character it replaces
+_DIGITS_AS_X = str.maketrans("0123456789", "x" * 10)
 
 
 def fill(text: str) -> str:
@@ -147,16 +148,13 @@ def fill(text: str) -> str:
         if char.isascii():
             out.append("x" if char.isalnum() else char)
         else:
-            out.append(_WIDE.get(len(char.encode("utf-8")), "x"))
+            out.append(_WIDE.get(len(char.encode("utf-8", "surrogatepass")), "x"))
     return "".join(out)
 
 
 def is_filler(text: str) -> bool:
     """Whether `text` carries no content: filler, whose digits (if any) only tell filled names apart."""
     return fill(text) == text.translate(_DIGITS_AS_X)
-
-
-_DIGITS_AS_X = str.maketrans("0123456789", "x" * 10)
 
 
 def fill_html(html: str, identities: Identities) -> str:
