@@ -195,7 +195,7 @@ def test_dry_run_sends_nothing(emulator, tmp_path, tenant):
     assert (
         "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
     )
-    assert "2 channels, 1 private channels; 2 chats" in result.stdout
+    assert "1 team: 2 channels, 1 private channel; 2 chats" in result.stdout
     decided = next(line for line in result.stdout.splitlines() if line.startswith("dry run: decided by "))
     assert decided.startswith("dry run: decided by Acme: ") and decided.endswith(" then acme/private (1 s at 5/s)")
     assert emulator.operator("stats")["totals"]["requests"] == before

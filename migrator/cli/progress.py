@@ -31,6 +31,7 @@ from rich.progress import (
 from migrator.graph.stats import GraphStats
 from migrator.limits import CHANNEL_RPS
 from migrator.stages.export.outcome import DONE, TargetOutcome
+from migrator.words import counted
 
 
 class _Drawing(ABC):
@@ -197,8 +198,8 @@ class ExportBars(_Drawing):
         requests = self.stats.snapshot()["requests"] - self._requests_before
         messages = sum(t.messages for t in with_outcomes)
         return (
-            f"export: {len(self._finished)}/{self.targets} targets, {messages:,} messages, "
-            f"{sum(t.pages for t in with_outcomes):,} pages, {requests / elapsed:.1f} requests/s"
+            f"export: {len(self._finished):,}/{counted(self.targets, 'target')}, {counted(messages, 'message')}, "
+            f"{counted(sum(t.pages for t in with_outcomes), 'page')}, {requests / elapsed:.1f} requests/s"
         )
 
 
@@ -253,11 +254,12 @@ class FetchBars(_Drawing):
 
 
 def _describe(target: TargetOutcome) -> str:
-    return f"{target.target.kind} {target.name[:40]}: {target.messages:,} messages, {target.pages:,} pages"
+    messages, pages = counted(target.messages, "message"), counted(target.pages, "page")
+    return f"{target.target.kind} {target.name[:40]}: {messages}, {pages}"
 
 
 def _finished_line(target: TargetOutcome) -> str:
     head = f"{target.target.kind} {target.name}: {target.status}"
     if target.status != DONE:
         return f"{head}: {target.error}"
-    return f"{head}, {target.messages:,} messages ({target.new:,} new) in {target.pages:,} pages"
+    return f"{head}, {counted(target.messages, 'message')} ({target.new:,} new) in {counted(target.pages, 'page')}"

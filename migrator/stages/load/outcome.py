@@ -16,9 +16,11 @@ from typing import TypeVar
 
 from migrator.errors import InputError
 from migrator.graph import GraphError
+from migrator.reports.html import duration
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.outcome import total
+from migrator.words import counted
 
 T = TypeVar("T")
 REQUEST_IDS_KEPT = 3  # per reason: enough for Microsoft support, few enough for a report line
@@ -141,3 +143,12 @@ class LoadOutcome:
     @property
     def ok(self) -> bool:
         return self.total("failed") == 0 and not self.teams_blocked and not self.blocked_conversations
+
+    def summary(self) -> str:
+        """The line the CLI prints."""
+        return (
+            f"load: {self.total('posted'):,} posted, {self.total('already'):,} already present, "
+            f"{self.total('failed'):,} failed, {counted(self.total('uploads'), 'file')}, "
+            f"{counted(self.total('images_moved'), 'image')} moved to files, "
+            f"{counted(self.members_added, 'member')} added in {duration(self.seconds)}"
+        )
