@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from migrator.cli import app
 from migrator.emulator.runner import EmulatorProcess
+from migrator.stages.migrate import FIRST_LOOK, NEXT_STEP, REAL_MIGRATION
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- the sample run:"
@@ -30,10 +31,14 @@ def make_migrate_arguments(out: str) -> list[str]:
 
 def readme_sample_lines() -> list[str]:
     """The fenced block that follows the marker comment in README."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = readme_text()
     after = text[text.index(MARKER) :]
     block = after.split("```", 2)[1]
     return [line for line in block.splitlines() if line.strip()]
+
+
+def readme_text() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def untimed(line: str) -> str:
@@ -62,6 +67,12 @@ def test_readme_states_the_counts_the_sample_run_prints(
     assert len(stated) >= 10
     assert [line for line in stated if untimed(line) not in printed] == []
 
+    assert FIRST_LOOK in printed and NEXT_STEP in printed  # after the report paths: where to look, what comes next
+    first_migration = readme_text().split("## Your first migration", 1)[1].split("\n## ", 1)[0]
+    assert REAL_MIGRATION in first_migration  # the next step the run prints is the one README walks through
+    for command in ("migrator map ", "migrator preflight ", "migrator migrate "):
+        assert command in first_migration
+
     expected, found = map(int, re.findall(r"verify: .*?(\d+) messages expected, (\d+) found", result.output)[0])
-    claims = re.findall(r"verified (\d+) of (\d+) messages", (ROOT / "README.md").read_text(encoding="utf-8"))
+    claims = re.findall(r"verified (\d+) of (\d+) messages", readme_text())
     assert claims and all((int(a), int(b)) == (found, expected) for a, b in claims)
