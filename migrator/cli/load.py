@@ -42,7 +42,7 @@ def load(
         bool, typer.Option("--dry-run", help="Send nothing: print what would happen and how long it would take.")
     ] = False,
     complete_with_failures: Annotated[
-        bool, typer.Option(help="Complete channels even when some messages failed.")
+        bool, typer.Option("--complete-with-failures", help="Complete channels even when some messages failed.")
     ] = False,
     directory: EmulatorDirectory = None,
 ) -> None:
