@@ -100,10 +100,8 @@ def run_load(
             graph_target(journal_path.parent / "emulator", directory) as target,
         ):
             journal.bind(target.fingerprint)
-            typer.echo(
-                f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
-                f"messages into {target.description}"
-            )
+            messages = sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)
+            typer.echo(f"load: {counted(messages, 'message')} into {target.description}")
             pace = AdaptiveRate(settings.import_budget)
             with (
                 GraphClient(target.config, pace=pace) as client,
