@@ -10,7 +10,8 @@ needs the source export again:
     PLAN_DIR/archive/...                   conversations kept aside (not imported)
 
 Each line is a Graph import request plus plan-only fields (`key`, `kind`,
-`root_key`, `source_ts`, `uploads`, `note`): `to_request` strips them, so
+`root_key`, `source_ts`, `uploads`, `note`, and `text`: the body without real
+mentions and reactions, for a tenant that refuses them): `to_request` strips them, so
 nothing the emulator or Graph would refuse as an unknown property is sent.
 Keys are stable between transform runs (source conversation + source ts),
 which is what lets a journal recognise a message across re-runs.
@@ -29,7 +30,7 @@ from migrator.errors import InputError
 
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
-REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments")
+REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments", "mentions", "reactions")
 CHAT_TYPES = ("oneOnOne", "group")  # a PlannedConversation with one of these memberships is a chat
 
 
@@ -248,4 +249,9 @@ def to_request(line: Mapping[str, Any], upload_urls: Mapping[str, str]) -> dict[
                 entry["contentUrl"] = upload_urls[attachment["upload"]]
             attachments.append(entry)
         request["attachments"] = attachments
+    if line.get("reactions"):  # a reaction without a time of its own is as old as its message
+        request["reactions"] = [
+            r if r.get("createdDateTime") else {**r, "createdDateTime": line["createdDateTime"]}
+            for r in line["reactions"]
+        ]
     return request
