@@ -116,7 +116,9 @@ def run_load(
     typer.echo(
         f"load: {outcome.total('posted')} posted, {outcome.total('already')} already present, "
         f"{outcome.total('failed')} failed, {outcome.total('uploads')} files, "
-        f"{outcome.total('images_moved')} images moved to files, {outcome.members_added} members added "
+        f"{outcome.total('images_moved')} images moved to files, "
+        f"{outcome.total('sent_as_text')} messages with mentions/reactions sent as text, "
+        f"{outcome.members_added} members added "
         f"in {duration(outcome.seconds)}; report {html_path}"
     )
     for team, why in outcome.teams_blocked.items():

@@ -65,6 +65,7 @@ class ConversationOutcome:
     chat_files_fallback: int = 0  # chat files put in the migration account's OneDrive: their sender has none
     images_moved: int = 0  # inline images Teams refused, posted again as files (docs/graph-contract.md#inline-images)
     images_left_out: int = 0  # the same in a chat: a line names each
+    sent_as_text: int = 0  # messages whose real mentions or reactions Teams refused, posted in their text form
     completed: bool = False
     ready: bool = False  # General: everything landed, completed with its team (Provisioner.complete_team)
     reasons: Counter[str] = field(default_factory=Counter)
