@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from graphkit import ADA, ALAN, GRACE, KATHERINE
+from migratekit import migrate_sample
 from migrator.emulator.reading import Reading
 from migrator.emulator.runner import EmulatorProcess
 from migrator.journal import SENT_AS_TEXT, Journal
 from migrator.plan import Manifest, read_lines
 from migrator.timestamps import parse_ms
-from plankit import IMG
+from plankit import IMG, assert_landed_exactly
 from test_migrate import DIRECTORY, migrate, planned_messages
+from test_sources_migrate import SAMPLES, target, target_process  # noqa: F401  (fixtures)
 from tests.conftest import tenant_env
 
 
@@ -71,3 +74,28 @@ def test_a_tenant_refusing_mentions_and_reactions_gets_their_text_form(refusing_
         IMG.sub("IMG", by_time[parse_ms(line["createdDateTime"])]) == IMG.sub("IMG", line["text"])
         for line in native.values()
     )
+
+
+# People the samples without Entra accounts mention and react as, mapped by hand in users.csv as a consultant would.
+BY_HAND = {
+    "mattermost": {"ada": ADA, "grace": GRACE, "alan": ALAN},
+    "discord": {"180000000000000001": ADA, "180000000000000002": GRACE, "180000000000000003": ALAN},
+    "teams": {},  # its authors are matched by the emails its export records
+}
+
+
+@pytest.mark.parametrize("sample", sorted(BY_HAND))
+def test_each_source_lands_real_mentions_and_reactions(sample: str, target, tmp_path: Path) -> None:  # noqa: F811
+    migration = migrate_sample(target, SAMPLES / sample, tmp_path, mapped=BY_HAND[sample])
+    assert migration.loaded.ok and migration.verified.ok, migration.verified.as_json()
+    dump = target.operator("dump")
+    assert_landed_exactly(dump, migration.plan.plan_dir)  # every planned mention and reaction, as planned
+    landed = [m for t in dump["teams"] for c in t["channels"] for r in c["messages"] for m in [r, *r["replies"]]]
+    landed += [m for c in dump["chats"] for m in c["messages"]]
+    assert any(m["mentions"] for m in landed) and any(m["reactions"] for m in landed)
+    assert {mention["mentioned"]["user"]["id"] for message in landed for mention in message["mentions"]} <= {
+        ADA,
+        GRACE,
+        ALAN,
+        KATHERINE,
+    }
