@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, TypedDict
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, from_dict
 from migrator.errors import InputError
+from migrator.timestamps import parse_ms
 
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
@@ -249,9 +250,15 @@ def to_request(line: Mapping[str, Any], upload_urls: Mapping[str, str]) -> dict[
                 entry["contentUrl"] = upload_urls[attachment["upload"]]
             attachments.append(entry)
         request["attachments"] = attachments
-    if line.get("reactions"):  # a reaction without a time of its own is as old as its message
-        request["reactions"] = [
-            r if r.get("createdDateTime") else {**r, "createdDateTime": line["createdDateTime"]}
-            for r in line["reactions"]
-        ]
+    if line.get("reactions"):
+        request["reactions"] = [_reaction_at(r, line["createdDateTime"]) for r in line["reactions"]]
     return request
+
+
+def _reaction_at(reaction: Mapping[str, Any], message_time: str) -> dict[str, Any]:
+    """A reaction as sent: at its own time, or its message's when it has none or an older one (the message's time
+    may have moved later to stay unique, and Graph refuses a reaction older than its message)."""
+    own = reaction.get("createdDateTime")
+    if own and parse_ms(str(own)) > parse_ms(message_time):
+        return dict(reaction)
+    return {**reaction, "createdDateTime": message_time}

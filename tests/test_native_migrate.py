@@ -99,3 +99,7 @@ def test_each_source_lands_real_mentions_and_reactions(sample: str, target, tmp_
         ALAN,
         KATHERINE,
     }
+    if sample == "mattermost":  # its reactions carry their own time (create_at), a minute or so after the post
+        assert any(
+            parse_ms(r["createdDateTime"]) > parse_ms(m["createdDateTime"]) for m in landed for r in m["reactions"]
+        )

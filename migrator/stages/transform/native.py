@@ -23,6 +23,7 @@ from migrator.model import Message, Reaction
 from migrator.stages.transform.context import Context, Person
 from migrator.stages.transform.markup import Element, emoji_char, note, render
 from migrator.stages.transform.split import size
+from migrator.timestamps import format_ms
 
 AT_TAG = re.compile(r'<at id="([^"]*)">([^<]*)</at>')
 
@@ -31,7 +32,7 @@ AT_TAG = re.compile(r'<at id="([^"]*)">([^<]*)</at>')
 class Reactions:
     """A message's reactions as planned: the Graph entries, and the summary line in both forms."""
 
-    entries: list[dict[str, Any]] = field(default_factory=list)  # createdDateTime is the message's (`to_request`)
+    entries: list[dict[str, Any]] = field(default_factory=list)  # never older than the message (`to_request`)
     native_note: str = ""  # rendered: what could not be imported ("" when everything was)
     text_note: str = ""  # rendered: every reaction, the line the text form shows
 
@@ -57,10 +58,10 @@ def reactions(message: Message, ctx: Context) -> Reactions:
     for reaction in message.reactions:
         char = reaction_char(reaction.name)
         others = []
-        for user in reaction.users:
+        for index, user in enumerate(reaction.users):
             person = ctx.people.get(user)
             if char is not None and person is not None and len(entries) < MAX_REACTIONS:
-                entries.append(_entry(char, person))
+                entries.append(_entry(char, person, reaction.times[index] if index < len(reaction.times) else None))
             else:
                 others.append(user)
         unnamed = max(0, reaction.count - len(reaction.users))
@@ -105,9 +106,13 @@ def part_fields(body: str, reactions: Reactions) -> tuple[str, dict[str, Any]]:
     return native, fields
 
 
-def _entry(char: str, person: Person) -> dict[str, Any]:
+def _entry(char: str, person: Person, when_ms: int | None) -> dict[str, Any]:
+    """A reaction entry; without a time of its own it is as old as its message (`to_request` fills it in)."""
     user = {"id": person.entra_id, "displayName": person.display_name, "userIdentityType": "aadUser"}
-    return {"reactionType": char, "user": {"user": user}}
+    entry: dict[str, Any] = {"reactionType": char, "user": {"user": user}}
+    if when_ms is not None:
+        entry["createdDateTime"] = format_ms(when_ms)
+    return entry
 
 
 def summary(reactions: list[Reaction], ctx: Context) -> Element:
