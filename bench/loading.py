@@ -103,7 +103,7 @@ def run_default(emulator: EmulatorProcess, plan_dir: Path) -> MakespanRun:
     """`migrator load` as a new user runs it: default options, the client's default pacing."""
     manifest = Manifest.read(plan_dir)
     path = critical_path(manifest.teams, manifest.chats)
-    _, estimated, _ = estimate(manifest, manifest.teams, None, concurrency(None))
+    _, estimated, _ = estimate(plan_dir, manifest, manifest.teams, None, concurrency(None))
     with (
         tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch,
         Journal(Path(scratch) / "journal.sqlite") as journal,

@@ -141,10 +141,11 @@ def dry_run_load(plan_dir: Path, journal_path: Path, settings: LoadSettings, onl
         teams = select_teams(manifest, only)
         chats = manifest.chats if only is None else []
         journal = Journal(journal_path, readonly=True) if journal_path.exists() else None
-        _print_estimate(manifest, teams, chats, journal, settings)
+        _print_estimate(plan_dir, manifest, teams, chats, journal, settings)
 
 
 def _print_estimate(
+    plan_dir: Path,
     manifest: Manifest,
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
@@ -155,7 +156,9 @@ def _print_estimate(
     from migrator.stages.load.estimate import estimate
 
     workers = settings.concurrency
-    rows, seconds, longest = estimate(manifest, teams, journal, workers, tenant_rps=settings.import_budget, chats=chats)
+    rows, seconds, longest = estimate(
+        plan_dir, manifest, teams, journal, workers, tenant_rps=settings.import_budget, chats=chats
+    )
     counts = Counter(row.kind for row in rows)
     typer.echo(
         f"dry run: nothing is sent. {len(teams)} teams: {counts['channel']} channels, "

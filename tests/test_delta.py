@@ -1,0 +1,104 @@
+"""Pre-stage, then a delta pass (issue 27): the same plan folder and journal, a newer export of the same workspace.
+
+Through the emulator over HTTPS: the later export's new messages land once, in conversations completed by the
+first pass (reopened with startMigration) and in new ones; late replies under the root migrated earlier; the
+counts say what was posted now and what had landed before, never more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import deltakit
+from migratekit import migrate_sample, plan_sample
+from migrator.graph import GraphClient, RateLimiter
+from migrator.journal import Journal
+from migrator.plan import Manifest
+from migrator.stages.export import export_limiter
+from migrator.stages.load import LoadOptions, LoadOutcome, load
+from migrator.stages.load.estimate import estimate
+from migrator.stages.verify import VerifyOptions, verify
+from migrator.stages.verify.outcome import VerifyOutcome
+from migrator.target import Target
+
+FIRST_PASS = len(deltakit.CHANNELS) * deltakit.PER_CHANNEL + deltakit.DM_MESSAGES
+
+
+def load_again(emulator, work: Path) -> LoadOutcome:
+    with (
+        Journal(work / "journal.sqlite") as journal,
+        GraphClient(emulator.graph_config(), limiter=RateLimiter.unlimited()) as client,
+    ):
+        journal.bind(Target(emulator.graph_config(), None).fingerprint)
+        return load(work / "plan", client, journal, LoadOptions(workers=4))
+
+
+def verify_again(emulator, work: Path) -> VerifyOutcome:
+    with (
+        Journal(work / "journal.sqlite", readonly=True) as journal,
+        GraphClient(emulator.graph_config(), limiter=export_limiter()) as client,
+    ):
+        return verify(work / "plan", client, journal, VerifyOptions())
+
+
+def first_pass_then_newer_export(emulator, tmp_path: Path) -> Path:
+    """The earlier export migrated cleanly, then the later one planned into the same folder."""
+    work = tmp_path / "out"
+    first = migrate_sample(emulator, deltakit.export(tmp_path / "early" / "acme", later=False), work)
+    assert first.loaded.ok and first.loaded.total("posted") == FIRST_PASS
+    plan_sample(deltakit.export(tmp_path / "late" / "acme", later=True), work)
+    return work
+
+
+def test_the_delta_pass_posts_every_new_message_once_and_counts_only_what_landed(emulator, tmp_path: Path) -> None:
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    delta = load_again(emulator, work)
+    assert delta.total("posted") == deltakit.new_messages()
+    assert delta.total("already") == FIRST_PASS - 1  # the message deleted in the source is in no plan line
+    assert delta.total("failed") == 0 and delta.ok, delta.blocked_conversations
+    assert all(c.completed for c in delta.conversations)
+    dump = emulator.operator("dump")
+    conversations = [
+        *(c for team in dump["teams"] for c in team["channels"]),
+        *(c for c in dump["chats"] if c["migrationMode"]),
+    ]
+    assert len(conversations) == len(deltakit.CHANNELS) + len(deltakit.NEW_CHANNELS) + len(deltakit.DMS)
+    assert {c["migrationMode"] for c in conversations} == {"completed"}
+    verified = verify_again(emulator, work)
+    assert not [f for c in verified.conversations for f in c.missing]
+    assert not [f for c in verified.conversations for f in c.duplicated]
+
+
+def test_a_late_reply_lands_under_the_root_the_first_pass_migrated(emulator, tmp_path: Path) -> None:
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    load_again(emulator, work)
+    team = emulator.operator("dump")["teams"][0]
+    general = next(c for c in team["channels"] if c["displayName"] == "General")
+    root = next(m for m in general["messages"] if "general message 0 of" in m["body"]["content"])
+    assert [r["body"]["content"].count("late reply") for r in root["replies"]] == [0, 1, 1]
+    assert not [m for m in general["messages"] if "late reply" in m["body"]["content"]]
+
+
+def test_the_estimate_counts_only_new_lines_and_the_reopening(emulator, tmp_path: Path) -> None:
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    manifest = Manifest.read(work / "plan")
+    with Journal(work / "journal.sqlite", readonly=True) as journal:
+        rows, _, _ = estimate(work / "plan", manifest, manifest.teams, journal, workers=4)
+    by_name = {row.channel: row for row in rows}
+    assert sum(row.messages - row.already for row in rows) == deltakit.new_messages()
+    # #dev: 20 new messages, startMigration and the read of its creation, completeMigration
+    assert by_name["dev"].requests == deltakit.PER_CHANNEL + 3
+    assert by_name["design"].requests == deltakit.NEW_CHANNEL + 1
+
+
+def test_a_third_pass_without_change_sends_nothing_to_any_conversation(emulator, tmp_path: Path) -> None:
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    load_again(emulator, work)
+    before = emulator.operator("stats")["conversations"]
+    third = load_again(emulator, work)
+    assert emulator.operator("stats")["conversations"] == before
+    assert third.total("posted") == 0 and third.ok
+    assert third.total("already") == FIRST_PASS - 1 + deltakit.new_messages()
+    with Journal(work / "journal.sqlite", readonly=True) as journal:
+        rows, _, _ = estimate(work / "plan", Manifest.read(work / "plan"), [], journal, workers=4)
+    assert [row.requests for row in rows] == [0]  # the DM
