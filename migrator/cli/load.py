@@ -78,6 +78,7 @@ def run_load(
 ) -> bool:
     """Load and print the outcome; True when every planned message landed (the reports say what did not)."""
     from migrator.cli.progress import LoadBars
+    from migrator.earlier import changed_summary
     from migrator.graph import GraphClient
     from migrator.graph.aimd import AdaptiveRate
     from migrator.journal import Journal
@@ -119,6 +120,10 @@ def run_load(
         f"{outcome.total('images_moved')} images moved to files, {outcome.members_added} members added "
         f"in {duration(outcome.seconds)}; report {html_path}"
     )
+    if outcome.changes:
+        typer.echo(f"load: {changed_summary(outcome.changes)}")
+    if outcome.ok and not outcome.total("posted") and outcome.total("already"):
+        typer.echo("load: nothing new to post: every planned message had landed in an earlier pass")
     for team, why in outcome.teams_blocked.items():
         typer.echo(f"load: team {team!r} not completed: {why}", err=True)
     for blocked in outcome.blocked_conversations:

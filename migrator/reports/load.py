@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from migrator.earlier import CHANGE_COLUMNS
 from migrator.reports.html import render, table
 from migrator.stages.load.outcome import LoadOutcome
 
@@ -67,6 +68,7 @@ def write(outcome: LoadOutcome, out_dir: Path) -> tuple[Path, Path]:
             outcome=outcome,
             channels=table(data, COLUMNS, "channels", sortable=True),
             totals={name: outcome.total(name) for name in TOTALS},
+            changes=outcome.changes and table(outcome.changes, CHANGE_COLUMNS, "changes", sortable=True),
         ),
         encoding="utf-8",
     )

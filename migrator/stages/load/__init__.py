@@ -32,6 +32,7 @@ from pathlib import Path
 
 from migrator.capacity import CapacityLimits
 from migrator.critical import CriticalPath, critical_path
+from migrator.earlier import read_changes
 from migrator.graph import GraphClient
 from migrator.journal import COMPLETED, Journal
 from migrator.limits import IMPORT_BUDGET_RPS
@@ -92,7 +93,7 @@ def load(
     started = time.monotonic()
     check_accounts(client, plan_dir, manifest, teams, chats)
     provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
-    result = LoadOutcome()
+    result = LoadOutcome(changes=read_changes(plan_dir))
     planned = _planned(teams, chats)
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from migrator.earlier import Change
 from migrator.errors import InputError
 from migrator.graph import GraphError
 from migrator.stages.load.errors import ProvisionError
@@ -129,6 +130,7 @@ class LoadOutcome:
     teams_blocked: dict[str, str] = field(default_factory=dict)  # team → why it was not completed or not finished
     members_added: int = 0
     seconds: float = 0.0
+    changes: list[Change] = field(default_factory=list)  # changed since the earlier pass (from the plan's transform)
 
     def total(self, name: str) -> int:
         return total(self.conversations, name)
