@@ -3,7 +3,8 @@
 The earlier export: #general, #dev and #ops with `PER_CHANNEL` messages each (in #general the first is a thread
 root with one reply) and a DM with `DM_MESSAGES`. The later one: the same, plus `PER_CHANNEL` newer messages in
 every channel, `LATE_REPLIES` new replies to the thread migrated earlier, `DM_MESSAGES` more in the DM, a new
-channel #design with `NEW_CHANNEL` messages, one message of #dev edited and one of #ops deleted.
+channel #design with `NEW_CHANNEL` messages, one message of #dev edited and one of #ops deleted, #dev renamed
+#development, #ops archived, Alan deactivated (he never posted) and Katherine new.
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ EARLY, LATE = 1700006400, 1701388800  # 2023-11-15 and 2023-12-01, midnight UTC:
 USERS = [
     {"id": "U1", "name": "ada", "real_name": "Ada Lovelace", "profile": {"email": "ada@contoso.example"}},
     {"id": "U2", "name": "grace", "real_name": "Grace Hopper", "profile": {"email": "grace@contoso.example"}},
+    {"id": "U3", "name": "alan", "real_name": "Alan Turing", "profile": {"email": "alan@contoso.example"}},
+]
+NEW_USERS = [
+    {
+        "id": "U4",
+        "name": "katherine",
+        "real_name": "Katherine Johnson",
+        "profile": {"email": "katherine@contoso.example"},
+    }
 ]
 CHANNELS = [
     {"id": "C1", "name": "general", "created": 1700000000, "is_general": True, "members": ["U1", "U2"]},
@@ -28,7 +38,8 @@ NEW_CHANNELS = [{"id": "C4", "name": "design", "created": 1701300000, "members":
 DMS = [{"id": "D1", "created": 1700000300, "members": ["U1", "U2"]}]
 EDITED = ("dev", 5)  # channel and index of the message edited in the later export
 DELETED = ("ops", 6)  # and of the one deleted
-THREAD_ROOT = f"{EARLY}.000100"  # #general's first message, the root of its thread
+THREAD_ROOT = f"{EARLY}.000100"
+RENAMED, ARCHIVED, LEFT = {"dev": "development"}, "ops", "U3"  # #general's first message, the root of its thread
 
 
 def ts(day: int, index: int, channel: int) -> str:
@@ -55,30 +66,45 @@ def _general(later: bool) -> list[dict[str, Any]]:
 def export(root: Path, later: bool) -> Path:
     """The earlier (`later=False`) or the later export, unpacked under `root` (its name names the team: the same
     for both exports)."""
-    files: dict[str, Any] = {"users.json": USERS, "dms.json": DMS}
-    channels = CHANNELS + (NEW_CHANNELS if later else [])
-    files["channels.json"] = channels
+    files: dict[str, Any] = {"users.json": _later(USERS) + NEW_USERS if later else USERS, "dms.json": DMS}
+    files["channels.json"] = _later(CHANNELS) + NEW_CHANNELS if later else CHANNELS
     for number, channel in enumerate(CHANNELS):
         name = channel["name"]
+        folder = RENAMED.get(name, name) if later else name
         early = _general(later) if name == "general" else _channel_messages(name, number, EARLY, PER_CHANNEL)
         if later and name == EDITED[0]:
             early[EDITED[1]].update(text="edited since the first pass", edited={"user": "U1", "ts": str(LATE)})
         if later and name == DELETED[0]:
             del early[DELETED[1]]
-        files[f"{name}/2023-11-15.json"] = early
+        files[f"{folder}/2023-11-15.json"] = early
         if later:
             late = _channel_messages(name, number, LATE, PER_CHANNEL)
             if name == "general":
                 late[:0] = [
                     _message(ts(LATE, n, 9), f"late reply {n}", n, thread_ts=THREAD_ROOT) for n in range(LATE_REPLIES)
                 ]
-            files[f"{name}/2023-12-01.json"] = late
+            files[f"{folder}/2023-12-01.json"] = late
     dm = _channel_messages("dm", 5, EARLY, DM_MESSAGES)
     files["D1/2023-11-15.json"] = dm
     if later:
         files["D1/2023-12-01.json"] = _channel_messages("dm", 5, LATE, DM_MESSAGES)
         files["design/2023-12-01.json"] = _channel_messages("design", 6, LATE, NEW_CHANNEL)
     return write_export(root, files, base=False)
+
+
+def _later(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Channels or people as the later export has them: renamed, archived, deactivated."""
+    changed = []
+    for record in records:
+        record = dict(record)
+        if record.get("name") in RENAMED:
+            record["name"] = RENAMED[record["name"]]
+        if record.get("name") == ARCHIVED:
+            record["is_archived"] = True
+        if record["id"] == LEFT:
+            record["deleted"] = True
+        changed.append(record)
+    return changed
 
 
 def new_messages() -> int:

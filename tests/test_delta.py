@@ -10,15 +10,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 import deltakit
-from migratekit import migrate_sample, plan_sample
+from migratekit import NOW_MS, demo_lookup, migrate_sample
+from migrator.cli import app
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.ledger import read_ledger
+from migrator.mapping import source_reference
+from migrator.mapping.update import run_update
 from migrator.plan import Manifest
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, LoadOutcome, load
 from migrator.stages.load.estimate import estimate
+from migrator.stages.transform import transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.stages.verify.outcome import VerifyOutcome
 from migrator.target import Target
@@ -43,13 +49,35 @@ def verify_again(emulator, work: Path) -> VerifyOutcome:
         return verify(work / "plan", client, journal, VerifyOptions())
 
 
+CONSULTANT_EDIT = "Acme, pre-staged by the consultant"
+
+
 def first_pass_then_newer_export(emulator, tmp_path: Path) -> Path:
-    """The earlier export migrated cleanly, then the later one planned into the same folder."""
+    """The earlier export migrated cleanly, the consultant's edits in the mappings; then the later one: the
+    mappings updated (`map --update`) and planned into the same folder."""
     work = tmp_path / "out"
     first = migrate_sample(emulator, deltakit.export(tmp_path / "early" / "acme", later=False), work)
     assert first.loaded.ok and first.loaded.total("posted") == FIRST_PASS
-    plan_sample(deltakit.export(tmp_path / "late" / "acme", later=True), work)
+    mappings = work / "mappings"
+    yaml = (mappings / "migration.yaml").read_text(encoding="utf-8")
+    edited = yaml.replace("description: Migrated from the Slack workspace acme", f"description: {CONSULTANT_EDIT}")
+    (mappings / "migration.yaml").write_text(edited.replace("teams:\n", "teams:  # reviewed with IT\n", 1))
+    later = deltakit.export(tmp_path / "late" / "acme", later=True)
+    updated = run_update(later, mappings, demo_lookup, source_reference(later, mappings))
+    assert (updated.added, updated.gone, updated.teams_added) == (["#design (C4)"], [], [])
+    assert (updated.people_added, updated.people_gone) == (["Katherine Johnson (U4)"], [])
+    transform(later, mappings, work / "plan", now_ms=NOW_MS)
     return work
+
+
+def test_map_update_keeps_the_consultants_edits_and_adds_what_is_new(emulator, tmp_path: Path) -> None:
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    yaml = (work / "mappings" / "migration.yaml").read_text(encoding="utf-8")
+    assert CONSULTANT_EDIT in yaml and "teams:  # reviewed with IT" in yaml
+    assert "source: ../../late/acme" in yaml and "- source: C4" in yaml
+    assert "channel: dev\n" in yaml  # the channel renamed in the source still fills the channel it filled
+    users = (work / "mappings" / "users.csv").read_text(encoding="utf-8")
+    assert users.count("\n") == 1 + len(deltakit.USERS) + len(deltakit.NEW_USERS) and "U4,Katherine" in users
 
 
 def test_the_delta_pass_posts_every_new_message_once_and_counts_only_what_landed(emulator, tmp_path: Path) -> None:
@@ -79,6 +107,9 @@ def test_what_changed_since_the_earlier_pass_is_listed_with_its_fate(emulator, t
     assert [(c["kind"], c["id"], c["conversation"], c["what"]) for c in changes] == [
         ("edited", edited, "acme/dev", "text changed"),
         ("deleted", deleted, "acme/ops", "no longer in the export"),
+        ("renamed", "C2", "acme/dev", "renamed from 'dev' to 'development'"),
+        ("archived", "C3", "acme/ops", "archived in the source"),
+        ("left", "U3", "", "deactivated in the source"),
     ]
     fates = {}
     for line in read_ledger(work / "plan"):
@@ -128,3 +159,21 @@ def test_a_third_pass_without_change_sends_nothing_to_any_conversation(emulator,
     with Journal(work / "journal.sqlite", readonly=True) as journal:
         rows, _, _ = estimate(work / "plan", Manifest.read(work / "plan"), [], journal, workers=4)
     assert [row.requests for row in rows] == [0]  # the DM
+
+
+def test_map_update_on_the_command_line_lists_what_it_added_and_refuses_force_beside_it(
+    no_credentials: None, tmp_path: Path
+) -> None:
+    early, later = (deltakit.export(tmp_path / name / "acme", later=name == "late") for name in ("early", "late"))
+    mappings = tmp_path / "mappings"
+    assert CliRunner().invoke(app, ["map", str(early), "--out", str(mappings)]).exit_code == 0
+    refused = CliRunner().invoke(app, ["map", str(later), "--out", str(mappings)])
+    assert refused.exit_code == 2 and "--force" in refused.output
+    both = CliRunner().invoke(app, ["map", str(later), "--out", str(mappings), "--update", "--force"])
+    assert both.exit_code == 2 and "not both" in both.output
+    result = CliRunner().invoke(app, ["map", str(later), "--out", str(mappings), "--update"])
+    assert result.exit_code == 0, result.output
+    assert "conversations added: #design (C4)" in result.output
+    assert "people added: Katherine Johnson (U4)" in result.output
+    checked = CliRunner().invoke(app, ["map", "--check", str(mappings)])
+    assert checked.exit_code == 0, checked.output
