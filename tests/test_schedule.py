@@ -153,9 +153,8 @@ def test_a_team_completes_and_opens_its_private_channels_while_another_team_stil
 
 def test_a_resumed_load_starts_the_conversation_with_most_left_first_not_the_largest_planned(tmp_path):
     from migrator.journal import Journal
-    from migrator.stages.load.estimate import remaining_requests
-
     from migrator.plan import write_lines
+    from migrator.stages.load.estimate import remaining_requests
 
     nearly_done, untouched = conv("t/nearly-done", 100), conv("t/untouched", 30)
     teams = [team("t", nearly_done, untouched)]
