@@ -55,6 +55,13 @@ CONSULTANT_EDIT = "Acme, pre-staged by the consultant"
 def first_pass_then_newer_export(emulator, tmp_path: Path) -> Path:
     """The earlier export migrated cleanly, the consultant's edits in the mappings; then the later one: the
     mappings updated (`map --update`) and planned into the same folder."""
+    work, later = first_pass_then_mappings_updated(emulator, tmp_path)
+    transform(later, work / "mappings", work / "plan", now_ms=NOW_MS)
+    return work
+
+
+def first_pass_then_mappings_updated(emulator, tmp_path: Path) -> tuple[Path, Path]:
+    """The earlier pass into `out`, and the later export with the mappings updated for it (not planned yet)."""
     work = tmp_path / "out"
     first = migrate_sample(emulator, deltakit.export(tmp_path / "early" / "acme", later=False), work)
     assert first.loaded.ok and first.loaded.total("posted") == FIRST_PASS
@@ -66,8 +73,26 @@ def first_pass_then_newer_export(emulator, tmp_path: Path) -> Path:
     updated = run_update(later, mappings, demo_lookup, source_reference(later, mappings))
     assert (updated.added, updated.gone, updated.teams_added) == (["#design (C4)"], [], [])
     assert (updated.people_added, updated.people_gone) == (["Katherine Johnson (U4)"], [])
-    transform(later, mappings, work / "plan", now_ms=NOW_MS)
-    return work
+    return work, later
+
+
+def test_the_delta_dry_run_says_what_the_delta_pass_will_send_and_touches_nothing(emulator, tmp_path: Path) -> None:
+    work, later = first_pass_then_mappings_updated(emulator, tmp_path)
+    plan_before = (work / "plan" / "manifest.json").read_bytes()
+    requests = emulator.operator("stats")["totals"]["requests"]
+    dry = tmp_path / "dry"
+    args = ["analyse", str(later), "--out", str(dry), "--mappings", str(work / "mappings"), "--since", str(work)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "  new channel: acme / design: 10 new messages" in result.output
+    assert "  channel: acme / dev: 20 new messages" in result.output
+    assert f"delta since {work}: {deltakit.new_messages()} new messages in 5 conversations (1 new)" in result.output
+    assert "1 edited, 1 deleted, 1 renamed, 1 archived, 1 left" in result.output
+    delta = json.loads((dry / "delta.json").read_text())
+    assert sum(row["new"] for row in delta["rows"]) == deltakit.new_messages()
+    assert 0 < delta["limit_seconds"] <= delta["seconds"]
+    assert (work / "plan" / "manifest.json").read_bytes() == plan_before
+    assert emulator.operator("stats")["totals"]["requests"] == requests  # nothing sent to Teams
 
 
 def test_map_update_keeps_the_consultants_edits_and_adds_what_is_new(emulator, tmp_path: Path) -> None:

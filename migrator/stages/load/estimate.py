@@ -31,6 +31,7 @@ class ChannelEstimate:
     kind: str = "channel"  # channel | private channel | chat
     grants: int = 0  # a chat's files still to share with it (one invite each, after its upload)
     completed: bool = False  # an earlier load completed it: nothing is sent unless lines are new, then it reopens
+    key: str = ""  # the conversation's plan key
 
     @property
     def requests(self) -> int:
@@ -85,4 +86,6 @@ def _row(plan_dir: Path, team_name: str, conv: PlannedConversation, journal: Jou
     uploads = sum(1 for u in conv.uploads if u.key not in known)
     grants = uploads if kind == "chat" else 0  # a chat's file is shared with the chat after its upload
     completed = entry is not None and entry.state == COMPLETED
-    return ChannelEstimate(team_name, conv.display_name, conv.messages, done, uploads, kind, grants, completed)
+    return ChannelEstimate(
+        team_name, conv.display_name, conv.messages, done, uploads, kind, grants, completed, conv.key
+    )
