@@ -8,6 +8,12 @@ counts say what was posted now and what had landed before, never more.
 from __future__ import annotations
 
 import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -23,6 +29,7 @@ from migrator.mapping.update import run_update
 from migrator.plan import Manifest
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, LoadOutcome, load
+from migrator.stages.load.delta import landed as landed_lines
 from migrator.stages.load.estimate import estimate
 from migrator.stages.transform import transform
 from migrator.stages.verify import VerifyOptions, verify
@@ -202,3 +209,33 @@ def test_map_update_on_the_command_line_lists_what_it_added_and_refuses_force_be
     assert "people added: Katherine Johnson (U4)" in result.output
     checked = CliRunner().invoke(app, ["map", "--check", str(mappings)])
     assert checked.exit_code == 0, checked.output
+
+
+def test_kill_minus_nine_during_the_delta_pass_then_resume_lands_every_new_message_once(
+    emulator, tenant, tmp_path: Path
+) -> None:
+    """Real kills at random moments of the delta pass (reopening, posting, completing); the last run completes, and
+    verify finds every message once, the late replies under their root."""
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    emulator.operator("config", {"channel_rps": 5})  # the delta at the real pace, so that the kills land inside it
+    command = [sys.executable, "-m", "migrator", "load", str(work / "plan"), "--journal", str(work / "journal.sqlite")]
+    rng = random.Random(27)
+    for _ in range(3):
+        started = emulator.operator("stats")["totals"]["requests"]
+        loader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+        while emulator.operator("stats")["totals"]["requests"] < started + 5 and loader.poll() is None:
+            time.sleep(0.05)  # kill only once this run is working
+        time.sleep(rng.uniform(0.0, 0.7))  # at most ~3 s of the ~4 s the delta takes at 5/s, over the three runs
+        loader.send_signal(signal.SIGKILL)
+        loader.wait()
+    with Journal(work / "journal.sqlite", readonly=True) as journal:
+        manifest = Manifest.read(work / "plan")
+        landed = sum(landed_lines(work / "plan", conv, journal) for _, conv in manifest.conversations())
+    assert landed < FIRST_PASS - 1 + deltakit.new_messages(), "the kills must have stopped the runs part way"
+    final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert final.returncode == 0, final.stdout + final.stderr
+    verified = verify_again(emulator, work)
+    assert verified.ok, verified.summary()
+    assert verified.total("found") == FIRST_PASS - 1 + deltakit.new_messages()
+    team = emulator.operator("dump")["teams"][0]
+    assert {c["migrationMode"] for c in team["channels"]} == {"completed"}
