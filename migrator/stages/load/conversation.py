@@ -69,6 +69,8 @@ class ConversationLoader:
             entry = self.journal.conversation(conv.key)
             completed = entry is not None and entry.state == COMPLETED
             if completed and landed(self.plan_dir, conv, self.journal) == conv.messages:
+                if base.startswith("/chats/"):  # files `reset --chat` deleted: OneDrive needs no migration mode
+                    self._uploads(base, conv, outcome)
                 outcome.already = outcome.planned
                 outcome.completed = True
                 return
