@@ -27,6 +27,7 @@ from migrator.ledger import read_ledger
 from migrator.mapping import source_reference
 from migrator.mapping.update import run_update
 from migrator.plan import Manifest
+from migrator.reports.load import write as write_load_report
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, LoadOutcome, load
 from migrator.stages.load.delta import landed as landed_lines
@@ -156,6 +157,12 @@ def test_what_changed_since_the_earlier_pass_is_listed_with_its_fate(emulator, t
     }
     report = json.loads((work / "plan" / "transform-report.json").read_text())["ledger"]
     assert report["balanced"] and report["records"] == FIRST_PASS - 1 + deltakit.new_messages()
+    loaded = load_again(emulator, work)
+    assert loaded.changes == changes
+    _, load_html = write_load_report(loaded, tmp_path / "reports")
+    for page in (work / "plan" / "transform-report.html", load_html):
+        html = page.read_text(encoding="utf-8")
+        assert "Changed since the earlier pass" in html and edited in html and deleted in html, page
 
 
 def test_a_late_reply_lands_under_the_root_the_first_pass_migrated(emulator, tmp_path: Path) -> None:
