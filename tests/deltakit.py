@@ -3,8 +3,8 @@
 The earlier export: #general, #dev and #ops with `PER_CHANNEL` messages each (in #general the first is a thread
 root with one reply) and a DM with `DM_MESSAGES`. The later one: the same, plus `PER_CHANNEL` newer messages in
 every channel, `LATE_REPLIES` new replies to the thread migrated earlier, `DM_MESSAGES` more in the DM, a new
-channel #design with `NEW_CHANNEL` messages, one message of #dev edited and one of #ops deleted, #dev renamed
-#development, #ops archived, Alan deactivated (he never posted) and Katherine new.
+channel #design and a new private channel #secret with `NEW_CHANNEL` messages each, one message of #dev edited and
+one of #ops deleted, #dev renamed #development, #ops archived, Alan deactivated (he never posted), Katherine new.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ CHANNELS = [
     {"id": "C3", "name": "ops", "created": 1700000200, "members": ["U1", "U2"]},
 ]
 NEW_CHANNELS = [{"id": "C4", "name": "design", "created": 1701300000, "members": ["U1", "U2"]}]
+NEW_GROUPS = [{"id": "G1", "name": "secret", "created": 1701300100, "members": ["U1", "U2"], "is_private": True}]
 DMS = [{"id": "D1", "created": 1700000300, "members": ["U1", "U2"]}]
 EDITED = ("dev", 5)  # channel and index of the message edited in the later export
 DELETED = ("ops", 6)  # and of the one deleted
@@ -68,6 +69,8 @@ def export(root: Path, later: bool) -> Path:
     for both exports)."""
     files: dict[str, Any] = {"users.json": _later(USERS) + NEW_USERS if later else USERS, "dms.json": DMS}
     files["channels.json"] = _later(CHANNELS) + NEW_CHANNELS if later else CHANNELS
+    if later:
+        files["groups.json"] = NEW_GROUPS
     for number, channel in enumerate(CHANNELS):
         name = channel["name"]
         folder = RENAMED.get(name, name) if later else name
@@ -89,6 +92,7 @@ def export(root: Path, later: bool) -> Path:
     if later:
         files["D1/2023-12-01.json"] = _channel_messages("dm", 5, LATE, DM_MESSAGES)
         files["design/2023-12-01.json"] = _channel_messages("design", 6, LATE, NEW_CHANNEL)
+        files["secret/2023-12-01.json"] = _channel_messages("secret", 7, LATE, NEW_CHANNEL)
     return write_export(root, files, base=False)
 
 
@@ -109,4 +113,4 @@ def _later(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def new_messages() -> int:
     """What the later export holds that the earlier one did not: every message the delta pass must post."""
-    return len(CHANNELS) * PER_CHANNEL + LATE_REPLIES + DM_MESSAGES + NEW_CHANNEL
+    return len(CHANNELS) * PER_CHANNEL + LATE_REPLIES + DM_MESSAGES + NEW_CHANNEL * len(NEW_CHANNELS + NEW_GROUPS)

@@ -79,7 +79,7 @@ def first_pass_then_mappings_updated(emulator, tmp_path: Path) -> tuple[Path, Pa
     (mappings / "migration.yaml").write_text(edited.replace("teams:\n", "teams:  # reviewed with IT\n", 1))
     later = deltakit.export(tmp_path / "late" / "acme", later=True)
     updated = run_update(later, mappings, demo_lookup, source_reference(later, mappings))
-    assert (updated.added, updated.gone, updated.teams_added) == (["#design (C4)"], [], [])
+    assert (updated.added, updated.gone, updated.teams_added) == (["#design (C4)", "#secret (G1)"], [], [])
     assert (updated.people_added, updated.people_gone) == (["Katherine Johnson (U4)"], [])
     return work, later
 
@@ -93,8 +93,9 @@ def test_the_delta_dry_run_says_what_the_delta_pass_will_send_and_touches_nothin
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "  new channel: acme / design: 10 new messages" in result.output
+    assert "  new private channel: acme / secret: 10 new messages" in result.output
     assert "  channel: acme / dev: 20 new messages" in result.output
-    assert f"delta since {work}: {deltakit.new_messages()} new messages in 5 conversations (1 new)" in result.output
+    assert f"delta since {work}: {deltakit.new_messages()} new messages in 6 conversations (2 new)" in result.output
     assert "1 edited, 1 deleted, 1 renamed, 1 archived, 1 left" in result.output
     delta = json.loads((dry / "delta.json").read_text())
     assert sum(row["new"] for row in delta["rows"]) == deltakit.new_messages()
@@ -125,7 +126,7 @@ def test_the_delta_pass_posts_every_new_message_once_and_counts_only_what_landed
         *(c for team in dump["teams"] for c in team["channels"]),
         *(c for c in dump["chats"] if c["migrationMode"]),
     ]
-    assert len(conversations) == len(deltakit.CHANNELS) + len(deltakit.NEW_CHANNELS) + len(deltakit.DMS)
+    assert len(conversations) == len(deltakit.CHANNELS + deltakit.NEW_CHANNELS + deltakit.NEW_GROUPS + deltakit.DMS)
     assert {c["migrationMode"] for c in conversations} == {"completed"}
     verified = verify_again(emulator, work)
     assert verified.ok, verified.summary()
@@ -212,7 +213,7 @@ def test_map_update_on_the_command_line_lists_what_it_added_and_refuses_force_be
     assert both.exit_code == 2 and "not both" in both.output
     result = CliRunner().invoke(app, ["map", str(later), "--out", str(mappings), "--update"])
     assert result.exit_code == 0, result.output
-    assert "conversations added: #design (C4)" in result.output
+    assert "conversations added: #design (C4), #secret (G1)" in result.output
     assert "people added: Katherine Johnson (U4)" in result.output
     checked = CliRunner().invoke(app, ["map", "--check", str(mappings)])
     assert checked.exit_code == 0, checked.output
