@@ -121,6 +121,7 @@ def test_the_delta_pass_posts_every_new_message_once_and_counts_only_what_landed
     assert delta.total("already") == FIRST_PASS - 1  # the message deleted in the source is in no plan line
     assert delta.total("failed") == 0 and delta.ok, delta.blocked_conversations
     assert all(c.completed for c in delta.conversations)
+    assert delta.members_added == len(deltakit.NEW_USERS) and delta.teams_completed == ["acme"]
     dump = emulator.operator("dump")
     conversations = [
         *(c for team in dump["teams"] for c in team["channels"]),
