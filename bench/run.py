@@ -32,6 +32,9 @@ RATIO_CHANNELS = (1, 10, 50)
 RATIO_MESSAGES = 60  # per channel: 12 s of posting at 5/s, long enough for a steady rate
 CHAT_FILES_CHATS = 10  # group chats, a file in one message of three: 60 messages + 2 × 20 file requests each
 NAIVE_CHANNELS = 10
+# tenant_cap_ratio: an undocumented tenant-wide import cap (the emulator's --tenant-message-rps) below what the
+# conversations could send at 5/s each: the loader must find it (graph/aimd.py) and keep 429s rare.
+TENANT_CAP = {"rps": 50.0, "channels": 20, "messages": 150}  # 100 requests/s possible, half of it allowed
 RAISED_RPS = 1000.0  # per channel, for the load growth rows: the loader's own cost, not Graph's pacing
 FIGURE_MESSAGES = 1_000_000  # the size at which the offline figures are taken
 OFFLINE_SIZES = (10_000, 100_000, 1_000_000)
@@ -137,6 +140,31 @@ def makespan(results: Results, work: Path) -> None:
     )
     results.add(Figure("makespan_failed", run.failed, "<= 0", "messages", "the default load above"))
     results.add(Figure("makespan_peak_1s", run.peak_1s, "<= 5", "requests", "most to one conversation in a second"))
+
+
+def tenant_cap(results: Results, work: Path) -> None:
+    """Achieved import rate under a tenant-wide cap nobody documents, and the share of requests answered 429."""
+    cap, channels = TENANT_CAP["rps"], int(TENANT_CAP["channels"])
+    plan = work / f"tenant-cap-{channels}"
+    even_plan(plan, channels, int(TENANT_CAP["messages"]))
+    with EmulatorProcess() as emulator:
+        loading.fresh(emulator, tenant_message_rps=cap)
+        with quiet(work / "logs" / "load.log"):
+            run = loading.run_ours(emulator, plan, workers=channels)
+    share = run.throttled / run.imports if run.imports else 1.0
+    what = f"{channels} channels could send {channels * 5} requests/s; the tenant allows {cap:g}"
+    results.add(
+        Figure("tenant_cap_ratio", round(run.rate / cap, 3), ">= 0.90", "", f"{what}: {run.rate:.1f}/s achieved")
+    )
+    results.add(
+        Figure(
+            "tenant_cap_throttled_share",
+            round(share, 4),
+            "<= 0.01",
+            "",
+            f"{run.throttled} 429s for {run.imports} imports, {run.failed} failed",
+        )
+    )
 
 
 def chat_files_pacing(results: Results, work: Path) -> None:
@@ -305,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         emulator_capacity(results)
         load_pacing(results, work)
         makespan(results, work)
+        tenant_cap(results, work)
         chat_files_pacing(results, work)
         export_rate(results)
         fetch_throughput(results, work)
