@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from migrator.cli.options import EmulatorDirectory, ImportBudget, LoadWorkers, load_workers
+from migrator.cli.options import EmulatorDirectory, ImportBudget, JournalOption, LoadWorkers, journal_of, load_workers
 from migrator.cli.shell import step
 from migrator.errors import OptionError
 from migrator.limits import IMPORT_BUDGET_RPS
 
 if TYPE_CHECKING:
     from migrator.graph import GraphClient
-    from migrator.journal import Journal
+    from migrator.journal import JournalStore
     from migrator.plan import Manifest, PlannedConversation, PlannedTeam
     from migrator.stages.load.reset import ChannelReset, TeamReset
 
@@ -27,9 +27,7 @@ if TYPE_CHECKING:
 
 def load(
     plan_dir: Annotated[Path, typer.Argument(help="The plan folder written by `migrator transform`.")],
-    journal: Annotated[
-        Path | None, typer.Option(help="The crash-safe journal (default: PLAN_DIR/journal.sqlite).")
-    ] = None,
+    journal: JournalOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Where load-report.html/.csv and load.log go (default: PLAN_DIR).")
     ] = None,
@@ -45,7 +43,7 @@ def load(
     directory: EmulatorDirectory = None,
 ) -> None:
     """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
-    journal_path = journal or plan_dir / "journal.sqlite"
+    journal_path = journal_of(journal, plan_dir)
     settings = LoadSettings(load_workers(workers), import_budget)
     if dry_run:
         dry_run_load(plan_dir, journal_path, settings, only)
@@ -69,7 +67,7 @@ class LoadSettings:
 
 def run_load(
     plan_dir: Path,
-    journal_path: Path,
+    journal_path: str | Path,
     out: Path,
     settings: LoadSettings,
     only: str | None = None,
@@ -80,7 +78,7 @@ def run_load(
     from migrator.cli.progress import LoadBars
     from migrator.graph import GraphClient
     from migrator.graph.aimd import AdaptiveRate
-    from migrator.journal import Journal
+    from migrator.journal import emulator_dir, open_journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
     from migrator.reports.html import duration
@@ -95,8 +93,8 @@ def run_load(
         chats = manifest.chats if only is None else []
         with (
             log_to(out / "load.log"),
-            Journal(journal_path) as journal,
-            graph_target(journal_path.parent / "emulator", directory) as target,
+            open_journal(journal_path) as journal,
+            graph_target(emulator_dir(journal_path, plan_dir), directory) as target,
         ):
             journal.bind(target.fingerprint)
             typer.echo(
@@ -130,9 +128,9 @@ def run_load(
     return outcome.ok
 
 
-def dry_run_load(plan_dir: Path, journal_path: Path, settings: LoadSettings, only: str | None) -> None:
+def dry_run_load(plan_dir: Path, journal_path: str | Path, settings: LoadSettings, only: str | None) -> None:
     """Per channel and chat what is still to send, and where each archived conversation went instead."""
-    from migrator.journal import Journal
+    from migrator.journal import journal_exists, open_journal
     from migrator.plan import Manifest
     from migrator.stages.load import select_teams
 
@@ -140,7 +138,7 @@ def dry_run_load(plan_dir: Path, journal_path: Path, settings: LoadSettings, onl
         manifest = Manifest.read(plan_dir)
         teams = select_teams(manifest, only)
         chats = manifest.chats if only is None else []
-        journal = Journal(journal_path, readonly=True) if journal_path.exists() else None
+        journal = open_journal(journal_path, readonly=True) if journal_exists(journal_path) else None
         _print_estimate(manifest, teams, chats, journal, settings)
 
 
@@ -148,7 +146,7 @@ def _print_estimate(
     manifest: Manifest,
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
-    journal: Journal | None,
+    journal: JournalStore | None,
     settings: LoadSettings,
 ) -> None:
     from migrator.reports.html import duration
@@ -185,43 +183,52 @@ def reset(
     chat: Annotated[
         str | None, typer.Option(help="A chat: refused with the reason (Graph cannot delete a chat).")
     ] = None,
-    journal: Annotated[Path | None, typer.Option(help="The journal (default: PLAN_DIR/journal.sqlite).")] = None,
+    journal: JournalOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     directory: EmulatorDirectory = None,
 ) -> None:
     """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again."""
-    from migrator.journal import Journal
+    from migrator.journal import emulator_dir, open_journal
     from migrator.plan import Manifest
     from migrator.stages.load.reset import channel_reset, refuse_chat_reset, team_reset
 
     with step("reset"):
         if sum(name is not None for name in (team, channel, chat)) != 1:
             raise OptionError("name exactly one of --team, --channel or --chat")
-        journal_path = journal or plan_dir / "journal.sqlite"
+        journal_path = journal_of(journal, plan_dir)
         manifest = Manifest.read(plan_dir)
         if chat is not None:
             refuse_chat_reset(manifest, chat)
-        with Journal(journal_path) as opened:
+        state = emulator_dir(journal_path, plan_dir)
+        with open_journal(journal_path) as opened:
             if team is not None:
-                _reset_team(team_reset(manifest, opened, team), opened, yes, directory)
+                _reset_team(team_reset(manifest, opened, team), opened, yes, _Target(state, directory))
             else:
                 assert channel is not None
-                _reset_channel(channel_reset(manifest, opened, channel), opened, yes, directory)
+                _reset_channel(channel_reset(manifest, opened, channel), opened, yes, _Target(state, directory))
 
 
-def _reset_team(chosen: TeamReset, journal: Journal, yes: bool, directory: Path | None) -> None:
+@dataclass(frozen=True)
+class _Target:
+    """Where the embedded emulator keeps its tenant, and its directory file (when no credentials are set)."""
+
+    state: Path
+    directory: Path | None
+
+
+def _reset_team(chosen: TeamReset, journal: JournalStore, yes: bool, target: _Target) -> None:
     from migrator.stages.load.reset import reset_team
 
     name = chosen.team.display_name
     if not yes and not typer.confirm(f"Delete team {name!r} ({chosen.team_id}) and everything imported into it?"):
         raise typer.Exit(1)
-    with _client(journal, directory) as client:
+    with _client(journal, target) as client:
         if not reset_team(client, journal, chosen):
             typer.echo(f"reset: team {chosen.team_id} was already deleted in Teams")
     typer.echo(f"reset: team {name!r} deleted and forgotten; the next load migrates it again")
 
 
-def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory: Path | None) -> None:
+def _reset_channel(chosen: ChannelReset, journal: JournalStore, yes: bool, target: _Target) -> None:
     from migrator.stages.load.reset import reset_channel
 
     name = chosen.channel.display_name
@@ -229,19 +236,19 @@ def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory:
         f"Delete channel {name!r} of {chosen.team.display_name!r} and everything imported into it?"
     ):
         raise typer.Exit(1)
-    with _client(journal, directory) as client:
+    with _client(journal, target) as client:
         if not reset_channel(client, journal, chosen):
             typer.echo(f"reset: channel {chosen.channel_id} was already deleted in Teams")
     typer.echo(f"reset: channel {name!r} deleted and forgotten; the next load creates and fills it again")
 
 
 @contextmanager
-def _client(journal: Journal, directory: Path | None) -> Iterator[GraphClient]:
+def _client(journal: JournalStore, chosen: _Target) -> Iterator[GraphClient]:
     """A client for the journal's target: the tenant, or the embedded emulator that holds the journal's data."""
     from migrator.graph import GraphClient
     from migrator.target import graph_target
 
-    with graph_target(journal.path.parent / "emulator", directory) as target:
+    with graph_target(chosen.state, chosen.directory) as target:
         journal.bind(target.fingerprint)
         with GraphClient(target.config) as client:
             yield client

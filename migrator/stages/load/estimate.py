@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from migrator import limits
 from migrator.critical import Chain, critical_path
-from migrator.journal import POSTED, Journal
+from migrator.journal import POSTED, JournalStore
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
 
 
@@ -38,7 +38,7 @@ class ChannelEstimate:
 def estimate(
     manifest: Manifest,
     teams: list[PlannedTeam],
-    journal: Journal | None,
+    journal: JournalStore | None,
     workers: int,
     channel_rps: float = limits.CHANNEL_RPS,
     tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10,
@@ -60,7 +60,7 @@ def estimate(
     return list(rows.values()), max(path.seconds, max(finish), total) + per_team_overhead, path.longest
 
 
-def _row(team_name: str, conv: PlannedConversation, journal: Journal | None) -> ChannelEstimate:
+def _row(team_name: str, conv: PlannedConversation, journal: JournalStore | None) -> ChannelEstimate:
     done = sum(1 for e in journal.messages(conv.key).values() if e.state == POSTED) if journal else 0
     known = journal.uploads(conv.key) if journal else {}
     kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
