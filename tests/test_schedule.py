@@ -145,3 +145,18 @@ def test_a_team_completes_and_opens_its_private_channels_while_another_team_stil
     assert FakeProvisioner.most_at_once == 2  # the teams' creations were awaited together
     # The biggest channel is created (and so starts) first.
     assert [what for _, what in events if what.startswith("created")][0] == "created slow/big"
+
+
+def test_a_resumed_load_starts_the_conversation_with_most_left_first_not_the_largest_planned(tmp_path):
+    from migrator.journal import Journal
+    from migrator.stages.load.estimate import remaining_requests
+
+    nearly_done, untouched = conv("t/nearly-done", 100), conv("t/untouched", 30)
+    teams = [team("t", nearly_done, untouched)]
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        for index in range(90):
+            journal.mark_posted(nearly_done.key, f"m{index}", f"id{index}")
+        path = critical_path(teams, [], remaining_requests(journal))
+        assert path.priority(untouched.key) > path.priority(nearly_done.key)
+        assert path.seconds == pytest.approx((30 + 1) / 5)  # the untouched channel's messages and completion
+    assert critical_path(teams, []).priority(nearly_done.key) > critical_path(teams, []).priority(untouched.key)

@@ -40,6 +40,7 @@ from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
 from migrator.stages.load.conversation import ConversationLoader
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError, TeamFullError
+from migrator.stages.load.estimate import remaining_requests
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.room import check_room
@@ -97,7 +98,7 @@ def load(
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    path = critical_path(teams, chats)
+    path = critical_path(teams, chats, remaining_requests(journal))
     progress.chains(path.follow)
     with Scheduler(concurrency(options.workers, options.import_budget)) as scheduler:
         run = _Run(provisioner, loader, scheduler, result, path)

@@ -10,6 +10,7 @@ on `workers`, and the total over the budget, plus the teams' provisioning.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from migrator import limits
@@ -58,6 +59,12 @@ def estimate(
     per_team_overhead = 4 + len(teams) / limits.TEAM_CREATES_PER_S
     total = sum(r.requests for r in rows.values()) / tenant_rps
     return list(rows.values()), max(path.seconds, max(finish), total) + per_team_overhead, path.longest
+
+
+def remaining_requests(journal: JournalStore) -> Callable[[PlannedConversation], int]:
+    """A conversation's requests still to send after earlier runs, for `critical_path`: a resumed load starts the
+    conversations with the most left first, not those that were largest when planned."""
+    return lambda conv: _row("", conv, journal).requests
 
 
 def _row(team_name: str, conv: PlannedConversation, journal: JournalStore | None) -> ChannelEstimate:
