@@ -39,7 +39,7 @@ from migrator.journal import (
     failure_text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_SCHEMA = "migrator"
 POOL_SIZE = 16  # connections per process: load's threads share them, each holding one only for one statement
 CONNECT_TIMEOUT = 10  # seconds to reach the server before the journal is refused as unreachable
@@ -65,8 +65,17 @@ TABLES_V1 = [
     "CREATE TABLE deleted_channels (team_key TEXT NOT NULL, name TEXT NOT NULL, membership TEXT NOT NULL, "
     "deleted_ms BIGINT NOT NULL)",
 ]
+# Version 2: the published plan and the units workers claim (migrator/workqueue.py).
+PUBLISHED_V2 = [
+    "CREATE TABLE plan_files (path TEXT PRIMARY KEY, content BYTEA NOT NULL, sha256 TEXT NOT NULL)",
+    "CREATE TABLE work (unit TEXT PRIMARY KEY, kind TEXT NOT NULL, team_key TEXT, conv_key TEXT, "
+    "name TEXT NOT NULL, planned INTEGER NOT NULL, priority DOUBLE PRECISION NOT NULL, depends TEXT[] NOT NULL, "
+    "state TEXT NOT NULL, owner TEXT, app TEXT, expires DOUBLE PRECISION, started DOUBLE PRECISION, "
+    "finished DOUBLE PRECISION, claims INTEGER NOT NULL DEFAULT 0, note TEXT)",
+    "CREATE INDEX work_todo ON work (state, priority DESC)",
+]
 # version → the statements that bring a journal of that version to the next one.
-UPGRADES: dict[int, list[str]] = {}
+UPGRADES: dict[int, list[str]] = {1: PUBLISHED_V2}
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -127,7 +136,7 @@ def prepare(conn: psycopg.Connection[tuple[Any, ...]], schema: str, where: str, 
                 conn.execute(statement)
             conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
             version = 1
-        while version < SCHEMA_VERSION and not readonly and version in UPGRADES:
+        while version < SCHEMA_VERSION and not readonly and version in UPGRADES:  # a new journal too: 1, then on
             for statement in UPGRADES[version]:
                 conn.execute(statement)
             version += 1
@@ -137,6 +146,11 @@ def prepare(conn: psycopg.Connection[tuple[Any, ...]], schema: str, where: str, 
 
 
 def _refusal(where: str, version: int) -> str:
+    if version in UPGRADES:
+        return (
+            f"{where}: this journal has schema version {version}, written by an older migrator; a command that "
+            f"writes it (`migrator load`) upgrades it to this migrator's version {SCHEMA_VERSION} first"
+        )
     if version > SCHEMA_VERSION:
         return (
             f"{where}: this journal has schema version {version}, written by a newer migrator than this one "
@@ -187,16 +201,16 @@ class PostgresJournal(Lookups):
         with self.pool.connection() as conn:
             yield conn
 
-    def _write(self, statement: str, *args: object) -> None:
+    def execute(self, statement: str, *args: object) -> None:
         with self.transaction() as conn:
             conn.execute(statement, args)
 
-    def _rows(self, statement: str, *args: object) -> list[tuple[Any, ...]]:
+    def query(self, statement: str, *args: object) -> list[tuple[Any, ...]]:
         with self.transaction() as conn:
             return conn.execute(statement, args).fetchall()
 
     def _one(self, statement: str, *args: object) -> tuple[Any, ...] | None:
-        rows = self._rows(statement, *args)
+        rows = self.query(statement, *args)
         return rows[0] if rows else None
 
     # ------------------------------------------------------------- target
@@ -222,7 +236,7 @@ class PostgresJournal(Lookups):
         return str(row[0]) if row else None
 
     def set_team(self, team_key: str, state: str, team_id: str | None = None, operation: str | None = None) -> None:
-        self._write(
+        self.execute(
             "INSERT INTO teams VALUES (%s, %s, %s, %s, %s) ON CONFLICT (team_key) DO UPDATE SET "
             "team_id = COALESCE(excluded.team_id, teams.team_id), "
             "operation = COALESCE(excluded.operation, teams.operation), "
@@ -243,10 +257,10 @@ class PostgresJournal(Lookups):
 
     def note_deleted_channel(self, team_key: str, name: str, membership: str, deleted_ms: int) -> None:
         """A channel `reset --channel` deleted: it counts against its team's channel limits for 30 days."""
-        self._write("INSERT INTO deleted_channels VALUES (%s, %s, %s, %s)", team_key, name, membership, deleted_ms)
+        self.execute("INSERT INTO deleted_channels VALUES (%s, %s, %s, %s)", team_key, name, membership, deleted_ms)
 
     def deleted_channels(self, team_key: str, since_ms: int) -> list[tuple[str, int]]:
-        rows = self._rows(
+        rows = self.query(
             "SELECT membership, deleted_ms FROM deleted_channels WHERE team_key = %s AND deleted_ms >= %s "
             "ORDER BY deleted_ms",
             team_key,
@@ -264,7 +278,7 @@ class PostgresJournal(Lookups):
         return ConversationEntry(*row) if row else None
 
     def team_conversations(self, team_key: str) -> dict[str, ConversationEntry]:
-        rows = self._rows(
+        rows = self.query(
             "SELECT conv_key, graph_id, state FROM conversations WHERE team_key = %s ORDER BY conv_key", team_key
         )
         return {key: ConversationEntry(graph_id, state) for key, graph_id, state in rows}
@@ -274,7 +288,7 @@ class PostgresJournal(Lookups):
         return str(row[0]) if row else None
 
     def set_conversation(self, conv_key: str, team_key: str | None, state: str, graph_id: str | None = None) -> None:
-        self._write(
+        self.execute(
             "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s) ON CONFLICT (conv_key) DO UPDATE SET "
             "graph_id = COALESCE(excluded.graph_id, conversations.graph_id), state = excluded.state, "
             "updated = excluded.updated",
@@ -287,14 +301,14 @@ class PostgresJournal(Lookups):
 
     # ------------------------------------------------------------ uploads
     def uploads(self, conv_key: str) -> dict[str, str]:
-        return dict(self._rows("SELECT upload_key, web_url FROM uploads WHERE conv_key = %s", conv_key))
+        return dict(self.query("SELECT upload_key, web_url FROM uploads WHERE conv_key = %s", conv_key))
 
     def set_upload(self, conv_key: str, upload_key: str, item_id: str, web_url: str) -> None:
         with self.transaction() as conn:
             _upsert_upload(conn, conv_key, upload_key, item_id, web_url)
 
     def upload_items(self) -> set[str]:
-        rows = self._rows("SELECT item_id FROM uploads UNION SELECT item_id FROM drive_files WHERE item_id IS NOT NULL")
+        rows = self.query("SELECT item_id FROM uploads UNION SELECT item_id FROM drive_files WHERE item_id IS NOT NULL")
         return {str(row[0]) for row in rows}
 
     # -------------------------------------------------------- chat files
@@ -307,7 +321,7 @@ class PostgresJournal(Lookups):
         return DriveFileEntry(*row) if row else None
 
     def drive_files(self, conv_key: str) -> dict[str, DriveFileEntry]:
-        rows = self._rows(
+        rows = self.query(
             "SELECT upload_key, state, owner, drive_id, item_id, web_url FROM drive_files WHERE conv_key = %s",
             conv_key,
         )
@@ -317,7 +331,7 @@ class PostgresJournal(Lookups):
         self, conv_key: str, upload_key: str, state: str, owner: str, item: tuple[str, str, str] | None = None
     ) -> None:
         drive_id, item_id, web_url = item or (None, None, None)
-        self._write(
+        self.execute(
             "INSERT INTO drive_files VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (conv_key, upload_key) DO UPDATE SET state = excluded.state, owner = excluded.owner, "
             "drive_id = excluded.drive_id, item_id = excluded.item_id, web_url = excluded.web_url, "
@@ -343,22 +357,22 @@ class PostgresJournal(Lookups):
 
     # ----------------------------------------------------------- messages
     def messages(self, conv_key: str) -> dict[str, MessageEntry]:
-        rows = self._rows("SELECT key, state, message_id, how, error FROM messages WHERE conv_key = %s", conv_key)
+        rows = self.query("SELECT key, state, message_id, how, error FROM messages WHERE conv_key = %s", conv_key)
         return {key: MessageEntry(*entry) for key, *entry in rows}
 
     def posted(self, conv_key: str) -> dict[str, str]:
         return dict(
-            self._rows("SELECT key, message_id FROM messages WHERE conv_key = %s AND state = %s", conv_key, POSTED)
+            self.query("SELECT key, message_id FROM messages WHERE conv_key = %s AND state = %s", conv_key, POSTED)
         )
 
     def moved(self, conv_key: str) -> set[str]:
-        rows = self._rows(
+        rows = self.query(
             "SELECT key FROM messages WHERE conv_key = %s AND state = %s AND how = %s", conv_key, POSTED, IMAGES_MOVED
         )
         return {key for (key,) in rows}
 
     def failures(self, conv_key: str) -> dict[str, str]:
-        rows = self._rows(
+        rows = self.query(
             "SELECT key, error, request_id FROM messages WHERE conv_key = %s AND state = %s", conv_key, FAILED
         )
         return {key: failure_text(error, request_id) for key, error, request_id in rows}
@@ -370,7 +384,7 @@ class PostgresJournal(Lookups):
         self._set_message(conv_key, key, FAILED, None, None, error, request_id)
 
     def _set_message(self, conv_key: str, key: str, *row: str | None) -> None:
-        self._write(
+        self.execute(
             "INSERT INTO messages VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (conv_key, key) DO UPDATE SET "
             "state = excluded.state, message_id = excluded.message_id, how = excluded.how, error = excluded.error, "
             "request_id = excluded.request_id, updated = excluded.updated",
@@ -382,10 +396,10 @@ class PostgresJournal(Lookups):
 
     # ------------------------------------------------------------ members
     def members(self, team_key: str) -> set[str]:
-        return {str(row[0]) for row in self._rows("SELECT user_id FROM members WHERE team_key = %s", team_key)}
+        return {str(row[0]) for row in self.query("SELECT user_id FROM members WHERE team_key = %s", team_key)}
 
     def add_member(self, team_key: str, user_id: str) -> None:
-        self._write("INSERT INTO members VALUES (%s, %s) ON CONFLICT DO NOTHING", team_key, user_id)
+        self.execute("INSERT INTO members VALUES (%s, %s) ON CONFLICT DO NOTHING", team_key, user_id)
 
 
 def _upsert_upload(conn: psycopg.Connection[tuple[Any, ...]], *row: str) -> None:

@@ -152,3 +152,26 @@ def test_a_postgresql_journal_of_another_schema_version_is_refused_with_the_reas
         for readonly in (False, True):
             with pytest.raises(JournalError, match=f"schema version {version}.*{why}"):
                 open_journal(where, readonly=readonly)
+
+
+def test_a_postgresql_journal_of_version_1_is_upgraded_by_a_writer_and_refused_by_a_reader() -> None:
+    require_postgres()
+    import psycopg
+
+    from migrator.pgjournal import SCHEMA_VERSION, split_url
+
+    with fresh_schema() as where:
+        with open_journal(where) as journal:
+            journal.set_team("acme", CREATED, team_id="T1")
+        conninfo, schema = split_url(where)
+        with psycopg.connect(conninfo, autocommit=True) as conn:  # as version 1 left it
+            conn.execute(f"DROP TABLE {schema}.plan_files, {schema}.work".encode())
+            conn.execute(f"UPDATE {schema}.meta SET value = '1' WHERE name = 'schema_version'".encode())
+        with pytest.raises(JournalError, match="schema version 1, written by an older migrator"):
+            open_journal(where, readonly=True)
+        with open_journal(where) as journal:
+            assert journal.team("acme") == TeamEntry("T1", None, CREATED)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            version = conn.execute(f"SELECT value FROM {schema}.meta WHERE name = 'schema_version'".encode()).fetchone()
+            assert version == (str(SCHEMA_VERSION),)
+            assert conn.execute(f"SELECT count(*) FROM {schema}.work".encode()).fetchone() == (0,)

@@ -14,7 +14,20 @@ from __future__ import annotations
 
 import typer
 
-from migrator.cli import analyse, emulator, export, fetch, load, mapping, migrate, preflight, sample, transform, verify
+from migrator.cli import (
+    analyse,
+    emulator,
+    export,
+    fetch,
+    load,
+    mapping,
+    migrate,
+    preflight,
+    sample,
+    transform,
+    verify,
+    worker,
+)
 from migrator.cli.shell import Shell
 
 app = typer.Typer(
@@ -35,6 +48,7 @@ app.command("map")(mapping.map_command)
 app.command("migrate")(migrate.migrate)
 app.command("verify")(verify.verify)
 app.command("preflight")(preflight.preflight)
+app.command("worker")(worker.worker)
 
 
 def main() -> None:

@@ -41,11 +41,20 @@ def load(
         bool, typer.Option(help="Complete channels even when some messages failed.")
     ] = False,
     directory: EmulatorDirectory = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish",
+            help="Load nothing: store the plan in the PostgreSQL --journal for `migrator worker` processes.",
+        ),
+    ] = False,
 ) -> None:
     """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
     journal_path = journal_of(journal, plan_dir)
     settings = LoadSettings(load_workers(workers), import_budget)
-    if dry_run:
+    if publish:
+        publish_plan(plan_dir, journal_path)
+    elif dry_run:
         dry_run_load(plan_dir, journal_path, settings, only)
     elif not run_load(plan_dir, journal_path, out or plan_dir, settings, only, complete_with_failures, directory):
         raise typer.Exit(1)
@@ -126,6 +135,26 @@ def run_load(
             err=True,
         )
     return outcome.ok
+
+
+def publish_plan(plan_dir: Path, journal: str | Path) -> None:
+    """Store the plan and its units in the PostgreSQL journal, for workers on any machine."""
+    from migrator.journal import is_url
+    from migrator.pgjournal import PostgresJournal
+    from migrator.workqueue import WorkQueue
+
+    with step("load"):
+        if not is_url(journal):
+            raise OptionError(
+                "--publish stores the plan for workers in a PostgreSQL journal: give --journal postgresql://…"
+            )
+        with PostgresJournal(str(journal)) as opened:
+            files, units = WorkQueue(opened).publish(plan_dir)
+            where = opened.where
+    typer.echo(
+        f"load: published {files} plan files and {units} units to {where}; "
+        "start `migrator worker --journal URL` on each machine"
+    )
 
 
 def dry_run_load(plan_dir: Path, journal_path: str | Path, settings: LoadSettings, only: str | None) -> None:

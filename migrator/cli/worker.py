@@ -1,0 +1,100 @@
+"""`migrator worker`: one of the processes that load a plan published in a PostgreSQL journal (README, Large
+migrations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from migrator.cli.options import ImportBudget, JournalOption, LoadWorkers, load_workers
+from migrator.cli.shell import step
+from migrator.errors import OptionError
+from migrator.limits import IMPORT_BUDGET_RPS
+
+if TYPE_CHECKING:
+    from migrator.stages.load.worker import WorkerOutcome
+
+# Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
+
+
+def worker(
+    journal: JournalOption = None,
+    workers: LoadWorkers = "auto",
+    import_budget: ImportBudget = IMPORT_BUDGET_RPS,
+    lease: Annotated[
+        float, typer.Option(min=1.0, help="Seconds after which a dead worker's units go to another worker.")
+    ] = 60.0,
+    out: Annotated[Path, typer.Option(help="Where worker.log goes.")] = Path("."),
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Where the published plan is written for this worker (default: a temporary folder)."),
+    ] = None,
+    complete_with_failures: Annotated[
+        bool, typer.Option(help="Complete channels even when some messages failed.")
+    ] = False,
+) -> None:
+    """Claim and do the units of the plan `load --publish` stored in the PostgreSQL journal, until none is left."""
+    outcome = run_worker(journal, load_workers(workers), import_budget, lease, out, cache, complete_with_failures)
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+def run_worker(
+    journal: str | None,
+    workers: int | None,
+    import_budget: float,
+    lease: float,
+    out: Path,
+    cache: Path | None,
+    complete_with_failures: bool,
+) -> WorkerOutcome:
+    import os
+    import tempfile
+
+    from migrator.graph import GraphClient, GraphConfig
+    from migrator.graph.aimd import AdaptiveRate
+    from migrator.journal import is_url
+    from migrator.logfile import log_to
+    from migrator.pgjournal import PostgresJournal
+    from migrator.stages.load.accounts import check_accounts
+    from migrator.stages.load.worker import Worker, WorkerOptions
+    from migrator.target import graph_target
+    from migrator.workqueue import WorkQueue
+
+    with step("worker"):
+        if not journal or not is_url(journal):
+            raise OptionError("a worker needs the PostgreSQL journal: --journal postgresql://… or MIGRATOR_JOURNAL_URL")
+        if not GraphConfig.has_credentials(os.environ):
+            raise OptionError(
+                "a worker talks to the tenant the MIGRATOR_* credentials name (all workers to the same one); "
+                "set them, or point them at `migrator emulator serve`"
+            )
+        with (
+            log_to(out / "worker.log"),
+            PostgresJournal(journal) as opened,
+            tempfile.TemporaryDirectory(prefix="migrator-worker-") as scratch,
+            graph_target(Path(scratch) / "emulator") as target,
+        ):
+            opened.bind(target.fingerprint)
+            queue = WorkQueue(opened)
+            plan_dir = cache or Path(scratch) / "plan"
+            manifest = queue.fetch_plan(plan_dir)
+            pace = AdaptiveRate(import_budget)
+            with GraphClient(target.config, pace=pace) as client:
+                check_accounts(client, plan_dir, manifest, manifest.teams, manifest.chats)
+                chosen = Worker(
+                    queue, client, plan_dir, WorkerOptions(workers, import_budget, lease, complete_with_failures)
+                )
+                typer.echo(f"worker {chosen.owner}: loading {opened.where} into {target.description}")
+                outcome = chosen.run()
+    typer.echo(
+        f"worker {outcome.owner}: {len(outcome.done)} units done ({len(outcome.resumed)} resumed after another "
+        f"worker's lease expired), {len(outcome.failed)} failed; {outcome.total('posted')} messages posted, "
+        f"{outcome.total('already')} already present, {outcome.total('failed')} failed, "
+        f"{outcome.members_added} members added"
+    )
+    for unit, why in outcome.failed.items():
+        typer.echo(f"worker: {unit}: {why}", err=True)
+    return outcome

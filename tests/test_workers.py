@@ -1,0 +1,94 @@
+"""Workers on one PostgreSQL journal: the published plan's units are claimed once at a time, in dependency order,
+and a killed worker's units go to another after its leases expire; nothing is lost or posted twice."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from migrator.pgjournal import PostgresJournal
+from migrator.workqueue import WorkQueue
+from plankit import assert_landed_exactly, build_plan
+from services import fresh_schema, require_postgres
+from test_pgjournal import migrator
+
+
+@pytest.fixture
+def journal_url():
+    require_postgres()
+    with fresh_schema() as url:
+        yield url
+
+
+def test_units_are_claimed_once_after_what_they_wait_on_and_a_lapsed_lease_goes_to_another(tmp_path, journal_url):
+    build_plan(tmp_path, channels=2, messages=3, private=True, chats=True)
+    with PostgresJournal(journal_url) as journal:
+        queue = WorkQueue(journal)
+        assert queue.publish(tmp_path)[1] == 2 + 2 + 1 + 2  # team, 2 channels, finish, private channel, 2 chats
+        first = queue.claim("a", lease=60)
+        assert first is not None and first.unit.name == "team:acme"  # a team's creation comes first
+        taken = [queue.claim("b", lease=60) for _ in range(2)]
+        assert {c.unit.kind for c in taken if c} == {"chat"}, "channels wait on their team, chats on nothing"
+        assert queue.claim("b", lease=60) is None and queue.open_units() == 7
+        queue.done("a", "team:acme")
+        channels = [queue.claim("b", lease=0.2), queue.claim("b", lease=60)]
+        assert sorted(c.unit.name for c in channels if c) == ["conv:acme/General", "conv:acme/channel-1"]
+        assert queue.claim("b", lease=60) is None, "the finish waits on every standard channel"
+        time.sleep(0.3)
+        resumed = queue.claim("c", lease=60)  # the lease of 0.2 s expired: another worker resumes the unit
+        assert resumed is not None and resumed.previous == "b" and resumed.unit == channels[0].unit
+        assert queue.renew("b", [channels[0].unit.name, channels[1].unit.name], 60) == {channels[0].unit.name}
+        queue.failed("c", resumed.unit.name, "refused")
+        assert {state for (state,) in journal.query("SELECT state FROM work WHERE kind IN ('finish', 'private')")} == {
+            "blocked"
+        }
+        queue.publish(tmp_path)  # publishing again reopens what failed, and keeps what is done
+        states = dict(journal.query("SELECT unit, state FROM work"))
+        assert states["team:acme"] == "done" and states[resumed.unit.name] == "todo" and states["finish:acme"] == "todo"
+
+
+def test_a_worker_killed_mid_run_loses_its_units_to_the_other_which_finishes_exactly_once(
+    emulator, tmp_path, tenant, journal_url
+):
+    build_plan(tmp_path, channels=4, messages=20, private=True, chats=True)
+    published = migrator("load", str(tmp_path), "--journal", journal_url, "--publish")
+    assert published.returncode == 0 and "published" in published.stdout, published.stdout + published.stderr
+    command = [sys.executable, "-m", "migrator", "worker", "--journal", journal_url, "--workers", "2", "--lease", "3"]
+    doomed = subprocess.Popen(
+        [*command, "--out", str(tmp_path / "a")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    survivor = subprocess.Popen(
+        [*command, "--out", str(tmp_path / "b")], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    with PostgresJournal(journal_url) as journal:
+        deadline = time.monotonic() + 120
+        while not _posting(journal, doomed.pid) and time.monotonic() < deadline and doomed.poll() is None:
+            time.sleep(0.1)
+        assert doomed.poll() is None, "the first worker must still be working when it is killed"
+        assert _posting(journal, doomed.pid), "the first worker never held a conversation with messages posted"
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        out, err = survivor.communicate(timeout=300)
+        assert survivor.returncode == 0, out.decode() + err.decode()
+        assert int(re.search(r"\((\d+) resumed after", out.decode()).group(1)) >= 1, out.decode()
+        resumed = [n for (n,) in journal.query("SELECT unit FROM work WHERE claims > 1")]
+        assert resumed, "a unit the killed worker held was claimed again"
+        assert dict(journal.query("SELECT state, count(*) FROM work GROUP BY state")) == {"done": 9}
+    assert_landed_exactly(emulator.operator("dump"), tmp_path)
+    verified = migrator("verify", str(tmp_path), "--journal", journal_url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def _posting(journal: PostgresJournal, pid: int) -> bool:
+    """Whether the worker process `pid` holds a conversation some of whose messages already landed."""
+    rows = journal.query(
+        "SELECT 1 FROM work w JOIN messages m ON m.conv_key = w.conv_key WHERE w.state = 'todo' AND w.owner LIKE %s "
+        "LIMIT 1",
+        f"%:{pid}:%",
+    )
+    return bool(rows)
