@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class Unit:
     planned: int  # messages
     priority: float
     depends: tuple[str, ...] = ()
+    app: str | None = None  # the client id of the app registration that owns the unit's team or chat; None: any
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,32 @@ class Claim:
     previous: str | None
 
 
-def plan_units(manifest: Manifest) -> list[Unit]:
-    """Every unit of the plan, with what each waits for."""
+def plan_units(manifest: Manifest, apps: list[str] | None = None) -> list[Unit]:
+    """Every unit of the plan, with what each waits for, and the app that owns it (`spread_apps`)."""
+    units = _units(manifest)
+    if not apps:
+        return units
+    owners = spread_apps(manifest, apps)
+    return [replace(unit, app=owners[unit.team_key or str(unit.conv_key)]) for unit in units]
+
+
+def spread_apps(manifest: Manifest, apps: list[str]) -> dict[str, str]:
+    """Team key or chat key → the app that owns it from creation to completion (Graph lets one app only work in an
+    import session): the largest first, each to the app with the fewest messages so far (then the fewest teams
+    and chats), so their budgets fill evenly."""
+    scopes = [(sum(c.messages for c in team.channels), team.key) for team in manifest.teams]
+    scopes += [(chat.messages, chat.key) for chat in manifest.chats]
+    load = {app: [0, 0] for app in apps}  # messages, scopes
+    owners: dict[str, str] = {}
+    for messages, key in sorted(scopes, key=lambda scope: (-scope[0], scope[1])):
+        app = min(apps, key=lambda name: (*load[name], apps.index(name)))
+        owners[key] = app
+        load[app][0] += messages
+        load[app][1] += 1
+    return owners
+
+
+def _units(manifest: Manifest) -> list[Unit]:
     path = critical_path(manifest.teams, manifest.chats)
     units: list[Unit] = []
     for team in manifest.teams:
@@ -106,12 +131,13 @@ class WorkQueue:
         self.journal = journal
 
     # ------------------------------------------------------------ publish
-    def publish(self, plan_dir: Path) -> tuple[int, int]:
-        """Store the plan's files and units (files and units already there are replaced; units done stay done,
-        failed and blocked ones become claimable again); (files, units)."""
+    def publish(self, plan_dir: Path, apps: list[str] | None = None) -> tuple[int, int]:
+        """Store the plan's files and units, spread over `apps` (client ids; None: any app) (files and units already
+        there are replaced; units done stay done, failed and blocked ones become claimable again, and a unit's app
+        never changes once given); (files, units)."""
         manifest = Manifest.read(plan_dir)
         paths = sorted(set(plan_files(plan_dir, manifest)))
-        units = plan_units(manifest)
+        units = plan_units(manifest, apps)
         with self.journal.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('migrator publish'))")
             for relative in paths:
@@ -123,10 +149,10 @@ class WorkQueue:
                 )
             for unit in units:
                 conn.execute(
-                    "INSERT INTO work (unit, kind, team_key, conv_key, name, planned, priority, depends, state) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (unit) DO UPDATE SET "
+                    "INSERT INTO work (unit, kind, team_key, conv_key, name, planned, priority, depends, state, app) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (unit) DO UPDATE SET "
                     "name = excluded.name, planned = excluded.planned, priority = excluded.priority, "
-                    "depends = excluded.depends, "
+                    "depends = excluded.depends, app = COALESCE(work.app, excluded.app), "
                     "state = CASE WHEN work.state = 'done' THEN 'done' ELSE 'todo' END, "
                     "note = CASE WHEN work.state = 'done' THEN work.note END",
                     (
@@ -139,6 +165,7 @@ class WorkQueue:
                         unit.priority,
                         list(unit.depends),
                         TODO,
+                        unit.app,
                     ),
                 )
         return len(paths), len(units)
@@ -158,25 +185,26 @@ class WorkQueue:
         return Manifest.read(into)
 
     # ------------------------------------------------------------- claims
-    def claim(self, owner: str, lease: float, app: str | None = None) -> Claim | None:
-        """The most urgent claimable unit, now leased to `owner` for `lease` seconds; None when none is."""
+    def claim(self, owner: str, lease: float, apps: list[str]) -> Claim | None:
+        """The most urgent unit claimable by a worker holding `apps` (client ids), now leased to `owner` for `lease`
+        seconds; None when none is. A unit no app owns yet is recorded as done by the first of `apps`."""
         with self.journal.transaction() as conn:
             row = conn.execute(
                 "WITH chosen AS (SELECT w.unit, w.owner AS previous FROM work w WHERE w.state = 'todo' "
-                f"AND (w.owner IS NULL OR w.expires < {NOW}) "
+                f"AND (w.owner IS NULL OR w.expires < {NOW}) AND (w.app IS NULL OR w.app = ANY(%s)) "
                 "AND NOT EXISTS (SELECT 1 FROM work d WHERE d.unit = ANY(w.depends) AND d.state <> 'done') "
                 "ORDER BY w.priority DESC, w.unit LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                f"UPDATE work SET owner = %s, app = COALESCE(%s, work.app), expires = {NOW} + %s, "
+                f"UPDATE work SET owner = %s, app = COALESCE(work.app, %s), expires = {NOW} + %s, "
                 f"started = COALESCE(work.started, {NOW}), claims = work.claims + 1 FROM chosen "
                 "WHERE work.unit = chosen.unit "
                 "RETURNING work.unit, work.kind, work.team_key, work.conv_key, work.name, work.planned, "
-                "work.priority, work.depends, chosen.previous",
-                (owner, app, lease),
+                "work.priority, work.depends, work.app, chosen.previous",
+                (apps, owner, apps[0], lease),
             ).fetchone()
         if row is None:
             return None
-        name, kind, team_key, conv_key, label, planned, priority, depends, previous = row
-        unit = Unit(name, kind, team_key, conv_key, label, planned, priority, tuple(depends))
+        name, kind, team_key, conv_key, label, planned, priority, depends, app, previous = row
+        unit = Unit(name, kind, team_key, conv_key, label, planned, priority, tuple(depends), app)
         return Claim(unit, previous if previous != owner else None)
 
     def renew(self, owner: str, units: list[str], lease: float) -> set[str]:

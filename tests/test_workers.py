@@ -30,17 +30,17 @@ def test_units_are_claimed_once_after_what_they_wait_on_and_a_lapsed_lease_goes_
     with PostgresJournal(journal_url) as journal:
         queue = WorkQueue(journal)
         assert queue.publish(tmp_path)[1] == 2 + 2 + 1 + 2  # team, 2 channels, finish, private channel, 2 chats
-        first = queue.claim("a", lease=60)
+        first = queue.claim("a", 60, ["app"])
         assert first is not None and first.unit.name == "team:acme"  # a team's creation comes first
-        taken = [queue.claim("b", lease=60) for _ in range(2)]
+        taken = [queue.claim("b", 60, ["app"]) for _ in range(2)]
         assert {c.unit.kind for c in taken if c} == {"chat"}, "channels wait on their team, chats on nothing"
-        assert queue.claim("b", lease=60) is None and queue.open_units() == 7
+        assert queue.claim("b", 60, ["app"]) is None and queue.open_units() == 7
         queue.done("a", "team:acme")
-        channels = [queue.claim("b", lease=0.2), queue.claim("b", lease=60)]
+        channels = [queue.claim("b", 0.2, ["app"]), queue.claim("b", 60, ["app"])]
         assert sorted(c.unit.name for c in channels if c) == ["conv:acme/General", "conv:acme/channel-1"]
-        assert queue.claim("b", lease=60) is None, "the finish waits on every standard channel"
+        assert queue.claim("b", 60, ["app"]) is None, "the finish waits on every standard channel"
         time.sleep(0.3)
-        resumed = queue.claim("c", lease=60)  # the lease of 0.2 s expired: another worker resumes the unit
+        resumed = queue.claim("c", 60, ["app"])  # the lease of 0.2 s expired: another worker resumes the unit
         assert resumed is not None and resumed.previous == "b" and resumed.unit == channels[0].unit
         assert queue.renew("b", [channels[0].unit.name, channels[1].unit.name], 60) == {channels[0].unit.name}
         queue.failed("c", resumed.unit.name, "refused")

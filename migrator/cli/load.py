@@ -139,6 +139,9 @@ def run_load(
 
 def publish_plan(plan_dir: Path, journal: str | Path) -> None:
     """Store the plan and its units in the PostgreSQL journal, for workers on any machine."""
+    import os
+
+    from migrator.graph.config import APPS_ENV, apps_from_env
     from migrator.journal import is_url
     from migrator.pgjournal import PostgresJournal
     from migrator.workqueue import WorkQueue
@@ -148,11 +151,13 @@ def publish_plan(plan_dir: Path, journal: str | Path) -> None:
             raise OptionError(
                 "--publish stores the plan for workers in a PostgreSQL journal: give --journal postgresql://…"
             )
+        apps = [app.client_id for app in apps_from_env()] if os.environ.get(APPS_ENV, "").strip() else None
         with PostgresJournal(str(journal)) as opened:
-            files, units = WorkQueue(opened).publish(plan_dir)
+            files, units = WorkQueue(opened).publish(plan_dir, apps)
             where = opened.where
+    spread = f", teams and chats spread over {len(apps)} apps" if apps else ""
     typer.echo(
-        f"load: published {files} plan files and {units} units to {where}; "
+        f"load: published {files} plan files and {units} units to {where}{spread}; "
         "start `migrator worker --journal URL` on each machine"
     )
 

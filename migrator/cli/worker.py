@@ -52,9 +52,11 @@ def run_worker(
 ) -> WorkerOutcome:
     import os
     import tempfile
+    from contextlib import ExitStack
 
     from migrator.graph import GraphClient, GraphConfig
     from migrator.graph.aimd import AdaptiveRate
+    from migrator.graph.config import apps_from_env
     from migrator.journal import is_url
     from migrator.logfile import log_to
     from migrator.pgjournal import PostgresJournal
@@ -81,13 +83,16 @@ def run_worker(
             queue = WorkQueue(opened)
             plan_dir = cache or Path(scratch) / "plan"
             manifest = queue.fetch_plan(plan_dir)
-            pace = AdaptiveRate(import_budget)
-            with GraphClient(target.config, pace=pace) as client:
-                check_accounts(client, plan_dir, manifest, manifest.teams, manifest.chats)
-                chosen = Worker(
-                    queue, client, plan_dir, WorkerOptions(workers, import_budget, lease, complete_with_failures)
+            with ExitStack() as clients:  # one per app registration, each with its own import budget
+                apps = [
+                    clients.enter_context(GraphClient(app, pace=AdaptiveRate(import_budget))) for app in apps_from_env()
+                ]
+                check_accounts(apps[0], plan_dir, manifest, manifest.teams, manifest.chats)
+                options = WorkerOptions(workers, import_budget, lease, complete_with_failures)
+                chosen = Worker(queue, apps, plan_dir, options)
+                typer.echo(
+                    f"worker {chosen.owner}: loading {opened.where} into {target.description} with {len(apps)} app(s)"
                 )
-                typer.echo(f"worker {chosen.owner}: loading {opened.where} into {target.description}")
                 outcome = chosen.run()
     typer.echo(
         f"worker {outcome.owner}: {len(outcome.done)} units done ({len(outcome.resumed)} resumed after another "

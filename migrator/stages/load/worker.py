@@ -1,8 +1,9 @@
 """`migrator worker`: do the units of a plan published in a PostgreSQL journal, as many workers as there are.
 
-Each worker claims units (migrator.workqueue) on as many threads as its import budget holds conversations, does
-each with load's own parts (Provisioner, ConversationLoader, check_room), and renews its leases on a thread of
-its own while it works. It stops when no unit is left to do, its own or another worker's: a unit another worker
+Each worker claims units (migrator.workqueue) on as many threads as its apps' import budgets hold conversations,
+does each with load's own parts (Provisioner, ConversationLoader, check_room) of the app that owns the unit's team
+or chat (one GraphClient per app, each with its own budget), and renews its leases on a thread of its own while
+it works. It stops when no unit is left to do, its own or another worker's: a unit another worker
 holds may come back to it when that worker dies and its lease expires.
 """
 
@@ -65,23 +66,31 @@ class WorkerOutcome:
         return sum(int(getattr(c, name)) for c in self.conversations)
 
 
+class _App:
+    """One app registration's client and the load parts that use it."""
+
+    def __init__(self, client: GraphClient, journal: PostgresJournal, plan_dir: Path, options: WorkerOptions):
+        self.client = client
+        self.provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
+        self.loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures)
+
+
 class Worker:
     def __init__(
         self,
         queue: WorkQueue,
-        client: GraphClient,
+        clients: list[GraphClient],
         plan_dir: Path,
         options: WorkerOptions,
         owner: str | None = None,
     ):
-        journal: PostgresJournal = queue.journal
+        """`clients`: one per app registration this worker may use (the first also for units no app owns)."""
         self.queue = queue
-        self.client = client
         self.options = options
         self.owner = owner or worker_name()
         self.manifest = Manifest.read(plan_dir)
-        self.provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
-        self.loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures)
+        self.journal: PostgresJournal = queue.journal
+        self.apps = {c.config.client_id: _App(c, self.journal, plan_dir, options) for c in clients}
         self.teams = {team.key: team for team in self.manifest.teams}
         self.conversations = {conv.key: conv for _, conv in self.manifest.conversations()}
         self.outcome = WorkerOutcome(self.owner)
@@ -90,7 +99,7 @@ class Worker:
         self._stop = threading.Event()
 
     def run(self) -> WorkerOutcome:
-        threads = concurrency(self.options.workers, self.options.import_budget)
+        threads = concurrency(self.options.workers, self.options.import_budget * len(self.apps))
         renewer = threading.Thread(target=self._renew, name="leases", daemon=True)
         renewer.start()
         try:
@@ -107,7 +116,7 @@ class Worker:
     def _loop(self) -> None:
         try:
             while not self._stop.is_set():
-                claim = self.queue.claim(self.owner, self.options.lease)
+                claim = self.queue.claim(self.owner, self.options.lease, list(self.apps))
                 if claim is None:
                     if not self.queue.open_units():
                         return
@@ -153,52 +162,53 @@ class Worker:
 
     # ------------------------------------------------------------- units
     def _do(self, unit: Unit) -> str | None:
-        """Do the unit; None when done, else why it failed."""
+        """Do the unit with the app that owns it; None when done, else why it failed."""
+        app = self.apps[unit.app] if unit.app else next(iter(self.apps.values()))
         if unit.kind == TEAM:
-            return self._create_team(self.teams[str(unit.team_key)])
+            return self._create_team(app, self.teams[str(unit.team_key)])
         if unit.kind == FINISH:
-            return self._finish_team(self.teams[str(unit.team_key)])
+            return self._finish_team(app, self.teams[str(unit.team_key)])
         conv = self.conversations[str(unit.conv_key)]
         if unit.kind == CHAT:
-            return self._chat(conv)
-        return self._channel(self.teams[str(unit.team_key)], conv)
+            return self._chat(app, conv)
+        return self._channel(app, self.teams[str(unit.team_key)], conv)
 
-    def _create_team(self, team: PlannedTeam) -> str | None:
-        team_id = attempt(partial(self.provisioner.team, team))
+    def _create_team(self, app: _App, team: PlannedTeam) -> str | None:
+        team_id = attempt(partial(app.provisioner.team, team))
         if isinstance(team_id, Refusal):
             return f"not created: {team_id}; fix the cause and publish again"
-        check_room(self.client, self.provisioner.journal, team, team_id, self.manifest.capacity)
+        check_room(app.client, self.journal, team, team_id, self.manifest.capacity)
         return None
 
-    def _channel(self, team: PlannedTeam, channel: PlannedConversation) -> str | None:
-        team_id = self.provisioner.journal.team_id(team.key)
+    def _channel(self, app: _App, team: PlannedTeam, channel: PlannedConversation) -> str | None:
+        team_id = self.journal.team_id(team.key)
         assert team_id is not None, "a channel's unit waits on its team's"
         outcome = self._outcome(channel, team.display_name)
-        channel_id = attempt(partial(self.provisioner.channel, team.key, team_id, channel))
+        channel_id = attempt(partial(app.provisioner.channel, team.key, team_id, channel))
         if isinstance(channel_id, Refusal):
             return f"not created: {channel_id}"
         # General is completed with its team, after every other channel (the team's finish unit).
-        complete = None if channel.general else partial(self.provisioner.complete_channel, team_id, channel_id)
-        self.loader.run(f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete)
+        complete = None if channel.general else partial(app.provisioner.complete_channel, team_id, channel_id)
+        app.loader.run(f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete)
         return _left_open(outcome)
 
-    def _chat(self, chat: PlannedConversation) -> str | None:
+    def _chat(self, app: _App, chat: PlannedConversation) -> str | None:
         outcome = self._outcome(chat, "(chats)")
-        chat_id = attempt(partial(self.provisioner.chat, chat))
+        chat_id = attempt(partial(app.provisioner.chat, chat))
         if isinstance(chat_id, Refusal):
             return f"not created: {chat_id}"
-        self.loader.run(f"/chats/{chat_id}", chat, outcome, partial(self.provisioner.complete_chat, chat_id))
+        app.loader.run(f"/chats/{chat_id}", chat, outcome, partial(app.provisioner.complete_chat, chat_id))
         return _left_open(outcome)
 
-    def _finish_team(self, team: PlannedTeam) -> str | None:
-        """Complete the team (General first) and add its members; members refused are noted on the unit's outcome
-        in the log, and do not keep its private channels from opening, as in load."""
-        team_id = self.provisioner.journal.team_id(team.key)
+    def _finish_team(self, app: _App, team: PlannedTeam) -> str | None:
+        """Complete the team (General first) and add its members; members refused are logged, and do not keep its
+        private channels from opening, as in load."""
+        team_id = self.journal.team_id(team.key)
         assert team_id is not None, "a team's finish waits on its creation"
-        refused = attempt(partial(self.provisioner.complete_team, team, team_id))
+        refused = attempt(partial(app.provisioner.complete_team, team, team_id))
         if isinstance(refused, Refusal):
             return f"completeMigration refused: {refused}; publish again"
-        added, refusals = self.provisioner.add_members(team, team_id)
+        added, refusals = app.provisioner.add_members(team, team_id)
         with self._lock:
             self.outcome.members_added += added
         for refusal in refusals:
