@@ -79,7 +79,7 @@ def test_sample_shows_what_it_was_written_to_show(sample_inventory: dict[str, An
     issues = sample_inventory["issues"]
     assert (issues["ms_collisions"], issues["oversize_messages"], issues["missing_files"]) == (2, 1, 1)
     assert issues["replies_before_root"] == 0 and sample_inventory["quarantined"] == []
-    assert sample_inventory["files"] == {"available": 5, "missing": 1, "external": 1, "deleted": 0}
+    assert sample_inventory["files"] == {"available": 7, "missing": 1, "external": 1, "deleted": 0}
     destinations = {c["name"]: c["destination"] for c in sample_inventory["channels"]}
     assert destinations["general"] == "Northwind Labs / General"
     assert destinations["leadership"] == "Northwind Labs / leadership"

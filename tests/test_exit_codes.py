@@ -226,7 +226,7 @@ def test_fetch(tmp_path: Path):
     with slack_emulator(tmp_path) as slack:
         export, out = tmp_path / "export", tmp_path / "fetched"
         fetch = ["fetch", str(export), "--out", str(out)]
-        assert said(CliRunner().invoke(app, fetch, env=slack.env(FETCH_TOKEN)), 0, "6 fetched")
+        assert said(CliRunner().invoke(app, fetch, env=slack.env(FETCH_TOKEN)), 0, "8 fetched")
         slack.operator("config", {"signin": ["F06PHOTO"]})
         (out / "__uploads" / "F06PHOTO" / "hero.jpg").unlink()
         assert said(

@@ -31,7 +31,7 @@ from migrator.slack.config import SlackConfig
 from migrator.slack.web import SlackWeb
 from migrator.stages.fetch import LOCK_FILE
 
-SERVED = {"F01CHART", "F02RUNBOOK", "F05MOCKUP", "F06PHOTO", "F07PLAN"}
+SERVED = {"F01CHART", "F02RUNBOOK", "F05MOCKUP", "F06PHOTO", "F07PLAN", "F08BENCH", "F09BOOKING"}
 DEFAULTS = {"files_rps": 1000, "users_per_minute": 1000, "signin": []}
 
 
@@ -77,8 +77,8 @@ def test_fetch_gets_every_served_file_and_the_missing_emails_and_counts_the_rest
     assert result.exit_code == 0
     totals = report(tmp_path / "fetched")["totals"]
     assert {k: totals[k] for k in ("files", "fetched", "deleted", "hidden", "external", "refused", "failed")} == {
-        "files": 9,
-        "fetched": 5,
+        "files": 11,
+        "fetched": 7,
         "deleted": 2,  # tombstoned before the export, and 404 now
         "hidden": 1,
         "external": 1,
@@ -104,7 +104,7 @@ def test_fetch_gets_every_served_file_and_the_missing_emails_and_counts_the_rest
     assert rows["random"]["hidden"] == 1 and rows["leadership"]["fetched"] == 1
     assert digest(fresh.export) == export_before  # the export itself is never modified
     assert fresh.operator("stats")["query_tokens"] == 0  # the link's ?t= token was never sent
-    assert "5 fetched" in result.output and "2 of the 2 without an email" in result.output
+    assert "7 fetched" in result.output and "2 of the 2 without an email" in result.output
     assert (tmp_path / "fetched" / "fetch-report.html").read_text().count("F03DECK") == 1
 
 
@@ -130,7 +130,7 @@ def test_a_second_run_downloads_only_what_is_missing(fresh: SlackEmulatorProcess
     fresh.operator("reset", {})
     assert fetch(fresh, out).exit_code == 0
     totals = report(out)["totals"]
-    assert (totals["fetched"], totals["already"]) == (2, 3)
+    assert (totals["fetched"], totals["already"]) == (2, 5)
     assert fresh.operator("stats")["files"] == 3  # the two missing ones, and the 404 asked again
     assert chart.read_bytes() == (SAMPLE / "__uploads" / "F01CHART" / "signups.png").read_bytes()
 
@@ -204,8 +204,9 @@ def test_files_the_token_may_not_read_are_counted_apart(fresh: SlackEmulatorProc
     result = fetch(fresh, tmp_path / "fetched", "xoxb-emulator-public-only")
     assert result.exit_code == 0
     totals = report(tmp_path / "fetched")["totals"]
-    assert (totals["fetched"], totals["refused"]) == (4, 1)
-    assert [r["file"] for r in report(tmp_path / "fetched")["not_fetched"] if r["status"] == "refused"] == ["F07PLAN"]
+    assert (totals["fetched"], totals["refused"]) == (4, 3)  # the private channel's file and the two DMs'
+    refused = [r["file"] for r in report(tmp_path / "fetched")["not_fetched"] if r["status"] == "refused"]
+    assert sorted(refused) == ["F07PLAN", "F08BENCH", "F09BOOKING"]
 
 
 def assert_every_served_file_fetched(out: Path) -> None:
@@ -229,7 +230,7 @@ def test_errors_and_cut_downloads_are_retried(fresh: SlackEmulatorProcess, tmp_p
     result = fetch(fresh, out)
     assert result.exit_code == 0
     assert sum(fresh.operator("faults", {"spec": ""})["injected"].values()) > 0
-    assert report(out)["totals"]["fetched"] == 5
+    assert report(out)["totals"]["fetched"] == 7
     assert_every_served_file_fetched(out)
 
 

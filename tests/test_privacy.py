@@ -1,6 +1,8 @@
 """Proof of privacy: the sample workspace (a private channel, two DMs and a group DM) goes through
 transform and load into the emulator, and the export APIs, asked as every user of the directory, show each
-private message to exactly the people who could read it in Slack: no more, no fewer."""
+private message to exactly the people who could read it in Slack: no more, no fewer. The files sent in the
+DMs, kept in their sender's OneDrive, are found from the exported messages' links (not from the journal) and
+open to exactly those people too."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from migrator.journal import Journal
 from migrator.mapping import load_all, mapped_members
 from migrator.plan import Manifest, read_lines
 from migrator.sources import open_source
+from migrator.stages.export.files import share_id
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.transform import transform
 from migrator.target import Target as GraphTarget
@@ -41,9 +44,14 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, dict[str, dict]]:
             assert load(plan, client, j, LoadOptions(workers=8)).ok
         users = [u["id"] for u in client.paginate("/users")]
         readers: dict[str, set[str]] = defaultdict(set)  # Teams message (conversation id, time) -> who reads it
+        links: dict[str, str] = {}  # a chat file's link -> the chat whose message carries it
         for user in users:
             for found in client.paginate(f"/users/{user}/chats/getAllMessages", params=EXPORT):
                 readers[(found["chatId"], parse_ms(found["createdDateTime"]))].add(user)
+                for attachment in found.get("attachments") or []:
+                    if attachment.get("contentType") == "reference":
+                        links[attachment["contentUrl"]] = found["chatId"]
+        file_readers = {link: (chat, _file_audience(client, link)) for link, chat in links.items()}
         with Journal(journal, readonly=True) as j:
             teams = {t.key: j.team_id(t.key) for t in Manifest.read(plan).teams}
         for team_id in teams.values():
@@ -57,7 +65,15 @@ def migrated(tmp_path_factory) -> tuple[Path, Path, dict[str, dict]]:
                 else:
                     who = members
                 readers[(channel["id"], parse_ms(found["createdDateTime"]))] |= who
-        return plan, journal, {"readers": readers, "users": users}
+        return plan, journal, {"readers": readers, "users": users, "files": file_readers}
+
+
+def _file_audience(client: GraphClient, link: str) -> set[str]:
+    """Who can open a OneDrive file: its owner and everyone its permissions name (Graph's shares API)."""
+    item = client.get_json(f"/shares/{share_id(link)}/driveItem")
+    drive = item["parentReference"]["driveId"]
+    permissions = client.paginate(f"/drives/{drive}/items/{item['id']}/permissions")
+    return {p["grantedToV2"]["user"]["id"] for p in permissions}
 
 
 def slack_readers() -> dict[str, set[str]]:
@@ -97,6 +113,17 @@ def test_every_private_message_is_read_by_exactly_its_slack_readers(migrated) ->
     assert set(checked) == set(expected) == {"G01LEADERSHIP", "G02MPIM", "D01ADAGRACE", "D02ALANMEI"}
     assert {c.membership for c in manifest.chats} == {"oneOnOne", "group"} and manifest.archive == []
     assert sum(checked.values()) == sum(c.messages for _, c in manifest.conversations() if c.sources[0] in expected)
+
+
+def test_every_chat_file_opens_to_exactly_its_slack_readers(migrated) -> None:
+    plan, journal, exported = migrated
+    expected = slack_readers()
+    with Journal(journal, readonly=True) as j:
+        source_of = {j.conversation_id(c.key): c.sources[0] for c in Manifest.read(plan).chats}
+    audiences = {link: (source_of[chat], who) for link, (chat, who) in exported["files"].items()}
+    assert audiences and all(who == expected[source] for source, who in audiences.values()), audiences
+    # the sample's two chat files (a DM's and the group DM's), each found through a message every reader exports
+    assert sorted(source for source, _ in audiences.values()) == ["D02ALANMEI", "G02MPIM"]
 
 
 def test_nobody_else_reads_anything_private(migrated) -> None:

@@ -101,7 +101,7 @@ def test_images_go_inline_files_are_uploaded_missing_ones_become_placeholders(sa
     assert all(hashlib.sha256(base64.b64decode(h["contentBytes"])).hexdigest() in exported for _, h in hosted)
     manifest = Manifest.read(plan)
     uploads = [u for _, conv in manifest.conversations() for u in conv.uploads]
-    assert sorted(u.name for u in uploads) == ["q2-plan.pdf", "runbook.txt"]
+    assert sorted(u.name for u in uploads) == ["booking.txt", "latency.csv", "q2-plan.pdf", "runbook.txt"]
     for upload in uploads:
         data = (plan / upload.path).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (upload.size, upload.sha256)
@@ -458,7 +458,7 @@ def test_images_over_the_inline_cap_are_uploaded_to_the_channel_and_counted(tmp_
     files = result.report["files"]
     assert (files["inline_images"], files["images_over_cap"]) == (2, 1)
     uploads = [u for _, conv in Manifest.read(tmp_path / "plan").conversations() for u in conv.uploads]
-    assert sorted(u.name for u in uploads) == ["hero.jpg", "q2-plan.pdf", "runbook.txt"]
+    assert sorted(u.name for u in uploads) == ["booking.txt", "hero.jpg", "latency.csv", "q2-plan.pdf", "runbook.txt"]
     lines = [line for conv in plan_lines(tmp_path / "plan").values() for line in conv]
     hero = next(line for line in lines if any(a["name"] == "hero.jpg" for a in line.get("attachments", [])))
     assert not hero.get("hostedContents") and "<attachment id=" in hero["body"]["content"]
