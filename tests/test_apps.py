@@ -23,7 +23,7 @@ from migrator.pgjournal import PostgresJournal
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.workqueue import spread_apps
 from plankit import assert_landed_exactly, build_plan
-from services import fresh_schema, require_postgres
+from services import REDIS_URL, fresh_schema, require_postgres, require_redis
 from test_pgjournal import migrator
 
 CHANNEL = {
@@ -123,7 +123,11 @@ def test_a_second_app_cannot_create_a_migration_channel_in_a_team_the_first_crea
 
 
 def test_workers_with_two_apps_keep_each_team_and_chat_with_one_app(two_app_emulator, tmp_path) -> None:
+    """... and share each app's budget through Redis (--rate-store): both apps' windows are there."""
     require_postgres()
+    require_redis()
+    import redis
+
     build_plan(tmp_path / "plan", channels=2, messages=8, private=True, chats=True)
     emulator = two_app_emulator
     env = {
@@ -136,7 +140,11 @@ def test_workers_with_two_apps_keep_each_team_and_chat_with_one_app(two_app_emul
     with fresh_schema() as url:
         published = migrator("load", str(tmp_path / "plan"), "--journal", url, "--publish", **env)
         assert "spread over 2 apps" in published.stdout, published.stdout + published.stderr
+        store = redis.Redis.from_url(REDIS_URL)
+        for key in store.scan_iter(match=f"LIMITS:LIMITER/migrator/{DEMO_TENANT}/*"):
+            store.delete(key)
         command = [sys.executable, "-m", "migrator", "worker", "--journal", url, "--workers", "2"]
+        command += ["--rate-store", REDIS_URL]
         workers = [
             subprocess.Popen(
                 [*command, "--out", str(tmp_path / name)],
@@ -153,6 +161,10 @@ def test_workers_with_two_apps_keep_each_team_and_chat_with_one_app(two_app_emul
             owners = journal.query("SELECT coalesce(team_key, conv_key), array_agg(DISTINCT app) FROM work GROUP BY 1")
         assert all(len(apps) == 1 for _, apps in owners), owners
         assert {apps[0] for _, apps in owners} == {DEMO_CLIENT_ID, SECOND_APP}
+        windows = {
+            key.decode().split("/")[3] for key in store.scan_iter(match=f"LIMITS:LIMITER/migrator/{DEMO_TENANT}/*")
+        }
+        assert windows == {DEMO_CLIENT_ID, SECOND_APP}
     assert_landed_exactly(emulator.operator("dump"), tmp_path / "plan")
 
 

@@ -3,6 +3,7 @@ migrations)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,8 @@ from migrator.errors import OptionError
 from migrator.limits import IMPORT_BUDGET_RPS
 
 if TYPE_CHECKING:
+    from migrator.graph import GraphConfig
+    from migrator.graph.aimd import AdaptiveRate
     from migrator.stages.load.worker import WorkerOutcome
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
@@ -34,28 +37,46 @@ def worker(
     complete_with_failures: Annotated[
         bool, typer.Option(help="Complete channels even when some messages failed.")
     ] = False,
+    rate_store: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MIGRATOR_RATE_STORE",
+            metavar="redis://HOST:PORT/DB",
+            help="Share each app's import budget and adaptive rate with the other workers through this Redis.",
+        ),
+    ] = None,
 ) -> None:
     """Claim and do the units of the plan `load --publish` stored in the PostgreSQL journal, until none is left."""
-    outcome = run_worker(journal, load_workers(workers), import_budget, lease, out, cache, complete_with_failures)
+    options = WorkerSettings(load_workers(workers), import_budget, lease, complete_with_failures, rate_store)
+    outcome = run_worker(journal, options, out, cache)
     if outcome.failed:
         raise typer.Exit(1)
 
 
-def run_worker(
-    journal: str | None,
-    workers: int | None,
-    import_budget: float,
-    lease: float,
-    out: Path,
-    cache: Path | None,
-    complete_with_failures: bool,
-) -> WorkerOutcome:
+@dataclass(frozen=True)
+class WorkerSettings:
+    workers: int | None
+    import_budget: float  # per app
+    lease: float
+    complete_with_failures: bool
+    rate_store: str | None  # redis:// URL, or None: each worker paces its apps alone
+
+    def pace(self, app: GraphConfig) -> AdaptiveRate:
+        """The app's import pace in this worker: its own, or shared with the other workers through Redis."""
+        from migrator.graph.aimd import AdaptiveRate
+        from migrator.graph.sharedrate import SharedRate
+
+        if self.rate_store is None:
+            return AdaptiveRate(self.import_budget)
+        return SharedRate(self.rate_store, app.tenant_id, app.client_id, self.import_budget)
+
+
+def run_worker(journal: str | None, settings: WorkerSettings, out: Path, cache: Path | None) -> WorkerOutcome:
     import os
     import tempfile
     from contextlib import ExitStack
 
     from migrator.graph import GraphClient, GraphConfig
-    from migrator.graph.aimd import AdaptiveRate
     from migrator.graph.config import apps_from_env
     from migrator.journal import is_url
     from migrator.logfile import log_to
@@ -84,11 +105,11 @@ def run_worker(
             plan_dir = cache or Path(scratch) / "plan"
             manifest = queue.fetch_plan(plan_dir)
             with ExitStack() as clients:  # one per app registration, each with its own import budget
-                apps = [
-                    clients.enter_context(GraphClient(app, pace=AdaptiveRate(import_budget))) for app in apps_from_env()
-                ]
+                apps = [clients.enter_context(GraphClient(app, pace=settings.pace(app))) for app in apps_from_env()]
                 check_accounts(apps[0], plan_dir, manifest, manifest.teams, manifest.chats)
-                options = WorkerOptions(workers, import_budget, lease, complete_with_failures)
+                options = WorkerOptions(
+                    settings.workers, settings.import_budget, settings.lease, settings.complete_with_failures
+                )
                 chosen = Worker(queue, apps, plan_dir, options)
                 typer.echo(
                     f"worker {chosen.owner}: loading {opened.where} into {target.description} with {len(apps)} app(s)"

@@ -89,6 +89,13 @@ class AdaptiveRate:
             self._cut_at = self._raised_at = now
             self._throttled.clear()
 
+    def cut(self, factor: float) -> None:
+        """Cut the rate by `factor` (below 1) now, as another worker of the same app did (sharedrate.py)."""
+        with self._lock:
+            now = self._clock()
+            self._rate = max(self._floor, self._current(now) * factor)
+            self._cut_at = self._raised_at = now
+
     def _current(self, now: float) -> float:
         """The rate now: raised by `increase` for every second since the last cut or raise."""
         elapsed = now - self._raised_at
