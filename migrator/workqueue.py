@@ -249,7 +249,7 @@ class WorkQueue:
         """Give leases back at once (a worker stopping on an error): another worker need not wait for them."""
         if units:
             self.journal.execute(
-                "UPDATE work SET expires = 0 WHERE unit = ANY(%s) AND owner = %s AND state = 'todo'",
+                f"UPDATE work SET expires = {NOW} WHERE unit = ANY(%s) AND owner = %s AND state = 'todo'",
                 units,
                 owner,
             )

@@ -13,6 +13,7 @@ import pytest
 
 from migrator.pgjournal import PostgresJournal
 from migrator.workqueue import WorkQueue
+from migrator.workstatus import read_status
 from plankit import assert_landed_exactly, build_plan
 from services import fresh_schema, require_postgres
 from test_pgjournal import migrator
@@ -82,6 +83,8 @@ def test_a_worker_killed_mid_run_loses_its_units_to_the_other_which_finishes_exa
     assert_landed_exactly(emulator.operator("dump"), tmp_path)
     verified = migrator("verify", str(tmp_path), "--journal", journal_url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    shown = migrator("status", "--journal", journal_url, timeout=120)
+    assert "units 9 done of 9, 0 failed, 0 blocked, 0 stuck" in shown.stdout, shown.stdout + shown.stderr
 
 
 def _posting(journal: PostgresJournal, pid: int) -> bool:
@@ -92,3 +95,34 @@ def _posting(journal: PostgresJournal, pid: int) -> bool:
         f"%:{pid}:%",
     )
     return bool(rows)
+
+
+def test_status_shows_owner_app_progress_rate_and_stuck_leases(tmp_path, journal_url):
+    build_plan(tmp_path, channels=2, messages=6, chats=True)
+    with PostgresJournal(journal_url) as journal:
+        queue = WorkQueue(journal)
+        queue.publish(tmp_path)
+        assert queue.claim("worker-a", 60, ["app-1"]).unit.name == "team:acme"
+        queue.done("worker-a", "team:acme")
+        held = queue.claim("worker-a", 60, ["app-1"])
+        lapsed = queue.claim("worker-b", 0.1, ["app-1"])
+        for index in range(4):
+            journal.mark_posted(held.unit.conv_key, f"m{index}", f"id{index}")
+        journal.mark_posted(lapsed.unit.conv_key, "m0", "id0")
+        failing = queue.claim("worker-a", 60, ["app-1"])
+        queue.failed("worker-a", failing.unit.name, "not created: Forbidden (request-id r-9)")
+        time.sleep(0.2)
+        found = read_status(journal)
+    by_name = {unit.unit: unit for unit in found.units}
+    mine = by_name[held.unit.name]
+    assert (mine.owner, mine.app, mine.posted, mine.planned, mine.working) == ("worker-a", "app-1", 4, 6, True)
+    assert mine.rate == pytest.approx(4 / 60) and mine.eta == pytest.approx(2 / (4 / 60))
+    assert [u.unit for u in found.stuck] == [lapsed.unit.name] and by_name[lapsed.unit.name].owner == "worker-b"
+    assert found.posted == 5 and found.planned == 6 + 6 + 4 + 4  # two channels and two chats
+    shown = migrator("status", "--journal", journal_url, "--out", str(tmp_path / "status.html"), timeout=120)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "5 of 20 messages posted" in shown.stdout and "1 failed" in shown.stdout and "1 stuck" in shown.stdout
+    assert "worker worker-b, STUCK: expired" in shown.stdout, shown.stdout
+    assert "not created: Forbidden (request-id r-9)" in shown.stdout
+    page = (tmp_path / "status.html").read_text()
+    assert "Stuck leases" in page and "worker-b" in page and "STUCK: expired" in page

@@ -24,6 +24,7 @@ from migrator.cli import (
     migrate,
     preflight,
     sample,
+    status,
     transform,
     verify,
     worker,
@@ -49,6 +50,7 @@ app.command("migrate")(migrate.migrate)
 app.command("verify")(verify.verify)
 app.command("preflight")(preflight.preflight)
 app.command("worker")(worker.worker)
+app.command("status")(status.status)
 
 
 def main() -> None:
