@@ -124,6 +124,10 @@ def plan_files(plan_dir: Path, manifest: Manifest) -> Iterator[str]:
         yield from (upload.path for upload in conv.uploads)
 
 
+def _digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
 class WorkQueue:
     """The published plan and its units in one PostgreSQL journal."""
 
@@ -171,17 +175,22 @@ class WorkQueue:
         return len(paths), len(units)
 
     def fetch_plan(self, into: Path) -> Manifest:
-        """Write the published plan's files under `into`, checked against their digests, and read its manifest."""
-        rows = self.journal.query("SELECT path, content, sha256 FROM plan_files")
-        if not rows:
+        """Write the published plan's files under `into` (a file already there with the same digest is kept: a
+        restarted worker with `--cache` fetches only what changed), checked against their digests, and read its
+        manifest. Files stream through a server-side cursor: a plan's uploads need not fit in memory."""
+        digests = dict(self.journal.query("SELECT path, sha256 FROM plan_files"))
+        if not digests:
             raise JournalError(f"{self.journal.where}: no plan published; run `migrator load PLAN --publish` first")
-        for relative, content, digest in rows:
-            data = bytes(content)
-            if hashlib.sha256(data).hexdigest() != digest:
-                raise JournalError(f"{self.journal.where}: the published {relative} does not match its digest")
-            target = into / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        wanted = [path for path, digest in digests.items() if _digest(into / path) != digest]
+        with self.journal.transaction() as conn, conn.cursor(name="plan_files") as files:
+            files.execute("SELECT path, content FROM plan_files WHERE path = ANY(%s)", (wanted,))
+            for relative, content in files:
+                data = bytes(content)
+                if hashlib.sha256(data).hexdigest() != digests[relative]:
+                    raise JournalError(f"{self.journal.where}: the published {relative} does not match its digest")
+                target = into / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
         return Manifest.read(into)
 
     # ------------------------------------------------------------- claims

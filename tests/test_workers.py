@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from migrator.journal import JournalError
 from migrator.pgjournal import PostgresJournal
 from migrator.workqueue import WorkQueue
 from migrator.workstatus import read_status
@@ -126,3 +127,24 @@ def test_status_shows_owner_app_progress_rate_and_stuck_leases(tmp_path, journal
     assert "not created: Forbidden (request-id r-9)" in shown.stdout
     page = (tmp_path / "status.html").read_text()
     assert "Stuck leases" in page and "worker-b" in page and "STUCK: expired" in page
+
+
+def test_a_worker_fetches_the_published_plan_and_only_what_its_cache_lacks(tmp_path, journal_url):
+    build_plan(tmp_path / "plan", channels=2, messages=3)
+    with PostgresJournal(journal_url) as journal:
+        queue = WorkQueue(journal)
+        with pytest.raises(JournalError, match="no plan published"):
+            queue.fetch_plan(tmp_path / "cache")
+        files, _ = queue.publish(tmp_path / "plan")
+        assert files == 1 + 2 + 2  # manifest, two request files, two uploads
+        manifest = queue.fetch_plan(tmp_path / "cache")
+        assert [c.key for _, c in manifest.conversations()] == ["acme/General", "acme/channel-1"]
+        for _, conv in manifest.conversations():
+            assert (tmp_path / "cache" / conv.file).read_bytes() == (tmp_path / "plan" / conv.file).read_bytes()
+        changed = tmp_path / "cache" / manifest.teams[0].channels[0].file
+        changed.write_text("edited\n")
+        queue.fetch_plan(tmp_path / "cache")
+        assert changed.read_bytes() == (tmp_path / "plan" / manifest.teams[0].channels[0].file).read_bytes()
+        journal.execute("UPDATE plan_files SET sha256 = 'x' WHERE path = %s", manifest.teams[0].channels[1].file)
+        with pytest.raises(JournalError, match="does not match its digest"):
+            queue.fetch_plan(tmp_path / "cache")

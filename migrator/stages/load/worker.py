@@ -34,7 +34,8 @@ from migrator.workqueue import CHAT, FINISH, TEAM, Claim, Unit, WorkQueue
 
 log = logging.getLogger("migrator.worker")
 LEASE_SECONDS = 60.0  # a dead worker's units wait this long for another; renewed every third of it
-POLL_SECONDS = 1.0  # between claims while every open unit is held or waits on another
+POLL_SECONDS = 1.0  # between claims while every open unit is held or waits on another, doubling up to:
+POLL_MAX_SECONDS = 8.0  # so that hundreds of idle threads do not query PostgreSQL every second
 
 
 def worker_name() -> str:
@@ -114,14 +115,17 @@ class Worker:
         return self.outcome
 
     def _loop(self) -> None:
+        idle = POLL_SECONDS
         try:
             while not self._stop.is_set():
                 claim = self.queue.claim(self.owner, self.options.lease, list(self.apps))
                 if claim is None:
                     if not self.queue.open_units():
                         return
-                    self._stop.wait(POLL_SECONDS * random.uniform(0.5, 1.5))  # workers do not poll in step
+                    self._stop.wait(idle * random.uniform(0.5, 1.5))  # workers do not poll in step
+                    idle = min(idle * 2, POLL_MAX_SECONDS)
                     continue
+                idle = POLL_SECONDS
                 self._hold(claim, self._do)
         except BaseException:
             self._stop.set()  # a stop for good (refused credentials, a full team): the other threads stop too
