@@ -57,8 +57,9 @@ REQUESTED, CREATED, COMPLETED, DONE = "requested", "created", "completed", "done
 POSTED, FAILED = "posted", "failed"
 IMAGES_MOVED = "images-moved"  # a message's `how` when it was posted again with its inline images as files
 # A chat file's states (drive_files): the upload was sent (outcome maybe unknown), the file exists, it is shared with
-# the chat (and then also in `uploads`, like a channel's file; its row stays, naming the drive `reset` deletes it from).
-UPLOADING, UPLOADED, SHARED = "uploading", "uploaded", "shared"
+# the chat (and then also in `uploads`, like a channel's file; its row stays, naming the drive `reset` deletes it from),
+# or `reset --chat` deleted it (out of `uploads` again: the next load uploads it anew, and verify says it is gone).
+UPLOADING, UPLOADED, SHARED, REMOVED = "uploading", "uploaded", "shared", "removed"
 
 
 class JournalError(InputError):
@@ -139,6 +140,7 @@ class JournalStore(Protocol):
         self, conv_key: str, upload_key: str, state: str, owner: str, item: tuple[str, str, str] | None = None
     ) -> None: ...
     def shared_drive_file(self, conv_key: str, upload_key: str, item_id: str, web_url: str) -> None: ...
+    def removed_drive_file(self, conv_key: str, upload_key: str) -> None: ...
     def messages(self, conv_key: str) -> dict[str, MessageEntry]: ...
     def posted(self, conv_key: str) -> dict[str, str]: ...
     def moved(self, conv_key: str) -> set[str]: ...
@@ -399,6 +401,15 @@ class Journal(Lookups):
                 (SHARED, time.time(), conv_key, upload_key),
             )
             db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)", (conv_key, upload_key, item_id, web_url))
+
+    def removed_drive_file(self, conv_key: str, upload_key: str) -> None:
+        """`reset --chat` deleted the file from OneDrive: no longer an upload of the chat, in one transaction."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE drive_files SET state = ?, updated = ? WHERE conv_key = ? AND upload_key = ?",
+                (REMOVED, time.time(), conv_key, upload_key),
+            )
+            db.execute("DELETE FROM uploads WHERE conv_key = ? AND upload_key = ?", (conv_key, upload_key))
 
     # ----------------------------------------------------------- messages
     def messages(self, conv_key: str) -> dict[str, MessageEntry]:

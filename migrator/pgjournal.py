@@ -29,6 +29,7 @@ from migrator.journal import (
     FAILED,
     IMAGES_MOVED,
     POSTED,
+    REMOVED,
     SHARED,
     ConversationEntry,
     DriveFileEntry,
@@ -354,6 +355,15 @@ class PostgresJournal(Lookups):
                 (SHARED, time.time(), conv_key, upload_key),
             )
             _upsert_upload(conn, conv_key, upload_key, item_id, web_url)
+
+    def removed_drive_file(self, conv_key: str, upload_key: str) -> None:
+        """`reset --chat` deleted the file from OneDrive: no longer an upload of the chat, in one transaction."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE drive_files SET state = %s, updated = %s WHERE conv_key = %s AND upload_key = %s",
+                (REMOVED, time.time(), conv_key, upload_key),
+            )
+            conn.execute("DELETE FROM uploads WHERE conv_key = %s AND upload_key = %s", (conv_key, upload_key))
 
     # ----------------------------------------------------------- messages
     def messages(self, conv_key: str) -> dict[str, MessageEntry]:

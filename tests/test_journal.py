@@ -117,6 +117,8 @@ def test_a_chat_file_becomes_an_upload_once_shared(new_journal) -> None:
         assert journal.drive_files("chat")["f1"].state == "shared"
         assert journal.uploads("chat") == {"f1": "https://onedrive/f1"}
         assert journal.upload_items() == {"item-1"}
+        journal.removed_drive_file("chat", "f1")
+        assert journal.drive_files("chat")["f1"].state == "removed" and journal.uploads("chat") == {}
         journal.note_deleted_channel("acme", "old", "standard", 1000)
         assert (
             journal.deleted_channels("acme", 999) == [("standard", 1000)]

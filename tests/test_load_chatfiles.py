@@ -274,3 +274,32 @@ def test_a_lost_upload_is_recognised_by_its_content_when_graph_records_no_sha256
         assert files._same_bytes(item, planned, "chat:x")
         assert not files._same_bytes(item, dataclasses.replace(planned, sha256="0" * 64), "chat:x")
         assert not files._same_bytes(item, dataclasses.replace(planned, size=planned.size + 1), "chat:x")
+
+
+def test_reset_of_a_chat_deletes_its_files_verify_says_so_and_the_next_load_uploads_them_again(
+    graph, emulator, tmp_path, tenant
+):
+    """Graph cannot delete a chat; `reset --chat` deletes what can go: the files load put in OneDrive for it."""
+    chat_plan(tmp_path)
+    journal = tmp_path / "journal.sqlite"
+    load_again = [sys.executable, "-m", "migrator", "load", str(tmp_path)]
+    assert subprocess.run(load_again, capture_output=True, timeout=300, env=os.environ.copy()).returncode == 0
+    before = landed_files(graph, journal, keys=["chats/trio"])
+    reset = [sys.executable, "-m", "migrator", "reset", str(tmp_path), "--yes", "--chat", "chats/trio"]
+    done = subprocess.run(reset, capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 files of chat 'chats/trio' deleted from OneDrive; the chat and its messages stay" in done.stdout
+    with Journal(journal, readonly=True) as read:
+        chat_id = read.conversation_id("chats/trio")
+    messages = graph.ok("GET", f"/chats/{chat_id}/messages")["value"]
+    links = [a["contentUrl"] for m in messages for a in m["attachments"]]
+    assert len(links) == 2
+    assert all(graph.call("GET", f"/shares/{share_id(link)}/driveItem").status_code == 404 for link in links)
+    mismatched = findings(run_verify(emulator, tmp_path, journal))["mismatched"]
+    assert [(c, detail.count("by `reset --chat`")) for c, _, detail in mismatched] == [("chats/trio", 1)] * 2
+    again = subprocess.run(reset, capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert again.returncode == 2 and "has none" in again.stderr  # nothing left to delete
+    assert subprocess.run(load_again, capture_output=True, timeout=300, env=os.environ.copy()).returncode == 0
+    assert folder_names(graph, ADA) == ["notes 1.txt", "notes.txt"]  # the next load put them back, once
+    assert landed_files(graph, journal, keys=["chats/trio"]) == before
+    assert findings(run_verify(emulator, tmp_path, journal))["mismatched"] == []

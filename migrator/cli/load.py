@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from migrator.graph import GraphClient
     from migrator.journal import JournalStore
     from migrator.plan import Manifest, PlannedConversation, PlannedTeam
-    from migrator.stages.load.reset import ChannelReset, TeamReset
+    from migrator.stages.load.reset import ChannelReset, ChatFilesReset, TeamReset
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -215,28 +215,29 @@ def reset(
         str | None, typer.Option(help="One channel to delete and forget (plan key team/channel, or its name).")
     ] = None,
     chat: Annotated[
-        str | None, typer.Option(help="A chat: refused with the reason (Graph cannot delete a chat).")
+        str | None, typer.Option(help="A chat: its files in OneDrive deleted (Graph cannot delete a chat).")
     ] = None,
     journal: JournalOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     directory: EmulatorDirectory = None,
 ) -> None:
-    """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again."""
+    """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again;
+    of a chat, which Graph cannot delete, the files load put in OneDrive."""
     from migrator.journal import emulator_dir, open_journal
     from migrator.plan import Manifest
-    from migrator.stages.load.reset import channel_reset, refuse_chat_reset, team_reset
+    from migrator.stages.load.reset import channel_reset, chat_files_reset, team_reset
 
     with step("reset"):
         if sum(name is not None for name in (team, channel, chat)) != 1:
             raise OptionError("name exactly one of --team, --channel or --chat")
         journal_path = journal_of(journal, plan_dir)
         manifest = Manifest.read(plan_dir)
-        if chat is not None:
-            refuse_chat_reset(manifest, chat)
         state = emulator_dir(journal_path, plan_dir)
         with open_journal(journal_path) as opened:
             if team is not None:
                 _reset_team(team_reset(manifest, opened, team), opened, yes, _Target(state, directory))
+            elif chat is not None:
+                _reset_chat_files(chat_files_reset(manifest, opened, chat), opened, yes, _Target(state, directory))
             else:
                 assert channel is not None
                 _reset_channel(channel_reset(manifest, opened, channel), opened, yes, _Target(state, directory))
@@ -274,6 +275,29 @@ def _reset_channel(chosen: ChannelReset, journal: JournalStore, yes: bool, targe
         if not reset_channel(client, journal, chosen):
             typer.echo(f"reset: channel {chosen.channel_id} was already deleted in Teams")
     typer.echo(f"reset: channel {name!r} deleted and forgotten; the next load creates and fills it again")
+
+
+def _reset_chat_files(chosen: ChatFilesReset, journal: JournalStore, yes: bool, target: _Target) -> None:
+    from migrator.stages.load.reset import reset_chat_files
+
+    name, files = chosen.chat.display_name or chosen.chat.key, _files(len(chosen.files))
+    if not yes and not typer.confirm(
+        f"Delete the {files} of chat {name!r} from OneDrive? The chat and its messages stay (Graph cannot delete "
+        "them); their links to the files stop working until the next load uploads them again."
+    ):
+        raise typer.Exit(1)
+    with _client(journal, target) as client:
+        gone = reset_chat_files(client, journal, chosen)
+    if gone:
+        typer.echo(f"reset: {_files(gone)} of chat {name!r} had already been deleted from OneDrive")
+    typer.echo(
+        f"reset: {files} of chat {name!r} deleted from OneDrive; the chat and its messages stay (Graph cannot delete "
+        "them), and the next load uploads the files again"
+    )
+
+
+def _files(number: int) -> str:
+    return f"{number} file" if number == 1 else f"{number} files"
 
 
 @contextmanager

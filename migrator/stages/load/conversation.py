@@ -63,6 +63,8 @@ class ConversationLoader:
                 if isinstance(stopped, Refusal):
                     outcome.refused("stopped", stopped)
             else:
+                if base.startswith("/chats/"):  # files `reset --chat` deleted: OneDrive needs no migration mode
+                    self._uploads(base, conv, outcome)
                 outcome.already = outcome.planned
                 outcome.completed = True
         finally:

@@ -1,16 +1,18 @@
 """`reset`: delete a migrated team or channel in Teams and forget it in the journal, so the next load redoes it.
 
 Finding what to reset and doing it are two steps, so that the shell can ask
-for confirmation in between. A chat cannot be reset: Graph cannot delete one.
+for confirmation in between. A chat cannot be reset: Graph cannot delete one,
+nor the messages imported into it. What can go are the files load put in
+OneDrive for it (docs/graph-contract.md#chat-files): `reset --chat` deletes
+them, and the next load uploads them again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
 
 from migrator.graph import GraphClient, NotFoundError
-from migrator.journal import JournalStore
+from migrator.journal import REMOVED, DriveFileEntry, JournalStore
 from migrator.mapping import MAX_CHANNEL_NAME
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.stages.load import select_teams
@@ -21,7 +23,7 @@ CHAT_RESET_REFUSED = (
     "chat {name!r} cannot be reset: Microsoft Graph cannot delete a chat, and what was imported into it stays. "
     "A chat can only be reopened with startMigration (its creation time may move only into the past) and topped up "
     "with messages it lacks; it is never redone from scratch. To keep a DM out of Teams, map it to `action: archive` "
-    "before it is loaded."
+    "before it is loaded. `reset --chat` removes only the files load put in OneDrive for it, and this chat has none."
 )
 
 
@@ -61,13 +63,40 @@ def channel_reset(manifest: Manifest, journal: JournalStore, name: str) -> Chann
     return ChannelReset(team, channel, team_id, channel_id)
 
 
-def refuse_chat_reset(manifest: Manifest, name: str) -> NoReturn:
-    """Always raises: why the chat `name` cannot be reset, or that the plan has no such chat."""
+@dataclass(frozen=True)
+class ChatFilesReset:
+    chat: PlannedConversation
+    files: dict[str, DriveFileEntry]  # upload key -> where load put it, for each file that exists in OneDrive
+
+
+def chat_files_reset(manifest: Manifest, journal: JournalStore, name: str) -> ChatFilesReset:
+    """The chat `name` (plan key or display name) and the OneDrive files the journal records for it; refused with the
+    reason when it has none (the chat itself cannot be deleted)."""
     chat = next((c for c in manifest.chats if name in (c.key, c.display_name)), None)
     if chat is None:
         keys = ", ".join(c.key for c in manifest.chats) or "none"
         raise SelectionError(f"--chat {name!r} names no chat of the plan; its chats are: {keys}")
-    raise SelectionError(CHAT_RESET_REFUSED.format(name=chat.display_name or chat.key))
+    files = {
+        key: entry
+        for key, entry in journal.drive_files(chat.key).items()
+        if entry.state != REMOVED and entry.drive_id and entry.item_id
+    }
+    if not files:
+        raise SelectionError(CHAT_RESET_REFUSED.format(name=chat.display_name or chat.key))
+    return ChatFilesReset(chat, files)
+
+
+def reset_chat_files(client: GraphClient, journal: JournalStore, reset: ChatFilesReset) -> int:
+    """Delete each of the chat's files from its OneDrive (its sharing goes with it) and record it; returns how many
+    were already gone."""
+    gone = 0
+    for key, entry in reset.files.items():
+        try:
+            client.request("DELETE", f"/drives/{entry.drive_id}/items/{entry.item_id}")
+        except NotFoundError:
+            gone += 1
+        journal.removed_drive_file(reset.chat.key, key)
+    return gone
 
 
 def reset_team(client: GraphClient, journal: JournalStore, reset: TeamReset) -> bool:

@@ -8,7 +8,7 @@ import hashlib
 from typing import Any
 
 from migrator.graph import GraphClient, GraphError, NotFoundError
-from migrator.journal import SHARED, JournalStore
+from migrator.journal import REMOVED, SHARED, JournalStore
 from migrator.plan import PlannedConversation, PlannedUpload
 
 
@@ -19,6 +19,9 @@ def chat_file_problems(client: GraphClient, journal: JournalStore, conv: Planned
     problems: dict[str, list[str]] = {}
     for planned in conv.uploads:
         entry = entries.get(planned.key)
+        if entry is not None and entry.state == REMOVED:
+            problems[planned.key] = [f"removed from the OneDrive of {entry.owner} by `reset --chat`; load again"]
+            continue
         if entry is None or entry.state != SHARED or not entry.drive_id or not entry.item_id:
             continue  # not landed: its message is missing or failed, and verify says so there
         base = f"/drives/{entry.drive_id}/items/{entry.item_id}"
