@@ -35,7 +35,7 @@ from migrator.workqueue import CHAT, FINISH, TEAM, Claim, Unit, WorkQueue
 log = logging.getLogger("migrator.worker")
 LEASE_SECONDS = 60.0  # a dead worker's units wait this long for another; renewed every third of it
 POLL_SECONDS = 1.0  # between claims while every open unit is held or waits on another, doubling up to:
-POLL_MAX_SECONDS = 8.0  # so that hundreds of idle threads do not query PostgreSQL every second
+POLL_MAX_SECONDS = 4.0  # so that hundreds of idle threads do not query PostgreSQL every second
 
 
 def worker_name() -> str:
@@ -98,6 +98,7 @@ class Worker:
         self._held: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._settled = threading.Condition()  # notified when a unit of this worker ends: its dependents may be free
 
     def run(self) -> WorkerOutcome:
         threads = concurrency(self.options.workers, self.options.import_budget * len(self.apps))
@@ -109,6 +110,7 @@ class Worker:
                     running.result()
         finally:
             self._stop.set()
+            self._wake()
             renewer.join()
             with self._lock:
                 self.queue.release(self.owner, sorted(self._held))
@@ -122,14 +124,20 @@ class Worker:
                 if claim is None:
                     if not self.queue.open_units():
                         return
-                    self._stop.wait(idle * random.uniform(0.5, 1.5))  # workers do not poll in step
+                    with self._settled:  # until a unit of this worker ends, or another worker's may have
+                        self._settled.wait(idle * random.uniform(0.5, 1.5))  # workers do not poll in step
                     idle = min(idle * 2, POLL_MAX_SECONDS)
                     continue
                 idle = POLL_SECONDS
                 self._hold(claim, self._do)
         except BaseException:
             self._stop.set()  # a stop for good (refused credentials, a full team): the other threads stop too
+            self._wake()
             raise
+
+    def _wake(self) -> None:
+        with self._settled:
+            self._settled.notify_all()
 
     def _hold(self, claim: Claim, work: Callable[[Unit], str | None]) -> None:
         name = claim.unit.name
@@ -153,6 +161,7 @@ class Worker:
             self.queue.failed(self.owner, name, why)
             with self._lock:
                 self.outcome.failed[name] = why
+        self._wake()
 
     def _renew(self) -> None:
         while not self._stop.wait(self.options.lease / 3):
