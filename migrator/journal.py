@@ -11,8 +11,8 @@ one tenant must not make a run against another believe its teams exist.
 `JournalStore` is what load, verify, reset and status use; two stores keep it:
 `Journal` here (SQLite in WAL mode, the embedded default: one machine, nothing
 to install) and `migrator.pgjournal.PostgresJournal` (several workers on several
-machines). `open_journal` picks one from `--journal`: a path or a
-`postgresql://` URL.
+machines). `migrator.journals.open_journal` picks one from `--journal`: a path
+or a `postgresql://` URL.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from migrator.errors import InputError
-
-URL_SCHEMES = ("postgresql://", "postgres://")  # a --journal that starts so names a PostgreSQL journal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -172,34 +170,6 @@ class Lookups:
 def failure_text(error: object, request_id: object) -> str:
     """A failed message's reason as reports show it, with Graph's request-id when Graph answered."""
     return f"{error} (request-id {request_id})" if request_id else str(error)
-
-
-def is_url(journal: str | Path) -> bool:
-    """Whether `--journal` names a PostgreSQL journal rather than a SQLite file."""
-    return str(journal).startswith(URL_SCHEMES)
-
-
-def open_journal(journal: str | Path, readonly: bool = False) -> JournalStore:
-    """The journal `--journal` names: a SQLite file (created unless `readonly`) or a PostgreSQL URL."""
-    if is_url(journal):
-        from migrator.pgjournal import PostgresJournal  # psycopg only for those who use it
-
-        return PostgresJournal(str(journal), readonly=readonly)
-    return Journal(Path(journal), readonly=readonly)
-
-
-def journal_exists(journal: str | Path) -> bool:
-    """Whether a load already wrote this journal (verify, reset and a dry run read an existing one only)."""
-    if is_url(journal):
-        from migrator.pgjournal import postgres_journal_exists
-
-        return postgres_journal_exists(str(journal))
-    return Path(journal).is_file()
-
-
-def emulator_dir(journal: str | Path, plan_dir: Path) -> Path:
-    """Where the embedded emulator keeps its tenant: beside a SQLite journal, in the plan folder for a URL."""
-    return plan_dir / "emulator" if is_url(journal) else Path(journal).parent / "emulator"
 
 
 class Journal(Lookups):

@@ -20,9 +20,8 @@ from migrator.journal import (
     JournalError,
     MessageEntry,
     TeamEntry,
-    journal_exists,
-    open_journal,
 )
+from migrator.journals import journal_exists, open_journal
 from services import fresh_schema, require_postgres
 
 ids = st.none() | st.text(min_size=1, max_size=20).filter(lambda text: "\x00" not in text)

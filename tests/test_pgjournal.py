@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from migrator.journal import open_journal
+from migrator.journals import open_journal
 from plankit import assert_landed_exactly, build_plan
 from services import fresh_schema, require_postgres
 from test_load import conversation_requests

@@ -87,7 +87,7 @@ def run_load(
     from migrator.cli.progress import LoadBars
     from migrator.graph import GraphClient
     from migrator.graph.aimd import AdaptiveRate
-    from migrator.journal import emulator_dir, open_journal
+    from migrator.journals import emulator_dir, open_journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
     from migrator.reports.html import duration
@@ -142,7 +142,7 @@ def publish_plan(plan_dir: Path, journal: str | Path) -> None:
     import os
 
     from migrator.graph.config import APPS_ENV, apps_from_env
-    from migrator.journal import is_url
+    from migrator.journals import is_url
     from migrator.pgjournal import PostgresJournal
     from migrator.workqueue import WorkQueue
 
@@ -164,7 +164,7 @@ def publish_plan(plan_dir: Path, journal: str | Path) -> None:
 
 def dry_run_load(plan_dir: Path, journal_path: str | Path, settings: LoadSettings, only: str | None) -> None:
     """Per channel and chat what is still to send, and where each archived conversation went instead."""
-    from migrator.journal import journal_exists, open_journal
+    from migrator.journals import journal_exists, open_journal
     from migrator.plan import Manifest
     from migrator.stages.load import select_teams
 
@@ -223,7 +223,7 @@ def reset(
 ) -> None:
     """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again;
     of a chat, which Graph cannot delete, the files load put in OneDrive."""
-    from migrator.journal import emulator_dir, open_journal
+    from migrator.journals import emulator_dir, open_journal
     from migrator.plan import Manifest
     from migrator.stages.load.reset import channel_reset, chat_files_reset, team_reset
 

@@ -19,7 +19,7 @@ def status(
     out: Annotated[Path | None, typer.Option(help="Also write the status as this HTML page.")] = None,
 ) -> None:
     """Per team and conversation: owner worker, app, posted / planned, rate, ETA, stuck leases."""
-    from migrator.journal import is_url
+    from migrator.journals import is_url
     from migrator.pgjournal import PostgresJournal
     from migrator.reports.status import eta, write
     from migrator.workstatus import read_status

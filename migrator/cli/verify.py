@@ -58,7 +58,8 @@ def run_verify(
     """Verify and print the findings; True when everything planned was read back exactly once and unchanged, and
     no source record is unaccounted."""
     from migrator.graph import GraphClient
-    from migrator.journal import JournalError, emulator_dir, journal_exists, open_journal
+    from migrator.journal import JournalError
+    from migrator.journals import emulator_dir, journal_exists, open_journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
     from migrator.reports.verify import write

@@ -78,7 +78,7 @@ def run_worker(journal: str | None, settings: WorkerSettings, out: Path, cache: 
 
     from migrator.graph import GraphClient, GraphConfig
     from migrator.graph.config import apps_from_env
-    from migrator.journal import is_url
+    from migrator.journals import is_url
     from migrator.logfile import log_to
     from migrator.pgjournal import PostgresJournal
     from migrator.stages.load.accounts import check_accounts
