@@ -376,8 +376,12 @@ class PostgresJournal(Lookups):
         )
 
     def moved(self, conv_key: str) -> set[str]:
+        return self.posted_as(conv_key, IMAGES_MOVED)
+
+    def posted_as(self, conv_key: str, how: str) -> set[str]:
+        """Plan keys of the messages posted in another form than planned: `IMAGES_MOVED` or `SENT_AS_TEXT`."""
         rows = self.query(
-            "SELECT key FROM messages WHERE conv_key = %s AND state = %s AND how = %s", conv_key, POSTED, IMAGES_MOVED
+            "SELECT key FROM messages WHERE conv_key = %s AND state = %s AND how = %s", conv_key, POSTED, how
         )
         return {key for (key,) in rows}
 

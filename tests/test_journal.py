@@ -89,6 +89,7 @@ def test_message_rows_round_trip(new_journal, posted, failed) -> None:
             **{key: MessageEntry(FAILED, None, None, error) for key, error in failed.items()},
         }
         assert journal.posted("c") == posted
+        assert journal.posted_as("c", "reconciled") == set(posted) and journal.moved("c") == set()
         assert journal.failures("c") == {key: f"{error} (request-id r-1)" for key, error in failed.items()}
         assert journal.messages("other") == {}
 

@@ -61,6 +61,7 @@ from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
 from migrator.timestamps import now_ms as current_ms
 from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, TeamRow, TransformReport
+from migrator.words import counted
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
@@ -103,8 +104,8 @@ def transform(
         problems += check_against(resolved, rows, source)
         if problems:
             raise TransformError(
-                f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run "
-                "again:\n" + "\n".join(str(p) for p in problems)
+                f"{counted(len(problems), 'problem')} in the mappings (`migrator map --check` explains each); "
+                "fix and run again:\n" + "\n".join(str(p) for p in problems)
             )
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
@@ -130,16 +131,17 @@ def summary(result: TransformResult) -> str:
     private = sum(c.membership == "private" for t in result.manifest.teams for c in t.channels)
     return "\n".join(
         [
-            f"{m['read']:,} messages read: {m['planned']:,} planned, {m['archived']:,} archived, "
+            f"{counted(m['read'], 'message')} read: {m['planned']:,} planned, {m['archived']:,} archived, "
             f"{m['skipped_conversations'] + m['skipped_system'] + m['skipped_authors']:,} left out",
-            f"{lines['written']:,} import requests for {channels} channels ({private} private) in "
-            f"{len(result.manifest.teams)} teams "
-            f"and {len(result.manifest.chats)} chats "
-            f"({lines['split_extra']:,} extra parts of split messages, {lines['thread_placeholders']:,} stand-in "
-            "thread starts)",
-            f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
-            f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
-            f"ledger: {ledger['records']:,} source records ("
+            f"{counted(lines['written'], 'import request')} for {counted(channels, 'channel')} "
+            f"({private:,} private) in {counted(len(result.manifest.teams), 'team')} "
+            f"and {counted(len(result.manifest.chats), 'chat')} "
+            f"({counted(lines['split_extra'], 'extra part')} of split messages, "
+            f"{counted(lines['thread_placeholders'], 'stand-in thread start')})",
+            f"files: {counted(files['inline_images'], 'inline image')}, {counted(files['uploaded'], 'upload')}, "
+            f"{counted(len(files['placeholders']), 'placeholder')}; "
+            f"{counted(result.report['timeline']['moved'], 'time')} moved",
+            f"ledger: {counted(ledger['records'], 'source record')} ("
             + ", ".join(f"{n:,} {fate}" for fate, n in ledger["fates"].items() if n)
             + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],
@@ -191,7 +193,13 @@ class _Transform:
         self.run_state = Run(
             source,
             self.authors,
-            Context(users=self.authors.names, channels=channels),
+            Context(
+                users=self.authors.names,
+                channels=channels,
+                people=self.authors.people(),
+                native_mentions=mappings.mentions == "native",
+                native_reactions=mappings.reactions == "native",
+            ),
             self.files,
             self.tally,
             mappings.system_messages != "skip",
@@ -365,6 +373,7 @@ class _Transform:
             uploads=(len(uploads), sum(u.size for u in uploads.values())),
             authors=self._authors(),
             unsupported=self.run_state.ctx.unsupported,
+            mentions_as_text=self.run_state.ctx.mentions_as_text,
             targets=_target_rows(manifest),
             teams=_team_rows(manifest),
             archive=manifest.archive,
