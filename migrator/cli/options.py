@@ -26,10 +26,10 @@ JournalOption = Annotated[
     typer.Option(
         "--journal",
         envvar="MIGRATOR_JOURNAL_URL",
+        show_envvar=False,
         metavar="PATH|URL",
-        show_envvar=True,
-        help="The crash-safe journal: a SQLite file (default: PLAN_DIR/journal.sqlite) or a "
-        "postgresql://user@host:port/db?schema=NAME URL for several workers (see README, Large migrations).",
+        help="The journal: a SQLite file (default: PLAN_DIR/journal.sqlite) or a PostgreSQL URL "
+        "(also MIGRATOR_JOURNAL_URL).",
     ),
 ]
 

@@ -27,22 +27,24 @@ def worker(
     workers: LoadWorkers = "auto",
     import_budget: ImportBudget = IMPORT_BUDGET_RPS,
     lease: Annotated[
-        float, typer.Option(min=1.0, help="Seconds after which a dead worker's units go to another worker.")
+        float,
+        typer.Option(min=1.0, metavar="SECONDS", help="After this, a dead worker's units go to another worker."),
     ] = 60.0,
     out: Annotated[Path, typer.Option(help="Where worker.log goes.")] = Path("."),
     cache: Annotated[
         Path | None,
-        typer.Option(help="Where the published plan is written for this worker (default: a temporary folder)."),
+        typer.Option(help="Where the published plan is written (default: a temporary folder)."),
     ] = None,
     complete_with_failures: Annotated[
-        bool, typer.Option(help="Complete channels even when some messages failed.")
+        bool, typer.Option("--complete-with-failures", help="Complete channels even when some messages failed.")
     ] = False,
     rate_store: Annotated[
         str | None,
         typer.Option(
             envvar="MIGRATOR_RATE_STORE",
-            metavar="redis://HOST:PORT/DB",
-            help="Share each app's import budget and adaptive rate with the other workers through this Redis.",
+            show_envvar=False,
+            metavar="URL",
+            help="A redis:// URL: share each app's budget with the other workers (also MIGRATOR_RATE_STORE).",
         ),
     ] = None,
 ) -> None:
