@@ -148,3 +148,19 @@ def test_a_worker_fetches_the_published_plan_and_only_what_its_cache_lacks(tmp_p
         journal.execute("UPDATE plan_files SET sha256 = 'x' WHERE path = %s", manifest.teams[0].channels[1].file)
         with pytest.raises(JournalError, match="does not match its digest"):
             queue.fetch_plan(tmp_path / "cache")
+
+
+def test_worker_and_status_refuse_what_they_cannot_use_with_exit_2(tmp_path, journal_url, tenant):
+    sqlite = migrator("worker", "--journal", str(tmp_path / "journal.sqlite"), timeout=120)
+    assert sqlite.returncode == 2 and "worker: a worker needs the PostgreSQL journal" in sqlite.stderr
+    unpublished = migrator("worker", "--journal", journal_url, timeout=120)
+    assert unpublished.returncode == 2 and "no plan published" in unpublished.stderr, unpublished.stderr
+    empty = migrator("status", "--journal", journal_url.replace("?schema=", "?schema=nothing_"), timeout=120)
+    assert empty.returncode == 2 and "no journal here" in empty.stderr, empty.stderr
+    build_plan(tmp_path / "plan", channels=1, messages=1)
+    assert migrator("load", str(tmp_path / "plan"), "--journal", journal_url, "--publish").returncode == 0
+    no_redis = migrator("worker", "--journal", journal_url, "--rate-store", "redis://127.0.0.1:1/0", timeout=120)
+    assert no_redis.returncode == 2 and "no Redis answers at 127.0.0.1:1" in no_redis.stderr, no_redis.stderr
+    bare = {name: "" for name in tenant}  # an empty variable counts as unset
+    anonymous = migrator("worker", "--journal", journal_url, timeout=120, **bare)
+    assert anonymous.returncode == 2 and "MIGRATOR_* credentials" in anonymous.stderr, anonymous.stderr
