@@ -21,6 +21,8 @@ from migrator.mapping.stage import DraftResult
 from migrator.reports.analyse import render_report
 from migrator.reports.html import render
 from migrator.reports.load import context
+from migrator.reports.transform import render_html
+from migrator.reports.verify import write as write_verify
 from migrator.sample.generate import SampleSummary
 from migrator.stages.analyse import run_analyse
 from migrator.stages.analyse import summary as analyse_summary
@@ -87,12 +89,13 @@ def test_counted_says_one_and_many() -> None:
 
 def wrong_numbers(text: str) -> list[str]:
     """Each "1 <plural>" and "N <singular>" (N ≠ 1) of the text. The noun is the last of the first run of nouns in
-    the three words after the number ("2 stand-in thread starts": starts); "2 to channel" counts no noun."""
+    the three words after the number, a run that starts at the first or second word ("2 stand-in thread starts":
+    starts); "2 to channel" and "1 sent in chats" count no noun."""
     found = []
     for match in COUNTED.finditer(text):
         number, words = int(match[1].replace(",", "")), match[2].split()
         nouns = [i for i, word in enumerate(words) if word in SINGULAR | PLURAL]
-        if not nouns or words[0] in ("to", "of", "in", "at", "per", "with", "the", "a", "an"):
+        if not nouns or nouns[0] > 1 or words[0] in ("to", "of", "in", "at", "per", "with", "the", "a", "an"):
             continue
         last = nouns[0]
         while last + 1 in nouns:
@@ -170,6 +173,8 @@ def summaries(n: int, inventory: dict[str, Any], planned: TransformResult, tmp: 
         "sample": sample.line(),
         "analyse report": text_of(render_report(every(inventory, n))),  # type: ignore[arg-type]
         "load report": text_of(render("load.html.j2", **context(load))),
+        "transform report": text_of(render_html(every(planned, n).report)),
+        "verify report": text_of(write_verify(verify, tmp / "verify")[1].read_text(encoding="utf-8")),
     }
 
 
