@@ -251,3 +251,12 @@ def test_emulator_slack_refuses_a_files_folder_that_is_not_there(tmp_path: Path)
         timeout=60,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("emulator: --files ")
+
+
+def test_emulator_conform(tmp_path: Path):
+    trace = ROOT / "tests" / "traces" / "create-team-location.jsonl"
+    assert said(run("emulator", "conform", trace), 0, "0 answered otherwise")
+    assert said(run("emulator", "conform", trace, "--reading", "lenient"), 1, "1 answered otherwise")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"method": "POST"}\n', encoding="utf-8")
+    assert said(run("emulator", "conform", bad), 2, f"emulator: {bad}:1: path must be")

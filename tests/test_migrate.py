@@ -54,7 +54,10 @@ def test_the_sample_lands_exactly_as_planned_at_five_per_second(sample_tenant, m
     assert result.exit_code == 0, result.output
     assert "tenant " + DEMO_TENANT in result.output and not (tmp_path / "out" / "emulator").exists()
     assert FIRST_LOOK in result.output and NEXT_STEP not in result.output  # a tenant's run is no trial
-    assert_landed_exactly(sample_tenant.operator("dump"), tmp_path / "out" / "plan")
+    dump = sample_tenant.operator("dump")
+    assert_landed_exactly(dump, tmp_path / "out" / "plan")  # real mentions and reactions included
+    landed = [m for t in dump["teams"] for c in t["channels"] for r in c["messages"] for m in [r, *r["replies"]]]
+    assert sum(len(m["mentions"]) for m in landed) > 5 and sum(len(m["reactions"]) for m in landed) > 10
     stats = sample_tenant.operator("stats")
     assert stats["totals"]["throttled"] == 0
     assert max(c["peak_1s"] for c in stats["conversations"].values()) <= 5

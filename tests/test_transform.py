@@ -426,7 +426,7 @@ def test_broken_characters_become_u_fffd_in_every_stage_and_are_listed(tmp_path)
     }  # strict UTF-8, every file
     (general,) = [v for k, v in lines.items() if k.endswith("/General")]
     first, bot = (line["body"]["content"] for line in general)
-    assert "cut \ufffd here, whole \U0001f600 there, ask <b>Grace \ufffd Hopper</b>" in first
+    assert 'cut \ufffd here, whole \U0001f600 there, ask <at id="0">Grace \ufffd Hopper</at>' in first
     assert "deploy \ufffd bot" in bot and "deployed" in bot
     (chat,) = [v for k, v in lines.items() if k.endswith("D1")]
     assert "dm \ufffd text" in chat[0]["body"]["content"]

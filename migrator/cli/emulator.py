@@ -163,3 +163,35 @@ def dump(
     from migrator.emulator.runner import operator_request
 
     typer.echo(json.dumps(operator_request(url, ca, "dump"), indent=2, ensure_ascii=False))
+
+
+@app.command("conform")
+def conform(
+    trace: Annotated[Path, typer.Argument(help="A trace file (MIGRATOR_TRACE, or hand-written under tests/traces/).")],
+    reading: Annotated[
+        Literal["strict", "lenient"], typer.Option(help="The reading of Graph the fresh emulator serves.")
+    ] = "strict",
+    directory: Annotated[
+        Path | None,
+        typer.Option(help="The emulator's directory, whose people the trace's are mapped onto (default: as migrate)."),
+    ] = None,
+) -> None:
+    """Replay a trace against a fresh emulator; print every exchange answered otherwise (exit 1 if any)."""
+    from migrator.conform import Difference
+    from migrator.conform import conform as replay
+
+    def show(difference: Difference) -> None:
+        exchange = difference.exchange
+        typer.echo(f"{trace}:{exchange.line}: {exchange.method} {exchange.path}")
+        for problem in difference.problems:
+            typer.echo(f"    {problem}")
+
+    with step("emulator"):
+        result = replay(trace, Reading() if reading == "strict" else Reading.lenient(), directory, show)
+    typer.echo(
+        f"conform: {result.replayed} exchanges replayed against the {reading} reading, "
+        f"{len(result.differences)} answered otherwise"
+        + (f", {result.skipped} not replayed (429 and 5xx are timing, not rules)" if result.skipped else "")
+    )
+    if result.differences:
+        raise typer.Exit(1)

@@ -137,6 +137,13 @@ class Reading:
         "emulator",
         source="docs/graph-contract.md#observed-behaviour",
     )
+    refuse_native_elements: bool = switch(
+        False,
+        False,
+        models="a tenant that refuses every imported @mention and reaction with 400 naming the field (the seed "
+        "article's scope); off in both presets, as the newest import article puts both in scope",
+        source="docs/graph-contract.md#microsofts-newest-import-article-november-2025-and-what-real-tenants-answer",
+    )
 
     @classmethod
     def lenient(cls) -> Reading:

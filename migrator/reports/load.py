@@ -25,6 +25,7 @@ COLUMNS = [
     "chat_files_in_migration_onedrive",
     "images_moved_to_files",
     "images_left_out_of_chats",
+    "mentions_reactions_sent_as_text",
     "completed",
     "seconds",
     "requests_per_s",
@@ -32,7 +33,17 @@ COLUMNS = [
 ]
 
 TIMELINE_BARS = 60  # the conversations that finished last: the end of a load is decided there
-TOTALS = ("planned", "posted", "already", "failed", "uploads", "chat_files_fallback", "images_moved", "images_left_out")
+TOTALS = (
+    "planned",
+    "posted",
+    "already",
+    "failed",
+    "uploads",
+    "chat_files_fallback",
+    "images_moved",
+    "images_left_out",
+    "sent_as_text",
+)
 
 
 def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
@@ -49,6 +60,7 @@ def rows(outcome: LoadOutcome) -> list[dict[str, object]]:
             "chat_files_in_migration_onedrive": c.chat_files_fallback,
             "images_moved_to_files": c.images_moved,
             "images_left_out_of_chats": c.images_left_out,
+            "mentions_reactions_sent_as_text": c.sent_as_text,
             "completed": "yes" if c.completed else "no",
             "seconds": round(c.seconds, 1),
             "requests_per_s": round(c.rate, 2),

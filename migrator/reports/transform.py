@@ -56,6 +56,10 @@ def render_html(report: TransformReport) -> str:
             ["name", "key", "created", "channels", "members", "owners"],
         ),
         "unsupported": ([{"type": k, "count": v} for k, v in report["unsupported"].items()], ["type", "count"]),
+        "mentions_as_text": (
+            [{"why": k, "mentions": v} for k, v in report.get("mentions_as_text", {}).items()],
+            ["why", "mentions"],
+        ),
         "quarantined": (report["quarantined"], ["file", "item", "error"]),
         "repaired": (report["repaired"], ["file", "strings"]),
         "ledger": (report["ledger"]["conversations"], ["conversation", *FATES, "records"]),

@@ -34,7 +34,7 @@ from migrator.capacity import CapacityLimits
 from migrator.critical import CriticalPath, critical_path
 from migrator.graph import GraphClient
 from migrator.journal import COMPLETED, Journal
-from migrator.limits import IMPORT_BUDGET_RPS
+from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
@@ -68,6 +68,9 @@ class LoadOptions:
     operation_timeout: float = 600.0
     import_budget: float = IMPORT_BUDGET_RPS  # Teams requests/s for the whole load (per app per tenant)
     membership_wait: float = 300.0  # seconds new team members may take to be usable for a private channel
+    # Each conversation's pace, as the client's RateLimiter keeps it: Graph's 5/s. The scheduler sizes concurrency
+    # and orders conversations by it; only the scale bench lowers it (with the emulator's and the client's).
+    conversation_rps: float = CHANNEL_RPS
 
 
 def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
@@ -97,10 +100,10 @@ def load(
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    path = critical_path(teams, chats, remaining_requests(journal))
+    path = critical_path(teams, chats, remaining_requests(journal), options.conversation_rps)
     progress.chains(path.follow)
     result.critical_seconds = path.seconds
-    with Scheduler(concurrency(options.workers, options.import_budget)) as scheduler:
+    with Scheduler(concurrency(options.workers, options.import_budget, options.conversation_rps)) as scheduler:
         run = _Run(provisioner, loader, scheduler, result, path)
         run.provision(teams, chats, manifest.capacity)
         scheduler.wait()

@@ -69,6 +69,7 @@ class ConversationOutcome:
     chat_files_fallback: int = 0  # chat files put in the migration account's OneDrive: their sender has none
     images_moved: int = 0  # inline images Teams refused, posted again as files (docs/graph-contract.md#inline-images)
     images_left_out: int = 0  # the same in a chat: a line names each
+    sent_as_text: int = 0  # messages whose real mentions or reactions Teams refused, posted in their text form
     completed: bool = False
     ready: bool = False  # General: everything landed, completed with its team (Provisioner.complete_team)
     reasons: Counter[str] = field(default_factory=Counter)
@@ -170,5 +171,6 @@ class LoadOutcome:
             f"load: {self.total('posted'):,} posted, {self.total('already'):,} already present, "
             f"{self.total('failed'):,} failed, {counted(self.total('uploads'), 'file')}, "
             f"{counted(self.total('images_moved'), 'image')} moved to files, "
+            f"{counted(self.total('sent_as_text'), 'message')} with mentions/reactions sent as text, "
             f"{counted(self.members_added, 'member')} added in {duration(self.seconds)}"
         )

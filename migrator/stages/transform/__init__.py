@@ -193,7 +193,13 @@ class _Transform:
         self.run_state = Run(
             source,
             self.authors,
-            Context(users=self.authors.names, channels=channels),
+            Context(
+                users=self.authors.names,
+                channels=channels,
+                people=self.authors.people(),
+                native_mentions=mappings.mentions == "native",
+                native_reactions=mappings.reactions == "native",
+            ),
             self.files,
             self.tally,
             mappings.system_messages != "skip",
@@ -367,6 +373,7 @@ class _Transform:
             uploads=(len(uploads), sum(u.size for u in uploads.values())),
             authors=self._authors(),
             unsupported=self.run_state.ctx.unsupported,
+            mentions_as_text=self.run_state.ctx.mentions_as_text,
             targets=_target_rows(manifest),
             teams=_team_rows(manifest),
             archive=manifest.archive,

@@ -68,6 +68,7 @@ def build(
     uploads: tuple[int, int],
     authors: AuthorCounts,
     unsupported: Counter[str],
+    mentions_as_text: Counter[str],
     targets: list[TargetRow],
     teams: list[TeamRow],
     archive: list[ArchiveEntry],
@@ -89,6 +90,7 @@ def build(
         "files": _files(tally.conversations, file_decisions, placeholders, uploads),
         "conversions": {key: tally.conversions[key] for key in CONVERSIONS},
         "unsupported": dict(unsupported.most_common()),
+        "mentions_as_text": dict(mentions_as_text.most_common()),
         "timeline": {
             "moved": len(tally.adjustments),
             "by_reason": {k: tally.by_reason[k] for k in REASONS},

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.graph import AuthenticationError, GraphClient, GraphError, PaymentRequiredError
-from migrator.journal import Journal
+from migrator.journal import SENT_AS_TEXT, Journal
 from migrator.ledger import LEDGER, read_ledger
 from migrator.limits import EXPORT_MAX_TOP
 from migrator.plan import Manifest, PlannedConversation, read_lines
@@ -135,6 +135,7 @@ def _comparer(
             uploads=journal.uploads(key),
             failures=journal.failures(key),
             moved=journal.moved(key),
+            as_text=journal.posted_as(key, SENT_AS_TEXT),
             files=chat_file_problems(client, journal, item.conversation),
         )
         return check_conversation(

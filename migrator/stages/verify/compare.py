@@ -20,6 +20,7 @@ from bs4 import BeautifulSoup
 from migrator.graph import GraphClient, GraphError
 from migrator.stages.export.images import hosted_images
 from migrator.stages.load.images import without_images
+from migrator.stages.load.native import as_text
 from migrator.stages.verify.outcome import ConversationCheck, Finding
 from migrator.timestamps import parse_ms
 from migrator.words import counted
@@ -37,6 +38,7 @@ class Evidence:
     uploads: dict[str, str]  # upload key -> the file's webUrl
     failures: dict[str, str] = field(default_factory=dict)  # plan key -> why load could not post it
     moved: set[str] = field(default_factory=set)  # plan keys posted again with their inline images as files
+    as_text: set[str] = field(default_factory=set)  # plan keys posted again in their text form (mentions refused)
     files: dict[str, list[str]] = field(default_factory=dict)  # upload key -> what is wrong with a chat's file
 
 
@@ -79,7 +81,7 @@ def check_conversation(
     check.expected = 0  # counted from the plan file itself, which is what load posted
     for planned in lines:
         check.expected += 1
-        line = without_images(planned, evidence.uploads) if planned["key"] in evidence.moved else planned
+        line = as_posted(planned, evidence)
         ms = parse_ms(line["createdDateTime"])
         planned_times.add(ms)
         there = at.get(ms, [])
@@ -113,6 +115,13 @@ def check_conversation(
                     )
                 )
     return {line["key"]: match for line, match in pending}
+
+
+def as_posted(planned: Message, evidence: Evidence) -> Message:
+    """The plan line as load posted it: in its text form, and with its inline images as files, when the journal
+    says Teams refused them."""
+    line = as_text(planned) if planned["key"] in evidence.as_text else planned
+    return without_images(line, evidence.uploads) if planned["key"] in evidence.moved else line
 
 
 def _finding(check: ConversationCheck, line: Message, messages: list[Message], detail: str) -> Finding:
@@ -152,8 +161,26 @@ def _differences(
             f"body differs: planned {_short(planned_body.get('content', ''))!r}, "
             f"Teams has {_short(body.get('content', ''))!r}"
         )
+    problems += _native_differences(line, message)
     problems += _image_differences(client, check, line, message)
     problems += _attachment_differences(line, message, evidence)
+    return problems
+
+
+def _native_differences(line: Message, message: Message) -> list[str]:
+    """Real mentions (who, in which tag) and reactions (who, which emoji) as planned, none where the text form was
+    posted (`as_posted` dropped them from the line)."""
+    planned = [(str(m.get("id")), _user(m.get("mentioned")), m.get("mentionText")) for m in line.get("mentions") or []]
+    landed = [
+        (str(m.get("id")), _user(m.get("mentioned")), m.get("mentionText")) for m in message.get("mentions") or []
+    ]
+    problems = []
+    if planned != landed:
+        problems.append(f"mentions differ: planned {planned}, Teams has {landed}")
+    wanted = sorted((r.get("reactionType"), _user(r.get("user"))) for r in line.get("reactions") or [])
+    found = sorted((r.get("reactionType"), _user(r.get("user"))) for r in message.get("reactions") or [])
+    if wanted != found:
+        problems.append(f"reactions differ: planned {wanted}, Teams has {found}")
     return problems
 
 
