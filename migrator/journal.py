@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS deleted_channels (
 REQUESTED, CREATED, COMPLETED, DONE = "requested", "created", "completed", "done"
 POSTED, FAILED = "posted", "failed"
 IMAGES_MOVED = "images-moved"  # a message's `how` when it was posted again with its inline images as files
+SENT_AS_TEXT = "sent-as-text"  # … when it was posted again in its text form, its mentions and reactions refused
 # A chat file's states (drive_files): the upload was sent (outcome maybe unknown), the file exists, it is shared with
 # the chat (and then also in `uploads`, like a channel's file; its row stays, naming the drive `reset` deletes it from),
 # or `reset --chat` deleted it (out of `uploads` again: the next load uploads it anew, and verify says it is gone).
@@ -325,10 +326,14 @@ class Journal:
 
     def moved(self, conv_key: str) -> set[str]:
         """Plan keys of the messages posted again with their inline images as files (`stages/load/images.py`)."""
+        return self.posted_as(conv_key, IMAGES_MOVED)
+
+    def posted_as(self, conv_key: str, how: str) -> set[str]:
+        """Plan keys of the messages posted in another form than planned: `IMAGES_MOVED` or `SENT_AS_TEXT`."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT key FROM messages WHERE conv_key = ? AND state = ? AND how = ?",
-                (conv_key, POSTED, IMAGES_MOVED),
+                (conv_key, POSTED, how),
             ).fetchall()
         return {key for (key,) in rows}
 

@@ -10,6 +10,7 @@ MAX_BODY_BYTES = 28_000  # observed: larger HTML bodies are refused (413/400)
 # Observed: tenants refuse far smaller inline images than documented (docs/graph-contract.md#inline-images); the
 # default cap of transform (migration.yaml `defaults.inline_image_max_bytes`) and of the emulator's strict reading.
 MAX_INLINE_IMAGE_BYTES = 262_144
+MAX_REACTIONS = 250  # reactions one imported message may carry (import article, November 2025)
 MAX_REQUEST_BYTES = 4_000_000  # keep one import request well under a few MB
 SIMPLE_UPLOAD_MAX_BYTES = 4 * 1024 * 1024  # PUT .../content; above this use an upload session
 

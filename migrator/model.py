@@ -166,6 +166,7 @@ class Reaction:
     name: str
     count: int
     users: tuple[str, ...] = ()
+    times: tuple[int | None, ...] = ()  # when each of `users` reacted (epoch ms), where the export says (Mattermost)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,8 @@ needs the source export again:
     PLAN_DIR/archive/...                   conversations kept aside (not imported)
 
 Each line is a Graph import request plus plan-only fields (`key`, `kind`,
-`root_key`, `source_ts`, `uploads`, `note`): `to_request` strips them, so
+`root_key`, `source_ts`, `uploads`, `note`, and `text`: the body without real
+mentions and reactions, for a tenant that refuses them): `to_request` strips them, so
 nothing the emulator or Graph would refuse as an unknown property is sent.
 Keys are stable between transform runs (source conversation + source ts),
 which is what lets a journal recognise a message across re-runs.
@@ -26,10 +27,11 @@ from typing import Any, BinaryIO, TypedDict
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, from_dict
 from migrator.errors import InputError
+from migrator.timestamps import parse_ms
 
 PLAN_VERSION = 1
 MANIFEST = "manifest.json"
-REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments")
+REQUEST_FIELDS = ("createdDateTime", "from", "body", "hostedContents", "attachments", "mentions", "reactions")
 CHAT_TYPES = ("oneOnOne", "group")  # a PlannedConversation with one of these memberships is a chat
 
 
@@ -248,4 +250,15 @@ def to_request(line: Mapping[str, Any], upload_urls: Mapping[str, str]) -> dict[
                 entry["contentUrl"] = upload_urls[attachment["upload"]]
             attachments.append(entry)
         request["attachments"] = attachments
+    if line.get("reactions"):
+        request["reactions"] = [_reaction_at(r, line["createdDateTime"]) for r in line["reactions"]]
     return request
+
+
+def _reaction_at(reaction: Mapping[str, Any], message_time: str) -> dict[str, Any]:
+    """A reaction as sent: at its own time, or its message's when it has none or an older one (the message's time
+    may have moved later to stay unique, and Graph refuses a reaction older than its message)."""
+    own = reaction.get("createdDateTime")
+    if own and parse_ms(str(own)) > parse_ms(message_time):
+        return dict(reaction)
+    return {**reaction, "createdDateTime": message_time}

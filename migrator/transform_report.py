@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from migrator.earlier import Change
 from migrator.model import QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 
@@ -27,7 +28,8 @@ MESSAGE_KEYS = ("planned", "archived", "skipped_conversations", "skipped_system"
 # What transform converts rather than carries over, and what each becomes: `conversions` counts the messages of
 # each, in this order, and the page shows these words.
 CONVERSIONS = {
-    "mentions": "@mentions → the person's name in bold",
+    "native_mentions": "@mentions of people mapped in users.csv → real Teams mentions",
+    "mentions": "@mentions of other people → the person's name in bold (counted by why below)",
     "channel_links": "#channel links → the channel's name in bold",
     "special_mentions": "@here / @channel / groups → bold text, nobody is notified",
     "emoji": ":emoji: codes → Unicode emoji",
@@ -36,7 +38,9 @@ CONVERSIONS = {
     "inline_code": "inline code → <code>",
     "quotes": "quotes → <blockquote>",
     "edits": "edited → “(edited)” note",
-    "reactions": "reactions → one summary line naming who reacted",
+    "native_reactions": "reactions of people mapped in users.csv → real Teams reactions (at most 250 a message)",
+    "reactions": "reactions that could not be imported (other people, custom emoji, beyond 250) → one summary line "
+    "naming who reacted",
     "pins": "pinned messages → a “pinned” note (Teams imports no pins)",
     "bot_attachments": "bot attachments and link previews → cards",
     "system_messages": "system messages (joins, topic…) → grey notes",
@@ -201,17 +205,24 @@ class TeamRow(TypedDict):
     owners: list[str]
 
 
-class LedgerRow(TypedDict):
-    """The ledger's lines of one source conversation ("" for records the reader could not place in one), per fate."""
-
-    conversation: str
-    planned: int
-    merged: int
-    archived: int
-    skipped: int
-    quarantined: int
-    duplicate: int
-    records: int  # lines with a record: the sum of the fates
+# The ledger's lines of one source conversation ("" for records the reader could not place in one), per fate
+# (`ledger.FATES`, spelt as the ledger spells them) and `records`: lines with a record.
+LedgerRow = TypedDict(
+    "LedgerRow",
+    {
+        "conversation": str,
+        "planned": int,
+        "merged": int,
+        "archived": int,
+        "skipped": int,
+        "quarantined": int,
+        "duplicate": int,
+        "already-migrated": int,
+        "changed-in-source": int,
+        "deleted-in-source": int,
+        "records": int,
+    },
+)
 
 
 class LedgerCounts(TypedDict):
@@ -242,6 +253,7 @@ class TransformReport(TypedDict):
     files: FileCounts
     conversions: dict[str, int]  # per `CONVERSIONS` key, in its order
     unsupported: dict[str, int]  # block and attachment types left out, most first
+    mentions_as_text: dict[str, int]  # mentions kept as bold text (not real Teams mentions), by why, most first
     timeline: Timeline
     split: list[Split]
     thread_placeholders: list[ThreadPlaceholder]
@@ -253,3 +265,4 @@ class TransformReport(TypedDict):
     quarantined: list[QuarantinedRow]
     repaired: list[RepairedRow]
     ledger: LedgerCounts
+    changes: list[Change]  # changed since the earlier pass into this plan folder (`migrator.earlier`)

@@ -7,6 +7,7 @@ people it lacks post through its migration account.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,10 +37,28 @@ def demo_lookup(mail: str) -> Mapping[str, Any] | None:
     return next((u for u in users if str(u.get("mail", "")).casefold() == mail.casefold()), None)
 
 
-def plan_sample(source: Path, work: Path, source_format: str | None = None) -> TransformResult:
-    """Drafted mappings and the plan for an export, in `work/mappings` and `work/plan`."""
+def plan_sample(
+    source: Path, work: Path, source_format: str | None = None, mapped: Mapping[str, str] | None = None
+) -> TransformResult:
+    """Drafted mappings and the plan for an export, in `work/mappings` and `work/plan`; `mapped` (source id → Entra
+    id) are people a consultant maps by hand in users.csv, as a source without emails needs."""
     run_map(source, work / "mappings", demo_lookup, fallback=FALLBACK, force=True, source_format=source_format)
+    if mapped:
+        map_by_hand(work / "mappings" / "users.csv", mapped)
     return transform(source, work / "mappings", work / "plan", now_ms=NOW_MS, source_format=source_format)
+
+
+def map_by_hand(users_csv: Path, mapped: Mapping[str, str]) -> None:
+    """Rows of users.csv set to `map` to the given Entra ids."""
+    with open(users_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if row["source_id"] in mapped:
+            row.update(entra_id=mapped[row["source_id"]], action="map")
+    with open(users_csv, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 @dataclass
@@ -50,10 +69,16 @@ class Migration:
     verified: VerifyOutcome
 
 
-def migrate_sample(emulator: EmulatorProcess, source: Path, work: Path, source_format: str | None = None) -> Migration:
+def migrate_sample(
+    emulator: EmulatorProcess,
+    source: Path,
+    work: Path,
+    source_format: str | None = None,
+    mapped: Mapping[str, str] | None = None,
+) -> Migration:
     """Plan, load into the emulator and read back through the export API."""
     emulator.operator("config", {"channel_rps": 10_000})
-    planned = plan_sample(source, work, source_format)
+    planned = plan_sample(source, work, source_format, mapped)
     journal = work / "journal.sqlite"
     with Journal(journal) as j, GraphClient(emulator.graph_config(), limiter=RateLimiter.unlimited()) as client:
         j.bind(GraphTarget(emulator.graph_config(), None).fingerprint)  # as `migrator load` binds it

@@ -206,5 +206,11 @@ def _assert_messages(roots: list[dict], lines: list[dict], files: set[str]) -> N
         assert IMG.sub("IMG", message["body"]["content"]) == IMG.sub("IMG", line["body"]["content"])
         assert root_time == (created_of[line["root_key"]] if line["kind"] == "reply" else None)
         assert len(message["hostedContents"]) == len(line.get("hostedContents", []))
+        assert [(m["id"], m["mentioned"]["user"]["id"]) for m in message["mentions"]] == [
+            (m["id"], m["mentioned"]["user"]["id"]) for m in line.get("mentions", [])
+        ]
+        assert [(r["reactionType"], r["user"]["user"]["id"]) for r in message["reactions"]] == [
+            (r["reactionType"], r["user"]["user"]["id"]) for r in line.get("reactions", [])
+        ]
         for attachment in message["attachments"]:
             assert attachment["contentUrl"] in files

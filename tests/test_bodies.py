@@ -42,6 +42,7 @@ ALLOWED = {
     "span": {"style"},
     "img": {"src"},
     "attachment": {"id"},
+    "at": {"id"},
 }
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 

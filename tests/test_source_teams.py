@@ -61,9 +61,9 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     inventory = run_analyse(SAMPLE, tmp_path / "analysis")
     assert inventory["source"]["kind"] == "teams"
     assert inventory["workspace"]["name"] == "Northwind Labs"
-    assert inventory["totals"] == {"conversations": 8, "messages": 353, "threads": 42, "replies": 120, "files": 5}
+    assert inventory["totals"] == {"conversations": 8, "messages": 353, "threads": 42, "replies": 120, "files": 6}
     assert inventory["users"] == {"total": 5, "bots": 0, "deleted": 0, "without_email": 0, "external": 0}
-    assert inventory["files"] == {"available": 3, "missing": 0, "external": 2, "deleted": 0}
+    assert inventory["files"] == {"available": 3, "missing": 0, "external": 3, "deleted": 0}
     assert inventory["conversions"]["edits"] == 1 and inventory["conversions"]["system_messages"] == 2
     conversions = inventory["conversions"]  # read from the HTML kept, not from Slack's markup
     assert (conversions["links"], conversions["quotes"], conversions["code_blocks"], conversions["inline_code"]) == (

@@ -41,7 +41,7 @@ GOLDEN: dict[str, dict[str, Any]] = {
     },
     "teams": {  # a team exported with users' chats: its channels are private channels of its people; chats stay chats
         "messages": (353, 353, 0),
-        "files": (3, 0, 2),
+        "files": (3, 0, 3),
         "authors": (351, 2),
         "archived": 0,
         "chats": 2,

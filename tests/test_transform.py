@@ -183,7 +183,7 @@ def test_the_cli_writes_the_plan_and_says_what_it_did(tmp_path) -> None:
     result = CliRunner().invoke(app, ["transform", str(SAMPLE), "--mappings", str(MAPPINGS), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "370 messages read: 370 planned, 0 archived, 0 left out" in result.output
-    assert "for 6 channels (1 private) in 1 teams and 3 chats" in result.output
+    assert "for 6 channels (1 private) in 1 team and 3 chats" in result.output
     assert "ledger: 370 source records (370 planned); they add up" in result.output
     assert (
         (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file() and (tmp_path / LEDGER).is_file()
@@ -426,7 +426,7 @@ def test_broken_characters_become_u_fffd_in_every_stage_and_are_listed(tmp_path)
     }  # strict UTF-8, every file
     (general,) = [v for k, v in lines.items() if k.endswith("/General")]
     first, bot = (line["body"]["content"] for line in general)
-    assert "cut \ufffd here, whole \U0001f600 there, ask <b>Grace \ufffd Hopper</b>" in first
+    assert 'cut \ufffd here, whole \U0001f600 there, ask <at id="0">Grace \ufffd Hopper</at>' in first
     assert "deploy \ufffd bot" in bot and "deployed" in bot
     (chat,) = [v for k, v in lines.items() if k.endswith("D1")]
     assert "dm \ufffd text" in chat[0]["body"]["content"]

@@ -145,9 +145,20 @@ def _other_attachment(line: dict) -> None:
     line["attachments"][0]["id"] = "0000"
 
 
+def _a_reaction(line: dict) -> None:
+    line["reactions"] = [{"reactionType": "👍", "user": {"user": {"id": ALAN, "userIdentityType": "aadUser"}}}]
+
+
+def _a_mention(line: dict) -> None:
+    user = {"id": ALAN, "displayName": "Alan", "userIdentityType": "aadUser"}
+    line["mentions"] = [{"id": 0, "mentionText": "Alan", "mentioned": {"user": user}}]
+
+
 @pytest.mark.parametrize(
     "index, change, detail",
     [
+        (0, _a_reaction, f"reactions differ: planned [('👍', '{ALAN}')], Teams has []"),
+        (0, _a_mention, f"mentions differ: planned [('0', '{ALAN}', 'Alan')], Teams has []"),
         (1, _other_image, "inline image 1 differs"),
         (5, _other_root, "under root"),
         (0, _other_author, f"planned as {ALAN}"),

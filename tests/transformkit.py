@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,24 @@ def _assert_request(line: dict[str, Any], uploads: set[str]) -> None:
         assert f'<attachment id="{attachment["id"]}">' in body and attachment["contentType"] == "reference"
         assert attachment["upload"] in line["uploads"]
     assert set(line["uploads"]) <= uploads, f"{line['key']}: an upload the manifest does not list"
+    _assert_native(line)
+
+
+def _assert_native(line: dict[str, Any]) -> None:
+    """Real mentions numbered from 0 in each part, one entry per tag; at most 250 reactions; and a text form
+    without either, within the body limit, on every line that carries them."""
+    tags = re.findall(r'<at id="([^"]*)">([^<]*)</at>', line["body"]["content"])
+    mentions = line.get("mentions") or []
+    assert [str(m["id"]) for m in mentions] == [n for n, _ in tags] == [str(n) for n in range(len(tags))]
+    assert all(m["mentioned"]["user"]["id"] and m["mentionText"] for m in mentions)
+    reactions = line.get("reactions") or []
+    assert len(reactions) <= 250 and all(r["reactionType"] and r["user"]["user"]["id"] for r in reactions)
+    if mentions or reactions:
+        text = line["text"]
+        assert "<at " not in text and len(text.encode("utf-8")) <= MAX_BODY_BYTES
+        assert_safe(text)
+    else:
+        assert "text" not in line
 
 
 def assert_adds_up(report: TransformReport, inventory: Inventory) -> None:

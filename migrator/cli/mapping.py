@@ -9,6 +9,7 @@ import typer
 
 from migrator.cli.options import Fetched, SourceFormat
 from migrator.errors import OptionError
+from migrator.words import counted
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -42,6 +43,14 @@ def map_command(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite existing mapping files (they may hold edits).")
     ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Keep the mapping files in --out with their edits and add what a newer export of the same source "
+            "holds (conversations, teams, people); list what was added and what the export no longer has.",
+        ),
+    ] = False,
     source_format: SourceFormat = None,
     fetched: Fetched = None,
 ) -> None:
@@ -50,30 +59,48 @@ def map_command(
         _check(check, check_source, source_format, fetched)
     if source is None or out is None:
         raise OptionError("give SOURCE and --out to draft mappings, or --check DIR to validate them")
+    if update and force:
+        raise OptionError("give --update (keep the edits, add what is new) or --force (draft again), not both")
     from migrator.mapping import open_directory, run_map
+
+    if update:
+        _update(source, out, directory, source_format, fetched)
+        return
 
     with open_directory(directory) as (lookup, where):
         typer.echo(f"matching users by email in {where}")
         result = run_map(
             source, out, lookup, fallback=fallback, force=force, source_format=source_format, fetched=fetched
         )
-    typer.echo(
-        f"wrote {result.migration}: {result.teams} teams, {result.channels} channels ({result.private_channels} "
-        "private), "
-        f"{result.chats} chats, {result.archived} archived"
-    )
-    for line in result.split:  # how the workspace was spread over teams Teams will hold (also in migration.yaml)
+    for line in result.summary(fetched):
         typer.echo(line)
-    typer.echo(
-        f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account"
-        + (f" ({result.emails_fetched} mapped by an email from {fetched})" if fetched else "")
-    )
     if result.fallback and not result.fallback_found:
         typer.echo(
             f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
             "set users.fallback/fallback_id or run again with --fallback EMAIL --force",
             err=True,
         )
+
+
+def _update(source: Path, out: Path, directory: Path | None, source_format: str | None, fetched: Path | None) -> None:
+    """`map --update`: print what was added and what is gone."""
+    from migrator.mapping import open_directory, source_reference
+    from migrator.mapping.update import run_update
+
+    with open_directory(directory) as (lookup, where):
+        typer.echo(f"matching new users by email in {where}")
+        result = run_update(
+            source, out, lookup, source_reference(source, out), source_format=source_format, fetched=fetched
+        )
+    for label, names in (
+        ("conversations added", result.added),
+        ("teams added", result.teams_added),
+        ("conversations no longer in the export, taken out", result.gone),
+        ("people added", result.people_added),
+        ("people no longer in the export, taken out", result.people_gone),
+    ):
+        typer.echo(f"{label}: {', '.join(names) if names else 'none'}")
+    typer.echo(f"updated {result.migration} and {result.users}; every entry already there kept as it was")
 
 
 def _check(folder: Path, source: Path | None, source_format: str | None, fetched: Path | None) -> None:
@@ -84,5 +111,5 @@ def _check(folder: Path, source: Path | None, source_format: str | None, fetched
     problems = run_check(folder, source, source_format, notes, fetched)
     for problem in problems + notes:
         typer.echo(str(problem))
-    typer.echo(f"{len(problems)} problems in {folder}" if problems else f"{folder}: no problems")
+    typer.echo(f"{counted(len(problems), 'problem')} in {folder}" if problems else f"{folder}: no problems")
     raise typer.Exit(1 if problems else 0)

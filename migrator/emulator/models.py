@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from migrator import limits
 from migrator.capacity import DELETED_CHANNELS_COUNT_DAYS, TEAMS_DEFAULTS, CapacityLimits
-from migrator.emulator import odata
+from migrator.emulator import native, odata
 from migrator.emulator.directory import Directory
 from migrator.emulator.errors import (
     BadRequest,
@@ -677,9 +677,8 @@ class Graph:
             )
         content, content_type = self._check_body(body.get("body"))
         sender = self._check_from(body.get("from"))
-        for unsupported in ("mentions", "reactions"):
-            if body.get(unsupported):
-                raise BadRequest(f"'{unsupported}' cannot be imported; the import API does not support them.")
+        if self.reading.refuse_native_elements:
+            native.refuse_all(body)
         root = None
         if reply_to is not None:
             root = self._message(conv, reply_to)
@@ -706,6 +705,8 @@ class Graph:
             raise BadRequest(f"A reply cannot be older than its thread root ({root['createdDateTime']}).")
         hosted = self._check_hosted(body.get("hostedContents") or [], content)
         attachments = self._check_attachments(body.get("attachments") or [], content)
+        mentions = native.mentions(body.get("mentions") or [], content, self._known_identity)
+        reactions = native.reactions(body.get("reactions") or [], created, self._known_identity)
         if created in self._used_ms.get(conv["id"], ()):
             raise Conflict(
                 f"A message with createdDateTime {format_ms(created)} already exists in this {conv['_kind']}."
@@ -721,7 +722,13 @@ class Graph:
             subject=body.get("subject"),
             summary=body.get("summary"),
             importance=body.get("importance", "normal"),
+            mentions=mentions,
+            reactions=reactions,
         )
+
+    def _known_identity(self, user_id: str) -> Record | None:
+        """The identity of a directory user, or None: mentions and reactions name only people of the tenant."""
+        return self._identity(user_id) if user_id in self.directory.users else None
 
     def _store_message(
         self,
@@ -740,6 +747,7 @@ class Graph:
         message_id: str | None = None,
         event_detail: Record | None = None,
         reactions: list[Record] | None = None,
+        mentions: list[Record] | None = None,
     ) -> Record:
         message_id = message_id or (str(uuid.uuid4().int % 10**19) if self.reading.opaque_message_ids else str(created))
         base = self._message_url(conv, message_id, reply_to)
@@ -779,7 +787,7 @@ class Graph:
             "from": sender,
             "body": body,
             "attachments": attachments or [],
-            "mentions": [],
+            "mentions": mentions or [],
             "reactions": reactions or [],
             "_conv": conv["id"],
             "_created": created,

@@ -8,7 +8,7 @@ docs/graph-contract.md#disagreements) the emulator serves the **strict** reading
 
 A `Reading` is one value per switch. `Reading()` is the strict reading, `Reading.lenient()` the looser preset
 (`emulator serve --lenient`); each switch is also its own option of `emulator serve` (`--NAME` spelled with
-dashes, a boolean as `--NAME/--no-NAME`), applied over the preset, and a key of `POST /_emulator/config
+dashes, a boolean one taking `true` or `false`), applied over the preset, and a key of `POST /_emulator/config
 {"reading": {...}}` for tests that change it on a running emulator.
 
 How to add a switch
@@ -62,7 +62,7 @@ class Switch:
     def args(self, value: object) -> list[str]:
         """The `emulator serve` arguments that set this switch to `value`."""
         if self.kind is bool:
-            return [self.option if value else "--no-" + self.option[2:]]
+            return [self.option, "true" if value else "false"]
         return [self.option, str(value)]
 
     def coerce(self, value: object) -> object:
@@ -136,6 +136,13 @@ class Reading:
         "(msteams-docs 13994, 14138 'Forbidden/UnknownError'); lenient: 413, the size refusal of the earlier "
         "emulator",
         source="docs/graph-contract.md#observed-behaviour",
+    )
+    refuse_native_elements: bool = switch(
+        False,
+        False,
+        models="a tenant that refuses every imported @mention and reaction with 400 naming the field (the seed "
+        "article's scope); off in both presets, as the newest import article puts both in scope",
+        source="docs/graph-contract.md#microsofts-newest-import-article-november-2025-and-what-real-tenants-answer",
     )
 
     @classmethod

@@ -40,6 +40,7 @@ ALLOWED_TARGETS = {
     ConversationKind.DM: (CHAT, OWN_TEAM),
     ConversationKind.GROUP_DM: (CHAT, OWN_TEAM),
 }
+NATIVE_FORMS = ("native", "text")  # `defaults.mentions` / `defaults.reactions`: real Graph elements, or text
 SYSTEM_MESSAGE_ACTIONS = ("keep", "skip")  # joins, leaves, topic changes: grey notes in Teams, or left out (counted)
 GENERAL = "General"  # the channel every team has; posting into it needs no channel creation
 ALL_MEMBERS = "all"
@@ -105,6 +106,9 @@ class Mappings:
     system_messages: str = "keep"  # one of SYSTEM_MESSAGE_ACTIONS
     # `defaults.inline_image_max_bytes`: larger images travel as files (docs/graph-contract.md#inline-images)
     inline_image_max_bytes: int = MAX_INLINE_IMAGE_BYTES
+    # `defaults.mentions` / `defaults.reactions` (NATIVE_FORMS): `text` for a tenant that refuses the real elements
+    mentions: str = "native"
+    reactions: str = "native"
     teams: Mapping[str, Team] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)  # top-level key -> line

@@ -14,6 +14,7 @@ from migrator.mapping.document import line_of, load_document
 from migrator.mapping.model import (
     ALL_MEMBERS,
     MIGRATION_FILE,
+    NATIVE_FORMS,
     OLD_USER_COLUMNS,
     ROUTE_ACTIONS,
     SYSTEM_MESSAGE_ACTIONS,
@@ -30,7 +31,7 @@ from migrator.mapping.model import (
 )
 
 _TOP_KEYS = {"version", "source", "users", "system_messages", "defaults", "teams", "conversations"}
-_DEFAULTS_KEYS = {"limits", "inline_image_max_bytes"}
+_DEFAULTS_KEYS = {"limits", "inline_image_max_bytes", "mentions", "reactions"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
 _ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"}
@@ -101,6 +102,8 @@ class _Reader:
             fallback_id=fallback_id,
             system_messages=system_messages,
             inline_image_max_bytes=self.inline_image_cap(defaults),
+            mentions=self.native_form(defaults, "mentions"),
+            reactions=self.native_form(defaults, "reactions"),
             teams=self.teams(data.get("teams"), line_of(data, "teams")),
             routes=tuple(self.routes(data.get("conversations"), line_of(data, "conversations"))),
             lines={str(key): line_of(data, key) or 0 for key in data},
@@ -145,6 +148,16 @@ class _Reader:
             )
             return MAX_INLINE_IMAGE_BYTES
         return value
+
+    def native_form(self, node: CommentedMap, name: str) -> str:
+        """`defaults.mentions` / `defaults.reactions`: `native` (real Graph elements, the default) or `text`."""
+        value = node.get(name, NATIVE_FORMS[0])
+        if value not in NATIVE_FORMS:
+            self.problem(
+                line_of(node, name), f"defaults: {name} must be one of {', '.join(NATIVE_FORMS)}, not {value!r}"
+            )
+            return NATIVE_FORMS[0]
+        return str(value)
 
     def teams(self, node: Any, line: int | None) -> dict[str, Team]:
         if not isinstance(node, CommentedMap):

@@ -22,6 +22,7 @@ from migrator.mapping.writing import write_mappings, write_users_csv
 from migrator.model import FROM_FETCH
 from migrator.sources import open_source
 from migrator.sources.products import product
+from migrator.words import counted
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,18 @@ class DraftResult:
     emails_fetched: int  # people matched by an email from the fetch folder (--fetched)
     split: tuple[str, ...] = ()  # how the draft spread the workspace over teams (none when one team holds it)
 
+    def summary(self, fetched: Path | None) -> list[str]:
+        """The lines the CLI prints: what each file holds, and how the workspace was spread over teams."""
+        return [
+            f"wrote {self.migration}: {counted(self.teams, 'team')}, {counted(self.channels, 'channel')} "
+            f"({self.private_channels:,} private), {counted(self.chats, 'chat')}, {self.archived:,} archived",
+            *self.split,  # (also in migration.yaml)
+            f"wrote {self.users}: {counted(self.mapped, 'user')} mapped, {self.fallback:,} to the fallback account"
+            + (f" ({self.emails_fetched:,} mapped by an email from {fetched})" if fetched else ""),
+        ]
 
-def _source_reference(source_path: Path, out_dir: Path) -> str:
+
+def source_reference(source_path: Path, out_dir: Path) -> str:
     """Relative to the mappings folder when both live in one project (so the pair can move together)."""
     source, folder = source_path.resolve(), out_dir.resolve()
     if os.path.commonpath([source, folder]) == source.anchor:
@@ -71,7 +82,7 @@ def run_map(
     try:
         conversations, made_by = source.conversations(), product(source.kind)
         rows = draft_users(source.users.values(), lookup)
-        reference = _source_reference(source_path, out_dir)
+        reference = source_reference(source_path, out_dir)
         mappings = draft_source(migration, source, reference, rows)
         found = lookup(fallback) if fallback else None
         mappings = replace(mappings, fallback=fallback, fallback_id=str(found["id"]) if found else None)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from migrator.earlier import CHANGE_COLUMNS
 from migrator.ledger import FATES
 from migrator.reports.html import render, table
 from migrator.transform_report import CONVERSIONS, MESSAGE_KEYS, TransformReport
@@ -56,6 +57,10 @@ def render_html(report: TransformReport) -> str:
             ["name", "key", "created", "channels", "members", "owners"],
         ),
         "unsupported": ([{"type": k, "count": v} for k, v in report["unsupported"].items()], ["type", "count"]),
+        "mentions_as_text": (
+            [{"why": k, "mentions": v} for k, v in report.get("mentions_as_text", {}).items()],
+            ["why", "mentions"],
+        ),
         "quarantined": (report["quarantined"], ["file", "item", "error"]),
         "repaired": (report["repaired"], ["file", "strings"]),
         "ledger": (report["ledger"]["conversations"], ["conversation", *FATES, "records"]),
@@ -65,4 +70,5 @@ def render_html(report: TransformReport) -> str:
         report=report,
         shown=SHOWN_ROWS,
         tables={name: table(rows, columns, name, sortable=True) for name, (rows, columns) in tables.items()},
+        changes=report["changes"] and table(report["changes"][:SHOWN_ROWS], CHANGE_COLUMNS, "changes", sortable=True),
     )

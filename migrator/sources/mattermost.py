@@ -385,9 +385,19 @@ def _direct_id(members: list[str]) -> str:
 
 
 def _reactions(value: Any) -> list[Reaction]:
-    """One `Reaction` per emoji, from Mattermost's one entry per person."""
-    users: dict[str, list[str]] = defaultdict(list)
+    """One `Reaction` per emoji, from Mattermost's one entry per person, with when each reacted (`create_at`)."""
+    users: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     for reaction in dicts(value):
         if reaction.get("emoji_name"):
-            users[str(reaction["emoji_name"])].append(str(reaction.get("user") or ""))
-    return [Reaction(name=name, count=len(who), users=tuple(w for w in who if w)) for name, who in users.items()]
+            at = reaction.get("create_at")
+            when = at if isinstance(at, int) and not isinstance(at, bool) and at > 0 else None
+            users[str(reaction["emoji_name"])].append((str(reaction.get("user") or ""), when))
+    return [
+        Reaction(
+            name=name,
+            count=len(who),
+            users=tuple(w for w, _ in who if w),
+            times=tuple(t for w, t in who if w),
+        )
+        for name, who in users.items()
+    ]

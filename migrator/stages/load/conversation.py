@@ -1,12 +1,19 @@
 """One channel's or chat's import: its files, then its messages in plan order, then completeMigration.
 
+A conversation an earlier load completed is left alone when the journal records every line of the plan as
+landed, without a request; otherwise (a newer export's plan, issue 27's delta pass) it is reopened with
+startMigration, only the lines the journal lacks are posted, and it is completed again. A completed
+conversation is no proof that every planned message is in it: "already present" counts only what the journal
+recorded as landed or a reconciliation found.
+
 Exactly once: a message already in the journal is skipped; any other is
 posted, and Graph's 409 (its millisecond is taken in this channel) means an
 earlier attempt landed but its answer was lost (a crash, a kill, a dropped
 connection), so the message is looked up instead of being posted again.
 
 A message refused for its inline images is posted again with them as files
-(`images.py`), and the journal says so.
+(`images.py`), one refused for its real mentions or reactions in its text form
+(`native.py`), and the journal says so.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
-from migrator.journal import COMPLETED, IMAGES_MOVED, POSTED, Journal
+from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, Journal
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles
+from migrator.stages.load.delta import landed
 from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
+from migrator.stages.load.native import as_text, refused_for_native
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
+from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.uploads import UploadError, read_upload, upload
 from migrator.timestamps import parse_ms
 
@@ -40,6 +50,7 @@ class ConversationLoader:
         self.client = client
         self.journal = journal
         self.plan_dir = Path(plan_dir)
+        self.provisioner = Provisioner(client, journal)  # reopens a completed conversation (startMigration)
         self.complete_with_failures = complete_with_failures
         self.on_message = on_message or (lambda key, started: None)
         self.chat_files = ChatFiles(client, journal, self.plan_dir, drives={})
@@ -58,24 +69,40 @@ class ConversationLoader:
         outcome.start()
         try:
             entry = self.journal.conversation(conv.key)
-            if entry is None or entry.state != COMPLETED:
-                stopped = attempt(lambda: self._load(base, conv, outcome, complete))
-                if isinstance(stopped, Refusal):
-                    outcome.refused("stopped", stopped)
-            else:
+            completed = entry is not None and entry.state == COMPLETED
+            if completed and landed(self.plan_dir, conv, self.journal) == conv.messages:
                 if base.startswith("/chats/"):  # files `reset --chat` deleted: OneDrive needs no migration mode
                     self._uploads(base, conv, outcome)
                 outcome.already = outcome.planned
                 outcome.completed = True
+                return
+            stopped = attempt(lambda: self._load(base, conv, outcome, complete, completed))
+            if isinstance(stopped, Refusal):
+                outcome.refused("stopped", stopped)
         finally:
             outcome.finish()
 
     def _load(
-        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None] | None
+        self,
+        base: str,
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        complete: Callable[[], None] | None,
+        completed: bool,
     ) -> None:
+        if completed:
+            self._reopen(base, conv)
         urls = self._uploads(base, conv, outcome)
         self._messages(base, conv, urls, outcome)
         self._complete(conv, outcome, complete)
+
+    def _reopen(self, base: str, conv: PlannedConversation) -> None:
+        """Back into migration mode for the lines an earlier pass did not post (docs/graph-contract.md, "Existing
+        channels and chats"). Recorded after Graph answered: a run stopped in between sends startMigration again,
+        and its 400 is recognised as the session already open (Provisioner.start_migration)."""
+        self.provisioner.start_migration(base, conv.created)
+        self.journal.set_conversation(conv.key, None, CREATED)
+        log.info("%s: reopened with startMigration for the lines an earlier pass did not post", conv.key)
 
     # --------------------------------------------------------------- uploads
     def _uploads(self, base: str, conv: PlannedConversation, outcome: ConversationOutcome) -> dict[str, str]:
@@ -144,6 +171,8 @@ class ConversationLoader:
         except ConflictError:
             return self._reconcile(target, line, conv, outcome)
         except GraphError as error:
+            if refused_for_native(error, line):
+                return self._post_as_text(target, line, conv, outcome, urls, error)
             if error.status in REFUSED_FOR_IMAGES and request.get("hostedContents"):
                 return self._post_images_as_files(target, line, conv, outcome, base, urls, error)
             self._failed(conv, outcome, key, f"{error.status} {error.code}: {error.message}", error.request_id)
@@ -172,23 +201,58 @@ class ConversationLoader:
                 request_id = error.request_id if isinstance(error, GraphError) else None
                 self._failed(conv, outcome, key, f"inline images refused, and moving them failed: {error}", request_id)
                 return None
-        request = to_request(without_images(line, urls), urls)
-        try:
-            message_id = self.client.create(target, request, idempotent=True)
-        except ConflictError:
-            return self._reconcile(target, line, conv, outcome, how=IMAGES_MOVED)
-        except GraphError:
-            reason = f"{refusal.status} {refusal.code}: {refusal.message}"
-            self._failed(conv, outcome, key, reason, refusal.request_id)
+        message_id = self._post_again(
+            target, line, without_images(line, urls), conv, outcome, urls, refusal, IMAGES_MOVED
+        )
+        if message_id is None:
             return None
-        self.journal.mark_posted(conv.key, key, message_id, how=IMAGES_MOVED)
-        outcome.posted += 1
         moved = len(line.get("hostedContents") or [])
         if base.startswith("/teams/"):
             outcome.images_moved += moved
         else:
             outcome.images_left_out += moved
         log.info("%s: %s posted again with its %d inline images as files (%s)", conv.key, key, moved, refusal.status)
+        return message_id
+
+    def _post_as_text(
+        self,
+        target: str,
+        line: dict[str, Any],
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        urls: dict[str, str],
+        refusal: GraphError,
+    ) -> str | None:
+        """The message again in its text form: Teams refused its real mentions or reactions."""
+        message_id = self._post_again(target, line, as_text(line), conv, outcome, urls, refusal, SENT_AS_TEXT)
+        if message_id is not None:
+            outcome.sent_as_text += 1
+            log.info("%s: %s posted again in its text form (%s)", conv.key, line["key"], refusal.message)
+        return message_id
+
+    def _post_again(
+        self,
+        target: str,
+        line: dict[str, Any],
+        rewritten: dict[str, Any],
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        urls: dict[str, str],
+        refusal: GraphError,
+        how: str,
+    ) -> str | None:
+        """Post `rewritten`, the line in another form after Teams refused it, and journal `how`. If Teams refuses
+        that too, the refusal was not about what changed: the first answer is reported."""
+        try:
+            message_id = self.client.create(target, to_request(rewritten, urls), idempotent=True)
+        except ConflictError:
+            return self._reconcile(target, line, conv, outcome, how=how)
+        except GraphError:
+            reason = f"{refusal.status} {refusal.code}: {refusal.message}"
+            self._failed(conv, outcome, line["key"], reason, refusal.request_id)
+            return None
+        self.journal.mark_posted(conv.key, line["key"], message_id, how=how)
+        outcome.posted += 1
         return message_id
 
     def _upload_images(self, base: str, line: dict[str, Any], conv: PlannedConversation, urls: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator import collector
+from migrator.earlier import Change, Earlier, changed_summary, compare, fold, mark_ledger, record_source, write_changes
 from migrator.errors import InputError
 from migrator.ledger import LEDGER, LedgerWriter, line_of, reader_lines
 from migrator.mapping import (
@@ -60,7 +61,8 @@ from migrator.stages.transform.outcome import Tally, build, ledger_counts
 from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
 from migrator.timestamps import now_ms as current_ms
-from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, TeamRow, TransformReport
+from migrator.transform_report import AuthorCounts, ConversationRow, LedgerCounts, TargetRow, TeamRow, TransformReport
+from migrator.words import counted
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
@@ -103,19 +105,20 @@ def transform(
         problems += check_against(resolved, rows, source)
         if problems:
             raise TransformError(
-                f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run "
-                "again:\n" + "\n".join(str(p) for p in problems)
+                f"{counted(len(problems), 'problem')} in the mappings (`migrator map --check` explains each); "
+                "fix and run again:\n" + "\n".join(str(p) for p in problems)
             )
         out_dir = Path(out_dir)
+        earlier = fold(out_dir)
         _prepare_plan_dir(out_dir)
         ledger = LedgerWriter(out_dir / LEDGER)
+        job = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger)
         try:
             with collector.streaming():
-                manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger).run(
-                    Path(source_path)
-                )
+                manifest, report = job.run(Path(source_path))
         finally:
             ledger.close()
+        report["changes"] = job.since(earlier, manifest, report)
     finally:
         source.close()
     json_path, html_path = write(report, out_dir)
@@ -130,19 +133,21 @@ def summary(result: TransformResult) -> str:
     private = sum(c.membership == "private" for t in result.manifest.teams for c in t.channels)
     return "\n".join(
         [
-            f"{m['read']:,} messages read: {m['planned']:,} planned, {m['archived']:,} archived, "
+            f"{counted(m['read'], 'message')} read: {m['planned']:,} planned, {m['archived']:,} archived, "
             f"{m['skipped_conversations'] + m['skipped_system'] + m['skipped_authors']:,} left out",
-            f"{lines['written']:,} import requests for {channels} channels ({private} private) in "
-            f"{len(result.manifest.teams)} teams "
-            f"and {len(result.manifest.chats)} chats "
-            f"({lines['split_extra']:,} extra parts of split messages, {lines['thread_placeholders']:,} stand-in "
-            "thread starts)",
-            f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
-            f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
-            f"ledger: {ledger['records']:,} source records ("
+            f"{counted(lines['written'], 'import request')} for {counted(channels, 'channel')} "
+            f"({private:,} private) in {counted(len(result.manifest.teams), 'team')} "
+            f"and {counted(len(result.manifest.chats), 'chat')} "
+            f"({counted(lines['split_extra'], 'extra part')} of split messages, "
+            f"{counted(lines['thread_placeholders'], 'stand-in thread start')})",
+            f"files: {counted(files['inline_images'], 'inline image')}, {counted(files['uploaded'], 'upload')}, "
+            f"{counted(len(files['placeholders']), 'placeholder')}; "
+            f"{counted(result.report['timeline']['moved'], 'time')} moved",
+            f"ledger: {counted(ledger['records'], 'source record')} ("
             + ", ".join(f"{n:,} {fate}" for fate, n in ledger["fates"].items() if n)
             + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],
+            *([changed_summary(result.report["changes"])] if result.report["changes"] else []),
         ]
     )
 
@@ -191,7 +196,13 @@ class _Transform:
         self.run_state = Run(
             source,
             self.authors,
-            Context(users=self.authors.names, channels=channels),
+            Context(
+                users=self.authors.names,
+                channels=channels,
+                people=self.authors.people(),
+                native_mentions=mappings.mentions == "native",
+                native_reactions=mappings.reactions == "native",
+            ),
             self.files,
             self.tally,
             mappings.system_messages != "skip",
@@ -352,6 +363,23 @@ class _Transform:
             "transformed_at": format_ms(self.now_ms),
         }
 
+    def since(self, earlier: Earlier | None, manifest: Manifest, report: TransformReport) -> list[Change]:
+        """What changed since the earlier pass into this folder (none for a first pass), in changes.json and the
+        ledger's fates (`migrator.earlier`); the report's ledger counts follow. The export's conversations and
+        people are left for the next pass to compare with."""
+        changes = [] if earlier is None else compare(self.out_dir, manifest, earlier, self.source)
+        if earlier is not None:
+            mark_ledger(self.out_dir, earlier, changes, self.ledger.fates)
+            report["ledger"] = self._ledger_counts()
+        write_changes(self.out_dir, changes)
+        record_source(self.out_dir, self.source)
+        return changes
+
+    def _ledger_counts(self) -> LedgerCounts:
+        return ledger_counts(
+            self.ledger.fates, self.tally.conversations, self.source.quarantine, self.source.displaced()
+        )
+
     def _report(self, manifest: Manifest) -> TransformReport:
         uploads = {u.key: u for _, c in manifest.conversations() for u in c.uploads}
         return build(
@@ -365,14 +393,13 @@ class _Transform:
             uploads=(len(uploads), sum(u.size for u in uploads.values())),
             authors=self._authors(),
             unsupported=self.run_state.ctx.unsupported,
+            mentions_as_text=self.run_state.ctx.mentions_as_text,
             targets=_target_rows(manifest),
             teams=_team_rows(manifest),
             archive=manifest.archive,
             quarantined=[q.to_dict() for q in self.source.quarantine],
             repaired=repaired_rows(self.source.repaired),
-            ledger=ledger_counts(
-                self.ledger.fates, self.tally.conversations, self.source.quarantine, self.source.displaced()
-            ),
+            ledger=self._ledger_counts(),
             fetched=self.source.fetched,
         )
 

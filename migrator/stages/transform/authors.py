@@ -21,6 +21,7 @@ from typing import Any
 
 from migrator.mapping import Mappings, UserMapping
 from migrator.model import EXTERNAL_ORG, Message, User
+from migrator.stages.transform.context import Person
 
 SKIPPED_BY_MAPPING = "users.csv says skip"
 NO_FALLBACK = "needs the fallback account, which migration.yaml does not name"
@@ -62,6 +63,15 @@ class Authors:
         self.counts: Counter[str] = Counter({"mapped": 0, "fallback": 0, "skipped": 0, "external": 0})
         self.fallback_names: Counter[str] = Counter()  # original author -> messages the fallback account posted
         self.skipped: Counter[tuple[str, str]] = Counter()  # (author, reason) -> messages left out
+
+    def people(self) -> dict[str, Person]:
+        """Source id -> Entra account of everyone users.csv maps: whom a real mention or reaction may name, shown
+        with the name their messages are posted under."""
+        return {
+            source_id: Person(author.sender["user"]["id"], author.sender["user"]["displayName"])
+            for source_id, author in self.mapped.items()
+            if source_id is not None
+        }
 
     def _name(self, user_id: str) -> str:
         row = self.rows.get(user_id)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from migrator.stages.transform import mrkdwn
-from migrator.stages.transform.context import Context
+from migrator.stages.transform.context import GROUP, SPECIAL, Context
 from migrator.stages.transform.markup import Element, Node, el, emoji_char, emoji_from_codepoints, link, note, text_of
 
 # Innermost first: <b><i><code>x</code></i></b>.
@@ -136,13 +136,11 @@ def _link(element: dict[str, Any], ctx: Context) -> Node:
 
 
 def _user(element: dict[str, Any], ctx: Context) -> Node:
-    ctx.features.add("mentions")
-    return el("b", ctx.user_name(str(element.get("user_id") or "")))
+    return ctx.mention(str(element.get("user_id") or ""))
 
 
 def _usergroup(element: dict[str, Any], ctx: Context) -> Node:
-    ctx.features.add("special_mentions")
-    return el("b", "@" + str(element.get("usergroup_id") or "group"))
+    return ctx.special_mention(GROUP, "@" + str(element.get("usergroup_id") or "group"))
 
 
 def _channel(element: dict[str, Any], ctx: Context) -> Node:
@@ -151,8 +149,7 @@ def _channel(element: dict[str, Any], ctx: Context) -> Node:
 
 
 def _broadcast(element: dict[str, Any], ctx: Context) -> Node:
-    ctx.features.add("special_mentions")
-    return el("b", "@" + str(element.get("range") or "channel"))
+    return ctx.special_mention(SPECIAL, "@" + str(element.get("range") or "channel"))
 
 
 def _emoji(element: dict[str, Any], ctx: Context) -> Node:

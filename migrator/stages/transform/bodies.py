@@ -4,19 +4,20 @@ The body is kept as a list of top-level elements (paragraphs, quotes, code,
 lists, cards) rather than one string, so `split.py` can cut an oversized
 message between blocks and each part stays valid HTML. Everything the import
 API cannot carry is turned into something a reader understands and counted in
-`Context.features`: mentions become bold names, reactions a summary line naming who reacted,
+`Context.features`: mentions of people without an Entra account become bold names, reactions that cannot be
+imported a summary line naming who reacted (`native.py` plans the real ones),
 edits an "(edited)" note, system events small grey notes.
 """
 
 from __future__ import annotations
 
-from migrator.model import Message, Reaction
-from migrator.stages.transform import text
+from migrator.model import Message
+from migrator.stages.transform import native, text
 from migrator.stages.transform.blocks import render_blocks
 from migrator.stages.transform.cards import render_cards
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FileParts
-from migrator.stages.transform.markup import Element, el, emoji_char, note
+from migrator.stages.transform.markup import Element, el, note
 
 DELETED = "This message was deleted in Slack; it is kept because replies belong to it."  # only Slack has tombstones
 EMPTY = "(This message had no text.)"
@@ -46,9 +47,10 @@ def content(message: Message, ctx: Context, files: FileParts | None = None) -> l
     return blocks
 
 
-def notes(message: Message, ctx: Context, pinned: bool = False) -> list[Element]:
+def notes(message: Message, ctx: Context, pinned: bool = False, reactions: bool = True) -> list[Element]:
     """What the source showed around the message that Teams cannot: pins, edits, broadcasts, reactions. Pins are
-    the conversation's (`Conversation.pins`), so the caller says whether this message is one."""
+    the conversation's (`Conversation.pins`), so the caller says whether this message is one; a caller that plans
+    real reactions (`native.reactions`) adds their line itself, last."""
     out: list[Element] = []
     if pinned:
         ctx.features.add("pins")
@@ -59,10 +61,9 @@ def notes(message: Message, ctx: Context, pinned: bool = False) -> list[Element]
     if message.edited is not None:
         ctx.features.add("edits")
         out.append(note("(edited)"))
-    if message.reactions:
+    if reactions and message.reactions:
         ctx.features.add("reactions")
-        summary = " · ".join(_reacted(r, ctx) for r in message.reactions)
-        out.append(note("Reactions: " + summary))
+        out.append(native.summary(message.reactions, ctx))
     return out
 
 
@@ -73,19 +74,3 @@ def posted_by(name: str) -> Element:
 
 def empty_note() -> Element:
     return note(EMPTY)
-
-
-def _reacted(reaction: Reaction, ctx: Context) -> str:
-    """One reaction of the summary: the emoji and who reacted (names as Teams shows them), with how many more the
-    export counts than it lists; the count alone when the export lists nobody."""
-    if not reaction.users:
-        return f"{_reaction(reaction.name)} {reaction.count}"
-    more = reaction.count - len(reaction.users)
-    names = ", ".join(ctx.user_name(user) for user in reaction.users)
-    return f"{_reaction(reaction.name)} {names}" + (f" and {more} more" if more > 0 else "")
-
-
-def _reaction(name: str) -> str:
-    """Reaction names carry their skin tone as `+1::skin-tone-3`; custom emoji keep their :name:."""
-    base, _, tone = name.partition("::")
-    return emoji_char(base, tone or None) or f":{name}:"

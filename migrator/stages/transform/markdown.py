@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
-from migrator.stages.transform.context import Context
+from migrator.stages.transform.context import SPECIAL, Context
 from migrator.stages.transform.markup import Element, Node, el, emoji_char, link, newlines, text_of
 
 _SYNTAX = re.compile(r"[*_~`#>|\[\]!<&\\]|^\s*(?:[-+]|\d+[.)])\s|^\s{4}|\n\s*\n|^(?:-{3,}|={3,})\s*$", re.MULTILINE)
@@ -101,8 +101,7 @@ def _mention_of(text: str, match: re.Match[str], ctx: Context, names: Mapping[st
     for name in sorted(names, key=len, reverse=True):
         end = start + len(name)
         if text.startswith(name, start) and not (end < len(text) and (text[end].isalnum() or text[end] == "_")):
-            ctx.features.add("mentions")
-            return el("b", ctx.user_name(names[name], name)), end
+            return ctx.mention(names[name], name), end
     return None, 0
 
 
@@ -116,10 +115,8 @@ def _token(match: re.Match[str], ctx: Context, channels_by_name: bool) -> Node |
     if kind == "user":
         name = match.group("user")
         if name.lower() in _SPECIAL_MENTIONS:
-            ctx.features.add("special_mentions")
-            return el("b", "@" + name)
-        ctx.features.add("mentions")
-        return el("b", ctx.users[name]) if name in ctx.users else el("b", "@" + name)
+            return ctx.special_mention(SPECIAL, "@" + name)
+        return ctx.mention(name, "@" + name)
     if kind == "channel":
         if not channels_by_name:
             return None

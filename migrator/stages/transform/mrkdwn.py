@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from html import unescape
 
-from migrator.stages.transform.context import Context
+from migrator.stages.transform.context import GROUP, SPECIAL, Context
 from migrator.stages.transform.markup import Element, Node, el, emoji_char, link, newlines, text_of
 
 FENCE = "```"
@@ -192,8 +192,7 @@ def angle(content: str, ctx: Context) -> Node:
     target, _, label = content.partition("|")
     label = _decode(label)
     if target.startswith("@"):
-        ctx.features.add("mentions")
-        return el("b", ctx.user_name(target[1:], label.lstrip("@")))
+        return ctx.mention(target[1:], label.lstrip("@"))
     if target.startswith("#"):
         ctx.features.add("channel_links")
         return el("b", "#" + ctx.channel_name(target[1:], label.lstrip("#")))
@@ -209,11 +208,9 @@ def angle(content: str, ctx: Context) -> Node:
 def _special(command: str, label: str, ctx: Context) -> Node:
     name = command.split("^", 1)[0]
     if name in SPECIAL_MENTIONS:
-        ctx.features.add("special_mentions")
-        return el("b", "@" + name)
+        return ctx.special_mention(SPECIAL, "@" + name)
     if name == "subteam":
-        ctx.features.add("special_mentions")
-        return el("b", label or "@group")
+        return ctx.special_mention(GROUP, label or "@group")
     return label or name  # <!date^…|fallback> and anything newer: the text Slack shows without the app
 
 

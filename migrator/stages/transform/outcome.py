@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from migrator.ledger import FATES, LEDGER
+from migrator.ledger import ALREADY_MIGRATED, CHANGED_IN_SOURCE, DELETED_IN_SOURCE, FATES, LEDGER
 from migrator.model import FROM_FETCH, MISSING_FILE, Displaced, Quarantined, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 from migrator.stages.transform.files import COUNT_KEYS, OVER_CAP
@@ -68,6 +68,7 @@ def build(
     uploads: tuple[int, int],
     authors: AuthorCounts,
     unsupported: Counter[str],
+    mentions_as_text: Counter[str],
     targets: list[TargetRow],
     teams: list[TeamRow],
     archive: list[ArchiveEntry],
@@ -89,6 +90,7 @@ def build(
         "files": _files(tally.conversations, file_decisions, placeholders, uploads),
         "conversions": {key: tally.conversions[key] for key in CONVERSIONS},
         "unsupported": dict(unsupported.most_common()),
+        "mentions_as_text": dict(mentions_as_text.most_common()),
         "timeline": {
             "moved": len(tally.adjustments),
             "by_reason": {k: tally.by_reason[k] for k in REASONS},
@@ -105,6 +107,7 @@ def build(
         "quarantined": quarantined,
         "repaired": repaired,
         "ledger": ledger,
+        "changes": [],
     }
 
 
@@ -151,7 +154,10 @@ def _ledger_row(conversation: str, counts: Counter[str]) -> LedgerRow:
         "skipped": counts["skipped"],
         "quarantined": counts["quarantined"],
         "duplicate": counts["duplicate"],
-        "records": sum(counts[fate] for fate in FATES) - counts["whole_files"],
+        "already-migrated": counts[ALREADY_MIGRATED],
+        "changed-in-source": counts[CHANGED_IN_SOURCE],
+        "deleted-in-source": counts[DELETED_IN_SOURCE],
+        "records": sum(counts[fate] for fate in FATES if fate != DELETED_IN_SOURCE) - counts["whole_files"],
     }
 
 

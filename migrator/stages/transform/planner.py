@@ -27,7 +27,7 @@ from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.ledger import LedgerWriter, line_of
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
-from migrator.stages.transform import bodies
+from migrator.stages.transform import bodies, native
 from migrator.stages.transform.authors import Author, Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import ChannelUploads, FileParts, FilePlanner
@@ -196,36 +196,55 @@ class ChannelPlan:
         )
         body = bodies.content(message, ctx, files)  # may place some files itself (taking them out of files.nodes)
         overflow = self._over_file_limit(files)
-        blocks = body + files.nodes + bodies.notes(message, ctx, message.ts in self._pins)
-        if not blocks:
+        reactions = native.reactions(message, ctx) if message.reactions else native.NO_REACTIONS
+        blocks = body + files.nodes + bodies.notes(message, ctx, message.ts in self._pins, reactions=False)
+        if not blocks and not reactions.native_note:
             ctx.features.add("empty_messages")
             blocks = [bodies.empty_note()]
         if self.is_chat and reply:
             ctx.features.add("chat_thread_replies")
             blocks.insert(0, thread_reply_note(message.root_ts))
         preamble = render([bodies.posted_by(author.posted_by)]) if author.posted_by else ""
-        content = preamble + render(blocks)
+        content = preamble + render(blocks) + reactions.native_note  # the line last: its text form swaps it
         # UTF-8 takes at most 4 bytes a character, so only a body longer than a quarter of the limit in characters
         # is measured. Every body encodes: readers turn lone surrogates into U+FFFD (`Source.repaired`), as
-        # html.unescape does.
-        limit = self.run.limits.message_bytes
+        # html.unescape does. The text form of real reactions may be longer: room is kept for it.
+        limit = self.run.limits.message_bytes - reactions.growth
         if len(content) * 4 <= limit or size(content) <= limit:
-            parts = [_part(author, content, files)]
+            parts = [_part(author, content, files, reactions)]
         else:
-            parts = self._split(key, author, preamble, [render([block]) for block in blocks], files)
+            rendered = [render([block]) for block in blocks] + (
+                [reactions.native_note] if reactions.native_note else []
+            )
+            parts = self._split(key, author, preamble, rendered, files, reactions)
         if overflow:
             parts += self._file_parts(key, author, preamble, overflow, files, content if len(parts) == 1 else None)
         self.run.tally.conversions.update(ctx.features)
         note = self._fallback_note(author.posted_by) if author.posted_by else None
         self._spool(key, message.ts, (conversation.id, message.thread_key), not reply, message.us, author, note, parts)
 
-    def _split(self, key: str, author: Author, preamble: str, rendered: list[str], files: FileParts) -> list[str]:
-        """Numbered parts, each within the body limit, each carrying the images and files it shows."""
+    def _split(
+        self,
+        key: str,
+        author: Author,
+        preamble: str,
+        rendered: list[str],
+        files: FileParts,
+        reactions: native.Reactions,
+    ) -> list[str]:
+        """Numbered parts, each within the body limit, each carrying the images and files it shows; the last one
+        carries the real reactions, beside their line."""
         self.run.ctx.features.add("split_messages")
-        chunks = split_blocks(rendered, self.run.limits.message_bytes - size(preamble) - MARKER_BYTES)
+        budget = self.run.limits.message_bytes - reactions.growth - size(preamble) - MARKER_BYTES
+        chunks = split_blocks(rendered, budget)
         total = len(chunks)
         parts = [
-            _part(author, preamble + render([part_marker(n, total)]) + "".join(chunk), files)
+            _part(
+                author,
+                preamble + render([part_marker(n, total)]) + "".join(chunk),
+                files,
+                reactions if n == total else native.NO_REACTIONS,
+            )
             for n, chunk in enumerate(chunks, 1)
         ]
         self.run.tally.splits.append(
@@ -442,13 +461,15 @@ def _notes(note: str | None, moved: str | None, number: int, total: int) -> str:
     return "; ".join(n for n in (note, moved, f"part {number + 1} of {total}") if n)
 
 
-def _part(author: Author, body: str, files: FileParts) -> str:
-    """The request fields of one part, encoded: `from`, the body, and exactly the inline images and
-    attachments it references (with the uploads they need)."""
+def _part(author: Author, body: str, files: FileParts, reactions: native.Reactions = native.NO_REACTIONS) -> str:
+    """The request fields of one part, encoded: `from`, the body, exactly the inline images and attachments it
+    references (with the uploads they need), and its real mentions and reactions with its text form (`native.py`)."""
+    body, extra = native.part_fields(body, reactions)
+    tail = "," + json.dumps(extra, ensure_ascii=False, separators=(",", ":"))[1:-1] if extra else ""
     if files is NO_FILES:
         return (
             f'"from":{author.sender_json},"body":{{"contentType":"html","content":{_encode(body)}}},'
-            '"hostedContents":[],"attachments":[],"uploads":[]'
+            '"hostedContents":[],"attachments":[],"uploads":[]' + tail
         )
     hosted = [h for h in files.hosted if f"../hostedContents/{h['@microsoft.graph.temporaryId']}/$value" in body]
     attachments = [a for a in files.attachments if f'id="{a["id"]}"' in body]
@@ -459,5 +480,6 @@ def _part(author: Author, body: str, files: FileParts) -> str:
         "hostedContents": hosted,
         "attachments": attachments,
         "uploads": uploads,
+        **extra,
     }
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:-1]

@@ -127,9 +127,8 @@ class _Builder(HTMLParser):
             self.stack.append(element)
 
     def _mention(self, mention_id: str) -> None:
-        self.ctx.features.add("mentions")
         user_id, text = self.mentions.get(mention_id, ("", ""))
-        self._here().append(el("b", self.ctx.user_name(user_id, text) if user_id else text or "@someone"))
+        self._here().append(self.ctx.mention(user_id, text or "@someone"))
 
     def _image(self, values: dict[str, str]) -> None:
         match = HOSTED_CONTENT.search(values.get("src", ""))

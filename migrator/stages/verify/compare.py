@@ -17,11 +17,14 @@ from typing import Any
 
 from bs4 import BeautifulSoup
 
+from migrator.earlier import base_key
 from migrator.graph import GraphClient, GraphError
 from migrator.stages.export.images import hosted_images
 from migrator.stages.load.images import without_images
+from migrator.stages.load.native import as_text
 from migrator.stages.verify.outcome import ConversationCheck, Finding
 from migrator.timestamps import parse_ms
+from migrator.words import counted
 
 PLANNED_IMAGE = re.compile(r"""\.\./hostedContents/([^/"']+)/\$value""")
 HOSTED_SRC = re.compile(r"/hostedContents/[^/]+/\$value$")
@@ -36,7 +39,12 @@ class Evidence:
     uploads: dict[str, str]  # upload key -> the file's webUrl
     failures: dict[str, str] = field(default_factory=dict)  # plan key -> why load could not post it
     moved: set[str] = field(default_factory=set)  # plan keys posted again with their inline images as files
+    as_text: set[str] = field(default_factory=set)  # plan keys posted again in their text form (mentions refused)
     files: dict[str, list[str]] = field(default_factory=dict)  # upload key -> what is wrong with a chat's file
+    # Changed in the source since the earlier pass (migrator.earlier): Teams keeps what that pass imported, so an
+    # edited message's content may differ from the plan's, and a deleted one's stays in Teams beside the plan.
+    edited: frozenset[str] = frozenset()  # plan keys of records edited since
+    deleted: frozenset[str] = frozenset()  # plan keys of records deleted since
 
 
 def normalise_html(content: str, content_type: str = "html") -> str:
@@ -78,7 +86,7 @@ def check_conversation(
     check.expected = 0  # counted from the plan file itself, which is what load posted
     for planned in lines:
         check.expected += 1
-        line = without_images(planned, evidence.uploads) if planned["key"] in evidence.moved else planned
+        line = as_posted(planned, evidence)
         ms = parse_ms(line["createdDateTime"])
         planned_times.add(ms)
         there = at.get(ms, [])
@@ -99,9 +107,10 @@ def check_conversation(
         problems = _differences(client, check, line, match, chosen, evidence)
         if problems:
             check.mismatched.append(_finding(check, line, [match], "; ".join(problems)))
+    earlier = {evidence.posted[key] for key in evidence.deleted if key in evidence.posted}
     for ms, messages in sorted(at.items()):
         if ms not in planned_times:
-            for message in messages:
+            for message in (m for m in messages if m["id"] not in earlier):
                 check.unexpected.append(
                     Finding(
                         check.key,
@@ -112,6 +121,13 @@ def check_conversation(
                     )
                 )
     return {line["key"]: match for line, match in pending}
+
+
+def as_posted(planned: Message, evidence: Evidence) -> Message:
+    """The plan line as load posted it: in its text form, and with its inline images as files, when the journal
+    says Teams refused them."""
+    line = as_text(planned) if planned["key"] in evidence.as_text else planned
+    return without_images(line, evidence.uploads) if planned["key"] in evidence.moved else line
 
 
 def _finding(check: ConversationCheck, line: Message, messages: list[Message], detail: str) -> Finding:
@@ -143,6 +159,8 @@ def _differences(
         problems.append(f"its thread root {root_key} is not in Teams")
     elif message.get("replyToId") != expected_root:
         problems.append(f"under root {message.get('replyToId')}, planned under {expected_root}")
+    if base_key(line["key"]) in evidence.edited:
+        return problems  # its content is the earlier pass's: the change is listed, not a mismatch
     planned_body, body = line.get("body") or {}, message.get("body") or {}
     if normalise_html(planned_body.get("content", ""), planned_body.get("contentType", "html")) != normalise_html(
         body.get("content", ""), body.get("contentType", "html")
@@ -151,8 +169,26 @@ def _differences(
             f"body differs: planned {_short(planned_body.get('content', ''))!r}, "
             f"Teams has {_short(body.get('content', ''))!r}"
         )
+    problems += _native_differences(line, message)
     problems += _image_differences(client, check, line, message)
     problems += _attachment_differences(line, message, evidence)
+    return problems
+
+
+def _native_differences(line: Message, message: Message) -> list[str]:
+    """Real mentions (who, in which tag) and reactions (who, which emoji) as planned, none where the text form was
+    posted (`as_posted` dropped them from the line)."""
+    planned = [(str(m.get("id")), _user(m.get("mentioned")), m.get("mentionText")) for m in line.get("mentions") or []]
+    landed = [
+        (str(m.get("id")), _user(m.get("mentioned")), m.get("mentionText")) for m in message.get("mentions") or []
+    ]
+    problems = []
+    if planned != landed:
+        problems.append(f"mentions differ: planned {planned}, Teams has {landed}")
+    wanted = sorted((r.get("reactionType"), _user(r.get("user"))) for r in line.get("reactions") or [])
+    found = sorted((r.get("reactionType"), _user(r.get("user"))) for r in message.get("reactions") or [])
+    if wanted != found:
+        problems.append(f"reactions differ: planned {wanted}, Teams has {found}")
     return problems
 
 
@@ -162,7 +198,7 @@ def _image_differences(client: GraphClient, check: ConversationCheck, line: Mess
     planned = [by_temp.get(temp) for temp in PLANNED_IMAGE.findall((line.get("body") or {}).get("content", ""))]
     landed = hosted_images(message)
     if len(planned) != len(landed):
-        return [f"{len(planned)} inline images planned, {len(landed)} in Teams"]
+        return [f"{counted(len(planned), 'inline image')} planned, {len(landed):,} in Teams"]
     problems = []
     for number, (hosted, (url, _)) in enumerate(zip(planned, landed, strict=True), 1):
         expected = hashlib.sha256(base64.b64decode((hosted or {}).get("contentBytes", ""))).hexdigest()
