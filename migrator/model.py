@@ -340,6 +340,13 @@ class Source(Protocol):
 
     def canvases(self) -> list[File]: ...
 
+    def naming_messages(self) -> Iterator[Message]:
+        """The messages that may name a person the user lists lack (a copy of the author's profile, a system
+        message's `<@U…|name>`), read again apart from the stream: nothing is quarantined or counted. Transform
+        reads them only when an author would otherwise be shown by id, so a name the export gives after a person's
+        first message still reaches it. Empty for readers whose user list names everyone who wrote."""
+        ...
+
     def displaced(self) -> Iterator[Displaced]:
         """Records another with the same id replaced (an older version of an edited message, or the same record
         twice), each with where the one kept is; complete once every conversation has been streamed."""

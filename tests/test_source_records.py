@@ -118,3 +118,22 @@ def test_authors_the_user_list_lacks_are_named_as_the_export_names_them_elsewher
     assert posted_by["hello from sam"] == "sam"
     assert posted_by["kim again, without a profile"] == "Kim Lee"
     assert not any(name.startswith("U05") for name in posted_by.values())
+
+
+def test_a_name_the_export_gives_after_a_persons_messages_reaches_them(tmp_path: Path) -> None:
+    """Lee's first message (in #general) comes before the profile on a later one of theirs (in #random, planned
+    after); Rio is mentioned before a join message names them: every message shows the name, none the id. A record
+    the reader refuses is quarantined once."""
+    result = plan_sample(FIXTURES / "slack-named-later", tmp_path)
+    assert len(result.report["quarantined"]) == 1, "reading ahead for names quarantines nothing twice"
+    plans = plan_lines(result.plan_dir).values()
+    lines = [line for lines in plans for line in lines]
+    posted_by = {texts_of(line)[2]: texts_of(line)[1] for line in lines if "Originally posted by" in texts_of(line)[0]}
+    assert {text: posted_by[text] for text in ("lee speaks first", "rio here", "lee in random")} == {
+        "lee speaks first": "Lee Park",
+        "rio here": "rio",
+        "lee in random": "Lee Park",
+    }
+    assert not any(name.startswith("U05") for name in posted_by.values())
+    [mention] = [line["body"]["content"] for line in lines if "are you there?" in line["body"]["content"]]
+    assert "<b>rio</b>" in mention and "U0500003431" not in mention

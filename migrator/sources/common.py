@@ -511,6 +511,9 @@ class ExportReader:
     def canvases(self) -> list[File]:
         return []  # only Slack has canvases
 
+    def naming_messages(self) -> Iterator[Message]:
+        return iter(())  # Discord and Teams readers name each author as they spool, Mattermost's by username
+
     def displaced(self) -> Iterator[Displaced]:
         return iter(())  # only the readers that key records by id (`SpooledExport`) replace one by another
 

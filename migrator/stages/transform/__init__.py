@@ -189,7 +189,7 @@ class _Transform:
         self.conversations = source.conversations()
         # About the mapping files (a users.csv header, owners beyond Teams' limit), shown at the top of the report.
         self.notes = [str(n) for n in files.notes + owner_notes(resolved, self.conversations, rows, source.users)]
-        self.authors = Authors(mappings, rows, source.users)
+        self.authors = Authors(mappings, rows, source.users, source.naming_messages)
         channels = {c.id: c.name for c in self.conversations}
         self.files = FilePlanner(source, FileStore(source, out_dir, FILES_DIR), mappings.inline_image_max_bytes)
         self.tally = Tally()
@@ -202,6 +202,7 @@ class _Transform:
                 people=self.authors.people(),
                 native_mentions=mappings.mentions == "native",
                 native_reactions=mappings.reactions == "native",
+                elsewhere=self.authors.elsewhere,
             ),
             self.files,
             self.tally,
@@ -210,7 +211,7 @@ class _Transform:
             ledger,
             mappings.limits,
         )
-        self.archiver = Archiver(source, self.authors.names, channels, out_dir, ledger)
+        self.archiver = Archiver(source, self.authors.names, channels, out_dir, ledger, self.authors.elsewhere)
 
     def run(self, source_path: Path) -> tuple[Manifest, TransformReport]:
         not_chats = self._chat_fallbacks()

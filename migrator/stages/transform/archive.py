@@ -9,7 +9,7 @@ export holds copied to `archive/files/` and linked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,11 +37,15 @@ class Archiver:
         channels: Mapping[str, str],
         plan_dir: Path,
         ledger: LedgerWriter,
+        elsewhere: Callable[[str], str | None] | None = None,
     ) -> None:
+        """`elsewhere`: the name of someone `names` lacks (`Authors.elsewhere`)."""
         self.source = source
         self.ledger = ledger
         self.names = names
         self.ctx = Context(users=names, channels=channels)  # its own: archived content is not counted as imported
+        if elsewhere is not None:
+            self.ctx.elsewhere = elsewhere
         self.plan_dir = plan_dir
         self.store = FileStore(source, plan_dir, FILES_DIR)
 
@@ -84,7 +88,7 @@ class Archiver:
             "user": message.user,
             "author": self.names.get(message.user or "")
             or message.username
-            or message.user
+            or (message.user and self.ctx.user_name(message.user))
             or (bot_label(message.bot_id) if message.bot_id else ""),
             "subtype": message.subtype,
             "text": message.text,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -41,8 +41,17 @@ class Author:
 
 
 class Authors:
-    def __init__(self, mappings: Mappings, rows: list[UserMapping], users: Mapping[str, User]) -> None:
+    def __init__(
+        self,
+        mappings: Mappings,
+        rows: list[UserMapping],
+        users: Mapping[str, User],
+        naming: Callable[[], Iterable[Message]] | None = None,
+    ) -> None:
+        """`naming`: the export's messages that may name people the user list lacks (`Source.naming_messages`),
+        read once, the first time someone would otherwise be shown by id."""
         self.users = users
+        self._naming = naming
         self.rows = {row.source_id: row for row in rows}
         self.bots = {
             str(u.extra["profile"]["bot_id"]): u.id
@@ -81,8 +90,7 @@ class Authors:
     def learn(self, message: Message) -> None:
         """Names of people the user list lacks, from what the export says elsewhere: a message's copy of its
         author's profile, and `<@ID|name>` in a system message. Every later message by or mentioning them shows
-        the name instead of the id (a name the export first gives after their message cannot reach it: messages
-        are planned as they stream)."""
+        the name instead of the id; an earlier one finds it with `elsewhere`."""
         user_id = message.user
         if user_id and user_id not in self.names:
             name = _profile_name(message)
@@ -91,6 +99,14 @@ class Authors:
         if message.system and message.text and "|" in message.text:
             for labelled, name in _LABELLED.findall(message.text):
                 self.names.setdefault(labelled, name)
+
+    def elsewhere(self, user_id: str) -> str | None:
+        """The name of someone nobody has named yet: the first call reads every naming message of the export
+        (messages are planned as they stream, so the name may come after this message); later calls only look."""
+        naming, self._naming = self._naming, None
+        for message in naming() if naming is not None else ():
+            self.learn(message)
+        return self.names.get(user_id)
 
     def for_message(self, message: Message) -> Author | None:
         """The author to post as, or None when the message is to be left out (counted)."""
@@ -135,7 +151,7 @@ class Authors:
         return (
             _profile_name(message)
             or message.username
-            or user_id
+            or (user_id and (self.elsewhere(user_id) or user_id))
             or (bot_label(message.bot_id) if message.bot_id else "an unknown author")
         )
 

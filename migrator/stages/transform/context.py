@@ -9,7 +9,7 @@ report can say how many messages lost a real mention, a reaction, a block…
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -22,6 +22,10 @@ UNMAPPED, SPECIAL, GROUP, BY_CHOICE = (
     "user groups",
     "people mapped, but migration.yaml says mentions: text",
 )
+
+
+def _unnamed(user_id: str) -> str | None:
+    return None
 
 
 class Person(NamedTuple):
@@ -41,9 +45,10 @@ class Context:
     native_mentions: bool = False  # migration.yaml `defaults.mentions: native`
     native_reactions: bool = False  # migration.yaml `defaults.reactions: native`
     mentions_as_text: Counter[str] = field(default_factory=Counter)  # why each mention stayed text, whole run
+    elsewhere: Callable[[str], str | None] = _unnamed  # the name of someone `users` lacks (`Authors.elsewhere`)
 
     def user_name(self, user_id: str, label: str = "") -> str:
-        return self.users.get(user_id) or label or user_id
+        return self.users.get(user_id) or label or self.elsewhere(user_id) or user_id
 
     def mention(self, user_id: str, label: str = "") -> Element:
         """A person mentioned: a real mention when users.csv maps them (and migration.yaml wants real ones), the
