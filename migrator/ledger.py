@@ -21,11 +21,12 @@ its plan keys; `file` empty, `item` null: it is a record of no file of this expo
 A file the reader could not read as records at all gets one `quarantined` line with `item` null and
 `records` null: nobody knows how many records it held.
 
-The identity, in total: lines with a record = the records the readers parsed (the inventory's `messages`) + the
-records quarantined one by one (a record twice in one file among them) + the records another with the same id
-replaced (older versions of an edited message merged into the newest, copies of a chat exported for each of its
-members). Per conversation, the same without the quarantine (a reader cannot always tell a refused record's
-conversation: those lines have none).
+The identity, per conversation and in total: lines with a record = the records the readers parsed (the inventory's
+`messages`) + the records quarantined one by one (a record twice in one file among them) + the records another with
+the same id replaced (older versions of an edited message merged into the newest, copies of a chat exported for
+each of its members). A record the reader refused before it could tell its conversation (a line that is not a
+record, a record naming no conversation, an entry of a list of people) has `conversation` null: those lines are
+their own bucket, `NO_CONVERSATION`, where the identity is lines = records quarantined there.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ FATES = (
     CHANGED_IN_SOURCE,
     DELETED_IN_SOURCE,
 )
+# How the reports name the bucket of records without a conversation (their ledger lines: `conversation` null; the
+# transform report's ledger row: conversation "").
+NO_CONVERSATION = "(no conversation: refused before the reader could place it)"
 IN_PLAN = ("planned", ALREADY_MIGRATED, CHANGED_IN_SOURCE)  # records in the plan: verify looks for them in Teams
 _BATCH = 1 << 20  # bytes of lines written at once: one write per line would cost more than building it
 
@@ -167,7 +171,7 @@ def reader_lines(quarantine: list[Quarantined], displaced: Iterable[Displaced]) 
         if (entry.file, entry.item) in duplicates:
             continue
         line = {
-            "conversation": None,
+            "conversation": entry.conversation,
             "file": entry.file,
             "item": entry.item,
             "id": None,

@@ -260,6 +260,10 @@ class Quarantined:
     file: str
     error: str
     item: int | None = None  # position inside the file, when one record was refused
+    # The source conversation it belongs to, when the reader can tell (a Slack day file's folder, a Discord channel
+    # file, a Mattermost post's channel); None for one it cannot (a line that is not a record, a record naming no
+    # conversation): the ledger counts those apart, in no conversation.
+    conversation: str | None = None
 
     def to_dict(self) -> QuarantinedRow:
         entry: QuarantinedRow = {"file": self.file, "error": self.error}

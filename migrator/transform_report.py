@@ -205,8 +205,9 @@ class TeamRow(TypedDict):
     owners: list[str]
 
 
-# The ledger's lines of one source conversation ("" for records the reader could not place in one), per fate
-# (`ledger.FATES`, spelt as the ledger spells them) and `records`: lines with a record.
+# The ledger's lines of one source conversation ("" for records the reader could not place in one:
+# `ledger.NO_CONVERSATION`), per fate (`ledger.FATES`, spelt as the ledger spells them), `records`: lines with a
+# record, and the conversation's identity: records = read + quarantined_records + replaced.
 LedgerRow = TypedDict(
     "LedgerRow",
     {
@@ -221,6 +222,10 @@ LedgerRow = TypedDict(
         "changed-in-source": int,
         "deleted-in-source": int,
         "records": int,
+        "read": int,
+        "quarantined_records": int,
+        "replaced": int,
+        "balanced": bool,
     },
 )
 
@@ -235,8 +240,9 @@ class LedgerCounts(TypedDict):
     read: int  # records the reader yielded (`messages.read`, the inventory's `messages`)
     quarantined_records: int  # records the reader quarantined one by one (a record twice in one file among them)
     replaced: int  # records another with their id replaced: older versions of an edit, copies of a chat
+    no_conversation: int  # records quarantined before the reader could tell their conversation (their row: "")
     equation: str
-    balanced: bool
+    balanced: bool  # the identity holds in total and in every conversation's row (the no-conversation one among them)
     conversations: list[LedgerRow]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.earlier import CHANGE_COLUMNS
-from migrator.ledger import FATES
+from migrator.ledger import FATES, NO_CONVERSATION
 from migrator.reports.html import render, table
 from migrator.transform_report import CONVERSIONS, MESSAGE_KEYS, TransformReport
 
@@ -63,7 +63,13 @@ def render_html(report: TransformReport) -> str:
         ),
         "quarantined": (report["quarantined"], ["file", "item", "error"]),
         "repaired": (report["repaired"], ["file", "strings"]),
-        "ledger": (report["ledger"]["conversations"], ["conversation", *FATES, "records"]),
+        "ledger": (
+            [
+                {**row, "conversation": row["conversation"] or NO_CONVERSATION}
+                for row in report["ledger"]["conversations"]
+            ],
+            ["conversation", *FATES, "records", "read", "quarantined_records", "replaced", "balanced"],
+        ),
     }
     return render(
         "transform.html.j2",

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from migrator.ledger import FATES
+from migrator.ledger import FATES, NO_CONVERSATION
 from migrator.reports.html import render, table
 from migrator.stages.verify.outcome import PROBLEMS, VerifyOutcome
 
@@ -50,7 +50,7 @@ def write(outcome: VerifyOutcome, out_dir: Path) -> tuple[Path, Path]:
     }
     sources = [
         {
-            "conversation": s.conversation or "(not placed in a conversation)",
+            "conversation": s.conversation or NO_CONVERSATION,
             "source records": s.records,
             **{fate: s.fates.get(fate, 0) for fate in FATES},
             "landed": s.landed,

@@ -103,11 +103,16 @@ _replace_surrogates = partial(LONE_SURROGATE.subn, "\ufffd")  # (text with U+FFF
 
 
 class Refused(Exception):
-    """One record cannot be used; the reader quarantines it with this message.
+    """One record cannot be used; the reader quarantines it with this message, in `conversation` when it was
+    refused after its conversation was known.
 
     Control flow inside a reader, never seen by the user (the quarantine lists the record instead), so it is not
     a `MigratorError`.
     """
+
+    def __init__(self, message: str, conversation: str | None = None) -> None:
+        super().__init__(message)
+        self.conversation = conversation
 
 
 class Repairs(dict[str, int]):
@@ -554,7 +559,9 @@ class SpooledExport(ExportReader):
         quarantined, so the inventory shows it; an older version of an edit, or a chat's copy in each member's
         folder, is how the export is written, and only the ledger lists it (`displaced`)."""
         if displaced is not None and displaced.in_one_file:
-            self.quarantine.append(Quarantined(displaced.origin, displaced.reason, displaced.item))
+            self.quarantine.append(
+                Quarantined(displaced.origin, displaced.reason, displaced.item, displaced.conversation)
+            )
 
     def displaced(self) -> Iterator[Displaced]:
         return self._spool.displaced()

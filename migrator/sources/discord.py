@@ -176,7 +176,7 @@ class DiscordExport(SpooledExport):
                             try:
                                 self._spool_message(conversation, name, index, raw)
                             except Refused as exc:
-                                self.quarantine.append(Quarantined(name, str(exc), index))
+                                self.quarantine.append(Quarantined(name, str(exc), index, conversation))
                         continue
                     value = document.value()
                     if key == "guild" and isinstance(value, dict) and value.get("id") != _DIRECT_MESSAGES:
@@ -193,6 +193,7 @@ class DiscordExport(SpooledExport):
                     f"{reason}, after {counted(count, 'message')}; the rest of this file is not read: "
                     "export the channel again",
                     count,
+                    channel["id"] if channel["id"] in self._channels else None,
                 )
             )
         if channel is None or channel["id"] not in self._channels:

@@ -115,7 +115,7 @@ class MattermostExport(SpooledExport):
                 try:
                     self._line(number, value)
                 except Refused as exc:
-                    self.quarantine.append(Quarantined(self._jsonl, str(exc), number))
+                    self.quarantine.append(Quarantined(self._jsonl, str(exc), number, exc.conversation))
         if not self._seen_version:
             raise SourceError(
                 f"{self.location}: {self._jsonl} has no version line, so it is not a Mattermost bulk export "
@@ -217,7 +217,10 @@ class MattermostExport(SpooledExport):
                     f"post in channel {conversation!r}, which no channel line defines; "
                     "export the whole team so its channels come with it"
                 )
-        us = ms_to_micros(post.get("create_at"))
+        try:
+            us = ms_to_micros(post.get("create_at"))
+        except Refused as exc:
+            raise Refused(str(exc), conversation) from exc
         root_id = str(number)
         self._spool.add(
             conversation, root_id, us, {k: v for k, v in post.items() if k != "replies"}, self._jsonl, number
@@ -229,7 +232,7 @@ class MattermostExport(SpooledExport):
                     raise Refused(f"a JSON {type(reply).__name__} where a reply object belongs")
                 reply_us = ms_to_micros(reply.get("create_at"))
             except Refused as exc:
-                self.quarantine.append(Quarantined(self._jsonl, f"reply {index + 1}: {exc}", number))
+                self.quarantine.append(Quarantined(self._jsonl, f"reply {index + 1}: {exc}", number, conversation))
                 continue
             self._spool.add(conversation, f"{number}.{index}", reply_us, reply, self._jsonl, number, root_id=root_id)
             self._note_post(conversation, reply, reply_us)

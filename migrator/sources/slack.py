@@ -628,19 +628,23 @@ class SlackExport(ExportReader):
         try:
             data = self._read_json(name)
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            self.quarantine.append(Quarantined(name, f"{describe(exc)}; fix or re-export this day file"))
+            self.quarantine.append(
+                Quarantined(name, f"{describe(exc)}; fix or re-export this day file", conversation=conversation_id)
+            )
             return None
         if isinstance(data, dict) and "ts" in data:
             data = [data]  # some tools write a day holding one message as a bare object
         if not isinstance(data, list):
-            self.quarantine.append(Quarantined(name, f"a JSON {type(data).__name__}, not a list of messages"))
+            self.quarantine.append(
+                Quarantined(name, f"a JSON {type(data).__name__}, not a list of messages", conversation=conversation_id)
+            )
             return None
         messages = []
         for index, raw in enumerate(data):
             try:
                 message = self._message(raw, conversation_id, name)
             except Refused as exc:
-                self.quarantine.append(Quarantined(name, str(exc), index))
+                self.quarantine.append(Quarantined(name, str(exc), index, conversation_id))
                 continue
             message.item = index
             messages.append(message)

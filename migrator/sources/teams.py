@@ -221,7 +221,7 @@ class TeamsExport(SpooledExport):
                 try:
                     self._spool_message(target, name, number, value)
                 except Refused as exc:
-                    self.quarantine.append(Quarantined(name, str(exc), number))
+                    self.quarantine.append(Quarantined(name, str(exc), number, exc.conversation))
 
     def _spool_message(self, target: _Target, origin: str, number: int, value: Any) -> None:
         if isinstance(value, Refused):
@@ -236,9 +236,12 @@ class TeamsExport(SpooledExport):
         conversation = str_or_none(identity.get("channelId")) or str_or_none(value.get("chatId"))
         if conversation is None:
             raise Refused(f"message {message_id} names neither a channel (channelIdentity) nor a chat (chatId)")
-        us = iso_to_micros(value.get("createdDateTime"))
-        if value.get("lastEditedDateTime"):
-            iso_to_micros(value["lastEditedDateTime"])  # refused now, with its line, rather than while streaming
+        try:
+            us = iso_to_micros(value.get("createdDateTime"))
+            if value.get("lastEditedDateTime"):
+                iso_to_micros(value["lastEditedDateTime"])  # refused now, with its line, rather than while streaming
+        except Refused as exc:
+            raise Refused(str(exc), conversation) from exc
         if conversation not in self._conversations:
             info = (
                 target.meta.get("conversations", {}).get(conversation)

@@ -145,6 +145,7 @@ def summary(result: TransformResult) -> str:
             f"{counted(result.report['timeline']['moved'], 'time')} moved",
             f"ledger: {counted(ledger['records'], 'source record')} ("
             + ", ".join(f"{n:,} {fate}" for fate, n in ledger["fates"].items() if n)
+            + (f"; {ledger['no_conversation']:,} in no conversation" if ledger["no_conversation"] else "")
             + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],
             *([changed_summary(result.report["changes"])] if result.report["changes"] else []),

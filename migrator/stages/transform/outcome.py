@@ -117,35 +117,39 @@ def ledger_counts(
     quarantine: list[Quarantined],
     displaced: Iterable[Displaced],
 ) -> LedgerCounts:
-    """The ledger's sums per conversation and fate, and its identity: records = read + quarantined_records +
-    replaced"""
-    whole = sum(q.item is None for q in quarantine)
+    """The ledger's sums per conversation ("": records in no conversation) and fate, and its identity, per
+    conversation and in total: records = read + quarantined_records + replaced"""
     per: dict[str, Counter[str]] = {}
     for (conversation, fate), lines in fates.items():
         per.setdefault(conversation or "", Counter())[fate] += lines
-    if "" in per:
-        per[""]["whole_files"] = whole  # quarantined lines without a record
+    for row in rows:
+        per.setdefault(row["id"], Counter())["read"] += row["read"]
+    for entry in quarantine:  # a whole file has a line but no record; one record quarantined is one
+        per.setdefault(entry.conversation or "", Counter())["whole_files" if entry.item is None else "one_by_one"] += 1
+    for record in displaced:
+        if not record.in_one_file:  # one in one file is quarantined too, and counted so
+            per.setdefault(record.conversation, Counter())["replaced"] += 1
     table = [_ledger_row(conversation, per[conversation]) for conversation in sorted(per, key=lambda c: (not c, c))]
-    totals = {fate: sum(counts[fate] for counts in per.values()) for fate in FATES}
-    records = sum(row["records"] for row in table)
-    read = sum(row["read"] for row in rows)
-    one_by_one = sum(q.item is not None for q in quarantine)
-    replaced = sum(not d.in_one_file for d in displaced)
+    records, read, one_by_one, replaced = (
+        sum(row[key] for row in table) for key in ("records", "read", "quarantined_records", "replaced")
+    )
     return {
         "file": LEDGER,
-        "fates": totals,
+        "fates": {fate: sum(counts[fate] for counts in per.values()) for fate in FATES},
         "records": records,
-        "whole_files": whole,
+        "whole_files": sum(counts["whole_files"] for counts in per.values()),
         "read": read,
         "quarantined_records": one_by_one,
         "replaced": replaced,
-        "equation": "records = read + quarantined_records + replaced",
-        "balanced": records == read + one_by_one + replaced,
+        "no_conversation": per[""]["one_by_one"] if "" in per else 0,
+        "equation": "records = read + quarantined_records + replaced, in total and in each conversation",
+        "balanced": records == read + one_by_one + replaced and all(row["balanced"] for row in table),
         "conversations": table,
     }
 
 
 def _ledger_row(conversation: str, counts: Counter[str]) -> LedgerRow:
+    records = sum(counts[fate] for fate in FATES if fate != DELETED_IN_SOURCE) - counts["whole_files"]
     return {
         "conversation": conversation,
         "planned": counts["planned"],
@@ -157,7 +161,11 @@ def _ledger_row(conversation: str, counts: Counter[str]) -> LedgerRow:
         "already-migrated": counts[ALREADY_MIGRATED],
         "changed-in-source": counts[CHANGED_IN_SOURCE],
         "deleted-in-source": counts[DELETED_IN_SOURCE],
-        "records": sum(counts[fate] for fate in FATES if fate != DELETED_IN_SOURCE) - counts["whole_files"],
+        "records": records,
+        "read": counts["read"],
+        "quarantined_records": counts["one_by_one"],
+        "replaced": counts["replaced"],
+        "balanced": records == counts["read"] + counts["one_by_one"] + counts["replaced"],
     }
 
 

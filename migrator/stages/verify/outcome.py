@@ -84,10 +84,16 @@ class VerifyOutcome(GraphCounts):
             "seconds": round(self.seconds, 3),
         }
 
+    def _no_conversation(self) -> str:
+        """The records the reader could not place in a conversation, named apart (`ledger.NO_CONVERSATION`)."""
+        records = sum(s.records for s in self.sources or [] if not s.conversation)
+        return f" ({records:,} in no conversation)" if records else ""
+
     def summary(self) -> str:
         errors = sum(1 for c in self.conversations if c.error)
         source = (
-            f"{counted(sum(s.records for s in self.sources), 'source record')}, {self.unaccounted:,} unaccounted"
+            f"{counted(sum(s.records for s in self.sources), 'source record')}"
+            f"{self._no_conversation()}, {self.unaccounted:,} unaccounted"
             if self.sources is not None
             else "no ledger, so not compared with the source"
         )

@@ -5,7 +5,10 @@ Comparing Teams with the plan (`compare.py`) cannot see a record transform left 
 the plan itself says so. The ledger (`migrator.ledger`) names every source record and its source thread, so
 this compares Teams with the export. Per source conversation a record is **unaccounted** when
 
-- the reader read it but the ledger has no line for it (counted against the transform report's `read`),
+- the reader read it but the ledger has no line for it (counted against the transform report's `read`), or the
+  reader quarantined or replaced it and the ledger has no line for it (the transform report's per-conversation
+  identity, `ledger.conversations`: records = read + quarantined_records + replaced; the records the reader
+  could not place in a conversation are the row "" and the check "" here, `ledger.NO_CONVERSATION`),
 - it was planned but a part of it is not in Teams,
 - it is a reply that landed under another message than the one its source root became (in a channel: a chat has
   no threads).
@@ -50,21 +53,36 @@ class SourceCheck:
     unaccounted: list[Unaccounted] = field(default_factory=list)
 
 
-def read_counts(plan_dir: Path) -> dict[str, int] | None:
-    """Records the reader yielded per source conversation, from the transform report; None without one."""
+@dataclass(frozen=True)
+class ReaderCounts:
+    """What the transform report says the reader did, per source conversation ("": in no conversation)."""
+
+    read: dict[str, int]  # records yielded
+    records: dict[str, int]  # records parsed: read + quarantined one by one + replaced (empty in an older report)
+
+
+def read_counts(plan_dir: Path) -> ReaderCounts | None:
+    """The reader's counts per source conversation, from the transform report; None without one."""
     try:
         report = json.loads((plan_dir / REPORT_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return {str(row["id"]): int(row["read"]) for row in report.get("conversations", [])}
+    rows = report.get("ledger", {}).get("conversations", [])
+    return ReaderCounts(
+        {str(row["id"]): int(row["read"]) for row in report.get("conversations", [])},
+        {
+            str(row["conversation"]): int(row["read"]) + int(row["quarantined_records"]) + int(row["replaced"])
+            for row in rows
+            if "quarantined_records" in row
+        },
+    )
 
 
 def check_sources(
-    lines: Iterable[LedgerLine], landed: Mapping[str, Message], read: Mapping[str, int] | None
+    lines: Iterable[LedgerLine], landed: Mapping[str, Message], counts: ReaderCounts | None
 ) -> list[SourceCheck]:
     """Per source conversation, in the ledger's order: its sums and its unaccounted records. `landed` is the
-    Teams message each planned plan key matched (compare's evidence); `read` the reader's counts per
-    conversation."""
+    Teams message each planned plan key matched (compare's evidence); `counts` the reader's per conversation."""
     checks: dict[str, SourceCheck] = {}
     roots: dict[tuple[str, str], LedgerLine] = {}  # (conversation, source id) -> its first planned line
     replies: list[LedgerLine] = []
@@ -90,20 +108,25 @@ def check_sources(
         detail = _misthreaded(reply, roots, landed)
         if detail:
             checks[reply["conversation"] or ""].unaccounted.append(_unaccounted(reply, detail))
-    for conversation, count in (read or {}).items():
+    without_line: dict[str, int] = {}
+    for conversation, count in (counts.read if counts else {}).items():
         check = checks.get(conversation) or checks.setdefault(conversation, SourceCheck(conversation))
         yielded = sum(check.fates.get(fate, 0) for fate in _YIELDED)
         if yielded < count:
-            check.unaccounted.append(
-                Unaccounted(
-                    conversation,
-                    None,
-                    None,
-                    None,
-                    f"read but without a line in the ledger: {counted(count - yielded, 'record')}",
-                )
-            )
+            without_line[conversation] = count - yielded
+            check.unaccounted.append(_without_line(conversation, count - yielded, "read"))
+    for conversation, count in (counts.records if counts else {}).items():
+        check = checks.get(conversation) or checks.setdefault(conversation, SourceCheck(conversation))
+        lacking = count - check.records - without_line.get(conversation, 0)
+        if lacking > 0:
+            check.unaccounted.append(_without_line(conversation, lacking, "quarantined or replaced"))
     return list(checks.values())
+
+
+def _without_line(conversation: str, records: int, what: str) -> Unaccounted:
+    return Unaccounted(
+        conversation, None, None, None, f"{what} but without a line in the ledger: {counted(records, 'record')}"
+    )
 
 
 def _misthreaded(
