@@ -228,12 +228,12 @@ class TeamsExport(SpooledExport):
             raise value
         if not isinstance(value, dict):
             raise Refused(f"a JSON {type(value).__name__} where a chatMessage object belongs")
-        message_id = value.get("id")
-        if not isinstance(message_id, str) or not message_id:
-            raise Refused("chatMessage without an id")
         identity = value.get("channelIdentity")
         identity = identity if isinstance(identity, dict) else {}
         conversation = str_or_none(identity.get("channelId")) or str_or_none(value.get("chatId"))
+        message_id = value.get("id")
+        if not isinstance(message_id, str) or not message_id:
+            raise Refused("chatMessage without an id", conversation)
         if conversation is None:
             raise Refused(f"message {message_id} names neither a channel (channelIdentity) nor a chat (chatId)")
         try:
