@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migratekit import plan_sample
-from migrator.ledger import has_record, read_ledger
+from migratekit import NOW_MS, plan_sample
+from migrator.ledger import NO_CONVERSATION, has_record, read_ledger
 from migrator.stages.analyse import run_analyse
+from migrator.stages.transform import summary, transform
 from tests.slackkit import REPO, message, write_export
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -258,3 +259,22 @@ def test_the_identity_holds_for_slack_day_files_with_refused_records(
     refused = [line for line in ledger if line["fate"] == "quarantined" and has_record(line)]
     assert len(refused) == sum(not fine for days in (general, dev) for records in days for fine in records)
     assert all(line["conversation"] in {"C1", "C2"} for line in ledger)
+
+
+def test_the_transform_report_names_the_records_in_no_conversation(tmp_path: Path) -> None:
+    """A line that is not JSON and a post in a channel no line defines are in no conversation; a post with a bad
+    time is quarantined in its channel. The totals, the summary and the page say so, and every row balances."""
+    export = tmp_path / "export"
+    export.mkdir()
+    posts = [(0, 1, False, "fine"), (1, 0, False, "unknown channel"), (2, 0, False, "bad time")]
+    text = "".join(json.dumps(line) + "\n" for line in _mattermost(posts)) + "{not json\n"
+    (export / "import.jsonl").write_text(text, encoding="utf-8")
+    assert_identity(export, tmp_path / "work")
+    result = transform(export, tmp_path / "work" / "mappings", tmp_path / "again", now_ms=NOW_MS)
+    rows = {row["conversation"]: row for row in result.report["ledger"]["conversations"]}
+    assert (rows[""]["records"], rows[""]["quarantined_records"], rows[""]["read"]) == (2, 2, 0)
+    general = rows["acme.general"]
+    assert (general["records"], general["read"], general["quarantined_records"], general["balanced"]) == (3, 2, 1, True)
+    assert result.report["ledger"]["no_conversation"] == 2 and result.report["ledger"]["balanced"]
+    assert "; 2 in no conversation); they add up" in summary(result)
+    assert NO_CONVERSATION in result.report_html.read_text(encoding="utf-8")

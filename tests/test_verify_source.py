@@ -13,12 +13,13 @@ from migratekit import migrate_sample
 from migrator.cli import app
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
-from migrator.ledger import LEDGER, read_ledger
+from migrator.ledger import LEDGER, NO_CONVERSATION, LedgerLine, read_ledger
 from migrator.plan import Manifest, read_lines, write_lines
 from migrator.reports.verify import write
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.verify import VerifyOptions, VerifyOutcome, verify
+from migrator.stages.verify.source import ReaderCounts, check_sources
 from migrator.target import Target as GraphTarget
 from tests.slackkit import REPO
 
@@ -114,3 +115,22 @@ def load_and_verify(emulator: Any, plan: Path, journal: Path) -> VerifyOutcome:
         j.bind(GraphTarget(emulator.graph_config(), None).fingerprint)
         assert load(plan, client, j, LoadOptions(workers=4)).ok
     return run_verify(emulator, plan, journal)
+
+
+def test_a_quarantined_record_without_its_ledger_line_is_unaccounted_in_its_conversation_or_in_none(
+    tmp_path: Path,
+) -> None:
+    """The transform report's identity per conversation (read + quarantined one by one + replaced) against the
+    ledger: a refused record whose line is gone is unaccounted where the reader put it, in C1 or in no
+    conversation, and the report and summary name the no-conversation bucket."""
+    lines: list[LedgerLine] = [
+        {"conversation": "C1", "file": "general/2024-01-01.json", "item": 0, "id": "1.0", "fate": "skipped"},
+        {"conversation": None, "file": "import.jsonl", "item": 7, "id": None, "fate": "quarantined"},
+    ]
+    counts = ReaderCounts(read={"C1": 1}, records={"C1": 2, "": 2})
+    outcome = VerifyOutcome(sources=check_sources(lines, {}, counts))
+    lacking = "quarantined or replaced but without a line in the ledger: 1 record"
+    assert unaccounted(outcome) == [("C1", None, lacking), ("", None, lacking)]
+    assert "2 source records (1 in no conversation), 2 unaccounted" in outcome.summary()
+    _, html = write(outcome, tmp_path)
+    assert NO_CONVERSATION in html.read_text(encoding="utf-8")
