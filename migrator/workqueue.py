@@ -158,6 +158,9 @@ class WorkQueue:
                     "name = excluded.name, planned = excluded.planned, priority = excluded.priority, "
                     "depends = excluded.depends, app = COALESCE(work.app, excluded.app), "
                     "state = CASE WHEN work.state = 'done' THEN 'done' ELSE 'todo' END, "
+                    # A failed unit keeps the owner that failed it and no lease: free it, or no claim would match
+                    # it. A unit a live worker holds keeps its owner and lease.
+                    "owner = CASE WHEN work.state IN ('failed', 'blocked') THEN NULL ELSE work.owner END, "
                     "note = CASE WHEN work.state = 'done' THEN work.note END",
                     (
                         unit.name,

@@ -52,6 +52,9 @@ def test_units_are_claimed_once_after_what_they_wait_on_and_a_lapsed_lease_goes_
         queue.publish(tmp_path)  # publishing again reopens what failed, and keeps what is done
         states = dict(journal.query("SELECT unit, state FROM work"))
         assert states["team:acme"] == "done" and states[resumed.unit.name] == "todo" and states["finish:acme"] == "todo"
+        again = queue.claim("d", 60, ["app"])  # the failed unit kept its owner and no lease: it must be free again
+        assert again is not None and again.unit == resumed.unit, "a unit that failed is claimable once published again"
+        assert queue.claim("d", 60, ["app"]) is None, "the unit b still holds is not"
 
 
 def test_a_worker_killed_mid_run_loses_its_units_to_the_other_which_finishes_exactly_once(
@@ -151,16 +154,17 @@ def test_a_worker_fetches_the_published_plan_and_only_what_its_cache_lacks(tmp_p
 
 
 def test_worker_and_status_refuse_what_they_cannot_use_with_exit_2(tmp_path, journal_url, tenant):
-    sqlite = migrator("worker", "--journal", str(tmp_path / "journal.sqlite"), timeout=120)
+    out = ("--out", str(tmp_path / "worker"))  # worker.log goes there, not into the folder the tests run from
+    sqlite = migrator("worker", "--journal", str(tmp_path / "journal.sqlite"), *out, timeout=120)
     assert sqlite.returncode == 2 and "worker: a worker needs the PostgreSQL journal" in sqlite.stderr
-    unpublished = migrator("worker", "--journal", journal_url, timeout=120)
+    unpublished = migrator("worker", "--journal", journal_url, *out, timeout=120)
     assert unpublished.returncode == 2 and "no plan published" in unpublished.stderr, unpublished.stderr
     empty = migrator("status", "--journal", journal_url.replace("?schema=", "?schema=nothing_"), timeout=120)
     assert empty.returncode == 2 and "no journal here" in empty.stderr, empty.stderr
     build_plan(tmp_path / "plan", channels=1, messages=1)
     assert migrator("load", str(tmp_path / "plan"), "--journal", journal_url, "--publish").returncode == 0
-    no_redis = migrator("worker", "--journal", journal_url, "--rate-store", "redis://127.0.0.1:1/0", timeout=120)
+    no_redis = migrator("worker", "--journal", journal_url, "--rate-store", "redis://127.0.0.1:1/0", *out, timeout=120)
     assert no_redis.returncode == 2 and "no Redis answers at 127.0.0.1:1" in no_redis.stderr, no_redis.stderr
     bare = {name: "" for name in tenant}  # an empty variable counts as unset
-    anonymous = migrator("worker", "--journal", journal_url, timeout=120, **bare)
+    anonymous = migrator("worker", "--journal", journal_url, *out, timeout=120, **bare)
     assert anonymous.returncode == 2 and "MIGRATOR_* credentials" in anonymous.stderr, anonymous.stderr
