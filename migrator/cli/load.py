@@ -87,6 +87,7 @@ def run_load(
 ) -> bool:
     """Load and print the outcome; True when every planned message landed (the reports say what did not)."""
     from migrator.cli.progress import LoadBars
+    from migrator.earlier import changed_summary
     from migrator.graph import GraphClient
     from migrator.graph.aimd import AdaptiveRate
     from migrator.journals import emulator_dir, open_journal
@@ -120,6 +121,10 @@ def run_load(
                 outcome = load_plan(plan_dir, client, journal, options, progress)
         csv_path, html_path = write(outcome, out)
     typer.echo(f"{outcome.summary()}; report {html_path}")
+    if outcome.changes:
+        typer.echo(f"load: {changed_summary(outcome.changes)}")
+    if outcome.ok and not outcome.total("posted") and outcome.total("already"):
+        typer.echo("load: nothing new to post: every planned message had landed in an earlier pass")
     for team, why in outcome.teams_blocked.items():
         typer.echo(f"load: team {team!r} not completed: {why}", err=True)
     for blocked in outcome.blocked_conversations:
@@ -167,10 +172,11 @@ def dry_run_load(plan_dir: Path, journal_path: str | Path, settings: LoadSetting
         teams = select_teams(manifest, only)
         chats = manifest.chats if only is None else []
         journal = open_journal(journal_path, readonly=True) if journal_exists(journal_path) else None
-        _print_estimate(manifest, teams, chats, journal, settings)
+        _print_estimate(plan_dir, manifest, teams, chats, journal, settings)
 
 
 def _print_estimate(
+    plan_dir: Path,
     manifest: Manifest,
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
@@ -181,7 +187,9 @@ def _print_estimate(
     from migrator.stages.load.estimate import estimate
 
     workers = settings.concurrency
-    rows, seconds, longest = estimate(manifest, teams, journal, workers, tenant_rps=settings.import_budget, chats=chats)
+    rows, seconds, longest = estimate(
+        plan_dir, manifest, teams, journal, workers, tenant_rps=settings.import_budget, chats=chats
+    )
     typer.echo(estimate_header(len(teams), Counter(row.kind for row in rows), workers))
     for row in rows:
         typer.echo(estimate_line(row))

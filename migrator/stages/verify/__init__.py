@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.earlier import DELETED, EDITED, read_changes
 from migrator.graph import AuthenticationError, GraphClient, GraphError, PaymentRequiredError
 from migrator.journal import SENT_AS_TEXT, JournalStore
 from migrator.ledger import LEDGER, read_ledger
@@ -119,6 +120,8 @@ def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, li
 def _comparer(
     client: GraphClient, journal: JournalStore, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
 ) -> Callable[[_Work], dict[str, Message]]:
+    changes = read_changes(plan_dir)
+
     def compare(item: _Work) -> dict[str, Message]:
         if item.scope is None or item.check.graph_id is None:  # a scope is set only for a conversation with an id
             item.check.missing = [_never_created(item.check, line) for line in read_lines(plan_dir, item.conversation)]
@@ -137,6 +140,8 @@ def _comparer(
             moved=journal.moved(key),
             as_text=journal.posted_as(key, SENT_AS_TEXT),
             files=chat_file_problems(client, journal, item.conversation),
+            edited=frozenset(c["id"] for c in changes if c["kind"] == EDITED),
+            deleted=frozenset(c["id"] for c in changes if c["kind"] == DELETED),
         )
         return check_conversation(
             client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence
