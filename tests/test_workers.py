@@ -52,6 +52,8 @@ def test_units_are_claimed_once_after_what_they_wait_on_and_a_lapsed_lease_goes_
         queue.publish(tmp_path)  # publishing again reopens what failed, and keeps what is done
         states = dict(journal.query("SELECT unit, state FROM work"))
         assert states["team:acme"] == "done" and states[resumed.unit.name] == "todo" and states["finish:acme"] == "todo"
+        again = queue.claim("d", 60, ["app"])  # claimable at once: the failed unit's worker holds no lease on it
+        assert again is not None and again.unit == resumed.unit and again.previous is None
 
 
 def test_a_worker_killed_mid_run_loses_its_units_to_the_other_which_finishes_exactly_once(
