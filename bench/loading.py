@@ -99,19 +99,22 @@ class MakespanRun:
         return abs(self.estimate - self.seconds) / self.seconds
 
 
-def run_default(emulator: EmulatorProcess, plan_dir: Path) -> MakespanRun:
-    """`migrator load` as a new user runs it: default options, the client's default pacing."""
+def run_default(emulator: EmulatorProcess, plan_dir: Path, per_conversation: float = CHANNEL_RPS) -> MakespanRun:
+    """`migrator load` as a new user runs it: default options, the client's default pacing; or, to test the
+    scheduler at a scale this machine's CPU could not post at 5/s, every conversation paced at `per_conversation`
+    (the emulator's channel_rps must say the same)."""
     manifest = Manifest.read(plan_dir)
-    path = critical_path(manifest.teams, manifest.chats)
-    _, estimated, _ = estimate(manifest, manifest.teams, None, concurrency(None))
+    path = critical_path(manifest.teams, manifest.chats, rps=per_conversation)
+    workers = concurrency(None, rps=per_conversation)
+    _, estimated, _ = estimate(manifest, manifest.teams, None, workers, channel_rps=per_conversation)
     with (
         tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch,
         Journal(Path(scratch) / "journal.sqlite") as journal,
-        GraphClient(emulator.graph_config()) as client,
+        GraphClient(emulator.graph_config(), limiter=RateLimiter(per_key=per_conversation)) as client,
     ):
         journal.bind("bench")
         cpu = time.process_time()
-        outcome = load(plan_dir, client, journal, LoadOptions())
+        outcome = load(plan_dir, client, journal, LoadOptions(conversation_rps=per_conversation))
         cpu = time.process_time() - cpu
     stats = emulator.operator("stats")
     chain = path.longest

@@ -1,16 +1,16 @@
 """Which Graph calls each stage makes, so that a token's roles can be checked against them before cutover.
 
-The permissions themselves are not repeated here: each call is matched against the emulator's route table
-(`migrator/emulator/routes.py`), which holds, per endpoint, the application permissions any one of which
-Microsoft's permission tables accept (docs/graph-contract.md#authentication). This module only says which
-endpoints a stage calls, with placeholders for ids (which the route patterns accept as ids).
+The permissions themselves are not repeated here: each call is matched against the endpoint table
+(`migrator/endpoints.py`, which the emulator serves too), which holds, per endpoint, the application permissions any
+one of which Microsoft's permission tables accept (docs/graph-contract.md#authentication). This module only says
+which endpoints a stage calls, with placeholders for ids (which the endpoint patterns accept as ids).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migrator.emulator.routes import router
+from migrator.endpoints import find
 
 # stage -> the calls it makes (method, path with placeholder ids)
 STAGE_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -62,11 +62,11 @@ class Unmet:
 
 
 def required(method: str, path: str) -> frozenset[str]:
-    """The permissions any one of which the endpoint accepts (from the emulator's route table)."""
-    found = router.match(method, path)
+    """The permissions any one of which the endpoint accepts (from migrator/endpoints.py)."""
+    found = find(method, path)
     if found is None:
-        raise LookupError(f"{method} {path}: no such Graph route in migrator/emulator/routes.py")
-    return found[0].roles
+        raise LookupError(f"{method} {path}: no such Graph endpoint in migrator/endpoints.py")
+    return found.roles
 
 
 def unmet(roles: frozenset[str]) -> list[Unmet]:

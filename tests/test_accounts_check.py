@@ -46,7 +46,7 @@ def test_load_stops_before_sending_anything_naming_the_users_csv_lines(tenant, e
     result = run("load", tmp_path / "plan")
     assert result.exit_code == 2, result.output
     users = (mappings / "users.csv").as_posix()
-    assert "load: 8 of the 8 accounts the plan posts as or adds are not users of the target tenant" in result.output
+    assert "load: 8 of 8 accounts the plan posts as or adds are not users of the target tenant" in result.output
     assert f"{users}:2: Ada Lovelace (ada@contoso.example) mapped to c0a80000-0000-4000-8000-000000000002" in (
         result.output
     )

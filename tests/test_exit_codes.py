@@ -89,7 +89,7 @@ def test_map_checks(tmp_path: Path):
     shutil.copytree(MAPPINGS, tmp_path / "m")
     yaml = tmp_path / "m" / "migration.yaml"
     yaml.write_text(yaml.read_text().replace("channel: random", "channel: ran/dom"))
-    assert said(run("map", "--check", tmp_path / "m", "--source", SAMPLE), 1, "1 problems")
+    assert said(run("map", "--check", tmp_path / "m", "--source", SAMPLE), 1, "1 problem in")
     assert said(run("map", "--check", tmp_path / "none"), 2, "not found")
 
 
@@ -229,9 +229,7 @@ def test_fetch(tmp_path: Path):
         assert said(CliRunner().invoke(app, fetch, env=slack.env(FETCH_TOKEN)), 0, "8 fetched")
         slack.operator("config", {"signin": ["F06PHOTO"]})
         (out / "__uploads" / "F06PHOTO" / "hero.jpg").unlink()
-        assert said(
-            CliRunner().invoke(app, fetch, env=slack.env(FETCH_TOKEN)), 1, "fetch: not complete: 1 files failed"
-        )
+        assert said(CliRunner().invoke(app, fetch, env=slack.env(FETCH_TOKEN)), 1, "fetch: not complete: 1 file failed")
         assert said(CliRunner().invoke(app, fetch, env=slack.env("xoxb-wrong")), 2, "fetch: SLACK_TOKEN is not a valid")
 
 
@@ -253,3 +251,12 @@ def test_emulator_slack_refuses_a_files_folder_that_is_not_there(tmp_path: Path)
         timeout=60,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("emulator: --files ")
+
+
+def test_emulator_conform(tmp_path: Path):
+    trace = ROOT / "tests" / "traces" / "create-team-location.jsonl"
+    assert said(run("emulator", "conform", trace), 0, "0 answered otherwise")
+    assert said(run("emulator", "conform", trace, "--reading", "lenient"), 1, "1 answered otherwise")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"method": "POST"}\n', encoding="utf-8")
+    assert said(run("emulator", "conform", bad), 2, f"emulator: {bad}:1: path must be")

@@ -29,7 +29,7 @@ def invoke(*args: str):
 def test_export_team_as_html_writes_the_archive_and_a_summary(tenant, team, tmp_path):
     result = invoke("team", team.id, "--out", str(tmp_path), "--format", "html")
     assert result.exit_code == 0, result.output
-    summary_line = next(line for line in result.output.splitlines() if line.startswith("export: 1 targets"))
+    summary_line = next(line for line in result.output.splitlines() if line.startswith("export: 1 target ("))
     assert f"{len(team.posted)} messages ({len(team.posted)} new" in summary_line
     for words in ("pages", "requests", "throttled", "errors", "requests/s"):
         assert words in summary_line
@@ -49,7 +49,7 @@ def test_a_dated_export_says_what_it_covers_and_how_to_fill_the_rest(tenant, tmp
         "covers messages changed from 2024-01-10T00:00:00.001Z to 2024-01-31T23:59:59.999Z only; "
         "a run without --since and --until fetches the rest"
     ) in result.output
-    assert "requests/s; coverage has gaps in 1 of 1 targets" in result.output
+    assert "requests/s; coverage has gaps in 1 of 1 target" in result.output
     summary = json.loads((tmp_path / "export-summary.json").read_text())["targets"][0]
     assert summary["gaps"] and summary["fetched"] == [summary["covered"]]
     again = invoke("user", ADA, "--out", str(tmp_path))

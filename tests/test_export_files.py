@@ -42,7 +42,7 @@ def test_files_are_downloaded_and_those_graph_refuses_are_listed_without_failing
     assert len(chats.file_failures) == 1 and "Launch draft.docx" in chats.file_failures[0]
     assert "another tenant" in chats.file_failures[0] and "403" in chats.file_failures[0]
     assert outcome.ok  # a file Graph will not give is listed, not a failure of the export
-    assert "1 files" in outcome.summary()
+    assert "1 file," in outcome.summary()
 
     again = export(client, targets, tmp_path, ExportOptions(attachments="download", full=True)).targets[0]
     assert again.files == 0 and again.files_present == 1 and len(again.file_failures) == 1

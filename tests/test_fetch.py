@@ -104,7 +104,7 @@ def test_fetch_gets_every_served_file_and_the_missing_emails_and_counts_the_rest
     assert rows["random"]["hidden"] == 1 and rows["leadership"]["fetched"] == 1
     assert digest(fresh.export) == export_before  # the export itself is never modified
     assert fresh.operator("stats")["query_tokens"] == 0  # the link's ?t= token was never sent
-    assert "7 fetched" in result.output and "2 of the 2 without an email" in result.output
+    assert "7 fetched" in result.output and "2 of 2 people without an email" in result.output
     assert (tmp_path / "fetched" / "fetch-report.html").read_text().count("F03DECK") == 1
 
 

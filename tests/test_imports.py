@@ -155,3 +155,10 @@ def test_nothing_but_the_entry_point_imports_the_shell():
         and any(t == SHELL or t.startswith(SHELL + ".") for t in targets)
     ]
     assert importers == ["migrator.__main__"]
+
+
+def test_the_permission_table_is_neutral_ground_between_preflight_and_the_emulator():
+    """migrator/endpoints.py imports nothing of the package; preflight's permission check reads it, not the emulator."""
+    assert GRAPH["migrator.endpoints"] == set()
+    assert "migrator.endpoints" in GRAPH["migrator.emulator.http"]
+    assert not [name for name in GRAPH["migrator.permissions"] if name.startswith("migrator.emulator")]

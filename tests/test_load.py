@@ -104,8 +104,33 @@ def test_load_progress_shows_the_critical_paths_time_left_the_tenant_rate_and_re
         assert progress.critical_left() == (30 + 10) / 5  # the team's chain: 30 left in General, then 10
         first = progress.line()
         throttled[0] = 8
-        assert "critical path about 8s left; tenant rate 42/s, 0 429s in the last minute" in first
+        assert "about 8s left (critical path); tenant rate 42/s, 0 429s in the last minute" in first
         assert progress.line().endswith("5 429s in the last minute")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_load_bars_on_a_terminal_show_the_critical_paths_time_left_and_each_conversations_own():
+    with LoadBars(stream=Terminal()) as progress:
+        progress.REFRESH = 0.0
+        progress.add("acme/general", "General", 50)
+        progress.add("acme/private", "private", 10)
+        progress.add("chats/ada-alan", "Ada, Alan", 40)
+        progress.chains([(["acme/general"], ["acme/private"]), (["chats/ada-alan"], [])])
+        for _ in range(20):
+            progress.advance("acme/general", time.monotonic())
+        assert progress._bars is not None
+        left = {task.description: task.fields["left"] for task in progress._bars.tasks}
+    # not 80 messages at the rate so far: the team's chain, 30 left in General then 10 in its private channel
+    assert left == {
+        "all conversations": "about 8s left (critical path)",
+        "General": "6s left",
+        "private": "2s left",
+        "Ada, Alan": "8s left",
+    }
 
 
 def test_faults_never_duplicate_or_lose(emulator, tmp_path):
@@ -195,7 +220,7 @@ def test_dry_run_sends_nothing(emulator, tmp_path, tenant):
     assert (
         "private channel: Acme / leadership: 5 of 5" in result.stdout and "chat: Launch crew: 4 of 4" in result.stdout
     )
-    assert "2 channels, 1 private channels; 2 chats" in result.stdout
+    assert "1 team: 2 channels, 1 private channel; 2 chats" in result.stdout
     decided = next(line for line in result.stdout.splitlines() if line.startswith("dry run: decided by "))
     assert decided.startswith("dry run: decided by Acme: ") and decided.endswith(" then acme/private (1 s at 5/s)")
     assert emulator.operator("stats")["totals"]["requests"] == before

@@ -417,7 +417,7 @@ def test_a_header_mixing_old_and_new_names_is_read_and_one_missing_column_is_nam
 def test_fallback_users_need_a_fallback_account(drafted: Path) -> None:
     edit(drafted, "fallback_id: e-migration", "fallback_id: null")
     (problem,) = problems_of(drafted)
-    assert f"migration.yaml:{line_of(drafted, 'users:')}: 9 users use the fallback account" in problem
+    assert f"migration.yaml:{line_of(drafted, 'users:')}: users.csv sends 9 users to the fallback account" in problem
 
 
 def test_every_conversation_needs_an_entry(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_cli_directory_option(no_credentials: None, tmp_path: Path) -> None:
     assert rows["U08SOREN"]["entra_id"] == "soren-id" and rows["U01ADA"]["action"] == "fallback"
     assert "no fallback account given" in result.output
     check = CliRunner().invoke(app, ["map", "--check", str(tmp_path / "m")])
-    assert check.exit_code == 1 and "users use the fallback account" in check.output
+    assert check.exit_code == 1 and "to the fallback account, but users.fallback/fallback_id is not set" in check.output
 
 
 def test_cli_with_credentials_asks_that_tenant(emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

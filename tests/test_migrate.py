@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from migrator.cli import app
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT, EmulatorProcess
 from migrator.plan import Manifest
+from migrator.stages.migrate import FIRST_LOOK, NEXT_STEP
 from plankit import assert_landed_exactly
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,7 @@ def test_the_sample_lands_exactly_as_planned_at_five_per_second(sample_tenant, m
     result = migrate(tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "tenant " + DEMO_TENANT in result.output and not (tmp_path / "out" / "emulator").exists()
+    assert FIRST_LOOK in result.output and NEXT_STEP not in result.output  # a tenant's run is no trial
     dump = sample_tenant.operator("dump")
     assert_landed_exactly(dump, tmp_path / "out" / "plan")  # real mentions and reactions included
     landed = [m for t in dump["teams"] for c in t["channels"] for r in c["messages"] for m in [r, *r["replies"]]]

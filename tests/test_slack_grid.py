@@ -92,7 +92,7 @@ def test_an_unsafe_workspace_folder_is_refused_whole(tmp_path: Path, name: str) 
         assert [w.name for w in export.workspaces] == ["Northwind Engineering", "Northwind Sales"]
         refused = [q for q in export.quarantine if q.file == f"teams/{name}/"]
         assert len(refused) == 1 and "refused" in refused[0].error and "path separator" in refused[0].error
-        assert "4 files are not read" in refused[0].error
+        assert "not read: its 4 files" in refused[0].error
         assert len(export.quarantine) == 1 and not export.ignored
 
 
@@ -104,7 +104,7 @@ def test_a_workspace_folder_without_channels_json_is_quarantined_whole(tmp_path:
         assert [(q.file, q.error[:41]) for q in export.quarantine] == [
             ("teams/Northwind Sales/", "workspace folder without channels.json, s")
         ]
-        assert "its 3 files are not read" in export.quarantine[0].error
+        assert "not read: its 3 files" in export.quarantine[0].error
         assert not export.ignored
         assert {c.workspace for c in export.conversations()} == {"", ENG}
 
@@ -143,7 +143,7 @@ def test_map_drafts_one_team_per_workspace_and_org_channels_where_most_was_poste
         "team: northwind-engineering  # org-level channel shared by 2 workspaces: drafted into Northwind Engineering, "
         "where 2 of its 3 posts were made" in text
     )
-    assert "team: northwind-sales  # org-level channel whose 3 posts were all made in Northwind Sales" in text
+    assert "team: northwind-sales  # org-level channel: 3 posts, all made in Northwind Sales" in text
     assert problems_of(drafted) == []
 
 

@@ -200,7 +200,7 @@ def test_folder_without_a_conversation_entry_is_quarantined(tmp_path: Path) -> N
     )
     with SlackExport(root) as export:
         assert export.quarantine[0].file == "ghost/"
-        assert "2 day files has no entry in channels.json" in export.quarantine[0].error
+        assert "folder with 2 day files has no entry in channels.json" in export.quarantine[0].error
 
 
 def test_unread_entries_are_listed_not_dropped(tmp_path: Path) -> None:

@@ -183,7 +183,7 @@ def test_the_cli_writes_the_plan_and_says_what_it_did(tmp_path) -> None:
     result = CliRunner().invoke(app, ["transform", str(SAMPLE), "--mappings", str(MAPPINGS), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "370 messages read: 370 planned, 0 archived, 0 left out" in result.output
-    assert "for 6 channels (1 private) in 1 teams and 3 chats" in result.output
+    assert "for 6 channels (1 private) in 1 team and 3 chats" in result.output
     assert "ledger: 370 source records (370 planned); they add up" in result.output
     assert (
         (tmp_path / "manifest.json").is_file() and (tmp_path / REPORT_HTML).is_file() and (tmp_path / LEDGER).is_file()

@@ -99,11 +99,11 @@ def test_a_record_dropped_from_the_plan_or_the_ledger_is_unaccounted(emulator, t
     without = [line for line in read_ledger(plan) if line != dropped]
     (plan / LEDGER).write_text("".join(json.dumps(line) + "\n" for line in without), encoding="utf-8")
     outcome = run_verify(emulator, plan, journal)
-    assert unaccounted(outcome) == [(dropped["conversation"], None, "1 records read have no line in the ledger")]
+    assert unaccounted(outcome) == [(dropped["conversation"], None, "read but without a line in the ledger: 1 record")]
     assert not outcome.ok
     command = CliRunner().invoke(app, ["verify", str(plan), "--journal", str(journal), "--out", str(tmp_path / "v")])
     assert command.exit_code == 1, command.output
-    assert f"unaccounted: {dropped['conversation']}: 1 records read have no line in the ledger" in command.output
+    assert f"unaccounted: {dropped['conversation']}: read but without a line in the ledger: 1 record" in command.output
     assert ", 1 unaccounted;" in command.output
 
 

@@ -27,17 +27,25 @@ Seed = Annotated[int | None, typer.Option(help="Seed for fault injection, for re
 def _reading_options(command: Callable[..., None]) -> Callable[..., None]:
     """`command` with one option per reading switch (emulator/reading.py) after its own; they arrive in
     `**switches` as None when not given, so the preset (`--lenient` or strict) decides them."""
-    signature = inspect.signature(command)
+    signature = inspect.signature(command, eval_str=True)  # the Annotated options, not their text (PEP 563)
     own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     added = []
     for s in switches():
-        help_text = f"Reading switch (strict: {s.strict}, lenient: {s.lenient}): {s.models}."
-        kind: Any = Literal[s.choices] if s.choices else s.kind
-        spelled = f"{s.option}/--no-{s.option[2:]}" if s.kind is bool else s.option
-        annotation = Annotated.__class_getitem__((kind | None, typer.Option(spelled, help=help_text)))  # type: ignore[attr-defined]
+        # One option per switch, a bool one taking true or false: a --x/--no-x pair leaves no room for option names at
+        # 80 columns. What each models is README's table ("The Graph emulator"), too long for a help line.
+        help_text = f"Reading switch: strict {_spelled(s.strict)}, lenient {_spelled(s.lenient)}."
+        kind: Any = (
+            Literal[("true", "false") if s.kind is bool else s.choices] if s.choices or s.kind is bool else s.kind
+        )
+        annotation = Annotated.__class_getitem__((kind | None, typer.Option(s.option, help=help_text)))  # type: ignore[attr-defined]
         added.append(inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
     command.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
     return command
+
+
+def _spelled(value: object) -> str:
+    """A switch's value as its option takes it."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _reading(lenient: bool, given: dict[str, Any]) -> Reading:
@@ -54,7 +62,7 @@ def serve(
     directory: Annotated[Path | None, typer.Option(help="Directory JSON: tenant, apps, users, chats.")] = None,
     state: Annotated[Path | None, typer.Option(help="Persist all data to this file and reload it on start.")] = None,
     faults: Annotated[
-        str, typer.Option(help='Fault spec, e.g. "500:0.02,503:0.01,429:0.05,drop:0.01,latency:20ms".')
+        str, typer.Option(help='Fault spec, e.g. "500:0.02,429:0.05" or "drop:0.01" (README: faults).')
     ] = "",
     channel_rps: Annotated[float, typer.Option(help="Requests per second allowed per channel or chat.")] = 5,
     tenant_rps: Annotated[float, typer.Option(help="Export requests per second allowed per tenant.")] = 200,
@@ -62,6 +70,7 @@ def serve(
         float,
         typer.Option(
             min=0,
+            metavar="RPS",
             help="Imported messages per second allowed in the whole tenant, an undocumented cap some tenants show "
             "(0: none, as Graph documents).",
         ),
@@ -78,8 +87,9 @@ def serve(
     lenient: Annotated[
         bool,
         typer.Option(
+            "--lenient",
             help="Serve the lenient reading of Graph where real tenants are uncertain (default: the strict one); "
-            "each reading switch below overrides it."
+            "each reading switch below overrides it.",
         ),
     ] = False,
     **switches: Any,
@@ -118,7 +128,8 @@ def slack(
     port: Port = 0,
     tls_dir: TlsDir = None,
     faults: Annotated[
-        str, typer.Option(help='Fault spec, e.g. "500:0.02,429:0.05,drop:0.01,latency:20ms" (drop cuts a download).')
+        str,
+        typer.Option(help='Fault spec, e.g. "500:0.02,429:0.05" or "drop:0.01,latency:20ms" (drop cuts a download).'),
     ] = "",
     seed: Seed = None,
     files_rps: Annotated[float, typer.Option(help="File downloads per second before 429 with Retry-After.")] = 50,
@@ -152,3 +163,35 @@ def dump(
     from migrator.emulator.runner import operator_request
 
     typer.echo(json.dumps(operator_request(url, ca, "dump"), indent=2, ensure_ascii=False))
+
+
+@app.command("conform")
+def conform(
+    trace: Annotated[Path, typer.Argument(help="A trace file (MIGRATOR_TRACE, or hand-written under tests/traces/).")],
+    reading: Annotated[
+        Literal["strict", "lenient"], typer.Option(help="The reading of Graph the fresh emulator serves.")
+    ] = "strict",
+    directory: Annotated[
+        Path | None,
+        typer.Option(help="The emulator's directory, whose people the trace's are mapped onto (default: as migrate)."),
+    ] = None,
+) -> None:
+    """Replay a trace against a fresh emulator; print every exchange answered otherwise (exit 1 if any)."""
+    from migrator.conform import Difference
+    from migrator.conform import conform as replay
+
+    def show(difference: Difference) -> None:
+        exchange = difference.exchange
+        typer.echo(f"{trace}:{exchange.line}: {exchange.method} {exchange.path}")
+        for problem in difference.problems:
+            typer.echo(f"    {problem}")
+
+    with step("emulator"):
+        result = replay(trace, Reading() if reading == "strict" else Reading.lenient(), directory, show)
+    typer.echo(
+        f"conform: {result.replayed} exchanges replayed against the {reading} reading, "
+        f"{len(result.differences)} answered otherwise"
+        + (f", {result.skipped} not replayed (429 and 5xx are timing, not rules)" if result.skipped else "")
+    )
+    if result.differences:
+        raise typer.Exit(1)

@@ -14,6 +14,7 @@ import typer
 from migrator.cli.shell import step
 from migrator.errors import OptionError
 from migrator.limits import EXPORT_TENANT_RPS
+from migrator.words import counted
 
 if TYPE_CHECKING:
     from migrator.stages.export import ExportOptions, ExportOutcome
@@ -202,7 +203,7 @@ def run_export(kind: str, ids: list[str] | None, request: ExportRequest) -> None
             ) as client,
         ):
             targets = [Target(kind, target_id) for target_id in (directory_users(client) if ids is None else ids)]
-            typer.echo(f"export: {len(targets)} {kind}s from {target.description} into {request.out}")
+            typer.echo(f"export: {counted(len(targets), kind)} from {target.description} into {request.out}")
             with ExportBars(len(targets), client.stats) as progress:
                 outcome = export(client, targets, request.out, options, progress)
         _report(outcome, request)

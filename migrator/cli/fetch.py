@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from migrator.cli.options import Source
+from migrator.words import counted
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -47,7 +48,8 @@ def run_fetch(source: Path, out: Path, workers: int = 4, rps: float = 20.0) -> b
     typer.echo(f"wrote {result.report_html}, {result.report_json} and {result.users_json}")
     if not result.ok:
         typer.echo(
-            f"fetch: not complete: {result.report['totals']['failed']:,} files failed (listed in {result.report_html})"
+            f"fetch: not complete: {counted(result.report['totals']['failed'], 'file')} failed "
+            f"(listed in {result.report_html})"
             "; run the same command again to retry them",
             err=True,
         )

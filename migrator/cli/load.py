@@ -15,11 +15,13 @@ from migrator.cli.options import EmulatorDirectory, ImportBudget, LoadWorkers, l
 from migrator.cli.shell import step
 from migrator.errors import OptionError
 from migrator.limits import IMPORT_BUDGET_RPS
+from migrator.words import counted
 
 if TYPE_CHECKING:
     from migrator.graph import GraphClient
     from migrator.journal import Journal
     from migrator.plan import Manifest, PlannedConversation, PlannedTeam
+    from migrator.stages.load.estimate import ChannelEstimate
     from migrator.stages.load.reset import ChannelReset, ChatFilesReset, TeamReset
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
@@ -40,7 +42,7 @@ def load(
         bool, typer.Option("--dry-run", help="Send nothing: print what would happen and how long it would take.")
     ] = False,
     complete_with_failures: Annotated[
-        bool, typer.Option(help="Complete channels even when some messages failed.")
+        bool, typer.Option("--complete-with-failures", help="Complete channels even when some messages failed.")
     ] = False,
     directory: EmulatorDirectory = None,
 ) -> None:
@@ -83,7 +85,6 @@ def run_load(
     from migrator.journal import Journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
-    from migrator.reports.html import duration
     from migrator.reports.load import write
     from migrator.stages.load import LoadOptions, select_teams
     from migrator.stages.load import load as load_plan
@@ -99,10 +100,8 @@ def run_load(
             graph_target(journal_path.parent / "emulator", directory) as target,
         ):
             journal.bind(target.fingerprint)
-            typer.echo(
-                f"load: {sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)} "
-                f"messages into {target.description}"
-            )
+            messages = sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)
+            typer.echo(f"load: {counted(messages, 'message')} into {target.description}")
             pace = AdaptiveRate(settings.import_budget)
             with (
                 GraphClient(target.config, pace=pace) as client,
@@ -113,14 +112,7 @@ def run_load(
                 )
                 outcome = load_plan(plan_dir, client, journal, options, progress)
         csv_path, html_path = write(outcome, out)
-    typer.echo(
-        f"load: {outcome.total('posted')} posted, {outcome.total('already')} already present, "
-        f"{outcome.total('failed')} failed, {outcome.total('uploads')} files, "
-        f"{outcome.total('images_moved')} images moved to files, "
-        f"{outcome.total('sent_as_text')} messages with mentions/reactions sent as text, "
-        f"{outcome.members_added} members added "
-        f"in {duration(outcome.seconds)}; report {html_path}"
-    )
+    typer.echo(f"{outcome.summary()}; report {html_path}")
     for team, why in outcome.teams_blocked.items():
         typer.echo(f"load: team {team!r} not completed: {why}", err=True)
     for blocked in outcome.blocked_conversations:
@@ -158,24 +150,38 @@ def _print_estimate(
 
     workers = settings.concurrency
     rows, seconds, longest = estimate(manifest, teams, journal, workers, tenant_rps=settings.import_budget, chats=chats)
-    counts = Counter(row.kind for row in rows)
-    typer.echo(
-        f"dry run: nothing is sent. {len(teams)} teams: {counts['channel']} channels, "
-        f"{counts['private channel']} private channels; {counts['chat']} chats; {workers} in parallel"
-    )
+    typer.echo(estimate_header(len(teams), Counter(row.kind for row in rows), workers))
     for row in rows:
-        where = row.channel if row.kind == "chat" else f"{row.team} / {row.channel}"
-        typer.echo(
-            f"  {row.kind}: {where}: {row.messages - row.already} of {row.messages} messages to post, "
-            f"{row.uploads} files, {row.requests} requests, {duration(row.requests / 5)} at 5/s"
-        )
+        typer.echo(estimate_line(row))
     for entry in manifest.archive:
-        typer.echo(f"  archive (not imported): {entry['name']}: {entry['messages']} messages, {entry['reason']}")
+        typer.echo(
+            f"  archive (not imported): {entry['name']}: {counted(entry['messages'], 'message')}, {entry['reason']}"
+        )
     typer.echo(f"dry run: about {duration(seconds)} in all")
     if longest is not None:
         links = [link for link in (longest.first, longest.then) if link is not None]
         chain = " then ".join(f"{key} ({duration(seconds)} at 5/s)" for key, seconds in links)
         typer.echo(f"dry run: decided by {longest.name}: {chain}")
+
+
+def estimate_header(teams: int, kinds: Counter[str], workers: int) -> str:
+    """The dry run's first line: what the plan creates."""
+    return (
+        f"dry run: nothing is sent. {counted(teams, 'team')}: {counted(kinds['channel'], 'channel')}, "
+        f"{counted(kinds['private channel'], 'private channel')}; {counted(kinds['chat'], 'chat')}; "
+        f"{workers} in parallel"
+    )
+
+
+def estimate_line(row: ChannelEstimate) -> str:
+    """One conversation of the dry run: what is still to send and how long it takes at the per-conversation rate."""
+    from migrator.reports.html import duration
+
+    where = row.channel if row.kind == "chat" else f"{row.team} / {row.channel}"
+    return (
+        f"  {row.kind}: {where}: {row.messages - row.already:,} of {counted(row.messages, 'message')} to post, "
+        f"{counted(row.uploads, 'file')}, {counted(row.requests, 'request')}, {duration(row.requests / 5)} at 5/s"
+    )
 
 
 def reset(
@@ -241,7 +247,7 @@ def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory:
 def _reset_chat_files(chosen: ChatFilesReset, journal: Journal, yes: bool, directory: Path | None) -> None:
     from migrator.stages.load.reset import reset_chat_files
 
-    name, files = chosen.chat.display_name or chosen.chat.key, _files(len(chosen.files))
+    name, files = chosen.chat.display_name or chosen.chat.key, counted(len(chosen.files), "file")
     if not yes and not typer.confirm(
         f"Delete the {files} of chat {name!r} from OneDrive? The chat and its messages stay (Graph cannot delete "
         "them); their links to the files stop working until the next load uploads them again."
@@ -250,15 +256,11 @@ def _reset_chat_files(chosen: ChatFilesReset, journal: Journal, yes: bool, direc
     with _client(journal, directory) as client:
         gone = reset_chat_files(client, journal, chosen)
     if gone:
-        typer.echo(f"reset: {_files(gone)} of chat {name!r} had already been deleted from OneDrive")
+        typer.echo(f"reset: {counted(gone, 'file')} of chat {name!r} had already been deleted from OneDrive")
     typer.echo(
         f"reset: {files} of chat {name!r} deleted from OneDrive; the chat and its messages stay (Graph cannot delete "
         "them), and the next load uploads the files again"
     )
-
-
-def _files(number: int) -> str:
-    return f"{number} file" if number == 1 else f"{number} files"
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import typer
 
 from migrator.cli.options import Fetched, SourceFormat
 from migrator.errors import OptionError
+from migrator.words import counted
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -57,17 +58,8 @@ def map_command(
         result = run_map(
             source, out, lookup, fallback=fallback, force=force, source_format=source_format, fetched=fetched
         )
-    typer.echo(
-        f"wrote {result.migration}: {result.teams} teams, {result.channels} channels ({result.private_channels} "
-        "private), "
-        f"{result.chats} chats, {result.archived} archived"
-    )
-    for line in result.split:  # how the workspace was spread over teams Teams will hold (also in migration.yaml)
+    for line in result.summary(fetched):
         typer.echo(line)
-    typer.echo(
-        f"wrote {result.users}: {result.mapped} users mapped, {result.fallback} to the fallback account"
-        + (f" ({result.emails_fetched} mapped by an email from {fetched})" if fetched else "")
-    )
     if result.fallback and not result.fallback_found:
         typer.echo(
             f"warning: no fallback account {'found for ' + fallback if fallback else 'given'}; "
@@ -84,5 +76,5 @@ def _check(folder: Path, source: Path | None, source_format: str | None, fetched
     problems = run_check(folder, source, source_format, notes, fetched)
     for problem in problems + notes:
         typer.echo(str(problem))
-    typer.echo(f"{len(problems)} problems in {folder}" if problems else f"{folder}: no problems")
+    typer.echo(f"{counted(len(problems), 'problem')} in {folder}" if problems else f"{folder}: no problems")
     raise typer.Exit(1 if problems else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -43,11 +44,12 @@ def migrate(
 ) -> None:
     """Run analyse, transform, load and verify in one go (a Slack export with SLACK_TOKEN set: fetch first, into
     OUT/fetched/); safe to re-run, exit 1 unless everything verifies clean."""
+    from migrator.graph.config import GraphConfig
     from migrator.slack.config import SlackConfig
     from migrator.sources import detect_format
     from migrator.stages.analyse import run_analyse
     from migrator.stages.analyse import summary as analyse_summary
-    from migrator.stages.migrate import Layout
+    from migrator.stages.migrate import Layout, guidance
     from migrator.stages.transform import summary as transform_summary
     from migrator.stages.transform import transform
 
@@ -68,11 +70,16 @@ def migrate(
     typer.echo("reports:")
     for name, path in layout.reports(fetched):
         typer.echo(f"  {name:<9} {path}")
-    if not (loaded and verified and fetched_all):
+    clean = loaded and verified and fetched_all
+    if clean:
+        typer.echo("migrate: done; every planned message landed exactly once and reads back unchanged")
+    else:
         typer.echo(
             "migrate: not clean; see the fetch, load and verify reports above, fix, and run migrate again "
             "(it resumes where it stopped)",
             err=True,
         )
+    for line in guidance(embedded=not GraphConfig.has_credentials(os.environ)):
+        typer.echo(line)
+    if not clean:
         raise typer.Exit(1)
-    typer.echo("migrate: done; every planned message landed exactly once and reads back unchanged")

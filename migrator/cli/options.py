@@ -46,7 +46,8 @@ ImportBudget = Annotated[
     float,
     typer.Option(
         min=5.0,
-        help="Teams requests/s the whole load may send (Graph allows 15,000 per 10 s per app and tenant): "
-        "budget / 5 conversations post at once.",
+        metavar="RPS",  # not click's "<float range> [x>=5.0]", which leaves option names no room at 80 columns
+        help="Teams requests/s the whole load may send, at least 5 (Graph allows 15,000 per 10 s per app and "
+        "tenant): budget / 5 conversations post at once.",
     ),
 ]

@@ -31,6 +31,7 @@ from rich.progress import (
 from migrator.graph.stats import GraphStats
 from migrator.limits import CHANNEL_RPS
 from migrator.stages.export.outcome import DONE, TargetOutcome
+from migrator.words import counted
 
 
 class _Drawing(ABC):
@@ -74,7 +75,14 @@ class _Drawing(ABC):
 
 
 class LoadBars(_Drawing):
-    """`load`'s progress: a bar per conversation and one for all, with counts, rates and the time left."""
+    """`load`'s progress: a bar per conversation and one for all, with counts, rates and the time left.
+
+    The time left is the critical path's (migrator.critical): the conversations that must follow one another, each at
+    5 requests/s, decide the end, not the total divided by the rate so far (which promised 5 s when 20 s remained).
+    A conversation's bar shows its own messages left at that rate; the line for all shows the longest chain left.
+    """
+
+    REFRESH = 0.5  # seconds between two computations of the critical path for the bar of all conversations
 
     def __init__(
         self,
@@ -88,7 +96,7 @@ class LoadBars(_Drawing):
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]:.1f}/s"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[left]}"),
             transient=False,
         )
         self.total = 0
@@ -99,14 +107,15 @@ class LoadBars(_Drawing):
         self._chains: list[tuple[list[str], list[str]]] = []
         self._pacing = pacing
         self._throttled: deque[tuple[float, int]] = deque()  # (time, 429s so far), the last minute of them
+        self._refreshed = 0.0
         super().__init__(bars, every, stream)
-        self._overall = bars.add_task("all conversations", total=0, rate=0.0)
+        self._overall = bars.add_task("all conversations", total=0, rate=0.0, left="")
 
     def add(self, key: str, name: str, messages: int) -> None:
         self.total += messages
         self._left[key] = messages
         if self._bars is not None:
-            self._tasks[key] = self._bars.add_task(name[:40], total=messages, rate=0.0)
+            self._tasks[key] = self._bars.add_task(name[:40], total=messages, rate=0.0, left=_seconds_left(messages))
             self._bars.update(self._overall, total=self.total)
 
     def advance(self, key: str, started: float) -> None:
@@ -117,23 +126,36 @@ class LoadBars(_Drawing):
             task = self._tasks[key]
             self._bars.advance(task)
             done = self._bars.tasks[task].completed
-            self._bars.update(task, rate=done / max(1e-6, time.monotonic() - started))
-            self._bars.update(self._overall, advance=1, rate=self.done / max(1e-6, time.monotonic() - self._started))
+            left = _seconds_left(self._left.get(key, 0))
+            self._bars.update(task, rate=done / max(1e-6, time.monotonic() - started), left=left)
+            now = time.monotonic()
+            self._bars.update(self._overall, advance=1, rate=self.done / max(1e-6, now - self._started))
+            if now - self._refreshed >= self.REFRESH:
+                self._refreshed = now
+                self._bars.update(self._overall, left=self.time_left())
 
     def line(self) -> str:
         elapsed = time.monotonic() - self._started
         rate = self.done / elapsed if elapsed > 0 else 0.0
-        left = (self.total - self.done) / rate if rate > 0 else 0.0
-        line = f"load: {self.done}/{self.total} messages, {rate:.1f}/s, about {left:.0f}s left"
-        if self._chains:
-            line += f"; critical path about {self.critical_left():.0f}s left"
+        line = f"load: {self.done}/{self.total} messages, {rate:.1f}/s, {self.time_left()}"
         if self._pacing is not None:
             tenant_rate, throttled = self._pacing()
             line += f"; tenant rate {tenant_rate:.0f}/s, {self._last_minute(throttled)} 429s in the last minute"
         return line
 
+    def time_left(self) -> str:
+        """The critical path's time left once load has told the chains; before, the messages left at the rate so
+        far."""
+        if self._chains:
+            return f"about {self.critical_left():.0f}s left (critical path)"
+        elapsed = time.monotonic() - self._started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        return f"about {(self.total - self.done) / rate if rate > 0 else 0.0:.0f}s left"
+
     def chains(self, chains: list[tuple[list[str], list[str]]]) -> None:
         self._chains = chains
+        if self._bars is not None:
+            self._bars.update(self._overall, left=self.time_left())
 
     def critical_left(self) -> float:
         """Seconds the longest chain still needs at 5 messages/s per conversation (migrator.critical)."""
@@ -151,6 +173,11 @@ class LoadBars(_Drawing):
         while self._throttled[0][0] < now - 60:
             self._throttled.popleft()
         return throttled - self._throttled[0][1]
+
+
+def _seconds_left(messages: int) -> str:
+    """A conversation's own time left: its messages at 5 requests/s (its chain's followers are not its own)."""
+    return f"{messages / CHANNEL_RPS:.0f}s left"
 
 
 class ExportBars(_Drawing):
@@ -197,8 +224,8 @@ class ExportBars(_Drawing):
         requests = self.stats.snapshot()["requests"] - self._requests_before
         messages = sum(t.messages for t in with_outcomes)
         return (
-            f"export: {len(self._finished)}/{self.targets} targets, {messages:,} messages, "
-            f"{sum(t.pages for t in with_outcomes):,} pages, {requests / elapsed:.1f} requests/s"
+            f"export: {len(self._finished):,}/{counted(self.targets, 'target')}, {counted(messages, 'message')}, "
+            f"{counted(sum(t.pages for t in with_outcomes), 'page')}, {requests / elapsed:.1f} requests/s"
         )
 
 
@@ -253,11 +280,12 @@ class FetchBars(_Drawing):
 
 
 def _describe(target: TargetOutcome) -> str:
-    return f"{target.target.kind} {target.name[:40]}: {target.messages:,} messages, {target.pages:,} pages"
+    messages, pages = counted(target.messages, "message"), counted(target.pages, "page")
+    return f"{target.target.kind} {target.name[:40]}: {messages}, {pages}"
 
 
 def _finished_line(target: TargetOutcome) -> str:
     head = f"{target.target.kind} {target.name}: {target.status}"
     if target.status != DONE:
         return f"{head}: {target.error}"
-    return f"{head}, {target.messages:,} messages ({target.new:,} new) in {target.pages:,} pages"
+    return f"{head}, {counted(target.messages, 'message')} ({target.new:,} new) in {counted(target.pages, 'page')}"

@@ -74,9 +74,5 @@ def generate(
                 private_channels=private_channels,
             ),
         )
-    typer.echo(
-        f"wrote {summary.export}: {summary.messages:,} messages ({summary.replies:,} replies) in "
-        f"{summary.conversations} conversations, {summary.day_files:,} day files, {summary.files} files, "
-        f"{summary.users} users"
-    )
+    typer.echo(summary.line())
     typer.echo(f"wrote {summary.directory}: the matching directory (emulator serve --directory, map --directory)")

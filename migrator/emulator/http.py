@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlencode
 from migrator.emulator.errors import BadRequest, GraphFault
 from migrator.emulator.identity import Principal
 from migrator.emulator.models import GRAPH
+from migrator.endpoints import endpoint
 
 if TYPE_CHECKING:
     from migrator.emulator.models import Graph
@@ -103,9 +104,12 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, pattern: str, roles: set[str], kind: str = "teams") -> Callable[[Handler], Handler]:
+    def add(self, method: str, pattern: str, kind: str = "teams") -> Callable[[Handler], Handler]:
+        """Serve `handler` for an endpoint of migrator/endpoints.py, with the permissions its table gives."""
+        listed = endpoint(method, pattern)
+
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method, re.compile(f"^{pattern}$"), handler, frozenset(roles), kind))
+            self.routes.append(Route(method, listed.compiled, handler, listed.roles, kind))
             return handler
 
         return register

@@ -8,7 +8,7 @@ docs/graph-contract.md#disagreements) the emulator serves the **strict** reading
 
 A `Reading` is one value per switch. `Reading()` is the strict reading, `Reading.lenient()` the looser preset
 (`emulator serve --lenient`); each switch is also its own option of `emulator serve` (`--NAME` spelled with
-dashes, a boolean as `--NAME/--no-NAME`), applied over the preset, and a key of `POST /_emulator/config
+dashes, a boolean one taking `true` or `false`), applied over the preset, and a key of `POST /_emulator/config
 {"reading": {...}}` for tests that change it on a running emulator.
 
 How to add a switch
@@ -62,7 +62,7 @@ class Switch:
     def args(self, value: object) -> list[str]:
         """The `emulator serve` arguments that set this switch to `value`."""
         if self.kind is bool:
-            return [self.option if value else "--no-" + self.option[2:]]
+            return [self.option, "true" if value else "false"]
         return [self.option, str(value)]
 
     def coerce(self, value: object) -> object:

@@ -1,8 +1,9 @@
 """Graph's URL surface: each route parses its request and calls one rule in `models`.
 
 Paths are written without the `/v1.0` or `/beta` prefix; both versions serve
-them (beta-only routes say so). `roles` lists the application permissions any
-one of which the token must carry, as Microsoft's permission tables do.
+them (beta-only routes say so). Each route is an entry of `migrator/endpoints.py`,
+whose table holds the application permissions any one of which the token must
+carry, as Microsoft's permission tables do.
 """
 
 from __future__ import annotations
@@ -16,79 +17,25 @@ from migrator.emulator.errors import BadRequest, Forbidden, NotFound
 from migrator.emulator.http import Call, Handler, Reply, Router
 from migrator.emulator.models import Graph, public
 from migrator.emulator.store import Record
-
-ID = r"[^/]+"
-TEAM = rf"/teams/(?P<team>{ID})"
-CHANNEL = rf"{TEAM}/channels/(?P<channel>(?!getAllMessages$|allMessages$){ID})"
-CHAT = rf"/chats/(?P<chat>(?!getAllMessages$){ID})"
-ITEM_PATH = rf"/drives/(?P<drive>{ID})/items/(?P<parent>{ID}):/(?P<name>[^/]+):"
-USER_DRIVE = rf"/users/(?P<user>{ID})/drive"
-DRIVE_PATH = rf"{USER_DRIVE}/root:/(?P<path>[^:]+):?"
-ITEM = rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})"
-
-# Application permissions per endpoint, as the Graph reference's permission tables list them (least privileged
-# first there; any one suffices). docs/permissions.md lists every route with its set, and a test holds the two
-# together; docs/graph-contract.md#permissions-per-endpoint names the page each comes from. Resource-specific
-# consent (`*.Group`, `*.Chat`) is granted per team or chat, never in an application's tenant-wide token, so it is
-# left out. Where the page was not stored ("assumed" in the contract), the set is the least privileged one it names.
-MIGRATE = {"Teamwork.Migrate.All"}
-CREATE_TEAM = {"Team.Create", "Teamwork.Migrate.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
-READ_TEAM = {
-    "Team.ReadBasic.All",
-    "TeamSettings.Read.All",
-    "TeamSettings.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-}
-READ_GROUPS = {
-    "Group-NestingSupport.ReadWrite.All",
-    "GroupMember.Read.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Group.ManageProtection.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-}
-DELETE_GROUP = {"Group.ReadWrite.All"}
-READ_CHANNELS = {
-    "Channel.ReadBasic.All",
-    "ChannelSettings.Read.All",
-    "ChannelSettings.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-}
-PRIMARY_CHANNEL = {"Channel.ReadBasic.All", "ChannelSettings.Read.All", "ChannelSettings.ReadWrite.All"}
-CREATE_CHANNEL = {"Channel.Create", "Teamwork.Migrate.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
-CHANNEL_WRITE = {"ChannelSettings.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
-CHANNEL_DELETE = {"Channel.Delete.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
-CHANNEL_MEMBERS_READ = {"ChannelMember.Read.All", "ChannelMember.ReadWrite.All"}
-FILES_FOLDER = {"Files.Read.All", "Files.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All"}
-READ_CHANNEL_MESSAGES = {"ChannelMessage.Read.All"}
-READ_CHANNEL_MESSAGE = {"ChannelMessage.Read.All", "Group.Read.All", "Group.ReadWrite.All"}  # one, by id
-READ_CHAT_MESSAGES = {"Chat.Read.All", "Chat.ReadWrite.All"}
-CREATE_CHAT = {"Chat.Create"}
-READ_CHAT = {"Chat.ReadBasic.WhereInstalled", "Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"}
-LIST_CHATS = {"Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"}
-MEMBERS_WRITE = {"TeamMember.ReadWrite.All"}
-MEMBERS_READ = {"TeamMember.Read.All", "TeamMember.ReadWrite.All"}
-USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-READ_FILES = {
-    "Files.Read.All",
-    "Files.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Sites.Read.All",
-    "Sites.ReadWrite.All",
-}
-WRITE_FILES = {"Files.ReadWrite.All", "Sites.ReadWrite.All"}
-UPLOAD_SESSION = {"Sites.ReadWrite.All"}
-READ_DRIVE = {"Files.Read.All", "Files.ReadWrite.All", "Sites.Read.All", "Sites.ReadWrite.All"}  # a drive, sharing
-EXPORT_TEAM = {"ChannelMessage.Read.All"}
-EXPORT_CHATS = {"Chat.Read.All", "Chat.ReadWrite.All"}
+from migrator.endpoints import (
+    CHANNEL,
+    CHANNEL_MESSAGES,
+    CHAT,
+    CHAT_MESSAGES,
+    DRIVE_PATH,
+    EXPORT_FUNCTION,
+    HOSTED_SUFFIX,
+    ID,
+    ITEM,
+    ITEM_PATH,
+    MESSAGE,
+    MESSAGE_ID,
+    MESSAGES,
+    REPLY_ID,
+    SHARED,
+    TEAM,
+    USER_DRIVE,
+)
 
 router = Router()
 route = router.add
@@ -112,7 +59,7 @@ def collection(call: Call, context: str, items: list[Record], page_size: int = 1
 
 
 # ----------------------------------------------------------------------- teams
-@route("POST", "/teams", CREATE_TEAM, kind="create_team")
+@route("POST", "/teams", kind="create_team")
 def create_team(graph: Graph, call: Call) -> Reply:
     """202 with the operation's and the team's paths, in the form the `location` reading switch names
     (docs/graph-contract.md#long-running-operations)."""
@@ -124,12 +71,12 @@ def create_team(graph: Graph, call: Call) -> Reply:
     return Reply(status=202, headers={"Location": team + operation, "Content-Location": team})
 
 
-@route("GET", rf"{TEAM}/operations/(?P<op>{ID})", READ_TEAM, kind="team_read")
+@route("GET", rf"{TEAM}/operations/(?P<op>{ID})", kind="team_read")
 def get_operation(graph: Graph, call: Call) -> Reply:
     return ok(graph.operation(call.params["team"], call.params["op"]))
 
 
-@route("GET", TEAM, READ_TEAM, kind="team_read")
+@route("GET", TEAM, kind="team_read")
 def get_team(graph: Graph, call: Call) -> Reply:
     return ok(_mode_shown(graph, call, graph.render_team(call.params["team"])))
 
@@ -142,37 +89,37 @@ def _mode_shown(graph: Graph, call: Call, record: Record) -> Record:
     return record
 
 
-@route("POST", rf"{TEAM}/completeMigration", MIGRATE)
+@route("POST", rf"{TEAM}/completeMigration")
 def complete_team(graph: Graph, call: Call) -> Reply:
     graph.complete_team(call.params["team"], call.caller.app_id)
     return Reply(status=204)
 
 
-@route("GET", "/groups", READ_GROUPS, kind="directory")
+@route("GET", "/groups", kind="directory")
 def list_groups(graph: Graph, call: Call) -> Reply:
     return collection(call, "groups", graph.groups(call.query.get("$filter")))
 
 
-@route("DELETE", rf"/groups/(?P<group>{ID})", DELETE_GROUP)
+@route("DELETE", rf"/groups/(?P<group>{ID})")
 def delete_group(graph: Graph, call: Call) -> Reply:
     graph.delete_group(call.params["group"])
     return Reply(status=204)
 
 
-@route("POST", rf"{TEAM}/members", MEMBERS_WRITE)
+@route("POST", rf"{TEAM}/members")
 def add_member(graph: Graph, call: Call) -> Reply:
     graph.add_member(call.params["team"], call.json())
     return Reply(status=204)
 
 
-@route("POST", rf"{TEAM}/members/add", MEMBERS_WRITE)
+@route("POST", rf"{TEAM}/members/add")
 def add_members(graph: Graph, call: Call) -> Reply:
     status, results = graph.add_members(call.params["team"], call.json())
     context = f"{call.base}/{call.version}/$metadata#Collection(microsoft.graph.aadUserConversationMemberResult)"
     return ok({"@odata.context": context, "value": results}, status=status)
 
 
-@route("GET", rf"{TEAM}/members", MEMBERS_READ)
+@route("GET", rf"{TEAM}/members")
 def list_members(graph: Graph, call: Call) -> Reply:
     return collection(call, "teams/members", graph.list_members(call.params["team"]))
 
@@ -195,9 +142,6 @@ def _export(graph: Graph, call: Call, conv_ids: list[str]) -> Reply:
     return ok(body)
 
 
-EXPORT_FUNCTION = r"(?P<function>getAllMessages|allMessages)"
-
-
 def _export_function(call: Call) -> None:
     """`getAllMessages` in v1.0 and beta; the older `allMessages` only in beta."""
     if call.params["function"] == "allMessages" and call.version != "beta":
@@ -206,73 +150,73 @@ def _export_function(call: Call) -> None:
         )
 
 
-@route("GET", rf"{TEAM}/channels/{EXPORT_FUNCTION}", EXPORT_TEAM, kind="export")
+@route("GET", rf"{TEAM}/channels/{EXPORT_FUNCTION}", kind="export")
 def export_team(graph: Graph, call: Call) -> Reply:
     _export_function(call)
     return _export(graph, call, graph.export_scope_team(call.params["team"], call.query.get("model")))
 
 
-@route("GET", rf"/users/(?P<user>{ID})/chats/{EXPORT_FUNCTION}", EXPORT_CHATS, kind="export")
+@route("GET", rf"/users/(?P<user>{ID})/chats/{EXPORT_FUNCTION}", kind="export")
 def export_user(graph: Graph, call: Call) -> Reply:
     _export_function(call)
     return _export(graph, call, graph.export_scope_user(call.params["user"], call.query.get("model")))
 
 
 # ------------------------------------------------------------------ channels
-@route("GET", rf"{TEAM}/channels", READ_CHANNELS, kind="team_read")
+@route("GET", rf"{TEAM}/channels", kind="team_read")
 def list_channels(graph: Graph, call: Call) -> Reply:
     channels = [_mode_shown(graph, call, c) for c in graph.list_channels(call.params["team"])]
     return collection(call, f"teams('{call.params['team']}')/channels", channels)
 
 
-@route("GET", rf"{TEAM}/primaryChannel", PRIMARY_CHANNEL, kind="team_read")
+@route("GET", rf"{TEAM}/primaryChannel", kind="team_read")
 def primary_channel(graph: Graph, call: Call) -> Reply:
     return ok(_mode_shown(graph, call, graph.render_conversation(graph.primary_channel(call.params["team"]))))
 
 
-@route("POST", rf"{TEAM}/channels", CREATE_CHANNEL, kind="channel_write")
+@route("POST", rf"{TEAM}/channels", kind="channel_write")
 def create_channel(graph: Graph, call: Call) -> Reply:
     status, channel = graph.create_channel(call.params["team"], call.json(), call.caller.app_id)
     return ok(channel, status=status)
 
 
-@route("GET", CHANNEL, READ_CHANNELS, kind="team_read")
+@route("GET", CHANNEL, kind="team_read")
 def get_channel(graph: Graph, call: Call) -> Reply:
     return ok(
         _mode_shown(graph, call, graph.render_conversation(graph.channel(call.params["team"], call.params["channel"])))
     )
 
 
-@route("PATCH", CHANNEL, CHANNEL_WRITE, kind="channel_write")
+@route("PATCH", CHANNEL, kind="channel_write")
 def update_channel(graph: Graph, call: Call) -> Reply:
     graph.update_channel(call.params["team"], call.params["channel"], call.json())
     return Reply(status=204)
 
 
-@route("DELETE", CHANNEL, CHANNEL_DELETE, kind="channel_write")
+@route("DELETE", CHANNEL, kind="channel_write")
 def delete_channel(graph: Graph, call: Call) -> Reply:
     graph.delete_channel(call.params["team"], call.params["channel"])
     return Reply(status=204)
 
 
-@route("GET", rf"{CHANNEL}/members", CHANNEL_MEMBERS_READ)
+@route("GET", rf"{CHANNEL}/members")
 def channel_members(graph: Graph, call: Call) -> Reply:
     return collection(call, "channels/members", graph.channel_members(call.params["team"], call.params["channel"]))
 
 
-@route("POST", rf"{CHANNEL}/startMigration", MIGRATE)
+@route("POST", rf"{CHANNEL}/startMigration")
 def start_channel_migration(graph: Graph, call: Call) -> Reply:
     graph.start_migration(graph.channel(call.params["team"], call.params["channel"]), call.json(), call.caller.app_id)
     return Reply(status=204)
 
 
-@route("POST", rf"{CHANNEL}/completeMigration", MIGRATE)
+@route("POST", rf"{CHANNEL}/completeMigration")
 def complete_channel(graph: Graph, call: Call) -> Reply:
     graph.complete_migration(graph.channel(call.params["team"], call.params["channel"]), call.caller.app_id)
     return Reply(status=204)
 
 
-@route("GET", rf"{CHANNEL}/filesFolder", FILES_FOLDER)
+@route("GET", rf"{CHANNEL}/filesFolder")
 def files_folder(graph: Graph, call: Call) -> Reply:
     return ok(graph.files_folder(call.params["team"], call.params["channel"]))
 
@@ -284,18 +228,14 @@ def _conversation(graph: Graph, call: Call) -> Record:
     return graph.channel(call.params["team"], call.params["channel"])
 
 
-MESSAGES = rf"(?:{CHANNEL}|{CHAT})/messages"
-MESSAGE = rf"{MESSAGES}/(?P<message>{ID})"
-
-
-@route("POST", MESSAGES, MIGRATE, kind="import")
+@route("POST", MESSAGES, kind="import")
 def post_message(graph: Graph, call: Call) -> Reply:
     conv = _conversation(graph, call)
     message = graph.import_message(conv, call.json(), call.caller.app_id)
     return ok(public(message), status=201 if conv["_kind"] == "chat" else 200)
 
 
-@route("POST", rf"{MESSAGE}/replies", MIGRATE, kind="import")
+@route("POST", rf"{MESSAGE}/replies", kind="import")
 def post_reply(graph: Graph, call: Call) -> Reply:
     conv = _conversation(graph, call)
     if conv["_kind"] == "chat":
@@ -312,29 +252,16 @@ def require_roles(call: Call, wanted: frozenset[str] | set[str]) -> None:
         )
 
 
-# Reading a channel's messages and a chat's needs different permissions: one handler, a route for each.
-CHANNEL_MESSAGES, CHAT_MESSAGES = rf"{CHANNEL}/messages", rf"{CHAT}/messages"
-READ_ROUTES = (  # the messages path, the permissions to list, and those to read one by id
-    (CHANNEL_MESSAGES, READ_CHANNEL_MESSAGES, READ_CHANNEL_MESSAGE),
-    (CHAT_MESSAGES, READ_CHAT_MESSAGES, READ_CHAT_MESSAGES),
-)
-
-
-def reads(suffix: str, single: bool = False, chats: bool = True) -> Callable[[Handler], Handler]:
+def reads(suffix: str, chats: bool = True) -> Callable[[Handler], Handler]:
     """Register a message read under the channel route and (unless `chats` is False: chats have no replies) the
-    chat route, each with its own permissions (a channel message read by id also takes the older Group ones)."""
+    chat route; reading a channel's messages and a chat's takes different permissions (migrator/endpoints.py)."""
 
     def register(handler: Handler) -> Handler:
-        for base, listing, by_id in READ_ROUTES[: None if chats else 1]:
-            route("GET", base + suffix, by_id if single else listing)(handler)
+        for base in (CHANNEL_MESSAGES, CHAT_MESSAGES)[: None if chats else 1]:
+            route("GET", base + suffix)(handler)
         return handler
 
     return register
-
-
-MESSAGE_ID = rf"/(?P<message>{ID})"
-REPLY_ID = rf"{MESSAGE_ID}/replies/(?P<reply>{ID})"
-HOSTED_SUFFIX = rf"{MESSAGE_ID}(?:/replies/(?P<reply>{ID}))?/hostedContents"
 
 
 @reads("")
@@ -343,7 +270,7 @@ def list_messages(graph: Graph, call: Call) -> Reply:
     return collection(call, "chatMessages", items, page_size=20)
 
 
-@reads(MESSAGE_ID, single=True)
+@reads(MESSAGE_ID)
 def get_message(graph: Graph, call: Call) -> Reply:
     return ok(public(graph.get_message(_conversation(graph, call), call.params["message"])))
 
@@ -354,7 +281,7 @@ def list_replies(graph: Graph, call: Call) -> Reply:
     return collection(call, "chatMessages", items, page_size=20)
 
 
-@reads(REPLY_ID, single=True, chats=False)
+@reads(REPLY_ID, chats=False)
 def get_reply(graph: Graph, call: Call) -> Reply:
     return ok(
         public(graph.get_message(_conversation(graph, call), call.params["reply"], reply_to=call.params["message"]))
@@ -379,92 +306,89 @@ def get_hosted_value(graph: Graph, call: Call) -> Reply:
 
 
 # --------------------------------------------------------------------- chats
-@route("POST", "/chats", CREATE_CHAT)
+@route("POST", "/chats")
 def create_chat(graph: Graph, call: Call) -> Reply:
     status, chat = graph.create_chat(call.json())
     return ok(chat, status=status)
 
 
-@route("GET", CHAT, READ_CHAT)
+@route("GET", CHAT)
 def get_chat(graph: Graph, call: Call) -> Reply:
     return ok(_mode_shown(graph, call, graph.render_conversation(graph.chat(call.params["chat"]))))
 
 
-@route("POST", rf"{CHAT}/startMigration", MIGRATE)
+@route("POST", rf"{CHAT}/startMigration")
 def start_chat_migration(graph: Graph, call: Call) -> Reply:
     graph.start_migration(graph.chat(call.params["chat"]), call.json(), call.caller.app_id)
     return Reply(status=204)
 
 
-@route("POST", rf"{CHAT}/completeMigration", MIGRATE)
+@route("POST", rf"{CHAT}/completeMigration")
 def complete_chat(graph: Graph, call: Call) -> Reply:
     graph.complete_migration(graph.chat(call.params["chat"]), call.caller.app_id)
     return Reply(status=204)
 
 
-@route("GET", rf"/users/(?P<user>{ID})/chats", LIST_CHATS)
+@route("GET", rf"/users/(?P<user>{ID})/chats")
 def user_chats(graph: Graph, call: Call) -> Reply:
     return collection(call, "chats", [_mode_shown(graph, call, c) for c in graph.user_chats(call.params["user"])])
 
 
 # --------------------------------------------------------------------- users
-@route("GET", "/users", USERS, kind="directory")
+@route("GET", "/users", kind="directory")
 def list_users(graph: Graph, call: Call) -> Reply:
     return collection(call, "users", graph.users(call.query.get("$filter")))
 
 
-@route("GET", rf"/users/(?P<user>{ID})", USERS, kind="directory")
+@route("GET", rf"/users/(?P<user>{ID})", kind="directory")
 def get_user(graph: Graph, call: Call) -> Reply:
     return ok(graph.user(call.params["user"]))
 
 
 # --------------------------------------------------------------------- files
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", READ_FILES, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", kind="files")
 def get_item(graph: Graph, call: Call) -> Reply:
     return ok(public(graph.drive_item(call.params["drive"], call.params["item"])))
 
 
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/children", READ_FILES, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/children", kind="files")
 def list_children(graph: Graph, call: Call) -> Reply:
     return collection(call, "driveItems", graph.children(call.params["drive"], call.params["item"]))
 
 
-@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", READ_FILES, kind="files")
+@route("GET", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})/content", kind="files")
 def get_content(graph: Graph, call: Call) -> Reply:
     return Reply(
         body=graph.file_content(call.params["drive"], call.params["item"]), content_type="application/octet-stream"
     )
 
 
-@route("DELETE", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", WRITE_FILES, kind="files")
+@route("DELETE", rf"/drives/(?P<drive>{ID})/items/(?P<item>{ID})", kind="files")
 def delete_item(graph: Graph, call: Call) -> Reply:
     graph.delete_item(call.params["drive"], call.params["item"])
     return Reply(status=204)
 
 
-SHARED = rf"/shares/(?P<share>{ID})/driveItem"
-
-
-@route("GET", SHARED, WRITE_FILES, kind="files")  # shares: Files.ReadWrite.All least privileged (Graph reference)
+@route("GET", SHARED, kind="files")
 def shared_item(graph: Graph, call: Call) -> Reply:
     return ok(public(graph.shared_item(call.params["share"])))
 
 
-@route("GET", rf"{SHARED}/content", WRITE_FILES, kind="files")
+@route("GET", rf"{SHARED}/content", kind="files")
 def shared_content(graph: Graph, call: Call) -> Reply:
     item = graph.shared_item(call.params["share"])
     drive = item["parentReference"]["driveId"]
     return Reply(body=graph.file_content(drive, item["id"]), content_type=item["file"]["mimeType"])
 
 
-@route("PUT", rf"{ITEM_PATH}/content", WRITE_FILES, kind="files")
+@route("PUT", rf"{ITEM_PATH}/content", kind="files")
 def put_content(graph: Graph, call: Call) -> Reply:
     conflict = call.query.get("@microsoft.graph.conflictBehavior", "replace")
     status, item = graph.put_content(call.params["drive"], call.params["parent"], _name(call), call.body, conflict)
     return ok(item, status=status)
 
 
-@route("POST", rf"{ITEM_PATH}/createUploadSession", UPLOAD_SESSION, kind="files")
+@route("POST", rf"{ITEM_PATH}/createUploadSession", kind="files")
 def create_upload_session(graph: Graph, call: Call) -> Reply:
     return ok(graph.create_upload_session(call.params["drive"], call.params["parent"], _name(call), call.json()))
 
@@ -474,18 +398,18 @@ def _name(call: Call) -> str:
 
 
 # ---------------------------------------------------------- users' OneDrive
-@route("GET", USER_DRIVE, READ_DRIVE, kind="files")
+@route("GET", USER_DRIVE, kind="files")
 def user_drive(graph: Graph, call: Call) -> Reply:
     """404 when the user's OneDrive was never provisioned (docs/graph-contract.md#chat-files)."""
     return ok(graph.user_drive(call.params["user"]))
 
 
-@route("GET", DRIVE_PATH, READ_FILES, kind="files")
+@route("GET", DRIVE_PATH, kind="files")
 def drive_path_item(graph: Graph, call: Call) -> Reply:
     return ok(public(graph.drive_path(call.params["user"], unquote(call.params["path"]), create=False)))
 
 
-@route("PUT", rf"{DRIVE_PATH}/content", WRITE_FILES, kind="files")
+@route("PUT", rf"{DRIVE_PATH}/content", kind="files")
 def put_drive_content(graph: Graph, call: Call) -> Reply:
     drive, parent, name = graph.split_drive_path(call.params["user"], unquote(call.params["path"]))
     conflict = call.query.get("@microsoft.graph.conflictBehavior", "replace")
@@ -493,19 +417,19 @@ def put_drive_content(graph: Graph, call: Call) -> Reply:
     return ok(item, status=status)
 
 
-@route("POST", rf"{DRIVE_PATH}/createUploadSession", UPLOAD_SESSION, kind="files")
+@route("POST", rf"{DRIVE_PATH}/createUploadSession", kind="files")
 def create_drive_upload_session(graph: Graph, call: Call) -> Reply:
     drive, parent, name = graph.split_drive_path(call.params["user"], unquote(call.params["path"]))
     return ok(graph.create_upload_session(drive, parent, name, call.json()))
 
 
-@route("POST", rf"{ITEM}/invite", WRITE_FILES, kind="files")
+@route("POST", rf"{ITEM}/invite", kind="files")
 def invite(graph: Graph, call: Call) -> Reply:
     """Share a file with named people (docs/graph-contract.md#chat-files)."""
     return ok({"value": graph.invite(call.params["drive"], call.params["item"], call.json())})
 
 
-@route("GET", rf"{ITEM}/permissions", READ_DRIVE, kind="files")
+@route("GET", rf"{ITEM}/permissions", kind="files")
 def item_permissions(graph: Graph, call: Call) -> Reply:
     return collection(call, "permissions", graph.permissions(call.params["drive"], call.params["item"]))
 

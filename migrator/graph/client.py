@@ -92,7 +92,7 @@ class GraphClient:
         self._timeout = timeout
         self._sleep = sleep
         self._urls = GraphUrls(config.graph_url, config.api_version)
-        self._trace = Trace.from_env()
+        self._trace = Trace.from_env(graph_url=config.graph_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **kwargs: Any) -> GraphClient:
@@ -242,7 +242,7 @@ class GraphClient:
             resp.headers.get("request-id"),
         )
         if self._trace is not None:
-            self._trace.record(call.method, call.url, call.body, resp)
+            self._trace.record(call.method, call.url, call.body, resp, self.config.client_id)
         return resp
 
     def _refresh_token(self, call: _Call, resp: requests.Response) -> None:

@@ -29,6 +29,7 @@ from migrator.mapping.names import MAX_TEAM_NAME, channel_name_problems
 from migrator.mapping.resolve import ResolvedMappings
 from migrator.model import Conversation, ConversationKind, Source, User
 from migrator.sources.products import product
+from migrator.words import counted
 
 
 def check_mappings(
@@ -345,7 +346,8 @@ def check_users(
             Problem(
                 mappings.path.as_posix(),
                 mappings.lines.get("users"),
-                f"{fallback_rows} users use the fallback account, but users.fallback/fallback_id is not set; "
+                f"users.csv sends {counted(fallback_rows, 'user')} to the fallback account, but "
+                "users.fallback/fallback_id is not set; "
                 "name an Entra account (run `migrator map` with --fallback EMAIL)",
             )
         )

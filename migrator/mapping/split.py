@@ -25,6 +25,7 @@ from migrator.capacity import CapacityLimits
 from migrator.mapping.model import GENERAL, OWN_TEAM, PRIVATE_CHANNEL, Route, Team
 from migrator.mapping.names import slug
 from migrator.model import Conversation
+from migrator.words import counted
 
 PREFIX = re.compile(r"^([^-_]+)[-_].")
 Activity = Callable[[Conversation], int]  # messages of a conversation in the export
@@ -105,7 +106,7 @@ def split_team(
 
 def _count(b: _Bin) -> str:
     channels = sum(r.channel != GENERAL for r in b.routes)
-    return f"{channels:,} channels ({b.private():,} private) besides General"
+    return f"{counted(channels, 'channel')} ({b.private():,} private) besides General"
 
 
 def _fill(

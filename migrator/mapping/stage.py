@@ -22,6 +22,7 @@ from migrator.mapping.writing import write_mappings, write_users_csv
 from migrator.model import FROM_FETCH
 from migrator.sources import open_source
 from migrator.sources.products import product
+from migrator.words import counted
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,16 @@ class DraftResult:
     fallback_found: bool
     emails_fetched: int  # people matched by an email from the fetch folder (--fetched)
     split: tuple[str, ...] = ()  # how the draft spread the workspace over teams (none when one team holds it)
+
+    def summary(self, fetched: Path | None) -> list[str]:
+        """The lines the CLI prints: what each file holds, and how the workspace was spread over teams."""
+        return [
+            f"wrote {self.migration}: {counted(self.teams, 'team')}, {counted(self.channels, 'channel')} "
+            f"({self.private_channels:,} private), {counted(self.chats, 'chat')}, {self.archived:,} archived",
+            *self.split,  # (also in migration.yaml)
+            f"wrote {self.users}: {counted(self.mapped, 'user')} mapped, {self.fallback:,} to the fallback account"
+            + (f" ({self.emails_fetched:,} mapped by an email from {fetched})" if fetched else ""),
+        ]
 
 
 def _source_reference(source_path: Path, out_dir: Path) -> str:

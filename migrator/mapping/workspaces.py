@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from migrator.model import IN_WORKSPACES, POSTED_IN, Conversation, Message, Source, User, Workspace
+from migrator.words import counted
 
 Posts = Callable[[Conversation], Counter[str]]  # a conversation's messages per workspace id they were posted in
 
@@ -41,10 +42,10 @@ def home(posts: Counter[str], workspaces: list[Workspace]) -> tuple[Workspace, s
     best = max(workspaces, key=lambda w: known.get(w.id, 0))  # max keeps the first of equals: the order listed
     total = sum(known.values())
     if len(known) == 1:
-        return best, f"org-level channel whose {total} posts were all made in {best.name}"
+        return best, f"org-level channel: {counted(total, 'post')}, all made in {best.name}"
     return best, (
         f"org-level channel shared by {len(known)} workspaces: drafted into {best.name}, "
-        f"where {known[best.id]} of its {total} posts were made"
+        f"where {known[best.id]:,} of its {counted(total, 'post')} were made"
     )
 
 

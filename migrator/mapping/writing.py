@@ -26,6 +26,7 @@ from migrator.mapping.model import (
 )
 from migrator.model import Conversation, User
 from migrator.sources.products import Product
+from migrator.words import counted
 
 HEADER = """\
 # Where every {product} conversation goes in Microsoft Teams. Drafted by `migrator map`;
@@ -119,7 +120,7 @@ def append_conversation(
     entries.append(entry)
     if conversation is not None:
         label = conversation_label(conversation, users)
-        about = f"{label}: {conversation.kind.value}, {len(conversation.members)} members"
+        about = f"{label}: {conversation.kind.value}, {counted(len(conversation.members), 'member')}"
         about += f"; {conversation.belongs_to}" if conversation.belongs_to else ""
         entries.yaml_set_comment_before_after_key(len(entries) - 1, before=about, indent=2)
 

@@ -30,6 +30,7 @@ from migrator.sample.files import SampleFile, draw_file
 from migrator.sample.records import Bot, RecordWriter
 from migrator.sample.text import Audience
 from migrator.sample.timeline import US_PER_DAY, Shape, Timeline, days_for
+from migrator.words import counted
 
 EXPORT_DIR = "slack"
 DIRECTORY_FILE = "directory.json"
@@ -99,6 +100,14 @@ class SampleSummary:
     files: int = 0
     day_files: int = 0
     per_conversation: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """What `sample generate` prints."""
+        return (
+            f"wrote {self.export}: {counted(self.messages, 'message')} ({counted(self.replies, 'reply')}) in "
+            f"{counted(self.conversations, 'conversation')}, {counted(self.day_files, 'day file')}, "
+            f"{counted(self.files, 'file')}, {counted(self.users, 'user')}"
+        )
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from migrator.sources.common import (
     str_or_none,
 )
 from migrator.sources.products import product
+from migrator.words import counted
 
 _KINDS = {
     "DirectTextChat": ConversationKind.DM,
@@ -189,7 +190,8 @@ class DiscordExport(SpooledExport):
             self.quarantine.append(
                 Quarantined(
                     name,
-                    f"{reason}, after {count} messages; the rest of this file is not read: export the channel again",
+                    f"{reason}, after {counted(count, 'message')}; the rest of this file is not read: "
+                    "export the channel again",
                     count,
                 )
             )

@@ -65,6 +65,7 @@ from migrator.sources.slack_grid import (
     workspace_folders,
     workspace_id,
 )
+from migrator.words import counted
 
 _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -533,7 +534,7 @@ class SlackExport(ExportReader):
             self.quarantine.append(
                 Quarantined(
                     f"{folder}/",
-                    f"folder with {len(days[folder])} day files has no entry in channels.json, groups.json, "
+                    f"folder with {counted(len(days[folder]), 'day file')} has no entry in channels.json, groups.json, "
                     "mpims.json or dms.json, so nobody knows who may read it; not read. Add the conversation "
                     "to the right list or remove the folder",
                 )

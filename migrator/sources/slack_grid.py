@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.model import Quarantined, User, Workspace
+from migrator.words import counted
 
 TEAMS = "teams"
 ORG_USERS = "org_users.json"
@@ -65,7 +66,7 @@ def workspace_folders(names: Iterable[str]) -> tuple[list[str], list[Quarantined
             refused.append(
                 Quarantined(
                     f"{TEAMS}/{folder}/",
-                    f"refused: {why}; its {files[folder]} files are not read. "
+                    f"refused: {why}; not read: its {counted(files[folder], 'file')}. "
                     "Rename the folder to the workspace's name and read the export again",
                 )
             )
@@ -74,8 +75,8 @@ def workspace_folders(names: Iterable[str]) -> tuple[list[str], list[Quarantined
                 Quarantined(
                     f"{TEAMS}/{folder}/",
                     f"workspace folder without channels.json, so none of its conversations can be told apart or "
-                    f"given their readers; its {files[folder]} files are not read. Export the organisation again, "
-                    "or add the workspace's channels.json",
+                    f"given their readers; not read: its {counted(files[folder], 'file')}. Export the organisation "
+                    "again, or add the workspace's channels.json",
                 )
             )
         else:

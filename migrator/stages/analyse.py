@@ -69,6 +69,7 @@ from migrator.model import (
 from migrator.reports.analyse import write
 from migrator.sources import open_source
 from migrator.sources.common import DISCORD_MARKDOWN, HTML, MARKDOWN, PLAIN, TEXT_FORMAT
+from migrator.words import counted
 
 TENANT_RPS = TEAMS_CALLS_PER_10S / 10  # all Teams calls of one app in one tenant
 _DAY_US = 86_400 * 1_000_000
@@ -623,27 +624,28 @@ def summary(inventory: Inventory) -> str:
     )
     minutes = inventory["estimate"]["seconds"] / 60
     lines = [
-        f"{inventory['workspace']['name']} ({inventory['source']['kind']}): {totals['conversations']} conversations, "
-        f"{totals['messages']:,} messages ({totals['replies']:,} replies in {totals['threads']:,} threads), "
-        f"{totals['files']:,} files",
-        f"users: {users['total']} ({users['bots']} bots, {users['deleted']} deleted, {users['without_email']} people "
-        "without email)",
-        f"issues: {issues['ms_collisions']} same-millisecond messages in a thread, {issues['replies_before_root']} "
-        "replies "
-        f"before their root, {issues['oversize_messages']} oversize messages, {issues['missing_files']} files not in "
-        "the export",
+        f"{inventory['workspace']['name']} ({inventory['source']['kind']}): "
+        f"{counted(totals['conversations'], 'conversation')}, {counted(totals['messages'], 'message')} "
+        f"({counted(totals['replies'], 'reply')} in {counted(totals['threads'], 'thread')}), "
+        f"{counted(totals['files'], 'file')}",
+        f"users: {users['total']:,} ({counted(users['bots'], 'bot')}, {users['deleted']:,} deleted, "
+        f"{counted(users['without_email'], 'person')} without email)",
+        f"issues: {counted(issues['ms_collisions'], 'same-millisecond message')} in a thread, "
+        f"{counted(issues['replies_before_root'], 'reply')} before their root, "
+        f"{counted(issues['oversize_messages'], 'oversize message')}, "
+        f"{counted(issues['missing_files'], 'file')} not in the export",
         *(
             [
-                f"from the fetch ({inventory['fetched']['folder']}): {inventory['fetched']['files']:,} files, "
-                f"{inventory['fetched']['emails']:,} emails"
+                f"from the fetch ({inventory['fetched']['folder']}): {counted(inventory['fetched']['files'], 'file')}, "
+                f"{counted(inventory['fetched']['emails'], 'email')}"
             ]
             if inventory["fetched"]
             else []
         ),
-        f"quarantined: {len(inventory['quarantined'])}; not read: {len(inventory['ignored'])} entries"
+        f"quarantined: {len(inventory['quarantined']):,}; not read: {counted(len(inventory['ignored']), 'entry')}"
         + (
-            f"; broken characters replaced by U+FFFD: {sum(r['strings'] for r in repaired)} strings in "
-            f"{len(repaired)} {'file' if len(repaired) == 1 else 'files'}"
+            f"; broken characters replaced by U+FFFD: {counted(sum(r['strings'] for r in repaired), 'string')} in "
+            f"{counted(len(repaired), 'file')}"
             if repaired
             else ""
         ),
@@ -653,8 +655,8 @@ def summary(inventory: Inventory) -> str:
             else []
         ),
         "destinations: "
-        + ", ".join(f"{n} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
-        f"estimated import: {minutes:,.1f} min for {inventory['estimate']['requests']:,} requests",
+        + ", ".join(f"{n:,} to {what}" for what, n in Counter(c["goes_to"] for c in inventory["channels"]).items()),
+        f"estimated import: {minutes:,.1f} min for {counted(inventory['estimate']['requests'], 'request')}",
     ]
     return "\n".join(lines)
 
@@ -662,6 +664,6 @@ def summary(inventory: Inventory) -> str:
 def _workspace_line(row: WorkspaceEntry) -> str:
     what = "the organisation's own" if row["level"] == "organisation" else "workspace"
     return (
-        f"{row['name']} ({what}): {row['conversations']} conversations, {row['messages']:,} messages, "
-        f"{row['people']} people"
+        f"{row['name']} ({what}): {counted(row['conversations'], 'conversation')}, "
+        f"{counted(row['messages'], 'message')}, {counted(row['people'], 'person')}"
     )

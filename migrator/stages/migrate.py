@@ -59,3 +59,20 @@ class Layout:
             ("load", self.out / LOAD_HTML),
             ("verify", self.verify / VERIFY_HTML),
         ]
+
+
+FIRST_LOOK = (
+    "look first at the verify report (every planned message read back: missing, duplicated or changed), then the "
+    "load report (each channel and chat, and a timeline of what decided the time)"
+)
+# The same commands README's "Your first migration" walks through (tests/test_readme_figures.py checks it does).
+REAL_MIGRATION = "migrator analyse YOUR_EXPORT --out work/analyse"
+NEXT_STEP = (
+    f'next, for a real migration: {REAL_MIGRATION}, then map, preflight and migrate (README "Your first migration")'
+)
+
+
+def guidance(embedded: bool) -> list[str]:
+    """What a newcomer reads after the report paths: which report to open first and, after a run on the embedded
+    emulator (the sample, a trial), the next step towards a real migration."""
+    return [FIRST_LOOK, *([NEXT_STEP] if embedded else [])]

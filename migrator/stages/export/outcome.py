@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from migrator.stages.outcome import GraphCounts, total
+from migrator.words import counted
 
 DONE, PAYMENT_REQUIRED, FAILED = "done", "payment required", "failed"
 
@@ -86,13 +87,13 @@ class ExportOutcome(GraphCounts):
         done, paid, failed = self.count(DONE), self.count(PAYMENT_REQUIRED), self.count(FAILED)
         gaps = sum(1 for t in self.targets if t.status == DONE and t.gaps)
         return (
-            f"export: {len(self.targets)} targets ({done} done, {paid} payment required, {failed} failed), "
-            f"{self.total('messages'):,} messages ({self.total('new'):,} new, {self.total('deleted'):,} deleted), "
-            f"{self.total('pages'):,} pages, {self.total('images'):,} images, {self.total('files'):,} files, "
-            f"{self.requests:,} requests, "
-            f"{self.throttled:,} throttled, {self.errors:,} errors in {self.seconds:.1f} s: "
-            f"{self.requests_per_second:.1f} requests/s"
-            + (f"; coverage has gaps in {gaps} of {len(self.targets)} targets" if gaps else "")
+            f"export: {counted(len(self.targets), 'target')} ({done:,} done, {paid:,} payment required, "
+            f"{failed:,} failed), {counted(self.total('messages'), 'message')} ({self.total('new'):,} new, "
+            f"{self.total('deleted'):,} deleted), {counted(self.total('pages'), 'page')}, "
+            f"{counted(self.total('images'), 'image')}, {counted(self.total('files'), 'file')}, "
+            f"{counted(self.requests, 'request')}, {self.throttled:,} throttled, {counted(self.errors, 'error')} in "
+            f"{self.seconds:.1f} s: {self.requests_per_second:.1f} requests/s"
+            + (f"; coverage has gaps in {gaps:,} of {counted(len(self.targets), 'target')}" if gaps else "")
         )
 
     def as_json(self) -> dict[str, Any]:

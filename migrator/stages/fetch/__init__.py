@@ -37,6 +37,7 @@ from migrator.sources.slack import SlackExport
 from migrator.stages.fetch.catalogue import IN_EXPORT, Catalogue, Entry, catalogue
 from migrator.stages.fetch.people import without_email, write_users
 from migrator.timestamps import format_ms, now_ms
+from migrator.words import counted
 
 LOCK_FILE = ".fetch.lock"
 _STATUS = {Result.FETCHED: "fetched", Result.DELETED: "deleted", Result.REFUSED: "refused", Result.FAILED: "failed"}
@@ -123,13 +124,15 @@ def summary(result: FetchResult) -> str:
     totals, people, requests = result.report["totals"], result.report["people"], result.report["requests"]
     seconds = max(result.report["seconds"], 1e-6)
     lines = [
-        f"fetch: {totals['files']:,} files linked: {totals['fetched']:,} fetched, {totals['already']:,} already "
-        f"fetched, {totals['in_export']:,} in the export, {totals['deleted']:,} deleted, {totals['hidden']:,} hidden, "
-        f"{totals['external']:,} external, {totals['refused']:,} refused, {totals['failed']:,} failed",
-        f"people: {people['found']:,} of the {people['without_email']:,} without an email in the export found by "
-        f"users.list; {len(people['still_without']):,} still without",
-        f"{requests['downloads']:,} downloads ({requests['downloads_throttled']:,} throttled), "
-        f"{requests['api_calls']:,} Web API calls ({requests['api_throttled']:,} throttled) in {seconds:.1f} s: "
+        f"fetch: {counted(totals['files'], 'file')} linked: {totals['fetched']:,} fetched, "
+        f"{totals['already']:,} already fetched, {totals['in_export']:,} in the export, {totals['deleted']:,} deleted, "
+        f"{totals['hidden']:,} hidden, {totals['external']:,} external, {totals['refused']:,} refused, "
+        f"{totals['failed']:,} failed",
+        f"people: {people['found']:,} of {counted(people['without_email'], 'person')} without an email in the export "
+        f"found by users.list; {len(people['still_without']):,} still without",
+        f"{counted(requests['downloads'], 'download')} ({requests['downloads_throttled']:,} throttled), "
+        f"{counted(requests['api_calls'], 'Web API call')} ({requests['api_throttled']:,} throttled) in "
+        f"{seconds:.1f} s: "
         f"{totals['bytes_this_run'] / seconds / 1e6:.1f} MB/s, {totals['fetched'] / seconds:.1f} files/s",
     ]
     if people["error"]:

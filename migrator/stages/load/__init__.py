@@ -34,7 +34,7 @@ from migrator.capacity import CapacityLimits
 from migrator.critical import CriticalPath, critical_path
 from migrator.graph import GraphClient
 from migrator.journal import COMPLETED, Journal
-from migrator.limits import IMPORT_BUDGET_RPS
+from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
@@ -68,6 +68,9 @@ class LoadOptions:
     operation_timeout: float = 600.0
     import_budget: float = IMPORT_BUDGET_RPS  # Teams requests/s for the whole load (per app per tenant)
     membership_wait: float = 300.0  # seconds new team members may take to be usable for a private channel
+    # Each conversation's pace, as the client's RateLimiter keeps it: Graph's 5/s. The scheduler sizes concurrency
+    # and orders conversations by it; only the scale bench lowers it (with the emulator's and the client's).
+    conversation_rps: float = CHANNEL_RPS
 
 
 def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
@@ -90,23 +93,23 @@ def load(
     manifest = Manifest.read(plan_dir)
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
-    started = time.monotonic()
+    result = LoadOutcome(started=time.monotonic())
     check_accounts(client, plan_dir, manifest, teams, chats)
     provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
-    result = LoadOutcome()
     planned = _planned(teams, chats)
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    path = critical_path(teams, chats, remaining_requests(journal))
+    path = critical_path(teams, chats, remaining_requests(journal), options.conversation_rps)
     progress.chains(path.follow)
-    with Scheduler(concurrency(options.workers, options.import_budget)) as scheduler:
+    result.critical_seconds = path.seconds
+    with Scheduler(concurrency(options.workers, options.import_budget, options.conversation_rps)) as scheduler:
         run = _Run(provisioner, loader, scheduler, result, path)
         run.provision(teams, chats, manifest.capacity)
         scheduler.wait()
     order = {conv.key: index for index, (_, conv) in enumerate(planned)}
     result.conversations.sort(key=lambda outcome: order.get(outcome.key, len(order)))  # reports in plan order
-    result.seconds = time.monotonic() - started
+    result.seconds = time.monotonic() - result.started
     return result
 
 
@@ -172,7 +175,7 @@ class _Run:
                 self._add_channel(owner, owner_id, conv, then=partial(self._channel_done, owner, owner_id))
 
     def _add_chat(self, chat: PlannedConversation) -> None:
-        outcome = ConversationOutcome(chat.key, "(chats)", chat.display_name, chat.messages)
+        outcome = ConversationOutcome.of("(chats)", chat)
         self.result.conversations.append(outcome)
         chat_id = attempt(partial(self.provisioner.chat, chat))
         if isinstance(chat_id, Refusal):
@@ -188,7 +191,7 @@ class _Run:
     ) -> None:
         """The channel's outcome in the result and, once the channel exists, its import (followed by `then`, also
         when the channel could not be created)."""
-        outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
+        outcome = ConversationOutcome.of(team.display_name, channel)
         self.result.conversations.append(outcome)
         channel_id = attempt(partial(self.provisioner.channel, team.key, team_id, channel))
         if isinstance(channel_id, Refusal):
@@ -269,6 +272,6 @@ class _Run:
 
 def _not_created(team: PlannedTeam, channels: list[PlannedConversation], why: str, result: LoadOutcome) -> None:
     for channel in channels:
-        outcome = ConversationOutcome(channel.key, team.display_name, channel.display_name, channel.messages)
+        outcome = ConversationOutcome.of(team.display_name, channel)
         outcome.note(f"not created: {why}; load again")
         result.conversations.append(outcome)

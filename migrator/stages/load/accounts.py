@@ -24,6 +24,7 @@ from migrator.mapping.model import MappingError
 from migrator.mapping.reading import load_all
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam, read_lines
 from migrator.stages.load.errors import LoadError
+from migrator.words import counted
 
 SHOWN = 20  # accounts named in the error; the rest are counted
 
@@ -44,7 +45,7 @@ class PlannedAccounts:
         return sorted(set(self.messages) | set(self.memberships))
 
     def usage(self, user_id: str) -> str:
-        parts = [f"posts {self.messages[user_id]} messages"] if self.messages[user_id] else []
+        parts = [f"posts {counted(self.messages[user_id], 'message')}"] if self.messages[user_id] else []
         joined = self.memberships.get(user_id, [])
         if joined:
             parts.append(
@@ -113,8 +114,8 @@ def check_accounts(
     if len(missing) > SHOWN:
         lines.append(f"  … and {len(missing) - SHOWN} more")
     raise AccountsError(
-        f"{len(missing)} of the {len(accounts.ids)} accounts the plan posts as or adds are not users of the target "
-        "tenant; nothing was sent:\n"
+        f"{len(missing):,} of {counted(len(accounts.ids), 'account')} the plan posts as or adds "
+        f"{'is not a user' if len(missing) == 1 else 'are not users'} of the target tenant; nothing was sent:\n"
         + "\n".join(lines)
         + "\nMap them to accounts of this tenant in users.csv (or set action fallback), fix the fallback account in "
         'migration.yaml, run `migrator transform` again, then load (see README, "Map and the mapping files").'

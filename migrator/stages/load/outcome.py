@@ -16,9 +16,12 @@ from typing import TypeVar
 
 from migrator.errors import InputError
 from migrator.graph import GraphError
+from migrator.plan import CHAT_TYPES, PlannedConversation
+from migrator.reports.html import duration
 from migrator.stages.load.errors import ProvisionError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.outcome import total
+from migrator.words import counted
 
 T = TypeVar("T")
 REQUEST_IDS_KEPT = 3  # per reason: enough for Microsoft support, few enough for a report line
@@ -57,6 +60,7 @@ class ConversationOutcome:
     team: str
     name: str
     planned: int
+    kind: str = "channel"  # channel | private channel | chat, as the reports count them
     posted: int = 0  # landed during this run
     already: int = 0  # had landed before (journal, or a 409 reconciled)
     failed: int = 0
@@ -72,6 +76,18 @@ class ConversationOutcome:
     request_ids: dict[str, list[str]] = field(default_factory=dict)  # reason → Graph's request-ids (the first few)
     started: float = 0.0
     finished: float = 0.0
+
+    @classmethod
+    def of(cls, team: str, conv: PlannedConversation) -> ConversationOutcome:
+        """A channel's outcome (`team` its team's display name) or a chat's (`team` "(chats)"), nothing done yet."""
+        kind = (
+            "chat"
+            if conv.membership in CHAT_TYPES
+            else "private channel"
+            if conv.membership == "private"
+            else "channel"
+        )
+        return cls(conv.key, team, conv.display_name, conv.messages, kind)
 
     def start(self) -> None:
         self.started = time.monotonic()
@@ -130,6 +146,12 @@ class LoadOutcome:
     teams_blocked: dict[str, str] = field(default_factory=dict)  # team → why it was not completed or not finished
     members_added: int = 0
     seconds: float = 0.0
+    started: float = 0.0  # time.monotonic() when the load began: the timeline's zero
+    critical_seconds: float = 0.0  # the physical limit (migrator.critical) of what this run had to send
+
+    def count(self, kind: str) -> int:
+        """Conversations of one kind: channel, private channel or chat."""
+        return sum(1 for c in self.conversations if c.kind == kind)
 
     def total(self, name: str) -> int:
         return total(self.conversations, name)
@@ -142,3 +164,13 @@ class LoadOutcome:
     @property
     def ok(self) -> bool:
         return self.total("failed") == 0 and not self.teams_blocked and not self.blocked_conversations
+
+    def summary(self) -> str:
+        """The line the CLI prints."""
+        return (
+            f"load: {self.total('posted'):,} posted, {self.total('already'):,} already present, "
+            f"{self.total('failed'):,} failed, {counted(self.total('uploads'), 'file')}, "
+            f"{counted(self.total('images_moved'), 'image')} moved to files, "
+            f"{counted(self.total('sent_as_text'), 'message')} with mentions/reactions sent as text, "
+            f"{counted(self.members_added, 'member')} added in {duration(self.seconds)}"
+        )

@@ -26,6 +26,7 @@ from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.uploads import upload
 from migrator.stages.preflight.outcome import Step
 from migrator.timestamps import format_ms, now_ms, parse_ms
+from migrator.words import counted
 
 DAY_MS = 86_400_000
 # The smallest valid PNG (1x1, transparent): Graph stores hosted contents of image types only.
@@ -164,7 +165,8 @@ class Canary:
         moved = [i for i in self.sent if i in read and parse_ms(read[i]["createdDateTime"]) != parse_ms(self.sent[i])]
         if missing or moved:
             raise CanaryError(
-                f"read back: {len(missing)} of {len(self.sent)} messages missing, {len(moved)} with another time"
+                f"read back: {len(missing):,} of {counted(len(self.sent), 'message')} missing, {len(moved):,} with "
+                "another time"
             )
 
     def _clean_up(self, team_id: str, step: Step) -> None:

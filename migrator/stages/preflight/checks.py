@@ -20,6 +20,7 @@ from migrator.plan import Manifest
 from migrator.stages.export.billing import explain
 from migrator.stages.load.accounts import find_users
 from migrator.stages.preflight.outcome import Step
+from migrator.words import counted
 
 USER_FIELDS = "id,mail,userPrincipalName,accountEnabled"
 
@@ -70,7 +71,7 @@ def directory(client: GraphClient, files: MappingFiles, step: Step) -> None:
         step.details.append(f"{mappings.path.as_posix()}: no fallback_id: people without an account post as nobody")
     step.facts.update(people=len(wanted), fallback=mappings.fallback_id, problems=len(step.details))
     if step.details:
-        step.fail(f"{len(step.details)} of the {len(ids)} accounts are missing, disabled or not the mapped person")
+        step.fail(f"{len(step.details):,} of {counted(len(ids), 'account')} missing, disabled or not the mapped person")
 
 
 def _problem(where: str, user_id: str, user: dict[str, Any] | None, row: Any) -> list[str]:
@@ -119,10 +120,15 @@ def capacity(plan_dir: Path, step: Step) -> None:
         app_registrations_that_would_shorten_it=apps - 1,
     )
     step.reason = (
-        f"{requests:,} requests in {len(conversations):,} conversations; critical path {path.seconds:,.0f} s at "
+        f"{counted(requests, 'request')} in {counted(len(conversations), 'conversation')}; "
+        f"critical path {path.seconds:,.0f} s at "
         f"{CHANNEL_RPS:g} requests/s per conversation ({longest.name if longest else 'nothing'}); the tenant's budget "
         f"of {IMPORT_BUDGET_RPS:,.0f} requests/s per app needs {budget_seconds:,.0f} s"
-        + (f"; {apps - 1} more app registrations would bring the load to its critical path" if apps > 1 else "")
+        + (
+            f"; {counted(apps - 1, 'more app registration')} would bring the load to its critical path"
+            if apps > 1
+            else ""
+        )
     )
 
 

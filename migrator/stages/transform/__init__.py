@@ -62,6 +62,7 @@ from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
 from migrator.timestamps import now_ms as current_ms
 from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, TeamRow, TransformReport
+from migrator.words import counted
 
 FILES_DIR = "files"
 CHATS_DIR = "chats"  # the plan files of chats: chats/{source id}.jsonl
@@ -104,8 +105,8 @@ def transform(
         problems += check_against(resolved, rows, source)
         if problems:
             raise TransformError(
-                f"{len(problems)} problems in the mappings; fix them (`migrator map --check` explains each) and run "
-                "again:\n" + "\n".join(str(p) for p in problems)
+                f"{counted(len(problems), 'problem')} in the mappings (`migrator map --check` explains each); "
+                "fix and run again:\n" + "\n".join(str(p) for p in problems)
             )
         out_dir = Path(out_dir)
         _prepare_plan_dir(out_dir)
@@ -131,16 +132,17 @@ def summary(result: TransformResult) -> str:
     private = sum(c.membership == "private" for t in result.manifest.teams for c in t.channels)
     return "\n".join(
         [
-            f"{m['read']:,} messages read: {m['planned']:,} planned, {m['archived']:,} archived, "
+            f"{counted(m['read'], 'message')} read: {m['planned']:,} planned, {m['archived']:,} archived, "
             f"{m['skipped_conversations'] + m['skipped_system'] + m['skipped_authors']:,} left out",
-            f"{lines['written']:,} import requests for {channels} channels ({private} private) in "
-            f"{len(result.manifest.teams)} teams "
-            f"and {len(result.manifest.chats)} chats "
-            f"({lines['split_extra']:,} extra parts of split messages, {lines['thread_placeholders']:,} stand-in "
-            "thread starts)",
-            f"files: {files['inline_images']:,} inline images, {files['uploaded']:,} uploads, "
-            f"{len(files['placeholders']):,} placeholders; {result.report['timeline']['moved']:,} times moved",
-            f"ledger: {ledger['records']:,} source records ("
+            f"{counted(lines['written'], 'import request')} for {counted(channels, 'channel')} "
+            f"({private:,} private) in {counted(len(result.manifest.teams), 'team')} "
+            f"and {counted(len(result.manifest.chats), 'chat')} "
+            f"({counted(lines['split_extra'], 'extra part')} of split messages, "
+            f"{counted(lines['thread_placeholders'], 'stand-in thread start')})",
+            f"files: {counted(files['inline_images'], 'inline image')}, {counted(files['uploaded'], 'upload')}, "
+            f"{counted(len(files['placeholders']), 'placeholder')}; "
+            f"{counted(result.report['timeline']['moved'], 'time')} moved",
+            f"ledger: {counted(ledger['records'], 'source record')} ("
             + ", ".join(f"{n:,} {fate}" for fate, n in ledger["fates"].items() if n)
             + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],

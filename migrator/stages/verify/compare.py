@@ -23,6 +23,7 @@ from migrator.stages.load.images import without_images
 from migrator.stages.load.native import as_text
 from migrator.stages.verify.outcome import ConversationCheck, Finding
 from migrator.timestamps import parse_ms
+from migrator.words import counted
 
 PLANNED_IMAGE = re.compile(r"""\.\./hostedContents/([^/"']+)/\$value""")
 HOSTED_SRC = re.compile(r"/hostedContents/[^/]+/\$value$")
@@ -189,7 +190,7 @@ def _image_differences(client: GraphClient, check: ConversationCheck, line: Mess
     planned = [by_temp.get(temp) for temp in PLANNED_IMAGE.findall((line.get("body") or {}).get("content", ""))]
     landed = hosted_images(message)
     if len(planned) != len(landed):
-        return [f"{len(planned)} inline images planned, {len(landed)} in Teams"]
+        return [f"{counted(len(planned), 'inline image')} planned, {len(landed):,} in Teams"]
     problems = []
     for number, (hosted, (url, _)) in enumerate(zip(planned, landed, strict=True), 1):
         expected = hashlib.sha256(base64.b64decode((hosted or {}).get("contentBytes", ""))).hexdigest()

@@ -7,6 +7,7 @@ from typing import Any
 
 from migrator.stages.outcome import GraphCounts, total
 from migrator.stages.verify.source import SourceCheck
+from migrator.words import counted
 
 PROBLEMS = ("missing", "duplicated", "mismatched")
 
@@ -86,15 +87,16 @@ class VerifyOutcome(GraphCounts):
     def summary(self) -> str:
         errors = sum(1 for c in self.conversations if c.error)
         source = (
-            f"{sum(s.records for s in self.sources):,} source records, {self.unaccounted:,} unaccounted"
+            f"{counted(sum(s.records for s in self.sources), 'source record')}, {self.unaccounted:,} unaccounted"
             if self.sources is not None
             else "no ledger, so not compared with the source"
         )
         return (
-            f"verify: {len(self.conversations)} conversations, {self.total('expected'):,} messages expected, "
+            f"verify: {counted(len(self.conversations), 'conversation')}, "
+            f"{counted(self.total('expected'), 'message')} expected, "
             f"{self.total('found'):,} found, {self.count('missing'):,} missing, {self.count('duplicated'):,} "
             "duplicated, "
             f"{self.count('mismatched'):,} mismatched, {self.count('unexpected'):,} unexpected, "
-            f"{errors} not readable; {source}; {self.total('images'):,} images compared; "
-            f"{self.requests:,} requests ({self.throttled:,} throttled) in {self.seconds:.1f} s"
+            f"{errors:,} not readable; {source}; {counted(self.total('images'), 'image')} compared; "
+            f"{counted(self.requests, 'request')} ({self.throttled:,} throttled) in {self.seconds:.1f} s"
         )

@@ -21,6 +21,7 @@ from typing import Any
 
 from migrator.ledger import LedgerLine, has_record
 from migrator.reports.transform import REPORT_JSON
+from migrator.words import counted
 
 Message = dict[str, Any]
 _YIELDED = ("planned", "archived", "skipped")  # fates of the records the reader yielded
@@ -95,7 +96,11 @@ def check_sources(
         if yielded < count:
             check.unaccounted.append(
                 Unaccounted(
-                    conversation, None, None, None, f"{count - yielded} records read have no line in the ledger"
+                    conversation,
+                    None,
+                    None,
+                    None,
+                    f"read but without a line in the ledger: {counted(count - yielded, 'record')}",
                 )
             )
     return list(checks.values())
