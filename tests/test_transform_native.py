@@ -8,7 +8,7 @@ from pathlib import Path
 
 from migratekit import NOW_MS, plan_sample
 from migrator.limits import MAX_BODY_BYTES
-from migrator.mapping import load_all, load_mappings
+from migrator.mapping import check_against, load_all, load_mappings, resolve_targets
 from migrator.plan import read_lines
 from migrator.sources import open_source
 from migrator.stages.transform import native_forms, transform
@@ -156,3 +156,18 @@ def test_a_workspace_overrides_the_defaults_and_org_level_channels_keep_them(tmp
     assert overridden.report["mentions_as_text"] == {"people mapped, but migration.yaml says mentions: text": 1}
     files = load_all(mappings)
     assert native_forms(files.mappings, open_source(grid)) == {"T0SALES": (True, True), "T0ENG": (False, False)}
+
+
+def test_a_workspace_the_export_lacks_is_a_mapping_problem(tmp_path) -> None:
+    grid = Path(__file__).resolve().parents[1] / "sample_data" / "slack-grid"
+    plan_sample(grid, tmp_path)
+    mappings = tmp_path / "mappings" / "migration.yaml"
+    text = mappings.read_text(encoding="utf-8")
+    mappings.write_text(text.replace("\nteams:\n", "\nworkspaces:\n  Nortwind Sales:\n    mentions: text\nteams:\n"))
+    source, files = open_source(grid), load_all(mappings)
+    resolved = resolve_targets(files.mappings, source.conversations())
+    problems = [p.message for p in check_against(resolved, files.rows, source)]
+    assert problems == [
+        "workspaces: 'Nortwind Sales' is not a workspace of the export (its workspaces: Northwind Engineering (T0ENG), "
+        "Northwind Sales (T0SALES))"
+    ]
