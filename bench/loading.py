@@ -106,7 +106,7 @@ def run_default(emulator: EmulatorProcess, plan_dir: Path, per_conversation: flo
     manifest = Manifest.read(plan_dir)
     path = critical_path(manifest.teams, manifest.chats, rps=per_conversation)
     workers = concurrency(None, rps=per_conversation)
-    _, estimated, _ = estimate(manifest, manifest.teams, None, workers, channel_rps=per_conversation)
+    _, estimated, _ = estimate(plan_dir, manifest, manifest.teams, None, workers, channel_rps=per_conversation)
     with (
         tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch,
         Journal(Path(scratch) / "journal.sqlite") as journal,

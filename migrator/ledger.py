@@ -12,6 +12,12 @@ id, a Mattermost post's place), with its fate:
     quarantined  reason: why the reader could not use it
     duplicate    of: the place of the record kept (the same record twice)
 
+A newer export transformed into the folder of an earlier pass (`migrator.earlier`, issue 27) marks what that pass
+planned: a planned record an earlier transform planned the same is `already-migrated`, one it planned otherwise
+`changed-in-source` (both keep `keys` and `thread`: they are in the plan, and Teams holds the earlier version), and
+a record an earlier transform planned that the export no longer holds gets a line `deleted-in-source` (`keys`:
+its plan keys; `file` empty, `item` null: it is a record of no file of this export, and not counted as one).
+
 A file the reader could not read as records at all gets one `quarantined` line with `item` null and
 `records` null: nobody knows how many records it held.
 
@@ -25,7 +31,7 @@ conversation: those lines have none).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NotRequired, TypedDict, cast
 
@@ -35,7 +41,19 @@ from migrator.errors import InputError
 from migrator.model import Displaced, Message, Quarantined
 
 LEDGER = "ledger.jsonl"
-FATES = ("planned", "merged", "archived", "skipped", "quarantined", "duplicate")
+ALREADY_MIGRATED, CHANGED_IN_SOURCE, DELETED_IN_SOURCE = "already-migrated", "changed-in-source", "deleted-in-source"
+FATES = (
+    "planned",
+    "merged",
+    "archived",
+    "skipped",
+    "quarantined",
+    "duplicate",
+    ALREADY_MIGRATED,
+    CHANGED_IN_SOURCE,
+    DELETED_IN_SOURCE,
+)
+IN_PLAN = ("planned", ALREADY_MIGRATED, CHANGED_IN_SOURCE)  # records in the plan: verify looks for them in Teams
 _BATCH = 1 << 20  # bytes of lines written at once: one write per line would cost more than building it
 
 
@@ -179,5 +197,30 @@ def read_ledger(plan_dir: Path) -> Iterator[LedgerLine]:
 
 
 def has_record(line: LedgerLine) -> bool:
-    """Every line stands for one record, except a whole file quarantined."""
-    return "records" not in line
+    """Every line stands for one record of the export, except a whole file quarantined and a record the export no
+    longer holds."""
+    return "records" not in line and line["fate"] != DELETED_IN_SOURCE
+
+
+def mark_earlier(
+    plan_dir: Path,
+    fate_of: Callable[[str], str | None],
+    deleted: list[LedgerLine],
+    fates: Counter[tuple[str | None, str]],
+) -> None:
+    """Rewrite the ledger with the fate `fate_of` gives each planned record (by its first plan key; None: it stays
+    `planned`), then `deleted` appended; `fates` (the writer's counts) follows."""
+    path = plan_dir / LEDGER
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        for line in read_ledger(plan_dir):
+            fate = fate_of(line["keys"][0]) if line["fate"] == "planned" else None
+            if fate is not None:
+                fates[(line["conversation"], "planned")] -= 1
+                fates[(line["conversation"], fate)] += 1
+                line["fate"] = fate
+            out.write(orjson.dumps(line) + b"\n")
+        for line in deleted:
+            fates[(line["conversation"], line["fate"])] += 1
+            out.write(orjson.dumps(line) + b"\n")
+    tmp.replace(path)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from migrator.earlier import Change
 from migrator.model import QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 
@@ -204,17 +205,24 @@ class TeamRow(TypedDict):
     owners: list[str]
 
 
-class LedgerRow(TypedDict):
-    """The ledger's lines of one source conversation ("" for records the reader could not place in one), per fate."""
-
-    conversation: str
-    planned: int
-    merged: int
-    archived: int
-    skipped: int
-    quarantined: int
-    duplicate: int
-    records: int  # lines with a record: the sum of the fates
+# The ledger's lines of one source conversation ("" for records the reader could not place in one), per fate
+# (`ledger.FATES`, spelt as the ledger spells them) and `records`: lines with a record.
+LedgerRow = TypedDict(
+    "LedgerRow",
+    {
+        "conversation": str,
+        "planned": int,
+        "merged": int,
+        "archived": int,
+        "skipped": int,
+        "quarantined": int,
+        "duplicate": int,
+        "already-migrated": int,
+        "changed-in-source": int,
+        "deleted-in-source": int,
+        "records": int,
+    },
+)
 
 
 class LedgerCounts(TypedDict):
@@ -257,3 +265,4 @@ class TransformReport(TypedDict):
     quarantined: list[QuarantinedRow]
     repaired: list[RepairedRow]
     ledger: LedgerCounts
+    changes: list[Change]  # changed since the earlier pass into this plan folder (`migrator.earlier`)

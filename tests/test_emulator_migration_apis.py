@@ -267,3 +267,27 @@ def test_membership_lag_keeps_new_members_out_of_private_channels_for_a_while(gr
     assert code(graph.call("POST", f"/teams/{team}/channels", json=body)) == (400, "BadRequest")
     time.sleep(1.6)
     assert graph.call("POST", f"/teams/{team}/channels", json=body).status_code == 201
+
+
+def test_a_channel_completed_earlier_reopens_by_the_time_rule_for_its_own_app_only(graph):
+    """Issue 27's delta pass: a completed channel refuses imports until startMigration reopens it, whose timestamp
+    must be older than the channel's current creation; the reopening app owns the session."""
+    team, channel = graph.team_with_channel()
+    base = f"/teams/{team}/channels/{channel}"
+    assert graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z")).status_code == 200
+    assert graph.call("POST", f"{base}/completeMigration").status_code == 204
+    late = message("2020-07-01T00:00:00Z")
+    assert code(graph.call("POST", f"{base}/messages", json=late)) == (403, "Forbidden")  # not in migration mode
+    created = graph.ok("GET", base)["createdDateTime"]
+    assert created == "2020-01-02T00:00:00.000Z"
+    for stamp in (created, "2020-03-01T00:00:00Z"):  # not older than the channel's creation
+        refused = graph.call("POST", f"{base}/startMigration", json={"conversationCreationDateTime": stamp})
+        assert code(refused) == (400, "BadRequest")
+    other = RawGraph(graph.emu, *OTHER_APP)
+    stamp = {"conversationCreationDateTime": "2020-01-01T23:59:59.999Z"}
+    assert graph.call("POST", f"{base}/startMigration", json=stamp).status_code == 204
+    assert code(other.call("POST", f"{base}/messages", json=late)) == (403, "Forbidden")
+    assert code(graph.call("POST", f"{base}/messages", json=message("2020-06-01T00:00:00Z"))) == (409, "Conflict")
+    assert graph.call("POST", f"{base}/messages", json=late).status_code == 200
+    assert code(other.call("POST", f"{base}/completeMigration")) == (403, "Forbidden")
+    assert graph.call("POST", f"{base}/completeMigration").status_code == 204

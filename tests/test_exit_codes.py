@@ -70,12 +70,17 @@ def loaded(tenant, plan: Path) -> Path:
 def test_analyse(tmp_path: Path):
     assert said(run("analyse", SAMPLE, "--out", tmp_path / "a"), 0, "wrote")
     assert said(run("analyse", tmp_path / "none", "--out", tmp_path / "b"), 2, "error: ")
+    since = ("--since", tmp_path / "no-earlier-pass")
+    assert said(run("analyse", SAMPLE, "--out", tmp_path / "c", *since), 2, "--since needs --mappings")
+    assert said(run("analyse", SAMPLE, "--out", tmp_path / "d", "--mappings", MAPPINGS, *since), 2, "no earlier pass")
 
 
 def test_map_drafts(tenant, emulator, tmp_path: Path):
     assert said(run("map", SAMPLE, "--out", tmp_path / "m", "--fallback", "ada@contoso.example"), 0, "wrote")
     assert said(run("map", SAMPLE), 2, "error: give SOURCE and --out")
     assert said(run("map", SAMPLE, "--out", tmp_path / "m"), 2, "already exist")
+    assert said(run("map", SAMPLE, "--out", tmp_path / "m", "--update"), 0, "every entry already there kept")
+    assert said(run("map", SAMPLE, "--out", tmp_path / "none", "--update"), 2, "not found")
     emulator.operator("faults", {"spec": GRAPH_FAILS})
     assert said(run("map", SAMPLE, "--out", tmp_path / "n"), 1, "error: GET /v1.0/users → 400")
 

@@ -260,7 +260,7 @@ def test_kill_minus_nine_during_chat_files_uploads_and_grants_nothing_twice(grap
 
 def test_the_estimate_counts_a_chat_files_upload_and_its_grant(tmp_path):
     manifest = chat_plan(tmp_path)
-    rows, _, _ = estimate(manifest, [], None, workers=1)
+    rows, _, _ = estimate(tmp_path, manifest, [], None, workers=1)
     assert [(row.messages, row.uploads, row.grants, row.requests) for row in rows] == [(2, 2, 2, 8), (2, 2, 2, 8)]
 
 

@@ -105,6 +105,10 @@ class FakeProvisioner:
     def complete_team(self, planned: PlannedTeam, team_id: str) -> None:
         self.events.append((time.monotonic(), f"completed {planned.key}"))
 
+    def team_completed(self, team_key: str) -> bool:
+        """No earlier pass completed a team: each General completes with its team."""
+        return False
+
     def add_members(self, planned: PlannedTeam, team_id: str) -> tuple[int, list[str]]:
         return len(planned.members), []
 
@@ -149,14 +153,17 @@ def test_a_team_completes_and_opens_its_private_channels_while_another_team_stil
 
 def test_a_resumed_load_starts_the_conversation_with_most_left_first_not_the_largest_planned(tmp_path):
     from migrator.journal import Journal
+    from migrator.plan import write_lines
     from migrator.stages.load.estimate import remaining_requests
 
     nearly_done, untouched = conv("t/nearly-done", 100), conv("t/untouched", 30)
     teams = [team("t", nearly_done, untouched)]
+    lines = ({"key": f"m{index}", "createdDateTime": "2022-01-02T00:00:00.000Z"} for index in range(100))
+    write_lines(tmp_path / nearly_done.file, lines)  # the journal's posted lines count only when the plan has them
     with Journal(tmp_path / "journal.sqlite") as journal:
         for index in range(90):
             journal.mark_posted(nearly_done.key, f"m{index}", f"id{index}")
-        path = critical_path(teams, [], remaining_requests(journal))
+        path = critical_path(teams, [], remaining_requests(tmp_path, journal))
         assert path.priority(untouched.key) > path.priority(nearly_done.key)
         assert path.seconds == pytest.approx((30 + 1) / 5)  # the untouched channel's messages and completion
     assert critical_path(teams, []).priority(nearly_done.key) > critical_path(teams, []).priority(untouched.key)

@@ -43,6 +43,14 @@ def map_command(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite existing mapping files (they may hold edits).")
     ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Keep the mapping files in --out with their edits and add what a newer export of the same source "
+            "holds (conversations, teams, people); list what was added and what the export no longer has.",
+        ),
+    ] = False,
     source_format: SourceFormat = None,
     fetched: Fetched = None,
 ) -> None:
@@ -51,7 +59,13 @@ def map_command(
         _check(check, check_source, source_format, fetched)
     if source is None or out is None:
         raise OptionError("give SOURCE and --out to draft mappings, or --check DIR to validate them")
+    if update and force:
+        raise OptionError("give --update (keep the edits, add what is new) or --force (draft again), not both")
     from migrator.mapping import open_directory, run_map
+
+    if update:
+        _update(source, out, directory, source_format, fetched)
+        return
 
     with open_directory(directory) as (lookup, where):
         typer.echo(f"matching users by email in {where}")
@@ -66,6 +80,27 @@ def map_command(
             "set users.fallback/fallback_id or run again with --fallback EMAIL --force",
             err=True,
         )
+
+
+def _update(source: Path, out: Path, directory: Path | None, source_format: str | None, fetched: Path | None) -> None:
+    """`map --update`: print what was added and what is gone."""
+    from migrator.mapping import open_directory, source_reference
+    from migrator.mapping.update import run_update
+
+    with open_directory(directory) as (lookup, where):
+        typer.echo(f"matching new users by email in {where}")
+        result = run_update(
+            source, out, lookup, source_reference(source, out), source_format=source_format, fetched=fetched
+        )
+    for label, names in (
+        ("conversations added", result.added),
+        ("teams added", result.teams_added),
+        ("conversations no longer in the export, taken out", result.gone),
+        ("people added", result.people_added),
+        ("people no longer in the export, taken out", result.people_gone),
+    ):
+        typer.echo(f"{label}: {', '.join(names) if names else 'none'}")
+    typer.echo(f"updated {result.migration} and {result.users}; every entry already there kept as it was")
 
 
 def _check(folder: Path, source: Path | None, source_format: str | None, fetched: Path | None) -> None:

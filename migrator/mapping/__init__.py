@@ -39,7 +39,7 @@ from migrator.mapping.names import MAX_CHANNEL_NAME, channel_name_problems
 from migrator.mapping.reading import load_all, load_mappings
 from migrator.mapping.resolve import ResolvedMappings, resolve_targets
 from migrator.mapping.rules import chat_notes, check_against, check_mappings, check_users
-from migrator.mapping.stage import DraftResult, run_check, run_map
+from migrator.mapping.stage import DraftResult, run_check, run_map, source_reference
 
 __all__ = [
     "CHANNEL",
@@ -83,5 +83,6 @@ __all__ = [
     "resolve_targets",
     "run_check",
     "run_map",
+    "source_reference",
     "team_readers",
 ]

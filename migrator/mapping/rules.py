@@ -133,7 +133,8 @@ def check_mappings(
                     where,
                     mappings.lines.get("conversations"),
                     f"conversation {conv.id} ({conv.kind.value} {conv.name}) has no entry; "
-                    "add one (action: skip to leave it out)",
+                    "add one (action: skip to leave it out), or run `migrator map SOURCE --out DIR --update` to "
+                    "draft every conversation a newer export added",
                 )
             )
     return problems

@@ -51,7 +51,7 @@ class DraftResult:
         ]
 
 
-def _source_reference(source_path: Path, out_dir: Path) -> str:
+def source_reference(source_path: Path, out_dir: Path) -> str:
     """Relative to the mappings folder when both live in one project (so the pair can move together)."""
     source, folder = source_path.resolve(), out_dir.resolve()
     if os.path.commonpath([source, folder]) == source.anchor:
@@ -82,7 +82,7 @@ def run_map(
     try:
         conversations, made_by = source.conversations(), product(source.kind)
         rows = draft_users(source.users.values(), lookup)
-        reference = _source_reference(source_path, out_dir)
+        reference = source_reference(source_path, out_dir)
         mappings = draft_source(migration, source, reference, rows)
         found = lookup(fallback) if fallback else None
         mappings = replace(mappings, fallback=fallback, fallback_id=str(found["id"]) if found else None)

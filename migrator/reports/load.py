@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from migrator.earlier import CHANGE_COLUMNS
 from migrator.reports.html import Span, duration, render, table, timeline_chart
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
 from migrator.words import counted
@@ -93,6 +94,7 @@ def context(outcome: LoadOutcome, data: list[dict[str, object]] | None = None) -
         "channels": table(rows(outcome) if data is None else data, COLUMNS, "channels", sortable=True),
         "totals": {name: outcome.total(name) for name in TOTALS},
         "timeline": timeline(outcome),
+        "changes": outcome.changes and table(outcome.changes, CHANGE_COLUMNS, "changes", sortable=True),
         "timeline_shown": min(len(_ran(outcome)), TIMELINE_BARS),
         "ran": len(_ran(outcome)),
     }

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from migrator.earlier import CHANGE_COLUMNS
 from migrator.ledger import FATES
 from migrator.reports.html import render, table
 from migrator.transform_report import CONVERSIONS, MESSAGE_KEYS, TransformReport
@@ -69,4 +70,5 @@ def render_html(report: TransformReport) -> str:
         report=report,
         shown=SHOWN_ROWS,
         tables={name: table(rows, columns, name, sortable=True) for name, (rows, columns) in tables.items()},
+        changes=report["changes"] and table(report["changes"][:SHOWN_ROWS], CHANGE_COLUMNS, "changes", sortable=True),
     )

@@ -32,8 +32,9 @@ from pathlib import Path
 
 from migrator.capacity import CapacityLimits
 from migrator.critical import CriticalPath, critical_path
+from migrator.earlier import read_changes
 from migrator.graph import GraphClient
-from migrator.journal import COMPLETED, Journal
+from migrator.journal import COMPLETED, JournalStore
 from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
@@ -86,21 +87,21 @@ def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
 def load(
     plan_dir: Path,
     client: GraphClient,
-    journal: Journal,
+    journal: JournalStore,
     options: LoadOptions,
     progress: LoadProgress = NO_PROGRESS,
 ) -> LoadOutcome:
     manifest = Manifest.read(plan_dir)
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
-    result = LoadOutcome(started=time.monotonic())
+    result = LoadOutcome(started=time.monotonic(), changes=read_changes(plan_dir))
     check_accounts(client, plan_dir, manifest, teams, chats)
     provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
     planned = _planned(teams, chats)
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    path = critical_path(teams, chats, remaining_requests(journal), options.conversation_rps)
+    path = critical_path(teams, chats, remaining_requests(plan_dir, journal), options.conversation_rps)
     progress.chains(path.follow)
     result.critical_seconds = path.seconds
     with Scheduler(concurrency(options.workers, options.import_budget, options.conversation_rps)) as scheduler:
@@ -199,8 +200,10 @@ class _Run:
             if then is not None:
                 then()
             return
-        # General is completed with its team, after every other channel exists and is completed (complete_team).
-        complete = None if channel.general else partial(self.provisioner.complete_channel, team_id, channel_id)
+        # General is completed with its team, after every other channel exists and is completed (complete_team);
+        # reopened in a team an earlier pass completed, it completes itself, as any channel.
+        with_team = channel.general and not self.provisioner.team_completed(team.key)
+        complete = None if with_team else partial(self.provisioner.complete_channel, team_id, channel_id)
         base = f"/teams/{team_id}/channels/{channel_id}"
         self.scheduler.add(self.path.priority(channel.key), partial(self._post, base, channel, outcome, complete, then))
 

@@ -1,5 +1,11 @@
 """One channel's or chat's import: its files, then its messages in plan order, then completeMigration.
 
+A conversation an earlier load completed is left alone when the journal records every line of the plan as
+landed, without a request; otherwise (a newer export's plan, issue 27's delta pass) it is reopened with
+startMigration, only the lines the journal lacks are posted, and it is completed again. A completed
+conversation is no proof that every planned message is in it: "already present" counts only what the journal
+recorded as landed or a reconciliation found.
+
 Exactly once: a message already in the journal is skipped; any other is
 posted, and Graph's 409 (its millisecond is taken in this channel) means an
 earlier attempt landed but its answer was lost (a crash, a kill, a dropped
@@ -18,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
-from migrator.journal import COMPLETED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, Journal
+from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, JournalStore
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles
+from migrator.stages.load.delta import landed
 from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
 from migrator.stages.load.native import as_text, refused_for_native
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
+from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.uploads import UploadError, read_upload, upload
 from migrator.timestamps import parse_ms
 
@@ -34,7 +42,7 @@ class ConversationLoader:
     def __init__(
         self,
         client: GraphClient,
-        journal: Journal,
+        journal: JournalStore,
         plan_dir: Path,
         complete_with_failures: bool = False,
         on_message: Callable[[str, float], None] | None = None,
@@ -42,6 +50,7 @@ class ConversationLoader:
         self.client = client
         self.journal = journal
         self.plan_dir = Path(plan_dir)
+        self.provisioner = Provisioner(client, journal)  # reopens a completed conversation (startMigration)
         self.complete_with_failures = complete_with_failures
         self.on_message = on_message or (lambda key, started: None)
         self.chat_files = ChatFiles(client, journal, self.plan_dir, drives={})
@@ -60,24 +69,40 @@ class ConversationLoader:
         outcome.start()
         try:
             entry = self.journal.conversation(conv.key)
-            if entry is None or entry.state != COMPLETED:
-                stopped = attempt(lambda: self._load(base, conv, outcome, complete))
-                if isinstance(stopped, Refusal):
-                    outcome.refused("stopped", stopped)
-            else:
+            completed = entry is not None and entry.state == COMPLETED
+            if completed and landed(self.plan_dir, conv, self.journal) == conv.messages:
                 if base.startswith("/chats/"):  # files `reset --chat` deleted: OneDrive needs no migration mode
                     self._uploads(base, conv, outcome)
                 outcome.already = outcome.planned
                 outcome.completed = True
+                return
+            stopped = attempt(lambda: self._load(base, conv, outcome, complete, completed))
+            if isinstance(stopped, Refusal):
+                outcome.refused("stopped", stopped)
         finally:
             outcome.finish()
 
     def _load(
-        self, base: str, conv: PlannedConversation, outcome: ConversationOutcome, complete: Callable[[], None] | None
+        self,
+        base: str,
+        conv: PlannedConversation,
+        outcome: ConversationOutcome,
+        complete: Callable[[], None] | None,
+        completed: bool,
     ) -> None:
+        if completed:
+            self._reopen(base, conv)
         urls = self._uploads(base, conv, outcome)
         self._messages(base, conv, urls, outcome)
         self._complete(conv, outcome, complete)
+
+    def _reopen(self, base: str, conv: PlannedConversation) -> None:
+        """Back into migration mode for the lines an earlier pass did not post (docs/graph-contract.md, "Existing
+        channels and chats"). Recorded after Graph answered: a run stopped in between sends startMigration again,
+        and its 400 is recognised as the session already open (Provisioner.start_migration)."""
+        self.provisioner.start_migration(base, conv.created)
+        self.journal.set_conversation(conv.key, None, CREATED)
+        log.info("%s: reopened with startMigration for the lines an earlier pass did not post", conv.key)
 
     # --------------------------------------------------------------- uploads
     def _uploads(self, base: str, conv: PlannedConversation, outcome: ConversationOutcome) -> dict[str, str]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from migrator import limits
 from migrator.critical import Chain, critical_path
-from migrator.journal import POSTED, Journal
+from migrator.journal import COMPLETED, JournalStore
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
+from migrator.stages.load.delta import landed
 
 
 @dataclass
@@ -28,18 +30,26 @@ class ChannelEstimate:
     uploads: int
     kind: str = "channel"  # channel | private channel | chat
     grants: int = 0  # a chat's files still to share with it (one invite each, after its upload)
+    completed: bool = False  # an earlier load completed it: nothing is sent unless lines are new, then it reopens
+    key: str = ""  # the conversation's plan key
 
     @property
     def requests(self) -> int:
         """Messages and files still to send (and a chat file's grant), the files folder read when files remain, and
-        completeMigration (as critical.planned_requests counts them from scratch)."""
-        return self.messages - self.already + self.uploads + self.grants + (1 if self.uploads else 0) + 1
+        completeMigration (as critical.planned_requests counts them from scratch); for a conversation an earlier
+        pass completed, nothing when every line landed, else also its read and startMigration to reopen it."""
+        to_post = self.messages - self.already
+        if self.completed and not to_post:
+            return 0
+        reopen = 2 if self.completed else 0
+        return to_post + self.uploads + self.grants + (1 if self.uploads else 0) + 1 + reopen
 
 
 def estimate(
+    plan_dir: Path,
     manifest: Manifest,
     teams: list[PlannedTeam],
-    journal: Journal | None,
+    journal: JournalStore | None,
     workers: int,
     channel_rps: float = limits.CHANNEL_RPS,
     tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10,
@@ -50,7 +60,7 @@ def estimate(
     chats = manifest.chats if chats is None else chats
     planned = [(team.display_name, channel) for team in teams for channel in team.channels]
     planned += [("(chat)", chat) for chat in chats]
-    rows = {conv.key: _row(team_name, conv, journal) for team_name, conv in planned}
+    rows = {conv.key: _row(plan_dir, team_name, conv, journal) for team_name, conv in planned}
     path = critical_path(teams, chats, lambda conv: rows[conv.key].requests, channel_rps)
     finish = [0.0] * max(1, workers)
     heapq.heapify(finish)
@@ -61,16 +71,21 @@ def estimate(
     return list(rows.values()), max(path.seconds, max(finish), total) + per_team_overhead, path.longest
 
 
-def remaining_requests(journal: Journal) -> Callable[[PlannedConversation], int]:
+def remaining_requests(plan_dir: Path, journal: JournalStore) -> Callable[[PlannedConversation], int]:
     """A conversation's requests still to send after earlier runs, for `critical_path`: a resumed load starts the
     conversations with the most left first, not those that were largest when planned."""
-    return lambda conv: _row("", conv, journal).requests
+    return lambda conv: _row(plan_dir, "", conv, journal).requests
 
 
-def _row(team_name: str, conv: PlannedConversation, journal: Journal | None) -> ChannelEstimate:
-    done = sum(1 for e in journal.messages(conv.key).values() if e.state == POSTED) if journal else 0
+def _row(plan_dir: Path, team_name: str, conv: PlannedConversation, journal: JournalStore | None) -> ChannelEstimate:
+    """Only the plan's own lines the journal recorded count as done (load/delta.py)."""
+    done = landed(plan_dir, conv, journal) if journal else 0
     known = journal.uploads(conv.key) if journal else {}
+    entry = journal.conversation(conv.key) if journal else None
     kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
     uploads = sum(1 for u in conv.uploads if u.key not in known)
     grants = uploads if kind == "chat" else 0  # a chat's file is shared with the chat after its upload
-    return ChannelEstimate(team_name, conv.display_name, conv.messages, done, uploads, kind, grants)
+    completed = entry is not None and entry.state == COMPLETED
+    return ChannelEstimate(
+        team_name, conv.display_name, conv.messages, done, uploads, kind, grants, completed, conv.key
+    )

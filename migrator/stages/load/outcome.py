@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from migrator.earlier import Change
 from migrator.errors import InputError
 from migrator.graph import GraphError
 from migrator.plan import CHAT_TYPES, PlannedConversation
@@ -148,6 +149,7 @@ class LoadOutcome:
     seconds: float = 0.0
     started: float = 0.0  # time.monotonic() when the load began: the timeline's zero
     critical_seconds: float = 0.0  # the physical limit (migrator.critical) of what this run had to send
+    changes: list[Change] = field(default_factory=list)  # changed since the earlier pass (from the plan's transform)
 
     def count(self, kind: str) -> int:
         """Conversations of one kind: channel, private channel or chat."""

@@ -23,7 +23,7 @@ from migrator.graph import (
     object_id,
     team_id_in,
 )
-from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
+from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, JournalError, JournalStore
 from migrator.limits import CHANNEL_WRITES_PER_S, TEAM_CHANNEL_READS_PER_S, TEAM_CREATES_PER_S
 from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError, StuckChatError
@@ -43,7 +43,11 @@ IN_PROGRESS, MIGRATED = "inProgress", "completed"  # Graph's migrationMode value
 
 class Provisioner:
     def __init__(
-        self, client: GraphClient, journal: Journal, operation_timeout: float = 600.0, membership_wait: float = 300.0
+        self,
+        client: GraphClient,
+        journal: JournalStore,
+        operation_timeout: float = 600.0,
+        membership_wait: float = 300.0,
     ):
         self.client = client
         self.journal = journal
@@ -157,7 +161,7 @@ class Provisioner:
         found: str | None
         if channel.general:
             found = self.general_channel(team_id)
-        elif channel.membership == "private" or self._team_completed(team_key):
+        elif channel.membership == "private" or self.team_completed(team_key):
             found = self._open_channel(team_key, team_id, channel, entry.graph_id if entry else None)
         else:
             try:
@@ -351,7 +355,7 @@ class Provisioner:
         last, whether or not a planned conversation maps to it: once it is, Graph refuses new migration channels in
         the team, and the team's completion is refused while it is open. A 400 on the team's completeMigration is
         an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`)."""
-        if self._team_completed(team.key):
+        if self.team_completed(team.key):
             return
         general = self.general_channel(team_id)
         known = self.journal.team_conversations(team.key)
@@ -387,7 +391,7 @@ class Provisioner:
             return False
         return True
 
-    def _team_completed(self, team_key: str) -> bool:
+    def team_completed(self, team_key: str) -> bool:
         """Whether the team is out of migration mode (its completeMigration answered)."""
         entry = self.journal.team(team_key)
         return entry is not None and entry.state in (COMPLETED, DONE)

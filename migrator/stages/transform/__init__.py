@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator import collector
+from migrator.earlier import Change, Earlier, changed_summary, compare, fold, mark_ledger, record_source, write_changes
 from migrator.errors import InputError
 from migrator.ledger import LEDGER, LedgerWriter, line_of, reader_lines
 from migrator.mapping import (
@@ -61,7 +62,7 @@ from migrator.stages.transform.outcome import Tally, build, ledger_counts
 from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
 from migrator.timestamps import now_ms as current_ms
-from migrator.transform_report import AuthorCounts, ConversationRow, TargetRow, TeamRow, TransformReport
+from migrator.transform_report import AuthorCounts, ConversationRow, LedgerCounts, TargetRow, TeamRow, TransformReport
 from migrator.words import counted
 
 FILES_DIR = "files"
@@ -109,15 +110,16 @@ def transform(
                 "fix and run again:\n" + "\n".join(str(p) for p in problems)
             )
         out_dir = Path(out_dir)
+        earlier = fold(out_dir)
         _prepare_plan_dir(out_dir)
         ledger = LedgerWriter(out_dir / LEDGER)
+        job = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger)
         try:
             with collector.streaming():
-                manifest, report = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger).run(
-                    Path(source_path)
-                )
+                manifest, report = job.run(Path(source_path))
         finally:
             ledger.close()
+        report["changes"] = job.since(earlier, manifest, report)
     finally:
         source.close()
     json_path, html_path = write(report, out_dir)
@@ -146,6 +148,7 @@ def summary(result: TransformResult) -> str:
             + ", ".join(f"{n:,} {fate}" for fate, n in ledger["fates"].items() if n)
             + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],
+            *([changed_summary(result.report["changes"])] if result.report["changes"] else []),
         ]
     )
 
@@ -363,6 +366,23 @@ class _Transform:
             "transformed_at": format_ms(self.now_ms),
         }
 
+    def since(self, earlier: Earlier | None, manifest: Manifest, report: TransformReport) -> list[Change]:
+        """What changed since the earlier pass into this folder (none for a first pass), in changes.json and the
+        ledger's fates (`migrator.earlier`); the report's ledger counts follow. The export's conversations and
+        people are left for the next pass to compare with."""
+        changes = [] if earlier is None else compare(self.out_dir, manifest, earlier, self.source)
+        if earlier is not None:
+            mark_ledger(self.out_dir, earlier, changes, self.ledger.fates)
+            report["ledger"] = self._ledger_counts()
+        write_changes(self.out_dir, changes)
+        record_source(self.out_dir, self.source)
+        return changes
+
+    def _ledger_counts(self) -> LedgerCounts:
+        return ledger_counts(
+            self.ledger.fates, self.tally.conversations, self.source.quarantine, self.source.displaced()
+        )
+
     def _report(self, manifest: Manifest) -> TransformReport:
         uploads = {u.key: u for _, c in manifest.conversations() for u in c.uploads}
         return build(
@@ -382,9 +402,7 @@ class _Transform:
             archive=manifest.archive,
             quarantined=[q.to_dict() for q in self.source.quarantine],
             repaired=repaired_rows(self.source.repaired),
-            ledger=ledger_counts(
-                self.ledger.fates, self.tally.conversations, self.source.quarantine, self.source.displaced()
-            ),
+            ledger=self._ledger_counts(),
             fetched=self.source.fetched,
         )
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from migrator.ledger import FATES, LEDGER
+from migrator.ledger import ALREADY_MIGRATED, CHANGED_IN_SOURCE, DELETED_IN_SOURCE, FATES, LEDGER
 from migrator.model import FROM_FETCH, MISSING_FILE, Displaced, Quarantined, QuarantinedRow, RepairedRow
 from migrator.plan import ArchiveEntry, PlanSource
 from migrator.stages.transform.files import COUNT_KEYS, OVER_CAP
@@ -107,6 +107,7 @@ def build(
         "quarantined": quarantined,
         "repaired": repaired,
         "ledger": ledger,
+        "changes": [],
     }
 
 
@@ -153,7 +154,10 @@ def _ledger_row(conversation: str, counts: Counter[str]) -> LedgerRow:
         "skipped": counts["skipped"],
         "quarantined": counts["quarantined"],
         "duplicate": counts["duplicate"],
-        "records": sum(counts[fate] for fate in FATES) - counts["whole_files"],
+        "already-migrated": counts[ALREADY_MIGRATED],
+        "changed-in-source": counts[CHANGED_IN_SOURCE],
+        "deleted-in-source": counts[DELETED_IN_SOURCE],
+        "records": sum(counts[fate] for fate in FATES if fate != DELETED_IN_SOURCE) - counts["whole_files"],
     }
 
 

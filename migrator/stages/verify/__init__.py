@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.earlier import DELETED, EDITED, read_changes
 from migrator.graph import AuthenticationError, GraphClient, GraphError, PaymentRequiredError
-from migrator.journal import SENT_AS_TEXT, Journal
+from migrator.journal import SENT_AS_TEXT, JournalStore
 from migrator.ledger import LEDGER, read_ledger
 from migrator.limits import EXPORT_MAX_TOP
 from migrator.plan import Manifest, PlannedConversation, read_lines
@@ -52,7 +53,7 @@ class _Work:
 
 
 def verify(
-    plan_dir: Path, client: GraphClient, journal: Journal, options: VerifyOptions = VerifyOptions()
+    plan_dir: Path, client: GraphClient, journal: JournalStore, options: VerifyOptions = VerifyOptions()
 ) -> VerifyOutcome:
     manifest = Manifest.read(plan_dir)
     before, started = client.stats.snapshot(), time.monotonic()
@@ -77,7 +78,7 @@ def verify(
     )
 
 
-def _plan_work(manifest: Manifest, journal: Journal) -> list[_Work]:
+def _plan_work(manifest: Manifest, journal: JournalStore) -> list[_Work]:
     work = []
     for team, conversation in manifest.conversations():
         graph_id = journal.conversation_id(conversation.key)
@@ -117,8 +118,10 @@ def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, li
 
 
 def _comparer(
-    client: GraphClient, journal: Journal, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
+    client: GraphClient, journal: JournalStore, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
 ) -> Callable[[_Work], dict[str, Message]]:
+    changes = read_changes(plan_dir)
+
     def compare(item: _Work) -> dict[str, Message]:
         if item.scope is None or item.check.graph_id is None:  # a scope is set only for a conversation with an id
             item.check.missing = [_never_created(item.check, line) for line in read_lines(plan_dir, item.conversation)]
@@ -137,6 +140,8 @@ def _comparer(
             moved=journal.moved(key),
             as_text=journal.posted_as(key, SENT_AS_TEXT),
             files=chat_file_problems(client, journal, item.conversation),
+            edited=frozenset(c["id"] for c in changes if c["kind"] == EDITED),
+            deleted=frozenset(c["id"] for c in changes if c["kind"] == DELETED),
         )
         return check_conversation(
             client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence

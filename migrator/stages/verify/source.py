@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator.ledger import LedgerLine, has_record
+from migrator.ledger import ALREADY_MIGRATED, CHANGED_IN_SOURCE, IN_PLAN, LedgerLine, has_record
 from migrator.reports.transform import REPORT_JSON
 from migrator.words import counted
 
 Message = dict[str, Any]
-_YIELDED = ("planned", "archived", "skipped")  # fates of the records the reader yielded
+_YIELDED = ("planned", "archived", "skipped", ALREADY_MIGRATED, CHANGED_IN_SOURCE)  # of records the reader yielded
 
 
 @dataclass
@@ -74,7 +74,7 @@ def check_sources(
         fate = line["fate"]
         check.fates[fate] = check.fates.get(fate, 0) + 1
         check.records += has_record(line)
-        if fate != "planned":
+        if fate not in IN_PLAN:
             continue
         check.planned += 1
         missing = [key for key in line["keys"] if key not in landed]
