@@ -33,6 +33,7 @@ from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, LoadOutcome, load
 from migrator.stages.load.delta import landed as landed_lines
 from migrator.stages.load.estimate import estimate
+from migrator.stages.load.reset import reset_team, team_reset
 from migrator.stages.transform import TransformError, transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.stages.verify.outcome import VerifyOutcome
@@ -259,3 +260,17 @@ def test_a_conversation_the_mappings_do_not_name_stops_the_delta_before_anything
     assert "conversation C4 (public design) has no entry" in str(stopped.value)
     assert "migrator map SOURCE --out DIR --update" in str(stopped.value)
     assert not (tmp_path / "plan" / "manifest.json").exists()
+
+
+def test_a_team_reset_between_the_passes_is_migrated_in_full_again(emulator, tmp_path: Path) -> None:
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    manifest = Manifest.read(work / "plan")
+    with (
+        Journal(work / "journal.sqlite") as journal,
+        GraphClient(emulator.graph_config(), limiter=RateLimiter.unlimited()) as client,
+    ):
+        assert reset_team(client, journal, team_reset(manifest, journal, "acme"))
+    delta = load_again(emulator, work)
+    channels = sum(c.messages for c in manifest.teams[0].channels)
+    assert delta.ok and delta.total("posted") == channels + deltakit.DM_MESSAGES  # the chat keeps its first pass
+    assert verify_again(emulator, work).ok
