@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import capacity, exporting, fetching, loading, stages
+from bench import capacity, exporting, fetching, loading, scaleout, stages
 from bench.child import ChildCost
 from bench.plans import chat_files_plan, even_plan
 from bench.report import Figure, GrowthRow, Results
@@ -71,6 +71,11 @@ def emulator_capacity(results: Results) -> None:
             "3 client processes × 8 TLS connections, simple message imports, limits raised",
         )
     )
+
+
+def scale_out(results: Results, work: Path) -> None:
+    measured = scaleout.measure_scale_out(work)
+    results.add(Figure("scale_out_ratio", round(measured.ratio, 2), ">= 1.3", "", measured.note()))
 
 
 def load_pacing(results: Results, work: Path) -> None:
@@ -385,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         plain_transform(results, work)
         load_growth(results, work, LOAD_SIZES + ((100_000,) if args.full else ()))
+        scale_out(results, work)
         print(results.growth_table(), flush=True)
     finally:
         results.write(args.results)

@@ -1,12 +1,18 @@
 """The loader's crash-safe journal: what already exists in Teams, keyed by plan keys.
 
-SQLite in WAL mode; every state change is committed before the loader moves
-on, so after a crash, a kill -9 or a lost response a re-run knows exactly
-what landed. It holds Teams ids, states and Graph's error codes and
-request-ids, never a token, a secret or a message body.
+Every state change is committed before the loader moves on, so after a
+crash, a kill -9 or a lost response a re-run knows exactly what landed. It
+holds Teams ids, states and Graph's error codes and request-ids, never a
+token, a secret or a message body.
 
 It is bound to one target (tenant and Graph host): a journal written against
 one tenant must not make a run against another believe its teams exist.
+
+`JournalStore` is what load, verify, reset and status use; two stores keep it:
+`Journal` here (SQLite in WAL mode, the embedded default: one machine, nothing
+to install) and `migrator.pgjournal.PostgresJournal` (several workers on several
+machines). `migrator.journals.open_journal` picks one from `--journal`: a path
+or a `postgresql://` URL.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from migrator.errors import InputError
 
@@ -97,7 +103,80 @@ class MessageEntry:
     error: str | None
 
 
-class Journal:
+class JournalStore(Protocol):
+    """The journal's rows, whichever database keeps them: each call that writes is committed when it returns."""
+
+    @property
+    def where(self) -> str:
+        """The journal's location for messages: a path, or a URL without its password."""
+        ...
+
+    def close(self) -> None: ...
+    def __enter__(self) -> JournalStore: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def bind(self, target: str) -> None: ...
+    def team(self, team_key: str) -> TeamEntry | None: ...
+    def team_id(self, team_key: str) -> str | None: ...
+    def team_key_of(self, team_id: str) -> str | None: ...
+    def set_team(self, team_key: str, state: str, team_id: str | None = None, operation: str | None = None) -> None: ...
+    def forget_team(self, team_key: str, conv_keys: list[str]) -> None: ...
+    def note_deleted_channel(self, team_key: str, name: str, membership: str, deleted_ms: int) -> None: ...
+    def deleted_channels(self, team_key: str, since_ms: int) -> list[tuple[str, int]]: ...
+    def forget_conversation(self, conv_key: str) -> None: ...
+    def conversation(self, conv_key: str) -> ConversationEntry | None: ...
+    def team_conversations(self, team_key: str) -> dict[str, ConversationEntry]: ...
+    def conversation_key_of(self, graph_id: str) -> str | None: ...
+    def conversation_id(self, conv_key: str) -> str | None: ...
+    def set_conversation(
+        self, conv_key: str, team_key: str | None, state: str, graph_id: str | None = None
+    ) -> None: ...
+    def uploads(self, conv_key: str) -> dict[str, str]: ...
+    def set_upload(self, conv_key: str, upload_key: str, item_id: str, web_url: str) -> None: ...
+    def upload_items(self) -> set[str]: ...
+    def drive_file(self, conv_key: str, upload_key: str) -> DriveFileEntry | None: ...
+    def drive_files(self, conv_key: str) -> dict[str, DriveFileEntry]: ...
+    def set_drive_file(
+        self, conv_key: str, upload_key: str, state: str, owner: str, item: tuple[str, str, str] | None = None
+    ) -> None: ...
+    def shared_drive_file(self, conv_key: str, upload_key: str, item_id: str, web_url: str) -> None: ...
+    def removed_drive_file(self, conv_key: str, upload_key: str) -> None: ...
+    def messages(self, conv_key: str) -> dict[str, MessageEntry]: ...
+    def posted(self, conv_key: str) -> dict[str, str]: ...
+    def moved(self, conv_key: str) -> set[str]: ...
+    def posted_as(self, conv_key: str, how: str) -> set[str]: ...
+    def failures(self, conv_key: str) -> dict[str, str]: ...
+    def mark_posted(self, conv_key: str, key: str, message_id: str, how: str = POSTED) -> None: ...
+    def mark_failed(self, conv_key: str, key: str, error: str, request_id: str | None) -> None: ...
+    def members(self, team_key: str) -> set[str]: ...
+    def add_member(self, team_key: str, user_id: str) -> None: ...
+
+
+class Lookups:
+    """What both stores derive from their rows the same way (each store defines `team` and `conversation`)."""
+
+    def team(self, team_key: str) -> TeamEntry | None:
+        raise NotImplementedError
+
+    def conversation(self, conv_key: str) -> ConversationEntry | None:
+        raise NotImplementedError
+
+    def team_id(self, team_key: str) -> str | None:
+        entry = self.team(team_key)
+        return entry.team_id if entry else None
+
+    def conversation_id(self, conv_key: str) -> str | None:
+        entry = self.conversation(conv_key)
+        return entry.graph_id if entry else None
+
+
+def failure_text(error: object, request_id: object) -> str:
+    """A failed message's reason as reports show it, with Graph's request-id when Graph answered."""
+    return f"{error} (request-id {request_id})" if request_id else str(error)
+
+
+class Journal(Lookups):
+    """The SQLite store: one file, one machine."""
+
     def __init__(self, path: Path, readonly: bool = False):
         self.path = Path(path)
         if readonly and not self.path.exists():
@@ -110,6 +189,10 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # survives a process crash; fsync at checkpoints
             self._db.executescript(SCHEMA)
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         self._db.close()
@@ -150,7 +233,7 @@ class Journal:
                 db.execute("INSERT INTO meta VALUES ('target', ?)", (target,))
         elif bound != target:
             raise JournalError(
-                f"{self.path} records a migration into {bound}, not {target}; "
+                f"{self.where} records a migration into {bound}, not {target}; "
                 "use another --journal for this target (or delete this one only if that tenant is gone)"
             )
 
@@ -158,10 +241,6 @@ class Journal:
     def team(self, team_key: str) -> TeamEntry | None:
         row = self._one("SELECT team_id, operation, state FROM teams WHERE team_key = ?", team_key)
         return TeamEntry(*row) if row else None
-
-    def team_id(self, team_key: str) -> str | None:
-        entry = self.team(team_key)
-        return entry.team_id if entry else None
 
     def team_key_of(self, team_id: str) -> str | None:
         """Which plan team a Teams team already belongs to, so a lookup never adopts it twice."""
@@ -224,10 +303,6 @@ class Journal:
     def conversation_key_of(self, graph_id: str) -> str | None:
         """Which plan conversation a Teams channel or chat already belongs to, so a lookup never adopts it twice."""
         return self._key("SELECT conv_key FROM conversations WHERE graph_id = ?", graph_id)
-
-    def conversation_id(self, conv_key: str) -> str | None:
-        entry = self.conversation(conv_key)
-        return entry.graph_id if entry else None
 
     def set_conversation(self, conv_key: str, team_key: str | None, state: str, graph_id: str | None = None) -> None:
         with self._write() as db:
@@ -343,9 +418,7 @@ class Journal:
             rows = self._db.execute(
                 "SELECT key, error, request_id FROM messages WHERE conv_key = ? AND state = ?", (conv_key, FAILED)
             ).fetchall()
-        return {
-            key: f"{error} (request-id {request_id})" if request_id else str(error) for key, error, request_id in rows
-        }
+        return {key: failure_text(error, request_id) for key, error, request_id in rows}
 
     def mark_posted(self, conv_key: str, key: str, message_id: str, how: str = POSTED) -> None:
         with self._write() as db:

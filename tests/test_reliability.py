@@ -12,6 +12,8 @@ from bench.reliability.faults import check_faults
 from bench.reliability.migration import planned_workspace
 from bench.reliability.poison import check_poison
 from bench.reliability.secrets import check_secrets
+from bench.reliability.workers import check_workers
+from services import require_postgres
 
 WORKERS = 8
 
@@ -50,3 +52,10 @@ def test_an_emulator_restarted_from_its_state_mid_run_loses_nothing(planned):
 def test_no_secret_token_or_key_is_left_behind(planned):
     plan, work = planned
     assert check_secrets(plan, work, WORKERS).startswith("secrets: none found")
+
+
+def test_three_workers_with_two_apps_two_killed_lose_and_duplicate_nothing(planned):
+    require_postgres()
+    plan, work = planned
+    line = check_workers(plan, work, threads=4, step=(5, 30))
+    assert line.startswith(f"workers: {plan.messages}/{plan.messages} landed, 0 missing, 0 duplicated"), line

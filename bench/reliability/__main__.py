@@ -7,7 +7,10 @@ Faults: >= 20 channels and >= 5,000 planned messages under
 for good under the same faults, then lifted. Crashes: 20 seeded kill -9
 of the loader, and the emulator killed and restarted from its --state file.
 Bad input: the corpus of tests/badinputs.py. Secrets: runs with a client
-secret and with a certificate, every file searched.
+secret and with a certificate, every file searched. Workers: three worker
+processes on one PostgreSQL journal (MIGRATOR_TEST_POSTGRES, default the
+local one) with two apps load >= 5,000 messages over 50 conversations under
+the same faults; two are killed with kill -9 and restarted.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from bench.reliability.inputs import check_inputs
 from bench.reliability.migration import CheckFailed, planned_workspace
 from bench.reliability.poison import check_poison
 from bench.reliability.secrets import check_secrets
+from bench.reliability.workers import check_workers
 
 CHANNELS, MESSAGES, MINIMUM_PLANNED = 20, 5_600, 5_000  # the generator's joins are not imported: 5,600 plan ≥ 5,000
 WORKERS = 20
+SPREAD_CHANNELS = 50  # the workers' check: 50 conversations over two teams (and the workspace's chats)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"reliability: a generated workspace of {CHANNELS} channels, {planned.messages:,} planned messages", flush=True
     )
+    spread = planned_workspace(work, SPREAD_CHANNELS, MESSAGES, teams=2)
     checks: list[Callable[[], str | list[str]]] = [
         lambda: check_faults(planned, work, WORKERS),
         lambda: check_poison(planned, work, WORKERS),
@@ -50,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         lambda: check_emulator_restart(planned, work, WORKERS),
         lambda: check_inputs(work),
         lambda: check_secrets(planned, work, WORKERS),
+        lambda: check_workers(spread, work, WORKERS),
     ]
     failed = 0 if planned.messages >= MINIMUM_PLANNED else _fail(f"the plan has only {planned.messages} messages")
     for check in checks:

@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.stages import Workspace, generate, mappings, migrator, transform
+from bench.stages import Workspace, generate, mappings, migrator, route_teams, transform
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, DEMO_TENANT, EmulatorProcess
 from migrator.plan import Manifest
 
@@ -27,11 +27,15 @@ class Planned:
     messages: int  # planned message lines (the generator's joins and the like are not imported)
 
 
-def planned_workspace(work: Path, channels: int, messages: int, seed: int = 7) -> Planned:
-    """A generated workspace through `map` and `transform`: the plan a consultant would load."""
-    workspace = generate(work, messages, channels=channels, seed=seed)
-    plan = work / f"plan-{messages}"
-    transform(workspace, mappings(workspace, work), plan, work)
+def planned_workspace(work: Path, channels: int, messages: int, seed: int = 7, teams: int = 1) -> Planned:
+    """A generated workspace through `map` and `transform`: the plan a consultant would load (with `teams`, its
+    channels routed to that many teams)."""
+    workspace = generate(work, messages, channels=channels, seed=seed, teams=teams)
+    plan = work / f"plan-{messages}-{channels}ch-{teams}teams"
+    mapped = mappings(workspace, work)
+    if teams > 1:
+        route_teams(mapped, teams)
+    transform(workspace, mapped, plan, work)
     return Planned(workspace, plan, sum(c.messages for _, c in Manifest.read(plan).conversations()))
 
 
@@ -106,7 +110,7 @@ class Verdict:
         )
 
 
-def verify_plan(plan: Path, journal: Path, env: dict[str, str], out: Path) -> Verdict:
+def verify_plan(plan: Path, journal: str | Path, env: dict[str, str], out: Path) -> Verdict:
     """`migrator verify` and its verify.json, reduced to the counts a check judges."""
     done = subprocess.run(
         migrator("verify", str(plan), "--journal", str(journal), "--out", str(out)),

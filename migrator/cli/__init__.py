@@ -14,7 +14,21 @@ from __future__ import annotations
 
 import typer
 
-from migrator.cli import analyse, emulator, export, fetch, load, mapping, migrate, preflight, sample, transform, verify
+from migrator.cli import (
+    analyse,
+    emulator,
+    export,
+    fetch,
+    load,
+    mapping,
+    migrate,
+    preflight,
+    sample,
+    status,
+    transform,
+    verify,
+    worker,
+)
 from migrator.cli.shell import Shell
 
 app = typer.Typer(
@@ -35,6 +49,8 @@ app.command("map")(mapping.map_command)
 app.command("migrate")(migrate.migrate)
 app.command("verify")(verify.verify)
 app.command("preflight")(preflight.preflight)
+app.command("worker")(worker.worker)
+app.command("status")(status.status)
 
 
 def main() -> None:

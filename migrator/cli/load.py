@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from migrator.cli.options import EmulatorDirectory, ImportBudget, LoadWorkers, load_workers
+from migrator.cli.options import EmulatorDirectory, ImportBudget, JournalOption, LoadWorkers, journal_of, load_workers
 from migrator.cli.shell import step
 from migrator.errors import OptionError
 from migrator.limits import IMPORT_BUDGET_RPS
@@ -19,7 +19,7 @@ from migrator.words import counted
 
 if TYPE_CHECKING:
     from migrator.graph import GraphClient
-    from migrator.journal import Journal
+    from migrator.journal import JournalStore
     from migrator.plan import Manifest, PlannedConversation, PlannedTeam
     from migrator.stages.load.estimate import ChannelEstimate
     from migrator.stages.load.reset import ChannelReset, ChatFilesReset, TeamReset
@@ -29,9 +29,7 @@ if TYPE_CHECKING:
 
 def load(
     plan_dir: Annotated[Path, typer.Argument(help="The plan folder written by `migrator transform`.")],
-    journal: Annotated[
-        Path | None, typer.Option(help="The crash-safe journal (default: PLAN_DIR/journal.sqlite).")
-    ] = None,
+    journal: JournalOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Where load-report.html/.csv and load.log go (default: PLAN_DIR).")
     ] = None,
@@ -45,11 +43,20 @@ def load(
         bool, typer.Option("--complete-with-failures", help="Complete channels even when some messages failed.")
     ] = False,
     directory: EmulatorDirectory = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish",
+            help="Load nothing: store the plan in the PostgreSQL --journal for `migrator worker` processes.",
+        ),
+    ] = False,
 ) -> None:
     """Import a plan into Teams: teams, channels, files, messages, completion, members. Safe to re-run."""
-    journal_path = journal or plan_dir / "journal.sqlite"
+    journal_path = journal_of(journal, plan_dir)
     settings = LoadSettings(load_workers(workers), import_budget)
-    if dry_run:
+    if publish:
+        publish_plan(plan_dir, journal_path)
+    elif dry_run:
         dry_run_load(plan_dir, journal_path, settings, only)
     elif not run_load(plan_dir, journal_path, out or plan_dir, settings, only, complete_with_failures, directory):
         raise typer.Exit(1)
@@ -71,7 +78,7 @@ class LoadSettings:
 
 def run_load(
     plan_dir: Path,
-    journal_path: Path,
+    journal_path: str | Path,
     out: Path,
     settings: LoadSettings,
     only: str | None = None,
@@ -83,7 +90,7 @@ def run_load(
     from migrator.earlier import changed_summary
     from migrator.graph import GraphClient
     from migrator.graph.aimd import AdaptiveRate
-    from migrator.journal import Journal
+    from migrator.journals import emulator_dir, open_journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
     from migrator.reports.load import write
@@ -97,8 +104,8 @@ def run_load(
         chats = manifest.chats if only is None else []
         with (
             log_to(out / "load.log"),
-            Journal(journal_path) as journal,
-            graph_target(journal_path.parent / "emulator", directory) as target,
+            open_journal(journal_path) as journal,
+            graph_target(emulator_dir(journal_path, plan_dir), directory) as target,
         ):
             journal.bind(target.fingerprint)
             messages = sum(c.messages for t in teams for c in t.channels) + sum(c.messages for c in chats)
@@ -129,9 +136,34 @@ def run_load(
     return outcome.ok
 
 
-def dry_run_load(plan_dir: Path, journal_path: Path, settings: LoadSettings, only: str | None) -> None:
+def publish_plan(plan_dir: Path, journal: str | Path) -> None:
+    """Store the plan and its units in the PostgreSQL journal, for workers on any machine."""
+    import os
+
+    from migrator.graph.config import APPS_ENV, apps_from_env
+    from migrator.journals import is_url
+    from migrator.pgjournal import PostgresJournal
+    from migrator.workqueue import WorkQueue
+
+    with step("load"):
+        if not is_url(journal):
+            raise OptionError(
+                "--publish stores the plan for workers in a PostgreSQL journal: give --journal postgresql://…"
+            )
+        apps = [app.client_id for app in apps_from_env()] if os.environ.get(APPS_ENV, "").strip() else None
+        with PostgresJournal(str(journal)) as opened:
+            files, units = WorkQueue(opened).publish(plan_dir, apps)
+            where = opened.where
+    spread = f", teams and chats spread over {len(apps)} apps" if apps else ""
+    typer.echo(
+        f"load: published {files} plan files and {units} units to {where}{spread}; "
+        "start `migrator worker --journal URL` on each machine"
+    )
+
+
+def dry_run_load(plan_dir: Path, journal_path: str | Path, settings: LoadSettings, only: str | None) -> None:
     """Per channel and chat what is still to send, and where each archived conversation went instead."""
-    from migrator.journal import Journal
+    from migrator.journals import journal_exists, open_journal
     from migrator.plan import Manifest
     from migrator.stages.load import select_teams
 
@@ -139,7 +171,7 @@ def dry_run_load(plan_dir: Path, journal_path: Path, settings: LoadSettings, onl
         manifest = Manifest.read(plan_dir)
         teams = select_teams(manifest, only)
         chats = manifest.chats if only is None else []
-        journal = Journal(journal_path, readonly=True) if journal_path.exists() else None
+        journal = open_journal(journal_path, readonly=True) if journal_exists(journal_path) else None
         _print_estimate(plan_dir, manifest, teams, chats, journal, settings)
 
 
@@ -148,7 +180,7 @@ def _print_estimate(
     manifest: Manifest,
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
-    journal: Journal | None,
+    journal: JournalStore | None,
     settings: LoadSettings,
 ) -> None:
     from migrator.reports.html import duration
@@ -201,44 +233,53 @@ def reset(
     chat: Annotated[
         str | None, typer.Option(help="A chat: its files in OneDrive deleted (Graph cannot delete a chat).")
     ] = None,
-    journal: Annotated[Path | None, typer.Option(help="The journal (default: PLAN_DIR/journal.sqlite).")] = None,
+    journal: JournalOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     directory: EmulatorDirectory = None,
 ) -> None:
     """Delete a migrated team (DELETE /groups/{id}) or channel and forget it, so the next load migrates it again;
     of a chat, which Graph cannot delete, the files load put in OneDrive."""
-    from migrator.journal import Journal
+    from migrator.journals import emulator_dir, open_journal
     from migrator.plan import Manifest
     from migrator.stages.load.reset import channel_reset, chat_files_reset, team_reset
 
     with step("reset"):
         if sum(name is not None for name in (team, channel, chat)) != 1:
             raise OptionError("name exactly one of --team, --channel or --chat")
-        journal_path = journal or plan_dir / "journal.sqlite"
+        journal_path = journal_of(journal, plan_dir)
         manifest = Manifest.read(plan_dir)
-        with Journal(journal_path) as opened:
+        state = emulator_dir(journal_path, plan_dir)
+        with open_journal(journal_path) as opened:
             if team is not None:
-                _reset_team(team_reset(manifest, opened, team), opened, yes, directory)
+                _reset_team(team_reset(manifest, opened, team), opened, yes, _Target(state, directory))
             elif chat is not None:
-                _reset_chat_files(chat_files_reset(manifest, opened, chat), opened, yes, directory)
+                _reset_chat_files(chat_files_reset(manifest, opened, chat), opened, yes, _Target(state, directory))
             else:
                 assert channel is not None
-                _reset_channel(channel_reset(manifest, opened, channel), opened, yes, directory)
+                _reset_channel(channel_reset(manifest, opened, channel), opened, yes, _Target(state, directory))
 
 
-def _reset_team(chosen: TeamReset, journal: Journal, yes: bool, directory: Path | None) -> None:
+@dataclass(frozen=True)
+class _Target:
+    """Where the embedded emulator keeps its tenant, and its directory file (when no credentials are set)."""
+
+    state: Path
+    directory: Path | None
+
+
+def _reset_team(chosen: TeamReset, journal: JournalStore, yes: bool, target: _Target) -> None:
     from migrator.stages.load.reset import reset_team
 
     name = chosen.team.display_name
     if not yes and not typer.confirm(f"Delete team {name!r} ({chosen.team_id}) and everything imported into it?"):
         raise typer.Exit(1)
-    with _client(journal, directory) as client:
+    with _client(journal, target) as client:
         if not reset_team(client, journal, chosen):
             typer.echo(f"reset: team {chosen.team_id} was already deleted in Teams")
     typer.echo(f"reset: team {name!r} deleted and forgotten; the next load migrates it again")
 
 
-def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory: Path | None) -> None:
+def _reset_channel(chosen: ChannelReset, journal: JournalStore, yes: bool, target: _Target) -> None:
     from migrator.stages.load.reset import reset_channel
 
     name = chosen.channel.display_name
@@ -246,13 +287,13 @@ def _reset_channel(chosen: ChannelReset, journal: Journal, yes: bool, directory:
         f"Delete channel {name!r} of {chosen.team.display_name!r} and everything imported into it?"
     ):
         raise typer.Exit(1)
-    with _client(journal, directory) as client:
+    with _client(journal, target) as client:
         if not reset_channel(client, journal, chosen):
             typer.echo(f"reset: channel {chosen.channel_id} was already deleted in Teams")
     typer.echo(f"reset: channel {name!r} deleted and forgotten; the next load creates and fills it again")
 
 
-def _reset_chat_files(chosen: ChatFilesReset, journal: Journal, yes: bool, directory: Path | None) -> None:
+def _reset_chat_files(chosen: ChatFilesReset, journal: JournalStore, yes: bool, target: _Target) -> None:
     from migrator.stages.load.reset import reset_chat_files
 
     name, files = chosen.chat.display_name or chosen.chat.key, counted(len(chosen.files), "file")
@@ -261,7 +302,7 @@ def _reset_chat_files(chosen: ChatFilesReset, journal: Journal, yes: bool, direc
         "them); their links to the files stop working until the next load uploads them again."
     ):
         raise typer.Exit(1)
-    with _client(journal, directory) as client:
+    with _client(journal, target) as client:
         gone = reset_chat_files(client, journal, chosen)
     if gone:
         typer.echo(f"reset: {counted(gone, 'file')} of chat {name!r} had already been deleted from OneDrive")
@@ -272,12 +313,12 @@ def _reset_chat_files(chosen: ChatFilesReset, journal: Journal, yes: bool, direc
 
 
 @contextmanager
-def _client(journal: Journal, directory: Path | None) -> Iterator[GraphClient]:
+def _client(journal: JournalStore, chosen: _Target) -> Iterator[GraphClient]:
     """A client for the journal's target: the tenant, or the embedded emulator that holds the journal's data."""
     from migrator.graph import GraphClient
     from migrator.target import graph_target
 
-    with graph_target(journal.path.parent / "emulator", directory) as target:
+    with graph_target(chosen.state, chosen.directory) as target:
         journal.bind(target.fingerprint)
         with GraphClient(target.config) as client:
             yield client

@@ -21,6 +21,24 @@ Fetched = Annotated[
         help="The folder `migrator fetch` wrote: its files and emails are used as if the Slack export held them.",
     ),
 ]
+JournalOption = Annotated[
+    str | None,
+    typer.Option(
+        "--journal",
+        envvar="MIGRATOR_JOURNAL_URL",
+        show_envvar=False,
+        metavar="PATH|URL",
+        help="The journal: a SQLite file (default: PLAN_DIR/journal.sqlite) or a PostgreSQL URL "
+        "(also MIGRATOR_JOURNAL_URL).",
+    ),
+]
+
+
+def journal_of(journal: str | None, plan_dir: Path) -> str | Path:
+    """`--journal` as given, or the plan folder's SQLite journal."""
+    return journal if journal else plan_dir / "journal.sqlite"
+
+
 EmulatorDirectory = Annotated[
     Path | None, typer.Option(help="Directory file for the embedded emulator (no credentials set).")
 ]

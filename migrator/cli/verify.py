@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from migrator.cli.options import EmulatorDirectory
+from migrator.cli.options import EmulatorDirectory, JournalOption, journal_of
 from migrator.cli.shell import step
 from migrator.errors import OptionError
 from migrator.limits import EXPORT_TENANT_RPS
@@ -23,7 +23,7 @@ SHOWN = 20  # findings echoed to the terminal; the reports have all of them
 
 def verify(
     plan_dir: Annotated[Path, typer.Argument(help="The plan folder that was loaded.")],
-    journal: Annotated[Path | None, typer.Option(help="The load's journal (default: PLAN_DIR/journal.sqlite).")] = None,
+    journal: JournalOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Where verify.json and verify.html go (default: PLAN_DIR/verify).")
     ] = None,
@@ -41,14 +41,14 @@ def verify(
     """Read every migrated team and chat back through the export APIs and reconcile it with the plan; exit 1 on any
     difference.
     """
-    journal_path = journal or plan_dir / "journal.sqlite"
+    journal_path = journal_of(journal, plan_dir)
     if not run_verify(plan_dir, journal_path, out or plan_dir / "verify", model, tenant_rps, workers, directory):
         raise typer.Exit(1)
 
 
 def run_verify(
     plan_dir: Path,
-    journal_path: Path,
+    journal_path: str | Path,
     out: Path,
     model: str | None,
     tenant_rps: float,
@@ -58,7 +58,8 @@ def run_verify(
     """Verify and print the findings; True when everything planned was read back exactly once and unchanged, and
     no source record is unaccounted."""
     from migrator.graph import GraphClient
-    from migrator.journal import Journal, JournalError
+    from migrator.journal import JournalError
+    from migrator.journals import emulator_dir, journal_exists, open_journal
     from migrator.logfile import log_to
     from migrator.plan import Manifest
     from migrator.reports.verify import write
@@ -74,13 +75,13 @@ def run_verify(
             raise OptionError(f"--model {model!r}: use A or B, or leave it out for evaluation mode")
         if tenant_rps <= 0:
             raise OptionError("--tenant-rps must be above 0")
-        if not journal_path.is_file():
+        if not journal_exists(journal_path):
             raise JournalError(f"{journal_path}: no journal here; run `migrator load` first (or give --journal)")
         Manifest.read(plan_dir)
         with (
             log_to(out / "verify.log"),
-            Journal(journal_path) as journal,
-            graph_target(journal_path.parent / "emulator", directory) as target,
+            open_journal(journal_path) as journal,
+            graph_target(emulator_dir(journal_path, plan_dir), directory) as target,
         ):
             journal.bind(target.fingerprint)
             typer.echo(f"verify: reading {plan_dir} back from {target.description}")

@@ -359,6 +359,10 @@ class Graph:
         self._check_name_free(team_id, name)
         if mode == MIGRATION and not self._takes_migration_channels(team):
             raise BadRequest("Migration channels can only be created in a team under migration.")
+        if mode == MIGRATION and team.get("_ownerApp") not in (None, app_id):
+            # Observed (issue #22, docs/graph-contract.md#observed-behaviour): the team's import session is its
+            # creator's.
+            raise Forbidden("Only 1 application is allowed to operate within an import session.")
         membership = body.get("membershipType", "standard")
         if membership not in ("standard", "private", "shared"):
             raise BadRequest(f"Invalid membershipType '{membership}'.")

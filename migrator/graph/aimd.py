@@ -105,6 +105,13 @@ class AdaptiveRate:
             self._raised_at = now
             self._throttled.clear()
 
+    def cut(self, factor: float) -> None:
+        """Cut the rate by `factor` (below 1) now, as another worker of the same app did (sharedrate.py)."""
+        with self._lock:
+            now = self._clock()
+            self._rate = max(self._floor, self._current(now) * factor)
+            self._raised_at = now
+
     def _judge_cut(self, now: float) -> None:
         """A window after the last cut took effect: if the share of 429s stayed at half what caused it or more, they
         were noise; the cut is undone and that share is what a window must double before the next one."""

@@ -34,7 +34,7 @@ from migrator.capacity import CapacityLimits
 from migrator.critical import CriticalPath, critical_path
 from migrator.earlier import read_changes
 from migrator.graph import GraphClient
-from migrator.journal import COMPLETED, Journal
+from migrator.journal import COMPLETED, JournalStore
 from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
@@ -87,7 +87,7 @@ def select_teams(manifest: Manifest, only: str | None) -> list[PlannedTeam]:
 def load(
     plan_dir: Path,
     client: GraphClient,
-    journal: Journal,
+    journal: JournalStore,
     options: LoadOptions,
     progress: LoadProgress = NO_PROGRESS,
 ) -> LoadOutcome:

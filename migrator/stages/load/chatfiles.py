@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from migrator.graph import GraphClient, GraphError, NotFoundError, json_object
-from migrator.journal import SHARED, UPLOADED, UPLOADING, Journal
+from migrator.journal import SHARED, UPLOADED, UPLOADING, JournalStore
 from migrator.plan import PlannedConversation, PlannedUpload
 from migrator.stages.load.outcome import ConversationOutcome
 from migrator.stages.load.uploads import UploadError, read_upload, upload_to
@@ -45,7 +45,7 @@ class ChatFiles:
     """Uploads and shares the files of one chat; `drives` caches who has a OneDrive across chats."""
 
     client: GraphClient
-    journal: Journal
+    journal: JournalStore
     plan_dir: Path
     drives: dict[str, str | None]  # user id -> drive id, None when Graph answers 404
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
-from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, Journal
+from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, JournalStore
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles
 from migrator.stages.load.delta import landed
@@ -42,7 +42,7 @@ class ConversationLoader:
     def __init__(
         self,
         client: GraphClient,
-        journal: Journal,
+        journal: JournalStore,
         plan_dir: Path,
         complete_with_failures: bool = False,
         on_message: Callable[[str, float], None] | None = None,

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import orjson
 
-from migrator.journal import Journal
+from migrator.journal import JournalStore
 from migrator.plan import PlanError, PlannedConversation
 
 
-def landed(plan_dir: Path, conv: PlannedConversation, journal: Journal) -> int:
+def landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> int:
     """How many of the conversation's plan lines the journal records as landed. Read with orjson for the keys alone:
     load asks this of every conversation before it schedules them, and a delta's plan holds every earlier line."""
     posted = journal.posted(conv.key)

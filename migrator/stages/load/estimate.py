@@ -16,7 +16,7 @@ from pathlib import Path
 
 from migrator import limits
 from migrator.critical import Chain, critical_path
-from migrator.journal import COMPLETED, Journal
+from migrator.journal import COMPLETED, JournalStore
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
 from migrator.stages.load.delta import landed
 
@@ -49,7 +49,7 @@ def estimate(
     plan_dir: Path,
     manifest: Manifest,
     teams: list[PlannedTeam],
-    journal: Journal | None,
+    journal: JournalStore | None,
     workers: int,
     channel_rps: float = limits.CHANNEL_RPS,
     tenant_rps: float = limits.TEAMS_CALLS_PER_10S / 10,
@@ -71,13 +71,13 @@ def estimate(
     return list(rows.values()), max(path.seconds, max(finish), total) + per_team_overhead, path.longest
 
 
-def remaining_requests(plan_dir: Path, journal: Journal) -> Callable[[PlannedConversation], int]:
+def remaining_requests(plan_dir: Path, journal: JournalStore) -> Callable[[PlannedConversation], int]:
     """A conversation's requests still to send after earlier runs, for `critical_path`: a resumed load starts the
     conversations with the most left first, not those that were largest when planned."""
     return lambda conv: _row(plan_dir, "", conv, journal).requests
 
 
-def _row(plan_dir: Path, team_name: str, conv: PlannedConversation, journal: Journal | None) -> ChannelEstimate:
+def _row(plan_dir: Path, team_name: str, conv: PlannedConversation, journal: JournalStore | None) -> ChannelEstimate:
     """Only the plan's own lines the journal recorded count as done (load/delta.py)."""
     done = landed(plan_dir, conv, journal) if journal else 0
     known = journal.uploads(conv.key) if journal else {}

@@ -23,7 +23,7 @@ from migrator.graph import (
     object_id,
     team_id_in,
 )
-from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, Journal, JournalError
+from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, JournalError, JournalStore
 from migrator.limits import CHANNEL_WRITES_PER_S, TEAM_CHANNEL_READS_PER_S, TEAM_CREATES_PER_S
 from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError, StuckChatError
@@ -43,7 +43,11 @@ IN_PROGRESS, MIGRATED = "inProgress", "completed"  # Graph's migrationMode value
 
 class Provisioner:
     def __init__(
-        self, client: GraphClient, journal: Journal, operation_timeout: float = 600.0, membership_wait: float = 300.0
+        self,
+        client: GraphClient,
+        journal: JournalStore,
+        operation_timeout: float = 600.0,
+        membership_wait: float = 300.0,
     ):
         self.client = client
         self.journal = journal

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migrator.graph import GraphClient, NotFoundError
-from migrator.journal import REMOVED, DriveFileEntry, Journal
+from migrator.journal import REMOVED, DriveFileEntry, JournalStore
 from migrator.mapping import MAX_CHANNEL_NAME
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.stages.load import select_teams
@@ -41,16 +41,16 @@ class ChannelReset:
     channel_id: str
 
 
-def team_reset(manifest: Manifest, journal: Journal, name: str) -> TeamReset:
+def team_reset(manifest: Manifest, journal: JournalStore, name: str) -> TeamReset:
     """The team `name` (plan key or display name) and its id in Teams, from the journal."""
     team = select_teams(manifest, name)[0]
     team_id = journal.team_id(team.key)
     if team_id is None:
-        raise SelectionError(f"the journal {journal.path} has no team {team.display_name!r}; nothing to delete")
+        raise SelectionError(f"the journal {journal.where} has no team {team.display_name!r}; nothing to delete")
     return TeamReset(team, team_id)
 
 
-def channel_reset(manifest: Manifest, journal: Journal, name: str) -> ChannelReset:
+def channel_reset(manifest: Manifest, journal: JournalStore, name: str) -> ChannelReset:
     """The channel `name` (plan key `team/channel`, or a display name only one channel has) and its ids."""
     team, channel = _find_channel(manifest, name)
     if channel.general:
@@ -59,7 +59,7 @@ def channel_reset(manifest: Manifest, journal: Journal, name: str) -> ChannelRes
         )
     team_id, channel_id = journal.team_id(team.key), journal.conversation_id(channel.key)
     if team_id is None or channel_id is None:
-        raise SelectionError(f"the journal {journal.path} has no channel {channel.key!r}; nothing to delete")
+        raise SelectionError(f"the journal {journal.where} has no channel {channel.key!r}; nothing to delete")
     return ChannelReset(team, channel, team_id, channel_id)
 
 
@@ -69,7 +69,7 @@ class ChatFilesReset:
     files: dict[str, DriveFileEntry]  # upload key -> where load put it, for each file that exists in OneDrive
 
 
-def chat_files_reset(manifest: Manifest, journal: Journal, name: str) -> ChatFilesReset:
+def chat_files_reset(manifest: Manifest, journal: JournalStore, name: str) -> ChatFilesReset:
     """The chat `name` (plan key or display name) and the OneDrive files the journal records for it; refused with the
     reason when it has none (the chat itself cannot be deleted)."""
     chat = next((c for c in manifest.chats if name in (c.key, c.display_name)), None)
@@ -86,7 +86,7 @@ def chat_files_reset(manifest: Manifest, journal: Journal, name: str) -> ChatFil
     return ChatFilesReset(chat, files)
 
 
-def reset_chat_files(client: GraphClient, journal: Journal, reset: ChatFilesReset) -> int:
+def reset_chat_files(client: GraphClient, journal: JournalStore, reset: ChatFilesReset) -> int:
     """Delete each of the chat's files from its OneDrive (its sharing goes with it) and record it; returns how many
     were already gone."""
     gone = 0
@@ -99,7 +99,7 @@ def reset_chat_files(client: GraphClient, journal: Journal, reset: ChatFilesRese
     return gone
 
 
-def reset_team(client: GraphClient, journal: Journal, reset: TeamReset) -> bool:
+def reset_team(client: GraphClient, journal: JournalStore, reset: TeamReset) -> bool:
     """Delete the team (DELETE /groups/{id}) and forget it; False when it was already deleted in Teams."""
     try:
         client.request("DELETE", f"/groups/{reset.team_id}")
@@ -110,7 +110,7 @@ def reset_team(client: GraphClient, journal: Journal, reset: TeamReset) -> bool:
     return deleted
 
 
-def reset_channel(client: GraphClient, journal: Journal, reset: ChannelReset) -> bool:
+def reset_channel(client: GraphClient, journal: JournalStore, reset: ChannelReset) -> bool:
     """Rename, then delete, and forget the channel; False when it was already deleted in Teams.
 
     Teams keeps a deleted channel's name, and the next load needs that name for the new channel.

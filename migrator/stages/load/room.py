@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from migrator.capacity import DELETED_CHANNELS_COUNT_DAYS, CapacityLimits
 from migrator.graph import GraphClient
-from migrator.journal import Journal
+from migrator.journal import JournalStore
 from migrator.plan import PlannedTeam
 from migrator.stages.load.errors import TeamFullError
 from migrator.timestamps import format_ms, now_ms
@@ -50,7 +50,7 @@ class Room:
         ]
 
 
-def count_room(client: GraphClient, journal: Journal, team: PlannedTeam, team_id: str) -> Room:
+def count_room(client: GraphClient, journal: JournalStore, team: PlannedTeam, team_id: str) -> Room:
     """The team's channels in Teams, its deleted ones the journal knows, and the plan's channels still to create."""
     listed = list(client.paginate(f"/teams/{team_id}/channels"))
     since = now_ms() - DELETED_CHANNELS_COUNT_DAYS * DAY_MS
@@ -66,7 +66,9 @@ def count_room(client: GraphClient, journal: Journal, team: PlannedTeam, team_id
     )
 
 
-def check_room(client: GraphClient, journal: Journal, team: PlannedTeam, team_id: str, limits: CapacityLimits) -> None:
+def check_room(
+    client: GraphClient, journal: JournalStore, team: PlannedTeam, team_id: str, limits: CapacityLimits
+) -> None:
     """Stop before creating any channel of `team` when they would not all fit, saying what counts and what to do."""
     room = count_room(client, journal, team, team_id)
     problems = room.problems(limits)

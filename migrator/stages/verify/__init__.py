@@ -22,7 +22,7 @@ from pathlib import Path
 
 from migrator.earlier import DELETED, EDITED, read_changes
 from migrator.graph import AuthenticationError, GraphClient, GraphError, PaymentRequiredError
-from migrator.journal import SENT_AS_TEXT, Journal
+from migrator.journal import SENT_AS_TEXT, JournalStore
 from migrator.ledger import LEDGER, read_ledger
 from migrator.limits import EXPORT_MAX_TOP
 from migrator.plan import Manifest, PlannedConversation, read_lines
@@ -53,7 +53,7 @@ class _Work:
 
 
 def verify(
-    plan_dir: Path, client: GraphClient, journal: Journal, options: VerifyOptions = VerifyOptions()
+    plan_dir: Path, client: GraphClient, journal: JournalStore, options: VerifyOptions = VerifyOptions()
 ) -> VerifyOutcome:
     manifest = Manifest.read(plan_dir)
     before, started = client.stats.snapshot(), time.monotonic()
@@ -78,7 +78,7 @@ def verify(
     )
 
 
-def _plan_work(manifest: Manifest, journal: Journal) -> list[_Work]:
+def _plan_work(manifest: Manifest, journal: JournalStore) -> list[_Work]:
     work = []
     for team, conversation in manifest.conversations():
         graph_id = journal.conversation_id(conversation.key)
@@ -118,7 +118,7 @@ def _read(client: GraphClient, scope: Target, model: str | None) -> dict[str, li
 
 
 def _comparer(
-    client: GraphClient, journal: Journal, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
+    client: GraphClient, journal: JournalStore, plan_dir: Path, fetched: dict[Target, dict[str, list[Message]] | str]
 ) -> Callable[[_Work], dict[str, Message]]:
     changes = read_changes(plan_dir)
 

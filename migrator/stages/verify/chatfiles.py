@@ -8,11 +8,11 @@ import hashlib
 from typing import Any
 
 from migrator.graph import GraphClient, GraphError, NotFoundError
-from migrator.journal import REMOVED, SHARED, Journal
+from migrator.journal import REMOVED, SHARED, JournalStore
 from migrator.plan import PlannedConversation, PlannedUpload
 
 
-def chat_file_problems(client: GraphClient, journal: Journal, conv: PlannedConversation) -> dict[str, list[str]]:
+def chat_file_problems(client: GraphClient, journal: JournalStore, conv: PlannedConversation) -> dict[str, list[str]]:
     """Upload key -> what is wrong with each shared chat file of `conv` (a channel has none: an empty answer)."""
     entries = journal.drive_files(conv.key)
     members = {member.user_id for member in conv.members}
