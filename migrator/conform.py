@@ -279,9 +279,13 @@ class Unifier:
         if len(wanted) == 1 and len(had) == 1:
             same = want == have or is_filler(want) or bool(TIMESTAMP.match(want) and TIMESTAMP.match(have))
             return [] if same else [_unlike(where, want, have)]
-        if len(wanted) != len(had) or any(w != h for w, h in zip(wanted[::2], had[::2], strict=True)):
+        if len(wanted) != len(had):
             return [_unlike(where, want, have)]
+        # the ids still bind when the text around them differs (`/teams/{id}` for `/teams('{id}')`), so one
+        # difference does not make every later exchange naming them differ too
         problems = [self._bind(w, h, where) for w, h in zip(wanted[1::2], had[1::2], strict=True)]
+        if any(w != h for w, h in zip(wanted[::2], had[::2], strict=True)):
+            problems.insert(0, _unlike(where, want, have))
         return [p for p in problems if p]
 
     def _bind(self, want: str, have: str, where: str) -> str | None:

@@ -23,7 +23,12 @@ def plural(noun: str) -> str:
     return f"{head} {word}" if head else word
 
 
-def counted(count: int, noun: str, plural_form: str | None = None) -> str:
-    """`count` with thousands separators, then `noun` in the singular for exactly one, else its plural
-    (`plural_form` when English has none `plural` can make: "1 bot message" needs none, "1 medium" would)."""
-    return f"{count:,} {noun if count == 1 else plural_form or plural(noun)}"
+def noun(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The noun as `count` of it reads: `singular` for exactly one, else its plural (`plural_form` when English has
+    none `plural` can make). For a number shown apart from its noun, as a report's marked-up figure is."""
+    return singular if count == 1 else plural_form or plural(singular)
+
+
+def counted(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`count` with thousands separators, then its noun: "1 person", "2 people", "1,234 messages"."""
+    return f"{count:,} {noun(count, singular, plural_form)}"

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrator.graph.trace import Identities, Scrubber, fill, fill_html, filler_image, is_filler
+from migrator.graph.trace import Identities, Scrubber, Trace, fill, fill_html, filler_image, is_filler
 
 GRAPH = "https://graph.example"
 
@@ -111,3 +112,11 @@ def test_image_bytes_become_a_valid_png_of_the_same_size(size: int) -> None:
     width, height = struct.unpack(">II", chunks[0][1][:8])
     pixels = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
     assert len(pixels) == height * (width + 1)
+
+
+def test_a_second_command_appending_to_a_trace_continues_its_numbering(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl"
+    path.write_text('{"method": "GET", "path": "/v1.0/teams/{team:3}/channels", "app": "{app:1}"}\n', encoding="utf-8")
+    later = Trace(path, GRAPH)
+    assert later.ids.path("/teams/another") == "/teams/{team:4}"  # never {team:1}: that one names another team
+    assert later.ids.name("app", "client") == "{app:2}"

@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 
 from migrator.cli.load import estimate_header, estimate_line
 from migrator.cli.progress import _describe, _finished_line
 from migrator.mapping.stage import DraftResult
+from migrator.reports.analyse import render_report
+from migrator.reports.html import render
+from migrator.reports.load import context
+from migrator.reports.transform import render_html
+from migrator.reports.verify import write as write_verify
 from migrator.sample.generate import SampleSummary
 from migrator.stages.analyse import run_analyse
 from migrator.stages.analyse import summary as analyse_summary
@@ -83,12 +89,13 @@ def test_counted_says_one_and_many() -> None:
 
 def wrong_numbers(text: str) -> list[str]:
     """Each "1 <plural>" and "N <singular>" (N ≠ 1) of the text. The noun is the last of the first run of nouns in
-    the three words after the number ("2 stand-in thread starts": starts); "2 to channel" counts no noun."""
+    the three words after the number, a run that starts at the first or second word ("2 stand-in thread starts":
+    starts); "2 to channel" and "1 sent in chats" count no noun."""
     found = []
     for match in COUNTED.finditer(text):
         number, words = int(match[1].replace(",", "")), match[2].split()
         nouns = [i for i, word in enumerate(words) if word in SINGULAR | PLURAL]
-        if not nouns or words[0] in ("to", "of", "in", "at", "per", "with"):
+        if not nouns or nouns[0] > 1 or words[0] in ("to", "of", "in", "at", "per", "with", "the", "a", "an"):
             continue
         last = nouns[0]
         while last + 1 in nouns:
@@ -108,7 +115,7 @@ def every(value: Any, n: int) -> Any:
         items = [every(value[0], n)] * n if value else []
         return type(value)(items)
     if isinstance(value, dict):
-        return {key: every(item, n) for key, item in value.items()}
+        return type(value)({key: every(item, n) for key, item in value.items()})  # a Counter stays one
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: every(getattr(value, f.name), n) for f in dataclasses.fields(value) if f.init}
         return dataclasses.replace(value, **fields)
@@ -133,6 +140,7 @@ def summaries(n: int, inventory: dict[str, Any], planned: TransformResult, tmp: 
     conversation = ConversationOutcome("k", "Team", "general", 1, posted=1, already=1, failed=1, uploads=1)
     conversation.images_moved = 1
     load = every(LoadOutcome([conversation], members_added=1), n)
+    load.conversations += [ConversationOutcome(kind, "Team", kind, 0, kind) for kind in ("private channel", "chat")] * n
     finding = Finding("k", "m", "2024-01-01T00:00:00.000Z", ["1"], "missing")
     check = ConversationCheck("k", "Team", "general", "19:x", 1, found=1, missing=[finding], images=1)
     verify = every(VerifyOutcome(requests=1, throttled=1, conversations=[check], sources=[SourceCheck("C1", 1)]), n)
@@ -163,7 +171,22 @@ def summaries(n: int, inventory: dict[str, Any], planned: TransformResult, tmp: 
         "fetch": fetch_summary(fetch),
         "map": "\n".join(draft.summary(tmp / "fetched")),
         "sample": sample.line(),
+        "analyse report": text_of(render_report(every(inventory, n))),  # type: ignore[arg-type]
+        "load report": text_of(render("load.html.j2", **context(load))),
+        "transform report": text_of(render_html(every(planned, n).report)),
+        "verify report": text_of(write_verify(verify, tmp / "verify")[1].read_text(encoding="utf-8")),
     }
+
+
+def text_of(html: str) -> str:
+    """A report as a reader reads it: its text without the charts' SVG, each cell, term and card part apart ("¦"),
+    so a number is read with the words of its own cell ("3 messages") and not with the next cell's."""
+    page = BeautifulSoup(html, "html.parser")
+    for svg in page.find_all("svg"):
+        svg.decompose()
+    for cell in page.find_all(["td", "th", "dt", "dd", "div", "li", "p", "h1", "h2", "h3"]):
+        cell.append(" ¦ ")
+    return " ".join(page.get_text(" ").split())
 
 
 @pytest.mark.parametrize("n", [1, 2])
@@ -178,4 +201,6 @@ def test_every_summary_line_reads_as_english(
         assert f"{counted(n, phrase).split(' moved')[0]}" in lines["transform"]
     for phrase in ("file", "oversize message", "same-millisecond message", "reply"):
         assert counted(n, phrase) in lines["analyse"]
+    assert f"{counted(2 * n, 'channel')} ({n} private) · {counted(n, 'chat')}" in lines["load report"]
+    assert f"{counted(n, 'channel')} of {counted(n, 'team')} and {counted(n, 'chat')}" in lines["analyse report"]
     assert f"{counted(n, 'file')} not in the export" in lines["analyse"]

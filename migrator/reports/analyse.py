@@ -50,20 +50,34 @@ CONVERSATION_COLUMNS = [
     "first",
     "last",
 ]
+# What each issue counts: its noun (the report says "1 message", "2 messages") and what follows it.
 ISSUES = {
-    "ms_collisions": "messages in the same millisecond as another message of their thread; Teams keeps milliseconds "
-    "and refuses duplicates, so transform moves them 1 ms apart (counted in its report)",
-    "ms_collisions_channel": "messages in the same millisecond as another message anywhere in their conversation "
-    "(the stricter rule of Microsoft's newer import article)",
-    "replies_before_root": "replies stamped before their thread's first message; Teams refuses them, so transform "
-    "moves them just after it",
-    "oversize_messages": "messages estimated above the import body limit; transform splits them into numbered parts, "
-    "never truncates "
-    "(an upper estimate from the text until transform has converted them)",
-    "missing_files": "files whose bytes are not in the export; each becomes a placeholder with its name and original "
-    "link",
-    "duplicate_ts": "records sharing one timestamp (both are kept)",
-    "orphan_replies": "replies whose thread root is not in the export",
+    "ms_collisions": (
+        "message",
+        "in the same millisecond as another message of the same thread; Teams keeps milliseconds and refuses "
+        "duplicates, so transform moves each 1 ms apart (counted in its report)",
+    ),
+    "ms_collisions_channel": (
+        "message",
+        "in the same millisecond as another message anywhere in the same conversation (the stricter rule of "
+        "Microsoft's newer import article)",
+    ),
+    "replies_before_root": (
+        "reply",
+        "stamped before the first message of the thread; Teams refuses such replies, so transform moves each just "
+        "after it",
+    ),
+    "oversize_messages": (
+        "message",
+        "estimated above the import body limit; transform splits each into numbered parts, never truncates (an upper "
+        "estimate from the text until transform has converted them)",
+    ),
+    "missing_files": (
+        "file",
+        "whose bytes are not in the export; each becomes a placeholder with its name and original link",
+    ),
+    "duplicate_ts": ("record", "sharing a timestamp with another (both are kept)"),
+    "orphan_replies": ("reply", "whose thread root is not in the export"),
 }
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from migrator.words import counted
+from migrator.words import counted, noun
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType  # for the checker only: matplotlib is imported where charts are drawn
@@ -44,6 +44,7 @@ def duration(seconds: float) -> str:
 _ENV.filters["num"] = lambda value: f"{value:,}" if isinstance(value, int) else value
 _ENV.filters["duration"] = duration
 _ENV.filters["counted"] = counted  # {{ n|counted("person") }}: "1 person", "2 people"
+_ENV.filters["noun"] = noun  # {{ n|noun("person") }}: "person", "people" (the number shown on its own)
 
 # Text stays text (smaller, selectable); a fixed salt keeps the output byte-identical between runs.
 _SVG_STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "teams-migrator", "font.size": 9}
