@@ -37,6 +37,10 @@ def test_workers_move_only_what_a_newer_export_adds(emulator, tmp_path, tenant, 
     publish_and_work(work / "plan", journal_url, tmp_path / "first")
     later = deltakit.export(tmp_path / "late" / "acme", later=True)
     run_update(later, work / "mappings", demo_lookup, source_reference(later, work / "mappings"))
+    since = ["--mappings", str(work / "mappings"), "--since", str(work), "--journal", journal_url]
+    dry = migrator("analyse", str(later), "--out", str(tmp_path / "dry"), *since)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert f"{deltakit.new_messages()} new messages in 6 conversations (2 new)" in dry.stdout
     transform(later, work / "mappings", work / "plan", now_ms=NOW_MS)
     publish_and_work(work / "plan", journal_url, tmp_path / "delta")
     with PostgresJournal(journal_url, readonly=True) as journal:
