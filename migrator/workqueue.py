@@ -160,9 +160,7 @@ class WorkQueue:
                     "name = excluded.name, planned = excluded.planned, priority = excluded.priority, "
                     "depends = excluded.depends, app = COALESCE(work.app, excluded.app), "
                     "state = CASE WHEN work.state = 'done' AND NOT %s THEN 'done' ELSE 'todo' END, "
-                    "note = CASE WHEN work.state = 'done' AND NOT %s THEN work.note END, "
-                    # a unit done or failed has no lease left (expires NULL): one made claimable again has no owner
-                    "owner = CASE WHEN work.state = 'todo' OR (work.state = 'done' AND NOT %s) THEN work.owner END",
+                    "note = CASE WHEN work.state = 'done' AND NOT %s THEN work.note END",
                     (
                         unit.name,
                         unit.kind,
@@ -174,7 +172,6 @@ class WorkQueue:
                         list(unit.depends),
                         TODO,
                         unit.app,
-                        unit.name in again,
                         unit.name in again,
                         unit.name in again,
                     ),
