@@ -29,6 +29,7 @@ from migrator.critical import critical_path
 from migrator.journal import JournalError
 from migrator.pgjournal import PostgresJournal
 from migrator.plan import MANIFEST, Manifest
+from migrator.stages.load.delta import landed
 
 TODO, DONE, FAILED, BLOCKED = "todo", "done", "failed", "blocked"
 TEAM, CHANNEL, CHAT, FINISH, PRIVATE = "team", "channel", "chat", "finish", "private"
@@ -142,6 +143,7 @@ class WorkQueue:
         manifest = Manifest.read(plan_dir)
         paths = sorted(set(plan_files(plan_dir, manifest)))
         units = plan_units(manifest, apps)
+        again = self._to_do_again(plan_dir, manifest, units)
         with self.journal.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"migrator publish {self.journal.schema}",))
             for relative in paths:
@@ -157,8 +159,8 @@ class WorkQueue:
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (unit) DO UPDATE SET "
                     "name = excluded.name, planned = excluded.planned, priority = excluded.priority, "
                     "depends = excluded.depends, app = COALESCE(work.app, excluded.app), "
-                    "state = CASE WHEN work.state = 'done' THEN 'done' ELSE 'todo' END, "
-                    "note = CASE WHEN work.state = 'done' THEN work.note END",
+                    "state = CASE WHEN work.state = 'done' AND NOT %s THEN 'done' ELSE 'todo' END, "
+                    "note = CASE WHEN work.state = 'done' AND NOT %s THEN work.note END",
                     (
                         unit.name,
                         unit.kind,
@@ -170,9 +172,27 @@ class WorkQueue:
                         list(unit.depends),
                         TODO,
                         unit.app,
+                        unit.name in again,
+                        unit.name in again,
                     ),
                 )
         return len(paths), len(units)
+
+    def _to_do_again(self, plan_dir: Path, manifest: Manifest, units: list[Unit]) -> set[str]:
+        """Units done by an earlier pass that a newer export's plan gives work again (issue 27's delta pass): a
+        conversation with lines the journal does not record as landed (load reopens it), and a team's finish when
+        the team has members the journal has not added."""
+        conversations = {conv.key: conv for _, conv in manifest.conversations()}
+        again = {
+            unit.name
+            for unit in units
+            if unit.conv_key in conversations
+            and landed(plan_dir, conversations[unit.conv_key], self.journal) < conversations[unit.conv_key].messages
+        }
+        for team in manifest.teams:
+            if {m.user_id for m in team.members} - self.journal.members(team.key):
+                again.add(f"finish:{team.key}")
+        return again
 
     def fetch_plan(self, into: Path) -> Manifest:
         """Write the published plan's files under `into` (a file already there with the same digest is kept: a

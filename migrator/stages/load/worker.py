@@ -226,8 +226,9 @@ class Worker:
         channel_id = attempt(partial(app.provisioner.channel, team.key, team_id, channel))
         if isinstance(channel_id, Refusal):
             return f"not created: {channel_id}"
-        # General is completed with its team, after every other channel (the team's finish unit).
-        complete = None if channel.general else partial(app.provisioner.complete_channel, team_id, channel_id)
+        # General is completed with its team, after every other channel (the team's finish unit), unless reopened in a
+        # team an earlier pass completed.
+        complete = app.provisioner.channel_completion(team.key, team_id, channel, channel_id)
         app.loader.run(f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete)
         return _left_open(outcome)
 
