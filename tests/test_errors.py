@@ -41,6 +41,7 @@ INTERNAL = {
     "migrator.slack.download.Refusal",  # a download that is not the file is counted and listed instead
     "migrator.stages.export.runner._Stopped",  # unwinds a target when another stopped the run; its place is saved
     "migrator.stages.preflight.canary.CanaryError",  # recorded as the canary step's failure, never raised further
+    "migrator.stages.load.worker.LeaseLost",  # a worker stops the unit another took over; never leaves the worker
 }
 
 BAD_INPUT = [
