@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from migrator.emulator.directory import SAMPLE_DIRECTORY
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.runner import EmulatorProcess
 from migrator.plan import Manifest
+from migrator.stages.load.provision import Provisioner
 from migrator.stages.preflight import checks
 from migrator.stages.preflight.outcome import Step
 from test_report_chromium import chromium, headless
@@ -249,6 +251,7 @@ def test_the_canary_chat_is_migrated_read_back_and_said_to_stay(sample_env, tmp_
         len(chats) == 1 and canary["facts"]["chat_stays"] == f"chat {chats[0]['id']} stays: Graph cannot delete a chat"
     )
     assert sample_env.operator("dump")["teams"] == []
+    assert canary["facts"]["compared"] == {"messages": 5, "images": 1, "files": 1}  # the chat's message too
 
 
 def test_a_plan_the_budget_bounds_names_the_app_registrations_that_would_shorten_it(
@@ -274,3 +277,56 @@ def test_the_nth_message_refused_fails_the_canary_and_cleans_up(sample_env, tmp_
     assert canary["facts"]["failed_at"] == "import the messages" and canary["code"] == "BadRequest"
     assert canary["facts"]["deleted"] == canary["facts"]["team_id"]
     assert sample_env.operator("dump")["teams"] == []
+
+
+def _canary_messages(emulator: EmulatorProcess) -> tuple[str, dict[str, dict]]:
+    """The canary channel's id and its messages by their text ("root", "reply", "image", "file")."""
+    channel = emulator.operator("dump")["teams"][0]["channels"][-1]
+    found = {}
+    for root in channel["messages"]:
+        for message in [root, *root["replies"]]:
+            found[message["body"]["content"].split("preflight canary: ")[1].split("<")[0]] = message
+    return channel["id"], found
+
+
+def _altered_after_import(monkeypatch, emulator: EmulatorProcess, change) -> None:
+    """Once the canary is imported and completed (its members being added), the tenant changes one message."""
+    add_members = Provisioner.add_members
+
+    def then_alter(provisioner, *args, **kwargs):
+        added = add_members(provisioner, *args, **kwargs)
+        channel, messages = _canary_messages(emulator)
+        emulator.operator("mutate", {"conversation": channel, **change(messages)})
+        return added
+
+    monkeypatch.setattr(Provisioner, "add_members", then_alter)
+
+
+OTHER_PIXEL = base64.b64encode(b"\x89PNG\r\n\x1a\n not the canary's image").decode()
+ALTERATIONS = [
+    (lambda m: {"op": "edit", "message": m["reply"]["id"], "content": "<p>altered</p>"}, "body differs"),
+    (lambda m: {"op": "image", "message": m["image"]["id"], "contentBytes": OTHER_PIXEL}, "inline image 1 differs"),
+    (lambda m: {"op": "move", "message": m["reply"]["id"], "to": m["file"]["id"]}, "under root"),
+    (lambda m: {"op": "delete", "message": m["file"]["id"]}, "deleted in Teams"),
+]
+
+
+@pytest.mark.parametrize(("change", "named"), ALTERATIONS, ids=[named for _, named in ALTERATIONS])
+def test_a_canary_message_altered_after_import_fails_the_canary_by_what_differs(
+    sample_env, monkeypatch, tmp_path: Path, change, named: str
+) -> None:
+    _altered_after_import(monkeypatch, sample_env, change)
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    assert canary["status"] == "failed" and canary["facts"]["failed_at"] == "compare what was read back"
+    assert canary["reason"].startswith("canary: read back differs: ") and named in canary["reason"], canary["reason"]
+    assert len(canary["details"]) == 1 and named in canary["details"][0] and named in result.output
+    assert canary["facts"]["deleted"] == canary["facts"]["team_id"] and sample_env.operator("dump")["teams"] == []
+
+
+def test_the_clean_canary_compares_every_message_its_image_and_its_file(sample_env, tmp_path: Path) -> None:
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 0, result.output
+    compared = report(tmp_path / "pf")["steps"][3]["facts"]["compared"]
+    assert compared == {"messages": 4, "images": 1, "files": 1}
