@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
 from conftest import DEFAULT_CONFIG, tenant_env
+from graphkit import RawGraph
 from migrator.cli import app
 from migrator.critical import critical_path, planned_requests
 from migrator.emulator.directory import SAMPLE_DIRECTORY
@@ -290,24 +291,40 @@ def _canary_messages(emulator: EmulatorProcess) -> tuple[str, dict[str, dict]]:
 
 
 def _altered_after_import(monkeypatch, emulator: EmulatorProcess, change) -> None:
-    """Once the canary is imported and completed (its members being added), the tenant changes one message."""
+    """Once the canary is imported and completed (its members being added), the tenant changes what it holds."""
     add_members = Provisioner.add_members
 
     def then_alter(provisioner, *args, **kwargs):
         added = add_members(provisioner, *args, **kwargs)
-        channel, messages = _canary_messages(emulator)
-        emulator.operator("mutate", {"conversation": channel, **change(messages)})
+        change(emulator, *_canary_messages(emulator))
         return added
 
     monkeypatch.setattr(Provisioner, "add_members", then_alter)
 
 
+def _mutate(op):
+    """A change by the emulator's operator `mutate`; `op` makes its fields from the canary's messages by text."""
+    return lambda emulator, channel, messages: emulator.operator("mutate", {"conversation": channel, **op(messages)})
+
+
+def _replace_the_file(emulator: EmulatorProcess, channel: str, messages: dict[str, dict]) -> None:
+    """Someone puts other bytes in the canary's file, in place: its name and link stay."""
+    (item,) = [f for f in emulator.operator("dump")["files"] if f["name"] == "preflight-canary.txt"]
+    folder = f"/drives/{item['parentReference']['driveId']}/items/{item['parentReference']['id']}"
+    RawGraph(emulator).ok("PUT", f"{folder}:/preflight-canary.txt:/content", data=b"other bytes\n")
+    assert [f["id"] for f in emulator.operator("dump")["files"] if f["name"] == item["name"]] == [item["id"]]
+
+
 OTHER_PIXEL = base64.b64encode(b"\x89PNG\r\n\x1a\n not the canary's image").decode()
 ALTERATIONS = [
-    (lambda m: {"op": "edit", "message": m["reply"]["id"], "content": "<p>altered</p>"}, "body differs"),
-    (lambda m: {"op": "image", "message": m["image"]["id"], "contentBytes": OTHER_PIXEL}, "inline image 1 differs"),
-    (lambda m: {"op": "move", "message": m["reply"]["id"], "to": m["file"]["id"]}, "under root"),
-    (lambda m: {"op": "delete", "message": m["file"]["id"]}, "deleted in Teams"),
+    (_mutate(lambda m: {"op": "edit", "message": m["reply"]["id"], "content": "<p>altered</p>"}), "body differs"),
+    (
+        _mutate(lambda m: {"op": "image", "message": m["image"]["id"], "contentBytes": OTHER_PIXEL}),
+        "inline image 1 differs",
+    ),
+    (_mutate(lambda m: {"op": "move", "message": m["reply"]["id"], "to": m["file"]["id"]}), "under root"),
+    (_mutate(lambda m: {"op": "delete", "message": m["file"]["id"]}), "deleted in Teams"),
+    (_replace_the_file, "attachment preflight-canary.txt: its bytes differ"),
 ]
 
 
@@ -330,3 +347,20 @@ def test_the_clean_canary_compares_every_message_its_image_and_its_file(sample_e
     assert result.exit_code == 0, result.output
     compared = report(tmp_path / "pf")["steps"][3]["facts"]["compared"]
     assert compared == {"messages": 4, "images": 1, "files": 1}
+
+
+def test_the_canary_chat_s_message_altered_after_import_fails_the_canary(sample_env, monkeypatch, tmp_path) -> None:
+    complete_chat = Provisioner.complete_chat
+
+    def then_alter(provisioner, chat_id: str) -> None:
+        complete_chat(provisioner, chat_id)
+        (chat,) = [c for c in sample_env.operator("dump")["chats"] if c["id"] == chat_id]
+        change = {"op": "edit", "conversation": chat_id, "message": chat["messages"][0]["id"], "content": "<p>x</p>"}
+        sample_env.operator("mutate", change)
+
+    monkeypatch.setattr(Provisioner, "complete_chat", then_alter)
+    result = run("preflight", "--mappings", MAPPINGS, "--canary-chat", "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    assert canary["reason"].startswith("canary: read back differs: chat: body differs: planned '<p>preflight canary")
+    assert canary["facts"]["failed_at"] == "migrate the canary chat" and canary["facts"]["deleted"]
