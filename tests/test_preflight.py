@@ -339,6 +339,7 @@ def test_a_canary_message_altered_after_import_fails_the_canary_by_what_differs(
     assert canary["status"] == "failed" and canary["facts"]["failed_at"] == "compare what was read back"
     assert canary["reason"].startswith("canary: read back differs: ") and named in canary["reason"], canary["reason"]
     assert len(canary["details"]) == 1 and named in canary["details"][0] and named in result.output
+    assert named in (tmp_path / "pf" / "preflight.html").read_text(encoding="utf-8")
     assert canary["facts"]["deleted"] == canary["facts"]["team_id"] and sample_env.operator("dump")["teams"] == []
 
 
