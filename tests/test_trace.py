@@ -130,7 +130,8 @@ def test_a_second_command_gives_an_object_the_placeholder_the_first_gave_it_and_
     team, user, url = "19:real-team-id@thread.tacv2", "c0a80000-0000-4000-8000-000000000002", "https://t.example/f.txt"
     first = Trace(path, GRAPH)
     named = [first.ids.path(f"/teams/{team}/channels"), first.ids.user(user), first.ids.url(url, made=True)]
-    first.sidecar.flush()
+    first.sidecar.flush()  # as `record` does, after appending its exchange to the trace:
+    path.write_text('{"method": "GET", "path": "/v1.0/teams/{team:1}/channels", "status": 200}\n', encoding="utf-8")
     later = Trace(path, GRAPH)  # another process: nothing shared but the files
     assert [later.ids.path(f"/teams/{team}/channels"), later.ids.user(user), later.ids.url(url, made=True)] == named
     assert later.ids.path("/teams/another/channels") == "/teams/{team:2}/channels"
@@ -139,3 +140,6 @@ def test_a_second_command_gives_an_object_the_placeholder_the_first_gave_it_and_
     assert all(value not in sidecar for value in (team, user, url, "real-team-id", "t.example"))
     placeholders = {json.loads(line).get("placeholder") for line in sidecar.splitlines()} - {None}
     assert placeholders == {"{team:1}", "{team:2}", *named[1:]}  # only the mapping, by digest
+    path.unlink()
+    anew = Trace(path, GRAPH)  # a new trace in its place starts a new sidecar
+    assert anew.ids.path("/teams/another/channels") == "/teams/{team:1}/channels"

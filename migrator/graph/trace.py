@@ -216,6 +216,8 @@ class Sidecar:
         self.names: dict[str, str] = {}  # digest -> placeholder
         self._pending: list[tuple[str, str]] = []
         self._key = b""
+        if self.path.is_file() and (not trace.is_file() or trace.stat().st_size == 0):
+            self.path.unlink()  # a new trace: what the deleted one named is nothing to it
         if self.path.is_file():
             for line in self.path.read_bytes().splitlines():
                 entry = orjson.loads(line)
