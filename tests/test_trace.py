@@ -143,3 +143,23 @@ def test_a_second_command_gives_an_object_the_placeholder_the_first_gave_it_and_
     path.unlink()
     anew = Trace(path, GRAPH)  # a new trace in its place starts a new sidecar
     assert anew.ids.path("/teams/another/channels") == "/teams/{team:1}/channels"
+
+
+NAMED = st.lists(st.tuples(st.sampled_from(["team", "channel", "message", "user"]), st.integers(0, 30)), max_size=40)
+
+
+@given(named=NAMED, split=st.integers(0, 40))
+def test_commands_appending_to_one_trace_name_as_one_command_would(tmp_path_factory, named, split: int) -> None:
+    """However the objects a run names are split between two commands, each gets the placeholder one command
+    naming them all in the same order would give it."""
+    values = [(kind, f"{kind}-{number}") for kind, number in named]
+    alone = Identities(GRAPH)
+    expected = [alone.name(kind, value) for kind, value in values]
+    path = tmp_path_factory.mktemp("split") / "trace.jsonl"
+    first = Trace(path, GRAPH)
+    got = [first.ids.name(kind, value) for kind, value in values[:split]]
+    first.sidecar.flush()  # as `record` does, after appending its exchange to the trace:
+    path.write_text('{"method": "GET", "path": "/v1.0/teams", "status": 200}\n', encoding="utf-8")
+    later = Trace(path, GRAPH)
+    got += [later.ids.name(kind, value) for kind, value in values[split:]]
+    assert got == expected
