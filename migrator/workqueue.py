@@ -143,7 +143,7 @@ class WorkQueue:
         paths = sorted(set(plan_files(plan_dir, manifest)))
         units = plan_units(manifest, apps)
         with self.journal.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('migrator publish'))")
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"migrator publish {self.journal.schema}",))
             for relative in paths:
                 content = (plan_dir / relative).read_bytes()
                 conn.execute(
@@ -196,11 +196,14 @@ class WorkQueue:
     # ------------------------------------------------------------- claims
     def claim(self, owner: str, lease: float, apps: list[str]) -> Claim | None:
         """The most urgent unit claimable by a worker holding `apps` (client ids), now leased to `owner` for `lease`
-        seconds; None when none is. A unit no app owns yet is recorded as done by the first of `apps`."""
+        seconds; None when none is. Claimable: open, its dependencies done, and no lease running on it (never
+        claimed, reopened by a publish, or its lease expired: `previous` then names that lease's worker). A unit no
+        app owns yet is recorded as done by the first of `apps`."""
         with self.journal.transaction() as conn:
             row = conn.execute(
-                "WITH chosen AS (SELECT w.unit, w.owner AS previous FROM work w WHERE w.state = 'todo' "
-                f"AND (w.owner IS NULL OR w.expires < {NOW}) AND (w.app IS NULL OR w.app = ANY(%s)) "
+                "WITH chosen AS (SELECT w.unit, CASE WHEN w.expires IS NOT NULL THEN w.owner END AS previous "
+                f"FROM work w WHERE w.state = 'todo' AND (w.expires IS NULL OR w.expires < {NOW}) "
+                "AND (w.app IS NULL OR w.app = ANY(%s)) "
                 "AND NOT EXISTS (SELECT 1 FROM work d WHERE d.unit = ANY(w.depends) AND d.state <> 'done') "
                 "ORDER BY w.priority DESC, w.unit LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 f"UPDATE work SET owner = %s, app = COALESCE(work.app, %s), expires = {NOW} + %s, "
