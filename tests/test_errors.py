@@ -31,6 +31,7 @@ from migrator.stages.load.chatfiles import NoDriveError
 from migrator.stages.load.errors import StuckChatError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
+from migrator.tracefile import TraceFileError
 
 # Exceptions that stay outside the hierarchy because they never reach the user; each docstring says why.
 INTERNAL = {
@@ -71,6 +72,7 @@ BAD_INPUT = [
     SlackAuthError,
     SlackEmulatorError,
     FetchLockedError,
+    TraceFileError,
 ]
 NOT_COMPLETED = [
     ProvisionError,

@@ -1514,8 +1514,9 @@ class Graph:
 
     # --------------------------------------------------------------- operator
     def mutate(self, op: dict[str, Any]) -> Record:
-        """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message, or move a reply
-        under another root (`to`: a root of the same channel), as a migration that mis-threads it would leave it."""
+        """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message, move a reply
+        under another root (`to`: a root of the same channel), as a migration that mis-threads it would leave it, or
+        replace the bytes of its first inline image (`image`, with base64 `contentBytes`)."""
         conv = self.store.get("conversations", str(op.get("conversation")))
         if conv is None:
             raise NotFound("conversation not found")
@@ -1550,6 +1551,12 @@ class Graph:
             if not message.get("replyToId") or root.get("replyToId"):
                 raise BadRequest("move takes a reply (message) and a root of the same channel (to)")
             fields = {"replyToId": root["id"], "_modified": now, "lastModifiedDateTime": format_ms(now)}
+        elif op.get("op") == "image":
+            if not message["_hosted"]:
+                raise BadRequest("image takes a message with an inline image")
+            key = f"{conv['id']}|{message['id']}|{message['_hosted'][0]}"
+            self.store.patch("hosted", key, {"contentBytes": str(op.get("contentBytes", ""))})
+            fields = {"_modified": now, "lastModifiedDateTime": format_ms(now)}
         elif op.get("op") == "duplicate":
             copy = self._store_message(
                 conv,
@@ -1562,7 +1569,7 @@ class Graph:
             )
             return public(copy)
         else:
-            raise BadRequest("op must be delete, edit, react, event, duplicate or move")
+            raise BadRequest("op must be delete, edit, react, event, duplicate, move or image")
         self.store.patch("messages", f"{conv['id']}|{message['id']}", fields)
         self._versions[conv["id"]] = self._versions.get(conv["id"], 0) + 1
         return public(message)
