@@ -29,6 +29,7 @@ from migrator.critical import critical_path
 from migrator.journal import JournalError
 from migrator.pgjournal import PostgresJournal
 from migrator.plan import MANIFEST, Manifest
+from migrator.stages.load.delta import landed
 
 TODO, DONE, FAILED, BLOCKED = "todo", "done", "failed", "blocked"
 TEAM, CHANNEL, CHAT, FINISH, PRIVATE = "team", "channel", "chat", "finish", "private"
@@ -142,8 +143,9 @@ class WorkQueue:
         manifest = Manifest.read(plan_dir)
         paths = sorted(set(plan_files(plan_dir, manifest)))
         units = plan_units(manifest, apps)
+        again = self._to_do_again(plan_dir, manifest, units)
         with self.journal.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('migrator publish'))")
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"migrator publish {self.journal.schema}",))
             for relative in paths:
                 content = (plan_dir / relative).read_bytes()
                 conn.execute(
@@ -157,8 +159,8 @@ class WorkQueue:
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (unit) DO UPDATE SET "
                     "name = excluded.name, planned = excluded.planned, priority = excluded.priority, "
                     "depends = excluded.depends, app = COALESCE(work.app, excluded.app), "
-                    "state = CASE WHEN work.state = 'done' THEN 'done' ELSE 'todo' END, "
-                    "note = CASE WHEN work.state = 'done' THEN work.note END",
+                    "state = CASE WHEN work.state = 'done' AND NOT %s THEN 'done' ELSE 'todo' END, "
+                    "note = CASE WHEN work.state = 'done' AND NOT %s THEN work.note END",
                     (
                         unit.name,
                         unit.kind,
@@ -170,9 +172,27 @@ class WorkQueue:
                         list(unit.depends),
                         TODO,
                         unit.app,
+                        unit.name in again,
+                        unit.name in again,
                     ),
                 )
         return len(paths), len(units)
+
+    def _to_do_again(self, plan_dir: Path, manifest: Manifest, units: list[Unit]) -> set[str]:
+        """Units done by an earlier pass that a newer export's plan gives work again (issue 27's delta pass): a
+        conversation with lines the journal does not record as landed (load reopens it), and a team's finish when
+        the team has members the journal has not added."""
+        conversations = {conv.key: conv for _, conv in manifest.conversations()}
+        again = {
+            unit.name
+            for unit in units
+            if unit.conv_key in conversations
+            and landed(plan_dir, conversations[unit.conv_key], self.journal) < conversations[unit.conv_key].messages
+        }
+        for team in manifest.teams:
+            if {m.user_id for m in team.members} - self.journal.members(team.key):
+                again.add(f"finish:{team.key}")
+        return again
 
     def fetch_plan(self, into: Path) -> Manifest:
         """Write the published plan's files under `into` (a file already there with the same digest is kept: a
@@ -196,11 +216,14 @@ class WorkQueue:
     # ------------------------------------------------------------- claims
     def claim(self, owner: str, lease: float, apps: list[str]) -> Claim | None:
         """The most urgent unit claimable by a worker holding `apps` (client ids), now leased to `owner` for `lease`
-        seconds; None when none is. A unit no app owns yet is recorded as done by the first of `apps`."""
+        seconds; None when none is. Claimable: open, its dependencies done, and no lease running on it (never
+        claimed, reopened by a publish, or its lease expired: `previous` then names that lease's worker). A unit no
+        app owns yet is recorded as done by the first of `apps`."""
         with self.journal.transaction() as conn:
             row = conn.execute(
-                "WITH chosen AS (SELECT w.unit, w.owner AS previous FROM work w WHERE w.state = 'todo' "
-                f"AND (w.owner IS NULL OR w.expires < {NOW}) AND (w.app IS NULL OR w.app = ANY(%s)) "
+                "WITH chosen AS (SELECT w.unit, CASE WHEN w.expires IS NOT NULL THEN w.owner END AS previous "
+                f"FROM work w WHERE w.state = 'todo' AND (w.expires IS NULL OR w.expires < {NOW}) "
+                "AND (w.app IS NULL OR w.app = ANY(%s)) "
                 "AND NOT EXISTS (SELECT 1 FROM work d WHERE d.unit = ANY(w.depends) AND d.state <> 'done') "
                 "ORDER BY w.priority DESC, w.unit LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 f"UPDATE work SET owner = %s, app = COALESCE(work.app, %s), expires = {NOW} + %s, "

@@ -59,8 +59,12 @@ class UnitStatus:
 @dataclass
 class TeamStatus:
     team: str
-    app: str | None
     units: list[UnitStatus] = field(default_factory=list)
+
+    @property
+    def app(self) -> str | None:
+        """The team's app; for the chats, each chat's, listed once each."""
+        return ", ".join(sorted({u.app for u in self.units if u.app})) or None
 
     @property
     def posted(self) -> int:
@@ -94,7 +98,7 @@ class MigrationStatus:
     def teams(self) -> list[TeamStatus]:
         teams: dict[str, TeamStatus] = {}
         for unit in self.units:
-            teams.setdefault(unit.team, TeamStatus(unit.team, unit.app)).units.append(unit)
+            teams.setdefault(unit.team, TeamStatus(unit.team)).units.append(unit)
         return list(teams.values())
 
     def count(self, state: str) -> int:

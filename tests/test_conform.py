@@ -183,3 +183,27 @@ def test_a_trace_without_an_exchange_is_bad_input(tmp_path: Path) -> None:
     trace.write_text("# nothing recorded\n", encoding="utf-8")
     code, output = conform(str(trace))
     assert code == 2 and f"emulator: {trace}: the trace holds no exchange" in output
+
+
+def test_load_then_verify_as_two_processes_appending_to_one_trace_replay_without_a_difference(tmp_path: Path) -> None:
+    """An object verify reads keeps the placeholder load gave it, though verify is another process: the trace's
+    sidecar (README: MIGRATOR_TRACE) holds each placeholder by its value's keyed digest, so the replay finds what
+    load made, and holds nothing else."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MIGRATOR_")}
+    env["MIGRATOR_TRACE"] = str(tmp_path / "trace.jsonl")
+    plan = tmp_path / "plan"
+    transform = ["transform", str(ROOT / "sample_data" / "slack"), "--mappings", str(ROOT / "mappings")]
+    for args in ([*transform, "--out", str(plan)], ["load", str(plan)], ["verify", str(plan)]):
+        command = [sys.executable, "-m", "migrator", *args]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+    text = (tmp_path / "trace.jsonl").read_text(encoding="utf-8")
+    assert "getAllMessages" in text and "/messages" in text  # both processes appended
+    sidecar = [json.loads(line) for line in (tmp_path / "trace.jsonl.ids").read_text(encoding="utf-8").splitlines()]
+    assert sidecar[0].keys() == {"key"} and all(entry.keys() == {"digest", "placeholder"} for entry in sidecar[1:])
+    assert all(
+        re.fullmatch(r"[0-9a-f]{64}", e["digest"]) and re.fullmatch(r"\{[a-z]+:\d+\}", e["placeholder"])
+        for e in sidecar[1:]
+    )
+    code, output = conform(str(tmp_path / "trace.jsonl"))
+    assert code == 0 and ", 0 answered otherwise" in output

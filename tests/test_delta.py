@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import deltakit
@@ -24,7 +25,7 @@ from migrator.cli import app
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.ledger import read_ledger
-from migrator.mapping import source_reference
+from migrator.mapping import run_map, source_reference
 from migrator.mapping.update import run_update
 from migrator.plan import Manifest
 from migrator.reports.load import write as write_load_report
@@ -32,7 +33,8 @@ from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, LoadOutcome, load
 from migrator.stages.load.delta import landed as landed_lines
 from migrator.stages.load.estimate import estimate
-from migrator.stages.transform import transform
+from migrator.stages.load.reset import reset_team, team_reset
+from migrator.stages.transform import TransformError, transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.stages.verify.outcome import VerifyOutcome
 from migrator.target import Target
@@ -248,3 +250,27 @@ def test_kill_minus_nine_during_the_delta_pass_then_resume_lands_every_new_messa
     assert verified.total("found") == FIRST_PASS - 1 + deltakit.new_messages()
     team = emulator.operator("dump")["teams"][0]
     assert {c["migrationMode"] for c in team["channels"]} == {"completed"}
+
+
+def test_a_conversation_the_mappings_do_not_name_stops_the_delta_before_anything_is_sent(tmp_path: Path) -> None:
+    early, later = (deltakit.export(tmp_path / name / "acme", later=name == "late") for name in ("early", "late"))
+    run_map(early, tmp_path / "mappings", demo_lookup, fallback="migration@contoso.example")
+    with pytest.raises(TransformError) as stopped:
+        transform(later, tmp_path / "mappings", tmp_path / "plan", now_ms=NOW_MS)
+    assert "conversation C4 (public design) has no entry" in str(stopped.value)
+    assert "migrator map SOURCE --out DIR --update" in str(stopped.value)
+    assert not (tmp_path / "plan" / "manifest.json").exists()
+
+
+def test_a_team_reset_between_the_passes_is_migrated_in_full_again(emulator, tmp_path: Path) -> None:
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    manifest = Manifest.read(work / "plan")
+    with (
+        Journal(work / "journal.sqlite") as journal,
+        GraphClient(emulator.graph_config(), limiter=RateLimiter.unlimited()) as client,
+    ):
+        assert reset_team(client, journal, team_reset(manifest, journal, "acme"))
+    delta = load_again(emulator, work)
+    channels = sum(c.messages for c in manifest.teams[0].channels)
+    assert delta.ok and delta.total("posted") == channels + deltakit.DM_MESSAGES  # the chat keeps its first pass
+    assert verify_again(emulator, work).ok

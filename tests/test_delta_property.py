@@ -1,9 +1,12 @@
 """Issue 27's invariant, as a property: for any split of a workspace's history into a first export and a later
 one, a first pass then a delta pass lands in Teams the same messages with the same threading as one pass of the
-later export (no edits or deletes here: those are listed, not applied, and test_delta.py checks them)."""
+later export, except the messages of the first export edited or deleted in the later one: Teams keeps them as the
+first pass imported them, and transform lists exactly those."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +33,10 @@ CHANNELS = [
 START = 1700006400
 
 # Per channel, each message in time order: None for a thread root (or a lone message), else the index of the root
-# it replies to.
-History = list[list[int | None]]
+# it replies to; and what the later export did to it: None, EDIT or DELETE (only a message without replies).
+EDIT, DELETE = "edit", "delete"
+History = list[list[tuple[int | None, str | None]]]
+Landed = dict[tuple[str, int], tuple[bool, int | None]]  # (channel, message) -> (edited text?, its root)
 
 
 @st.composite
@@ -43,35 +48,69 @@ def histories(draw: st.DrawFn) -> tuple[History, float]:
             roots = [index for index, root in enumerate(messages) if root is None]
             reply = bool(roots) and draw(st.booleans())
             messages.append(draw(st.sampled_from(roots)) if reply else None)
-        channels.append(messages)
+        changes = [draw(st.sampled_from([None, None, EDIT, DELETE])) for _ in messages]
+        # a root with replies is never deleted: its replies would be planned under a stand-in root of their own
+        kept = [None if change == DELETE and index in messages else change for index, change in enumerate(changes)]
+        channels.append(list(zip(messages, kept, strict=True)))
     return channels, draw(st.floats(0.0, 1.0))
 
 
+def first_share(messages: list[Any], cut: float) -> int:
+    return round(cut * len(messages))
+
+
 def export(root: Path, history: History, cut: float | None) -> Path:
-    """The workspace with every message of `history`, or only each channel's first `cut` share of them."""
+    """The later export (`cut` None: every message, with its changes), or the first: each channel's first `cut`
+    share of its messages, as they were written."""
     files: dict[str, Any] = {"users.json": USERS, "channels.json": CHANNELS}
     for number, (channel, messages) in enumerate(zip(CHANNELS, history, strict=True)):
-        kept = len(messages) if cut is None else round(cut * len(messages))
+        kept = len(messages) if cut is None else first_share(messages, cut)
+        roots = [parent for parent, _ in messages]
         records = []
-        for index, parent in enumerate(messages[:kept]):
+        for index, (parent, change) in enumerate(messages[:kept]):
+            if cut is None and change == DELETE:
+                continue
             ts = f"{START + index * 60}.{number + 1:06d}"
-            record = {"type": "message", "user": f"U{index % 2 + 1}", "text": f"message {index}", "ts": ts}
-            if parent is not None or index in messages:
+            text = f"message {index}" + (" edited" if cut is None and change == EDIT else "")
+            record: dict[str, Any] = {"type": "message", "user": f"U{index % 2 + 1}", "text": text, "ts": ts}
+            if cut is None and change == EDIT:
+                record["edited"] = {"user": "U1", "ts": str(START + 86400)}
+            if parent is not None or index in roots:
                 record["thread_ts"] = f"{START + (index if parent is None else parent) * 60}.{number + 1:06d}"
             records.append(record)
         files[f"{channel['name']}/2023-11-15.json"] = records
     return write_export(root, files, base=False)
 
 
-def landed(emulator: EmulatorProcess) -> set[tuple[str, str, str | None]]:
-    """(channel, message, the root it is under) of every message in the team, by content."""
-    found = set()
+def landed(emulator: EmulatorProcess) -> Landed:
+    """Every message in the team by channel and number, whether its text is the edited one, and its root's number."""
+    found: Landed = {}
     for channel in emulator.operator("dump")["teams"][0]["channels"]:
         assert channel["migrationMode"] == "completed"
         for root in channel["messages"]:
-            found.add((channel["displayName"], root["body"]["content"], None))
-            found |= {(channel["displayName"], r["body"]["content"], root["body"]["content"]) for r in root["replies"]}
+            number = _number(root)
+            found[(channel["displayName"], number)] = ("edited" in root["body"]["content"], None)
+            for reply in root["replies"]:
+                found[(channel["displayName"], _number(reply))] = ("edited" in reply["body"]["content"], number)
     return found
+
+
+def _number(message: dict[str, Any]) -> int:
+    match = re.search(r"message (\d+)", message["body"]["content"])
+    assert match, message["body"]["content"]
+    return int(match.group(1))
+
+
+def expected_after_two_passes(once: Landed, history: History, cut: float) -> Landed:
+    """What one pass of the later export lands, with the first export's edited messages as first imported and its
+    deleted ones still there."""
+    expected = dict(once)
+    for channel, messages in zip(CHANNELS, history, strict=True):
+        name = "General" if channel.get("is_general") else channel["name"]
+        for index, (parent, change) in enumerate(messages[: first_share(messages, cut)]):
+            if change in (EDIT, DELETE):
+                expected[(name, index)] = (False, parent)
+    return expected
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -92,9 +131,16 @@ def test_a_first_pass_and_a_delta_land_what_one_pass_of_the_later_export_lands(
         journal.bind(Target(emulator.graph_config(), None).fingerprint)
         assert load(work / "plan", client, journal, LoadOptions(workers=4)).ok
     in_two_passes = landed(emulator)
+    changes = json.loads((work / "plan" / "transform-report.json").read_text(encoding="utf-8"))["changes"]
 
     emulator.operator("reset", {})
     once = migrate_sample(emulator, export(tmp / "once" / "acme", history, None), tmp / "once-out")
     assert once.loaded.ok
-    assert in_two_passes == landed(emulator)
-    assert len(in_two_passes) == sum(len(messages) for messages in history)
+    assert in_two_passes == expected_after_two_passes(landed(emulator), history, cut)
+    listed = {(c["kind"], c["id"]) for c in changes}
+    assert listed == {
+        ("edited" if change == EDIT else "deleted", f"C{number + 1}:{START + index * 60}.{number + 1:06d}")
+        for number, messages in enumerate(history)
+        for index, (_, change) in enumerate(messages[: first_share(messages, cut)])
+        if change is not None
+    }

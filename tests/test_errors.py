@@ -31,6 +31,7 @@ from migrator.stages.load.chatfiles import NoDriveError
 from migrator.stages.load.errors import StuckChatError
 from migrator.stages.load.uploads import UploadError
 from migrator.stages.transform import TransformError
+from migrator.tracefile import TraceFileError
 
 # Exceptions that stay outside the hierarchy because they never reach the user; each docstring says why.
 INTERNAL = {
@@ -41,6 +42,7 @@ INTERNAL = {
     "migrator.slack.download.Refusal",  # a download that is not the file is counted and listed instead
     "migrator.stages.export.runner._Stopped",  # unwinds a target when another stopped the run; its place is saved
     "migrator.stages.preflight.canary.CanaryError",  # recorded as the canary step's failure, never raised further
+    "migrator.stages.load.worker.LeaseLost",  # a worker stops the unit another took over; never leaves the worker
 }
 
 BAD_INPUT = [
@@ -70,6 +72,7 @@ BAD_INPUT = [
     SlackAuthError,
     SlackEmulatorError,
     FetchLockedError,
+    TraceFileError,
 ]
 NOT_COMPLETED = [
     ProvisionError,

@@ -26,7 +26,8 @@ EVIL = (
 
 @pytest.fixture
 def archive(client, team, emulator, tmp_path) -> tuple[SampleTeam, Path]:
-    team.post(team.beta, EVIL, GRACE)
+    grace = {"id": GRACE, "displayName": "Grace Hopper", "userIdentityType": "aadUser"}
+    team.post(team.beta, EVIL, GRACE, mentions=[{"id": 0, "mentionText": "Grace Hopper", "mentioned": {"user": grace}}])
     ids = sorted(team.posted, key=lambda i: parse_ms(team.posted[i]["createdDateTime"]))
     emulator.operator(
         "mutate", {"op": "edit", "conversation": team.alpha, "message": ids[0], "content": "<p>edited text</p>"}

@@ -45,7 +45,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
 
 def test_migrate_with_a_token_fetches_first_and_verifies_clean(migrated: tuple[Path, Path, str]) -> None:
     out, _, output = migrated
-    assert (out / "fetched" / "fetch-report.html").is_file() and "fetch: 9 files linked: 6 fetched" in output
+    assert (out / "fetched" / "fetch-report.html").is_file() and "fetch: 11 files linked: 8 fetched" in output
     assert json.loads((out / "verify" / "verify.json").read_text())["ok"]
     assert f"fetch     {out / 'fetched' / 'fetch-report.html'}" in output
     for path in every_file_under(out):  # reports, plan, journal, logs, the fetched folder: no token anywhere
@@ -53,7 +53,7 @@ def test_migrate_with_a_token_fetches_first_and_verifies_clean(migrated: tuple[P
         assert TOKEN.encode() not in data and EXPORT_TOKEN.encode() not in data, path
     assert TOKEN not in output and EXPORT_TOKEN not in output
     inventory = json.loads((out / "analyse" / "inventory.json").read_text())
-    assert inventory["fetched"] == {"folder": str(out / "fetched"), "files": 6, "emails": 2}
+    assert inventory["fetched"] == {"folder": str(out / "fetched"), "files": 8, "emails": 2}
     assert inventory["users"]["without_email"] == 0
 
 
@@ -73,7 +73,7 @@ def test_files_land_exactly_as_from_an_export_that_held_them(migrated: tuple[Pat
     assert {k: v for k, v in ours.items() if k != "source"} == {k: v for k, v in theirs.items() if k != "source"}
 
     files = json.loads((fetched_plan / "transform-report.json").read_text())["files"]
-    assert (files["inline_images"], files["uploaded"], files["from_fetch"]) == (3, 3, 6)
+    assert (files["inline_images"], files["uploaded"], files["from_fetch"]) == (3, 3, 8)
     left = {(p["file"], p["status"]) for p in files["placeholders"]}
     assert left == {("F04GDOC", "external"), ("F09GONE", "deleted"), ("F10HIDDEN", "deleted")}
 
@@ -104,7 +104,7 @@ def test_map_and_analyse_take_the_fetched_emails(migrated: tuple[Path, Path, str
     result = CliRunner().invoke(
         app, ["analyse", str(root / "export"), "--out", str(tmp_path / "a"), "--fetched", str(fetched)]
     )
-    assert result.exit_code == 0 and "0 people without email" in result.output and "6 files, 2 emails" in result.output
+    assert result.exit_code == 0 and "0 people without email" in result.output and "8 files, 2 emails" in result.output
 
 
 def test_fetched_is_refused_for_other_sources(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -11,12 +12,14 @@ from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
 from conftest import DEFAULT_CONFIG, tenant_env
+from graphkit import RawGraph
 from migrator.cli import app
 from migrator.critical import critical_path, planned_requests
 from migrator.emulator.directory import SAMPLE_DIRECTORY
 from migrator.emulator.faults import Faults, FaultSpecError
 from migrator.emulator.runner import EmulatorProcess
 from migrator.plan import Manifest
+from migrator.stages.load.provision import Provisioner
 from migrator.stages.preflight import checks
 from migrator.stages.preflight.outcome import Step
 from test_report_chromium import chromium, headless
@@ -249,6 +252,7 @@ def test_the_canary_chat_is_migrated_read_back_and_said_to_stay(sample_env, tmp_
         len(chats) == 1 and canary["facts"]["chat_stays"] == f"chat {chats[0]['id']} stays: Graph cannot delete a chat"
     )
     assert sample_env.operator("dump")["teams"] == []
+    assert canary["facts"]["compared"] == {"messages": 5, "images": 1, "files": 1}  # the chat's message too
 
 
 def test_a_plan_the_budget_bounds_names_the_app_registrations_that_would_shorten_it(
@@ -274,3 +278,90 @@ def test_the_nth_message_refused_fails_the_canary_and_cleans_up(sample_env, tmp_
     assert canary["facts"]["failed_at"] == "import the messages" and canary["code"] == "BadRequest"
     assert canary["facts"]["deleted"] == canary["facts"]["team_id"]
     assert sample_env.operator("dump")["teams"] == []
+
+
+def _canary_messages(emulator: EmulatorProcess) -> tuple[str, dict[str, dict]]:
+    """The canary channel's id and its messages by their text ("root", "reply", "image", "file")."""
+    channel = emulator.operator("dump")["teams"][0]["channels"][-1]
+    found = {}
+    for root in channel["messages"]:
+        for message in [root, *root["replies"]]:
+            found[message["body"]["content"].split("preflight canary: ")[1].split("<")[0]] = message
+    return channel["id"], found
+
+
+def _altered_after_import(monkeypatch, emulator: EmulatorProcess, change) -> None:
+    """Once the canary is imported and completed (its members being added), the tenant changes what it holds."""
+    add_members = Provisioner.add_members
+
+    def then_alter(provisioner, *args, **kwargs):
+        added = add_members(provisioner, *args, **kwargs)
+        change(emulator, *_canary_messages(emulator))
+        return added
+
+    monkeypatch.setattr(Provisioner, "add_members", then_alter)
+
+
+def _mutate(op):
+    """A change by the emulator's operator `mutate`; `op` makes its fields from the canary's messages by text."""
+    return lambda emulator, channel, messages: emulator.operator("mutate", {"conversation": channel, **op(messages)})
+
+
+def _replace_the_file(emulator: EmulatorProcess, channel: str, messages: dict[str, dict]) -> None:
+    """Someone puts other bytes in the canary's file, in place: its name and link stay."""
+    (item,) = [f for f in emulator.operator("dump")["files"] if f["name"] == "preflight-canary.txt"]
+    folder = f"/drives/{item['parentReference']['driveId']}/items/{item['parentReference']['id']}"
+    RawGraph(emulator).ok("PUT", f"{folder}:/preflight-canary.txt:/content", data=b"other bytes\n")
+    assert [f["id"] for f in emulator.operator("dump")["files"] if f["name"] == item["name"]] == [item["id"]]
+
+
+OTHER_PIXEL = base64.b64encode(b"\x89PNG\r\n\x1a\n not the canary's image").decode()
+ALTERATIONS = [
+    (_mutate(lambda m: {"op": "edit", "message": m["reply"]["id"], "content": "<p>altered</p>"}), "body differs"),
+    (
+        _mutate(lambda m: {"op": "image", "message": m["image"]["id"], "contentBytes": OTHER_PIXEL}),
+        "inline image 1 differs",
+    ),
+    (_mutate(lambda m: {"op": "move", "message": m["reply"]["id"], "to": m["file"]["id"]}), "under root"),
+    (_mutate(lambda m: {"op": "delete", "message": m["file"]["id"]}), "deleted in Teams"),
+    (_replace_the_file, "attachment preflight-canary.txt: its bytes differ"),
+]
+
+
+@pytest.mark.parametrize(("change", "named"), ALTERATIONS, ids=[named for _, named in ALTERATIONS])
+def test_a_canary_message_altered_after_import_fails_the_canary_by_what_differs(
+    sample_env, monkeypatch, tmp_path: Path, change, named: str
+) -> None:
+    _altered_after_import(monkeypatch, sample_env, change)
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    assert canary["status"] == "failed" and canary["facts"]["failed_at"] == "compare what was read back"
+    assert canary["reason"].startswith("canary: read back differs: ") and named in canary["reason"], canary["reason"]
+    assert len(canary["details"]) == 1 and named in canary["details"][0] and named in result.output
+    assert named in (tmp_path / "pf" / "preflight.html").read_text(encoding="utf-8")
+    assert canary["facts"]["deleted"] == canary["facts"]["team_id"] and sample_env.operator("dump")["teams"] == []
+
+
+def test_the_clean_canary_compares_every_message_its_image_and_its_file(sample_env, tmp_path: Path) -> None:
+    result = run("preflight", "--mappings", MAPPINGS, "--out", tmp_path / "pf")
+    assert result.exit_code == 0, result.output
+    compared = report(tmp_path / "pf")["steps"][3]["facts"]["compared"]
+    assert compared == {"messages": 4, "images": 1, "files": 1}
+
+
+def test_the_canary_chat_s_message_altered_after_import_fails_the_canary(sample_env, monkeypatch, tmp_path) -> None:
+    complete_chat = Provisioner.complete_chat
+
+    def then_alter(provisioner, chat_id: str) -> None:
+        complete_chat(provisioner, chat_id)
+        (chat,) = [c for c in sample_env.operator("dump")["chats"] if c["id"] == chat_id]
+        change = {"op": "edit", "conversation": chat_id, "message": chat["messages"][0]["id"], "content": "<p>x</p>"}
+        sample_env.operator("mutate", change)
+
+    monkeypatch.setattr(Provisioner, "complete_chat", then_alter)
+    result = run("preflight", "--mappings", MAPPINGS, "--canary-chat", "--out", tmp_path / "pf")
+    assert result.exit_code == 1, result.output
+    canary = report(tmp_path / "pf")["steps"][3]
+    assert canary["reason"].startswith("canary: read back differs: chat: body differs: planned '<p>preflight canary")
+    assert canary["facts"]["failed_at"] == "migrate the canary chat" and canary["facts"]["deleted"]

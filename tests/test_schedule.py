@@ -105,9 +105,9 @@ class FakeProvisioner:
     def complete_team(self, planned: PlannedTeam, team_id: str) -> None:
         self.events.append((time.monotonic(), f"completed {planned.key}"))
 
-    def team_completed(self, team_key: str) -> bool:
+    def channel_completion(self, team_key: str, team_id: str, channel: PlannedConversation, channel_id: str) -> Any:
         """No earlier pass completed a team: each General completes with its team."""
-        return False
+        return None if channel.general else (lambda: self.complete_channel(team_id, channel_id))
 
     def add_members(self, planned: PlannedTeam, team_id: str) -> tuple[int, list[str]]:
         return len(planned.members), []

@@ -63,8 +63,9 @@ def test_sample_inventory_counts(tmp_path: Path) -> None:
     # cards: 2 embeds, and the link of a reply whose message is not in the export
     assert inventory["conversions"]["edits"] == 2 and inventory["conversions"]["bot_attachments"] == 3
     conversions = inventory["conversions"]  # counted in Discord Markdown, as transform converts them
+    # mentions: "@Ada" written, and Grace pinged by a reply without her name in its text
     assert (conversions["mentions"], conversions["links"], conversions["code_blocks"], conversions["inline_code"]) == (
-        1,
+        2,
         1,
         1,
         1,
@@ -269,3 +270,12 @@ def test_embeds_stickers_and_commands_are_cards_nothing_dropped(tmp_path: Path) 
     )
     assert card["fields"] == [{"title": "Branch", "value": "main"}] and card["image_url"] == "https://ci.example/t.png"
     assert sticker["title"] == "Sticker: wave" and command["footer"] == "/deploy used by Ada"
+
+
+def test_a_reply_ping_becomes_a_mention_first_in_the_reply(tmp_path: Path) -> None:
+    """Discord lists the author a reply answers among its mentions without writing their name: Teams pings nobody
+    on a reply, so the person is mentioned first; a name the reply writes is not mentioned twice."""
+    export = DiscordExport(SAMPLE)
+    texts = [m.text for c in export.conversations() for m in export.messages(c) if m.subtype == "Reply"]
+    assert "@Grace Same here — where do we post builds?" in texts
+    assert "Thanks @Ada! Excited to be here." in texts

@@ -4,6 +4,7 @@ trace replays, is tests/test_conform.py)."""
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -120,3 +121,45 @@ def test_a_second_command_appending_to_a_trace_continues_its_numbering(tmp_path:
     later = Trace(path, GRAPH)
     assert later.ids.path("/teams/another") == "/teams/{team:4}"  # never {team:1}: that one names another team
     assert later.ids.name("app", "client") == "{app:2}"
+
+
+def test_a_second_command_gives_an_object_the_placeholder_the_first_gave_it_and_the_sidecar_holds_no_value(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "trace.jsonl"
+    team, user, url = "19:real-team-id@thread.tacv2", "c0a80000-0000-4000-8000-000000000002", "https://t.example/f.txt"
+    first = Trace(path, GRAPH)
+    named = [first.ids.path(f"/teams/{team}/channels"), first.ids.user(user), first.ids.url(url, made=True)]
+    first.sidecar.flush()  # as `record` does, after appending its exchange to the trace:
+    path.write_text('{"method": "GET", "path": "/v1.0/teams/{team:1}/channels", "status": 200}\n', encoding="utf-8")
+    later = Trace(path, GRAPH)  # another process: nothing shared but the files
+    assert [later.ids.path(f"/teams/{team}/channels"), later.ids.user(user), later.ids.url(url, made=True)] == named
+    assert later.ids.path("/teams/another/channels") == "/teams/{team:2}/channels"
+    later.sidecar.flush()
+    sidecar = (tmp_path / "trace.jsonl.ids").read_text(encoding="utf-8")
+    assert all(value not in sidecar for value in (team, user, url, "real-team-id", "t.example"))
+    placeholders = {json.loads(line).get("placeholder") for line in sidecar.splitlines()} - {None}
+    assert placeholders == {"{team:1}", "{team:2}", *named[1:]}  # only the mapping, by digest
+    path.unlink()
+    anew = Trace(path, GRAPH)  # a new trace in its place starts a new sidecar
+    assert anew.ids.path("/teams/another/channels") == "/teams/{team:1}/channels"
+
+
+NAMED = st.lists(st.tuples(st.sampled_from(["team", "channel", "message", "user"]), st.integers(0, 30)), max_size=40)
+
+
+@given(named=NAMED, split=st.integers(0, 40))
+def test_commands_appending_to_one_trace_name_as_one_command_would(tmp_path_factory, named, split: int) -> None:
+    """However the objects a run names are split between two commands, each gets the placeholder one command
+    naming them all in the same order would give it."""
+    values = [(kind, f"{kind}-{number}") for kind, number in named]
+    alone = Identities(GRAPH)
+    expected = [alone.name(kind, value) for kind, value in values]
+    path = tmp_path_factory.mktemp("split") / "trace.jsonl"
+    first = Trace(path, GRAPH)
+    got = [first.ids.name(kind, value) for kind, value in values[:split]]
+    first.sidecar.flush()  # as `record` does, after appending its exchange to the trace:
+    path.write_text('{"method": "GET", "path": "/v1.0/teams", "status": 200}\n', encoding="utf-8")
+    later = Trace(path, GRAPH)
+    got += [later.ids.name(kind, value) for kind, value in values[split:]]
+    assert got == expected

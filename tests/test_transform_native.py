@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from migratekit import NOW_MS, plan_sample
 from migrator.limits import MAX_BODY_BYTES
-from migrator.mapping import load_mappings
+from migrator.mapping import check_against, load_all, load_mappings, resolve_targets
+from migrator.plan import read_lines
+from migrator.sources import open_source
+from migrator.stages.transform import native_forms, transform
 from tests.slackkit import message
 from tests.test_transform import transform_export
 
@@ -123,4 +127,47 @@ def test_migration_yaml_names_a_wrong_form_with_its_line(tmp_path) -> None:
     assert (mappings.mentions, mappings.reactions) == ("text", "native")
     assert [(p.line, p.message) for p in problems] == [
         (5, "defaults: reactions must be one of native, text, not 'loud'")
+    ]
+
+
+def test_a_workspace_overrides_the_defaults_and_org_level_channels_keep_them(tmp_path) -> None:
+    """The org-wide sample: `workspaces:` names a workspace by name (resolved to its id); #launch-2026, where Ada is
+    mentioned, is an org-level channel (drafted into Northwind Sales' team), so `defaults` decide for it."""
+    grid = Path(__file__).resolve().parents[1] / "sample_data" / "slack-grid"
+    native = plan_sample(grid, tmp_path / "native")
+    mappings = tmp_path / "native" / "mappings" / "migration.yaml"
+    text = mappings.read_text(encoding="utf-8").replace(
+        "\nteams:\n",
+        "\ndefaults:\n  mentions: text\nworkspaces:\n  Northwind Sales:\n    mentions: native\n"
+        "  T0ENG:\n    reactions: text\nteams:\n",
+        1,
+    )
+    mappings.write_text(text, encoding="utf-8")
+    overridden = transform(grid, mappings.parent, tmp_path / "text-plan", now_ms=NOW_MS)
+
+    def mentions(result) -> int:
+        return sum(
+            len(line.get("mentions", []))
+            for _, conv in result.manifest.conversations()
+            for line in read_lines(result.plan_dir, conv)
+        )
+
+    assert mentions(native) == 1 and mentions(overridden) == 0
+    assert overridden.report["mentions_as_text"] == {"people mapped, but migration.yaml says mentions: text": 1}
+    files = load_all(mappings)
+    assert native_forms(files.mappings, open_source(grid)) == {"T0SALES": (True, True), "T0ENG": (False, False)}
+
+
+def test_a_workspace_the_export_lacks_is_a_mapping_problem(tmp_path) -> None:
+    grid = Path(__file__).resolve().parents[1] / "sample_data" / "slack-grid"
+    plan_sample(grid, tmp_path)
+    mappings = tmp_path / "mappings" / "migration.yaml"
+    text = mappings.read_text(encoding="utf-8")
+    mappings.write_text(text.replace("\nteams:\n", "\nworkspaces:\n  Nortwind Sales:\n    mentions: text\nteams:\n"))
+    source, files = open_source(grid), load_all(mappings)
+    resolved = resolve_targets(files.mappings, source.conversations())
+    problems = [p.message for p in check_against(resolved, files.rows, source)]
+    assert problems == [
+        "workspaces: 'Nortwind Sales' is not a workspace of the export (its workspaces: Northwind Engineering (T0ENG), "
+        "Northwind Sales (T0SALES))"
     ]

@@ -52,6 +52,8 @@ def test_units_are_claimed_once_after_what_they_wait_on_and_a_lapsed_lease_goes_
         queue.publish(tmp_path)  # publishing again reopens what failed, and keeps what is done
         states = dict(journal.query("SELECT unit, state FROM work"))
         assert states["team:acme"] == "done" and states[resumed.unit.name] == "todo" and states["finish:acme"] == "todo"
+        again = queue.claim("d", 60, ["app"])  # claimable at once: the failed unit's worker holds no lease on it
+        assert again is not None and again.unit == resumed.unit and again.previous is None
 
 
 def test_a_worker_killed_mid_run_loses_its_units_to_the_other_which_finishes_exactly_once(
@@ -151,16 +153,49 @@ def test_a_worker_fetches_the_published_plan_and_only_what_its_cache_lacks(tmp_p
 
 
 def test_worker_and_status_refuse_what_they_cannot_use_with_exit_2(tmp_path, journal_url, tenant):
-    sqlite = migrator("worker", "--journal", str(tmp_path / "journal.sqlite"), timeout=120)
+    out = ("--out", str(tmp_path / "worker"))  # worker.log goes there, not into the folder the tests run from
+    sqlite = migrator("worker", "--journal", str(tmp_path / "journal.sqlite"), *out, timeout=120)
     assert sqlite.returncode == 2 and "worker: a worker needs the PostgreSQL journal" in sqlite.stderr
-    unpublished = migrator("worker", "--journal", journal_url, timeout=120)
+    unpublished = migrator("worker", "--journal", journal_url, *out, timeout=120)
     assert unpublished.returncode == 2 and "no plan published" in unpublished.stderr, unpublished.stderr
     empty = migrator("status", "--journal", journal_url.replace("?schema=", "?schema=nothing_"), timeout=120)
     assert empty.returncode == 2 and "no journal here" in empty.stderr, empty.stderr
     build_plan(tmp_path / "plan", channels=1, messages=1)
     assert migrator("load", str(tmp_path / "plan"), "--journal", journal_url, "--publish").returncode == 0
-    no_redis = migrator("worker", "--journal", journal_url, "--rate-store", "redis://127.0.0.1:1/0", timeout=120)
+    no_redis = migrator("worker", "--journal", journal_url, "--rate-store", "redis://127.0.0.1:1/0", *out, timeout=120)
     assert no_redis.returncode == 2 and "no Redis answers at 127.0.0.1:1" in no_redis.stderr, no_redis.stderr
     bare = {name: "" for name in tenant}  # an empty variable counts as unset
-    anonymous = migrator("worker", "--journal", journal_url, timeout=120, **bare)
+    anonymous = migrator("worker", "--journal", journal_url, *out, timeout=120, **bare)
     assert anonymous.returncode == 2 and "MIGRATOR_* credentials" in anonymous.stderr, anonymous.stderr
+
+
+def test_a_worker_whose_lease_another_took_stops_that_conversation_and_resumes_it_later(
+    emulator, tmp_path, tenant, journal_url
+):
+    build_plan(tmp_path / "plan", channels=2, messages=30)
+    assert migrator("load", str(tmp_path / "plan"), "--journal", journal_url, "--publish").returncode == 0
+    command = ["worker", "--journal", journal_url, "--workers", "1", "--lease", "3", "--out", str(tmp_path)]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    with PostgresJournal(journal_url) as journal:
+        deadline, stolen = time.monotonic() + 120, None
+        while stolen is None and time.monotonic() < deadline and worker.poll() is None:
+            rows = journal.query(
+                "SELECT w.unit FROM work w JOIN messages m ON m.conv_key = w.conv_key WHERE w.state = 'todo' "
+                "AND w.owner IS NOT NULL GROUP BY w.unit HAVING count(*) >= 3"
+            )
+            stolen = rows[0][0] if rows else None
+            time.sleep(0.05)
+        assert stolen is not None, "the worker never got 3 messages into a conversation"
+        journal.execute(
+            "UPDATE work SET owner = 'thief', expires = extract(epoch from clock_timestamp()) + 5 WHERE unit = %s",
+            stolen,
+        )
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, out.decode() + err.decode()
+        ((claims, owner),) = journal.query("SELECT claims, owner FROM work WHERE unit = %s", stolen)
+    log = (tmp_path / "worker.log").read_text()
+    assert f"stopped {stolen}: another worker holds its lease now" in log, log[-2000:]
+    assert claims == 2 and owner != "thief", "the worker claimed it again once the thief's lease expired"
+    assert_landed_exactly(emulator.operator("dump"), tmp_path / "plan")

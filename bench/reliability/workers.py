@@ -58,7 +58,10 @@ def check_workers(
         peak = emulator.operator("stats")["totals"]["peak_1s_max"]
         owners = _owners(url)
         verdict = verify_plan(planned.plan, url, env, work / "workers-verify")
-    require_clean("workers", verdict, planned.messages)
+    try:
+        require_clean("workers", verdict, planned.messages)
+    except CheckFailed as failed:
+        raise CheckFailed(f"{failed}{_tails(work)}") from None
     mixed = [scope for scope, apps in owners.items() if len(apps) != 1]
     if mixed:
         raise CheckFailed(f"workers: teams or chats worked by more than one app: {', '.join(mixed)}")
@@ -111,9 +114,22 @@ def _env(emulator: EmulatorProcess, work: Path, url: str) -> dict[str, str]:
 
 
 def _start(command: list[str], env: dict[str, str], work: Path, n: int) -> subprocess.Popen[bytes]:
+    """Worker `n`, its output appended to `worker-n.log` (a failed check quotes the logs' tails)."""
     out = work / f"worker-{n}"
-    return subprocess.Popen(
-        [*command, "--out", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    with open(_log(work, n), "ab") as log:
+        return subprocess.Popen([*command, "--out", str(out)], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _log(work: Path, n: int) -> Path:
+    return work / f"worker-{n}.log"
+
+
+def _tails(work: Path) -> str:
+    """The end of each worker's log, for a check that failed."""
+    return "".join(
+        f"\n--- worker-{n}.log ---\n{_log(work, n).read_text(errors='replace')[-1500:]}"
+        for n in range(3)
+        if _log(work, n).is_file()
     )
 
 
@@ -132,14 +148,26 @@ def _until_done(
     rounds: int = 6,
 ) -> int:
     """Wait for the workers; while a unit failed under the faults, publish again and start them again, as an
-    operator would. The number of rounds."""
+    operator would. The number of rounds. Whether a unit failed is read from the queue, not from exit codes: a
+    worker that failed a unit and exited before it was to be killed is replaced, and its exit code with it."""
+    url = env["MIGRATOR_JOURNAL_URL"]
     for done in range(1, rounds + 1):
-        codes = [worker.wait(timeout=RUN_TIMEOUT) for worker in workers]
-        if all(code == 0 for code in codes):
+        for worker in workers:
+            worker.wait(timeout=RUN_TIMEOUT)
+        if not _unfinished(url):
             return done
         _run(migrator("load", str(plan), "--publish"), env, "publish again")
         workers = [_start(command, env, work, n) for n in range(len(workers))]
     raise CheckFailed(f"workers: units still failing after {rounds} rounds of workers")
+
+
+def _unfinished(url: str) -> int:
+    """Units of the queue not done (failed under the faults, or waiting on one that did)."""
+    from migrator.pgjournal import PostgresJournal
+
+    with PostgresJournal(url, readonly=True) as journal:
+        ((count,),) = journal.query("SELECT count(*) FROM work WHERE state <> 'done'")
+    return int(count)
 
 
 def _run(command: list[str], env: dict[str, str], what: str) -> None:

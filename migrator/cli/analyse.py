@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.options import Fetched, Source, SourceFormat
+from migrator.cli.options import Fetched, JournalOption, Source, SourceFormat
 from migrator.errors import OptionError
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
@@ -28,6 +28,7 @@ def analyse(
             "messages per conversation, new conversations, what changed, the estimate); needs --mappings.",
         ),
     ] = None,
+    journal: JournalOption = None,
     source_format: SourceFormat = None,
     fetched: Fetched = None,
 ) -> None:
@@ -41,18 +42,24 @@ def analyse(
     typer.echo(summary(inventory))
     typer.echo(f"wrote {out / 'inventory.json'} and {out / REPORT_FILE}")
     if since is not None and mappings is not None:
-        _since(source, mappings, since, out, source_format, fetched)
+        _since(source, mappings, since, out, source_format, fetched, journal)
 
 
 def _since(
-    source: Path, mappings: Path, since: Path, out: Path, source_format: str | None, fetched: Path | None
+    source: Path,
+    mappings: Path,
+    since: Path,
+    out: Path,
+    source_format: str | None,
+    fetched: Path | None,
+    journal: str | None,
 ) -> None:
     """The delta pass's dry run: per conversation what it sends, what changed, and how long."""
     from migrator.earlier import changed_summary
     from migrator.reports.html import duration
     from migrator.stages.since import DELTA_FILE, dry_run_since
 
-    delta = dry_run_since(source, mappings, since, out, source_format=source_format, fetched=fetched)
+    delta = dry_run_since(source, mappings, since, out, source_format=source_format, fetched=fetched, journal=journal)
     for row in delta.rows:
         if row.new or row.new_conversation:
             where = row.name if row.kind == "chat" else f"{row.team} / {row.name}"

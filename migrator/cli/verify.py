@@ -100,12 +100,7 @@ def _print_findings(outcome: VerifyOutcome, json_path: Path) -> None:
     for check in outcome.conversations:
         if check.error:
             typer.echo(f"verify: {check.team} / {check.name}: {check.error}", err=True)
-    findings = [
-        f"{name}: {f.conversation} {f.key} at {f.createdDateTime}: {f.detail}"
-        for name in PROBLEMS
-        for c in outcome.conversations
-        for f in getattr(c, name)
-    ] + [
+    findings = [f.describe(name) for name in PROBLEMS for c in outcome.conversations for f in getattr(c, name)] + [
         f"unaccounted: source record {u.id} ({u.file} item {u.item}) of {u.conversation}: {u.detail}"
         if u.file is not None
         else f"unaccounted: {u.conversation}: {u.detail}"

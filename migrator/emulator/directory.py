@@ -1,4 +1,5 @@
-"""The emulated tenant's directory: the tenant, registered apps and users.
+"""The emulated tenant's directory: the tenant, registered apps and users, and the chats and teams people already use
+(with their live messages), which a migration may import history into (`startMigration`).
 
 Loaded from a JSON file (`--directory`); each top-level key the file omits
 comes from the built-in demo directory, so a file may list only `users`.
@@ -36,6 +37,7 @@ class Directory:
     apps: dict[str, App]
     users: dict[str, dict[str, Any]]
     chats: list[dict[str, Any]]
+    teams: list[dict[str, Any]] = field(default_factory=list)
 
     def find_user(self, key: str) -> dict[str, Any] | None:
         """By object id or userPrincipalName (case-insensitive), as Graph's /users/{id|upn}."""
@@ -75,6 +77,8 @@ def load_directory(path: Path | None) -> Directory:
         raw.update(given)
         if "users" in given and "chats" not in given:
             raw["chats"] = []  # the demo chats name demo users
+        if "users" in given and "teams" not in given:
+            raw["teams"] = []
     return _build(raw, path or DEMO_PATH)
 
 
@@ -114,6 +118,8 @@ def _build(raw: dict[str, Any], origin: Path) -> Directory:
             for place, reaction in enumerate(seed.get("reactions", [])):
                 if reaction.get("user") not in users or not reaction.get("reactionType"):
                     raise DirectoryError(f"{where}.reactions[{place}] needs a reactionType and a user of the directory")
+    for index, team in enumerate(raw.get("teams", [])):
+        _check_team(team, f"{origin}: teams[{index}]", users)
     return Directory(
         tenant_id=tenant.get("id", "5d7f6c2a-1b3e-4c8d-9a0f-e00000000001"),
         domain=tenant.get("domain", "contoso.example"),
@@ -122,4 +128,26 @@ def _build(raw: dict[str, Any], origin: Path) -> Directory:
         apps=apps,
         users=users,
         chats=list(raw.get("chats", [])),
+        teams=list(raw.get("teams", [])),
     )
+
+
+def _check_team(team: Any, where: str, users: dict[str, dict[str, Any]]) -> None:
+    """A seeded team: a name, members of the directory, channels with a name, messages by directory users."""
+    if not isinstance(team, dict) or not team.get("displayName"):
+        raise DirectoryError(f"{where} needs a displayName")
+    unknown = [m for m in team.get("members", []) if m not in users and m not in team.get("owners", [])]
+    unknown += [m for m in team.get("owners", []) if m not in users]
+    if unknown:
+        raise DirectoryError(f"{where} names members not in users: {unknown}")
+    for number, channel in enumerate(team.get("channels", [])):
+        if not isinstance(channel, dict) or not channel.get("displayName"):
+            raise DirectoryError(f"{where}.channels[{number}] needs a displayName")
+        for place, seed in enumerate(channel.get("messages", [])):
+            for reply, message in enumerate([seed, *seed.get("replies", [])]):
+                if message.get("from") not in users or not message.get("createdDateTime"):
+                    suffix = f".replies[{reply - 1}]" if reply else ""
+                    raise DirectoryError(
+                        f"{where}.channels[{number}].messages[{place}]{suffix} needs a createdDateTime and a "
+                        "`from` of the directory"
+                    )

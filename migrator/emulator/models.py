@@ -150,6 +150,7 @@ class Graph:
         self._reindex()
         if not any(True for _ in store.values("conversations")):
             self._seed_chats()
+            self._seed_teams()
 
     # ------------------------------------------------------------------ state
     def _reindex(self) -> None:
@@ -172,6 +173,7 @@ class Graph:
         self._reindex()
         self._export_cache.clear()
         self._seed_chats()
+        self._seed_teams()
 
     def _seed_chats(self) -> None:
         """Chats from the directory file, with their messages, so chat export can be tested."""
@@ -202,6 +204,62 @@ class Graph:
                     attachments=[self._seeded_attachment(a) for a in seed.get("attachments", [])],
                     reactions=[self._reaction(r, created) for r in seed.get("reactions", [])],
                 )
+
+    def _seed_teams(self) -> None:
+        """Teams people already use, from the directory file: not in migration mode, their members, their channels
+        (General first, as every team has it) and live messages, so history can be imported into an existing
+        channel with `startMigration` and checked to leave them untouched."""
+        for seed in self.directory.teams:
+            created = parse_ms(seed.get("createdDateTime", "2024-01-01T00:00:00Z"))
+            team_id = seed.get("id") or str(uuid.uuid4())
+            team = {
+                "id": team_id,
+                "displayName": seed["displayName"],
+                "description": seed.get("description"),
+                "createdDateTime": format_ms(created),
+                "isArchived": False,
+                "webUrl": f"https://teams.microsoft.com/l/team/{team_id}",
+                "visibility": "private",
+                "_created": created,
+                "_readyAt": 0.0,
+                "_ownerApp": None,
+                "_migration": None,
+            }
+            self.store.put("teams", team_id, team)
+            owners = set(seed.get("owners", []))
+            for user_id in [*seed.get("owners", []), *(m for m in seed.get("members", []) if m not in owners)]:
+                self._store_member(team_id, {"userId": user_id, "roles": ["owner"] if user_id in owners else []})
+            channels = {c["displayName"]: c for c in seed.get("channels", [])}
+            for name, channel_seed in {"General": channels.pop("General", {}), **channels}.items():
+                channel = self._create_channel_record(
+                    team,
+                    name,
+                    channel_seed.get("description"),
+                    "standard",
+                    parse_ms(channel_seed.get("createdDateTime", team["createdDateTime"])),
+                    False,
+                    "",
+                    general=name == "General",
+                )
+                if channel_seed.get("id"):  # a fixed id, so a test or mapping can name it
+                    self.store.delete("conversations", channel["id"])
+                    channel["id"] = channel_seed["id"]
+                    self.store.put("conversations", channel["id"], channel)
+                self.store.patch("conversations", channel["id"], {"_ownerApp": None})
+                for message in channel_seed.get("messages", []):
+                    root = self._seed_message(channel, message)
+                    for reply in message.get("replies", []):
+                        self._seed_message(channel, reply, root["id"])
+
+    def _seed_message(self, conv: Record, seed: Mapping[str, Any], reply_to: str | None = None) -> Record:
+        """A live message of a seeded channel, posted by a directory user at its own time."""
+        return self._store_message(
+            self.store.get("conversations", conv["id"]) or conv,
+            parse_ms(seed["createdDateTime"]),
+            {"application": None, "device": None, "user": self._identity(seed["from"])},
+            {"contentType": seed.get("contentType", "html"), "content": seed["body"]},
+            reply_to=reply_to,
+        )
 
     def _identity(self, user_id: str) -> Record:
         """An aadUser identity as Graph writes it in `from`, mentions and reactions."""
@@ -1456,8 +1514,9 @@ class Graph:
 
     # --------------------------------------------------------------- operator
     def mutate(self, op: dict[str, Any]) -> Record:
-        """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message, or move a reply
-        under another root (`to`: a root of the same channel), as a migration that mis-threads it would leave it."""
+        """Operator-only corruption for tests of verify: delete, duplicate or edit a stored message, move a reply
+        under another root (`to`: a root of the same channel), as a migration that mis-threads it would leave it, or
+        replace the bytes of its first inline image (`image`, with base64 `contentBytes`)."""
         conv = self.store.get("conversations", str(op.get("conversation")))
         if conv is None:
             raise NotFound("conversation not found")
@@ -1492,6 +1551,12 @@ class Graph:
             if not message.get("replyToId") or root.get("replyToId"):
                 raise BadRequest("move takes a reply (message) and a root of the same channel (to)")
             fields = {"replyToId": root["id"], "_modified": now, "lastModifiedDateTime": format_ms(now)}
+        elif op.get("op") == "image":
+            if not message["_hosted"]:
+                raise BadRequest("image takes a message with an inline image")
+            key = f"{conv['id']}|{message['id']}|{message['_hosted'][0]}"
+            self.store.patch("hosted", key, {"contentBytes": str(op.get("contentBytes", ""))})
+            fields = {"_modified": now, "lastModifiedDateTime": format_ms(now)}
         elif op.get("op") == "duplicate":
             copy = self._store_message(
                 conv,
@@ -1504,7 +1569,7 @@ class Graph:
             )
             return public(copy)
         else:
-            raise BadRequest("op must be delete, edit, react, event, duplicate or move")
+            raise BadRequest("op must be delete, edit, react, event, duplicate, move or image")
         self.store.patch("messages", f"{conv['id']}|{message['id']}", fields)
         self._versions[conv["id"]] = self._versions.get(conv["id"], 0) + 1
         return public(message)

@@ -14,16 +14,21 @@ markup of an HTML body; it replaces
 No token, secret, message text, name or address is ever written; a token's `roles` (the app's permissions, which the
 rules check) are, once per app, in a line of their own (`{"app": "{app:1}", "roles": [...]}`).
 
-Identity holds within one process; a second command appending to the same FILE continues the numbering, so its
-placeholders never collide with the first one's (an object both touch then has two placeholders).
+Identity holds across the commands appending to one FILE (`load`, then `verify`): the sidecar `FILE.ids`
+(`Sidecar`) keeps each value a command named as its keyed digest beside its placeholder, never the value itself, so
+a later command gives an object the placeholder an earlier one gave it. A later command also continues the numbering
+of FILE itself, so a placeholder never names two objects even without the sidecar.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import re
+import secrets
 import struct
 import threading
 import time
@@ -198,16 +203,67 @@ def _numbered(filled: str, number: int) -> str:
     return "".join(chars)
 
 
-class Identities:
-    """Real values → placeholders (`{team:1}`), the same value always the same placeholder; thread-safe."""
+class Sidecar:
+    """`FILE.ids` beside a trace: what its commands named, each value as its digest keyed by the file's own random
+    key (HMAC-SHA256), beside its placeholder, one JSON line each after a first line holding the key. A later command
+    recognises a value it meets again by its digest; no id, token, name or text is ever written here, and neither
+    `conform` nor any report reads it."""
 
-    def __init__(self, graph_url: str, start: Counter[str] | None = None, first: int = 0) -> None:
+    SUFFIX = ".ids"
+
+    def __init__(self, trace: Path) -> None:
+        self.path = trace.with_name(trace.name + self.SUFFIX)
+        self.names: dict[str, str] = {}  # digest -> placeholder
+        self._pending: list[tuple[str, str]] = []
+        self._key = b""
+        if self.path.is_file() and (not trace.is_file() or trace.stat().st_size == 0):
+            self.path.unlink()  # a new trace: what the deleted one named is nothing to it
+        if self.path.is_file():
+            for line in self.path.read_bytes().splitlines():
+                entry = orjson.loads(line)
+                if "key" in entry:
+                    self._key = bytes.fromhex(entry["key"])
+                else:
+                    self.names[entry["digest"]] = entry["placeholder"]
+        self._pending_key = not self._key  # a new sidecar: its key is written with the first names
+        self._key = self._key or secrets.token_bytes(32)
+
+    def digest(self, value: str) -> str:
+        return hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def recall(self, value: str) -> str | None:
+        """The placeholder an earlier command of the trace gave `value`, if any."""
+        return self.names.get(self.digest(value)) if self.names else None
+
+    def remember(self, value: str, placeholder: str) -> None:
+        digest = self.digest(value)
+        self.names[digest] = placeholder
+        self._pending.append((digest, placeholder))
+
+    def flush(self) -> None:
+        """Append what was named since the last flush (and, the first time, the key)."""
+        lines = [{"key": self._key.hex()}] if self._pending_key else []
+        lines += [{"digest": digest, "placeholder": name} for digest, name in self._pending]
+        if lines:
+            with self.path.open("ab") as out:
+                out.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+        self._pending_key, self._pending = False, []
+
+
+class Identities:
+    """Real values → placeholders (`{team:1}`), the same value always the same placeholder; thread-safe. With a
+    `sidecar`, also the placeholders earlier commands appending to the same trace gave."""
+
+    def __init__(
+        self, graph_url: str, start: Counter[str] | None = None, first: int = 0, sidecar: Sidecar | None = None
+    ) -> None:
         self.graph_bases = tuple(dict.fromkeys([graph_url.rstrip("/"), PUBLIC_GRAPH]))
         self._names: dict[str, str] = {}
         self._counts: Counter[str] = Counter(start or {})
         self._texts: dict[str, str] = {}  # value → its filler (`text`)
         self._filled: set[str] = set()
         self._first = first  # numbers of new placeholders start above it (a replay's own, apart from a trace's)
+        self._sidecar = sidecar
         self._lock = threading.RLock()
 
     def add_base(self, graph_url: str) -> None:
@@ -224,14 +280,22 @@ class Identities:
         return {name: value for value, name in self._names.items()}
 
     def known(self, value: str) -> str | None:
-        return self._names.get(value)
+        with self._lock:
+            found = self._names.get(value)
+            if found is None and self._sidecar is not None:
+                found = self._sidecar.recall(value)
+                if found is not None:
+                    self._names[value] = found
+            return found
 
     def name(self, kind: str, value: str) -> str:
         with self._lock:
-            found = self._names.get(value)
+            found = self.known(value)
             if found is None:
                 self._counts[kind] = max(self._counts[kind], self._first) + 1
                 found = self._names[value] = f"{{{kind}:{self._counts[kind]}}}"
+                if self._sidecar is not None:
+                    self._sidecar.remember(value, found)
             return found
 
     def text(self, value: str) -> str:
@@ -435,7 +499,8 @@ class Trace:
     def __init__(self, path: Path, graph_url: str = PUBLIC_GRAPH) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self.ids = Identities(graph_url, _numbering(path))
+        self.sidecar = Sidecar(path)
+        self.ids = Identities(graph_url, _numbering(path, self.sidecar), sidecar=self.sidecar)
         self._apps: set[str] = set()
         self._started = time.monotonic()
 
@@ -485,6 +550,7 @@ class Trace:
             encoded = b"".join(orjson.dumps(line) + b"\n" for line in lines)
             with self.path.open("ab") as out:
                 out.write(encoded)
+            self.sidecar.flush()
 
     def _request(self, path: str, request: Mapping[str, Any]) -> dict[str, Any] | None:
         if request.get("json") is not None:
@@ -533,11 +599,11 @@ def _roles(authorization: str) -> list[str]:
     return sorted(str(role) for role in roles) if isinstance(roles, list) else []
 
 
-def _numbering(path: Path) -> Counter[str]:
-    """The highest placeholder number of each kind already in `path`, so a second process appending to it
-    continues the numbering instead of reusing the first one's placeholders."""
+def _numbering(path: Path, sidecar: Sidecar) -> Counter[str]:
+    """The highest placeholder number of each kind already in `path` or its sidecar, so a second process appending
+    to it continues the numbering instead of reusing the first one's placeholders."""
     counts: Counter[str] = Counter()
-    if path.is_file():
-        for kind, number in PLACEHOLDER.findall(path.read_text(encoding="utf-8", errors="replace")):
-            counts[kind] = max(counts[kind], int(number))
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    for kind, number in PLACEHOLDER.findall(text + " ".join(sidecar.names.values())):
+        counts[kind] = max(counts[kind], int(number))
     return counts

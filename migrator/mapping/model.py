@@ -109,6 +109,8 @@ class Mappings:
     # `defaults.mentions` / `defaults.reactions` (NATIVE_FORMS): `text` for a tenant that refuses the real elements
     mentions: str = "native"
     reactions: str = "native"
+    # `workspaces:` workspace id or name -> {"mentions"|"reactions": form}: the two above for its conversations
+    workspace_forms: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     teams: Mapping[str, Team] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)  # top-level key -> line

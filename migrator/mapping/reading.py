@@ -30,7 +30,8 @@ from migrator.mapping.model import (
     UserMapping,
 )
 
-_TOP_KEYS = {"version", "source", "users", "system_messages", "defaults", "teams", "conversations"}
+_TOP_KEYS = {"version", "source", "users", "system_messages", "defaults", "workspaces", "teams", "conversations"}
+_FORM_KEYS = {"mentions", "reactions"}
 _DEFAULTS_KEYS = {"limits", "inline_image_max_bytes", "mentions", "reactions"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
@@ -102,8 +103,9 @@ class _Reader:
             fallback_id=fallback_id,
             system_messages=system_messages,
             inline_image_max_bytes=self.inline_image_cap(defaults),
-            mentions=self.native_form(defaults, "mentions"),
-            reactions=self.native_form(defaults, "reactions"),
+            mentions=self.native_form(defaults, "mentions", "defaults"),
+            reactions=self.native_form(defaults, "reactions", "defaults"),
+            workspace_forms=self.workspace_forms(data.get("workspaces"), line_of(data, "workspaces")),
             teams=self.teams(data.get("teams"), line_of(data, "teams")),
             routes=tuple(self.routes(data.get("conversations"), line_of(data, "conversations"))),
             lines={str(key): line_of(data, key) or 0 for key in data},
@@ -149,15 +151,35 @@ class _Reader:
             return MAX_INLINE_IMAGE_BYTES
         return value
 
-    def native_form(self, node: CommentedMap, name: str) -> str:
-        """`defaults.mentions` / `defaults.reactions`: `native` (real Graph elements, the default) or `text`."""
+    def native_form(self, node: CommentedMap, name: str, where: str) -> str:
+        """`mentions` / `reactions` of `defaults` or of a workspace: `native` (real Graph elements, the default) or
+        `text`."""
         value = node.get(name, NATIVE_FORMS[0])
         if value not in NATIVE_FORMS:
-            self.problem(
-                line_of(node, name), f"defaults: {name} must be one of {', '.join(NATIVE_FORMS)}, not {value!r}"
-            )
+            allowed = ", ".join(NATIVE_FORMS)
+            self.problem(line_of(node, name), f"{where}: {name} must be one of {allowed}, not {value!r}")
             return NATIVE_FORMS[0]
         return str(value)
+
+    def workspace_forms(self, node: Any, line: int | None) -> dict[str, dict[str, str]]:
+        """`workspaces:`: per workspace (its id or name, as `analyse` lists them) the `mentions` / `reactions` that
+        override `defaults` for its conversations."""
+        if node is None:
+            return {}
+        if not isinstance(node, CommentedMap):
+            self.problem(line, "workspaces must be a mapping of workspace ids or names to `mentions:` / `reactions:`")
+            return {}
+        forms: dict[str, dict[str, str]] = {}
+        for key, given in node.items():
+            where = f"workspaces.{key}"
+            if not isinstance(given, CommentedMap):
+                self.problem(line_of(node, key), f"{where} must be a mapping with `mentions:` and/or `reactions:`")
+                continue
+            self.unknown_keys(given, _FORM_KEYS, where)
+            forms[str(key)] = {
+                name: self.native_form(given, name, where) for name in sorted(_FORM_KEYS) if name in given
+            }
+        return forms
 
     def teams(self, node: Any, line: int | None) -> dict[str, Team]:
         if not isinstance(node, CommentedMap):

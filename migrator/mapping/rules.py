@@ -365,4 +365,20 @@ def check_against(resolved: ResolvedMappings, rows: list[UserMapping], source: S
         check_mappings(resolved, conversations, rows, name, {w.id: w.name for w in source.workspaces})
         + check_users(resolved.mappings, rows, source.users, name)
         + capacity_problems(resolved, conversations, rows, source.users)
+        + _workspace_problems(resolved.mappings, source)
     )
+
+
+def _workspace_problems(mappings: Mappings, source: Source) -> list[Problem]:
+    """`workspaces:` names workspaces of the export, by id or name: another key would silently change nothing."""
+    known = {w.id for w in source.workspaces} | {w.name for w in source.workspaces}
+    listed = ", ".join(f"{w.name} ({w.id})" for w in source.workspaces) or "none: the export is one workspace"
+    return [
+        Problem(
+            mappings.path.as_posix(),
+            mappings.lines.get("workspaces"),
+            f"workspaces: {key!r} is not a workspace of the export (its workspaces: {listed})",
+        )
+        for key in mappings.workspace_forms
+        if key not in known
+    ]

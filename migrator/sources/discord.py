@@ -337,6 +337,8 @@ class DiscordExport(SpooledExport):
             extra[MENTION_NAMES] = names
         outside = self._outside_reference(raw, kind, conversation_id)
         text, cards, system = self._shown(raw, kind, event, conversation_id, outside)
+        if kind == "Reply":
+            text = _reply_pings(raw) + text
         if outside and kind == "Reply":
             extra["reply_to_missing"] = str(raw["reference"]["messageId"])  # kept as a message of its own
         return Message(
@@ -420,6 +422,18 @@ def _kind(raw: dict[str, Any]) -> tuple[str, str | None]:
 
 def _name_of(person: dict[str, Any]) -> str:
     return str(person.get("nickname") or person.get("name") or "Someone")
+
+
+def _reply_pings(raw: dict[str, Any]) -> str:
+    """The people a reply pinged without writing their name (Discord lists the author it answers among the reply's
+    `mentions`), written first as `@name ` so they are mentioned in Teams too, where a reply pings nobody."""
+    content = str(raw.get("content") or "")
+    pinged = [
+        f"@{_name_of(person)} "
+        for person in dicts(raw.get("mentions"))
+        if not any(f"@{person.get(key)}" in content for key in ("nickname", "name") if person.get(key))
+    ]
+    return "".join(pinged)
 
 
 def _mention_names(raw: dict[str, Any]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from migrator import limits
 from migrator.critical import critical_path
 from migrator.earlier import Change
 from migrator.errors import InputError
-from migrator.journal import Journal
+from migrator.journals import journal_exists, open_journal
 from migrator.plan import MANIFEST
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.schedule import concurrency
@@ -66,12 +66,15 @@ def dry_run_since(
     *,
     source_format: str | None = None,
     fetched: Path | None = None,
+    journal: str | Path | None = None,
 ) -> DeltaDryRun:
-    """The delta pass of `source` after the earlier pass written under `earlier` (a `migrate --out` folder)."""
+    """The delta pass of `source` after the earlier pass written under `earlier` (a `migrate --out` folder), whose
+    journal is `journal` (default: its journal.sqlite; a PostgreSQL URL for workers)."""
     layout = Layout(earlier)
-    if not (layout.plan / MANIFEST).is_file() or not layout.journal.is_file():
+    journal = layout.journal if journal is None else journal
+    if not (layout.plan / MANIFEST).is_file() or not journal_exists(journal):
         raise InputError(
-            f"--since {earlier}: no earlier pass there (it needs plan/{MANIFEST} and journal.sqlite, as "
+            f"--since {earlier}: no earlier pass there (it needs plan/{MANIFEST} and the journal {journal}, as "
             "`migrator migrate --out` leaves them)"
         )
     scratch = out / SCRATCH
@@ -79,9 +82,9 @@ def dry_run_since(
     shutil.copytree(layout.plan, scratch, ignore=shutil.ignore_patterns(FILES_DIR, ARCHIVE_DIR, "*.tmp"))
     planned = transform(source, mappings, scratch, source_format=source_format, fetched=fetched)
     manifest = planned.manifest
-    with Journal(layout.journal, readonly=True) as journal:
-        rows, seconds, _ = estimate(scratch, manifest, manifest.teams, journal, concurrency(None))
-        created = {conv.key for _, conv in manifest.conversations() if journal.conversation_id(conv.key)}
+    with open_journal(journal, readonly=True) as opened:
+        rows, seconds, _ = estimate(scratch, manifest, manifest.teams, opened, concurrency(None))
+        created = {conv.key for _, conv in manifest.conversations() if opened.conversation_id(conv.key)}
     result = DeltaDryRun(str(scratch), changes=planned.report["changes"], seconds=seconds)
     for row in rows:
         new = row.messages - row.already

@@ -200,10 +200,7 @@ class _Run:
             if then is not None:
                 then()
             return
-        # General is completed with its team, after every other channel exists and is completed (complete_team);
-        # reopened in a team an earlier pass completed, it completes itself, as any channel.
-        with_team = channel.general and not self.provisioner.team_completed(team.key)
-        complete = None if with_team else partial(self.provisioner.complete_channel, team_id, channel_id)
+        complete = self.provisioner.channel_completion(team.key, team_id, channel, channel_id)
         base = f"/teams/{team_id}/channels/{channel_id}"
         self.scheduler.add(self.path.priority(channel.key), partial(self._post, base, channel, outcome, complete, then))
 

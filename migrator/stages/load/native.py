@@ -15,12 +15,13 @@ from typing import Any
 from migrator.graph import GraphError
 
 NATIVE_FIELDS = ("mentions", "reactions")
+_NAMED = ("mention", "reaction")  # what a refusal's message says ("mentions[0]: …", "A reaction …")
 
 
 def refused_for_native(error: GraphError, line: Mapping[str, Any]) -> bool:
     """Graph's 400 names the mentions or reactions of a line that has a text form to fall back to."""
     message = (error.message or "").lower()
-    return error.status == 400 and bool(line.get("text")) and any(name[:-1] in message for name in NATIVE_FIELDS)
+    return error.status == 400 and bool(line.get("text")) and any(word in message for word in _NAMED)
 
 
 def as_text(line: Mapping[str, Any]) -> dict[str, Any]:

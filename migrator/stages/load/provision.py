@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -337,6 +338,16 @@ class Provisioner:
     # ------------------------------------------------------------- completion
     def complete_channel(self, team_id: str, channel_id: str) -> None:
         self._complete(f"/teams/{team_id}/channels/{channel_id}")
+
+    def channel_completion(
+        self, team_key: str, team_id: str, channel: PlannedConversation, channel_id: str
+    ) -> Callable[[], None] | None:
+        """The channel's completeMigration, or None for a General channel its team completes, after every other
+        channel (`complete_team`); a General reopened in a team an earlier pass completed (a newer export's lines,
+        issue 27) completes itself, as any channel."""
+        if channel.general and not self.team_completed(team_key):
+            return None
+        return partial(self.complete_channel, team_id, channel_id)
 
     def _complete(self, base: str) -> None:
         """completeMigration; a lost answer is recognised on a re-run by the conversation's mode."""

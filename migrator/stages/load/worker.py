@@ -67,13 +67,24 @@ class WorkerOutcome:
         return sum(int(getattr(c, name)) for c in self.conversations)
 
 
+class LeaseLost(Exception):
+    """Another worker took this unit's lease (this one could not renew it in time): this one stops the unit."""
+
+
 class _App:
     """One app registration's client and the load parts that use it."""
 
-    def __init__(self, client: GraphClient, journal: PostgresJournal, plan_dir: Path, options: WorkerOptions):
+    def __init__(
+        self,
+        client: GraphClient,
+        journal: PostgresJournal,
+        plan_dir: Path,
+        options: WorkerOptions,
+        on_message: Callable[[str, float], None],
+    ):
         self.client = client
         self.provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
-        self.loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures)
+        self.loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message)
 
 
 class Worker:
@@ -91,11 +102,12 @@ class Worker:
         self.owner = owner or worker_name()
         self.manifest = Manifest.read(plan_dir)
         self.journal: PostgresJournal = queue.journal
-        self.apps = {c.config.client_id: _App(c, self.journal, plan_dir, options) for c in clients}
+        self.apps = {c.config.client_id: _App(c, self.journal, plan_dir, options, self._still_held) for c in clients}
         self.teams = {team.key: team for team in self.manifest.teams}
         self.conversations = {conv.key: conv for _, conv in self.manifest.conversations()}
         self.outcome = WorkerOutcome(self.owner)
         self._held: set[str] = set()
+        self._taken: set[str] = set()  # units held whose lease another worker took: stopped at the next message
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._settled = threading.Condition()  # notified when a unit of this worker ends: its dependents may be free
@@ -147,8 +159,12 @@ class Worker:
                 self.outcome.resumed[name] = claim.previous
         with self._lock:
             self._held.add(name)
+            self._taken.discard(name)
         try:
             why = work(claim.unit)
+        except LeaseLost:
+            log.warning("%s: stopped %s: another worker holds its lease now", self.owner, name)
+            return
         finally:
             with self._lock:
                 self._held.discard(name)
@@ -172,6 +188,16 @@ class Worker:
                 log.warning("%s: leases taken over by another worker: %s", self.owner, ", ".join(sorted(lost)))
                 with self._lock:
                     self.outcome.lost |= lost
+                    self._taken |= lost
+
+    def _still_held(self, conv_key: str, started: float) -> None:
+        """After each message: a conversation whose lease another worker took is left to it (two workers on one
+        conversation would post nothing twice, Graph refusing a taken millisecond, but one would complete it under the
+        other)."""
+        with self._lock:
+            lost = f"conv:{conv_key}" in self._taken
+        if lost:
+            raise LeaseLost(conv_key)
 
     # ------------------------------------------------------------- units
     def _do(self, unit: Unit) -> str | None:
@@ -200,8 +226,9 @@ class Worker:
         channel_id = attempt(partial(app.provisioner.channel, team.key, team_id, channel))
         if isinstance(channel_id, Refusal):
             return f"not created: {channel_id}"
-        # General is completed with its team, after every other channel (the team's finish unit).
-        complete = None if channel.general else partial(app.provisioner.complete_channel, team_id, channel_id)
+        # General is completed with its team, after every other channel (the team's finish unit), unless reopened in a
+        # team an earlier pass completed.
+        complete = app.provisioner.channel_completion(team.key, team_id, channel, channel_id)
         app.loader.run(f"/teams/{team_id}/channels/{channel_id}", channel, outcome, complete)
         return _left_open(outcome)
 

@@ -3,15 +3,19 @@
 It creates what `load` creates, with load's own provisioning (`stages/load/provision.py`, on a throwaway journal):
 a team in migration mode with a back-dated time, one standard channel, a root message, a reply, a message with a
 small inline image and one with a file uploaded to the channel's folder as a reference attachment; then channel
-and team completion and the migration account as member. Everything is read back through the export API and
-compared, and the team is deleted (`DELETE /groups/{id}`) unless asked to keep it. A failure after the team exists
-still deletes it; when the delete itself fails, the step names the team's id and the command that deletes it.
+and team completion and the migration account as member. The messages are plan lines, posted as load posts them
+(`plan.to_request`), so that everything read back through the export API is compared by verify's own comparison
+(`stages/verify/compare.py`): each body as sent, the reply under its root, the inline image's bytes, the
+attachment's name and link, and the file's bytes. The team is deleted (`DELETE /groups/{id}`) unless asked to keep
+it. A failure after the team exists still deletes it; when the delete itself fails, the step names the team's id
+and the command that deletes it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import tempfile
 import time
 import uuid
@@ -21,12 +25,15 @@ from typing import Any
 
 from migrator.graph import GraphClient, GraphError
 from migrator.journal import Journal
-from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam, PlannedUpload
+from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam, PlannedUpload, to_request
+from migrator.stages.export.archive import ArchiveError, conversation_of
 from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.uploads import upload
 from migrator.stages.preflight.outcome import Step
-from migrator.timestamps import format_ms, now_ms, parse_ms
-from migrator.words import counted
+from migrator.stages.verify.chatfiles import bytes_problems
+from migrator.stages.verify.compare import Evidence, Message, check_conversation
+from migrator.stages.verify.outcome import PROBLEMS, ConversationCheck
+from migrator.timestamps import format_ms, now_ms
 
 DAY_MS = 86_400_000
 # The smallest valid PNG (1x1, transparent): Graph stores hosted contents of image types only.
@@ -34,11 +41,20 @@ PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 FILE_TEXT = b"teams-migrator preflight canary file\n"
+FILE = PlannedUpload("canary-file", "preflight-canary.txt", "", len(FILE_TEXT), hashlib.sha256(FILE_TEXT).hexdigest())
 
 
 class CanaryError(Exception):
     """Graph accepted a canary step but did not do it (a member refused, a message not read back); recorded as the
     step's failure, never raised out of preflight."""
+
+
+class CanaryDifference(CanaryError):
+    """What was read back differs from what was sent: one line per message, as verify reports it."""
+
+    def __init__(self, problems: list[str], summary: str) -> None:
+        super().__init__(summary)
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,11 @@ class Canary:
         self.channel = PlannedConversation(
             key="preflight-canary/canary", display_name="canary", file="", created=format_ms(self.created + 1000)
         )
-        self.sent: dict[str, str] = {}  # message id -> createdDateTime
+        self.milliseconds = itertools.count()  # each line's own millisecond, after the channel's and the chat's
+        self.urls: dict[str, str] = {}  # upload key -> the uploaded file's webUrl
+        self.lines: list[Message] = []  # the plan lines of the conversation being sent
+        self.posted: dict[str, str] = {}  # plan key -> Teams message id
+        self.compared = {"messages": 0, "images": 0, "files": 0}
 
     def run(self, step: Step) -> None:
         with tempfile.TemporaryDirectory(prefix="preflight-") as scratch, Journal(Path(scratch) / "j.sqlite") as j:
@@ -81,7 +101,7 @@ class Canary:
                 doing = "create the channel"
                 channel_id = provision.channel(self.team.key, team_id, self.channel)
                 doing = "import the messages"
-                self._messages(team_id, channel_id)
+                file = self._messages(team_id, channel_id)
                 doing = "complete the channel and the team"
                 provision.complete_team(self.team, team_id)
                 doing = "add the migration account as member"
@@ -89,52 +109,72 @@ class Canary:
                 if refused:
                     raise CanaryError("; ".join(refused))
                 doing = "read the messages back"
-                self._read_back(f"/teams/{team_id}/channels/getAllMessages")
+                exported = self._read_back(f"/teams/{team_id}/channels/getAllMessages", channel_id)
+                doing = "compare what was read back"
+                self._compare(self.channel, channel_id, exported, {FILE.key: bytes_problems(self.client, file, FILE)})
                 if self.chat:
                     doing = "migrate the canary chat"
                     self._chat(provision, step)
-            except (GraphError, CanaryError) as error:
+            except CanaryDifference as difference:
+                step.fail(f"canary: read back differs: {difference}")
+                step.details += difference.problems
+                step.facts["failed_at"] = doing
+            except (GraphError, CanaryError, ArchiveError) as error:  # ArchiveError: not an exported chatMessage
                 step.fail(f"canary: could not {doing}: {error}", error if isinstance(error, GraphError) else None)
                 step.facts["failed_at"] = doing
             finally:
+                step.facts["compared"] = self.compared
                 if team_id is not None:
                     self._clean_up(team_id, step)
 
-    def _messages(self, team_id: str, channel_id: str) -> None:
+    def _messages(self, team_id: str, channel_id: str) -> str:
+        """Upload the file and post the four messages; returns the file's item path (`/drives/{d}/items/{i}`)."""
         base = f"/teams/{team_id}/channels/{channel_id}/messages"
         folder = self.client.get_json(f"/teams/{team_id}/channels/{channel_id}/filesFolder")
-        digest = hashlib.sha256(FILE_TEXT).hexdigest()
-        planned = PlannedUpload("canary-file", "preflight-canary.txt", "", len(FILE_TEXT), digest)
-        item = upload(self.client, folder, planned, FILE_TEXT, f"canary-{channel_id}")
-        attachment = str(uuid.uuid4())
-        root = self._post(base, "<p>preflight canary: root</p>")
-        self._post(f"{base}/{root}/replies", "<p>preflight canary: reply</p>")
+        item = upload(self.client, folder, FILE, FILE_TEXT, f"canary-{channel_id}")
+        self.urls = {FILE.key: str(item["webUrl"])}
         hosted = {
             "@microsoft.graph.temporaryId": "1",
             "contentBytes": base64.b64encode(PIXEL).decode(),
             "contentType": "image/png",
         }
-        self._post(
-            base, '<p>preflight canary: image</p><p><img src="../hostedContents/1/$value"></p>', hostedContents=[hosted]
-        )
-        reference = {"id": attachment, "contentType": "reference", "contentUrl": item["webUrl"], "name": planned.name}
-        self._post(
-            base, f'<p>preflight canary: file</p><attachment id="{attachment}"></attachment>', attachments=[reference]
-        )
+        attachment = str(uuid.uuid4())
+        reference = {"id": attachment, "contentType": "reference", "upload": FILE.key, "name": FILE.name}
+        for line in (
+            self._line("root", "<p>preflight canary: root</p>"),
+            self._line("reply", "<p>preflight canary: reply</p>", kind="reply", root_key="root"),
+            self._line(
+                "image",
+                '<p>preflight canary: image</p><p><img src="../hostedContents/1/$value"></p>',
+                hostedContents=[hosted],
+            ),
+            self._line(
+                "file",
+                f'<p>preflight canary: file</p><attachment id="{attachment}"></attachment>',
+                attachments=[reference],
+            ),
+        ):
+            root = self.posted.get(str(line.get("root_key")))
+            self._post(f"{base}/{root}/replies" if root else base, line)
+        return f"/drives/{folder['parentReference']['driveId']}/items/{item['id']}"
 
-    def _post(self, path: str, html: str, **extra: Any) -> str:
-        created = format_ms(self.created + 2000 + len(self.sent))  # a millisecond of its own, after the channel
-        body = {
-            "createdDateTime": created,
+    def _line(self, key: str, html: str, kind: str = "root", root_key: str | None = None, **extra: Any) -> Message:
+        """A plan line as transform writes one, at a millisecond of its own after the conversation's creation."""
+        return {
+            "key": key,
+            "kind": kind,
+            "root_key": root_key,
+            "createdDateTime": format_ms(self.created + 2000 + next(self.milliseconds)),
             "from": {
                 "user": {"id": self.people.account, "displayName": self.people.name, "userIdentityType": "aadUser"}
             },
             "body": {"contentType": "html", "content": html},
             **extra,
         }
-        message_id = self.client.create(path, body)
-        self.sent[message_id] = created
-        return message_id
+
+    def _post(self, path: str, line: Message) -> None:
+        self.lines.append(line)
+        self.posted[line["key"]] = self.client.create(path, to_request(line, self.urls))
 
     def _chat(self, provision: Provisioner, step: Step) -> None:
         """A group chat of the migration account and two mapped people with one message. Graph cannot delete a
@@ -152,22 +192,31 @@ class Canary:
         )
         chat_id = provision.chat(chat)
         step.facts["chat_stays"] = f"chat {chat_id} stays: Graph cannot delete a chat"
-        self.sent.clear()
-        self._post(f"/chats/{chat_id}/messages", "<p>preflight canary: chat</p>")
+        self.lines, self.posted = [], {}
+        self._post(f"/chats/{chat_id}/messages", self._line("chat", "<p>preflight canary: chat</p>"))
         provision.complete_chat(chat_id)
-        self._read_back(f"/users/{self.people.account}/chats/getAllMessages")
+        self._compare(chat, chat_id, self._read_back(f"/users/{self.people.account}/chats/getAllMessages", chat_id), {})
 
-    def _read_back(self, collection: str) -> None:
-        """Every message sent is read back through the export API, at its time."""
+    def _read_back(self, collection: str, conversation_id: str) -> list[Message]:
+        """The conversation's messages as the export API gives them."""
         params = {"model": self.model} if self.model else None
-        read = {str(m.get("id")): m for m in self.client.paginate(collection, params=params)}
-        missing = [i for i in self.sent if i not in read]
-        moved = [i for i in self.sent if i in read and parse_ms(read[i]["createdDateTime"]) != parse_ms(self.sent[i])]
-        if missing or moved:
-            raise CanaryError(
-                f"read back: {len(missing):,} of {counted(len(self.sent), 'message')} missing, {len(moved):,} with "
-                "another time"
-            )
+        return [m for m in self.client.paginate(collection, params=params) if conversation_of(m) == conversation_id]
+
+    def _compare(
+        self, conversation: PlannedConversation, graph_id: str, exported: list[Message], files: dict[str, list[str]]
+    ) -> None:
+        """What was sent against what was read back, by verify's comparison: every message at its time, once, with
+        its body, author, thread root, inline image bytes and attachments; `files` holds what is wrong with the
+        bytes of each uploaded file."""
+        check = ConversationCheck(conversation.key, self.team.display_name, conversation.display_name, graph_id, 0)
+        evidence = Evidence(posted=dict(self.posted), uploads=self.urls, files=files)
+        check_conversation(self.client, check, self.lines, exported, evidence)
+        self.compared["messages"] += check.found
+        self.compared["images"] += check.images
+        self.compared["files"] += len(files)
+        if not check.ok:
+            wrong = [f"{f.key}: {f.detail}" for name in PROBLEMS for f in getattr(check, name)]
+            raise CanaryDifference(check.problems(), "; ".join(wrong))
 
     def _clean_up(self, team_id: str, step: Step) -> None:
         if self.keep:

@@ -26,6 +26,7 @@ from migrator.mapping import (
     GENERAL,
     PRIVATE_CHANNEL,
     MappingFiles,
+    Mappings,
     Reader,
     ResolvedMappings,
     Route,
@@ -211,6 +212,8 @@ class _Transform:
             now_ms,
             ledger,
             mappings.limits,
+            native_forms(mappings, source),
+            (mappings.mentions == "native", mappings.reactions == "native"),
         )
         self.archiver = Archiver(source, self.authors.names, channels, out_dir, ledger, self.authors.elsewhere)
 
@@ -418,6 +421,19 @@ class _Transform:
                 for (name, reason), n in self.authors.skipped.most_common()
             ],
         }
+
+
+def native_forms(mappings: Mappings, source: Source) -> dict[str, tuple[bool, bool]]:
+    """Workspace id -> (real mentions, real reactions) for the workspaces migration.yaml's `workspaces:` names (by id
+    or by name), each form it leaves out taken from `defaults`."""
+    ids = {workspace.name: workspace.id for workspace in source.workspaces}
+    return {
+        ids.get(key, key): (
+            given.get("mentions", mappings.mentions) == "native",
+            given.get("reactions", mappings.reactions) == "native",
+        )
+        for key, given in mappings.workspace_forms.items()
+    }
 
 
 def _targets(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -93,6 +93,9 @@ class Run:
     now_ms: int
     ledger: LedgerWriter
     limits: CapacityLimits = TEAMS_DEFAULTS  # per message: files_per_message, message_bytes
+    # Workspace id -> (real mentions, real reactions) where migration.yaml's `workspaces:` overrides `defaults`
+    native_forms: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
+    default_forms: tuple[bool, bool] = (True, True)
 
 
 @dataclass(slots=True)
@@ -157,6 +160,10 @@ class ChannelPlan:
         keep_system, for_message, ledger = self.run.keep_system, self.run.authors.for_message, self.run.ledger
         learn, known = self.run.authors.learn, self.run.authors.names
         self._pins = frozenset(conversation.pins)
+        ctx = self.run.ctx
+        ctx.native_mentions, ctx.native_reactions = self.run.native_forms.get(
+            conversation.workspace, self.run.default_forms
+        )
         for key, message in keyed_messages(conversation, self.run.source.messages(conversation)):
             counts["read"] += 1
             counts["files"] += len(message.files)

@@ -26,7 +26,7 @@ def chat_file_problems(client: GraphClient, journal: JournalStore, conv: Planned
             continue  # not landed: its message is missing or failed, and verify says so there
         base = f"/drives/{entry.drive_id}/items/{entry.item_id}"
         try:
-            found = _bytes_problems(client, base, planned) + _audience_problems(client, base, members)
+            found = bytes_problems(client, base, planned) + _audience_problems(client, base, members)
         except NotFoundError:
             found = [f"the file is gone from the OneDrive of {entry.owner}"]
         except GraphError as error:
@@ -36,7 +36,8 @@ def chat_file_problems(client: GraphClient, journal: JournalStore, conv: Planned
     return problems
 
 
-def _bytes_problems(client: GraphClient, base: str, planned: PlannedUpload) -> list[str]:
+def bytes_problems(client: GraphClient, base: str, planned: PlannedUpload) -> list[str]:
+    """The file at `base` (`/drives/{drive}/items/{item}`) downloaded: its sha256 must be the planned one."""
     data = client.request("GET", f"{base}/content").content
     digest = hashlib.sha256(data).hexdigest()
     if digest != planned.sha256:

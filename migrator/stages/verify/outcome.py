@@ -22,6 +22,10 @@ class Finding:
     ids: list[str]  # Teams message ids involved
     detail: str
 
+    def describe(self, problem: str) -> str:
+        """The line verify prints for it (and preflight's canary reports), `problem` being missing, duplicated…"""
+        return f"{problem}: {self.conversation} {self.key} at {self.createdDateTime}: {self.detail}"
+
 
 @dataclass
 class ConversationCheck:
@@ -41,6 +45,10 @@ class ConversationCheck:
     @property
     def ok(self) -> bool:
         return self.error is None and not any(getattr(self, name) for name in PROBLEMS)
+
+    def problems(self) -> list[str]:
+        """One line per missing, duplicated or mismatched message."""
+        return [finding.describe(name) for name in PROBLEMS for finding in getattr(self, name)]
 
 
 @dataclass
