@@ -174,7 +174,7 @@ def reader_lines(quarantine: list[Quarantined], displaced: Iterable[Displaced]) 
             "conversation": entry.conversation,
             "file": entry.file,
             "item": entry.item,
-            "id": None,
+            "id": entry.record_id,
             "fate": "quarantined",
             "reason": entry.error,
         }

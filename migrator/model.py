@@ -264,6 +264,7 @@ class Quarantined:
     # file, a Mattermost post's channel); None for one it cannot (a line that is not a record, a record naming no
     # conversation): the ledger counts those apart, in no conversation.
     conversation: str | None = None
+    record_id: str | None = None  # the source's id, when the reader can tell it (a Mattermost reply's `LINE.REPLY`)
 
     def to_dict(self) -> QuarantinedRow:
         entry: QuarantinedRow = {"file": self.file, "error": self.error}

@@ -183,8 +183,8 @@ POST_KINDS = ("fine", "unknown channel", "bad time")
 
 
 def _mattermost(posts: list[tuple[int, int, bool, str]]) -> list[dict[str, Any]]:
-    """A bulk export: two channels, and per post (minute, replies, is a system message, POST_KINDS); a refused post
-    has no replies (its replies would be refused with it: see the report of issue 18's ledger work)."""
+    """A bulk export: two channels, and per post (minute, replies, is a system message, POST_KINDS); the replies of
+    a refused post are refused with it."""
     lines: list[dict[str, Any]] = [
         {"type": "version", "version": 1},
         {"type": "team", "team": {"name": "acme", "display_name": "Acme", "type": "O"}},
@@ -201,9 +201,7 @@ def _mattermost(posts: list[tuple[int, int, bool, str]]) -> list[dict[str, Any]]
             "message": f"post {number}",
             "create_at": "yesterday" if kind == "bad time" else at,
             "type": "system_join_channel" if system else "",
-            "replies": [{"user": "ada", "message": "re", "create_at": at + 1 + r} for r in range(replies)]
-            if kind == "fine"
-            else [],
+            "replies": [{"user": "ada", "message": "re", "create_at": at + 1 + r} for r in range(replies)],
         }
         lines.append({"type": "post", "post": post})
     return lines
@@ -229,8 +227,8 @@ def test_the_identity_holds_for_any_threads_times_and_system_messages(
     (export / "import.jsonl").write_text(text + ("{not json\n" if broken_line else ""), encoding="utf-8")
     ledger = assert_identity(export, tmp_path_factory.mktemp("work"))
     refused = [line for line in ledger if line["fate"] == "quarantined"]
-    nowhere = broken_line + sum(kind == "unknown channel" for *_, kind in posts)
-    assert len(refused) == nowhere + sum(kind == "bad time" for *_, kind in posts)
+    nowhere = broken_line + sum(1 + replies for _, replies, _, kind in posts if kind == "unknown channel")
+    assert len(refused) == nowhere + sum(1 + replies for _, replies, _, kind in posts if kind == "bad time")
     assert sum(line["conversation"] is None for line in refused) == nowhere
 
 
@@ -263,10 +261,11 @@ def test_the_identity_holds_for_slack_day_files_with_refused_records(
 
 def test_the_transform_report_names_the_records_in_no_conversation(tmp_path: Path) -> None:
     """A line that is not JSON and a post in a channel no line defines are in no conversation; a post with a bad
-    time is quarantined in its channel. The totals, the summary and the page say so, and every row balances."""
+    time is quarantined in its channel, with its reply. The totals, the summary and the page say so, and every row
+    balances."""
     export = tmp_path / "export"
     export.mkdir()
-    posts = [(0, 1, False, "fine"), (1, 0, False, "unknown channel"), (2, 0, False, "bad time")]
+    posts = [(0, 1, False, "fine"), (1, 0, False, "unknown channel"), (2, 1, False, "bad time")]
     text = "".join(json.dumps(line) + "\n" for line in _mattermost(posts)) + "{not json\n"
     (export / "import.jsonl").write_text(text, encoding="utf-8")
     assert_identity(export, tmp_path / "work")
@@ -274,7 +273,7 @@ def test_the_transform_report_names_the_records_in_no_conversation(tmp_path: Pat
     rows = {row["conversation"]: row for row in result.report["ledger"]["conversations"]}
     assert (rows[""]["records"], rows[""]["quarantined_records"], rows[""]["read"]) == (2, 2, 0)
     general = rows["acme.general"]
-    assert (general["records"], general["read"], general["quarantined_records"], general["balanced"]) == (3, 2, 1, True)
+    assert (general["records"], general["read"], general["quarantined_records"], general["balanced"]) == (4, 2, 2, True)
     assert result.report["ledger"]["no_conversation"] == 2 and result.report["ledger"]["balanced"]
     assert "; 2 in no conversation); they add up" in summary(result)
     assert NO_CONVERSATION in result.report_html.read_text(encoding="utf-8")

@@ -116,6 +116,7 @@ class MattermostExport(SpooledExport):
                     self._line(number, value)
                 except Refused as exc:
                     self.quarantine.append(Quarantined(self._jsonl, str(exc), number, exc.conversation))
+                    self._refuse_replies(number, value, exc)
         if not self._seen_version:
             raise SourceError(
                 f"{self.location}: {self._jsonl} has no version line, so it is not a Mattermost bulk export "
@@ -153,6 +154,24 @@ class MattermostExport(SpooledExport):
             self._skipped_types[kind] += 1
             return
         handler(number, body)
+
+    def _refuse_replies(self, number: int, value: Any, refused: Refused) -> None:
+        """The replies inside a post refused whole go with it, each quarantined as a record of its own (by its
+        place `LINE.REPLY`, as a spooled reply is named), so the ledger counts every record the line holds."""
+        post = value.get(value.get("type")) if isinstance(value, dict) and isinstance(value.get("type"), str) else None
+        if not isinstance(post, dict) or value["type"] not in {"post", "direct_post"}:
+            return
+        replies = post.get("replies")
+        for index in range(len(replies) if isinstance(replies, list) else 0):
+            self.quarantine.append(
+                Quarantined(
+                    self._jsonl,
+                    f"reply {index + 1} of a post refused ({refused})",
+                    number,
+                    refused.conversation,
+                    f"{number}.{index}",
+                )
+            )
 
     def _version(self, value: dict[str, Any]) -> None:
         if value.get("type") != "version" or value.get("version") != 1:
@@ -232,7 +251,9 @@ class MattermostExport(SpooledExport):
                     raise Refused(f"a JSON {type(reply).__name__} where a reply object belongs")
                 reply_us = ms_to_micros(reply.get("create_at"))
             except Refused as exc:
-                self.quarantine.append(Quarantined(self._jsonl, f"reply {index + 1}: {exc}", number, conversation))
+                self.quarantine.append(
+                    Quarantined(self._jsonl, f"reply {index + 1}: {exc}", number, conversation, f"{number}.{index}")
+                )
                 continue
             self._spool.add(conversation, f"{number}.{index}", reply_us, reply, self._jsonl, number, root_id=root_id)
             self._note_post(conversation, reply, reply_us)
