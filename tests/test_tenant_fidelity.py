@@ -17,6 +17,7 @@ from migrator.journal import IMAGES_MOVED, Journal
 from migrator.plan import Manifest, PlannedMember, read_lines, write_lines
 from migrator.reports.load import rows, write
 from migrator.stages.export import export_limiter
+from migrator.stages.export.files import share_id
 from migrator.stages.load import LoadOptions, load, provision
 from migrator.stages.verify import VerifyOptions, verify
 from plankit import PNG, assert_landed_exactly, build_plan
@@ -48,8 +49,9 @@ def add_chat_image(plan: Path) -> None:
 @pytest.mark.parametrize("refusal", ["400", "403", "413"])
 def test_messages_refused_for_their_images_are_posted_again_with_them_as_files(emulator, tmp_path, refusal):
     """A tenant whose cap is below even the plan's small images: every message with one is refused (400 or 403,
-    both seen on real tenants), posted again with its image as a file in a channel and as a line naming it in a
-    chat, journalled and counted; every channel completes and verify finds exactly what was posted."""
+    both seen on real tenants), posted again with its image as a file, in a channel's folder or in a chat's sender's
+    OneDrive shared with the chat, journalled and counted; every channel completes and verify finds exactly what was
+    posted."""
     emulator.operator(
         "config", {"channel_rps": 10_000, "reading": {"inline_image_max_bytes": 10, "inline_image_refusal": refusal}}
     )
@@ -59,7 +61,7 @@ def test_messages_refused_for_their_images_are_posted_again_with_them_as_files(e
     journal = tmp_path / "journal.sqlite"
     outcome = run_load(emulator, plan, journal, workers=2)
     assert outcome.ok, [c.reasons for c in outcome.conversations]
-    assert outcome.total("images_moved") == 2 and outcome.total("images_left_out") == 1
+    assert outcome.total("images_moved") == 3 and outcome.total("images_left_out") == 0
     assert all(c.completed for c in outcome.conversations)
     by_name = {row["channel"]: row for row in rows(outcome)}
     assert by_name["General"]["images_moved_to_files"] == 1
@@ -70,13 +72,37 @@ def test_messages_refused_for_their_images_are_posted_again_with_them_as_files(e
     assert {f["name"] for f in dump["files"]} >= {a["name"] for m in moved for a in m["attachments"]}
     chat = next(c for c in dump["chats"] if c["chatType"] == "oneOnOne" and c["migrationMode"])
     first = chat["messages"][0]
-    assert not first["hostedContents"] and "refused inline by Teams" in first["body"]["content"]
+    (attachment,) = first["attachments"]
+    assert not first["hostedContents"] and attachment["contentType"] == "reference"
+    image = RawGraph(emulator).ok("GET", f"/shares/{share_id(attachment['contentUrl'])}/driveItem")
+    base = f"/drives/{image['parentReference']['driveId']}/items/{image['id']}"
+    permissions = RawGraph(emulator).ok("GET", f"{base}/permissions")["value"]
+    assert {p["grantedToV2"]["user"]["id"] for p in permissions} == {ADA, ALAN}  # the chat's two, no one else
     with Journal(journal, readonly=True) as j:
         assert j.moved("acme/General") == {"acme/General:1"}
         assert j.messages("chats/ada-alan")["chats/ada-alan:0"].how == IMAGES_MOVED
     assert run_verify(emulator, plan, journal).ok
     again = run_load(emulator, plan, journal)
     assert again.ok and again.total("posted") == 0 and again.total("images_moved") == 0
+
+
+def test_a_chat_image_nobodys_onedrive_can_take_becomes_a_line_naming_it(emulator, tmp_path):
+    """Neither the sender nor the migration account has a OneDrive: the refused chat image is named in the message,
+    which lands, and counted as left out."""
+    emulator.operator(
+        "config", {"channel_rps": 10_000, "users_without_drive": 1.0, "reading": {"inline_image_max_bytes": 10}}
+    )
+    plan = tmp_path / "plan"
+    build_plan(plan, channels=1, messages=2, chats=True)
+    add_chat_image(plan)
+    journal = tmp_path / "journal.sqlite"
+    outcome = run_load(emulator, plan, journal, workers=2)
+    assert outcome.ok and outcome.total("images_left_out") == 1, [c.reasons for c in outcome.conversations]
+    chat = next(c for c in emulator.operator("dump")["chats"] if c["chatType"] == "oneOnOne" and c["migrationMode"])
+    first = chat["messages"][0]
+    assert not first["hostedContents"] and not first["attachments"]
+    assert "refused inline by Teams" in first["body"]["content"]
+    assert run_verify(emulator, plan, journal).ok
 
 
 def test_a_refusal_that_is_not_about_the_images_is_reported_once_and_nothing_is_lost(emulator, tmp_path):

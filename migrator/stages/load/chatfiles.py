@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +23,7 @@ from urllib.parse import quote
 from migrator.graph import GraphClient, GraphError, NotFoundError, json_object
 from migrator.journal import SHARED, UPLOADED, UPLOADING, JournalStore
 from migrator.plan import PlannedConversation, PlannedUpload
+from migrator.stages.load.images import moved_uploads
 from migrator.stages.load.outcome import ConversationOutcome
 from migrator.stages.load.uploads import UploadError, read_upload, upload_to
 
@@ -65,17 +66,47 @@ class ChatFiles:
             urls[planned.key] = item["webUrl"]
         return urls
 
+    def land_images(
+        self,
+        base: str,
+        conv: PlannedConversation,
+        line: dict[str, Any],
+        urls: dict[str, str],
+        outcome: ConversationOutcome,
+    ) -> None:
+        """The inline images of a chat message Teams refused for them, each into its sender's OneDrive and shared
+        with the chat like the chat's other files, adding their links to `urls` (images.without_images then links
+        them where their `<img>` stood). NoDriveError when neither the sender nor the migration account has one."""
+        rate_key = "chat:" + base.removeprefix("/chats/")
+        members = [m.user_id for m in conv.members]
+        sender = ((line.get("from") or {}).get("user") or {}).get("id")
+        fallback = next((u.fallback for u in conv.uploads if u.fallback), None)  # the migration account
+        for moved, data in moved_uploads(line):
+            if moved.key in urls:
+                continue
+            planned = replace(moved, owner=sender, fallback=fallback)
+            owner, item = self._uploaded(conv, planned, rate_key, outcome, data)
+            outcome.grants += self._share(item, owner, members, rate_key)
+            self.journal.shared_drive_file(conv.key, planned.key, item["id"], item["webUrl"])
+            urls[planned.key] = item["webUrl"]
+
     def _uploaded(
-        self, conv: PlannedConversation, planned: PlannedUpload, rate_key: str, outcome: ConversationOutcome
+        self,
+        conv: PlannedConversation,
+        planned: PlannedUpload,
+        rate_key: str,
+        outcome: ConversationOutcome,
+        data: bytes | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """(whose OneDrive, the driveItem): from the journal, found after a lost answer, or uploaded now."""
+        """(whose OneDrive, the driveItem): from the journal, found after a lost answer, or uploaded now (`data`, or
+        the plan's copy of the file)."""
         entry = self.journal.drive_file(conv.key, planned.key)
         if entry is not None and entry.state in (UPLOADED, SHARED) and entry.item_id and entry.web_url:
             return entry.owner, {"id": entry.item_id, "webUrl": entry.web_url, "driveId": entry.drive_id}
         owner = entry.owner if entry is not None else self._owner(planned, outcome)
         found = self._lost_upload(owner, planned, rate_key) if entry is not None else None
         if found is None:
-            data = read_upload(self.plan_dir, planned)
+            data = read_upload(self.plan_dir, planned) if data is None else data
             self.journal.set_drive_file(conv.key, planned.key, UPLOADING, owner)
             found = upload_to(self.client, onedrive_target(owner, planned.name), planned, data, rate_key, "rename")
             outcome.uploads += 1

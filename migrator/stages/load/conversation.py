@@ -26,7 +26,7 @@ from typing import Any
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, JournalStore
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
-from migrator.stages.load.chatfiles import ChatFiles
+from migrator.stages.load.chatfiles import ChatFiles, NoDriveError
 from migrator.stages.load.delta import landed
 from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
 from migrator.stages.load.native import as_text, refused_for_native
@@ -191,27 +191,31 @@ class ConversationLoader:
         urls: dict[str, str],
         refusal: GraphError,
     ) -> str | None:
-        """The message again, its inline images uploaded to the channel's files folder (in a chat: a line naming
-        each). If Teams refuses that too, the refusal was not about the images: the first answer is reported."""
+        """The message again, its inline images uploaded to the channel's files folder (in a chat: to the sender's
+        OneDrive, shared with the chat; a line naming each when no OneDrive can take them). If Teams refuses that too,
+        the refusal was not about the images: the first answer is reported."""
         key = line["key"]
-        if base.startswith("/teams/"):
-            try:
+        try:
+            if base.startswith("/teams/"):
                 self._upload_images(base, line, conv, urls)
-            except (GraphError, UploadError) as error:
-                request_id = error.request_id if isinstance(error, GraphError) else None
-                self._failed(conv, outcome, key, f"inline images refused, and moving them failed: {error}", request_id)
-                return None
+            else:
+                self.chat_files.land_images(base, conv, line, urls, outcome)
+        except NoDriveError as error:
+            log.info("%s: %s: its images become lines naming them: %s", conv.key, key, error)
+        except (GraphError, UploadError) as error:
+            request_id = error.request_id if isinstance(error, GraphError) else None
+            self._failed(conv, outcome, key, f"inline images refused, and moving them failed: {error}", request_id)
+            return None
         message_id = self._post_again(
             target, line, without_images(line, urls), conv, outcome, urls, refusal, IMAGES_MOVED
         )
         if message_id is None:
             return None
-        moved = len(line.get("hostedContents") or [])
-        if base.startswith("/teams/"):
-            outcome.images_moved += moved
-        else:
-            outcome.images_left_out += moved
-        log.info("%s: %s posted again with its %d inline images as files (%s)", conv.key, key, moved, refusal.status)
+        images = [upload.key for upload, _ in moved_uploads(line)]
+        moved = sum(1 for image in images if image in urls)
+        outcome.images_moved += moved
+        outcome.images_left_out += len(images) - moved
+        log.info("%s: %s posted again with %d of its inline images as files (%s)", conv.key, key, moved, refusal.status)
         return message_id
 
     def _post_as_text(

@@ -3,8 +3,9 @@
 Real tenants refuse inline images far smaller than Microsoft documents, with 400, 403 ("Forbidden/UnknownError")
 or 413, and the cap differs between tenants. Transform already keeps images over `defaults.inline_image_max_bytes`
 out of the request; an image a tenant still refuses is uploaded to the channel's files folder and linked as a
-reference attachment, where its `<img>` stood. A chat has no files folder, so there the image becomes the line
-naming it that other chat files get. The message itself is never lost.
+reference attachment, where its `<img>` stood. A chat has no files folder: there the image goes to its sender's
+OneDrive, shared with the chat like the chat's other files (chatfiles.py), and becomes a line naming it only when no
+OneDrive can take it. The message itself is never lost.
 
 The rewrite is a pure function of the plan line and of the uploads the journal records, so `verify` compares
 Teams with the message exactly as it was posted.
