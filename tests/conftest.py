@@ -76,3 +76,23 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """No MIGRATOR_* settings: commands start their embedded emulator, as on a laptop without a tenant."""
     for name in [name for name in os.environ if name.startswith("MIGRATOR_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client without its 5 requests/s per conversation, for in-process runs whose test is not about pacing (the
+    test raises the emulator's own limits too); make test stays minutes shorter."""
+    monkeypatch.setattr("migrator.graph.client.CHANNEL_RPS", 10_000.0)
+
+
+class FastEmulator(EmulatorProcess):
+    """The embedded emulator without its pacing (5 requests/s per conversation, 200/s per tenant)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, extra_args=["--channel-rps", "10000", "--tenant-rps", "10000"], **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def unpaced_embedded(unpaced: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`unpaced`, and the embedded emulator commands start without credentials without its pacing either."""
+    monkeypatch.setattr("migrator.target.EmulatorProcess", FastEmulator)

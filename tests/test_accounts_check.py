@@ -62,7 +62,7 @@ def test_every_command_that_starts_the_emulator_has_one_default_directory(tmp_pa
 
 
 @pytest.mark.usefixtures("no_credentials")
-def test_readme_sequence_map_then_migrate_without_directory(tmp_path: Path) -> None:
+def test_readme_sequence_map_then_migrate_without_directory(tmp_path: Path, unpaced_embedded: None) -> None:
     """README's commands as written: `map … --fallback …`, then `migrate …`, no `--directory` anywhere."""
     mappings, out = tmp_path / "mappings", tmp_path / "out"
     drafted = run("map", SAMPLE, "--out", mappings, "--fallback", FALLBACK)

@@ -63,7 +63,9 @@ def test_the_sample_lands_exactly_as_planned_at_five_per_second(sample_tenant, m
     assert max(c["peak_1s"] for c in stats["conversations"].values()) <= 5
 
 
-def test_sample_migrates_into_the_embedded_emulator_and_a_rerun_resumes(no_credentials: None, tmp_path: Path) -> None:
+def test_sample_migrates_into_the_embedded_emulator_and_a_rerun_resumes(
+    no_credentials: None, unpaced_embedded: None, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     first = migrate(out)
     assert first.exit_code == 0, first.output

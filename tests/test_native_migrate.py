@@ -44,7 +44,10 @@ def native_lines(plan: Path) -> dict[str, dict]:
     }
 
 
-def test_a_tenant_refusing_mentions_and_reactions_gets_their_text_form(refusing_tenant, monkeypatch, tmp_path) -> None:
+def test_a_tenant_refusing_mentions_and_reactions_gets_their_text_form(
+    refusing_tenant, monkeypatch, tmp_path, unpaced
+) -> None:
+    refusing_tenant.operator("config", {"channel_rps": 10_000})  # not about pacing
     for name, value in tenant_env(refusing_tenant).items():
         monkeypatch.setenv(name, value)
     out = tmp_path / "out"

@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from migrator.cli import app
-from migrator.emulator.runner import EmulatorProcess
 from migrator.stages.migrate import FIRST_LOOK, NEXT_STEP, REAL_MIGRATION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,21 +44,12 @@ def untimed(line: str) -> str:
     return TIME.sub(r"N \1", line.rstrip())
 
 
-class FastEmulator(EmulatorProcess):
-    """The embedded emulator without its pacing (5 requests/s per conversation, 200/s per tenant)."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, extra_args=["--channel-rps", "10000", "--tenant-rps", "10000"], **kwargs)  # type: ignore[arg-type]
-
-
 def test_readme_states_the_counts_the_sample_run_prints(
-    no_credentials: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    no_credentials: None, unpaced_embedded: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("sample_data", "mappings"):  # the command's relative paths, as from a checkout's root
         (tmp_path / name).symlink_to(ROOT / name)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("migrator.target.EmulatorProcess", FastEmulator)
-    monkeypatch.setattr("migrator.graph.client.CHANNEL_RPS", 10_000.0)  # the client's own pacing per conversation
     result = CliRunner().invoke(app, make_migrate_arguments("out"))
     assert result.exit_code == 0, result.output
     printed = {untimed(line) for line in result.output.splitlines()}

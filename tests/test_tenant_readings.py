@@ -364,7 +364,9 @@ def sample_tenant(tmp_path_factory):
 
 
 @pytest.mark.parametrize("reading", ["strict", "lenient"])
-def test_the_sample_migrates_and_verifies_clean_in_both_readings(sample_tenant, reading, monkeypatch, tmp_path):
+def test_the_sample_migrates_and_verifies_clean_in_both_readings(
+    sample_tenant, reading, monkeypatch, tmp_path, unpaced
+):
     """`make migrate`'s job (`migrator migrate` on the Slack sample) against a tenant in each reading; the strict one
     also with a membership lag of a few seconds, so the sample's private channel waits for its members."""
     sample_tenant.operator("reset", {})
