@@ -34,7 +34,9 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
         EmulatorProcess(
             directory=DIRECTORY, tls_dir=root / "graph-tls", extra_args=["--channel-rps", "10000"]
         ) as graph,
+        pytest.MonkeyPatch.context() as patch,
     ):
+        patch.setattr("migrator.graph.client.CHANNEL_RPS", 10_000.0)  # as `unpaced`: this module is not about pacing
         env = {**tenant_env(graph), **slack.env(TOKEN)}
         result = CliRunner().invoke(
             app, ["migrate", str(export), "--mappings", str(MAPPINGS), "--out", str(out)], env=env
