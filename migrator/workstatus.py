@@ -56,15 +56,10 @@ class UnitStatus:
         return f"STUCK: expired {-self.lease_left:.0f} s ago"
 
 
-@dataclass
-class TeamStatus:
-    team: str
-    units: list[UnitStatus] = field(default_factory=list)
+class _Totals:
+    """Messages posted of planned, rate and time left, summed over `units` (a team's, or the whole migration's)."""
 
-    @property
-    def app(self) -> str | None:
-        """The team's app; for the chats, each chat's, listed once each."""
-        return ", ".join(sorted({u.app for u in self.units if u.app})) or None
+    units: list[UnitStatus]
 
     @property
     def posted(self) -> int:
@@ -83,6 +78,17 @@ class TeamStatus:
         left = self.planned - self.posted
         return 0.0 if left <= 0 else left / self.rate if self.rate > 0 else None
 
+
+@dataclass
+class TeamStatus(_Totals):
+    team: str
+    units: list[UnitStatus] = field(default_factory=list)
+
+    @property
+    def app(self) -> str | None:
+        """The team's app; for the chats, each chat's, listed once each."""
+        return ", ".join(sorted({u.app for u in self.units if u.app})) or None
+
     @property
     def state(self) -> str:
         states = {u.state for u in self.units}
@@ -90,7 +96,7 @@ class TeamStatus:
 
 
 @dataclass
-class MigrationStatus:
+class MigrationStatus(_Totals):
     where: str
     units: list[UnitStatus]
 
@@ -107,23 +113,6 @@ class MigrationStatus:
     @property
     def stuck(self) -> list[UnitStatus]:
         return [u for u in self.units if u.stuck]
-
-    @property
-    def posted(self) -> int:
-        return sum(u.posted for u in self.units)
-
-    @property
-    def planned(self) -> int:
-        return sum(u.planned for u in self.units)
-
-    @property
-    def rate(self) -> float:
-        return sum(u.rate for u in self.units)
-
-    @property
-    def eta(self) -> float | None:
-        left = self.planned - self.posted
-        return 0.0 if left <= 0 else left / self.rate if self.rate > 0 else None
 
 
 def read_status(journal: PostgresJournal) -> MigrationStatus:
