@@ -19,17 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.plans import even_plan
+from bench.postgres import scratch_schema
 from migrator.emulator.app import Limits
 from migrator.emulator.runner import EmulatorProcess
 
-POSTGRES = os.environ.get("MIGRATOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 RAISED_RPS = 1000.0  # per conversation, at the emulator and in the workers' pacing
 THREADS = 32  # units each worker process works on at once: enough that its CPU, not latency, bounds it
 SAMPLE = 0.2  # seconds between two reads of the emulator's request count
@@ -75,7 +72,7 @@ def _run(emulator: EmulatorProcess, plan: Path, processes: int) -> float:
     from migrator.pgjournal import PostgresJournal
     from migrator.workqueue import WorkQueue
 
-    with _schema() as url:
+    with scratch_schema("bench") as url:
         with PostgresJournal(url) as journal:
             WorkQueue(journal).publish(plan)
         env = dict(os.environ)
@@ -105,18 +102,6 @@ def _when(samples: list[tuple[float, int]], count: float) -> float:
         if c1 >= count > c0 or (c1 >= count and c0 == c1):
             return t0 + (t1 - t0) * (count - c0) / (c1 - c0) if c1 != c0 else t1
     return samples[-1][0]
-
-
-@contextmanager
-def _schema() -> Iterator[str]:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    try:
-        yield f"{POSTGRES}?schema={schema}"
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE".encode())
 
 
 def _child(url: str, graph_url: str, ca: str) -> None:

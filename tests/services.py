@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
 
-POSTGRES_URL = os.environ.get("MIGRATOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+from bench.postgres import POSTGRES as POSTGRES_URL
+from bench.postgres import scratch_schema
+
 REDIS_URL = os.environ.get("MIGRATOR_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
@@ -53,17 +53,9 @@ def require_redis() -> None:
         pytest.skip(problem)
 
 
-@contextmanager
-def fresh_schema() -> Iterator[str]:
+def fresh_schema() -> AbstractContextManager[str]:
     """A journal URL naming a schema of its own, dropped afterwards: each test starts from an empty journal."""
-    import psycopg
-
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    try:
-        yield f"{POSTGRES_URL}?schema={schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE".encode())
+    return scratch_schema("test")
 
 
 if __name__ == "__main__":

@@ -9,23 +9,21 @@ held it, went above 5 requests in any second.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.postgres import POSTGRES, scratch_schema
 from bench.reliability.faults import SPEC
 from bench.reliability.migration import RUN_TIMEOUT, CheckFailed, Planned, require_clean, target_env, verify_plan
 from bench.stages import migrator
 from migrator.emulator.directory import DEMO_PATH
 from migrator.emulator.runner import DEMO_CLIENT_ID, DEMO_SECRET, EmulatorProcess
 
-POSTGRES = os.environ.get("MIGRATOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SECOND_APP, SECOND_SECRET = "b1f1c0de-0000-4000-8000-0000000000a2", "second-secret-not-for-production"
 LEASE = 5  # seconds: a killed worker's units go to another after this
 POLL = 0.05
@@ -78,18 +76,15 @@ def check_workers(
 
 @contextmanager
 def _schema() -> Iterator[str]:
+    """A journal of its own on the tests' PostgreSQL, or why it cannot be had."""
     import psycopg
 
-    schema = f"reliability_{uuid.uuid4().hex[:10]}"
     try:
         psycopg.connect(POSTGRES, connect_timeout=5).close()
     except psycopg.OperationalError as error:
         raise CheckFailed(f"workers: PostgreSQL at {POSTGRES} does not answer: {error}") from None
-    try:
-        yield f"{POSTGRES}?schema={schema}"
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE".encode())
+    with scratch_schema("reliability") as url:
+        yield url
 
 
 def _two_apps(planned: Planned, work: Path) -> Path:
