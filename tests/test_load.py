@@ -95,17 +95,22 @@ def test_load_progress_shows_the_critical_paths_time_left_the_tenant_rate_and_re
     stream = io.StringIO()
     throttled = [3]
     with LoadBars(every=60, stream=stream, pacing=lambda: (42.0, throttled[0])) as progress:
-        progress.add("acme/general", "General", 50)
-        progress.add("acme/private", "private", 10)
-        progress.add("chats/ada-alan", "Ada, Alan", 40)
-        progress.chains([(["acme/general"], ["acme/private"]), (["chats/ada-alan"], [])])
-        for _ in range(20):
-            progress.advance("acme/general", time.monotonic())
+        _general_20_of_50_then_private_and_a_chat(progress)
         assert progress.critical_left() == (30 + 10) / 5  # the team's chain: 30 left in General, then 10
         first = progress.line()
         throttled[0] = 8
         assert "about 8s left (critical path); tenant rate 42/s, 0 429s in the last minute" in first
         assert progress.line().endswith("5 429s in the last minute")
+
+
+def _general_20_of_50_then_private_and_a_chat(progress: LoadBars) -> None:
+    """A team's General (50 messages, 20 posted) then its private channel (10), and a chat (40)."""
+    progress.add("acme/general", "General", 50)
+    progress.add("acme/private", "private", 10)
+    progress.add("chats/ada-alan", "Ada, Alan", 40)
+    progress.chains([(["acme/general"], ["acme/private"]), (["chats/ada-alan"], [])])
+    for _ in range(20):
+        progress.advance("acme/general", time.monotonic())
 
 
 class Terminal(io.StringIO):
@@ -116,12 +121,7 @@ class Terminal(io.StringIO):
 def test_load_bars_on_a_terminal_show_the_critical_paths_time_left_and_each_conversations_own():
     with LoadBars(stream=Terminal()) as progress:
         progress.REFRESH = 0.0
-        progress.add("acme/general", "General", 50)
-        progress.add("acme/private", "private", 10)
-        progress.add("chats/ada-alan", "Ada, Alan", 40)
-        progress.chains([(["acme/general"], ["acme/private"]), (["chats/ada-alan"], [])])
-        for _ in range(20):
-            progress.advance("acme/general", time.monotonic())
+        _general_20_of_50_then_private_and_a_chat(progress)
         assert progress._bars is not None
         left = {task.description: task.fields["left"] for task in progress._bars.tasks}
     # not 80 messages at the rate so far: the team's chain, 30 left in General then 10 in its private channel
