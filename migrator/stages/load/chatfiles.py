@@ -53,17 +53,11 @@ class ChatFiles:
     def land(self, base: str, conv: PlannedConversation, outcome: ConversationOutcome) -> dict[str, str]:
         """Every planned file of the chat uploaded and shared; returns upload key -> webUrl of those that are."""
         urls = self.journal.uploads(conv.key)
-        rate_key = "chat:" + base.removeprefix("/chats/")  # uploads and grants count against the chat's 5/s
-        members = [m.user_id for m in conv.members]
         for planned in (u for u in conv.uploads if u.key not in urls):
             try:
-                owner, item = self._uploaded(conv, planned, rate_key, outcome)
-                outcome.grants += self._share(item, owner, members, rate_key)
+                self._land(base, conv, planned, urls, outcome)
             except (GraphError, UploadError) as error:
                 outcome.upload_failed(planned.name, error)
-                continue
-            self.journal.shared_drive_file(conv.key, planned.key, item["id"], item["webUrl"])
-            urls[planned.key] = item["webUrl"]
         return urls
 
     def land_images(
@@ -77,18 +71,28 @@ class ChatFiles:
         """The inline images of a chat message Teams refused for them, each into its sender's OneDrive and shared
         with the chat like the chat's other files, adding their links to `urls` (images.without_images then links
         them where their `<img>` stood). NoDriveError when neither the sender nor the migration account has one."""
-        rate_key = "chat:" + base.removeprefix("/chats/")
-        members = [m.user_id for m in conv.members]
         sender = ((line.get("from") or {}).get("user") or {}).get("id")
         fallback = next((u.fallback for u in conv.uploads if u.fallback), None)  # the migration account
         for moved, data in moved_uploads(line):
-            if moved.key in urls:
-                continue
-            planned = replace(moved, owner=sender, fallback=fallback)
-            owner, item = self._uploaded(conv, planned, rate_key, outcome, data)
-            outcome.grants += self._share(item, owner, members, rate_key)
-            self.journal.shared_drive_file(conv.key, planned.key, item["id"], item["webUrl"])
-            urls[planned.key] = item["webUrl"]
+            if moved.key not in urls:
+                self._land(base, conv, replace(moved, owner=sender, fallback=fallback), urls, outcome, data)
+
+    def _land(
+        self,
+        base: str,
+        conv: PlannedConversation,
+        planned: PlannedUpload,
+        urls: dict[str, str],
+        outcome: ConversationOutcome,
+        data: bytes | None = None,
+    ) -> None:
+        """One file uploaded and shared with the chat's members, then journalled as shared and its link added to
+        `urls`; uploads and grants count against the chat's 5 requests/s."""
+        rate_key = "chat:" + base.removeprefix("/chats/")
+        owner, item = self._uploaded(conv, planned, rate_key, outcome, data)
+        outcome.grants += self._share(item, owner, [m.user_id for m in conv.members], rate_key)
+        self.journal.shared_drive_file(conv.key, planned.key, item["id"], item["webUrl"])
+        urls[planned.key] = item["webUrl"]
 
     def _uploaded(
         self,
