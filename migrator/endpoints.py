@@ -76,6 +76,7 @@ CREATE_CHANNEL = frozenset({"Channel.Create", "Teamwork.Migrate.All", "Group.Rea
 CHANNEL_WRITE = frozenset({"ChannelSettings.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"})
 CHANNEL_DELETE = frozenset({"Channel.Delete.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"})
 CHANNEL_MEMBERS_READ = frozenset({"ChannelMember.Read.All", "ChannelMember.ReadWrite.All"})
+CHANNEL_MEMBERS_WRITE = frozenset({"ChannelMember.ReadWrite.All"})
 FILES_FOLDER = frozenset({"Files.Read.All", "Files.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All"})
 READ_CHANNEL_MESSAGES = frozenset({"ChannelMessage.Read.All"})
 READ_CHANNEL_MESSAGE = frozenset({"ChannelMessage.Read.All", "Group.Read.All", "Group.ReadWrite.All"})  # one, by id
@@ -135,6 +136,7 @@ ENDPOINTS = (
     Endpoint("PATCH", CHANNEL, CHANNEL_WRITE),
     Endpoint("DELETE", CHANNEL, CHANNEL_DELETE),
     Endpoint("GET", rf"{CHANNEL}/members", CHANNEL_MEMBERS_READ),
+    Endpoint("POST", rf"{CHANNEL}/members", CHANNEL_MEMBERS_WRITE),
     Endpoint("POST", rf"{CHANNEL}/startMigration", MIGRATE),
     Endpoint("POST", rf"{CHANNEL}/completeMigration", MIGRATE),
     Endpoint("GET", rf"{CHANNEL}/filesFolder", FILES_FOLDER),

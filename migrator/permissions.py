@@ -33,7 +33,11 @@ STAGE_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
         ("PUT", "/users/{user}/drive/root:/Microsoft Teams Chat Files/{name}:/content"),
         ("POST", "/drives/{drive}/items/{item}/invite"),
     ),
-    "members": (("POST", "/teams/{team}/members/add"),),
+    "members": (
+        ("POST", "/teams/{team}/members/add"),
+        # people who joined a private channel an earlier pass created (issue 27's delta pass)
+        ("POST", "/teams/{team}/channels/{channel}/members"),
+    ),
     "chats": (
         ("POST", "/chats"),
         ("POST", "/chats/{chat}/messages"),

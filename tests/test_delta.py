@@ -204,6 +204,27 @@ def test_a_third_pass_without_change_sends_nothing_to_any_conversation(emulator,
     assert [row.requests for row in rows] == [0]  # the DM
 
 
+def test_someone_who_joined_a_private_channel_migrated_earlier_is_added_to_it(emulator, tmp_path: Path) -> None:
+    """A third export in which Katherine (new in the second, a member of the team since) joined #secret, which the
+    second pass created: the next pass adds her to the channel, and a pass after it sends nothing for her."""
+    work = first_pass_then_newer_export(emulator, tmp_path)
+    load_again(emulator, work)
+    later = Path(Manifest.read(work / "plan").source["path"])
+    groups = json.loads((later / "groups.json").read_text(encoding="utf-8"))
+    groups[0]["members"].append("U4")
+    (later / "groups.json").write_text(json.dumps(groups), encoding="utf-8")
+    transform(later, work / "mappings", work / "plan", now_ms=NOW_MS)
+    joined = load_again(emulator, work)
+    assert joined.ok and joined.total("posted") == 0 and joined.members_added == 1
+    people = [demo_lookup(f"{u['name']}@contoso.example") for u in deltakit.USERS[:2] + deltakit.NEW_USERS]
+    secret = next(c for c in emulator.operator("dump")["teams"][0]["channels"] if c["displayName"] == "secret")
+    assert sorted(m["userId"] for m in secret["members"]) == sorted(p["id"] for p in people if p)
+    before = emulator.operator("stats")["conversations"]
+    again = load_again(emulator, work)
+    assert again.ok and again.members_added == 0
+    assert emulator.operator("stats")["conversations"] == before
+
+
 def test_map_update_on_the_command_line_lists_what_it_added_and_refuses_force_beside_it(
     no_credentials: None, tmp_path: Path
 ) -> None:

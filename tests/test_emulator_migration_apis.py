@@ -235,6 +235,22 @@ def test_chat_import_502_fault_applies_the_import_and_answers_502(graph, emulato
     assert emulator.operator("faults", None)["injected"] == {"chat-import-502": 1}
 
 
+def test_a_private_channel_takes_new_members_from_its_team_one_at_a_time(graph):
+    """`POST …/channels/{c}/members`: a member of the team joins a private channel; anyone else, someone already in
+    it and a standard channel are refused."""
+    team = completed_team(graph, ADA, GRACE)
+    body = {"displayName": "leadership", "membershipType": "private", "members": [member(ADA)]}
+    base = f"/teams/{team}/channels/{graph.ok('POST', f'/teams/{team}/channels', json=body)['id']}"
+    joined = graph.call("POST", f"{base}/members", json=member(GRACE, []))
+    assert joined.status_code == 201 and joined.json()["userId"] == GRACE
+    assert code(graph.call("POST", f"{base}/members", json=member(GRACE, []))) == (409, "Conflict")
+    outsider = graph.call("POST", f"{base}/members", json=member(ALAN, []))
+    assert code(outsider) == (400, "BadRequest") and "members of the team" in outsider.json()["error"]["message"]
+    general = f"/teams/{team}/channels/{graph.general(team)}/members"
+    assert code(graph.call("POST", general, json=member(GRACE, []))) == (400, "BadRequest")
+    assert sorted(m["userId"] for m in graph.ok("GET", f"{base}/members")["value"]) == sorted([ADA, GRACE])
+
+
 # ------------------------------------------------------------- members in bulk (#members, #private-channels)
 def test_members_add_in_bulk_answers_per_member(graph):
     """`conversationMember: add`: 200 when all were added, 207 with an error for each one that was not; someone

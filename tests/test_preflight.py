@@ -91,7 +91,7 @@ def test_the_export_only_app_fails_with_exactly_the_missing_permissions(tenant, 
             "Files.Read.All or Files.ReadWrite.All or Group.Read.All or Group.ReadWrite.All",
             "Files.ReadWrite.All or Sites.ReadWrite.All",
         ],
-        "members": ["TeamMember.ReadWrite.All"],
+        "members": ["ChannelMember.ReadWrite.All", "TeamMember.ReadWrite.All"],
         "chats": ["Chat.Create", "Teamwork.Migrate.All"],  # docs/permissions.md: as Graph's pages list them
         "reset": ["Group.ReadWrite.All"],
     }

@@ -494,6 +494,24 @@ class Graph:
             return self.list_members(team_id)
         return [self._render_member(m) for m in channel["_members"]]
 
+    def add_channel_member(self, team_id: str, channel_id: str, body: dict[str, Any]) -> Record:
+        """POST /teams/{t}/channels/{c}/members: one member of a private or shared channel, who must be a member of
+        its team already (as at the channel's creation); someone already in the channel is a 409."""
+        channel = self.channel(team_id, channel_id)
+        if channel["membershipType"] == "standard":
+            raise BadRequest(
+                "Members can be added only to private and shared channels; a standard channel's are its team's."
+            )
+        member = self._member_from_bind(body)
+        if any(m["userId"] == member["userId"] for m in channel["_members"]):
+            raise Conflict(f"User '{member['userId']}' is already a member of the channel.")
+        if not self._visible_member(team_id, member["userId"]):
+            raise BadRequest(f"Members of a private channel must be members of the team first: {member['userId']}.")
+        if len(channel["_members"]) >= self.capacity.members_per_private_channel:
+            raise BadRequest(f"A private channel can have at most {self.capacity.members_per_private_channel} members.")
+        self.store.patch("conversations", channel_id, {"_members": [*channel["_members"], member]})
+        return self._render_member(member)
+
     def _create_channel_record(
         self,
         team: Record,

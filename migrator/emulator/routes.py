@@ -204,6 +204,12 @@ def channel_members(graph: Graph, call: Call) -> Reply:
     return collection(call, "channels/members", graph.channel_members(call.params["team"], call.params["channel"]))
 
 
+@route("POST", rf"{CHANNEL}/members")
+def add_channel_member(graph: Graph, call: Call) -> Reply:
+    member = graph.add_channel_member(call.params["team"], call.params["channel"], call.json())
+    return ok({"@odata.context": f"{call.base}/{call.version}/$metadata#conversationMember/$entity", **member}, 201)
+
+
 @route("POST", rf"{CHANNEL}/startMigration")
 def start_channel_migration(graph: Graph, call: Call) -> Reply:
     graph.start_migration(graph.channel(call.params["team"], call.params["channel"]), call.json(), call.caller.app_id)

@@ -200,9 +200,28 @@ class _Run:
             if then is not None:
                 then()
             return
+        if channel.membership == "private":
+            self._channel_members(team, team_id, channel, channel_id, outcome)
         complete = self.provisioner.channel_completion(team.key, team_id, channel, channel_id)
         base = f"/teams/{team_id}/channels/{channel_id}"
         self.scheduler.add(self.path.priority(channel.key), partial(self._post, base, channel, outcome, complete, then))
+
+    def _channel_members(
+        self,
+        team: PlannedTeam,
+        team_id: str,
+        channel: PlannedConversation,
+        channel_id: str,
+        outcome: ConversationOutcome,
+    ) -> None:
+        """People who joined a private channel in the source since an earlier pass created it; one refused is noted
+        on the channel, whose messages are still posted (the next load adds the member)."""
+        added = attempt(partial(self.provisioner.channel_members, team.key, team_id, channel, channel_id))
+        if isinstance(added, Refusal):
+            outcome.refused("members not added", added)
+            return
+        with self._lock:
+            self.result.members_added += added
 
     def _post(
         self,

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from migrator.graph import (
     BadRequestError,
@@ -40,6 +40,7 @@ PERMANENT = frozenset({"BadRequest", "NotFound", "Forbidden"})  # per-member err
 MEMBERSHIP_FIRST_PAUSE, MEMBERSHIP_MAX_PAUSE = 0.5, 15.0  # backoff while new team members become visible
 TEMPLATE = "https://graph.microsoft.com/v1.0/teamsTemplates('standard')"
 IN_PROGRESS, MIGRATED = "inProgress", "completed"  # Graph's migrationMode values
+T = TypeVar("T")
 
 
 class Provisioner:
@@ -201,8 +202,8 @@ class Provisioner:
 
         A team's membership is eventually consistent (docs/graph-contract.md#private-channels): members added a
         moment ago may not be visible yet, and the channel is refused with 400. When the journal has every member
-        added to the team, that refusal is retried with backoff for up to `membership_wait` seconds before it is
-        reported; otherwise it is reported at once (a member Graph did not add will not appear)."""
+        added to the team, that refusal is retried (`_while_members_settle`); otherwise it is reported at once (a
+        member Graph did not add will not appear). A private channel's members are recorded under its key."""
         body: dict[str, Any] = {
             "displayName": channel.display_name,
             "description": channel.description or None,
@@ -210,25 +211,66 @@ class Provisioner:
         }
         if channel.membership == "private":
             body["members"] = [_member_bind(m.user_id, m.roles) for m in channel.members]
-        added = self.journal.members(team_key)
-        if channel.membership != "private" or any(m.user_id not in added for m in channel.members):
+        if channel.membership != "private":
             return self._post_channel(team_id, channel, body)
+        added = self.journal.members(team_key)
+        post = partial(self._post_channel, team_id, channel, body)
+        if any(m.user_id not in added for m in channel.members):
+            found = post()
+        else:
+            found = self._while_members_settle(f"private channel {channel.display_name!r}", post)
+        if found is not None:
+            for member in channel.members:
+                self.journal.add_member(channel.key, member.user_id)
+        return found
+
+    def channel_members(self, team_key: str, team_id: str, channel: PlannedConversation, channel_id: str) -> int:
+        """A private channel's planned members that are not in it yet, added one by one once the team has them
+        (`POST …/channels/{c}/members`); how many were added. A channel the plan already had keeps its members, so
+        only people who joined it in the source since an earlier pass are sent (issue 27). The journal records a
+        private channel's members under its conversation key from its creation; to one created before it did, each
+        planned member is sent once (a 409 says they were in it)."""
+        base = f"/teams/{team_id}/channels/{channel_id}"
+        present = self.journal.members(channel.key)
+        team_members = self.journal.members(team_key)
+        added = 0
+        for member in channel.members:
+            if member.user_id in present:
+                continue
+            add = partial(self._add_channel_member, base, member)
+            if member.user_id in team_members:
+                self._while_members_settle(f"{member.display_name or member.user_id} in {channel.display_name!r}", add)
+            else:
+                add()
+            self.journal.add_member(channel.key, member.user_id)
+            added += 1
+        return added
+
+    def _add_channel_member(self, base: str, member: PlannedMember) -> None:
+        """One member of a private channel; someone already in it (an earlier answer lost) is not an error."""
+        try:
+            self.client.request(
+                "POST", f"{base}/members", json=_member_bind(member.user_id, member.roles), idempotent=True
+            )
+        except ConflictError:
+            pass
+
+    def _while_members_settle(self, what: str, call: Callable[[], T]) -> T:
+        """`call`, whose people the journal records as added to the team, sent again while Graph refuses it with a
+        400: a team's membership is eventually consistent (docs/graph-contract.md#private-channels), so members added
+        a moment ago may not be visible yet. Backoff for up to `membership_wait` seconds, then reported."""
         deadline, delay = time.monotonic() + self.membership_wait, MEMBERSHIP_FIRST_PAUSE
         while True:
             try:
-                return self._post_channel(team_id, channel, body)
+                return call()
             except BadRequestError as refusal:
                 if time.monotonic() + delay > deadline:
                     raise ProvisionError(
-                        f"private channel {channel.display_name!r}: Teams kept refusing it for "
-                        f"{self.membership_wait:.0f}s ({refusal}); its members may not be visible in the team yet: "
-                        "load again later"
+                        f"{what}: Teams kept refusing it for {self.membership_wait:.0f}s ({refusal}); its members "
+                        "may not be visible in the team yet: load again later"
                     ) from None
                 log.warning(
-                    "private channel %r refused (%s); members may not be visible yet, retrying in %.1fs",
-                    channel.display_name,
-                    refusal.message,
-                    delay,
+                    "%s refused (%s); members may not be visible yet, retrying in %.1fs", what, refusal.message, delay
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, MEMBERSHIP_MAX_PAUSE)
