@@ -137,16 +137,21 @@ def run_default(emulator: EmulatorProcess, plan_dir: Path, per_conversation: flo
 def run_raised(plan_dir: Path, directory: Path, per_channel: float, workers: int) -> LoadRun:
     """A generated workspace's plan against an emulator whose per-channel limit is raised to `per_channel`:
     what the loader itself costs per message once Graph's pacing is out of the way (the growth rows)."""
-    raised = {
+    with EmulatorProcess(directory=directory) as emulator:
+        fresh(emulator, **raised_limits(per_channel))
+        return run_ours(emulator, plan_dir, workers, per_channel)
+
+
+def raised_limits(per_channel: float) -> dict[str, float]:
+    """The emulator's limits with Graph's pacing out of the way: `per_channel` requests/s per channel, and the
+    team and tenant limits raised with it."""
+    return {
         "channel_rps": per_channel,
         "channel_writes_per_s": per_channel,
         "team_creates_per_s": per_channel,
         "team_reads_per_s": per_channel,
         "teams_calls_per_10s": per_channel * 1000,
     }
-    with EmulatorProcess(directory=directory) as emulator:
-        fresh(emulator, **raised)
-        return run_ours(emulator, plan_dir, workers, per_channel)
 
 
 def run_naive(emulator: EmulatorProcess, plan_dir: Path) -> float:

@@ -7,6 +7,7 @@ anything is sent again; the journal records the intent before the call.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -248,12 +249,10 @@ class Provisioner:
 
     def _add_channel_member(self, base: str, member: PlannedMember) -> None:
         """One member of a private channel; someone already in it (an earlier answer lost) is not an error."""
-        try:
+        with contextlib.suppress(ConflictError):
             self.client.request(
                 "POST", f"{base}/members", json=_member_bind(member.user_id, member.roles), idempotent=True
             )
-        except ConflictError:
-            pass
 
     def _while_members_settle(self, what: str, call: Callable[[], T]) -> T:
         """`call`, whose people the journal records as added to the team, sent again while Graph refuses it with a
