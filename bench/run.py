@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import capacity, exporting, fetching, loading, scaleout, stages
+from bench import capacity, delta, exporting, fetching, loading, scaleout, stages
 from bench.child import ChildCost
 from bench.plans import chat_files_plan, even_plan
 from bench.report import Figure, GrowthRow, Results
@@ -391,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         plain_transform(results, work)
         load_growth(results, work, LOAD_SIZES + ((100_000,) if args.full else ()))
         scale_out(results, work)
+        delta.delta_pass(results, work)
         print(results.growth_table(), flush=True)
     finally:
         results.write(args.results)
