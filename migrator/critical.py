@@ -77,15 +77,18 @@ def critical_path(
     chats: list[PlannedConversation],
     requests: Callable[[PlannedConversation], int] = planned_requests,
     rps: float = CHANNEL_RPS,
+    open_private: frozenset[str] = frozenset(),
 ) -> CriticalPath:
     """The chains of `teams` and `chats` with each conversation's `requests` (planned ones by default, or what is
-    left of them after an earlier run) sent at `rps`."""
+    left of them after an earlier run) sent at `rps`; the private channels in `open_private` (an earlier pass
+    created them and their team: stages/load/delta.py) run alongside the standard ones instead of after them."""
     chains: list[Chain] = []
     remaining: dict[str, float] = {}
     follow: list[tuple[list[str], list[str]]] = []
     for team in teams:
-        standard = [(c.key, requests(c) / rps) for c in team.channels if c.membership != "private"]
-        private = [(c.key, requests(c) / rps) for c in team.channels if c.membership == "private"]
+        links = [(c.key, requests(c) / rps, c.membership != "private" or c.key in open_private) for c in team.channels]
+        standard = [(key, seconds) for key, seconds, first in links if first]
+        private = [(key, seconds) for key, seconds, first in links if not first]
         then = max(private, key=lambda link: link[1], default=None)
         chains.append(Chain(team.display_name, max(standard, key=lambda link: link[1], default=None), then))
         for key, seconds in standard:

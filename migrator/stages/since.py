@@ -20,6 +20,7 @@ from migrator.earlier import Change
 from migrator.errors import InputError
 from migrator.journals import journal_exists, open_journal
 from migrator.plan import MANIFEST
+from migrator.stages.load.delta import open_private
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.schedule import concurrency
 from migrator.stages.migrate import Layout
@@ -85,6 +86,7 @@ def dry_run_since(
     with open_journal(journal, readonly=True) as opened:
         rows, seconds, _ = estimate(scratch, manifest, manifest.teams, opened, concurrency(None))
         created = {conv.key for _, conv in manifest.conversations() if opened.conversation_id(conv.key)}
+        early = open_private(opened, manifest.teams)
     result = DeltaDryRun(str(scratch), changes=planned.report["changes"], seconds=seconds)
     for row in rows:
         new = row.messages - row.already
@@ -103,6 +105,8 @@ def dry_run_since(
             )
         )
     requests = {row.key: row.requests for row in rows}
-    result.limit_seconds = critical_path(manifest.teams, manifest.chats, lambda conv: requests[conv.key]).seconds
+    result.limit_seconds = critical_path(
+        manifest.teams, manifest.chats, lambda conv: requests[conv.key], open_private=early
+    ).seconds
     (out / DELTA_FILE).write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return result

@@ -40,6 +40,7 @@ from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
 from migrator.stages.load.accounts import AccountsError, check_accounts
 from migrator.stages.load.conversation import ConversationLoader
+from migrator.stages.load.delta import open_private
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.estimate import remaining_requests
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
@@ -101,11 +102,12 @@ def load(
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
-    path = critical_path(teams, chats, remaining_requests(plan_dir, journal), options.conversation_rps)
+    early = open_private(journal, teams)
+    path = critical_path(teams, chats, remaining_requests(plan_dir, journal), options.conversation_rps, early)
     progress.chains(path.follow)
     result.critical_seconds = path.seconds
     with Scheduler(concurrency(options.workers, options.import_budget, options.conversation_rps)) as scheduler:
-        run = _Run(provisioner, loader, scheduler, result, path)
+        run = _Run(provisioner, loader, scheduler, result, path, early)
         run.provision(teams, chats, manifest.capacity)
         scheduler.wait()
     order = {conv.key: index for index, (_, conv) in enumerate(planned)}
@@ -135,12 +137,14 @@ class _Run:
         scheduler: Scheduler,
         result: LoadOutcome,
         path: CriticalPath,
+        early: frozenset[str] = frozenset(),
     ) -> None:
         self.provisioner = provisioner
         self.loader = loader
         self.scheduler = scheduler
         self.result = result
         self.path = path
+        self.early = early  # private channels that post alongside the standard ones (delta.open_private)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # team key → its standard channels not finished yet
 
@@ -164,13 +168,15 @@ class _Run:
             if not self._running[team.key]:  # a team without standard channels
                 self.scheduler.add(math.inf, partial(self._finish_team, team, team_ids[team.key]))
         pending: list[tuple[PlannedTeam | None, PlannedConversation]] = [
-            (team, c) for team in created for c in team.channels if c.membership != "private"
+            (team, c) for team in created for c in team.channels if c.membership != "private" or c.key in self.early
         ]
         pending += [(None, chat) for chat in chats]
         pending.sort(key=lambda item: self.path.priority(item[1].key), reverse=True)
         for owner, conv in pending:
             if owner is None:
                 self._add_chat(conv)
+            elif conv.membership == "private":
+                self._add_channel(owner, team_ids[owner.key], conv)
             else:
                 owner_id = team_ids[owner.key]
                 self._add_channel(owner, owner_id, conv, then=partial(self._channel_done, owner, owner_id))
@@ -250,7 +256,7 @@ class _Run:
         private channels: their members must already be members of the team, and Graph adds team members only after
         the team's completeMigration. Each is created with its members, then reopened with startMigration
         (backdated) for the import."""
-        private = [c for c in team.channels if c.membership == "private"]
+        private = [c for c in team.channels if c.membership == "private" and c.key not in self.early]
         if not self._complete_team(team, team_id):
             _not_created(team, private, "its team is not completed yet (see Teams)", self.result)
             return

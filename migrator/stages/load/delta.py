@@ -12,8 +12,8 @@ from pathlib import Path
 
 import orjson
 
-from migrator.journal import JournalStore
-from migrator.plan import PlanError, PlannedConversation
+from migrator.journal import COMPLETED, DONE, REQUESTED, JournalStore
+from migrator.plan import PlanError, PlannedConversation, PlannedTeam
 
 
 def landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> int:
@@ -35,3 +35,24 @@ def landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> 
             raise PlanError(f"{path}:{number}: not a plan line with a key; transform again") from None
         count += key in posted
     return count
+
+
+def open_private(journal: JournalStore, teams: list[PlannedTeam]) -> frozenset[str]:
+    """Private channels a delta pass posts to alongside their team's standard channels: ones an earlier pass
+    created, in a team it completed, whose planned members are all members of the team already. A new private
+    channel still waits for its team's completion and members (Graph's order, migrator.critical), but these need
+    nothing of it: reopened with startMigration like any completed channel, they would otherwise wait for every
+    standard channel of the team to finish first, doubling a delta's time."""
+    keys: set[str] = set()
+    for team in teams:
+        entry = journal.team(team.key)
+        if entry is None or entry.state not in (COMPLETED, DONE):
+            continue
+        members = journal.members(team.key)
+        for channel in team.channels:
+            if channel.membership != "private" or any(m.user_id not in members for m in channel.members):
+                continue
+            created = journal.conversation(channel.key)
+            if created is not None and created.graph_id and created.state != REQUESTED:
+                keys.add(channel.key)
+    return frozenset(keys)

@@ -18,7 +18,7 @@ from migrator import limits
 from migrator.critical import Chain, critical_path
 from migrator.journal import COMPLETED, JournalStore
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
-from migrator.stages.load.delta import landed
+from migrator.stages.load.delta import landed, open_private
 
 
 @dataclass
@@ -61,7 +61,8 @@ def estimate(
     planned = [(team.display_name, channel) for team in teams for channel in team.channels]
     planned += [("(chat)", chat) for chat in chats]
     rows = {conv.key: _row(plan_dir, team_name, conv, journal) for team_name, conv in planned}
-    path = critical_path(teams, chats, lambda conv: rows[conv.key].requests, channel_rps)
+    early = open_private(journal, teams) if journal else frozenset()
+    path = critical_path(teams, chats, lambda conv: rows[conv.key].requests, channel_rps, early)
     finish = [0.0] * max(1, workers)
     heapq.heapify(finish)
     for key in sorted(rows, key=path.priority, reverse=True):
