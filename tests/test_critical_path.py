@@ -49,6 +49,14 @@ def test_the_order_puts_a_small_channel_of_a_long_chain_before_a_bigger_lone_one
     assert path.seconds == (20 + 300) / 5
 
 
+def test_a_private_channel_an_earlier_pass_opened_runs_alongside_the_standard_ones():
+    """A delta pass (issue 27): the private channel exists in a completed team, so it waits for nothing."""
+    t = team("t", conv("t/general", 19), conv("t/private", 19, "private"))
+    assert critical_path([t], []).seconds == (20 + 20) / 5
+    path = critical_path([t], [], open_private=frozenset({"t/private"}))
+    assert path.seconds == 20 / 5 and path.priority("t/general") == path.priority("t/private") == 20 / 5
+
+
 def test_remaining_requests_and_the_rate_are_the_callers():
     t = team("t", conv("t/a", 99))
     path = critical_path([t], [], requests=lambda c: 10, rps=1.0)
