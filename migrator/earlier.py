@@ -1,4 +1,4 @@
-"""The earlier pass: what earlier transforms planned into a plan folder, and what changed in the source since.
+"""The earlier pass: what earlier passes into a plan folder landed, and what changed in the source since.
 
 Consultants pre-stage (issue 27): a first pass weeks before cutover, then at cutover a newer export transformed
 into the same folder and loaded with the same journal, which posts only the lines it lacks. The import API cannot
@@ -6,34 +6,40 @@ change a message already imported, so what the newer export changed is listed in
 deleted messages (matched by plan key, which is the source conversation and the source id), renamed and
 archived channels, and people who left.
 
-Before transform replaces a plan it folds that plan into `earlier.json`, where the first version seen of every
-message, conversation and person is kept: the version that went to Teams when it was loaded after that
-transform. Each transform also leaves `source-state.json` (the export's conversations and people) for the next to
-fold. After writing the new plan, transform compares it with `earlier.json` and writes `changes.json`, which the
-transform and load reports list under "Changed since the earlier pass" and verify reads so that the difference
-it finds is expected, not a mismatch.
+Each transform leaves `versions.json` (every record it planned: its conversation and checksums of its source text
+and files, taken as it plans them) and `source-state.json` (the export's conversations and people). Before the
+next transform replaces the plan it folds them into `earlier.json`, where the first version seen of every message,
+conversation and person is kept, but only the messages the journal records as landed: what is in Teams, not what
+was planned (a line planned and never loaded is posted by the delta as it is now, so it is neither "already
+migrated" nor "changed"). That transform gives each record it plans its fate against `earlier.json` as it goes,
+and writes `changes.json`, which the transform and load reports list under "Changed since the earlier pass" and
+verify reads so that the difference it finds is expected, not a mismatch.
 """
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
 import orjson
 
-from migrator.ledger import ALREADY_MIGRATED, CHANGED_IN_SOURCE, DELETED_IN_SOURCE, LedgerLine, mark_earlier
-from migrator.model import Source
-from migrator.plan import MANIFEST, Manifest, PlanError, PlannedConversation
+from migrator.ledger import ALREADY_MIGRATED, CHANGED_IN_SOURCE, DELETED_IN_SOURCE, LedgerLine
+from migrator.model import Message, Source
+from migrator.plan import MANIFEST, Manifest
 
 EARLIER = "earlier.json"
+VERSIONS = "versions.json"
 SOURCE_STATE = "source-state.json"
 CHANGES = "changes.json"
 EDITED, DELETED, RENAMED, ARCHIVED, LEFT = "edited", "deleted", "renamed", "archived", "left"
 PART = "/part-"  # a split message's later parts: `{key}/part-2`… (the planner's part keys)
+# What earlier.json's message checksums are of: the source's text and files (2). Those of an older folder (the
+# rendered plan lines) cannot be compared with: its messages are left out rather than all reported edited.
+CHECKSUMS = 2
 
 
 class Change(TypedDict):
@@ -48,10 +54,10 @@ class Change(TypedDict):
 
 @dataclass
 class Earlier:
-    """The first version seen of each message (base plan key -> [conversation key, text digest, files digest]),
+    """The first version seen of each message (base plan key -> [conversation key, text checksum, files checksum]),
     source conversation (id -> [name, archived]) and person (id -> [name, deleted])."""
 
-    messages: dict[str, list[str]] = field(default_factory=dict)
+    messages: dict[str, list[Any]] = field(default_factory=dict)
     conversations: dict[str, list[Any]] = field(default_factory=dict)
     people: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -71,24 +77,89 @@ def base_key(key: str) -> str:
     return key.split(PART, 1)[0]
 
 
-def fold(plan_dir: Path) -> Earlier | None:
-    """Before transform writes the plan again: earlier.json with the plan now in the folder added (and the
-    source state that transform left), written back; None when the folder holds no plan yet (a first pass)."""
+Landed = Callable[[str], Collection[str]]  # a conversation's plan keys the journal records as posted
+
+
+def fold(plan_dir: Path, landed: Landed | None) -> Earlier | None:
+    """Before transform writes the plan again: earlier.json with what the plan now in the folder landed (by
+    `landed`, the journal; None when no journal was found: what it planned) and the source state that transform
+    left, written back; None when the folder holds no plan yet (a first pass)."""
     earlier = _read(plan_dir / EARLIER)
     if not (plan_dir / MANIFEST).is_file():
         return earlier
-    try:
-        manifest = Manifest.read(plan_dir)
-    except PlanError:
-        return earlier
-    current = Earlier(messages=dict(_versions(plan_dir, manifest)))
-    state = _read(plan_dir / SOURCE_STATE)
-    if state is not None:
-        current.add(state)
+    current = _read(plan_dir / SOURCE_STATE) or Earlier()
+    current.messages = _landed(_read_versions(plan_dir / VERSIONS), landed)
     folded = earlier or Earlier()
     folded.add(current)
     _write(plan_dir / EARLIER, folded)
     return folded
+
+
+def _landed(versions: dict[str, list[Any]], landed: Landed | None) -> dict[str, list[Any]]:
+    if landed is None:
+        return versions
+    posted: dict[str, Collection[str]] = {}
+    kept = {}
+    for key, version in versions.items():
+        conversation = version[0]
+        keys = posted.get(conversation)
+        if keys is None:
+            keys = posted[conversation] = landed(conversation)
+        if key in keys:
+            kept[key] = version
+    return kept
+
+
+class Versions:
+    """This transform's records as it plans them, each given its fate against the earlier pass: `planned` (new, or
+    no earlier pass), `already-migrated`, or `changed-in-source` (listed as edited). Checksums (CRC-32) of the
+    source's text and files, not of the rendered lines: taken from what the planner holds anyway, they cost little
+    next to planning, and a line rendered differently (a person mapped since) is no edit."""
+
+    def __init__(self, earlier: Earlier | None = None) -> None:
+        self.earlier = earlier.messages if earlier is not None else None
+        self.now: dict[str, list[Any]] = {}
+        self.edited: list[Change] = []
+
+    def fate(self, key: str, conversation: str, name: str, message: Message) -> str:
+        text = zlib.crc32(message.text.encode()) if message.text else 0
+        files = zlib.crc32("".join(f"{f.id}\0{f.name}\1" for f in message.files).encode()) if message.files else 0
+        self.now[key] = [conversation, text, files]
+        before = self.earlier.get(key) if self.earlier is not None else None
+        if before is None:
+            return "planned"
+        if before[1] == text and before[2] == files:
+            return ALREADY_MIGRATED
+        what = " and ".join(
+            part for part, same in (("text", before[1] == text), ("files", before[2] == files)) if not same
+        )
+        self.edited.append(_change(EDITED, conversation, name, key, f"{what} changed"))
+        return CHANGED_IN_SOURCE
+
+    def write(self, plan_dir: Path) -> None:
+        """For the next transform into this folder to fold."""
+        _write_json(plan_dir / VERSIONS, {"checksums": CHECKSUMS, "messages": self.now})
+
+    def changes(self, manifest: Manifest, source: Source) -> list[Change]:
+        """What changed since the earlier pass: edited messages as planned, then deleted ones, conversations,
+        people."""
+        if self.earlier is None:
+            return []
+        names = {conv.key: conv.display_name for _, conv in manifest.conversations()}
+        changes = list(self.edited)
+        for key, (conversation, *_) in self.earlier.items():
+            if key not in self.now:
+                name = names.get(conversation, conversation)
+                changes.append(_change(DELETED, conversation, name, key, "no longer in the export"))
+        return changes
+
+    def deleted_lines(self, changes: list[Change]) -> Iterator[LedgerLine]:
+        """The ledger's `deleted-in-source` line of each record the export no longer holds."""
+        for change in changes:
+            if change["kind"] == DELETED:
+                conversation, _, source_id = change["id"].rpartition(":")
+                fields = {"conversation": conversation, "file": "", "item": None, "id": source_id}
+                yield cast(LedgerLine, fields | {"fate": DELETED_IN_SOURCE, "keys": [change["id"]]})
 
 
 def record_source(plan_dir: Path, source: Source) -> None:
@@ -100,27 +171,9 @@ def record_source(plan_dir: Path, source: Source) -> None:
     _write(plan_dir / SOURCE_STATE, state)
 
 
-def compare(plan_dir: Path, manifest: Manifest, earlier: Earlier, source: Source) -> list[Change]:
-    """What the new plan in `plan_dir` and `source` changed since `earlier`, in plan order, then conversations, then
-    people."""
-    names = {conv.key: conv.display_name for _, conv in manifest.conversations()}
-    now = dict(_versions(plan_dir, manifest))
-    changes: list[Change] = []
-    for key, (conversation, text, files) in now.items():
-        before = earlier.messages.get(key)
-        if before is None or before[1:] == [text, files]:
-            continue
-        what = " and ".join(
-            part for part, same in (("text", before[1] == text), ("files", before[2] == files)) if not same
-        )
-        changes.append(_change(EDITED, conversation, names.get(conversation, ""), key, f"{what} changed"))
-    for key, (conversation, *_) in earlier.messages.items():
-        if key not in now:
-            name = names.get(conversation, conversation)
-            changes.append(_change(DELETED, conversation, name, key, "no longer in the export"))
-    changes += _conversation_changes(manifest, earlier, source)
-    changes += _people_changes(earlier, source)
-    return changes
+def source_changes(earlier: Earlier, manifest: Manifest, source: Source) -> list[Change]:
+    """Renamed and archived conversations, then people who left, since `earlier`."""
+    return [*_conversation_changes(manifest, earlier, source), *_people_changes(earlier, source)]
 
 
 def _conversation_changes(manifest: Manifest, earlier: Earlier, source: Source) -> Iterator[Change]:
@@ -151,86 +204,50 @@ def _change(kind: str, conversation: str, name: str, change_id: str, what: str) 
     return {"kind": kind, "conversation": conversation, "name": name, "id": change_id, "what": what}
 
 
-def _versions(plan_dir: Path, manifest: Manifest) -> Iterator[tuple[str, list[str]]]:
-    """Per record of the plan (a split message's parts together): its conversation and the digests of its text
-    (bodies and inline images) and of its files (attachment names and where each comes from)."""
-    for _, conv in manifest.conversations():
-        yield from _conversation_versions(plan_dir, conv)
-
-
-def _conversation_versions(plan_dir: Path, conv: PlannedConversation) -> Iterator[tuple[str, list[str]]]:
-    """Parsed with orjson and hashed with an 8-byte BLAKE2b as they are read: a delta pass reads a whole plan twice
-    (the earlier and the new), so this must cost little next to planning it."""
-    try:
-        data = (plan_dir / conv.file).read_bytes()
-    except OSError:
-        return  # an earlier plan whose file is gone: nothing to compare
-    records: dict[str, tuple[Any, Any]] = {}
-    for raw in data.splitlines():
-        try:
-            line = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue  # a blank or broken line: transform rewrites the plan, load refuses it with its line
-        key = base_key(str(line["key"]))
-        text, files = records.get(key) or records.setdefault(key, (_hash(), _hash()))
-        text.update(str((line.get("body") or {}).get("content")).encode())
-        for hosted in line.get("hostedContents") or []:
-            text.update(b"\0" + str(hosted.get("contentBytes")).encode())
-        text.update(b"\1")  # the end of one part
-        for attachment in line.get("attachments") or []:
-            source = attachment.get("upload") or attachment.get("contentUrl")
-            files.update(f"{attachment.get('name')}\0{source}\1".encode())
-    for key, (text, files) in records.items():
-        yield key, [conv.key, text.hexdigest(), files.hexdigest()]
-
-
-def _hash() -> Any:
-    return hashlib.blake2b(digest_size=8)
-
-
 def _read(path: Path) -> Earlier | None:
-    try:
-        raw = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+    raw = _read_json(path)
+    if raw is None:
         return None
-    if not isinstance(raw, dict):
-        return None
+    messages = raw.get("messages") if raw.get("checksums") == CHECKSUMS else None
     return Earlier(
-        messages=cast(dict[str, list[str]], raw.get("messages") or {}),
+        messages=cast(dict[str, list[Any]], messages or {}),
         conversations=cast(dict[str, list[Any]], raw.get("conversations") or {}),
         people=cast(dict[str, list[Any]], raw.get("people") or {}),
     )
 
 
+def _read_versions(path: Path) -> dict[str, list[Any]]:
+    raw = _read_json(path)
+    if raw is None or raw.get("checksums") != CHECKSUMS:
+        return {}
+    return cast(dict[str, list[Any]], raw.get("messages") or {})
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
 def _write(path: Path, earlier: Earlier) -> None:
+    _write_json(
+        path,
+        {
+            "checksums": CHECKSUMS,
+            "messages": earlier.messages,
+            "conversations": earlier.conversations,
+            "people": earlier.people,
+        },
+    )
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(
-        orjson.dumps({"messages": earlier.messages, "conversations": earlier.conversations, "people": earlier.people})
-    )
+    tmp.write_bytes(orjson.dumps(value))
     tmp.replace(path)
-
-
-def mark_ledger(
-    plan_dir: Path, earlier: Earlier, changes: list[Change], fates: Counter[tuple[str | None, str]]
-) -> None:
-    """The ledger's fates for what an earlier pass planned: `already-migrated`, `changed-in-source`, and a line
-    `deleted-in-source` for each record the export no longer holds."""
-    edited = {c["id"] for c in changes if c["kind"] == EDITED}
-
-    def fate_of(key: str) -> str | None:
-        record = base_key(key)
-        if record not in earlier.messages:
-            return None
-        return CHANGED_IN_SOURCE if record in edited else ALREADY_MIGRATED
-
-    deleted: list[LedgerLine] = []
-    for change in changes:
-        if change["kind"] == DELETED:
-            conversation, _, source_id = change["id"].rpartition(":")
-            fields = {"conversation": conversation, "file": "", "item": None, "id": source_id}
-            deleted.append(cast(LedgerLine, fields | {"fate": DELETED_IN_SOURCE, "keys": [change["id"]]}))
-    mark_earlier(plan_dir, fate_of, deleted, fates)
 
 
 CHANGE_COLUMNS = ["kind", "name", "conversation", "id", "what"]  # the reports' "Changed since the earlier pass"

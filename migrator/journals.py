@@ -7,6 +7,7 @@ from pathlib import Path
 from migrator.journal import Journal, JournalStore
 
 URL_SCHEMES = ("postgresql://", "postgres://")  # a --journal that starts so names a PostgreSQL journal
+JOURNAL_FILE = "journal.sqlite"  # the SQLite journal's name where `load` (in the plan folder) and `migrate` keep it
 
 
 def is_url(journal: str | Path) -> bool:

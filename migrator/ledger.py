@@ -32,7 +32,7 @@ their own bucket, `NO_CONVERSATION`, where the identity is lines = records quara
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NotRequired, TypedDict, cast
 
@@ -101,9 +101,11 @@ class LedgerWriter:
     def add(self, line: LedgerLine) -> None:
         self._write(orjson.dumps(line), line["conversation"], line["fate"])
 
-    def planned(self, message: Message, key: str, parts: int, thread: str | None) -> None:
+    def planned(self, message: Message, key: str, parts: int, thread: str | None, fate: str = "planned") -> None:
         """A planned record: the plan keys of its parts (the planner's part keys) and, for a reply, its source
-        thread (`Message.thread_key`). One per message planned, so built without an intermediate line."""
+        thread (`Message.thread_key`); its fate is `planned`, or against an earlier pass `already-migrated` or
+        `changed-in-source` (migrator.earlier.Versions). One per message planned, so built without an intermediate
+        line."""
         conversation = message.conversation_id
         keys = [key] if parts == 1 else [key, *(f"{key}/part-{n}" for n in range(2, parts + 1))]
         fields = {
@@ -111,12 +113,12 @@ class LedgerWriter:
             "file": message.origin,
             "item": message.item,
             "id": message.id or message.ts,
-            "fate": "planned",
+            "fate": fate,
             "keys": keys,
         }
         if thread is not None:
             fields["thread"] = thread
-        self._write(orjson.dumps(fields), conversation, "planned")
+        self._write(orjson.dumps(fields), conversation, fate)
 
     def _write(self, data: bytes, conversation: str | None, fate: str) -> None:
         buffer = self._buffer
@@ -204,27 +206,3 @@ def has_record(line: LedgerLine) -> bool:
     """Every line stands for one record of the export, except a whole file quarantined and a record the export no
     longer holds."""
     return "records" not in line and line["fate"] != DELETED_IN_SOURCE
-
-
-def mark_earlier(
-    plan_dir: Path,
-    fate_of: Callable[[str], str | None],
-    deleted: list[LedgerLine],
-    fates: Counter[tuple[str | None, str]],
-) -> None:
-    """Rewrite the ledger with the fate `fate_of` gives each planned record (by its first plan key; None: it stays
-    `planned`), then `deleted` appended; `fates` (the writer's counts) follows."""
-    path = plan_dir / LEDGER
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as out:
-        for line in read_ledger(plan_dir):
-            fate = fate_of(line["keys"][0]) if line["fate"] == "planned" else None
-            if fate is not None:
-                fates[(line["conversation"], "planned")] -= 1
-                fates[(line["conversation"], fate)] += 1
-                line["fate"] = fate
-            out.write(orjson.dumps(line) + b"\n")
-        for line in deleted:
-            fates[(line["conversation"], line["fate"])] += 1
-            out.write(orjson.dumps(line) + b"\n")
-    tmp.replace(path)

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import deltakit
-from migratekit import NOW_MS, demo_lookup, migrate_sample
+from migratekit import NOW_MS, demo_lookup, migrate_sample, plan_sample
 from migrator.cli import app
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
@@ -167,6 +167,36 @@ def test_what_changed_since_the_earlier_pass_is_listed_with_its_fate(emulator, t
     for page in (work / "plan" / "transform-report.html", load_html):
         html = page.read_text(encoding="utf-8")
         assert "Changed since the earlier pass" in html and edited in html and deleted in html, page
+
+
+def test_what_was_planned_but_never_landed_is_compared_as_new_not_as_changed(emulator, tmp_path: Path) -> None:
+    """A first pass whose chat was planned but never loaded (`load --only` the team): the newer export edits a message
+    of that chat. It is not in Teams, so it is neither "already migrated" nor "changed": the delta posts it as it is
+    now. The edit of a message that did land is still listed."""
+    work = tmp_path / "out"
+    plan_sample(deltakit.export(tmp_path / "early" / "acme", later=False), work)
+    with (
+        Journal(work / "journal.sqlite") as journal,
+        GraphClient(emulator.graph_config(), limiter=RateLimiter.unlimited()) as client,
+    ):
+        journal.bind(Target(emulator.graph_config(), None).fingerprint)
+        assert load(work / "plan", client, journal, LoadOptions(workers=4, only="acme")).ok
+    later = deltakit.export(tmp_path / "late" / "acme", later=True)
+    dm = later / "D1" / "2023-11-15.json"
+    messages = json.loads(dm.read_text(encoding="utf-8"))
+    messages[0]["text"] = "edited before it ever reached Teams"
+    dm.write_text(json.dumps(messages), encoding="utf-8")
+    run_update(later, work / "mappings", demo_lookup, source_reference(later, work / "mappings"))
+    transform(later, work / "mappings", work / "plan", now_ms=NOW_MS)
+    changes = json.loads((work / "plan" / "changes.json").read_text(encoding="utf-8"))
+    assert [(c["kind"], c["conversation"]) for c in changes if c["kind"] == "edited"] == [("edited", "acme/dev")]
+    chat_fates = {line["fate"] for line in read_ledger(work / "plan") if line["conversation"] == "D1"}
+    assert chat_fates == {"planned"}
+    delta = load_again(emulator, work)
+    assert delta.ok and delta.total("posted") == deltakit.new_messages() + deltakit.DM_MESSAGES
+    chat = next(c for c in emulator.operator("dump")["chats"] if c["migrationMode"])
+    assert any("edited before it ever reached Teams" in m["body"]["content"] for m in chat["messages"])
+    assert verify_again(emulator, work).ok
 
 
 def test_a_late_reply_lands_under_the_root_the_first_pass_migrated(emulator, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.options import Fetched, Source, SourceFormat
+from migrator.cli.options import Fetched, JournalOption, Source, SourceFormat
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -24,11 +24,15 @@ def transform(
     ],
     source_format: SourceFormat = None,
     fetched: Fetched = None,
+    journal: JournalOption = None,
 ) -> None:
-    """Write the exact import requests (the plan) for `load`, and a report that adds up to the export."""
+    """Write the exact import requests (the plan) for `load`, and a report that adds up to the export.
+
+    Into a folder an earlier pass loaded, the newer export is compared with what landed there: the journal named
+    by --journal (default: journal.sqlite in OUT or beside it, where `load` and `migrate` keep it)."""
     from migrator.stages.transform import summary
     from migrator.stages.transform import transform as run_transform
 
-    result = run_transform(source, mappings, out, source_format=source_format, fetched=fetched)
+    result = run_transform(source, mappings, out, source_format=source_format, fetched=fetched, journal=journal)
     typer.echo(summary(result))
     typer.echo(f"wrote the plan in {out} ({result.report_html.name}, {result.report_json.name})")

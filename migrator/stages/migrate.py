@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.journals import JOURNAL_FILE
 from migrator.reports.analyse import REPORT_FILE
 from migrator.reports.fetch import HTML_FILE as FETCH_HTML
 from migrator.reports.load import HTML_FILE as LOAD_HTML
@@ -44,7 +45,7 @@ class Layout:
 
     @property
     def journal(self) -> Path:
-        return self.out / "journal.sqlite"
+        return self.out / JOURNAL_FILE
 
     @property
     def verify(self) -> Path:

@@ -81,7 +81,7 @@ def dry_run_since(
     scratch = out / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(layout.plan, scratch, ignore=shutil.ignore_patterns(FILES_DIR, ARCHIVE_DIR, "*.tmp"))
-    planned = transform(source, mappings, scratch, source_format=source_format, fetched=fetched)
+    planned = transform(source, mappings, scratch, source_format=source_format, fetched=fetched, journal=journal)
     manifest = planned.manifest
     with open_journal(journal, readonly=True) as opened:
         rows, seconds, _ = estimate(scratch, manifest, manifest.teams, opened, concurrency(None))

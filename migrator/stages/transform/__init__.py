@@ -18,8 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator import collector
-from migrator.earlier import Change, Earlier, changed_summary, compare, fold, mark_ledger, record_source, write_changes
+from migrator.earlier import (
+    Change,
+    Earlier,
+    Landed,
+    Versions,
+    changed_summary,
+    fold,
+    record_source,
+    source_changes,
+    write_changes,
+)
 from migrator.errors import InputError
+from migrator.journals import JOURNAL_FILE, journal_exists, open_journal
 from migrator.ledger import LEDGER, LedgerWriter, line_of, reader_lines
 from migrator.mapping import (
     CHAT,
@@ -91,12 +102,15 @@ def transform(
     now_ms: int | None = None,
     source_format: str | None = None,
     fetched: Path | None = None,
+    journal: str | Path | None = None,
 ) -> TransformResult:
     """Write the plan for `source_path` as `mappings_path` (migration.yaml or its folder) says, into `out_dir`.
 
     `now_ms` is the moment nothing may be later than (default: now); tests fix it. `source_format`
     names the export's format when detection should not decide (`migrator.sources.SOURCE_KINDS`); `fetched` is
-    the folder `migrator fetch` wrote for a Slack export.
+    the folder `migrator fetch` wrote for a Slack export. `journal` is the one the plan already in `out_dir` was
+    loaded with (default: journal.sqlite in `out_dir` or beside it, where `load` and `migrate` keep it): a delta
+    pass compares the newer export with what landed (`migrator.earlier`).
     """
     files = load_all(Path(mappings_path))
     mappings, rows, problems = files.mappings, files.rows, list(files.problems)
@@ -110,20 +124,32 @@ def transform(
                 "fix and run again:\n" + "\n".join(str(p) for p in problems)
             )
         out_dir = Path(out_dir)
-        earlier = fold(out_dir)
+        earlier = _fold(out_dir, journal)
         _prepare_plan_dir(out_dir)
         ledger = LedgerWriter(out_dir / LEDGER)
-        job = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger)
+        job = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger, Versions(earlier))
         try:
             with collector.streaming():
                 manifest, report = job.run(Path(source_path))
+            report["changes"] = job.since(earlier, manifest, report)
         finally:
             ledger.close()
-        report["changes"] = job.since(earlier, manifest, report)
     finally:
         source.close()
     json_path, html_path = write(report, out_dir)
     return TransformResult(out_dir, manifest, report, json_path, html_path)
+
+
+def _fold(out_dir: Path, journal: str | Path | None) -> Earlier | None:
+    """`migrator.earlier.fold` with what the journal records as landed; without a journal (none given, none where
+    `load` and `migrate` keep it), with what was planned."""
+    candidates = [journal] if journal is not None else [out_dir / JOURNAL_FILE, out_dir.parent / JOURNAL_FILE]
+    found = next((path for path in candidates if journal_exists(path)), None)
+    if found is None or not (out_dir / MANIFEST).is_file():
+        return fold(out_dir, None)
+    with open_journal(found, readonly=True) as opened:
+        landed: Landed = opened.posted
+        return fold(out_dir, landed)
 
 
 def summary(result: TransformResult) -> str:
@@ -183,9 +209,10 @@ class _Transform:
         out_dir: Path,
         now_ms: int,
         ledger: LedgerWriter,
+        versions: Versions,
     ) -> None:
         self.source, self.resolved, self.out_dir, self.now_ms = source, resolved, out_dir, now_ms
-        self.ledger = ledger
+        self.ledger, self.versions = ledger, versions
         self.mappings = mappings = resolved.mappings
         self.rows = rows = files.rows
         self.conversations = source.conversations()
@@ -214,6 +241,7 @@ class _Transform:
             mappings.limits,
             native_forms(mappings, source),
             (mappings.mentions == "native", mappings.reactions == "native"),
+            versions,
         )
         self.archiver = Archiver(source, self.authors.names, channels, out_dir, ledger, self.authors.elsewhere)
 
@@ -372,10 +400,13 @@ class _Transform:
         """What changed since the earlier pass into this folder (none for a first pass), in changes.json and the
         ledger's fates (`migrator.earlier`); the report's ledger counts follow. The export's conversations and
         people are left for the next pass to compare with."""
-        changes = [] if earlier is None else compare(self.out_dir, manifest, earlier, self.source)
+        changes = self.versions.changes(manifest, self.source)
         if earlier is not None:
-            mark_ledger(self.out_dir, earlier, changes, self.ledger.fates)
+            changes += source_changes(earlier, manifest, self.source)
+            for line in self.versions.deleted_lines(changes):
+                self.ledger.add(line)
             report["ledger"] = self._ledger_counts()
+        self.versions.write(self.out_dir)
         write_changes(self.out_dir, changes)
         record_source(self.out_dir, self.source)
         return changes

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
+from migrator.earlier import Versions
 from migrator.ledger import LedgerWriter, line_of
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
@@ -96,6 +97,7 @@ class Run:
     # Workspace id -> (real mentions, real reactions) where migration.yaml's `workspaces:` overrides `defaults`
     native_forms: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
     default_forms: tuple[bool, bool] = (True, True)
+    versions: Versions = field(default_factory=Versions)  # each record's fate against an earlier pass
 
 
 @dataclass(slots=True)
@@ -158,6 +160,7 @@ class ChannelPlan:
             {"read": 0, "planned": 0, "skipped_system": 0, "skipped_author": 0, "files": 0, "files_left_out": 0}
         )
         keep_system, for_message, ledger = self.run.keep_system, self.run.authors.for_message, self.run.ledger
+        versions, target = self.run.versions, self.target
         learn, known = self.run.authors.learn, self.run.authors.names
         self._pins = frozenset(conversation.pins)
         ctx = self.run.ctx
@@ -180,7 +183,8 @@ class ChannelPlan:
                 continue
             self._plan(conversation, message, key, author)
             record = self.records[-1]
-            ledger.planned(message, key, record.span, None if record.root else record.thread[1])
+            fate = versions.fate(key, target.key, target.display_name, message)
+            ledger.planned(message, key, record.span, None if record.root else record.thread[1], fate)
             counts["planned"] += 1
         return counts
 
