@@ -20,10 +20,12 @@ which is what lets a journal recognise a message across re-runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
+
+import orjson
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, from_dict
 from migrator.errors import InputError
@@ -181,22 +183,42 @@ def _team(raw: dict[str, Any]) -> PlannedTeam:
     return PlannedTeam(**values)
 
 
-def read_lines(plan_dir: Path, conversation: PlannedConversation) -> Iterator[dict[str, Any]]:
-    """The conversation's requests in posting order, streamed; a bad line names file and line."""
+def read_lines(
+    plan_dir: Path, conversation: PlannedConversation, skip: Container[str] = frozenset()
+) -> Iterator[dict[str, Any]]:
+    """The conversation's requests in posting order, streamed, but those whose key is in `skip` (the ones that
+    landed: a delta pass's plan holds every earlier line, and only the new ones need reading); a bad line names
+    file and line."""
     path = Path(plan_dir) / conversation.file
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115  (opened apart so only opening errors are caught)
+        handle = open(path, "rb")  # noqa: SIM115  (opened apart so only opening errors are caught)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan file ({exc}); transform again") from None
     with handle:
-        for number, text in enumerate(handle, 1):
+        for number, raw in enumerate(handle, 1):
+            if skip and line_key(raw) in skip:
+                continue
             try:
-                line = json.loads(text)
-            except json.JSONDecodeError as exc:
+                line = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
                 raise PlanError(f"{path}:{number}: not a JSON request ({exc.msg}); transform again") from None
             if not isinstance(line, dict) or "key" not in line or "createdDateTime" not in line:
                 raise PlanError(f"{path}:{number}: a plan line needs at least key and createdDateTime")
-            yield line
+            if line["key"] not in skip:  # a line whose key `line_key` could not read
+                yield line
+
+
+_KEY_HEAD = b'{"key":"'
+
+
+def line_key(raw: bytes) -> str | None:
+    """A plan line's key read without parsing the line, where the line starts with it as transform writes it and it
+    holds no escape; None otherwise (parse the line)."""
+    if raw.startswith(_KEY_HEAD):
+        end = raw.find(b'"', 8)
+        if end > 8 and raw.find(b"\\", 8, end) < 0:
+            return raw[8:end].decode()
+    return None
 
 
 def write_lines(path: Path, lines: Iterator[dict[str, Any]]) -> int:

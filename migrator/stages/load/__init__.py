@@ -96,7 +96,7 @@ def load(
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
     result = LoadOutcome(started=time.monotonic(), changes=read_changes(plan_dir))
-    check_accounts(client, plan_dir, manifest, teams, chats)
+    check_accounts(client, plan_dir, manifest, teams, chats, journal)
     provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
     planned = _planned(teams, chats)
     for _, conv in planned:

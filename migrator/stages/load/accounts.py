@@ -13,16 +13,18 @@ line or the `migration.yaml` fallback it came from.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrator.errors import InputError
 from migrator.graph import GraphClient
+from migrator.journal import JournalStore
 from migrator.limits import USERS_IN_FILTER_MAX
 from migrator.mapping.model import MappingError
 from migrator.mapping.reading import load_all
-from migrator.plan import Manifest, PlannedConversation, PlannedTeam, read_lines
+from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedTeam, read_lines
 from migrator.stages.load.errors import LoadError
 from migrator.words import counted
 
@@ -54,28 +56,37 @@ class PlannedAccounts:
         return "; ".join(parts)
 
 
-def planned_accounts(plan_dir: Path, teams: list[PlannedTeam], chats: list[PlannedConversation]) -> PlannedAccounts:
+def planned_accounts(
+    plan_dir: Path, teams: list[PlannedTeam], chats: list[PlannedConversation], journal: JournalStore | None = None
+) -> PlannedAccounts:
+    """The plan's accounts; with the `journal` of earlier runs, only those this load still posts as or adds (a delta
+    pass: the authors of lines that did not land, members not added yet, the members of chats not created yet)."""
     accounts = PlannedAccounts()
+    landed = journal.posted if journal else lambda key: {}
+    added = journal.members if journal else lambda key: set()
 
-    def joins(user_id: str, where: str) -> None:
-        accounts.memberships.setdefault(user_id, []).append(where)
+    def joins(members: list[PlannedMember], key: str, where: str) -> None:
+        done = added(key)
+        for member in members:
+            if member.user_id not in done:
+                accounts.memberships.setdefault(member.user_id, []).append(where)
 
     for team in teams:
-        for member in team.members:
-            joins(member.user_id, f"team {team.display_name!r}")
+        joins(team.members, team.key, f"team {team.display_name!r}")
         for channel in team.channels:
-            _count_authors(plan_dir, channel, accounts)
-            for member in channel.members:
-                joins(member.user_id, f"channel '{team.display_name}/{channel.display_name}'")
+            _count_authors(plan_dir, channel, accounts, landed(channel.key))
+            joins(channel.members, channel.key, f"channel '{team.display_name}/{channel.display_name}'")
     for chat in chats:
-        _count_authors(plan_dir, chat, accounts)
-        for member in chat.members:
-            joins(member.user_id, f"chat {chat.display_name or chat.key!r}")
+        _count_authors(plan_dir, chat, accounts, landed(chat.key))
+        if not (journal and journal.conversation_id(chat.key)):  # a chat is created with its members
+            joins(chat.members, chat.key, f"chat {chat.display_name or chat.key!r}")
     return accounts
 
 
-def _count_authors(plan_dir: Path, conversation: PlannedConversation, accounts: PlannedAccounts) -> None:
-    for line in read_lines(plan_dir, conversation):
+def _count_authors(
+    plan_dir: Path, conversation: PlannedConversation, accounts: PlannedAccounts, landed: Container[str]
+) -> None:
+    for line in read_lines(plan_dir, conversation, skip=landed):
         author = ((line.get("from") or {}).get("user") or {}).get("id")
         if author:
             accounts.messages[author] += 1
@@ -99,10 +110,16 @@ def missing_accounts(client: GraphClient, ids: list[str]) -> list[str]:
 
 
 def check_accounts(
-    client: GraphClient, plan_dir: Path, manifest: Manifest, teams: list[PlannedTeam], chats: list[PlannedConversation]
+    client: GraphClient,
+    plan_dir: Path,
+    manifest: Manifest,
+    teams: list[PlannedTeam],
+    chats: list[PlannedConversation],
+    journal: JournalStore | None = None,
 ) -> None:
-    """Stop before anything is created when an account of the plan is not a user of the tenant."""
-    accounts = planned_accounts(plan_dir, teams, chats)
+    """Stop before anything is created when an account of the plan (with `journal`, that this load still posts as
+    or adds) is not a user of the tenant."""
+    accounts = planned_accounts(plan_dir, teams, chats, journal)
     missing = missing_accounts(client, accounts.ids)
     if not missing:
         return

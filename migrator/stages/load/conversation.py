@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
-from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, JournalStore
+from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, SENT_AS_TEXT, JournalStore
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles, NoDriveError
-from migrator.stages.load.delta import landed
+from migrator.stages.load.delta import count_landed, landed
 from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
 from migrator.stages.load.native import as_text, refused_for_native
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
@@ -128,13 +128,10 @@ class ConversationLoader:
     def _messages(
         self, base: str, conv: PlannedConversation, urls: dict[str, str], outcome: ConversationOutcome
     ) -> None:
-        known = self.journal.messages(conv.key)
-        ids = {key: entry.message_id for key, entry in known.items() if entry.state == POSTED}
-        for line in read_lines(self.plan_dir, conv):
+        ids = self.journal.posted(conv.key)
+        outcome.already += count_landed(self.plan_dir, conv, ids)
+        for line in read_lines(self.plan_dir, conv, skip=set(ids)):
             key = line["key"]
-            if key in ids:
-                outcome.already += 1
-                continue
             if line.get("kind") == "reply":
                 root_key = line.get("root_key")
                 root_id = ids.get(root_key) if root_key is not None else None

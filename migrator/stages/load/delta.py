@@ -8,18 +8,23 @@ agree and none of them can claim a message that never landed.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 
 import orjson
 
 from migrator.journal import COMPLETED, DONE, REQUESTED, JournalStore
-from migrator.plan import PlanError, PlannedConversation, PlannedTeam
+from migrator.plan import PlanError, PlannedConversation, PlannedTeam, line_key
 
 
 def landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> int:
-    """How many of the conversation's plan lines the journal records as landed. Read with orjson for the keys alone:
+    """How many of the conversation's plan lines the journal records as landed. Only the keys are read (`line_key`):
     load asks this of every conversation before it schedules them, and a delta's plan holds every earlier line."""
-    posted = journal.posted(conv.key)
+    return count_landed(plan_dir, conv, journal.posted(conv.key))
+
+
+def count_landed(plan_dir: Path, conv: PlannedConversation, posted: Container[str]) -> int:
+    """How many of the conversation's plan lines have their key in `posted`."""
     if not posted:
         return 0
     path = Path(plan_dir) / conv.file
@@ -29,10 +34,12 @@ def landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> 
         raise PlanError(f"{path}: cannot read the plan file ({exc}); transform again") from None
     count = 0
     for number, raw in enumerate(data.splitlines(), 1):
-        try:
-            key = orjson.loads(raw)["key"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            raise PlanError(f"{path}:{number}: not a plan line with a key; transform again") from None
+        key = line_key(raw)
+        if key is None:
+            try:
+                key = orjson.loads(raw)["key"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                raise PlanError(f"{path}:{number}: not a plan line with a key; transform again") from None
         count += key in posted
     return count
 
