@@ -96,14 +96,15 @@ def load(
     teams = select_teams(manifest, options.only)
     chats = manifest.chats if options.only is None else []
     result = LoadOutcome(started=time.monotonic(), changes=read_changes(plan_dir))
-    check_accounts(client, plan_dir, manifest, teams, chats, journal)
-    provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
     planned = _planned(teams, chats)
+    posted = {conv.key: journal.posted(conv.key) for _, conv in planned}  # read once for the two below
+    check_accounts(client, plan_dir, manifest, teams, chats, journal, posted)
+    provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
     early = open_private(journal, teams)
-    path = critical_path(teams, chats, remaining_requests(plan_dir, journal), options.conversation_rps, early)
+    path = critical_path(teams, chats, remaining_requests(plan_dir, journal, posted), options.conversation_rps, early)
     progress.chains(path.follow)
     result.critical_seconds = path.seconds
     with Scheduler(concurrency(options.workers, options.import_budget, options.conversation_rps)) as scheduler:
@@ -162,6 +163,7 @@ class _Run:
                 continue
             team_ids[team.key] = team_id
         created = [team for team in teams if team.key in team_ids]
+        self.provisioner.known_channels(created)
         for team in created:
             check_room(self.provisioner.client, self.provisioner.journal, team, team_ids[team.key], limits)
             self._running[team.key] = sum(1 for c in team.channels if c.membership != "private")

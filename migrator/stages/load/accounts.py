@@ -13,7 +13,7 @@ line or the `migration.yaml` fallback it came from.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,12 +57,17 @@ class PlannedAccounts:
 
 
 def planned_accounts(
-    plan_dir: Path, teams: list[PlannedTeam], chats: list[PlannedConversation], journal: JournalStore | None = None
+    plan_dir: Path,
+    teams: list[PlannedTeam],
+    chats: list[PlannedConversation],
+    journal: JournalStore | None = None,
+    posted: Mapping[str, Container[str]] | None = None,
 ) -> PlannedAccounts:
     """The plan's accounts; with the `journal` of earlier runs, only those this load still posts as or adds (a delta
-    pass: the authors of lines that did not land, members not added yet, the members of chats not created yet)."""
+    pass: the authors of lines that did not land, members not added yet, the members of chats not created yet).
+    `posted`: each conversation's landed keys when the caller already read them from the journal."""
     accounts = PlannedAccounts()
-    landed = journal.posted if journal else lambda key: {}
+    landed = posted.__getitem__ if posted is not None else journal.posted if journal else lambda key: {}
     added = journal.members if journal else lambda key: set()
 
     def joins(members: list[PlannedMember], key: str, where: str) -> None:
@@ -116,10 +121,11 @@ def check_accounts(
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
     journal: JournalStore | None = None,
+    posted: Mapping[str, Container[str]] | None = None,
 ) -> None:
     """Stop before anything is created when an account of the plan (with `journal`, that this load still posts as
     or adds) is not a user of the tenant."""
-    accounts = planned_accounts(plan_dir, teams, chats, journal)
+    accounts = planned_accounts(plan_dir, teams, chats, journal, posted)
     missing = missing_accounts(client, accounts.ids)
     if not missing:
         return

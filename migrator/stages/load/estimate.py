@@ -10,7 +10,7 @@ on `workers`, and the total over the budget, plus the teams' provisioning.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from migrator import limits
 from migrator.critical import Chain, critical_path
 from migrator.journal import COMPLETED, JournalStore
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
-from migrator.stages.load.delta import landed, open_private
+from migrator.stages.load.delta import count_landed, landed, open_private
 
 
 @dataclass
@@ -72,15 +72,27 @@ def estimate(
     return list(rows.values()), max(path.seconds, max(finish), total) + per_team_overhead, path.longest
 
 
-def remaining_requests(plan_dir: Path, journal: JournalStore) -> Callable[[PlannedConversation], int]:
+def remaining_requests(
+    plan_dir: Path, journal: JournalStore, posted: Mapping[str, Container[str]] | None = None
+) -> Callable[[PlannedConversation], int]:
     """A conversation's requests still to send after earlier runs, for `critical_path`: a resumed load starts the
-    conversations with the most left first, not those that were largest when planned."""
-    return lambda conv: _row(plan_dir, "", conv, journal).requests
+    conversations with the most left first, not those that were largest when planned. `posted`: each conversation's
+    landed keys when the caller already read them from the journal."""
+    return lambda conv: _row(plan_dir, "", conv, journal, posted).requests
 
 
-def _row(plan_dir: Path, team_name: str, conv: PlannedConversation, journal: JournalStore | None) -> ChannelEstimate:
+def _row(
+    plan_dir: Path,
+    team_name: str,
+    conv: PlannedConversation,
+    journal: JournalStore | None,
+    posted: Mapping[str, Container[str]] | None = None,
+) -> ChannelEstimate:
     """Only the plan's own lines the journal recorded count as done (load/delta.py)."""
-    done = landed(plan_dir, conv, journal) if journal else 0
+    if posted is not None:
+        done = count_landed(plan_dir, conv, posted[conv.key])
+    else:
+        done = landed(plan_dir, conv, journal) if journal else 0
     known = journal.uploads(conv.key) if journal else {}
     entry = journal.conversation(conv.key) if journal else None
     kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
