@@ -79,6 +79,13 @@ class FakeProvisioner:
     most_at_once = 0
     counting = threading.Lock()
 
+    def known_channels(self, teams: list[PlannedTeam]) -> None:
+        """Nothing to read ahead: `channel` asks the journal nothing."""
+
+    def channel_members(self, team_key: str, team_id: str, channel: PlannedConversation, channel_id: str) -> int:
+        """A private channel is created with its members: nobody joined it since."""
+        return 0
+
     def team(self, planned: PlannedTeam) -> str:
         """Awaits the creation's operation for a while, as Graph makes it do."""
         with FakeProvisioner.counting:

@@ -9,7 +9,9 @@ Chats are created with their members and startMigration alongside the
 standard channels. Each team goes through this on its own, while other teams
 still post; every conversation posts as soon as it exists, the one with the
 longest critical path left first (migrator/critical.py, schedule.py), as many at once
-as the import budget holds. Every step is recorded in the journal and
+as the import budget holds. In a delta pass (issue 27) a private channel an earlier
+pass created, in a team it completed, posts alongside the standard channels
+(stages/load/delta.py `open_private`). Every step is recorded in the journal and
 resumes where it stopped.
 
 What Graph refuses for good (a team, a channel, a chat, a member, a completion)

@@ -14,7 +14,6 @@ import itertools
 import math
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 
 from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
@@ -28,50 +27,57 @@ def concurrency(workers: int | None, import_budget: float = IMPORT_BUDGET_RPS, r
 
 class Scheduler:
     """Runs jobs longest-priority first on a bounded pool; `wait` returns once every job (and every job they added)
-    finished, and raises the first error one of them raised."""
+    finished, and raises the first error one of them raised.
+
+    The pool's threads start with it, before anything posts: a thread started later, while dozens of conversations
+    already post, waits its turn for the interpreter, and starting 50 so cost a delta pass most of a second between
+    its first conversation's start and its last's."""
 
     def __init__(self, workers: int) -> None:
-        self._workers = max(1, workers)
-        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="conversation")
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # a job was queued, or the pool closed
+        self._done = threading.Condition(self._lock)  # a job finished
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()  # equal priorities start in the order they were added
-        self._running = 0
         self._outstanding = 0
         self._errors: list[BaseException] = []
         self._closed = False  # after an error outside the jobs: what is queued never starts
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"conversation-{n}", daemon=True) for n in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def add(self, priority: float, job: Callable[[], None]) -> None:
-        with self._cond:
+        with self._lock:
             heapq.heappush(self._queue, (-priority, next(self._order), job))
             self._outstanding += 1
-            self._start()
+            self._work.notify()
 
     def wait(self) -> None:
-        with self._cond:
+        with self._lock:
             while self._outstanding:
-                self._cond.wait()
+                self._done.wait()
             if self._errors:
                 raise self._errors[0]
 
-    def _start(self) -> None:
-        while not self._closed and self._running < self._workers and self._queue:
-            _, _, job = heapq.heappop(self._queue)
-            self._running += 1
-            self._pool.submit(self._run, job)
-
-    def _run(self, job: Callable[[], None]) -> None:
-        try:
-            job()
-        except BaseException as error:  # re-raised by wait(), as future.result() would
-            with self._cond:
-                self._errors.append(error)
-        finally:
-            with self._cond:
-                self._running -= 1
-                self._outstanding -= 1
-                self._start()
-                self._cond.notify_all()
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._closed:
+                    self._work.wait()
+                if self._closed:
+                    return
+                _, _, job = heapq.heappop(self._queue)
+            try:
+                job()
+            except BaseException as error:  # re-raised by wait(), as future.result() would
+                with self._lock:
+                    self._errors.append(error)
+            finally:
+                with self._lock:
+                    self._outstanding -= 1
+                    self._done.notify_all()
 
     def __enter__(self) -> Scheduler:
         return self
@@ -79,7 +85,9 @@ class Scheduler:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        with self._cond:
+        with self._lock:
             self._closed = True
             self._queue.clear()
-        self._pool.shutdown(wait=True)
+            self._work.notify_all()
+        for thread in self._threads:
+            thread.join()
