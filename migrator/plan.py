@@ -20,7 +20,8 @@ which is what lets a journal recognise a message across re-runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Container, Iterator, Mapping
+import re
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
@@ -187,28 +188,50 @@ def read_lines(
     plan_dir: Path, conversation: PlannedConversation, skip: Container[str] = frozenset()
 ) -> Iterator[dict[str, Any]]:
     """The conversation's requests in posting order, streamed, but those whose key is in `skip` (the ones that
-    landed: a delta pass's plan holds every earlier line, and only the new ones need reading); a bad line names
-    file and line."""
+    landed: a delta pass's plan holds every earlier line, and only the new ones are parsed, found by their keys
+    alone in the file read at once); a bad line names file and line."""
     path = Path(plan_dir) / conversation.file
     try:
-        handle = open(path, "rb")  # noqa: SIM115  (opened apart so only opening errors are caught)
+        if skip:
+            rows: Iterator[tuple[int, bytes]] = _unskipped(path.read_bytes(), skip)
+        else:
+            rows = _streamed(open(path, "rb"))  # noqa: SIM115  (closed by _streamed)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan file ({exc}); transform again") from None
+    for number, raw in rows:
+        try:
+            line = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise PlanError(f"{path}:{number}: not a JSON request ({exc.msg}); transform again") from None
+        if not isinstance(line, dict) or "key" not in line or "createdDateTime" not in line:
+            raise PlanError(f"{path}:{number}: a plan line needs at least key and createdDateTime")
+        if line["key"] not in skip:  # a line whose key `keyed_lines` could not read
+            yield line
+
+
+def _streamed(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
     with handle:
-        for number, raw in enumerate(handle, 1):
-            if skip and line_key(raw) in skip:
-                continue
-            try:
-                line = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise PlanError(f"{path}:{number}: not a JSON request ({exc.msg}); transform again") from None
-            if not isinstance(line, dict) or "key" not in line or "createdDateTime" not in line:
-                raise PlanError(f"{path}:{number}: a plan line needs at least key and createdDateTime")
-            if line["key"] not in skip:  # a line whose key `line_key` could not read
-                yield line
+        yield from enumerate(handle, 1)
+
+
+def _unskipped(data: bytes, skip: Container[str]) -> Iterator[tuple[int, bytes]]:
+    for number, (key, raw) in enumerate(keyed_lines(data), 1):
+        if key is None or key not in skip:
+            yield number, raw
 
 
 _KEY_HEAD = b'{"key":"'
+_KEYS = re.compile(rb'^\{"key":"([^"\\\n]*)"', re.MULTILINE)  # each line's key where it starts with it, unescaped
+
+
+def keyed_lines(data: bytes) -> Iterable[tuple[str | None, bytes]]:
+    """Each line of a plan file's contents with its key as `line_key` reads it; when every line starts with its key
+    (as transform writes them) the keys are found in one pass of a regular expression, not line by line."""
+    lines = data.splitlines()
+    keys = _KEYS.findall(data)
+    if len(keys) == len(lines):
+        return zip((key.decode() for key in keys), lines, strict=True)
+    return ((line_key(raw), raw) for raw in lines)
 
 
 def line_key(raw: bytes) -> str | None:

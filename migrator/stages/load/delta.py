@@ -14,11 +14,11 @@ from pathlib import Path
 import orjson
 
 from migrator.journal import COMPLETED, DONE, REQUESTED, JournalStore
-from migrator.plan import PlanError, PlannedConversation, PlannedTeam, line_key
+from migrator.plan import PlanError, PlannedConversation, PlannedTeam, keyed_lines
 
 
 def landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> int:
-    """How many of the conversation's plan lines the journal records as landed. Only the keys are read (`line_key`):
+    """How many of the conversation's plan lines the journal records as landed. Only the keys are read (`keyed_lines`):
     load asks this of every conversation before it schedules them, and a delta's plan holds every earlier line."""
     return count_landed(plan_dir, conv, journal.posted(conv.key))
 
@@ -33,8 +33,7 @@ def count_landed(plan_dir: Path, conv: PlannedConversation, posted: Container[st
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan file ({exc}); transform again") from None
     count = 0
-    for number, raw in enumerate(data.splitlines(), 1):
-        key = line_key(raw)
+    for number, (key, raw) in enumerate(keyed_lines(data), 1):
         if key is None:
             try:
                 key = orjson.loads(raw)["key"]
