@@ -20,8 +20,7 @@ which is what lets a journal recognise a message across re-runs.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
@@ -221,17 +220,11 @@ def _unskipped(data: bytes, skip: Container[str]) -> Iterator[tuple[int, bytes]]
 
 
 _KEY_HEAD = b'{"key":"'
-_KEYS = re.compile(rb'^\{"key":"([^"\\\n]*)"', re.MULTILINE)  # each line's key where it starts with it, unescaped
 
 
-def keyed_lines(data: bytes) -> Iterable[tuple[str | None, bytes]]:
-    """Each line of a plan file's contents with its key as `line_key` reads it; when every line starts with its key
-    (as transform writes them) the keys are found in one pass of a regular expression, not line by line."""
-    lines = data.splitlines()
-    keys = _KEYS.findall(data)
-    if len(keys) == len(lines):
-        return zip((key.decode() for key in keys), lines, strict=True)
-    return ((line_key(raw), raw) for raw in lines)
+def keyed_lines(data: bytes) -> Iterator[tuple[str | None, bytes]]:
+    """Each line of a plan file's contents with its key as `line_key` reads it (None: parse the line for it)."""
+    return ((line_key(raw), raw) for raw in data.splitlines())
 
 
 def line_key(raw: bytes) -> str | None:
