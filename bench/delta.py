@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -107,6 +108,7 @@ def read_plan(workspace: stages.Workspace, mappings: Path, plan: Path, work: Pat
     shutil.rmtree(plan, ignore_errors=True)
     if earlier is not None:
         shutil.copytree(earlier, plan)
+    os.sync()  # the copy on disk, as an earlier pass's plan is weeks later: its writeback is not the transform's CPU
     return stages.analyse(workspace, work).cpu_seconds + stages.transform(workspace, mappings, plan, work).cpu_seconds
 
 
