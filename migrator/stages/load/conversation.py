@@ -27,7 +27,7 @@ from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, SENT_AS_TEXT, JournalStore
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles, NoDriveError
-from migrator.stages.load.delta import count_landed, landed
+from migrator.stages.load.delta import count_landed
 from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
 from migrator.stages.load.native import as_text, refused_for_native
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
@@ -70,13 +70,15 @@ class ConversationLoader:
         try:
             entry = self.journal.conversation(conv.key)
             completed = entry is not None and entry.state == COMPLETED
-            if completed and landed(self.plan_dir, conv, self.journal) == conv.messages:
+            posted = self.journal.posted(conv.key)  # read once, with its lines' count: the plan's keys are scanned
+            done = count_landed(self.plan_dir, conv, posted)  # once per conversation, not for each use
+            if completed and done == conv.messages:
                 if base.startswith("/chats/"):  # files `reset --chat` deleted: OneDrive needs no migration mode
                     self._uploads(base, conv, outcome)
                 outcome.already = outcome.planned
                 outcome.completed = True
                 return
-            stopped = attempt(lambda: self._load(base, conv, outcome, complete, completed))
+            stopped = attempt(lambda: self._load(base, conv, outcome, complete, completed, (posted, done)))
             if isinstance(stopped, Refusal):
                 outcome.refused("stopped", stopped)
         finally:
@@ -89,11 +91,14 @@ class ConversationLoader:
         outcome: ConversationOutcome,
         complete: Callable[[], None] | None,
         completed: bool,
+        landed: tuple[dict[str, str], int],
     ) -> None:
+        """`landed`: the journal's posted lines of the conversation (plan key → Teams id), and how many of its plan
+        lines they are."""
         if completed:
             self._reopen(base, conv)
         urls = self._uploads(base, conv, outcome)
-        self._messages(base, conv, urls, outcome)
+        self._messages(base, conv, urls, outcome, landed)
         self._complete(conv, outcome, complete)
 
     def _reopen(self, base: str, conv: PlannedConversation) -> None:
@@ -126,11 +131,15 @@ class ConversationLoader:
 
     # -------------------------------------------------------------- messages
     def _messages(
-        self, base: str, conv: PlannedConversation, urls: dict[str, str], outcome: ConversationOutcome
+        self,
+        base: str,
+        conv: PlannedConversation,
+        urls: dict[str, str],
+        outcome: ConversationOutcome,
+        landed: tuple[dict[str, str], int],
     ) -> None:
-        ids = self.journal.posted(conv.key)
-        outcome.already += count_landed(self.plan_dir, conv, ids)
-        for line in read_lines(self.plan_dir, conv, skip=set(ids)):
+        ids, outcome.already = dict(landed[0]), outcome.already + landed[1]
+        for line in read_lines(self.plan_dir, conv, skip=landed[0]):
             key = line["key"]
             if line.get("kind") == "reply":
                 root_key = line.get("root_key")
