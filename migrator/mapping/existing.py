@@ -31,7 +31,7 @@ def existing_problems(
         for key in _CREATING_KEYS
         if key in entry
     ]
-    chat, team, channel = (values.get(key) for key in EXISTING_KEYS)
+    team, channel, chat = (values.get(key) for key in EXISTING_KEYS)
     if chat is not None and (team is not None or channel is not None):
         both = "give existing_chat (a chat) or existing_team with existing_channel (a channel), not both"
         problems.append(("existing_chat", both))
