@@ -10,6 +10,7 @@ import pytest
 from migrator.mapping import EXISTING, load_mappings, resolve_targets
 from migrator.mapping.rules import check_mappings
 from migrator.model import Conversation, ConversationKind
+from migrator.stages.analyse import destination
 
 HEAD = "version: 1\nteams:\n  eng: {name: Engineering}\nconversations:\n"
 
@@ -95,4 +96,23 @@ def test_a_public_channel_goes_to_an_existing_channel_not_an_existing_chat(tmp_p
             "public channel general goes to an existing chat; a chat is for a DM, group DM or private channel whose "
             "people are its members: give it an existing_team and existing_channel instead",
         )
+    ]
+
+
+def test_analyse_says_which_existing_target_a_conversation_goes_to(tmp_path: Path) -> None:
+    path = tmp_path / "migration.yaml"
+    path.write_text(
+        HEAD
+        + "  - {source: C1, action: existing, existing_team: Product, existing_channel: incidents}\n"
+        + "  - {source: D1, action: existing, existing_chat: '19:x'}\n",
+        encoding="utf-8",
+    )
+    conversations = [
+        Conversation(id="C1", name="general", kind=ConversationKind.PUBLIC),
+        Conversation(id="D1", name="", kind=ConversationKind.DM, members=("U1", "U2")),
+    ]
+    resolved = resolve_targets(load_mappings(path)[0], conversations)
+    assert [destination(resolved, conv, None, {}) for conv in conversations] == [
+        ("existing", "Product / incidents"),
+        ("existing", "chat 19:x"),
     ]
