@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.mapping import EXISTING, load_mappings, resolve_targets
+from migrator.mapping import EXISTING, ResolvedMappings, load_mappings, resolve_targets
 from migrator.mapping.rules import check_mappings
 from migrator.model import Conversation, ConversationKind
 from migrator.stages.analyse import destination
@@ -20,6 +20,15 @@ def _read(tmp_path: Path, entry: str) -> tuple[list[str], list]:
     path.write_text(HEAD + entry, encoding="utf-8")
     mappings, problems = load_mappings(path)
     return [str(p) for p in problems], list(mappings.routes)
+
+
+def _resolved(tmp_path: Path, entries: str, conversations: list[Conversation]) -> ResolvedMappings:
+    """migration.yaml with these `conversations:` entries, read without a problem and resolved for the export."""
+    path = tmp_path / "migration.yaml"
+    path.write_text(HEAD + entries, encoding="utf-8")
+    mappings, problems = load_mappings(path)
+    assert problems == []
+    return resolve_targets(mappings, conversations)
 
 
 def test_a_route_into_an_existing_channel_or_chat_is_read(tmp_path: Path) -> None:
@@ -77,19 +86,15 @@ def test_a_route_that_names_its_existing_target_badly_is_refused_on_its_line(
 
 
 def test_a_public_channel_goes_to_an_existing_channel_not_an_existing_chat(tmp_path: Path) -> None:
-    path = tmp_path / "migration.yaml"
-    path.write_text(
-        HEAD
-        + "  - {source: C1, action: existing, existing_chat: '19:x'}\n"
-        + "  - {source: G1, action: existing, existing_chat: '19:y'}\n",
-        encoding="utf-8",
-    )
-    mappings, _ = load_mappings(path)
     conversations = [
         Conversation(id="C1", name="general", kind=ConversationKind.PUBLIC, members=("U1", "U2")),
         Conversation(id="G1", name="leads", kind=ConversationKind.PRIVATE, members=("U1",)),
     ]
-    problems = check_mappings(resolve_targets(mappings, conversations), conversations, [], "Slack")
+    entries = (
+        "  - {source: C1, action: existing, existing_chat: '19:x'}\n"
+        "  - {source: G1, action: existing, existing_chat: '19:y'}\n"
+    )
+    problems = check_mappings(_resolved(tmp_path, entries, conversations), conversations, [], "Slack")
     assert [(p.line, p.message) for p in problems] == [
         (
             5,
@@ -100,18 +105,15 @@ def test_a_public_channel_goes_to_an_existing_channel_not_an_existing_chat(tmp_p
 
 
 def test_analyse_says_which_existing_target_a_conversation_goes_to(tmp_path: Path) -> None:
-    path = tmp_path / "migration.yaml"
-    path.write_text(
-        HEAD
-        + "  - {source: C1, action: existing, existing_team: Product, existing_channel: incidents}\n"
-        + "  - {source: D1, action: existing, existing_chat: '19:x'}\n",
-        encoding="utf-8",
-    )
     conversations = [
         Conversation(id="C1", name="general", kind=ConversationKind.PUBLIC),
         Conversation(id="D1", name="", kind=ConversationKind.DM, members=("U1", "U2")),
     ]
-    resolved = resolve_targets(load_mappings(path)[0], conversations)
+    entries = (
+        "  - {source: C1, action: existing, existing_team: Product, existing_channel: incidents}\n"
+        "  - {source: D1, action: existing, existing_chat: '19:x'}\n"
+    )
+    resolved = _resolved(tmp_path, entries, conversations)
     assert [destination(resolved, conv, None, {}) for conv in conversations] == [
         ("existing", "Product / incidents"),
         ("existing", "chat 19:x"),
