@@ -140,6 +140,7 @@ def imported(existing_tenant, tmp_path_factory):
     with Journal(journal) as j, GraphClient(emu.graph_config(), limiter=RateLimiter.unlimited()) as client:
         j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
         loaded = load(planned.plan_dir, client, j, LoadOptions(workers=2))
+        again = load(planned.plan_dir, client, j, LoadOptions(workers=2))  # a second run finds everything landed
     with Journal(journal, readonly=True) as j, GraphClient(emu.graph_config(), limiter=export_limiter()) as client:
         verified = verify(planned.plan_dir, client, j, VerifyOptions())
     return {
@@ -149,6 +150,7 @@ def imported(existing_tenant, tmp_path_factory):
         "plan": planned.plan_dir,
         "journal": journal,
         "loaded": loaded,
+        "again": again,
         "verified": verified,
     }
 
@@ -189,6 +191,13 @@ def test_history_lands_beside_the_live_messages_without_creating_anything(import
     places = [index for index, m in enumerate(roots) if m["id"] in live]
     assert len(places) == 2 and all(0 < p < len(roots) - 1 for p in places)  # imported ones before, between, after
     assert all(roots[p - 1]["id"] not in live and roots[p + 1]["id"] not in live for p in places)
+
+
+def test_loading_again_leaves_the_existing_targets_alone(imported):
+    again = imported["again"]
+    assert again.ok and again.total("posted") == 0 and again.total("failed") == 0
+    assert again.total("already") == imported["loaded"].total("posted") == 51
+    assert [c.completed for c in again.conversations] == [True, True]
 
 
 def test_a_dm_lands_in_the_existing_chat_beside_its_live_messages(imported):
