@@ -100,10 +100,13 @@ def _mappings(work: Path, routes: dict[str, dict[str, str]]) -> Path:
     return mappings
 
 
-def _tenant_check(emu: EmulatorProcess):
+def _tenant_check(emu: EmulatorProcess, roles: frozenset[str] | None = None):
+    """map --check's Graph half against the fixture's emulator, with the app's own roles unless `roles` are given."""
+
     def check(resolved: ResolvedMappings, rows: list[UserMapping], source: Source) -> list[Problem]:
         with GraphClient(emu.graph_config()) as client:
-            return existing_target_problems(client, token_roles(emu.graph_config()), resolved, rows, source)
+            granted = token_roles(emu.graph_config()) if roles is None else roles
+            return existing_target_problems(client, granted, resolved, rows, source)
 
     return check
 
@@ -255,3 +258,24 @@ def test_map_check_refuses_a_private_channel_into_a_channel_read_by_others(exist
     assert "Alan" in leadership and "could read it in Slack but is not a member there" in leadership
     assert "Grace Hopper could read it there but not in Slack" in mpim
     assert all("must not become readable by people who could not read it" in line for line in lines)
+
+
+def test_map_check_refuses_a_target_not_there_or_closed_to_the_app(existing_tenant, tmp_path):
+    emu, _ = existing_tenant
+    mappings = _mappings(
+        tmp_path,
+        {
+            "C04DESIGN": {"action": "existing", "existing_team": "Product", "existing_channel": "Design"},
+            "D01ADAGRACE": {"action": "existing", "existing_chat": CHAT},
+        },
+    )
+    problems = run_check(mappings, tenant=_tenant_check(emu, roles=frozenset({"User.Read.All"})))
+    design, chat = (p.message for p in problems)
+    assert design == (
+        f"conversation C04DESIGN: no channel is named 'Design' in team {TEAM}; give existing_channel its id or exact "
+        "display name"
+    )
+    assert chat.startswith(
+        f"conversation D01ADAGRACE: the app may not import into existing chat {CHAT}: "
+        "POST /chats/{chat}/startMigration needs one of "
+    )
