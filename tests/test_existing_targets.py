@@ -25,6 +25,7 @@ from migrator.mapping.document import dump_document, load_document
 from migrator.mapping.tenant import existing_target_problems
 from migrator.model import Source
 from migrator.permissions import token_roles
+from migrator.pgjournal import PostgresJournal
 from migrator.plan import Manifest
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, load
@@ -34,6 +35,8 @@ from migrator.stages.transform import transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.target import Target as GraphTarget
 from migrator.timestamps import parse_ms
+from services import fresh_schema, require_postgres
+from test_pgjournal import migrator
 
 SLACK = Path(__file__).resolve().parents[1] / "sample_data" / "slack"
 TEAM, CHANNEL = "e0000000-0000-4000-8000-0000000000bb", "19:design0000000000000000000000@thread.tacv2"
@@ -279,3 +282,33 @@ def test_map_check_refuses_a_target_not_there_or_closed_to_the_app(existing_tena
         f"conversation D01ADAGRACE: the app may not import into existing chat {CHAT}: "
         "POST /chats/{chat}/startMigration needs one of "
     )
+
+
+def test_workers_import_into_the_existing_targets_as_load_does(tmp_path):
+    """`load --publish` and a worker: the existing team's finish unit completes nothing and adds nobody."""
+    require_postgres()
+    routes = {
+        "C04DESIGN": {"action": "existing", "existing_team": TEAM, "existing_channel": CHANNEL},
+        "D01ADAGRACE": {"action": "existing", "existing_chat": CHAT},
+    }
+    with fresh_schema() as url, EmulatorProcess(directory=_directory(tmp_path), tls_dir=tmp_path / "tls") as emu:
+        emu.operator("config", {"channel_rps": 10_000})
+        graph, env = RawGraph(emu), tenant_env(emu)
+        team, members = graph.ok("GET", f"/teams/{TEAM}", version="beta"), graph.ok("GET", f"/teams/{TEAM}/members")
+        plan = transform(SLACK, _mappings(tmp_path, routes), tmp_path / "plan", now_ms=NOW_MS).plan_dir
+        published = migrator("load", str(plan), "--journal", url, "--publish", **env)
+        assert published.returncode == 0, published.stdout + published.stderr
+        worked = migrator("worker", "--journal", url, "--out", str(tmp_path / "worker"), **env)
+        assert worked.returncode == 0, worked.stdout + worked.stderr
+        with PostgresJournal(url) as journal:
+            assert dict(journal.query("SELECT kind, state FROM work")) == {
+                "team": "done",
+                "channel": "done",
+                "finish": "done",
+                "chat": "done",
+            }
+        verified = migrator("verify", str(plan), "--journal", url, **env)
+        assert verified.returncode == 0 and " 0 unexpected" in verified.stdout, verified.stdout + verified.stderr
+        assert graph.ok("GET", f"/teams/{TEAM}", version="beta") == team
+        assert graph.ok("GET", f"/teams/{TEAM}/members") == members
+        assert [g["id"] for g in graph.ok("GET", "/groups")["value"]] == [TEAM]
