@@ -101,6 +101,9 @@ class PlannedConversation:
     members: list[PlannedMember] = field(default_factory=list)  # private channels and chats
     uploads: list[PlannedUpload] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # source conversation ids merged here
+    # A channel (id or display name) or chat (id) people already use (`action: existing`): load reopens it with
+    # startMigration instead of creating it, and adds nobody; "" for one the migration creates.
+    existing: str = ""
 
 
 @dataclass
@@ -111,6 +114,9 @@ class PlannedTeam:
     description: str = ""
     members: list[PlannedMember] = field(default_factory=list)
     channels: list[PlannedConversation] = field(default_factory=list)
+    # A team people already use (id or display name) holding existing channels: never created, completed or given
+    # members by load; "" for a team the migration creates.
+    existing: str = ""
 
 
 @dataclass

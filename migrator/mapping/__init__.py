@@ -21,6 +21,7 @@ from migrator.mapping.fit import capacity_problems, owner_notes
 from migrator.mapping.model import (
     CHANNEL,
     CHAT,
+    EXISTING,
     GENERAL,
     MIGRATION_FILE,
     OWN_TEAM,
@@ -44,6 +45,7 @@ from migrator.mapping.stage import DraftResult, run_check, run_map, source_refer
 __all__ = [
     "CHANNEL",
     "CHAT",
+    "EXISTING",
     "GENERAL",
     "MAX_CHANNEL_NAME",
     "MIGRATION_FILE",

@@ -1,4 +1,5 @@
-"""Teams and channels: create them in migration mode, complete them in order, add members.
+"""Teams and channels: create them in migration mode, complete them in order, add members; or reopen the channels and
+chats people already use (`action: existing`), which are found, never created, completed as teams or given members.
 
 Creation calls are not idempotent (a second POST makes a second team), so a
 call whose answer was lost is reconciled by looking the resource up before
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from migrator.existing import ExistingTargetError, find_channel, find_chat, find_team
 from migrator.graph import (
     BadRequestError,
     ConflictError,
@@ -64,8 +66,11 @@ class Provisioner:
 
     # ------------------------------------------------------------------ teams
     def team(self, team: PlannedTeam) -> str:
-        """The team's id, creating it in migration mode (backdated) unless the journal has it."""
+        """The team's id, creating it in migration mode (backdated) unless the journal has it; an existing team's,
+        found by its id or name."""
         entry = self.journal.team(team.key)
+        if team.existing:
+            return entry.team_id if entry and entry.team_id else self._existing_team(team)
         if entry and entry.team_id and entry.state != REQUESTED:
             self._check_exists(team, entry.team_id)
             return entry.team_id
@@ -98,6 +103,12 @@ class Provisioner:
         team_id = team_id_in(response.headers.get("Content-Location") or response.headers["Location"])
         self.journal.set_team(team.key, REQUESTED, team_id=team_id, operation=operation)
         return self._await(team, operation)
+
+    def _existing_team(self, team: PlannedTeam) -> str:
+        """The team people already use, found by its id or name, and recorded as there: nothing is created."""
+        team_id = object_id(_found(find_team, self.client, team.existing))
+        self.journal.set_team(team.key, CREATED, team_id=team_id)
+        return team_id
 
     def _await(self, team: PlannedTeam, operation: str) -> str:
         deadline = time.monotonic() + self.operation_timeout
@@ -155,12 +166,16 @@ class Provisioner:
         or a channel created as usual and then put into migration mode: private channels (with their
         members), and any channel of a team already completed (one redone with `reset --channel`) or whose
         General is, since Graph creates migration-mode channels only in a team under migration whose General is
-        open (docs/graph-contract.md#team-completion)."""
+        open (docs/graph-contract.md#team-completion); an existing channel is found by its id or name and opened."""
         entry = self.journal.conversation(channel.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
         found: str | None
-        if channel.general:
+        if channel.existing:
+            known = entry.graph_id if entry and entry.graph_id else None
+            known = known or object_id(_found(find_channel, self.client, team_id, channel.existing))
+            found = self._open_channel(team_key, team_id, channel, known)
+        elif channel.general:
             found = self.general_channel(team_id)
         elif channel.membership == "private" or self.team_completed(team_key):
             found = self._open_channel(team_key, team_id, channel, entry.graph_id if entry else None)
@@ -279,12 +294,29 @@ class Provisioner:
 
     # ------------------------------------------------------------------ chats
     def chat(self, chat: PlannedConversation) -> str:
-        """A 1:1 or group chat with its members, in migration mode from its planned creation time."""
+        """A 1:1 or group chat with its members, or the existing chat (as its members are), in migration mode from its
+        planned creation time."""
         entry = self.journal.conversation(chat.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
-        # With an entry but no id, a POST was sent and may have landed: look before creating another.
-        chat_id = entry.graph_id if entry and entry.graph_id else self._find_chat(chat) if entry else None
+        if entry and entry.graph_id:
+            chat_id = entry.graph_id
+        elif chat.existing:
+            chat_id = object_id(_found(find_chat, self.client, chat.existing))
+        else:
+            chat_id = self._new_chat(chat, entry is not None)
+        self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
+        try:
+            self.start_migration(f"/chats/{chat_id}", chat.created)
+        except BadRequestError as refusal:
+            raise StuckChatError(chat.display_name or chat.key, chat_id, refusal) from None
+        self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
+        return chat_id
+
+    def _new_chat(self, chat: PlannedConversation, sent: bool) -> str:
+        """Create the chat; when a POST was `sent` before (an entry without an id), it may have landed: look before
+        creating another."""
+        chat_id = self._find_chat(chat) if sent else None
         if chat_id is None:
             self.journal.set_conversation(chat.key, None, REQUESTED)
             try:
@@ -293,12 +325,6 @@ class Provisioner:
                 chat_id = self._find_chat(chat)
                 if chat_id is None:
                     raise
-        self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
-        try:
-            self.start_migration(f"/chats/{chat_id}", chat.created)
-        except BadRequestError as refusal:
-            raise StuckChatError(chat.display_name or chat.key, chat_id, refusal) from None
-        self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
         return chat_id
 
     def _create_chat(self, chat: PlannedConversation) -> str:
@@ -365,8 +391,10 @@ class Provisioner:
         Decided from the journal, never from `migrationMode` (v1.0 does not return it). General is completed here,
         last, whether or not a planned conversation maps to it: once it is, Graph refuses new migration channels in
         the team, and the team's completion is refused while it is open. A 400 on the team's completeMigration is
-        an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`)."""
-        if self.team_completed(team.key):
+        an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`).
+        A team people already use was never in migration mode: its channels completed themselves, and it is left as
+        it is."""
+        if team.existing or self.team_completed(team.key):
             return
         general = self.general_channel(team_id)
         known = self.journal.team_conversations(team.key)
@@ -413,7 +441,8 @@ class Provisioner:
         ones that were not are sent again, after a pause, unless Graph refused them for good (PERMANENT).
 
         Returns how many were added and, for each one still refused, who and why: the others are still added, and
-        the team is marked done only when nobody is left, so the next load adds the rest."""
+        the team is marked done only when nobody is left, so the next load adds the rest. A team people already use
+        keeps its members: the plan lists none for it."""
         done = self.journal.members(team.key)
         waiting = {m.user_id: m for m in team.members if m.user_id not in done}
         added, refused = 0, dict[str, str]()
@@ -464,6 +493,17 @@ class Provisioner:
 
 def _batches(members: list[PlannedMember], size: int) -> list[list[PlannedMember]]:
     return [members[start : start + size] for start in range(0, len(members), size)]
+
+
+def _found(find: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """What `find` found of an existing target, or a refusal of the conversation naming what to correct."""
+    try:
+        return find(*args)
+    except ExistingTargetError as error:
+        raise ProvisionError(
+            f"{error}; correct the existing target in migration.yaml (`migrator map --check` looks it up), transform "
+            "and load again"
+        ) from None
 
 
 def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:

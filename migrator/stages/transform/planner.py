@@ -127,6 +127,8 @@ class Target:
     membership: str = "standard"  # standard | private (channels); oneOnOne | group (chats)
     members: list[PlannedMember] = field(default_factory=list)  # private channels and chats: exactly who may read it
     sources: list[Conversation] = field(default_factory=list)
+    existing: str = ""  # `action: existing`: the channel (id or name) or chat (id) people already use
+    existing_team: str = ""  # and the team (id or name) holding that channel
 
     @property
     def is_chat(self) -> bool:
@@ -355,6 +357,7 @@ class ChannelPlan:
             members=self.target.members,
             uploads=list(self.uploads.by_key.values()),
             sources=[c.id for c in self.target.sources],
+            existing=self.target.existing,
         )
 
     def _resolve_threads(self) -> None:

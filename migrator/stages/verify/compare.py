@@ -73,10 +73,16 @@ def normalise_html(content: str, content_type: str = "html") -> str:
 
 
 def check_conversation(
-    client: GraphClient, check: ConversationCheck, lines: Iterable[Message], exported: list[Message], evidence: Evidence
+    client: GraphClient,
+    check: ConversationCheck,
+    lines: Iterable[Message],
+    exported: list[Message],
+    evidence: Evidence,
+    existing: bool = False,
 ) -> dict[str, Message]:
     """Fill `check` with missing, duplicated, mismatched and unexpected messages; returns the Teams message each
-    planned key matched (what the comparison with the source reads)."""
+    planned key matched (what the comparison with the source reads). In a channel or chat people already use
+    (`existing`), the messages they posted are theirs, not unexpected: only what the plan put there is compared."""
     at: dict[int, list[Message]] = {}
     for message in exported:
         at.setdefault(parse_ms(message["createdDateTime"]), []).append(message)
@@ -109,7 +115,7 @@ def check_conversation(
             check.mismatched.append(_finding(check, line, [match], "; ".join(problems)))
     earlier = {evidence.posted[key] for key in evidence.deleted if key in evidence.posted}
     for ms, messages in sorted(at.items()):
-        if ms not in planned_times:
+        if ms not in planned_times and not existing:
             for message in (m for m in messages if m["id"] not in earlier):
                 check.unexpected.append(
                     Finding(

@@ -1,0 +1,314 @@
+"""History imported into a Teams channel and a chat people already use (`action: existing`, issue 21), end to end over
+the emulator's HTTPS: map --check looks the targets up, load reopens them with startMigration and completes them
+without creating anything or touching their team or members, their live messages stay as they were and the imported
+ones interleave by time, verify is clean; map --check refuses a private channel whose readers would change, and reset
+refuses an existing target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import tenant_env
+from graphkit import ADA, GRACE, RawGraph
+from migratekit import FALLBACK, NOW_MS, demo_lookup
+from migrator.cli import app
+from migrator.emulator.directory import DEMO_PATH
+from migrator.emulator.runner import EmulatorProcess
+from migrator.graph import GraphClient, RateLimiter
+from migrator.journal import Journal
+from migrator.mapping import Problem, ResolvedMappings, UserMapping, run_check, run_map
+from migrator.mapping.document import dump_document, load_document
+from migrator.mapping.tenant import existing_target_problems
+from migrator.model import Source
+from migrator.permissions import token_roles
+from migrator.pgjournal import PostgresJournal
+from migrator.plan import Manifest
+from migrator.stages.export import export_limiter
+from migrator.stages.load import LoadOptions, load
+from migrator.stages.load.errors import SelectionError
+from migrator.stages.load.reset import channel_reset, chat_files_reset, team_reset
+from migrator.stages.transform import transform
+from migrator.stages.verify import VerifyOptions, verify
+from migrator.target import Target as GraphTarget
+from migrator.timestamps import parse_ms
+from services import fresh_schema, require_postgres
+from test_pgjournal import migrator
+
+SLACK = Path(__file__).resolve().parents[1] / "sample_data" / "slack"
+TEAM, CHANNEL = "e0000000-0000-4000-8000-0000000000bb", "19:design0000000000000000000000@thread.tacv2"
+LIVE = ["2024-03-12T12:00:00.000Z", "2024-03-19T12:00:00.000Z"]  # between #design's messages of 5–22 March 2024
+CHANNEL_CREATED = "2024-03-10T00:00:00.000Z"  # after #design's first message: startMigration moves it back
+DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+CHAT = DEMO["chats"][0]["id"]  # the demo directory's 1:1 chat of Ada and Grace, with live messages of January 2024
+
+
+def _directory(folder: Path) -> Path:
+    """The demo directory with a team people use: Ada owns it, Grace is a member, #design has two live messages."""
+    directory = dict(DEMO)
+    directory["teams"] = [
+        {
+            "id": TEAM,
+            "displayName": "Product",
+            "createdDateTime": "2024-01-01T00:00:00Z",
+            "owners": [ADA],
+            "members": [GRACE],
+            "channels": [
+                {
+                    "id": CHANNEL,
+                    "displayName": "Design reviews",
+                    "createdDateTime": CHANNEL_CREATED,
+                    "messages": [
+                        {"from": ADA, "createdDateTime": LIVE[0], "body": "<p>live: review at noon</p>"},
+                        {"from": GRACE, "createdDateTime": LIVE[1], "body": "<p>live: mockups approved</p>"},
+                    ],
+                }
+            ],
+        }
+    ]
+    path = folder / "directory.json"
+    path.write_text(json.dumps(directory), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def existing_tenant(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("existing-targets")
+    directory = _directory(folder)
+    with EmulatorProcess(directory=directory, tls_dir=folder / "tls") as emu:
+        emu.operator("config", {"channel_rps": 10_000})
+        yield emu, directory
+
+
+def _route(mappings: Path, routes: dict[str, dict[str, str]]) -> None:
+    """migration.yaml with `routes` (source id -> its new keys) for those conversations and `action: skip` for the
+    others, as a consultant importing only into existing targets edits the draft."""
+    path = mappings / "migration.yaml"
+    data, problems = load_document(path)
+    assert not problems
+    for entry in data["conversations"]:
+        for key in ("team", "channel", "target", "merge"):
+            entry.pop(key, None)
+        entry.update(routes.get(entry["source"], {"action": "skip"}))
+    dump_document(data, path)
+
+
+def _mappings(work: Path, routes: dict[str, dict[str, str]]) -> Path:
+    mappings = work / "mappings"
+    run_map(SLACK, mappings, demo_lookup, fallback=FALLBACK, force=True)
+    _route(mappings, routes)
+    return mappings
+
+
+def _tenant_check(emu: EmulatorProcess, roles: frozenset[str] | None = None):
+    """map --check's Graph half against the fixture's emulator, with the app's own roles unless `roles` are given."""
+
+    def check(resolved: ResolvedMappings, rows: list[UserMapping], source: Source) -> list[Problem]:
+        with GraphClient(emu.graph_config()) as client:
+            granted = token_roles(emu.graph_config()) if roles is None else roles
+            return existing_target_problems(client, granted, resolved, rows, source)
+
+    return check
+
+
+def _export(graph: RawGraph, path: str) -> list[dict]:
+    return graph.ok("GET", path, params={"model": "A", "$top": "50"})["value"]
+
+
+@pytest.fixture(scope="module")
+def imported(existing_tenant, tmp_path_factory):
+    emu, _ = existing_tenant
+    work = tmp_path_factory.mktemp("import")
+    graph = RawGraph(emu)
+    channels = f"/teams/{TEAM}/channels/getAllMessages"
+    before = {
+        "groups": graph.ok("GET", "/groups")["value"],
+        "channels": graph.ok("GET", f"/teams/{TEAM}/channels")["value"],
+        "members": graph.ok("GET", f"/teams/{TEAM}/members")["value"],
+        "team": graph.ok("GET", f"/teams/{TEAM}", version="beta"),
+        "chat": graph.ok("GET", f"/chats/{CHAT}"),
+        "channel_messages": _export(graph, channels),
+        "chat_messages": [m for m in _export(graph, f"/users/{ADA}/chats/getAllMessages") if m["chatId"] == CHAT],
+    }
+    mappings = _mappings(
+        work,
+        {
+            "C04DESIGN": {"action": "existing", "existing_team": "Product", "existing_channel": "design reviews"},
+            "D01ADAGRACE": {"action": "existing", "existing_chat": CHAT},
+        },
+    )
+    problems = run_check(mappings, tenant=_tenant_check(emu))
+    planned = transform(SLACK, mappings, work / "plan", now_ms=NOW_MS)
+    journal = work / "journal.sqlite"
+    with Journal(journal) as j, GraphClient(emu.graph_config(), limiter=RateLimiter.unlimited()) as client:
+        j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
+        loaded = load(planned.plan_dir, client, j, LoadOptions(workers=2))
+        again = load(planned.plan_dir, client, j, LoadOptions(workers=2))  # a second run finds everything landed
+    with Journal(journal, readonly=True) as j, GraphClient(emu.graph_config(), limiter=export_limiter()) as client:
+        verified = verify(planned.plan_dir, client, j, VerifyOptions())
+    return {
+        "graph": graph,
+        "before": before,
+        "problems": problems,
+        "plan": planned.plan_dir,
+        "journal": journal,
+        "loaded": loaded,
+        "again": again,
+        "verified": verified,
+    }
+
+
+def test_map_check_finds_the_existing_targets(imported):
+    assert imported["problems"] == []
+
+
+def test_the_plan_records_the_existing_targets(imported):
+    manifest = Manifest.read(imported["plan"])
+    [team] = manifest.teams
+    assert (team.existing, team.members, [c.existing for c in team.channels]) == ("Product", [], ["design reviews"])
+    [chat] = manifest.chats
+    assert chat.existing == CHAT
+    assert sorted(m.user_id for m in chat.members) == sorted([ADA, GRACE])  # the audience map --check compared
+
+
+def test_history_lands_beside_the_live_messages_without_creating_anything(imported):
+    graph, before, loaded = imported["graph"], imported["before"], imported["loaded"]
+    assert loaded.ok, loaded.teams_blocked
+    assert loaded.teams_completed == [] and loaded.members_added == 0
+    assert [c.completed for c in loaded.conversations] == [True, True]
+    assert graph.ok("GET", "/groups")["value"] == before["groups"]  # no team created
+    assert graph.ok("GET", f"/teams/{TEAM}/members")["value"] == before["members"]  # members as they were
+    channels = graph.ok("GET", f"/teams/{TEAM}/channels")["value"]
+    assert [c["id"] for c in channels] == [c["id"] for c in before["channels"]]  # no channel created
+    assert graph.ok("GET", f"/teams/{TEAM}", version="beta") == before["team"]  # never completed nor changed
+    channel = graph.ok("GET", f"/teams/{TEAM}/channels/{CHANNEL}", version="beta")
+    assert channel["migrationMode"] == "completed"
+    exported = _export(graph, f"/teams/{TEAM}/channels/getAllMessages")
+    design = [m for m in exported if m["channelIdentity"]["channelId"] == CHANNEL]
+    first = min(parse_ms(m["createdDateTime"]) for m in design)
+    assert parse_ms(channel["createdDateTime"]) < first < parse_ms(CHANNEL_CREATED)  # moved back, never forward
+    after = {m["id"]: m for m in exported}
+    assert all(after[m["id"]] == m for m in before["channel_messages"])  # the live messages untouched
+    roots = sorted((m for m in design if not m["replyToId"]), key=lambda m: parse_ms(m["createdDateTime"]))
+    live = {m["id"] for m in before["channel_messages"]}
+    places = [index for index, m in enumerate(roots) if m["id"] in live]
+    assert len(places) == 2 and all(0 < p < len(roots) - 1 for p in places)  # imported ones before, between, after
+    assert all(roots[p - 1]["id"] not in live and roots[p + 1]["id"] not in live for p in places)
+
+
+def test_loading_again_leaves_the_existing_targets_alone(imported):
+    again = imported["again"]
+    assert again.ok and again.total("posted") == 0 and again.total("failed") == 0
+    assert again.total("already") == imported["loaded"].total("posted") == 51
+    assert [c.completed for c in again.conversations] == [True, True]
+
+
+def test_a_dm_lands_in_the_existing_chat_beside_its_live_messages(imported):
+    graph, before = imported["graph"], imported["before"]
+    chat = graph.ok("GET", f"/chats/{CHAT}", version="beta")
+    assert chat["migrationMode"] == "completed"
+    assert sorted(m["userId"] for m in chat["members"]) == sorted(m["userId"] for m in before["chat"]["members"])
+    messages = [m for m in _export(graph, f"/users/{ADA}/chats/getAllMessages") if m["chatId"] == CHAT]
+    after = {m["id"]: m for m in messages}
+    assert all(after[m["id"]] == m for m in before["chat_messages"])
+    imported_ones = [m for m in messages if m["id"] not in {b["id"] for b in before["chat_messages"]}]
+    assert "Do you have 10 minutes for a quick chat?" in " ".join(m["body"]["content"] for m in imported_ones)
+
+
+def test_verify_compares_only_what_the_plan_put_there(imported):
+    verified = imported["verified"]
+    assert verified.ok, verified.summary()
+    assert [c.found for c in verified.conversations] == [c.expected for c in verified.conversations]
+    assert all(not c.unexpected for c in verified.conversations)  # the live messages are not counted against it
+
+
+def test_reset_refuses_an_existing_target(imported):
+    manifest = Manifest.read(imported["plan"])
+    with Journal(imported["journal"]) as journal:
+        for reset, name in (
+            (team_reset, "Product"),
+            (channel_reset, "design reviews"),
+            (chat_files_reset, manifest.chats[0].key),
+        ):
+            with pytest.raises(SelectionError, match="cannot be reset: Microsoft Graph cannot delete") as refused:
+                reset(manifest, journal, name)
+            assert "preflight" in str(refused.value) and "dry run" in str(refused.value)
+
+
+def test_map_check_refuses_a_private_channel_into_a_channel_read_by_others(existing_tenant, tmp_path, monkeypatch):
+    """#leadership (Ada, Grace, Alan) into the existing channel of a team of Ada and Grace: Alan could no longer read
+    it; and G02MPIM (Ada, José, Mei) into the chat of Ada and Grace: Grace could read it, José and Mei not. The
+    command asks the emulator as a customer's tenant (MIGRATOR_* credentials)."""
+    emu, _ = existing_tenant
+    for name, value in tenant_env(emu).items():
+        monkeypatch.setenv(name, value)
+    mappings = _mappings(
+        tmp_path,
+        {
+            "G01LEADERSHIP": {"action": "existing", "existing_team": TEAM, "existing_channel": CHANNEL},
+            "G02MPIM": {"action": "existing", "existing_chat": CHAT},
+        },
+    )
+    result = CliRunner().invoke(app, ["map", "--check", str(mappings)])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if "members are not exactly its own" in line]
+    assert len(lines) == 2, result.output
+    leadership, mpim = lines
+    assert "private conversation leadership" in leadership
+    assert "Alan" in leadership and "could read it in Slack but is not a member there" in leadership
+    assert "Grace Hopper could read it there but not in Slack" in mpim
+    assert all("must not become readable by people who could not read it" in line for line in lines)
+
+
+def test_map_check_refuses_a_target_not_there_or_closed_to_the_app(existing_tenant, tmp_path):
+    emu, _ = existing_tenant
+    mappings = _mappings(
+        tmp_path,
+        {
+            "C04DESIGN": {"action": "existing", "existing_team": "Product", "existing_channel": "Design"},
+            "D01ADAGRACE": {"action": "existing", "existing_chat": CHAT},
+        },
+    )
+    problems = run_check(mappings, tenant=_tenant_check(emu, roles=frozenset({"User.Read.All"})))
+    design, chat = (p.message for p in problems)
+    assert design == (
+        f"conversation C04DESIGN: no channel is named 'Design' in team {TEAM}; give existing_channel its id or exact "
+        "display name"
+    )
+    assert chat.startswith(
+        f"conversation D01ADAGRACE: the app may not import into existing chat {CHAT}: "
+        "POST /chats/{chat}/startMigration needs one of "
+    )
+
+
+def test_workers_import_into_the_existing_targets_as_load_does(tmp_path):
+    """`load --publish` and a worker: the existing team's finish unit completes nothing and adds nobody."""
+    require_postgres()
+    routes = {
+        "C04DESIGN": {"action": "existing", "existing_team": TEAM, "existing_channel": CHANNEL},
+        "D01ADAGRACE": {"action": "existing", "existing_chat": CHAT},
+    }
+    with fresh_schema() as url, EmulatorProcess(directory=_directory(tmp_path), tls_dir=tmp_path / "tls") as emu:
+        emu.operator("config", {"channel_rps": 10_000})
+        graph, env = RawGraph(emu), tenant_env(emu)
+        team, members = graph.ok("GET", f"/teams/{TEAM}", version="beta"), graph.ok("GET", f"/teams/{TEAM}/members")
+        plan = transform(SLACK, _mappings(tmp_path, routes), tmp_path / "plan", now_ms=NOW_MS).plan_dir
+        published = migrator("load", str(plan), "--journal", url, "--publish", **env)
+        assert published.returncode == 0, published.stdout + published.stderr
+        worked = migrator("worker", "--journal", url, "--out", str(tmp_path / "worker"), **env)
+        assert worked.returncode == 0, worked.stdout + worked.stderr
+        with PostgresJournal(url) as journal:
+            assert dict(journal.query("SELECT kind, state FROM work")) == {
+                "team": "done",
+                "channel": "done",
+                "finish": "done",
+                "chat": "done",
+            }
+        verified = migrator("verify", str(plan), "--journal", url, **env)
+        assert verified.returncode == 0 and " 0 unexpected" in verified.stdout, verified.stdout + verified.stderr
+        assert graph.ok("GET", f"/teams/{TEAM}", version="beta") == team
+        assert graph.ok("GET", f"/teams/{TEAM}/members") == members
+        assert [g["id"] for g in graph.ok("GET", "/groups")["value"]] == [TEAM]
