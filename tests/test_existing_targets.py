@@ -312,3 +312,27 @@ def test_workers_import_into_the_existing_targets_as_load_does(tmp_path):
         assert graph.ok("GET", f"/teams/{TEAM}", version="beta") == team
         assert graph.ok("GET", f"/teams/{TEAM}/members") == members
         assert [g["id"] for g in graph.ok("GET", "/groups")["value"]] == [TEAM]
+
+
+def test_map_check_reports_an_incomplete_existing_route_once_without_looking_it_up(existing_tenant, tmp_path):
+    """The file rules refuse `action: existing` without existing_channel; the tenant's half passes over it (no
+    traceback), and a complete route beside it is still looked up."""
+    emu, _ = existing_tenant
+    mappings = _mappings(
+        tmp_path,
+        {
+            "C04DESIGN": {"action": "existing", "existing_team": "Product"},
+            "G01LEADERSHIP": {"action": "existing", "existing_chat": CHAT, "existing_team": "Product"},
+            "C01GENERAL": {"action": "existing", "existing_team": "Product", "existing_channel": "Nowhere"},
+        },
+    )
+    messages = [p.message for p in run_check(mappings, tenant=_tenant_check(emu))]
+    assert [m for m in messages if "C04DESIGN" in m] == [
+        "conversation C04DESIGN: `action: existing` has no existing_channel: name the existing team and channel "
+        "(each an id or a display name), or an existing chat with existing_chat (its id)"
+    ]
+    assert [m for m in messages if "G01LEADERSHIP" in m] == [
+        "conversation G01LEADERSHIP: give existing_chat (a chat) or existing_team with existing_channel (a channel), "
+        "not both"
+    ]
+    assert any(m.startswith("conversation C01GENERAL: no channel is named 'Nowhere'") for m in messages), messages

@@ -14,6 +14,14 @@ EXISTING_KEYS = ("existing_team", "existing_channel", "existing_chat")
 _CREATING_KEYS = ("team", "channel", "target")  # what a route into a new channel or chat says
 
 
+def names_one_target(team: str | None, channel: str | None, chat: str | None) -> bool:
+    """Whether an `action: existing` route names exactly one complete target (the file rules refuse it otherwise, and
+    nothing is looked up for it)."""
+    if chat is not None:
+        return team is None and channel is None
+    return team is not None and channel is not None
+
+
 def existing_problems(
     existing: bool, entry: Mapping[str, object], values: Mapping[str, str | None]
 ) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from typing import Any
 from migrator.existing import ExistingTargetError, channel_members, find_channel, find_chat, find_team
 from migrator.graph import GraphClient, GraphError
 from migrator.mapping.audience import mapped_members
+from migrator.mapping.existing import names_one_target
 from migrator.mapping.model import EXISTING, Problem, Route, UserMapping
 from migrator.mapping.resolve import ResolvedMappings
 from migrator.model import Conversation, ConversationKind, Source
@@ -42,7 +43,8 @@ def existing_target_problems(
     problems = []
     for route in resolved.routes:
         conv = by_id.get(route.source)
-        if route.action != EXISTING or conv is None:  # an unknown source is the file rules' problem
+        named = names_one_target(route.existing_team, route.existing_channel, route.existing_chat)
+        if route.action != EXISTING or conv is None or not named:  # the file rules' problems: nothing to look up
             continue
         try:
             reasons = _route_reasons(client, roles, route, conv, rows, made_by)
@@ -67,9 +69,8 @@ def _route_reasons(
         closed = [f"{label} is a meeting chat, and Teams imports into none"] if meeting else []
         readers = chat.get("members", [])
         return closed + _permission(roles, START_CHAT, label) + _audience(conv, readers, rows, label, made_by)
-    assert route.existing_team is not None and route.existing_channel is not None  # the reader requires both
-    team = find_team(client, route.existing_team)
-    channel = find_channel(client, team["id"], route.existing_channel)
+    team = find_team(client, str(route.existing_team))
+    channel = find_channel(client, team["id"], str(route.existing_channel))
     label = f"existing channel {channel.get('displayName')!r} of team {team.get('displayName')!r}"
     closed = [f"team {team.get('displayName')!r} is archived (read-only): unarchive it first"]
     closed = closed if team.get("isArchived") else []
