@@ -13,11 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import tenant_env
-from graphkit import ADA, GRACE, RawGraph
+from graphkit import ADA, ALAN, GRACE, RawGraph
 from migratekit import FALLBACK, NOW_MS, demo_lookup
 from migrator.cli import app
 from migrator.emulator.directory import DEMO_PATH
 from migrator.emulator.runner import EmulatorProcess
+from migrator.existing_rules import Audience, channel_readers
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.mapping import Problem, ResolvedMappings, UserMapping, run_check, run_map
@@ -40,6 +41,7 @@ from test_pgjournal import migrator
 
 SLACK = Path(__file__).resolve().parents[1] / "sample_data" / "slack"
 TEAM, CHANNEL = "e0000000-0000-4000-8000-0000000000bb", "19:design0000000000000000000000@thread.tacv2"
+COMPANY = "e0000000-0000-4000-8000-0000000000cc"
 LIVE = ["2024-03-12T12:00:00.000Z", "2024-03-19T12:00:00.000Z"]  # between #design's messages of 5–22 March 2024
 CHANNEL_CREATED = "2024-03-10T00:00:00.000Z"  # after #design's first message: startMigration moves it back
 DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
@@ -47,7 +49,8 @@ CHAT = DEMO["chats"][0]["id"]  # the demo directory's 1:1 chat of Ada and Grace,
 
 
 def _directory(folder: Path) -> Path:
-    """The demo directory with a team people use: Ada owns it, Grace is a member, #design has two live messages."""
+    """The demo directory with teams people use: Product (private, Ada owns it, Grace is a member, #design has two live
+    messages) and Company (public, Ada, Grace and Alan: #leadership's audience)."""
     directory = dict(DEMO)
     directory["teams"] = [
         {
@@ -67,7 +70,15 @@ def _directory(folder: Path) -> Path:
                     ],
                 }
             ],
-        }
+        },
+        {  # public: anyone in the organisation may join it, whoever its members are now
+            "id": COMPANY,
+            "displayName": "Company",
+            "visibility": "public",
+            "owners": [ADA],
+            "members": [GRACE, ALAN],
+            "channels": [{"displayName": "Leadership notes", "createdDateTime": CHANNEL_CREATED}],
+        },
     ]
     path = folder / "directory.json"
     path.write_text(json.dumps(directory), encoding="utf-8")
@@ -311,7 +322,7 @@ def test_workers_import_into_the_existing_targets_as_load_does(tmp_path):
         assert verified.returncode == 0 and " 0 unexpected" in verified.stdout, verified.stdout + verified.stderr
         assert graph.ok("GET", f"/teams/{TEAM}", version="beta") == team
         assert graph.ok("GET", f"/teams/{TEAM}/members") == members
-        assert [g["id"] for g in graph.ok("GET", "/groups")["value"]] == [TEAM]
+        assert sorted(g["id"] for g in graph.ok("GET", "/groups")["value"]) == [TEAM, COMPANY]
 
 
 def test_map_check_reports_an_incomplete_existing_route_once_without_looking_it_up(existing_tenant, tmp_path):
@@ -336,3 +347,47 @@ def test_map_check_reports_an_incomplete_existing_route_once_without_looking_it_
         "not both"
     ]
     assert any(m.startswith("conversation C01GENERAL: no channel is named 'Nowhere'") for m in messages), messages
+
+
+def test_map_check_refuses_a_private_channel_into_a_public_team(existing_tenant, tmp_path):
+    """Company's members are exactly #leadership's (Ada, Grace, Alan), but the team is public: anyone in the
+    organisation could join it and read the history."""
+    emu, _ = existing_tenant
+    mappings = _mappings(
+        tmp_path,
+        {"G01LEADERSHIP": {"action": "existing", "existing_team": "Company", "existing_channel": "Leadership notes"}},
+    )
+    [problem] = run_check(mappings, tenant=_tenant_check(emu))
+    assert problem.message == (
+        "conversation G01LEADERSHIP: private conversation leadership would go into existing channel 'Leadership notes' "
+        "of team 'Company', and team 'Company' is public: anyone in the organisation can join it and read the "
+        "channel. Imported history must not become readable by people who could not read it; choose a target with "
+        "exactly its members, let the migration create one (action: migrate), or archive it"
+    )
+
+
+def test_a_public_channel_may_go_into_a_public_team(existing_tenant, tmp_path):
+    emu, _ = existing_tenant
+    mappings = _mappings(
+        tmp_path,
+        {"C02RANDOM": {"action": "existing", "existing_team": COMPANY, "existing_channel": "Leadership notes"}},
+    )
+    assert run_check(mappings, tenant=_tenant_check(emu)) == []
+
+
+@pytest.mark.parametrize(
+    ("team", "channel", "refused"),
+    [
+        ({"visibility": "private"}, {"membershipType": "shared"}, "it is a shared channel"),
+        ({"visibility": "public"}, {"membershipType": "standard"}, "is public: anyone in the organisation can join"),
+        ({"visibility": "public"}, {"membershipType": "private"}, ""),  # a private channel's own members read it
+        ({"visibility": "hiddenMembership"}, {}, ""),
+    ],
+)
+def test_who_else_could_read_an_existing_channel(team, channel, refused):
+    """The rule apart from Graph: a private conversation whose audience is exactly the channel's member list still
+    may not go where others can read it without being on that list."""
+    members = [{"userId": ADA, "displayName": "Ada"}]
+    audience = Audience("private conversation x", "Slack", True, {ADA: "Ada"})
+    reasons = channel_readers({"displayName": "T", **team}, {"displayName": "C", **channel}, members, audience)
+    assert (refused in reasons[0]) if refused else reasons == []

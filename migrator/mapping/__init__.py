@@ -13,6 +13,7 @@ from migrator.mapping.audience import (
     chat_fallback_reason,
     mapped_members,
     private_channel_readers,
+    source_audience,
     team_readers,
 )
 from migrator.mapping.directory import DirectoryLookup, graph_lookup, open_directory
@@ -83,6 +84,7 @@ __all__ = [
     "owner_notes",
     "private_channel_readers",
     "resolve_targets",
+    "source_audience",
     "run_check",
     "run_map",
     "source_reference",

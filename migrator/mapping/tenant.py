@@ -9,16 +9,16 @@ account) can read it: imported history must not become readable by someone who c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from migrator.existing import ExistingTargetError, channel_members, find_channel, find_chat, find_team
+from migrator.existing_rules import channel_label, channel_readers, chat_closed, chat_label, chat_readers, team_closed
 from migrator.graph import GraphClient, GraphError
-from migrator.mapping.audience import mapped_members
+from migrator.mapping.audience import source_audience
 from migrator.mapping.existing import names_one_target
 from migrator.mapping.model import EXISTING, Problem, Route, UserMapping
 from migrator.mapping.resolve import ResolvedMappings
-from migrator.model import Conversation, ConversationKind, Source
+from migrator.model import Conversation, Source
 from migrator.permissions import required
 from migrator.sources.products import product
 
@@ -62,20 +62,18 @@ def _route_reasons(
     rows: list[UserMapping],
     made_by: str,
 ) -> list[str]:
+    audience = source_audience(conv, rows, made_by)
     if route.existing_chat:
         chat = find_chat(client, route.existing_chat)
-        label = f"existing chat {route.existing_chat}"
-        meeting = chat.get("chatType") == "meeting"
-        closed = [f"{label} is a meeting chat, and Teams imports into none"] if meeting else []
-        readers = chat.get("members", [])
-        return closed + _permission(roles, START_CHAT, label) + _audience(conv, readers, rows, label, made_by)
+        permission = _permission(roles, START_CHAT, chat_label(chat))
+        return chat_closed(chat) + permission + chat_readers(chat, audience)
     team = find_team(client, str(route.existing_team))
     channel = find_channel(client, team["id"], str(route.existing_channel))
-    label = f"existing channel {channel.get('displayName')!r} of team {team.get('displayName')!r}"
-    closed = [f"team {team.get('displayName')!r} is archived (read-only): unarchive it first"]
-    closed = closed if team.get("isArchived") else []
-    members = channel_members(client, team["id"], channel["id"]) if conv.kind is not ConversationKind.PUBLIC else []
-    return closed + _permission(roles, START_CHANNEL, label) + _audience(conv, members, rows, label, made_by)
+    label = channel_label(team, channel)
+    members = channel_members(client, team["id"], channel["id"]) if audience.restricted else []
+    return (
+        team_closed(team) + _permission(roles, START_CHANNEL, label) + channel_readers(team, channel, members, audience)
+    )
 
 
 def _permission(roles: frozenset[str], call: tuple[str, str], label: str) -> list[str]:
@@ -87,35 +85,6 @@ def _permission(roles: frozenset[str], call: tuple[str, str], label: str) -> lis
         f"the app may not import into {label}: {call[0]} {call[1]} needs one of {', '.join(sorted(needed))}; add it "
         "to the app registration and have an administrator grant it"
     ]
-
-
-def _audience(
-    conv: Conversation, members: Iterable[dict[str, Any]], rows: list[UserMapping], label: str, made_by: str
-) -> list[str]:
-    """A private channel, DM or group DM lands only where exactly its mapped members read it; a public channel's
-    history may go anywhere (anyone of the workspace could read it)."""
-    if conv.kind is ConversationKind.PUBLIC:
-        return []
-    audience = {row.entra_id: row.source_name or row.source_id for row in mapped_members(conv, rows)}
-    readers = {str(m.get("userId")): str(m.get("displayName") or m.get("userId")) for m in members}
-    gained, lost = set(readers) - set(audience), set(audience) - set(readers)
-    if not gained and not lost:
-        return []
-    parts = []
-    if gained:
-        parts.append(f"{_names(readers, gained)} could read it there but not in {made_by}")
-    if lost:
-        verb = "is" if len(lost) == 1 else "are"
-        parts.append(f"{_names(audience, lost)} could read it in {made_by} but {verb} not a member there")
-    return [
-        f"{conv.kind.value} conversation {conv.name} would go into {label}, whose members are not exactly its own: "
-        f"{'; '.join(parts)}. Imported history must not become readable by people who could not read it; choose a "
-        "target with exactly its members, let the migration create one (action: migrate), or archive it"
-    ]
-
-
-def _names(people: dict[str, str], ids: set[str]) -> str:
-    return ", ".join(sorted(people[i] for i in ids))
 
 
 TenantCheck = Callable[[ResolvedMappings, list[UserMapping], Source], list[Problem]]
