@@ -85,6 +85,17 @@ class PlannedUpload:
 
 
 @dataclass
+class PlannedAudience:
+    """A private channel, DM or group DM going into a channel or chat people already use: who could read it at the
+    source, which load compares with the target's members right before reopening it (`migrator.existing_rules`)."""
+
+    source: str  # the source conversation's id
+    what: str  # how refusals name it, e.g. "private conversation leadership"
+    made_by: str  # the product that exported it, e.g. "Slack"
+    members: list[PlannedMember] = field(default_factory=list)  # its members with an Entra account
+
+
+@dataclass
 class PlannedConversation:
     """A target channel (standard or private) or chat and its plan file."""
 
@@ -104,6 +115,7 @@ class PlannedConversation:
     # A channel (id or display name) or chat (id) people already use (`action: existing`): load reopens it with
     # startMigration instead of creating it, and adds nobody; "" for one the migration creates.
     existing: str = ""
+    audiences: list[PlannedAudience] = field(default_factory=list)  # into an existing target: its restricted sources
 
 
 @dataclass
@@ -177,6 +189,10 @@ def _conversation(raw: dict[str, Any]) -> PlannedConversation:
     values = dict(raw)
     values["members"] = [PlannedMember(**m) for m in raw.get("members", [])]
     values["uploads"] = [PlannedUpload(**u) for u in raw.get("uploads", [])]
+    values["audiences"] = [
+        PlannedAudience(**{**a, "members": [PlannedMember(**m) for m in a.get("members", [])]})
+        for a in raw.get("audiences", [])
+    ]
     return PlannedConversation(**values)
 
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import tenant_env
-from graphkit import ADA, ALAN, GRACE, RawGraph
+from graphkit import ADA, ALAN, GRACE, KATHERINE, RawGraph
 from migratekit import FALLBACK, NOW_MS, demo_lookup
 from migrator.cli import app
 from migrator.emulator.directory import DEMO_PATH
@@ -41,7 +41,7 @@ from test_pgjournal import migrator
 
 SLACK = Path(__file__).resolve().parents[1] / "sample_data" / "slack"
 TEAM, CHANNEL = "e0000000-0000-4000-8000-0000000000bb", "19:design0000000000000000000000@thread.tacv2"
-COMPANY = "e0000000-0000-4000-8000-0000000000cc"
+COMPANY, BOARD = "e0000000-0000-4000-8000-0000000000cc", "e0000000-0000-4000-8000-0000000000dd"
 LIVE = ["2024-03-12T12:00:00.000Z", "2024-03-19T12:00:00.000Z"]  # between #design's messages of 5–22 March 2024
 CHANNEL_CREATED = "2024-03-10T00:00:00.000Z"  # after #design's first message: startMigration moves it back
 DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
@@ -50,7 +50,7 @@ CHAT = DEMO["chats"][0]["id"]  # the demo directory's 1:1 chat of Ada and Grace,
 
 def _directory(folder: Path) -> Path:
     """The demo directory with teams people use: Product (private, Ada owns it, Grace is a member, #design has two live
-    messages) and Company (public, Ada, Grace and Alan: #leadership's audience)."""
+    messages), Company (public) and Board (private), both of Ada, Grace and Alan: #leadership's audience."""
     directory = dict(DEMO)
     directory["teams"] = [
         {
@@ -78,6 +78,13 @@ def _directory(folder: Path) -> Path:
             "owners": [ADA],
             "members": [GRACE, ALAN],
             "channels": [{"displayName": "Leadership notes", "createdDateTime": CHANNEL_CREATED}],
+        },
+        {  # private, exactly #leadership's audience until someone joins
+            "id": BOARD,
+            "displayName": "Board",
+            "owners": [ADA],
+            "members": [GRACE, ALAN],
+            "channels": [{"displayName": "Minutes", "createdDateTime": CHANNEL_CREATED}],
         },
     ]
     path = folder / "directory.json"
@@ -183,6 +190,13 @@ def test_the_plan_records_the_existing_targets(imported):
     [chat] = manifest.chats
     assert chat.existing == CHAT
     assert sorted(m.user_id for m in chat.members) == sorted([ADA, GRACE])  # the audience map --check compared
+    assert team.channels[0].audiences == []  # a public channel: anyone of the workspace could read it
+    [audience] = chat.audiences  # what load compares with the chat's members again
+    assert (audience.source, audience.made_by, sorted(m.user_id for m in audience.members)) == (
+        "D01ADAGRACE",
+        "Slack",
+        sorted([ADA, GRACE]),
+    )
 
 
 def test_history_lands_beside_the_live_messages_without_creating_anything(imported):
@@ -322,7 +336,7 @@ def test_workers_import_into_the_existing_targets_as_load_does(tmp_path):
         assert verified.returncode == 0 and " 0 unexpected" in verified.stdout, verified.stdout + verified.stderr
         assert graph.ok("GET", f"/teams/{TEAM}", version="beta") == team
         assert graph.ok("GET", f"/teams/{TEAM}/members") == members
-        assert sorted(g["id"] for g in graph.ok("GET", "/groups")["value"]) == [TEAM, COMPANY]
+        assert sorted(g["id"] for g in graph.ok("GET", "/groups")["value"]) == [TEAM, COMPANY, BOARD]
 
 
 def test_map_check_reports_an_incomplete_existing_route_once_without_looking_it_up(existing_tenant, tmp_path):
@@ -391,3 +405,44 @@ def test_who_else_could_read_an_existing_channel(team, channel, refused):
     audience = Audience("private conversation x", "Slack", True, {ADA: "Ada"})
     reasons = channel_readers({"displayName": "T", **team}, {"displayName": "C", **channel}, members, audience)
     assert (refused in reasons[0]) if refused else reasons == []
+
+
+def test_load_checks_the_existing_targets_again_before_reopening_them(existing_tenant, tmp_path):
+    """map --check finds Board's channel fit for #leadership, then Katherine joins Board; the group DM of Ada, José and
+    Mei goes into the chat of Ada and Grace, and nobody ran map --check for it. Load refuses both right before
+    startMigration, saying why: nothing is imported, neither is reopened, the chat keeps its messages."""
+    emu, _ = existing_tenant
+    graph = RawGraph(emu)
+    mappings = _mappings(
+        tmp_path,
+        {
+            "G01LEADERSHIP": {"action": "existing", "existing_team": "Board", "existing_channel": "Minutes"},
+            "G02MPIM": {"action": "existing", "existing_chat": CHAT},
+        },
+    )
+    assert all("G01LEADERSHIP" not in p.message for p in run_check(mappings, tenant=_tenant_check(emu)))
+    graph.ok(
+        "POST",
+        f"/teams/{BOARD}/members",
+        json={
+            "@odata.type": "#microsoft.graph.aadUserConversationMember",
+            "roles": [],
+            "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{KATHERINE}')",
+        },
+    )
+    chat_before = graph.ok("GET", f"/chats/{CHAT}", version="beta")
+    planned = transform(SLACK, mappings, tmp_path / "plan", now_ms=NOW_MS)
+    with Journal(tmp_path / "journal.sqlite") as j, GraphClient(emu.graph_config()) as client:
+        j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
+        loaded = load(planned.plan_dir, client, j, LoadOptions(workers=2))
+    assert not loaded.ok and loaded.total("posted") == 0
+    reasons = {c.key: " ".join(c.reasons) for c in loaded.conversations}
+    mpim, minutes = (reasons[key] for key in sorted(reasons))  # chats/…, existing/…
+    assert "Katherine Johnson could read it there but not in Slack" in minutes, reasons
+    assert minutes.startswith("not created: existing target 'Minutes' not reopened for import (checked again")
+    assert "Grace Hopper could read it there but not in Slack" in mpim, reasons
+    channels = graph.ok("GET", f"/teams/{BOARD}/channels")["value"]
+    [minutes_channel] = [c for c in channels if c["displayName"] == "Minutes"]
+    reopened = graph.ok("GET", f"/teams/{BOARD}/channels/{minutes_channel['id']}", version="beta")
+    assert reopened.get("migrationMode") is None
+    assert graph.ok("GET", f"/chats/{CHAT}", version="beta") == chat_before

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from migrator.existing import ExistingTargetError, find_channel, find_chat, find_team
+from migrator.existing import ExistingTargetError, channel_members, find_channel, find_chat, find_team
+from migrator.existing_rules import Audience, channel_readers, chat_closed, chat_readers, team_closed
 from migrator.graph import (
     BadRequestError,
     ConflictError,
@@ -28,7 +29,7 @@ from migrator.graph import (
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, JournalError, JournalStore
 from migrator.limits import CHANNEL_WRITES_PER_S, TEAM_CHANNEL_READS_PER_S, TEAM_CREATES_PER_S
-from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
+from migrator.plan import PlannedAudience, PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError, StuckChatError
 from migrator.stages.load.outcome import Refusal, attempt
 from migrator.timestamps import format_ms, parse_ms
@@ -172,9 +173,7 @@ class Provisioner:
             return entry.graph_id
         found: str | None
         if channel.existing:
-            known = entry.graph_id if entry and entry.graph_id else None
-            known = known or object_id(_found(find_channel, self.client, team_id, channel.existing))
-            found = self._open_channel(team_key, team_id, channel, known)
+            found = self._open_existing_channel(team_key, team_id, channel, entry.graph_id if entry else None)
         elif channel.general:
             found = self.general_channel(team_id)
         elif channel.membership == "private" or self.team_completed(team_key):
@@ -200,6 +199,22 @@ class Provisioner:
         self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
         self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
         return found
+
+    def _open_existing_channel(
+        self, team_key: str, team_id: str, channel: PlannedConversation, known: str | None
+    ) -> str:
+        """The channel people already use (`known` from an earlier run, else found by its id or name), opened only
+        when Teams imports into it and its readers are still exactly its sources' audiences: load runs whether or not
+        `map --check` did, membership may have changed since, and imported history cannot be taken back."""
+        team = self.client.get_json(f"/teams/{team_id}")
+        if known:
+            found = self.client.get_json(f"/teams/{team_id}/channels/{known}")
+        else:
+            found = _found(find_channel, self.client, team_id, channel.existing)
+        members = channel_members(self.client, team_id, object_id(found)) if channel.audiences else []
+        readers = [reason for a in channel.audiences for reason in channel_readers(team, found, members, _audience(a))]
+        _refuse_unless_open(channel, team_closed(team) + readers)
+        return self._open_channel(team_key, team_id, channel, object_id(found))
 
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
         body = {
@@ -299,10 +314,10 @@ class Provisioner:
         entry = self.journal.conversation(chat.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
-        if entry and entry.graph_id:
+        if chat.existing:
+            chat_id = self._existing_chat(chat, entry.graph_id if entry else None)
+        elif entry and entry.graph_id:
             chat_id = entry.graph_id
-        elif chat.existing:
-            chat_id = object_id(_found(find_chat, self.client, chat.existing))
         else:
             chat_id = self._new_chat(chat, entry is not None)
         self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
@@ -312,6 +327,14 @@ class Provisioner:
             raise StuckChatError(chat.display_name or chat.key, chat_id, refusal) from None
         self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
         return chat_id
+
+    def _existing_chat(self, chat: PlannedConversation, known: str | None) -> str:
+        """The chat people already use, when Teams imports into it and its members are still exactly its sources'
+        audiences (as `_open_existing_channel` checks a channel)."""
+        found = _found(find_chat, self.client, known or chat.existing)
+        readers = [reason for a in chat.audiences for reason in chat_readers(found, _audience(a))]
+        _refuse_unless_open(chat, chat_closed(found) + readers)
+        return object_id(found)
 
     def _new_chat(self, chat: PlannedConversation, sent: bool) -> str:
         """Create the chat; when a POST was `sent` before (an entry without an id), it may have landed: look before
@@ -504,6 +527,19 @@ def _found(find: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
             f"{error}; correct the existing target in migration.yaml (`migrator map --check` looks it up), transform "
             "and load again"
         ) from None
+
+
+def _audience(planned: PlannedAudience) -> Audience:
+    return Audience(planned.what, planned.made_by, True, {m.user_id: m.display_name for m in planned.members})
+
+
+def _refuse_unless_open(conversation: PlannedConversation, reasons: list[str]) -> None:
+    """Refuse the conversation, before anything is imported into the existing target, for `reasons`."""
+    if reasons:
+        raise ProvisionError(
+            f"existing target {conversation.existing!r} not reopened for import (checked again right before "
+            f"startMigration, membership may have changed since `map --check`): {'; '.join(reasons)}"
+        )
 
 
 def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:

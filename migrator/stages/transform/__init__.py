@@ -40,6 +40,7 @@ from migrator.mapping import (
     owner_notes,
     private_channel_readers,
     resolve_targets,
+    source_audience,
     team_readers,
 )
 from migrator.model import Conversation, Source, User, repaired_rows
@@ -48,6 +49,7 @@ from migrator.plan import (
     ArchiveEntry,
     Manifest,
     PlanError,
+    PlannedAudience,
     PlannedConversation,
     PlannedMember,
     PlannedTeam,
@@ -55,6 +57,7 @@ from migrator.plan import (
 )
 from migrator.reports.transform import write
 from migrator.sources import open_source
+from migrator.sources.products import product
 from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
 from migrator.stages.transform.context import Context
@@ -259,7 +262,20 @@ class _Transform:
                             files_left_out=counts["files_left_out"],
                         )
                     planned[target.key] = plan.finish(self.out_dir)
+                    if target.existing:
+                        planned[target.key].audiences = self._audiences(target)
         return planned
+
+    def _audiences(self, target: Target) -> list[PlannedAudience]:
+        """Who could read each private channel, DM or group DM going into an existing target, for load to compare
+        with the target's members right before reopening it (membership may change after `map --check`)."""
+        made_by = product(self.source.kind).name
+        audiences = [source_audience(c, self.rows, made_by) for c in target.sources]
+        return [
+            PlannedAudience(c.id, a.what, a.made_by, [PlannedMember(i, name) for i, name in a.people.items()])
+            for c, a in zip(target.sources, audiences, strict=True)
+            if a.restricted
+        ]
 
     def _chat_fallbacks(self) -> dict[str, str]:
         """DMs mapped to a chat that cannot be one (someone has no Entra account): source id -> why."""
