@@ -27,7 +27,7 @@ from migrator.mapping.tenant import existing_target_problems
 from migrator.model import Source
 from migrator.permissions import token_roles
 from migrator.pgjournal import PostgresJournal
-from migrator.plan import Manifest
+from migrator.plan import Manifest, read_lines
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.load.errors import SelectionError
@@ -191,6 +191,8 @@ def test_the_plan_records_the_existing_targets(imported):
     assert chat.existing == CHAT
     assert sorted(m.user_id for m in chat.members) == sorted([ADA, GRACE])  # the audience map --check compared
     assert team.channels[0].audiences == []  # a public channel: anyone of the workspace could read it
+    first = min(parse_ms(line["createdDateTime"]) for line in read_lines(imported["plan"], chat))
+    assert parse_ms(chat.created) == first - 1  # not the DM's Slack creation (3 March 2024): load takes the earlier
     [audience] = chat.audiences  # what load compares with the chat's members again
     assert (audience.source, audience.made_by, sorted(m.user_id for m in audience.members)) == (
         "D01ADAGRACE",
@@ -214,7 +216,8 @@ def test_history_lands_beside_the_live_messages_without_creating_anything(import
     exported = _export(graph, f"/teams/{TEAM}/channels/getAllMessages")
     design = [m for m in exported if m["channelIdentity"]["channelId"] == CHANNEL]
     first = min(parse_ms(m["createdDateTime"]) for m in design)
-    assert parse_ms(channel["createdDateTime"]) < first < parse_ms(CHANNEL_CREATED)  # moved back, never forward
+    # the history is older than the channel: opened 1 ms before its first message (not at #design's Slack creation)
+    assert parse_ms(channel["createdDateTime"]) == first - 1 and first < parse_ms(CHANNEL_CREATED)
     after = {m["id"]: m for m in exported}
     assert all(after[m["id"]] == m for m in before["channel_messages"])  # the live messages untouched
     roots = sorted((m for m in design if not m["replyToId"]), key=lambda m: parse_ms(m["createdDateTime"]))
@@ -235,6 +238,8 @@ def test_a_dm_lands_in_the_existing_chat_beside_its_live_messages(imported):
     graph, before = imported["graph"], imported["before"]
     chat = graph.ok("GET", f"/chats/{CHAT}", version="beta")
     assert chat["migrationMode"] == "completed"
+    # the history is newer than the chat (January 2024): opened 1 ms before the chat's own creation
+    assert parse_ms(chat["createdDateTime"]) == parse_ms(before["chat"]["createdDateTime"]) - 1
     assert sorted(m["userId"] for m in chat["members"]) == sorted(m["userId"] for m in before["chat"]["members"])
     messages = [m for m in _export(graph, f"/users/{ADA}/chats/getAllMessages") if m["chatId"] == CHAT]
     after = {m["id"]: m for m in messages}
