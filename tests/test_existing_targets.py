@@ -48,9 +48,10 @@ DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
 CHAT = DEMO["chats"][0]["id"]  # the demo directory's 1:1 chat of Ada and Grace, with live messages of January 2024
 
 
-def _directory(folder: Path) -> Path:
+def _directory(folder: Path, live: list[dict] | None = None) -> Path:
     """The demo directory with teams people use: Product (private, Ada owns it, Grace is a member, #design has two live
-    messages), Company (public) and Board (private), both of Ada, Grace and Alan: #leadership's audience."""
+    messages, and `live` too), Company (public) and Board (private), both of Ada, Grace and Alan: #leadership's
+    audience."""
     directory = dict(DEMO)
     directory["teams"] = [
         {
@@ -67,6 +68,7 @@ def _directory(folder: Path) -> Path:
                     "messages": [
                         {"from": ADA, "createdDateTime": LIVE[0], "body": "<p>live: review at noon</p>"},
                         {"from": GRACE, "createdDateTime": LIVE[1], "body": "<p>live: mockups approved</p>"},
+                        *(live or []),
                     ],
                 }
             ],
@@ -451,3 +453,56 @@ def test_load_checks_the_existing_targets_again_before_reopening_them(existing_t
     reopened = graph.ok("GET", f"/teams/{BOARD}/channels/{minutes_channel['id']}", version="beta")
     assert reopened.get("migrationMode") is None
     assert graph.ok("GET", f"/chats/{CHAT}", version="beta") == chat_before
+
+
+@pytest.fixture(scope="module")
+def clashing(tmp_path_factory):
+    """#design into Design reviews, where people posted at two of its planned milliseconds: one by someone else than
+    the planned author, one by the same person with other words. Loaded, then loaded again with a fresh journal (as
+    after a crash that lost it), then verified."""
+    work = tmp_path_factory.mktemp("clashing")
+    routes = {"C04DESIGN": {"action": "existing", "existing_team": TEAM, "existing_channel": CHANNEL}}
+    planned = transform(SLACK, _mappings(work, routes), work / "plan", now_ms=NOW_MS)
+    [channel] = Manifest.read(planned.plan_dir).teams[0].channels
+    roots = [line for line in read_lines(planned.plan_dir, channel) if line["kind"] == "root"]
+    users = {u["id"] for u in DEMO["users"]}
+    other = next(line for line in roots if _author(line) in users)
+    same = next(line for line in roots if line is not other and _author(line) in users)
+    live = [
+        {"from": next(u for u in sorted(users) if u != _author(other)), "createdDateTime": other["createdDateTime"]},
+        {"from": _author(same), "createdDateTime": same["createdDateTime"]},
+    ]
+    for message in live:
+        message["body"] = "<p>live: posted at a planned millisecond</p>"
+    with EmulatorProcess(directory=_directory(work, live), tls_dir=work / "tls") as emu:
+        emu.operator("config", {"channel_rps": 10_000})
+        results = {"graph": RawGraph(emu), "plan": planned.plan_dir, "clashes": [other, same], "live": live}
+        for run in ("loaded", "again"):
+            with Journal(work / f"{run}.sqlite") as j, GraphClient(emu.graph_config()) as client:
+                j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
+                results[run] = load(planned.plan_dir, client, j, LoadOptions(workers=2))
+        with Journal(work / "loaded.sqlite", readonly=True) as j, GraphClient(emu.graph_config()) as client:
+            results["verified"] = verify(planned.plan_dir, client, j, VerifyOptions())
+        results["exported"] = _export(results["graph"], f"/teams/{TEAM}/channels/getAllMessages")
+        yield results
+
+
+def _author(line: dict) -> str:
+    return line["from"]["user"]["id"]
+
+
+def test_a_message_steps_past_a_live_one_holding_its_millisecond(clashing):
+    loaded, again = clashing["loaded"], clashing["again"]
+    assert loaded.ok and loaded.total("failed") == 0, loaded.conversations[0].reasons
+    assert loaded.total("posted") == loaded.conversations[0].planned
+    at = {}
+    for message in clashing["exported"]:
+        at.setdefault(parse_ms(message["createdDateTime"]), []).append(message)
+    for line, live in zip(clashing["clashes"], clashing["live"], strict=True):
+        planned = parse_ms(line["createdDateTime"])
+        [kept] = at[planned]
+        assert (kept["body"]["content"], kept["from"]["user"]["id"]) == (live["body"], live["from"])  # untouched
+        [moved] = at[planned + 1]  # ours, 1 ms later, still before the next planned message
+        assert (moved["body"]["content"], _author(moved)) == (line["body"]["content"], _author(line))
+    # a fresh journal (as after a crash that lost it): every message is found where it landed, none posted twice
+    assert again.ok and again.total("posted") == 0 and again.total("already") == loaded.total("posted")

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bs4 import BeautifulSoup
-
+from migrator.bodies import PLANNED_IMAGE, same_body
 from migrator.earlier import base_key
 from migrator.graph import GraphClient, GraphError
 from migrator.stages.export.images import hosted_images
@@ -26,8 +24,6 @@ from migrator.stages.verify.outcome import ConversationCheck, Finding
 from migrator.timestamps import parse_ms
 from migrator.words import counted
 
-PLANNED_IMAGE = re.compile(r"""\.\./hostedContents/([^/"']+)/\$value""")
-HOSTED_SRC = re.compile(r"/hostedContents/[^/]+/\$value$")
 Message = dict[str, Any]
 
 
@@ -45,31 +41,6 @@ class Evidence:
     # edited message's content may differ from the plan's, and a deleted one's stays in Teams beside the plan.
     edited: frozenset[str] = frozenset()  # plan keys of records edited since
     deleted: frozenset[str] = frozenset()  # plan keys of records deleted since
-
-
-def normalise_html(content: str, content_type: str = "html") -> str:
-    """A body as Teams may re-serialise it: whitespace, attribute order and plain wrappers do not count.
-
-    Inline images become a placeholder (their URL changes on import; the
-    bytes are compared separately).
-    """
-    if str(content_type).lower() != "html":
-        return " ".join(content.split())
-    soup = BeautifulSoup(content, "html.parser")
-    for tag in soup.find_all(True):
-        if tag.name in ("div", "span") and not tag.attrs:
-            tag.unwrap()
-            continue
-        if tag.name == "img" and (
-            PLANNED_IMAGE.search(str(tag.get("src", ""))) or HOSTED_SRC.search(str(tag.get("src", "")))
-        ):
-            tag["src"] = "hostedContents"
-        tag.attrs = {
-            name: " ".join(str(v) for v in value) if isinstance(value, list) else value
-            for name, value in sorted(tag.attrs.items())
-        }
-    text = re.sub(r"\s+", " ", str(soup))
-    return re.sub(r">\s+<", "><", text).strip()
 
 
 def check_conversation(
@@ -168,9 +139,7 @@ def _differences(
     if base_key(line["key"]) in evidence.edited:
         return problems  # its content is the earlier pass's: the change is listed, not a mismatch
     planned_body, body = line.get("body") or {}, message.get("body") or {}
-    if normalise_html(planned_body.get("content", ""), planned_body.get("contentType", "html")) != normalise_html(
-        body.get("content", ""), body.get("contentType", "html")
-    ):
+    if not same_body(planned_body, body):
         problems.append(
             f"body differs: planned {_short(planned_body.get('content', ''))!r}, "
             f"Teams has {_short(body.get('content', ''))!r}"
