@@ -42,6 +42,7 @@ from test_pgjournal import migrator
 SLACK = Path(__file__).resolve().parents[1] / "sample_data" / "slack"
 TEAM, CHANNEL = "e0000000-0000-4000-8000-0000000000bb", "19:design0000000000000000000000@thread.tacv2"
 COMPANY, BOARD = "e0000000-0000-4000-8000-0000000000cc", "e0000000-0000-4000-8000-0000000000dd"
+NOTES = "19:notes00000000000000000000000@thread.tacv2"  # Company's channel
 LIVE = ["2024-03-12T12:00:00.000Z", "2024-03-19T12:00:00.000Z"]  # between #design's messages of 5–22 March 2024
 CHANNEL_CREATED = "2024-03-10T00:00:00.000Z"  # after #design's first message: startMigration moves it back
 DEMO = json.loads(DEMO_PATH.read_text(encoding="utf-8"))
@@ -79,7 +80,7 @@ def _directory(folder: Path, live: list[dict] | None = None) -> Path:
             "visibility": "public",
             "owners": [ADA],
             "members": [GRACE, ALAN],
-            "channels": [{"displayName": "Leadership notes", "createdDateTime": CHANNEL_CREATED}],
+            "channels": [{"id": NOTES, "displayName": "Leadership notes", "createdDateTime": CHANNEL_CREATED}],
         },
         {  # private, exactly #leadership's audience until someone joins
             "id": BOARD,
@@ -110,7 +111,7 @@ def _route(mappings: Path, routes: dict[str, dict[str, str]]) -> None:
     data, problems = load_document(path)
     assert not problems
     for entry in data["conversations"]:
-        for key in ("team", "channel", "target", "merge"):
+        for key in ("team", "channel", "target", "merge", "existing_team", "existing_channel", "existing_chat"):
             entry.pop(key, None)
         entry.update(routes.get(entry["source"], {"action": "skip"}))
     dump_document(data, path)
@@ -506,3 +507,38 @@ def test_a_message_steps_past_a_live_one_holding_its_millisecond(clashing):
         assert (moved["body"]["content"], _author(moved)) == (line["body"]["content"], _author(line))
     # a fresh journal (as after a crash that lost it): every message is found where it landed, none posted twice
     assert again.ok and again.total("posted") == 0 and again.total("already") == loaded.total("posted")
+
+
+def test_one_existing_channel_named_two_ways_is_refused_by_map_check_and_load(existing_tenant, tmp_path):
+    """#random names Company's channel by name, #announcements by ids: two imports into one channel, the first to
+    complete closing the other's session. map --check refuses the second route once the ids are resolved (as it
+    refuses a second conversation into one chat), and load, which may run without it, imports only the first."""
+    emu, _ = existing_tenant
+    routes = {
+        "C02RANDOM": {"action": "existing", "existing_team": "Company", "existing_channel": "leadership notes"},
+        "C05ANNOUNCE": {"action": "existing", "existing_team": COMPANY, "existing_channel": NOTES},
+        "D01ADAGRACE": {"action": "existing", "existing_chat": CHAT},
+        "D02ALANMEI": {"action": "existing", "existing_chat": CHAT},
+    }
+    mappings = _mappings(tmp_path, routes)
+    twice = [
+        p.message
+        for p in run_check(mappings, tenant=_tenant_check(emu))
+        if "the one conversation" in p.message or "already conversation" in p.message
+    ]
+    assert twice == [
+        f"conversation C05ANNOUNCE: existing channel {NOTES!r} of team {COMPANY!r} is the one conversation C02RANDOM "
+        "names as 'leadership notes' of team 'Company': name it the same way in both routes, so that they merge "
+        "into one import",
+        f"conversation D02ALANMEI: existing chat {CHAT} is already conversation D01ADAGRACE's target: two imports "
+        "into one chat would close each other's session; send only one conversation there",
+    ]
+    _route(mappings, {key: value for key, value in routes.items() if key.startswith("C")})
+    planned = transform(SLACK, mappings, tmp_path / "plan", now_ms=NOW_MS)
+    with Journal(tmp_path / "journal.sqlite") as j, GraphClient(emu.graph_config()) as client:
+        j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
+        loaded = load(planned.plan_dir, client, j, LoadOptions(workers=1))
+    done, refused = sorted(loaded.conversations, key=lambda c: not c.completed)
+    assert done.completed and done.failed == 0 and done.posted == done.planned
+    assert (refused.posted, refused.completed) == (0, False)
+    assert f"also the target of {done.key!r}, named otherwise in migration.yaml" in " ".join(refused.reasons)

@@ -41,17 +41,42 @@ def existing_target_problems(
     by_id = {c.id: c for c in source.conversations()}
     made_by = product(source.kind).name
     problems = []
+    first: dict[str, Route] = {}  # a resolved target's id -> the first route into it
     for route in resolved.routes:
         conv = by_id.get(route.source)
         named = names_one_target(route.existing_team, route.existing_channel, route.existing_chat)
         if route.action != EXISTING or conv is None or not named:  # the file rules' problems: nothing to look up
             continue
         try:
-            reasons = _route_reasons(client, roles, route, conv, rows, made_by)
+            reasons, target_id = _route_reasons(client, roles, route, conv, rows, made_by)
+            reasons += _twice(first.setdefault(target_id, route), route)
         except (ExistingTargetError, GraphError) as error:
             reasons = [str(error)]
         problems += [Problem(where, route.line, f"conversation {route.source}: {reason}") for reason in reasons]
     return problems
+
+
+def _twice(earlier: Route, route: Route) -> list[str]:
+    """A target an earlier route already goes into: several conversations merge into one existing channel only when
+    their routes name it alike (transform groups them by what they say); otherwise, and for any chat, each would be
+    its own import into it, and the first to finish closes the others' session (completeMigration)."""
+    if earlier is route or (route.existing_chat is None and _spelled(earlier) == _spelled(route)):
+        return []
+    if route.existing_chat is not None:
+        return [
+            f"existing chat {route.existing_chat} is already conversation {earlier.source}'s target: two imports into "
+            "one chat would close each other's session; send only one conversation there"
+        ]
+    return [
+        f"existing channel {route.existing_channel!r} of team {route.existing_team!r} is the one conversation "
+        f"{earlier.source} names as {earlier.existing_channel!r} of team {earlier.existing_team!r}: name it the "
+        "same way in both routes, so that they merge into one import"
+    ]
+
+
+def _spelled(route: Route) -> tuple[str | None, str]:
+    """How transform tells existing channels apart: the team as written, the channel ignoring case."""
+    return route.existing_team, str(route.existing_channel).casefold()
 
 
 def _route_reasons(
@@ -61,19 +86,20 @@ def _route_reasons(
     conv: Conversation,
     rows: list[UserMapping],
     made_by: str,
-) -> list[str]:
+) -> tuple[list[str], str]:
+    """Why the route's target may not receive the conversation, and the target's id (a chat's, or a team's and
+    channel's)."""
     audience = source_audience(conv, rows, made_by)
     if route.existing_chat:
         chat = find_chat(client, route.existing_chat)
         permission = _permission(roles, START_CHAT, chat_label(chat))
-        return chat_closed(chat) + permission + chat_readers(chat, audience)
+        return chat_closed(chat) + permission + chat_readers(chat, audience), str(chat["id"])
     team = find_team(client, str(route.existing_team))
     channel = find_channel(client, team["id"], str(route.existing_channel))
     label = channel_label(team, channel)
     members = channel_members(client, team["id"], channel["id"]) if audience.restricted else []
-    return (
-        team_closed(team) + _permission(roles, START_CHANNEL, label) + channel_readers(team, channel, members, audience)
-    )
+    closed = team_closed(team) + _permission(roles, START_CHANNEL, label)
+    return closed + channel_readers(team, channel, members, audience), f"{team['id']}/{channel['id']}"
 
 
 def _permission(roles: frozenset[str], call: tuple[str, str], label: str) -> list[str]:

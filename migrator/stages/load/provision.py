@@ -213,7 +213,7 @@ class Provisioner:
             found = _found(find_channel, self.client, team_id, channel.existing)
         members = channel_members(self.client, team_id, object_id(found)) if channel.audiences else []
         readers = [reason for a in channel.audiences for reason in channel_readers(team, found, members, _audience(a))]
-        _refuse_unless_open(channel, team_closed(team) + readers)
+        _refuse_unless_open(channel, team_closed(team) + readers + self._taken(channel, object_id(found)))
         return self._open_channel(team_key, team_id, channel, object_id(found))
 
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
@@ -333,8 +333,21 @@ class Provisioner:
         audiences (as `_open_existing_channel` checks a channel)."""
         found = _found(find_chat, self.client, known or chat.existing)
         readers = [reason for a in chat.audiences for reason in chat_readers(found, _audience(a))]
-        _refuse_unless_open(chat, chat_closed(found) + readers)
+        _refuse_unless_open(chat, chat_closed(found) + readers + self._taken(chat, object_id(found)))
         return object_id(found)
+
+    def _taken(self, conversation: PlannedConversation, graph_id: str) -> list[str]:
+        """Why another planned conversation already importing into this existing target excludes this one: the
+        plan named one channel twice (by id and by name), or sent two conversations into one chat, and the first to
+        complete would close the other's session."""
+        other = self.journal.conversation_key_of(graph_id)
+        if other is None or other == conversation.key:
+            return []
+        return [
+            f"it is also the target of {other!r}, named otherwise in migration.yaml: two imports into one channel or "
+            "chat close each other's session; name it the same way in both routes (channels then merge into one "
+            "import) or send only one conversation there"
+        ]
 
     def _new_chat(self, chat: PlannedConversation, sent: bool) -> str:
         """Create the chat; when a POST was `sent` before (an entry without an id), it may have landed: look before
