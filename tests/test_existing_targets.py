@@ -27,7 +27,7 @@ from migrator.mapping.tenant import existing_target_problems
 from migrator.model import Source
 from migrator.permissions import token_roles
 from migrator.pgjournal import PostgresJournal
-from migrator.plan import Manifest, read_lines
+from migrator.plan import Manifest, read_lines, to_request
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.load.errors import SelectionError
@@ -478,6 +478,7 @@ def clashing(tmp_path_factory):
     with EmulatorProcess(directory=_directory(work, live), tls_dir=work / "tls") as emu:
         emu.operator("config", {"channel_rps": 10_000})
         results = {"graph": RawGraph(emu), "plan": planned.plan_dir, "clashes": [other, same], "live": live}
+        results["emu"], results["journal"] = emu, work / "loaded.sqlite"
         for run in ("loaded", "again"):
             with Journal(work / f"{run}.sqlite") as j, GraphClient(emu.graph_config()) as client:
                 j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
@@ -542,3 +543,32 @@ def test_one_existing_channel_named_two_ways_is_refused_by_map_check_and_load(ex
     assert done.completed and done.failed == 0 and done.posted == done.planned
     assert (refused.posted, refused.completed) == (0, False)
     assert f"also the target of {done.key!r}, named otherwise in migration.yaml" in " ".join(refused.reasons)
+
+
+def test_verify_finds_a_stepped_message_and_passes_over_the_live_ones(clashing):
+    """The live messages at planned milliseconds are neither duplicates nor mismatches nor unexpected; the planned
+    ones load stepped past them are found by their journaled ids."""
+    verified = clashing["verified"]
+    assert verified.ok, verified.summary()
+    [check] = verified.conversations
+    assert check.found == check.expected and not (check.missing or check.duplicated or check.mismatched)
+    assert not check.unexpected
+
+
+def test_verify_still_finds_a_stray_copy_the_migration_posted_in_an_existing_channel(clashing):
+    """A copy of a planned message (its author and body) at a time the plan does not hold, unknown to the journal, as
+    a load posted after its journal was lost: unexpected, while the live messages still are not."""
+    graph, emu = clashing["graph"], clashing["emu"]
+    line = clashing["clashes"][0]
+    base = f"/teams/{TEAM}/channels/{CHANNEL}"
+    graph.ok("POST", f"{base}/startMigration", json={"conversationCreationDateTime": "2024-01-01T00:00:00.000Z"})
+    stray = graph.ok(
+        "POST",
+        f"{base}/messages",
+        json={**to_request(line, {}), "createdDateTime": "2024-03-30T12:00:00.000Z"},
+    )
+    with Journal(clashing["journal"], readonly=True) as j, GraphClient(emu.graph_config()) as client:
+        verified = verify(clashing["plan"], client, j, VerifyOptions())
+    [check] = verified.conversations
+    assert [f.ids for f in check.unexpected] == [[stray["id"]]]
+    assert not (check.missing or check.duplicated or check.mismatched)

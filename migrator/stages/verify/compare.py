@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrator.bodies import PLANNED_IMAGE, same_body
+from migrator.bodies import PLANNED_IMAGE, normalise_html, same_body
 from migrator.earlier import base_key
 from migrator.graph import GraphClient, GraphError
 from migrator.stages.export.images import hosted_images
@@ -52,11 +52,17 @@ def check_conversation(
     existing: bool = False,
 ) -> dict[str, Message]:
     """Fill `check` with missing, duplicated, mismatched and unexpected messages; returns the Teams message each
-    planned key matched (what the comparison with the source reads). In a channel or chat people already use
-    (`existing`), the messages they posted are theirs, not unexpected: only what the plan put there is compared."""
+    planned key matched (what the comparison with the source reads).
+
+    In a channel or chat people already use (`existing`), their own messages are neither duplicates nor unexpected:
+    a message is theirs when the journal does not know its id and it is no copy (author and body) of a planned one.
+    A planned message load stepped past one of theirs holding its millisecond is found by its journaled id."""
     at: dict[int, list[Message]] = {}
     for message in exported:
         at.setdefault(parse_ms(message["createdDateTime"]), []).append(message)
+    by_id = {m["id"]: m for m in exported} if existing else {}
+    ours = set(evidence.posted.values()) if existing else set()
+    copies: set[tuple[str | None, str]] = set()  # (author, body) of every planned message
     planned_times: set[int] = set()
     chosen: dict[str, str] = {}  # plan key -> the Teams id it matched
     pending: list[tuple[Message, Message]] = []
@@ -64,9 +70,11 @@ def check_conversation(
     for planned in lines:
         check.expected += 1
         line = as_posted(planned, evidence)
-        ms = parse_ms(line["createdDateTime"])
+        copies.add(_signature(line))
+        stepped = by_id.get(evidence.posted.get(line["key"], ""))
+        ms = parse_ms((stepped or line)["createdDateTime"])
         planned_times.add(ms)
-        there = at.get(ms, [])
+        there = [m for m in at.get(ms, []) if not existing or not _theirs(m, ours, {_signature(line)})]
         live = [m for m in there if not m.get("deletedDateTime")]
         if not live:
             detail = f"deleted in Teams at {there[0]['deletedDateTime']}" if there else "not in Teams"
@@ -86,18 +94,31 @@ def check_conversation(
             check.mismatched.append(_finding(check, line, [match], "; ".join(problems)))
     earlier = {evidence.posted[key] for key in evidence.deleted if key in evidence.posted}
     for ms, messages in sorted(at.items()):
-        if ms not in planned_times and not existing:
-            for message in (m for m in messages if m["id"] not in earlier):
-                check.unexpected.append(
-                    Finding(
-                        check.key,
-                        None,
-                        message["createdDateTime"],
-                        [message["id"]],
-                        "in Teams but not in the plan (posted after the migration?)",
-                    )
+        if ms in planned_times:
+            continue
+        for message in messages:
+            if message["id"] in earlier or (existing and _theirs(message, ours, copies)):
+                continue
+            check.unexpected.append(
+                Finding(
+                    check.key,
+                    None,
+                    message["createdDateTime"],
+                    [message["id"]],
+                    "in Teams but not in the plan (posted after the migration?)",
                 )
+            )
     return {line["key"]: match for line, match in pending}
+
+
+def _signature(message: Message) -> tuple[str | None, str]:
+    body = message.get("body") or {}
+    return _user(message.get("from")), normalise_html(body.get("content", ""), body.get("contentType", "html"))
+
+
+def _theirs(message: Message, ours: set[str], copies: set[tuple[str | None, str]]) -> bool:
+    """A message people posted in an existing target: not journaled, and no copy of a planned one."""
+    return message["id"] not in ours and _signature(message) not in copies
 
 
 def as_posted(planned: Message, evidence: Evidence) -> Message:
