@@ -11,8 +11,10 @@ import re
 from typing import Any
 
 from migrator.errors import MigratorError
-from migrator.graph import GraphClient, NotFoundError
+from migrator.graph import ForbiddenError, GraphClient, NotFoundError
+from migrator.words import counted
 
+TEAMS_ONLY = "resourceProvisioningOptions/Any(x:x eq 'Team')"  # groups behind a team, not every Microsoft 365 group
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -28,12 +30,20 @@ def find_team(client: GraphClient, ref: str) -> dict[str, Any]:
         except NotFoundError:
             raise ExistingTargetError(f"no team has the id {ref}") from None
     escaped = ref.replace("'", "''")
-    found = []
-    for group in client.paginate("/groups", params={"$filter": f"displayName eq '{escaped}'"}):
+    found, unreadable = [], []
+    for group in client.paginate("/groups", params={"$filter": f"displayName eq '{escaped}' and {TEAMS_ONLY}"}):
         try:
             found.append(client.get_json(f"/teams/{group['id']}"))
         except NotFoundError:
-            continue  # a group without a team
+            continue  # a team still provisioning, or gone since the listing
+        except ForbiddenError:
+            unreadable.append(str(group["id"]))  # it may be the one meant: never guessed past
+    named = len(found) + len(unreadable)
+    if unreadable and (not found or named > 1):
+        raise ExistingTargetError(
+            f"the app may not read {', '.join(unreadable)} (403) of the {counted(named, 'team')} named {ref!r}; give "
+            "existing_team the id of the one meant"
+        )
     return _only(found, "team", ref, "existing_team")
 
 

@@ -3,14 +3,19 @@ problem placed on its line (the tenant's half of the check, over HTTPS, is in te
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from responses import matchers
 
+from migrator.existing import TEAMS_ONLY, ExistingTargetError, find_team
+from migrator.existing_rules import Audience, channel_readers
 from migrator.mapping import EXISTING, ResolvedMappings, load_mappings, resolve_targets
 from migrator.mapping.rules import check_mappings
 from migrator.model import Conversation, ConversationKind
 from migrator.stages.analyse import destination
+from test_graph_client import GRAPH, client_fixture, rsps_fixture, sleeps_fixture  # noqa: F401  (fixtures: a mocked Graph)
 
 HEAD = "version: 1\nteams:\n  eng: {name: Engineering}\nconversations:\n"
 
@@ -118,3 +123,40 @@ def test_analyse_says_which_existing_target_a_conversation_goes_to(tmp_path: Pat
         ("existing", "Product / incidents"),
         ("existing", "chat 19:x"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("readable", "forbidden", "refused"),
+    [
+        (["g2"], [], None),
+        (["g2"], ["g1"], "the app may not read g1 (403) of the 2 teams named 'Product'; give existing_team the id"),
+        ([], ["g1"], "the app may not read g1 (403) of the 1 team named 'Product'"),
+    ],
+)
+def test_a_team_found_by_name_never_guesses_past_one_the_app_may_not_read(
+    rsps,  # noqa: F811
+    client,  # noqa: F811
+    readable: list[str],
+    forbidden: list[str],
+    refused: str | None,
+) -> None:
+    """Only teams' groups are listed (resourceProvisioningOptions); a 403 on one of them no longer stops the lookup,
+    but a team the app may not read could be the one meant, so it counts when deciding whether the name is unique."""
+    groups = [{"id": g, "displayName": "Product"} for g in forbidden + readable]
+    filtered = matchers.query_param_matcher({"$filter": f"displayName eq 'Product' and {TEAMS_ONLY}"})
+    rsps.add("GET", f"{GRAPH}/groups", json={"value": groups}, match=[filtered])
+    for group in forbidden:
+        rsps.add("GET", f"{GRAPH}/teams/{group}", status=403, json={"error": {"code": "Forbidden", "message": "no"}})
+    for group in readable:
+        rsps.add("GET", f"{GRAPH}/teams/{group}", json={"id": group, "displayName": "Product"})
+    if refused is None:
+        assert find_team(client, "Product")["id"] == "g2"
+    else:
+        with pytest.raises(ExistingTargetError, match=re.escape(refused)):
+            find_team(client, "Product")
+
+
+def test_a_member_without_an_account_id_is_named_so() -> None:
+    audience = Audience("private conversation x", "Slack", True, {"a1": "Ada"})
+    [reason] = channel_readers({"displayName": "T"}, {"displayName": "C"}, [{"userId": "a1"}, {}], audience)
+    assert "a member without an account id could read it there but not in Slack" in reason

@@ -128,6 +128,8 @@ def _tenant_check(directory: Path | None) -> TenantCheck:
     else an emulator started for the check alone (its directory file's teams and chats are the existing ones)."""
 
     def check(resolved: ResolvedMappings, rows: list[UserMapping], source: Source) -> list[Problem]:
+        """Ask the tenant (started only now, since only routes into existing targets need it) about those routes,
+        with the permissions its token holds."""
         from migrator.graph import GraphClient
         from migrator.mapping.tenant import existing_target_problems
         from migrator.permissions import token_roles

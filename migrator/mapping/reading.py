@@ -11,7 +11,7 @@ from ruamel.yaml.comments import CommentedMap
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, limit_problems
 from migrator.limits import MAX_INLINE_IMAGE_BYTES
 from migrator.mapping.document import line_of, load_document
-from migrator.mapping.existing import EXISTING_KEYS, existing_problems
+from migrator.mapping.existing_keys import EXISTING_KEYS, existing_problems
 from migrator.mapping.model import (
     ALL_MEMBERS,
     EXISTING,

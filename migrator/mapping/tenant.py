@@ -15,7 +15,7 @@ from migrator.existing import ExistingTargetError, channel_members, find_channel
 from migrator.existing_rules import channel_label, channel_readers, chat_closed, chat_label, chat_readers, team_closed
 from migrator.graph import GraphClient, GraphError
 from migrator.mapping.audience import source_audience
-from migrator.mapping.existing import names_one_target
+from migrator.mapping.existing_keys import names_one_target
 from migrator.mapping.model import EXISTING, Problem, Route, UserMapping
 from migrator.mapping.resolve import ResolvedMappings
 from migrator.model import Conversation, Source
