@@ -115,7 +115,9 @@ class PlannedConversation:
     # A channel (id or display name) or chat (id) people already use (`action: existing`): load reopens it with
     # startMigration instead of creating it, and adds nobody; "" for one the migration creates.
     existing: str = ""
-    audiences: list[PlannedAudience] = field(default_factory=list)  # into an existing target: its restricted sources
+    # Into an existing target: its private channels, DMs and group DMs ([] when every source is public); None for a
+    # target the migration creates, or in a plan made before load checked audiences (load then refuses the target).
+    audiences: list[PlannedAudience] | None = None
 
 
 @dataclass
@@ -189,10 +191,11 @@ def _conversation(raw: dict[str, Any]) -> PlannedConversation:
     values = dict(raw)
     values["members"] = [PlannedMember(**m) for m in raw.get("members", [])]
     values["uploads"] = [PlannedUpload(**u) for u in raw.get("uploads", [])]
-    values["audiences"] = [
-        PlannedAudience(**{**a, "members": [PlannedMember(**m) for m in a.get("members", [])]})
-        for a in raw.get("audiences", [])
-    ]
+    if raw.get("audiences") is not None:
+        values["audiences"] = [
+            PlannedAudience(**{**a, "members": [PlannedMember(**m) for m in a.get("members", [])]})
+            for a in raw["audiences"]
+        ]
     return PlannedConversation(**values)
 
 

@@ -572,3 +572,21 @@ def test_verify_still_finds_a_stray_copy_the_migration_posted_in_an_existing_cha
     [check] = verified.conversations
     assert [f.ids for f in check.unexpected] == [[stray["id"]]]
     assert not (check.missing or check.duplicated or check.mismatched)
+
+
+def test_load_refuses_an_existing_target_whose_plan_does_not_say_who_could_read_it(existing_tenant, tmp_path):
+    """A plan an older transform made has no `audiences`: load cannot check the readers, so it imports nothing."""
+    emu, _ = existing_tenant
+    routes = {"D01ADAGRACE": {"action": "existing", "existing_chat": CHAT}}
+    plan = transform(SLACK, _mappings(tmp_path, routes), tmp_path / "plan", now_ms=NOW_MS).plan_dir
+    manifest = json.loads((plan / "manifest.json").read_text(encoding="utf-8"))
+    for chat in manifest["chats"]:
+        del chat["audiences"]
+    (plan / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with Journal(tmp_path / "journal.sqlite") as j, GraphClient(emu.graph_config()) as client:
+        j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
+        loaded = load(plan, client, j, LoadOptions(workers=1))
+    [chat] = loaded.conversations
+    assert (chat.posted, chat.completed) == (0, False)
+    assert "the plan does not say who could read its sources" in " ".join(chat.reasons)
+    assert "transform again" in " ".join(chat.reasons)

@@ -29,7 +29,7 @@ from migrator.graph import (
 )
 from migrator.journal import COMPLETED, CREATED, DONE, REQUESTED, JournalError, JournalStore
 from migrator.limits import CHANNEL_WRITES_PER_S, TEAM_CHANNEL_READS_PER_S, TEAM_CREATES_PER_S
-from migrator.plan import PlannedAudience, PlannedConversation, PlannedMember, PlannedTeam
+from migrator.plan import PlannedConversation, PlannedMember, PlannedTeam
 from migrator.stages.load.errors import ProvisionError, StuckChatError
 from migrator.stages.load.outcome import Refusal, attempt
 from migrator.timestamps import format_ms, parse_ms
@@ -211,8 +211,9 @@ class Provisioner:
             found = self.client.get_json(f"/teams/{team_id}/channels/{known}")
         else:
             found = _found(find_channel, self.client, team_id, channel.existing)
-        members = channel_members(self.client, team_id, object_id(found)) if channel.audiences else []
-        readers = [reason for a in channel.audiences for reason in channel_readers(team, found, members, _audience(a))]
+        audiences = _audiences(channel)
+        members = channel_members(self.client, team_id, object_id(found)) if audiences else []
+        readers = [reason for a in audiences for reason in channel_readers(team, found, members, a)]
         _refuse_unless_open(channel, team_closed(team) + readers + self._taken(channel, object_id(found)))
         return self._open_channel(team_key, team_id, channel, object_id(found))
 
@@ -332,7 +333,7 @@ class Provisioner:
         """The chat people already use, when Teams imports into it and its members are still exactly its sources'
         audiences (as `_open_existing_channel` checks a channel)."""
         found = _found(find_chat, self.client, known or chat.existing)
-        readers = [reason for a in chat.audiences for reason in chat_readers(found, _audience(a))]
+        readers = [reason for a in _audiences(chat) for reason in chat_readers(found, a)]
         _refuse_unless_open(chat, chat_closed(found) + readers + self._taken(chat, object_id(found)))
         return object_id(found)
 
@@ -542,8 +543,17 @@ def _found(find: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
         ) from None
 
 
-def _audience(planned: PlannedAudience) -> Audience:
-    return Audience(planned.what, planned.made_by, True, {m.user_id: m.display_name for m in planned.members})
+def _audiences(conversation: PlannedConversation) -> list[Audience]:
+    """Who could read each private source going into the existing target, as the plan recorded it."""
+    if conversation.audiences is None:
+        raise ProvisionError(
+            f"existing target {conversation.existing!r}: the plan does not say who could read its sources (an older "
+            "transform made it), so nobody can tell whether its history would gain readers; transform again, then load"
+        )
+    return [
+        Audience(a.what, a.made_by, True, {m.user_id: m.display_name for m in a.members})
+        for a in conversation.audiences
+    ]
 
 
 def _refuse_unless_open(conversation: PlannedConversation, reasons: list[str]) -> None:
