@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jwt
+
 from migrator.endpoints import find
+from migrator.graph import GraphConfig, TokenProvider
 
 # stage -> the calls it makes (method, path with placeholder ids)
 STAGE_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -81,3 +84,10 @@ def unmet(roles: frozenset[str]) -> list[Unmet]:
         for method, path in calls
         if not (needed := required(method, path)) & roles
     ]
+
+
+def token_roles(config: GraphConfig) -> frozenset[str]:
+    """The application permissions (`roles`) of a token the app obtains now (graph-contract.md#authentication). The
+    signature is Entra's to check (Graph does); only the claims are read here, and the token is not kept."""
+    token = TokenProvider(config).token()
+    return frozenset(jwt.decode(token, options={"verify_signature": False}).get("roles", []))

@@ -2,9 +2,11 @@
 
 `--journal postgresql://user@host:5432/db?schema=NAME` (or MIGRATOR_JOURNAL_URL)
 selects it. Its tables live in their own PostgreSQL schema (`schema=`, default
-`migrator`), so one database can hold several migrations. Every write is one
-transaction committed before the call returns, as with SQLite: a row is written
-before a request is sent and completed after its answer.
+`migrator`), so one database can hold several migrations. Every write is
+committed before the call returns, as with SQLite: a row is written before a
+request is sent and completed after its answer. The rows of posted messages that
+a worker's threads write at the same moment share one transaction (group commit,
+migrator/groupcommit.py); each caller still returns only once its row is in.
 
 The tool creates the schema and records its version in `meta`; a journal of
 another version is upgraded when an upgrade exists (`UPGRADES`) and refused with
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -25,6 +27,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from migrator.groupcommit import GroupCommit
 from migrator.journal import (
     FAILED,
     IMAGES_MOVED,
@@ -184,6 +187,8 @@ class PostgresJournal(Lookups):
             self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except PoolTimeout:
             raise JournalError(f"{self._where}: the journal's PostgreSQL accepts no more connections") from None
+        # A posted message's row: its loader thread waits for the commit, but commits with the others waiting then.
+        self._message_rows: GroupCommit[tuple[Any, ...]] = GroupCommit(self._commit_messages)
 
     @property
     def where(self) -> str:
@@ -402,15 +407,14 @@ class PostgresJournal(Lookups):
         self._set_message(conv_key, key, FAILED, None, None, error, request_id)
 
     def _set_message(self, conv_key: str, key: str, *row: str | None) -> None:
-        self.execute(
-            "INSERT INTO messages VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (conv_key, key) DO UPDATE SET "
-            "state = excluded.state, message_id = excluded.message_id, how = excluded.how, error = excluded.error, "
-            "request_id = excluded.request_id, updated = excluded.updated",
-            conv_key,
-            key,
-            *row,
-            time.time(),
-        )
+        self._message_rows.write((conv_key, key, *row, time.time()))
+
+    def _commit_messages(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """One transaction for a group commit's message rows. A key written twice in the batch keeps its last
+        row, and the rows go in key order, so two workers' batches never lock the same rows in opposite orders."""
+        latest = {(row[0], row[1]): row for row in rows}
+        with self.transaction() as conn, conn.cursor() as cursor:
+            cursor.executemany(_UPSERT_MESSAGE, [latest[key] for key in sorted(latest)])
 
     # ------------------------------------------------------------ members
     def members(self, team_key: str) -> set[str]:
@@ -418,6 +422,13 @@ class PostgresJournal(Lookups):
 
     def add_member(self, team_key: str, user_id: str) -> None:
         self.execute("INSERT INTO members VALUES (%s, %s) ON CONFLICT DO NOTHING", team_key, user_id)
+
+
+_UPSERT_MESSAGE = (
+    "INSERT INTO messages VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (conv_key, key) DO UPDATE SET "
+    "state = excluded.state, message_id = excluded.message_id, how = excluded.how, error = excluded.error, "
+    "request_id = excluded.request_id, updated = excluded.updated"
+)
 
 
 def _upsert_upload(conn: psycopg.Connection[tuple[Any, ...]], *row: str) -> None:

@@ -87,6 +87,17 @@ class PlannedUpload:
 
 
 @dataclass
+class PlannedAudience:
+    """A private channel, DM or group DM going into a channel or chat people already use: who could read it at the
+    source, which load compares with the target's members right before reopening it (`migrator.existing_rules`)."""
+
+    source: str  # the source conversation's id
+    what: str  # how refusals name it, e.g. "private conversation leadership"
+    made_by: str  # the product that exported it, e.g. "Slack"
+    members: list[PlannedMember] = field(default_factory=list)  # its members with an Entra account
+
+
+@dataclass
 class PlannedConversation:
     """A target channel (standard or private) or chat and its plan file."""
 
@@ -103,6 +114,12 @@ class PlannedConversation:
     members: list[PlannedMember] = field(default_factory=list)  # private channels and chats
     uploads: list[PlannedUpload] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # source conversation ids merged here
+    # A channel (id or display name) or chat (id) people already use (`action: existing`): load reopens it with
+    # startMigration instead of creating it, and adds nobody; "" for one the migration creates.
+    existing: str = ""
+    # Into an existing target: its private channels, DMs and group DMs ([] when every source is public); None for a
+    # target the migration creates, or in a plan made before load checked audiences (load then refuses the target).
+    audiences: list[PlannedAudience] | None = None
 
 
 @dataclass
@@ -113,6 +130,9 @@ class PlannedTeam:
     description: str = ""
     members: list[PlannedMember] = field(default_factory=list)
     channels: list[PlannedConversation] = field(default_factory=list)
+    # A team people already use (id or display name) holding existing channels: never created, completed or given
+    # members by load; "" for a team the migration creates.
+    existing: str = ""
 
 
 @dataclass
@@ -173,6 +193,11 @@ def _conversation(raw: dict[str, Any]) -> PlannedConversation:
     values = dict(raw)
     values["members"] = [PlannedMember(**m) for m in raw.get("members", [])]
     values["uploads"] = [PlannedUpload(**u) for u in raw.get("uploads", [])]
+    if raw.get("audiences") is not None:
+        values["audiences"] = [
+            PlannedAudience(**{**a, "members": [PlannedMember(**m) for m in a.get("members", [])]})
+            for a in raw["audiences"]
+        ]
     return PlannedConversation(**values)
 
 

@@ -348,3 +348,26 @@ def test_an_upload_answered_without_its_drive_item_is_a_lost_answer(rsps, client
     rsps.add("PUT", f"{GRAPH}/drives/drive-1/items/folder-1:/notes.txt:/content", status=200, body=b"")
     with pytest.raises(ConnectionLostError, match="no JSON object"):
         upload(client, folder, planned, b"notes", "channel:t1/c1")
+
+
+@pytest.mark.parametrize(
+    ("held_by", "posted"),
+    [("<p>message 1</p>", True), ("<p>other words</p>", False)],
+)
+def test_a_409_is_this_message_only_with_its_author_and_body(rsps, client, tmp_path, held_by, posted):  # noqa: F811
+    """A 409 whose millisecond holds a message by the same author is the lost answer of an earlier post only when the
+    body is the same too; with other words it is someone else's (the plan changed), never journaled as this one."""
+    plan_dir = tmp_path / "plan"
+    author = {"user": {"id": "u1", "displayName": "Ada", "userIdentityType": "aadUser"}}
+    body = {"contentType": "html", "content": "<p>message 1</p>"}
+    line = {"key": "acme/general:1", "kind": "root", "createdDateTime": "2021-01-04T09:00:01.000Z", "from": author}
+    write_lines(plan_dir / "acme" / "general.jsonl", iter([{**line, "body": body}]))
+    conv = PlannedConversation("acme/general", "General", "acme/general.jsonl", "2021-01-04T08:00:00.000Z", messages=1)
+    rsps.add("POST", MESSAGES, status=409, json={"error": {"code": "Conflict", "message": "taken"}})
+    held = {**line, "id": "m1", "body": {**body, "content": held_by}}
+    rsps.add("GET", MESSAGES, json={"value": [held]})
+    outcome = ConversationOutcome(conv.key, "Acme", "General", 1)
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        ConversationLoader(client, journal, plan_dir).run("/teams/t1/channels/c1", conv, outcome, None)
+        assert journal.posted(conv.key) == ({"acme/general:1": "m1"} if posted else {})
+    assert (outcome.already, outcome.failed) == ((1, 0) if posted else (0, 1))

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from graphkit import ALAN
+from migrator.bodies import normalise_html
 from migrator.cli import app
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
@@ -17,7 +18,7 @@ from migrator.plan import Manifest, read_lines, write_lines
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, load
 from migrator.stages.verify import VerifyOptions, verify
-from migrator.stages.verify.compare import Evidence, check_conversation, normalise_html
+from migrator.stages.verify.compare import Evidence, check_conversation
 from migrator.stages.verify.outcome import ConversationCheck
 from migrator.target import Target as GraphTarget
 from plankit import build_plan

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from migrator.cli.options import Fetched, SourceFormat
 from migrator.errors import OptionError
 from migrator.words import counted
+
+if TYPE_CHECKING:
+    from migrator.mapping import Problem, ResolvedMappings, UserMapping
+    from migrator.mapping.tenant import TenantCheck
+    from migrator.model import Source
 
 # Stage and service modules are imported inside the functions below, for start-up time: see migrator.cli.
 
@@ -36,8 +42,8 @@ def map_command(
         Path | None,
         typer.Option(
             "--directory",
-            help="Without MIGRATOR_* credentials: the emulator's user directory JSON (default: "
-            "sample_data/directory.json).",
+            help="Without MIGRATOR_* credentials: the emulator's user directory JSON, whose teams and chats --check "
+            "looks up existing targets in (default: sample_data/directory.json).",
         ),
     ] = None,
     force: Annotated[
@@ -56,7 +62,7 @@ def map_command(
 ) -> None:
     """Draft mappings/migration.yaml and users.csv, or check them (--check): exit 1 when problems are found."""
     if check is not None:
-        _check(check, check_source, source_format, fetched)
+        _check(check, check_source, source_format, fetched, directory)
     if source is None or out is None:
         raise OptionError("give SOURCE and --out to draft mappings, or --check DIR to validate them")
     if update and force:
@@ -103,13 +109,38 @@ def _update(source: Path, out: Path, directory: Path | None, source_format: str 
     typer.echo(f"updated {result.migration} and {result.users}; every entry already there kept as it was")
 
 
-def _check(folder: Path, source: Path | None, source_format: str | None, fetched: Path | None) -> None:
+def _check(
+    folder: Path, source: Path | None, source_format: str | None, fetched: Path | None, directory: Path | None
+) -> None:
     """Print every problem and note; exit 1 when there are problems, else 0."""
-    from migrator.mapping import Problem, run_check
+    from migrator.mapping import run_check
 
     notes: list[Problem] = []
-    problems = run_check(folder, source, source_format, notes, fetched)
+    problems = run_check(folder, source, source_format, notes, fetched, _tenant_check(directory))
     for problem in problems + notes:
         typer.echo(str(problem))
     typer.echo(f"{counted(len(problems), 'problem')} in {folder}" if problems else f"{folder}: no problems")
     raise typer.Exit(1 if problems else 0)
+
+
+def _tenant_check(directory: Path | None) -> TenantCheck:
+    """The Graph half of --check for routes into existing channels and chats: the tenant of the MIGRATOR_* variables,
+    else an emulator started for the check alone (its directory file's teams and chats are the existing ones)."""
+
+    def check(resolved: ResolvedMappings, rows: list[UserMapping], source: Source) -> list[Problem]:
+        """Ask the tenant (started only now, since only routes into existing targets need it) about those routes,
+        with the permissions its token holds."""
+        from migrator.graph import GraphClient
+        from migrator.mapping.tenant import existing_target_problems
+        from migrator.permissions import token_roles
+        from migrator.target import graph_target
+
+        with (
+            tempfile.TemporaryDirectory(prefix="map-check-") as state,
+            graph_target(Path(state), directory) as target,
+            GraphClient(target.config) as client,
+        ):
+            typer.echo(f"looking up the existing channels and chats in {target.description}")
+            return existing_target_problems(client, token_roles(target.config), resolved, rows, source)
+
+    return check

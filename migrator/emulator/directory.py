@@ -17,6 +17,7 @@ from migrator.errors import InputError
 DEMO_PATH = Path(__file__).with_name("demo_directory.json")
 # The sample's directory, when this runs from a checkout of the repository (see `embedded_directory`).
 SAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "sample_data" / "directory.json"
+VISIBILITIES = ("private", "public", "hiddenMembership")  # Graph's team visibility values
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ def _check_team(team: Any, where: str, users: dict[str, dict[str, Any]]) -> None
     """A seeded team: a name, members of the directory, channels with a name, messages by directory users."""
     if not isinstance(team, dict) or not team.get("displayName"):
         raise DirectoryError(f"{where} needs a displayName")
+    if team.get("visibility", "private") not in VISIBILITIES:
+        raise DirectoryError(f"{where}.visibility must be one of {', '.join(VISIBILITIES)}")
     unknown = [m for m in team.get("members", []) if m not in users and m not in team.get("owners", [])]
     unknown += [m for m in team.get("owners", []) if m not in users]
     if unknown:

@@ -217,9 +217,9 @@ class Graph:
                 "displayName": seed["displayName"],
                 "description": seed.get("description"),
                 "createdDateTime": format_ms(created),
-                "isArchived": False,
+                "isArchived": bool(seed.get("isArchived", False)),
                 "webUrl": f"https://teams.microsoft.com/l/team/{team_id}",
-                "visibility": "private",
+                "visibility": seed.get("visibility", "private"),
                 "_created": created,
                 "_readyAt": 0.0,
                 "_ownerApp": None,
@@ -369,7 +369,12 @@ class Graph:
         ]
         if not filter_text:
             return groups
-        match = re.fullmatch(r"\s*displayName\s+eq\s+'((?:[^']|'')*)'\s*", filter_text)
+        # by name, and optionally only teams' groups (all of the emulator's are)
+        match = re.fullmatch(
+            r"\s*displayName\s+eq\s+'((?:[^']|'')*)'"
+            r"(?:\s+and\s+resourceProvisioningOptions/Any\(x:x\s+eq\s+'Team'\))?\s*",
+            filter_text,
+        )
         if not match:
             raise BadRequest(f"Unsupported filter for /groups: {filter_text}")
         name = match.group(1).replace("''", "'")

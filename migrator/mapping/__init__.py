@@ -13,6 +13,7 @@ from migrator.mapping.audience import (
     chat_fallback_reason,
     mapped_members,
     private_channel_readers,
+    source_audience,
     team_readers,
 )
 from migrator.mapping.directory import DirectoryLookup, graph_lookup, open_directory
@@ -21,6 +22,7 @@ from migrator.mapping.fit import capacity_problems, owner_notes
 from migrator.mapping.model import (
     CHANNEL,
     CHAT,
+    EXISTING,
     GENERAL,
     MIGRATION_FILE,
     OWN_TEAM,
@@ -44,6 +46,7 @@ from migrator.mapping.stage import DraftResult, run_check, run_map, source_refer
 __all__ = [
     "CHANNEL",
     "CHAT",
+    "EXISTING",
     "GENERAL",
     "MAX_CHANNEL_NAME",
     "MIGRATION_FILE",
@@ -81,6 +84,7 @@ __all__ = [
     "owner_notes",
     "private_channel_readers",
     "resolve_targets",
+    "source_audience",
     "run_check",
     "run_map",
     "source_reference",

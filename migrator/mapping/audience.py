@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from migrator.existing_rules import Audience
 from migrator.mapping.model import UserMapping
-from migrator.model import Conversation, User
+from migrator.model import Conversation, ConversationKind, User
 
 OWNER_FLAGS = ("is_primary_owner", "is_owner", "is_admin")  # Slack workspace roles that own the team in Teams
 
@@ -37,6 +38,15 @@ def mapped_members(conversation: Conversation, rows: Iterable[UserMapping]) -> l
         if row is not None and _posts_as_self(row):
             found.setdefault(row.entra_id, row)
     return list(found.values())
+
+
+def source_audience(conversation: Conversation, rows: Iterable[UserMapping], made_by: str) -> Audience:
+    """Who could read the conversation in `made_by` (the product that exported it), as an existing target's members
+    are compared with: anyone of the workspace for a public channel, else its mapped members."""
+    restricted = conversation.kind is not ConversationKind.PUBLIC
+    people = {row.entra_id: row.source_name or row.source_id for row in mapped_members(conversation, rows)}
+    what = f"{conversation.kind.value} conversation {conversation.name}"
+    return Audience(what, made_by, restricted, people if restricted else {})
 
 
 TWO_PEOPLE = "a Teams chat needs two different people"

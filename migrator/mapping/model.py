@@ -23,7 +23,10 @@ USER_COLUMNS = ("source_id", "source_name", "email", "entra_id", "action")
 # users.csv headers written before other sources were supported: still read, with a note saying how to rename them.
 OLD_USER_COLUMNS = {"slack_id": "source_id", "slack_name": "source_name"}
 USER_ACTIONS = ("map", "fallback", "skip")
-ROUTE_ACTIONS = ("migrate", "archive", "skip")
+# `existing`: into a Teams channel or chat people already use (`existing_team` + `existing_channel`, or
+# `existing_chat`), reopened with startMigration; nothing is created and its members stay as they are.
+EXISTING = "existing"
+ROUTE_ACTIONS = ("migrate", EXISTING, "archive", "skip")
 # Where a migrated conversation lands: a standard channel, a private channel of the team with exactly the
 # source's mapped members, a channel of a team of its own (whose members the team lists), or a Teams chat.
 CHANNEL, PRIVATE_CHANNEL, OWN_TEAM, CHAT = "channel", "private_channel", "own_team", "chat"
@@ -85,6 +88,10 @@ class Route:
     line: int | None = None
     kind: str | None = None  # one of TARGETS; None until `resolve_targets` gives the default of the source's kind
     note: str = ""  # why the draft archives it or gives it a team of its own (a comment, never read back)
+    # `action: existing`: the existing team and channel (each an id or a display name), or the existing chat's id
+    existing_team: str | None = None
+    existing_channel: str | None = None
+    existing_chat: str | None = None
 
     @property
     def target(self) -> tuple[str, str] | None:

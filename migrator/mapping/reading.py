@@ -11,8 +11,10 @@ from ruamel.yaml.comments import CommentedMap
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits, limit_problems
 from migrator.limits import MAX_INLINE_IMAGE_BYTES
 from migrator.mapping.document import line_of, load_document
+from migrator.mapping.existing_keys import EXISTING_KEYS, existing_problems
 from migrator.mapping.model import (
     ALL_MEMBERS,
+    EXISTING,
     MIGRATION_FILE,
     NATIVE_FORMS,
     OLD_USER_COLUMNS,
@@ -35,7 +37,7 @@ _FORM_KEYS = {"mentions", "reactions"}
 _DEFAULTS_KEYS = {"limits", "inline_image_max_bytes", "mentions", "reactions"}
 _USERS_KEYS = {"file", "fallback", "fallback_id"}
 _TEAM_KEYS = {"name", "description", "members"}
-_ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"}
+_ROUTE_KEYS = {"source", "name", "action", "target", "team", "channel", "merge"} | set(EXISTING_KEYS)
 
 
 def _type_name(value: object) -> str:
@@ -229,6 +231,9 @@ class _Reader:
             if target is not None and target not in TARGETS:
                 self.problem(line_of(entry, "target"), f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
                 target = None
+            existing = {key: self.text(entry, key, where, required=False) for key in EXISTING_KEYS}
+            for key, message in existing_problems(action == EXISTING, entry, existing):
+                self.problem(line_of(entry, key), f"{where}: {message}")
             routes.append(
                 Route(
                     source=source or "",
@@ -239,6 +244,9 @@ class _Reader:
                     name=self.text(entry, "name", where, required=False) or "",
                     line=line_of(entry),
                     kind=target,
+                    existing_team=existing["existing_team"],
+                    existing_channel=existing["existing_channel"],
+                    existing_chat=existing["existing_chat"],
                 )
             )
         return routes

@@ -14,6 +14,7 @@ from migrator.mapping.fit import capacity_problems
 from migrator.mapping.model import (
     ALLOWED_TARGETS,
     CHAT,
+    EXISTING,
     GENERAL,
     OWN_TEAM,
     PRIVATE_CHANNEL,
@@ -74,6 +75,15 @@ def check_mappings(
                 )
             )
             continue
+        if route.action == EXISTING and route.existing_chat and conv.kind is ConversationKind.PUBLIC:
+            problems.append(
+                Problem(
+                    where,
+                    route.line,
+                    f"public channel {conv.name} goes to an existing chat; a chat is for a DM, group DM or private "
+                    "channel whose people are its members: give it an existing_team and existing_channel instead",
+                )
+            )
         if route.action != "migrate":
             continue
         target_problems = _check_target(mappings, route, conv, rows, where, product_name)

@@ -18,6 +18,7 @@ from migrator.mapping.model import CHAT, MIGRATION_FILE, PRIVATE_CHANNEL, USERS_
 from migrator.mapping.reading import load_all
 from migrator.mapping.resolve import resolve_targets
 from migrator.mapping.rules import chat_notes, check_against
+from migrator.mapping.tenant import TenantCheck, has_existing
 from migrator.mapping.writing import write_mappings, write_users_csv
 from migrator.model import FROM_FETCH
 from migrator.sources import open_source
@@ -115,10 +116,12 @@ def run_check(
     source_format: str | None = None,
     notes: list[Problem] | None = None,
     fetched: Path | None = None,
+    tenant: TenantCheck | None = None,
 ) -> list[Problem]:
     """Every problem in the mapping files, checked against the export they were drafted from; `notes`
     collects what is not a problem but changes the outcome or asks for a change (DMs that will be archived
-    instead of chats, a users.csv header with the old column names)."""
+    instead of chats, a users.csv header with the old column names). `tenant` checks the routes into existing
+    channels and chats through Graph, and is called only when there are some."""
     files = load_all(folder)
     mappings, rows, problems = files.mappings, files.rows, list(files.problems)
     if notes is not None:
@@ -140,6 +143,8 @@ def run_check(
     try:
         resolved = resolve_targets(mappings, source.conversations())
         problems += check_against(resolved, rows, source)
+        if tenant is not None and has_existing(resolved):
+            problems += tenant(resolved, rows, source)
         if notes is not None:
             notes += chat_notes(resolved, rows, source)
             notes += owner_notes(resolved, source.conversations(), rows, source.users)

@@ -39,6 +39,7 @@ from migrator.limits import (
 )
 from migrator.mapping import (
     CHAT,
+    EXISTING,
     MIGRATION_FILE,
     PRIVATE_CHANNEL,
     MappingFiles,
@@ -318,11 +319,14 @@ def _block_types(value: Any) -> set[str]:
 def destination(
     mappings: ResolvedMappings, conv: Conversation, rows: list[UserMapping] | None, users: Mapping[str, User]
 ) -> tuple[str, str]:
-    """Where a conversation lands, for a reader: (what: channel | private channel | chat | archive | skip |
+    """Where a conversation lands, for a reader: (what: channel | private channel | chat | existing | archive | skip |
     not mapped, where). A DM mapped to a chat that cannot be one (checked when users.csv is known) is archived."""
     route = mappings.route(conv.id)
     if route is None:
         return "not mapped", ""
+    if route.action == EXISTING:  # where people already post: the chat, or the team and channel as the route names them
+        channel = f"{route.existing_team} / {route.existing_channel}"
+        return EXISTING, f"chat {route.existing_chat}" if route.existing_chat else channel
     if route.action != "migrate":
         return route.action, ""
     if route.kind == CHAT:

@@ -166,7 +166,7 @@ class _Run:
             team_ids[team.key] = team_id
         created = [team for team in teams if team.key in team_ids]
         self.provisioner.known_channels(created)
-        for team in created:
+        for team in (t for t in created if not t.existing):  # an existing team is never completed: nothing waits
             check_room(self.provisioner.client, self.provisioner.journal, team, team_ids[team.key], limits)
             self._running[team.key] = sum(1 for c in team.channels if c.membership != "private")
             if not self._running[team.key]:  # a team without standard channels
@@ -183,7 +183,8 @@ class _Run:
                 self._add_channel(owner, team_ids[owner.key], conv)
             else:
                 owner_id = team_ids[owner.key]
-                self._add_channel(owner, owner_id, conv, then=partial(self._channel_done, owner, owner_id))
+                then = None if owner.existing else partial(self._channel_done, owner, owner_id)
+                self._add_channel(owner, owner_id, conv, then=then)
 
     def _add_chat(self, chat: PlannedConversation) -> None:
         outcome = ConversationOutcome.of("(chats)", chat)

@@ -9,7 +9,9 @@ recorded as landed or a reconciliation found.
 Exactly once: a message already in the journal is skipped; any other is
 posted, and Graph's 409 (its millisecond is taken in this channel) means an
 earlier attempt landed but its answer was lost (a crash, a kill, a dropped
-connection), so the message is looked up instead of being posted again.
+connection), so the message is looked up instead of being posted again; it is
+ours only with the same author and body. In a channel or chat people already
+use, a millisecond their own message holds is stepped past, 1 ms at a time.
 
 A message refused for its inline images is posted again with them as files
 (`images.py`), one refused for its real mentions or reactions in its text form
@@ -23,8 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from migrator.bodies import same_body
 from migrator.graph import ConflictError, GraphClient, GraphError, object_id
-from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, SENT_AS_TEXT, JournalStore
+from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, JournalStore
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles, NoDriveError
 from migrator.stages.load.delta import count_landed
@@ -33,9 +36,12 @@ from migrator.stages.load.native import as_text, refused_for_native
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
 from migrator.stages.load.provision import Provisioner
 from migrator.stages.load.uploads import UploadError, read_upload, upload
-from migrator.timestamps import parse_ms
+from migrator.timestamps import format_ms, parse_ms
 
 log = logging.getLogger("migrator.load")
+LIVE_STEPS = 100  # milliseconds a message may step past live messages holding its planned one (an existing target)
+RECONCILED = "reconciled"  # a message's `how` when a 409 found it landed by an earlier attempt
+Created = tuple[str | None, bool]  # a posted message's id (None: its millisecond held by another) and if it had landed
 
 
 class ConversationLoader:
@@ -173,9 +179,7 @@ class ConversationLoader:
         """Post one message; a duplicate is impossible because Graph refuses a taken millisecond."""
         key = line["key"]
         try:
-            message_id = self.client.create(target, request, idempotent=True)
-        except ConflictError:
-            return self._reconcile(target, line, conv, outcome)
+            created = self._create(target, key, request, conv)
         except GraphError as error:
             if refused_for_native(error, line):
                 return self._post_as_text(target, line, conv, outcome, urls, error)
@@ -183,9 +187,7 @@ class ConversationLoader:
                 return self._post_images_as_files(target, line, conv, outcome, base, urls, error)
             self._failed(conv, outcome, key, f"{error.status} {error.code}: {error.message}", error.request_id)
             return None
-        self.journal.mark_posted(conv.key, key, message_id)
-        outcome.posted += 1
-        return message_id
+        return self._landed_as(created, key, conv, outcome, POSTED)
 
     def _post_images_as_files(
         self,
@@ -254,16 +256,12 @@ class ConversationLoader:
         """Post `rewritten`, the line in another form after Teams refused it, and journal `how`. If Teams refuses
         that too, the refusal was not about what changed: the first answer is reported."""
         try:
-            message_id = self.client.create(target, to_request(rewritten, urls), idempotent=True)
-        except ConflictError:
-            return self._reconcile(target, line, conv, outcome, how=how)
+            created = self._create(target, line["key"], to_request(rewritten, urls), conv)
         except GraphError:
             reason = f"{refusal.status} {refusal.code}: {refusal.message}"
             self._failed(conv, outcome, line["key"], reason, refusal.request_id)
             return None
-        self.journal.mark_posted(conv.key, line["key"], message_id, how=how)
-        outcome.posted += 1
-        return message_id
+        return self._landed_as(created, line["key"], conv, outcome, how)
 
     def _upload_images(self, base: str, line: dict[str, Any], conv: PlannedConversation, urls: dict[str, str]) -> None:
         """Each inline image of the line into the channel's folder, once (the journal keeps its link)."""
@@ -276,31 +274,54 @@ class ConversationLoader:
             self.journal.set_upload(conv.key, planned.key, item["id"], item["webUrl"])
             urls[planned.key] = item["webUrl"]
 
-    def _reconcile(
-        self,
-        target: str,
-        line: dict[str, Any],
-        conv: PlannedConversation,
-        outcome: ConversationOutcome,
-        how: str = "reconciled",
+    def _create(self, target: str, key: str, request: dict[str, Any], conv: PlannedConversation) -> Created:
+        """Post the message; a duplicate is impossible because Graph refuses a taken millisecond (409).
+
+        A 409 whose millisecond holds this very message (same author and body, not journaled for another line) is an
+        earlier attempt whose answer was lost: (its id, True). Any other holder is someone else's: in a channel or chat
+        people already use, a live message (or one of ours stepped past it), so the message steps 1 ms later and is
+        posted again, each step as deterministic as the plan, which keeps the conversation's messages ascending and a
+        re-run finding its own; in one the migration created, the plan changed since the last load: (None, False)."""
+        wanted = parse_ms(request["createdDateTime"])
+        for step in range(LIVE_STEPS if conv.existing else 1):
+            stamp = format_ms(wanted + step)
+            try:
+                return self.client.create(target, {**request, "createdDateTime": stamp}, idempotent=True), False
+            except ConflictError:
+                found = self._landed(target, stamp)
+                if found is not None and self._is_ours(found, key, request, conv):
+                    return object_id(found), True
+        return None, False
+
+    def _is_ours(self, found: dict[str, Any], key: str, request: dict[str, Any], conv: PlannedConversation) -> bool:
+        """Whether the message holding a millisecond is `request` posted before (its answer lost)."""
+        if _user_id(found) != _user_id(request) or not same_body(request.get("body") or {}, found.get("body") or {}):
+            return False
+        others = {e.message_id for k, e in self.journal.messages(conv.key).items() if k != key and e.message_id}
+        return found.get("id") not in others
+
+    def _landed_as(
+        self, created: Created, key: str, conv: PlannedConversation, outcome: ConversationOutcome, how: str
     ) -> str | None:
-        """Find the message that already holds this millisecond, and check it is ours."""
-        found = self._landed(target, line["createdDateTime"])
-        author = ((line.get("from") or {}).get("user") or {}).get("id")
-        if found is None or ((found.get("from") or {}).get("user") or {}).get("id") != author:
-            self._failed(
-                conv,
-                outcome,
-                line["key"],
-                "409: another message already uses this millisecond in the channel (was the plan changed since the "
-                "last load?)",
-                None,
-            )
+        """Journal and count what `_create` answered: posted now, landed before, or held by another message."""
+        message_id, before = created
+        if message_id is None:
+            if conv.existing:
+                reason = f"409: other messages hold this millisecond and the next {LIVE_STEPS - 1} in the conversation"
+            else:
+                reason = (
+                    "409: another message already uses this millisecond in the channel (was the plan changed since "
+                    "the last load?)"
+                )
+            self._failed(conv, outcome, key, reason, None)
             return None
-        message_id = object_id(found)
-        self.journal.mark_posted(conv.key, line["key"], message_id, how=how)
-        outcome.already += 1
-        log.info("%s: %s had landed before (reconciled after a 409)", conv.key, line["key"])
+        if before:
+            self.journal.mark_posted(conv.key, key, message_id, how=RECONCILED if how == POSTED else how)
+            outcome.already += 1
+            log.info("%s: %s had landed before (reconciled after a 409)", conv.key, key)
+        else:
+            self.journal.mark_posted(conv.key, key, message_id, how=how)
+            outcome.posted += 1
         return message_id
 
     def _landed(self, target: str, created: str) -> dict[str, Any] | None:
@@ -336,6 +357,10 @@ class ConversationLoader:
             return  # still in migration mode: the next load completes it
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True
+
+
+def _user_id(message: dict[str, Any]) -> str | None:
+    return ((message.get("from") or {}).get("user") or {}).get("id")
 
 
 def _rate_key(base: str) -> str:

@@ -1,4 +1,5 @@
-"""Teams and channels: create them in migration mode, complete them in order, add members.
+"""Teams and channels: create them in migration mode, complete them in order, add members; or reopen the channels and
+chats people already use (`action: existing`), which are found, never created, completed as teams or given members.
 
 Creation calls are not idempotent (a second POST makes a second team), so a
 call whose answer was lost is reconciled by looking the resource up before
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+from migrator.existing import ExistingTargetError, channel_members, find_channel, find_chat, find_team
+from migrator.existing_rules import Audience, channel_readers, chat_closed, chat_readers, team_closed
 from migrator.graph import (
     BadRequestError,
     ConflictError,
@@ -67,8 +70,11 @@ class Provisioner:
 
     # ------------------------------------------------------------------ teams
     def team(self, team: PlannedTeam) -> str:
-        """The team's id, creating it in migration mode (backdated) unless the journal has it."""
+        """The team's id, creating it in migration mode (backdated) unless the journal has it; an existing team's,
+        found by its id or name."""
         entry = self.journal.team(team.key)
+        if team.existing:
+            return entry.team_id if entry and entry.team_id else self._existing_team(team)
         if entry and entry.team_id and entry.state != REQUESTED:
             self._check_exists(team, entry.team_id)
             return entry.team_id
@@ -101,6 +107,12 @@ class Provisioner:
         team_id = team_id_in(response.headers.get("Content-Location") or response.headers["Location"])
         self.journal.set_team(team.key, REQUESTED, team_id=team_id, operation=operation)
         return self._await(team, operation)
+
+    def _existing_team(self, team: PlannedTeam) -> str:
+        """The team people already use, found by its id or name, and recorded as there: nothing is created."""
+        team_id = object_id(_found(find_team, self.client, team.existing))
+        self.journal.set_team(team.key, CREATED, team_id=team_id)
+        return team_id
 
     def _await(self, team: PlannedTeam, operation: str) -> str:
         deadline = time.monotonic() + self.operation_timeout
@@ -165,12 +177,14 @@ class Provisioner:
         or a channel created as usual and then put into migration mode: private channels (with their
         members), and any channel of a team already completed (one redone with `reset --channel`) or whose
         General is, since Graph creates migration-mode channels only in a team under migration whose General is
-        open (docs/graph-contract.md#team-completion)."""
+        open (docs/graph-contract.md#team-completion); an existing channel is found by its id or name and opened."""
         entry = self._known.pop(channel.key, None) or self.journal.conversation(channel.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
         found: str | None
-        if channel.general:
+        if channel.existing:
+            found = self._open_existing_channel(team_key, team_id, channel, entry.graph_id if entry else None)
+        elif channel.general:
             found = self.general_channel(team_id)
         elif channel.membership == "private" or self.team_completed(team_key):
             found = self._open_channel(team_key, team_id, channel, entry.graph_id if entry else None)
@@ -195,6 +209,23 @@ class Provisioner:
         self.journal.set_conversation(channel.key, team_key, REQUESTED, graph_id=found)
         self.start_migration(f"/teams/{team_id}/channels/{found}", channel.created)
         return found
+
+    def _open_existing_channel(
+        self, team_key: str, team_id: str, channel: PlannedConversation, known: str | None
+    ) -> str:
+        """The channel people already use (`known` from an earlier run, else found by its id or name), opened only
+        when Teams imports into it and its readers are still exactly its sources' audiences: load runs whether or not
+        `map --check` did, membership may have changed since, and imported history cannot be taken back."""
+        team = self.client.get_json(f"/teams/{team_id}")
+        if known:
+            found = self.client.get_json(f"/teams/{team_id}/channels/{known}")
+        else:
+            found = _found(find_channel, self.client, team_id, channel.existing)
+        audiences = _audiences(channel)
+        members = channel_members(self.client, team_id, object_id(found)) if audiences else []
+        readers = [reason for a in audiences for reason in channel_readers(team, found, members, a)]
+        _refuse_unless_open(channel, team_closed(team) + readers + self._taken(channel, object_id(found)))
+        return self._open_channel(team_key, team_id, channel, object_id(found))
 
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
         body = {
@@ -328,12 +359,50 @@ class Provisioner:
 
     # ------------------------------------------------------------------ chats
     def chat(self, chat: PlannedConversation) -> str:
-        """A 1:1 or group chat with its members, in migration mode from its planned creation time."""
+        """A 1:1 or group chat with its members, or the existing chat (as its members are), in migration mode from its
+        planned creation time."""
         entry = self.journal.conversation(chat.key)
         if entry and entry.graph_id and entry.state != REQUESTED:
             return entry.graph_id
-        # With an entry but no id, a POST was sent and may have landed: look before creating another.
-        chat_id = entry.graph_id if entry and entry.graph_id else self._find_chat(chat) if entry else None
+        if chat.existing:
+            chat_id = self._existing_chat(chat, entry.graph_id if entry else None)
+        elif entry and entry.graph_id:
+            chat_id = entry.graph_id
+        else:
+            chat_id = self._new_chat(chat, entry is not None)
+        self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
+        try:
+            self.start_migration(f"/chats/{chat_id}", chat.created)
+        except BadRequestError as refusal:
+            raise StuckChatError(chat.display_name or chat.key, chat_id, refusal) from None
+        self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
+        return chat_id
+
+    def _existing_chat(self, chat: PlannedConversation, known: str | None) -> str:
+        """The chat people already use, when Teams imports into it and its members are still exactly its sources'
+        audiences (as `_open_existing_channel` checks a channel)."""
+        found = _found(find_chat, self.client, known or chat.existing)
+        readers = [reason for a in _audiences(chat) for reason in chat_readers(found, a)]
+        _refuse_unless_open(chat, chat_closed(found) + readers + self._taken(chat, object_id(found)))
+        return object_id(found)
+
+    def _taken(self, conversation: PlannedConversation, graph_id: str) -> list[str]:
+        """Why another planned conversation already importing into this existing target excludes this one: the
+        plan named one channel twice (by id and by name), or sent two conversations into one chat, and the first to
+        complete would close the other's session."""
+        other = self.journal.conversation_key_of(graph_id)
+        if other is None or other == conversation.key:
+            return []
+        return [
+            f"it is also the target of {other!r}, named otherwise in migration.yaml: two imports into one channel or "
+            "chat close each other's session; name it the same way in both routes (channels then merge into one "
+            "import) or send only one conversation there"
+        ]
+
+    def _new_chat(self, chat: PlannedConversation, sent: bool) -> str:
+        """Create the chat; when a POST was `sent` before (an entry without an id), it may have landed: look before
+        creating another."""
+        chat_id = self._find_chat(chat) if sent else None
         if chat_id is None:
             self.journal.set_conversation(chat.key, None, REQUESTED)
             try:
@@ -342,12 +411,6 @@ class Provisioner:
                 chat_id = self._find_chat(chat)
                 if chat_id is None:
                     raise
-        self.journal.set_conversation(chat.key, None, REQUESTED, graph_id=chat_id)
-        try:
-            self.start_migration(f"/chats/{chat_id}", chat.created)
-        except BadRequestError as refusal:
-            raise StuckChatError(chat.display_name or chat.key, chat_id, refusal) from None
-        self.journal.set_conversation(chat.key, None, CREATED, graph_id=chat_id)
         return chat_id
 
     def _create_chat(self, chat: PlannedConversation) -> str:
@@ -414,8 +477,10 @@ class Provisioner:
         Decided from the journal, never from `migrationMode` (v1.0 does not return it). General is completed here,
         last, whether or not a planned conversation maps to it: once it is, Graph refuses new migration channels in
         the team, and the team's completion is refused while it is open. A 400 on the team's completeMigration is
-        an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`)."""
-        if self.team_completed(team.key):
+        an error unless the team is proven out of migration mode (an earlier run's lost answer; `_accepts_members`).
+        A team people already use was never in migration mode: its channels completed themselves, and it is left as
+        it is."""
+        if team.existing or self.team_completed(team.key):
             return
         general = self.general_channel(team_id)
         known = self.journal.team_conversations(team.key)
@@ -462,7 +527,8 @@ class Provisioner:
         ones that were not are sent again, after a pause, unless Graph refused them for good (PERMANENT).
 
         Returns how many were added and, for each one still refused, who and why: the others are still added, and
-        the team is marked done only when nobody is left, so the next load adds the rest."""
+        the team is marked done only when nobody is left, so the next load adds the rest. A team people already use
+        keeps its members: the plan lists none for it."""
         done = self.journal.members(team.key)
         waiting = {m.user_id: m for m in team.members if m.user_id not in done}
         added, refused = 0, dict[str, str]()
@@ -513,6 +579,39 @@ class Provisioner:
 
 def _batches(members: list[PlannedMember], size: int) -> list[list[PlannedMember]]:
     return [members[start : start + size] for start in range(0, len(members), size)]
+
+
+def _found(find: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """What `find` found of an existing target, or a refusal of the conversation naming what to correct."""
+    try:
+        return find(*args)
+    except ExistingTargetError as error:
+        raise ProvisionError(
+            f"{error}; correct the existing target in migration.yaml (`migrator map --check` looks it up), transform "
+            "and load again"
+        ) from None
+
+
+def _audiences(conversation: PlannedConversation) -> list[Audience]:
+    """Who could read each private source going into the existing target, as the plan recorded it."""
+    if conversation.audiences is None:
+        raise ProvisionError(
+            f"existing target {conversation.existing!r}: the plan does not say who could read its sources (an older "
+            "transform made it), so nobody can tell whether its history would gain readers; transform again, then load"
+        )
+    return [
+        Audience(a.what, a.made_by, True, {m.user_id: m.display_name for m in a.members})
+        for a in conversation.audiences
+    ]
+
+
+def _refuse_unless_open(conversation: PlannedConversation, reasons: list[str]) -> None:
+    """Refuse the conversation, before anything is imported into the existing target, for `reasons`."""
+    if reasons:
+        raise ProvisionError(
+            f"existing target {conversation.existing!r} not reopened for import (checked again right before "
+            f"startMigration, membership may have changed since `map --check`): {'; '.join(reasons)}"
+        )
 
 
 def _not_found(channel: PlannedConversation, team_id: str) -> ProvisionError:

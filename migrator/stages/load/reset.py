@@ -4,7 +4,8 @@ Finding what to reset and doing it are two steps, so that the shell can ask
 for confirmation in between. A chat cannot be reset: Graph cannot delete one,
 nor the messages imported into it. What can go are the files load put in
 OneDrive for it (docs/graph-contract.md#chat-files): `reset --chat` deletes
-them, and the next load uploads them again.
+them, and the next load uploads them again. Nothing of a team, channel or chat people already use (`action: existing`)
+is reset: Graph can delete neither it nor the messages imported into it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ CHAT_RESET_REFUSED = (
     "before it is loaded. `reset --chat` removes only the files load put in OneDrive for it, and this chat has none."
 )
 
+EXISTING_RESET_REFUSED = (
+    "{kind} {name!r} is one people already use (`action: existing`), so it cannot be reset: Microsoft Graph cannot "
+    "delete {what}, nor the messages imported into it, and deleting it would take its people's own messages with it. "
+    "What was imported stays. Before importing into an existing channel or chat, do a dry run (transform, then read "
+    "the plan and its report) and run `migrator preflight`; to keep a conversation out, map it to `action: archive` "
+    "before it is loaded."
+)
+
+
+def _refuse_existing(kind: str, name: str) -> SelectionError:
+    what = "the team and its channels" if kind == "team" else f"the {kind}"
+    return SelectionError(EXISTING_RESET_REFUSED.format(kind=kind, name=name, what=what))
+
 
 @dataclass(frozen=True)
 class TeamReset:
@@ -44,6 +58,8 @@ class ChannelReset:
 def team_reset(manifest: Manifest, journal: JournalStore, name: str) -> TeamReset:
     """The team `name` (plan key or display name) and its id in Teams, from the journal."""
     team = select_teams(manifest, name)[0]
+    if team.existing:
+        raise _refuse_existing("team", team.display_name)
     team_id = journal.team_id(team.key)
     if team_id is None:
         raise SelectionError(f"the journal {journal.where} has no team {team.display_name!r}; nothing to delete")
@@ -53,6 +69,8 @@ def team_reset(manifest: Manifest, journal: JournalStore, name: str) -> TeamRese
 def channel_reset(manifest: Manifest, journal: JournalStore, name: str) -> ChannelReset:
     """The channel `name` (plan key `team/channel`, or a display name only one channel has) and its ids."""
     team, channel = _find_channel(manifest, name)
+    if channel.existing:
+        raise _refuse_existing("channel", channel.display_name)
     if channel.general:
         raise SelectionError(
             f"the General channel of {team.display_name!r} cannot be deleted; reset the team instead (--team)"
@@ -76,6 +94,8 @@ def chat_files_reset(manifest: Manifest, journal: JournalStore, name: str) -> Ch
     if chat is None:
         keys = ", ".join(c.key for c in manifest.chats) or "none"
         raise SelectionError(f"--chat {name!r} names no chat of the plan; its chats are: {keys}")
+    if chat.existing:
+        raise _refuse_existing("chat", chat.display_name or chat.key)
     files = {
         key: entry
         for key, entry in journal.drive_files(chat.key).items()

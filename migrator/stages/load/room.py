@@ -69,7 +69,10 @@ def count_room(client: GraphClient, journal: JournalStore, team: PlannedTeam, te
 def check_room(
     client: GraphClient, journal: JournalStore, team: PlannedTeam, team_id: str, limits: CapacityLimits
 ) -> None:
-    """Stop before creating any channel of `team` when they would not all fit, saying what counts and what to do."""
+    """Stop before creating any channel of `team` when they would not all fit, saying what counts and what to do. A
+    team people already use gets no channel: the plan only imports into channels it has."""
+    if team.existing:
+        return
     room = count_room(client, journal, team, team_id)
     problems = room.problems(limits)
     if not problems:

@@ -9,13 +9,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import jwt
-
 from migrator.critical import critical_path, planned_requests
-from migrator.graph import GraphClient, GraphConfig, GraphError, PaymentRequiredError, TokenProvider
+from migrator.graph import GraphClient, GraphConfig, GraphError, PaymentRequiredError
 from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 from migrator.mapping.model import MappingFiles
-from migrator.permissions import unmet
+from migrator.permissions import token_roles, unmet
 from migrator.plan import Manifest
 from migrator.stages.export.billing import explain
 from migrator.stages.load.accounts import find_users
@@ -32,9 +30,7 @@ def consent_url(config: GraphConfig) -> str:
 
 def credentials(config: GraphConfig, step: Step) -> None:
     """A token is obtained, and its `roles` allow every call of every stage (graph-contract.md#authentication)."""
-    token = TokenProvider(config).token()
-    # The signature is Entra's to check (Graph does); only the claims are read here, and the token is not kept.
-    roles = frozenset(jwt.decode(token, options={"verify_signature": False}).get("roles", []))
+    roles = token_roles(config)
     step.facts["roles"] = sorted(roles)
     missing = unmet(roles)
     step.details = [str(call) for call in missing]

@@ -34,6 +34,7 @@ from migrator.journals import JOURNAL_FILE, journal_exists, open_journal
 from migrator.ledger import LEDGER, LedgerWriter, line_of, reader_lines
 from migrator.mapping import (
     CHAT,
+    EXISTING,
     GENERAL,
     PRIVATE_CHANNEL,
     MappingFiles,
@@ -50,6 +51,7 @@ from migrator.mapping import (
     owner_notes,
     private_channel_readers,
     resolve_targets,
+    source_audience,
     team_readers,
 )
 from migrator.model import Conversation, Source, User, repaired_rows
@@ -58,6 +60,7 @@ from migrator.plan import (
     ArchiveEntry,
     Manifest,
     PlanError,
+    PlannedAudience,
     PlannedConversation,
     PlannedMember,
     PlannedTeam,
@@ -65,6 +68,7 @@ from migrator.plan import (
 )
 from migrator.reports.transform import write
 from migrator.sources import open_source
+from migrator.sources.products import product
 from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
 from migrator.stages.transform.context import Context
@@ -276,7 +280,7 @@ class _Transform:
                         counts = plan.add(conversation)
                         self._row(
                             conversation,
-                            "migrate",
+                            EXISTING if target.existing else "migrate",
                             target.key,
                             read=counts["read"],
                             planned=counts["planned"],
@@ -286,7 +290,20 @@ class _Transform:
                             files_left_out=counts["files_left_out"],
                         )
                     planned[target.key] = plan.finish(self.out_dir)
+                    if target.existing:
+                        planned[target.key].audiences = self._audiences(target)
         return planned
+
+    def _audiences(self, target: Target) -> list[PlannedAudience]:
+        """Who could read each private channel, DM or group DM going into an existing target, for load to compare
+        with the target's members right before reopening it (membership may change after `map --check`)."""
+        made_by = product(self.source.kind).name
+        audiences = [source_audience(c, self.rows, made_by) for c in target.sources]
+        return [
+            PlannedAudience(c.id, a.what, a.made_by, [PlannedMember(i, name) for i, name in a.people.items()])
+            for c, a in zip(target.sources, audiences, strict=True)
+            if a.restricted
+        ]
 
     def _chat_fallbacks(self) -> dict[str, str]:
         """DMs mapped to a chat that cannot be one (someone has no Entra account): source id -> why."""
@@ -369,13 +386,12 @@ class _Transform:
             channel = planned[target.key]
             team = teams.get(target.team)
             if team is None:
-                mapped = self.mappings.teams[target.team]
-                team = teams[target.team] = PlannedTeam(
-                    key=mapped.key, display_name=mapped.name, created=channel.created, description=mapped.description
-                )
+                team = teams[target.team] = self._team(target, channel.created)
             team.channels.append(channel)
             team.created = min(team.created, channel.created)
         for team in teams.values():
+            if team.existing:  # its members are as people left them: load adds nobody
+                continue
             sources = [c for t in targets if t.team == team.key for c in t.sources]
             readers, _ = team_readers(
                 self.mappings.teams[team.key].members,
@@ -386,6 +402,15 @@ class _Transform:
             )
             team.members = _planned_members(readers)
         return list(teams.values())
+
+    def _team(self, target: Target, created: str) -> PlannedTeam:
+        """The planned team of a channel: a team of `teams:`, or the existing team an `action: existing` route names."""
+        if target.existing_team:
+            return PlannedTeam(
+                key=target.team, display_name=target.existing_team, created=created, existing=target.existing_team
+            )
+        mapped = self.mappings.teams[target.team]
+        return PlannedTeam(key=mapped.key, display_name=mapped.name, created=created, description=mapped.description)
 
     def _header(self, source_path: Path) -> PlanSource:
         return {
@@ -480,6 +505,9 @@ def _targets(
     file_names: dict[str, set[str]] = {}
     for route in resolved.routes:
         conversation = by_id[route.source]
+        if route.action == EXISTING:
+            _existing(route, conversation, rows, targets, file_names)
+            continue
         if route.action == "migrate" and route.kind == CHAT and route.source not in not_chats:
             targets[(CHATS_DIR, conversation.id)] = _chat(conversation, rows, file_names.setdefault(CHATS_DIR, set()))
             targets[(CHATS_DIR, conversation.id)].sources.append(conversation)
@@ -508,6 +536,40 @@ def _target(route: Route, conversation: Conversation, taken: set[str]) -> Target
         general=route.channel == GENERAL,
         description=conversation.purpose or conversation.topic,
     )
+
+
+def _existing(
+    route: Route,
+    conversation: Conversation,
+    rows: list[UserMapping],
+    targets: dict[tuple[str, str], Target],
+    file_names: dict[str, set[str]],
+) -> None:
+    """An `action: existing` route's target: the existing chat, or the existing channel (several routes naming one
+    merge into it, as the people already posting there do). Never General of a team the migration creates, and
+    never private in the plan: nothing is created, so it loads with the standard channels and chats."""
+    if route.existing_chat:
+        target = _chat(conversation, rows, file_names.setdefault(CHATS_DIR, set()))
+        target.existing = route.existing_chat  # its members: the source's audience, which map --check compares
+        targets[(CHATS_DIR, conversation.id)] = target
+    else:
+        assert route.existing_team is not None and route.existing_channel is not None  # the reader requires both
+        team = f"{EXISTING}/{route.existing_team}"
+        key = (team, route.existing_channel.casefold())
+        if key not in targets:
+            name = unique_name(safe_component(route.existing_channel) or "channel", file_names.setdefault(team, set()))
+            targets[key] = Target(
+                key=f"{team}/{route.existing_channel}",
+                team=team,
+                display_name=route.existing_channel,
+                file=f"{safe_component(team)}/{name}.jsonl",
+                general=False,
+                description="",
+                existing=route.existing_channel,
+                existing_team=route.existing_team,
+            )
+        target = targets[key]
+    target.sources.append(conversation)
 
 
 def _chat(conversation: Conversation, rows: list[UserMapping], taken: set[str]) -> Target:

@@ -129,6 +129,8 @@ class Target:
     membership: str = "standard"  # standard | private (channels); oneOnOne | group (chats)
     members: list[PlannedMember] = field(default_factory=list)  # private channels and chats: exactly who may read it
     sources: list[Conversation] = field(default_factory=list)
+    existing: str = ""  # `action: existing`: the channel (id or name) or chat (id) people already use
+    existing_team: str = ""  # and the team (id or name) holding that channel
 
     @property
     def is_chat(self) -> bool:
@@ -359,6 +361,7 @@ class ChannelPlan:
             members=self.target.members,
             uploads=list(self.uploads.by_key.values()),
             sources=[c.id for c in self.target.sources],
+            existing=self.target.existing,
         )
 
     def _resolve_threads(self) -> None:
@@ -460,8 +463,12 @@ class ChannelPlan:
         return f"time moved from {format_ms(placement.original)} ({', '.join(placement.reasons)})"
 
     def _created(self, first_ms: int | None) -> int:
-        """Before the first message (Graph refuses a message at or before its channel's creation)."""
-        known = [c.created_us // 1000 for c in self.target.sources if c.created_us is not None]
+        """Before the first message (Graph refuses a message at or before its channel's creation), and no later than
+        the source conversation's creation for a channel or chat the migration creates. A channel or chat people
+        already use keeps its own creation unless the history is older (load takes the earlier, issue 21): the source
+        conversation's creation would move someone else's channel back for nothing."""
+        sources = [] if self.target.existing else self.target.sources
+        known = [c.created_us // 1000 for c in sources if c.created_us is not None]
         return min(known + ([first_ms - 1] if first_ms is not None else []) + [self.run.now_ms - 1])
 
 

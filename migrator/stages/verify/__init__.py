@@ -143,9 +143,9 @@ def _comparer(
             edited=frozenset(c["id"] for c in changes if c["kind"] == EDITED),
             deleted=frozenset(c["id"] for c in changes if c["kind"] == DELETED),
         )
-        return check_conversation(
-            client, item.check, read_lines(plan_dir, item.conversation), found.get(item.check.graph_id, []), evidence
-        )
+        lines = read_lines(plan_dir, item.conversation)
+        exported = found.get(item.check.graph_id, [])
+        return check_conversation(client, item.check, lines, exported, evidence, bool(item.conversation.existing))
 
     return compare
 

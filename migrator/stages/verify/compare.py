@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bs4 import BeautifulSoup
-
+from migrator.bodies import PLANNED_IMAGE, normalise_html, same_body
 from migrator.earlier import base_key
 from migrator.graph import GraphClient, GraphError
 from migrator.stages.export.images import hosted_images
@@ -26,8 +24,6 @@ from migrator.stages.verify.outcome import ConversationCheck, Finding
 from migrator.timestamps import parse_ms
 from migrator.words import counted
 
-PLANNED_IMAGE = re.compile(r"""\.\./hostedContents/([^/"']+)/\$value""")
-HOSTED_SRC = re.compile(r"/hostedContents/[^/]+/\$value$")
 Message = dict[str, Any]
 
 
@@ -47,39 +43,26 @@ class Evidence:
     deleted: frozenset[str] = frozenset()  # plan keys of records deleted since
 
 
-def normalise_html(content: str, content_type: str = "html") -> str:
-    """A body as Teams may re-serialise it: whitespace, attribute order and plain wrappers do not count.
-
-    Inline images become a placeholder (their URL changes on import; the
-    bytes are compared separately).
-    """
-    if str(content_type).lower() != "html":
-        return " ".join(content.split())
-    soup = BeautifulSoup(content, "html.parser")
-    for tag in soup.find_all(True):
-        if tag.name in ("div", "span") and not tag.attrs:
-            tag.unwrap()
-            continue
-        if tag.name == "img" and (
-            PLANNED_IMAGE.search(str(tag.get("src", ""))) or HOSTED_SRC.search(str(tag.get("src", "")))
-        ):
-            tag["src"] = "hostedContents"
-        tag.attrs = {
-            name: " ".join(str(v) for v in value) if isinstance(value, list) else value
-            for name, value in sorted(tag.attrs.items())
-        }
-    text = re.sub(r"\s+", " ", str(soup))
-    return re.sub(r">\s+<", "><", text).strip()
-
-
 def check_conversation(
-    client: GraphClient, check: ConversationCheck, lines: Iterable[Message], exported: list[Message], evidence: Evidence
+    client: GraphClient,
+    check: ConversationCheck,
+    lines: Iterable[Message],
+    exported: list[Message],
+    evidence: Evidence,
+    existing: bool = False,
 ) -> dict[str, Message]:
     """Fill `check` with missing, duplicated, mismatched and unexpected messages; returns the Teams message each
-    planned key matched (what the comparison with the source reads)."""
+    planned key matched (what the comparison with the source reads).
+
+    In a channel or chat people already use (`existing`), their own messages are neither duplicates nor unexpected:
+    a message is theirs when the journal does not know its id and it is no copy (author and body) of a planned one.
+    A planned message load stepped past one of theirs holding its millisecond is found by its journaled id."""
     at: dict[int, list[Message]] = {}
     for message in exported:
         at.setdefault(parse_ms(message["createdDateTime"]), []).append(message)
+    by_id = {m["id"]: m for m in exported} if existing else {}
+    ours = set(evidence.posted.values()) if existing else set()
+    copies: set[tuple[str | None, str]] = set()  # (author, body) of every planned message
     planned_times: set[int] = set()
     chosen: dict[str, str] = {}  # plan key -> the Teams id it matched
     pending: list[tuple[Message, Message]] = []
@@ -87,9 +70,11 @@ def check_conversation(
     for planned in lines:
         check.expected += 1
         line = as_posted(planned, evidence)
-        ms = parse_ms(line["createdDateTime"])
+        copies.add(_signature(line))
+        stepped = by_id.get(evidence.posted.get(line["key"], ""))
+        ms = parse_ms((stepped or line)["createdDateTime"])
         planned_times.add(ms)
-        there = at.get(ms, [])
+        there = [m for m in at.get(ms, []) if not existing or not _theirs(m, ours, {_signature(line)})]
         live = [m for m in there if not m.get("deletedDateTime")]
         if not live:
             detail = f"deleted in Teams at {there[0]['deletedDateTime']}" if there else "not in Teams"
@@ -109,18 +94,31 @@ def check_conversation(
             check.mismatched.append(_finding(check, line, [match], "; ".join(problems)))
     earlier = {evidence.posted[key] for key in evidence.deleted if key in evidence.posted}
     for ms, messages in sorted(at.items()):
-        if ms not in planned_times:
-            for message in (m for m in messages if m["id"] not in earlier):
-                check.unexpected.append(
-                    Finding(
-                        check.key,
-                        None,
-                        message["createdDateTime"],
-                        [message["id"]],
-                        "in Teams but not in the plan (posted after the migration?)",
-                    )
+        if ms in planned_times:
+            continue
+        for message in messages:
+            if message["id"] in earlier or (existing and _theirs(message, ours, copies)):
+                continue
+            check.unexpected.append(
+                Finding(
+                    check.key,
+                    None,
+                    message["createdDateTime"],
+                    [message["id"]],
+                    "in Teams but not in the plan (posted after the migration?)",
                 )
+            )
     return {line["key"]: match for line, match in pending}
+
+
+def _signature(message: Message) -> tuple[str | None, str]:
+    body = message.get("body") or {}
+    return _user(message.get("from")), normalise_html(body.get("content", ""), body.get("contentType", "html"))
+
+
+def _theirs(message: Message, ours: set[str], copies: set[tuple[str | None, str]]) -> bool:
+    """A message people posted in an existing target: not journaled, and no copy of a planned one."""
+    return message["id"] not in ours and _signature(message) not in copies
 
 
 def as_posted(planned: Message, evidence: Evidence) -> Message:
@@ -162,9 +160,7 @@ def _differences(
     if base_key(line["key"]) in evidence.edited:
         return problems  # its content is the earlier pass's: the change is listed, not a mismatch
     planned_body, body = line.get("body") or {}, message.get("body") or {}
-    if normalise_html(planned_body.get("content", ""), planned_body.get("contentType", "html")) != normalise_html(
-        body.get("content", ""), body.get("contentType", "html")
-    ):
+    if not same_body(planned_body, body):
         problems.append(
             f"body differs: planned {_short(planned_body.get('content', ''))!r}, "
             f"Teams has {_short(body.get('content', ''))!r}"
