@@ -40,6 +40,12 @@ PART = "/part-"  # a split message's later parts: `{key}/part-2`… (the planner
 # What earlier.json's message checksums are of: the source's text and files (2). Those of an older folder (the
 # rendered plan lines) cannot be compared with: its messages are left out rather than all reported edited.
 CHECKSUMS = 2
+UNREADABLE = (
+    "an earlier pass into this folder was planned by an older migrator, whose message versions this one cannot "
+    "compare with: the messages that pass landed are not listed when the source edits or deletes them, now or in "
+    "later passes (what load posts is decided by the journal, as always; messages landed from this pass on are "
+    "compared)"
+)
 
 
 class Change(TypedDict):
@@ -60,9 +66,11 @@ class Earlier:
     messages: dict[str, list[Any]] = field(default_factory=dict)
     conversations: dict[str, list[Any]] = field(default_factory=dict)
     people: dict[str, list[Any]] = field(default_factory=dict)
+    unreadable: bool = False  # an earlier pass's message versions were written by an older migrator
 
     def add(self, other: Earlier) -> None:
         """`other`'s entries this one has not seen yet (the first version seen is the one in Teams)."""
+        self.unreadable |= other.unreadable
         for mine, theirs in (
             (self.messages, other.messages),
             (self.conversations, other.conversations),
@@ -88,7 +96,9 @@ def fold(plan_dir: Path, landed: Landed | None) -> Earlier | None:
     if not (plan_dir / MANIFEST).is_file():
         return earlier
     current = _read(plan_dir / SOURCE_STATE) or Earlier()
-    current.messages = _landed(_read_versions(plan_dir / VERSIONS), landed)
+    versions = _read_versions(plan_dir / VERSIONS)
+    current.messages = _landed(versions or {}, landed)
+    current.unreadable = versions is None
     folded = earlier or Earlier()
     folded.add(current)
     _write(plan_dir / EARLIER, folded)
@@ -208,18 +218,21 @@ def _read(path: Path) -> Earlier | None:
     raw = _read_json(path)
     if raw is None:
         return None
-    messages = raw.get("messages") if raw.get("checksums") == CHECKSUMS else None
+    readable = raw.get("checksums") == CHECKSUMS
     return Earlier(
-        messages=cast(dict[str, list[Any]], messages or {}),
+        messages=cast(dict[str, list[Any]], (raw.get("messages") if readable else None) or {}),
         conversations=cast(dict[str, list[Any]], raw.get("conversations") or {}),
         people=cast(dict[str, list[Any]], raw.get("people") or {}),
+        unreadable=bool(raw.get("unreadable")) or (not readable and bool(raw.get("messages"))),
     )
 
 
-def _read_versions(path: Path) -> dict[str, list[Any]]:
+def _read_versions(path: Path) -> dict[str, list[Any]] | None:
+    """The messages a plan's transform recorded; None when it recorded none this migrator can read (no
+    versions.json: a plan by an older migrator)."""
     raw = _read_json(path)
     if raw is None or raw.get("checksums") != CHECKSUMS:
-        return {}
+        return None
     return cast(dict[str, list[Any]], raw.get("messages") or {})
 
 
@@ -239,6 +252,7 @@ def _write(path: Path, earlier: Earlier) -> None:
             "messages": earlier.messages,
             "conversations": earlier.conversations,
             "people": earlier.people,
+            "unreadable": earlier.unreadable,
         },
     )
 

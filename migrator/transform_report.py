@@ -272,3 +272,4 @@ class TransformReport(TypedDict):
     repaired: list[RepairedRow]
     ledger: LedgerCounts
     changes: list[Change]  # changed since the earlier pass into this plan folder (`migrator.earlier`)
+    earlier_note: str | None  # why changes since an earlier pass cannot be listed (`migrator.earlier.UNREADABLE`)

@@ -35,7 +35,7 @@ from migrator.stages.load.delta import count_landed
 from migrator.stages.load.delta import landed as landed_lines
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.reset import reset_team, team_reset
-from migrator.stages.transform import TransformError, transform
+from migrator.stages.transform import TransformError, summary, transform
 from migrator.stages.verify import VerifyOptions, verify
 from migrator.stages.verify.outcome import VerifyOutcome
 from migrator.target import Target
@@ -140,7 +140,9 @@ def test_the_delta_pass_posts_every_new_message_once_and_counts_only_what_landed
 
 def test_what_changed_since_the_earlier_pass_is_listed_with_its_fate(emulator, tmp_path: Path) -> None:
     work = first_pass_then_newer_export(emulator, tmp_path)
-    changes = json.loads((work / "plan" / "transform-report.json").read_text())["changes"]
+    report = json.loads((work / "plan" / "transform-report.json").read_text())
+    changes = report["changes"]
+    assert report["earlier_note"] is None
     edited, deleted = f"C2:{deltakit.ts(deltakit.EARLY, 5, 1)}", f"C3:{deltakit.ts(deltakit.EARLY, 6, 2)}"
     assert [(c["kind"], c["id"], c["conversation"], c["what"]) for c in changes] == [
         ("edited", edited, "acme/dev", "text changed"),
@@ -198,6 +200,23 @@ def test_what_was_planned_but_never_landed_is_compared_as_new_not_as_changed(emu
     chat = next(c for c in emulator.operator("dump")["chats"] if c["migrationMode"])
     assert any("edited before it ever reached Teams" in m["body"]["content"] for m in chat["messages"])
     assert verify_again(emulator, work).ok
+
+
+def test_an_earlier_pass_planned_by_an_older_migrator_is_said_to_hide_its_changes_in_every_later_pass(
+    emulator, tmp_path: Path
+) -> None:
+    """A plan folder whose first pass left no versions.json (an older migrator's): the edit and the deletion of its
+    messages cannot be listed, and the transform says so (summary and report), again in the pass after, instead of
+    listing nothing as if nothing had changed. What is posted still follows the journal."""
+    work, later = first_pass_then_mappings_updated(emulator, tmp_path)
+    (work / "plan" / "versions.json").unlink()
+    second = transform(later, work / "mappings", work / "plan", now_ms=NOW_MS)
+    assert [c["kind"] for c in second.report["changes"]] == ["renamed", "archived", "left"]
+    assert second.report["earlier_note"] is not None and "older migrator" in second.report["earlier_note"]
+    assert second.report["earlier_note"] in summary(second)
+    assert second.report["earlier_note"] in (work / "plan" / "transform-report.html").read_text(encoding="utf-8")
+    third = transform(later, work / "mappings", work / "plan", now_ms=NOW_MS)
+    assert third.report["earlier_note"] == second.report["earlier_note"]
 
 
 def test_a_plans_landed_lines_are_passed_over_by_key_and_only_the_others_parsed(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from migrator import collector
 from migrator.earlier import (
+    UNREADABLE,
     Change,
     Earlier,
     Landed,
@@ -180,6 +181,7 @@ def summary(result: TransformResult) -> str:
             + ("); they add up" if ledger["balanced"] else f"); they do not add up ({ledger['equation']})"),
             *result.report["mapping_notes"],
             *([changed_summary(result.report["changes"])] if result.report["changes"] else []),
+            *([result.report["earlier_note"]] if result.report["earlier_note"] else []),
         ]
     )
 
@@ -431,6 +433,7 @@ class _Transform:
             for line in self.versions.deleted_lines(changes):
                 self.ledger.add(line)
             report["ledger"] = self._ledger_counts()
+            report["earlier_note"] = UNREADABLE if earlier.unreadable else None
         self.versions.write(self.out_dir)
         write_changes(self.out_dir, changes)
         record_source(self.out_dir, self.source)

@@ -108,6 +108,7 @@ def build(
         "repaired": repaired,
         "ledger": ledger,
         "changes": [],
+        "earlier_note": None,
     }
 
 
