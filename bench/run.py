@@ -87,8 +87,10 @@ def load_pacing(results: Results, work: Path) -> None:
             loading.fresh(emulator)
             with quiet(work / "logs" / "load.log"):
                 run = runs[channels] = loading.run_ours(emulator, plan, workers=channels)
-            note = f"{run.imports} imports in {run.posting_seconds:.1f} s" + (
-                f", {run.failed} failed" if run.failed else ""
+            note = (
+                f"{run.imports} imports, each channel posting for {run.channel_seconds / run.channels:.1f} s; "
+                f"{run.posting_seconds:.1f} s from the first channel's start to the last one's end"
+                + (f", {run.failed} failed" if run.failed else "")
             )
             results.add(Figure(f"load_rate_ratio_{channels}", round(run.ratio, 3), ">= 0.95", "", note))
             results.add(
