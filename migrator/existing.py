@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from migrator.errors import MigratorError
+from migrator.errors import InputError
 from migrator.graph import ForbiddenError, GraphClient, NotFoundError
 from migrator.words import counted
 
@@ -18,8 +18,10 @@ TEAMS_ONLY = "resourceProvisioningOptions/Any(x:x eq 'Team')"  # groups behind a
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-class ExistingTargetError(MigratorError):
-    """The existing team, channel or chat a route names is not there, or not only one; says which and what to do."""
+class ExistingTargetError(InputError):
+    """The existing team, channel or chat a route names is not there, or not only one; says which and what to do.
+    A mapping to correct, so exit code 2 should it reach the command line (load turns it into a refusal of the one
+    conversation)."""
 
 
 def find_team(client: GraphClient, ref: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from migrator.emulator.listen import EmulatorConfigError
 from migrator.emulator.runner import EmulatorStartError
 from migrator.emulator.slack.workspace import SlackEmulatorError
 from migrator.errors import IncompleteError, InputError, MigratorError, OptionError
+from migrator.existing import ExistingTargetError
 from migrator.graph import errors as graph
 from migrator.journal import JournalError
 from migrator.ledger import LedgerError
@@ -73,6 +74,7 @@ BAD_INPUT = [
     SlackEmulatorError,
     FetchLockedError,
     TraceFileError,
+    ExistingTargetError,
 ]
 NOT_COMPLETED = [
     ProvisionError,
