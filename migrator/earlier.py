@@ -218,12 +218,12 @@ def _read(path: Path) -> Earlier | None:
     raw = _read_json(path)
     if raw is None:
         return None
-    readable = raw.get("checksums") == CHECKSUMS
+    messages = _versions(raw)
     return Earlier(
-        messages=cast(dict[str, list[Any]], (raw.get("messages") if readable else None) or {}),
+        messages=messages or {},
         conversations=cast(dict[str, list[Any]], raw.get("conversations") or {}),
         people=cast(dict[str, list[Any]], raw.get("people") or {}),
-        unreadable=bool(raw.get("unreadable")) or (not readable and bool(raw.get("messages"))),
+        unreadable=bool(raw.get("unreadable")) or (messages is None and bool(raw.get("messages"))),
     )
 
 
@@ -231,7 +231,13 @@ def _read_versions(path: Path) -> dict[str, list[Any]] | None:
     """The messages a plan's transform recorded; None when it recorded none this migrator can read (no
     versions.json: a plan by an older migrator)."""
     raw = _read_json(path)
-    if raw is None or raw.get("checksums") != CHECKSUMS:
+    return None if raw is None else _versions(raw)
+
+
+def _versions(raw: dict[str, Any]) -> dict[str, list[Any]] | None:
+    """The message versions an earlier.json or versions.json holds; None when their checksums are of another kind
+    (an older migrator's), which cannot be compared with."""
+    if raw.get("checksums") != CHECKSUMS:
         return None
     return cast(dict[str, list[Any]], raw.get("messages") or {})
 
