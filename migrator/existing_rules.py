@@ -10,8 +10,9 @@ other teams and organisations, whose people its member list does not show).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 
@@ -25,6 +26,23 @@ class Audience:
     made_by: str  # e.g. "Slack"
     restricted: bool
     people: Mapping[str, str]
+
+
+def refusals(
+    target: Mapping[str, Any],
+    audiences: Iterable[Audience],
+    team: Mapping[str, Any] | None = None,
+    members: Collection[Mapping[str, Any]] = (),
+) -> list[str]:
+    """Why the existing `target` may not receive the history of `audiences` (one per source conversation going
+    there), in this order: Teams imports nothing into it, then each audience's readers gained or lost; [] when it
+    may. `target` is a chat read with its members or, with its `team`, a channel whose member list is `members`.
+    What only the caller knows (the app's permission, another conversation going there) follows these."""
+    if team is None:
+        closed, readers = chat_closed(target), partial(chat_readers, target)
+    else:
+        closed, readers = team_closed(team), partial(channel_readers, team, target, members)
+    return closed + [reason for audience in audiences for reason in readers(audience)]
 
 
 def team_closed(team: Mapping[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from migratekit import FALLBACK, NOW_MS, demo_lookup
 from migrator.cli import app
 from migrator.emulator.directory import DEMO_PATH
 from migrator.emulator.runner import EmulatorProcess
-from migrator.existing_rules import Audience, channel_readers
+from migrator.existing_rules import Audience, channel_readers, refusals
 from migrator.graph import GraphClient, RateLimiter
 from migrator.journal import Journal
 from migrator.mapping import Problem, ResolvedMappings, UserMapping, run_check, run_map
@@ -413,6 +413,20 @@ def test_who_else_could_read_an_existing_channel(team, channel, refused):
     audience = Audience("private conversation x", "Slack", True, {ADA: "Ada"})
     reasons = channel_readers({"displayName": "T", **team}, {"displayName": "C", **channel}, members, audience)
     assert (refused in reasons[0]) if refused else reasons == []
+
+
+def test_map_check_and_load_give_an_existing_targets_refusals_in_one_order():
+    """`existing_rules.refusals`, which both ask: Teams imports nothing there first, then each audience whose readers
+    would change (an audience read exactly by the target's members adds nothing)."""
+    members = [{"userId": ADA, "displayName": "Ada"}]
+    alone = Audience("private conversation alone", "Slack", True, {ADA: "Ada"})
+    pair = Audience("private conversation pair", "Slack", True, {ADA: "Ada", GRACE: "Grace"})
+    team = {"displayName": "T", "isArchived": True, "visibility": "private"}
+    channel = refusals({"displayName": "C", "membershipType": "private"}, [alone, pair], team, members)
+    assert [reason.split(" ")[:3] for reason in channel] == [["team", "'T'", "is"], ["private", "conversation", "pair"]]
+    chat = refusals({"id": "19:m", "chatType": "meeting", "members": members}, [pair, alone])
+    assert chat[0] == "existing chat 19:m is a meeting chat, and Teams imports into none"
+    assert len(chat) == 2 and chat[1].startswith("private conversation pair would go into existing chat 19:m")
 
 
 def test_load_checks_the_existing_targets_again_before_reopening_them(existing_tenant, tmp_path):

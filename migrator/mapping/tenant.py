@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from migrator.existing import ExistingTargetError, channel_members, find_channel, find_chat, find_team
-from migrator.existing_rules import channel_label, channel_readers, chat_closed, chat_label, chat_readers, team_closed
+from migrator.existing_rules import channel_label, chat_label, refusals
 from migrator.graph import GraphClient, GraphError
 from migrator.mapping.audience import source_audience
 from migrator.mapping.existing_keys import names_one_target
@@ -93,13 +93,12 @@ def _route_reasons(
     if route.existing_chat:
         chat = find_chat(client, route.existing_chat)
         permission = _permission(roles, START_CHAT, chat_label(chat))
-        return chat_closed(chat) + permission + chat_readers(chat, audience), str(chat["id"])
+        return refusals(chat, [audience]) + permission, str(chat["id"])
     team = find_team(client, str(route.existing_team))
     channel = find_channel(client, team["id"], str(route.existing_channel))
-    label = channel_label(team, channel)
     members = channel_members(client, team["id"], channel["id"]) if audience.restricted else []
-    closed = team_closed(team) + _permission(roles, START_CHANNEL, label)
-    return closed + channel_readers(team, channel, members, audience), f"{team['id']}/{channel['id']}"
+    permission = _permission(roles, START_CHANNEL, channel_label(team, channel))
+    return refusals(channel, [audience], team, members) + permission, f"{team['id']}/{channel['id']}"
 
 
 def _permission(roles: frozenset[str], call: tuple[str, str], label: str) -> list[str]:

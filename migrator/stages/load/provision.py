@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from migrator.existing import ExistingTargetError, channel_members, find_channel, find_chat, find_team
-from migrator.existing_rules import Audience, channel_readers, chat_closed, chat_readers, team_closed
+from migrator.existing_rules import Audience, refusals
 from migrator.graph import (
     BadRequestError,
     ConflictError,
@@ -223,8 +223,8 @@ class Provisioner:
             found = _found(find_channel, self.client, team_id, channel.existing)
         audiences = _audiences(channel)
         members = channel_members(self.client, team_id, object_id(found)) if audiences else []
-        readers = [reason for a in audiences for reason in channel_readers(team, found, members, a)]
-        _refuse_unless_open(channel, team_closed(team) + readers + self._taken(channel, object_id(found)))
+        reasons = refusals(found, audiences, team, members)
+        _refuse_unless_open(channel, reasons + self._taken(channel, object_id(found)))
         return self._open_channel(team_key, team_id, channel, object_id(found))
 
     def _create_channel(self, team_id: str, channel: PlannedConversation) -> str | None:
@@ -382,8 +382,7 @@ class Provisioner:
         """The chat people already use, when Teams imports into it and its members are still exactly its sources'
         audiences (as `_open_existing_channel` checks a channel)."""
         found = _found(find_chat, self.client, known or chat.existing)
-        readers = [reason for a in _audiences(chat) for reason in chat_readers(found, a)]
-        _refuse_unless_open(chat, chat_closed(found) + readers + self._taken(chat, object_id(found)))
+        _refuse_unless_open(chat, refusals(found, _audiences(chat)) + self._taken(chat, object_id(found)))
         return object_id(found)
 
     def _taken(self, conversation: PlannedConversation, graph_id: str) -> list[str]:
