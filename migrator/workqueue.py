@@ -29,7 +29,7 @@ from migrator.critical import critical_path
 from migrator.journal import JournalError
 from migrator.pgjournal import PostgresJournal
 from migrator.plan import MANIFEST, Manifest
-from migrator.stages.load.delta import landed
+from migrator.stages.load.delta import read_landed
 
 TODO, DONE, FAILED, BLOCKED = "todo", "done", "failed", "blocked"
 TEAM, CHANNEL, CHAT, FINISH, PRIVATE = "team", "channel", "chat", "finish", "private"
@@ -187,7 +187,8 @@ class WorkQueue:
             unit.name
             for unit in units
             if unit.conv_key in conversations
-            and landed(plan_dir, conversations[unit.conv_key], self.journal) < conversations[unit.conv_key].messages
+            and read_landed(plan_dir, conversations[unit.conv_key], self.journal).count
+            < conversations[unit.conv_key].messages
         }
         for team in manifest.teams:
             if {m.user_id for m in team.members} - self.journal.members(team.key):

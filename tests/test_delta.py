@@ -31,8 +31,7 @@ from migrator.plan import Manifest, PlannedConversation, read_lines
 from migrator.reports.load import write as write_load_report
 from migrator.stages.export import export_limiter
 from migrator.stages.load import LoadOptions, LoadOutcome, load
-from migrator.stages.load.delta import count_landed
-from migrator.stages.load.delta import landed as landed_lines
+from migrator.stages.load.delta import count_landed, read_landed
 from migrator.stages.load.estimate import estimate
 from migrator.stages.load.reset import reset_team, team_reset
 from migrator.stages.transform import TransformError, summary, transform
@@ -327,7 +326,7 @@ def test_kill_minus_nine_during_the_delta_pass_then_resume_lands_every_new_messa
         loader.wait()
     with Journal(work / "journal.sqlite", readonly=True) as journal:
         manifest = Manifest.read(work / "plan")
-        landed = sum(landed_lines(work / "plan", conv, journal) for _, conv in manifest.conversations())
+        landed = sum(read_landed(work / "plan", conv, journal).count for _, conv in manifest.conversations())
     assert landed < FIRST_PASS - 1 + deltakit.new_messages(), "the kills must have stopped the runs part way"
     final = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert final.returncode == 0, final.stdout + final.stderr

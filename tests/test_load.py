@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Container
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,26 @@ def test_a_plan_lands_exactly_once_at_five_per_second(emulator, tmp_path):
     again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
     assert again.ok and again.total("posted") == 0 and again.total("already") == 36
     assert_landed_exactly(emulator.operator("dump"), tmp_path)
+
+
+def test_a_load_scans_each_plan_file_for_its_landed_keys_once(emulator, tmp_path, monkeypatch):
+    """A delta's plan file holds every earlier line: load reads what of a conversation landed once, for the accounts
+    check, the critical path and the import alike (delta.read_landed), not once for each."""
+    from migrator.stages.load import delta
+
+    build_plan(tmp_path, channels=2, messages=4)
+    assert run_load(emulator, tmp_path, tmp_path / "journal.sqlite").ok
+    scans: Counter[str] = Counter()
+    count_landed = delta.count_landed
+
+    def counted(plan_dir: Path, conv: PlannedConversation, posted: Container[str]) -> int:
+        scans[conv.key] += 1
+        return count_landed(plan_dir, conv, posted)
+
+    monkeypatch.setattr(delta, "count_landed", counted)
+    again = run_load(emulator, tmp_path, tmp_path / "journal.sqlite")
+    assert again.ok and again.total("already") == 8
+    assert scans == {conv.key: 1 for _, conv in Manifest.read(tmp_path).conversations()}
 
 
 class RecordedProgress:

@@ -12,6 +12,7 @@ import migrator.stages.load as load_stage
 from migrator.critical import critical_path
 from migrator.journal import COMPLETED
 from migrator.plan import PlannedConversation, PlannedTeam
+from migrator.stages.load.delta import Landed
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome
 from migrator.stages.load.schedule import Scheduler, concurrency
 from test_critical_path import conv, team
@@ -126,7 +127,9 @@ class FakeLoader:
     def __init__(self, events: list[tuple[float, str]]) -> None:
         self.events = events
 
-    def run(self, base: str, planned: PlannedConversation, outcome: ConversationOutcome, complete: Any) -> None:
+    def run(
+        self, base: str, planned: PlannedConversation, outcome: ConversationOutcome, complete: Any, landed: Landed
+    ) -> None:
         outcome.start()
         time.sleep(planned.messages / 1000)
         outcome.ready = planned.general
@@ -144,8 +147,10 @@ def test_a_team_completes_and_opens_its_private_channels_while_another_team_stil
     events: list[tuple[float, str]] = []
     result = LoadOutcome()
     teams = [quick, slow]
+    nothing = {c.key: Landed({}, 0) for t in teams for c in t.channels}
     with Scheduler(8) as scheduler:
-        run = load_stage._Run(FakeProvisioner(events), FakeLoader(events), scheduler, result, critical_path(teams, []))  # type: ignore[arg-type]
+        path = critical_path(teams, [])
+        run = load_stage._Run(FakeProvisioner(events), FakeLoader(events), scheduler, result, path, nothing)  # type: ignore[arg-type]
         run.provision(teams, [], None)  # type: ignore[arg-type]
         scheduler.wait()
     at = {what: when for when, what in events}
@@ -161,6 +166,7 @@ def test_a_team_completes_and_opens_its_private_channels_while_another_team_stil
 def test_a_resumed_load_starts_the_conversation_with_most_left_first_not_the_largest_planned(tmp_path):
     from migrator.journal import Journal
     from migrator.plan import write_lines
+    from migrator.stages.load.delta import read_landed
     from migrator.stages.load.estimate import remaining_requests
 
     nearly_done, untouched = conv("t/nearly-done", 100), conv("t/untouched", 30)
@@ -170,7 +176,8 @@ def test_a_resumed_load_starts_the_conversation_with_most_left_first_not_the_lar
     with Journal(tmp_path / "journal.sqlite") as journal:
         for index in range(90):
             journal.mark_posted(nearly_done.key, f"m{index}", f"id{index}")
-        path = critical_path(teams, [], remaining_requests(tmp_path, journal))
+        landed = {c.key: read_landed(tmp_path, c, journal) for c in teams[0].channels}
+        path = critical_path(teams, [], remaining_requests(journal, landed))
         assert path.priority(untouched.key) > path.priority(nearly_done.key)
         assert path.seconds == pytest.approx((30 + 1) / 5)  # the untouched channel's messages and completion
     assert critical_path(teams, []).priority(nearly_done.key) > critical_path(teams, []).priority(untouched.key)

@@ -40,9 +40,9 @@ from migrator.journal import COMPLETED, JournalStore
 from migrator.limits import CHANNEL_RPS, IMPORT_BUDGET_RPS
 from migrator.plan import Manifest, PlannedConversation, PlannedTeam
 from migrator.progress import NO_PROGRESS, LoadProgress
-from migrator.stages.load.accounts import AccountsError, check_accounts
+from migrator.stages.load.accounts import AccountsError, SoFar, check_accounts
 from migrator.stages.load.conversation import ConversationLoader
-from migrator.stages.load.delta import open_private
+from migrator.stages.load.delta import Landed, open_private, read_landed
 from migrator.stages.load.errors import LoadError, ProvisionError, SelectionError, TeamFullError
 from migrator.stages.load.estimate import remaining_requests
 from migrator.stages.load.outcome import ConversationOutcome, LoadOutcome, Refusal, attempt
@@ -99,18 +99,20 @@ def load(
     chats = manifest.chats if options.only is None else []
     result = LoadOutcome(started=time.monotonic(), changes=read_changes(plan_dir))
     planned = _planned(teams, chats)
-    posted = {conv.key: journal.posted(conv.key) for _, conv in planned}  # read once for the two below
-    check_accounts(client, plan_dir, manifest, teams, chats, journal, posted)
+    # Read once, for the accounts check, the critical path and each conversation's import: a delta's plan files are
+    # scanned for their keys once per conversation.
+    landed = {conv.key: read_landed(plan_dir, conv, journal) for _, conv in planned}
+    check_accounts(client, plan_dir, manifest, teams, chats, SoFar(journal, landed))
     provisioner = Provisioner(client, journal, options.operation_timeout, options.membership_wait)
     for _, conv in planned:
         progress.add(conv.key, conv.display_name, conv.messages)
     loader = ConversationLoader(client, journal, plan_dir, options.complete_with_failures, on_message=progress.advance)
     early = open_private(journal, teams)
-    path = critical_path(teams, chats, remaining_requests(plan_dir, journal, posted), options.conversation_rps, early)
+    path = critical_path(teams, chats, remaining_requests(journal, landed), options.conversation_rps, early)
     progress.chains(path.follow)
     result.critical_seconds = path.seconds
     with Scheduler(concurrency(options.workers, options.import_budget, options.conversation_rps)) as scheduler:
-        run = _Run(provisioner, loader, scheduler, result, path, early)
+        run = _Run(provisioner, loader, scheduler, result, path, landed, early)
         run.provision(teams, chats, manifest.capacity)
         scheduler.wait()
     order = {conv.key: index for index, (_, conv) in enumerate(planned)}
@@ -140,6 +142,7 @@ class _Run:
         scheduler: Scheduler,
         result: LoadOutcome,
         path: CriticalPath,
+        landed: dict[str, Landed],
         early: frozenset[str] = frozenset(),
     ) -> None:
         self.provisioner = provisioner
@@ -147,6 +150,7 @@ class _Run:
         self.scheduler = scheduler
         self.result = result
         self.path = path
+        self.landed = landed  # each conversation's landed lines, as load read them before it started
         self.early = early  # private channels that post alongside the standard ones (delta.open_private)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # team key → its standard channels not finished yet
@@ -194,9 +198,8 @@ class _Run:
             outcome.refused("not created", chat_id)
             return
         complete = partial(self.provisioner.complete_chat, chat_id)
-        self.scheduler.add(
-            self.path.priority(chat.key), partial(self.loader.run, f"/chats/{chat_id}", chat, outcome, complete)
-        )
+        post = partial(self.loader.run, f"/chats/{chat_id}", chat, outcome, complete, self.landed[chat.key])
+        self.scheduler.add(self.path.priority(chat.key), post)
 
     def _add_channel(
         self, team: PlannedTeam, team_id: str, channel: PlannedConversation, then: Callable[[], None] | None = None
@@ -243,7 +246,7 @@ class _Run:
         then: Callable[[], None] | None,
     ) -> None:
         try:
-            self.loader.run(base, conv, outcome, complete)
+            self.loader.run(base, conv, outcome, complete, self.landed[conv.key])
         finally:
             if then is not None:
                 then()

@@ -25,6 +25,7 @@ from migrator.limits import USERS_IN_FILTER_MAX
 from migrator.mapping.model import MappingError
 from migrator.mapping.reading import load_all
 from migrator.plan import Manifest, PlannedConversation, PlannedMember, PlannedTeam, read_lines
+from migrator.stages.load.delta import Landed
 from migrator.stages.load.errors import LoadError
 from migrator.words import counted
 
@@ -33,6 +34,15 @@ SHOWN = 20  # accounts named in the error; the rest are counted
 
 class AccountsError(LoadError, InputError):
     """Accounts the plan posts as or adds are not users of the target tenant: fix the mapping first (exit 2)."""
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """What earlier loads did, as this load read it before sending anything: the `journal` (members added, chats
+    created) and each conversation's `landed` lines."""
+
+    journal: JournalStore
+    landed: Mapping[str, Landed]
 
 
 @dataclass
@@ -60,18 +70,18 @@ def planned_accounts(
     plan_dir: Path,
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
-    journal: JournalStore | None = None,
-    posted: Mapping[str, Container[str]] | None = None,
+    so_far: SoFar | None = None,
 ) -> PlannedAccounts:
-    """The plan's accounts; with the `journal` of earlier runs, only those this load still posts as or adds (a delta
-    pass: the authors of lines that did not land, members not added yet, the members of chats not created yet).
-    `posted`: each conversation's landed keys when the caller already read them from the journal."""
+    """The plan's accounts; with what earlier loads did (`so_far`), only those this load still posts as or adds (a
+    delta pass: the authors of lines that did not land, members not added yet, the members of chats not created
+    yet)."""
     accounts = PlannedAccounts()
-    landed = posted.__getitem__ if posted is not None else journal.posted if journal else lambda key: {}
-    added = journal.members if journal else lambda key: set()
+
+    def landed(key: str) -> Container[str]:
+        return so_far.landed[key].ids if so_far else {}
 
     def joins(members: list[PlannedMember], key: str, where: str) -> None:
-        done = added(key)
+        done = so_far.journal.members(key) if so_far else set()
         for member in members:
             if member.user_id not in done:
                 accounts.memberships.setdefault(member.user_id, []).append(where)
@@ -83,7 +93,7 @@ def planned_accounts(
             joins(channel.members, channel.key, f"channel '{team.display_name}/{channel.display_name}'")
     for chat in chats:
         _count_authors(plan_dir, chat, accounts, landed(chat.key))
-        if not (journal and journal.conversation_id(chat.key)):  # a chat is created with its members
+        if not (so_far and so_far.journal.conversation_id(chat.key)):  # a chat is created with its members
             joins(chat.members, chat.key, f"chat {chat.display_name or chat.key!r}")
     return accounts
 
@@ -120,12 +130,11 @@ def check_accounts(
     manifest: Manifest,
     teams: list[PlannedTeam],
     chats: list[PlannedConversation],
-    journal: JournalStore | None = None,
-    posted: Mapping[str, Container[str]] | None = None,
+    so_far: SoFar | None = None,
 ) -> None:
-    """Stop before anything is created when an account of the plan (with `journal`, that this load still posts as
-    or adds) is not a user of the tenant."""
-    accounts = planned_accounts(plan_dir, teams, chats, journal, posted)
+    """Stop before anything is created when an account of the plan (with `so_far`, that this load still posts as or
+    adds) is not a user of the tenant."""
+    accounts = planned_accounts(plan_dir, teams, chats, so_far)
     missing = missing_accounts(client, accounts.ids)
     if not missing:
         return

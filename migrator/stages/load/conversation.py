@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from migrator.graph import ConflictError, GraphClient, GraphError, object_id
 from migrator.journal import COMPLETED, CREATED, IMAGES_MOVED, POSTED, SENT_AS_TEXT, JournalStore
 from migrator.plan import PlanError, PlannedConversation, read_lines, to_request
 from migrator.stages.load.chatfiles import ChatFiles, NoDriveError
-from migrator.stages.load.delta import count_landed
+from migrator.stages.load.delta import Landed, read_landed
 from migrator.stages.load.images import REFUSED_FOR_IMAGES, moved_uploads, without_images
 from migrator.stages.load.native import as_text, refused_for_native
 from migrator.stages.load.outcome import ConversationOutcome, Refusal, attempt
@@ -67,24 +68,26 @@ class ConversationLoader:
         conv: PlannedConversation,
         outcome: ConversationOutcome,
         complete: Callable[[], None] | None,
+        landed: Landed | None = None,
     ) -> None:
         """`base` is the channel's or chat's path; `complete` its completeMigration, or None for a team's General
         channel, which its team completes once everything landed (the outcome then says it is `ready`). A refusal that
         stops this conversation (its files folder, its completion) is recorded on it, and the other conversations go
-        on."""
+        on. `landed`: what of it had landed, when the caller read it already (load, before it schedules them: the
+        plan's keys are scanned once per conversation); else read here."""
         outcome.start()
         try:
             entry = self.journal.conversation(conv.key)
             completed = entry is not None and entry.state == COMPLETED
-            posted = self.journal.posted(conv.key)  # read once, with its lines' count: the plan's keys are scanned
-            done = count_landed(self.plan_dir, conv, posted)  # once per conversation, not for each use
-            if completed and done == conv.messages:
+            if landed is None:
+                landed = read_landed(self.plan_dir, conv, self.journal)
+            if completed and landed.count == conv.messages:
                 if base.startswith("/chats/"):  # files `reset --chat` deleted: OneDrive needs no migration mode
                     self._uploads(base, conv, outcome)
                 outcome.already = outcome.planned
                 outcome.completed = True
                 return
-            stopped = attempt(lambda: self._load(base, conv, outcome, complete, completed, (posted, done)))
+            stopped = attempt(partial(self._load, base, conv, outcome, complete, completed, landed))
             if isinstance(stopped, Refusal):
                 outcome.refused("stopped", stopped)
         finally:
@@ -97,10 +100,8 @@ class ConversationLoader:
         outcome: ConversationOutcome,
         complete: Callable[[], None] | None,
         completed: bool,
-        landed: tuple[dict[str, str], int],
+        landed: Landed,
     ) -> None:
-        """`landed`: the journal's posted lines of the conversation (plan key → Teams id), and how many of its plan
-        lines they are."""
         if completed:
             self._reopen(base, conv)
         urls = self._uploads(base, conv, outcome)
@@ -142,10 +143,10 @@ class ConversationLoader:
         conv: PlannedConversation,
         urls: dict[str, str],
         outcome: ConversationOutcome,
-        landed: tuple[dict[str, str], int],
+        landed: Landed,
     ) -> None:
-        ids, outcome.already = dict(landed[0]), outcome.already + landed[1]
-        for line in read_lines(self.plan_dir, conv, skip=landed[0]):
+        ids, outcome.already = dict(landed.ids), outcome.already + landed.count
+        for line in read_lines(self.plan_dir, conv, skip=landed.ids):
             key = line["key"]
             if line.get("kind") == "reply":
                 root_key = line.get("root_key")

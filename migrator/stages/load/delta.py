@@ -8,7 +8,8 @@ agree and none of them can claim a message that never landed.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -17,10 +18,20 @@ from migrator.journal import COMPLETED, DONE, REQUESTED, JournalStore
 from migrator.plan import PlanError, PlannedConversation, PlannedTeam, keyed_lines
 
 
-def landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> int:
-    """How many of the conversation's plan lines the journal records as landed. Only the keys are read (`keyed_lines`):
-    load asks this of every conversation before it schedules them, and a delta's plan holds every earlier line."""
-    return count_landed(plan_dir, conv, journal.posted(conv.key))
+@dataclass(frozen=True)
+class Landed:
+    """What of one conversation had landed when it was read: load reads it once per conversation, before it schedules
+    them, for the accounts check, the critical path and the conversation's import."""
+
+    ids: Mapping[str, str]  # the journal's posted lines: plan key → Teams message id (the plan's or no longer)
+    count: int  # how many of the conversation's plan lines they are
+
+
+def read_landed(plan_dir: Path, conv: PlannedConversation, journal: JournalStore) -> Landed:
+    """The conversation's lines the journal records as landed. Only the plan's keys are read (`keyed_lines`): a
+    delta's plan holds every earlier line."""
+    posted = journal.posted(conv.key)
+    return Landed(posted, count_landed(plan_dir, conv, posted))
 
 
 def count_landed(plan_dir: Path, conv: PlannedConversation, posted: Container[str]) -> int:

@@ -10,7 +10,7 @@ on `workers`, and the total over the budget, plus the teams' provisioning.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from migrator import limits
 from migrator.critical import Chain, critical_path
 from migrator.journal import COMPLETED, JournalStore
 from migrator.plan import CHAT_TYPES, Manifest, PlannedConversation, PlannedTeam
-from migrator.stages.load.delta import count_landed, landed, open_private
+from migrator.stages.load.delta import Landed, open_private, read_landed
 
 
 @dataclass
@@ -60,7 +60,10 @@ def estimate(
     chats = manifest.chats if chats is None else chats
     planned = [(team.display_name, channel) for team in teams for channel in team.channels]
     planned += [("(chat)", chat) for chat in chats]
-    rows = {conv.key: _row(plan_dir, team_name, conv, journal) for team_name, conv in planned}
+    rows = {
+        conv.key: _row(team_name, conv, journal, read_landed(plan_dir, conv, journal).count if journal else 0)
+        for team_name, conv in planned
+    }
     early = open_private(journal, teams) if journal else frozenset()
     path = critical_path(teams, chats, lambda conv: rows[conv.key].requests, channel_rps, early)
     finish = [0.0] * max(1, workers)
@@ -72,27 +75,15 @@ def estimate(
     return list(rows.values()), max(path.seconds, max(finish), total) + per_team_overhead, path.longest
 
 
-def remaining_requests(
-    plan_dir: Path, journal: JournalStore, posted: Mapping[str, Container[str]] | None = None
-) -> Callable[[PlannedConversation], int]:
+def remaining_requests(journal: JournalStore, landed: Mapping[str, Landed]) -> Callable[[PlannedConversation], int]:
     """A conversation's requests still to send after earlier runs, for `critical_path`: a resumed load starts the
-    conversations with the most left first, not those that were largest when planned. `posted`: each conversation's
-    landed keys when the caller already read them from the journal."""
-    return lambda conv: _row(plan_dir, "", conv, journal, posted).requests
+    conversations with the most left first, not those that were largest when planned. `landed`: each conversation's,
+    as load read it."""
+    return lambda conv: _row("", conv, journal, landed[conv.key].count).requests
 
 
-def _row(
-    plan_dir: Path,
-    team_name: str,
-    conv: PlannedConversation,
-    journal: JournalStore | None,
-    posted: Mapping[str, Container[str]] | None = None,
-) -> ChannelEstimate:
-    """Only the plan's own lines the journal recorded count as done (load/delta.py)."""
-    if posted is not None:
-        done = count_landed(plan_dir, conv, posted[conv.key])
-    else:
-        done = landed(plan_dir, conv, journal) if journal else 0
+def _row(team_name: str, conv: PlannedConversation, journal: JournalStore | None, done: int) -> ChannelEstimate:
+    """`done`: the plan's own lines the journal recorded as landed (load/delta.py)."""
     known = journal.uploads(conv.key) if journal else {}
     entry = journal.conversation(conv.key) if journal else None
     kind = "chat" if conv.membership in CHAT_TYPES else "private channel" if conv.membership == "private" else "channel"
