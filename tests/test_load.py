@@ -392,3 +392,29 @@ def test_a_409_is_this_message_only_with_its_author_and_body(rsps, client, tmp_p
         ConversationLoader(client, journal, plan_dir).run("/teams/t1/channels/c1", conv, outcome, None)
         assert journal.posted(conv.key) == ({"acme/general:1": "m1"} if posted else {})
     assert (outcome.already, outcome.failed) == ((1, 0) if posted else (0, 1))
+
+
+@pytest.mark.parametrize("first_landed", ["in an earlier load", "in this load"])
+def test_a_409_held_by_what_another_line_landed_as_is_not_this_message(rsps, client, tmp_path, first_landed):  # noqa: F811
+    """Two lines by one author with the same words: the message holding the second's millisecond is the first's
+    (landed before this load, or in it a moment ago), so it is someone else's, never journaled for both."""
+    plan_dir = tmp_path / "plan"
+    author = {"user": {"id": "u1", "displayName": "Ada", "userIdentityType": "aadUser"}}
+    body = {"contentType": "html", "content": "<p>same words</p>"}
+    lines = [
+        {"key": f"acme/general:{n}", "kind": "root", "createdDateTime": f"2021-01-04T09:00:0{n}.000Z", "from": author}
+        for n in (1, 2)
+    ]
+    write_lines(plan_dir / "acme" / "general.jsonl", iter({**line, "body": body} for line in lines))
+    conv = PlannedConversation("acme/general", "General", "acme/general.jsonl", "2021-01-04T08:00:00.000Z", messages=2)
+    if first_landed == "in this load":
+        rsps.add("POST", MESSAGES, status=201, json={"id": "m1"})
+    rsps.add("POST", MESSAGES, status=409, json={"error": {"code": "Conflict", "message": "taken"}})
+    rsps.add("GET", MESSAGES, json={"value": [{**lines[1], "id": "m1", "body": body}]})
+    outcome = ConversationOutcome(conv.key, "Acme", "General", 2)
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        if first_landed == "in an earlier load":
+            journal.mark_posted(conv.key, "acme/general:1", "m1")
+        ConversationLoader(client, journal, plan_dir).run("/teams/t1/channels/c1", conv, outcome, None)
+        assert journal.posted(conv.key) == {"acme/general:1": "m1"}
+    assert outcome.failed == 1 and "another message already uses this millisecond" in next(iter(outcome.reasons))

@@ -21,7 +21,7 @@ A message refused for its inline images is posted again with them as files
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,7 @@ class ConversationLoader:
         outcome: ConversationOutcome,
         landed: Landed,
     ) -> None:
-        ids, outcome.already = dict(landed.ids), outcome.already + landed.count
+        ids, outcome.already = dict(landed.ids), outcome.already + landed.count  # ids: plan key → Teams id so far
         for line in read_lines(self.plan_dir, conv, skip=landed.ids):
             key = line["key"]
             if line.get("kind") == "reply":
@@ -162,7 +162,7 @@ class ConversationLoader:
             except PlanError as error:
                 self._failed(conv, outcome, key, str(error), None)
                 continue
-            message_id = self._post(target, line, request, conv, outcome, base, urls)
+            message_id = self._post(target, line, request, conv, outcome, base, urls, ids)
             if message_id is not None:
                 ids[key] = message_id
             self.on_message(conv.key, outcome.started)
@@ -176,16 +176,18 @@ class ConversationLoader:
         outcome: ConversationOutcome,
         base: str,
         urls: dict[str, str],
+        ids: Mapping[str, str],
     ) -> str | None:
-        """Post one message; a duplicate is impossible because Graph refuses a taken millisecond."""
+        """Post one message; a duplicate is impossible because Graph refuses a taken millisecond. `ids`: the
+        conversation's messages landed so far (plan key → Teams id)."""
         key = line["key"]
         try:
-            created = self._create(target, key, request, conv)
+            created = self._create(target, key, request, conv, ids)
         except GraphError as error:
             if refused_for_native(error, line):
-                return self._post_as_text(target, line, conv, outcome, urls, error)
+                return self._post_as_text(target, line, conv, outcome, urls, ids, error)
             if error.status in REFUSED_FOR_IMAGES and request.get("hostedContents"):
-                return self._post_images_as_files(target, line, conv, outcome, base, urls, error)
+                return self._post_images_as_files(target, line, conv, outcome, base, urls, ids, error)
             self._failed(conv, outcome, key, f"{error.status} {error.code}: {error.message}", error.request_id)
             return None
         return self._landed_as(created, key, conv, outcome, POSTED)
@@ -198,6 +200,7 @@ class ConversationLoader:
         outcome: ConversationOutcome,
         base: str,
         urls: dict[str, str],
+        ids: Mapping[str, str],
         refusal: GraphError,
     ) -> str | None:
         """The message again, its inline images uploaded to the channel's files folder (in a chat: to the sender's
@@ -216,7 +219,7 @@ class ConversationLoader:
             self._failed(conv, outcome, key, f"inline images refused, and moving them failed: {error}", request_id)
             return None
         message_id = self._post_again(
-            target, line, without_images(line, urls), conv, outcome, urls, refusal, IMAGES_MOVED
+            target, line, without_images(line, urls), conv, outcome, urls, ids, refusal, IMAGES_MOVED
         )
         if message_id is None:
             return None
@@ -234,10 +237,11 @@ class ConversationLoader:
         conv: PlannedConversation,
         outcome: ConversationOutcome,
         urls: dict[str, str],
+        ids: Mapping[str, str],
         refusal: GraphError,
     ) -> str | None:
         """The message again in its text form: Teams refused its real mentions or reactions."""
-        message_id = self._post_again(target, line, as_text(line), conv, outcome, urls, refusal, SENT_AS_TEXT)
+        message_id = self._post_again(target, line, as_text(line), conv, outcome, urls, ids, refusal, SENT_AS_TEXT)
         if message_id is not None:
             outcome.sent_as_text += 1
             log.info("%s: %s posted again in its text form (%s)", conv.key, line["key"], refusal.message)
@@ -251,13 +255,14 @@ class ConversationLoader:
         conv: PlannedConversation,
         outcome: ConversationOutcome,
         urls: dict[str, str],
+        ids: Mapping[str, str],
         refusal: GraphError,
         how: str,
     ) -> str | None:
         """Post `rewritten`, the line in another form after Teams refused it, and journal `how`. If Teams refuses
         that too, the refusal was not about what changed: the first answer is reported."""
         try:
-            created = self._create(target, line["key"], to_request(rewritten, urls), conv)
+            created = self._create(target, line["key"], to_request(rewritten, urls), conv, ids)
         except GraphError:
             reason = f"{refusal.status} {refusal.code}: {refusal.message}"
             self._failed(conv, outcome, line["key"], reason, refusal.request_id)
@@ -275,14 +280,17 @@ class ConversationLoader:
             self.journal.set_upload(conv.key, planned.key, item["id"], item["webUrl"])
             urls[planned.key] = item["webUrl"]
 
-    def _create(self, target: str, key: str, request: dict[str, Any], conv: PlannedConversation) -> Created:
+    def _create(
+        self, target: str, key: str, request: dict[str, Any], conv: PlannedConversation, ids: Mapping[str, str]
+    ) -> Created:
         """Post the message; a duplicate is impossible because Graph refuses a taken millisecond (409).
 
-        A 409 whose millisecond holds this very message (same author and body, not journaled for another line) is an
-        earlier attempt whose answer was lost: (its id, True). Any other holder is someone else's: in a channel or chat
-        people already use, a live message (or one of ours stepped past it), so the message steps 1 ms later and is
-        posted again, each step as deterministic as the plan, which keeps the conversation's messages ascending and a
-        re-run finding its own; in one the migration created, the plan changed since the last load: (None, False)."""
+        A 409 whose millisecond holds this very message (same author and body, not landed for another line of `ids`,
+        the conversation's so far) is an earlier attempt whose answer was lost: (its id, True). Any other holder is
+        someone else's: in a channel or chat people already use, a live message (or one of ours stepped past it), so
+        the message steps 1 ms later and is posted again, each step as deterministic as the plan, which keeps the
+        conversation's messages ascending and a re-run finding its own; in one the migration created, the plan changed
+        since the last load: (None, False)."""
         wanted = parse_ms(request["createdDateTime"])
         for step in range(LIVE_STEPS if conv.existing else 1):
             stamp = format_ms(wanted + step)
@@ -290,16 +298,9 @@ class ConversationLoader:
                 return self.client.create(target, {**request, "createdDateTime": stamp}, idempotent=True), False
             except ConflictError:
                 found = self._landed(target, stamp)
-                if found is not None and self._is_ours(found, key, request, conv):
+                if found is not None and _is_ours(found, key, request, ids):
                     return object_id(found), True
         return None, False
-
-    def _is_ours(self, found: dict[str, Any], key: str, request: dict[str, Any], conv: PlannedConversation) -> bool:
-        """Whether the message holding a millisecond is `request` posted before (its answer lost)."""
-        if _user_id(found) != _user_id(request) or not same_body(request.get("body") or {}, found.get("body") or {}):
-            return False
-        others = {e.message_id for k, e in self.journal.messages(conv.key).items() if k != key and e.message_id}
-        return found.get("id") not in others
 
     def _landed_as(
         self, created: Created, key: str, conv: PlannedConversation, outcome: ConversationOutcome, how: str
@@ -358,6 +359,15 @@ class ConversationLoader:
             return  # still in migration mode: the next load completes it
         self.journal.set_conversation(conv.key, None, COMPLETED)
         outcome.completed = True
+
+
+def _is_ours(found: dict[str, Any], key: str, request: dict[str, Any], ids: Mapping[str, str]) -> bool:
+    """Whether the message holding a millisecond is `request` posted before (its answer lost): the same author and
+    body, and not the message another line of the conversation landed as (`ids`: plan key → Teams id)."""
+    if _user_id(found) != _user_id(request) or not same_body(request.get("body") or {}, found.get("body") or {}):
+        return False
+    found_id = found.get("id")
+    return not any(message_id == found_id for other, message_id in ids.items() if other != key)
 
 
 def _user_id(message: dict[str, Any]) -> str | None:
