@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, NamedTuple, TypedDict, cast
 
 import orjson
 
@@ -36,6 +36,9 @@ VERSIONS = "versions.json"
 SOURCE_STATE = "source-state.json"
 CHANGES = "changes.json"
 EDITED, DELETED, RENAMED, ARCHIVED, LEFT = "edited", "deleted", "renamed", "archived", "left"
+# A versions.json entry whose line may be kept: conversation, 2 checksums, footprint, and where in the plan file:
+# the line's offset, its request fields' offset in the line and their length.
+KEPT_ENTRY = 7
 PART = "/part-"  # a split message's later parts: `{key}/part-2`… (the planner's part keys)
 # What earlier.json's message checksums are of: the source's text and files (2). Those of an older folder (the
 # rendered plan lines) cannot be compared with: its messages are left out rather than all reported edited.
@@ -88,26 +91,55 @@ def base_key(key: str) -> str:
 Landed = Callable[[str], Collection[str]]  # a conversation's plan keys the journal records as posted
 
 
-def fold(plan_dir: Path, landed: Landed | None) -> Earlier | None:
+class Where(NamedTuple):
+    """Where a one-part line is in its plan file: the line's offset, and its request fields' offset in the line and
+    length."""
+
+    line: int
+    fields: int
+    length: int
+
+
+@dataclass
+class Planned:
+    """What the plan now in the folder recorded of its messages (its transform's versions.json): for each message
+    its conversation and checksums and, for a one-part message without files, the footprint of its rendering and
+    where its request fields lie in its plan file, so that a later transform can keep the line of a message that
+    landed unchanged instead of rendering it again (`Versions.kept`); and each plan file's size and modification
+    time, to know it is the one those places are in."""
+
+    messages: dict[str, list[Any]] = field(default_factory=dict)
+    footprints: list[Any] = field(default_factory=list)  # [features, counted] (transform/context.py `Footprint`)
+    plans: dict[str, list[Any]] = field(default_factory=dict)  # conversation key -> [plan file, `plan_stamp`]
+
+
+@dataclass
+class Folded:
+    earlier: Earlier | None  # what every earlier pass landed (None: the folder holds no plan yet)
+    planned: Planned | None  # the plan now in the folder (None: none, or by an older migrator)
+
+
+def fold(plan_dir: Path, landed: Landed | None) -> Folded:
     """Before transform writes the plan again: earlier.json with what the plan now in the folder landed (by
     `landed`, the journal; None when no journal was found: what it planned) and the source state that transform
-    left, written back; None when the folder holds no plan yet (a first pass)."""
+    left, written back; with that plan's own record of its messages."""
     earlier = _read(plan_dir / EARLIER)
     if not (plan_dir / MANIFEST).is_file():
-        return earlier
+        return Folded(earlier, None)
     current = _read(plan_dir / SOURCE_STATE) or Earlier()
-    versions = _read_versions(plan_dir / VERSIONS)
-    current.messages = _landed(versions or {}, landed)
-    current.unreadable = versions is None
+    planned = _read_versions(plan_dir / VERSIONS)
+    current.messages = _landed(planned.messages if planned else {}, landed)
+    current.unreadable = planned is None
     folded = earlier or Earlier()
     folded.add(current)
     _write(plan_dir / EARLIER, folded)
-    return folded
+    return Folded(folded, planned)
 
 
 def _landed(versions: dict[str, list[Any]], landed: Landed | None) -> dict[str, list[Any]]:
+    """The entries of messages that landed, as earlier.json keeps them: conversation and checksums."""
     if landed is None:
-        return versions
+        return {key: version[:3] for key, version in versions.items()}
     posted: dict[str, Collection[str]] = {}
     kept = {}
     for key, version in versions.items():
@@ -116,7 +148,7 @@ def _landed(versions: dict[str, list[Any]], landed: Landed | None) -> dict[str, 
         if keys is None:
             keys = posted[conversation] = landed(conversation)
         if key in keys:
-            kept[key] = version
+            kept[key] = version[:3]
     return kept
 
 
@@ -126,10 +158,12 @@ class Versions:
     source's text and files, not of the rendered lines: taken from what the planner holds anyway, they cost little
     next to planning, and a line rendered differently (a person mapped since) is no edit."""
 
-    def __init__(self, earlier: Earlier | None = None) -> None:
+    def __init__(self, earlier: Earlier | None = None, planned: Planned | None = None) -> None:
         self.earlier = earlier.messages if earlier is not None else None
+        self.planned = planned or Planned()
         self.now: dict[str, list[Any]] = {}
         self.edited: list[Change] = []
+        self._footprints: dict[tuple[Any, ...], int] = {}
 
     def fate(self, key: str, conversation: str, name: str, message: Message) -> str:
         text = zlib.crc32(message.text.encode()) if message.text else 0
@@ -146,9 +180,36 @@ class Versions:
         self.edited.append(_change(EDITED, conversation, name, key, f"{what} changed"))
         return CHANGED_IN_SOURCE
 
-    def write(self, plan_dir: Path) -> None:
-        """For the next transform into this folder to fold."""
-        _write_json(plan_dir / VERSIONS, {"checksums": CHECKSUMS, "messages": self.now})
+    def kept(self, key: str) -> tuple[int, Where] | None:
+        """The footprint (its number in `Planned.footprints`) of `key`'s line in the plan now in the folder, and
+        where that line is, when it may stand for `key` again: a one-part line without files, planned into the same
+        conversation from the same text (`fate` first)."""
+        before, now = self.planned.messages.get(key), self.now[key]
+        if before is None or len(before) != KEPT_ENTRY or before[:3] != now:
+            return None
+        return before[3], Where(*before[4:])
+
+    def rendered(self, key: str, footprint: tuple[Any, ...]) -> None:
+        """`key` (a message without files) was rendered with `footprint` (or its line kept with it)."""
+        number = self._footprints.get(footprint)
+        if number is None:
+            number = self._footprints[footprint] = len(self._footprints)
+        self.now[key].append(number)
+
+    def placed(self, key: str, where: Where) -> None:
+        """Where the one-part line of `key` is in the plan file written now."""
+        entry = self.now.get(key)
+        if entry is not None and len(entry) == KEPT_ENTRY - 3:
+            entry += where
+
+    def write(self, plan_dir: Path, manifest: Manifest) -> None:
+        """For the next transform into this folder to fold, with the size of each plan file written."""
+        plans = {conv.key: [conv.file, *plan_stamp(plan_dir / conv.file)] for _, conv in manifest.conversations()}
+        footprints = [list(footprint) for footprint in self._footprints]
+        _write_json(
+            plan_dir / VERSIONS,
+            {"checksums": CHECKSUMS, "messages": self.now, "footprints": footprints, "plans": plans},
+        )
 
     def changes(self, manifest: Manifest, source: Source) -> list[Change]:
         """What changed since the earlier pass: edited messages as planned, then deleted ones, conversations,
@@ -214,6 +275,13 @@ def _change(kind: str, conversation: str, name: str, change_id: str, what: str) 
     return {"kind": kind, "conversation": conversation, "name": name, "id": change_id, "what": what}
 
 
+def plan_stamp(path: Path) -> list[int]:
+    """What tells a plan file from another one at the same path: its size and modification time (a copy made with
+    its times, as `analyse --since` makes, is the same file)."""
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def _read(path: Path) -> Earlier | None:
     raw = _read_json(path)
     if raw is None:
@@ -227,7 +295,7 @@ def _read(path: Path) -> Earlier | None:
     )
 
 
-def _read_versions(path: Path) -> dict[str, list[Any]] | None:
+def _read_versions(path: Path) -> Planned | None:
     """The messages a plan's transform recorded; None when it recorded none this migrator can read (no
     versions.json: a plan by an older migrator)."""
     raw = _read_json(path)
@@ -239,7 +307,11 @@ def _versions(raw: dict[str, Any]) -> dict[str, list[Any]] | None:
     (an older migrator's), which cannot be compared with."""
     if raw.get("checksums") != CHECKSUMS:
         return None
-    return cast(dict[str, list[Any]], raw.get("messages") or {})
+    return Planned(
+        messages=cast(dict[str, list[Any]], raw.get("messages") or {}),
+        footprints=cast(list[Any], raw.get("footprints") or []),
+        plans=cast(dict[str, list[Any]], raw.get("plans") or {}),
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

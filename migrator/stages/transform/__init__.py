@@ -22,6 +22,7 @@ from migrator.earlier import (
     UNREADABLE,
     Change,
     Earlier,
+    Folded,
     Landed,
     Versions,
     changed_summary,
@@ -74,6 +75,7 @@ from migrator.stages.transform.archive import ARCHIVE_DIR, Archiver
 from migrator.stages.transform.authors import Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import FilePlanner, FileStore, safe_component, unique_name
+from migrator.stages.transform.kept import KeptLines, set_aside
 from migrator.stages.transform.outcome import Tally, build, ledger_counts
 from migrator.stages.transform.planner import ChannelPlan, Run, Target
 from migrator.timestamps import format_ms
@@ -129,15 +131,17 @@ def transform(
                 "fix and run again:\n" + "\n".join(str(p) for p in problems)
             )
         out_dir = Path(out_dir)
-        earlier = _fold(out_dir, journal)
-        _prepare_plan_dir(out_dir)
+        folded = _fold(out_dir, journal)
+        kept = KeptLines(_prepare_plan_dir(out_dir), folded.planned)
         ledger = LedgerWriter(out_dir / LEDGER)
-        job = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger, Versions(earlier))
+        versions = Versions(folded.earlier, folded.planned)
+        job = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger, versions, kept)
         try:
             with collector.streaming():
                 manifest, report = job.run(Path(source_path))
-            report["changes"] = job.since(earlier, manifest, report)
+            report["changes"] = job.since(folded.earlier, manifest, report)
         finally:
+            kept.close()
             ledger.close()
     finally:
         source.close()
@@ -145,7 +149,7 @@ def transform(
     return TransformResult(out_dir, manifest, report, json_path, html_path)
 
 
-def _fold(out_dir: Path, journal: str | Path | None) -> Earlier | None:
+def _fold(out_dir: Path, journal: str | Path | None) -> Folded:
     """`migrator.earlier.fold` with what the journal records as landed; without a journal (none given, none where
     `load` and `migrate` keep it), with what was planned."""
     candidates = [journal] if journal is not None else [out_dir / JOURNAL_FILE, out_dir.parent / JOURNAL_FILE]
@@ -186,22 +190,19 @@ def summary(result: TransformResult) -> str:
     )
 
 
-def _prepare_plan_dir(out_dir: Path) -> None:
-    """A plan written again replaces the last one; the journal of a load beside it is kept."""
+def _prepare_plan_dir(out_dir: Path) -> Path:
+    """A plan written again replaces the last one, whose plan files are set aside for the lines worth keeping
+    (`kept.py`, returns their folder); the journal of a load beside it is kept."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    if not (out_dir / MANIFEST).is_file():
-        return
-    try:
-        previous = Manifest.read(out_dir)
-    except PlanError:
-        previous = None
-    root = out_dir.resolve()
-    for _, conversation in previous.conversations() if previous else []:
-        path = (out_dir / conversation.file).resolve()
-        if path.is_relative_to(root):
-            path.unlink(missing_ok=True)
-    for folder in (FILES_DIR, ARCHIVE_DIR):
-        shutil.rmtree(out_dir / folder, ignore_errors=True)
+    previous = None
+    if (out_dir / MANIFEST).is_file():
+        try:
+            previous = Manifest.read(out_dir)
+        except PlanError:
+            previous = None
+        for folder in (FILES_DIR, ARCHIVE_DIR):
+            shutil.rmtree(out_dir / folder, ignore_errors=True)
+    return set_aside(out_dir, previous)
 
 
 class _Transform:
@@ -216,6 +217,7 @@ class _Transform:
         now_ms: int,
         ledger: LedgerWriter,
         versions: Versions,
+        kept: KeptLines,
     ) -> None:
         self.source, self.resolved, self.out_dir, self.now_ms = source, resolved, out_dir, now_ms
         self.ledger, self.versions = ledger, versions
@@ -248,6 +250,7 @@ class _Transform:
             native_forms(mappings, source),
             (mappings.mentions == "native", mappings.reactions == "native"),
             versions,
+            kept,
         )
         self.archiver = Archiver(source, self.authors.names, channels, out_dir, ledger, self.authors.elsewhere)
 
@@ -434,7 +437,7 @@ class _Transform:
                 self.ledger.add(line)
             report["ledger"] = self._ledger_counts()
             report["earlier_note"] = UNREADABLE if earlier.unreadable else None
-        self.versions.write(self.out_dir)
+        self.versions.write(self.out_dir, manifest)
         write_changes(self.out_dir, changes)
         record_source(self.out_dir, self.source)
         return changes

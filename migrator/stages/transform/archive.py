@@ -75,7 +75,7 @@ class Archiver:
         }
 
     def _line(self, key: str, message: Message, pinned: bool) -> dict[str, Any]:
-        self.ctx.features.clear()
+        self.ctx.begin()
         files = [self._file(file) for file in message.files]
         notes = bodies.notes(message, self.ctx, pinned)
         blocks = bodies.content(message, self.ctx) + [node for _, node in files] + notes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from migrator.stages.transform.markup import Element, el
 
@@ -22,6 +22,25 @@ UNMAPPED, SPECIAL, GROUP, BY_CHOICE = (
     "user groups",
     "people mapped, but migration.yaml says mentions: text",
 )
+
+
+MENTIONS, UNSUPPORTED = "mentions", "unsupported"  # `Context.counted`: which counter
+
+
+class Footprint(NamedTuple):
+    """What rendering one message used (`Context.features`, sorted) and counted (`Context.counted`); as JSON, the
+    two lists (versions.json keeps one per distinct footprint, `migrator.earlier.Versions`)."""
+
+    features: tuple[str, ...]
+    counted: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def from_json(cls, raw: list[Any]) -> Footprint:
+        features, counted = raw
+        return cls(tuple(features), tuple((str(counter), str(kind)) for counter, kind in counted))
+
+
+NO_FOOTPRINT = Footprint((), ())  # most messages: plain text
 
 
 def _unnamed(user_id: str) -> str | None:
@@ -46,6 +65,23 @@ class Context:
     native_reactions: bool = False  # migration.yaml `defaults.reactions: native`
     mentions_as_text: Counter[str] = field(default_factory=Counter)  # why each mention stayed text, whole run
     elsewhere: Callable[[str], str | None] = _unnamed  # the name of someone `users` lacks (`Authors.elsewhere`)
+    # What the current message added to `mentions_as_text` and `unsupported`, so that a message planned again from
+    # the line an earlier pass landed (`Footprint`) counts in the report as if it had been rendered.
+    counted: list[tuple[str, str]] = field(default_factory=list)
+
+    def begin(self) -> None:
+        """A new message: nothing used or counted yet."""
+        self.features.clear()
+        self.counted.clear()
+
+    def footprint(self) -> Footprint:
+        """What the current message used and counted, as `replay` takes it."""
+        return Footprint(tuple(sorted(self.features)), tuple(self.counted)) if self.features else NO_FOOTPRINT
+
+    def replay(self, footprint: Footprint) -> None:
+        """Count a message that is not rendered again as it was counted when it was (`footprint`)."""
+        for counter, kind in footprint.counted:
+            (self.mentions_as_text if counter == MENTIONS else self.unsupported)[kind] += 1
 
     def user_name(self, user_id: str, label: str = "") -> str:
         return self.users.get(user_id) or label or self.elsewhere(user_id) or user_id
@@ -58,13 +94,13 @@ class Context:
             self.features.add("native_mentions")
             return el("at", person.display_name, id=person.entra_id)
         self.features.add("mentions")
-        self.mentions_as_text[UNMAPPED if person is None else BY_CHOICE] += 1
+        self._as_text(UNMAPPED if person is None else BY_CHOICE)
         return el("b", self.user_name(user_id, label))
 
     def special_mention(self, kind: str, text: str) -> Element:
         """@channel, @here, @everyone (`SPECIAL`) or a user group (`GROUP`): bold text, nobody is notified."""
         self.features.add("special_mentions")
-        self.mentions_as_text[kind] += 1
+        self._as_text(kind)
         return el("b", text)
 
     def channel_name(self, channel_id: str, label: str = "") -> str:
@@ -74,3 +110,8 @@ class Context:
         """A source structure with no HTML form: counted by type for the report, never silently gone."""
         self.features.add("unsupported_blocks")
         self.unsupported[kind] += 1
+        self.counted.append((UNSUPPORTED, kind))
+
+    def _as_text(self, why: str) -> None:
+        self.mentions_as_text[why] += 1
+        self.counted.append((MENTIONS, why))

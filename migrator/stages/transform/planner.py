@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
-from migrator.earlier import Versions
-from migrator.ledger import LedgerWriter, line_of
+from migrator.earlier import Versions, Where
+from migrator.ledger import ALREADY_MIGRATED, LedgerWriter, line_of
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
 from migrator.stages.transform import bodies, native
 from migrator.stages.transform.authors import Author, Authors
 from migrator.stages.transform.context import Context
 from migrator.stages.transform.files import ChannelUploads, FileParts, FilePlanner
+from migrator.stages.transform.kept import KeptLines
 from migrator.stages.transform.markup import Element, note, render
 from migrator.stages.transform.outcome import Tally
 from migrator.stages.transform.split import size, split_blocks
@@ -98,6 +99,7 @@ class Run:
     native_forms: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
     default_forms: tuple[bool, bool] = (True, True)
     versions: Versions = field(default_factory=Versions)  # each record's fate against an earlier pass
+    kept: KeptLines | None = None  # the plan an earlier pass left, for the lines of what landed unchanged
 
 
 @dataclass(slots=True)
@@ -183,9 +185,10 @@ class ChannelPlan:
                 counts["skipped_author"] += 1
                 self._left_out(conversation, message, SKIPPED_AUTHOR, counts)
                 continue
-            self._plan(conversation, message, key, author)
-            record = self.records[-1]
             fate = versions.fate(key, target.key, target.display_name, message)
+            if not (fate == ALREADY_MIGRATED and self._keep(conversation, message, key, author)):
+                self._plan(conversation, message, key, author)
+            record = self.records[-1]
             ledger.planned(message, key, record.span, None if record.root else record.thread[1], fate)
             counts["planned"] += 1
         return counts
@@ -198,9 +201,25 @@ class ChannelPlan:
         if not message.is_reply:
             self.skipped_roots.setdefault((conversation.id, message.thread_key), (reason, message.ts))
 
+    def _keep(self, conversation: Conversation, message: Message, key: str, author: Author) -> bool:
+        """Plan a message that landed unchanged with the request fields of its line in the earlier plan (`kept.py`),
+        counted as that line was when it was rendered; False when there is no such line to keep."""
+        kept = self.run.kept
+        line = kept.line(self.run.versions, self.target.key, key) if kept is not None and not message.files else None
+        if line is None:
+            return False
+        fields, footprint = line
+        self.run.tally.conversions.update(footprint.features)
+        self.run.ctx.replay(footprint)
+        self.run.versions.rendered(key, footprint)
+        note = self._fallback_note(author.posted_by) if author.posted_by else None
+        thread = (conversation.id, message.thread_key)
+        self._spool(key, message.ts, thread, not message.is_reply, message.us, author, note, fields, 1)
+        return True
+
     def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
         ctx = self.run.ctx
-        ctx.features.clear()
+        ctx.begin()
         reply = message.is_reply
         files = (
             self.run.files.for_message(message.files, key, self.uploads, author.sender["user"]["id"])
@@ -233,8 +252,11 @@ class ChannelPlan:
         if overflow:
             parts += self._file_parts(key, author, preamble, overflow, files, content if len(parts) == 1 else None)
         self.run.tally.conversions.update(ctx.features)
+        if not message.files:  # a line that may be kept by a later pass (`_keep`)
+            self.run.versions.rendered(key, ctx.footprint())
         note = self._fallback_note(author.posted_by) if author.posted_by else None
-        self._spool(key, message.ts, (conversation.id, message.thread_key), not reply, message.us, author, note, parts)
+        thread = (conversation.id, message.thread_key)
+        self._spool(key, message.ts, thread, not reply, message.us, author, note, _stored(parts), len(parts))
 
     def _split(
         self,
@@ -315,16 +337,12 @@ class ChannelPlan:
         us: int,
         author: Author,
         note: str | None,
-        parts: list[str],
+        data: bytes,
+        span: int,
     ) -> None:
-        """`parts` are the encoded request fields of each part (see `_part`); `note` is for the reviewer.
-
-        The parts are stored as the UTF-8 the plan file gets, separated by NUL, which JSON text never holds
-        raw (encoders escape it).
-        """
-        data = "\x00".join(parts).encode()
+        """`data` holds the `span` parts of one message as `_stored` encodes them; `note` is for the reviewer."""
         self._pending.append(data)
-        self.records.append(_Record(key, ts, thread, root, us, len(parts), self._end, len(data), author, note))
+        self.records.append(_Record(key, ts, thread, root, us, span, self._end, len(data), author, note))
         self._end += len(data)
         if self._end - self._written >= SPOOL_BATCH:
             self._flush()
@@ -412,7 +430,8 @@ class ChannelPlan:
             us,
             author,
             f"stand-in for the thread's first message: {reason or 'not in the export'}",
-            [_part(author, render([note(text)]), NO_FILES)],
+            _stored([_part(author, render([note(text)]), NO_FILES)]),
+            1,
         )
         self.run.tally.thread_placeholders.append(
             {"key": key, "reason": reason or "not in the export", "replies": len(replies)}
@@ -428,7 +447,8 @@ class ChannelPlan:
     def _lines(self, order: list[int], placements: list[Placement], counts: Counter[str]) -> Iterator[bytes]:
         """Each plan line as UTF-8 JSON: the plan fields, then the request fields spooled ready-encoded
         (bytes throughout, so the bodies are never decoded and encoded again)."""
-        records, is_chat = self.records, self.is_chat
+        records, is_chat, placed = self.records, self.is_chat, self.run.versions.placed
+        position = 0  # where the line starts in the plan file: each is followed by a newline (`write_encoded_lines`)
         for index in order:
             record, placement = records[index], placements[index]
             note, parts = record.note, self._read(record)
@@ -456,7 +476,12 @@ class ChannelPlan:
                     )
                 )
                 tail = ',"note":' + _encode(notes) + "}" if notes else "}"
-                yield b"".join((head.encode(), part, tail.encode()))
+                encoded = head.encode()
+                line = b"".join((encoded, part, tail.encode()))
+                if record.span == 1:
+                    placed(record.key, Where(position, len(encoded), len(part)))
+                position += len(line) + 1
+                yield line
 
     def _moved(self, record: _Record, placement: Placement) -> str:
         self.run.tally.adjust(self.target.key, record.key, placement.original, placement.ms, placement.reasons)
@@ -470,6 +495,12 @@ class ChannelPlan:
         sources = [] if self.target.existing else self.target.sources
         known = [c.created_us // 1000 for c in sources if c.created_us is not None]
         return min(known + ([first_ms - 1] if first_ms is not None else []) + [self.run.now_ms - 1])
+
+
+def _stored(parts: list[str]) -> bytes:
+    """The encoded request fields of each part (`_part`) as the spool keeps them: the UTF-8 the plan file gets,
+    separated by NUL, which JSON text never holds raw (encoders escape it)."""
+    return "\x00".join(parts).encode()
 
 
 def _notes(note: str | None, moved: str | None, number: int, total: int) -> str:
