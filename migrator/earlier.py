@@ -299,7 +299,14 @@ def _read_versions(path: Path) -> Planned | None:
     """The messages a plan's transform recorded; None when it recorded none this migrator can read (no
     versions.json: a plan by an older migrator)."""
     raw = _read_json(path)
-    return None if raw is None else _versions(raw)
+    messages = None if raw is None else _versions(raw)
+    if raw is None or messages is None:
+        return None
+    return Planned(
+        messages=messages,
+        footprints=cast(list[Any], raw.get("footprints") or []),
+        plans=cast(dict[str, list[Any]], raw.get("plans") or {}),
+    )
 
 
 def _versions(raw: dict[str, Any]) -> dict[str, list[Any]] | None:
@@ -307,11 +314,7 @@ def _versions(raw: dict[str, Any]) -> dict[str, list[Any]] | None:
     (an older migrator's), which cannot be compared with."""
     if raw.get("checksums") != CHECKSUMS:
         return None
-    return Planned(
-        messages=cast(dict[str, list[Any]], raw.get("messages") or {}),
-        footprints=cast(list[Any], raw.get("footprints") or []),
-        plans=cast(dict[str, list[Any]], raw.get("plans") or {}),
-    )
+    return cast(dict[str, list[Any]], raw.get("messages") or {})
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
