@@ -36,9 +36,10 @@ VERSIONS = "versions.json"
 SOURCE_STATE = "source-state.json"
 CHANGES = "changes.json"
 EDITED, DELETED, RENAMED, ARCHIVED, LEFT = "edited", "deleted", "renamed", "archived", "left"
-# A versions.json entry whose line may be kept: conversation, 2 checksums, footprint, and where in the plan file:
-# the line's offset, its request fields' offset in the line and their length.
-KEPT_ENTRY = 7
+# A versions.json entry: conversation and 2 checksums (VERSION); a line a later pass may keep adds the footprint of
+# its rendering (RENDERED), then where it is in the plan file (KEPT_ENTRY: the line's offset, its request fields'
+# offset in the line and their length).
+VERSION, RENDERED, KEPT_ENTRY = 3, 4, 7
 PART = "/part-"  # a split message's later parts: `{key}/part-2`… (the planner's part keys)
 # What earlier.json's message checksums are of: the source's text and files (2). Those of an older folder (the
 # rendered plan lines) cannot be compared with: its messages are left out rather than all reported edited.
@@ -115,41 +116,50 @@ class Planned:
 
 @dataclass
 class Folded:
+    """What a transform knows of the passes before it, read and written back by `fold`."""
+
     earlier: Earlier | None  # what every earlier pass landed (None: the folder holds no plan yet)
-    planned: Planned | None  # the plan now in the folder (None: none, or by an older migrator)
+    planned: Planned | None  # the plan now in the folder, its keepable lines only those the journal records as landed
+    journaled: bool = False  # a journal said what landed (without one, nothing is known to be in Teams)
 
 
 def fold(plan_dir: Path, landed: Landed | None) -> Folded:
     """Before transform writes the plan again: earlier.json with what the plan now in the folder landed (by
     `landed`, the journal; None when no journal was found: what it planned) and the source state that transform
-    left, written back; with that plan's own record of its messages."""
+    left, written back; with that plan's record of the lines a transform may keep: one-part lines without files
+    of messages the journal records as landed (none without a journal: nothing is known to be in Teams)."""
     earlier = _read(plan_dir / EARLIER)
     if not (plan_dir / MANIFEST).is_file():
-        return Folded(earlier, None)
+        return Folded(earlier, None, landed is not None)
     current = _read(plan_dir / SOURCE_STATE) or Earlier()
     planned = _read_versions(plan_dir / VERSIONS)
-    current.messages = _landed(planned.messages if planned else {}, landed)
+    current.messages, keepable = _landed(planned.messages if planned else {}, landed)
     current.unreadable = planned is None
     folded = earlier or Earlier()
     folded.add(current)
     _write(plan_dir / EARLIER, folded)
-    return Folded(folded, planned)
+    if planned is not None:
+        planned.messages = keepable
+    return Folded(folded, planned, landed is not None)
 
 
-def _landed(versions: dict[str, list[Any]], landed: Landed | None) -> dict[str, list[Any]]:
-    """The entries of messages that landed, as earlier.json keeps them: conversation and checksums."""
+def _landed(versions: dict[str, list[Any]], landed: Landed | None) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The entries of messages that landed, as earlier.json keeps them (conversation and checksums), and those of
+    them whose line may be kept (by the journal only)."""
     if landed is None:
-        return {key: version[:3] for key, version in versions.items()}
+        return {key: version[:VERSION] for key, version in versions.items()}, {}
     posted: dict[str, Collection[str]] = {}
-    kept = {}
+    found, keepable = {}, {}
     for key, version in versions.items():
         conversation = version[0]
         keys = posted.get(conversation)
         if keys is None:
             keys = posted[conversation] = landed(conversation)
         if key in keys:
-            kept[key] = version[:3]
-    return kept
+            found[key] = version[:VERSION]
+            if len(version) == KEPT_ENTRY:
+                keepable[key] = version
+    return found, keepable
 
 
 class Versions:
@@ -158,9 +168,10 @@ class Versions:
     source's text and files, not of the rendered lines: taken from what the planner holds anyway, they cost little
     next to planning, and a line rendered differently (a person mapped since) is no edit."""
 
-    def __init__(self, earlier: Earlier | None = None, planned: Planned | None = None) -> None:
+    def __init__(self, earlier: Earlier | None = None, planned: Planned | None = None, journaled: bool = False) -> None:
         self.earlier = earlier.messages if earlier is not None else None
         self.planned = planned or Planned()
+        self.journaled = journaled
         self.now: dict[str, list[Any]] = {}
         self.edited: list[Change] = []
         self._footprints: dict[tuple[Any, ...], int] = {}
@@ -182,28 +193,34 @@ class Versions:
 
     def kept(self, key: str) -> tuple[int, Where] | None:
         """The footprint (its number in `Planned.footprints`) of `key`'s line in the plan now in the folder, and
-        where that line is, when it may stand for `key` again: a one-part line without files, planned into the same
-        conversation from the same text (`fate` first)."""
-        before, now = self.planned.messages.get(key), self.now[key]
-        if before is None or len(before) != KEPT_ENTRY or before[:3] != now:
+        where that line is, when it may stand for `key` again: a line Teams holds, planned into the same
+        conversation from the same text and files (`fate` first). Asked once per key: its entry is let go."""
+        before, now = self.planned.messages.pop(key, None), self.now[key]
+        if before is None or len(before) != KEPT_ENTRY or before[:VERSION] != now:
             return None
-        return before[3], Where(*before[4:])
+        return before[VERSION], Where(*before[RENDERED:])
+
+    def lands_as_rendered(self, fate: str) -> bool:
+        """Whether a message rendered now with this `fate` lands as rendered: one no journal records in Teams yet.
+        The line of one that landed before, rendered anew, is not what Teams holds, and no later pass may keep it."""
+        return fate == "planned" or not self.journaled
 
     def rendered(self, key: str, footprint: tuple[Any, ...]) -> None:
-        """`key` (a message without files) was rendered with `footprint` (or its line kept with it)."""
+        """`key`'s one-part line without files is what lands (`lands_as_rendered`, or kept): rendered with
+        `footprint`, its place follows once the plan file is written (`placed`)."""
         number = self._footprints.get(footprint)
         if number is None:
             number = self._footprints[footprint] = len(self._footprints)
         self.now[key].append(number)
 
     def placed(self, key: str, where: Where) -> None:
-        """Where the one-part line of `key` is in the plan file written now."""
+        """Where the one-part line of `key` is in the plan file written now, when a later pass may keep it."""
         entry = self.now.get(key)
-        if entry is not None and len(entry) == KEPT_ENTRY - 3:
+        if entry is not None and len(entry) == RENDERED:
             entry += where
 
     def write(self, plan_dir: Path, manifest: Manifest) -> None:
-        """For the next transform into this folder to fold, with the size of each plan file written."""
+        """For the next transform into this folder to fold, with each plan file's `plan_stamp`."""
         plans = {conv.key: [conv.file, *plan_stamp(plan_dir / conv.file)] for _, conv in manifest.conversations()}
         footprints = [list(footprint) for footprint in self._footprints]
         _write_json(

@@ -134,14 +134,14 @@ def transform(
         folded = _fold(out_dir, journal)
         kept = KeptLines(_prepare_plan_dir(out_dir), folded.planned)
         ledger = LedgerWriter(out_dir / LEDGER)
-        versions = Versions(folded.earlier, folded.planned)
+        versions = Versions(folded.earlier, folded.planned, folded.journaled)
         job = _Transform(source, resolved, files, out_dir, now_ms or current_ms(), ledger, versions, kept)
         try:
             with collector.streaming():
                 manifest, report = job.run(Path(source_path))
             report["changes"] = job.since(folded.earlier, manifest, report)
         finally:
-            kept.close()
+            kept.close()  # a transform that stopped leaves the earlier plan set aside for the next (`kept.py`)
             ledger.close()
     finally:
         source.close()
@@ -258,6 +258,7 @@ class _Transform:
         not_chats = self._chat_fallbacks()
         targets = _targets(self.resolved, self.conversations, self.rows, self.source.users, not_chats)
         planned = self._plan_targets(targets)
+        self.run_state.kept.discard()  # every line is planned: the earlier plan goes before the new one is named
         archive = self._archive_and_skip(not_chats)
         for line in reader_lines(self.source.quarantine, self.source.displaced()):  # complete once all is read
             self.ledger.add(line)

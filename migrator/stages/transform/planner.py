@@ -99,7 +99,7 @@ class Run:
     native_forms: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
     default_forms: tuple[bool, bool] = (True, True)
     versions: Versions = field(default_factory=Versions)  # each record's fate against an earlier pass
-    kept: KeptLines | None = None  # the plan an earlier pass left, for the lines of what landed unchanged
+    kept: KeptLines = field(default_factory=KeptLines.none)  # the earlier plan, for lines of what landed unchanged
 
 
 @dataclass(slots=True)
@@ -187,7 +187,7 @@ class ChannelPlan:
                 continue
             fate = versions.fate(key, target.key, target.display_name, message)
             if not (fate == ALREADY_MIGRATED and self._keep(conversation, message, key, author)):
-                self._plan(conversation, message, key, author)
+                self._plan(conversation, message, key, author, versions.lands_as_rendered(fate))
             record = self.records[-1]
             ledger.planned(message, key, record.span, None if record.root else record.thread[1], fate)
             counts["planned"] += 1
@@ -203,9 +203,11 @@ class ChannelPlan:
 
     def _keep(self, conversation: Conversation, message: Message, key: str, author: Author) -> bool:
         """Plan a message that landed unchanged with the request fields of its line in the earlier plan (`kept.py`),
-        counted as that line was when it was rendered; False when there is no such line to keep."""
-        kept = self.run.kept
-        line = kept.line(self.run.versions, self.target.key, key) if kept is not None and not message.files else None
+        counted as that line was when it was rendered; False when there is none to keep, or it was posted as
+        someone else (the mappings changed: the message is rendered anew, and the report counts it as mapped now)."""
+        if message.files:
+            return False
+        line = self.run.kept.line(self.run.versions, self.target.key, key, _request_head(author))
         if line is None:
             return False
         fields, footprint = line
@@ -217,7 +219,8 @@ class ChannelPlan:
         self._spool(key, message.ts, thread, not message.is_reply, message.us, author, note, fields, 1)
         return True
 
-    def _plan(self, conversation: Conversation, message: Message, key: str, author: Author) -> None:
+    def _plan(self, conversation: Conversation, message: Message, key: str, author: Author, lands: bool) -> None:
+        """Render a message into its parts; `lands`: as rendered (`Versions.lands_as_rendered`)."""
         ctx = self.run.ctx
         ctx.begin()
         reply = message.is_reply
@@ -252,7 +255,7 @@ class ChannelPlan:
         if overflow:
             parts += self._file_parts(key, author, preamble, overflow, files, content if len(parts) == 1 else None)
         self.run.tally.conversions.update(ctx.features)
-        if not message.files:  # a line that may be kept by a later pass (`_keep`)
+        if lands and len(parts) == 1 and not message.files:  # a line a later pass may keep (`_keep`)
             self.run.versions.rendered(key, ctx.footprint())
         note = self._fallback_note(author.posted_by) if author.posted_by else None
         thread = (conversation.id, message.thread_key)
@@ -495,6 +498,16 @@ class ChannelPlan:
         sources = [] if self.target.existing else self.target.sources
         known = [c.created_us // 1000 for c in sources if c.created_us is not None]
         return min(known + ([first_ms - 1] if first_ms is not None else []) + [self.run.now_ms - 1])
+
+
+def _request_head(author: Author) -> bytes:
+    """How the request fields of a one-part line without files posted as `author` start (`_part`): who it is from
+    and, for the fallback account, whom the body says it was originally posted by."""
+    head = '"from":' + author.sender_json
+    if author.posted_by:
+        preamble = _encode(render([bodies.posted_by(author.posted_by)]))
+        head += ',"body":{"contentType":"html","content":' + preamble[:-1]  # the content goes on after it
+    return head.encode()
 
 
 def _stored(parts: list[str]) -> bytes:
