@@ -213,11 +213,12 @@ class Versions:
             number = self._footprints[footprint] = len(self._footprints)
         self.now[key].append(number)
 
-    def placed(self, key: str, where: Where) -> None:
-        """Where the one-part line of `key` is in the plan file written now, when a later pass may keep it."""
+    def placed(self, key: str, line: int, fields: int, length: int) -> None:
+        """Where the one-part line of `key` is in the plan file written now (`Where`), when a later pass may keep
+        it."""
         entry = self.now.get(key)
         if entry is not None and len(entry) == RENDERED:
-            entry += where
+            entry += (line, fields, length)
 
     def write(self, plan_dir: Path, manifest: Manifest) -> None:
         """For the next transform into this folder to fold, with each plan file's `plan_stamp`."""

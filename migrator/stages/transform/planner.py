@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
-from migrator.earlier import Versions, Where
+from migrator.earlier import Versions
 from migrator.ledger import ALREADY_MIGRATED, LedgerWriter, line_of
 from migrator.model import Conversation, Message, Source, ts_to_micros
 from migrator.plan import CHAT_TYPES, PlannedConversation, PlannedMember, write_encoded_lines
@@ -482,7 +482,7 @@ class ChannelPlan:
                 encoded = head.encode()
                 line = b"".join((encoded, part, tail.encode()))
                 if record.span == 1:
-                    placed(record.key, Where(position, len(encoded), len(part)))
+                    placed(record.key, position, len(encoded), len(part))
                 position += len(line) + 1
                 yield line
 
