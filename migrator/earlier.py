@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict, cast
+from typing import Any, NamedTuple, Protocol, TypedDict, cast
 
 import orjson
 
@@ -90,6 +90,12 @@ def base_key(key: str) -> str:
 
 
 Landed = Callable[[str], Collection[str]]  # a conversation's plan keys the journal records as posted
+
+
+class Recorded(Protocol, Hashable):
+    """A footprint of rendering as versions.json records it (transform/context.py `Footprint`)."""
+
+    def to_json(self) -> list[Any]: ...
 
 
 class Where(NamedTuple):
@@ -174,7 +180,7 @@ class Versions:
         self.journaled = journaled
         self.now: dict[str, list[Any]] = {}
         self.edited: list[Change] = []
-        self._footprints: dict[tuple[Any, ...], int] = {}
+        self._footprints: dict[Recorded, int] = {}
 
     def fate(self, key: str, conversation: str, name: str, message: Message) -> str:
         text = zlib.crc32(message.text.encode()) if message.text else 0
@@ -205,7 +211,7 @@ class Versions:
         The line of one that landed before, rendered anew, is not what Teams holds, and no later pass may keep it."""
         return fate == "planned" or not self.journaled
 
-    def rendered(self, key: str, footprint: tuple[Any, ...]) -> None:
+    def rendered(self, key: str, footprint: Recorded) -> None:
         """`key`'s one-part line without files is what lands (`lands_as_rendered`, or kept): rendered with
         `footprint`, its place follows once the plan file is written (`placed`)."""
         number = self._footprints.get(footprint)
@@ -223,7 +229,7 @@ class Versions:
     def write(self, plan_dir: Path, manifest: Manifest) -> None:
         """For the next transform into this folder to fold, with each plan file's `plan_stamp`."""
         plans = {conv.key: [conv.file, *plan_stamp(plan_dir / conv.file)] for _, conv in manifest.conversations()}
-        footprints = [list(footprint) for footprint in self._footprints]
+        footprints = [footprint.to_json() for footprint in self._footprints]
         _write_json(
             plan_dir / VERSIONS,
             {"checksums": CHECKSUMS, "messages": self.now, "footprints": footprints, "plans": plans},

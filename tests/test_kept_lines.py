@@ -249,7 +249,7 @@ def test_versions_pointing_anywhere_but_the_line_keep_nothing(tmp_path: Path) ->
         return KeptLines(folder, planned).line(versions, "t/c", key, head)
 
     kept = take("C1:1", good)
-    assert kept is not None and kept[0] == fields and kept[1].features == ("links",)
+    assert kept is not None and kept[0] == fields and kept[1].features == {"links"}
     assert kept[1].counted == (("mentions", "user groups"),)
     assert take("C1:2", good) is None  # another key's line
     assert take("C1:1", good, head=b'"from":{"user":{"id":"v"}}') is None  # posted as someone else

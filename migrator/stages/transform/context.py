@@ -28,19 +28,22 @@ MENTIONS, UNSUPPORTED = "mentions", "unsupported"  # `Context.counted`: which co
 
 
 class Footprint(NamedTuple):
-    """What rendering one message used (`Context.features`, sorted) and counted (`Context.counted`); as JSON, the
-    two lists (versions.json keeps one per distinct footprint, `migrator.earlier.Versions`)."""
+    """What rendering one message used (`Context.features`) and counted (`Context.counted`); versions.json keeps one
+    per distinct footprint (`migrator.earlier.Versions`), as two lists."""
 
-    features: tuple[str, ...]
+    features: frozenset[str]
     counted: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> list[Any]:
+        return [sorted(self.features), [list(pair) for pair in self.counted]]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> Footprint:
         features, counted = raw
-        return cls(tuple(features), tuple((str(counter), str(kind)) for counter, kind in counted))
+        return cls(frozenset(str(feature) for feature in features), tuple((str(c), str(k)) for c, k in counted))
 
 
-NO_FOOTPRINT = Footprint((), ())  # most messages: plain text
+NO_FOOTPRINT = Footprint(frozenset(), ())  # messages with nothing to convert
 
 
 def _unnamed(user_id: str) -> str | None:
@@ -68,6 +71,7 @@ class Context:
     # What the current message added to `mentions_as_text` and `unsupported`, so that a message planned again from
     # the line an earlier pass landed (`Footprint`) counts in the report as if it had been rendered.
     counted: list[tuple[str, str]] = field(default_factory=list)
+    _footprints: dict[tuple[frozenset[str], tuple[tuple[str, str], ...]], Footprint] = field(default_factory=dict)
 
     def begin(self) -> None:
         """A new message: nothing used or counted yet."""
@@ -75,8 +79,15 @@ class Context:
         self.counted.clear()
 
     def footprint(self) -> Footprint:
-        """What the current message used and counted, as `replay` takes it."""
-        return Footprint(tuple(sorted(self.features)), tuple(self.counted)) if self.features else NO_FOOTPRINT
+        """What the current message used and counted, as `replay` takes it: one object per distinct footprint, built
+        once (a first pass asks this of nearly every message)."""
+        if not self.features:
+            return NO_FOOTPRINT
+        key = (frozenset(self.features), tuple(self.counted))
+        found = self._footprints.get(key)
+        if found is None:
+            found = self._footprints[key] = Footprint(*key)
+        return found
 
     def replay(self, footprint: Footprint) -> None:
         """Count a message that is not rendered again as it was counted when it was (`footprint`)."""
