@@ -21,7 +21,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import orjson
 
 from migrator.capacity import TEAMS_DEFAULTS, CapacityLimits
 from migrator.earlier import Versions
@@ -527,7 +529,7 @@ def _part(author: Author, body: str, files: FileParts, reactions: native.Reactio
     """The request fields of one part, encoded: `from`, the body, exactly the inline images and attachments it
     references (with the uploads they need), and its real mentions and reactions with its text form (`native.py`)."""
     body, extra = native.part_fields(body, reactions)
-    tail = "," + json.dumps(extra, ensure_ascii=False, separators=(",", ":"))[1:-1] if extra else ""
+    tail = "," + _members(extra) if extra else ""
     if files is NO_FILES:
         return (
             f'"from":{author.sender_json},"body":{{"contentType":"html","content":{_encode(body)}}},'
@@ -544,4 +546,15 @@ def _part(author: Author, body: str, files: FileParts, reactions: native.Reactio
         "uploads": uploads,
         **extra,
     }
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    return _members(fields)
+
+
+def _members(fields: dict[str, Any]) -> str:
+    """`fields` as compact JSON without its braces, as json.dumps(..., ensure_ascii=False) writes them. orjson
+    writes the same several times faster (a quarter of the messages carry reactions or files); a lone surrogate,
+    which it refuses, takes json's way."""
+    try:
+        text = orjson.dumps(fields).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return text[1:-1]
