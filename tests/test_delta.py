@@ -176,6 +176,7 @@ def test_what_was_planned_but_never_landed_is_compared_as_new_not_as_changed(emu
     of that chat. It is not in Teams, so it is neither "already migrated" nor "changed": the delta posts it as it is
     now. The edit of a message that did land is still listed."""
     work = tmp_path / "out"
+    emulator.operator("config", {"channel_rps": 10_000})  # not about pacing (migrate_sample raises it the same way)
     plan_sample(deltakit.export(tmp_path / "early" / "acme", later=False), work)
     with (
         Journal(work / "journal.sqlite") as journal,

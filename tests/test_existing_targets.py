@@ -494,7 +494,10 @@ def clashing(tmp_path_factory):
         results = {"graph": RawGraph(emu), "plan": planned.plan_dir, "clashes": [other, same], "live": live}
         results["emu"], results["journal"] = emu, work / "loaded.sqlite"
         for run in ("loaded", "again"):
-            with Journal(work / f"{run}.sqlite") as j, GraphClient(emu.graph_config()) as client:
+            with (
+                Journal(work / f"{run}.sqlite") as j,
+                GraphClient(emu.graph_config(), limiter=RateLimiter.unlimited()) as client,
+            ):
                 j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
                 results[run] = load(planned.plan_dir, client, j, LoadOptions(workers=2))
         with Journal(work / "loaded.sqlite", readonly=True) as j, GraphClient(emu.graph_config()) as client:
@@ -550,7 +553,10 @@ def test_one_existing_channel_named_two_ways_is_refused_by_map_check_and_load(ex
     ]
     _route(mappings, {key: value for key, value in routes.items() if key.startswith("C")})
     planned = transform(SLACK, mappings, tmp_path / "plan", now_ms=NOW_MS)
-    with Journal(tmp_path / "journal.sqlite") as j, GraphClient(emu.graph_config()) as client:
+    with (
+        Journal(tmp_path / "journal.sqlite") as j,
+        GraphClient(emu.graph_config(), limiter=RateLimiter.unlimited()) as client,
+    ):
         j.bind(GraphTarget(emu.graph_config(), None).fingerprint)
         loaded = load(planned.plan_dir, client, j, LoadOptions(workers=1))
     done, refused = sorted(loaded.conversations, key=lambda c: not c.completed)
