@@ -119,6 +119,18 @@ class Planned:
     footprints: list[Any] = field(default_factory=list)  # [features, counted] (transform/context.py `Footprint`)
     plans: dict[str, list[Any]] = field(default_factory=dict)  # conversation key -> [plan file, `plan_stamp`]
 
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Planned | None:
+        """versions.json as read; None when its checksums are of another kind. Footprints and plans that are not a
+        list and a mapping are none (the file is people's to edit)."""
+        messages = _versions(raw)
+        if messages is None:
+            return None
+        footprints, plans = raw.get("footprints"), raw.get("plans")
+        return cls(
+            messages, footprints if isinstance(footprints, list) else [], plans if isinstance(plans, dict) else {}
+        )
+
 
 @dataclass
 class Folded:
@@ -203,6 +215,8 @@ class Versions:
         conversation from the same text and files (`fate` first). Asked once per key: its entry is let go."""
         before, now = self.planned.messages.pop(key, None), self.now[key]
         if before is None or len(before) != KEPT_ENTRY or before[:VERSION] != now:
+            return None
+        if not all(type(number) is int for number in before[VERSION:]):  # versions.json is a file people can edit
             return None
         return before[VERSION], Where(*before[RENDERED:])
 
@@ -323,14 +337,7 @@ def _read_versions(path: Path) -> Planned | None:
     """The messages a plan's transform recorded; None when it recorded none this migrator can read (no
     versions.json: a plan by an older migrator)."""
     raw = _read_json(path)
-    messages = None if raw is None else _versions(raw)
-    if raw is None or messages is None:
-        return None
-    return Planned(
-        messages=messages,
-        footprints=cast(list[Any], raw.get("footprints") or []),
-        plans=cast(dict[str, list[Any]], raw.get("plans") or {}),
-    )
+    return None if raw is None else Planned.from_json(raw)
 
 
 def _versions(raw: dict[str, Any]) -> dict[str, list[Any]] | None:

@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from migratekit import NOW_MS, map_by_hand, migrate_sample, plan_sample
-from migrator.earlier import KEPT_ENTRY, RENDERED, VERSIONS, Planned, Versions, Where
+from migrator.earlier import CHECKSUMS, KEPT_ENTRY, RENDERED, VERSIONS, Planned, Versions, Where
 from migrator.journal import Journal
 from migrator.model import Message
 from migrator.plan import Manifest
@@ -238,10 +238,13 @@ def test_versions_pointing_anywhere_but_the_line_keep_nothing(tmp_path: Path) ->
     footprints = [[["links"], [["mentions", "user groups"]]]]
 
     def take(key: str, where: list[Any], footprint: Any = 0, **changed: Any) -> Any:
-        planned = Planned(
-            messages={key: ["t/c", 7, 0, footprint, *where]},
-            footprints=changed.get("footprints", footprints),
-            plans=changed.get("plans", {"t/c": ["c.jsonl", stat.st_size, stat.st_mtime_ns]}),
+        planned = Planned.from_json(
+            {
+                "checksums": CHECKSUMS,
+                "messages": {key: ["t/c", 7, 0, footprint, *where]},
+                "footprints": changed.get("footprints", footprints),
+                "plans": changed.get("plans", {"t/c": ["c.jsonl", stat.st_size, stat.st_mtime_ns]}),
+            }
         )
         versions = Versions(None, planned)
         versions.now[key] = ["t/c", 7, 0]

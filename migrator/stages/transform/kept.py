@@ -59,10 +59,8 @@ class KeptLines:
 
     def __init__(self, folder: Path | None, planned: Planned | None) -> None:
         self.folder = folder  # None: no earlier plan (`none`)
-        plans = planned.plans if planned else {}
-        footprints = planned.footprints if planned else []
-        self.plans = plans if isinstance(plans, dict) else {}  # conversation key -> [plan file, size, mtime_ns]
-        self.footprints = [_decoded(raw) for raw in footprints] if isinstance(footprints, list) else []
+        self.plans = planned.plans if planned else {}  # conversation key -> [plan file, size, mtime_ns]
+        self.footprints = [_decoded(raw) for raw in planned.footprints] if planned else []
         self._open: tuple[str, int | None] = ("", None)  # the target whose file is open, and its descriptor
 
     @classmethod
@@ -75,7 +73,7 @@ class KeptLines:
         says it may stand for the message again, it is where versions.json says, and its fields start with `head`
         (who it was posted as)."""
         found = versions.kept(key)
-        if found is None or type(found[0]) is not int:
+        if found is None:
             return None
         footprint = self.footprints[found[0]] if 0 <= found[0] < len(self.footprints) else None
         fields = self._take(target, key, found[1], head) if footprint is not None else None
@@ -85,9 +83,7 @@ class KeptLines:
         """The request fields at `where`, when the line there is `key`'s and they are whole: they start with
         `head` and the line goes on with its note or ends right after them."""
         descriptor = self._open[1] if self._open[0] == target else self._reopen(target)
-        if descriptor is None or not all(type(n) is int for n in where):  # versions.json is a file people can edit
-            return None
-        if where.line < 0 or where.fields <= 0 or where.length <= 0:
+        if descriptor is None or where.line < 0 or where.fields <= 0 or where.length <= 0:
             return None
         data = os.pread(descriptor, where.fields + where.length + len(NOTE_FIELD), where.line)
         end = where.fields + where.length
